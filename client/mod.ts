@@ -1,0 +1,6 @@
+/**
+ * netfs client (under construction).
+ *
+ * @module
+ */
+export {};

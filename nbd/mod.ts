@@ -1,0 +1,6 @@
+/**
+ * netfs nbd (under construction).
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,464 @@
+/**
+ * XDR (RFC 4506) encoding and decoding.
+ *
+ * {@link XdrReader} decodes from one `Uint8Array` with bounds checked before
+ * anything is allocated; {@link XdrWriter} grows one buffer and can reserve
+ * room for an RPC record mark in front of the body.
+ *
+ * @example Round-trip a few values
+ * ```ts
+ * import { XdrReader, XdrWriter } from "./xdr.ts";
+ * const w = new XdrWriter();
+ * w.u32(7);
+ * w.string("hello");
+ * w.u64(2 ** 40);
+ * const r = new XdrReader(w.bytes());
+ * console.log(r.u32(), r.string(255), r.u64());
+ * ```
+ *
+ * @module
+ */
+
+const TWO_32 = 4294967296;
+const MAX_SAFE_HIGH = 0x1fffff; // high word of Number.MAX_SAFE_INTEGER
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+
+/**
+ * A decode or encode failure: a length over its maximum, data past the end,
+ * a value out of range. RPC servers answer it with GARBAGE_ARGS.
+ *
+ * @example
+ * ```ts
+ * import { XdrError, XdrReader } from "./xdr.ts";
+ * try {
+ *   new XdrReader(new Uint8Array(2)).u32("count");
+ * } catch (e) {
+ *   console.log(e instanceof XdrError, (e as Error).message);
+ * }
+ * ```
+ */
+export class XdrError extends Error {
+  /** The field being decoded or encoded, when the caller named it. */
+  readonly field: string;
+  /**
+   * Builds an error for `field` with a sentence-case message.
+   *
+   * @param message What was wrong, with the offending value after a colon.
+   * @param field The field being decoded, if known.
+   */
+  constructor(message: string, field = "") {
+    super(field ? `${message} (field ${field})` : message);
+    this.name = "XdrError";
+    this.field = field;
+  }
+}
+
+/**
+ * Reads XDR data from one byte array. Every method throws {@link XdrError}
+ * instead of reading past the end or allocating for an oversized length.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader } from "./xdr.ts";
+ * const r = new XdrReader(new Uint8Array([0, 0, 0, 2, 0x61, 0x62, 0, 0]));
+ * console.log(r.string(16)); // "ab"
+ * ```
+ */
+export class XdrReader {
+  /** The bytes being read. */
+  readonly buf: Uint8Array;
+  /** The current read position, in bytes from the start of `buf`. */
+  pos: number;
+  #view: DataView;
+
+  /**
+   * Starts reading `buf` at `offset`.
+   *
+   * @param buf The encoded bytes; not copied.
+   * @param offset Where to start.
+   */
+  constructor(buf: Uint8Array, offset = 0) {
+    this.buf = buf;
+    this.pos = offset;
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** Bytes not yet read. */
+  get remaining(): number {
+    return this.buf.byteLength - this.pos;
+  }
+
+  #need(n: number, field: string): void {
+    if (n > this.buf.byteLength - this.pos) {
+      throw new XdrError(
+        `Data ends early: need ${n} bytes, ${
+          this.buf.byteLength - this.pos
+        } left`,
+        field,
+      );
+    }
+  }
+
+  /** An unsigned 32-bit integer. */
+  u32(field = ""): number {
+    this.#need(4, field);
+    const v = this.#view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A signed 32-bit integer. */
+  i32(field = ""): number {
+    this.#need(4, field);
+    const v = this.#view.getInt32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /**
+   * An unsigned 64-bit integer as a `number`. Throws when it is above
+   * 2^53 − 1; use {@link XdrReader.u64big} where all 64 bits matter.
+   */
+  u64(field = ""): number {
+    this.#need(8, field);
+    const hi = this.#view.getUint32(this.pos);
+    const lo = this.#view.getUint32(this.pos + 4);
+    if (hi > MAX_SAFE_HIGH) {
+      throw new XdrError(
+        `Value too large for a number: ${(BigInt(hi) << 32n) | BigInt(lo)}`,
+        field,
+      );
+    }
+    this.pos += 8;
+    return hi * TWO_32 + lo;
+  }
+
+  /**
+   * An unsigned 64-bit integer as a `number`, saturated at
+   * `Number.MAX_SAFE_INTEGER` (for sizes and offsets where "more than 2^53"
+   * means the same as "very large").
+   */
+  u64sat(field = ""): number {
+    this.#need(8, field);
+    const hi = this.#view.getUint32(this.pos);
+    const lo = this.#view.getUint32(this.pos + 4);
+    this.pos += 8;
+    return hi > MAX_SAFE_HIGH ? Number.MAX_SAFE_INTEGER : hi * TWO_32 + lo;
+  }
+
+  /** An unsigned 64-bit integer as a `bigint` (cookies, verifiers). */
+  u64big(field = ""): bigint {
+    this.#need(8, field);
+    const v = this.#view.getBigUint64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** A signed 64-bit integer as a `number`; throws outside ±(2^53 − 1). */
+  i64(field = ""): number {
+    this.#need(8, field);
+    const hi = this.#view.getInt32(this.pos);
+    const lo = this.#view.getUint32(this.pos + 4);
+    const v = hi * TWO_32 + lo;
+    if (!Number.isSafeInteger(v)) {
+      throw new XdrError(`Value out of safe range: ${v}`, field);
+    }
+    this.pos += 8;
+    return v;
+  }
+
+  /** A signed 64-bit integer as a `bigint`. */
+  i64big(field = ""): bigint {
+    this.#need(8, field);
+    const v = this.#view.getBigInt64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** A boolean; anything but 0 or 1 is an error. */
+  bool(field = ""): boolean {
+    const v = this.u32(field);
+    if (v > 1) throw new XdrError(`Invalid boolean: ${v}`, field);
+    return v === 1;
+  }
+
+  /** An enum value checked against the allowed set. */
+  enumOf<T extends number>(allowed: ReadonlySet<number>, field = ""): T {
+    const v = this.i32(field);
+    if (!allowed.has(v)) throw new XdrError(`Invalid enum value: ${v}`, field);
+    return v as T;
+  }
+
+  /** Fixed-length opaque data of `n` bytes (plus padding), as a subarray. */
+  fixedOpaque(n: number, field = ""): Uint8Array {
+    const padded = (n + 3) & ~3;
+    this.#need(padded, field);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += padded;
+    return out;
+  }
+
+  /** Variable-length opaque data of at most `max` bytes, as a subarray. */
+  opaque(max: number, field = ""): Uint8Array {
+    const n = this.u32(field);
+    if (n > max) {
+      throw new XdrError(`Length ${n} exceeds maximum ${max}`, field);
+    }
+    return this.fixedOpaque(n, field);
+  }
+
+  /** A UTF-8 string of at most `max` bytes; invalid UTF-8 is an error. */
+  string(max: number, field = ""): string {
+    const bytes = this.opaque(max, field);
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw new XdrError("Invalid UTF-8 in string", field);
+    }
+  }
+
+  /**
+   * A variable-length array of at most `max` elements. `minSize` is the
+   * smallest encoded size of one element, so a count that cannot fit in the
+   * remaining bytes is refused before any element is decoded.
+   */
+  array<T>(
+    max: number,
+    fn: (r: XdrReader) => T,
+    field = "",
+    minSize = 4,
+  ): T[] {
+    const n = this.u32(field);
+    if (n > max) {
+      throw new XdrError(`Array length ${n} exceeds maximum ${max}`, field);
+    }
+    if (n * minSize > this.remaining) {
+      throw new XdrError(
+        `Array length ${n} cannot fit in ${this.remaining} bytes`,
+        field,
+      );
+    }
+    const out: T[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = fn(this);
+    return out;
+  }
+
+  /** An optional value (`*T` in XDR): a boolean then the value. */
+  optional<T>(fn: (r: XdrReader) => T, field = ""): T | undefined {
+    return this.bool(field) ? fn(this) : undefined;
+  }
+
+  /**
+   * An XDR linked list (`entry *next` chains), bounded by `max` elements.
+   */
+  list<T>(max: number, fn: (r: XdrReader) => T, field = ""): T[] {
+    const out: T[] = [];
+    while (this.bool(field)) {
+      if (out.length >= max) {
+        throw new XdrError(`List longer than ${max} entries`, field);
+      }
+      out.push(fn(this));
+    }
+    return out;
+  }
+
+  /** Throws unless every byte has been consumed. */
+  end(field = ""): void {
+    if (this.pos !== this.buf.byteLength) {
+      throw new XdrError(
+        `Trailing data: ${this.buf.byteLength - this.pos} bytes`,
+        field,
+      );
+    }
+  }
+}
+
+/**
+ * Writes XDR data into one growing buffer.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "./xdr.ts";
+ * const w = new XdrWriter({ reserve: 4 }); // room for a record mark
+ * w.u32(1);
+ * w.opaque(new Uint8Array([1, 2, 3]));
+ * console.log(w.length, w.bytes().length); // 12 12
+ * ```
+ */
+export class XdrWriter {
+  #buf: Uint8Array;
+  #view: DataView;
+  #pos: number;
+  #start: number;
+
+  /**
+   * Creates a writer.
+   *
+   * @param options `size`: initial capacity; `reserve`: bytes kept free in
+   * front of the data (for a record mark), reachable with `withHeader()`.
+   */
+  constructor(options: { size?: number; reserve?: number } = {}) {
+    const reserve = options.reserve ?? 0;
+    this.#buf = new Uint8Array(Math.max(options.size ?? 256, reserve + 16));
+    this.#view = new DataView(this.#buf.buffer);
+    this.#start = reserve;
+    this.#pos = reserve;
+  }
+
+  /** Bytes written so far, not counting the reserved header. */
+  get length(): number {
+    return this.#pos - this.#start;
+  }
+
+  #grow(n: number): void {
+    const need = this.#pos + n;
+    if (need <= this.#buf.byteLength) return;
+    let size = this.#buf.byteLength * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  /** An unsigned 32-bit integer. */
+  u32(v: number): this {
+    this.#grow(4);
+    this.#view.setUint32(this.#pos, v >>> 0);
+    this.#pos += 4;
+    return this;
+  }
+
+  /** A signed 32-bit integer. */
+  i32(v: number): this {
+    this.#grow(4);
+    this.#view.setInt32(this.#pos, v | 0);
+    this.#pos += 4;
+    return this;
+  }
+
+  /** An unsigned 64-bit integer from a non-negative safe `number`. */
+  u64(v: number): this {
+    this.#grow(8);
+    this.#view.setUint32(this.#pos, Math.floor(v / TWO_32));
+    this.#view.setUint32(this.#pos + 4, v >>> 0);
+    this.#pos += 8;
+    return this;
+  }
+
+  /** An unsigned 64-bit integer from a `bigint` (taken modulo 2^64). */
+  u64big(v: bigint): this {
+    this.#grow(8);
+    this.#view.setBigUint64(this.#pos, BigInt.asUintN(64, v));
+    this.#pos += 8;
+    return this;
+  }
+
+  /** A signed 64-bit integer from a safe `number`. */
+  i64(v: number): this {
+    this.#grow(8);
+    const hi = Math.floor(v / TWO_32);
+    this.#view.setInt32(this.#pos, hi);
+    this.#view.setUint32(this.#pos + 4, (v - hi * TWO_32) >>> 0);
+    this.#pos += 8;
+    return this;
+  }
+
+  /** A signed 64-bit integer from a `bigint`. */
+  i64big(v: bigint): this {
+    this.#grow(8);
+    this.#view.setBigInt64(this.#pos, BigInt.asIntN(64, v));
+    this.#pos += 8;
+    return this;
+  }
+
+  /** A boolean. */
+  bool(v: boolean): this {
+    return this.u32(v ? 1 : 0);
+  }
+
+  /** Fixed-length opaque data, zero-padded to a multiple of four. */
+  fixedOpaque(data: Uint8Array): this {
+    const n = data.byteLength;
+    const padded = (n + 3) & ~3;
+    this.#grow(padded);
+    this.#buf.set(data, this.#pos);
+    this.#buf.fill(0, this.#pos + n, this.#pos + padded);
+    this.#pos += padded;
+    return this;
+  }
+
+  /** Variable-length opaque data: its length, then the bytes. */
+  opaque(data: Uint8Array): this {
+    this.u32(data.byteLength);
+    return this.fixedOpaque(data);
+  }
+
+  /** A UTF-8 string. */
+  string(s: string): this {
+    // Encode straight into the buffer: at most 3 bytes per UTF-16 unit.
+    this.#grow(4 + s.length * 3 + 3);
+    const lenAt = this.#pos;
+    const { written } = encoder.encodeInto(
+      s,
+      this.#buf.subarray(lenAt + 4),
+    );
+    this.#view.setUint32(lenAt, written);
+    const padded = (written + 3) & ~3;
+    this.#buf.fill(0, lenAt + 4 + written, lenAt + 4 + padded);
+    this.#pos = lenAt + 4 + padded;
+    return this;
+  }
+
+  /** A counted array. */
+  array<T>(items: readonly T[], fn: (w: XdrWriter, item: T) => void): this {
+    this.u32(items.length);
+    for (const item of items) fn(this, item);
+    return this;
+  }
+
+  /** An optional value. */
+  optional<T>(v: T | undefined, fn: (w: XdrWriter, item: T) => void): this {
+    if (v === undefined) return this.bool(false);
+    this.bool(true);
+    fn(this, v);
+    return this;
+  }
+
+  /**
+   * Reserves `n` zeroed bytes and returns their offset, to be filled later
+   * with {@link XdrWriter.setU32At} (lengths known only after encoding).
+   */
+  skip(n: number): number {
+    this.#grow(n);
+    const at = this.#pos;
+    this.#buf.fill(0, at, at + n);
+    this.#pos += n;
+    return at;
+  }
+
+  /** Overwrites a 32-bit value at an absolute offset returned by `skip`. */
+  setU32At(offset: number, v: number): void {
+    this.#view.setUint32(offset, v >>> 0);
+  }
+
+  /** The current absolute write offset (including the reserved header). */
+  get offset(): number {
+    return this.#pos;
+  }
+
+  /** The bytes written, without the reserved header (a view, not a copy). */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(this.#start, this.#pos);
+  }
+
+  /**
+   * The bytes written including the reserved header area, with the header
+   * filled by `fill` (for instance an RPC record mark).
+   */
+  withHeader(fill: (view: DataView, length: number) => void): Uint8Array {
+    fill(this.#view, this.length);
+    return this.#buf.subarray(0, this.#pos);
+  }
+}

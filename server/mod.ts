@@ -1,0 +1,6 @@
+/**
+ * netfs server (under construction).
+ *
+ * @module
+ */
+export {};

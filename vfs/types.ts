@@ -1,0 +1,388 @@
+/**
+ * The file-system interface every netfs server speaks to.
+ *
+ * A {@link FileSystem} is handle-based, like an inode layer: every object is
+ * named by a {@link FileId} that stays valid for as long as the object exists
+ * (for localfs also across a server restart) and is never reused. Every
+ * method takes the caller's {@link Credentials} first and enforces
+ * permissions itself; failures are {@link VfsError}s with a POSIX code.
+ *
+ * @example Reading a file by path through any FileSystem
+ * ```ts
+ * import type { Credentials, FileSystem } from "./types.ts";
+ * async function readPath(fs: FileSystem, cred: Credentials, path: string) {
+ *   let id = fs.root;
+ *   for (const name of path.split("/").filter(Boolean)) {
+ *     id = (await fs.lookup(cred, id, name)).fileid;
+ *   }
+ *   return (await fs.read(cred, id, 0, 1 << 20)).data;
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export type { VfsError, VfsErrorCode } from "./errors.ts";
+
+/**
+ * The identity of an object in one file system: a non-negative safe integer,
+ * never reused for another object.
+ */
+export type FileId = number;
+
+/**
+ * Object types. The numbers are those of NFSv3 `ftype3` and NFSv4
+ * `nfs_ftype4`, which agree.
+ */
+export const FileType = {
+  Regular: 1,
+  Directory: 2,
+  Block: 3,
+  Char: 4,
+  Symlink: 5,
+  Socket: 6,
+  Fifo: 7,
+} as const;
+
+/** One of the {@link FileType} values. */
+export type FileType = typeof FileType[keyof typeof FileType];
+
+/** A point in time: seconds since the epoch plus nanoseconds (0–999,999,999). */
+export interface Time {
+  /** Whole seconds since 1970-01-01T00:00:00Z (may be negative). */
+  sec: number;
+  /** Nanoseconds within the second. */
+  nsec: number;
+}
+
+/** The caller of an operation, as the protocol's AUTH_SYS gives it. */
+export interface Credentials {
+  /** User id. */
+  uid: number;
+  /** Primary group id. */
+  gid: number;
+  /** Supplementary group ids (at most 16 from AUTH_SYS). */
+  groups: readonly number[];
+}
+
+/** Root credentials, for servers and tests. */
+export const ROOT: Credentials = Object.freeze({
+  uid: 0,
+  gid: 0,
+  groups: Object.freeze([]) as readonly number[],
+});
+
+/** The attributes of an object. */
+export interface Attributes {
+  /** What kind of object this is. */
+  type: FileType;
+  /** Permission bits and set-id/sticky bits (the low 12 bits of st_mode). */
+  mode: number;
+  /** Number of hard links (at least 1 for the root). */
+  nlink: number;
+  /** Owner. */
+  uid: number;
+  /** Group. */
+  gid: number;
+  /** Size in bytes (for a symlink: the length of its target). */
+  size: number;
+  /** Bytes of storage actually used (less than size for a sparse file). */
+  used: number;
+  /** Device numbers, for block and character devices. */
+  rdev: { major: number; minor: number };
+  /** The file system's id. */
+  fsid: number;
+  /** This object's {@link FileId}. */
+  fileid: FileId;
+  /** Last access. */
+  atime: Time;
+  /** Last data modification. */
+  mtime: Time;
+  /** Last attribute or data change. */
+  ctime: Time;
+  /**
+   * A counter that grows on every change to data or attributes (NFSv4's
+   * `change` attribute); never goes backwards for one object.
+   */
+  change: number;
+}
+
+/** A time to set: the server's current time, or a given time. */
+export type SetTime = "server" | Time;
+
+/** Attributes to change; absent fields stay as they are. */
+export interface SetAttributes {
+  /** New permission bits (low 12 bits). */
+  mode?: number;
+  /** New owner. */
+  uid?: number;
+  /** New group. */
+  gid?: number;
+  /** New size: truncates or extends with zeros (regular files only). */
+  size?: number;
+  /** New access time. */
+  atime?: SetTime;
+  /** New modification time. */
+  mtime?: SetTime;
+}
+
+/** One directory entry. */
+export interface DirEntry {
+  /** The entry's name (never "." or ".."). */
+  name: string;
+  /** The object it names. */
+  fileid: FileId;
+  /**
+   * Where to resume reading after this entry. Cookies are at least 3
+   * (0 means "from the start"; 1 and 2 are kept for "." and ".." by
+   * protocols that list them) and stay valid across unrelated changes.
+   */
+  cookie: bigint;
+  /** The entry's attributes, when `withAttributes` was asked for. */
+  attrs?: Attributes;
+}
+
+/** Options for {@link FileSystem.readdir}. */
+export interface ReaddirOptions {
+  /** Resume after the entry with this cookie; 0n starts at the beginning. */
+  cookie?: bigint;
+  /** Return at most this many entries (the server pages by bytes). */
+  limit?: number;
+  /** Fill in each entry's attributes (for READDIRPLUS). */
+  withAttributes?: boolean;
+}
+
+/** A page of directory entries. */
+export interface ReaddirResult {
+  /** Entries in cookie order. */
+  entries: DirEntry[];
+  /** True when no entries follow the last one returned. */
+  eof: boolean;
+}
+
+/** How durable a write must be before it returns (NFS `stable_how`). */
+export type Stability = "unstable" | "data" | "file";
+
+/** The result of {@link FileSystem.write}. */
+export interface WriteResult {
+  /** Bytes written. */
+  count: number;
+  /** How durable the data now is (at least what was asked for). */
+  committed: Stability;
+  /** Attributes after the write. */
+  attrs: Attributes;
+}
+
+/** The result of {@link FileSystem.read}. */
+export interface ReadResult {
+  /** The bytes read (shorter than asked at end of file). */
+  data: Uint8Array;
+  /** True when the read reached end of file. */
+  eof: boolean;
+}
+
+/** Options for {@link FileSystem.create}. */
+export interface CreateOptions {
+  /** Initial attributes (mode defaults to 0o644; size 0 truncates an existing file). */
+  attrs?: SetAttributes;
+  /** Fail with EEXIST if the name exists (GUARDED / EXCLUSIVE create). */
+  exclusive?: boolean;
+}
+
+/** Options for {@link FileSystem.mknod}. */
+export interface MknodOptions {
+  /** Block, Char, Socket or Fifo. */
+  type: FileType;
+  /** Device numbers for Block and Char. */
+  rdev?: { major: number; minor: number };
+  /** Initial attributes. */
+  attrs?: SetAttributes;
+}
+
+/** Space and file counts, for FSSTAT / statfs. */
+export interface FsStats {
+  /** Capacity in bytes. */
+  totalBytes: number;
+  /** Free bytes. */
+  freeBytes: number;
+  /** Free bytes available to an unprivileged user. */
+  availBytes: number;
+  /** Capacity in files (inodes). */
+  totalFiles: number;
+  /** Free file slots. */
+  freeFiles: number;
+  /** Free file slots available to an unprivileged user. */
+  availFiles: number;
+}
+
+/** Fixed properties of a file system (FSINFO, PATHCONF). */
+export interface FsLimits {
+  /** Longest name in bytes. */
+  maxNameLength: number;
+  /** Most hard links to one object. */
+  maxLinks: number;
+  /** Largest file size in bytes. */
+  maxFileSize: number;
+  /** Time granularity in nanoseconds. */
+  timeDelta: number;
+  /** Whether symlinks can be created. */
+  symlinks: boolean;
+  /** Whether hard links can be created. */
+  hardLinks: boolean;
+}
+
+/** Extended attributes (RFC 8276), an optional capability. */
+export interface XattrOps {
+  /** The value of attribute `name`; ENODATA if absent. */
+  getxattr(cred: Credentials, id: FileId, name: string): Promise<Uint8Array>;
+  /** Sets attribute `name`; `mode` "create" fails with EEXIST, "replace" with ENODATA. */
+  setxattr(
+    cred: Credentials,
+    id: FileId,
+    name: string,
+    value: Uint8Array,
+    mode?: "either" | "create" | "replace",
+  ): Promise<void>;
+  /** The names of all attributes. */
+  listxattrs(cred: Credentials, id: FileId): Promise<string[]>;
+  /** Removes attribute `name`; ENODATA if absent. */
+  removexattr(cred: Credentials, id: FileId, name: string): Promise<void>;
+}
+
+/**
+ * A file system served by netfs. Implementations: `MemFs`, `LocalFs`,
+ * `CallbackFs`, and the `ReadOnlyFs` / per-user wrappers.
+ */
+export interface FileSystem {
+  /** The root directory's id. */
+  readonly root: FileId;
+  /** Fixed properties. */
+  readonly limits: FsLimits;
+
+  /** Attributes of an object; ESTALE if it no longer exists. */
+  getattr(cred: Credentials, id: FileId): Promise<Attributes>;
+  /** Changes attributes; returns the attributes after the change. */
+  setattr(
+    cred: Credentials,
+    id: FileId,
+    attrs: SetAttributes,
+  ): Promise<Attributes>;
+  /** Finds `name` in directory `dir` and returns its attributes. */
+  lookup(cred: Credentials, dir: FileId, name: string): Promise<Attributes>;
+  /**
+   * Which of the NFS ACCESS bits in `mask` (READ 1, LOOKUP 2, MODIFY 4,
+   * EXTEND 8, DELETE 0x10, EXECUTE 0x20) the caller has.
+   */
+  access(cred: Credentials, id: FileId, mask: number): Promise<number>;
+  /** Reads up to `length` bytes at `offset`. */
+  read(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): Promise<ReadResult>;
+  /** Writes `data` at `offset` with the asked stability. */
+  write(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    data: Uint8Array,
+    stable?: Stability,
+  ): Promise<WriteResult>;
+  /** Creates (or with `exclusive` false, opens and applies attrs to) a regular file. */
+  create(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+    options?: CreateOptions,
+  ): Promise<Attributes>;
+  /** Creates a directory. */
+  mkdir(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+    attrs?: SetAttributes,
+  ): Promise<Attributes>;
+  /** Creates a symbolic link holding `target`. */
+  symlink(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+    target: string,
+    attrs?: SetAttributes,
+  ): Promise<Attributes>;
+  /** The target of a symbolic link. */
+  readlink(cred: Credentials, id: FileId): Promise<string>;
+  /** Creates a device, socket or fifo node. */
+  mknod(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+    options: MknodOptions,
+  ): Promise<Attributes>;
+  /** Adds a hard link `dir/name` to `id`; returns the target's new attributes. */
+  link(
+    cred: Credentials,
+    id: FileId,
+    dir: FileId,
+    name: string,
+  ): Promise<Attributes>;
+  /** Removes a non-directory entry. */
+  remove(cred: Credentials, dir: FileId, name: string): Promise<void>;
+  /** Removes an empty directory. */
+  rmdir(cred: Credentials, dir: FileId, name: string): Promise<void>;
+  /** Atomically renames, replacing a compatible target (POSIX rename). */
+  rename(
+    cred: Credentials,
+    fromDir: FileId,
+    fromName: string,
+    toDir: FileId,
+    toName: string,
+  ): Promise<void>;
+  /** A page of a directory's entries, without "." and "..". */
+  readdir(
+    cred: Credentials,
+    dir: FileId,
+    options?: ReaddirOptions,
+  ): Promise<ReaddirResult>;
+  /** Space and file counts. */
+  statfs(cred: Credentials, id: FileId): Promise<FsStats>;
+  /** Makes written data of `id` durable (fsync); errors are reported. */
+  commit(cred: Credentials, id: FileId): Promise<void>;
+
+  /** Extended attributes, when supported. */
+  readonly xattrs?: XattrOps;
+  /** Reserves space (fallocate), when supported. */
+  allocate?(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): Promise<void>;
+  /** Punches a hole (reads return zeros), when supported. */
+  deallocate?(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): Promise<void>;
+  /**
+   * The next offset at or after `offset` that starts data or a hole;
+   * `eof` when there is none (NFSv4.2 SEEK, NBD block status).
+   */
+  seek?(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    what: "data" | "hole",
+  ): Promise<{ offset: number; eof: boolean }>;
+  /** Copies bytes between files on this file system; returns bytes copied. */
+  copy?(
+    cred: Credentials,
+    src: FileId,
+    dst: FileId,
+    options: { srcOffset: number; dstOffset: number; length: number },
+  ): Promise<number>;
+  /** Releases resources (open files, timers). */
+  close?(): Promise<void>;
+}
