@@ -13,3 +13,4 @@
  */
 export * from "./xdr.ts";
 export * from "./program.ts";
+export * from "./connections.ts";
