@@ -1,13 +1,19 @@
 /**
- * The file-system layer every netfs server speaks to.
+ * The file-system layer every netfs server speaks to: the {@link FileSystem}
+ * interface, the in-memory {@link MemFs}, and the permission helpers every
+ * backend shares.
  *
  * @example
  * ```ts
- * import { ROOT, VfsError } from "@netfs/netfs/vfs";
- * console.log(ROOT.uid, new VfsError("ENOENT", "No such file: x").code);
+ * import { MemFs, ROOT } from "@netfs/netfs/vfs";
+ * const fs = new MemFs();
+ * const file = await fs.create(ROOT, fs.root, "notes.txt");
+ * console.log(file.fileid > 0);
  * ```
  *
  * @module
  */
 export * from "./types.ts";
 export * from "./errors.ts";
+export * from "./access.ts";
+export * from "./memfs.ts";

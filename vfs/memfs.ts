@@ -1,0 +1,1519 @@
+/**
+ * An in-memory {@link FileSystem} with POSIX semantics: hard links, symlinks,
+ * device/fifo/socket nodes, sparse files stored in chunks, xattrs, atomic
+ * rename, POSIX times, permission checks, stable readdir cookies and a
+ * configurable capacity.
+ *
+ * @example
+ * ```ts
+ * import { MemFs } from "./memfs.ts";
+ * import { ROOT } from "./types.ts";
+ * const fs = new MemFs({ capacityBytes: 1 << 30 });
+ * const f = await fs.create(ROOT, fs.root, "hello.txt");
+ * await fs.write(ROOT, f.fileid, 0, new TextEncoder().encode("hi"));
+ * console.log(new TextDecoder().decode((await fs.read(ROOT, f.fileid, 0, 10)).data));
+ * ```
+ *
+ * @module
+ */
+
+import { accessBits, hasPermission, inGroup, Perm } from "./access.ts";
+import { checkName } from "./_names.ts";
+import { strictClock, systemTime } from "./_time.ts";
+import { VfsError } from "./errors.ts";
+import {
+  type Attributes,
+  type CreateOptions,
+  type Credentials,
+  type DirEntry,
+  type FileId,
+  type FileSystem,
+  FileType,
+  type FsLimits,
+  type FsStats,
+  type MknodOptions,
+  type ReaddirOptions,
+  type ReaddirResult,
+  type ReadResult,
+  type SetAttributes,
+  type SetTime,
+  type Stability,
+  type Time,
+  type WriteResult,
+  type XattrOps,
+} from "./types.ts";
+
+/** Options for {@link MemFs}. */
+export interface MemFsOptions {
+  /** Capacity in bytes of file data and xattrs (default 1 TiB). */
+  capacityBytes?: number;
+  /** Capacity in objects, the root included (default 10,000,000). */
+  capacityFiles?: number;
+  /** The fsid reported in attributes (default 1). */
+  fsid?: number;
+  /**
+   * The time source (default: the system clock, made strictly increasing so
+   * that two changes never share a timestamp).
+   */
+  clock?: () => Time;
+  /** Root directory permission bits (default 0o755). */
+  rootMode?: number;
+  /** Root directory owner (default 0). */
+  rootUid?: number;
+  /** Root directory group (default 0). */
+  rootGid?: number;
+  /** Most hard links to one object (default 2^31 - 1). */
+  maxLinks?: number;
+}
+
+/** File data lives in chunks of this size, absent chunks read as zeros. */
+const CHUNK = 1 << 20;
+/** A chunk starts this small and doubles, so small files stay small. */
+const MIN_ALLOC = 4096;
+/** Space a directory or special node is charged, for `used`. */
+const META_USED = 4096;
+const MAX_SYMLINK = 4096;
+const MAX_XATTR_NAME = 255;
+const MAX_XATTR_VALUE = 65536;
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+const S_ISVTX = 0o1000;
+const EMPTY = new Uint8Array(0);
+const NO_RDEV: Readonly<{ major: number; minor: number }> = Object.freeze({
+  major: 0,
+  minor: 0,
+});
+
+/** A directory entry; `live` turns false when the name goes away. */
+interface Slot {
+  name: string;
+  id: FileId;
+  /** The readdir cookie: per-directory, increasing, never reused. */
+  seq: number;
+  live: boolean;
+}
+
+class Node {
+  id: FileId;
+  type: FileType;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: { major: number; minor: number } = NO_RDEV;
+  atime: Time;
+  mtime: Time;
+  ctime: Time;
+  change: number;
+  /** File size, or a symlink target's UTF-8 length. */
+  size = 0;
+  /** Directories: the parent's id (the root is its own parent). */
+  parent: FileId = 0;
+  /** Directories: name to slot, for O(1) lookup. */
+  index: Map<string, Slot> | undefined;
+  /** Directories: slots in cookie order, with dead ones until compaction. */
+  slots: Slot[] | undefined;
+  dead = 0;
+  nextSeq = 3;
+  /** Regular files: chunk number to data (possibly shorter than CHUNK). */
+  chunks: Map<number, Uint8Array> | undefined;
+  /** Bytes held by chunks and xattrs. */
+  allocated = 0;
+  target = "";
+  xattrs: Map<string, Uint8Array> | undefined;
+
+  constructor(
+    id: FileId,
+    type: FileType,
+    mode: number,
+    uid: number,
+    gid: number,
+    now: Time,
+    change: number,
+  ) {
+    this.id = id;
+    this.type = type;
+    this.mode = mode & 0o7777;
+    this.nlink = type === FileType.Directory ? 2 : 1;
+    this.uid = uid;
+    this.gid = gid;
+    this.atime = now;
+    this.mtime = now;
+    this.ctime = now;
+    this.change = change;
+    if (type === FileType.Directory) {
+      this.index = new Map();
+      this.slots = [];
+    } else if (type === FileType.Regular) {
+      this.chunks = new Map();
+    }
+  }
+}
+
+/** Runs a synchronous body as a promise, turning a throw into a rejection. */
+function settle<T>(body: () => T): Promise<T> {
+  try {
+    return Promise.resolve(body());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function nextPow2(n: number): number {
+  let p = MIN_ALLOC;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function describe(node: Node): string {
+  return `fileid ${node.id}`;
+}
+
+function isInt(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/**
+ * An in-memory file system with POSIX semantics.
+ *
+ * - Files are sparse: data lives in 1 MiB chunks that start at 4 KiB and
+ *   grow by doubling, so a 1 TiB sparse file costs nothing until written,
+ *   holes read as zeros and `used` counts allocated chunk bytes.
+ * - A read that falls inside one allocated chunk returns a view of the
+ *   file's storage without copying: treat it as read-only and consume it
+ *   before the next write to the file.
+ * - Permissions follow POSIX mode bits with root bypass; like Linux nfsd,
+ *   the owner may read and write its own file whatever its mode (a client
+ *   creating a file with mode 0444 still writes it), and a file that is
+ *   executable but not readable may be read (clients execute by reading).
+ * - Writes are durable when they return (`committed: "file"`); atime is not
+ *   updated by reads (as with `noatime`).
+ * - Readdir cookies are per-directory insertion numbers: they stay valid
+ *   across unrelated inserts and removals and resume in O(log n).
+ *
+ * @example
+ * ```ts
+ * import { MemFs } from "./memfs.ts";
+ * import { ROOT } from "./types.ts";
+ * const fs = new MemFs();
+ * const dir = await fs.mkdir(ROOT, fs.root, "docs");
+ * await fs.create(ROOT, dir.fileid, "a.txt");
+ * const page = await fs.readdir(ROOT, dir.fileid, { limit: 100 });
+ * console.log(page.entries.map((e) => e.name)); // ["a.txt"]
+ * ```
+ */
+export class MemFs implements FileSystem {
+  /** The root directory's id. */
+  readonly root: FileId;
+  /** Fixed properties. */
+  readonly limits: FsLimits;
+  /** Extended attributes. */
+  readonly xattrs: XattrOps;
+
+  #nodes = new Map<FileId, Node>();
+  #nextId = 1;
+  #change = 1;
+  #used = 0;
+  #capacityBytes: number;
+  #capacityFiles: number;
+  #fsid: number;
+  #clock: () => Time;
+
+  /**
+   * Creates an empty file system holding only its root directory.
+   *
+   * @param options Capacity, fsid, clock and root ownership.
+   */
+  constructor(options: MemFsOptions = {}) {
+    this.#capacityBytes = options.capacityBytes ?? 2 ** 40;
+    this.#capacityFiles = options.capacityFiles ?? 10_000_000;
+    this.#fsid = options.fsid ?? 1;
+    this.#clock = options.clock ?? strictClock(systemTime);
+    this.limits = Object.freeze({
+      maxNameLength: 255,
+      maxLinks: options.maxLinks ?? 2 ** 31 - 1,
+      maxFileSize: Number.MAX_SAFE_INTEGER,
+      timeDelta: 1,
+      symlinks: true,
+      hardLinks: true,
+    });
+    const root = this.#newNode(
+      FileType.Directory,
+      options.rootMode ?? 0o755,
+      options.rootUid ?? 0,
+      options.rootGid ?? 0,
+    );
+    root.parent = root.id;
+    this.root = root.id;
+    this.xattrs = {
+      getxattr: (c, id, name) => this.#getxattr(c, id, name),
+      setxattr: (c, id, name, value, mode) =>
+        this.#setxattr(c, id, name, value, mode),
+      listxattrs: (c, id) => this.#listxattrs(c, id),
+      removexattr: (c, id, name) => this.#removexattr(c, id, name),
+    };
+  }
+
+  // ---- internal helpers ---------------------------------------------------
+
+  #newNode(type: FileType, mode: number, uid: number, gid: number): Node {
+    const node = new Node(
+      this.#nextId++,
+      type,
+      mode,
+      uid,
+      gid,
+      this.#clock(),
+      ++this.#change,
+    );
+    this.#nodes.set(node.id, node);
+    return node;
+  }
+
+  #node(id: FileId): Node {
+    const node = this.#nodes.get(id);
+    if (node === undefined) {
+      throw new VfsError("ESTALE", `Stale file id: ${id}`);
+    }
+    return node;
+  }
+
+  #dir(id: FileId): Node {
+    const node = this.#node(id);
+    if (node.type !== FileType.Directory) {
+      throw new VfsError("ENOTDIR", `Not a directory: ${describe(node)}`);
+    }
+    return node;
+  }
+
+  /** Data and attributes changed (mtime + ctime). */
+  #modified(node: Node): void {
+    const now = this.#clock();
+    node.mtime = now;
+    node.ctime = now;
+    node.change = ++this.#change;
+  }
+
+  /** Only attributes or links changed (ctime). */
+  #changed(node: Node): void {
+    node.ctime = this.#clock();
+    node.change = ++this.#change;
+  }
+
+  #attrs(node: Node): Attributes {
+    let size = node.size;
+    let used = node.allocated;
+    if (node.type === FileType.Directory) {
+      size = (node.index!.size + 2) * 32;
+      used = META_USED + node.allocated;
+    } else if (node.type !== FileType.Regular) {
+      used = node.type === FileType.Symlink ? size : 0;
+      used += node.allocated;
+    }
+    return {
+      type: node.type,
+      mode: node.mode,
+      nlink: node.nlink,
+      uid: node.uid,
+      gid: node.gid,
+      size,
+      used,
+      rdev: node.rdev,
+      fsid: this.#fsid,
+      fileid: node.id,
+      atime: node.atime,
+      mtime: node.mtime,
+      ctime: node.ctime,
+      change: node.change,
+    };
+  }
+
+  #require(cred: Credentials, node: Node, want: number, what: string): void {
+    if (!hasPermission(node, cred, want)) {
+      throw new VfsError("EACCES", `Permission denied: ${what}`);
+    }
+  }
+
+  /** Write permission on a directory's entries (w and x). */
+  #requireDirWrite(cred: Credentials, dir: Node, name: string): void {
+    this.#require(
+      cred,
+      dir,
+      Perm.W | Perm.X,
+      `cannot change entry ${name} of ${describe(dir)}`,
+    );
+  }
+
+  /** Data access with the nfsd owner override. */
+  #requireData(cred: Credentials, node: Node, write: boolean): void {
+    if (cred.uid === node.uid && cred.uid !== 0) return;
+    if (write) {
+      this.#require(cred, node, Perm.W, `cannot write ${describe(node)}`);
+    } else if (
+      !hasPermission(node, cred, Perm.R) && !hasPermission(node, cred, Perm.X)
+    ) {
+      throw new VfsError(
+        "EACCES",
+        `Permission denied: cannot read ${describe(node)}`,
+      );
+    }
+  }
+
+  /** The sticky-directory rule: only the owner of the entry or the directory. */
+  #requireSticky(cred: Credentials, dir: Node, victim: Node, name: string) {
+    if (
+      (dir.mode & S_ISVTX) !== 0 && cred.uid !== 0 && cred.uid !== dir.uid &&
+      cred.uid !== victim.uid
+    ) {
+      throw new VfsError(
+        "EPERM",
+        `Operation not permitted: ${name} in sticky ${
+          describe(dir)
+        } belongs to uid ${victim.uid}`,
+      );
+    }
+  }
+
+  #entry(dir: Node, name: string): Node | undefined {
+    const slot = dir.index!.get(name);
+    return slot === undefined ? undefined : this.#nodes.get(slot.id);
+  }
+
+  #link(dir: Node, name: string, node: Node): void {
+    const slot: Slot = { name, id: node.id, seq: dir.nextSeq++, live: true };
+    dir.index!.set(name, slot);
+    dir.slots!.push(slot);
+  }
+
+  #unlink(dir: Node, name: string): void {
+    const slot = dir.index!.get(name)!;
+    slot.live = false;
+    dir.index!.delete(name);
+    const slots = dir.slots!;
+    // Removing the newest entry (create then delete) needs no tombstone.
+    if (slots[slots.length - 1] === slot) slots.pop();
+    else dir.dead++;
+    if (dir.dead > 64 && dir.dead * 2 > slots.length) {
+      dir.slots = slots.filter((s) => s.live);
+      dir.dead = 0;
+    }
+  }
+
+  /** Drops one link to `node`, freeing it when none remain. */
+  #dropLink(node: Node): void {
+    if (node.type === FileType.Directory) node.nlink = 0;
+    else node.nlink--;
+    if (node.nlink === 0) {
+      this.#used -= node.allocated;
+      this.#nodes.delete(node.id);
+    } else {
+      this.#changed(node);
+    }
+  }
+
+  #reserve(bytes: number): void {
+    if (bytes > 0 && this.#used + bytes > this.#capacityBytes) {
+      throw new VfsError(
+        "ENOSPC",
+        `No space left on device: ${bytes} more bytes needed, ${
+          this.#capacityBytes - this.#used
+        } free`,
+      );
+    }
+  }
+
+  #reserveNode(): void {
+    if (this.#nodes.size >= this.#capacityFiles) {
+      throw new VfsError(
+        "ENOSPC",
+        `No space left on device: all ${this.#capacityFiles} file slots used`,
+      );
+    }
+  }
+
+  #time(t: SetTime): Time {
+    if (t === "server") return this.#clock();
+    if (!Number.isFinite(t.sec) || !isInt(t.nsec) || t.nsec > 999_999_999) {
+      throw new VfsError("EINVAL", `Invalid time: ${t.sec}s ${t.nsec}ns`);
+    }
+    return { sec: t.sec, nsec: t.nsec };
+  }
+
+  /** Owner and group a new object gets in `dir` (setgid directories pass on their group). */
+  #newOwner(
+    cred: Credentials,
+    dir: Node,
+  ): { uid: number; gid: number; sgid: boolean } {
+    const sgid = (dir.mode & S_ISGID) !== 0;
+    return { uid: cred.uid, gid: sgid ? dir.gid : cred.gid, sgid };
+  }
+
+  /** Checks the uid/gid a create asks for, before anything is created. */
+  #checkInitialOwner(cred: Credentials, attrs: SetAttributes | undefined) {
+    if (attrs === undefined || cred.uid === 0) return;
+    if (attrs.uid !== undefined && attrs.uid !== cred.uid) {
+      throw new VfsError(
+        "EPERM",
+        `Operation not permitted: uid ${cred.uid} cannot create a file owned by uid ${attrs.uid}`,
+      );
+    }
+    if (attrs.gid !== undefined && !inGroup(cred, attrs.gid)) {
+      throw new VfsError(
+        "EPERM",
+        `Operation not permitted: uid ${cred.uid} is not in group ${attrs.gid}`,
+      );
+    }
+  }
+
+  #prepareCreate(cred: Credentials, dirId: FileId, name: string): Node {
+    const dir = this.#dir(dirId);
+    checkName(name);
+    this.#requireDirWrite(cred, dir, name);
+    return dir;
+  }
+
+  #makeChild(
+    cred: Credentials,
+    dir: Node,
+    name: string,
+    type: FileType,
+    attrs: SetAttributes | undefined,
+    defaultMode: number,
+  ): Node {
+    this.#checkInitialOwner(cred, attrs);
+    this.#reserveNode();
+    if (type === FileType.Directory && dir.nlink >= this.limits.maxLinks) {
+      throw new VfsError(
+        "EMLINK",
+        `Too many links: ${describe(dir)} has ${dir.nlink}`,
+      );
+    }
+    const owner = this.#newOwner(cred, dir);
+    let mode = (attrs?.mode ?? defaultMode) & 0o7777;
+    if (type === FileType.Symlink) mode = 0o777;
+    if (type === FileType.Directory && owner.sgid) mode |= S_ISGID;
+    const node = this.#newNode(type, mode, owner.uid, owner.gid);
+    if (attrs?.uid !== undefined) node.uid = attrs.uid;
+    if (attrs?.gid !== undefined) node.gid = attrs.gid;
+    // A non-root creator outside the file's group cannot keep setgid (Linux inode_init_owner).
+    if (
+      type !== FileType.Directory && (node.mode & S_ISGID) !== 0 &&
+      cred.uid !== 0 && !inGroup(cred, node.gid)
+    ) {
+      node.mode &= ~S_ISGID;
+    }
+    if (attrs?.atime !== undefined) node.atime = this.#time(attrs.atime);
+    if (attrs?.mtime !== undefined) node.mtime = this.#time(attrs.mtime);
+    if (type === FileType.Directory) {
+      node.parent = dir.id;
+      dir.nlink++;
+    }
+    this.#link(dir, name, node);
+    this.#modified(dir);
+    return node;
+  }
+
+  // ---- FileSystem ----------------------------------------------------------
+
+  /** Attributes of an object; ESTALE if it no longer exists. */
+  getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
+    try {
+      return Promise.resolve(this.#attrs(this.#node(id)));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Changes attributes with POSIX ownership rules; returns the new attributes. */
+  setattr(
+    cred: Credentials,
+    id: FileId,
+    attrs: SetAttributes,
+  ): Promise<Attributes> {
+    return settle(() => {
+      const node = this.#node(id);
+      this.#setattr(cred, node, attrs);
+      return this.#attrs(node);
+    });
+  }
+
+  #setattr(cred: Credentials, node: Node, attrs: SetAttributes): void {
+    const root = cred.uid === 0;
+    const owner = root || cred.uid === node.uid;
+    // Validate everything before changing anything.
+    if (attrs.mode !== undefined) {
+      if (!isInt(attrs.mode)) {
+        throw new VfsError("EINVAL", `Invalid mode: ${attrs.mode}`);
+      }
+      if (!owner) {
+        throw new VfsError(
+          "EPERM",
+          `Operation not permitted: only the owner may chmod ${describe(node)}`,
+        );
+      }
+    }
+    if (attrs.uid !== undefined && attrs.uid !== node.uid && !root) {
+      throw new VfsError(
+        "EPERM",
+        `Operation not permitted: only root may change the owner of ${
+          describe(node)
+        }`,
+      );
+    }
+    if (attrs.gid !== undefined && attrs.gid !== node.gid && !root) {
+      if (cred.uid !== node.uid || !inGroup(cred, attrs.gid)) {
+        throw new VfsError(
+          "EPERM",
+          `Operation not permitted: cannot change group of ${
+            describe(node)
+          } to ${attrs.gid}`,
+        );
+      }
+    }
+    if (attrs.size !== undefined) {
+      if (node.type === FileType.Directory) {
+        throw new VfsError("EISDIR", `Is a directory: ${describe(node)}`);
+      }
+      if (node.type !== FileType.Regular) {
+        throw new VfsError(
+          "EINVAL",
+          `Invalid argument: cannot set the size of ${describe(node)}`,
+        );
+      }
+      if (!isInt(attrs.size)) {
+        throw new VfsError("EINVAL", `Invalid size: ${attrs.size}`);
+      }
+      if (attrs.size > this.limits.maxFileSize) {
+        throw new VfsError("EFBIG", `File too large: ${attrs.size}`);
+      }
+      this.#requireData(cred, node, true);
+    }
+    for (const t of [attrs.atime, attrs.mtime]) {
+      if (t === undefined || owner) continue;
+      if (t !== "server") {
+        throw new VfsError(
+          "EPERM",
+          `Operation not permitted: only the owner may set times of ${
+            describe(node)
+          }`,
+        );
+      }
+      this.#require(cred, node, Perm.W, `cannot touch ${describe(node)}`);
+    }
+    const atime = attrs.atime === undefined
+      ? undefined
+      : this.#time(attrs.atime);
+    const mtime = attrs.mtime === undefined
+      ? undefined
+      : this.#time(attrs.mtime);
+
+    let touched = false;
+    if (attrs.size !== undefined) {
+      if (attrs.size !== node.size) {
+        this.#truncate(node, attrs.size);
+        this.#modified(node);
+      }
+      this.#killPriv(cred, node);
+      touched = true;
+    }
+    if (attrs.mode !== undefined) {
+      let mode = attrs.mode & 0o7777;
+      if (!root && (mode & S_ISGID) !== 0 && !inGroup(cred, node.gid)) {
+        mode &= ~S_ISGID;
+      }
+      node.mode = mode;
+      touched = true;
+    }
+    const chown = (attrs.uid !== undefined && attrs.uid !== node.uid) ||
+      (attrs.gid !== undefined && attrs.gid !== node.gid);
+    if (attrs.uid !== undefined) node.uid = attrs.uid;
+    if (attrs.gid !== undefined) node.gid = attrs.gid;
+    if (attrs.uid !== undefined || attrs.gid !== undefined) touched = true;
+    if (chown && node.type !== FileType.Directory) {
+      // chown drops set-id bits so a changed owner cannot inherit privilege.
+      node.mode &= ~S_ISUID;
+      if ((node.mode & 0o010) !== 0) node.mode &= ~S_ISGID;
+    }
+    if (atime !== undefined) {
+      node.atime = atime;
+      touched = true;
+    }
+    if (mtime !== undefined) {
+      node.mtime = mtime;
+      touched = true;
+    }
+    if (touched) this.#changed(node);
+  }
+
+  /** A non-root write or truncate clears setuid, and setgid when group-executable. */
+  #killPriv(cred: Credentials, node: Node): void {
+    if (cred.uid === 0 || (node.mode & (S_ISUID | S_ISGID)) === 0) return;
+    node.mode &= ~S_ISUID;
+    if ((node.mode & 0o010) !== 0) node.mode &= ~S_ISGID;
+  }
+
+  #truncate(node: Node, size: number): void {
+    const chunks = node.chunks!;
+    if (size < node.size) {
+      const keep = Math.ceil(size / CHUNK);
+      for (const [i, c] of chunks) {
+        if (i >= keep) {
+          chunks.delete(i);
+          node.allocated -= c.length;
+          this.#used -= c.length;
+        }
+      }
+      const last = keep - 1;
+      const c = chunks.get(last);
+      if (c !== undefined) {
+        const within = size - last * CHUNK;
+        if (within < c.length) {
+          // Shrink the tail so a later extension reads zeros and `used` drops.
+          const len = nextPow2(within);
+          const next = len < c.length ? c.slice(0, len) : c;
+          next.fill(0, within);
+          chunks.set(last, next);
+          node.allocated += next.length - c.length;
+          this.#used += next.length - c.length;
+        }
+      }
+    }
+    node.size = size;
+  }
+
+  /** Finds a name; "." and ".." name the directory itself and its parent. */
+  lookup(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes> {
+    return settle(() => {
+      const dir = this.#dir(dirId);
+      this.#require(cred, dir, Perm.X, `cannot search ${describe(dir)}`);
+      if (name === ".") return this.#attrs(dir);
+      if (name === "..") return this.#attrs(this.#node(dir.parent));
+      checkName(name);
+      const node = this.#entry(dir, name);
+      if (node === undefined) {
+        throw new VfsError("ENOENT", `No such file or directory: ${name}`);
+      }
+      return this.#attrs(node);
+    });
+  }
+
+  /** Which NFS ACCESS bits the caller has (see {@link accessBits}). */
+  access(cred: Credentials, id: FileId, mask: number): Promise<number> {
+    return settle(() => {
+      return accessBits(this.#node(id), cred, mask);
+    });
+  }
+
+  /** Reads up to `length` bytes; may return a view of the file's storage. */
+  read(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): Promise<ReadResult> {
+    return settle(() => {
+      const node = this.#regular(id);
+      this.#requireData(cred, node, false);
+      if (!isInt(offset) || !isInt(length)) {
+        throw new VfsError("EINVAL", `Invalid range: ${offset}+${length}`);
+      }
+      return this.#readData(node, offset, length);
+    });
+  }
+
+  #regular(id: FileId): Node {
+    const node = this.#node(id);
+    if (node.type === FileType.Regular) return node;
+    if (node.type === FileType.Directory) {
+      throw new VfsError("EISDIR", `Is a directory: ${describe(node)}`);
+    }
+    throw new VfsError(
+      "EINVAL",
+      `Invalid argument: ${describe(node)} is not a regular file`,
+    );
+  }
+
+  #readData(node: Node, offset: number, length: number): ReadResult {
+    const size = node.size;
+    if (offset >= size || length === 0) {
+      return { data: EMPTY, eof: offset >= size };
+    }
+    const end = Math.min(size, offset + length);
+    const n = end - offset;
+    const chunks = node.chunks!;
+    const first = Math.floor(offset / CHUNK);
+    const within = offset - first * CHUNK;
+    if (within + n <= CHUNK) {
+      const c = chunks.get(first);
+      if (c !== undefined && c.length >= within + n) {
+        return { data: c.subarray(within, within + n), eof: end >= size };
+      }
+    }
+    const out = new Uint8Array(n);
+    let pos = offset;
+    while (pos < end) {
+      const i = Math.floor(pos / CHUNK);
+      const base = i * CHUNK;
+      const stop = Math.min(end, base + CHUNK);
+      const c = chunks.get(i);
+      if (c !== undefined) {
+        const from = pos - base;
+        const to = Math.min(stop - base, c.length);
+        if (to > from) out.set(c.subarray(from, to), pos - offset);
+      }
+      pos = stop;
+    }
+    return { data: out, eof: end >= size };
+  }
+
+  /** Writes at `offset`; data is durable on return. */
+  write(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    data: Uint8Array,
+    _stable?: Stability,
+  ): Promise<WriteResult> {
+    return settle(() => {
+      const node = this.#regular(id);
+      this.#requireData(cred, node, true);
+      if (!isInt(offset)) {
+        throw new VfsError("EINVAL", `Invalid offset: ${offset}`);
+      }
+      if (offset + data.length > this.limits.maxFileSize) {
+        throw new VfsError(
+          "EFBIG",
+          `File too large: write ends at ${offset + data.length}`,
+        );
+      }
+      if (data.length > 0) {
+        this.#writeData(node, offset, data);
+        this.#killPriv(cred, node);
+        this.#modified(node);
+      }
+      return {
+        count: data.length,
+        committed: "file",
+        attrs: this.#attrs(node),
+      };
+    });
+  }
+
+  /** Bytes of new storage a write of [offset, end) needs. */
+  #growthFor(node: Node, offset: number, end: number): number {
+    const chunks = node.chunks!;
+    let growth = 0;
+    for (let i = Math.floor(offset / CHUNK); i * CHUNK < end; i++) {
+      const need = Math.min(CHUNK, end - i * CHUNK);
+      const have = chunks.get(i)?.length ?? 0;
+      if (need > have) growth += nextPow2(need) - have;
+    }
+    return growth;
+  }
+
+  #writeData(node: Node, offset: number, data: Uint8Array): void {
+    const end = offset + data.length;
+    this.#reserve(this.#growthFor(node, offset, end));
+    const chunks = node.chunks!;
+    let pos = offset;
+    while (pos < end) {
+      const i = Math.floor(pos / CHUNK);
+      const base = i * CHUNK;
+      const stop = Math.min(end, base + CHUNK);
+      let c = chunks.get(i);
+      const need = stop - base;
+      if (c === undefined || c.length < need) {
+        const grown = new Uint8Array(nextPow2(need));
+        if (c !== undefined) grown.set(c);
+        const delta = grown.length - (c?.length ?? 0);
+        node.allocated += delta;
+        this.#used += delta;
+        c = grown;
+        chunks.set(i, c);
+      }
+      c.set(data.subarray(pos - offset, stop - offset), pos - base);
+      pos = stop;
+    }
+    if (end > node.size) node.size = end;
+  }
+
+  /** Creates a regular file, or opens an existing one unless `exclusive`. */
+  create(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    options: CreateOptions = {},
+  ): Promise<Attributes> {
+    return settle(() => {
+      const dir = this.#dir(dirId);
+      checkName(name);
+      const existing = this.#entry(dir, name);
+      if (existing !== undefined) {
+        if (options.exclusive) {
+          throw new VfsError("EEXIST", `File exists: ${name}`);
+        }
+        if (existing.type === FileType.Directory) {
+          throw new VfsError("EISDIR", `Is a directory: ${name}`);
+        }
+        if (existing.type !== FileType.Regular) {
+          throw new VfsError("EEXIST", `File exists: ${name}`);
+        }
+        this.#require(cred, dir, Perm.X, `cannot search ${describe(dir)}`);
+        const attrs = options.attrs;
+        if (attrs !== undefined) {
+          // Only size and times apply to an opened file; its mode and owner stay.
+          const { size, atime, mtime } = attrs;
+          if (
+            size !== undefined || atime !== undefined || mtime !== undefined
+          ) {
+            this.#setattr(cred, existing, { size, atime, mtime });
+          }
+        }
+        return this.#attrs(existing);
+      }
+      this.#requireDirWrite(cred, dir, name);
+      const size = options.attrs?.size ?? 0;
+      if (!isInt(size)) throw new VfsError("EINVAL", `Invalid size: ${size}`);
+      if (size > this.limits.maxFileSize) {
+        throw new VfsError("EFBIG", `File too large: ${size}`);
+      }
+      const node = this.#makeChild(
+        cred,
+        dir,
+        name,
+        FileType.Regular,
+        options.attrs,
+        0o644,
+      );
+      node.size = size;
+      return this.#attrs(node);
+    });
+  }
+
+  /** Creates a directory. */
+  mkdir(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    attrs?: SetAttributes,
+  ): Promise<Attributes> {
+    return settle(() => {
+      const dir = this.#prepareCreate(cred, dirId, name);
+      if (dir.index!.has(name)) {
+        throw new VfsError("EEXIST", `File exists: ${name}`);
+      }
+      return this.#attrs(
+        this.#makeChild(cred, dir, name, FileType.Directory, attrs, 0o755),
+      );
+    });
+  }
+
+  /** Creates a symbolic link. */
+  symlink(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    target: string,
+    attrs?: SetAttributes,
+  ): Promise<Attributes> {
+    return settle(() => {
+      const dir = this.#prepareCreate(cred, dirId, name);
+      if (dir.index!.has(name)) {
+        throw new VfsError("EEXIST", `File exists: ${name}`);
+      }
+      if (target === "") {
+        throw new VfsError("ENOENT", `Empty symlink target: ${name}`);
+      }
+      if (target.includes("\0")) {
+        throw new VfsError("EINVAL", `Symlink target contains NUL: ${name}`);
+      }
+      const bytes = new TextEncoder().encode(target).length;
+      if (bytes > MAX_SYMLINK) {
+        throw new VfsError(
+          "ENAMETOOLONG",
+          `Symlink target too long: ${bytes} bytes`,
+        );
+      }
+      const node = this.#makeChild(
+        cred,
+        dir,
+        name,
+        FileType.Symlink,
+        attrs,
+        0o777,
+      );
+      node.target = target;
+      node.size = bytes;
+      return this.#attrs(node);
+    });
+  }
+
+  /** The target of a symbolic link. */
+  readlink(_cred: Credentials, id: FileId): Promise<string> {
+    return settle(() => {
+      const node = this.#node(id);
+      if (node.type !== FileType.Symlink) {
+        throw new VfsError(
+          "EINVAL",
+          `Invalid argument: ${describe(node)} is not a symlink`,
+        );
+      }
+      return node.target;
+    });
+  }
+
+  /** Creates a device, socket or fifo node (devices need root). */
+  mknod(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    options: MknodOptions,
+  ): Promise<Attributes> {
+    return settle(() => {
+      const dir = this.#prepareCreate(cred, dirId, name);
+      const type = options.type;
+      if (
+        type !== FileType.Block && type !== FileType.Char &&
+        type !== FileType.Socket && type !== FileType.Fifo
+      ) {
+        throw new VfsError("EINVAL", `Invalid node type for mknod: ${type}`);
+      }
+      const device = type === FileType.Block || type === FileType.Char;
+      if (device && cred.uid !== 0) {
+        throw new VfsError(
+          "EPERM",
+          `Operation not permitted: only root may create device ${name}`,
+        );
+      }
+      if (dir.index!.has(name)) {
+        throw new VfsError("EEXIST", `File exists: ${name}`);
+      }
+      const node = this.#makeChild(cred, dir, name, type, options.attrs, 0o644);
+      if (device && options.rdev !== undefined) {
+        node.rdev = Object.freeze({
+          major: options.rdev.major,
+          minor: options.rdev.minor,
+        });
+      }
+      return this.#attrs(node);
+    });
+  }
+
+  /** Adds a hard link `dir/name` to `id`. */
+  link(
+    cred: Credentials,
+    id: FileId,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes> {
+    return settle(() => {
+      const node = this.#node(id);
+      const dir = this.#prepareCreate(cred, dirId, name);
+      if (node.type === FileType.Directory) {
+        throw new VfsError(
+          "EPERM",
+          `Operation not permitted: hard link to directory ${describe(node)}`,
+        );
+      }
+      if (dir.index!.has(name)) {
+        throw new VfsError("EEXIST", `File exists: ${name}`);
+      }
+      if (node.nlink >= this.limits.maxLinks) {
+        throw new VfsError(
+          "EMLINK",
+          `Too many links: ${describe(node)} has ${node.nlink}`,
+        );
+      }
+      node.nlink++;
+      this.#link(dir, name, node);
+      this.#changed(node);
+      this.#modified(dir);
+      return this.#attrs(node);
+    });
+  }
+
+  #victim(cred: Credentials, dirId: FileId, name: string): [Node, Node] {
+    const dir = this.#dir(dirId);
+    checkName(name);
+    this.#requireDirWrite(cred, dir, name);
+    const node = this.#entry(dir, name);
+    if (node === undefined) {
+      throw new VfsError("ENOENT", `No such file or directory: ${name}`);
+    }
+    this.#requireSticky(cred, dir, node, name);
+    return [dir, node];
+  }
+
+  /** Removes a non-directory entry. */
+  remove(cred: Credentials, dirId: FileId, name: string): Promise<void> {
+    return settle(() => {
+      const [dir, node] = this.#victim(cred, dirId, name);
+      if (node.type === FileType.Directory) {
+        throw new VfsError("EISDIR", `Is a directory: ${name}`);
+      }
+      this.#unlink(dir, name);
+      this.#dropLink(node);
+      this.#modified(dir);
+    });
+  }
+
+  /** Removes an empty directory. */
+  rmdir(cred: Credentials, dirId: FileId, name: string): Promise<void> {
+    return settle(() => {
+      const [dir, node] = this.#victim(cred, dirId, name);
+      if (node.type !== FileType.Directory) {
+        throw new VfsError("ENOTDIR", `Not a directory: ${name}`);
+      }
+      if (node.index!.size > 0) {
+        throw new VfsError("ENOTEMPTY", `Directory not empty: ${name}`);
+      }
+      this.#unlink(dir, name);
+      this.#dropLink(node);
+      dir.nlink--;
+      this.#modified(dir);
+    });
+  }
+
+  /** Atomically renames, replacing a compatible target. */
+  rename(
+    cred: Credentials,
+    fromDirId: FileId,
+    fromName: string,
+    toDirId: FileId,
+    toName: string,
+  ): Promise<void> {
+    return settle(() => {
+      const [from, node] = this.#victim(cred, fromDirId, fromName);
+      const to = this.#dir(toDirId);
+      checkName(toName);
+      this.#requireDirWrite(cred, to, toName);
+      const target = this.#entry(to, toName);
+      // Two names of one object: POSIX says do nothing.
+      if (target === node) return;
+      const isDir = node.type === FileType.Directory;
+      if (isDir) {
+        for (let d = to;; d = this.#node(d.parent)) {
+          if (d === node) {
+            throw new VfsError(
+              "EINVAL",
+              `Invalid argument: cannot move ${fromName} into its own subtree`,
+            );
+          }
+          if (d.parent === d.id) break;
+        }
+        // Moving a directory rewrites its "..", which needs write permission on it.
+        if (from !== to) {
+          this.#require(cred, node, Perm.W, `cannot move ${fromName}`);
+        }
+      }
+      if (target !== undefined) {
+        this.#requireSticky(cred, to, target, toName);
+        const targetIsDir = target.type === FileType.Directory;
+        if (isDir && !targetIsDir) {
+          throw new VfsError("ENOTDIR", `Not a directory: ${toName}`);
+        }
+        if (!isDir && targetIsDir) {
+          throw new VfsError("EISDIR", `Is a directory: ${toName}`);
+        }
+        if (targetIsDir && target.index!.size > 0) {
+          throw new VfsError("ENOTEMPTY", `Directory not empty: ${toName}`);
+        }
+      } else if (isDir && from !== to && to.nlink >= this.limits.maxLinks) {
+        throw new VfsError(
+          "EMLINK",
+          `Too many links: ${describe(to)} has ${to.nlink}`,
+        );
+      }
+      if (target !== undefined) {
+        this.#unlink(to, toName);
+        this.#dropLink(target);
+        if (target.type === FileType.Directory) to.nlink--;
+      }
+      this.#unlink(from, fromName);
+      this.#link(to, toName, node);
+      if (isDir && from !== to) {
+        from.nlink--;
+        to.nlink++;
+        node.parent = to.id;
+      }
+      this.#changed(node);
+      this.#modified(from);
+      if (to !== from) this.#modified(to);
+    });
+  }
+
+  /** A page of entries; cookies stay valid across unrelated changes. */
+  readdir(
+    cred: Credentials,
+    dirId: FileId,
+    options: ReaddirOptions = {},
+  ): Promise<ReaddirResult> {
+    return settle(() => {
+      const dir = this.#dir(dirId);
+      this.#require(cred, dir, Perm.R, `cannot list ${describe(dir)}`);
+      const cookie = options.cookie ?? 0n;
+      const limit = options.limit ?? Infinity;
+      const slots = dir.slots!;
+      let i = 0;
+      if (cookie >= 3n) {
+        // First slot with seq > cookie; slots are sorted by seq.
+        const after = Number(cookie);
+        let lo = 0;
+        let hi = slots.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (slots[mid].seq <= after) lo = mid + 1;
+          else hi = mid;
+        }
+        i = lo;
+      }
+      const entries: DirEntry[] = [];
+      for (; i < slots.length; i++) {
+        const slot = slots[i];
+        if (!slot.live) continue;
+        if (entries.length >= limit) break;
+        const entry: DirEntry = {
+          name: slot.name,
+          fileid: slot.id,
+          cookie: BigInt(slot.seq),
+        };
+        if (options.withAttributes) {
+          entry.attrs = this.#attrs(this.#node(slot.id));
+        }
+        entries.push(entry);
+      }
+      while (i < slots.length && !slots[i].live) i++;
+      return { entries, eof: i >= slots.length };
+    });
+  }
+
+  /** Space and file counts from the configured capacity. */
+  statfs(_cred: Credentials, id: FileId): Promise<FsStats> {
+    return settle(() => {
+      this.#node(id);
+      const freeBytes = Math.max(0, this.#capacityBytes - this.#used);
+      const freeFiles = Math.max(0, this.#capacityFiles - this.#nodes.size);
+      return {
+        totalBytes: this.#capacityBytes,
+        freeBytes,
+        availBytes: freeBytes,
+        totalFiles: this.#capacityFiles,
+        freeFiles,
+        availFiles: freeFiles,
+      };
+    });
+  }
+
+  /** Nothing to flush: memory is as durable as this file system gets. */
+  commit(_cred: Credentials, id: FileId): Promise<void> {
+    return settle(() => {
+      this.#node(id);
+    });
+  }
+
+  /** Reserves zeroed storage for a range, extending the file if needed. */
+  allocate(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): Promise<void> {
+    return settle(() => {
+      const node = this.#regular(id);
+      this.#requireData(cred, node, true);
+      this.#checkRange(offset, length);
+      const end = offset + length;
+      this.#reserve(this.#growthFor(node, offset, end));
+      const chunks = node.chunks!;
+      for (let i = Math.floor(offset / CHUNK); i * CHUNK < end; i++) {
+        const need = nextPow2(Math.min(CHUNK, end - i * CHUNK));
+        const c = chunks.get(i);
+        if (c !== undefined && c.length >= need) continue;
+        const grown = new Uint8Array(need);
+        if (c !== undefined) grown.set(c);
+        const delta = need - (c?.length ?? 0);
+        node.allocated += delta;
+        this.#used += delta;
+        chunks.set(i, grown);
+      }
+      if (end > node.size) {
+        node.size = end;
+        this.#modified(node);
+      } else {
+        this.#changed(node);
+      }
+    });
+  }
+
+  #checkRange(offset: number, length: number): void {
+    if (!isInt(offset) || !isInt(length) || length === 0) {
+      throw new VfsError("EINVAL", `Invalid range: ${offset}+${length}`);
+    }
+    if (offset + length > this.limits.maxFileSize) {
+      throw new VfsError("EFBIG", `File too large: ${offset + length}`);
+    }
+  }
+
+  /** Punches a hole: the range reads as zeros and whole chunks are freed. */
+  deallocate(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): Promise<void> {
+    return settle(() => {
+      const node = this.#regular(id);
+      this.#requireData(cred, node, true);
+      this.#checkRange(offset, length);
+      this.#punch(node, offset, Math.min(node.size, offset + length));
+      this.#modified(node);
+    });
+  }
+
+  #punch(node: Node, offset: number, end: number): void {
+    const chunks = node.chunks!;
+    for (let i = Math.floor(offset / CHUNK); i * CHUNK < end; i++) {
+      const c = chunks.get(i);
+      if (c === undefined) continue;
+      const base = i * CHUNK;
+      const from = Math.max(offset, base) - base;
+      const to = Math.min(end, base + CHUNK) - base;
+      if (from === 0 && to >= c.length) {
+        chunks.delete(i);
+        node.allocated -= c.length;
+        this.#used -= c.length;
+      } else if (from < c.length) {
+        c.fill(0, from, Math.min(to, c.length));
+      }
+    }
+  }
+
+  /** Next data or hole at or after `offset`, at chunk granularity. */
+  seek(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    what: "data" | "hole",
+  ): Promise<{ offset: number; eof: boolean }> {
+    return settle(() => {
+      const node = this.#regular(id);
+      this.#requireData(cred, node, false);
+      if (!isInt(offset)) {
+        throw new VfsError("EINVAL", `Invalid offset: ${offset}`);
+      }
+      const size = node.size;
+      if (offset >= size) {
+        throw new VfsError("ENXIO", `Offset beyond end of file: ${offset}`);
+      }
+      const chunks = node.chunks!;
+      const dataEnd = (i: number) => {
+        const c = chunks.get(i);
+        return c === undefined
+          ? i * CHUNK
+          : Math.min(size, i * CHUNK + c.length);
+      };
+      if (what === "data") {
+        let best = Infinity;
+        const i0 = Math.floor(offset / CHUNK);
+        if (dataEnd(i0) > offset) return { offset, eof: false };
+        // Sparse files may have few chunks far apart: scan the map, not the range.
+        for (const i of chunks.keys()) {
+          const start = i * CHUNK;
+          if (start > offset && start < best && start < size) best = start;
+        }
+        return best === Infinity
+          ? { offset: size, eof: true }
+          : { offset: best, eof: false };
+      }
+      let pos = offset;
+      for (;;) {
+        const i = Math.floor(pos / CHUNK);
+        const end = dataEnd(i);
+        if (end <= pos) break;
+        pos = end;
+        if (pos >= size) break;
+        if (pos < (i + 1) * CHUNK) break;
+      }
+      pos = Math.min(pos, size);
+      return { offset: pos, eof: pos >= size };
+    });
+  }
+
+  /** Copies a byte range between regular files; length 0 copies to end of file. */
+  copy(
+    cred: Credentials,
+    srcId: FileId,
+    dstId: FileId,
+    options: { srcOffset: number; dstOffset: number; length: number },
+  ): Promise<number> {
+    return settle(() => {
+      const src = this.#regular(srcId);
+      const dst = this.#regular(dstId);
+      this.#requireData(cred, src, false);
+      this.#requireData(cred, dst, true);
+      const { srcOffset, dstOffset } = options;
+      if (!isInt(srcOffset) || !isInt(dstOffset) || !isInt(options.length)) {
+        throw new VfsError(
+          "EINVAL",
+          `Invalid copy range: ${srcOffset}+${options.length} to ${dstOffset}`,
+        );
+      }
+      if (srcOffset >= src.size) return 0;
+      const length = Math.min(
+        options.length === 0 ? Infinity : options.length,
+        src.size - srcOffset,
+      );
+      if (
+        src === dst && srcOffset < dstOffset + length &&
+        dstOffset < srcOffset + length
+      ) {
+        throw new VfsError(
+          "EINVAL",
+          `Invalid argument: overlapping copy within ${describe(src)}`,
+        );
+      }
+      if (dstOffset + length > this.limits.maxFileSize) {
+        throw new VfsError("EFBIG", `File too large: ${dstOffset + length}`);
+      }
+      this.#reserve(this.#growthFor(dst, dstOffset, dstOffset + length));
+      let done = 0;
+      while (done < length) {
+        const n = Math.min(CHUNK - ((srcOffset + done) % CHUNK), length - done);
+        const i = Math.floor((srcOffset + done) / CHUNK);
+        if (src.chunks!.has(i)) {
+          const part = this.#readData(src, srcOffset + done, n).data.slice();
+          this.#writeData(dst, dstOffset + done, part);
+        } else {
+          // Keep holes holes.
+          this.#punch(dst, dstOffset + done, dstOffset + done + n);
+          if (dstOffset + done + n > dst.size) dst.size = dstOffset + done + n;
+        }
+        done += n;
+      }
+      this.#killPriv(cred, dst);
+      this.#modified(dst);
+      return length;
+    });
+  }
+
+  /** Nothing to release. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // ---- xattrs ---------------------------------------------------------------
+
+  #checkXattrName(name: string): void {
+    if (name === "" || name.includes("\0")) {
+      throw new VfsError(
+        "EINVAL",
+        `Invalid xattr name: ${JSON.stringify(name)}`,
+      );
+    }
+    if (name.length > MAX_XATTR_NAME) {
+      throw new VfsError("ERANGE", `Xattr name too long: ${name.length}`);
+    }
+  }
+
+  #getxattr(
+    cred: Credentials,
+    id: FileId,
+    name: string,
+  ): Promise<Uint8Array> {
+    return settle(() => {
+      const node = this.#node(id);
+      this.#checkXattrName(name);
+      this.#require(
+        cred,
+        node,
+        Perm.R,
+        `cannot read xattrs of ${describe(node)}`,
+      );
+      const v = node.xattrs?.get(name);
+      if (v === undefined) {
+        throw new VfsError("ENODATA", `No such xattr: ${name}`);
+      }
+      return v.slice();
+    });
+  }
+
+  #setxattr(
+    cred: Credentials,
+    id: FileId,
+    name: string,
+    value: Uint8Array,
+    mode: "either" | "create" | "replace" = "either",
+  ): Promise<void> {
+    return settle(() => {
+      const node = this.#node(id);
+      this.#checkXattrName(name);
+      if (value.length > MAX_XATTR_VALUE) {
+        throw new VfsError("E2BIG", `Xattr value too large: ${value.length}`);
+      }
+      this.#require(
+        cred,
+        node,
+        Perm.W,
+        `cannot set xattrs of ${describe(node)}`,
+      );
+      const old = node.xattrs?.get(name);
+      if (mode === "create" && old !== undefined) {
+        throw new VfsError("EEXIST", `Xattr exists: ${name}`);
+      }
+      if (mode === "replace" && old === undefined) {
+        throw new VfsError("ENODATA", `No such xattr: ${name}`);
+      }
+      const delta = value.length + (old === undefined ? name.length : 0) -
+        (old?.length ?? 0);
+      this.#reserve(delta);
+      node.xattrs ??= new Map();
+      node.xattrs.set(name, value.slice());
+      node.allocated += delta;
+      this.#used += delta;
+      this.#changed(node);
+    });
+  }
+
+  #listxattrs(cred: Credentials, id: FileId): Promise<string[]> {
+    return settle(() => {
+      const node = this.#node(id);
+      this.#require(
+        cred,
+        node,
+        Perm.R,
+        `cannot list xattrs of ${describe(node)}`,
+      );
+      return [...(node.xattrs?.keys() ?? [])];
+    });
+  }
+
+  #removexattr(
+    cred: Credentials,
+    id: FileId,
+    name: string,
+  ): Promise<void> {
+    return settle(() => {
+      const node = this.#node(id);
+      this.#checkXattrName(name);
+      this.#require(
+        cred,
+        node,
+        Perm.W,
+        `cannot remove xattrs of ${describe(node)}`,
+      );
+      const old = node.xattrs?.get(name);
+      if (old === undefined) {
+        throw new VfsError("ENODATA", `No such xattr: ${name}`);
+      }
+      node.xattrs!.delete(name);
+      const freed = old.length + name.length;
+      node.allocated -= freed;
+      this.#used -= freed;
+      this.#changed(node);
+    });
+  }
+}
