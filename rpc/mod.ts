@@ -1,12 +1,20 @@
 /**
- * ONC RPC v2 (RFC 5531) over TCP with XDR (RFC 4506): codecs, a pipelined
- * server, a client, and the portmapper/rpcbind program.
+ * ONC RPC v2 (RFC 5531) over TCP with XDR (RFC 4506): codecs, record
+ * marking, credentials, a pipelined server and a client.
  *
- * @example
+ * @example Serve a program
  * ```ts
- * import { XdrWriter } from "@netfs/netfs/rpc";
- * const w = new XdrWriter();
- * w.u32(100003);
+ * import { serveRpc } from "@netfs/netfs/rpc";
+ * const server = serveRpc({
+ *   port: 0,
+ *   programs: [{
+ *     program: 0x20000001,
+ *     version: 1,
+ *     name: "demo",
+ *     procedures: { 0: { name: "NULL", handler: () => {} } },
+ *   }],
+ * });
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -14,3 +22,8 @@
 export * from "./xdr.ts";
 export * from "./program.ts";
 export * from "./connections.ts";
+export * from "./record.ts";
+export * from "./message.ts";
+export * from "./auth.ts";
+export * from "./drc.ts";
+export * from "./server.ts";

@@ -443,6 +443,19 @@ export class XdrWriter {
     this.#view.setUint32(offset, v >>> 0);
   }
 
+  /**
+   * Forgets everything written, keeping the buffer and the reserved header
+   * room, so one writer can serve many replies without reallocating.
+   */
+  reset(): void {
+    this.#pos = this.#start;
+  }
+
+  /** Bytes the buffer can hold before it has to grow. */
+  get capacity(): number {
+    return this.#buf.byteLength;
+  }
+
   /** The current absolute write offset (including the reserved header). */
   get offset(): number {
     return this.#pos;

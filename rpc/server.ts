@@ -1,0 +1,620 @@
+/**
+ * An ONC RPC server over TCP (IPv4 and IPv6), shaped like `Deno.serve`.
+ *
+ * Per connection one read loop cuts the stream into records and dispatches
+ * each call at once, without waiting for earlier ones, up to `maxInFlight`
+ * calls; it stops reading while the window is full. Replies are written in
+ * completion order, each with one write loop, never interleaved.
+ *
+ * What the server answers on its own (RFC 5531):
+ * - `rpcvers` other than 2: MSG_DENIED RPC_MISMATCH (low 2, high 2).
+ * - A credential or verifier that cannot be decoded (body over 400 bytes,
+ *   cut short), a malformed AUTH_SYS, or a flavour other than AUTH_NONE and
+ *   AUTH_SYS: MSG_DENIED AUTH_ERROR with the `auth_stat` chosen by
+ *   {@link checkCredentials} (AUTH_BADCRED, AUTH_REJECTEDCRED, AUTH_BADVERF).
+ * - Unknown program: PROG_UNAVAIL; known program, unknown version:
+ *   PROG_MISMATCH with the lowest and highest registered versions; unknown
+ *   procedure: PROC_UNAVAIL.
+ * - A handler that throws {@link XdrError}: GARBAGE_ARGS;
+ *   {@link RpcReplyError}: its status; anything else: SYSTEM_ERR (logged).
+ * - A call header cut short after `rpcvers` (no prog/vers/proc): GARBAGE_ARGS,
+ *   since the xid is known and an answer beats a client timeout.
+ *
+ * What it drops, with a log line: a record too short to hold an xid and a
+ * message type, and a message whose type is not CALL (a REPLY sent to a
+ * server has no answer). A record over `maxRecordSize` closes the
+ * connection: the stream cannot be resynchronized.
+ *
+ * @example Serve a program on an ephemeral port
+ * ```ts
+ * import { serveRpc } from "./server.ts";
+ * const server = serveRpc({
+ *   port: 0,
+ *   programs: [{
+ *     program: 0x20000001,
+ *     version: 1,
+ *     name: "echo",
+ *     procedures: {
+ *       0: { name: "NULL", handler: () => {} },
+ *       1: { name: "ECHO", handler: (args, reply) => void reply.opaque(args.opaque(1024)) },
+ *     },
+ *   }],
+ * });
+ * console.log(server.addr.port > 0);
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+import { checkCredentials } from "./auth.ts";
+import {
+  AllowList,
+  type ConnectionInfo,
+  type ConnectionOptions,
+  LOOPBACK,
+} from "./connections.ts";
+import { DuplicateRequestCache } from "./drc.ts";
+import {
+  AcceptStat,
+  AuthStat,
+  decodeOpaqueAuth,
+  encodeAcceptedReply,
+  encodeAuthError,
+  encodeRpcMismatch,
+  MsgType,
+  RPC_VERSION,
+} from "./message.ts";
+import type { CallContext, RpcProgram } from "./program.ts";
+import { RpcReplyError } from "./program.ts";
+import {
+  DEFAULT_MAX_RECORD,
+  RecordError,
+  recordMark,
+  RecordReader,
+} from "./record.ts";
+import { XdrError, XdrReader, XdrWriter } from "./xdr.ts";
+
+/** Options of {@link serveRpc}. */
+export interface RpcServerOptions extends ConnectionOptions {
+  /** Address to listen on; default "127.0.0.1" ("::1" or "::" for IPv6). */
+  hostname?: string;
+  /** TCP port; 0 (the default) picks a free one. 111 needs root. */
+  port?: number;
+  /** Aborting it shuts the server down, like `shutdown()`. */
+  signal?: AbortSignal;
+  /** The programs to serve; more can be added with `register`. */
+  programs: RpcProgram[];
+  /** Calls in flight per connection before reading pauses. Default 64. */
+  maxInFlight?: number;
+  /** Largest record accepted. Default 4 MiB + 64 KiB. */
+  maxRecordSize?: number;
+  /** Duplicate-request cache bounds (for non-idempotent procedures). */
+  drc?: { entries?: number; ttlMs?: number };
+  /** Called once listening, with the bound address. */
+  onListen?: (addr: Deno.NetAddr) => void;
+  /** Where log lines go; default `console.error`. */
+  log?: (msg: string) => void;
+}
+
+/** A running RPC server. */
+export interface RpcServer {
+  /** The address the server listens on. */
+  readonly addr: Deno.NetAddr;
+  /** Resolves when the server has stopped and every connection is closed. */
+  readonly finished: Promise<void>;
+  /**
+   * Stops accepting, lets in-flight calls finish and their replies go out,
+   * closes every connection, and resolves with `finished`.
+   */
+  shutdown(): Promise<void>;
+  /** A snapshot of the live connections. */
+  connections(): ConnectionInfo[];
+  /** Closes connection `id` at once; false if there is no such connection. */
+  disconnect(id: number): boolean;
+  /** Adds a program version (replacing one with the same numbers). */
+  register(program: RpcProgram): void;
+  /** The registered program versions. */
+  programs(): RpcProgram[];
+}
+
+const MAX_POOLED_WRITERS = 256;
+const MAX_POOLED_CAPACITY = 1536 * 1024;
+
+interface Outgoing {
+  bytes: Uint8Array;
+  writer: XdrWriter | null;
+}
+
+class Connection {
+  readonly conn: Deno.TcpConn;
+  readonly info: ConnectionInfo;
+  inflight = 0;
+  writing = false;
+  closed = false;
+  closing = false;
+  lastActive = Date.now();
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly queue: Outgoing[] = [];
+  slot: (() => void) | null = null;
+  drained: (() => void) | null = null;
+  done!: Promise<void>;
+
+  constructor(conn: Deno.TcpConn, info: ConnectionInfo) {
+    this.conn = conn;
+    this.info = info;
+  }
+
+  get idle(): boolean {
+    return this.inflight === 0 && !this.writing && this.queue.length === 0;
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by the peer side of a failed write.
+    }
+  }
+}
+
+/**
+ * Starts an RPC server. Like `Deno.serve`, it listens at once and returns a
+ * handle; the address is known synchronously.
+ *
+ * @example
+ * ```ts
+ * import { serveRpc } from "./server.ts";
+ * const ac = new AbortController();
+ * const server = serveRpc({ port: 0, programs: [], signal: ac.signal, log: () => {} });
+ * ac.abort();
+ * await server.finished;
+ * ```
+ */
+export function serveRpc(options: RpcServerOptions): RpcServer {
+  return new Server(options);
+}
+
+class Server implements RpcServer {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  readonly #listener: Deno.TcpListener;
+  readonly #programs = new Map<number, Map<number, RpcProgram>>();
+  readonly #conns = new Map<number, Connection>();
+  readonly #pool: XdrWriter[] = [];
+  readonly #drc: DuplicateRequestCache;
+  readonly #allow: AllowList;
+  readonly #opts: RpcServerOptions;
+  readonly #log: (msg: string) => void;
+  readonly #maxInFlight: number;
+  readonly #maxRecord: number;
+  readonly #maxConns: number;
+  readonly #idleMs: number;
+  #nextId = 1;
+  #closing = false;
+  #onAbort: (() => void) | undefined;
+
+  constructor(options: RpcServerOptions) {
+    this.#opts = options;
+    this.#log = options.log ?? ((m) => console.error(`netfs rpc: ${m}`));
+    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 64);
+    this.#maxRecord = options.maxRecordSize ?? DEFAULT_MAX_RECORD;
+    this.#maxConns = options.maxConnections ?? 1024;
+    this.#idleMs = options.idleTimeout ?? 0;
+    this.#allow = new AllowList(options.allow ?? LOOPBACK);
+    this.#drc = new DuplicateRequestCache(options.drc);
+    for (const p of options.programs) this.register(p);
+    this.#listener = Deno.listen({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 0,
+      transport: "tcp",
+    });
+    this.addr = this.#listener.addr;
+    this.finished = this.#run();
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) void this.shutdown();
+      else {
+        this.#onAbort = () => void this.shutdown();
+        signal.addEventListener("abort", this.#onAbort, { once: true });
+      }
+    }
+    options.onListen?.(this.addr);
+  }
+
+  register(program: RpcProgram): void {
+    let versions = this.#programs.get(program.program);
+    if (!versions) this.#programs.set(program.program, versions = new Map());
+    versions.set(program.version, program);
+  }
+
+  programs(): RpcProgram[] {
+    const out: RpcProgram[] = [];
+    for (const versions of this.#programs.values()) {
+      out.push(...versions.values());
+    }
+    return out;
+  }
+
+  connections(): ConnectionInfo[] {
+    return [...this.#conns.values()].map((c) => ({ ...c.info }));
+  }
+
+  disconnect(id: number): boolean {
+    const c = this.#conns.get(id);
+    if (!c || c.closed) return false;
+    c.abort();
+    return true;
+  }
+
+  shutdown(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      try {
+        this.#listener.close();
+      } catch {
+        // Already closed.
+      }
+      for (const c of this.#conns.values()) {
+        c.closing = true;
+        // A connection waiting in read with nothing in flight can go now;
+        // busy ones close when their last reply is written.
+        if (c.idle) c.abort();
+        c.slot?.();
+      }
+    }
+    return this.finished;
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#closing || e instanceof Deno.errors.BadResource) break;
+        this.#log(`Accept failed: ${(e as Error).message}`);
+        continue;
+      }
+      this.#admit(conn);
+    }
+    while (this.#conns.size > 0) {
+      await Promise.all([...this.#conns.values()].map((c) => c.done));
+    }
+    if (this.#onAbort) {
+      this.#opts.signal?.removeEventListener("abort", this.#onAbort);
+    }
+  }
+
+  #admit(conn: Deno.TcpConn): void {
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const refuse = (why: string) => {
+      this.#log(`Refused ${remote.hostname}:${remote.port}: ${why}`);
+      try {
+        conn.close();
+      } catch { /* already gone */ }
+    };
+    if (this.#closing) return refuse("server is shutting down");
+    if (!this.#allow.allows(remote.hostname)) {
+      return refuse("not in the allowed clients");
+    }
+    let accepted = true;
+    try {
+      accepted = this.#opts.accept?.(remote) ?? true;
+    } catch (e) {
+      this.#log(`Accept hook failed: ${(e as Error).message}`);
+      accepted = false;
+    }
+    if (!accepted) return refuse("accept hook said no");
+    if (this.#conns.size >= this.#maxConns) {
+      return refuse(`too many connections: ${this.#maxConns}`);
+    }
+    try {
+      conn.setNoDelay(true);
+    } catch { /* not fatal */ }
+    const info: ConnectionInfo = {
+      id: this.#nextId++,
+      remote,
+      local: conn.localAddr as Deno.NetAddr,
+      since: Date.now(),
+      bytesIn: 0,
+      bytesOut: 0,
+      requests: 0,
+    };
+    const c = new Connection(conn, info);
+    this.#conns.set(info.id, c);
+    this.#armIdle(c, this.#idleMs);
+    try {
+      this.#opts.onConnect?.({ ...info });
+    } catch (e) {
+      this.#log(`onConnect failed: ${(e as Error).message}`);
+    }
+    c.done = this.#serve(c);
+  }
+
+  async #serve(c: Connection): Promise<void> {
+    const reader = new RecordReader(c.conn, { maxRecordSize: this.#maxRecord });
+    try {
+      for (;;) {
+        while (c.inflight >= this.#maxInFlight && !c.closed && !c.closing) {
+          await new Promise<void>((res) => c.slot = res);
+          c.slot = null;
+        }
+        if (c.closed || c.closing) break;
+        let rec: Uint8Array | null;
+        try {
+          rec = await reader.next();
+        } catch (e) {
+          c.info.bytesIn = reader.bytesRead;
+          if (e instanceof RecordError) {
+            this.#log(
+              `Closing connection ${c.info.id} from ${c.info.remote.hostname}: ${e.message}`,
+            );
+          } else if (!c.closed) {
+            this.#log(
+              `Read failed on connection ${c.info.id}: ${(e as Error).message}`,
+            );
+          }
+          break;
+        }
+        c.info.bytesIn = reader.bytesRead;
+        if (rec === null || c.closed || c.closing) break;
+        c.info.requests++;
+        c.lastActive = Date.now();
+        void this.#dispatch(c, rec);
+      }
+    } finally {
+      // A peer that half-closed still gets the replies to its calls, and
+      // `finished` waits for handlers even on a connection already closed.
+      while (!c.idle) {
+        await new Promise<void>((res) => c.drained = res);
+        c.drained = null;
+      }
+      c.abort();
+      this.#conns.delete(c.info.id);
+      try {
+        this.#opts.onDisconnect?.({ ...c.info });
+      } catch (e) {
+        this.#log(`onDisconnect failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  #armIdle(c: Connection, ms: number): void {
+    if (this.#idleMs <= 0 || c.closed) return;
+    c.idleTimer = setTimeout(() => {
+      c.idleTimer = undefined;
+      if (c.closed) return;
+      const quiet = Date.now() - c.lastActive;
+      if (c.idle && quiet >= this.#idleMs) {
+        this.#log(`Closing idle connection ${c.info.id} after ${quiet} ms`);
+        c.abort();
+        return;
+      }
+      this.#armIdle(c, c.idle ? this.#idleMs - quiet : this.#idleMs);
+    }, Math.max(1, ms));
+  }
+
+  async #dispatch(c: Connection, rec: Uint8Array): Promise<void> {
+    c.inflight++;
+    try {
+      await this.#handle(c, rec);
+    } catch (e) {
+      this.#log(
+        `Call failed on connection ${c.info.id}: ${(e as Error).message}`,
+      );
+    } finally {
+      c.inflight--;
+      c.slot?.();
+      this.#settle(c);
+    }
+  }
+
+  /** Wakes whoever waits for the connection to go quiet. */
+  #settle(c: Connection): void {
+    if (!c.idle) return;
+    c.drained?.();
+    if (c.closing) c.abort();
+  }
+
+  #acquire(): XdrWriter {
+    return this.#pool.pop() ?? new XdrWriter({ size: 512, reserve: 4 });
+  }
+
+  #release(w: XdrWriter): void {
+    if (
+      this.#pool.length < MAX_POOLED_WRITERS &&
+      w.capacity <= MAX_POOLED_CAPACITY
+    ) {
+      w.reset();
+      this.#pool.push(w);
+    }
+  }
+
+  async #handle(c: Connection, rec: Uint8Array): Promise<void> {
+    if (rec.byteLength < 8) {
+      this.#log(
+        `Dropped a ${rec.byteLength}-byte record from ${c.info.remote.hostname}: too short for an RPC header`,
+      );
+      return;
+    }
+    const r = new XdrReader(rec);
+    const xid = r.u32();
+    const mtype = r.u32();
+    if (mtype !== MsgType.CALL) {
+      this.#log(
+        `Dropped a message that is not a call from ${c.info.remote.hostname}: msg_type ${mtype}, xid ${xid}`,
+      );
+      return;
+    }
+    const w = this.#acquire();
+    if (r.remaining < 16) {
+      if (r.remaining >= 4 && r.u32() !== RPC_VERSION) {
+        encodeRpcMismatch(w, xid);
+      } else encodeAcceptedReply(w, xid, AcceptStat.GARBAGE_ARGS);
+      return this.#send(c, w, null);
+    }
+    const rpcvers = r.u32();
+    if (rpcvers !== RPC_VERSION) {
+      encodeRpcMismatch(w, xid);
+      return this.#send(c, w, null);
+    }
+    const program = r.u32();
+    const version = r.u32();
+    const procedure = r.u32();
+    let auth;
+    try {
+      const cred = decodeOpaqueAuth(r, "cred");
+      const verf = decodeOpaqueAuth(r, "verf");
+      auth = checkCredentials(cred, verf);
+    } catch {
+      auth = AuthStat.AUTH_BADCRED;
+    }
+    if (typeof auth === "number") {
+      encodeAuthError(w, xid, auth);
+      return this.#send(c, w, null);
+    }
+    const versions = this.#programs.get(program);
+    if (versions === undefined) {
+      encodeAcceptedReply(w, xid, AcceptStat.PROG_UNAVAIL);
+      return this.#send(c, w, null);
+    }
+    const prog = versions.get(version);
+    if (prog === undefined) {
+      encodeAcceptedReply(
+        w,
+        xid,
+        AcceptStat.PROG_MISMATCH,
+        versionRange(versions),
+      );
+      return this.#send(c, w, null);
+    }
+    const proc = prog.procedures[procedure];
+    if (proc === undefined) {
+      encodeAcceptedReply(w, xid, AcceptStat.PROC_UNAVAIL);
+      return this.#send(c, w, null);
+    }
+    let drcKey: string | null = null;
+    if (proc.idempotent === false) {
+      drcKey = DuplicateRequestCache.key(c.info.remote, {
+        xid,
+        program,
+        version,
+        procedure,
+      });
+      const hit = this.#drc.begin(drcKey, Date.now());
+      if (hit === null) {
+        this.#release(w);
+        return; // The original is still running; its reply will answer.
+      }
+      if (hit !== undefined) {
+        this.#release(w);
+        return this.#sendBytes(c, hit);
+      }
+    }
+    const ctx: CallContext = {
+      xid,
+      program,
+      version,
+      procedure,
+      auth,
+      remote: c.info.remote,
+      local: c.info.local,
+      connectionId: c.info.id,
+    };
+    encodeAcceptedReply(w, xid, AcceptStat.SUCCESS);
+    try {
+      const pending = proc.handler(r, w, ctx);
+      if (pending !== undefined) await pending;
+    } catch (e) {
+      w.reset();
+      if (e instanceof XdrError) {
+        encodeAcceptedReply(w, xid, AcceptStat.GARBAGE_ARGS);
+      } else if (e instanceof RpcReplyError) {
+        if (e.status === "AUTH_ERROR") encodeAuthError(w, xid, e.auth);
+        else {
+          encodeAcceptedReply(
+            w,
+            xid,
+            AcceptStat[e.status],
+            versionRange(versions),
+          );
+        }
+      } else {
+        this.#log(
+          `${prog.name} v${version} ${proc.name} failed, answering SYSTEM_ERR: ${
+            (e as Error)?.stack ?? e
+          }`,
+        );
+        encodeAcceptedReply(w, xid, AcceptStat.SYSTEM_ERR);
+      }
+    }
+    this.#send(c, w, drcKey);
+  }
+
+  #send(c: Connection, w: XdrWriter, drcKey: string | null): void {
+    const bytes = w.withHeader(recordMark);
+    if (drcKey !== null) this.#drc.finish(drcKey, bytes.slice());
+    if (c.closed) return this.#release(w);
+    c.queue.push({ bytes, writer: w });
+    if (!c.writing) void this.#flush(c);
+  }
+
+  #sendBytes(c: Connection, bytes: Uint8Array): void {
+    if (c.closed) return;
+    c.queue.push({ bytes, writer: null });
+    if (!c.writing) void this.#flush(c);
+  }
+
+  async #flush(c: Connection): Promise<void> {
+    c.writing = true;
+    try {
+      while (c.queue.length > 0) {
+        const out = c.queue.shift()!;
+        try {
+          if (!c.closed) {
+            await writeAll(c.conn, out.bytes);
+            c.info.bytesOut += out.bytes.byteLength;
+            c.lastActive = Date.now();
+          }
+        } catch (e) {
+          if (!c.closed) {
+            this.#log(
+              `Write failed on connection ${c.info.id}: ${
+                (e as Error).message
+              }`,
+            );
+          }
+          c.abort();
+        } finally {
+          if (out.writer) this.#release(out.writer);
+        }
+      }
+    } finally {
+      c.writing = false;
+      this.#settle(c);
+    }
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.byteLength) {
+    at += await conn.write(at === 0 ? bytes : bytes.subarray(at));
+  }
+}
+
+function versionRange(
+  versions: Map<number, RpcProgram>,
+): { low: number; high: number } {
+  let low = 0xffffffff;
+  let high = 0;
+  for (const v of versions.keys()) {
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  return { low, high };
+}

@@ -1,0 +1,118 @@
+// Raw-socket helpers for RPC server tests: build calls byte by byte and read
+// whole reply records, so malformed calls can be sent on purpose.
+import { encodeCallHeader, type OpaqueAuth } from "../../rpc/message.ts";
+import { recordMark, RecordReader } from "../../rpc/record.ts";
+import type { RpcProgram } from "../../rpc/program.ts";
+import { XdrWriter } from "../../rpc/xdr.ts";
+
+/** A test program: NULL, ECHO (opaque), SLOW (waits args ms, echoes u32), BOOM. */
+export const TEST_PROG = 0x20000101;
+
+export function testProgram(
+  version = 1,
+  extra: RpcProgram["procedures"] = {},
+): RpcProgram {
+  return {
+    program: TEST_PROG,
+    version,
+    name: "test",
+    procedures: {
+      0: { name: "NULL", handler: () => {} },
+      1: {
+        name: "ECHO",
+        handler: (args, reply) => {
+          reply.opaque(args.opaque(1 << 20));
+          args.end();
+        },
+      },
+      2: {
+        name: "SLOW",
+        handler: async (args, reply) => {
+          const ms = args.u32();
+          const tag = args.u32();
+          await new Promise((r) => setTimeout(r, ms));
+          reply.u32(tag);
+        },
+      },
+      3: {
+        name: "BOOM",
+        handler: () => {
+          throw new Error("Intentional failure");
+        },
+      },
+      ...extra,
+    },
+  };
+}
+
+/** One call record (with record mark) with arbitrary header fields. */
+export function callRecord(
+  init: {
+    xid: number;
+    program?: number;
+    version?: number;
+    procedure?: number;
+    cred?: OpaqueAuth;
+    verf?: OpaqueAuth;
+  },
+  args?: (w: XdrWriter) => void,
+): Uint8Array {
+  const w = new XdrWriter({ reserve: 4 });
+  encodeCallHeader(w, {
+    xid: init.xid,
+    program: init.program ?? TEST_PROG,
+    version: init.version ?? 1,
+    procedure: init.procedure ?? 0,
+    cred: init.cred,
+    verf: init.verf,
+  });
+  args?.(w);
+  return w.withHeader(recordMark).slice();
+}
+
+/** Wraps raw body bytes in a one-fragment record mark. */
+export function rawRecord(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 4);
+  new DataView(out.buffer).setUint32(0, (0x80000000 | body.length) >>> 0);
+  out.set(body, 4);
+  return out;
+}
+
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
+  let at = 0;
+  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+}
+
+/** A raw connection that reads reply records. */
+export class RawConn {
+  readonly conn: Deno.TcpConn;
+  readonly records: RecordReader;
+  constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+    this.records = new RecordReader(conn);
+  }
+  static async open(addr: Deno.NetAddr): Promise<RawConn> {
+    return new RawConn(
+      await Deno.connect({ hostname: addr.hostname, port: addr.port }),
+    );
+  }
+  send(bytes: Uint8Array): Promise<void> {
+    return writeAll(this.conn, bytes);
+  }
+  next(): Promise<Uint8Array | null> {
+    return this.records.next();
+  }
+  /** Resolves true when the server closes the connection. */
+  async closedByPeer(): Promise<boolean> {
+    try {
+      return (await this.records.next()) === null;
+    } catch {
+      return true;
+    }
+  }
+  close() {
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+  }
+}
