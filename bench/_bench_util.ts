@@ -1,0 +1,80 @@
+// Small helpers shared by the benchmarks: building a C load generator into a
+// cache folder, finding a free port, waiting for a listener, running a tool
+// that prints one JSON line.
+
+/** The cache folder for built tools (outside the repository). */
+export const cacheDir: string = `${
+  Deno.env.get("NETFS_CACHE") ??
+    `${Deno.env.get("HOME") ?? "/tmp"}/.cache/netfs`
+}/bench`;
+
+/** Compiles `source` with `cc -O2` unless a build of the same text exists. */
+export async function buildTool(
+  name: string,
+  source: string,
+  libs: string[],
+): Promise<string> {
+  const text = await Deno.readFile(source);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
+  const tag = [...digest.slice(0, 6)].map((b) =>
+    b.toString(16).padStart(2, "0")
+  ).join("");
+  const out = `${cacheDir}/${name}-${tag}`;
+  try {
+    await Deno.stat(out);
+    return out;
+  } catch { /* build it */ }
+  await Deno.mkdir(cacheDir, { recursive: true });
+  const r = await new Deno.Command("cc", {
+    args: ["-O2", "-Wall", "-o", out, source, ...libs],
+  }).output();
+  if (!r.success) {
+    throw new Error(
+      `Building ${name} failed: ${new TextDecoder().decode(r.stderr)}`,
+    );
+  }
+  return out;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:`port`. */
+export async function waitForPort(
+  port: number,
+  timeoutMs: number,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (true) {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return;
+    } catch (e) {
+      if (Date.now() > end) {
+        throw new Error(`Nothing listens on port ${port}: ${e}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Runs `tool` and parses the JSON line it prints. */
+export async function runJson(
+  tool: string,
+  args: string[],
+): Promise<Record<string, number>> {
+  const r = await new Deno.Command(tool, { args }).output();
+  const text = new TextDecoder().decode(r.stdout).trim();
+  if (!r.success) {
+    throw new Error(
+      `${tool} ${args.join(" ")} failed: ${new TextDecoder().decode(r.stderr)}`,
+    );
+  }
+  return JSON.parse(text.split("\n").pop()!);
+}
