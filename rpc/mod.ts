@@ -27,3 +27,4 @@ export * from "./message.ts";
 export * from "./auth.ts";
 export * from "./drc.ts";
 export * from "./server.ts";
+export * from "./client.ts";
