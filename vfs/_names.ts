@@ -28,7 +28,7 @@ export function checkName(name: string): void {
       `Invalid name: ${JSON.stringify(name)} contains "/" or NUL`,
     );
   }
-  if (name.length > MAX_NAME_BYTES && utf8Length(name) > MAX_NAME_BYTES) {
+  if (utf8Length(name) > MAX_NAME_BYTES) {
     throw new VfsError(
       "ENAMETOOLONG",
       `Name too long: ${utf8Length(name)} bytes`,
