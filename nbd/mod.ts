@@ -1,6 +1,24 @@
 /**
- * netfs nbd (under construction).
+ * NBD (Network Block Device): a concurrent server with the whole protocol
+ * (fixed newstyle, STARTTLS, INFO/GO, structured replies, block status,
+ * extended headers), a client, and block devices (sparse memory, file,
+ * read-only wrapper, a file of any netfs `FileSystem`).
+ *
+ * @example Serve a sparse RAM disk and read it back with the client
+ * ```ts
+ * import { connectNbd, MemoryDevice, serveNbd } from "@netfs/netfs/nbd";
+ * const server = serveNbd({ port: 0, exports: [{ name: "mem", device: new MemoryDevice(1 << 20) }] });
+ * const disk = await connectNbd({ port: server.addr.port, export: "mem" });
+ * await disk.writeAt(0, new TextEncoder().encode("hello"));
+ * console.log(new TextDecoder().decode(await disk.readAt(0, 5))); // hello
+ * await disk.close();
+ * await server.shutdown();
+ * ```
  *
  * @module
  */
-export {};
+export * from "./protocol.ts";
+export * from "./errors.ts";
+export * from "./device.ts";
+export * from "./memory_device.ts";
+export * from "./server.ts";

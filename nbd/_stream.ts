@@ -1,0 +1,230 @@
+/**
+ * Byte-stream helpers shared by the NBD server and client: a buffered reader
+ * over a reused buffer, and a writer that sends whole messages in order,
+ * coalescing small ones into one write.
+ *
+ * @module
+ */
+
+/** The part of `Deno.Conn` the NBD code needs (a TLS wrapper provides it too). */
+export interface Stream {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Reads from a {@link Stream} through one reused buffer. */
+export class BufferedReader {
+  #s: Stream;
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  /** Bytes read from the stream so far. */
+  bytesIn = 0;
+
+  constructor(s: Stream, size = 256 * 1024) {
+    this.#s = s;
+    this.#buf = new Uint8Array(size);
+  }
+
+  /** Bytes buffered and not yet taken. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Ensures `n` bytes (at most the buffer size) are buffered; false on end of
+   * stream before that.
+   */
+  async fill(n: number): Promise<boolean> {
+    if (this.#end - this.#start >= n) return true;
+    if (n > this.#buf.length) {
+      throw new RangeError(`Read larger than the buffer: ${n}`);
+    }
+    if (this.#start + n > this.#buf.length) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    while (this.#end - this.#start < n) {
+      const got = await this.#s.read(this.#buf.subarray(this.#end));
+      if (got === null || got === 0) return false;
+      this.#end += got;
+      this.bytesIn += got;
+    }
+    return true;
+  }
+
+  /** The next `n` buffered bytes (call {@link fill} first); valid until the next fill. */
+  take(n: number): Uint8Array {
+    const b = this.#buf.subarray(this.#start, this.#start + n);
+    this.#start += n;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    return b;
+  }
+
+  /** Fills `dst` completely: buffered bytes first, then straight from the stream. */
+  async readInto(dst: Uint8Array): Promise<boolean> {
+    const have = Math.min(this.#end - this.#start, dst.length);
+    dst.set(this.#buf.subarray(this.#start, this.#start + have));
+    this.#start += have;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    let at = have;
+    while (at < dst.length) {
+      // Small remainders go through the buffer so that following headers are read ahead too.
+      if (dst.length - at < 16384) {
+        if (!await this.fill(dst.length - at)) return false;
+        dst.set(this.take(dst.length - at), at);
+        return true;
+      }
+      const got = await this.#s.read(dst.subarray(at));
+      if (got === null || got === 0) return false;
+      at += got;
+      this.bytesIn += got;
+    }
+    return true;
+  }
+
+  /** Reads and drops `n` bytes. */
+  async skip(n: number): Promise<boolean> {
+    while (n > 0) {
+      if (this.buffered === 0 && !await this.fill(1)) return false;
+      const k = Math.min(n, this.buffered);
+      this.take(k);
+      n -= k;
+    }
+    return true;
+  }
+
+  /** Removes and returns whatever is buffered (for a switch to TLS). */
+  drain(): Uint8Array {
+    const b = this.#buf.slice(this.#start, this.#end);
+    this.#start = this.#end = 0;
+    return b;
+  }
+}
+
+/** Writes all of `p`, looping over partial writes. */
+export async function writeAll(s: Stream, p: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < p.length) at += await s.write(at === 0 ? p : p.subarray(at));
+}
+
+interface Pending {
+  bytes: Uint8Array;
+  done?: () => void;
+}
+
+const COALESCE = 256 * 1024;
+
+/**
+ * Sends whole messages in the order they are queued; messages queued while a
+ * write is in progress are coalesced into one write when small. A message is
+ * never split between others, so replies never interleave.
+ */
+export class MessageWriter {
+  #s: Stream;
+  #queue: Pending[] = [];
+  #busy = false;
+  #scratch: Uint8Array | undefined;
+  #idle: (() => void)[] = [];
+  /** Set when a write failed; later messages are dropped. */
+  failed: unknown = undefined;
+  /** Bytes written so far. */
+  bytesOut = 0;
+
+  constructor(s: Stream) {
+    this.#s = s;
+  }
+
+  /** Queues `bytes`; `done` runs once they are written (or dropped). */
+  send(bytes: Uint8Array, done?: () => void): void {
+    if (this.failed !== undefined) {
+      done?.();
+      return;
+    }
+    this.#queue.push({ bytes, done });
+    if (!this.#busy) this.#pump();
+  }
+
+  /** Resolves when everything queued so far has been written or dropped. */
+  idle(): Promise<void> {
+    if (!this.#busy && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  async #pump(): Promise<void> {
+    this.#busy = true;
+    const q = this.#queue;
+    try {
+      while (q.length) {
+        if (q.length > 1 && q[0].bytes.length + q[1].bytes.length <= COALESCE) {
+          const buf = this.#scratch ??= new Uint8Array(COALESCE);
+          let n = 0;
+          let k = 0;
+          while (k < q.length && n + q[k].bytes.length <= COALESCE) {
+            buf.set(q[k].bytes, n);
+            n += q[k].bytes.length;
+            k++;
+          }
+          const batch = q.splice(0, k);
+          for (const p of batch) p.done?.();
+          await writeAll(this.#s, buf.subarray(0, n));
+          this.bytesOut += n;
+        } else {
+          const p = q.shift()!;
+          try {
+            await writeAll(this.#s, p.bytes);
+            this.bytesOut += p.bytes.length;
+          } finally {
+            p.done?.();
+          }
+        }
+      }
+    } catch (e) {
+      this.failed = e;
+      for (const p of q.splice(0)) p.done?.();
+    } finally {
+      this.#busy = false;
+      for (const r of this.#idle.splice(0)) r();
+    }
+  }
+}
+
+/**
+ * Reuses reply buffers by size class (powers of two of the payload plus a
+ * small header room), so large reads do not allocate per request.
+ */
+export class BufferPool {
+  #free = new Map<number, Uint8Array[]>();
+  #bytes = 0;
+  readonly #limit: number;
+
+  constructor(limitBytes = 64 * 1024 * 1024) {
+    this.#limit = limitBytes;
+  }
+
+  /** A buffer of at least `n` bytes (contents undefined). */
+  get(n: number): Uint8Array {
+    const cls = n <= 4096 ? 4096 : 2 ** Math.ceil(Math.log2(n - 64));
+    const list = this.#free.get(cls);
+    const b = list?.pop();
+    if (b) {
+      this.#bytes -= b.length;
+      return b.length >= n ? b.subarray(0, n) : new Uint8Array(n);
+    }
+    return new Uint8Array(cls + 64).subarray(0, n);
+  }
+
+  /** Returns a buffer obtained from {@link get}. */
+  release(b: Uint8Array): void {
+    const full = new Uint8Array(b.buffer);
+    const cls = full.length - 64;
+    if (cls < 4096 || this.#bytes + full.length > this.#limit) return;
+    let list = this.#free.get(cls);
+    if (!list) this.#free.set(cls, list = []);
+    if (list.length >= 64) return;
+    list.push(full);
+    this.#bytes += full.length;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The block device an NBD export serves. A {@link Device} must read, write
+ * and flush; everything else is optional, and the transmission flags the
+ * server advertises are derived from what a device implements (nbdkit's
+ * `can_*` idea): no `trim` means no `NBD_FLAG_SEND_TRIM`, `readOnly` means
+ * `NBD_FLAG_READ_ONLY` and no write commands, and so on.
+ *
+ * @example A device that serves a fixed pattern
+ * ```ts
+ * import type { Device } from "./device.ts";
+ * const pattern: Device = {
+ *   size: 1 << 20,
+ *   readOnly: true,
+ *   async readAt(offset, into) { into.fill(offset % 251); },
+ *   async writeAt() { throw new Error("read-only"); },
+ *   async flush() {},
+ * };
+ * ```
+ *
+ * @module
+ */
+
+import { NbdError } from "./errors.ts";
+import { Errno, type Extent, TxFlag } from "./protocol.ts";
+
+/** Options of a write-like device call. */
+export interface WriteOptions {
+  /** Force unit access: the data must be durable before the call returns. */
+  fua?: boolean;
+}
+
+/** Options of {@link Device.writeZeroes}. */
+export interface WriteZeroesOptions extends WriteOptions {
+  /** The range must stay allocated (no hole may be punched). */
+  noHole?: boolean;
+}
+
+/** Options of {@link Device.blockStatus}. */
+export interface BlockStatusOptions {
+  /** Return at most this many extents (the rest of the range is left out). */
+  maxExtents?: number;
+}
+
+/**
+ * A block device. Offsets and lengths are byte counts within `size`; the
+ * server checks bounds, alignment and read-only before calling a method.
+ * Methods throw {@link NbdError} to choose the error value sent to the
+ * client (any other error becomes `NBD_EIO`, POSIX codes are mapped).
+ */
+export interface Device {
+  /** Size in bytes. */
+  readonly size: number;
+  /** Reads `into.length` bytes at `offset` into `into`. */
+  readAt(offset: number, into: Uint8Array): Promise<void>;
+  /** Writes `data` at `offset`; with `fua`, durably. */
+  writeAt(
+    offset: number,
+    data: Uint8Array,
+    options?: WriteOptions,
+  ): Promise<void>;
+  /** Makes every completed write durable. */
+  flush(): Promise<void>;
+  /** Discards a range (a hint: reads may return anything until rewritten). */
+  trim?(offset: number, length: number, options?: WriteOptions): Promise<void>;
+  /**
+   * Makes a range read as zeroes, faster than writing zeroes would; without
+   * it the server writes zero buffers and refuses `FAST_ZERO` requests.
+   */
+  writeZeroes?(
+    offset: number,
+    length: number,
+    options?: WriteZeroesOptions,
+  ): Promise<void>;
+  /**
+   * The `base:allocation` state of a range, as consecutive extents starting
+   * at `offset` (flags {@link State}); without it every byte is reported
+   * as allocated data.
+   */
+  blockStatus?(
+    offset: number,
+    length: number,
+    options?: BlockStatusOptions,
+  ): Promise<Extent[]>;
+  /** Prefetches a range. */
+  cache?(offset: number, length: number): Promise<void>;
+  /** Refuse every write (advertised as `NBD_FLAG_READ_ONLY`). */
+  readonly readOnly?: boolean;
+  /** Advertise `NBD_FLAG_ROTATIONAL`. */
+  readonly rotational?: boolean;
+  /**
+   * Every connection sees the same data, and a flush or FUA on one
+   * connection covers writes completed on all (`NBD_FLAG_CAN_MULTI_CONN`).
+   */
+  readonly multiConn?: boolean;
+  /** Releases resources; the server does not call it. */
+  close?(): Promise<void>;
+}
+
+/**
+ * The transmission flags for `device`; `structured` says whether the
+ * connection negotiated structured replies or extended headers (needed for
+ * `NBD_FLAG_SEND_DF`).
+ *
+ * Flush and FUA are always offered (a device must flush), write zeroes and
+ * fast zero on every writable device (the server emulates slow zeroing and
+ * answers FAST_ZERO with ENOTSUP when the device cannot do it fast).
+ *
+ * @example
+ * ```ts
+ * import { transmissionFlags } from "./device.ts";
+ * import { MemoryDevice } from "./memory_device.ts";
+ * console.log(transmissionFlags(new MemoryDevice(1 << 20), { structured: true }).toString(2));
+ * ```
+ */
+export function transmissionFlags(
+  device: Device,
+  options: { structured: boolean },
+): number {
+  let f = TxFlag.HAS_FLAGS | TxFlag.SEND_FLUSH;
+  if (device.readOnly) f |= TxFlag.READ_ONLY;
+  else {
+    f |= TxFlag.SEND_FUA | TxFlag.SEND_WRITE_ZEROES | TxFlag.SEND_FAST_ZERO;
+    if (device.trim) f |= TxFlag.SEND_TRIM;
+  }
+  if (device.rotational) f |= TxFlag.ROTATIONAL;
+  if (options.structured) f |= TxFlag.SEND_DF;
+  if (device.multiConn) f |= TxFlag.CAN_MULTI_CONN;
+  if (device.cache) f |= TxFlag.SEND_CACHE;
+  return f;
+}
+
+/**
+ * A read-only view of `device`: reads, flush, block status and cache pass
+ * through; every write fails with `NBD_EPERM`.
+ *
+ * @example
+ * ```ts
+ * import { readOnly } from "./device.ts";
+ * import { MemoryDevice } from "./memory_device.ts";
+ * const ro = readOnly(new MemoryDevice(4096));
+ * console.log(ro.readOnly); // true
+ * ```
+ */
+export function readOnly(device: Device): Device {
+  const refuse = () =>
+    Promise.reject(new NbdError(Errno.EPERM, "Export is read-only"));
+  const ro: Device = {
+    size: device.size,
+    readOnly: true,
+    rotational: device.rotational,
+    multiConn: device.multiConn,
+    readAt: (offset, into) => device.readAt(offset, into),
+    writeAt: refuse,
+    flush: () => device.flush(),
+  };
+  if (device.blockStatus) {
+    const bs = device.blockStatus.bind(device);
+    (ro as { blockStatus: Device["blockStatus"] }).blockStatus = bs;
+  }
+  if (device.cache) {
+    (ro as { cache: Device["cache"] }).cache = device.cache.bind(device);
+  }
+  if (device.close) {
+    (ro as { close: Device["close"] }).close = device.close.bind(device);
+  }
+  return ro;
+}
