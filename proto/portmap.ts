@@ -1,0 +1,536 @@
+/**
+ * Wire definitions of the portmapper (program 100000 version 2, RFC 1833
+ * section 3) and rpcbind (versions 3 and 4, RFC 1833 section 2): constants,
+ * mappings, universal addresses and transport addresses, encoded and
+ * decoded both ways.
+ *
+ * @example Universal addresses
+ * ```ts
+ * import { formatUniversalAddress, parseUniversalAddress } from "./portmap.ts";
+ * const uaddr = formatUniversalAddress({ hostname: "127.0.0.1", port: 2049 });
+ * console.log(uaddr, parseUniversalAddress(uaddr)); // 127.0.0.1.8.1 { hostname: "127.0.0.1", port: 2049 }
+ * ```
+ *
+ * @module
+ */
+
+import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+
+/** The portmapper/rpcbind program number. */
+export const PMAP_PROG = 100000;
+/** Its well-known port. */
+export const PMAP_PORT = 111;
+/** `IPPROTO_TCP`, the `prot` of a version 2 mapping. */
+export const IPPROTO_TCP = 6;
+/** `IPPROTO_UDP`. */
+export const IPPROTO_UDP = 17;
+
+/** Version 2 procedures. */
+export const Pmap2Proc = {
+  NULL: 0,
+  SET: 1,
+  UNSET: 2,
+  GETPORT: 3,
+  DUMP: 4,
+  CALLIT: 5,
+} as const;
+
+/** Version 3 and 4 procedures (4 adds the last four). */
+export const RpcbProc = {
+  NULL: 0,
+  SET: 1,
+  UNSET: 2,
+  GETADDR: 3,
+  DUMP: 4,
+  CALLIT: 5, // BCAST in version 4
+  GETTIME: 6,
+  UADDR2TADDR: 7,
+  TADDR2UADDR: 8,
+  GETVERSADDR: 9,
+  INDIRECT: 10,
+  GETADDRLIST: 11,
+  GETSTAT: 12,
+} as const;
+
+/** Longest string (netid, universal address, owner) accepted in a call. */
+export const MAX_RPCB_STRING = 1024;
+/** Most entries accepted in a decoded list. */
+export const MAX_RPCB_LIST = 65536;
+
+/** A version 2 mapping (`pmap2_mapping`). */
+export interface PortMapping {
+  /** Program number. */
+  program: number;
+  /** Version. */
+  version: number;
+  /** `IPPROTO_TCP` (6) or `IPPROTO_UDP` (17). */
+  protocol: number;
+  /** Port; 0 in queries. */
+  port: number;
+}
+
+/** A version 3/4 mapping (`rpcb`). */
+export interface RpcbMapping {
+  /** Program number. */
+  program: number;
+  /** Version. */
+  version: number;
+  /** Transport: "tcp", "tcp6", "udp", "udp6", "local" … */
+  netid: string;
+  /** Universal address ("127.0.0.1.8.1"). */
+  addr: string;
+  /** Who registered it. */
+  owner: string;
+}
+
+/** One `rpcb_entry` of GETADDRLIST. */
+export interface RpcbEntry {
+  /** Merged universal address. */
+  maddr: string;
+  /** Transport name. */
+  netid: string;
+  /** Semantics: 1 CLTS, 2 COTS, 3 COTS_ORD, 4 RAW. */
+  semantics: number;
+  /** Protocol family ("inet", "inet6"). */
+  protoFamily: string;
+  /** Protocol ("tcp", "udp"). */
+  proto: string;
+}
+
+/** A `netbuf`: a transport-specific address (a `sockaddr`). */
+export interface Netbuf {
+  /** Buffer size the owner allocated. */
+  maxlen: number;
+  /** The address bytes. */
+  buf: Uint8Array;
+}
+
+/**
+ * Encodes a version 2 mapping.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeMapping } from "./portmap.ts";
+ * const w = new XdrWriter();
+ * encodeMapping(w, { program: 100003, version: 3, protocol: 6, port: 2049 });
+ * console.log(w.length); // 16
+ * ```
+ */
+export function encodeMapping(w: XdrWriter, m: PortMapping): void {
+  w.u32(m.program).u32(m.version).u32(m.protocol).u32(m.port);
+}
+
+/**
+ * Decodes a version 2 mapping.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader } from "../rpc/xdr.ts";
+ * import { decodeMapping } from "./portmap.ts";
+ * console.log(decodeMapping(new XdrReader(new Uint8Array(16))).port); // 0
+ * ```
+ */
+export function decodeMapping(r: XdrReader): PortMapping {
+  return {
+    program: r.u32("prog"),
+    version: r.u32("vers"),
+    protocol: r.u32("prot"),
+    port: r.u32("port"),
+  };
+}
+
+/**
+ * Encodes a version 2 DUMP result (`pmaplist`, a linked list).
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeMappingList } from "./portmap.ts";
+ * const w = new XdrWriter();
+ * encodeMappingList(w, []);
+ * console.log(w.length); // 4
+ * ```
+ */
+export function encodeMappingList(
+  w: XdrWriter,
+  list: readonly PortMapping[],
+): void {
+  for (const m of list) {
+    w.bool(true);
+    encodeMapping(w, m);
+  }
+  w.bool(false);
+}
+
+/**
+ * Decodes a version 2 DUMP result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader } from "../rpc/xdr.ts";
+ * import { decodeMappingList } from "./portmap.ts";
+ * console.log(decodeMappingList(new XdrReader(new Uint8Array(4)))); // []
+ * ```
+ */
+export function decodeMappingList(r: XdrReader): PortMapping[] {
+  return r.list(MAX_RPCB_LIST, decodeMapping, "pmaplist");
+}
+
+/**
+ * Encodes an `rpcb` mapping.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeRpcb } from "./portmap.ts";
+ * const w = new XdrWriter();
+ * encodeRpcb(w, { program: 1, version: 1, netid: "tcp", addr: "", owner: "" });
+ * console.log(w.length); // 24
+ * ```
+ */
+export function encodeRpcb(w: XdrWriter, m: RpcbMapping): void {
+  w.u32(m.program).u32(m.version).string(m.netid).string(m.addr).string(
+    m.owner,
+  );
+}
+
+/**
+ * Decodes an `rpcb` mapping.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeRpcb, encodeRpcb } from "./portmap.ts";
+ * const w = new XdrWriter();
+ * encodeRpcb(w, { program: 1, version: 2, netid: "tcp", addr: "x", owner: "o" });
+ * console.log(decodeRpcb(new XdrReader(w.bytes())).netid); // tcp
+ * ```
+ */
+export function decodeRpcb(r: XdrReader): RpcbMapping {
+  return {
+    program: r.u32("r_prog"),
+    version: r.u32("r_vers"),
+    netid: r.string(MAX_RPCB_STRING, "r_netid"),
+    addr: r.string(MAX_RPCB_STRING, "r_addr"),
+    owner: r.string(MAX_RPCB_STRING, "r_owner"),
+  };
+}
+
+/**
+ * Encodes a version 3/4 DUMP result (`rpcblist_ptr`).
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeRpcbList } from "./portmap.ts";
+ * const w = new XdrWriter();
+ * encodeRpcbList(w, []);
+ * console.log(w.length); // 4
+ * ```
+ */
+export function encodeRpcbList(
+  w: XdrWriter,
+  list: readonly RpcbMapping[],
+): void {
+  for (const m of list) {
+    w.bool(true);
+    encodeRpcb(w, m);
+  }
+  w.bool(false);
+}
+
+/**
+ * Decodes a version 3/4 DUMP result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader } from "../rpc/xdr.ts";
+ * import { decodeRpcbList } from "./portmap.ts";
+ * console.log(decodeRpcbList(new XdrReader(new Uint8Array(4)))); // []
+ * ```
+ */
+export function decodeRpcbList(r: XdrReader): RpcbMapping[] {
+  return r.list(MAX_RPCB_LIST, decodeRpcb, "rpcblist");
+}
+
+/**
+ * Encodes a GETADDRLIST result (`rpcb_entry_list_ptr`).
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeRpcbEntryList } from "./portmap.ts";
+ * const w = new XdrWriter();
+ * encodeRpcbEntryList(w, []);
+ * console.log(w.length); // 4
+ * ```
+ */
+export function encodeRpcbEntryList(
+  w: XdrWriter,
+  list: readonly RpcbEntry[],
+): void {
+  for (const e of list) {
+    w.bool(true);
+    w.string(e.maddr).string(e.netid).u32(e.semantics);
+    w.string(e.protoFamily).string(e.proto);
+  }
+  w.bool(false);
+}
+
+/**
+ * Decodes a GETADDRLIST result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader } from "../rpc/xdr.ts";
+ * import { decodeRpcbEntryList } from "./portmap.ts";
+ * console.log(decodeRpcbEntryList(new XdrReader(new Uint8Array(4)))); // []
+ * ```
+ */
+export function decodeRpcbEntryList(r: XdrReader): RpcbEntry[] {
+  return r.list(MAX_RPCB_LIST, (x) => ({
+    maddr: x.string(MAX_RPCB_STRING, "r_maddr"),
+    netid: x.string(MAX_RPCB_STRING, "r_nc_netid"),
+    semantics: x.u32("r_nc_semantics"),
+    protoFamily: x.string(MAX_RPCB_STRING, "r_nc_protofmly"),
+    proto: x.string(MAX_RPCB_STRING, "r_nc_proto"),
+  }), "rpcb_entry_list");
+}
+
+/**
+ * Encodes a `netbuf`.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeNetbuf } from "./portmap.ts";
+ * const w = new XdrWriter();
+ * encodeNetbuf(w, { maxlen: 0, buf: new Uint8Array(0) });
+ * console.log(w.length); // 8
+ * ```
+ */
+export function encodeNetbuf(w: XdrWriter, n: Netbuf): void {
+  w.u32(n.maxlen).opaque(n.buf);
+}
+
+/**
+ * Decodes a `netbuf` (at most 1024 bytes of address).
+ *
+ * @example
+ * ```ts
+ * import { XdrReader } from "../rpc/xdr.ts";
+ * import { decodeNetbuf } from "./portmap.ts";
+ * console.log(decodeNetbuf(new XdrReader(new Uint8Array(8))).buf.length); // 0
+ * ```
+ */
+export function decodeNetbuf(r: XdrReader): Netbuf {
+  return {
+    maxlen: r.u32("maxlen"),
+    buf: r.opaque(MAX_RPCB_STRING, "buf"),
+  };
+}
+
+/** A host and port, the parts of a universal address. */
+export interface HostPort {
+  /** IPv4 or IPv6 literal. */
+  hostname: string;
+  /** TCP or UDP port. */
+  port: number;
+}
+
+/**
+ * Formats a universal address (RFC 5665): the address, then the port's high
+ * and low bytes, dot-separated.
+ *
+ * @example
+ * ```ts
+ * import { formatUniversalAddress } from "./portmap.ts";
+ * console.log(formatUniversalAddress({ hostname: "::1", port: 111 })); // ::1.0.111
+ * ```
+ */
+export function formatUniversalAddress(a: HostPort): string {
+  return `${a.hostname}.${(a.port >> 8) & 255}.${a.port & 255}`;
+}
+
+/**
+ * Parses a universal address; undefined when it is not one.
+ *
+ * @example
+ * ```ts
+ * import { parseUniversalAddress } from "./portmap.ts";
+ * console.log(parseUniversalAddress("10.0.0.1.4.1")?.port); // 1025
+ * ```
+ */
+export function parseUniversalAddress(uaddr: string): HostPort | undefined {
+  const m = /^(.+)\.(\d{1,3})\.(\d{1,3})$/.exec(uaddr);
+  if (!m) return undefined;
+  const hi = Number(m[2]);
+  const lo = Number(m[3]);
+  if (hi > 255 || lo > 255) return undefined;
+  const hostname = m[1];
+  if (parseIPv4(hostname) === undefined && parseIPv6(hostname) === undefined) {
+    return undefined;
+  }
+  return { hostname, port: hi * 256 + lo };
+}
+
+/** `AF_INET` and `AF_INET6` as Linux numbers them. */
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/**
+ * Converts a universal address to a transport address: a Linux
+ * `sockaddr_in` (16 bytes) or `sockaddr_in6` (28 bytes), the family in host
+ * (little-endian) order as rpcbind on Linux sends it. Undefined when the
+ * address cannot be parsed.
+ *
+ * @example
+ * ```ts
+ * import { universalToTransport } from "./portmap.ts";
+ * console.log(universalToTransport("127.0.0.1.0.111")?.buf.length); // 16
+ * ```
+ */
+export function universalToTransport(uaddr: string): Netbuf | undefined {
+  const hp = parseUniversalAddress(uaddr);
+  if (!hp) return undefined;
+  const v4 = parseIPv4(hp.hostname);
+  if (v4 !== undefined) {
+    const buf = new Uint8Array(16);
+    const view = new DataView(buf.buffer);
+    view.setUint16(0, AF_INET, true);
+    view.setUint16(2, hp.port);
+    buf.set(v4, 4);
+    return { maxlen: 16, buf };
+  }
+  const v6 = parseIPv6(hp.hostname)!;
+  const buf = new Uint8Array(28);
+  const view = new DataView(buf.buffer);
+  view.setUint16(0, AF_INET6, true);
+  view.setUint16(2, hp.port);
+  buf.set(v6, 8);
+  return { maxlen: 28, buf };
+}
+
+/**
+ * Converts a transport address (`sockaddr_in` or `sockaddr_in6`, family in
+ * either byte order) to a universal address; undefined when it is neither.
+ *
+ * @example
+ * ```ts
+ * import { transportToUniversal, universalToTransport } from "./portmap.ts";
+ * console.log(transportToUniversal(universalToTransport("::1.8.1")!.buf)); // ::1.8.1
+ * ```
+ */
+export function transportToUniversal(buf: Uint8Array): string | undefined {
+  if (buf.byteLength < 4) return undefined;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const le = view.getUint16(0, true);
+  const be = view.getUint16(0);
+  const port = view.getUint16(2);
+  if ((le === AF_INET || be === AF_INET) && buf.byteLength >= 8) {
+    const a = buf.subarray(4, 8);
+    return formatUniversalAddress({ hostname: a.join("."), port });
+  }
+  if ((le === AF_INET6 || be === AF_INET6) && buf.byteLength >= 24) {
+    return formatUniversalAddress({
+      hostname: formatIPv6(buf.subarray(8, 24)),
+      port,
+    });
+  }
+  return undefined;
+}
+
+function parseIPv4(s: string): Uint8Array | undefined {
+  const parts = s.split(".");
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    if (!/^\d{1,3}$/.test(parts[i]) || Number(parts[i]) > 255) return undefined;
+    out[i] = Number(parts[i]);
+  }
+  return out;
+}
+
+function parseIPv6(s: string): Uint8Array | undefined {
+  if (!s.includes(":")) return undefined;
+  let tail4: Uint8Array | undefined;
+  const lastColon = s.lastIndexOf(":");
+  if (s.includes(".", lastColon)) {
+    tail4 = parseIPv4(s.slice(lastColon + 1));
+    if (!tail4) return undefined;
+    s = s.slice(0, lastColon + 1) + "0:0";
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [
+    ...head,
+    ...new Array(halves.length === 2 ? missing : 0).fill("0"),
+    ...tail,
+  ];
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[i])) return undefined;
+    const v = parseInt(groups[i], 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 255;
+  }
+  if (tail4) out.set(tail4, 12);
+  return out;
+}
+
+function formatIPv6(b: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${
+    hex.slice(best + bestLen).join(":")
+  }`;
+}
+
+/**
+ * Encodes GETSTAT's result: three `rpcb_stat` (versions 2, 3, 4), each with
+ * 13 per-procedure counters, SET and UNSET counts, and empty address and
+ * remote-call lists.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeRpcbStats } from "./portmap.ts";
+ * const w = new XdrWriter();
+ * encodeRpcbStats(w, [0, 1, 2].map(() => ({ procs: new Array(13).fill(0), set: 0, unset: 0 })));
+ * console.log(w.length); // 3 * (13 + 4) * 4
+ * ```
+ */
+export function encodeRpcbStats(
+  w: XdrWriter,
+  stats: readonly { procs: readonly number[]; set: number; unset: number }[],
+): void {
+  for (let v = 0; v < 3; v++) {
+    const s = stats[v];
+    for (let i = 0; i < 13; i++) w.i32(s?.procs[i] ?? 0);
+    w.i32(s?.set ?? 0).i32(s?.unset ?? 0);
+    w.bool(false).bool(false);
+  }
+}

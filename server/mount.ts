@@ -1,0 +1,179 @@
+/**
+ * The MOUNT v3 program (100005): hands out an export's root handle, keeps
+ * the list of mounts for DUMP, and lists exports with the clients allowed
+ * to mount them.
+ *
+ * @example
+ * ```ts
+ * import { mountProgram } from "./mount.ts";
+ * import { ExportTable } from "./exports.ts";
+ * import type { FileSystem } from "../vfs/types.ts";
+ * declare const fs: FileSystem;
+ * const prog = mountProgram({ exports: new ExportTable([{ path: "/", fs }]) });
+ * console.log(prog.program, prog.version); // 100005 3
+ * ```
+ *
+ * @module
+ */
+
+import type { CallContext, RpcProgram } from "../rpc/program.ts";
+import {
+  decodeDirpath,
+  encodeExports,
+  encodeMntRes,
+  encodeMountList,
+  type MntRes,
+  MOUNT_PROGRAM,
+  MOUNT_V3,
+  MountProc,
+  MountStatus,
+} from "../proto/mount.ts";
+import { VfsError } from "../vfs/errors.ts";
+import type { ExportTable } from "./exports.ts";
+import { encodeHandle } from "./handles.ts";
+
+/** Options of {@link mountProgram}. */
+export interface MountOptions {
+  /** The exports. */
+  exports: ExportTable;
+  /** Called for each successful MNT and UMNT, for logs. */
+  onMount?: (event: {
+    op: "mnt" | "umnt";
+    client: string;
+    path: string;
+  }) => void;
+}
+
+const AUTH_SYS = 1;
+const MAX_MOUNTS = 4096;
+
+const MNT_STATUS: Partial<Record<string, number>> = {
+  ENOENT: MountStatus.NOENT,
+  ENOTDIR: MountStatus.NOTDIR,
+  EACCES: MountStatus.ACCES,
+  EPERM: MountStatus.PERM,
+  ENAMETOOLONG: MountStatus.NAMETOOLONG,
+  EINVAL: MountStatus.INVAL,
+  EIO: MountStatus.IO,
+  ESTALE: MountStatus.NOENT,
+};
+
+/**
+ * Builds the MOUNT v3 program.
+ *
+ * MNT answers MNT3ERR_NOENT for a path no export covers (or that does not
+ * exist below one), MNT3ERR_NOTDIR for a path through or to a non-directory,
+ * MNT3ERR_ACCES for a client the export does not allow, MNT3ERR_PERM for an
+ * unprivileged source port on a `secure` export, MNT3ERR_NAMETOOLONG for an
+ * over-long component. The root handle comes with AUTH_SYS as the flavour.
+ *
+ * @example
+ * ```ts
+ * import { mountProgram } from "./mount.ts";
+ * import { ExportTable } from "./exports.ts";
+ * import type { FileSystem } from "../vfs/types.ts";
+ * declare const fs: FileSystem;
+ * const prog = mountProgram({ exports: new ExportTable([{ path: "/data", fs }]) });
+ * console.log(prog.procedures[1].name); // "MNT"
+ * ```
+ */
+export function mountProgram(options: MountOptions): RpcProgram {
+  const table = options.exports;
+  // "client\0path" -> entry, in mount order.
+  const mounts = new Map<string, { hostname: string; directory: string }>();
+
+  async function mnt(path: string, ctx: CallContext): Promise<MntRes> {
+    const m = table.match(path);
+    if (m === undefined) return { status: MountStatus.NOENT };
+    const exp = m.export;
+    if (!exp.allows(ctx.remote.hostname)) return { status: MountStatus.ACCES };
+    if (exp.secure && ctx.remote.port >= 1024) {
+      return { status: MountStatus.PERM };
+    }
+    const cred = exp.credentials(ctx.auth);
+    const fs = exp.fsFor(cred);
+    let id = exp.root;
+    try {
+      for (const name of m.rest) {
+        if (name === "..") return { status: MountStatus.INVAL };
+        id = (await fs.lookup(cred, id, name)).fileid;
+      }
+      const attrs = await fs.getattr(cred, id);
+      if (attrs.type !== 2) return { status: MountStatus.NOTDIR };
+    } catch (e) {
+      if (e instanceof VfsError) {
+        return { status: MNT_STATUS[e.code] ?? MountStatus.SERVERFAULT };
+      }
+      return { status: MountStatus.SERVERFAULT };
+    }
+    const key = `${ctx.remote.hostname}\0${path}`;
+    mounts.delete(key);
+    if (mounts.size >= MAX_MOUNTS) {
+      const oldest = mounts.keys().next().value;
+      if (oldest !== undefined) mounts.delete(oldest);
+    }
+    mounts.set(key, { hostname: ctx.remote.hostname, directory: path });
+    options.onMount?.({ op: "mnt", client: ctx.remote.hostname, path });
+    return {
+      status: MountStatus.OK,
+      handle: encodeHandle({
+        exportId: exp.id,
+        verifier: exp.verifier,
+        fileid: id,
+      }),
+      flavors: [AUTH_SYS],
+    };
+  }
+
+  return {
+    program: MOUNT_PROGRAM,
+    version: MOUNT_V3,
+    name: "mountd",
+    procedures: {
+      [MountProc.NULL]: { name: "NULL", handler: () => {} },
+      [MountProc.MNT]: {
+        name: "MNT",
+        handler: async (args, reply, ctx) => {
+          const path = decodeDirpath(args);
+          encodeMntRes(reply, await mnt(path, ctx));
+        },
+      },
+      [MountProc.DUMP]: {
+        name: "DUMP",
+        handler: (_args, reply) => {
+          encodeMountList(reply, [...mounts.values()]);
+        },
+      },
+      [MountProc.UMNT]: {
+        name: "UMNT",
+        handler: (args, _reply, ctx) => {
+          const path = decodeDirpath(args);
+          if (mounts.delete(`${ctx.remote.hostname}\0${path}`)) {
+            options.onMount?.({
+              op: "umnt",
+              client: ctx.remote.hostname,
+              path,
+            });
+          }
+        },
+      },
+      [MountProc.UMNTALL]: {
+        name: "UMNTALL",
+        handler: (_args, _reply, ctx) => {
+          for (const [k, v] of mounts) {
+            if (v.hostname === ctx.remote.hostname) mounts.delete(k);
+          }
+        },
+      },
+      [MountProc.EXPORT]: {
+        name: "EXPORT",
+        handler: (_args, reply) => {
+          encodeExports(
+            reply,
+            table.exports.map((e) => ({ dir: e.path, groups: [...e.clients] })),
+          );
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * State shared by the NFSv3 procedures: the export table, transfer sizes,
+ * the write verifier, and the handle and attribute helpers every procedure
+ * uses.
+ *
+ * @example
+ * ```ts
+ * import { Nfs3Context } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import type { FileSystem } from "../../vfs/types.ts";
+ * declare const fs: FileSystem;
+ * const c = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * console.log(c.rtmax); // 1048576
+ * ```
+ *
+ * @module
+ */
+
+import type { CallContext } from "../../rpc/program.ts";
+import {
+  type Fattr3,
+  Nfs3Status,
+  type WccAttr,
+  type WccData,
+} from "../../proto/nfs3.ts";
+import type {
+  Attributes,
+  Credentials,
+  FileId,
+  FileSystem,
+} from "../../vfs/types.ts";
+import { VfsError } from "../../vfs/errors.ts";
+import type { Export, ExportTable } from "../exports.ts";
+import { decodeHandle, encodeHandle } from "../handles.ts";
+import { nfs3StatusOf } from "./errors.ts";
+
+/** Options of the NFSv3 program. */
+export interface Nfs3Options {
+  /** The exports. */
+  exports: ExportTable;
+  /** Largest READ in bytes (FSINFO rtmax and rtpref). Default 1 MiB. */
+  rtmax?: number;
+  /** Largest WRITE in bytes (FSINFO wtmax and wtpref). Default 1 MiB. */
+  wtmax?: number;
+  /** Preferred READDIR size in bytes (FSINFO dtpref). Default 64 KiB. */
+  dtpref?: number;
+  /**
+   * The 8-byte write verifier. Default: random per start, so that clients
+   * resend UNSTABLE writes a restarted server may have lost.
+   */
+  writeVerifier?: Uint8Array;
+  /** Where unexpected failures are logged. Default `console.error`. */
+  log?: (msg: string) => void;
+}
+
+/** A resolved file handle: the export, the caller's view and identity, the object. */
+export interface Target {
+  /** The export the handle belongs to. */
+  exp: Export;
+  /** The file system as the caller sees it. */
+  fs: FileSystem;
+  /** The caller's credentials after squashing. */
+  cred: Credentials;
+  /** The object. */
+  id: FileId;
+}
+
+/** Largest READDIR / READDIRPLUS reply this server builds, in bytes. */
+export const MAX_DIR_REPLY = 1 << 20;
+
+/** The shared state of one NFSv3 program instance. */
+export class Nfs3Context {
+  /** The exports. */
+  readonly table: ExportTable;
+  /** Largest READ. */
+  readonly rtmax: number;
+  /** Largest WRITE. */
+  readonly wtmax: number;
+  /** Preferred READDIR size. */
+  readonly dtpref: number;
+  /** The write verifier of this server instance. */
+  readonly writeVerf: Uint8Array;
+  /** Logs unexpected failures. */
+  readonly log: (msg: string) => void;
+  /** EXCLUSIVE create verifiers by "export:fileid", oldest first. */
+  readonly createVerifiers: Map<string, string> = new Map();
+
+  /** Builds the state from `options`. */
+  constructor(options: Nfs3Options) {
+    this.table = options.exports;
+    this.rtmax = options.rtmax ?? 1 << 20;
+    this.wtmax = options.wtmax ?? 1 << 20;
+    this.dtpref = options.dtpref ?? 64 << 10;
+    const verf = options.writeVerifier ??
+      crypto.getRandomValues(new Uint8Array(8));
+    if (verf.byteLength !== 8) {
+      throw new RangeError(
+        `Write verifier must be 8 bytes: ${verf.byteLength}`,
+      );
+    }
+    this.writeVerf = verf;
+    this.log = options.log ?? ((m) => console.error(m));
+  }
+
+  /**
+   * Resolves a handle for a call: BADHANDLE for garbage, STALE for another
+   * server instance's handle or an unknown export, ACCES for a client the
+   * export does not allow, PERM for an unprivileged port on a secure export.
+   */
+  resolve(fh: Uint8Array, ctx: CallContext): Target | number {
+    const h = decodeHandle(fh);
+    if (h === undefined) return Nfs3Status.BADHANDLE;
+    const exp = this.table.byId(h.exportId);
+    if (
+      exp === undefined || exp.verfHi !== h.verfHi || exp.verfLo !== h.verfLo
+    ) {
+      return Nfs3Status.STALE;
+    }
+    if (!exp.allows(ctx.remote.hostname)) return Nfs3Status.ACCES;
+    if (exp.secure && ctx.remote.port >= 1024) return Nfs3Status.PERM;
+    const cred = exp.credentials(ctx.auth);
+    return { exp, fs: exp.fsFor(cred), cred, id: h.fileid };
+  }
+
+  /** The handle of object `fileid` in `exp`. */
+  handle(exp: Export, fileid: FileId): Uint8Array {
+    return encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });
+  }
+
+  /** Attributes of `id` for a reply, or undefined if they cannot be had. */
+  async attrs(t: Target, id: FileId = t.id): Promise<Fattr3 | undefined> {
+    try {
+      return fattr(await t.fs.getattr(t.cred, id));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The status for a failure; unexpected exceptions are logged. */
+  status(e: unknown, what: string): number {
+    const s = nfs3StatusOf(e);
+    if (!(e instanceof VfsError)) {
+      this.log(
+        `NFS3 ${what} failed, answering SERVERFAULT: ${
+          (e as Error)?.stack ?? e
+        }`,
+      );
+    }
+    return s;
+  }
+
+  /** Remembers the verifier of an EXCLUSIVE create (bounded, oldest dropped). */
+  rememberCreate(exp: Export, fileid: FileId, verf: Uint8Array): void {
+    const key = `${exp.id}:${fileid}`;
+    this.createVerifiers.delete(key);
+    if (this.createVerifiers.size >= 65536) {
+      const oldest = this.createVerifiers.keys().next().value;
+      if (oldest !== undefined) this.createVerifiers.delete(oldest);
+    }
+    this.createVerifiers.set(key, verfKey(verf));
+  }
+
+  /** Whether `fileid` was made by an EXCLUSIVE create with `verf`. */
+  createdWith(exp: Export, fileid: FileId, verf: Uint8Array): boolean {
+    return this.createVerifiers.get(`${exp.id}:${fileid}`) === verfKey(verf);
+  }
+}
+
+function verfKey(v: Uint8Array): string {
+  return Array.from(v, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Attributes as sent: a directory never reports fewer than one link (some
+ * clients treat nlink 0 on the root as a removed directory).
+ */
+export function fattr(a: Attributes): Fattr3 {
+  return a.nlink < 1 && a.type === 2 ? { ...a, nlink: 1 } : a;
+}
+
+/** The pre-operation part of wcc data. */
+export function wccAttr(a: Fattr3 | undefined): WccAttr | undefined {
+  return a && { size: a.size, mtime: a.mtime, ctime: a.ctime };
+}
+
+/** wcc data from attributes taken before and after an operation. */
+export function wcc(
+  before: Fattr3 | undefined,
+  after: Fattr3 | undefined,
+): WccData {
+  return { before: wccAttr(before), after };
+}

@@ -1,0 +1,248 @@
+/**
+ * NFSv3 READDIR and READDIRPLUS.
+ *
+ * Cookies: 1 and 2 are the synthesized "." and "..", larger ones are the
+ * file system's own (at least 3). The cookie verifier is constant per
+ * export and never checked: a cookie that still resolves is always honoured
+ * (RFC 1813 allows the server to ignore the verifier), so clients are never
+ * sent back to the start of a large directory.
+ *
+ * Paging is exact: entries are added while the encoded READDIR3resok /
+ * READDIRPLUS3resok stays within `count` / `maxcount`, and the names,
+ * cookies and file ids within `dircount` (at least one entry, since
+ * `dircount` is a hint). If not even one entry fits, the answer is
+ * NFS3ERR_TOOSMALL.
+ *
+ * @example
+ * ```ts
+ * import { readdirProcedures } from "./readdir.ts";
+ * console.log(typeof readdirProcedures); // "function"
+ * ```
+ *
+ * @module
+ */
+
+import type { CallContext, Procedure } from "../../rpc/program.ts";
+import {
+  decodeReaddirArgs,
+  decodeReaddirplusArgs,
+  encodeReaddirplusRes,
+  encodeReaddirRes,
+  type Entry3,
+  entry3Size,
+  entryplus3Size,
+  type Fattr3,
+  FATTR3_SIZE,
+  Nfs3Proc,
+  Nfs3Status,
+  type ReaddirRes,
+  utf8Length,
+} from "../../proto/nfs3.ts";
+import { VfsError } from "../../vfs/errors.ts";
+import { HANDLE_SIZE } from "../handles.ts";
+import {
+  fattr,
+  MAX_DIR_REPLY,
+  type Nfs3Context,
+  type Target,
+} from "./context.ts";
+
+/** status + post_op_attr + cookieverf + end of list + eof, as in a reply. */
+const HEADER = 4 + 4 + FATTR3_SIZE + 8 + 4 + 4;
+const MAX_PAGE = 4096;
+
+interface Limits {
+  /** Bytes for the whole resok. */
+  max: number;
+  /** Bytes of names, cookies and ids (READDIRPLUS only). */
+  dir: number;
+}
+
+async function listing(
+  c: Nfs3Context,
+  t: Target,
+  cookie: bigint,
+  plus: boolean,
+  limits: Limits,
+): Promise<ReaddirRes> {
+  const dirAttrs = fattr(await t.fs.getattr(t.cred, t.id));
+  if (dirAttrs.type !== 2) {
+    return { status: Nfs3Status.NOTDIR, dirAttrs };
+  }
+  const max = Math.min(limits.max, MAX_DIR_REPLY);
+  const entries: Entry3[] = [];
+  let used = HEADER;
+  let dirUsed = 0;
+  let full = false;
+  // Adds an entry if it fits; false once the reply is full.
+  const add = (e: Entry3): boolean => {
+    const n = utf8Length(e.name);
+    const size = plus
+      ? entryplus3Size(n, e.attrs !== undefined, e.handle?.byteLength)
+      : entry3Size(n);
+    const dsize = entry3Size(n);
+    if (
+      used + size > max ||
+      (plus && entries.length > 0 && dirUsed + dsize > limits.dir)
+    ) {
+      full = true;
+      return false;
+    }
+    used += size;
+    dirUsed += dsize;
+    entries.push(e);
+    return true;
+  };
+  if (used > max) full = true;
+  if (!full && cookie === 0n) {
+    add(
+      plus
+        ? {
+          fileid: t.id,
+          name: ".",
+          cookie: 1n,
+          attrs: dirAttrs,
+          handle: c.handle(t.exp, t.id),
+        }
+        : { fileid: t.id, name: ".", cookie: 1n },
+    );
+  }
+  if (!full && cookie <= 1n) {
+    const parent = await parentOf(t, dirAttrs);
+    add(
+      plus
+        ? {
+          fileid: parent.fileid,
+          name: "..",
+          cookie: 2n,
+          attrs: parent,
+          handle: c.handle(t.exp, parent.fileid),
+        }
+        : { fileid: parent.fileid, name: "..", cookie: 2n },
+    );
+  }
+  let eof = false;
+  let next = cookie >= 3n ? cookie : 0n;
+  while (!full) {
+    const room = max - used;
+    const limit = Math.min(
+      MAX_PAGE,
+      Math.ceil(room / (plus ? 24 + 8 + FATTR3_SIZE + HANDLE_SIZE : 24)) + 1,
+    );
+    let page;
+    try {
+      page = await t.fs.readdir(t.cred, t.id, {
+        cookie: next,
+        limit,
+        withAttributes: plus,
+      });
+    } catch (e) {
+      if (e instanceof VfsError && e.code === "EINVAL" && next >= 3n) {
+        return { status: Nfs3Status.BAD_COOKIE, dirAttrs };
+      }
+      throw e;
+    }
+    for (const d of page.entries) {
+      let e: Entry3;
+      if (plus) {
+        let attrs = d.attrs && fattr(d.attrs);
+        if (attrs === undefined) {
+          attrs = await c.attrs(t, d.fileid);
+        }
+        e = {
+          fileid: d.fileid,
+          name: d.name,
+          cookie: d.cookie,
+          attrs,
+          handle: c.handle(t.exp, d.fileid),
+        };
+      } else e = { fileid: d.fileid, name: d.name, cookie: d.cookie };
+      if (!add(e)) break;
+      next = d.cookie;
+    }
+    if (full) break;
+    if (page.eof) {
+      eof = true;
+      break;
+    }
+    if (page.entries.length === 0) break; // a file system making no progress
+  }
+  if (entries.length === 0 && !eof) {
+    return { status: Nfs3Status.TOOSMALL, dirAttrs };
+  }
+  return {
+    status: 0,
+    dirAttrs,
+    cookieverf: t.exp.verifier,
+    entries,
+    eof,
+  };
+}
+
+async function parentOf(t: Target, dirAttrs: Fattr3): Promise<Fattr3> {
+  if (t.id === t.exp.root) return dirAttrs;
+  try {
+    return fattr(await t.fs.lookup(t.cred, t.id, ".."));
+  } catch {
+    return dirAttrs;
+  }
+}
+
+async function run(
+  c: Nfs3Context,
+  ctx: CallContext,
+  dir: Uint8Array,
+  cookie: bigint,
+  plus: boolean,
+  limits: Limits,
+): Promise<ReaddirRes> {
+  const t = c.resolve(dir, ctx);
+  if (typeof t === "number") return { status: t };
+  try {
+    return await listing(c, t, cookie, plus, limits);
+  } catch (e) {
+    return {
+      status: c.status(e, plus ? "READDIRPLUS" : "READDIR"),
+      dirAttrs: await c.attrs(t),
+    };
+  }
+}
+
+/**
+ * The READDIR and READDIRPLUS procedures.
+ *
+ * @example
+ * ```ts
+ * import { readdirProcedures } from "./readdir.ts";
+ * console.log(typeof readdirProcedures); // "function"
+ * ```
+ */
+export function readdirProcedures(c: Nfs3Context): Record<number, Procedure> {
+  return {
+    [Nfs3Proc.READDIR]: {
+      name: "READDIR",
+      handler: async (args, reply, ctx) => {
+        const a = decodeReaddirArgs(args);
+        // READDIR3resok excludes the status word the sizes above count.
+        const max = a.count + 4;
+        encodeReaddirRes(
+          reply,
+          await run(c, ctx, a.dir, a.cookie, false, { max, dir: max }),
+        );
+      },
+    },
+    [Nfs3Proc.READDIRPLUS]: {
+      name: "READDIRPLUS",
+      handler: async (args, reply, ctx) => {
+        const a = decodeReaddirplusArgs(args);
+        encodeReaddirplusRes(
+          reply,
+          await run(c, ctx, a.dir, a.cookie, true, {
+            max: a.maxcount + 4,
+            dir: a.dircount,
+          }),
+        );
+      },
+    },
+  };
+}
