@@ -8,7 +8,7 @@
 import { ALLOCATION_ID, type Negotiated } from "./_handshake.ts";
 import type { ServerContext, Session } from "./_session.ts";
 import { BufferPool, MessageWriter } from "./_stream.ts";
-import { toErrno } from "./errors.ts";
+import { NbdError, toErrno } from "./errors.ts";
 import {
   Cmd,
   CmdFlag,
@@ -293,14 +293,16 @@ export async function transmit(
   const writeZeroes = async (r: Req) => {
     const fua = (r.flags & CmdFlag.FUA) !== 0;
     const noHole = (r.flags & CmdFlag.NO_HOLE) !== 0;
+    const fast = (r.flags & CmdFlag.FAST_ZERO) !== 0;
     if (dev.writeZeroes) {
-      await dev.writeZeroes(r.offset, r.length, { fua, noHole });
+      await dev.writeZeroes(r.offset, r.length, { fua, noHole, fast });
       return;
     }
-    if (r.flags & CmdFlag.FAST_ZERO) {
-      throw Object.assign(new Error("Zeroing is not faster than writing"), {
-        code: "ENOTSUP",
-      });
+    if (fast) {
+      throw new NbdError(
+        Errno.ENOTSUP,
+        "Zeroing is not faster than writing here",
+      );
     }
     const z = zeroBuffer ??= new Uint8Array(1 << 20);
     for (let pos = r.offset, end = r.offset + r.length; pos < end;) {

@@ -33,6 +33,12 @@ export interface WriteOptions {
 export interface WriteZeroesOptions extends WriteOptions {
   /** The range must stay allocated (no hole may be punched). */
   noHole?: boolean;
+  /**
+   * The client asked for FAST_ZERO: throw an {@link NbdError} with
+   * `NBD_ENOTSUP`, without changing anything, unless zeroing this range is
+   * faster than writing it.
+   */
+  fast?: boolean;
 }
 
 /** Options of {@link Device.blockStatus}. */

@@ -22,3 +22,6 @@ export * from "./errors.ts";
 export * from "./device.ts";
 export * from "./memory_device.ts";
 export * from "./server.ts";
+export * from "./file_device.ts";
+export * from "./vfs_device.ts";
+export * from "./client.ts";

@@ -1,0 +1,220 @@
+/**
+ * A block device backed by a regular file of any netfs {@link FileSystem}:
+ * serve a disk image that lives in a `MemFs`, a `LocalFs` tree or a
+ * callback file system over NBD.
+ *
+ * Optional file-system capabilities become device capabilities: with
+ * `deallocate` the device trims and zeroes by punching holes, with `seek`
+ * it reports holes in block status.
+ *
+ * @example
+ * ```ts
+ * import { MemFs, ROOT } from "../vfs/mod.ts";
+ * import { VfsDevice } from "./vfs_device.ts";
+ * const fs = new MemFs();
+ * const file = await fs.create(ROOT, fs.root, "disk.img", { attrs: { size: 1 << 20 } });
+ * const dev = await VfsDevice.open(fs, file.fileid);
+ * await dev.writeAt(0, new Uint8Array([1, 2, 3]));
+ * ```
+ *
+ * @module
+ */
+
+import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
+import { ROOT } from "../vfs/types.ts";
+import type {
+  BlockStatusOptions,
+  Device,
+  WriteOptions,
+  WriteZeroesOptions,
+} from "./device.ts";
+import { NbdError } from "./errors.ts";
+import { Errno, type Extent, State } from "./protocol.ts";
+
+/** Options of {@link VfsDevice.open}. */
+export interface VfsDeviceOptions {
+  /** Who performs the IO (default root). */
+  cred?: Credentials;
+  /** Refuse writes. */
+  readOnly?: boolean;
+  /**
+   * Whether every connection sees the same data (true for in-process file
+   * systems, the default).
+   */
+  multiConn?: boolean;
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * A file of a {@link FileSystem} as a block device; its size is the file's
+ * size when opened.
+ *
+ * @example
+ * ```ts
+ * import { MemFs, ROOT } from "../vfs/mod.ts";
+ * import { VfsDevice } from "./vfs_device.ts";
+ * const fs = new MemFs();
+ * const f = await fs.create(ROOT, fs.root, "d", { attrs: { size: 65536 } });
+ * console.log((await VfsDevice.open(fs, f.fileid)).size); // 65536
+ * ```
+ */
+export class VfsDevice implements Device {
+  /** Size in bytes. */
+  readonly size: number;
+  /** Whether writes are refused. */
+  readonly readOnly: boolean;
+  /** See {@link VfsDeviceOptions.multiConn}. */
+  readonly multiConn: boolean;
+  /** Present when the file system can deallocate. */
+  readonly trim?: (
+    offset: number,
+    length: number,
+    options?: WriteOptions,
+  ) => Promise<void>;
+  /** Present when the file system can deallocate. */
+  readonly writeZeroes?: (
+    offset: number,
+    length: number,
+    options?: WriteZeroesOptions,
+  ) => Promise<void>;
+  /** Present when the file system can seek data and holes. */
+  readonly blockStatus?: (
+    offset: number,
+    length: number,
+    options?: BlockStatusOptions,
+  ) => Promise<Extent[]>;
+  readonly #fs: FileSystem;
+  readonly #id: FileId;
+  readonly #cred: Credentials;
+
+  private constructor(
+    fs: FileSystem,
+    id: FileId,
+    size: number,
+    options: VfsDeviceOptions,
+  ) {
+    this.#fs = fs;
+    this.#id = id;
+    this.size = size;
+    this.#cred = options.cred ?? ROOT;
+    this.readOnly = options.readOnly ?? false;
+    this.multiConn = options.multiConn ?? true;
+    if (fs.deallocate) {
+      this.trim = (o, l, opts) => this.#punch(o, l, opts?.fua ?? false);
+      this.writeZeroes = (o, l, opts) => this.#zero(o, l, opts ?? {});
+    }
+    if (fs.seek) {
+      this.blockStatus = (o, l, opts) => this.#status(o, l, opts ?? {});
+    }
+  }
+
+  /** Opens file `id` of `fs` (it must be a regular file). */
+  static async open(
+    fs: FileSystem,
+    id: FileId,
+    options: VfsDeviceOptions = {},
+  ): Promise<VfsDevice> {
+    const attrs = await fs.getattr(options.cred ?? ROOT, id);
+    if (attrs.type !== 1) {
+      throw new NbdError(Errno.EINVAL, `Not a regular file: file id ${id}`);
+    }
+    return new VfsDevice(fs, id, attrs.size, options);
+  }
+
+  /** Reads through the file system; short reads at end of file read zeroes. */
+  async readAt(offset: number, into: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < into.length) {
+      const n = Math.min(CHUNK, into.length - at);
+      const r = await this.#fs.read(this.#cred, this.#id, offset + at, n);
+      into.set(r.data, at);
+      if (r.data.length < n) {
+        into.fill(0, at + r.data.length, at + n);
+        if (r.eof) {
+          into.fill(0, at + n);
+          return;
+        }
+      }
+      at += n;
+    }
+  }
+
+  /** Writes through the file system; `fua` asks for FILE_SYNC stability. */
+  async writeAt(
+    offset: number,
+    data: Uint8Array,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    let at = 0;
+    while (at < data.length) {
+      const r = await this.#fs.write(
+        this.#cred,
+        this.#id,
+        offset + at,
+        data.subarray(at, Math.min(data.length, at + CHUNK)),
+        options.fua ? "file" : "unstable",
+      );
+      if (r.count <= 0) {
+        throw new NbdError(Errno.EIO, `Short write at offset ${offset + at}`);
+      }
+      at += r.count;
+    }
+  }
+
+  /** Commits the file. */
+  flush(): Promise<void> {
+    return this.#fs.commit(this.#cred, this.#id);
+  }
+
+  async #punch(offset: number, length: number, fua: boolean): Promise<void> {
+    await this.#fs.deallocate!(this.#cred, this.#id, offset, length);
+    if (fua) await this.flush();
+  }
+
+  async #zero(
+    offset: number,
+    length: number,
+    o: WriteZeroesOptions,
+  ): Promise<void> {
+    if (!o.noHole) return this.#punch(offset, length, o.fua ?? false);
+    if (o.fast) {
+      throw new NbdError(Errno.ENOTSUP, "Provisioned zeroing is not fast here");
+    }
+    const z = new Uint8Array(Math.min(CHUNK, length));
+    for (let pos = offset, end = offset + length; pos < end;) {
+      const n = Math.min(z.length, end - pos);
+      await this.writeAt(pos, z.subarray(0, n));
+      pos += n;
+    }
+    if (o.fua) await this.flush();
+  }
+
+  async #status(
+    offset: number,
+    length: number,
+    o: BlockStatusOptions,
+  ): Promise<Extent[]> {
+    const max = o.maxExtents ?? 1 << 20;
+    const end = Math.min(offset + length, this.size);
+    const out: Extent[] = [];
+    let pos = offset;
+    while (pos < end && out.length < max) {
+      const hole = await this.#fs.seek!(this.#cred, this.#id, pos, "hole");
+      const holeAt = hole.eof ? end : Math.min(hole.offset, end);
+      if (holeAt > pos) {
+        out.push({ length: holeAt - pos, flags: 0 });
+        pos = holeAt;
+        continue;
+      }
+      const data = await this.#fs.seek!(this.#cred, this.#id, pos, "data");
+      const dataAt = data.eof ? end : Math.min(data.offset, end);
+      out.push({
+        length: Math.max(dataAt - pos, 1),
+        flags: State.HOLE | State.ZERO,
+      });
+      pos = Math.max(dataAt, pos + 1);
+    }
+    return out;
+  }
+}
