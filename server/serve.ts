@@ -1,0 +1,234 @@
+/**
+ * `serveNfs`: portmap/rpcbind, MOUNT v3 and NFSv3 on one TCP port, so that
+ * `mount -o port=P,mountport=P` needs no portmapper; optionally a second
+ * portmapper on port 111 for clients that insist on asking one (Windows).
+ *
+ * @example Serve an in-memory file system
+ * ```ts ignore
+ * import { serveNfs } from "./serve.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const server = serveNfs({
+ *   port: 0,
+ *   exports: [{ path: "/", fs: new MemFs(), squash: "none" }],
+ * });
+ * console.log(server.addr.port);
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+import type { ConnectionInfo, ConnectionOptions } from "../rpc/connections.ts";
+import { type RpcServer, serveRpc } from "../rpc/server.ts";
+import { type ExportOptions, ExportTable } from "./exports.ts";
+import { mountProgram } from "./mount.ts";
+import { nfs3Program } from "./nfs3/program.ts";
+import { portmapPrograms } from "./portmap.ts";
+
+/** Options of {@link serveNfs}. */
+export interface NfsServerOptions extends ConnectionOptions {
+  /** The exports (see {@link ExportOptions}). */
+  exports: readonly ExportOptions[];
+  /** Address to listen on. Default "127.0.0.1". */
+  hostname?: string;
+  /** TCP port for everything. Default 2049; 0 picks a free one. */
+  port?: number;
+  /** Aborting it shuts the server down. */
+  signal?: AbortSignal;
+  /**
+   * Also answer portmap/rpcbind on port 111 (needs privileges), pointing at
+   * the main port. Default false.
+   */
+  portmap111?: boolean;
+  /** Largest READ (FSINFO rtmax, rtpref). Default 1 MiB. */
+  rtmax?: number;
+  /** Largest WRITE (FSINFO wtmax, wtpref). Default 1 MiB. */
+  wtmax?: number;
+  /** Preferred READDIR size (FSINFO dtpref). Default 64 KiB. */
+  dtpref?: number;
+  /** The 8-byte write verifier. Default random per start. */
+  writeVerifier?: Uint8Array;
+  /** Calls in flight per connection. Default 64. */
+  maxInFlight?: number;
+  /** Do not print the mount commands and mount events. Default false. */
+  quiet?: boolean;
+  /** Where messages go. Default `console.error`. */
+  log?: (msg: string) => void;
+  /** Called once listening. */
+  onListen?: (addr: Deno.NetAddr) => void;
+}
+
+/** A running NFS server, shaped like the handle `Deno.serve` returns. */
+export interface NfsServer {
+  /** The address of the main port. */
+  readonly addr: Deno.NetAddr;
+  /** The portmapper on port 111, when `portmap111` was set. */
+  readonly portmapAddr?: Deno.NetAddr;
+  /** Resolves when every listener and connection is closed. */
+  readonly finished: Promise<void>;
+  /** The export table in use. */
+  readonly exports: ExportTable;
+  /** Stops accepting, finishes calls in flight, closes everything. */
+  shutdown(): Promise<void>;
+  /** Live connections of the main port. */
+  connections(): ConnectionInfo[];
+  /** Closes one connection of the main port. */
+  disconnect(id: number): boolean;
+}
+
+/**
+ * The mount commands for Linux, macOS and Windows, for the start banner.
+ *
+ * @example
+ * ```ts
+ * import { mountCommands } from "./serve.ts";
+ * console.log(mountCommands("127.0.0.1", 11111, "/").linux);
+ * ```
+ */
+export function mountCommands(
+  host: string,
+  port: number,
+  path: string,
+): { linux: string; macos: string; windows: string } {
+  const h = host === "0.0.0.0" || host === "::"
+    ? "127.0.0.1"
+    : host.includes(":")
+    ? `[${host}]`
+    : host;
+  const name = path === "/" ? "" : path.slice(1);
+  return {
+    linux:
+      `sudo mount -t nfs -o vers=3,proto=tcp,port=${port},mountport=${port},mountproto=tcp,nolock ${h}:${path} /mnt`,
+    macos:
+      `sudo mount -t nfs -o vers=3,tcp,port=${port},mountport=${port},nolocks,resvport ${h}:${path} /Volumes/netfs`,
+    windows: name
+      ? `mount -o anon,nolock \\\\${h}\\${
+        name.replaceAll("/", "\\")
+      } Z:  (needs portmap111 and the NFS port 2049)`
+      : "(Windows needs an export with a name, such as /data, plus portmap111 and port 2049)",
+  };
+}
+
+/**
+ * Starts the NFS server.
+ *
+ * @example
+ * ```ts ignore
+ * import { serveNfs } from "./serve.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const ac = new AbortController();
+ * const server = serveNfs({
+ *   port: 0,
+ *   exports: [{ path: "/data", fs: new MemFs() }],
+ *   signal: ac.signal,
+ *   quiet: true,
+ * });
+ * ac.abort();
+ * await server.finished;
+ * ```
+ */
+export function serveNfs(options: NfsServerOptions): NfsServer {
+  const log = options.log ?? ((m: string) => console.error(m));
+  const exports = new ExportTable(options.exports);
+  const wtmax = options.wtmax ?? 1 << 20;
+  // Connection-level filter: anyone some export allows; each export then
+  // checks its own list per call.
+  const allow = options.allow ??
+    [...new Set(exports.exports.flatMap((e) => e.clients))];
+  const onMount = options.quiet
+    ? undefined
+    : (e: { op: string; client: string; path: string }) =>
+      log(
+        `netfs nfs: ${e.client} ${
+          e.op === "mnt" ? "mounted" : "unmounted"
+        } ${e.path}`,
+      );
+  const rpcLog = options.quiet
+    ? () => {}
+    : (m: string) => log(`netfs rpc: ${m}`);
+  const main = serveRpc({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 2049,
+    allow,
+    accept: options.accept,
+    onConnect: options.onConnect,
+    onDisconnect: options.onDisconnect,
+    maxConnections: options.maxConnections,
+    idleTimeout: options.idleTimeout,
+    maxInFlight: options.maxInFlight,
+    log: rpcLog,
+    maxRecordSize: Math.max(wtmax + 65536, 4 * 1024 * 1024 + 65536),
+    programs: [
+      mountProgram({ exports, onMount }),
+      nfs3Program({
+        exports,
+        rtmax: options.rtmax,
+        wtmax,
+        dtpref: options.dtpref,
+        writeVerifier: options.writeVerifier,
+        log,
+      }),
+    ],
+  });
+  for (const p of portmapPrograms(main)) main.register(p);
+  let pm: RpcServer | undefined;
+  if (options.portmap111) {
+    try {
+      pm = serveRpc({
+        hostname: options.hostname ?? "127.0.0.1",
+        port: 111,
+        allow,
+        log: rpcLog,
+        programs: [],
+      });
+      // Answers about the main server's programs and port.
+      for (const p of portmapPrograms(main)) pm.register(p);
+    } catch (e) {
+      void main.shutdown();
+      throw e;
+    }
+  }
+  const finished = Promise.all([main.finished, pm?.finished]).then(() => {});
+  let shutting: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    shutting ??= Promise.all([main.shutdown(), pm?.shutdown()]).then(
+      () => {},
+    );
+    return shutting;
+  };
+  const signal = options.signal;
+  if (signal) {
+    if (signal.aborted) void shutdown();
+    else {
+      const onAbort = () => void shutdown();
+      signal.addEventListener("abort", onAbort, { once: true });
+      void finished.then(() => signal.removeEventListener("abort", onAbort));
+    }
+  }
+  if (!options.quiet) {
+    const { hostname, port } = main.addr;
+    log(
+      `netfs nfs: NFSv3 + MOUNT v3 + portmap on ${hostname}:${port}${
+        pm ? ", portmap also on port 111" : ""
+      }`,
+    );
+    for (const e of exports.exports) {
+      const m = mountCommands(hostname, port, e.path);
+      log(
+        `  export ${e.path}${e.readOnly ? " (read-only)" : ""}, clients ${
+          e.clients.join(" ")
+        }\n    Linux:   ${m.linux}\n    macOS:   ${m.macos}\n    Windows: ${m.windows}`,
+      );
+    }
+  }
+  options.onListen?.(main.addr);
+  return {
+    addr: main.addr,
+    portmapAddr: pm?.addr,
+    finished,
+    exports,
+    shutdown,
+    connections: () => main.connections(),
+    disconnect: (id) => main.disconnect(id),
+  };
+}

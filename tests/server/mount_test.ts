@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { RpcClient } from "../../rpc/client.ts";
+import { serveRpc } from "../../rpc/server.ts";
+import {
+  decodeExports,
+  decodeMntRes,
+  decodeMountList,
+  encodeDirpath,
+  MOUNT_PROGRAM,
+  MountProc,
+  MountStatus,
+} from "../../proto/mount.ts";
+import { ExportTable } from "../../server/exports.ts";
+import { mountProgram } from "../../server/mount.ts";
+import { MemFs } from "../../vfs/memfs.ts";
+import { ROOT } from "../../vfs/types.ts";
+import { decodeHandle } from "../../server/handles.ts";
+
+Deno.test("mount: MNT, subdirectory mounts, errors, DUMP, UMNT, UMNTALL, EXPORT", async () => {
+  const fs = new MemFs();
+  const docs = await fs.mkdir(ROOT, fs.root, "docs");
+  await fs.create(ROOT, docs.fileid, "file");
+  const exports = new ExportTable([
+    { path: "/", fs },
+    { path: "/data", fs, clients: ["127.0.0.1", "10.0.0.0/8"] },
+    { path: "/far", fs, clients: ["192.0.2.0/24"] },
+    { path: "/sec", fs, secure: true },
+  ]);
+  const events: string[] = [];
+  const server = serveRpc({
+    port: 0,
+    programs: [mountProgram({
+      exports,
+      onMount: (e) => events.push(`${e.op} ${e.path}`),
+    })],
+    log: () => {},
+  });
+  const client = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  const call = async (proc: number, path?: string) =>
+    await client.call(
+      MOUNT_PROGRAM,
+      3,
+      proc,
+      (w) => path !== undefined && encodeDirpath(w, path),
+    );
+  const mnt = async (path: string) =>
+    decodeMntRes(await call(MountProc.MNT, path));
+  try {
+    assert.equal((await call(MountProc.NULL)).remaining, 0);
+    const root = await mnt("/");
+    assert.equal(root.status, MountStatus.OK);
+    assert.deepEqual(root.flavors, [1]);
+    assert.equal(decodeHandle(root.handle!)!.fileid, fs.root);
+    assert.equal(decodeHandle(root.handle!)!.exportId, 0);
+    const data = await mnt("/data/");
+    assert.equal(data.status, 0);
+    assert.equal(decodeHandle(data.handle!)!.exportId, 1);
+    const sub = await mnt("/docs");
+    assert.equal(sub.status, 0);
+    assert.equal(decodeHandle(sub.handle!)!.fileid, docs.fileid);
+    assert.equal((await mnt("/docs/missing")).status, MountStatus.NOENT);
+    assert.equal((await mnt("/docs/file")).status, MountStatus.NOTDIR);
+    assert.equal((await mnt("/docs/file/x")).status, MountStatus.NOTDIR);
+    assert.equal((await mnt("/far")).status, MountStatus.ACCES);
+    assert.equal((await mnt("/sec")).status, MountStatus.PERM);
+    assert.equal(
+      (await mnt("/" + "n".repeat(300))).status,
+      MountStatus.NAMETOOLONG,
+    );
+    // Only "/" export absent: a path outside every export.
+    const only = new ExportTable([{ path: "/data", fs }]);
+    assert.equal(only.match("/other"), undefined);
+    const dump = decodeMountList(await call(MountProc.DUMP));
+    assert.deepEqual(
+      dump.map((e) => e.directory).sort(),
+      ["/", "/data/", "/docs"],
+    );
+    assert.ok(dump.every((e) => e.hostname === "127.0.0.1"));
+    assert.equal((await call(MountProc.UMNT, "/docs")).remaining, 0);
+    assert.deepEqual(
+      decodeMountList(await call(MountProc.DUMP)).map((e) => e.directory)
+        .sort(),
+      ["/", "/data/"],
+    );
+    await call(MountProc.UMNTALL);
+    assert.deepEqual(decodeMountList(await call(MountProc.DUMP)), []);
+    const list = decodeExports(await call(MountProc.EXPORT));
+    assert.deepEqual(list, [
+      { dir: "/", groups: ["127.0.0.0/8", "::1"] },
+      { dir: "/data", groups: ["127.0.0.1", "10.0.0.0/8"] },
+      { dir: "/far", groups: ["192.0.2.0/24"] },
+      { dir: "/sec", groups: ["127.0.0.0/8", "::1"] },
+    ]);
+    assert.ok(events.includes("mnt /docs") && events.includes("umnt /docs"));
+    // A path over MNTPATHLEN is garbage; the server goes on.
+    await assert.rejects(call(MountProc.MNT, "/" + "x".repeat(1100)));
+    assert.equal((await mnt("/")).status, 0);
+  } finally {
+    client.close();
+    await client.closed;
+    await server.shutdown();
+  }
+});
+
+Deno.test("mount: a table without a root export answers NOENT outside it", async () => {
+  const fs = new MemFs();
+  const exports = new ExportTable([{ path: "/data", fs }]);
+  const server = serveRpc({
+    port: 0,
+    programs: [mountProgram({ exports })],
+    log: () => {},
+  });
+  const client = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  try {
+    for (const path of ["/", "", "/dat", "/other/data"]) {
+      const r = decodeMntRes(
+        await client.call(MOUNT_PROGRAM, 3, 1, (w) => encodeDirpath(w, path)),
+      );
+      assert.equal(r.status, MountStatus.NOENT, path);
+    }
+  } finally {
+    client.close();
+    await client.closed;
+    await server.shutdown();
+  }
+});
