@@ -1,0 +1,227 @@
+// The persistent FileId index of LocalFs: FileId -> (parent FileId, name),
+// plus the generation of every inode number seen, so a FileId keeps resolving
+// after a restart and a reused inode number gets a new FileId.
+//
+// It is a journal of JSON lines appended as names are handed out:
+//   {"i":id,"p":parent,"n":name,"b":btime}   id lives at parent/name
+//   {"d":id,"b":btime}                       id is gone for good
+//   {"g":ino,"v":gen,"b":btime}              inode's current generation
+// Replaying the journal rebuilds the maps; it is rewritten (compacted) when it
+// holds far more lines than live records. Losing it is not fatal: FileIds
+// derive from inode numbers, so LocalFs finds objects again by walking the
+// tree; only generations (inode reuse detection) are forgotten.
+import * as nfs from "node:fs";
+import type { FileId } from "./types.ts";
+
+/** Where an object was last seen. */
+export interface IdRecord {
+  parent: FileId;
+  name: string;
+  /** Birth time in ms (0 when the host file system has none). */
+  btime: number;
+}
+
+/** Generation bookkeeping per inode number. */
+interface Gen {
+  gen: number;
+  btime: number;
+}
+
+const GEN_UNIT = 2 ** 32;
+const MAX_GEN = 2 ** 21 - 1;
+
+/** Splits a FileId into inode number and generation. */
+export function splitId(id: FileId): { ino: number; gen: number } {
+  if (id < GEN_UNIT) return { ino: id, gen: 0 };
+  return { ino: id % GEN_UNIT, gen: Math.floor(id / GEN_UNIT) };
+}
+
+export class IdIndex {
+  readonly records: Map<FileId, IdRecord> = new Map();
+  readonly #gens = new Map<number, Gen>();
+  readonly #dead = new Map<FileId, number>();
+  #file: string | undefined;
+  #fd: number | undefined;
+  #lines = 0;
+  #dirty = false;
+  readonly #generations: boolean;
+
+  /**
+   * Loads the journal at `file` (created if missing); without a file the
+   * index lives in memory only.
+   */
+  constructor(file: string | undefined, generations: boolean) {
+    this.#file = file;
+    this.#generations = generations;
+    if (file === undefined) return;
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      let rec: {
+        i?: number;
+        p?: number;
+        n?: string;
+        b?: number;
+        d?: number;
+        g?: number;
+        v?: number;
+      };
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        continue; // A torn last line from a crash.
+      }
+      this.#lines++;
+      if (typeof rec.i === "number" && typeof rec.n === "string") {
+        const btime = rec.b ?? 0;
+        this.records.set(rec.i, { parent: rec.p ?? 0, name: rec.n, btime });
+        this.#dead.delete(rec.i);
+        this.#noteGen(rec.i, btime);
+      } else if (typeof rec.d === "number") {
+        this.records.delete(rec.d);
+        this.#dead.set(rec.d, rec.b ?? 0);
+        this.#noteGen(rec.d, rec.b ?? 0);
+      } else if (typeof rec.g === "number" && typeof rec.v === "number") {
+        this.#noteGen(rec.v * GEN_UNIT + rec.g, rec.b ?? 0);
+      }
+    }
+    this.#fd = nfs.openSync(file, "a");
+    if (this.#lines > 4 * this.records.size + 10_000) this.#compact();
+  }
+
+  #noteGen(id: FileId, btime: number): void {
+    const { ino, gen } = splitId(id);
+    const g = this.#gens.get(ino);
+    if (g === undefined || gen >= g.gen) this.#gens.set(ino, { gen, btime });
+  }
+
+  /**
+   * The FileId of an inode with birth time `btime`: the inode number plus
+   * its generation, bumped when the inode number comes back with a new birth
+   * time (the host reused it for a new object).
+   */
+  idFor(ino: number, btime: number): FileId {
+    if (!this.#generations || ino >= GEN_UNIT) {
+      if (!Number.isSafeInteger(ino)) {
+        throw new RangeError(`Inode number beyond 2^53: ${ino}`);
+      }
+      if (this.#generations) {
+        throw new RangeError(
+          `Inode number beyond 2^32, open with generations: false: ${ino}`,
+        );
+      }
+      return ino;
+    }
+    const g = this.#gens.get(ino);
+    if (g === undefined) {
+      this.#gens.set(ino, { gen: 0, btime });
+      return ino;
+    }
+    const current = g.gen * GEN_UNIT + ino;
+    if (
+      (g.btime !== btime && btime !== 0 && g.btime !== 0) ||
+      this.#dead.has(current)
+    ) {
+      this.forget(g.gen * GEN_UNIT + ino, g.btime);
+      g.gen = Math.min(g.gen + 1, MAX_GEN);
+      g.btime = btime;
+    } else if (g.btime === 0) {
+      g.btime = btime;
+    }
+    return g.gen * GEN_UNIT + ino;
+  }
+
+  /** Whether `id` is known to be gone. */
+  isDead(id: FileId): boolean {
+    if (this.#dead.has(id)) return true;
+    const { ino, gen } = splitId(id);
+    const g = this.#gens.get(ino);
+    return g !== undefined && gen < g.gen;
+  }
+
+  /** Records that `id` lives at `parent/name`. */
+  set(id: FileId, parent: FileId, name: string, btime: number): void {
+    const old = this.records.get(id);
+    if (old !== undefined && old.parent === parent && old.name === name) {
+      return;
+    }
+    this.records.set(id, { parent, name, btime });
+    this.#dead.delete(id);
+    this.#append(JSON.stringify({ i: id, p: parent, n: name, b: btime }));
+  }
+
+  /** Drops where `id` lives, without declaring it gone (another link may remain). */
+  unplace(id: FileId): void {
+    this.records.delete(id);
+  }
+
+  /** Records that `id` is gone for good. */
+  forget(id: FileId, btime: number): void {
+    this.records.delete(id);
+    if (this.#dead.has(id)) return;
+    this.#dead.set(id, btime);
+    // Bound the in-memory tombstones; generations still catch most reuse.
+    if (this.#dead.size > 100_000) {
+      this.#dead.delete(this.#dead.keys().next().value!);
+    }
+    this.#append(JSON.stringify({ d: id, b: btime }));
+  }
+
+  #append(line: string): void {
+    if (this.#fd === undefined) return;
+    nfs.writeSync(this.#fd, line + "\n");
+    this.#lines++;
+    this.#dirty = true;
+    if (this.#lines > 4 * this.records.size + 10_000) this.#compact();
+  }
+
+  #compact(): void {
+    const file = this.#file!;
+    const tmp = `${file}.tmp`;
+    const out: string[] = [];
+    for (const [id, r] of this.records) {
+      out.push(JSON.stringify({ i: id, p: r.parent, n: r.name, b: r.btime }));
+    }
+    for (const [ino, g] of this.#gens) {
+      if (g.gen > 0 && !this.records.has(g.gen * GEN_UNIT + ino)) {
+        out.push(JSON.stringify({ g: ino, v: g.gen, b: g.btime }));
+      }
+    }
+    for (const [id, b] of this.#dead) out.push(JSON.stringify({ d: id, b }));
+    const fd = nfs.openSync(tmp, "w");
+    try {
+      nfs.writeSync(fd, out.join("\n") + (out.length ? "\n" : ""));
+      nfs.fsyncSync(fd);
+    } finally {
+      nfs.closeSync(fd);
+    }
+    Deno.renameSync(tmp, file);
+    if (this.#fd !== undefined) nfs.closeSync(this.#fd);
+    this.#fd = nfs.openSync(file, "a");
+    this.#lines = out.length;
+  }
+
+  /** Makes the journal durable. */
+  flush(): void {
+    if (this.#fd !== undefined && this.#dirty) {
+      nfs.fsyncSync(this.#fd);
+      this.#dirty = false;
+    }
+  }
+
+  /** Flushes and closes the journal. */
+  close(): void {
+    if (this.#fd === undefined) return;
+    try {
+      this.flush();
+    } finally {
+      nfs.closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+  }
+}
