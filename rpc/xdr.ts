@@ -192,7 +192,9 @@ export class XdrReader {
 
   /** Fixed-length opaque data of `n` bytes (plus padding), as a subarray. */
   fixedOpaque(n: number, field = ""): Uint8Array {
-    const padded = (n + 3) & ~3;
+    // Not `(n + 3) & ~3`: that wraps to a small or negative number for a
+    // length near 2^31 or 2^32 and would let a hostile length through.
+    const padded = n + ((4 - (n % 4)) % 4);
     this.#need(padded, field);
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += padded;

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import {
+  RpcAcceptError,
+  RpcClient,
+  RpcClosedError,
+  RpcError,
+  RpcRejectError,
+  RpcTimeoutError,
+} from "../../rpc/client.ts";
+import { AcceptStat, AuthStat } from "../../rpc/message.ts";
+import { RpcReplyError } from "../../rpc/program.ts";
+import { serveRpc } from "../../rpc/server.ts";
+import { TEST_PROG, testProgram } from "./_helpers.ts";
+
+function server() {
+  return serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [
+      testProgram(1, {
+        9: {
+          name: "AUTHZ",
+          handler: (_a, reply, ctx) => {
+            if (ctx.auth.flavor !== 1) {
+              throw new RpcReplyError(
+                "AUTH_ERROR",
+                "needs AUTH_SYS",
+                AuthStat.AUTH_TOOWEAK,
+              );
+            }
+            reply.u32(ctx.auth.sys.uid);
+          },
+        },
+      }),
+      testProgram(2),
+    ],
+  });
+}
+
+Deno.test("client: typed errors carry the accept and reject status", async () => {
+  const s = server();
+  const c = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+  });
+  try {
+    const cases: [number, number, number, number][] = [
+      [0x2fffffff, 1, 0, AcceptStat.PROG_UNAVAIL],
+      [TEST_PROG, 7, 0, AcceptStat.PROG_MISMATCH],
+      [TEST_PROG, 1, 99, AcceptStat.PROC_UNAVAIL],
+      [TEST_PROG, 1, 3, AcceptStat.SYSTEM_ERR],
+    ];
+    for (const [prog, vers, proc, stat] of cases) {
+      await assert.rejects(
+        () => c.call(prog, vers, proc, () => {}),
+        (e) =>
+          e instanceof RpcAcceptError && e instanceof RpcError &&
+          e.status === stat,
+      );
+    }
+    await assert.rejects(
+      () => c.call(TEST_PROG, 7, 0, () => {}),
+      (e) =>
+        e instanceof RpcAcceptError && e.low === 1 && e.high === 2 &&
+        /PROG_MISMATCH, versions 1 to 2/.test(e.message),
+    );
+    await assert.rejects(
+      () => c.call(TEST_PROG, 1, 1, (w) => w.u32(5)),
+      (e) => e instanceof RpcAcceptError && e.statusName === "GARBAGE_ARGS",
+    );
+    await assert.rejects(
+      () => c.call(TEST_PROG, 1, 9, () => {}),
+      (e) =>
+        e instanceof RpcRejectError && e.authStat === AuthStat.AUTH_TOOWEAK,
+    );
+    // The same call with AUTH_SYS for this call only.
+    const r = await c.call(TEST_PROG, 1, 9, () => {}, {
+      auth: { stamp: 1, machineName: "x", uid: 4242, gid: 1, gids: [] },
+    });
+    assert.equal(r.u32(), 4242);
+  } finally {
+    c.close();
+    await c.closed;
+    await s.shutdown();
+  }
+});
+
+Deno.test("client: per-call timeout, and a late reply is ignored", async () => {
+  const s = server();
+  const c = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+  });
+  try {
+    await assert.rejects(
+      () => c.call(TEST_PROG, 1, 2, (w) => w.u32(60).u32(1), { timeoutMs: 10 }),
+      RpcTimeoutError,
+    );
+    // The slow reply arrives later and must not disturb the next call.
+    const r = await c.call(TEST_PROG, 1, 2, (w) => w.u32(80).u32(2));
+    assert.equal(r.u32(), 2);
+  } finally {
+    c.close();
+    await c.closed;
+    await s.shutdown();
+  }
+});
+
+Deno.test("client: close rejects pending calls and later calls", async () => {
+  const s = server();
+  const c = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+  });
+  const pending = c.call(TEST_PROG, 1, 2, (w) => w.u32(30).u32(1));
+  c.close();
+  await assert.rejects(() => pending, RpcClosedError);
+  await assert.rejects(() => c.call(TEST_PROG, 1, 0, () => {}), RpcClosedError);
+  await c.closed;
+  await s.shutdown();
+});
+
+Deno.test("client: a server that goes away fails the pending calls", async () => {
+  const s = server();
+  const c = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+  });
+  try {
+    await c.call(TEST_PROG, 1, 0, () => {});
+    for (const info of s.connections()) s.disconnect(info.id);
+    await assert.rejects(
+      () => c.call(TEST_PROG, 1, 2, (w) => w.u32(50).u32(1)),
+      RpcClosedError,
+    );
+  } finally {
+    c.close();
+    await c.closed;
+    await s.shutdown();
+  }
+});
+
+Deno.test("client: an encoder failure rejects without sending", async () => {
+  const s = server();
+  const c = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+  });
+  try {
+    await assert.rejects(
+      () =>
+        c.call(TEST_PROG, 1, 1, () => {
+          throw new Error("Cannot encode");
+        }),
+      /Cannot encode/,
+    );
+    assert.equal(c.inFlight, 0);
+    await c.call(TEST_PROG, 1, 0, () => {});
+  } finally {
+    c.close();
+    await c.closed;
+    await s.shutdown();
+  }
+});

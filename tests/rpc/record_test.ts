@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import {
+  fragment,
+  LAST_FRAGMENT,
+  RecordError,
+  recordMark,
+  RecordReader,
+} from "../../rpc/record.ts";
+import { XdrWriter } from "../../rpc/xdr.ts";
+
+/** A byte source that hands out `stream` in chunks of the given sizes. */
+function chunked(stream: Uint8Array, sizes: number[] = [stream.length]) {
+  let at = 0;
+  let i = 0;
+  return {
+    reads: 0,
+    read(p: Uint8Array): Promise<number | null> {
+      this.reads++;
+      if (at >= stream.length) return Promise.resolve(null);
+      const n = Math.min(
+        sizes[i++ % sizes.length],
+        p.length,
+        stream.length - at,
+      );
+      p.set(stream.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function body(n: number, seed = 1): Uint8Array {
+  return new Uint8Array(n).map((_, i) => (i * 31 + seed) & 255);
+}
+
+Deno.test("record: single- and multi-fragment records, any chunking", async () => {
+  const records = [body(0), body(1), body(7), body(100_000, 3), body(4096, 5)];
+  const stream = concat(
+    fragment(records[0]),
+    fragment(records[1]),
+    fragment(records[2], { fragmentSize: 2 }),
+    fragment(records[3], { fragmentSize: 30_000 }),
+    fragment(records[4], { fragmentSize: 1 }),
+  );
+  for (
+    const sizes of [[stream.length], [1], [3, 5, 7], [65536], [4, 1000, 2]]
+  ) {
+    const reader = new RecordReader(chunked(stream, sizes), {
+      bufferSize: 1024,
+    });
+    for (const want of records) assert.deepEqual(await reader.next(), want);
+    assert.equal(await reader.next(), null);
+    assert.equal(reader.bytesRead, stream.length);
+  }
+});
+
+Deno.test("record: empty non-last fragments are allowed and cost nothing", async () => {
+  const marks = new Uint8Array(4 * 1000); // 1000 empty non-last fragments
+  const last = new Uint8Array([0x80, 0, 0, 2, 9, 8]);
+  const reader = new RecordReader(chunked(concat(marks, last)));
+  assert.deepEqual(await reader.next(), new Uint8Array([9, 8]));
+});
+
+Deno.test("record: the maximum size counts every fragment", async () => {
+  const ok = new RecordReader(
+    chunked(fragment(body(100), { fragmentSize: 10 })),
+    {
+      maxRecordSize: 100,
+    },
+  );
+  assert.equal((await ok.next())!.length, 100);
+  const over = new RecordReader(
+    chunked(fragment(body(101), { fragmentSize: 10 })),
+    {
+      maxRecordSize: 100,
+    },
+  );
+  await assert.rejects(() => over.next(), (e) =>
+    e instanceof RecordError &&
+    /Record too large: 101 bytes, maximum 100/.test(e.message));
+  // A single huge mark is refused before anything is allocated for it.
+  const huge = new RecordReader(
+    chunked(new Uint8Array([0xff, 0xff, 0xff, 0xff])),
+  );
+  await assert.rejects(() => huge.next(), /Record too large: 2147483647/);
+});
+
+Deno.test("record: a stream that ends inside a record is an error", async () => {
+  const full = fragment(body(50), { fragmentSize: 20 });
+  for (const cut of [1, 3, 4, 10, 24, 30, full.length - 1]) {
+    const reader = new RecordReader(chunked(full.subarray(0, cut)));
+    await assert.rejects(() => reader.next(), RecordError, `cut at ${cut}`);
+  }
+  assert.equal(await new RecordReader(chunked(new Uint8Array(0))).next(), null);
+});
+
+Deno.test("record: a large record is read straight into its own buffer", async () => {
+  const big = body(300_000);
+  const src = chunked(fragment(big), [70_000]);
+  const reader = new RecordReader(src, { bufferSize: 4096 });
+  assert.deepEqual(await reader.next(), big);
+});
+
+Deno.test("record: records handed out stay valid after later reads", async () => {
+  const a = body(10, 1);
+  const b = body(10, 2);
+  const reader = new RecordReader(chunked(concat(fragment(a), fragment(b))));
+  const ra = await reader.next();
+  const rb = await reader.next();
+  assert.deepEqual(ra, a);
+  assert.deepEqual(rb, b);
+});
+
+Deno.test("record: recordMark and fragment encode the last-fragment bit", () => {
+  const w = new XdrWriter({ reserve: 4 }).u32(1).u32(2);
+  const bytes = w.withHeader(recordMark);
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x80, 0, 0, 8]);
+  const f = fragment(body(5), { fragmentSize: 2 });
+  const v = new DataView(f.buffer);
+  assert.equal(v.getUint32(0), 2);
+  assert.equal(v.getUint32(6), 2);
+  assert.equal(v.getUint32(12), (LAST_FRAGMENT | 1) >>> 0);
+  assert.equal(fragment(new Uint8Array(0)).length, 4);
+});
