@@ -1,0 +1,76 @@
+// The examples run with exactly the permissions their first line documents,
+// and serve what they promise to an independent client (libnfs-utils).
+import assert from "node:assert/strict";
+import { run, url } from "./_libnfs.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+/** Starts `deno run PERMS example ARGS` and waits for its banner's port. */
+async function startExample(perms: string[], file: string, args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...perms, `${root}examples/${file}`, ...args],
+    stdout: "null",
+    stderr: "piped",
+    stdin: "null",
+    cwd: root,
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let port = 0;
+  // The banner ends with the Windows line of the last export.
+  while (!text.includes("Windows:") || !text.endsWith("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const m = text.match(/portmap on [^ ]+:(\d+)/);
+  if (m) port = Number(m[1]);
+  // Keep draining so the child never blocks on a full pipe.
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  assert.ok(port > 0, `no banner from ${file}: ${text}`);
+  return {
+    port,
+    banner: text,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await drained;
+    },
+  };
+}
+
+Deno.test("examples/memfs.ts: serves the seeded tree, writable, with --allow-net only", async () => {
+  const ex = await startExample(["--allow-net"], "memfs.ts", ["--port", "0"]);
+  try {
+    assert.match(ex.banner, /sudo mount -t nfs -o vers=3/);
+    // libnfs needs "//" to open a file in the "/" export (an empty export
+    // name is refused by libnfs itself).
+    const readme = await run("nfs-cat", [url(ex.port, "//README.txt")]);
+    assert.equal(readme.code, 0, readme.stderr);
+    assert.match(readme.stdout, /in-memory NFSv3 export/);
+    const ls = await run("nfs-ls", ["-R", url(ex.port, "/")]);
+    assert.equal(ls.code, 0, ls.stdout);
+    for (
+      const p of ["sample/hello.txt", "sample/nested/numbers.csv", "README.txt"]
+    ) {
+      assert.match(ls.stdout, new RegExp(` ${p}\n`));
+    }
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/up.txt`, "uploaded\n");
+      const cp = await run("nfs-cp", [
+        `${dir}/up.txt`,
+        url(ex.port, "//sample/up.txt", { uid: 1000, gid: 1000 }),
+      ]);
+      assert.equal(cp.code, 0, cp.stderr + cp.stdout);
+      const back = await run("nfs-cat", [url(ex.port, "//sample/up.txt")]);
+      assert.equal(back.stdout, "uploaded\n");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  } finally {
+    await ex.stop();
+  }
+});
