@@ -143,9 +143,10 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
           e.op === "mnt" ? "mounted" : "unmounted"
         } ${e.path}`,
       );
-  const rpcLog = options.quiet
-    ? () => {}
-    : (m: string) => log(`netfs rpc: ${m}`);
+  // A reset connection is how many clients (libnfs) say goodbye: not news.
+  const rpcLog = options.quiet ? () => {} : (m: string) => {
+    if (!m.includes("Connection reset by peer")) log(`netfs rpc: ${m}`);
+  };
   const main = serveRpc({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 2049,

@@ -76,3 +76,68 @@ Deno.test("serveNfs: mount commands for each platform", () => {
   assert.match(m.windows, /needs an export with a name/);
   assert.match(mountCommands("::1", 2049, "/a/b").linux, / \[::1\]:\/a\/b /);
 });
+
+Deno.test("serveNfs: with stableHandles, LocalFs handles survive a restart", async () => {
+  const { LocalFs } = await import("../../vfs/localfs.ts");
+  const { ROOT } = await import("../../vfs/types.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const getattr = async (port: number, fh: Uint8Array) => {
+      const c = await RpcClient.connect({ hostname: "127.0.0.1", port });
+      try {
+        return decodeGetattrRes(
+          await c.call(
+            NFS_PROGRAM,
+            3,
+            1,
+            (w) => encodeFhArgs(w, { object: fh }),
+          ),
+        );
+      } finally {
+        c.close();
+        await c.closed;
+      }
+    };
+    const handles: Uint8Array[] = [];
+    for (const stable of [true, true, false]) {
+      const fs = await LocalFs.open(dir);
+      const server = serveNfs({
+        port: 0,
+        quiet: true,
+        exports: [{ path: "/data", fs, stableHandles: stable }],
+      });
+      try {
+        const c = await RpcClient.connect({
+          hostname: "127.0.0.1",
+          port: server.addr.port,
+        });
+        const mnt = decodeMntRes(
+          await c.call(100005, 3, 1, (w) => encodeDirpath(w, "/data")),
+        );
+        c.close();
+        await c.closed;
+        if (handles.length === 0) {
+          const f = await fs.create(ROOT, fs.root, "keep.txt");
+          const { encodeHandle } = await import("../../server/handles.ts");
+          handles.push(
+            mnt.handle!,
+            encodeHandle({
+              exportId: 0,
+              verifier: mnt.handle!.slice(4, 12),
+              fileid: f.fileid,
+            }),
+          );
+        }
+        for (const fh of handles) {
+          const g = await getattr(server.addr.port, fh);
+          assert.equal(g.status, stable ? 0 : 70, `stable ${stable}`);
+        }
+      } finally {
+        await server.shutdown();
+        await fs.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
