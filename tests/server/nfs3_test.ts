@@ -842,3 +842,128 @@ Deno.test("nfs3: garbage arguments get GARBAGE_ARGS and the server goes on", asy
     await h.close();
   }
 });
+
+Deno.test("nfs3: names with / or NUL and empty names get INVAL in every procedure", async () => {
+  const h = await start();
+  try {
+    const f = await create(h, h.root, "file");
+    assert.equal(f.status, 0);
+    for (const name of ["", "a/b", "a\0b", "/", "\0"]) {
+      const statuses: Record<string, number> = {
+        LOOKUP: (await lookup(h, h.root, name)).status,
+        CREATE: (await create(h, h.root, name)).status,
+        MKDIR: (await h.nfs(
+          Proc.MKDIR,
+          (w) => P.encodeMkdirArgs(w, { dir: h.root, name, attrs: {} }),
+          P.decodeCreateRes,
+        )).status,
+        SYMLINK: (await h.nfs(
+          Proc.SYMLINK,
+          (w) =>
+            P.encodeSymlinkArgs(w, {
+              dir: h.root,
+              name,
+              attrs: {},
+              target: "x",
+            }),
+          P.decodeCreateRes,
+        )).status,
+        MKNOD: (await h.nfs(
+          Proc.MKNOD,
+          (w) =>
+            P.encodeMknodArgs(w, {
+              dir: h.root,
+              name,
+              type: P.Ftype3.FIFO,
+              attrs: {},
+            }),
+          P.decodeCreateRes,
+        )).status,
+        REMOVE: (await h.nfs(
+          Proc.REMOVE,
+          (w) => P.encodeDirOpArgs(w, { dir: h.root, name }),
+          P.decodeWccRes,
+        )).status,
+        RMDIR: (await h.nfs(
+          Proc.RMDIR,
+          (w) => P.encodeDirOpArgs(w, { dir: h.root, name }),
+          P.decodeWccRes,
+        )).status,
+        "RENAME from": (await h.nfs(
+          Proc.RENAME,
+          (w) =>
+            P.encodeRenameArgs(w, {
+              fromDir: h.root,
+              fromName: name,
+              toDir: h.root,
+              toName: "ok",
+            }),
+          P.decodeRenameRes,
+        )).status,
+        "RENAME to": (await h.nfs(
+          Proc.RENAME,
+          (w) =>
+            P.encodeRenameArgs(w, {
+              fromDir: h.root,
+              fromName: "file",
+              toDir: h.root,
+              toName: name,
+            }),
+          P.decodeRenameRes,
+        )).status,
+        LINK: (await h.nfs(
+          Proc.LINK,
+          (w) => P.encodeLinkArgs(w, { file: f.object!, dir: h.root, name }),
+          P.decodeLinkRes,
+        )).status,
+      };
+      for (const [proc, status] of Object.entries(statuses)) {
+        assert.equal(status, S.INVAL, `${proc} ${JSON.stringify(name)}`);
+      }
+    }
+    // Nothing was created or lost, and the server goes on.
+    const list = await h.nfs(
+      Proc.READDIR,
+      (w) =>
+        P.encodeReaddirArgs(w, {
+          dir: h.root,
+          cookie: 0n,
+          cookieverf: NOVERF,
+          count: 4096,
+        }),
+      P.decodeReaddirRes,
+    );
+    assert.deepEqual(list.entries!.map((e) => e.name), [".", "..", "file"]);
+    // Extreme counts elsewhere: COMMIT and ACCESS.
+    for (const count of [0, 0xffffffff]) {
+      const c = await h.nfs(
+        Proc.COMMIT,
+        (w) => P.encodeCommitArgs(w, { file: f.object!, offset: 0, count }),
+        P.decodeCommitRes,
+      );
+      assert.equal(c.status, 0);
+      const bigWrite = await h.nfs(
+        Proc.WRITE,
+        (w) =>
+          P.encodeWriteArgs(w, {
+            file: f.object!,
+            offset: 0,
+            count,
+            stable: 0,
+            data: new Uint8Array(count === 0 ? 0 : 8),
+          }),
+        P.decodeWriteRes,
+      );
+      assert.equal(bigWrite.status, count === 0 ? 0 : S.INVAL);
+    }
+    const a = await h.nfs(
+      Proc.ACCESS,
+      (w) => P.encodeAccessArgs(w, { object: h.root, access: 0xffffffff }),
+      P.decodeAccessRes,
+    );
+    assert.equal(a.status, 0);
+    assert.equal(a.access! & ~0x3f, 0);
+  } finally {
+    await h.close();
+  }
+});
