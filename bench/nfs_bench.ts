@@ -46,22 +46,22 @@ const rows: Row[] = [
   },
   {
     name: "rand read 4 KiB ×1",
-    argv: ["randread", "-b", "4096", "-q", "1", "-t", secs, "-n", "1e9"],
+    argv: ["randread", "-b", "4096", "-q", "1", "-t", secs, "-n", "1000000000"],
     unit: "ops/s",
   },
   {
     name: "rand read 4 KiB ×32",
-    argv: ["randread", "-b", "4096", "-q", "32", "-t", secs, "-n", "1e9"],
+    argv: ["randread", "-b", "4096", "-q", "32", "-t", secs, "-n", "1000000000"],
     unit: "ops/s",
   },
   {
     name: "rand write 4 KiB ×1",
-    argv: ["randwrite", "-b", "4096", "-q", "1", "-t", secs, "-n", "1e9"],
+    argv: ["randwrite", "-b", "4096", "-q", "1", "-t", secs, "-n", "1000000000"],
     unit: "ops/s",
   },
   {
     name: "rand write 4 KiB ×32",
-    argv: ["randwrite", "-b", "4096", "-q", "32", "-t", secs, "-n", "1e9"],
+    argv: ["randwrite", "-b", "4096", "-q", "32", "-t", secs, "-n", "1000000000"],
     unit: "ops/s",
   },
   {
