@@ -212,6 +212,9 @@ export interface CallOptions {
   auth?: AuthSysParms | "none";
 }
 
+/** Largest write that several small calls are joined into. */
+const BATCH_BYTES = 64 * 1024;
+
 interface Pending {
   resolve: (r: XdrReader) => void;
   reject: (e: Error) => void;
@@ -249,6 +252,7 @@ export class RpcClient {
   readonly #reader: RecordReader;
   readonly #queue: Uint8Array[] = [];
   #writing = false;
+  #staging: Uint8Array | undefined;
   #xid: number;
   #closed: Error | null = null;
   /** Resolves when the connection's read loop has ended. */
@@ -373,7 +377,28 @@ export class RpcClient {
     this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        const bytes = this.#queue.shift()!;
+        // Calls made while a write was in progress go out in one write
+        // (small ones only): a write op costs more than the copy.
+        let n = 1;
+        let total = this.#queue[0].byteLength;
+        while (
+          n < this.#queue.length &&
+          total + this.#queue[n].byteLength <= BATCH_BYTES
+        ) {
+          total += this.#queue[n].byteLength;
+          n++;
+        }
+        const batch = this.#queue.splice(0, n);
+        let bytes = batch[0];
+        if (n > 1) {
+          const staging = this.#staging ??= new Uint8Array(BATCH_BYTES);
+          let at = 0;
+          for (const b of batch) {
+            staging.set(b, at);
+            at += b.byteLength;
+          }
+          bytes = staging.subarray(0, at);
+        }
         let at = 0;
         while (at < bytes.byteLength) {
           at += await this.#conn.write(at === 0 ? bytes : bytes.subarray(at));
@@ -399,6 +424,11 @@ export class RpcClient {
           return;
         }
         this.#deliver(rec);
+        // Settle every reply already buffered before awaiting again, so the
+        // calls their callers make next can share a write.
+        for (let r = this.#reader.tryNext(); r; r = this.#reader.tryNext()) {
+          this.#deliver(r);
+        }
       }
     } catch (e) {
       this.#shut(

@@ -163,6 +163,25 @@ export class RecordReader {
     }
   }
 
+  /**
+   * The next record if it is already buffered whole, as one fragment;
+   * undefined when {@link RecordReader.next} has to read (or to report an
+   * error). Lets a caller hand out every pipelined call of one read at once,
+   * without an `await` between them.
+   */
+  tryNext(): Uint8Array | undefined {
+    const have = this.#end - this.#start;
+    if (have < 4) return undefined;
+    const mark = this.#view.getUint32(this.#start);
+    const len = mark & MAX_FRAGMENT;
+    if (mark < LAST_FRAGMENT || len > this.#max || have - 4 < len) {
+      return undefined;
+    }
+    const from = this.#start + 4;
+    this.#start = from + len;
+    return this.#buf.slice(from, from + len);
+  }
+
   /** Reads one fragment body of `len` bytes into an array of its own. */
   async #fragment(len: number): Promise<Uint8Array> {
     const have = this.#end - this.#start;

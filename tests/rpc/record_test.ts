@@ -132,3 +132,28 @@ Deno.test("record: recordMark and fragment encode the last-fragment bit", () => 
   assert.equal(v.getUint32(12), (LAST_FRAGMENT | 1) >>> 0);
   assert.equal(fragment(new Uint8Array(0)).length, 4);
 });
+
+Deno.test("record: tryNext hands out whole buffered records only", async () => {
+  const stream = concat(
+    fragment(body(3)),
+    fragment(body(5)),
+    fragment(body(6), { fragmentSize: 2 }),
+    fragment(body(9)),
+  );
+  // Everything arrives in one read, but the last record is cut off.
+  const reader = new RecordReader(chunked(stream, [stream.length - 2, 2]));
+  assert.equal(reader.tryNext(), undefined, "nothing buffered yet");
+  assert.deepEqual(await reader.next(), body(3));
+  assert.deepEqual(reader.tryNext(), body(5));
+  assert.equal(reader.tryNext(), undefined, "multi-fragment: use next()");
+  assert.deepEqual(await reader.next(), body(6));
+  assert.equal(reader.tryNext(), undefined, "incomplete");
+  assert.deepEqual(await reader.next(), body(9));
+  assert.equal(await reader.next(), null);
+  // An oversized mark is left for next() to report.
+  const big = new RecordReader(chunked(new Uint8Array([0x80, 0, 1, 0, 0])), {
+    maxRecordSize: 16,
+  });
+  await big.next().catch(() => {});
+  assert.equal(big.tryNext(), undefined);
+});
