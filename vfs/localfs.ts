@@ -267,6 +267,8 @@ export class LocalFs implements FileSystem {
   /** The state folder's name when it sits directly in the root: hidden. */
   readonly #hidden: string | undefined;
   readonly #listings = new Map<FileId, Listing>();
+  /** Ids a scan did not find, and when: not scanned for again for a while. */
+  readonly #missing = new Map<FileId, number>();
   /** Changes made through this server, per object, for the change counter. */
   readonly #bumps = new Map<FileId, number>();
   readonly #seen = new Map<FileId, { base: number; sig: string; k: number }>();
@@ -377,69 +379,86 @@ export class LocalFs implements FileSystem {
     return st.dev === this.#dev && this.#idOf(st) === id;
   }
 
-  /** The path of `id` from the index, without checking it. */
-  #recordedPath(id: FileId): string | undefined {
-    const parts: string[] = [];
-    let cur = id;
-    for (let depth = 0; cur !== this.root; depth++) {
-      const rec = this.#index.records.get(cur);
-      if (rec === undefined || depth > 4096) return undefined;
-      parts.push(rec.name);
-      cur = rec.parent;
-    }
-    let path = this.#rootPath;
-    for (let i = parts.length - 1; i >= 0; i--) path += "/" + parts[i];
-    return path;
-  }
-
-  /** Finds `id` on the host and verifies that it is that object. */
+  /**
+   * Finds `id` on the host and verifies that it is that object: every
+   * directory on the recorded path is checked with lstat (so a component
+   * swapped for a symlink fails instead of leading outside), then the object.
+   */
   #locate(id: FileId): Located {
     if (this.#closed) throw new VfsError("EIO", "File system closed");
     if (!Number.isSafeInteger(id) || this.#index.isDead(id)) {
       throw new VfsError("ESTALE", `Stale file id: ${id}`);
     }
-    const path = id === this.root ? this.#rootPath : this.#recordedPath(id);
-    if (path !== undefined) {
-      const st = lstat(path);
-      if (st !== undefined && this.#matches(st, id)) return { path, st };
-      if (id === this.root) {
+    if (id === this.root) {
+      const st = lstat(this.#rootPath);
+      if (st === undefined || !st.isDirectory || !this.#matches(st, id)) {
         throw new VfsError("ESTALE", `Export root is gone: ${this.#rootPath}`);
       }
+      return { path: this.#rootPath, st };
     }
-    const found = this.#scan(id);
+    const found = this.#verifiedPath(id) ?? this.#scan(id);
     if (found === undefined) {
       throw new VfsError("ESTALE", `Stale file id: ${id}`);
     }
     return found;
   }
 
-  /** Walks the tree breadth-first, never through symlinks or mounts, to find `id`. */
+  #verifiedPath(id: FileId): Located | undefined {
+    const chain: FileId[] = [];
+    const names: string[] = [];
+    for (let cur = id; cur !== this.root;) {
+      const rec = this.#index.records.get(cur);
+      if (rec === undefined || chain.length > 4096) return undefined;
+      chain.push(cur);
+      names.push(rec.name);
+      cur = rec.parent;
+    }
+    let path = this.#rootPath;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      path += "/" + names[i];
+      const st = lstat(path);
+      if (st === undefined || !this.#matches(st, chain[i])) return undefined;
+      if (i === 0) return { path, st };
+      if (!st.isDirectory) return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Walks the tree breadth-first from the root, never through symlinks or
+   * mount points, to find an object moved behind the server's back.
+   */
   #scan(id: FileId): Located | undefined {
-    const queue: FileId[] = [this.root];
+    const missed = this.#missing.get(id);
+    if (missed !== undefined && Date.now() - missed < 5000) return undefined;
+    const queue: { id: FileId; path: string }[] = [{
+      id: this.root,
+      path: this.#rootPath,
+    }];
     let seen = 0;
-    while (queue.length > 0 && seen < this.#scanLimit) {
-      const dirId = queue.shift()!;
-      const dirPath = this.#recordedPath(dirId);
-      if (dirPath === undefined) continue;
-      const dirSt = lstat(dirPath);
-      if (dirSt === undefined || !this.#matches(dirSt, dirId)) continue;
+    for (let q = 0; q < queue.length && seen < this.#scanLimit; q++) {
+      const dir = queue[q];
       let names: string[];
       try {
-        names = [...Deno.readDirSync(dirPath)].map((e) => e.name);
+        names = [...Deno.readDirSync(dir.path)].map((e) => e.name);
       } catch {
         continue;
       }
       for (const name of names) {
         if (++seen > this.#scanLimit) break;
-        if (dirId === this.root && name === this.#hidden) continue;
-        const path = `${dirPath}/${name}`;
+        if (dir.id === this.root && name === this.#hidden) continue;
+        const path = `${dir.path}/${name}`;
         const st = lstat(path);
         if (st === undefined || st.dev !== this.#dev) continue;
         const childId = this.#idOf(st);
-        this.#index.set(childId, dirId, name, st.birthtime?.getTime() ?? 0);
+        this.#index.set(childId, dir.id, name, st.birthtime?.getTime() ?? 0);
         if (childId === id) return { path, st };
-        if (st.isDirectory) queue.push(childId);
+        if (st.isDirectory) queue.push({ id: childId, path });
       }
+    }
+    this.#missing.set(id, Date.now());
+    if (this.#missing.size > 1000) {
+      this.#missing.delete(this.#missing.keys().next().value!);
     }
     return undefined;
   }
@@ -458,6 +477,9 @@ export class LocalFs implements FileSystem {
     if (dirId === this.root && name === this.#hidden) return undefined;
     const path = `${dir.path}/${name}`;
     const st = lstat(path);
+    // A directory swapped for a symlink while we looked would have shown an
+    // object outside: check that the directory is still itself.
+    this.#stillThere(dirId, dir, () => {});
     if (st === undefined) return undefined;
     if (st.dev !== this.#dev) {
       throw new VfsError("EXDEV", `Crosses a mount point: ${name}`);
@@ -1083,43 +1105,54 @@ export class LocalFs implements FileSystem {
       this.#checkInitialOwner(cred, options.attrs);
       const size = options.attrs?.size ?? 0;
       if (!isInt(size)) throw new VfsError("EINVAL", `Invalid size: ${size}`);
-      const path = `${dir.path}/${name}`;
-      const mode = (options.attrs?.mode ?? 0o644) & 0o7777;
-      let fd: number;
-      try {
-        fd = nfs.openSync(
-          path,
-          C.O_RDWR | C.O_CREAT | C.O_EXCL | O_NOFOLLOW,
-          mode,
-        );
-      } catch (e) {
-        throw hostError(e, name);
-      }
-      try {
-        this.#stillThere(dirId, dir, () => Deno.removeSync(path));
-        const owner = this.#newOwner(cred, dir.st, options.attrs);
-        if (owner !== undefined) nfs.fchownSync(fd, owner.uid, owner.gid);
-        // The process umask trimmed the mode: set it exactly.
-        nfs.fchmodSync(fd, mode);
-        if (size > 0) nfs.ftruncateSync(fd, size);
-        const a = options.attrs;
-        if (a?.atime !== undefined || a?.mtime !== undefined) {
-          const now = Date.now() / 1000;
-          const pick = (t: SetTime | undefined) =>
-            t === undefined || t === "server" ? now : toSeconds(t);
-          nfs.futimesSync(fd, pick(a.atime), pick(a.mtime));
-        }
-      } catch (e) {
-        nfs.closeSync(fd);
-        throw hostError(e, name);
-      }
-      const st = Deno.lstatSync(path);
-      const id = this.#place(dirId, name, st);
-      this.#changedDir(dirId);
-      // Keep the new file open: a WRITE usually follows a CREATE.
-      this.#files.release(this.#files.add(id, fd, true));
-      return this.#attrs(st, id);
+      return this.#createIn(cred, dirId, dir, name, options);
     });
+  }
+
+  #createIn(
+    cred: Credentials,
+    dirId: FileId,
+    dir: Located,
+    name: string,
+    options: CreateOptions,
+  ): Attributes {
+    const size = options.attrs?.size ?? 0;
+    const path = `${dir.path}/${name}`;
+    const mode = (options.attrs?.mode ?? 0o644) & 0o7777;
+    let fd: number;
+    try {
+      fd = nfs.openSync(
+        path,
+        C.O_RDWR | C.O_CREAT | C.O_EXCL | O_NOFOLLOW,
+        mode,
+      );
+    } catch (e) {
+      throw hostError(e, name);
+    }
+    try {
+      this.#stillThere(dirId, dir, () => Deno.removeSync(path));
+      const owner = this.#newOwner(cred, dir.st, options.attrs);
+      if (owner !== undefined) nfs.fchownSync(fd, owner.uid, owner.gid);
+      // The process umask trimmed the mode: set it exactly.
+      nfs.fchmodSync(fd, mode);
+      if (size > 0) nfs.ftruncateSync(fd, size);
+      const a = options.attrs;
+      if (a?.atime !== undefined || a?.mtime !== undefined) {
+        const now = Date.now() / 1000;
+        const pick = (t: SetTime | undefined) =>
+          t === undefined || t === "server" ? now : toSeconds(t);
+        nfs.futimesSync(fd, pick(a.atime), pick(a.mtime));
+      }
+    } catch (e) {
+      nfs.closeSync(fd);
+      throw hostError(e, name);
+    }
+    const st = Deno.lstatSync(path);
+    const id = this.#place(dirId, name, st);
+    this.#changedDir(dirId);
+    // Keep the new file open: a WRITE usually follows a CREATE.
+    this.#files.release(this.#files.add(id, fd, true));
+    return this.#attrs(st, id);
   }
 
   /** Creates a directory. */
@@ -1132,38 +1165,46 @@ export class LocalFs implements FileSystem {
     return settle(() => {
       const dir = this.#prepareCreate(cred, dirId, name);
       this.#checkInitialOwner(cred, attrs);
-      const path = `${dir.path}/${name}`;
       let mode = (attrs?.mode ?? 0o755) & 0o7777;
       if ((dir.st.mode! & S_ISGID) !== 0) mode |= S_ISGID;
-      try {
-        Deno.mkdirSync(path, { mode: 0o700 });
-      } catch (e) {
-        throw hostError(e, name);
+      let id: FileId;
+      {
+        const path = `${dir.path}/${name}`;
+        try {
+          Deno.mkdirSync(path, { mode: 0o700 });
+        } catch (e) {
+          throw hostError(e, name);
+        }
+        this.#stillThere(dirId, dir, () => Deno.removeSync(path));
+        let made: Deno.FileInfo;
+        let fd: number;
+        try {
+          made = Deno.lstatSync(path);
+          fd = nfs.openSync(path, C.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        } catch (e) {
+          throw hostError(e, name);
+        }
+        try {
+          const opened = nfs.fstatSync(fd);
+          if (opened.ino !== made.ino || opened.dev !== this.#dev) {
+            throw new VfsError("ESTALE", `Directory changed: ${name}`);
+          }
+          const owner = this.#newOwner(cred, dir.st, attrs);
+          if (owner !== undefined) nfs.fchownSync(fd, owner.uid, owner.gid);
+          nfs.fchmodSync(fd, mode);
+        } catch (e) {
+          throw hostError(e, name);
+        } finally {
+          nfs.closeSync(fd);
+        }
+        id = this.#place(dirId, name, Deno.lstatSync(path));
+        this.#changedDir(dirId);
       }
-      this.#stillThere(dirId, dir, () => Deno.removeSync(path));
-      const st = Deno.lstatSync(path);
-      const id = this.#place(dirId, name, st);
-      this.#changedDir(dirId);
-      const at = { path, st };
-      try {
-        const owner = this.#newOwner(cred, dir.st, attrs);
-        if (owner !== undefined) {
-          this.#withFd(
-            at,
-            id,
-            (fd) => nfs.fchownSync(fd, owner.uid, owner.gid),
-            () => {},
-          );
-        }
-        this.#withFd(at, id, (fd) => nfs.fchmodSync(fd, mode), () => {});
-        if (attrs?.atime !== undefined || attrs?.mtime !== undefined) {
-          this.#setattr(ROOT_CRED, id, this.#locate(id), {
-            atime: attrs.atime,
-            mtime: attrs.mtime,
-          });
-        }
-      } catch (e) {
-        throw hostError(e, name);
+      if (attrs?.atime !== undefined || attrs?.mtime !== undefined) {
+        this.#setattr(ROOT_CRED, id, this.#locate(id), {
+          atime: attrs.atime,
+          mtime: attrs.mtime,
+        });
       }
       return this.#attrs(this.#locate(id).st, id);
     });
@@ -1192,22 +1233,24 @@ export class LocalFs implements FileSystem {
       if (target.includes("\0")) {
         throw new VfsError("EINVAL", `Symlink target contains NUL: ${name}`);
       }
-      const path = `${dir.path}/${name}`;
-      try {
-        Deno.symlinkSync(target, path);
-      } catch (e) {
-        throw hostError(e, name);
+      {
+        const path = `${dir.path}/${name}`;
+        try {
+          Deno.symlinkSync(target, path);
+        } catch (e) {
+          throw hostError(e, name);
+        }
+        this.#stillThere(dirId, dir, () => Deno.removeSync(path));
+        try {
+          const owner = this.#newOwner(cred, dir.st, attrs);
+          if (owner !== undefined) nfs.lchownSync(path, owner.uid, owner.gid);
+        } catch (e) {
+          throw hostError(e, name);
+        }
+        const st = Deno.lstatSync(path);
+        this.#changedDir(dirId);
+        return this.#attrs(st, this.#place(dirId, name, st));
       }
-      this.#stillThere(dirId, dir, () => Deno.removeSync(path));
-      try {
-        const owner = this.#newOwner(cred, dir.st, attrs);
-        if (owner !== undefined) nfs.lchownSync(path, owner.uid, owner.gid);
-      } catch (e) {
-        throw hostError(e, name);
-      }
-      const st = Deno.lstatSync(path);
-      this.#changedDir(dirId);
-      return this.#attrs(st, this.#place(dirId, name, st));
     });
   }
 
@@ -1271,24 +1314,29 @@ export class LocalFs implements FileSystem {
           `Operation not permitted: hard link to directory fileid ${id}`,
         );
       }
-      const path = `${dir.path}/${name}`;
-      try {
-        Deno.linkSync(src.path, path);
-      } catch (e) {
-        throw hostError(e, name);
+      {
+        const path = `${dir.path}/${name}`;
+        try {
+          Deno.linkSync(src.path, path);
+        } catch (e) {
+          throw hostError(e, name);
+        }
+        this.#stillThere(dirId, dir, () => Deno.removeSync(path));
+        const st = Deno.lstatSync(path);
+        // The source is reached by path: a raced swap could have linked
+        // another object, which is undone here before anyone sees it.
+        if (!this.#matches(st, id)) {
+          Deno.removeSync(path);
+          throw new VfsError("ESTALE", `Object changed while linking: ${name}`);
+        }
+        this.#changedDir(dirId);
+        this.#bump(id);
+        return this.#attrs(st, id);
       }
-      this.#stillThere(dirId, dir, () => Deno.removeSync(path));
-      const st = Deno.lstatSync(path);
-      if (!this.#matches(st, id)) {
-        Deno.removeSync(path);
-        throw new VfsError("ESTALE", `Object changed while linking: ${name}`);
-      }
-      this.#changedDir(dirId);
-      this.#bump(id);
-      return this.#attrs(st, id);
     });
   }
 
+  /** Looks up the entry to remove, checking permissions and the sticky bit. */
   #victim(
     cred: Credentials,
     dirId: FileId,
@@ -1310,23 +1358,34 @@ export class LocalFs implements FileSystem {
     this.#index.forget(id, st.birthtime?.getTime() ?? 0);
   }
 
+  /** Removes `name` from `dir` if it is still `victim`. */
+  #unlinkIn(dir: Located, name: string, victim: Located): void {
+    try {
+      const path = `${dir.path}/${name}`;
+      const st = lstat(path);
+      if (st === undefined || st.ino !== victim.st.ino) {
+        throw new VfsError("ESTALE", `Entry changed while removing: ${name}`);
+      }
+      Deno.removeSync(path);
+    } catch (e) {
+      throw hostError(e, name);
+    }
+  }
+
   /** Removes a non-directory entry. */
   remove(cred: Credentials, dirId: FileId, name: string): Promise<void> {
     return settle(() => {
-      const { victim, id } = this.#victim(cred, dirId, name);
+      const { dir, victim, id } = this.#victim(cred, dirId, name);
       if (victim.st.isDirectory) {
         throw new VfsError("EISDIR", `Is a directory: ${name}`);
       }
-      try {
-        Deno.removeSync(victim.path);
-      } catch (e) {
-        throw hostError(e, name);
-      }
+      this.#unlinkIn(dir, name, victim);
       this.#changedDir(dirId);
       if ((victim.st.nlink ?? 1) <= 1) this.#gone(id, victim.st);
       else {
         const rec = this.#index.records.get(id);
         if (rec?.parent === dirId && rec.name === name) this.#index.unplace(id);
+        this.#bump(id);
       }
     });
   }
@@ -1334,21 +1393,21 @@ export class LocalFs implements FileSystem {
   /** Removes an empty directory. */
   rmdir(cred: Credentials, dirId: FileId, name: string): Promise<void> {
     return settle(() => {
-      const { victim, id } = this.#victim(cred, dirId, name);
+      const { dir, victim, id } = this.#victim(cred, dirId, name);
       if (!victim.st.isDirectory) {
         throw new VfsError("ENOTDIR", `Not a directory: ${name}`);
       }
-      try {
-        Deno.removeSync(victim.path);
-      } catch (e) {
-        throw hostError(e, name);
-      }
+      this.#unlinkIn(dir, name, victim);
       this.#changedDir(dirId);
       this.#gone(id, victim.st);
     });
   }
 
-  /** Atomically renames with POSIX rules (host rename(2)). */
+  /**
+   * Atomically renames with POSIX rules (host rename(2)). Both directories
+   * are verified before, and the moved object and the target directory
+   * after; a raced swap is undone as far as paths allow.
+   */
   rename(
     cred: Credentials,
     fromDirId: FileId,
@@ -1357,11 +1416,7 @@ export class LocalFs implements FileSystem {
     toName: string,
   ): Promise<void> {
     return settle(() => {
-      const { dir: from, victim: src, id } = this.#victim(
-        cred,
-        fromDirId,
-        fromName,
-      );
+      const { victim: src, id } = this.#victim(cred, fromDirId, fromName);
       const to = this.#prepareCreate(cred, toDirId, toName);
       const target = this.#child(toDirId, to, toName);
       const targetId = target && this.#idOf(target.st);
@@ -1387,20 +1442,30 @@ export class LocalFs implements FileSystem {
           throw new VfsError("EISDIR", `Is a directory: ${toName}`);
         }
       }
-      try {
-        Deno.renameSync(src.path, `${to.path}/${toName}`);
-      } catch (e) {
-        throw hostError(e, toName);
+      {
+        const dest = `${to.path}/${toName}`;
+        const source = fromDirId === toDirId
+          ? `${to.path}/${fromName}`
+          : src.path;
+        try {
+          Deno.renameSync(source, dest);
+        } catch (e) {
+          throw hostError(e, toName);
+        }
+        const moved = lstat(dest);
+        if (moved === undefined || moved.ino !== src.st.ino) {
+          try {
+            Deno.renameSync(dest, source);
+          } catch { /* best effort */ }
+          throw new VfsError(
+            "ESTALE",
+            `Directory changed during rename: ${fromName}`,
+          );
+        }
+        this.#stillThere(toDirId, to, () => {});
       }
       this.#changedDir(fromDirId);
       this.#changedDir(toDirId);
-      const still = lstat(from.path);
-      if (still === undefined || !this.#matches(still, fromDirId)) {
-        throw new VfsError(
-          "ESTALE",
-          `Directory changed during rename: fileid ${fromDirId}`,
-        );
-      }
       this.#index.set(id, toDirId, toName, src.st.birthtime?.getTime() ?? 0);
       this.#bump(id);
       if (target !== undefined && targetId !== undefined) {
@@ -1457,6 +1522,7 @@ export class LocalFs implements FileSystem {
       const dir = this.#dir(dirId);
       this.#require(cred, dir.st, Perm.R, `cannot list fileid ${dirId}`);
       const listing = this.#listing(dirId, dir);
+      this.#stillThere(dirId, dir, () => {});
       const cookie = options.cookie ?? 0n;
       const limit = options.limit ?? Infinity;
       const { names, hashes } = listing;
@@ -1486,6 +1552,8 @@ export class LocalFs implements FileSystem {
         if (options.withAttributes) entry.attrs = this.#attrs(st, id);
         entries.push(entry);
       }
+      // The names were read by path: make sure it still led to this directory.
+      this.#stillThere(dirId, dir, () => {});
       return { entries, eof: i >= names.length };
     });
   }

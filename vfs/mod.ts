@@ -17,3 +17,4 @@ export * from "./types.ts";
 export * from "./errors.ts";
 export * from "./access.ts";
 export * from "./memfs.ts";
+export * from "./localfs.ts";
