@@ -20,6 +20,24 @@
  * - A call header cut short after `rpcvers` (no prog/vers/proc): GARBAGE_ARGS,
  *   since the xid is known and an answer beats a client timeout.
  *
+ * Handlers get `ctx.auth` frozen: one decoded AUTH_SYS credential is shared
+ * by the calls of a connection that send the same bytes.
+ *
+ * Every call that one read brings in is dispatched before the server reads
+ * again, and replies that queue up behind a write in progress are joined
+ * into one write (up to 64 KiB): each reply is still built in one buffer and
+ * sent whole, in completion order.
+ *
+ * Non-idempotent procedures (`idempotent: false`) go through a
+ * duplicate-request cache keyed by peer address and port, xid, program,
+ * version and procedure: a retransmission of a finished call gets the cached
+ * reply; one that arrives while the original still runs is dropped (the
+ * original's reply answers it).
+ *
+ * `shutdown()` (or the abort signal) stops accepting, lets calls in flight
+ * finish and their replies go out, then closes every connection; a handler
+ * that never settles keeps `finished` pending.
+ *
  * What it drops, with a log line: a record too short to hold an xid and a
  * message type, and a message whose type is not CALL (a REPLY sent to a
  * server has no answer). A record over `maxRecordSize` closes the
@@ -57,15 +75,18 @@ import {
 import { DuplicateRequestCache } from "./drc.ts";
 import {
   AcceptStat,
+  AUTH_NONE_OPAQUE,
+  AuthFlavor,
   AuthStat,
   decodeOpaqueAuth,
   encodeAcceptedReply,
   encodeAuthError,
   encodeRpcMismatch,
   MsgType,
+  type OpaqueAuth,
   RPC_VERSION,
 } from "./message.ts";
-import type { CallContext, RpcProgram } from "./program.ts";
+import type { CallAuth, CallContext, RpcProgram } from "./program.ts";
 import { RpcReplyError } from "./program.ts";
 import {
   DEFAULT_MAX_RECORD,
@@ -137,6 +158,8 @@ class Connection {
   idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly queue: Outgoing[] = [];
   staging: Uint8Array | undefined;
+  lastCred: Uint8Array | null = null;
+  lastAuth: CallAuth | null = null;
   slot: (() => void) | null = null;
   drained: (() => void) | null = null;
   done!: Promise<void>;
@@ -428,6 +451,32 @@ class Server implements RpcServer {
     if (c.closing) c.abort();
   }
 
+  /**
+   * Judges the credentials, reusing the last AUTH_SYS decode of this
+   * connection when the bytes are the same: a client sends one credential
+   * over and over, and comparing 40 bytes is cheaper than decoding them.
+   */
+  #credentials(
+    c: Connection,
+    cred: OpaqueAuth,
+    verf: OpaqueAuth,
+  ): CallAuth | number {
+    if (
+      cred.flavor === AuthFlavor.AUTH_SYS && verf === AUTH_NONE_OPAQUE &&
+      c.lastCred !== null && sameBytes(c.lastCred, cred.body)
+    ) {
+      return c.lastAuth!;
+    }
+    const auth = checkCredentials(cred, verf);
+    if (typeof auth === "object" && auth.flavor === 1) {
+      Object.freeze(auth.sys.gids);
+      Object.freeze(auth.sys);
+      c.lastCred = cred.body.slice();
+      c.lastAuth = Object.freeze(auth);
+    }
+    return auth;
+  }
+
   #acquire(): XdrWriter {
     return this.#pool.pop() ?? new XdrWriter({ size: 512, reserve: 4 });
   }
@@ -473,11 +522,11 @@ class Server implements RpcServer {
     const program = r.u32();
     const version = r.u32();
     const procedure = r.u32();
-    let auth;
+    let auth: CallAuth | number;
     try {
       const cred = decodeOpaqueAuth(r, "cred");
       const verf = decodeOpaqueAuth(r, "verf");
-      auth = checkCredentials(cred, verf);
+      auth = this.#credentials(c, cred, verf);
     } catch {
       auth = AuthStat.AUTH_BADCRED;
     }
@@ -643,6 +692,12 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   while (at < bytes.byteLength) {
     at += await conn.write(at === 0 ? bytes : bytes.subarray(at));
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function versionRange(

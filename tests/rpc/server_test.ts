@@ -776,3 +776,65 @@ Deno.test("server: register adds programs at run time", async () => {
     await server.shutdown();
   }
 });
+
+Deno.test("server: AUTH_SYS decodes are reused per connection only while the bytes match", async () => {
+  const seen: unknown[] = [];
+  const server = serveRpc({
+    port: 0,
+    log: quietLog(),
+    programs: [testProgram(1, {
+      5: {
+        name: "WHO",
+        handler: (_a, reply, ctx) => {
+          seen.push(ctx.auth);
+          if (ctx.auth.flavor === 1) reply.u32(ctx.auth.sys.uid);
+        },
+      },
+      6: {
+        name: "MUTATE",
+        handler: (_a, _r, ctx) => {
+          if (ctx.auth.flavor === 1) ctx.auth.sys.gids.push(0);
+        },
+      },
+    })],
+  });
+  const c = await RawConn.open(server.addr);
+  const who = async (xid: number, uid: number) => {
+    const cred = authSysCredential({
+      stamp: 1,
+      machineName: "m",
+      uid,
+      gid: 1,
+      gids: [1],
+    });
+    await c.send(callRecord({ xid, procedure: 5, cred }));
+    const [h, r] = await reply(c);
+    accepted(h, AcceptStat.SUCCESS);
+    return r.u32();
+  };
+  try {
+    assert.equal(await who(1, 10), 10);
+    assert.equal(await who(2, 10), 10);
+    assert.equal(seen[0], seen[1], "same bytes, same decoded object");
+    assert.equal(await who(3, 11), 11);
+    assert.equal(await who(4, 10), 10);
+    assert.notEqual(seen[2], seen[3]);
+    // Shared credentials are frozen: a handler cannot change them for others.
+    await c.send(callRecord({
+      xid: 5,
+      procedure: 6,
+      cred: authSysCredential({
+        stamp: 1,
+        machineName: "m",
+        uid: 10,
+        gid: 1,
+        gids: [1],
+      }),
+    }));
+    accepted((await reply(c))[0], AcceptStat.SYSTEM_ERR);
+    assert.equal(await who(6, 10), 10);
+  } finally {
+    c.close();
+    await server.shutdown();
+  }
+});
