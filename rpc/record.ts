@@ -260,11 +260,11 @@ export function recordMark(view: DataView, length: number): void {
  * @example
  * ```ts
  * import { fragment } from "./record.ts";
- * const bytes = fragment(new Uint8Array([1, 2, 3]), { fragmentSize: 2 });
+ * const bytes = fragmentRecord(new Uint8Array([1, 2, 3]), { fragmentSize: 2 });
  * console.log(bytes.length); // 4 + 2 + 4 + 1
  * ```
  */
-export function fragment(
+export function fragmentRecord(
   body: Uint8Array,
   options: { fragmentSize?: number } = {},
 ): Uint8Array {

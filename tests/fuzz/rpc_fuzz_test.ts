@@ -14,7 +14,7 @@ import {
   decodeReplyHeader,
   encodeCallHeader,
 } from "../../rpc/message.ts";
-import { fragment, RecordError, RecordReader } from "../../rpc/record.ts";
+import { fragmentRecord, RecordError, RecordReader } from "../../rpc/record.ts";
 import { serveRpc } from "../../rpc/server.ts";
 import { XdrError, XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import {
@@ -212,9 +212,9 @@ function mutate(r: Rng, seeds: Uint8Array[]): Uint8Array {
 /** A record mark around `body`, sometimes split into several fragments. */
 function frame(r: Rng, body: Uint8Array): Uint8Array {
   if (r.next() < 0.1 && body.length > 1) {
-    return fragment(body, { fragmentSize: 1 + r.int(body.length) });
+    return fragmentRecord(body, { fragmentSize: 1 + r.int(body.length) });
   }
-  return fragment(body);
+  return fragmentRecord(body);
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {

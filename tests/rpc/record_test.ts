@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import {
-  fragment,
+  fragmentRecord,
   LAST_FRAGMENT,
   RecordError,
   recordMark,
@@ -46,11 +46,11 @@ function body(n: number, seed = 1): Uint8Array {
 Deno.test("record: single- and multi-fragment records, any chunking", async () => {
   const records = [body(0), body(1), body(7), body(100_000, 3), body(4096, 5)];
   const stream = concat(
-    fragment(records[0]),
-    fragment(records[1]),
-    fragment(records[2], { fragmentSize: 2 }),
-    fragment(records[3], { fragmentSize: 30_000 }),
-    fragment(records[4], { fragmentSize: 1 }),
+    fragmentRecord(records[0]),
+    fragmentRecord(records[1]),
+    fragmentRecord(records[2], { fragmentSize: 2 }),
+    fragmentRecord(records[3], { fragmentSize: 30_000 }),
+    fragmentRecord(records[4], { fragmentSize: 1 }),
   );
   for (
     const sizes of [[stream.length], [1], [3, 5, 7], [65536], [4, 1000, 2]]
@@ -73,14 +73,14 @@ Deno.test("record: empty non-last fragments are allowed and cost nothing", async
 
 Deno.test("record: the maximum size counts every fragment", async () => {
   const ok = new RecordReader(
-    chunked(fragment(body(100), { fragmentSize: 10 })),
+    chunked(fragmentRecord(body(100), { fragmentSize: 10 })),
     {
       maxRecordSize: 100,
     },
   );
   assert.equal((await ok.next())!.length, 100);
   const over = new RecordReader(
-    chunked(fragment(body(101), { fragmentSize: 10 })),
+    chunked(fragmentRecord(body(101), { fragmentSize: 10 })),
     {
       maxRecordSize: 100,
     },
@@ -96,7 +96,7 @@ Deno.test("record: the maximum size counts every fragment", async () => {
 });
 
 Deno.test("record: a stream that ends inside a record is an error", async () => {
-  const full = fragment(body(50), { fragmentSize: 20 });
+  const full = fragmentRecord(body(50), { fragmentSize: 20 });
   for (const cut of [1, 3, 4, 10, 24, 30, full.length - 1]) {
     const reader = new RecordReader(chunked(full.subarray(0, cut)));
     await assert.rejects(() => reader.next(), RecordError, `cut at ${cut}`);
@@ -106,7 +106,7 @@ Deno.test("record: a stream that ends inside a record is an error", async () => 
 
 Deno.test("record: a large record is read straight into its own buffer", async () => {
   const big = body(300_000);
-  const src = chunked(fragment(big), [70_000]);
+  const src = chunked(fragmentRecord(big), [70_000]);
   const reader = new RecordReader(src, { bufferSize: 4096 });
   assert.deepEqual(await reader.next(), big);
 });
@@ -114,7 +114,9 @@ Deno.test("record: a large record is read straight into its own buffer", async (
 Deno.test("record: records handed out stay valid after later reads", async () => {
   const a = body(10, 1);
   const b = body(10, 2);
-  const reader = new RecordReader(chunked(concat(fragment(a), fragment(b))));
+  const reader = new RecordReader(
+    chunked(concat(fragmentRecord(a), fragmentRecord(b))),
+  );
   const ra = await reader.next();
   const rb = await reader.next();
   assert.deepEqual(ra, a);
@@ -125,20 +127,20 @@ Deno.test("record: recordMark and fragment encode the last-fragment bit", () => 
   const w = new XdrWriter({ reserve: 4 }).u32(1).u32(2);
   const bytes = w.withHeader(recordMark);
   assert.deepEqual([...bytes.subarray(0, 4)], [0x80, 0, 0, 8]);
-  const f = fragment(body(5), { fragmentSize: 2 });
+  const f = fragmentRecord(body(5), { fragmentSize: 2 });
   const v = new DataView(f.buffer);
   assert.equal(v.getUint32(0), 2);
   assert.equal(v.getUint32(6), 2);
   assert.equal(v.getUint32(12), (LAST_FRAGMENT | 1) >>> 0);
-  assert.equal(fragment(new Uint8Array(0)).length, 4);
+  assert.equal(fragmentRecord(new Uint8Array(0)).length, 4);
 });
 
 Deno.test("record: tryNext hands out whole buffered records only", async () => {
   const stream = concat(
-    fragment(body(3)),
-    fragment(body(5)),
-    fragment(body(6), { fragmentSize: 2 }),
-    fragment(body(9)),
+    fragmentRecord(body(3)),
+    fragmentRecord(body(5)),
+    fragmentRecord(body(6), { fragmentSize: 2 }),
+    fragmentRecord(body(9)),
   );
   // Everything arrives in one read, but the last record is cut off.
   const reader = new RecordReader(chunked(stream, [stream.length - 2, 2]));

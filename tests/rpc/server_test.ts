@@ -11,7 +11,7 @@ import {
   type ReplyHeader,
 } from "../../rpc/message.ts";
 import { RpcReplyError } from "../../rpc/program.ts";
-import { fragment } from "../../rpc/record.ts";
+import { fragmentRecord } from "../../rpc/record.ts";
 import { serveRpc } from "../../rpc/server.ts";
 import { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import {
@@ -346,7 +346,7 @@ Deno.test("server: multi-fragment calls are reassembled", async () => {
     const whole = callRecord({ xid: 42, procedure: 1 }, (w) => w.opaque(data));
     // Strip the one-fragment mark and re-fragment in odd sizes.
     for (const size of [1, 3, 100, 4096]) {
-      await c.send(fragment(whole.subarray(4), { fragmentSize: size }));
+      await c.send(fragmentRecord(whole.subarray(4), { fragmentSize: size }));
       const [h, r] = await reply(c);
       assert.equal(h.xid, 42);
       accepted(h, AcceptStat.SUCCESS);
@@ -381,7 +381,10 @@ Deno.test("server: an oversized record closes the connection with a log line", a
     // A fragmented record is judged by its total size.
     const c2 = await RawConn.open(server.addr);
     await c2.send(
-      fragment(big.subarray(4, 1500), { fragmentSize: 600 }).subarray(0, 1200),
+      fragmentRecord(big.subarray(4, 1500), { fragmentSize: 600 }).subarray(
+        0,
+        1200,
+      ),
     );
     assert.ok(await c2.closedByPeer());
     c2.close();
