@@ -25,12 +25,22 @@ export function serverTls(
   },
 ): Promise<Stream> {
   let closed = false;
+  let secure = false;
+  let abort: (e: Error) => void = () => {};
   const raw = new Duplex({
     read() {
       const buf = new Uint8Array(65536);
       conn.read(buf).then(
-        (n) => this.push(n === null ? null : buf.subarray(0, n)),
-        () => this.push(null),
+        (n) => {
+          if (n === null && !secure) {
+            abort(new Error("Connection closed during the TLS handshake"));
+          }
+          this.push(n === null ? null : buf.subarray(0, n));
+        },
+        (e) => {
+          if (!secure) abort(e instanceof Error ? e : new Error(String(e)));
+          this.push(null);
+        },
       );
     },
     write(chunk: Uint8Array, _enc, cb) {
@@ -59,16 +69,26 @@ export function serverTls(
     key: options.key,
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error("TLS handshake timed out"));
-    }, options.timeout ?? 10000);
-    sock.once("error", (e: Error) => {
+    const fail = (e: Error) => {
+      if (secure) return;
+      secure = true; // settled
       clearTimeout(timer);
       sock.destroy();
       reject(e);
-    });
+    };
+    abort = fail;
+    const timer = setTimeout(
+      () => fail(new Error("TLS handshake timed out")),
+      options.timeout ?? 10000,
+    );
+    sock.once("error", fail);
+    sock.once(
+      "close",
+      () => fail(new Error("Connection closed during the TLS handshake")),
+    );
     sock.once("secure", () => {
+      if (secure) return;
+      secure = true;
       clearTimeout(timer);
       resolve(wrap(sock));
     });

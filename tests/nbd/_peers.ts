@@ -36,9 +36,17 @@ export async function run(
 }
 
 /** Runs and asserts exit status 0, returning stdout. */
-export async function ok(cmd: string, args: string[], options: Parameters<typeof run>[2] = {}): Promise<string> {
+export async function ok(
+  cmd: string,
+  args: string[],
+  options: Parameters<typeof run>[2] = {},
+): Promise<string> {
   const r = await run(cmd, args, options);
-  assert.equal(r.code, 0, `${cmd} ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(
+    r.code,
+    0,
+    `${cmd} ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`,
+  );
   return r.stdout;
 }
 
@@ -68,12 +76,31 @@ export async function makeCerts(): Promise<TestCerts> {
   const dir = await Deno.makeTempDir({ prefix: "nbd-tls-" });
   const p = (f: string) => `${dir}/${f}`;
   await ok("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=netfs test CA",
-    "-keyout", p("ca-key.pem"), "-out", p("ca-cert.pem"),
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=netfs test CA",
+    "-keyout",
+    p("ca-key.pem"),
+    "-out",
+    p("ca-cert.pem"),
   ]);
   await ok("openssl", [
-    "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-    "-keyout", p("server-key.pem"), "-out", p("server.csr"),
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=localhost",
+    "-keyout",
+    p("server-key.pem"),
+    "-out",
+    p("server.csr"),
   ]);
   await Deno.writeTextFile(
     p("ext.cnf"),
@@ -81,8 +108,21 @@ export async function makeCerts(): Promise<TestCerts> {
       "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
   );
   await ok("openssl", [
-    "x509", "-req", "-in", p("server.csr"), "-CA", p("ca-cert.pem"), "-CAkey", p("ca-key.pem"),
-    "-CAcreateserial", "-days", "2", "-extfile", p("ext.cnf"), "-out", p("server-cert.pem"),
+    "x509",
+    "-req",
+    "-in",
+    p("server.csr"),
+    "-CA",
+    p("ca-cert.pem"),
+    "-CAkey",
+    p("ca-key.pem"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    p("ext.cnf"),
+    "-out",
+    p("server-cert.pem"),
   ]);
   return {
     dir,
@@ -101,7 +141,10 @@ export function freePort(): number {
 }
 
 /** Waits until something accepts on `port`. */
-export async function waitForPort(port: number, timeoutMs = 10000): Promise<void> {
+export async function waitForPort(
+  port: number,
+  timeoutMs = 10000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -16,7 +16,9 @@ const H = State.HOLE | State.ZERO;
 
 export function random(n: number): Uint8Array {
   const b = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, i + 65536));
+  for (let i = 0; i < n; i += 65536) {
+    crypto.getRandomValues(b.subarray(i, i + 65536));
+  }
   return b;
 }
 
@@ -49,7 +51,11 @@ Deno.test("memory device: sparse chunks, partial writes, trims and zeroes", asyn
     { length: 100, flags: H },
   ]);
   await d.writeAt(8192, new Uint8Array([1]));
-  assert.equal((await d.blockStatus(8192, 4096))[0].flags, 0, "a write clears the zero state");
+  assert.equal(
+    (await d.blockStatus(8192, 4096))[0].flags,
+    0,
+    "a write clears the zero state",
+  );
   assert.equal((await d.blockStatus(0, d.size, { maxExtents: 2 })).length, 2);
   assert.throws(() => new MemoryDevice(-1), RangeError);
   assert.throws(() => new MemoryDevice(10, { chunkSize: 1000 }), RangeError);
@@ -69,22 +75,45 @@ Deno.test("memory device: block status of a huge sparse device is cheap and exac
 Deno.test("capabilities follow what a device implements", () => {
   const mem = new MemoryDevice(4096);
   const f = transmissionFlags(mem, { structured: false });
-  for (const bit of [TxFlag.HAS_FLAGS, TxFlag.SEND_FLUSH, TxFlag.SEND_FUA, TxFlag.SEND_TRIM, TxFlag.SEND_WRITE_ZEROES, TxFlag.SEND_FAST_ZERO, TxFlag.CAN_MULTI_CONN, TxFlag.SEND_CACHE]) {
+  for (
+    const bit of [
+      TxFlag.HAS_FLAGS,
+      TxFlag.SEND_FLUSH,
+      TxFlag.SEND_FUA,
+      TxFlag.SEND_TRIM,
+      TxFlag.SEND_WRITE_ZEROES,
+      TxFlag.SEND_FAST_ZERO,
+      TxFlag.CAN_MULTI_CONN,
+      TxFlag.SEND_CACHE,
+    ]
+  ) {
     assert.ok(f & bit, `bit ${bit}`);
   }
   assert.equal(f & (TxFlag.READ_ONLY | TxFlag.SEND_DF | TxFlag.ROTATIONAL), 0);
   assert.ok(transmissionFlags(mem, { structured: true }) & TxFlag.SEND_DF);
   const ro = transmissionFlags(readOnly(mem), { structured: false });
   assert.ok(ro & TxFlag.READ_ONLY);
-  assert.equal(ro & (TxFlag.SEND_TRIM | TxFlag.SEND_FUA | TxFlag.SEND_WRITE_ZEROES | TxFlag.SEND_FAST_ZERO), 0);
+  assert.equal(
+    ro &
+      (TxFlag.SEND_TRIM | TxFlag.SEND_FUA | TxFlag.SEND_WRITE_ZEROES |
+        TxFlag.SEND_FAST_ZERO),
+    0,
+  );
   const bare = transmissionFlags({
     size: 1,
     readAt: () => Promise.resolve(),
     writeAt: () => Promise.resolve(),
     flush: () => Promise.resolve(),
   }, { structured: false });
-  assert.equal(bare & (TxFlag.SEND_TRIM | TxFlag.CAN_MULTI_CONN | TxFlag.SEND_CACHE), 0);
-  assert.ok(transmissionFlags(new MemoryDevice(1, { rotational: true }), { structured: false }) & TxFlag.ROTATIONAL);
+  assert.equal(
+    bare & (TxFlag.SEND_TRIM | TxFlag.CAN_MULTI_CONN | TxFlag.SEND_CACHE),
+    0,
+  );
+  assert.ok(
+    transmissionFlags(new MemoryDevice(1, { rotational: true }), {
+      structured: false,
+    }) & TxFlag.ROTATIONAL,
+  );
 });
 
 Deno.test("error mapping follows the spec", () => {
@@ -105,10 +134,16 @@ Deno.test("file device: positional IO, FUA, flush, read-only, served with zero e
   try {
     const dev = await FileDevice.open(path, { create: 1 << 20 });
     assert.equal(dev.size, 1 << 20);
-    assert.equal((dev as Device).trim, undefined, "no hole punching without fallocate");
+    assert.equal(
+      (dev as Device).trim,
+      undefined,
+      "no hole punching without fallocate",
+    );
     const data = random(200000);
     // Concurrent positional writes and reads must not interfere.
-    await Promise.all([0, 1, 2, 3].map((i) => dev.writeAt(i * 200000, data, { fua: i === 3 })));
+    await Promise.all(
+      [0, 1, 2, 3].map((i) => dev.writeAt(i * 200000, data, { fua: i === 3 })),
+    );
     await dev.flush();
     const back = await Promise.all([0, 1, 2, 3].map(async (i) => {
       const b = new Uint8Array(200000);
@@ -121,8 +156,13 @@ Deno.test("file device: positional IO, FUA, flush, read-only, served with zero e
     assert.equal(c.flags & TxFlag.SEND_TRIM, 0);
     assert.ok(c.flags & TxFlag.SEND_WRITE_ZEROES);
     await c.writeZeroes(100, 300000);
-    await assert.rejects(c.writeZeroes(0, 10, { fast: true }), (e) => e instanceof NbdError && e.code === "ENOTSUP");
-    assert.deepEqual((await c.blockStatus(0, 1 << 20)).get("base:allocation"), [{ length: 1 << 20, flags: 0 }]);
+    await assert.rejects(
+      c.writeZeroes(0, 10, { fast: true }),
+      (e) => e instanceof NbdError && e.code === "ENOTSUP",
+    );
+    assert.deepEqual((await c.blockStatus(0, 1 << 20)).get("base:allocation"), [
+      { length: 1 << 20, flags: 0 },
+    ]);
     await c.close();
     await s.shutdown();
     await dev.close();
@@ -146,7 +186,9 @@ Deno.test("file device: positional IO, FUA, flush, read-only, served with zero e
 
 Deno.test("vfs device: a MemFs file served over NBD with holes, trims and FUA", async () => {
   const fs = new MemFs();
-  const f = await fs.create(ROOT, fs.root, "disk.img", { attrs: { size: 8 << 20 } });
+  const f = await fs.create(ROOT, fs.root, "disk.img", {
+    attrs: { size: 8 << 20 },
+  });
   const dev = await VfsDevice.open(fs, f.fileid);
   assert.equal(dev.size, 8 << 20);
   assert.ok(dev.trim && dev.blockStatus, "MemFs can deallocate and seek");
@@ -155,7 +197,10 @@ Deno.test("vfs device: a MemFs file served over NBD with holes, trims and FUA", 
   const data = random(3 << 20);
   await c.writeAt(1 << 20, data, { fua: true });
   assert.deepEqual(await c.readAt(1 << 20, 3 << 20), data);
-  assert.deepEqual((await fs.read(ROOT, f.fileid, 1 << 20, 16)).data, data.subarray(0, 16));
+  assert.deepEqual(
+    (await fs.read(ROOT, f.fileid, 1 << 20, 16)).data,
+    data.subarray(0, 16),
+  );
   const bs = (await c.blockStatus(0, 8 << 20)).get("base:allocation")!;
   assert.deepEqual(bs, [
     { length: 1 << 20, flags: H },
@@ -164,15 +209,24 @@ Deno.test("vfs device: a MemFs file served over NBD with holes, trims and FUA", 
   ]);
   await c.trim(2 << 20, 1 << 20);
   assert.ok((await c.readAt(2 << 20, 1 << 20)).every((x) => x === 0));
-  assert.equal((await c.blockStatus(2 << 20, 1 << 20)).get("base:allocation")![0].flags, H);
+  assert.equal(
+    (await c.blockStatus(2 << 20, 1 << 20)).get("base:allocation")![0].flags,
+    H,
+  );
   await c.writeZeroes(1 << 20, 4096, { noHole: true });
   assert.ok((await c.readAt(1 << 20, 4096)).every((x) => x === 0));
-  await assert.rejects(c.writeZeroes(0, 4096, { noHole: true, fast: true }), (e) => e instanceof NbdError && e.code === "ENOTSUP");
+  await assert.rejects(
+    c.writeZeroes(0, 4096, { noHole: true, fast: true }),
+    (e) => e instanceof NbdError && e.code === "ENOTSUP",
+  );
   await c.flush();
   await c.close();
   await s.shutdown();
   const dirAttrs = await fs.getattr(ROOT, fs.root);
-  await assert.rejects(VfsDevice.open(fs, dirAttrs.fileid), /Not a regular file/);
+  await assert.rejects(
+    VfsDevice.open(fs, dirAttrs.fileid),
+    /Not a regular file/,
+  );
   const ro = await VfsDevice.open(fs, f.fileid, { readOnly: true });
   assert.ok(ro.readOnly);
 });
