@@ -14,7 +14,9 @@
  * @module
  */
 export * from "./types.ts";
-export * from "./errors.ts";
+// Explicit, so the value wins over the type-only re-export in types.ts.
+export { isVfsError, VfsError, type VfsErrorCode } from "./errors.ts";
 export * from "./access.ts";
 export * from "./memfs.ts";
 export * from "./localfs.ts";
+export * from "./callback.ts";
