@@ -218,7 +218,12 @@ const BATCH_BYTES = 64 * 1024;
 interface Pending {
   resolve: (r: XdrReader) => void;
   reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** `performance.now()` after which the call times out; 0 for never. */
+  deadline: number;
+  program: number;
+  version: number;
+  procedure: number;
+  ms: number;
 }
 
 /**
@@ -253,6 +258,8 @@ export class RpcClient {
   readonly #queue: Uint8Array[] = [];
   #writing = false;
   #staging: Uint8Array | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
   #xid: number;
   #closed: Error | null = null;
   /** Resolves when the connection's read loop has ended. */
@@ -332,22 +339,55 @@ export class RpcClient {
     const bytes = w.withHeader(recordMark);
     return new Promise<XdrReader>((resolve, reject) => {
       const ms = options.timeoutMs ?? this.#timeoutMs;
-      const p: Pending = { resolve, reject, timer: undefined };
-      if (ms > 0) {
-        p.timer = setTimeout(() => {
-          if (this.#pending.get(xid) !== p) return;
-          this.#pending.delete(xid);
-          reject(
-            new RpcTimeoutError(
-              `Call timed out: program ${program} version ${version} procedure ${procedure}, xid ${xid}, after ${ms} ms`,
-            ),
-          );
-        }, ms);
-      }
-      this.#pending.set(xid, p);
+      const deadline = ms > 0 ? performance.now() + ms : 0;
+      this.#pending.set(xid, {
+        resolve,
+        reject,
+        deadline,
+        program,
+        version,
+        procedure,
+        ms,
+      });
+      if (deadline > 0) this.#arm(deadline);
       this.#queue.push(bytes);
       if (!this.#writing) void this.#flush();
     });
+  }
+
+  /**
+   * One timer per client, armed for the earliest deadline, instead of one
+   * per call: with many calls in flight, timers cost more than the calls.
+   * It is unref'd, so an idle client does not keep a program alive.
+   */
+  #arm(deadline: number): void {
+    if (deadline >= this.#timerAt || this.#closed) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(
+      () => this.#sweep(),
+      Math.max(0, deadline - performance.now()),
+    );
+    Deno.unrefTimer(this.#timer as unknown as number);
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [xid, p] of this.#pending) {
+      if (p.deadline === 0) continue;
+      if (p.deadline <= now) {
+        this.#pending.delete(xid);
+        p.reject(
+          new RpcTimeoutError(
+            `Call timed out: program ${p.program} version ${p.version} procedure ${p.procedure}, xid ${xid}, after ${p.ms} ms`,
+          ),
+        );
+      } else if (p.deadline < next) next = p.deadline;
+    }
+    if (next < Infinity) this.#arm(next);
   }
 
   /**
@@ -365,10 +405,9 @@ export class RpcClient {
     try {
       this.#conn.close();
     } catch { /* already closed */ }
-    for (const p of this.#pending.values()) {
-      if (p.timer !== undefined) clearTimeout(p.timer);
-      p.reject(reason);
-    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const p of this.#pending.values()) p.reject(reason);
     this.#pending.clear();
     this.#queue.length = 0;
   }
@@ -445,7 +484,6 @@ export class RpcClient {
     const p = this.#pending.get(xid);
     if (p === undefined) return; // Late reply to a timed-out call.
     this.#pending.delete(xid);
-    if (p.timer !== undefined) clearTimeout(p.timer);
     let h;
     try {
       h = decodeReplyHeader(r);

@@ -162,3 +162,34 @@ Deno.test("client: an encoder failure rejects without sending", async () => {
     await s.shutdown();
   }
 });
+
+Deno.test("client: mixed timeouts share one timer and each fires on its own", async () => {
+  const s = server();
+  const c = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+    timeoutMs: 5_000,
+  });
+  try {
+    const slow = (ms: number, tag: number, timeoutMs?: number) =>
+      c.call(TEST_PROG, 1, 2, (w) => w.u32(ms).u32(tag), { timeoutMs });
+    const results = await Promise.allSettled([
+      slow(60, 1), // default 5 s: succeeds
+      slow(60, 2, 15), // times out
+      slow(60, 3, 0), // never times out
+      slow(5, 4, 40), // answers in time
+      slow(80, 5, 30), // times out, after #2
+    ]);
+    assert.deepEqual(
+      results.map((r) =>
+        r.status === "fulfilled" ? r.value.u32() : (r.reason as Error).name
+      ),
+      [1, "RpcTimeoutError", 3, 4, "RpcTimeoutError"],
+    );
+    assert.equal(c.inFlight, 0);
+  } finally {
+    c.close();
+    await c.closed;
+    await s.shutdown();
+  }
+});
