@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import {
+  type Credentials,
+  type FileSystem,
+  MemFs,
+  PerUserFs,
+  ReadOnlyFs,
+  ROOT,
+} from "../../vfs/mod.ts";
+import { conformance } from "./conformance.ts";
+
+/**
+ * A per-user view of one shared tree that checks it is only ever called
+ * with the credentials it was made for, and counts closes.
+ */
+function view(shared: FileSystem, owner: Credentials, log: string[]) {
+  return new Proxy(shared, {
+    get(target, prop) {
+      if (prop === "close") {
+        return () => {
+          log.push(`close ${owner.uid}`);
+          return Promise.resolve();
+        };
+      }
+      const v = Reflect.get(target, prop);
+      if (typeof v !== "function") return v;
+      return (cred: Credentials, ...rest: unknown[]) => {
+        assert.equal(cred.uid, owner.uid, `call routed to the wrong user`);
+        return v.call(target, cred, ...rest);
+      };
+    },
+  });
+}
+
+conformance("per-user", async () => {
+  const shared = new MemFs();
+  const log: string[] = [];
+  const fs = await PerUserFs.open((cred) => {
+    log.push(`open ${cred.uid}`);
+    return view(shared, cred, log);
+  });
+  return { fs, close: () => fs.close() };
+}, {
+  capacity: {
+    bytes: 1 << 22,
+    factory: async () => {
+      const shared = new MemFs({ capacityBytes: 1 << 22 });
+      const fs = await PerUserFs.open((cred) => view(shared, cred, []));
+      return { fs, close: () => fs.close() };
+    },
+  },
+});
+
+conformance("per-user read-only", async () => {
+  const shared = new MemFs();
+  const fs = await PerUserFs.open(() =>
+    new ReadOnlyFs(shared, { closeInner: false })
+  );
+  return { fs, setup: shared, close: () => fs.close() };
+}, { readOnly: true });
+
+Deno.test("per-user: one instance per uid/gid, created on first use, closed when idle", async () => {
+  const shared = new MemFs({ rootMode: 0o777 });
+  const log: string[] = [];
+  const fs = await PerUserFs.open((cred) => {
+    log.push(`open ${cred.uid}`);
+    return view(shared, cred, log);
+  }, { idleTimeoutMs: 30 });
+  try {
+    const alice = { uid: 1000, gid: 1000, groups: [] };
+    const bob = { uid: 1001, gid: 1001, groups: [] };
+    await Promise.all([
+      fs.create(alice, fs.root, "a"),
+      fs.getattr(alice, fs.root),
+      fs.create(bob, fs.root, "b"),
+    ]);
+    assert.deepEqual(log.filter((l) => l.startsWith("open")).sort(), [
+      "open 0",
+      "open 1000",
+      "open 1001",
+    ]);
+    assert.equal(fs.instances, 3);
+    // Both users see one tree.
+    assert.equal((await fs.lookup(bob, fs.root, "a")).uid, 1000);
+    const deadline = Date.now() + 5000;
+    while (fs.instances > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(fs.instances, 0, "idle instances closed");
+    assert.ok(log.includes("close 1000") && log.includes("close 1001"));
+    // Coming back makes a new instance.
+    await fs.getattr(alice, fs.root);
+    assert.equal(log.filter((l) => l === "open 1000").length, 2);
+  } finally {
+    await fs.close();
+  }
+});
+
+Deno.test("per-user: instances that disagree on the root are refused", async () => {
+  const fs = await PerUserFs.open((cred) =>
+    cred.uid === 0 ? new MemFs() : new Proxy(new MemFs(), {
+      get: (t, p) => p === "root" ? 99 : Reflect.get(t, p),
+    })
+  );
+  try {
+    await assert.rejects(
+      fs.getattr({ uid: 5, gid: 5, groups: [] }, fs.root),
+      { code: "EIO" },
+    );
+    await fs.getattr(ROOT, fs.root);
+  } finally {
+    await fs.close();
+  }
+});
