@@ -1,0 +1,327 @@
+# guest_checks.sh — runs inside the user-mode Linux guest (busybox sh, root),
+# against a netns-local address that run_guest.sh forwards to the servers on
+# the host. Prints one line per check, which kernel_test.ts turns into a test
+# step:
+#   CHECK <name> ok <detail>
+#   CHECK <name> fail <detail>
+# and INFO lines for context. Exit status 0 iff every check passed.
+#
+# Environment (from run_guest.sh --env):
+#   SUITE       nfs | nbd
+#   SERVER      the host end of the guest's network (set by run_guest.sh)
+#   NFS_PATH    nfs: export path to mount
+#   NFS_OPTS    nfs: mount options (ports already filled in)
+#   CTL_PORT    nfs: control port; "restart" asks the host to restart the server
+#   RESTART     nfs: 1 = run the server-restart check
+#   NBD_PORT    nbd: port; NBD_EXPORT export name; NBD_CONNS connections (-C)
+#   BIG_MB      size of the dd transfer (MiB)
+#   DIR_ENTRIES entries in the big directory
+#   FSX_OPS     operations of the fsx run
+#   FSX_SEED    seed of the fsx run
+# /root/fsx is the static helper built from fsx.c (run, pattern, runas).
+FSX=/root/fsx
+M=/mnt/t
+failures=0
+up() { cut -d' ' -f1 /proc/uptime; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
+# check NAME FUNCTION [ARGS...]: run FUNCTION in a subshell with -e, report it.
+check() {
+  name=$1
+  shift
+  t0=$(up)
+  # Not inside "if": a condition context would switch set -e off.
+  (set -e; "$@") >/tmp/check.out 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "CHECK $name ok $(secs "$t0" "$(up)")s $(tail -1 /tmp/check.out | tr -d '\r')"
+  else
+    failures=$((failures + 1))
+    echo "CHECK $name fail $(secs "$t0" "$(up)")s: $(tail -8 /tmp/check.out | tr '\n\r' '  ')"
+  fi
+}
+fail() { echo "$*"; return 1; }
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+# --- the file workload, on the file system mounted at $M -----------------------------
+
+c_create_write_read() {
+  echo "hello kernel" >$M/hello.txt
+  [ "$(cat $M/hello.txt)" = "hello kernel" ] || fail "read back: $(cat $M/hello.txt)"
+  drop_caches
+  [ "$(cat $M/hello.txt)" = "hello kernel" ] || fail "read after drop_caches: $(cat $M/hello.txt)"
+}
+
+c_append() {
+  echo "second line" >>$M/hello.txt
+  printf 'third' >>$M/hello.txt
+  drop_caches
+  [ "$(stat -c %s $M/hello.txt)" -eq 30 ] || fail "size $(stat -c %s $M/hello.txt), expected 30"
+  [ "$(sed -n 2p $M/hello.txt)" = "second line" ] || fail "line 2: $(sed -n 2p $M/hello.txt)"
+  [ "$(tail -c 5 $M/hello.txt)" = third ] || fail "tail: $(tail -c 5 $M/hello.txt)"
+}
+
+c_mkdir_deep() {
+  p=$M/deep
+  for i in $(seq 1 24); do p=$p/level$i; done
+  mkdir -p "$p"
+  echo bottom >"$p/file"
+  drop_caches
+  [ -d "$p" ] && [ "$(cat "$p/file")" = bottom ] || fail "bottom file missing"
+  [ "$(find $M/deep -type d | wc -l)" -eq 25 ] || fail "find saw $(find $M/deep -type d | wc -l) directories"
+  echo "depth 24"
+}
+
+c_readdir_big() {
+  mkdir $M/big
+  seq -w 1 "$DIR_ENTRIES" | sed 's/^/entry-/' >/tmp/want
+  (cd $M/big && xargs touch </tmp/want)
+  drop_caches
+  ls $M/big >/tmp/got
+  # ls sorts, so a name listed twice shows up as a difference too.
+  cmp /tmp/want /tmp/got || fail "listing differs: $(wc -l </tmp/got) names, $(sort /tmp/got | uniq -d | wc -l) duplicated, $(sort /tmp/want /tmp/got | uniq -u | head -3 | tr '\n' ' ')"
+  echo "$(wc -l </tmp/got) names, each once"
+}
+
+c_rm_big() {
+  rm -rf $M/big
+  [ ! -e $M/big ] || fail "directory still there"
+}
+
+c_rename_across() {
+  mkdir $M/from $M/to
+  echo moving >$M/from/a
+  mv $M/from/a $M/to/b
+  drop_caches
+  [ ! -e $M/from/a ] || fail "source still exists"
+  [ "$(cat $M/to/b)" = moving ] || fail "target content: $(cat $M/to/b)"
+  [ -z "$(ls $M/from)" ] || fail "from/ not empty: $(ls $M/from)"
+}
+
+c_rename_over() {
+  echo new >$M/to/new
+  echo old >$M/to/old
+  mv $M/to/new $M/to/old
+  drop_caches
+  [ ! -e $M/to/new ] || fail "source still exists"
+  [ "$(cat $M/to/old)" = new ] || fail "target content: $(cat $M/to/old)"
+  [ "$(ls $M/to | tr '\n' ' ')" = "b old " ] || fail "directory: $(ls $M/to | tr '\n' ' ')"
+}
+
+c_hardlink() {
+  echo linked >$M/hl
+  ln $M/hl $M/hl2
+  ln $M/hl $M/to/hl3
+  drop_caches
+  for f in $M/hl $M/hl2 $M/to/hl3; do
+    [ "$(stat -c %h "$f")" -eq 3 ] || fail "nlink of $f: $(stat -c %h "$f")"
+  done
+  [ "$(stat -c %i $M/hl)" = "$(stat -c %i $M/to/hl3)" ] || fail "inode numbers differ"
+  echo more >>$M/to/hl3
+  [ "$(sed -n 2p $M/hl)" = more ] || fail "write through one link not seen through the other"
+  rm $M/hl2
+  drop_caches
+  [ "$(stat -c %h $M/hl)" -eq 2 ] || fail "nlink after unlink: $(stat -c %h $M/hl)"
+}
+
+c_symlink() {
+  ln -s hello.txt $M/sl
+  ln -s to $M/sldir
+  ln -s does/not/exist $M/dangling
+  drop_caches
+  [ -L $M/sl ] && [ "$(readlink $M/sl)" = hello.txt ] || fail "readlink: $(readlink $M/sl)"
+  [ "$(head -1 $M/sl)" = "hello kernel" ] || fail "read through link"
+  [ "$(ls $M/sldir/ | tr '\n' ' ')" = "b hl3 old " ] || fail "directory through link: $(ls $M/sldir/)"
+  [ -L $M/dangling ] && [ ! -e $M/dangling ] || fail "dangling link"
+  [ "$(stat -c %s $M/dangling)" -eq 14 ] || fail "symlink size: $(stat -c %s $M/dangling)"
+}
+
+c_chmod() {
+  echo perms >$M/mode
+  chmod 640 $M/mode
+  [ "$(stat -c %a $M/mode)" = 640 ] || fail "mode $(stat -c %a $M/mode), expected 640"
+  chmod 2755 $M/to
+  drop_caches
+  [ "$(stat -c %a $M/to)" = 2755 ] || fail "directory mode $(stat -c %a $M/to), expected 2755"
+  chmod 755 $M/to
+  [ "$(stat -c %a $M/mode)" = 640 ] || fail "mode after drop_caches $(stat -c %a $M/mode)"
+}
+
+c_chown() {
+  echo owned >$M/owned
+  chown 1000:1000 $M/owned
+  drop_caches
+  [ "$(stat -c %u:%g $M/owned)" = 1000:1000 ] || fail "owner $(stat -c %u:%g $M/owned)"
+  chown 0:1000 $M/owned
+  [ "$(stat -c %u:%g $M/owned)" = 0:1000 ] || fail "owner $(stat -c %u:%g $M/owned)"
+}
+
+as() { $FSX runas "$1" "$1" sh -c "$2"; }
+c_nonroot() {
+  mkdir $M/priv
+  chmod 755 $M/priv
+  echo root-only >$M/priv/ro
+  chmod 644 $M/priv/ro
+  echo mine >$M/priv/mine
+  chown 1000:1000 $M/priv/mine
+  chmod 600 $M/priv/mine
+  # What uid 1000 may do (so that the denials below are not a broken client):
+  as 1000 "cat $M/priv/ro >/dev/null && echo more >>$M/priv/mine && chmod 640 $M/priv/mine" ||
+    fail "uid 1000 could not do what it is allowed to"
+  # ... and what it may not:
+  as 1000 "echo x >>$M/priv/ro" 2>/dev/null && fail "uid 1000 wrote a root file with mode 644"
+  as 1000 "touch $M/priv/new" 2>/dev/null && fail "uid 1000 created a file in a root directory with mode 755"
+  as 1000 "rm -f $M/priv/ro" 2>/dev/null && fail "uid 1000 removed a file from a root directory with mode 755"
+  as 1000 "chmod 666 $M/priv/ro" 2>/dev/null && fail "uid 1000 changed the mode of a root file"
+  as 1000 "chown 1000 $M/priv/ro" 2>/dev/null && fail "uid 1000 took a root file"
+  as 1000 "chown 1001 $M/priv/mine" 2>/dev/null && fail "uid 1000 gave its file away"
+  as 1001 "cat $M/priv/mine" 2>/dev/null && fail "uid 1001 read a file with mode 640 of uid 1000"
+  drop_caches
+  [ "$(cat $M/priv/ro)" = root-only ] && [ -e $M/priv/ro ] && [ ! -e $M/priv/new ] || fail "a denied change happened"
+  [ "$(stat -c %a:%u $M/priv/ro)" = 644:0 ] || fail "root file is now $(stat -c %a:%u $M/priv/ro)"
+  echo "7 denials and the allowed operations as uid 1000/1001"
+}
+
+c_truncate() {
+  printf '0123456789' >$M/trunc
+  truncate -s 1000000 $M/trunc
+  drop_caches
+  [ "$(stat -c %s $M/trunc)" -eq 1000000 ] || fail "size after growing: $(stat -c %s $M/trunc)"
+  [ "$(head -c 10 $M/trunc)" = 0123456789 ] || fail "prefix changed"
+  [ "$(tail -c +11 $M/trunc | tr -d '\000' | wc -c)" -eq 0 ] || fail "grown part is not zeros"
+  truncate -s 4 $M/trunc
+  drop_caches
+  [ "$(stat -c %s $M/trunc)" -eq 4 ] || fail "size after shrinking: $(stat -c %s $M/trunc)"
+  [ "$(cat $M/trunc)" = 0123 ] || fail "content after shrinking: $(cat $M/trunc)"
+  truncate -s 8 $M/trunc
+  [ "$(tail -c 4 $M/trunc | tr -d '\000' | wc -c)" -eq 0 ] || fail "old bytes came back after shrink+grow"
+}
+
+BIG=$((BIG_MB * 1048576))
+c_dd_write() {
+  t0=$(up)
+  $FSX pattern 7 "$BIG" | dd of=$M/bigfile bs=1M iflag=fullblock conv=fsync 2>/tmp/dd.err || fail "dd: $(cat /tmp/dd.err)"
+  t=$(secs "$t0" "$(up)")
+  [ "$(stat -c %s $M/bigfile)" -eq "$BIG" ] || fail "size $(stat -c %s $M/bigfile)"
+  awk -v s="$t" -v mb="$BIG_MB" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s\n", mb, s, s > 0 ? mb / s : 0}'
+}
+
+c_dd_read() {
+  drop_caches
+  t0=$(up)
+  got=$(dd if=$M/bigfile bs=1M 2>/tmp/dd.err | md5sum | cut -d' ' -f1)
+  t=$(secs "$t0" "$(up)")
+  [ "$got" = "$WANT_SUM" ] || fail "md5 $got, expected $WANT_SUM $(cat /tmp/dd.err)"
+  rm $M/bigfile
+  awk -v s="$t" -v mb="$BIG_MB" -v sum="$got" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s, md5 %s\n", mb, s, s > 0 ? mb / s : 0, sum}'
+}
+
+c_fsx() {
+  $FSX run $M/fsx.dat -s "$FSX_SEED" -n "$FSX_OPS" -l 1048576 -o 131072
+}
+
+snapshot() {  # a fingerprint of the tree the earlier checks left behind
+  (cd $M && find . | sort && find . -type f | sort | xargs md5sum && find . -type l | sort | xargs -n1 readlink &&
+    ls -ln hl to/hl3 | awk '{print $1, $2, $3, $4, $5}')
+}
+c_remount() {
+  snapshot >/tmp/before
+  umount $M
+  remount
+  snapshot >/tmp/after
+  cmp /tmp/before /tmp/after || fail "tree changed: $(diff /tmp/before /tmp/after | head -5 | tr '\n' ' ')"
+  echo "$(wc -l </tmp/before) lines of tree fingerprint equal"
+}
+
+c_server_restart() {
+  mkdir $M/rs
+  echo before >$M/rs/file
+  exec 7<$M/rs/file
+  cd $M/rs
+  reply=$(echo restart | nc "$SERVER" "$CTL_PORT")
+  [ "$reply" = restarted ] || fail "control port said: $reply"
+  # Everything below uses handles the client got from the old server instance.
+  [ "$(cat <&7)" = before ] || fail "read through a descriptor opened before the restart"
+  exec 7<&-
+  [ "$(cat file)" = before ] || fail "read by a cached path"
+  echo after >>file
+  echo new >new
+  ls -la . >/dev/null
+  drop_caches
+  [ "$(cat $M/rs/file | tr '\n' ' ')" = "before after " ] || fail "content $(cat $M/rs/file)"
+  [ "$(ls $M/rs | tr '\n' ' ')" = "file new " ] || fail "directory: $(ls $M/rs)"
+  cd /
+  dmesg | grep -i stale && fail "the kernel logged stale handles"
+  echo "no ESTALE"
+}
+
+workload() {
+  check create-write-read c_create_write_read
+  check append c_append
+  check mkdir-deep c_mkdir_deep
+  check readdir-$DIR_ENTRIES c_readdir_big
+  check rm-rf-$DIR_ENTRIES c_rm_big
+  check rename-across-dirs c_rename_across
+  check rename-over-existing c_rename_over
+  check hardlink-nlink c_hardlink
+  check symlink c_symlink
+  check chmod c_chmod
+  check chown-as-root c_chown
+  check nonroot-denied c_nonroot
+  check truncate-up-down c_truncate
+  check dd-write-${BIG_MB}MiB c_dd_write
+  check dd-read-${BIG_MB}MiB c_dd_read
+  check fsx c_fsx
+  check umount-remount c_remount
+}
+
+# --- suites ----------------------------------------------------------------------------
+
+c_mount_nfs() {
+  remount
+  grep " $M " /proc/mounts
+}
+
+c_nbd_connect() {
+  nbd-client -N "$NBD_EXPORT" ${NBD_CONNS:+-C "$NBD_CONNS"} "$SERVER" "$NBD_PORT" /dev/nbd0
+  sectors=$(cat /sys/block/nbd0/size)
+  [ "$sectors" -gt 0 ] || fail "device has no size"
+  echo "$((sectors / 2048)) MiB, ${NBD_CONNS:-1} connection(s)"
+}
+
+c_mount_nbd() {
+  remount
+  grep " $M " /proc/mounts
+}
+
+# The guest must bail out early when there is nothing mounted to test: the
+# host reports every check that never ran as a failure of its own.
+stop_unless_ok() { [ "$failures" -eq 0 ] || { echo "INFO stopping after $failures failure(s)"; exit 1; }; }
+
+mkdir -p $M
+echo "INFO kernel $(uname -r) suite $SUITE"
+# Reference checksum of the dd data, computed once, outside any check.
+WANT_SUM=$($FSX pattern 7 "$BIG" | md5sum | cut -d' ' -f1)
+case $SUITE in
+  nfs)
+    remount() { mount.nfs "$SERVER:$NFS_PATH" $M -o "$NFS_OPTS"; }
+    check mount c_mount_nfs
+    stop_unless_ok
+    workload
+    [ "$RESTART" = 1 ] && check server-restart c_server_restart
+    check umount umount $M
+    ;;
+  nbd)
+    remount() { mount -t ext4 /dev/nbd0 $M; }
+    check nbd-connect c_nbd_connect
+    stop_unless_ok
+    check mkfs-ext4 mkfs.ext4 -q -F /dev/nbd0
+    check mount c_mount_nbd
+    stop_unless_ok
+    workload
+    check umount umount $M
+    check e2fsck-clean e2fsck -fn /dev/nbd0
+    check nbd-disconnect nbd-client -d /dev/nbd0
+    ;;
+  *) echo "INFO unknown SUITE: $SUITE"; exit 2 ;;
+esac
+[ "$failures" -eq 0 ]
