@@ -50,9 +50,9 @@ export async function ok(
   return r.stdout;
 }
 
-/** Runs a Python script under nbdsh (Debian's python3 has the libnbd module). */
+/** Runs a Python script under nbdsh (a shell script running `python3 -m nbd`: run() puts /usr/bin first so Debian's python3, which has libnbd, is used). */
 export function nbdsh(script: string): Promise<RunResult> {
-  return run("/usr/bin/python3", ["/usr/bin/nbdsh", "-c", script]);
+  return run("/usr/bin/nbdsh", ["-c", script]);
 }
 
 /** Whether `cmd` exists on PATH. */
