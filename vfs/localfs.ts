@@ -203,6 +203,33 @@ function nameHash(s: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
+/** node:fs Stats in the shape of Deno.FileInfo, for a descriptor's attributes. */
+function fromNodeStats(st: nfs.Stats): Deno.FileInfo {
+  return {
+    isFile: st.isFile(),
+    isDirectory: st.isDirectory(),
+    isSymlink: st.isSymbolicLink(),
+    isBlockDevice: st.isBlockDevice(),
+    isCharDevice: st.isCharacterDevice(),
+    isFifo: st.isFIFO(),
+    isSocket: st.isSocket(),
+    size: st.size,
+    mtime: new Date(st.mtimeMs),
+    atime: new Date(st.atimeMs),
+    birthtime: new Date(st.birthtimeMs),
+    ctime: new Date(st.ctimeMs),
+    dev: st.dev,
+    ino: st.ino,
+    mode: st.mode,
+    nlink: st.nlink,
+    uid: st.uid,
+    gid: st.gid,
+    rdev: st.rdev,
+    blksize: st.blksize,
+    blocks: st.blocks,
+  };
+}
+
 interface Located {
   path: string;
   st: Deno.FileInfo;
@@ -986,7 +1013,7 @@ export class LocalFs implements FileSystem {
       return {
         count: data.length,
         committed: stable,
-        attrs: this.#attrs(this.#locate(id).st, id),
+        attrs: this.#attrs(fromNodeStats(nfs.fstatSync(f.fd)), id),
       };
     } catch (e) {
       throw hostError(e, `fileid ${id}`);

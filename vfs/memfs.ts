@@ -826,6 +826,15 @@ export class MemFs implements FileSystem {
       const stop = Math.min(end, base + CHUNK);
       let c = chunks.get(i);
       const need = stop - base;
+      if (c === undefined && pos === base && need === CHUNK) {
+        // A whole new chunk: one copy, no zero fill.
+        c = data.slice(pos - offset, stop - offset);
+        chunks.set(i, c);
+        node.allocated += CHUNK;
+        this.#used += CHUNK;
+        pos = stop;
+        continue;
+      }
       if (c === undefined || c.length < need) {
         const grown = new Uint8Array(nextPow2(need));
         if (c !== undefined) grown.set(c);
