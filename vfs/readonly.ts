@@ -22,14 +22,18 @@ import { ACCESS_CHANGE_BITS } from "./access.ts";
 import { VfsError } from "./errors.ts";
 import type {
   Attributes,
+  CreateOptions,
   Credentials,
   FileId,
   FileSystem,
   FsLimits,
   FsStats,
+  MknodOptions,
   ReaddirOptions,
   ReaddirResult,
   ReadResult,
+  SetAttributes,
+  Stability,
   WriteResult,
   XattrOps,
 } from "./types.ts";
@@ -101,7 +105,11 @@ export class ReadOnlyFs implements FileSystem {
     return this.#fs.getattr(cred, id);
   }
   /** EROFS. */
-  setattr(): Promise<Attributes> {
+  setattr(
+    _cred: Credentials,
+    _id: FileId,
+    _attrs: SetAttributes,
+  ): Promise<Attributes> {
     return rofs("change attributes");
   }
   /** Passes through. */
@@ -122,19 +130,41 @@ export class ReadOnlyFs implements FileSystem {
     return this.#fs.read(cred, id, offset, length);
   }
   /** EROFS. */
-  write(): Promise<WriteResult> {
+  write(
+    _cred: Credentials,
+    _id: FileId,
+    _offset: number,
+    _data: Uint8Array,
+    _stable?: Stability,
+  ): Promise<WriteResult> {
     return rofs("write");
   }
   /** EROFS. */
-  create(): Promise<Attributes> {
+  create(
+    _cred: Credentials,
+    _dir: FileId,
+    _name: string,
+    _options?: CreateOptions,
+  ): Promise<Attributes> {
     return rofs("create a file");
   }
   /** EROFS. */
-  mkdir(): Promise<Attributes> {
+  mkdir(
+    _cred: Credentials,
+    _dir: FileId,
+    _name: string,
+    _attrs?: SetAttributes,
+  ): Promise<Attributes> {
     return rofs("create a directory");
   }
   /** EROFS. */
-  symlink(): Promise<Attributes> {
+  symlink(
+    _cred: Credentials,
+    _dir: FileId,
+    _name: string,
+    _target: string,
+    _attrs?: SetAttributes,
+  ): Promise<Attributes> {
     return rofs("create a symlink");
   }
   /** Passes through. */
@@ -142,23 +172,39 @@ export class ReadOnlyFs implements FileSystem {
     return this.#fs.readlink(cred, id);
   }
   /** EROFS. */
-  mknod(): Promise<Attributes> {
+  mknod(
+    _cred: Credentials,
+    _dir: FileId,
+    _name: string,
+    _options: MknodOptions,
+  ): Promise<Attributes> {
     return rofs("create a node");
   }
   /** EROFS. */
-  link(): Promise<Attributes> {
+  link(
+    _cred: Credentials,
+    _id: FileId,
+    _dir: FileId,
+    _name: string,
+  ): Promise<Attributes> {
     return rofs("create a hard link");
   }
   /** EROFS. */
-  remove(): Promise<void> {
+  remove(_cred: Credentials, _dir: FileId, _name: string): Promise<void> {
     return rofs("remove");
   }
   /** EROFS. */
-  rmdir(): Promise<void> {
+  rmdir(_cred: Credentials, _dir: FileId, _name: string): Promise<void> {
     return rofs("remove a directory");
   }
   /** EROFS. */
-  rename(): Promise<void> {
+  rename(
+    _cred: Credentials,
+    _fromDir: FileId,
+    _fromName: string,
+    _toDir: FileId,
+    _toName: string,
+  ): Promise<void> {
     return rofs("rename");
   }
   /** Passes through. */
@@ -178,11 +224,21 @@ export class ReadOnlyFs implements FileSystem {
     await this.#fs.getattr(cred, id);
   }
   /** EROFS. */
-  allocate(): Promise<void> {
+  allocate(
+    _cred: Credentials,
+    _id: FileId,
+    _offset: number,
+    _length: number,
+  ): Promise<void> {
     return rofs("allocate");
   }
   /** EROFS. */
-  deallocate(): Promise<void> {
+  deallocate(
+    _cred: Credentials,
+    _id: FileId,
+    _offset: number,
+    _length: number,
+  ): Promise<void> {
     return rofs("punch a hole");
   }
   /** Passes through when the wrapped file system can seek. */
@@ -193,7 +249,12 @@ export class ReadOnlyFs implements FileSystem {
     what: "data" | "hole",
   ): Promise<{ offset: number; eof: boolean }>;
   /** EROFS. */
-  copy(): Promise<number> {
+  copy(
+    _cred: Credentials,
+    _src: FileId,
+    _dst: FileId,
+    _options: { srcOffset: number; dstOffset: number; length: number },
+  ): Promise<number> {
     return rofs("copy");
   }
   /** Closes the wrapped file system unless told not to. */
