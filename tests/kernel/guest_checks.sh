@@ -252,7 +252,10 @@ c_server_restart() {
   cd $M/rs
   reply=$(echo restart | nc "$SERVER" "$CTL_PORT")
   [ "$reply" = restarted ] || fail "control port said: $reply"
-  # Everything below uses handles the client got from the old server instance.
+  # Everything below uses handles the client got from the old server
+  # instance; with the page cache dropped, the read through the descriptor
+  # goes to the server too.
+  drop_caches
   [ "$(cat <&7)" = before ] || fail "read through a descriptor opened before the restart"
   exec 7<&-
   [ "$(cat file)" = before ] || fail "read by a cached path"
