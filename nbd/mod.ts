@@ -25,3 +25,5 @@ export * from "./server.ts";
 export * from "./file_device.ts";
 export * from "./vfs_device.ts";
 export * from "./client.ts";
+export type { ConnectionInfo, ConnectionOptions } from "../rpc/connections.ts";
+export type * from "../vfs/types.ts";
