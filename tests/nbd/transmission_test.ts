@@ -596,3 +596,21 @@ Deno.test("transmission: the client reports ESHUTDOWN and server-side closes", a
   await d.close();
   await s.shutdown();
 });
+
+Deno.test("server: an aborted signal shuts down; idle connections time out", async () => {
+  const ac = new AbortController();
+  const s = serveNbd({
+    port: 0,
+    signal: ac.signal,
+    idleTimeout: 50,
+    exports: [{ name: "m", device: new MemoryDevice(4096) }],
+  });
+  const idle = await simpleConn(s.addr.port, "m");
+  assert.ok(await idle.closed(), "closed after 50 ms of silence");
+  idle.close();
+  const busy = await connectNbd({ port: s.addr.port, export: "m" });
+  ac.abort();
+  await s.finished;
+  await assert.rejects(busy.readAt(0, 1));
+  await busy.close();
+});
