@@ -78,3 +78,36 @@ export async function runJson(
   }
   return JSON.parse(text.split("\n").pop()!);
 }
+
+/**
+ * A fresh tmpfs mounted on a new folder under /tmp (Deno's permission
+ * checks treat everything under /dev, /dev/shm included, as needing
+ * --allow-all, so a private tmpfs is mounted instead; needs root). Falls back
+ * to a plain temporary folder, with a note, when mounting fails.
+ */
+export async function tmpfsDir(
+  prefix: string,
+): Promise<{ path: string; tmpfs: boolean; remove(): Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix });
+  const r = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=4g,mode=0755", "tmpfs", path],
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    console.error(
+      `bench: no tmpfs at ${path}, using the disk: ${
+        new TextDecoder().decode(r.stderr).trim()
+      }`,
+    );
+  }
+  return {
+    path,
+    tmpfs: r.success,
+    async remove() {
+      if (r.success) {
+        await new Deno.Command("umount", { args: [path] }).output();
+      }
+      await Deno.remove(path, { recursive: true });
+    },
+  };
+}

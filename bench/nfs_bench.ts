@@ -10,7 +10,13 @@
 // LocalFs over tmpfs against ganesha's VFS FSAL over tmpfs. Each row runs
 // alternately on both servers, twice, and keeps each side's best.
 import { parseArgs } from "node:util";
-import { buildTool, freePort, runJson, waitForPort } from "./_bench_util.ts";
+import {
+  buildTool,
+  freePort,
+  runJson,
+  tmpfsDir,
+  waitForPort,
+} from "./_bench_util.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -210,14 +216,12 @@ let out =
   `${reps} alternating runs per side.\n`;
 
 for (const pair of args.values.pair.split(",")) {
-  const tmpA = await Deno.makeTempDir({
-    dir: "/dev/shm",
-    prefix: "netfs-bench-a-",
-  });
-  const tmpB = await Deno.makeTempDir({
-    dir: "/dev/shm",
-    prefix: "netfs-bench-b-",
-  });
+  // Both local exports live on one private tmpfs (see tmpfsDir).
+  const tmp = await tmpfsDir("netfs-nfs-bench-");
+  const tmpA = `${tmp.path}/ganesha`;
+  const tmpB = `${tmp.path}/netfs`;
+  await Deno.mkdir(tmpA);
+  await Deno.mkdir(tmpB);
   const peer = await startGanesha(pair === "mem" ? "MEM" : "VFS", tmpA);
   const ours = await startOurs(pair === "mem" ? "mem" : "local", tmpB);
   out +=
@@ -245,8 +249,7 @@ for (const pair of args.values.pair.split(",")) {
   }
   await ours.stop();
   await peer.stop();
-  await Deno.remove(tmpA, { recursive: true });
-  await Deno.remove(tmpB, { recursive: true });
+  await tmp.remove();
 }
 console.log(out);
 if (!quick) {

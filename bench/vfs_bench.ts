@@ -1,0 +1,183 @@
+// The file-system layer on its own, without a protocol: MemFs and LocalFs
+// (over tmpfs and over the disk), read and write MiB/s at 4 KiB and 1 MiB,
+// create/stat/readdir ops/s. Appends a table to bench/RESULTS.md.
+//
+//   deno run --allow-read --allow-write --allow-sys --allow-env --allow-run bench/vfs_bench.ts [--quick]
+//
+// As root it mounts a private tmpfs for the LocalFs-on-tmpfs column.
+import { parseArgs } from "node:util";
+import { type FileSystem, LocalFs, MemFs, ROOT } from "../vfs/mod.ts";
+import { tmpfsDir } from "./_bench_util.ts";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean", default: false } },
+});
+const quick = args.values.quick;
+const here = new URL(".", import.meta.url).pathname;
+const fileMiB = quick ? 32 : 256;
+const files = quick ? 2000 : 10000;
+const smallOps = quick ? 5000 : 50000;
+
+interface Result {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+async function timed(fn: () => Promise<number>): Promise<[number, number]> {
+  const t0 = performance.now();
+  const n = await fn();
+  return [n, (performance.now() - t0) / 1000];
+}
+
+async function measure(fs: FileSystem): Promise<Result[]> {
+  const out: Result[] = [];
+  const f = await fs.create(ROOT, fs.root, "bench.dat");
+  const big = new Uint8Array(1 << 20).map((_, i) => i * 7);
+  const small = big.subarray(0, 4096);
+  const total = fileMiB << 20;
+
+  let [bytes, s] = await timed(async () => {
+    for (let off = 0; off < total; off += big.length) {
+      await fs.write(ROOT, f.fileid, off, big, "unstable");
+    }
+    return total;
+  });
+  out.push({ name: "write 1 MiB", value: bytes / 1048576 / s, unit: "MiB/s" });
+  [bytes, s] = await timed(async () => {
+    let n = 0;
+    for (let off = 0; off < total; off += big.length) {
+      n += (await fs.read(ROOT, f.fileid, off, big.length)).data.length;
+    }
+    return n;
+  });
+  out.push({ name: "read 1 MiB", value: bytes / 1048576 / s, unit: "MiB/s" });
+
+  const blocks = total / 4096;
+  let seed = 12345;
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) % blocks;
+  [bytes, s] = await timed(async () => {
+    for (let i = 0; i < smallOps; i++) {
+      await fs.write(ROOT, f.fileid, rand() * 4096, small, "unstable");
+    }
+    return smallOps * 4096;
+  });
+  out.push({
+    name: "write 4 KiB random",
+    value: bytes / 1048576 / s,
+    unit: "MiB/s",
+  });
+  [bytes, s] = await timed(async () => {
+    let n = 0;
+    for (let i = 0; i < smallOps; i++) {
+      n += (await fs.read(ROOT, f.fileid, rand() * 4096, 4096)).data.length;
+    }
+    return n;
+  });
+  out.push({
+    name: "read 4 KiB random",
+    value: bytes / 1048576 / s,
+    unit: "MiB/s",
+  });
+  await fs.remove(ROOT, fs.root, "bench.dat");
+
+  const dir = await fs.mkdir(ROOT, fs.root, "meta");
+  let [n, t] = await timed(async () => {
+    for (let i = 0; i < files; i++) {
+      await fs.create(ROOT, dir.fileid, `f${i}`, { exclusive: true });
+    }
+    return files;
+  });
+  out.push({ name: `create ${files}`, value: n / t, unit: "ops/s" });
+  [n, t] = await timed(async () => {
+    for (let i = 0; i < files; i++) await fs.lookup(ROOT, dir.fileid, `f${i}`);
+    return files;
+  });
+  out.push({ name: `lookup+getattr ${files}`, value: n / t, unit: "ops/s" });
+  [n, t] = await timed(async () => {
+    let cookie = 0n;
+    let seen = 0;
+    for (;;) {
+      const page = await fs.readdir(ROOT, dir.fileid, {
+        cookie,
+        limit: 256,
+        withAttributes: true,
+      });
+      seen += page.entries.length;
+      if (page.eof || page.entries.length === 0) break;
+      cookie = page.entries[page.entries.length - 1].cookie;
+    }
+    return seen;
+  });
+  out.push({ name: `readdir+attrs ${files}`, value: n / t, unit: "entries/s" });
+  [n, t] = await timed(async () => {
+    for (let i = 0; i < files; i++) await fs.remove(ROOT, dir.fileid, `f${i}`);
+    return files;
+  });
+  out.push({ name: `remove ${files}`, value: n / t, unit: "ops/s" });
+  await fs.rmdir(ROOT, fs.root, "meta");
+  return out;
+}
+
+const columns: [
+  string,
+  () => Promise<{ fs: FileSystem; done: () => Promise<void> }>,
+][] = [
+  ["MemFs", () => {
+    const fs = new MemFs();
+    return Promise.resolve({ fs, done: () => Promise.resolve() });
+  }],
+  ...[true, false].map((tmpfs) =>
+    [
+      `LocalFs on ${tmpfs ? "tmpfs" : "disk"}`,
+      async () => {
+        const d = tmpfs ? await tmpfsDir("netfs-vfs-bench-") : {
+          path: await Deno.makeTempDir({ prefix: "netfs-vfs-bench-" }),
+          remove(this: { path: string }) {
+            return Deno.remove(this.path, { recursive: true });
+          },
+        };
+        const fs = await LocalFs.open(d.path);
+        return {
+          fs,
+          done: async () => {
+            await fs.close?.();
+            await d.remove();
+          },
+        };
+      },
+    ] as [string, () => Promise<{ fs: FileSystem; done: () => Promise<void> }>]
+  ),
+];
+
+const table = new Map<string, { unit: string; values: string[] }>();
+for (const [name, make] of columns) {
+  const { fs, done } = await make();
+  const results = await measure(fs);
+  await done();
+  console.log(
+    name,
+    results.map((r) => `${r.name}: ${r.value.toFixed(0)} ${r.unit}`).join(", "),
+  );
+  for (const r of results) {
+    const row = table.get(r.name) ?? { unit: r.unit, values: [] };
+    row.values.push(r.value.toFixed(0));
+    table.set(r.name, row);
+  }
+}
+
+const date = new Date().toISOString().slice(0, 10);
+let md =
+  `\n## VFS\n\n\`deno run … bench/vfs_bench.ts\`: the FileSystem methods called ` +
+  `directly, one at a time, as root; ${fileMiB} MiB file, ${files} files. ` +
+  `LocalFs writes are unstable (no fsync). ${date}, load average ${
+    Deno.loadavg()[0].toFixed(1)
+  }.\n\n| operation | unit | ${
+    columns.map(([n]) => n).join(" | ")
+  } |\n|---|---|${columns.map(() => "---").join("|")}|\n`;
+for (const [name, row] of table) {
+  md += `| ${name} | ${row.unit} | ${row.values.join(" | ")} |\n`;
+}
+console.log(md);
+if (!quick) await Deno.writeTextFile(`${here}RESULTS.md`, md, { append: true });
