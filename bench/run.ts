@@ -3,7 +3,7 @@
 // only some: `deno task bench nfs nbd`. Results are appended to
 // bench/RESULTS.md by each benchmark.
 const here = new URL(".", import.meta.url).pathname;
-const all = ["rpc", "nfs", "nbd"];
+const all = ["rpc", "vfs", "nfs", "nbd"];
 const chosen = Deno.args.length > 0 ? Deno.args : all;
 let failed = 0;
 for (const name of chosen) {
