@@ -157,6 +157,16 @@ async function cached(
   return final;
 }
 
+/** Delete what older versions of the scripts left: `prefix*` but `keep`. */
+async function pruneCache(prefix: string, keep: string): Promise<void> {
+  for await (const e of Deno.readDir(cacheRoot())) {
+    if (e.name.startsWith(prefix) && e.name !== keep) {
+      await Deno.remove(`${cacheRoot()}/${e.name}`, { recursive: true })
+        .catch(() => {});
+    }
+  }
+}
+
 let imagePromise: Promise<string> | undefined;
 
 /**
@@ -176,12 +186,7 @@ export function guestImage(): Promise<string> {
         }s: ${cacheRoot()}/${name}`,
       );
     });
-    for await (const e of Deno.readDir(cacheRoot())) {
-      if (e.name.startsWith("image-") && e.name !== name) {
-        await Deno.remove(`${cacheRoot()}/${e.name}`, { recursive: true })
-          .catch(() => {});
-      }
-    }
+    await pruneCache("image-", name);
     return dir;
   })();
   return imagePromise;
@@ -193,13 +198,15 @@ let fsxPromise: Promise<string> | undefined;
 export function fsxBinary(): Promise<string> {
   fsxPromise ??= (async () => {
     const name = `fsx-${(await sha256Hex(FSX_SOURCE)).slice(0, 16)}`;
-    return await cached(name, async (tmp) => {
+    const path = await cached(name, async (tmp) => {
       await run(
         "gcc",
         ["-static", "-O2", "-Wall", "-o", tmp, FSX_SOURCE],
         "Compiling fsx.c",
       );
     });
+    await pruneCache("fsx-", name);
+    return path;
   })();
   return fsxPromise;
 }

@@ -22,23 +22,36 @@ WORK=$OUT/.build
 rm -rf "$WORK"
 mkdir -p "$WORK/debs"
 
-for tool in apt-get dpkg-deb depmod modprobe cpio ldd; do
+for tool in apt-get apt-cache dpkg-deb depmod modprobe cpio; do
   command -v "$tool" >/dev/null || { echo "build_image.sh: missing host tool: $tool" >&2; exit 2; }
 done
 
 # --- guest packages (downloaded, never installed) -----------------------------
-PKGS=(user-mode-linux busybox-static nfs-common nbd-client e2fsprogs
-      libtirpc3 libtirpc-common libmount1 libblkid1 libselinux1 libpcre2-8-0
-      libgssapi-krb5-2 libkrb5-3 libk5crypto3 libkrb5support0 libcom-err2
-      libkeyutils1 libgnutls30 libnl-3-200 libnl-genl-3-200 libp11-kit0
-      libidn2-0 libunistring2 libtasn1-6 libnettle8 libhogweed6 libgmp10
-      libffi8 libext2fs2 libuuid1 libc6)
-download() { (cd "$WORK/debs" && apt-get download "${PKGS[@]}" >/dev/null 2>"$WORK/download.err"); }
-if ! download; then
-  # A fresh machine may have no package lists yet.
-  apt-get update -qq >/dev/null 2>&1 || true
-  download || { cat "$WORK/download.err" >&2; exit 1; }
-fi
+TOOLS=(user-mode-linux busybox-static nfs-common nbd-client e2fsprogs)
+# The library packages the tools need, found through apt's dependency data
+# (only lib* packages, recursively), so that the names are right on every
+# Debian and Ubuntu release (libtirpc3 or libtirpc3t64 ...).
+lib_closure() {
+  local -A seen=()
+  local level=("$@") next d
+  while ((${#level[@]})); do
+    next=()
+    while read -r d; do
+      [[ $d == lib* && -z ${seen[$d]:-} ]] || continue
+      seen[$d]=1
+      next+=("$d")
+    done < <(apt-cache depends "${level[@]}" 2>/dev/null |
+      awk '$1 ~ /^[|]?(Pre)?Depends:$/ && $2 !~ /^</ {sub(/:.*/, "", $2); print $2}')
+    level=(${next[@]+"${next[@]}"})
+  done
+  printf '%s\n' "${!seen[@]}"
+}
+apt-cache show user-mode-linux >/dev/null 2>&1 || apt-get update -qq >/dev/null 2>&1 || true
+mapfile -t LIBS < <(lib_closure nfs-common nbd-client e2fsprogs | sort)
+((${#LIBS[@]})) || { echo "build_image.sh: apt knows no dependencies of nfs-common (apt-get update?)" >&2; exit 1; }
+PKGS=("${TOOLS[@]}" "${LIBS[@]}")
+(cd "$WORK/debs" && apt-get download "${PKGS[@]}" >/dev/null 2>"$WORK/download.err") ||
+  { cat "$WORK/download.err" >&2; exit 1; }
 t_dl=$(date +%s)
 
 ROOTFS=$WORK/extract
@@ -48,20 +61,46 @@ for d in "$WORK"/debs/*.deb; do dpkg-deb -x "$d" "$ROOTFS"; done
 # --- userland -----------------------------------------------------------------
 IR=$WORK/initramfs
 mkdir -p "$IR"/{bin,sbin,etc,proc,sys,dev,tmp,run,mnt,root,lib64,lib/x86_64-linux-gnu}
-cp "$ROOTFS/bin/busybox" "$IR/bin/busybox"
+# in_root PATH...: the first of these package paths that exists (releases with
+# merged /usr ship /usr/sbin/mount.nfs, older ones /sbin/mount.nfs).
+in_root() {
+  local p
+  for p in "$@"; do [[ -e "$ROOTFS/$p" ]] && { echo "$ROOTFS/$p"; return 0; }; done
+  echo "build_image.sh: none of these is in the packages: $*" >&2
+  return 1
+}
+tool() { in_root "sbin/$1" "usr/sbin/$1" "bin/$1" "usr/bin/$1"; }
+# real_file PATH: follow symlinks inside the unpacked packages (an absolute
+# link such as /lib64/ld-linux-x86-64.so.2 must not lead to the host's copy).
+real_file() {
+  local f=$1 t n=0
+  while [[ -L $f ]] && ((n++ < 20)); do
+    t=$(readlink "$f")
+    if [[ $t == /* ]]; then f=$ROOTFS$t; else f=$(dirname "$f")/$t; fi
+  done
+  [[ -f $f ]] || { echo "build_image.sh: no file behind $1" >&2; return 1; }
+  echo "$f"
+}
+BUSYBOX=$(tool busybox)
+cp "$BUSYBOX" "$IR/bin/busybox"
 # Every applet busybox has; the static binary runs on the host too.
-for applet in $("$ROOTFS/bin/busybox" --list); do
+for applet in $("$BUSYBOX" --list); do
   [[ $applet == busybox ]] || ln -sf /bin/busybox "$IR/bin/$applet"
 done
 # The real tools go to /sbin, which comes first in the guest's PATH (busybox
 # has its own, smaller mke2fs).
 for b in mount.nfs umount.nfs nbd-client mke2fs e2fsck; do
-  install -D -m 0755 "$ROOTFS/sbin/$b" "$IR/sbin/$b"
+  install -D -m 0755 "$(tool "$b")" "$IR/sbin/$b"
 done
 for n in mkfs.ext4 mke2fs.ext4; do ln -sf mke2fs "$IR/sbin/$n"; done
 ln -sf e2fsck "$IR/sbin/fsck.ext4"
 
 # Shared libraries, resolved against the downloaded packages only.
+# The downloaded loader lists what each tool needs (the host's ldd might be
+# another glibc).
+LDSO=$(real_file "$(in_root lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 \
+  lib64/ld-linux-x86-64.so.2 usr/lib64/ld-linux-x86-64.so.2)")
+install -m 0755 "$LDSO" "$IR/lib64/ld-linux-x86-64.so.2"
 LIBDIRS=("$ROOTFS/lib/x86_64-linux-gnu" "$ROOTFS/usr/lib/x86_64-linux-gnu")
 missing=0
 for b in mount.nfs umount.nfs nbd-client mke2fs e2fsck; do
@@ -73,16 +112,15 @@ for b in mount.nfs umount.nfs nbd-client mke2fs e2fsck; do
         src=
         for d in "${LIBDIRS[@]}"; do [[ -e "$d/$name" ]] && { src=$d/$name; break; }; done
         [[ -n "$src" ]] || { echo "library $name ($b) is in no downloaded package" >&2; missing=1; continue; }
-        install -m 0755 "$(readlink -f "$src")" "$IR/lib/x86_64-linux-gnu/$name" ;;
+        install -m 0755 "$(real_file "$src")" "$IR/lib/x86_64-linux-gnu/$name" ;;
     esac
-  done < <(LD_LIBRARY_PATH=$(IFS=:; echo "${LIBDIRS[*]}") ldd "$ROOTFS/sbin/$b")
+  done < <("$LDSO" --library-path "$(IFS=:; echo "${LIBDIRS[*]}")" --list "$(tool "$b")")
 done
 ((missing == 0)) || exit 1
-install -m 0755 "$(readlink -f "$ROOTFS/lib64/ld-linux-x86-64.so.2")" "$IR/lib64/ld-linux-x86-64.so.2"
 
 # mount.nfs (libtirpc) fails without /etc/netconfig; /etc/mtab must be the
 # kernel's table, or libmount tries to update a file.
-cp "$ROOTFS/etc/netconfig" "$IR/etc/netconfig"
+cp "$(in_root etc/netconfig)" "$IR/etc/netconfig"
 printf 'root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000:tester:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$IR/etc/passwd"
 printf 'root:x:0:\ntester:x:1000:\nnogroup:x:65534:\n' >"$IR/etc/group"
 printf 'hosts: files\npasswd: files\ngroup: files\n' >"$IR/etc/nsswitch.conf"
@@ -137,7 +175,7 @@ EOF
 chmod 0755 "$IR/init"
 
 # --- kernel and modules ---------------------------------------------------------
-install -m 0755 "$ROOTFS/usr/bin/linux.uml" "$OUT/linux.uml"
+install -m 0755 "$(tool linux.uml)" "$OUT/linux.uml"
 UVER=$(ls "$ROOTFS/usr/lib/uml/modules" | head -1)
 UROOT=$WORK/umlroot
 mkdir -p "$UROOT/lib"
