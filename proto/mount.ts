@@ -16,15 +16,55 @@
 
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 
-/** The MOUNT program number. */
+/**
+ * The MOUNT program number.
+ *
+ * @example
+ * ```ts
+ * import { MOUNT_PROGRAM } from "./mount.ts";
+ * console.log(MOUNT_PROGRAM); // 100005
+ * ```
+ */
 export const MOUNT_PROGRAM = 100005;
-/** The MOUNT version this module speaks. */
+/**
+ * The MOUNT version this module speaks.
+ *
+ * @example
+ * ```ts
+ * import { MOUNT_V3 } from "./mount.ts";
+ * console.log(MOUNT_V3); // 3
+ * ```
+ */
 export const MOUNT_V3 = 3;
-/** Longest export path in bytes. */
+/**
+ * Longest export path in bytes.
+ *
+ * @example
+ * ```ts
+ * import { MNTPATHLEN } from "./mount.ts";
+ * console.log(MNTPATHLEN); // 1024
+ * ```
+ */
 export const MNTPATHLEN = 1024;
-/** Longest host or group name in bytes. */
+/**
+ * Longest host or group name in bytes.
+ *
+ * @example
+ * ```ts
+ * import { MNTNAMLEN } from "./mount.ts";
+ * console.log(MNTNAMLEN); // 255
+ * ```
+ */
 export const MNTNAMLEN = 255;
-/** Largest version 3 file handle in bytes. */
+/**
+ * Largest version 3 file handle in bytes.
+ *
+ * @example
+ * ```ts
+ * import { FHSIZE3 } from "./mount.ts";
+ * console.log(FHSIZE3); // 64
+ * ```
+ */
 export const FHSIZE3 = 64;
 
 /**
@@ -67,7 +107,16 @@ export const MountStatus = {
   SERVERFAULT: 10006,
 } as const;
 
-/** The MNT reply. */
+/**
+ * The MNT reply.
+ *
+ * @example
+ * ```ts
+ * import type { MntRes } from "./mount.ts";
+ * const ok: MntRes = { status: 0, handle: new Uint8Array(20), flavors: [1] };
+ * console.log(ok.flavors);
+ * ```
+ */
 export interface MntRes {
   /** A {@link MountStatus} value. */
   status: number;
@@ -77,7 +126,16 @@ export interface MntRes {
   flavors?: number[];
 }
 
-/** One entry of the DUMP reply. */
+/**
+ * One entry of the DUMP reply.
+ *
+ * @example
+ * ```ts
+ * import type { MountEntry } from "./mount.ts";
+ * const e: MountEntry = { hostname: "127.0.0.1", directory: "/" };
+ * console.log(e);
+ * ```
+ */
 export interface MountEntry {
   /** The client's host name or address. */
   hostname: string;
@@ -85,7 +143,16 @@ export interface MountEntry {
   directory: string;
 }
 
-/** One entry of the EXPORT reply. */
+/**
+ * One entry of the EXPORT reply.
+ *
+ * @example
+ * ```ts
+ * import type { ExportEntry } from "./mount.ts";
+ * const e: ExportEntry = { dir: "/data", groups: ["10.0.0.0/8"] };
+ * console.log(e);
+ * ```
+ */
 export interface ExportEntry {
   /** The export path. */
   dir: string;

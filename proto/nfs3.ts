@@ -22,22 +22,68 @@
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 import { XdrError } from "../rpc/xdr.ts";
 
-/** The NFS program number. */
+/**
+ * The NFS program number.
+ *
+ * @example
+ * ```ts
+ * import { NFS_PROGRAM } from "./nfs3.ts";
+ * console.log(NFS_PROGRAM);
+ * ```
+ */
 export const NFS_PROGRAM = 100003;
-/** The protocol version this module speaks. */
+/**
+ * The protocol version this module speaks.
+ *
+ * @example
+ * ```ts
+ * import { NFS_V3 } from "./nfs3.ts";
+ * console.log(NFS_V3);
+ * ```
+ */
 export const NFS_V3 = 3;
-/** Largest file handle in bytes. */
+/**
+ * Largest file handle in bytes.
+ *
+ * @example
+ * ```ts
+ * import { NFS3_FHSIZE } from "./nfs3.ts";
+ * console.log(NFS3_FHSIZE);
+ * ```
+ */
 export const NFS3_FHSIZE = 64;
-/** Size of cookie, create and write verifiers in bytes. */
+/**
+ * Size of cookie, create and write verifiers in bytes.
+ *
+ * @example
+ * ```ts
+ * import { NFS3_VERFSIZE } from "./nfs3.ts";
+ * console.log(NFS3_VERFSIZE);
+ * ```
+ */
 export const NFS3_VERFSIZE = 8;
 /**
  * Largest name or path the decoders accept, in bytes. RFC 1813 leaves
  * `filename3` and `nfspath3` unbounded; longer names are refused as garbage
  * before anything is allocated.
+ *
+ * @example
+ * ```ts
+ * import { NFS3_MAXPATHLEN } from "./nfs3.ts";
+ * console.log(NFS3_MAXPATHLEN);
+ * ```
  */
 export const NFS3_MAXPATHLEN = 4096;
 
-/** Procedure numbers. */
+/**
+ * Procedure numbers.
+ *
+ * @example
+ * ```ts
+ * import { Nfs3Proc } from "./nfs3.ts";
+ * console.log(Nfs3Proc);
+ * ```
+ */
 export const Nfs3Proc = {
   NULL: 0,
   GETATTR: 1,
@@ -63,7 +109,15 @@ export const Nfs3Proc = {
   COMMIT: 21,
 } as const;
 
-/** `nfsstat3` values. */
+/**
+ * `nfsstat3` values.
+ *
+ * @example
+ * ```ts
+ * import { Nfs3Status } from "./nfs3.ts";
+ * console.log(Nfs3Status);
+ * ```
+ */
 export const Nfs3Status = {
   OK: 0,
   PERM: 1,
@@ -96,10 +150,27 @@ export const Nfs3Status = {
   JUKEBOX: 10008,
 } as const;
 
-/** One of the {@link Nfs3Status} values (other numbers may arrive from peers). */
+/**
+ * One of the {@link Nfs3Status} values (other numbers may arrive from peers).
+ *
+ * @example
+ * ```ts
+ * import { Nfs3Status } from "./nfs3.ts";
+ * const s: Nfs3Status = Nfs3Status.NOENT;
+ * console.log(s);
+ * ```
+ */
 export type Nfs3Status = number;
 
-/** The name of an nfsstat3 value, for messages. */
+/**
+ * The name of an nfsstat3 value, for messages.
+ *
+ * @example
+ * ```ts
+ * import { nfs3StatusName } from "./nfs3.ts";
+ * console.log(nfs3StatusName(70)); // "NFS3ERR_STALE"
+ * ```
+ */
 export function nfs3StatusName(status: number): string {
   for (const [k, v] of Object.entries(Nfs3Status)) {
     if (v === status) return status === 0 ? "NFS3_OK" : `NFS3ERR_${k}`;
@@ -107,7 +178,15 @@ export function nfs3StatusName(status: number): string {
   return `nfsstat3 ${status}`;
 }
 
-/** `ftype3` values. */
+/**
+ * `ftype3` values.
+ *
+ * @example
+ * ```ts
+ * import { Ftype3 } from "./nfs3.ts";
+ * console.log(Ftype3);
+ * ```
+ */
 export const Ftype3 = {
   REG: 1,
   DIR: 2,
@@ -118,7 +197,15 @@ export const Ftype3 = {
   FIFO: 7,
 } as const;
 
-/** ACCESS bits. */
+/**
+ * ACCESS bits.
+ *
+ * @example
+ * ```ts
+ * import { Access3 } from "./nfs3.ts";
+ * console.log(Access3);
+ * ```
+ */
 export const Access3 = {
   READ: 0x01,
   LOOKUP: 0x02,
@@ -128,21 +215,45 @@ export const Access3 = {
   EXECUTE: 0x20,
 } as const;
 
-/** `stable_how` values. */
+/**
+ * `stable_how` values.
+ *
+ * @example
+ * ```ts
+ * import { StableHow } from "./nfs3.ts";
+ * console.log(StableHow);
+ * ```
+ */
 export const StableHow = {
   UNSTABLE: 0,
   DATA_SYNC: 1,
   FILE_SYNC: 2,
 } as const;
 
-/** `createmode3` values. */
+/**
+ * `createmode3` values.
+ *
+ * @example
+ * ```ts
+ * import { CreateMode } from "./nfs3.ts";
+ * console.log(CreateMode);
+ * ```
+ */
 export const CreateMode = {
   UNCHECKED: 0,
   GUARDED: 1,
   EXCLUSIVE: 2,
 } as const;
 
-/** FSINFO `properties` bits. */
+/**
+ * FSINFO `properties` bits.
+ *
+ * @example
+ * ```ts
+ * import { FsfProps } from "./nfs3.ts";
+ * console.log(FsfProps);
+ * ```
+ */
 export const FsfProps = {
   LINK: 0x0001,
   SYMLINK: 0x0002,
@@ -150,10 +261,27 @@ export const FsfProps = {
   CANSETTIME: 0x0010,
 } as const;
 
-/** Encoded size of `fattr3` in bytes. */
+/**
+ * Encoded size of `fattr3` in bytes.
+ *
+ * @example
+ * ```ts
+ * import { FATTR3_SIZE } from "./nfs3.ts";
+ * console.log(FATTR3_SIZE);
+ * ```
+ */
 export const FATTR3_SIZE = 84;
 
-/** `nfstime3`. */
+/**
+ * `nfstime3`.
+ *
+ * @example
+ * ```ts
+ * import type { Time3 } from "./nfs3.ts";
+ * const value: Time3 = { sec: 0, nsec: 0 };
+ * console.log(value);
+ * ```
+ */
 export interface Time3 {
   /** Seconds since the epoch. */
   sec: number;
@@ -161,7 +289,17 @@ export interface Time3 {
   nsec: number;
 }
 
-/** `fattr3`. The VFS `Attributes` type is assignable to it. */
+/**
+ * `fattr3`. The VFS `Attributes` type is assignable to it.
+ *
+ * @example
+ * ```ts
+ * import type { Fattr3 } from "./nfs3.ts";
+ * const t = { sec: 0, nsec: 0 };
+ * const value: Fattr3 = { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t };
+ * console.log(value);
+ * ```
+ */
 export interface Fattr3 {
   /** `ftype3`. */
   type: number;
@@ -191,7 +329,17 @@ export interface Fattr3 {
   ctime: Time3;
 }
 
-/** `wcc_attr`: the attributes a client compares before an operation. */
+/**
+ * `wcc_attr`: the attributes a client compares before an operation.
+ *
+ * @example
+ * ```ts
+ * import type { WccAttr } from "./nfs3.ts";
+ * const t = { sec: 0, nsec: 0 };
+ * const value: WccAttr = { size: 0, mtime: t, ctime: t };
+ * console.log(value);
+ * ```
+ */
 export interface WccAttr {
   /** Size before. */
   size: number;
@@ -201,7 +349,16 @@ export interface WccAttr {
   ctime: Time3;
 }
 
-/** `wcc_data`. */
+/**
+ * `wcc_data`.
+ *
+ * @example
+ * ```ts
+ * import type { WccData } from "./nfs3.ts";
+ * const value: WccData = { before: undefined, after: undefined };
+ * console.log(value);
+ * ```
+ */
 export interface WccData {
   /** Attributes before the operation, if known. */
   before?: WccAttr;
@@ -209,10 +366,28 @@ export interface WccData {
   after?: Fattr3;
 }
 
-/** A time to set in `sattr3`. */
+/**
+ * A time to set in `sattr3`.
+ *
+ * @example
+ * ```ts
+ * import type { SetTime3 } from "./nfs3.ts";
+ * const value: SetTime3 = "server";
+ * console.log(value);
+ * ```
+ */
 export type SetTime3 = "server" | Time3;
 
-/** `sattr3`: absent fields are not changed. */
+/**
+ * `sattr3`: absent fields are not changed.
+ *
+ * @example
+ * ```ts
+ * import type { Sattr3 } from "./nfs3.ts";
+ * const value: Sattr3 = { mode: 0o644, mtime: "server" };
+ * console.log(value);
+ * ```
+ */
 export interface Sattr3 {
   /** New mode. */
   mode?: number;
@@ -244,30 +419,88 @@ function clampU32(v: number): number {
   return v <= 0 ? 0 : v >= 0xffffffff ? 0xffffffff : v;
 }
 
-/** Encodes an `nfstime3` (times before 1970 clamp to 0). */
+/**
+ * Encodes an `nfstime3` (times before 1970 clamp to 0).
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeTime3 } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeTime3(w, { sec: 0, nsec: 0 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeTime3(w: XdrWriter, t: Time3): void {
   w.u32(clampU32(t.sec));
   w.u32(t.nsec);
 }
 
-/** Decodes an `nfstime3`. */
+/**
+ * Decodes an `nfstime3`.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeTime3, encodeTime3 } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeTime3(w, { sec: 0, nsec: 0 });
+ * console.log(decodeTime3(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeTime3(r: XdrReader): Time3 {
   const sec = r.u32("nfstime3");
   const nsec = r.u32("nfstime3");
   return { sec, nsec };
 }
 
-/** Encodes a file handle (`nfs_fh3`). */
+/**
+ * Encodes a file handle (`nfs_fh3`).
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeFh3 } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeFh3(w, fh);
+ * console.log(w.length);
+ * ```
+ */
 export function encodeFh3(w: XdrWriter, fh: Uint8Array): void {
   w.opaque(fh);
 }
 
-/** Decodes a file handle (`nfs_fh3`), at most 64 bytes. */
+/**
+ * Decodes a file handle (`nfs_fh3`), at most 64 bytes.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeFh3, encodeFh3 } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeFh3(w, fh);
+ * console.log(decodeFh3(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeFh3(r: XdrReader): Uint8Array {
   return r.opaque(NFS3_FHSIZE, "nfs_fh3");
 }
 
-/** Encodes an `fattr3`. */
+/**
+ * Encodes an `fattr3`.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeFattr3 } from "./nfs3.ts";
+ * const t = { sec: 0, nsec: 0 };
+ * const w = new XdrWriter();
+ * encodeFattr3(w, { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeFattr3(w: XdrWriter, a: Fattr3): void {
   w.u32(a.type);
   w.u32(a.mode & 0xfff);
@@ -285,7 +518,19 @@ export function encodeFattr3(w: XdrWriter, a: Fattr3): void {
   encodeTime3(w, a.ctime);
 }
 
-/** Decodes an `fattr3`. */
+/**
+ * Decodes an `fattr3`.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeFattr3, encodeFattr3 } from "./nfs3.ts";
+ * const t = { sec: 0, nsec: 0 };
+ * const w = new XdrWriter();
+ * encodeFattr3(w, { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t });
+ * console.log(decodeFattr3(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeFattr3(r: XdrReader): Fattr3 {
   const type = r.u32("ftype3");
   const mode = r.u32("mode");
@@ -318,7 +563,19 @@ export function decodeFattr3(r: XdrReader): Fattr3 {
   };
 }
 
-/** Encodes a `post_op_attr`. */
+/**
+ * Encodes a `post_op_attr`.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodePostOpAttr } from "./nfs3.ts";
+ * const t = { sec: 0, nsec: 0 };
+ * const w = new XdrWriter();
+ * encodePostOpAttr(w, { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t });
+ * console.log(w.length);
+ * ```
+ */
 export function encodePostOpAttr(w: XdrWriter, a: Fattr3 | undefined): void {
   if (a === undefined) {
     w.u32(0);
@@ -328,12 +585,36 @@ export function encodePostOpAttr(w: XdrWriter, a: Fattr3 | undefined): void {
   encodeFattr3(w, a);
 }
 
-/** Decodes a `post_op_attr`. */
+/**
+ * Decodes a `post_op_attr`.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodePostOpAttr, encodePostOpAttr } from "./nfs3.ts";
+ * const t = { sec: 0, nsec: 0 };
+ * const w = new XdrWriter();
+ * encodePostOpAttr(w, { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t });
+ * console.log(decodePostOpAttr(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodePostOpAttr(r: XdrReader): Fattr3 | undefined {
   return r.bool("post_op_attr") ? decodeFattr3(r) : undefined;
 }
 
-/** Encodes a `pre_op_attr`. */
+/**
+ * Encodes a `pre_op_attr`.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodePreOpAttr } from "./nfs3.ts";
+ * const t = { sec: 0, nsec: 0 };
+ * const w = new XdrWriter();
+ * encodePreOpAttr(w, { size: 0, mtime: t, ctime: t });
+ * console.log(w.length);
+ * ```
+ */
 export function encodePreOpAttr(w: XdrWriter, a: WccAttr | undefined): void {
   if (a === undefined) {
     w.u32(0);
@@ -345,7 +626,19 @@ export function encodePreOpAttr(w: XdrWriter, a: WccAttr | undefined): void {
   encodeTime3(w, a.ctime);
 }
 
-/** Decodes a `pre_op_attr`. */
+/**
+ * Decodes a `pre_op_attr`.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodePreOpAttr, encodePreOpAttr } from "./nfs3.ts";
+ * const t = { sec: 0, nsec: 0 };
+ * const w = new XdrWriter();
+ * encodePreOpAttr(w, { size: 0, mtime: t, ctime: t });
+ * console.log(decodePreOpAttr(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodePreOpAttr(r: XdrReader): WccAttr | undefined {
   if (!r.bool("pre_op_attr")) return undefined;
   const size = u64n(r, "size");
@@ -354,20 +647,54 @@ export function decodePreOpAttr(r: XdrReader): WccAttr | undefined {
   return { size, mtime, ctime };
 }
 
-/** Encodes `wcc_data`. */
+/**
+ * Encodes `wcc_data`.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeWccData } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeWccData(w, { before: undefined, after: undefined });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeWccData(w: XdrWriter, d: WccData | undefined): void {
   encodePreOpAttr(w, d?.before);
   encodePostOpAttr(w, d?.after);
 }
 
-/** Decodes `wcc_data`. */
+/**
+ * Decodes `wcc_data`.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeWccData, encodeWccData } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeWccData(w, { before: undefined, after: undefined });
+ * console.log(decodeWccData(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeWccData(r: XdrReader): WccData {
   const before = decodePreOpAttr(r);
   const after = decodePostOpAttr(r);
   return { before, after };
 }
 
-/** Encodes a `post_op_fh3`. */
+/**
+ * Encodes a `post_op_fh3`.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodePostOpFh3 } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodePostOpFh3(w, fh);
+ * console.log(w.length);
+ * ```
+ */
 export function encodePostOpFh3(
   w: XdrWriter,
   fh: Uint8Array | undefined,
@@ -380,7 +707,19 @@ export function encodePostOpFh3(
   w.opaque(fh);
 }
 
-/** Decodes a `post_op_fh3`. */
+/**
+ * Decodes a `post_op_fh3`.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodePostOpFh3, encodePostOpFh3 } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodePostOpFh3(w, fh);
+ * console.log(decodePostOpFh3(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodePostOpFh3(r: XdrReader): Uint8Array | undefined {
   return r.bool("post_op_fh3") ? decodeFh3(r) : undefined;
 }
@@ -402,7 +741,18 @@ function decodeSetTime(r: XdrReader): SetTime3 | undefined {
   throw new XdrError(`Invalid time_how: ${how}`, "sattr3");
 }
 
-/** Encodes an `sattr3`. */
+/**
+ * Encodes an `sattr3`.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeSattr3 } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeSattr3(w, { mode: 0o644, mtime: "server" });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeSattr3(w: XdrWriter, s: Sattr3 | undefined): void {
   const a = s ?? {};
   if (a.mode === undefined) w.u32(0);
@@ -417,7 +767,18 @@ export function encodeSattr3(w: XdrWriter, s: Sattr3 | undefined): void {
   encodeSetTime(w, a.mtime);
 }
 
-/** Decodes an `sattr3`; sizes above 2^53 saturate. */
+/**
+ * Decodes an `sattr3`; sizes above 2^53 saturate.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeSattr3, encodeSattr3 } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeSattr3(w, { mode: 0o644, mtime: "server" });
+ * console.log(decodeSattr3(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeSattr3(r: XdrReader): Sattr3 {
   const s: Sattr3 = {};
   if (r.bool("set_mode3")) s.mode = r.u32("mode");
@@ -449,23 +810,67 @@ function encodeVerf(w: XdrWriter, v: Uint8Array): void {
 // ---------------------------------------------------------------------------
 // Arguments
 
-/** Arguments naming one object (GETATTR, READLINK, FSSTAT, FSINFO, PATHCONF). */
+/**
+ * Arguments naming one object (GETATTR, READLINK, FSSTAT, FSINFO, PATHCONF).
+ *
+ * @example
+ * ```ts
+ * import type { FhArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: FhArgs = { object: fh };
+ * console.log(value);
+ * ```
+ */
 export interface FhArgs {
   /** The object's handle. */
   object: Uint8Array;
 }
 
-/** Encodes arguments that are a single handle. */
+/**
+ * Encodes arguments that are a single handle.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeFhArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeFhArgs(w, { object: fh });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeFhArgs(w: XdrWriter, a: FhArgs): void {
   encodeFh3(w, a.object);
 }
 
-/** Decodes arguments that are a single handle. */
+/**
+ * Decodes arguments that are a single handle.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeFhArgs, encodeFhArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeFhArgs(w, { object: fh });
+ * console.log(decodeFhArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeFhArgs(r: XdrReader): FhArgs {
   return { object: decodeFh3(r) };
 }
 
-/** `diropargs3` (LOOKUP, REMOVE, RMDIR). */
+/**
+ * `diropargs3` (LOOKUP, REMOVE, RMDIR).
+ *
+ * @example
+ * ```ts
+ * import type { DirOpArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: DirOpArgs = { dir: fh, name: "a.txt" };
+ * console.log(value);
+ * ```
+ */
 export interface DirOpArgs {
   /** The directory's handle. */
   dir: Uint8Array;
@@ -473,20 +878,54 @@ export interface DirOpArgs {
   name: string;
 }
 
-/** Encodes `diropargs3`. */
+/**
+ * Encodes `diropargs3`.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeDirOpArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeDirOpArgs(w, { dir: fh, name: "a.txt" });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeDirOpArgs(w: XdrWriter, a: DirOpArgs): void {
   encodeFh3(w, a.dir);
   w.string(a.name);
 }
 
-/** Decodes `diropargs3`. */
+/**
+ * Decodes `diropargs3`.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeDirOpArgs, encodeDirOpArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeDirOpArgs(w, { dir: fh, name: "a.txt" });
+ * console.log(decodeDirOpArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeDirOpArgs(r: XdrReader): DirOpArgs {
   const dir = decodeFh3(r);
   const name = decodeName(r, "filename3");
   return { dir, name };
 }
 
-/** SETATTR arguments. */
+/**
+ * SETATTR arguments.
+ *
+ * @example
+ * ```ts
+ * import type { SetattrArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: SetattrArgs = { object: fh, attrs: { mode: 0o600 } };
+ * console.log(value);
+ * ```
+ */
 export interface SetattrArgs {
   /** The object. */
   object: Uint8Array;
@@ -496,7 +935,19 @@ export interface SetattrArgs {
   guard?: Time3;
 }
 
-/** Encodes SETATTR arguments. */
+/**
+ * Encodes SETATTR arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeSetattrArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeSetattrArgs(w, { object: fh, attrs: { mode: 0o600 } });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeSetattrArgs(w: XdrWriter, a: SetattrArgs): void {
   encodeFh3(w, a.object);
   encodeSattr3(w, a.attrs);
@@ -507,7 +958,19 @@ export function encodeSetattrArgs(w: XdrWriter, a: SetattrArgs): void {
   }
 }
 
-/** Decodes SETATTR arguments. */
+/**
+ * Decodes SETATTR arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeSetattrArgs, encodeSetattrArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeSetattrArgs(w, { object: fh, attrs: { mode: 0o600 } });
+ * console.log(decodeSetattrArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeSetattrArgs(r: XdrReader): SetattrArgs {
   const object = decodeFh3(r);
   const attrs = decodeSattr3(r);
@@ -515,7 +978,17 @@ export function decodeSetattrArgs(r: XdrReader): SetattrArgs {
   return guard ? { object, attrs, guard } : { object, attrs };
 }
 
-/** ACCESS arguments. */
+/**
+ * ACCESS arguments.
+ *
+ * @example
+ * ```ts
+ * import type { AccessArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: AccessArgs = { object: fh, access: 0x3f };
+ * console.log(value);
+ * ```
+ */
 export interface AccessArgs {
   /** The object. */
   object: Uint8Array;
@@ -523,19 +996,53 @@ export interface AccessArgs {
   access: number;
 }
 
-/** Encodes ACCESS arguments. */
+/**
+ * Encodes ACCESS arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeAccessArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeAccessArgs(w, { object: fh, access: 0x3f });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeAccessArgs(w: XdrWriter, a: AccessArgs): void {
   encodeFh3(w, a.object);
   w.u32(a.access);
 }
 
-/** Decodes ACCESS arguments. */
+/**
+ * Decodes ACCESS arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeAccessArgs, encodeAccessArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeAccessArgs(w, { object: fh, access: 0x3f });
+ * console.log(decodeAccessArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeAccessArgs(r: XdrReader): AccessArgs {
   const object = decodeFh3(r);
   return { object, access: r.u32("access") };
 }
 
-/** READ and COMMIT arguments. */
+/**
+ * READ and COMMIT arguments.
+ *
+ * @example
+ * ```ts
+ * import type { ReadArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: ReadArgs = { file: fh, offset: 0, count: 4096 };
+ * console.log(value);
+ * ```
+ */
 export interface ReadArgs {
   /** The file. */
   file: Uint8Array;
@@ -545,14 +1052,38 @@ export interface ReadArgs {
   count: number;
 }
 
-/** Encodes READ (or COMMIT) arguments. */
+/**
+ * Encodes READ (or COMMIT) arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeReadArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeReadArgs(w, { file: fh, offset: 0, count: 4096 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeReadArgs(w: XdrWriter, a: ReadArgs): void {
   encodeFh3(w, a.file);
   w.u64(a.offset);
   w.u32(a.count);
 }
 
-/** Decodes READ (or COMMIT) arguments. */
+/**
+ * Decodes READ (or COMMIT) arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeReadArgs, encodeReadArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeReadArgs(w, { file: fh, offset: 0, count: 4096 });
+ * console.log(decodeReadArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeReadArgs(r: XdrReader): ReadArgs {
   const file = decodeFh3(r);
   const offset = r.u64sat("offset");
@@ -560,15 +1091,59 @@ export function decodeReadArgs(r: XdrReader): ReadArgs {
   return { file, offset, count };
 }
 
-/** COMMIT arguments (same shape as READ). */
+/**
+ * COMMIT arguments (same shape as READ).
+ *
+ * @example
+ * ```ts
+ * import type { CommitArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: CommitArgs = { file: fh, offset: 0, count: 0 };
+ * console.log(value);
+ * ```
+ */
 export type CommitArgs = ReadArgs;
-/** Encodes COMMIT arguments. */
+/**
+ * Encodes COMMIT arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeCommitArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeCommitArgs(w, { file: fh, offset: 0, count: 0 });
+ * console.log(w.length);
+ * ```
+ */
 export const encodeCommitArgs: (w: XdrWriter, a: CommitArgs) => void =
   encodeReadArgs;
-/** Decodes COMMIT arguments. */
+/**
+ * Decodes COMMIT arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeCommitArgs, encodeCommitArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeCommitArgs(w, { file: fh, offset: 0, count: 0 });
+ * console.log(decodeCommitArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export const decodeCommitArgs: (r: XdrReader) => CommitArgs = decodeReadArgs;
 
-/** WRITE arguments. */
+/**
+ * WRITE arguments.
+ *
+ * @example
+ * ```ts
+ * import type { WriteArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: WriteArgs = { file: fh, offset: 0, count: 2, stable: 2, data: new Uint8Array(2) };
+ * console.log(value);
+ * ```
+ */
 export interface WriteArgs {
   /** The file. */
   file: Uint8Array;
@@ -582,7 +1157,19 @@ export interface WriteArgs {
   data: Uint8Array;
 }
 
-/** Encodes WRITE arguments. */
+/**
+ * Encodes WRITE arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeWriteArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeWriteArgs(w, { file: fh, offset: 0, count: 2, stable: 2, data: new Uint8Array(2) });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeWriteArgs(w: XdrWriter, a: WriteArgs): void {
   encodeFh3(w, a.file);
   w.u64(a.offset);
@@ -591,7 +1178,19 @@ export function encodeWriteArgs(w: XdrWriter, a: WriteArgs): void {
   w.opaque(a.data);
 }
 
-/** Decodes WRITE arguments; `maxData` bounds the data length. */
+/**
+ * Decodes WRITE arguments; `maxData` bounds the data length.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeWriteArgs, encodeWriteArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeWriteArgs(w, { file: fh, offset: 0, count: 2, stable: 2, data: new Uint8Array(2) });
+ * console.log(decodeWriteArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeWriteArgs(
   r: XdrReader,
   maxData: number = 0xffffffff,
@@ -605,7 +1204,17 @@ export function decodeWriteArgs(
   return { file, offset, count, stable, data };
 }
 
-/** CREATE arguments. */
+/**
+ * CREATE arguments.
+ *
+ * @example
+ * ```ts
+ * import type { CreateArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: CreateArgs = { dir: fh, name: "a.txt", mode: 0, attrs: { mode: 0o644 } };
+ * console.log(value);
+ * ```
+ */
 export interface CreateArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -619,7 +1228,19 @@ export interface CreateArgs {
   verf?: Uint8Array;
 }
 
-/** Encodes CREATE arguments. */
+/**
+ * Encodes CREATE arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeCreateArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeCreateArgs(w, { dir: fh, name: "a.txt", mode: 0, attrs: { mode: 0o644 } });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeCreateArgs(w: XdrWriter, a: CreateArgs): void {
   encodeDirOpArgs(w, a);
   w.u32(a.mode);
@@ -628,7 +1249,19 @@ export function encodeCreateArgs(w: XdrWriter, a: CreateArgs): void {
   } else encodeSattr3(w, a.attrs);
 }
 
-/** Decodes CREATE arguments. */
+/**
+ * Decodes CREATE arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeCreateArgs, encodeCreateArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeCreateArgs(w, { dir: fh, name: "a.txt", mode: 0, attrs: { mode: 0o644 } });
+ * console.log(decodeCreateArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeCreateArgs(r: XdrReader): CreateArgs {
   const { dir, name } = decodeDirOpArgs(r);
   const mode = r.u32("createmode3");
@@ -639,7 +1272,17 @@ export function decodeCreateArgs(r: XdrReader): CreateArgs {
   return { dir, name, mode, attrs: decodeSattr3(r) };
 }
 
-/** MKDIR arguments. */
+/**
+ * MKDIR arguments.
+ *
+ * @example
+ * ```ts
+ * import type { MkdirArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: MkdirArgs = { dir: fh, name: "d", attrs: {} };
+ * console.log(value);
+ * ```
+ */
 export interface MkdirArgs {
   /** The parent directory. */
   dir: Uint8Array;
@@ -649,19 +1292,53 @@ export interface MkdirArgs {
   attrs: Sattr3;
 }
 
-/** Encodes MKDIR arguments. */
+/**
+ * Encodes MKDIR arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeMkdirArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeMkdirArgs(w, { dir: fh, name: "d", attrs: {} });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeMkdirArgs(w: XdrWriter, a: MkdirArgs): void {
   encodeDirOpArgs(w, a);
   encodeSattr3(w, a.attrs);
 }
 
-/** Decodes MKDIR arguments. */
+/**
+ * Decodes MKDIR arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeMkdirArgs, encodeMkdirArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeMkdirArgs(w, { dir: fh, name: "d", attrs: {} });
+ * console.log(decodeMkdirArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeMkdirArgs(r: XdrReader): MkdirArgs {
   const { dir, name } = decodeDirOpArgs(r);
   return { dir, name, attrs: decodeSattr3(r) };
 }
 
-/** SYMLINK arguments. */
+/**
+ * SYMLINK arguments.
+ *
+ * @example
+ * ```ts
+ * import type { SymlinkArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: SymlinkArgs = { dir: fh, name: "l", attrs: {}, target: "a.txt" };
+ * console.log(value);
+ * ```
+ */
 export interface SymlinkArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -673,14 +1350,38 @@ export interface SymlinkArgs {
   target: string;
 }
 
-/** Encodes SYMLINK arguments. */
+/**
+ * Encodes SYMLINK arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeSymlinkArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeSymlinkArgs(w, { dir: fh, name: "l", attrs: {}, target: "a.txt" });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeSymlinkArgs(w: XdrWriter, a: SymlinkArgs): void {
   encodeDirOpArgs(w, a);
   encodeSattr3(w, a.attrs);
   w.string(a.target);
 }
 
-/** Decodes SYMLINK arguments. */
+/**
+ * Decodes SYMLINK arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeSymlinkArgs, encodeSymlinkArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeSymlinkArgs(w, { dir: fh, name: "l", attrs: {}, target: "a.txt" });
+ * console.log(decodeSymlinkArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeSymlinkArgs(r: XdrReader): SymlinkArgs {
   const { dir, name } = decodeDirOpArgs(r);
   const attrs = decodeSattr3(r);
@@ -688,7 +1389,17 @@ export function decodeSymlinkArgs(r: XdrReader): SymlinkArgs {
   return { dir, name, attrs, target };
 }
 
-/** MKNOD arguments. */
+/**
+ * MKNOD arguments.
+ *
+ * @example
+ * ```ts
+ * import type { MknodArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: MknodArgs = { dir: fh, name: "p", type: 7, attrs: {} };
+ * console.log(value);
+ * ```
+ */
 export interface MknodArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -702,7 +1413,19 @@ export interface MknodArgs {
   spec?: { major: number; minor: number };
 }
 
-/** Encodes MKNOD arguments. */
+/**
+ * Encodes MKNOD arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeMknodArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeMknodArgs(w, { dir: fh, name: "p", type: 7, attrs: {} });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeMknodArgs(w: XdrWriter, a: MknodArgs): void {
   encodeDirOpArgs(w, a);
   w.u32(a.type);
@@ -714,7 +1437,19 @@ export function encodeMknodArgs(w: XdrWriter, a: MknodArgs): void {
   }
 }
 
-/** Decodes MKNOD arguments. */
+/**
+ * Decodes MKNOD arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeMknodArgs, encodeMknodArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeMknodArgs(w, { dir: fh, name: "p", type: 7, attrs: {} });
+ * console.log(decodeMknodArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeMknodArgs(r: XdrReader): MknodArgs {
   const { dir, name } = decodeDirOpArgs(r);
   const type = r.u32("ftype3");
@@ -731,7 +1466,17 @@ export function decodeMknodArgs(r: XdrReader): MknodArgs {
   return { dir, name, type };
 }
 
-/** RENAME arguments. */
+/**
+ * RENAME arguments.
+ *
+ * @example
+ * ```ts
+ * import type { RenameArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: RenameArgs = { fromDir: fh, fromName: "a", toDir: fh, toName: "b" };
+ * console.log(value);
+ * ```
+ */
 export interface RenameArgs {
   /** Source directory. */
   fromDir: Uint8Array;
@@ -743,7 +1488,19 @@ export interface RenameArgs {
   toName: string;
 }
 
-/** Encodes RENAME arguments. */
+/**
+ * Encodes RENAME arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeRenameArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeRenameArgs(w, { fromDir: fh, fromName: "a", toDir: fh, toName: "b" });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeRenameArgs(w: XdrWriter, a: RenameArgs): void {
   encodeFh3(w, a.fromDir);
   w.string(a.fromName);
@@ -751,7 +1508,19 @@ export function encodeRenameArgs(w: XdrWriter, a: RenameArgs): void {
   w.string(a.toName);
 }
 
-/** Decodes RENAME arguments. */
+/**
+ * Decodes RENAME arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeRenameArgs, encodeRenameArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeRenameArgs(w, { fromDir: fh, fromName: "a", toDir: fh, toName: "b" });
+ * console.log(decodeRenameArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeRenameArgs(r: XdrReader): RenameArgs {
   const fromDir = decodeFh3(r);
   const fromName = decodeName(r, "from");
@@ -760,7 +1529,17 @@ export function decodeRenameArgs(r: XdrReader): RenameArgs {
   return { fromDir, fromName, toDir, toName };
 }
 
-/** LINK arguments. */
+/**
+ * LINK arguments.
+ *
+ * @example
+ * ```ts
+ * import type { LinkArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: LinkArgs = { file: fh, dir: fh, name: "h" };
+ * console.log(value);
+ * ```
+ */
 export interface LinkArgs {
   /** The existing object. */
   file: Uint8Array;
@@ -770,14 +1549,38 @@ export interface LinkArgs {
   name: string;
 }
 
-/** Encodes LINK arguments. */
+/**
+ * Encodes LINK arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeLinkArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeLinkArgs(w, { file: fh, dir: fh, name: "h" });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeLinkArgs(w: XdrWriter, a: LinkArgs): void {
   encodeFh3(w, a.file);
   encodeFh3(w, a.dir);
   w.string(a.name);
 }
 
-/** Decodes LINK arguments. */
+/**
+ * Decodes LINK arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeLinkArgs, encodeLinkArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeLinkArgs(w, { file: fh, dir: fh, name: "h" });
+ * console.log(decodeLinkArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeLinkArgs(r: XdrReader): LinkArgs {
   const file = decodeFh3(r);
   const dir = decodeFh3(r);
@@ -785,7 +1588,17 @@ export function decodeLinkArgs(r: XdrReader): LinkArgs {
   return { file, dir, name };
 }
 
-/** READDIR arguments. */
+/**
+ * READDIR arguments.
+ *
+ * @example
+ * ```ts
+ * import type { ReaddirArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: ReaddirArgs = { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), count: 4096 };
+ * console.log(value);
+ * ```
+ */
 export interface ReaddirArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -797,7 +1610,19 @@ export interface ReaddirArgs {
   count: number;
 }
 
-/** Encodes READDIR arguments. */
+/**
+ * Encodes READDIR arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeReaddirArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeReaddirArgs(w, { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), count: 4096 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeReaddirArgs(w: XdrWriter, a: ReaddirArgs): void {
   encodeFh3(w, a.dir);
   w.u64big(a.cookie);
@@ -805,7 +1630,19 @@ export function encodeReaddirArgs(w: XdrWriter, a: ReaddirArgs): void {
   w.u32(a.count);
 }
 
-/** Decodes READDIR arguments. */
+/**
+ * Decodes READDIR arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeReaddirArgs, encodeReaddirArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeReaddirArgs(w, { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), count: 4096 });
+ * console.log(decodeReaddirArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeReaddirArgs(r: XdrReader): ReaddirArgs {
   const dir = decodeFh3(r);
   const cookie = r.u64big("cookie3");
@@ -814,7 +1651,17 @@ export function decodeReaddirArgs(r: XdrReader): ReaddirArgs {
   return { dir, cookie, cookieverf, count };
 }
 
-/** READDIRPLUS arguments. */
+/**
+ * READDIRPLUS arguments.
+ *
+ * @example
+ * ```ts
+ * import type { ReaddirplusArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: ReaddirplusArgs = { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), dircount: 4096, maxcount: 32768 };
+ * console.log(value);
+ * ```
+ */
 export interface ReaddirplusArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -828,7 +1675,19 @@ export interface ReaddirplusArgs {
   maxcount: number;
 }
 
-/** Encodes READDIRPLUS arguments. */
+/**
+ * Encodes READDIRPLUS arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeReaddirplusArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeReaddirplusArgs(w, { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), dircount: 4096, maxcount: 32768 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeReaddirplusArgs(
   w: XdrWriter,
   a: ReaddirplusArgs,
@@ -840,7 +1699,19 @@ export function encodeReaddirplusArgs(
   w.u32(a.maxcount);
 }
 
-/** Decodes READDIRPLUS arguments. */
+/**
+ * Decodes READDIRPLUS arguments.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeReaddirplusArgs, encodeReaddirplusArgs } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeReaddirplusArgs(w, { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), dircount: 4096, maxcount: 32768 });
+ * console.log(decodeReaddirplusArgs(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeReaddirplusArgs(r: XdrReader): ReaddirplusArgs {
   const dir = decodeFh3(r);
   const cookie = r.u64big("cookie3");
@@ -853,7 +1724,16 @@ export function decodeReaddirplusArgs(r: XdrReader): ReaddirplusArgs {
 // ---------------------------------------------------------------------------
 // Results
 
-/** GETATTR result. */
+/**
+ * GETATTR result.
+ *
+ * @example
+ * ```ts
+ * import type { GetattrRes } from "./nfs3.ts";
+ * const value: GetattrRes = { status: 2 };
+ * console.log(value);
+ * ```
+ */
 export interface GetattrRes {
   /** Status. */
   status: Nfs3Status;
@@ -861,19 +1741,50 @@ export interface GetattrRes {
   attrs?: Fattr3;
 }
 
-/** Encodes a GETATTR result. */
+/**
+ * Encodes a GETATTR result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeGetattrRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeGetattrRes(w, { status: 2 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeGetattrRes(w: XdrWriter, res: GetattrRes): void {
   w.u32(res.status);
   if (res.status === 0) encodeFattr3(w, res.attrs!);
 }
 
-/** Decodes a GETATTR result. */
+/**
+ * Decodes a GETATTR result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeGetattrRes, encodeGetattrRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeGetattrRes(w, { status: 2 });
+ * console.log(decodeGetattrRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeGetattrRes(r: XdrReader): GetattrRes {
   const status = r.u32("nfsstat3");
   return status === 0 ? { status, attrs: decodeFattr3(r) } : { status };
 }
 
-/** A result that is only `wcc_data` (SETATTR, REMOVE, RMDIR; WRITE and COMMIT on failure). */
+/**
+ * A result that is only `wcc_data` (SETATTR, REMOVE, RMDIR; WRITE and COMMIT on failure).
+ *
+ * @example
+ * ```ts
+ * import type { WccRes } from "./nfs3.ts";
+ * const value: WccRes = { status: 0, wcc: {} };
+ * console.log(value);
+ * ```
+ */
 export interface WccRes {
   /** Status. */
   status: Nfs3Status;
@@ -881,19 +1792,50 @@ export interface WccRes {
   wcc?: WccData;
 }
 
-/** Encodes a SETATTR / REMOVE / RMDIR result. */
+/**
+ * Encodes a SETATTR / REMOVE / RMDIR result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeWccRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeWccRes(w, { status: 0, wcc: {} });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeWccRes(w: XdrWriter, res: WccRes): void {
   w.u32(res.status);
   encodeWccData(w, res.wcc);
 }
 
-/** Decodes a SETATTR / REMOVE / RMDIR result. */
+/**
+ * Decodes a SETATTR / REMOVE / RMDIR result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeWccRes, encodeWccRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeWccRes(w, { status: 0, wcc: {} });
+ * console.log(decodeWccRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeWccRes(r: XdrReader): WccRes {
   const status = r.u32("nfsstat3");
   return { status, wcc: decodeWccData(r) };
 }
 
-/** LOOKUP result. */
+/**
+ * LOOKUP result.
+ *
+ * @example
+ * ```ts
+ * import type { LookupRes } from "./nfs3.ts";
+ * const value: LookupRes = { status: 2 };
+ * console.log(value);
+ * ```
+ */
 export interface LookupRes {
   /** Status. */
   status: Nfs3Status;
@@ -905,7 +1847,18 @@ export interface LookupRes {
   dirAttrs?: Fattr3;
 }
 
-/** Encodes a LOOKUP result. */
+/**
+ * Encodes a LOOKUP result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeLookupRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeLookupRes(w, { status: 2 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeLookupRes(w: XdrWriter, res: LookupRes): void {
   w.u32(res.status);
   if (res.status === 0) {
@@ -915,7 +1868,18 @@ export function encodeLookupRes(w: XdrWriter, res: LookupRes): void {
   encodePostOpAttr(w, res.dirAttrs);
 }
 
-/** Decodes a LOOKUP result. */
+/**
+ * Decodes a LOOKUP result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeLookupRes, encodeLookupRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeLookupRes(w, { status: 2 });
+ * console.log(decodeLookupRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeLookupRes(r: XdrReader): LookupRes {
   const status = r.u32("nfsstat3");
   if (status !== 0) return { status, dirAttrs: decodePostOpAttr(r) };
@@ -925,7 +1889,16 @@ export function decodeLookupRes(r: XdrReader): LookupRes {
   return { status, object, objAttrs, dirAttrs };
 }
 
-/** ACCESS result. */
+/**
+ * ACCESS result.
+ *
+ * @example
+ * ```ts
+ * import type { AccessRes } from "./nfs3.ts";
+ * const value: AccessRes = { status: 0, access: 3 };
+ * console.log(value);
+ * ```
+ */
 export interface AccessRes {
   /** Status. */
   status: Nfs3Status;
@@ -935,14 +1908,36 @@ export interface AccessRes {
   access?: number;
 }
 
-/** Encodes an ACCESS result. */
+/**
+ * Encodes an ACCESS result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeAccessRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeAccessRes(w, { status: 0, access: 3 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeAccessRes(w: XdrWriter, res: AccessRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
   if (res.status === 0) w.u32(res.access ?? 0);
 }
 
-/** Decodes an ACCESS result. */
+/**
+ * Decodes an ACCESS result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeAccessRes, encodeAccessRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeAccessRes(w, { status: 0, access: 3 });
+ * console.log(decodeAccessRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeAccessRes(r: XdrReader): AccessRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -951,7 +1946,16 @@ export function decodeAccessRes(r: XdrReader): AccessRes {
     : { status, attrs };
 }
 
-/** READLINK result. */
+/**
+ * READLINK result.
+ *
+ * @example
+ * ```ts
+ * import type { ReadlinkRes } from "./nfs3.ts";
+ * const value: ReadlinkRes = { status: 0, target: "a.txt" };
+ * console.log(value);
+ * ```
+ */
 export interface ReadlinkRes {
   /** Status. */
   status: Nfs3Status;
@@ -961,14 +1965,36 @@ export interface ReadlinkRes {
   target?: string;
 }
 
-/** Encodes a READLINK result. */
+/**
+ * Encodes a READLINK result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeReadlinkRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeReadlinkRes(w, { status: 0, target: "a.txt" });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeReadlinkRes(w: XdrWriter, res: ReadlinkRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
   if (res.status === 0) w.string(res.target ?? "");
 }
 
-/** Decodes a READLINK result. */
+/**
+ * Decodes a READLINK result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeReadlinkRes, encodeReadlinkRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeReadlinkRes(w, { status: 0, target: "a.txt" });
+ * console.log(decodeReadlinkRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeReadlinkRes(r: XdrReader): ReadlinkRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -976,7 +2002,16 @@ export function decodeReadlinkRes(r: XdrReader): ReadlinkRes {
   return { status, attrs, target: r.string(NFS3_MAXPATHLEN, "nfspath3") };
 }
 
-/** READ result. */
+/**
+ * READ result.
+ *
+ * @example
+ * ```ts
+ * import type { ReadRes } from "./nfs3.ts";
+ * const value: ReadRes = { status: 0, eof: true, data: new Uint8Array(3) };
+ * console.log(value);
+ * ```
+ */
 export interface ReadRes {
   /** Status. */
   status: Nfs3Status;
@@ -988,7 +2023,18 @@ export interface ReadRes {
   data?: Uint8Array;
 }
 
-/** Encodes a READ result (the data is copied once, into the reply). */
+/**
+ * Encodes a READ result (the data is copied once, into the reply).
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeReadRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeReadRes(w, { status: 0, eof: true, data: new Uint8Array(3) });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeReadRes(w: XdrWriter, res: ReadRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
@@ -999,7 +2045,18 @@ export function encodeReadRes(w: XdrWriter, res: ReadRes): void {
   w.opaque(data);
 }
 
-/** Decodes a READ result; `data` is a view into the reply. */
+/**
+ * Decodes a READ result; `data` is a view into the reply.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeReadRes, encodeReadRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeReadRes(w, { status: 0, eof: true, data: new Uint8Array(3) });
+ * console.log(decodeReadRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeReadRes(r: XdrReader): ReadRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -1015,7 +2072,16 @@ export function decodeReadRes(r: XdrReader): ReadRes {
   return { status, attrs, eof, data };
 }
 
-/** WRITE result. */
+/**
+ * WRITE result.
+ *
+ * @example
+ * ```ts
+ * import type { WriteRes } from "./nfs3.ts";
+ * const value: WriteRes = { status: 0, count: 3, committed: 2, verf: new Uint8Array(8) };
+ * console.log(value);
+ * ```
+ */
 export interface WriteRes {
   /** Status. */
   status: Nfs3Status;
@@ -1029,7 +2095,18 @@ export interface WriteRes {
   verf?: Uint8Array;
 }
 
-/** Encodes a WRITE result. */
+/**
+ * Encodes a WRITE result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeWriteRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeWriteRes(w, { status: 0, count: 3, committed: 2, verf: new Uint8Array(8) });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeWriteRes(w: XdrWriter, res: WriteRes): void {
   w.u32(res.status);
   encodeWccData(w, res.wcc);
@@ -1039,7 +2116,18 @@ export function encodeWriteRes(w: XdrWriter, res: WriteRes): void {
   encodeVerf(w, res.verf ?? new Uint8Array(8));
 }
 
-/** Decodes a WRITE result. */
+/**
+ * Decodes a WRITE result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeWriteRes, encodeWriteRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeWriteRes(w, { status: 0, count: 3, committed: 2, verf: new Uint8Array(8) });
+ * console.log(decodeWriteRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeWriteRes(r: XdrReader): WriteRes {
   const status = r.u32("nfsstat3");
   const wcc = decodeWccData(r);
@@ -1050,7 +2138,17 @@ export function decodeWriteRes(r: XdrReader): WriteRes {
   return { status, wcc, count, committed, verf };
 }
 
-/** CREATE / MKDIR / SYMLINK / MKNOD result. */
+/**
+ * CREATE / MKDIR / SYMLINK / MKNOD result.
+ *
+ * @example
+ * ```ts
+ * import type { CreateRes } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const value: CreateRes = { status: 0, object: fh };
+ * console.log(value);
+ * ```
+ */
 export interface CreateRes {
   /** Status. */
   status: Nfs3Status;
@@ -1062,7 +2160,19 @@ export interface CreateRes {
   dirWcc?: WccData;
 }
 
-/** Encodes a CREATE / MKDIR / SYMLINK / MKNOD result. */
+/**
+ * Encodes a CREATE / MKDIR / SYMLINK / MKNOD result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeCreateRes } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeCreateRes(w, { status: 0, object: fh });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeCreateRes(w: XdrWriter, res: CreateRes): void {
   w.u32(res.status);
   if (res.status === 0) {
@@ -1072,7 +2182,19 @@ export function encodeCreateRes(w: XdrWriter, res: CreateRes): void {
   encodeWccData(w, res.dirWcc);
 }
 
-/** Decodes a CREATE / MKDIR / SYMLINK / MKNOD result. */
+/**
+ * Decodes a CREATE / MKDIR / SYMLINK / MKNOD result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeCreateRes, encodeCreateRes } from "./nfs3.ts";
+ * const fh = new Uint8Array(20);
+ * const w = new XdrWriter();
+ * encodeCreateRes(w, { status: 0, object: fh });
+ * console.log(decodeCreateRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeCreateRes(r: XdrReader): CreateRes {
   const status = r.u32("nfsstat3");
   if (status !== 0) return { status, dirWcc: decodeWccData(r) };
@@ -1082,7 +2204,16 @@ export function decodeCreateRes(r: XdrReader): CreateRes {
   return { status, object, attrs, dirWcc };
 }
 
-/** RENAME result. */
+/**
+ * RENAME result.
+ *
+ * @example
+ * ```ts
+ * import type { RenameRes } from "./nfs3.ts";
+ * const value: RenameRes = { status: 0 };
+ * console.log(value);
+ * ```
+ */
 export interface RenameRes {
   /** Status. */
   status: Nfs3Status;
@@ -1092,14 +2223,36 @@ export interface RenameRes {
   toWcc?: WccData;
 }
 
-/** Encodes a RENAME result. */
+/**
+ * Encodes a RENAME result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeRenameRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeRenameRes(w, { status: 0 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeRenameRes(w: XdrWriter, res: RenameRes): void {
   w.u32(res.status);
   encodeWccData(w, res.fromWcc);
   encodeWccData(w, res.toWcc);
 }
 
-/** Decodes a RENAME result. */
+/**
+ * Decodes a RENAME result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeRenameRes, encodeRenameRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeRenameRes(w, { status: 0 });
+ * console.log(decodeRenameRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeRenameRes(r: XdrReader): RenameRes {
   const status = r.u32("nfsstat3");
   const fromWcc = decodeWccData(r);
@@ -1107,7 +2260,16 @@ export function decodeRenameRes(r: XdrReader): RenameRes {
   return { status, fromWcc, toWcc };
 }
 
-/** LINK result. */
+/**
+ * LINK result.
+ *
+ * @example
+ * ```ts
+ * import type { LinkRes } from "./nfs3.ts";
+ * const value: LinkRes = { status: 0 };
+ * console.log(value);
+ * ```
+ */
 export interface LinkRes {
   /** Status. */
   status: Nfs3Status;
@@ -1117,14 +2279,36 @@ export interface LinkRes {
   dirWcc?: WccData;
 }
 
-/** Encodes a LINK result. */
+/**
+ * Encodes a LINK result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeLinkRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeLinkRes(w, { status: 0 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeLinkRes(w: XdrWriter, res: LinkRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
   encodeWccData(w, res.dirWcc);
 }
 
-/** Decodes a LINK result. */
+/**
+ * Decodes a LINK result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeLinkRes, encodeLinkRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeLinkRes(w, { status: 0 });
+ * console.log(decodeLinkRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeLinkRes(r: XdrReader): LinkRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -1132,7 +2316,16 @@ export function decodeLinkRes(r: XdrReader): LinkRes {
   return { status, attrs, dirWcc };
 }
 
-/** One READDIR / READDIRPLUS entry. */
+/**
+ * One READDIR / READDIRPLUS entry.
+ *
+ * @example
+ * ```ts
+ * import type { Entry3 } from "./nfs3.ts";
+ * const value: Entry3 = { fileid: 3, name: "a", cookie: 3n };
+ * console.log(value);
+ * ```
+ */
 export interface Entry3 {
   /** File id. */
   fileid: number;
@@ -1146,7 +2339,16 @@ export interface Entry3 {
   handle?: Uint8Array;
 }
 
-/** READDIR / READDIRPLUS result. */
+/**
+ * READDIR / READDIRPLUS result.
+ *
+ * @example
+ * ```ts
+ * import type { ReaddirRes } from "./nfs3.ts";
+ * const value: ReaddirRes = { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true };
+ * console.log(value);
+ * ```
+ */
 export interface ReaddirRes {
   /** Status. */
   status: Nfs3Status;
@@ -1160,12 +2362,28 @@ export interface ReaddirRes {
   eof?: boolean;
 }
 
-/** Encoded bytes of an XDR string with `byteLength` bytes of content. */
+/**
+ * Encoded bytes of an XDR string with `byteLength` bytes of content.
+ *
+ * @example
+ * ```ts
+ * import { xdrStringSize } from "./nfs3.ts";
+ * console.log(xdrStringSize(5)); // 12
+ * ```
+ */
 export function xdrStringSize(byteLength: number): number {
   return 4 + ((byteLength + 3) & ~3);
 }
 
-/** UTF-8 length of a string without allocating for ASCII names. */
+/**
+ * UTF-8 length of a string, without encoding it.
+ *
+ * @example
+ * ```ts
+ * import { utf8Length } from "./nfs3.ts";
+ * console.log(utf8Length("név")); // 4
+ * ```
+ */
 export function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
@@ -1182,6 +2400,12 @@ export function utf8Length(s: string): number {
 
 /**
  * Encoded size of one READDIR `entry3`, including its "value follows" word.
+ *
+ * @example
+ * ```ts
+ * import { entry3Size } from "./nfs3.ts";
+ * console.log(entry3Size(5)); // 32
+ * ```
  */
 export function entry3Size(nameBytes: number): number {
   return 4 + 8 + xdrStringSize(nameBytes) + 8;
@@ -1189,6 +2413,12 @@ export function entry3Size(nameBytes: number): number {
 
 /**
  * Encoded size of one `entryplus3`, including its "value follows" word.
+ *
+ * @example
+ * ```ts
+ * import { entryplus3Size } from "./nfs3.ts";
+ * console.log(entryplus3Size(5, true, 20)); // 148
+ * ```
  */
 export function entryplus3Size(
   nameBytes: number,
@@ -1233,12 +2463,34 @@ function decodeEntries(r: XdrReader, plus: boolean): Entry3[] {
   }, "entry3");
 }
 
-/** Encodes a READDIR result. */
+/**
+ * Encodes a READDIR result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeReaddirRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeReaddirRes(w, { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeReaddirRes(w: XdrWriter, res: ReaddirRes): void {
   encodeDirResult(w, res, false);
 }
 
-/** Encodes a READDIRPLUS result. */
+/**
+ * Encodes a READDIRPLUS result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeReaddirplusRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeReaddirplusRes(w, { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeReaddirplusRes(w: XdrWriter, res: ReaddirRes): void {
   encodeDirResult(w, res, true);
 }
@@ -1266,17 +2518,48 @@ function decodeDirResult(r: XdrReader, plus: boolean): ReaddirRes {
   return { status, dirAttrs, cookieverf, entries, eof };
 }
 
-/** Decodes a READDIR result. */
+/**
+ * Decodes a READDIR result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeReaddirRes, encodeReaddirRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeReaddirRes(w, { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true });
+ * console.log(decodeReaddirRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeReaddirRes(r: XdrReader): ReaddirRes {
   return decodeDirResult(r, false);
 }
 
-/** Decodes a READDIRPLUS result. */
+/**
+ * Decodes a READDIRPLUS result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeReaddirplusRes, encodeReaddirplusRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeReaddirplusRes(w, { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true });
+ * console.log(decodeReaddirplusRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeReaddirplusRes(r: XdrReader): ReaddirRes {
   return decodeDirResult(r, true);
 }
 
-/** FSSTAT result. */
+/**
+ * FSSTAT result.
+ *
+ * @example
+ * ```ts
+ * import type { FsstatRes } from "./nfs3.ts";
+ * const value: FsstatRes = { status: 0, tbytes: 2 ** 30 };
+ * console.log(value);
+ * ```
+ */
 export interface FsstatRes {
   /** Status. */
   status: Nfs3Status;
@@ -1298,7 +2581,18 @@ export interface FsstatRes {
   invarsec?: number;
 }
 
-/** Encodes an FSSTAT result. */
+/**
+ * Encodes an FSSTAT result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeFsstatRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeFsstatRes(w, { status: 0, tbytes: 2 ** 30 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeFsstatRes(w: XdrWriter, res: FsstatRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
@@ -1308,7 +2602,18 @@ export function encodeFsstatRes(w: XdrWriter, res: FsstatRes): void {
   w.u32(res.invarsec ?? 0);
 }
 
-/** Decodes an FSSTAT result. */
+/**
+ * Decodes an FSSTAT result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeFsstatRes, encodeFsstatRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeFsstatRes(w, { status: 0, tbytes: 2 ** 30 });
+ * console.log(decodeFsstatRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeFsstatRes(r: XdrReader): FsstatRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -1326,7 +2631,16 @@ export function decodeFsstatRes(r: XdrReader): FsstatRes {
   };
 }
 
-/** FSINFO result. */
+/**
+ * FSINFO result.
+ *
+ * @example
+ * ```ts
+ * import type { FsinfoRes } from "./nfs3.ts";
+ * const value: FsinfoRes = { status: 0, rtmax: 1 << 20, wtmax: 1 << 20 };
+ * console.log(value);
+ * ```
+ */
 export interface FsinfoRes {
   /** Status. */
   status: Nfs3Status;
@@ -1354,7 +2668,18 @@ export interface FsinfoRes {
   properties?: number;
 }
 
-/** Encodes an FSINFO result. */
+/**
+ * Encodes an FSINFO result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeFsinfoRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeFsinfoRes(w, { status: 0, rtmax: 1 << 20, wtmax: 1 << 20 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeFsinfoRes(w: XdrWriter, res: FsinfoRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
@@ -1367,7 +2692,18 @@ export function encodeFsinfoRes(w: XdrWriter, res: FsinfoRes): void {
   w.u32(res.properties ?? 0);
 }
 
-/** Decodes an FSINFO result. */
+/**
+ * Decodes an FSINFO result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeFsinfoRes, encodeFsinfoRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeFsinfoRes(w, { status: 0, rtmax: 1 << 20, wtmax: 1 << 20 });
+ * console.log(decodeFsinfoRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeFsinfoRes(r: XdrReader): FsinfoRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -1388,7 +2724,16 @@ export function decodeFsinfoRes(r: XdrReader): FsinfoRes {
   };
 }
 
-/** PATHCONF result. */
+/**
+ * PATHCONF result.
+ *
+ * @example
+ * ```ts
+ * import type { PathconfRes } from "./nfs3.ts";
+ * const value: PathconfRes = { status: 0, nameMax: 255 };
+ * console.log(value);
+ * ```
+ */
 export interface PathconfRes {
   /** Status. */
   status: Nfs3Status;
@@ -1408,7 +2753,18 @@ export interface PathconfRes {
   casePreserving?: boolean;
 }
 
-/** Encodes a PATHCONF result. */
+/**
+ * Encodes a PATHCONF result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodePathconfRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodePathconfRes(w, { status: 0, nameMax: 255 });
+ * console.log(w.length);
+ * ```
+ */
 export function encodePathconfRes(w: XdrWriter, res: PathconfRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
@@ -1418,7 +2774,18 @@ export function encodePathconfRes(w: XdrWriter, res: PathconfRes): void {
   w.bool(res.caseInsensitive ?? false).bool(res.casePreserving ?? true);
 }
 
-/** Decodes a PATHCONF result. */
+/**
+ * Decodes a PATHCONF result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodePathconfRes, encodePathconfRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodePathconfRes(w, { status: 0, nameMax: 255 });
+ * console.log(decodePathconfRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodePathconfRes(r: XdrReader): PathconfRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -1435,7 +2802,16 @@ export function decodePathconfRes(r: XdrReader): PathconfRes {
   };
 }
 
-/** COMMIT result. */
+/**
+ * COMMIT result.
+ *
+ * @example
+ * ```ts
+ * import type { CommitRes } from "./nfs3.ts";
+ * const value: CommitRes = { status: 0, verf: new Uint8Array(8) };
+ * console.log(value);
+ * ```
+ */
 export interface CommitRes {
   /** Status. */
   status: Nfs3Status;
@@ -1445,14 +2821,36 @@ export interface CommitRes {
   verf?: Uint8Array;
 }
 
-/** Encodes a COMMIT result. */
+/**
+ * Encodes a COMMIT result.
+ *
+ * @example
+ * ```ts
+ * import { XdrWriter } from "../rpc/xdr.ts";
+ * import { encodeCommitRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeCommitRes(w, { status: 0, verf: new Uint8Array(8) });
+ * console.log(w.length);
+ * ```
+ */
 export function encodeCommitRes(w: XdrWriter, res: CommitRes): void {
   w.u32(res.status);
   encodeWccData(w, res.wcc);
   if (res.status === 0) encodeVerf(w, res.verf ?? new Uint8Array(8));
 }
 
-/** Decodes a COMMIT result. */
+/**
+ * Decodes a COMMIT result.
+ *
+ * @example
+ * ```ts
+ * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+ * import { decodeCommitRes, encodeCommitRes } from "./nfs3.ts";
+ * const w = new XdrWriter();
+ * encodeCommitRes(w, { status: 0, verf: new Uint8Array(8) });
+ * console.log(decodeCommitRes(new XdrReader(w.bytes())));
+ * ```
+ */
 export function decodeCommitRes(r: XdrReader): CommitRes {
   const status = r.u32("nfsstat3");
   const wcc = decodeWccData(r);

@@ -5,8 +5,8 @@
  * @example
  * ```ts
  * import { ExportTable } from "./exports.ts";
- * import type { FileSystem } from "../vfs/types.ts";
- * declare const fs: FileSystem;
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const fs = new MemFs();
  * const table = new ExportTable([
  *   { path: "/", fs, squash: "none" },
  *   { path: "/data", fs, readOnly: true, clients: ["10.0.0.0/8"] },
@@ -22,13 +22,50 @@ import type { CallAuth } from "../rpc/program.ts";
 import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
 import { handleVerifier } from "./handles.ts";
 
-/** Makes the file system a caller sees, for per-user views. */
+/**
+ * Makes the file system a caller sees, for per-user views.
+ *
+ * @example
+ * ```ts
+ * import type { FileSystemFactory } from "./exports.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const shared = new MemFs();
+ * const factory: FileSystemFactory = (_cred) => shared;
+ * console.log(factory({ uid: 1, gid: 1, groups: [] }) === shared);
+ * ```
+ */
 export type FileSystemFactory = (cred: Credentials) => FileSystem;
 
-/** How callers' identities are mapped. */
+/**
+ * How callers' identities are mapped.
+ *
+ * @example
+ * ```ts
+ * import type { Squash } from "./exports.ts";
+ * const mode: Squash = "none"; // trust the client's uid 0
+ * console.log(mode);
+ * ```
+ */
 export type Squash = "root" | "none" | "all";
 
-/** One export, as configured. */
+/**
+ * One export, as configured.
+ *
+ * @example
+ * ```ts
+ * import type { ExportOptions } from "./exports.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const options: ExportOptions = {
+ *   path: "/data",
+ *   fs: new MemFs(),
+ *   clients: ["127.0.0.1", "10.0.0.0/8"],
+ *   squash: "root",
+ *   anonUid: 65534,
+ *   anonGid: 65534,
+ * };
+ * console.log(options.path);
+ * ```
+ */
 export interface ExportOptions {
   /** Where clients mount it: "/" or a name such as "/data". */
   path: string;
@@ -61,7 +98,17 @@ export interface ExportOptions {
   stableHandles?: boolean | string;
 }
 
-/** An export, ready to serve. */
+/**
+ * An export, ready to serve.
+ *
+ * @example
+ * ```ts
+ * import { Export } from "./exports.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const exp = new Export(0, { path: "/", fs: new MemFs() });
+ * console.log(exp.credentials({ flavor: 0 }).uid); // 65534
+ * ```
+ */
 export class Export {
   /** Small id carried in every handle. */
   readonly id: number;
@@ -99,8 +146,8 @@ export class Export {
    * @example
    * ```ts
    * import { Export } from "./exports.ts";
-   * import type { FileSystem } from "../vfs/types.ts";
-   * declare const fs: FileSystem;
+   * import { MemFs } from "../vfs/memfs.ts";
+   * const fs = new MemFs();
    * const exp = new Export(0, { path: "/data/", fs });
    * console.log(exp.path); // "/data"
    * ```
@@ -192,7 +239,18 @@ export function normalizeExportPath(path: string): string {
   return "/" + parts.join("/");
 }
 
-/** The result of resolving a mount path. */
+/**
+ * The result of resolving a mount path.
+ *
+ * @example
+ * ```ts
+ * import { ExportTable, type ExportMatch } from "./exports.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const t = new ExportTable([{ path: "/data", fs: new MemFs() }]);
+ * const m: ExportMatch | undefined = t.match("/data/sub");
+ * console.log(m?.rest); // ["sub"]
+ * ```
+ */
 export interface ExportMatch {
   /** The export. */
   export: Export;
@@ -206,8 +264,8 @@ export interface ExportMatch {
  * @example
  * ```ts
  * import { ExportTable } from "./exports.ts";
- * import type { FileSystem } from "../vfs/types.ts";
- * declare const fs: FileSystem;
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const fs = new MemFs();
  * const t = new ExportTable([{ path: "/", fs }]);
  * console.log(t.match("/docs/a")?.rest); // ["docs", "a"]
  * ```

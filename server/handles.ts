@@ -20,12 +20,29 @@
  * @module
  */
 
-/** Size of every handle this server makes. */
+/**
+ * Size of every handle this server makes.
+ *
+ * @example
+ * ```ts
+ * import { HANDLE_SIZE } from "./handles.ts";
+ * console.log(HANDLE_SIZE); // 20
+ * ```
+ */
 export const HANDLE_SIZE = 20;
 const FORMAT = 0x4e; // "N", bumped if the layout ever changes
 const TWO_32 = 4294967296;
 
-/** The parts of a handle. */
+/**
+ * The parts of a handle.
+ *
+ * @example
+ * ```ts
+ * import type { HandleParts } from "./handles.ts";
+ * const parts: HandleParts = { exportId: 0, verifier: new Uint8Array(8), fileid: 1 };
+ * console.log(parts.fileid);
+ * ```
+ */
 export interface HandleParts {
   /** The export's id (0–255). */
   exportId: number;
@@ -35,7 +52,17 @@ export interface HandleParts {
   fileid: number;
 }
 
-/** A decoded handle; the verifier as two words for cheap comparison. */
+/**
+ * A decoded handle; the verifier as two words for cheap comparison.
+ *
+ * @example
+ * ```ts
+ * import { decodeHandle, type DecodedHandle, encodeHandle } from "./handles.ts";
+ * const fh = encodeHandle({ exportId: 2, verifier: new Uint8Array(8), fileid: 9 });
+ * const d: DecodedHandle | undefined = decodeHandle(fh);
+ * console.log(d?.exportId, d?.fileid); // 2 9
+ * ```
+ */
 export interface DecodedHandle {
   /** The export's id. */
   exportId: number;

@@ -7,8 +7,8 @@
  * ```ts
  * import { mountProgram } from "./mount.ts";
  * import { ExportTable } from "./exports.ts";
- * import type { FileSystem } from "../vfs/types.ts";
- * declare const fs: FileSystem;
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const fs = new MemFs();
  * const prog = mountProgram({ exports: new ExportTable([{ path: "/", fs }]) });
  * console.log(prog.program, prog.version); // 100005 3
  * ```
@@ -32,7 +32,21 @@ import { VfsError } from "../vfs/errors.ts";
 import type { ExportTable } from "./exports.ts";
 import { encodeHandle } from "./handles.ts";
 
-/** Options of {@link mountProgram}. */
+/**
+ * Options of {@link mountProgram}.
+ *
+ * @example
+ * ```ts
+ * import type { MountOptions } from "./mount.ts";
+ * import { ExportTable } from "./exports.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const options: MountOptions = {
+ *   exports: new ExportTable([{ path: "/", fs: new MemFs() }]),
+ *   onMount: (e) => console.log(e.op, e.client, e.path),
+ * };
+ * console.log(typeof options.onMount);
+ * ```
+ */
 export interface MountOptions {
   /** The exports. */
   exports: ExportTable;
@@ -71,8 +85,8 @@ const MNT_STATUS: Partial<Record<string, number>> = {
  * ```ts
  * import { mountProgram } from "./mount.ts";
  * import { ExportTable } from "./exports.ts";
- * import type { FileSystem } from "../vfs/types.ts";
- * declare const fs: FileSystem;
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const fs = new MemFs();
  * const prog = mountProgram({ exports: new ExportTable([{ path: "/data", fs }]) });
  * console.log(prog.procedures[1].name); // "MNT"
  * ```

@@ -25,7 +25,22 @@ import { mountProgram } from "./mount.ts";
 import { nfs3Program } from "./nfs3/program.ts";
 import { portmapPrograms } from "./portmap.ts";
 
-/** Options of {@link serveNfs}. */
+/**
+ * Options of {@link serveNfs}.
+ *
+ * @example
+ * ```ts
+ * import type { NfsServerOptions } from "./serve.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const options: NfsServerOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 11111,
+ *   exports: [{ path: "/", fs: new MemFs(), squash: "none" }],
+ *   quiet: true,
+ * };
+ * console.log(options.port);
+ * ```
+ */
 export interface NfsServerOptions extends ConnectionOptions {
   /** The exports (see {@link ExportOptions}). */
   exports: readonly ExportOptions[];
@@ -58,7 +73,22 @@ export interface NfsServerOptions extends ConnectionOptions {
   onListen?: (addr: Deno.NetAddr) => void;
 }
 
-/** A running NFS server, shaped like the handle `Deno.serve` returns. */
+/**
+ * A running NFS server, shaped like the handle `Deno.serve` returns.
+ *
+ * @example
+ * ```ts
+ * import { type NfsServer, serveNfs } from "./serve.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const server: NfsServer = serveNfs({
+ *   port: 0,
+ *   quiet: true,
+ *   exports: [{ path: "/", fs: new MemFs() }],
+ * });
+ * console.log(server.addr.port > 0, server.connections().length);
+ * await server.shutdown();
+ * ```
+ */
 export interface NfsServer {
   /** The address of the main port. */
   readonly addr: Deno.NetAddr;

@@ -6,8 +6,8 @@
  * import { attrProcedures } from "./attrs.ts";
  * import { Nfs3Context } from "./context.ts";
  * import { ExportTable } from "../exports.ts";
- * import type { FileSystem } from "../../vfs/types.ts";
- * declare const fs: FileSystem;
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const fs = new MemFs();
  * const procs = attrProcedures(new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) }));
  * console.log(procs[1].name); // "GETATTR"
  * ```

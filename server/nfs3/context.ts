@@ -7,8 +7,8 @@
  * ```ts
  * import { Nfs3Context } from "./context.ts";
  * import { ExportTable } from "../exports.ts";
- * import type { FileSystem } from "../../vfs/types.ts";
- * declare const fs: FileSystem;
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const fs = new MemFs();
  * const c = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
  * console.log(c.rtmax); // 1048576
  * ```
@@ -34,7 +34,21 @@ import type { Export, ExportTable } from "../exports.ts";
 import { decodeHandle, encodeHandle } from "../handles.ts";
 import { nfs3StatusOf } from "./errors.ts";
 
-/** Options of the NFSv3 program. */
+/**
+ * Options of the NFSv3 program.
+ *
+ * @example
+ * ```ts
+ * import type { Nfs3Options } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const options: Nfs3Options = {
+ *   exports: new ExportTable([{ path: "/", fs: new MemFs() }]),
+ *   rtmax: 512 * 1024,
+ * };
+ * console.log(options.rtmax);
+ * ```
+ */
 export interface Nfs3Options {
   /** The exports. */
   exports: ExportTable;
@@ -53,7 +67,21 @@ export interface Nfs3Options {
   log?: (msg: string) => void;
 }
 
-/** A resolved file handle: the export, the caller's view and identity, the object. */
+/**
+ * A resolved file handle: the export, the caller's view and identity, the object.
+ *
+ * @example
+ * ```ts
+ * import { Nfs3Context, type Target } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const fs = new MemFs();
+ * const c = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * const exp = c.table.exports[0];
+ * const t: Target = { exp, fs, cred: exp.anon, id: fs.root };
+ * console.log((await c.attrs(t))?.type); // 2
+ * ```
+ */
 export interface Target {
   /** The export the handle belongs to. */
   exp: Export;
@@ -65,10 +93,29 @@ export interface Target {
   id: FileId;
 }
 
-/** Largest READDIR / READDIRPLUS reply this server builds, in bytes. */
+/**
+ * Largest READDIR / READDIRPLUS reply this server builds, in bytes.
+ *
+ * @example
+ * ```ts
+ * import { MAX_DIR_REPLY } from "./context.ts";
+ * console.log(MAX_DIR_REPLY); // 1048576
+ * ```
+ */
 export const MAX_DIR_REPLY = 1 << 20;
 
-/** The shared state of one NFSv3 program instance. */
+/**
+ * The shared state of one NFSv3 program instance.
+ *
+ * @example
+ * ```ts
+ * import { Nfs3Context } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const c = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs: new MemFs() }]) });
+ * console.log(c.wtmax, c.writeVerf.length); // 1048576 8
+ * ```
+ */
 export class Nfs3Context {
   /** The exports. */
   readonly table: ExportTable;
@@ -173,17 +220,42 @@ function verfKey(v: Uint8Array): string {
 /**
  * Attributes as sent: a directory never reports fewer than one link (some
  * clients treat nlink 0 on the root as a removed directory).
+ *
+ * @example
+ * ```ts
+ * import { fattr } from "./context.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * import { ROOT } from "../../vfs/types.ts";
+ * const fs = new MemFs();
+ * console.log(fattr(await fs.getattr(ROOT, fs.root)).nlink >= 1); // true
+ * ```
  */
 export function fattr(a: Attributes): Fattr3 {
   return a.nlink < 1 && a.type === 2 ? { ...a, nlink: 1 } : a;
 }
 
-/** The pre-operation part of wcc data. */
+/**
+ * The pre-operation part of wcc data.
+ *
+ * @example
+ * ```ts
+ * import { wccAttr } from "./context.ts";
+ * console.log(wccAttr(undefined)); // undefined
+ * ```
+ */
 export function wccAttr(a: Fattr3 | undefined): WccAttr | undefined {
   return a && { size: a.size, mtime: a.mtime, ctime: a.ctime };
 }
 
-/** wcc data from attributes taken before and after an operation. */
+/**
+ * wcc data from attributes taken before and after an operation.
+ *
+ * @example
+ * ```ts
+ * import { wcc } from "./context.ts";
+ * console.log(wcc(undefined, undefined)); // { before: undefined, after: undefined }
+ * ```
+ */
 export function wcc(
   before: Fattr3 | undefined,
   after: Fattr3 | undefined,

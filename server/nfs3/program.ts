@@ -35,8 +35,8 @@ export type { Nfs3Options } from "./context.ts";
  * ```ts
  * import { nfs3Program } from "./program.ts";
  * import { ExportTable } from "../exports.ts";
- * import type { FileSystem } from "../../vfs/types.ts";
- * declare const fs: FileSystem;
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const fs = new MemFs();
  * const prog = nfs3Program({ exports: new ExportTable([{ path: "/", fs }]) });
  * console.log(Object.keys(prog.procedures).length); // 22
  * ```
