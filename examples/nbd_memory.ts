@@ -15,15 +15,20 @@
 //   --size SIZE       device size: bytes or with K, M, G, T (default 1G)
 //   --clients LIST    comma-separated addresses/CIDRs allowed (default loopback)
 //   --read-only       refuse every write
+//   --workers N       serve from N threads on one port (multi-core; one shared
+//                     memory disk). Needs more permissions:
+//                     deno run --unstable-net --allow-net --allow-read=. examples/nbd_memory.ts --workers 2
 /**
  * Example: serve a sparse RAM disk over NBD.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { serveNbdCluster } from "../nbd/cluster.ts";
 import { readOnly } from "../nbd/device.ts";
 import { MemoryDevice } from "../nbd/memory_device.ts";
 import { serveNbd } from "../nbd/server.ts";
+import { SharedMemoryDevice } from "../nbd/shared_memory_device.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -33,6 +38,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "1G" },
     clients: { type: "string" },
     "read-only": { type: "boolean", default: false },
+    workers: { type: "string", default: "1" },
   },
 });
 
@@ -50,23 +56,53 @@ function parseSize(s: string): number {
 }
 
 const size = parseSize(values.size);
-const mem = new MemoryDevice(size);
-const device = values["read-only"] ? readOnly(mem) : mem;
-const server = serveNbd({
-  hostname: values.host,
-  port: Number(values.port),
-  exports: [{
-    name: "mem",
-    device,
-    description: `${values.size} sparse memory disk`,
-  }],
-  defaultExport: "mem",
-  allow: values.clients?.split(",").map((s) => s.trim()).filter(Boolean),
-  log: (m) => console.error(m),
-});
+const workers = Number(values.workers);
+const description = `${values.size} sparse memory disk`;
+const allow = values.clients?.split(",").map((s) => s.trim()).filter(Boolean);
+const log = (m: string) => console.error(m);
+let server: {
+  addr: Deno.NetAddr;
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+};
+if (workers > 1) {
+  if (values["read-only"]) {
+    throw new Error("--read-only is not supported with --workers");
+  }
+  server = await serveNbdCluster({
+    workers,
+    hostname: values.host,
+    port: Number(values.port),
+    exports: [{
+      name: "mem",
+      device: new SharedMemoryDevice(size),
+      description,
+    }],
+    defaultExport: "mem",
+    allow,
+    log,
+  });
+} else {
+  const mem = new MemoryDevice(size);
+  server = serveNbd({
+    hostname: values.host,
+    port: Number(values.port),
+    exports: [{
+      name: "mem",
+      device: values["read-only"] ? readOnly(mem) : mem,
+      description,
+    }],
+    defaultExport: "mem",
+    allow,
+    log,
+  });
+}
 const { hostname, port } = server.addr;
 const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-console.log(`NBD: serving export "mem" (${size} bytes) on ${host}:${port}`);
+console.log(
+  `NBD: serving export "mem" (${size} bytes) on ${host}:${port}` +
+    (workers > 1 ? ` from ${workers} threads` : ""),
+);
 console.log(`  nbdinfo --list nbd://${host}:${port}`);
 console.log(`  nbdinfo --map nbd://${host}:${port}/mem`);
 console.log(`  qemu-img info nbd://${host}:${port}/mem`);

@@ -27,3 +27,5 @@ export * from "./vfs_device.ts";
 export * from "./client.ts";
 export type { ConnectionInfo, ConnectionOptions } from "../rpc/connections.ts";
 export type * from "../vfs/types.ts";
+export * from "./shared_memory_device.ts";
+export * from "./cluster.ts";

@@ -80,6 +80,11 @@ export interface ServeNbdOptions extends ConnectionOptions {
   blockSize?: Partial<BlockSize>;
   /** Receives diagnostic lines (refused peers, protocol violations). */
   log?: (message: string) => void;
+  /**
+   * Bind with SO_REUSEPORT so several servers (one per worker thread) can
+   * share a port; needs Deno's `--unstable-net`. Used by {@link serveNbdCluster}.
+   */
+  reusePort?: boolean;
 }
 
 /** A running NBD server. */
@@ -172,11 +177,14 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
   };
   const allow = new AllowList(options.allow ?? LOOPBACK);
   const maxConnections = options.maxConnections ?? 1024;
-  const listener = Deno.listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 10809,
-    transport: "tcp",
-  });
+  const listener = Deno.listen(
+    {
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 10809,
+      transport: "tcp",
+      ...(options.reusePort ? { reusePort: true } : {}),
+    } as Deno.TcpListenOptions & { transport: "tcp" },
+  );
   const live = new Map<number, Live>();
   const running = new Set<Promise<void>>();
   let nextId = 1;

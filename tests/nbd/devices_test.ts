@@ -5,6 +5,7 @@ import { type Device, readOnly, transmissionFlags } from "../../nbd/device.ts";
 import { NbdError, toErrno } from "../../nbd/errors.ts";
 import { FileDevice } from "../../nbd/file_device.ts";
 import { MemoryDevice } from "../../nbd/memory_device.ts";
+import { SharedMemoryDevice } from "../../nbd/shared_memory_device.ts";
 import { Errno, State, TxFlag } from "../../nbd/protocol.ts";
 import { serveNbd } from "../../nbd/server.ts";
 import { VfsDevice } from "../../nbd/vfs_device.ts";
@@ -229,4 +230,37 @@ Deno.test("vfs device: a MemFs file served over NBD with holes, trims and FUA", 
   );
   const ro = await VfsDevice.open(fs, f.fileid, { readOnly: true });
   assert.ok(ro.readOnly);
+});
+
+Deno.test("shared memory device: same semantics, visible through a second handle", async () => {
+  const d = new SharedMemoryDevice(10 * 4096 + 100, { chunkSize: 4096 });
+  const other = SharedMemoryDevice.fromHandle(d.handle);
+  assert.equal(other.size, d.size);
+  await d.writeAt(4000, new Uint8Array(200).fill(5));
+  const r = new Uint8Array(300).fill(9);
+  await other.readAt(3950, r);
+  assert.deepEqual([r[0], r[49], r[50], r[249], r[250]], [0, 0, 5, 5, 0]);
+  await d.trim(4096, 4096);
+  await d.writeZeroes(8192, 8192, { noHole: true });
+  await d.writeZeroes(40900, 60, { noHole: true });
+  await d.writeAt(40960, new Uint8Array(100).fill(1)); // last, partial chunk
+  assert.deepEqual(await other.blockStatus(0, d.size), [
+    { length: 4096, flags: 0 },
+    { length: 4096, flags: H },
+    { length: 8192, flags: State.ZERO },
+    { length: 36864 - 16384, flags: H },
+    { length: 4096 + 100, flags: 0 },
+  ]);
+  const z = new Uint8Array(200);
+  await other.readAt(4000, z);
+  assert.ok(
+    z.subarray(0, 96).every((x) => x === 5) &&
+      z.subarray(96).every((x) => x === 0),
+  );
+  await d.trim(0, d.size);
+  assert.deepEqual(await other.blockStatus(0, d.size), [{
+    length: d.size,
+    flags: H,
+  }]);
+  assert.throws(() => new SharedMemoryDevice(-5), RangeError);
 });

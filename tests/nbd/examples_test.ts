@@ -98,3 +98,50 @@ Deno.test("examples: nbd_file.ts serves a file with permissions scoped to it", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("examples: nbd_memory.ts --workers 2 serves one disk from two threads", async () => {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "nbd-cluster-" });
+  try {
+    await withChild(
+      [
+        "run",
+        "--unstable-net",
+        "--allow-net",
+        `--allow-read=${root}`,
+        "examples/nbd_memory.ts",
+        "--workers",
+        "2",
+        "--port",
+        String(port),
+        "--size",
+        "64M",
+      ],
+      root,
+      port,
+      async () => {
+        // Four connections land on both workers; what one writes, all read.
+        const src = `${dir}/src.img`;
+        await ok("sh", ["-c", `head -c ${32 << 20} /dev/urandom > ${src}`]);
+        const uri = `nbd://127.0.0.1:${port}/mem`;
+        await ok("nbdcopy", ["--connections=4", src, uri]);
+        const out = `${dir}/out.img`;
+        await ok("nbdcopy", ["--connections=4", uri, out]);
+        await ok("truncate", ["-s", String(32 << 20), out]);
+        const sum = async (f: string) =>
+          (await ok("sha256sum", [f])).split(" ")[0];
+        assert.equal(await sum(out), await sum(src));
+        const map = JSON.parse(await ok("nbdinfo", ["--map", "--json", uri]));
+        assert.deepEqual(
+          map.map((e: { length: number; type: number }) => [e.length, e.type]),
+          [
+            [32 << 20, 0],
+            [32 << 20, 3],
+          ],
+        );
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
