@@ -132,9 +132,33 @@ export class MessageWriter {
   failed: unknown = undefined;
   /** Bytes written so far. */
   bytesOut = 0;
+  /** Bytes queued and not yet written. */
+  pendingBytes = 0;
+  #below: { limit: number; resolve: () => void }[] = [];
 
   constructor(s: Stream) {
     this.#s = s;
+  }
+
+  /** Resolves once at most `limit` bytes are waiting to be written. */
+  waitBelow(limit: number): Promise<void> {
+    if (this.pendingBytes <= limit || this.failed !== undefined) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#below.push({ limit, resolve }));
+  }
+
+  #written(n: number): void {
+    this.pendingBytes -= n;
+    if (this.#below.length) {
+      this.#below = this.#below.filter((w) => {
+        if (this.pendingBytes > w.limit && this.failed === undefined) {
+          return true;
+        }
+        w.resolve();
+        return false;
+      });
+    }
   }
 
   /** Queues `bytes`; `done` runs once they are written (or dropped). */
@@ -144,6 +168,7 @@ export class MessageWriter {
       return;
     }
     this.#queue.push({ bytes, done });
+    this.pendingBytes += bytes.length;
     if (!this.#busy) this.#pump();
   }
 
@@ -171,11 +196,13 @@ export class MessageWriter {
           for (const p of batch) p.done?.();
           await writeAll(this.#s, buf.subarray(0, n));
           this.bytesOut += n;
+          this.#written(n);
         } else {
           const p = q.shift()!;
           try {
             await writeAll(this.#s, p.bytes);
             this.bytesOut += p.bytes.length;
+            this.#written(p.bytes.length);
           } finally {
             p.done?.();
           }
@@ -184,6 +211,7 @@ export class MessageWriter {
     } catch (e) {
       this.failed = e;
       for (const p of q.splice(0)) p.done?.();
+      this.#written(this.pendingBytes);
     } finally {
       this.#busy = false;
       for (const r of this.#idle.splice(0)) r();
@@ -200,7 +228,7 @@ export class BufferPool {
   #bytes = 0;
   readonly #limit: number;
 
-  constructor(limitBytes = 64 * 1024 * 1024) {
+  constructor(limitBytes = 32 * 1024 * 1024) {
     this.#limit = limitBytes;
   }
 

@@ -34,6 +34,9 @@ const HARD_PAYLOAD = 1 << 25;
 const SPARSE_READ = 65536;
 const HOLE_MIN = 4096;
 const MAX_EXTENTS = 65536;
+// Bytes of write payloads and read replies one connection may hold at once:
+// a client that sends faster than it reads replies is paused, not buffered.
+const BYTE_BUDGET = 128 * 1024 * 1024;
 
 let zeroBuffer: Uint8Array | undefined;
 
@@ -77,6 +80,7 @@ export async function transmit(
   const writer = new MessageWriter(s.stream);
   const pool = new BufferPool();
   let inflight = 0;
+  let inflightBytes = 0;
   let slotWaiter: (() => void) | undefined;
   let drainWaiter: (() => void) | undefined;
   let stopping = false;
@@ -390,8 +394,9 @@ export async function transmit(
     }
   };
 
-  const done = () => {
+  const done = (cost: number) => {
     inflight--;
+    inflightBytes -= cost;
     const w = slotWaiter;
     slotWaiter = undefined;
     w?.();
@@ -405,8 +410,11 @@ export async function transmit(
 
   try {
     for (;;) {
-      if (inflight >= ctx.maxInFlight) {
+      while (inflight >= ctx.maxInFlight || inflightBytes >= BYTE_BUDGET) {
         await new Promise<void>((r) => slotWaiter = r);
+      }
+      if (writer.pendingBytes > BYTE_BUDGET) {
+        await writer.waitBelow(BYTE_BUDGET / 2);
       }
       if (!await reader.fill(hdrSize)) break;
       const h = reader.take(hdrSize);
@@ -466,8 +474,14 @@ export async function transmit(
         replyError(r, Errno.ESHUTDOWN, "Server is shutting down");
         continue;
       }
+      const cost = payload
+        ? payload.length
+        : r.type === Cmd.READ
+        ? Math.min(r.length, maxPayload)
+        : 0;
       inflight++;
-      handle(r, payload).finally(done);
+      inflightBytes += cost;
+      handle(r, payload).finally(() => done(cost));
     }
   } catch (e) {
     if (!s.closed) {
