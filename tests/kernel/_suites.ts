@@ -73,6 +73,7 @@ export function nfsChecks(options: { restart: boolean }): string[] {
     ...WORKLOAD_CHECKS,
     ...(options.restart ? ["server-restart"] : []),
     "umount",
+    "kernel-log-clean",
   ];
 }
 
@@ -86,5 +87,6 @@ export function nbdChecks(): string[] {
     "umount",
     "e2fsck-clean",
     "nbd-disconnect",
+    "kernel-log-clean",
   ];
 }
