@@ -25,8 +25,13 @@ export interface NfsVersion {
   path: string;
 }
 
-/** The NFS versions under test. NFSv4 joins with its server, e.g.
- * `{ name: "nfs4.1", mountOpts: "vers=4.1,proto=tcp,port=$PORT", path: "/" }`. */
+/**
+ * The NFS versions under test; each one runs against every backend. NFSv4
+ * joins with its server, one line per minor version, for example
+ * `{ name: "nfs4.1", mountOpts: "vers=4.1,proto=tcp,port=$PORT", path: "/" }`.
+ * NFSv4.0 needs `clientaddr=0.0.0.0` as well: the server sits behind the
+ * forwarder, so a callback to the guest's address could not reach it.
+ */
 export const NFS_VERSIONS: NfsVersion[] = [
   {
     name: "nfs3",
