@@ -116,6 +116,7 @@ interface Pending {
 }
 
 const COALESCE = 256 * 1024;
+const SMALL = 64 * 1024;
 
 /**
  * Sends whole messages in the order they are queued; messages queued while a
@@ -172,6 +173,26 @@ export class MessageWriter {
     if (!this.#busy) this.#pump();
   }
 
+  /**
+   * Queues one message made of several parts (a header and a view of device
+   * memory, say), written back to back; `done` runs after the last.
+   */
+  sendParts(parts: Uint8Array[], done?: () => void): void {
+    if (this.failed !== undefined) {
+      done?.();
+      return;
+    }
+    for (let i = 0; i < parts.length; i++) {
+      const bytes = parts[i];
+      this.#queue.push({
+        bytes,
+        done: i === parts.length - 1 ? done : undefined,
+      });
+      this.pendingBytes += bytes.length;
+    }
+    if (!this.#busy) this.#pump();
+  }
+
   /** Resolves when everything queued so far has been written or dropped. */
   idle(): Promise<void> {
     if (!this.#busy && this.#queue.length === 0) return Promise.resolve();
@@ -183,11 +204,19 @@ export class MessageWriter {
     const q = this.#queue;
     try {
       while (q.length) {
-        if (q.length > 1 && q[0].bytes.length + q[1].bytes.length <= COALESCE) {
+        if (
+          q.length > 1 && q[0].bytes.length <= SMALL &&
+          q[1].bytes.length <= SMALL
+        ) {
+          // Small messages go out together; big ones (often views of device
+          // memory) are written as they are, never copied.
           const buf = this.#scratch ??= new Uint8Array(COALESCE);
           let n = 0;
           let k = 0;
-          while (k < q.length && n + q[k].bytes.length <= COALESCE) {
+          while (
+            k < q.length && q[k].bytes.length <= SMALL &&
+            n + q[k].bytes.length <= COALESCE
+          ) {
             buf.set(q[k].bytes, n);
             n += q[k].bytes.length;
             k++;

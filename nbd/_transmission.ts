@@ -215,6 +215,16 @@ export async function transmit(
   };
 
   const readSimple = async (r: Req) => {
+    const view = r.length && dev.view
+      ? dev.view(r.offset, r.length, false)
+      : undefined;
+    if (view) {
+      // Zero copy: the header, then the device's own memory.
+      const h = new Uint8Array(SIMPLE_REPLY_SIZE);
+      writeSimpleReply(new DataView(h.buffer), 0, 0, r.cookieHi, r.cookieLo);
+      writer.sendParts([h, view]);
+      return;
+    }
     const buf = pool.get(SIMPLE_REPLY_SIZE + r.length);
     try {
       if (r.length) await dev.readAt(r.offset, buf.subarray(SIMPLE_REPLY_SIZE));
@@ -256,6 +266,24 @@ export async function transmit(
         const ext = await dev.blockStatus(offset, length, { maxExtents: 256 });
         segs = sparseSegments(ext, offset, length);
       } catch { /* fall back to one data chunk */ }
+    }
+    if (segs.length === 1 && dev.view) {
+      const view = dev.view(offset, length, false);
+      if (view) {
+        const h = new Uint8Array(chunkHdr + 8);
+        const hv = new DataView(h.buffer);
+        writeChunkHeader(hv, 0, {
+          flags: REPLY_FLAG_DONE,
+          type: ReplyType.OFFSET_DATA,
+          cookieHi: r.cookieHi,
+          cookieLo: r.cookieLo,
+          offset,
+          length: 8 + length,
+        }, extended);
+        setU64(hv, chunkHdr, offset);
+        writer.sendParts([h, view]);
+        return;
+      }
     }
     let total = 0;
     for (const [data, , len] of segs) total += chunkHdr + 8 + (data ? len : 4);
@@ -464,6 +492,24 @@ export async function transmit(
               : `Command ${r.type} takes no payload`,
           );
           continue;
+        }
+        if (r.length && dev.view && !ctx.shuttingDown && !stopping) {
+          // Zero copy: check first, then receive straight into device memory.
+          const bad = validate(r);
+          const view = bad ? undefined : dev.view(r.offset, r.length, true);
+          if (view) {
+            if (!await reader.readInto(view)) break;
+            inflight++;
+            inflightBytes += r.length;
+            const cost = r.length;
+            const fua = (r.flags & CmdFlag.FUA) !== 0;
+            (fua ? dev.flush() : Promise.resolve()).then(
+              () => replyOk(r),
+              (e) =>
+                replyError(r, toErrno(e), (e as Error)?.message ?? String(e)),
+            ).finally(() => done(cost));
+            continue;
+          }
         }
         payload = pool.get(r.length);
         if (!await reader.readInto(payload)) break;

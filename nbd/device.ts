@@ -89,6 +89,16 @@ export interface Device {
   ): Promise<Extent[]>;
   /** Prefetches a range. */
   cache?(offset: number, length: number): Promise<void>;
+  /**
+   * Zero-copy access to in-memory storage: the bytes of
+   * `[offset, offset + length)` as one contiguous view, or undefined when
+   * they are not contiguous (the server then copies through `readAt` /
+   * `writeAt`). The server sends reads straight from a view, so its
+   * contents may change until the reply is written, as with any concurrent
+   * request. With `write`, the range is allocated and counts as data, and
+   * the server receives the payload straight into the view.
+   */
+  view?(offset: number, length: number, write: boolean): Uint8Array | undefined;
   /** Refuse every write (advertised as `NBD_FLAG_READ_ONLY`). */
   readonly readOnly?: boolean;
   /** Advertise `NBD_FLAG_ROTATIONAL`. */
@@ -165,6 +175,11 @@ export function readOnly(device: Device): Device {
   }
   if (device.cache) {
     (ro as { cache: Device["cache"] }).cache = device.cache.bind(device);
+  }
+  if (device.view) {
+    const view = device.view.bind(device);
+    (ro as { view: Device["view"] }).view = (o, l, w) =>
+      w ? undefined : view(o, l, false);
   }
   if (device.close) {
     (ro as { close: Device["close"] }).close = device.close.bind(device);

@@ -24,7 +24,11 @@ import { type Extent, State } from "./protocol.ts";
 
 /** Options of {@link MemoryDevice}. */
 export interface MemoryDeviceOptions {
-  /** Allocation unit in bytes, a power of two (default 64 KiB). */
+  /**
+   * Allocation unit in bytes, a power of two (default 1 MiB: requests within
+   * one chunk are served from and into its memory without copying, and the
+   * operating system only commits the pages actually touched).
+   */
   chunkSize?: number;
   /** Advertise `NBD_FLAG_ROTATIONAL` (for testing clients). */
   rotational?: boolean;
@@ -55,6 +59,8 @@ export class MemoryDevice implements Device {
   readonly #chunks = new Map<number, Uint8Array>();
   // Allocated chunks known to hold only zeroes (written by NO_HOLE zeroing).
   readonly #zero = new Set<number>();
+  // Read-only source for views of holes.
+  #zeroChunk: Uint8Array | undefined;
 
   /**
    * Creates an empty (all-hole) device of `size` bytes.
@@ -68,7 +74,7 @@ export class MemoryDevice implements Device {
         `Device size must be a non-negative safe integer: ${size}`,
       );
     }
-    const chunk = options.chunkSize ?? 65536;
+    const chunk = options.chunkSize ?? 1 << 20;
     if (
       !Number.isInteger(chunk) || chunk < 512 || (chunk & (chunk - 1)) !== 0 ||
       chunk > 1 << 24
@@ -157,6 +163,29 @@ export class MemoryDevice implements Device {
   /** Nothing to prefetch. */
   cache(_offset: number, _length: number): Promise<void> {
     return Promise.resolve();
+  }
+
+  /**
+   * The storage of a range that lies within one chunk (holes read from a
+   * shared zero chunk); undefined when the range spans chunks.
+   */
+  view(offset: number, length: number, write: boolean): Uint8Array | undefined {
+    const c = this.#chunk;
+    const idx = Math.floor(offset / c);
+    const within = offset - idx * c;
+    if (within + length > c) return undefined;
+    let chunk = this.#chunks.get(idx);
+    if (!write) {
+      return (chunk ?? (this.#zeroChunk ??= new Uint8Array(c))).subarray(
+        within,
+        within + length,
+      );
+    }
+    if (!chunk) {
+      chunk = new Uint8Array(c);
+      this.#chunks.set(idx, chunk);
+    } else if (this.#zero.size) this.#zero.delete(idx);
+    return chunk.subarray(within, within + length);
   }
 
   #zeroRange(offset: number, length: number, provision: boolean): void {

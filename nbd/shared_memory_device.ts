@@ -143,12 +143,7 @@ export class SharedMemoryDevice implements Device {
     _options?: WriteOptions,
   ): Promise<void> {
     this.#mem.set(data, offset);
-    if (data.length) {
-      const last = Math.floor((offset + data.length - 1) / this.#chunk);
-      for (let i = Math.floor(offset / this.#chunk); i <= last; i++) {
-        if (this.#state[i] !== DATA) Atomics.store(this.#state, i, DATA);
-      }
-    }
+    if (data.length) this.#mark(offset, data.length);
     return Promise.resolve();
   }
 
@@ -176,6 +171,19 @@ export class SharedMemoryDevice implements Device {
   /** Nothing to prefetch. */
   cache(_offset: number, _length: number): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Shared memory is contiguous: any range is one view. */
+  view(offset: number, length: number, write: boolean): Uint8Array {
+    if (write && length) this.#mark(offset, length);
+    return this.#mem.subarray(offset, offset + length);
+  }
+
+  #mark(offset: number, length: number): void {
+    const last = Math.floor((offset + length - 1) / this.#chunk);
+    for (let i = Math.floor(offset / this.#chunk); i <= last; i++) {
+      if (this.#state[i] !== DATA) Atomics.store(this.#state, i, DATA);
+    }
   }
 
   #zero(offset: number, length: number, whole: number): void {

@@ -18,7 +18,7 @@ function start(extra: Partial<ServeNbdOptions> = {}): NbdServer {
     exports: [
       {
         name: "mem",
-        device: new MemoryDevice(512 * MiB),
+        device: new MemoryDevice(512 * MiB, { chunkSize: 65536 }),
         description: "RAM disk",
       },
       { name: "ro", device: readOnly(new MemoryDevice(MiB)) },
