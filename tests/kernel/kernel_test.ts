@@ -1,6 +1,6 @@
 /**
  * The Linux kernel's own NFS and NBD clients against our servers: each suite
- * boots a user-mode Linux guest (see README.md, "Kernel suite"), whose checks
+ * boots a user-mode Linux guest (see README.md in this folder), whose checks
  * become this test's steps. Our servers run in this process on 127.0.0.1 and
  * the guest reaches them through forwarded ports inside a private network
  * namespace.
