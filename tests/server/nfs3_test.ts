@@ -967,3 +967,49 @@ Deno.test("nfs3: names with / or NUL and empty names get INVAL in every procedur
     await h.close();
   }
 });
+
+Deno.test("nfs3: per-export client list (ACCES) and secure ports (PERM) on every call", async () => {
+  const { handleVerifier } = await import("../../server/handles.ts");
+  const h = await start({
+    exports: [
+      {},
+      { path: "/far", clients: ["192.0.2.0/24"], stableHandles: "far" },
+      { path: "/sec", secure: true, stableHandles: "sec" },
+    ],
+  });
+  try {
+    const far = encodeHandle({
+      exportId: 1,
+      verifier: handleVerifier("netfs:far"),
+      fileid: h.fs.root,
+    });
+    const sec = encodeHandle({
+      exportId: 2,
+      verifier: handleVerifier("netfs:sec"),
+      fileid: h.fs.root,
+    });
+    assert.equal((await getattr(h, far)).status, S.ACCES);
+    assert.equal((await lookup(h, far, "x")).status, S.ACCES);
+    assert.equal((await getattr(h, sec)).status, S.PERM);
+    assert.equal((await create(h, sec, "x")).status, S.PERM);
+    assert.equal((await getattr(h, h.root)).status, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("nfs3: the write verifier changes when the server restarts", async () => {
+  const verfs: Uint8Array[] = [];
+  for (let i = 0; i < 2; i++) {
+    const h = await start();
+    try {
+      const c = await create(h, h.root, "f");
+      const w = await write(h, c.object!, 0, new Uint8Array(4), 0);
+      assert.equal(w.status, 0);
+      verfs.push(w.verf!);
+    } finally {
+      await h.close();
+    }
+  }
+  assert.notDeepEqual(verfs[0], verfs[1]);
+});
