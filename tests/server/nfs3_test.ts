@@ -6,6 +6,7 @@ import { Nfs3Proc as Proc, Nfs3Status as S } from "../../proto/nfs3.ts";
 import { encodeHandle } from "../../server/handles.ts";
 import { start, sys } from "./_harness.ts";
 import type { Harness } from "./_harness.ts";
+import { MemFs } from "../../vfs/memfs.ts";
 
 const NOVERF = new Uint8Array(8);
 
@@ -1012,4 +1013,34 @@ Deno.test("nfs3: the write verifier changes when the server restarts", async () 
     }
   }
   assert.notDeepEqual(verfs[0], verfs[1]);
+});
+
+Deno.test("nfs3: a per-credentials factory sees each caller's squashed identity", async () => {
+  const fs = new MemFs();
+  const seen: number[] = [];
+  const h = await start({
+    fs,
+    exports: [{
+      squash: "root",
+      fs: (cred) => {
+        seen.push(cred.uid);
+        return fs;
+      },
+    }],
+  });
+  try {
+    await getattr(h, h.root);
+    await h.nfs(
+      Proc.GETATTR,
+      (w) => P.encodeFhArgs(w, { object: h.root }),
+      P.decodeGetattrRes,
+      sys(1234),
+    );
+    // 65534: the anonymous view made at start and root squashed.
+    assert.ok(seen.includes(65534));
+    assert.ok(seen.includes(1234));
+    assert.ok(!seen.includes(0));
+  } finally {
+    await h.close();
+  }
 });
