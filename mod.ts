@@ -13,3 +13,6 @@
  */
 export * from "./rpc/mod.ts";
 export * from "./vfs/mod.ts";
+export * from "./server/mod.ts";
+export * from "./client/mod.ts";
+export * from "./nbd/mod.ts";
