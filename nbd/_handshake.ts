@@ -8,6 +8,7 @@
 import { serverTls } from "./_tls.ts";
 import type { ResolvedExport, ServerContext, Session } from "./_session.ts";
 import { transmissionFlags } from "./device.ts";
+import { setU64 } from "./_u64.ts";
 import {
   BASE_ALLOCATION,
   decodeGoOption,
@@ -24,7 +25,6 @@ import {
   Opt,
   OPTION_HEADER_SIZE,
   Rep,
-  setU64,
 } from "./protocol.ts";
 
 /** The id the server gives `base:allocation` in SET_META_CONTEXT. */
@@ -92,7 +92,7 @@ export async function negotiate(
     const data = new Uint8Array(length);
     if (!await s.reader.readInto(data)) return undefined;
     const reply = (type: number, payload?: Uint8Array) =>
-      s.send(encodeOptionReply(option, type, payload));
+      s.send(encodeOptionReply(option, { type, data: payload }));
     const fail = (type: number, message: string) =>
       reply(type, encodeString(message));
 

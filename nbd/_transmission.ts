@@ -9,6 +9,7 @@ import { ALLOCATION_ID, type Negotiated } from "./_handshake.ts";
 import type { ServerContext, Session } from "./_session.ts";
 import { BufferPool, MessageWriter } from "./_stream.ts";
 import { NbdError, toErrno } from "./errors.ts";
+import { setU64 } from "./_u64.ts";
 import {
   Cmd,
   CmdFlag,
@@ -20,7 +21,6 @@ import {
   REPLY_FLAG_DONE,
   ReplyType,
   REQUEST_SIZE,
-  setU64,
   SIMPLE_REPLY_SIZE,
   State,
   TxFlag,
@@ -101,7 +101,11 @@ export async function transmit(
   const replyOk = (r: Req) => {
     if (!extended) {
       const b = new Uint8Array(SIMPLE_REPLY_SIZE);
-      writeSimpleReply(new DataView(b.buffer), 0, 0, r.cookieHi, r.cookieLo);
+      writeSimpleReply(new DataView(b.buffer), 0, {
+        error: 0,
+        cookieHi: r.cookieHi,
+        cookieLo: r.cookieLo,
+      });
       writer.send(b);
       return;
     }
@@ -113,24 +117,23 @@ export async function transmit(
       cookieLo: r.cookieLo,
       offset: r.offset,
       length: 0,
-    }, true);
+      extended: true,
+    });
     writer.send(b);
   };
 
   const replyError = (r: Req, errno: number, message: string) => {
     if (!structured) {
       const b = new Uint8Array(SIMPLE_REPLY_SIZE);
-      writeSimpleReply(
-        new DataView(b.buffer),
-        0,
-        errno,
-        r.cookieHi,
-        r.cookieLo,
-      );
+      writeSimpleReply(new DataView(b.buffer), 0, {
+        error: errno,
+        cookieHi: r.cookieHi,
+        cookieLo: r.cookieLo,
+      });
       writer.send(b);
       return;
     }
-    const p = encodeErrorPayload(errno, message);
+    const p = encodeErrorPayload(errno, { message });
     const b = new Uint8Array(chunkHdr + p.length);
     writeChunkHeader(new DataView(b.buffer), 0, {
       flags: REPLY_FLAG_DONE,
@@ -139,7 +142,8 @@ export async function transmit(
       cookieLo: r.cookieLo,
       offset: r.offset,
       length: p.length,
-    }, extended);
+      extended: extended,
+    });
     b.set(p, chunkHdr);
     writer.send(b);
   };
@@ -216,12 +220,16 @@ export async function transmit(
 
   const readSimple = async (r: Req) => {
     const view = r.length && dev.view
-      ? dev.view(r.offset, r.length, false)
+      ? dev.view(r.offset, r.length)
       : undefined;
     if (view) {
       // Zero copy: the header, then the device's own memory.
       const h = new Uint8Array(SIMPLE_REPLY_SIZE);
-      writeSimpleReply(new DataView(h.buffer), 0, 0, r.cookieHi, r.cookieLo);
+      writeSimpleReply(new DataView(h.buffer), 0, {
+        error: 0,
+        cookieHi: r.cookieHi,
+        cookieLo: r.cookieLo,
+      });
       writer.sendParts([h, view]);
       return;
     }
@@ -233,13 +241,11 @@ export async function transmit(
       replyError(r, toErrno(e), (e as Error)?.message ?? "Read failed");
       return;
     }
-    writeSimpleReply(
-      new DataView(buf.buffer, buf.byteOffset),
-      0,
-      0,
-      r.cookieHi,
-      r.cookieLo,
-    );
+    writeSimpleReply(new DataView(buf.buffer, buf.byteOffset), 0, {
+      error: 0,
+      cookieHi: r.cookieHi,
+      cookieLo: r.cookieLo,
+    });
     writer.send(buf, release(buf));
   };
 
@@ -255,7 +261,8 @@ export async function transmit(
         cookieLo: r.cookieLo,
         offset,
         length: 0,
-      }, extended);
+        extended: extended,
+      });
       writer.send(b);
       return;
     }
@@ -268,7 +275,7 @@ export async function transmit(
       } catch { /* fall back to one data chunk */ }
     }
     if (segs.length === 1 && dev.view) {
-      const view = dev.view(offset, length, false);
+      const view = dev.view(offset, length);
       if (view) {
         const h = new Uint8Array(chunkHdr + 8);
         const hv = new DataView(h.buffer);
@@ -279,7 +286,8 @@ export async function transmit(
           cookieLo: r.cookieLo,
           offset,
           length: 8 + length,
-        }, extended);
+          extended: extended,
+        });
         setU64(hv, chunkHdr, offset);
         writer.sendParts([h, view]);
         return;
@@ -302,7 +310,8 @@ export async function transmit(
         cookieLo: r.cookieLo,
         offset,
         length: plen,
-      }, extended);
+        extended: extended,
+      });
       setU64(v, at, start);
       if (data) {
         reads.push(dev.readAt(start, buf.subarray(at + 8, at + 8 + len)));
@@ -365,7 +374,8 @@ export async function transmit(
       cookieLo: r.cookieLo,
       offset: r.offset,
       length: plen,
-    }, extended);
+      extended: extended,
+    });
     let at = chunkHdr;
     v.setUint32(at, ALLOCATION_ID);
     if (extended) v.setUint32(at + 4, ext.length);
@@ -496,7 +506,9 @@ export async function transmit(
         if (r.length && dev.view && !ctx.shuttingDown && !stopping) {
           // Zero copy: check first, then receive straight into device memory.
           const bad = validate(r);
-          const view = bad ? undefined : dev.view(r.offset, r.length, true);
+          const view = bad
+            ? undefined
+            : dev.view(r.offset, r.length, { write: true });
           if (view) {
             if (!await reader.readInto(view)) break;
             inflight++;

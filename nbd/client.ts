@@ -24,6 +24,7 @@ import {
   writeAll,
 } from "./_stream.ts";
 import { NbdError } from "./errors.ts";
+import { getU64 } from "./_u64.ts";
 import {
   BASE_ALLOCATION,
   type BlockSize,
@@ -43,7 +44,6 @@ import {
   Errno,
   type ExportInfo,
   type Extent,
-  getU64,
   HandshakeFlag,
   Info,
   isRepError,
@@ -91,7 +91,7 @@ export interface OptionReply {
  * @example
  * ```ts
  * import { NbdOptionError } from "./client.ts";
- * const e = new NbdOptionError(7, 0x80000006, "No such export: x");
+ * const e = new NbdOptionError("No such export: x", { option: 7, reply: 0x80000006 });
  * console.log(e.reply === 0x80000006); // true
  * ```
  */
@@ -104,11 +104,11 @@ export class NbdOptionError extends Error {
   /**
    * Builds the error.
    *
-   * @param option The option number.
-   * @param reply The error reply type.
    * @param message The server's message, if any.
+   * @param options The option number and the error reply type.
    */
-  constructor(option: number, reply: number, message: string) {
+  constructor(message: string, options: { option: number; reply: number }) {
+    const { option, reply } = options;
     const names = Object.entries(Rep).find(([, v]) => v === reply)?.[0] ??
       `0x${reply.toString(16)}`;
     super(
@@ -242,7 +242,10 @@ export class NbdHandshake {
     const replies = await this.option(option, data);
     const last = replies[replies.length - 1];
     if (isRepError(last.type)) {
-      throw new NbdOptionError(option, last.type, decoder.decode(last.data));
+      throw new NbdOptionError(decoder.decode(last.data), {
+        option,
+        reply: last.type,
+      });
     }
     return replies;
   }
@@ -391,7 +394,8 @@ export class NbdHandshake {
     if (this.#metaExport === name) {
       for (const [k, v] of this.#meta) contexts.set(v, k);
     }
-    return new NbdConnection(this.#stream, this.#reader, {
+    return new NbdConnection(this.#stream, {
+      reader: this.#reader,
       name,
       info,
       structured: this.#structured || this.#extended,
@@ -469,6 +473,7 @@ interface Pending {
 
 /** Where a connection is after the handshake (internal wiring). */
 interface EnterOptions {
+  reader: BufferedReader;
   name: string;
   info: ExportInfo;
   structured: boolean;
@@ -522,7 +527,7 @@ export class NbdConnection {
   #loop: Promise<void>;
 
   /** Built by {@link NbdHandshake.go}; not for direct use. */
-  constructor(stream: Stream, reader: BufferedReader, o: EnterOptions) {
+  constructor(stream: Stream, o: EnterOptions) {
     this.name = o.name;
     this.size = o.info.size;
     this.flags = o.info.flags;
@@ -531,7 +536,7 @@ export class NbdConnection {
     this.structured = o.structured;
     this.extended = o.extended;
     this.#stream = stream;
-    this.#reader = reader;
+    this.#reader = o.reader;
     this.#writer = new MessageWriter(stream);
     this.#contexts = o.contexts;
     this.#allocationId = o.allocationId;
@@ -573,8 +578,8 @@ export class NbdConnection {
         cookie,
         offset,
         length: extra.data ? extra.data.length : length,
+        extended: this.extended,
       },
-      this.extended,
     );
     return new Promise((resolve, reject) => {
       this.#pending.set(cookie, {
@@ -735,8 +740,8 @@ export class NbdConnection {
           cookie: this.#nextCookie++,
           offset: 0,
           length: 0,
+          extended: this.extended,
         },
-        this.extended,
       );
       this.#writer.send(hdr);
       await this.#writer.idle();

@@ -41,6 +41,12 @@ export interface WriteZeroesOptions extends WriteOptions {
   fast?: boolean;
 }
 
+/** Options of {@link Device.view}. */
+export interface ViewOptions {
+  /** The view is for receiving a write (allocate, and count it as data). */
+  write?: boolean;
+}
+
 /** Options of {@link Device.blockStatus}. */
 export interface BlockStatusOptions {
   /** Return at most this many extents (the rest of the range is left out). */
@@ -98,7 +104,11 @@ export interface Device {
    * request. With `write`, the range is allocated and counts as data, and
    * the server receives the payload straight into the view.
    */
-  view?(offset: number, length: number, write: boolean): Uint8Array | undefined;
+  view?(
+    offset: number,
+    length: number,
+    options?: ViewOptions,
+  ): Uint8Array | undefined;
   /** Refuse every write (advertised as `NBD_FLAG_READ_ONLY`). */
   readonly readOnly?: boolean;
   /** Advertise `NBD_FLAG_ROTATIONAL`. */
@@ -178,8 +188,8 @@ export function readOnly(device: Device): Device {
   }
   if (device.view) {
     const view = device.view.bind(device);
-    (ro as { view: Device["view"] }).view = (o, l, w) =>
-      w ? undefined : view(o, l, false);
+    (ro as { view: Device["view"] }).view = (o, l, opts) =>
+      opts?.write ? undefined : view(o, l);
   }
   if (device.close) {
     (ro as { close: Device["close"] }).close = device.close.bind(device);

@@ -17,6 +17,7 @@
 import type {
   BlockStatusOptions,
   Device,
+  ViewOptions,
   WriteOptions,
   WriteZeroesOptions,
 } from "./device.ts";
@@ -169,7 +170,12 @@ export class MemoryDevice implements Device {
    * The storage of a range that lies within one chunk (holes read from a
    * shared zero chunk); undefined when the range spans chunks.
    */
-  view(offset: number, length: number, write: boolean): Uint8Array | undefined {
+  view(
+    offset: number,
+    length: number,
+    options: ViewOptions = {},
+  ): Uint8Array | undefined {
+    const write = options.write ?? false;
     const c = this.#chunk;
     const idx = Math.floor(offset / c);
     const within = offset - idx * c;

@@ -20,7 +20,8 @@
  * @module
  */
 
-const TWO_32 = 4294967296;
+import { getU64, setU64 } from "./_u64.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -314,37 +315,6 @@ export class NbdProtocolError extends Error {
   }
 }
 
-/**
- * Reads a 64-bit big-endian unsigned value as a number (exact below 2^53).
- *
- * @example
- * ```ts
- * import { getU64 } from "./protocol.ts";
- * const b = new Uint8Array(8); b[3] = 1;
- * console.log(getU64(new DataView(b.buffer), 0)); // 1099511627776
- * ```
- */
-export function getU64(view: DataView, at: number): number {
-  return view.getUint32(at) * TWO_32 + view.getUint32(at + 4);
-}
-
-/**
- * Writes a non-negative integer (below 2^53) as a 64-bit big-endian value.
- *
- * @example
- * ```ts
- * import { getU64, setU64 } from "./protocol.ts";
- * const v = new DataView(new ArrayBuffer(8));
- * setU64(v, 0, 2 ** 40 + 5);
- * console.log(getU64(v, 0)); // 1099511627781
- * ```
- */
-export function setU64(view: DataView, at: number, value: number): void {
-  const hi = Math.floor(value / TWO_32);
-  view.setUint32(at, hi);
-  view.setUint32(at + 4, value - hi * TWO_32);
-}
-
 function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -489,14 +459,14 @@ export function encodeOption(
  * @example
  * ```ts
  * import { encodeOptionReply, Opt, Rep } from "./protocol.ts";
- * console.log(encodeOptionReply(Opt.LIST, Rep.ACK).length); // 20
+ * console.log(encodeOptionReply(Opt.LIST, { type: Rep.ACK }).length); // 20
  * ```
  */
 export function encodeOptionReply(
   option: number,
-  type: number,
-  data: Uint8Array = new Uint8Array(0),
+  reply: { type: number; data?: Uint8Array },
 ): Uint8Array {
+  const { type, data = new Uint8Array(0) } = reply;
   const b = new Uint8Array(OPTION_REPLY_HEADER_SIZE + data.length);
   const v = viewOf(b);
   v.setUint32(0, OPT_REPLY_MAGIC[0]);
@@ -524,7 +494,7 @@ export interface OptionReplyHeader {
  * @example
  * ```ts
  * import { decodeOptionReplyHeader, encodeOptionReply, Rep } from "./protocol.ts";
- * console.log(decodeOptionReplyHeader(encodeOptionReply(3, Rep.ACK)).type); // 1
+ * console.log(decodeOptionReplyHeader(encodeOptionReply(3, { type: Rep.ACK })).type); // 1
  * ```
  */
 export function decodeOptionReplyHeader(bytes: Uint8Array): OptionReplyHeader {
@@ -1005,7 +975,10 @@ export function encodeRequest(
   const size = options.extended ? EXTENDED_REQUEST_SIZE : REQUEST_SIZE;
   const data = options.data;
   const b = new Uint8Array(size + (data ? data.length : 0));
-  writeRequestHeader(new DataView(b.buffer), 0, r, options.extended ?? false);
+  writeRequestHeader(new DataView(b.buffer), 0, {
+    ...r,
+    extended: options.extended,
+  });
   if (data) b.set(data, size);
   return b;
 }
@@ -1017,7 +990,7 @@ export function encodeRequest(
  * ```ts
  * import { writeRequestHeader } from "./protocol.ts";
  * const v = new DataView(new ArrayBuffer(28));
- * writeRequestHeader(v, 0, { type: 3, flags: 0, cookie: 9, offset: 0, length: 0 }, false);
+ * writeRequestHeader(v, 0, { type: 3, flags: 0, cookie: 9, offset: 0, length: 0 });
  * ```
  */
 export function writeRequestHeader(
@@ -1029,9 +1002,11 @@ export function writeRequestHeader(
     cookie: number;
     offset: number;
     length: number;
+    /** Write the 32-byte extended header. */
+    extended?: boolean;
   },
-  extended: boolean,
 ): void {
+  const extended = r.extended ?? false;
   v.setUint32(at, extended ? Magic.EXTENDED_REQUEST : Magic.REQUEST);
   v.setUint16(at + 4, r.flags);
   v.setUint16(at + 6, r.type);
@@ -1053,20 +1028,18 @@ export function writeRequestHeader(
  * ```ts
  * import { writeSimpleReply } from "./protocol.ts";
  * const b = new Uint8Array(16);
- * writeSimpleReply(new DataView(b.buffer), 0, 0, 0, 42);
+ * writeSimpleReply(new DataView(b.buffer), 0, { error: 0, cookieHi: 0, cookieLo: 42 });
  * ```
  */
 export function writeSimpleReply(
   v: DataView,
   at: number,
-  error: number,
-  cookieHi: number,
-  cookieLo: number,
+  reply: { error: number; cookieHi: number; cookieLo: number },
 ): void {
   v.setUint32(at, Magic.SIMPLE_REPLY);
-  v.setUint32(at + 4, error);
-  v.setUint32(at + 8, cookieHi);
-  v.setUint32(at + 12, cookieLo);
+  v.setUint32(at + 4, reply.error);
+  v.setUint32(at + 8, reply.cookieHi);
+  v.setUint32(at + 12, reply.cookieLo);
 }
 
 /** The fields of a structured or extended reply chunk header. */
@@ -1083,6 +1056,8 @@ export interface ChunkHeader {
   offset: number;
   /** Payload length. */
   length: number;
+  /** Write the 32-byte extended header (with `offset`). */
+  extended?: boolean;
 }
 
 /**
@@ -1093,7 +1068,7 @@ export interface ChunkHeader {
  * ```ts
  * import { ReplyType, REPLY_FLAG_DONE, writeChunkHeader } from "./protocol.ts";
  * const b = new Uint8Array(32);
- * const n = writeChunkHeader(new DataView(b.buffer), 0, { flags: REPLY_FLAG_DONE, type: ReplyType.NONE, cookieHi: 0, cookieLo: 1, offset: 0, length: 0 }, true);
+ * const n = writeChunkHeader(new DataView(b.buffer), 0, { flags: REPLY_FLAG_DONE, type: ReplyType.NONE, cookieHi: 0, cookieLo: 1, offset: 0, length: 0, extended: true });
  * console.log(n); // 32
  * ```
  */
@@ -1101,8 +1076,8 @@ export function writeChunkHeader(
   v: DataView,
   at: number,
   h: ChunkHeader,
-  extended: boolean,
 ): number {
+  const extended = h.extended ?? false;
   v.setUint32(at, extended ? Magic.EXTENDED_REPLY : Magic.STRUCTURED_REPLY);
   v.setUint16(at + 4, h.flags);
   v.setUint16(at + 6, h.type);
@@ -1124,15 +1099,15 @@ export function writeChunkHeader(
  * @example
  * ```ts
  * import { encodeErrorPayload, Errno } from "./protocol.ts";
- * console.log(encodeErrorPayload(Errno.EIO, "Disk on fire").length); // 18
+ * console.log(encodeErrorPayload(Errno.EIO, { message: "Disk on fire" }).length); // 18
  * ```
  */
 export function encodeErrorPayload(
   error: number,
-  message: string,
-  offset?: number,
+  options: { message?: string; offset?: number } = {},
 ): Uint8Array {
-  let m = encodeString(message);
+  const offset = options.offset;
+  let m = encodeString(options.message ?? "");
   if (m.length > MAX_STRING) m = m.subarray(0, MAX_STRING);
   const b = new Uint8Array(6 + m.length + (offset === undefined ? 0 : 8));
   const v = viewOf(b);
@@ -1149,7 +1124,7 @@ export function encodeErrorPayload(
  * @example
  * ```ts
  * import { decodeErrorPayload, encodeErrorPayload } from "./protocol.ts";
- * console.log(decodeErrorPayload(encodeErrorPayload(22, "Bad", 512), true)); // { error: 22, message: "Bad", offset: 512 }
+ * console.log(decodeErrorPayload(encodeErrorPayload(22, { message: "Bad", offset: 512 }), true));
  * ```
  */
 export function decodeErrorPayload(

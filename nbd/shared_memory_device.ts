@@ -26,6 +26,7 @@
 import type {
   BlockStatusOptions,
   Device,
+  ViewOptions,
   WriteOptions,
   WriteZeroesOptions,
 } from "./device.ts";
@@ -174,7 +175,8 @@ export class SharedMemoryDevice implements Device {
   }
 
   /** Shared memory is contiguous: any range is one view. */
-  view(offset: number, length: number, write: boolean): Uint8Array {
+  view(offset: number, length: number, options: ViewOptions = {}): Uint8Array {
+    const write = options.write ?? false;
     if (write && length) this.#mark(offset, length);
     return this.#mem.subarray(offset, offset + length);
   }

@@ -5,10 +5,10 @@ import {
   decodeOptionReplyHeader,
   encodeOption,
   encodeRequest,
-  getU64,
   isRepError,
   Rep,
 } from "../../nbd/protocol.ts";
+import { getU64 } from "../../nbd/_u64.ts";
 
 export interface RawReply {
   option: number;

@@ -267,11 +267,11 @@ Deno.test("shared memory device: same semantics, visible through a second handle
 
 Deno.test("views: zero-copy access within a chunk, never for writes through read-only", async () => {
   const d = new MemoryDevice(1 << 20, { chunkSize: 4096 });
-  assert.equal(d.view(4000, 200, false), undefined, "spans two chunks");
-  const hole = d.view(4096, 100, false)!;
+  assert.equal(d.view(4000, 200), undefined, "spans two chunks");
+  const hole = d.view(4096, 100)!;
   assert.ok(hole.every((x) => x === 0));
   assert.equal(d.allocated, 0, "reading a hole allocates nothing");
-  const w = d.view(8192, 4, true)!;
+  const w = d.view(8192, 4, { write: true })!;
   w.set([1, 2, 3, 4]);
   assert.equal(d.allocated, 4096);
   const back = new Uint8Array(4);
@@ -279,9 +279,9 @@ Deno.test("views: zero-copy access within a chunk, never for writes through read
   assert.deepEqual([...back], [1, 2, 3, 4]);
   assert.equal((await d.blockStatus(8192, 4096))[0].flags, 0);
   const ro = readOnly(d);
-  assert.equal(ro.view!(8192, 4, true), undefined);
-  assert.deepEqual([...ro.view!(8192, 4, false)!], [1, 2, 3, 4]);
+  assert.equal(ro.view!(8192, 4, { write: true }), undefined);
+  assert.deepEqual([...ro.view!(8192, 4)!], [1, 2, 3, 4]);
   const s = new SharedMemoryDevice(1 << 20, { chunkSize: 4096 });
-  s.view(100, 5000, true)!.fill(9);
+  s.view(100, 5000, { write: true })!.fill(9);
   assert.deepEqual((await s.blockStatus(0, 16384)).map((e) => e.flags), [0, H]);
 });

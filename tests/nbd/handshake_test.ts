@@ -10,12 +10,12 @@ import {
   encodeMetaContextOption,
   encodeOption,
   type ExportInfo,
-  getU64,
   Info,
   Opt,
   Rep,
   TxFlag,
 } from "../../nbd/protocol.ts";
+import { getU64 } from "../../nbd/_u64.ts";
 import { type NbdServer, serveNbd } from "../../nbd/server.ts";
 import { dec, enc, Raw } from "./_raw.ts";
 

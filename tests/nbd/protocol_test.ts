@@ -24,12 +24,11 @@ import {
   encodeRequest,
   encodeServerReply,
   type ExportInfo,
-  getU64,
   NbdProtocolError,
   Opt,
   Rep,
-  setU64,
 } from "../../nbd/protocol.ts";
+import { getU64, setU64 } from "../../nbd/_u64.ts";
 
 Deno.test("protocol: exact byte layouts", () => {
   assert.deepEqual(
@@ -56,7 +55,7 @@ Deno.test("protocol: exact byte layouts", () => {
     ],
   );
   assert.deepEqual(
-    [...encodeOptionReply(Opt.LIST, Rep.ERR_UNSUP)],
+    [...encodeOptionReply(Opt.LIST, { type: Rep.ERR_UNSUP })],
     [
       0,
       3,
@@ -149,7 +148,9 @@ Deno.test("protocol: round trips", () => {
     { option: 7, length: 5 },
   );
   assert.deepEqual(
-    decodeOptionReplyHeader(encodeOptionReply(7, Rep.INFO, new Uint8Array(2))),
+    decodeOptionReplyHeader(
+      encodeOptionReply(7, { type: Rep.INFO, data: new Uint8Array(2) }),
+    ),
     {
       option: 7,
       type: 3,
@@ -185,7 +186,10 @@ Deno.test("protocol: round trips", () => {
     blockSize: { min: 512, preferred: 4096, max: 1 << 25 },
   });
   assert.deepEqual(
-    decodeErrorPayload(encodeErrorPayload(5, "Bad sector", 1024), true),
+    decodeErrorPayload(
+      encodeErrorPayload(5, { message: "Bad sector", offset: 1024 }),
+      true,
+    ),
     {
       error: 5,
       message: "Bad sector",

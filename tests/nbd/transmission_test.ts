@@ -14,11 +14,11 @@ import {
   encodeMetaContextOption,
   encodeOption,
   Errno,
-  getU64,
   Opt,
   ReplyType,
   State,
 } from "../../nbd/protocol.ts";
+import { getU64 } from "../../nbd/_u64.ts";
 import {
   type NbdServer,
   serveNbd,
