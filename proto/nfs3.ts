@@ -2042,7 +2042,8 @@ export function encodeReadRes(w: XdrWriter, res: ReadRes): void {
   const data = res.data ?? new Uint8Array(0);
   w.u32(data.byteLength);
   w.bool(res.eof ?? false);
-  w.opaque(data);
+  // The data ends the reply: a writer that allows it sends it uncopied.
+  w.opaqueRef(data);
 }
 
 /**

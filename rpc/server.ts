@@ -142,8 +142,19 @@ export interface RpcServer {
 const MAX_POOLED_WRITERS = 256;
 const MAX_POOLED_CAPACITY = 1536 * 1024;
 
+/**
+ * Data at least this large that a handler passes to `opaqueRef` (a READ
+ * reply's data) is written from where it lies, with a write of its own,
+ * rather than copied into the reply buffer: a second write op costs a few
+ * microseconds, copying 1 MiB costs more, and growing the buffer to hold it
+ * costs more again.
+ */
+const REF_MIN = 64 * 1024;
+
 interface Outgoing {
   bytes: Uint8Array;
+  /** Written right after `bytes`, as part of the same record. */
+  tail: Uint8Array | null;
   writer: XdrWriter | null;
 }
 
@@ -478,7 +489,8 @@ class Server implements RpcServer {
   }
 
   #acquire(): XdrWriter {
-    return this.#pool.pop() ?? new XdrWriter({ size: 512, reserve: 4 });
+    return this.#pool.pop() ??
+      new XdrWriter({ size: 512, reserve: 4, refMin: REF_MIN });
   }
 
   #release(w: XdrWriter): void {
@@ -613,16 +625,18 @@ class Server implements RpcServer {
   }
 
   #send(c: Connection, w: XdrWriter, drcKey: string | null): void {
-    const bytes = w.withHeader(recordMark);
-    if (drcKey !== null) this.#drc.finish(drcKey, bytes.slice());
+    const { head, tail } = w.framed(recordMark);
+    if (drcKey !== null) {
+      this.#drc.finish(drcKey, tail === null ? head.slice() : join(head, tail));
+    }
     if (c.closed) return this.#release(w);
-    c.queue.push({ bytes, writer: w });
+    c.queue.push({ bytes: head, tail, writer: w });
     if (!c.writing) void this.#flush(c);
   }
 
   #sendBytes(c: Connection, bytes: Uint8Array): void {
     if (c.closed) return;
-    c.queue.push({ bytes, writer: null });
+    c.queue.push({ bytes, tail: null, writer: null });
     if (!c.writing) void this.#flush(c);
   }
 
@@ -637,10 +651,16 @@ class Server implements RpcServer {
         const bytes = batch.length === 1
           ? batch[0].bytes
           : joinBatch(batch, c.staging ??= new Uint8Array(BATCH_BYTES));
+        // Only the last reply of a batch can have a tail (see takeBatch).
+        const tail = batch[batch.length - 1].tail;
         try {
           if (!c.closed) {
             await writeAll(c.conn, bytes);
             c.info.bytesOut += bytes.byteLength;
+            if (tail !== null) {
+              await writeAll(c.conn, tail);
+              c.info.bytesOut += tail.byteLength;
+            }
             c.lastActive = Date.now();
           }
         } catch (e) {
@@ -669,8 +689,10 @@ const BATCH_BYTES = 64 * 1024;
 function takeBatch(queue: Outgoing[]): Outgoing[] {
   let n = 1;
   let total = queue[0].bytes.byteLength;
+  // A reply with a tail ends a batch: its tail must follow its head.
   while (
-    n < queue.length && total + queue[n].bytes.byteLength <= BATCH_BYTES
+    n < queue.length && queue[n - 1].tail === null &&
+    total + queue[n].bytes.byteLength <= BATCH_BYTES
   ) {
     total += queue[n].bytes.byteLength;
     n++;
@@ -685,6 +707,13 @@ function joinBatch(batch: Outgoing[], staging: Uint8Array): Uint8Array {
     at += out.bytes.byteLength;
   }
   return staging.subarray(0, at);
+}
+
+function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.byteLength + tail.byteLength);
+  out.set(head);
+  out.set(tail, head.byteLength);
+  return out;
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

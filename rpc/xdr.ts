@@ -293,15 +293,23 @@ export class XdrWriter {
   #view: DataView;
   #pos: number;
   #start: number;
+  /** Opaque data kept by reference after the buffer (see `opaqueRef`). */
+  #tail: Uint8Array | null = null;
+  readonly #refMin: number;
 
   /**
    * Creates a writer.
    *
    * @param options `size`: initial capacity; `reserve`: bytes kept free in
-   * front of the data (for a record mark), reachable with `withHeader()`.
+   * front of the data (for a record mark), reachable with `withHeader()`;
+   * `refMin`: the smallest data {@link XdrWriter.opaqueRef} keeps by
+   * reference instead of copying (default: never).
    */
-  constructor(options: { size?: number; reserve?: number } = {}) {
+  constructor(
+    options: { size?: number; reserve?: number; refMin?: number } = {},
+  ) {
     const reserve = options.reserve ?? 0;
+    this.#refMin = options.refMin ?? Infinity;
     this.#buf = new Uint8Array(Math.max(options.size ?? 256, reserve + 16));
     this.#view = new DataView(this.#buf.buffer);
     this.#start = reserve;
@@ -310,10 +318,12 @@ export class XdrWriter {
 
   /** Bytes written so far, not counting the reserved header. */
   get length(): number {
-    return this.#pos - this.#start;
+    return this.#pos - this.#start + (this.#tail?.byteLength ?? 0);
   }
 
   #grow(n: number): void {
+    // Anything written after by-reference data must follow it: copy it in.
+    if (this.#tail !== null) this.#inlineTail();
     const need = this.#pos + n;
     if (need <= this.#buf.byteLength) return;
     let size = this.#buf.byteLength * 2;
@@ -397,6 +407,39 @@ export class XdrWriter {
     return this.fixedOpaque(data);
   }
 
+  /**
+   * Variable-length opaque data meant to end the message, kept by reference
+   * (not copied) when the writer was made with a `refMin` it reaches and
+   * its length needs no padding; {@link XdrWriter.framed} then hands it
+   * out apart from the buffer, so a large READ reply is never copied. The
+   * caller must not change `data` until the bytes are sent. Anything
+   * written afterwards, or a call of `bytes()` or `withHeader()`, copies
+   * it into the buffer, so the encoding is the same either way.
+   *
+   * @example
+   * ```ts
+   * import { XdrWriter } from "./xdr.ts";
+   * const w = new XdrWriter({ reserve: 4, refMin: 8 });
+   * const data = new Uint8Array(16);
+   * w.u32(1).opaqueRef(data);
+   * const { head, tail } = w.framed((v, n) => v.setUint32(0, n));
+   * console.log(head.length, tail === data); // 12 true
+   * ```
+   */
+  opaqueRef(data: Uint8Array): this {
+    const n = data.byteLength;
+    if (n < this.#refMin || (n & 3) !== 0) return this.opaque(data);
+    this.u32(n); // copies in any earlier by-reference data first
+    this.#tail = data;
+    return this;
+  }
+
+  #inlineTail(): void {
+    const tail = this.#tail!;
+    this.#tail = null;
+    this.fixedOpaque(tail);
+  }
+
   /** A UTF-8 string. */
   string(s: string): this {
     // Encode straight into the buffer: at most 3 bytes per UTF-16 unit.
@@ -451,6 +494,7 @@ export class XdrWriter {
    */
   reset(): void {
     this.#pos = this.#start;
+    this.#tail = null;
   }
 
   /** Bytes the buffer can hold before it has to grow. */
@@ -465,6 +509,7 @@ export class XdrWriter {
 
   /** The bytes written, without the reserved header (a view, not a copy). */
   bytes(): Uint8Array {
+    if (this.#tail !== null) this.#inlineTail();
     return this.#buf.subarray(this.#start, this.#pos);
   }
 
@@ -473,7 +518,28 @@ export class XdrWriter {
    * filled by `fill` (for instance an RPC record mark).
    */
   withHeader(fill: (view: DataView, length: number) => void): Uint8Array {
+    if (this.#tail !== null) this.#inlineTail();
     fill(this.#view, this.length);
     return this.#buf.subarray(0, this.#pos);
+  }
+
+  /**
+   * Like {@link XdrWriter.withHeader}, but data kept by
+   * {@link XdrWriter.opaqueRef} stays apart: the message is `head` followed
+   * by `tail` (null when there is none), and the header counts both.
+   *
+   * @example
+   * ```ts
+   * import { XdrWriter } from "./xdr.ts";
+   * const w = new XdrWriter({ reserve: 4 }).u32(7);
+   * const { head, tail } = w.framed((v, n) => v.setUint32(0, n));
+   * console.log(head, tail); // 00 00 00 04 00 00 00 07, null
+   * ```
+   */
+  framed(
+    fill: (view: DataView, length: number) => void,
+  ): { head: Uint8Array; tail: Uint8Array | null } {
+    fill(this.#view, this.length);
+    return { head: this.#buf.subarray(0, this.#pos), tail: this.#tail };
   }
 }
