@@ -149,8 +149,18 @@ function wrap(sock: tls.TLSSocket): Stream {
       );
     },
     close(): void {
+      if (ended && sock.destroyed) return;
       ended = true;
-      sock.destroy();
+      // Shut TLS down properly (close_notify) before the TCP connection goes,
+      // as the spec asks; destroy anyway if the peer never lets it finish.
+      if (!sock.destroyed) {
+        const t = setTimeout(() => sock.destroy(), 5000);
+        Deno.unrefTimer(t);
+        sock.end(() => {
+          clearTimeout(t);
+          sock.destroy();
+        });
+      }
       wake();
     },
   };
