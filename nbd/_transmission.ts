@@ -314,7 +314,11 @@ export async function transmit(
       });
       setU64(v, at, start);
       if (data) {
-        reads.push(dev.readAt(start, buf.subarray(at + 8, at + 8 + len)));
+        reads.push(
+          dev.readAt(start, buf.subarray(at + 8, at + 8 + len)).catch((e) => {
+            throw Object.assign(new ReadFailure(e), { offset: start });
+          }),
+        );
         at += 8 + len;
       } else {
         v.setUint32(at + 8, len);
@@ -325,7 +329,24 @@ export async function transmit(
       await Promise.all(reads);
     } catch (e) {
       pool.release(buf);
-      replyError(r, toErrno(e), (e as Error)?.message ?? "Read failed");
+      // Say where the read failed (NBD_REPLY_TYPE_ERROR_OFFSET).
+      const f = e as ReadFailure;
+      const p = encodeErrorPayload(toErrno(f.cause), {
+        message: (f.cause as Error)?.message ?? "Read failed",
+        offset: f.offset,
+      });
+      const b = new Uint8Array(chunkHdr + p.length);
+      writeChunkHeader(new DataView(b.buffer), 0, {
+        flags: REPLY_FLAG_DONE,
+        type: ReplyType.ERROR_OFFSET,
+        cookieHi: r.cookieHi,
+        cookieLo: r.cookieLo,
+        offset,
+        length: p.length,
+        extended,
+      });
+      b.set(p, chunkHdr);
+      writer.send(b);
       return;
     }
     writer.send(buf, release(buf));
@@ -548,6 +569,14 @@ export async function transmit(
   }
   if (inflight > 0) await new Promise<void>((r) => drainWaiter = r);
   await writer.idle();
+}
+
+/** A device read failure and the offset of the segment it happened in. */
+class ReadFailure extends Error {
+  offset = 0;
+  constructor(cause: unknown) {
+    super("Read failed", { cause });
+  }
 }
 
 /** Cuts extents to `length` bytes in total and at most `max` entries. */

@@ -614,3 +614,40 @@ Deno.test("server: an aborted signal shuts down; idle connections time out", asy
   await assert.rejects(busy.readAt(0, 1));
   await busy.close();
 });
+
+Deno.test("transmission: structured read errors say where (ERROR_OFFSET)", async () => {
+  const mem = new MemoryDevice(1 << 20, { chunkSize: 65536 });
+  await mem.writeAt(0, new Uint8Array(1 << 20).fill(1));
+  const bad: Device = {
+    size: mem.size,
+    readAt: (o, into) =>
+      o <= 200000 && 200000 < o + into.length
+        ? Promise.reject(new Error("Unreadable sector: 200000"))
+        : mem.readAt(o, into),
+    writeAt: (o, d) => mem.writeAt(o, d),
+    flush: () => mem.flush(),
+  };
+  await withServer({ bad }, async (s) => {
+    const r = await Raw.connect(s.addr.port);
+    await r.option(Opt.STRUCTURED_REPLY);
+    await r.option(Opt.GO, encodeGoOption({ name: "bad", requests: [] }));
+    await r.request({
+      type: Cmd.READ,
+      cookie: 5,
+      offset: 131072,
+      length: 131072,
+    });
+    const c = await r.chunk();
+    assert.equal(c.type, ReplyType.ERROR_OFFSET);
+    assert.equal(c.flags, 1);
+    assert.deepEqual(decodeErrorPayload(c.data, true), {
+      error: Errno.EIO,
+      message: "Unreadable sector: 200000",
+      offset: 131072,
+    });
+    await r.request({ type: Cmd.READ, cookie: 6, offset: 0, length: 4096 });
+    const ok = await r.chunk();
+    assert.equal(ok.type, ReplyType.OFFSET_DATA, "the session goes on");
+    r.close();
+  });
+});
