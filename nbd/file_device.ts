@@ -147,6 +147,21 @@ export class FileDevice implements Device {
     );
   }
 
+  /**
+   * Prefetches by reading the range into the page cache (there is no
+   * `posix_fadvise` in Deno); at most 64 MiB per call.
+   */
+  async cache(offset: number, length: number): Promise<void> {
+    const scratch = new Uint8Array(Math.min(length, 1 << 20));
+    const end = Math.min(offset + length, offset + (64 << 20), this.size);
+    for (let pos = offset; pos < end; pos += scratch.length) {
+      await this.readAt(
+        pos,
+        scratch.subarray(0, Math.min(scratch.length, end - pos)),
+      );
+    }
+  }
+
   /** Closes the descriptor. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -155,6 +155,8 @@ Deno.test("file device: positional IO, FUA, flush, read-only, served with zero e
     const s = serveNbd({ port: 0, exports: [{ name: "f", device: dev }] });
     const c = await connectNbd({ port: s.addr.port, export: "f" });
     assert.equal(c.flags & TxFlag.SEND_TRIM, 0);
+    assert.ok(c.flags & TxFlag.SEND_CACHE);
+    await c.cache(0, 1 << 20);
     assert.ok(c.flags & TxFlag.SEND_WRITE_ZEROES);
     await c.writeZeroes(100, 300000);
     await assert.rejects(
