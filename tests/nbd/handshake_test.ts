@@ -490,3 +490,59 @@ Deno.test("handshake: refused peers and connection events", async () => {
   assert.equal(seen[0].bytesIn, 4 + 16 + 3 + 28);
   assert.equal(u32be(new Uint8Array([0, 0, 0, 1])), 1);
 });
+
+Deno.test("server: exports as a Map, maxConnections, accept hook, option validation", async () => {
+  const s = serveNbd({
+    port: 0,
+    exports: new Map([["m", {
+      device: new MemoryDevice(8192),
+      description: "from a map",
+    }]]),
+    maxConnections: 1,
+    accept: (remote) => remote.hostname === "127.0.0.1",
+  });
+  try {
+    const a = await Raw.connect(s.addr.port);
+    const list = await a.option(Opt.LIST);
+    assert.deepEqual(decodeServerReply(list[0].data), {
+      name: "m",
+      description: "from a map",
+    });
+    await assert.rejects(
+      Raw.connect(s.addr.port),
+      /No greeting/,
+      "one connection at most",
+    );
+    a.close();
+  } finally {
+    await s.shutdown();
+  }
+  const dev = new MemoryDevice(4096);
+  assert.throws(
+    () =>
+      serveNbd({
+        port: 0,
+        exports: [{ name: "x", device: dev }],
+        defaultExport: "y",
+      }),
+    RangeError,
+  );
+  assert.throws(
+    () =>
+      serveNbd({
+        port: 0,
+        exports: [{ name: "x", device: dev }],
+        blockSize: { min: 3 },
+      }),
+    RangeError,
+  );
+  assert.throws(
+    () =>
+      serveNbd({
+        port: 0,
+        exports: [{ name: "x", device: dev }],
+        tls: { mode: "required", cert: "", key: "" },
+      }),
+    TypeError,
+  );
+});
