@@ -295,6 +295,8 @@ export class XdrWriter {
   #start: number;
   /** Opaque data kept by reference after the buffer (see `opaqueRef`). */
   #tail: Uint8Array | null = null;
+  /** Capacity for #grow's check; 0 while a tail waits to be copied in. */
+  #limit: number;
   readonly #refMin: number;
 
   /**
@@ -312,6 +314,7 @@ export class XdrWriter {
     this.#refMin = options.refMin ?? Infinity;
     this.#buf = new Uint8Array(Math.max(options.size ?? 256, reserve + 16));
     this.#view = new DataView(this.#buf.buffer);
+    this.#limit = this.#buf.byteLength;
     this.#start = reserve;
     this.#pos = reserve;
   }
@@ -322,6 +325,11 @@ export class XdrWriter {
   }
 
   #grow(n: number): void {
+    // One compare on the hot path: #limit is 0 while a tail is pending.
+    if (this.#pos + n > this.#limit) this.#slowGrow(n);
+  }
+
+  #slowGrow(n: number): void {
     // Anything written after by-reference data must follow it: copy it in.
     if (this.#tail !== null) this.#inlineTail();
     const need = this.#pos + n;
@@ -332,6 +340,7 @@ export class XdrWriter {
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
+    this.#limit = size;
   }
 
   /** An unsigned 32-bit integer. */
@@ -395,9 +404,17 @@ export class XdrWriter {
     const n = data.byteLength;
     const padded = (n + 3) & ~3;
     this.#grow(padded);
-    this.#buf.set(data, this.#pos);
-    this.#buf.fill(0, this.#pos + n, this.#pos + padded);
-    this.#pos += padded;
+    const buf = this.#buf;
+    const at = this.#pos;
+    if (n <= 32) {
+      // File handles and verifiers: a loop beats set()'s call overhead.
+      for (let i = 0; i < n; i++) buf[at + i] = data[i];
+      for (let i = n; i < padded; i++) buf[at + i] = 0;
+    } else {
+      buf.set(data, at);
+      buf.fill(0, at + n, at + padded);
+    }
+    this.#pos = at + padded;
     return this;
   }
 
@@ -431,12 +448,14 @@ export class XdrWriter {
     if (n < this.#refMin || (n & 3) !== 0) return this.opaque(data);
     this.u32(n); // copies in any earlier by-reference data first
     this.#tail = data;
+    this.#limit = 0;
     return this;
   }
 
   #inlineTail(): void {
     const tail = this.#tail!;
     this.#tail = null;
+    this.#limit = this.#buf.byteLength;
     this.fixedOpaque(tail);
   }
 
@@ -445,6 +464,15 @@ export class XdrWriter {
     // Encode straight into the buffer: at most 3 bytes per UTF-16 unit.
     this.#grow(4 + s.length * 3 + 3);
     const lenAt = this.#pos;
+    if (s.length <= 64 && this.#ascii(s, lenAt + 4)) {
+      // Short ASCII (most file names): no call into the encoder.
+      const n = s.length;
+      this.#view.setUint32(lenAt, n);
+      const padded = (n + 3) & ~3;
+      for (let i = lenAt + 4 + n; i < lenAt + 4 + padded; i++) this.#buf[i] = 0;
+      this.#pos = lenAt + 4 + padded;
+      return this;
+    }
     const { written } = encoder.encodeInto(
       s,
       this.#buf.subarray(lenAt + 4),
@@ -454,6 +482,17 @@ export class XdrWriter {
     this.#buf.fill(0, lenAt + 4 + written, lenAt + 4 + padded);
     this.#pos = lenAt + 4 + padded;
     return this;
+  }
+
+  /** Copies `s` to `at` if it is all ASCII; false (partly written) if not. */
+  #ascii(s: string, at: number): boolean {
+    const buf = this.#buf;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    return true;
   }
 
   /** A counted array. */
@@ -495,6 +534,7 @@ export class XdrWriter {
   reset(): void {
     this.#pos = this.#start;
     this.#tail = null;
+    this.#limit = this.#buf.byteLength;
   }
 
   /** Bytes the buffer can hold before it has to grow. */

@@ -88,6 +88,8 @@ const NO_RDEV: Readonly<{ major: number; minor: number }> = Object.freeze({
 interface Slot {
   name: string;
   id: FileId;
+  /** The node itself, saving a lookup by id on the readdir and lookup paths. */
+  node: Node;
   /** The readdir cookie: per-directory, increasing, never reused. */
   seq: number;
   live: boolean;
@@ -376,11 +378,17 @@ export class MemFs implements FileSystem {
 
   #entry(dir: Node, name: string): Node | undefined {
     const slot = dir.index!.get(name);
-    return slot === undefined ? undefined : this.#nodes.get(slot.id);
+    return slot?.node;
   }
 
   #link(dir: Node, name: string, node: Node): void {
-    const slot: Slot = { name, id: node.id, seq: dir.nextSeq++, live: true };
+    const slot: Slot = {
+      name,
+      id: node.id,
+      node,
+      seq: dir.nextSeq++,
+      live: true,
+    };
     dir.index!.set(name, slot);
     dir.slots!.push(slot);
   }
@@ -1191,7 +1199,7 @@ export class MemFs implements FileSystem {
           cookie: BigInt(slot.seq),
         };
         if (options.withAttributes) {
-          entry.attrs = this.#attrs(this.#node(slot.id));
+          entry.attrs = this.#attrs(slot.node);
         }
         entries.push(entry);
       }

@@ -104,6 +104,9 @@ export interface Target {
  */
 export const MAX_DIR_REPLY = 1 << 20;
 
+/** Handles kept per export (about 100 bytes each). */
+const HANDLE_CACHE = 1 << 16;
+
 /**
  * The shared state of one NFSv3 program instance.
  *
@@ -131,6 +134,7 @@ export class Nfs3Context {
   readonly log: (msg: string) => void;
   /** EXCLUSIVE create verifiers by "export:fileid", oldest first. */
   readonly createVerifiers: Map<string, string> = new Map();
+  readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
 
   /** Builds the state from `options`. */
   constructor(options: Nfs3Options) {
@@ -169,9 +173,25 @@ export class Nfs3Context {
     return { exp, fs: exp.fsFor(cred), cred, id: h.fileid };
   }
 
-  /** The handle of object `fileid` in `exp`. */
+  /**
+   * The handle of object `fileid` in `exp`, shared (callers only encode it).
+   * A handle never changes for a file id (ids are not reused and the
+   * verifier is fixed per export), so recent ones are kept: READDIRPLUS
+   * sends one per entry, and building one costs more than the rest of the
+   * entry's encoding.
+   */
   handle(exp: Export, fileid: FileId): Uint8Array {
-    return encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });
+    let cache = this.#handles.get(exp);
+    if (cache === undefined) this.#handles.set(exp, cache = new Map());
+    let fh = cache.get(fileid);
+    if (fh === undefined) {
+      fh = encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });
+      if (cache.size >= HANDLE_CACHE) {
+        cache.delete(cache.keys().next().value!);
+      }
+      cache.set(fileid, fh);
+    }
+    return fh;
   }
 
   /** Attributes of `id` for a reply, or undefined if they cannot be had. */

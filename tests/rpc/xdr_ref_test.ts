@@ -86,3 +86,35 @@ Deno.test("xdr: reset forgets by-reference data", () => {
   assert.equal(tail, null);
   assert.deepEqual([...head], [0, 0, 0, 4, 0, 0, 0, 3]);
 });
+
+Deno.test("xdr: strings and small opaques encode the same on every path", () => {
+  const names = [
+    "",
+    "a",
+    "abcd",
+    "file.12345",
+    "x".repeat(64),
+    "y".repeat(65),
+    "név",
+    "abc\u00e9",
+    "\u{1f600}z",
+    "a".repeat(63) + "\u00ff",
+  ];
+  const w = new XdrWriter({ size: 8 });
+  for (const s of names) w.string(s);
+  const blobs = [0, 1, 3, 4, 20, 31, 32, 33, 64].map((n) => pattern(n, n));
+  for (const b of blobs) w.opaque(b);
+  const r = new XdrReader(w.bytes());
+  for (const s of names) assert.equal(r.string(1000), s);
+  for (const b of blobs) assert.deepEqual(r.opaque(1000), b);
+  r.end();
+  // Padding bytes are zero even when the buffer held other bytes before.
+  const v = new XdrWriter({ size: 64 });
+  v.fixedOpaque(new Uint8Array(16).fill(0xff));
+  v.reset();
+  v.string("abcde").opaque(new Uint8Array([1]));
+  assert.deepEqual(
+    [...v.bytes()],
+    [0, 0, 0, 5, 97, 98, 99, 100, 101, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0],
+  );
+});
