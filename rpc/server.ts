@@ -26,7 +26,12 @@
  * Every call that one read brings in is dispatched before the server reads
  * again, and replies that queue up behind a write in progress are joined
  * into one write (up to 64 KiB): each reply is still built in one buffer and
- * sent whole, in completion order.
+ * sent whole, in completion order. The exception is data a handler passes to
+ * `XdrWriter.opaqueRef` (a READ reply's data): from 64 KiB up it is not
+ * copied into the reply buffer but written right after it, in the same
+ * write slot, from where it lies (a view of MemFs storage, for instance),
+ * so a change to that storage before the write finishes shows in the
+ * reply, as if the READ had run a moment later.
  *
  * Non-idempotent procedures (`idempotent: false`) go through a
  * duplicate-request cache keyed by peer address and port, xid, program,
