@@ -6,8 +6,15 @@
 //   {"i":id,"p":parent,"n":name,"b":btime}   id lives at parent/name
 //   {"d":id,"b":btime}                       id is gone for good
 //   {"g":ino,"v":gen,"b":btime}              inode's current generation
-// Replaying the journal rebuilds the maps; it is rewritten (compacted) when it
-// holds far more lines than live records. Losing it is not fatal: FileIds
+// Replaying the journal rebuilds the maps; it is rewritten (compacted) once
+// it has grown to twice what the last compaction wrote (plus a floor), so a
+// compaction costing O(live) comes after at least as many appends: O(1) per
+// append, amortised, however the live set shrinks or grows.
+//
+// Durability: lines are appended with write(2) as each change happens, not
+// fsynced; they are in the kernel's page cache before the reply leaves, so
+// they survive a crash of the server process (as knfsd's dentries do), and
+// `flush` (COMMIT, close) fsyncs them against a crash of the host. Losing it is not fatal: FileIds
 // derive from inode numbers, so LocalFs finds objects again by walking the
 // tree; only generations (inode reuse detection) are forgotten.
 import * as nfs from "node:fs";
@@ -28,6 +35,8 @@ interface Gen {
 }
 
 const GEN_UNIT = 2 ** 32;
+/** Journal lines tolerated before the first compaction. */
+const COMPACT_FLOOR = 10_000;
 const MAX_GEN = 2 ** 21 - 1;
 
 /** Splits a FileId into inode number and generation. */
@@ -43,6 +52,9 @@ export class IdIndex {
   #file: string | undefined;
   #fd: number | undefined;
   #lines = 0;
+  /** Lines at which the next compaction runs. */
+  #compactAt = COMPACT_FLOOR;
+  #compactions = 0;
   #dirty = false;
   readonly #generations: boolean;
 
@@ -91,7 +103,10 @@ export class IdIndex {
       }
     }
     this.#fd = nfs.openSync(file, "a");
-    if (this.#lines > 4 * this.records.size + 10_000) this.#compact();
+    // Live lines: what a compaction now would write, about.
+    const live = this.records.size + this.#dead.size;
+    if (this.#lines > 2 * live + COMPACT_FLOOR) this.#compact();
+    else this.#compactAt = Math.max(this.#lines, live) * 2 + COMPACT_FLOOR;
   }
 
   #noteGen(id: FileId, btime: number): void {
@@ -177,7 +192,7 @@ export class IdIndex {
     nfs.writeSync(this.#fd, line + "\n");
     this.#lines++;
     this.#dirty = true;
-    if (this.#lines > 4 * this.records.size + 10_000) this.#compact();
+    if (this.#lines > this.#compactAt) this.#compact();
   }
 
   #compact(): void {
@@ -204,6 +219,18 @@ export class IdIndex {
     if (this.#fd !== undefined) nfs.closeSync(this.#fd);
     this.#fd = nfs.openSync(file, "a");
     this.#lines = out.length;
+    this.#compactAt = 2 * out.length + COMPACT_FLOOR;
+    this.#compactions++;
+  }
+
+  /** How many times the journal was rewritten (for tests). */
+  get compactions(): number {
+    return this.#compactions;
+  }
+
+  /** Lines in the journal now. */
+  get lines(): number {
+    return this.#lines;
   }
 
   /** Makes the journal durable. */
