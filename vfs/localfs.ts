@@ -95,6 +95,14 @@ const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
 const S_ISVTX = 0o1000;
 const EMPTY = new Uint8Array(0);
+/**
+ * Reads and writes up to this size are synchronous (a pread from the page
+ * cache costs a few microseconds; the thread pool round trip several times
+ * more); larger ones go through the thread pool, which lets the copy overlap
+ * with the network work on another core (measured: 1 MiB sequential READs
+ * ~1.4 GiB/s synchronous, ~2.3 GiB/s through the pool, over NFS on tmpfs).
+ */
+const SYNC_IO_MAX = 64 << 10;
 const HOST_CODES = new Set<string>([
   "EPERM",
   "ENOENT",
@@ -299,6 +307,9 @@ export class LocalFs implements FileSystem {
   /** Changes made through this server, per object, for the change counter. */
   readonly #bumps = new Map<FileId, number>();
   readonly #seen = new Map<FileId, { base: number; sig: string; k: number }>();
+  /** Attributes read in the current synchronous turn (see #openStat). */
+  readonly #turnStats = new Map<FileId, Deno.FileInfo>();
+  #turnArmed = false;
   #closed = false;
 
   private constructor(
@@ -533,6 +544,7 @@ export class LocalFs implements FileSystem {
   }
 
   #bump(id: FileId): void {
+    this.#turnStats.delete(id);
     const n = (this.#bumps.get(id) ?? 0) + 1;
     this.#bumps.delete(id);
     this.#bumps.set(id, n);
@@ -696,6 +708,7 @@ export class LocalFs implements FileSystem {
   getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
     return settle(() => {
       const at = this.#locate(id);
+      this.#noteTurn(id, at.st);
       return this.#attrs(at.st, id);
     });
   }
@@ -903,30 +916,100 @@ export class LocalFs implements FileSystem {
     );
   }
 
+  /**
+   * Fresh attributes of an open file without a full `fstat` through
+   * node:fs (several times the cost of a path lstat): those a getattr took
+   * in this same synchronous turn (the NFS READ asks for both at once), else
+   * an lstat of its verified path, else the descriptor's own (an object moved
+   * out of reach is still the object the descriptor was verified to be).
+   */
+  #openStat(id: FileId, f: OpenFile): Deno.FileInfo {
+    const st = this.#turnStats.get(id);
+    if (st !== undefined) return st;
+    const at = this.#closed ? undefined : this.#verifiedPath(id);
+    if (at !== undefined) return at.st;
+    return fromNodeStats(nfs.fstatSync(f.fd));
+  }
+
+  /** Remembers attributes read in this synchronous turn (see #openStat). */
+  #noteTurn(id: FileId, st: Deno.FileInfo): void {
+    if (!this.#turnArmed) {
+      this.#turnArmed = true;
+      queueMicrotask(this.#endTurn);
+    }
+    this.#turnStats.set(id, st);
+  }
+
+  readonly #endTurn = (): void => {
+    this.#turnStats.clear();
+    this.#turnArmed = false;
+  };
+
   /** Reads up to `length` bytes at `offset` with one positional read. */
-  async read(
+  read(
     cred: Credentials,
     id: FileId,
     offset: number,
     length: number,
   ): Promise<ReadResult> {
     if (!isInt(offset) || !isInt(length)) {
-      throw new VfsError("EINVAL", `Invalid range: ${offset}+${length}`);
+      return Promise.reject(
+        new VfsError("EINVAL", `Invalid range: ${offset}+${length}`),
+      );
     }
-    const f = this.#open(id, false);
+    let f: OpenFile;
     try {
-      const st = nfs.fstatSync(f.fd);
+      f = this.#open(id, false);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    let st: Deno.FileInfo;
+    try {
+      st = this.#openStat(id, f);
       if (st.nlink === 0) {
         this.#files.drop(id);
         throw new VfsError("ESTALE", `File was removed: fileid ${id}`);
       }
-      this.#requireDataStat(cred, st, false);
-      const size = st.size;
-      if (offset >= size || length === 0) {
-        return { data: EMPTY, eof: offset >= size };
+      this.#requireData(cred, st, false);
+    } catch (e) {
+      this.#files.release(f);
+      return Promise.reject(hostError(e, `fileid ${id}`));
+    }
+    const size = st.size;
+    if (offset >= size || length === 0) {
+      this.#files.release(f);
+      return Promise.resolve({ data: EMPTY, eof: offset >= size });
+    }
+    const n = Math.min(length, size - offset);
+    const buf = new Uint8Array(n);
+    if (n > SYNC_IO_MAX) return this.#readAsync(id, f, buf, offset, size);
+    // Small reads are served by the page cache: a synchronous pread costs a
+    // few microseconds, a trip through the thread pool several times more.
+    try {
+      let got = 0;
+      while (got < n) {
+        const r = nfs.readSync(f.fd, buf, got, n - got, offset + got);
+        if (r === 0) break;
+        got += r;
       }
-      const n = Math.min(length, size - offset);
-      const buf = new Uint8Array(n);
+      const data = got === n ? buf : buf.subarray(0, got);
+      return Promise.resolve({ data, eof: got < n || offset + got >= size });
+    } catch (e) {
+      return Promise.reject(hostError(e, `fileid ${id}`));
+    } finally {
+      this.#files.release(f);
+    }
+  }
+
+  async #readAsync(
+    id: FileId,
+    f: OpenFile,
+    buf: Uint8Array,
+    offset: number,
+    size: number,
+  ): Promise<ReadResult> {
+    const n = buf.length;
+    try {
       let got = 0;
       while (got < n) {
         const r = await new Promise<number>((resolve, reject) =>
@@ -943,30 +1026,11 @@ export class LocalFs implements FileSystem {
         got += r;
       }
       const data = got === n ? buf : buf.subarray(0, got);
-      return { data, eof: offset + got >= size };
+      return { data, eof: got < n || offset + got >= size };
     } catch (e) {
       throw hostError(e, `fileid ${id}`);
     } finally {
       this.#files.release(f);
-    }
-  }
-
-  #requireDataStat(cred: Credentials, st: nfs.Stats, write: boolean): void {
-    if (cred.uid === 0 || cred.uid === st.uid) return;
-    const o = {
-      type: FileType.Regular,
-      mode: st.mode & 0o7777,
-      uid: st.uid,
-      gid: st.gid,
-    };
-    const ok = write
-      ? hasPermission(o, cred, Perm.W)
-      : hasPermission(o, cred, Perm.R) || hasPermission(o, cred, Perm.X);
-    if (!ok) {
-      throw new VfsError(
-        "EACCES",
-        `Permission denied: cannot ${write ? "write" : "read"} file`,
-      );
     }
   }
 
@@ -986,13 +1050,24 @@ export class LocalFs implements FileSystem {
     }
     const f = this.#open(id, true);
     try {
-      const st = nfs.fstatSync(f.fd);
+      const st = this.#openStat(id, f);
       if (st.nlink === 0) {
         this.#files.drop(id);
         throw new VfsError("ESTALE", `File was removed: fileid ${id}`);
       }
-      this.#requireDataStat(cred, st, true);
+      this.#requireData(cred, st, true);
       let done = 0;
+      if (data.length <= SYNC_IO_MAX) {
+        while (done < data.length) {
+          done += nfs.writeSync(
+            f.fd,
+            data,
+            done,
+            data.length - done,
+            offset + done,
+          );
+        }
+      }
       while (done < data.length) {
         done += await new Promise<number>((resolve, reject) =>
           nfs.write(
@@ -1006,14 +1081,14 @@ export class LocalFs implements FileSystem {
         );
       }
       if (data.length > 0) {
-        this.#killPriv(cred, f.fd, st.mode);
+        this.#killPriv(cred, f.fd, st.mode!);
         this.#bump(id);
       }
       if (stable !== "unstable") await this.#sync(f.fd, stable === "data");
       return {
         count: data.length,
         committed: stable,
-        attrs: this.#attrs(fromNodeStats(nfs.fstatSync(f.fd)), id),
+        attrs: this.#attrs(this.#openStat(id, f), id),
       };
     } catch (e) {
       throw hostError(e, `fileid ${id}`);
