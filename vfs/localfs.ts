@@ -191,6 +191,15 @@ function settle<T>(body: () => T): Promise<T> {
   }
 }
 
+function validName(name: string): boolean {
+  try {
+    checkName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isInt(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
 }
@@ -238,6 +247,18 @@ function fromNodeStats(st: nfs.Stats): Deno.FileInfo {
   };
 }
 
+/** What the change counter of an object last saw (see LocalFs #change). */
+interface Seen {
+  base: number;
+  k: number;
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+  nlink: number | null;
+  size: number;
+  bumps: number;
+}
+
 interface Located {
   path: string;
   st: Deno.FileInfo;
@@ -251,6 +272,10 @@ interface Listing {
 }
 
 function lstat(path: string): Deno.FileInfo | undefined {
+  // A missing name is an answer, not an accident: without a stack trace the
+  // error costs about half as much (lookups of absent names are common).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     return Deno.lstatSync(path);
   } catch (e) {
@@ -258,6 +283,8 @@ function lstat(path: string): Deno.FileInfo | undefined {
     // ENOTDIR when a component became a file: the object is not there.
     if ((e as { code?: string }).code === "ENOTDIR") return undefined;
     throw e;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -306,9 +333,11 @@ export class LocalFs implements FileSystem {
   readonly #missing = new Map<FileId, number>();
   /** Changes made through this server, per object, for the change counter. */
   readonly #bumps = new Map<FileId, number>();
-  readonly #seen = new Map<FileId, { base: number; sig: string; k: number }>();
+  readonly #seen = new Map<FileId, Seen>();
   /** Attributes read in the current synchronous turn (see #openStat). */
   readonly #turnStats = new Map<FileId, Deno.FileInfo>();
+  /** FileIds verified to be directories. */
+  readonly #dirs = new Set<FileId>();
   #turnArmed = false;
   #closed = false;
 
@@ -506,7 +535,67 @@ export class LocalFs implements FileSystem {
     if (!at.st.isDirectory) {
       throw new VfsError("ENOTDIR", `Not a directory: fileid ${id}`);
     }
+    this.#noteDir(id);
     return at;
+  }
+
+  /** Remembers that `id` is a directory (a FileId never changes type). */
+  #noteDir(id: FileId): void {
+    if (this.#dirs.size >= 100_000) this.#dirs.clear();
+    this.#dirs.add(id);
+  }
+
+  /** The path recorded for `id`, without touching the host. */
+  #recordedPath(id: FileId): string | undefined {
+    const names: string[] = [];
+    for (let cur = id; cur !== this.root;) {
+      const rec = this.#index.records.get(cur);
+      if (rec === undefined || names.length > 4096) return undefined;
+      names.push(rec.name);
+      cur = rec.parent;
+    }
+    let path = this.#rootPath;
+    for (let i = names.length - 1; i >= 0; i--) path += "/" + names[i];
+    return path;
+  }
+
+  /**
+   * The entry `name` of a directory known to be one, looked up through the
+   * directory's recorded path and then every component of that path
+   * verified: a component swapped for a symlink before the lookup is caught
+   * as surely as by verifying first and re-checking the directory after, with
+   * one lstat fewer. Undefined sends the caller down the general path
+   * (unknown or moved directory, bad or reserved name), which also picks
+   * the right error.
+   */
+  #entry(
+    dirId: FileId,
+    name: string,
+  ): { dir: Located; child: Located | undefined } | undefined {
+    if (
+      !this.#dirs.has(dirId) || this.#closed || this.#index.isDead(dirId) ||
+      (dirId === this.root && name === this.#hidden) || !validName(name)
+    ) {
+      return undefined;
+    }
+    const path = this.#recordedPath(dirId);
+    if (path === undefined) return undefined;
+    const childPath = path + "/" + name;
+    const st = lstat(childPath);
+    let dir: Located | undefined;
+    if (dirId === this.root) {
+      const rst = lstat(path);
+      if (rst !== undefined && this.#matches(rst, dirId)) {
+        dir = { path, st: rst };
+      }
+    } else dir = this.#verifiedPath(dirId);
+    if (dir === undefined || dir.path !== path || !dir.st.isDirectory) {
+      return undefined;
+    }
+    if (st !== undefined && st.dev !== this.#dev) {
+      throw new VfsError("EXDEV", `Crosses a mount point: ${name}`);
+    }
+    return { dir, child: st && { path: childPath, st } };
   }
 
   /** The entry `name` of a located directory, or undefined. */
@@ -535,6 +624,7 @@ export class LocalFs implements FileSystem {
   #place(dirId: FileId, name: string, st: Deno.FileInfo): FileId {
     const id = this.#idOf(st);
     this.#index.set(id, dirId, name, st.birthtime?.getTime() ?? 0);
+    if (st.isDirectory) this.#noteDir(id);
     return id;
   }
 
@@ -588,22 +678,45 @@ export class LocalFs implements FileSystem {
    * one millisecond of the time base (Deno's ctime has whole seconds).
    */
   #change(id: FileId, st: Deno.FileInfo, baseMs: number): number {
-    const sig = `${st.mode}:${st.uid}:${st.gid}:${st.nlink}:${st.size}:${
-      this.#bumps.get(id) ?? 0
-    }`;
+    // Compared field by field: building a string signature cost more than
+    // the rest of the attributes (readdirplus computes this per entry).
+    const bumps = this.#bumps.get(id) ?? 0;
     const seen = this.#seen.get(id);
-    let k = 0;
     if (seen !== undefined && seen.base === baseMs) {
-      k = seen.sig === sig ? seen.k : Math.min(seen.k + 1, 999);
-    }
-    if (seen === undefined || seen.sig !== sig || seen.base !== baseMs) {
-      this.#seen.delete(id);
-      this.#seen.set(id, { base: baseMs, sig, k });
-      if (this.#seen.size > 10_000) {
-        this.#seen.delete(this.#seen.keys().next().value!);
+      if (
+        seen.mode === st.mode && seen.uid === st.uid && seen.gid === st.gid &&
+        seen.nlink === st.nlink && seen.size === st.size &&
+        seen.bumps === bumps
+      ) {
+        return baseMs * 1000 + seen.k;
       }
+      seen.k = Math.min(seen.k + 1, 999);
+    } else if (seen !== undefined) {
+      seen.base = baseMs;
+      seen.k = 0;
     }
-    return baseMs * 1000 + k;
+    const rec = seen ?? {
+      base: baseMs,
+      k: 0,
+      mode: 0,
+      uid: 0,
+      gid: 0,
+      nlink: 0,
+      size: 0,
+      bumps: 0,
+    };
+    rec.mode = st.mode;
+    rec.uid = st.uid;
+    rec.gid = st.gid;
+    rec.nlink = st.nlink;
+    rec.size = st.size;
+    rec.bumps = bumps;
+    this.#seen.delete(id);
+    this.#seen.set(id, rec);
+    if (this.#seen.size > 10_000) {
+      this.#seen.delete(this.#seen.keys().next().value!);
+    }
+    return baseMs * 1000 + rec.k;
   }
 
   #owned(st: Deno.FileInfo): {
@@ -893,6 +1006,15 @@ export class LocalFs implements FileSystem {
   /** Finds a name; "." and ".." name the directory itself and its parent. */
   lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
     return settle(() => {
+      const e = this.#entry(dirId, name);
+      if (e !== undefined) {
+        this.#require(cred, e.dir.st, Perm.X, `cannot search fileid ${dirId}`);
+        if (e.child === undefined) {
+          throw new VfsError("ENOENT", `No such file or directory: ${name}`);
+        }
+        const st = e.child.st;
+        return this.#attrs(st, this.#place(dirId, name, st));
+      }
       const dir = this.#dir(dirId);
       this.#require(cred, dir.st, Perm.X, `cannot search fileid ${dirId}`);
       if (name === ".") return this.#attrs(dir.st, dirId);
@@ -1176,6 +1298,18 @@ export class LocalFs implements FileSystem {
       const dir = this.#dir(dirId);
       checkName(name);
       this.#reserved(dirId, name);
+      // Most creates make a new file: try that first (O_EXCL), with no lookup
+      // of a name that is usually absent; an existing name takes the
+      // general path below, which also ranks the errors.
+      const size = options.attrs?.size ?? 0;
+      if (
+        isInt(size) &&
+        hasPermission(this.#owned(dir.st), cred, Perm.W | Perm.X) &&
+        this.#mayOwn(cred, options.attrs)
+      ) {
+        const made = this.#createIn(cred, dirId, dir, name, options, true);
+        if (made !== undefined) return made;
+      }
       const existing = this.#child(dirId, dir, name);
       if (existing !== undefined) {
         if (options.exclusive) {
@@ -1205,10 +1339,18 @@ export class LocalFs implements FileSystem {
       }
       this.#prepareCreate(cred, dirId, name);
       this.#checkInitialOwner(cred, options.attrs);
-      const size = options.attrs?.size ?? 0;
       if (!isInt(size)) throw new VfsError("EINVAL", `Invalid size: ${size}`);
-      return this.#createIn(cred, dirId, dir, name, options);
+      return this.#createIn(cred, dirId, dir, name, options, false)!;
     });
+  }
+
+  #mayOwn(cred: Credentials, attrs: SetAttributes | undefined): boolean {
+    try {
+      this.#checkInitialOwner(cred, attrs);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #createIn(
@@ -1217,7 +1359,8 @@ export class LocalFs implements FileSystem {
     dir: Located,
     name: string,
     options: CreateOptions,
-  ): Attributes {
+    quietExists: boolean,
+  ): Attributes | undefined {
     const size = options.attrs?.size ?? 0;
     const path = `${dir.path}/${name}`;
     const mode = (options.attrs?.mode ?? 0o644) & 0o7777;
@@ -1229,10 +1372,14 @@ export class LocalFs implements FileSystem {
         mode,
       );
     } catch (e) {
+      if (quietExists && (e as { code?: string }).code === "EEXIST") {
+        return undefined;
+      }
       throw hostError(e, name);
     }
+    let st: Deno.FileInfo;
     try {
-      this.#stillThere(dirId, dir, () => Deno.removeSync(path));
+      this.#stillThere(dirId, dir, () => nfs.unlinkSync(path));
       const owner = this.#newOwner(cred, dir.st, options.attrs);
       if (owner !== undefined) nfs.fchownSync(fd, owner.uid, owner.gid);
       // The process umask trimmed the mode: set it exactly.
@@ -1245,11 +1392,13 @@ export class LocalFs implements FileSystem {
           t === undefined || t === "server" ? now : toSeconds(t);
         nfs.futimesSync(fd, pick(a.atime), pick(a.mtime));
       }
+      // From the descriptor, which is cached under this FileId below: the
+      // name could already lead elsewhere.
+      st = fromNodeStats(nfs.fstatSync(fd));
     } catch (e) {
       nfs.closeSync(fd);
       throw hostError(e, name);
     }
-    const st = Deno.lstatSync(path);
     const id = this.#place(dirId, name, st);
     this.#changedDir(dirId);
     // Keep the new file open: a WRITE usually follows a CREATE.
@@ -1444,6 +1593,20 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     name: string,
   ): { dir: Located; victim: Located; id: FileId } {
+    const e = this.#entry(dirId, name);
+    if (e !== undefined) {
+      this.#require(
+        cred,
+        e.dir.st,
+        Perm.W | Perm.X,
+        `cannot change entry ${name} of fileid ${dirId}`,
+      );
+      if (e.child === undefined) {
+        throw new VfsError("ENOENT", `No such file or directory: ${name}`);
+      }
+      this.#requireSticky(cred, e.dir.st, e.child.st, name);
+      return { dir: e.dir, victim: e.child, id: this.#idOf(e.child.st) };
+    }
     const dir = this.#prepareCreate(cred, dirId, name);
     const victim = this.#child(dirId, dir, name);
     if (victim === undefined) {
@@ -1460,15 +1623,23 @@ export class LocalFs implements FileSystem {
     this.#index.forget(id, st.birthtime?.getTime() ?? 0);
   }
 
-  /** Removes `name` from `dir` if it is still `victim`. */
+  /**
+   * Removes `name` from `dir` if it is still `victim`: the identity check
+   * right before the unlink keeps a directory swapped for a symlink since
+   * the lookup from removing another object through it.
+   */
   #unlinkIn(dir: Located, name: string, victim: Located): void {
     try {
       const path = `${dir.path}/${name}`;
       const st = lstat(path);
-      if (st === undefined || st.ino !== victim.st.ino) {
+      if (
+        st === undefined || st.ino !== victim.st.ino || st.dev !== this.#dev
+      ) {
         throw new VfsError("ESTALE", `Entry changed while removing: ${name}`);
       }
-      Deno.removeSync(path);
+      // Not Deno.removeSync: it lstats once more to choose unlink or rmdir.
+      if (victim.st.isDirectory) nfs.rmdirSync(path);
+      else nfs.unlinkSync(path);
     } catch (e) {
       throw hostError(e, name);
     }
