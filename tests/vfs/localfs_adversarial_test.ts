@@ -245,9 +245,19 @@ while time.time() < end and not os.path.exists(stop):
     }).spawn();
     let reads = 0;
     let stale = 0;
+    // Self-check: a reader that follows paths as the host resolves them must
+    // see the outside during the race, or this test could not catch anything.
+    let naiveEscapes = 0;
+    const naiveRead = async () => {
+      try {
+        const text = await Deno.readTextFile(`${w.root}/d/sub/g`);
+        if (text.includes("SECRET")) naiveEscapes++;
+      } catch { /* mid-swap: nothing there */ }
+    };
     try {
       const started = Date.now();
       for (let i = 0; i < 400 && Date.now() - started < 15_000; i++) {
+        await naiveRead();
         for (const id of [f.fileid, g.fileid]) {
           const r = await attempt(fs.read(ROOT, id, 0, 100));
           if (isVfsError(r)) stale++;
@@ -274,6 +284,12 @@ while time.time() < end and not os.path.exists(stop):
           }
         }
       }
+      for (
+        const until = Date.now() + 5_000;
+        naiveEscapes === 0 && Date.now() < until;
+      ) {
+        await naiveRead();
+      }
     } finally {
       await Deno.writeTextFile(stop, "");
       const status = await child.output();
@@ -285,6 +301,10 @@ while time.time() < end and not os.path.exists(stop):
     assert.notEqual(subMode, 0o750, "chmod escaped");
     assert.equal(await Deno.readTextFile(`${w.outside}/sub/g`), SECRET);
     assert.ok(reads > 0, "some reads succeeded");
+    assert.ok(
+      naiveEscapes > 0,
+      "the swap loop never exposed the outside to a path-following reader",
+    );
   } finally {
     await w.close();
   }
