@@ -175,7 +175,12 @@ export interface WriteResult {
 
 /** The result of {@link FileSystem.read}. */
 export interface ReadResult {
-  /** The bytes read (shorter than asked at end of file). */
+  /**
+   * The bytes read (shorter than asked at end of file). Servers send large
+   * reads from where they lie, after `read` has resolved: an implementation
+   * must not change or reuse these bytes afterwards (return a view of data
+   * that later writes replace, or a fresh buffer).
+   */
   data: Uint8Array;
   /** True when the read reached end of file. */
   eof: boolean;
