@@ -177,9 +177,10 @@ export interface WriteResult {
 export interface ReadResult {
   /**
    * The bytes read (shorter than asked at end of file). Servers send large
-   * reads from where they lie, after `read` has resolved: an implementation
-   * must not change or reuse these bytes afterwards (return a view of data
-   * that later writes replace, or a fresh buffer).
+   * reads from where they lie, after `read` has resolved, so this memory
+   * must never be reused for other data (no pooled buffers). A view of the
+   * file's own storage is fine: a concurrent overlapping write may then show
+   * in the reply, as with the zero-copy reads of kernel servers.
    */
   data: Uint8Array;
   /** True when the read reached end of file. */
