@@ -1,10 +1,12 @@
 // The file-system layer on its own, without a protocol: MemFs and LocalFs
 // (over tmpfs and over the disk), read and write MiB/s at 4 KiB and 1 MiB,
-// create/stat/readdir ops/s. Appends a table to bench/RESULTS.md.
+// create/stat/readdir ops/s, and the process CPU time per call (steadier
+// than rates on a shared machine). Appends the tables to bench/RESULTS.md.
 //
 //   deno run --allow-read --allow-write --allow-sys --allow-env --allow-run bench/vfs_bench.ts [--quick]
 //
 // As root it mounts a private tmpfs for the LocalFs-on-tmpfs column.
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { type FileSystem, LocalFs, MemFs, ROOT } from "../vfs/mod.ts";
 import { tmpfsDir } from "./_bench_util.ts";
@@ -23,12 +25,35 @@ interface Result {
   name: string;
   value: number;
   unit: string;
+  /** Process CPU time (user + system) per call or entry, in microseconds. */
+  cpuUs: number;
 }
 
-async function timed(fn: () => Promise<number>): Promise<[number, number]> {
+/** CPU time of this process in microseconds: steadier than wall time on a shared machine. */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+let lastCpu = 0;
+let lastCalls = 1;
+
+/** Runs `fn` (which returns bytes or items done) with `calls` calls; records its CPU time. */
+async function timed(
+  fn: () => Promise<number>,
+  calls?: number,
+): Promise<[number, number]> {
+  const c0 = cpuNow();
   const t0 = performance.now();
   const n = await fn();
-  return [n, (performance.now() - t0) / 1000];
+  const s = (performance.now() - t0) / 1000;
+  lastCpu = cpuNow() - c0;
+  lastCalls = calls ?? n;
+  return [n, s];
+}
+
+function row(name: string, value: number, unit: string): Result {
+  return { name, value, unit, cpuUs: lastCpu / lastCalls };
 }
 
 async function measure(fs: FileSystem): Promise<Result[]> {
@@ -43,16 +68,16 @@ async function measure(fs: FileSystem): Promise<Result[]> {
       await fs.write(ROOT, f.fileid, off, big, "unstable");
     }
     return total;
-  });
-  out.push({ name: "write 1 MiB", value: bytes / 1048576 / s, unit: "MiB/s" });
+  }, fileMiB);
+  out.push(row("write 1 MiB", bytes / 1048576 / s, "MiB/s"));
   [bytes, s] = await timed(async () => {
     let n = 0;
     for (let off = 0; off < total; off += big.length) {
       n += (await fs.read(ROOT, f.fileid, off, big.length)).data.length;
     }
     return n;
-  });
-  out.push({ name: "read 1 MiB", value: bytes / 1048576 / s, unit: "MiB/s" });
+  }, fileMiB);
+  out.push(row("read 1 MiB", bytes / 1048576 / s, "MiB/s"));
 
   const blocks = total / 4096;
   let seed = 12345;
@@ -62,24 +87,16 @@ async function measure(fs: FileSystem): Promise<Result[]> {
       await fs.write(ROOT, f.fileid, rand() * 4096, small, "unstable");
     }
     return smallOps * 4096;
-  });
-  out.push({
-    name: "write 4 KiB random",
-    value: bytes / 1048576 / s,
-    unit: "MiB/s",
-  });
+  }, smallOps);
+  out.push(row("write 4 KiB random", bytes / 1048576 / s, "MiB/s"));
   [bytes, s] = await timed(async () => {
     let n = 0;
     for (let i = 0; i < smallOps; i++) {
       n += (await fs.read(ROOT, f.fileid, rand() * 4096, 4096)).data.length;
     }
     return n;
-  });
-  out.push({
-    name: "read 4 KiB random",
-    value: bytes / 1048576 / s,
-    unit: "MiB/s",
-  });
+  }, smallOps);
+  out.push(row("read 4 KiB random", bytes / 1048576 / s, "MiB/s"));
   await fs.remove(ROOT, fs.root, "bench.dat");
 
   const dir = await fs.mkdir(ROOT, fs.root, "meta");
@@ -89,12 +106,12 @@ async function measure(fs: FileSystem): Promise<Result[]> {
     }
     return files;
   });
-  out.push({ name: `create ${files}`, value: n / t, unit: "ops/s" });
+  out.push(row(`create ${files}`, n / t, "ops/s"));
   [n, t] = await timed(async () => {
     for (let i = 0; i < files; i++) await fs.lookup(ROOT, dir.fileid, `f${i}`);
     return files;
   });
-  out.push({ name: `lookup+getattr ${files}`, value: n / t, unit: "ops/s" });
+  out.push(row(`lookup+getattr ${files}`, n / t, "ops/s"));
   [n, t] = await timed(async () => {
     let cookie = 0n;
     let seen = 0;
@@ -110,12 +127,12 @@ async function measure(fs: FileSystem): Promise<Result[]> {
     }
     return seen;
   });
-  out.push({ name: `readdir+attrs ${files}`, value: n / t, unit: "entries/s" });
+  out.push(row(`readdir+attrs ${files}`, n / t, "entries/s"));
   [n, t] = await timed(async () => {
     for (let i = 0; i < files; i++) await fs.remove(ROOT, dir.fileid, `f${i}`);
     return files;
   });
-  out.push({ name: `remove ${files}`, value: n / t, unit: "ops/s" });
+  out.push(row(`remove ${files}`, n / t, "ops/s"));
   await fs.rmdir(ROOT, fs.root, "meta");
   return out;
 }
@@ -152,6 +169,7 @@ const columns: [
 ];
 
 const table = new Map<string, { unit: string; values: string[] }>();
+const cpuTable = new Map<string, string[]>();
 for (const [name, make] of columns) {
   const { fs, done } = await make();
   const results = await measure(fs);
@@ -164,6 +182,9 @@ for (const [name, make] of columns) {
     const row = table.get(r.name) ?? { unit: r.unit, values: [] };
     row.values.push(r.value.toFixed(0));
     table.set(r.name, row);
+    const cpu = cpuTable.get(r.name) ?? [];
+    cpu.push(r.cpuUs.toFixed(1));
+    cpuTable.set(r.name, cpu);
   }
 }
 
@@ -179,5 +200,10 @@ let md =
 for (const [name, row] of table) {
   md += `| ${name} | ${row.unit} | ${row.values.join(" | ")} |\n`;
 }
+md +=
+  `\nCPU time of the process per call (per entry for readdir), µs:\n\n| operation | ${
+    columns.map(([n]) => n).join(" | ")
+  } |\n|---|${columns.map(() => "---").join("|")}|\n`;
+for (const [name, row] of cpuTable) md += `| ${name} | ${row.join(" | ")} |\n`;
 console.log(md);
 if (!quick) await Deno.writeTextFile(`${here}RESULTS.md`, md, { append: true });
