@@ -109,6 +109,8 @@ const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
 const S_ISVTX = 0o1000;
 const EMPTY = new Uint8Array(0);
+/** How long a directory must be unchanged before its listing is cached. */
+const LISTING_SETTLE_MS = 50;
 /**
  * Reads and writes up to this size are synchronous (a pread from the page
  * cache costs a few microseconds; the thread pool round trip several times
@@ -1789,6 +1791,18 @@ export class LocalFs implements FileSystem {
       names: all.map((e) => e.name),
       hashes: all.map((e) => e.hash),
     };
+    // The stamp has millisecond times from a coarse kernel clock: a change
+    // by the host within the same tick as this listing would leave the stamp
+    // unchanged, and a cached listing stale until the next change. Only a
+    // directory left alone for a while is cached.
+    const changed = Math.max(
+      dir.st.mtime?.getTime() ?? 0,
+      dir.st.ctime?.getTime() ?? 0,
+    );
+    if (Date.now() - changed < LISTING_SETTLE_MS) {
+      this.#listings.delete(dirId);
+      return listing;
+    }
     this.#listings.set(dirId, listing);
     if (this.#listings.size > 64) {
       this.#listings.delete(this.#listings.keys().next().value!);
