@@ -41,7 +41,16 @@ async function sh(cmd: string, args: string[]): Promise<string> {
 interface Server {
   name: string;
   uri: string;
+  pid: number;
   stop: () => Promise<void>;
+}
+
+/** CPU seconds (user + system, all threads) a process has used. */
+async function cpuSeconds(pid: number): Promise<number> {
+  // Through cat: Deno asks for --allow-all to read another process's /proc.
+  const stat = await sh("cat", [`/proc/${pid}/stat`]);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks
 }
 
 async function startOurs(workers = 1): Promise<Server> {
@@ -67,6 +76,7 @@ async function startOurs(workers = 1): Promise<Server> {
   await waitForPort(port, 20000);
   return {
     name: workers > 1 ? `netfs x${workers}` : "netfs",
+    pid: child.pid,
     uri: `nbd://127.0.0.1:${port}/mem`,
     stop: async () => {
       child.kill("SIGTERM");
@@ -93,6 +103,7 @@ async function startNbdkit(): Promise<Server> {
   await waitForPort(port, 20000);
   return {
     name: "nbdkit",
+    pid: Number((await Deno.readTextFile(pidFile)).trim()),
     uri: `nbd://127.0.0.1:${port}/`,
     stop: async () => {
       const pid = Number((await Deno.readTextFile(pidFile)).trim());
@@ -200,8 +211,16 @@ const rows: Row[] = [
   },
 ];
 
-/** Runs one fio job; returns [MiB/s, IOPS] summed over jobs. */
-async function fio(uri: string, r: Row): Promise<[number, number]> {
+/**
+ * Runs one fio job; returns [MiB/s, IOPS, server CPU µs per I/O]. CPU per
+ * I/O is what the server process spent (all threads) over the whole run,
+ * divided by the I/Os of that time: unlike throughput it hardly depends on
+ * what else the machine is doing.
+ */
+async function fio(s: Server, r: Row): Promise<[number, number, number]> {
+  const uri = s.uri;
+  const cpu0 = await cpuSeconds(s.pid);
+  const t0 = performance.now();
   const out = await sh("fio", [
     "--name=nbd",
     "--ioengine=nbd",
@@ -220,7 +239,9 @@ async function fio(uri: string, r: Row): Promise<[number, number]> {
   const j = JSON.parse(out.slice(out.indexOf("{")));
   const job = j.jobs[0];
   const side = r.rw.includes("read") ? job.read : job.write;
-  return [side.bw_bytes / MiB, side.iops];
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = await cpuSeconds(s.pid) - cpu0;
+  return [side.bw_bytes / MiB, side.iops, (cpu / (side.iops * wall)) * 1e6];
 }
 
 /** nbdcopy of 256 MiB; returns MiB/s. */
@@ -233,7 +254,8 @@ async function nbdcopy(args: string[]): Promise<number> {
 const workers = Number(values.workers);
 const servers = [await startOurs(), await startNbdkit()];
 if (workers > 1) servers.push(await startOurs(workers));
-const results: { label: string; unit: string; v: number[] }[] = [];
+const results: { label: string; unit: string; v: number[]; cpu?: number[] }[] =
+  [];
 const tmp = await Deno.makeTempDir({ prefix: "nbd-bench-" });
 // Rotate which server goes first, row by row, to spread out drift.
 let turn = 0;
@@ -246,11 +268,13 @@ try {
   for (const r of rows) {
     if (values.only && !r.label.includes(values.only)) continue;
     const v = servers.map(() => 0);
+    const cpu = servers.map(() => Infinity);
     // Best of two runs per server: the machine is shared, noise only slows.
     for (let rep = 0; rep < 2; rep++) {
       for (const i of order()) {
-        const [mibs, iops] = await fio(servers[i].uri, r);
+        const [mibs, iops, us] = await fio(servers[i], r);
         v[i] = Math.max(v[i], r.bs === "4k" ? iops : mibs);
+        cpu[i] = Math.min(cpu[i], us);
       }
       turn++;
     }
@@ -258,6 +282,7 @@ try {
       label: `fio ${r.label}`,
       unit: r.bs === "4k" ? "IOPS" : "MiB/s",
       v,
+      cpu,
     });
     console.error(
       `${r.label}: ${
@@ -322,6 +347,19 @@ const lines = [
       ratio(r.v[0], r.v[1])
     } |` +
     (extra ? ` ${fmt(r.v[2])} | ${ratio(r.v[2], r.v[1])} |` : "")
+  ),
+  "",
+  "Server CPU per I/O, in µs (user + system, all threads; best run; nbdkit ÷ netfs",
+  "above 1 means netfs spends less CPU for the same work, whatever the machine's load):",
+  "",
+  `| workload | netfs | nbdkit memory | nbdkit ÷ netfs |${
+    extra ? ` netfs ×${workers} |` : ""
+  }`,
+  `| --- | ---: | ---: | ---: |${extra ? " ---: |" : ""}`,
+  ...results.filter((r) => r.cpu).map((r) =>
+    `| ${r.label} | ${r.cpu![0].toFixed(1)} | ${r.cpu![1].toFixed(1)} | ${
+      ratio(r.cpu![1], r.cpu![0])
+    } |` + (extra ? ` ${r.cpu![2].toFixed(1)} |` : "")
   ),
   "",
 ];
