@@ -1,6 +1,6 @@
 // The NBD examples run with the exact permissions their first line gives.
 import assert from "node:assert/strict";
-import { freePort, ok, waitForPort } from "./_peers.ts";
+import { freePort, ok, waitForPort } from "../nbd/_peers.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
