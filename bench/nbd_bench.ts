@@ -101,12 +101,18 @@ async function startNbdkit(): Promise<Server> {
     "1G",
   ]);
   await waitForPort(port, 20000);
+  // nbdkit writes its pid file after it starts listening: wait for it too.
+  let pid = 0;
+  for (let i = 0; i < 200 && !pid; i++) {
+    pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
+    if (!pid) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!pid) throw new Error(`nbdkit wrote no pid file: ${pidFile}`);
   return {
     name: "nbdkit",
-    pid: Number((await Deno.readTextFile(pidFile)).trim()),
+    pid,
     uri: `nbd://127.0.0.1:${port}/`,
     stop: async () => {
-      const pid = Number((await Deno.readTextFile(pidFile)).trim());
       try {
         Deno.kill(pid, "SIGTERM");
       } catch { /* gone */ }

@@ -159,11 +159,11 @@ export async function waitForPort(
 
 /** Kills the process whose pid is in `pidFile` (a daemon we started) and waits for it to go. */
 export async function killPidFile(pidFile: string): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number((await Deno.readTextFile(pidFile)).trim());
-  } catch {
-    return;
+  // A daemon may write its pid file a moment after it starts listening.
+  let pid = 0;
+  for (let i = 0; i < 100 && !(pid > 1); i++) {
+    pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
+    if (!(pid > 1)) await new Promise((r) => setTimeout(r, 50));
   }
   if (!(pid > 1)) return;
   try {
