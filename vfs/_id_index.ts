@@ -151,6 +151,22 @@ export class IdIndex {
     return g.gen * GEN_UNIT + ino;
   }
 
+  /**
+   * The FileId that {@link idFor} would give now, without recording
+   * anything; undefined when the inode number is unknown, its birth time
+   * differs, or that id is gone.
+   */
+  peek(ino: number, btime: number): FileId | undefined {
+    if (!this.#generations || ino >= GEN_UNIT) {
+      return Number.isSafeInteger(ino) ? ino : undefined;
+    }
+    const g = this.#gens.get(ino);
+    if (g === undefined) return undefined;
+    if (g.btime !== btime && btime !== 0 && g.btime !== 0) return undefined;
+    const id = g.gen * GEN_UNIT + ino;
+    return this.#dead.has(id) ? undefined : id;
+  }
+
   /** Whether `id` is known to be gone. */
   isDead(id: FileId): boolean {
     if (this.#dead.has(id)) return true;

@@ -207,6 +207,13 @@ function settle<T>(body: () => T): Promise<T> {
   }
 }
 
+/** The same object: device, inode, birth time and type. */
+function sameObject(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  return a.dev === b.dev && a.ino === b.ino &&
+    (a.birthtime?.getTime() ?? 0) === (b.birthtime?.getTime() ?? 0) &&
+    ((a.mode ?? 0) & 0o170000) === ((b.mode ?? 0) & 0o170000);
+}
+
 function validName(name: string): boolean {
   try {
     checkName(name);
@@ -533,6 +540,14 @@ export class LocalFs implements FileSystem {
         const path = `${dir.path}/${name}`;
         const st = lstat(path);
         if (st === undefined || st.dev !== this.#dev) continue;
+        if (!this.#known(dir.id, name, st)) {
+          // Recorded names must be confirmed like lookups (see #confirmed).
+          const d = lstat(dir.path);
+          if (
+            d === undefined || !this.#matches(d, dir.id) ||
+            !this.#confirmed(dir.id, name, path, st)
+          ) continue;
+        }
         const childId = this.#idOf(st);
         this.#index.set(childId, dir.id, name, st.birthtime?.getTime() ?? 0);
         if (childId === id) return { path, st };
@@ -608,10 +623,34 @@ export class LocalFs implements FileSystem {
     if (dir === undefined || dir.path !== path || !dir.st.isDirectory) {
       return undefined;
     }
+    if (st !== undefined && !this.#confirmed(dirId, name, childPath, st)) {
+      return undefined; // The general path decides, or answers ESTALE.
+    }
     if (st !== undefined && st.dev !== this.#dev) {
       throw new VfsError("EXDEV", `Crosses a mount point: ${name}`);
     }
     return { dir, child: st && { path: childPath, st } };
+  }
+
+  /**
+   * Whether `st`, read at `path` (the entry `name` of `dirId`) before the
+   * directory's path was verified, is really that entry. Deno has no
+   * openat/fstatat, so a host process that swaps an ancestor for a symlink
+   * and back between two of our calls can show us an object outside. An
+   * object already recorded at exactly this name is ours; one seen here for
+   * the first time is read again right after the verification and must be
+   * the same object, so the swap would have to be undone and redone within
+   * one system call of ours.
+   */
+  #confirmed(
+    dirId: FileId,
+    name: string,
+    path: string,
+    st: Deno.FileInfo,
+  ): boolean {
+    if (this.#known(dirId, name, st)) return true;
+    const again = lstat(path);
+    return again !== undefined && sameObject(st, again);
   }
 
   /** The entry `name` of a located directory, or undefined. */
@@ -624,10 +663,25 @@ export class LocalFs implements FileSystem {
     // object outside: check that the directory is still itself.
     this.#stillThere(dirId, dir, () => {});
     if (st === undefined) return undefined;
+    if (!this.#confirmed(dirId, name, path, st)) {
+      throw new VfsError(
+        "ESTALE",
+        `Directory changed during the operation: fileid ${dirId}`,
+      );
+    }
     if (st.dev !== this.#dev) {
       throw new VfsError("EXDEV", `Crosses a mount point: ${name}`);
     }
     return { path, st };
+  }
+
+  /** Whether `st` is the object already recorded as the entry `name` of `dirId`. */
+  #known(dirId: FileId, name: string, st: Deno.FileInfo): boolean {
+    if (st.dev !== this.#dev) return false;
+    const id = this.#index.peek(st.ino!, st.birthtime?.getTime() ?? 0);
+    if (id === undefined) return false;
+    const rec = this.#index.records.get(id);
+    return rec !== undefined && rec.parent === dirId && rec.name === name;
   }
 
   #reserved(dirId: FileId, name: string): void {
@@ -1276,6 +1330,42 @@ export class LocalFs implements FileSystem {
     return { uid, gid };
   }
 
+  /**
+   * Removes what this call just made at `path`, but only while the path
+   * still shows that very object (the path may lead elsewhere by now).
+   */
+  #unmake(path: string, made: Deno.FileInfo | undefined): void {
+    if (made === undefined) return;
+    const now = lstat(path);
+    if (now === undefined || !sameObject(now, made)) return;
+    if (now.isDirectory) nfs.rmdirSync(path);
+    else nfs.unlinkSync(path);
+  }
+
+  /**
+   * After making `made` at `path` in `dir`: the directory's path must still
+   * lead to `dirId` (else the object is removed again, if still there, and
+   * ESTALE), and the path must still show `made` (see #confirmed), so that
+   * a swap of an ancestor during the call cannot leave us holding or
+   * recording an object made outside.
+   */
+  #madeIn(
+    dirId: FileId,
+    dir: Located,
+    path: string,
+    made: Deno.FileInfo | undefined,
+  ): Deno.FileInfo {
+    this.#stillThere(dirId, dir, () => this.#unmake(path, made));
+    const again = lstat(path);
+    if (made === undefined || again === undefined || !sameObject(made, again)) {
+      throw new VfsError(
+        "ESTALE",
+        `Directory changed during the operation: fileid ${dirId}`,
+      );
+    }
+    return again;
+  }
+
   /** Re-checks that `dir` is still the directory `dirId` after a change in it. */
   #stillThere(dirId: FileId, dir: Located, undo: () => void): void {
     const st = lstat(dir.path);
@@ -1395,7 +1485,8 @@ export class LocalFs implements FileSystem {
     }
     let st: Deno.FileInfo;
     try {
-      this.#stillThere(dirId, dir, () => nfs.unlinkSync(path));
+      // Everything before the check acts on the descriptor, the new empty
+      // file itself, wherever a raced path put it.
       const owner = this.#newOwner(cred, dir.st, options.attrs);
       if (owner !== undefined) nfs.fchownSync(fd, owner.uid, owner.gid);
       // The process umask trimmed the mode: set it exactly.
@@ -1408,9 +1499,9 @@ export class LocalFs implements FileSystem {
           t === undefined || t === "server" ? now : toSeconds(t);
         nfs.futimesSync(fd, pick(a.atime), pick(a.mtime));
       }
-      // From the descriptor, which is cached under this FileId below: the
-      // name could already lead elsewhere.
+      // From the descriptor, which is cached under this FileId below.
       st = fromNodeStats(nfs.fstatSync(fd));
+      this.#madeIn(dirId, dir, path, st);
     } catch (e) {
       nfs.closeSync(fd);
       throw hostError(e, name);
@@ -1442,29 +1533,29 @@ export class LocalFs implements FileSystem {
         } catch (e) {
           throw hostError(e, name);
         }
-        this.#stillThere(dirId, dir, () => Deno.removeSync(path));
-        let made: Deno.FileInfo;
+        const made = this.#madeIn(dirId, dir, path, lstat(path));
         let fd: number;
         try {
-          made = Deno.lstatSync(path);
           fd = nfs.openSync(path, C.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         } catch (e) {
           throw hostError(e, name);
         }
+        let st: Deno.FileInfo;
         try {
-          const opened = nfs.fstatSync(fd);
-          if (opened.ino !== made.ino || opened.dev !== this.#dev) {
+          // Changed only through a descriptor that is the directory made.
+          if (!sameObject(fromNodeStats(nfs.fstatSync(fd)), made)) {
             throw new VfsError("ESTALE", `Directory changed: ${name}`);
           }
           const owner = this.#newOwner(cred, dir.st, attrs);
           if (owner !== undefined) nfs.fchownSync(fd, owner.uid, owner.gid);
           nfs.fchmodSync(fd, mode);
+          st = fromNodeStats(nfs.fstatSync(fd));
         } catch (e) {
           throw hostError(e, name);
         } finally {
           nfs.closeSync(fd);
         }
-        id = this.#place(dirId, name, Deno.lstatSync(path));
+        id = this.#place(dirId, name, st);
         this.#changedDir(dirId);
       }
       if (attrs?.atime !== undefined || attrs?.mtime !== undefined) {
@@ -1507,14 +1598,18 @@ export class LocalFs implements FileSystem {
         } catch (e) {
           throw hostError(e, name);
         }
-        this.#stillThere(dirId, dir, () => Deno.removeSync(path));
-        try {
-          const owner = this.#newOwner(cred, dir.st, attrs);
-          if (owner !== undefined) nfs.lchownSync(path, owner.uid, owner.gid);
-        } catch (e) {
-          throw hostError(e, name);
+        let st = this.#madeIn(dirId, dir, path, lstat(path));
+        const owner = this.#newOwner(cred, dir.st, attrs);
+        if (owner !== undefined) {
+          // There is no fchownat in Deno: the path was just confirmed to
+          // show the link made, and is checked again after.
+          try {
+            nfs.lchownSync(path, owner.uid, owner.gid);
+          } catch (e) {
+            throw hostError(e, name);
+          }
+          st = this.#madeIn(dirId, dir, path, st);
         }
-        const st = Deno.lstatSync(path);
         this.#changedDir(dirId);
         return this.#attrs(st, this.#place(dirId, name, st));
       }
@@ -1588,12 +1683,11 @@ export class LocalFs implements FileSystem {
         } catch (e) {
           throw hostError(e, name);
         }
-        this.#stillThere(dirId, dir, () => Deno.removeSync(path));
-        const st = Deno.lstatSync(path);
+        const st = this.#madeIn(dirId, dir, path, lstat(path));
         // The source is reached by path: a raced swap could have linked
         // another object, which is undone here before anyone sees it.
         if (!this.#matches(st, id)) {
-          Deno.removeSync(path);
+          this.#unmake(path, st);
           throw new VfsError("ESTALE", `Object changed while linking: ${name}`);
         }
         this.#changedDir(dirId);
@@ -1842,8 +1936,15 @@ export class LocalFs implements FileSystem {
       const entries: DirEntry[] = [];
       for (; i < names.length && entries.length < limit; i++) {
         const name = names[i];
-        const st = lstat(`${dir.path}/${name}`);
+        const path = `${dir.path}/${name}`;
+        const st = lstat(path);
         if (st === undefined || st.dev !== this.#dev) continue;
+        if (!this.#known(dirId, name, st)) {
+          // First sight of this object here: check the directory's path,
+          // then that the name still shows the same object (see #confirmed).
+          this.#stillThere(dirId, dir, () => {});
+          if (!this.#confirmed(dirId, name, path, st)) continue;
+        }
         const id = this.#place(dirId, name, st);
         const entry: DirEntry = {
           name,
