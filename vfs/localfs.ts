@@ -7,13 +7,15 @@
  *   every located path, component by component, and every opened descriptor
  *   is verified against the expected device, inode and birth time, so a
  *   directory swapped for a symlink between two calls yields ESTALE, never
- *   an object outside. A name in a known directory is read through the
- *   directory's recorded path and the path verified right after, which
- *   catches a swap as surely as verifying before and re-checking after.
- *   Removal re-checks the victim's identity right before the unlink. IO goes
- *   through descriptors verified when opened (an open descriptor cannot
- *   escape). Metadata calls are synchronous, so no two client requests
- *   interleave inside one operation.
+ *   an object outside. Within one call, Deno offers no openat/fstatat, so a
+ *   host process swapping an ancestor and back can race a path: a name's
+ *   object is therefore confirmed after the directory's path was verified
+ *   (already recorded at that name, or the same object when read again), so
+ *   the race has to be won twice within one system call; objects made by a
+ *   call are confirmed the same way, and a failed check removes only what
+ *   the call made. IO goes through descriptors verified when opened (an
+ *   open descriptor cannot escape). Metadata calls are synchronous, so no
+ *   two client requests interleave inside one operation.
  * - **FileIds** are host inode numbers plus a generation in the bits above
  *   2^32 (bumped when the host reuses an inode number, seen by a different
  *   birth time). A journal in a hidden `.netfs` folder at the export's root
