@@ -13,9 +13,14 @@
  *   (already recorded at that name, or the same object when read again), so
  *   the race has to be won twice within one system call; objects made by a
  *   call are confirmed the same way, and a failed check removes only what
- *   the call made. IO goes through descriptors verified when opened (an
- *   open descriptor cannot escape). Metadata calls are synchronous, so no
- *   two client requests interleave inside one operation.
+ *   the call made. Limits: a create raced that way (the swap made just
+ *   before our mkdir/open and undone before the check) makes its new, empty
+ *   object outside, where the undo cannot always reach it; changes made by
+ *   path (unlink, rename, and lchown/lutimes of symlinks) check the object
+ *   right before acting but could still be redirected by a swap won within
+ *   that one system call. Reads and writes go through descriptors verified
+ *   when opened (an open descriptor cannot escape). Metadata calls are
+ *   synchronous, so no two client requests interleave inside one operation.
  * - **FileIds** are host inode numbers plus a generation in the bits above
  *   2^32 (bumped when the host reuses an inode number, seen by a different
  *   birth time). A journal in a hidden `.netfs` folder at the export's root
