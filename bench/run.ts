@@ -4,6 +4,8 @@
 // bench/RESULTS.md by each benchmark.
 const here = new URL(".", import.meta.url).pathname;
 const all = ["rpc", "vfs", "nfs", "nbd"];
+// Flags that make a benchmark record its results (the others always do).
+const recordFlags: Record<string, string[]> = { nbd: ["--record"] };
 const chosen = Deno.args.length > 0 ? Deno.args : all;
 let failed = 0;
 for (const name of chosen) {
@@ -25,6 +27,7 @@ for (const name of chosen) {
       "--allow-env",
       "--allow-sys",
       file,
+      ...(recordFlags[name] ?? []),
     ],
   }).spawn().status;
   if (!status.success) failed++;
