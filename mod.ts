@@ -15,4 +15,26 @@ export * from "./rpc/mod.ts";
 export * from "./vfs/mod.ts";
 export * from "./server/mod.ts";
 export * from "./client/mod.ts";
-export * from "./nbd/mod.ts";
+// The NBD wire codecs (Cmd, Errno, State …) stay in "@netfs/netfs/nbd";
+// the root carries the servers, the client and the devices.
+export {
+  connectNbd,
+  type ConnectNbdOptions,
+  type Device,
+  FileDevice,
+  MemoryDevice,
+  type NbdCluster,
+  type NbdClusterOptions,
+  NbdConnection,
+  NbdError,
+  type NbdExport,
+  NbdOptionError,
+  NbdProtocolError,
+  type NbdServer,
+  readOnly as readOnlyDevice,
+  serveNbd,
+  serveNbdCluster,
+  type ServeNbdOptions,
+  SharedMemoryDevice,
+  VfsDevice,
+} from "./nbd/mod.ts";
