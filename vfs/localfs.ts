@@ -897,6 +897,14 @@ export class LocalFs implements FileSystem {
   /** Attributes of an object; ESTALE if it no longer exists. */
   getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
     return settle(() => {
+      // Attributes verified earlier in this same synchronous turn (the NFS
+      // LOOKUP asks for the directory's right after looking a name up in
+      // it) are as fresh as another lstat: no code of ours ran in between,
+      // and every change made through this LocalFs drops them (#bump).
+      const seen = this.#closed || this.#index.isDead(id)
+        ? undefined
+        : this.#turnStats.get(id);
+      if (seen !== undefined) return this.#attrs(seen, id);
       const at = this.#locate(id);
       this.#noteTurn(id, at.st);
       return this.#attrs(at.st, id);
@@ -1086,6 +1094,7 @@ export class LocalFs implements FileSystem {
       const e = this.#entry(dirId, name);
       if (e !== undefined) {
         this.#require(cred, e.dir.st, Perm.X, `cannot search fileid ${dirId}`);
+        this.#noteTurn(dirId, e.dir.st);
         if (e.child === undefined) {
           throw new VfsError("ENOENT", `No such file or directory: ${name}`);
         }

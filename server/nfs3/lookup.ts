@@ -16,6 +16,7 @@ import {
   decodeFhArgs,
   encodeLookupRes,
   encodeReadlinkRes,
+  type Fattr3,
   Nfs3Proc,
 } from "../../proto/nfs3.ts";
 import { fattr, type Nfs3Context } from "./context.ts";
@@ -43,13 +44,25 @@ export function lookupProcedures(c: Nfs3Context): Record<number, Procedure> {
           // ".." of the export's root stays at the root: clients must not
           // climb out of what they mounted.
           const name = a.name === ".." && t.id === t.exp.root ? "." : a.name;
-          const obj = fattr(await t.fs.lookup(t.cred, t.id, name));
-          const dirAttrs = await c.attrs(t);
+          // Both asked for in one synchronous turn: a file system may answer
+          // the directory's attributes from what the lookup just read (see
+          // LocalFs getattr). Both only read, so their order does not matter.
+          const found = t.fs.lookup(t.cred, t.id, name);
+          const dir = c.attrs(t);
+          let obj: Fattr3;
+          try {
+            obj = fattr(await found);
+          } catch (e) {
+            return encodeLookupRes(reply, {
+              status: c.status(e, "LOOKUP"),
+              dirAttrs: await dir,
+            });
+          }
           encodeLookupRes(reply, {
             status: 0,
             object: c.handle(t.exp, obj.fileid),
             objAttrs: obj,
-            dirAttrs,
+            dirAttrs: await dir,
           });
         } catch (e) {
           encodeLookupRes(reply, {
