@@ -83,27 +83,30 @@ export function ioProcedures(c: Nfs3Context): Record<number, Procedure> {
         if (typeof t === "number") {
           return encodeWriteRes(reply, { status: t });
         }
-        let before: Fattr3 | undefined;
-        try {
-          before = fattr(await t.fs.getattr(t.cred, t.id));
-        } catch (e) {
-          return encodeWriteRes(reply, { status: c.status(e, "WRITE") });
-        }
-        if (t.exp.readOnly) {
+        if (
+          t.exp.readOnly || a.count > a.data.byteLength || a.count > c.wtmax
+        ) {
+          let attrs: Fattr3;
+          try {
+            attrs = fattr(await t.fs.getattr(t.cred, t.id));
+          } catch (e) {
+            return encodeWriteRes(reply, { status: c.status(e, "WRITE") });
+          }
           return encodeWriteRes(reply, {
-            status: Nfs3Status.ROFS,
-            wcc: wcc(before, before),
-          });
-        }
-        if (a.count > a.data.byteLength || a.count > c.wtmax) {
-          return encodeWriteRes(reply, {
-            status: Nfs3Status.INVAL,
-            wcc: wcc(before, before),
+            status: t.exp.readOnly ? Nfs3Status.ROFS : Nfs3Status.INVAL,
+            wcc: wcc(attrs, attrs),
           });
         }
         const data = a.count < a.data.byteLength
           ? a.data.subarray(0, a.count)
           : a.data;
+        // The pre-operation attributes are asked for first, in the same
+        // synchronous turn as the write: a file system that reads them
+        // synchronously (MemFs, LocalFs) answers them before the write
+        // starts, and LocalFs lets the write reuse what its getattr just
+        // verified. One that answers later may report the state after the
+        // write as "before", which only makes a client drop its cache.
+        const pre = c.attrs(t);
         try {
           const res = await t.fs.write(
             t.cred,
@@ -114,7 +117,7 @@ export function ioProcedures(c: Nfs3Context): Record<number, Procedure> {
           );
           encodeWriteRes(reply, {
             status: 0,
-            wcc: wcc(before, fattr(res.attrs)),
+            wcc: wcc(await pre, fattr(res.attrs)),
             count: res.count,
             committed: STABLE_HOW[res.committed],
             verf: c.writeVerf,
@@ -122,7 +125,7 @@ export function ioProcedures(c: Nfs3Context): Record<number, Procedure> {
         } catch (e) {
           encodeWriteRes(reply, {
             status: c.status(e, "WRITE"),
-            wcc: wcc(before, await c.attrs(t)),
+            wcc: wcc(await pre, await c.attrs(t)),
           });
         }
       },
