@@ -36,8 +36,12 @@
  *   the page cache costs a few microseconds, the thread pool several times
  *   more), through the thread pool above. Attributes come from an lstat of
  *   the verified path (several times cheaper in Deno than node:fs `fstat`);
- *   a read reuses the attributes a getattr took in the same synchronous turn
- *   (NFS READ asks for both at once), never older ones. Stable writes and
+ *   a read or write reuses the attributes a getattr took in the same
+ *   synchronous turn (NFS READ and WRITE ask for both at once), and a getattr
+ *   reuses those a lookup verified for the directory in the same turn (NFS
+ *   LOOKUP returns both): never older ones, so the staleness bound is one
+ *   synchronous turn of the event loop (no code of ours runs in between), and
+ *   every change made through this LocalFs drops them. Stable writes and
  *   `commit` fsync, and fsync errors are reported.
  *
  * @example Serve a temporary directory
