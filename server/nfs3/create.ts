@@ -35,7 +35,7 @@ import { fattr, type Nfs3Context, type Target, wcc } from "./context.ts";
 /**
  * Runs one creating operation with the bookkeeping every such procedure
  * shares: resolve the directory, refuse on a read-only export, take the
- * directory's attributes after, build the new handle.
+ * directory's attributes before and after, build the new handle.
  */
 async function creating(
   c: Nfs3Context,
@@ -46,31 +46,27 @@ async function creating(
 ): Promise<CreateRes> {
   const t = c.resolve(dirFh, ctx);
   if (typeof t === "number") return { status: t };
-  if (t.exp.readOnly) {
-    let attrs: Fattr3;
-    try {
-      attrs = fattr(await t.fs.getattr(t.cred, t.id));
-    } catch (e) {
-      return { status: c.status(e, what) };
-    }
-    return { status: Nfs3Status.ROFS, dirWcc: wcc(attrs, attrs) };
+  let before: Fattr3 | undefined;
+  try {
+    before = fattr(await t.fs.getattr(t.cred, t.id));
+  } catch (e) {
+    return { status: c.status(e, what) };
   }
-  // No pre-operation attributes (RFC 1813 makes them optional): taking
-  // them costs a getattr per call, and a client without them still learns
-  // the change from the post-operation attributes (Linux then treats the
-  // directory as changed, as it does with them for a directory).
+  if (t.exp.readOnly) {
+    return { status: Nfs3Status.ROFS, dirWcc: wcc(before, before) };
+  }
   try {
     const attrs = fattr(await op(t));
     return {
       status: 0,
       object: c.handle(t.exp, attrs.fileid),
       attrs,
-      dirWcc: wcc(undefined, await c.attrs(t)),
+      dirWcc: wcc(before, await c.attrs(t)),
     };
   } catch (e) {
     return {
       status: c.status(e, what),
-      dirWcc: wcc(undefined, await c.attrs(t)),
+      dirWcc: wcc(before, await c.attrs(t)),
     };
   }
 }

@@ -43,30 +43,26 @@ export function removeProcedures(c: Nfs3Context): Record<number, Procedure> {
       const what = rmdir ? "RMDIR" : "REMOVE";
       const t = c.resolve(a.dir, ctx);
       if (typeof t === "number") return encodeWccRes(reply, { status: t });
+      let before: Fattr3 | undefined;
+      try {
+        before = fattr(await t.fs.getattr(t.cred, t.id));
+      } catch (e) {
+        return encodeWccRes(reply, { status: c.status(e, what) });
+      }
       if (t.exp.readOnly) {
-        let before: Fattr3;
-        try {
-          before = fattr(await t.fs.getattr(t.cred, t.id));
-        } catch (e) {
-          return encodeWccRes(reply, { status: c.status(e, what) });
-        }
         return encodeWccRes(reply, {
           status: Nfs3Status.ROFS,
           wcc: wcc(before, before),
         });
       }
-      // No pre-operation attributes, as in CREATE (see create.ts).
       try {
         if (rmdir) await t.fs.rmdir(t.cred, t.id, a.name);
         else await t.fs.remove(t.cred, t.id, a.name);
-        encodeWccRes(reply, {
-          status: 0,
-          wcc: wcc(undefined, await c.attrs(t)),
-        });
+        encodeWccRes(reply, { status: 0, wcc: wcc(before, await c.attrs(t)) });
       } catch (e) {
         encodeWccRes(reply, {
           status: c.status(e, what),
-          wcc: wcc(undefined, await c.attrs(t)),
+          wcc: wcc(before, await c.attrs(t)),
         });
       }
     },

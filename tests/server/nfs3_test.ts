@@ -138,10 +138,7 @@ Deno.test("nfs3: LOOKUP finds, misses with dir attributes, rejects bad names", a
   try {
     const c = await create(h, h.root, "a.txt");
     assert.equal(c.status, 0);
-    // Post-operation attributes only: pre-operation ones are optional
-    // (RFC 1813) and cost a getattr per call.
-    assert.ok(c.dirWcc?.after, "post-op directory attributes on CREATE");
-    assert.equal(c.dirWcc.before, undefined);
+    assert.ok(c.dirWcc?.before && c.dirWcc.after, "full wcc data on CREATE");
     const l = await lookup(h, h.root, "a.txt");
     assert.equal(l.status, 0);
     assert.deepEqual(l.object, c.object);
@@ -265,7 +262,7 @@ Deno.test("nfs3: CREATE modes, EXCLUSIVE verifier retransmission", async () => {
     assert.deepEqual(again.object, u.object);
     const g = await create(h, h.root, "f", { mode: P.CreateMode.GUARDED });
     assert.equal(g.status, S.EXIST);
-    assert.ok(g.dirWcc?.after);
+    assert.ok(g.dirWcc?.before && g.dirWcc.after);
     const verf = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
     const e1 = await create(h, h.root, "x", {
       mode: P.CreateMode.EXCLUSIVE,
@@ -528,6 +525,7 @@ Deno.test("nfs3: MKDIR, SYMLINK, READLINK, MKNOD, LINK, RENAME, REMOVE, RMDIR", 
     for (const n of ["ln", "p", "c"]) {
       const r = await remove(d, n);
       assert.equal(r.status, 0);
+      assert.ok(r.wcc?.before, "pre-op directory attributes on REMOVE");
       assert.equal(r.wcc?.after?.type, 2, "post-op directory attributes");
     }
     assert.equal(await rmdir("d"), 0);
