@@ -15,6 +15,7 @@
  */
 
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+import { ipv4Bytes, ipv6Bytes } from "../rpc/connections.ts";
 
 /** The portmapper/rpcbind program number. */
 export const PMAP_PROG = 100000;
@@ -369,7 +370,7 @@ export function parseUniversalAddress(uaddr: string): HostPort | undefined {
   const lo = Number(m[3]);
   if (hi > 255 || lo > 255) return undefined;
   const hostname = m[1];
-  if (parseIPv4(hostname) === undefined && parseIPv6(hostname) === undefined) {
+  if (ipv4Bytes(hostname) === undefined && ipv6Bytes(hostname) === undefined) {
     return undefined;
   }
   return { hostname, port: hi * 256 + lo };
@@ -394,7 +395,7 @@ const AF_INET6 = 10;
 export function universalToTransport(uaddr: string): Netbuf | undefined {
   const hp = parseUniversalAddress(uaddr);
   if (!hp) return undefined;
-  const v4 = parseIPv4(hp.hostname);
+  const v4 = ipv4Bytes(hp.hostname);
   if (v4 !== undefined) {
     const buf = new Uint8Array(16);
     const view = new DataView(buf.buffer);
@@ -403,7 +404,7 @@ export function universalToTransport(uaddr: string): Netbuf | undefined {
     buf.set(v4, 4);
     return { maxlen: 16, buf };
   }
-  const v6 = parseIPv6(hp.hostname)!;
+  const v6 = ipv6Bytes(hp.hostname)!;
   const buf = new Uint8Array(28);
   const view = new DataView(buf.buffer);
   view.setUint16(0, AF_INET6, true);
@@ -439,48 +440,6 @@ export function transportToUniversal(buf: Uint8Array): string | undefined {
     });
   }
   return undefined;
-}
-
-function parseIPv4(s: string): Uint8Array | undefined {
-  const parts = s.split(".");
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^\d{1,3}$/.test(parts[i]) || Number(parts[i]) > 255) return undefined;
-    out[i] = Number(parts[i]);
-  }
-  return out;
-}
-
-function parseIPv6(s: string): Uint8Array | undefined {
-  if (!s.includes(":")) return undefined;
-  let tail4: Uint8Array | undefined;
-  const lastColon = s.lastIndexOf(":");
-  if (s.includes(".", lastColon)) {
-    tail4 = parseIPv4(s.slice(lastColon + 1));
-    if (!tail4) return undefined;
-    s = s.slice(0, lastColon + 1) + "0:0";
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(":") : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [
-    ...head,
-    ...new Array(halves.length === 2 ? missing : 0).fill("0"),
-    ...tail,
-  ];
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[i])) return undefined;
-    const v = parseInt(groups[i], 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 255;
-  }
-  if (tail4) out.set(tail4, 12);
-  return out;
 }
 
 function formatIPv6(b: Uint8Array): string {

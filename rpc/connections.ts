@@ -24,29 +24,44 @@ interface Net {
   mask: bigint;
 }
 
-function parseV4(s: string): bigint | undefined {
+/**
+ * The 4 bytes of a dotted-quad IPv4 address; undefined if `s` is not one.
+ *
+ * @example
+ * ```ts
+ * import { ipv4Bytes } from "./connections.ts";
+ * console.log(ipv4Bytes("10.0.0.1")); // Uint8Array(4) [ 10, 0, 0, 1 ]
+ * ```
+ */
+export function ipv4Bytes(s: string): Uint8Array | undefined {
   const parts = s.split(".");
   if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    v = (v << 8n) | BigInt(Number(p));
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    if (!/^\d{1,3}$/.test(parts[i]) || Number(parts[i]) > 255) return undefined;
+    out[i] = Number(parts[i]);
   }
-  return v;
+  return out;
 }
 
-function parseV6(s: string): bigint | undefined {
-  if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
-  const zone = s.indexOf("%");
-  if (zone >= 0) s = s.slice(0, zone);
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.
+/**
+ * The 16 bytes of a textual IPv6 address (RFC 4291, with `::` and an
+ * embedded IPv4 tail); undefined if `s` is not one. No brackets, no zone.
+ *
+ * @example
+ * ```ts
+ * import { ipv6Bytes } from "./connections.ts";
+ * console.log(ipv6Bytes("::ffff:127.0.0.1")?.[15]); // 1
+ * ```
+ */
+export function ipv6Bytes(s: string): Uint8Array | undefined {
+  if (!s.includes(":")) return undefined;
+  let tail4: Uint8Array | undefined;
   const lastColon = s.lastIndexOf(":");
   if (s.includes(".", lastColon)) {
-    const v4 = parseV4(s.slice(lastColon + 1));
-    if (v4 === undefined) return undefined;
-    s = `${s.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${
-      (v4 & 0xffffn).toString(16)
-    }`;
+    tail4 = ipv4Bytes(s.slice(lastColon + 1));
+    if (!tail4) return undefined;
+    s = s.slice(0, lastColon + 1) + "0:0";
   }
   const halves = s.split("::");
   if (halves.length > 2) return undefined;
@@ -56,16 +71,37 @@ function parseV6(s: string): bigint | undefined {
   if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
   const groups = [
     ...head,
-    ...new Array(halves.length === 2 ? missing : 0)
-      .fill("0"),
+    ...new Array(halves.length === 2 ? missing : 0).fill("0"),
     ...tail,
   ];
-  let v = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    v = (v << 16n) | BigInt(parseInt(g, 16));
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[i])) return undefined;
+    const v = parseInt(groups[i], 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 255;
   }
+  if (tail4) out.set(tail4, 12);
+  return out;
+}
+
+function toBigInt(bytes: Uint8Array | undefined): bigint | undefined {
+  if (bytes === undefined) return undefined;
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
   return v;
+}
+
+function parseV4(s: string): bigint | undefined {
+  return toBigInt(ipv4Bytes(s));
+}
+
+/** Accepts what peers' address strings carry too: brackets and a zone. */
+function parseV6(s: string): bigint | undefined {
+  if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
+  const zone = s.indexOf("%");
+  if (zone >= 0) s = s.slice(0, zone);
+  return toBigInt(ipv6Bytes(s));
 }
 
 function parseNet(spec: string): Net {
