@@ -19,10 +19,9 @@
  */
 
 import {
-  AllowList,
+  Admission,
   type ConnectionInfo,
   type ConnectionOptions,
-  LOOPBACK,
 } from "../rpc/connections.ts";
 import { negotiate } from "./_handshake.ts";
 import {
@@ -175,8 +174,7 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
     shuttingDown: false,
     log,
   };
-  const allow = new AllowList(options.allow ?? LOOPBACK);
-  const maxConnections = options.maxConnections ?? 1024;
+  const admission = new Admission(options);
   const listener = Deno.listen(
     {
       hostname: options.hostname ?? "127.0.0.1",
@@ -272,17 +270,11 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
         break; // listener closed
       }
       const remote = conn.remoteAddr as Deno.NetAddr;
-      let ok = !closing && live.size < maxConnections &&
-        allow.allows(remote.hostname);
-      if (ok && options.accept) {
-        try {
-          ok = options.accept(remote);
-        } catch {
-          ok = false;
-        }
-      }
-      if (!ok) {
-        log(`refused ${remote.hostname}:${remote.port}`);
+      const why = closing
+        ? "server is shutting down"
+        : admission.refusal(remote, live.size);
+      if (why !== undefined) {
+        log(`refused ${remote.hostname}:${remote.port}: ${why}`);
         try {
           conn.close();
         } catch { /* gone */ }

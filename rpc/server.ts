@@ -72,10 +72,9 @@
 
 import { checkCredentials } from "./auth.ts";
 import {
-  AllowList,
+  Admission,
   type ConnectionInfo,
   type ConnectionOptions,
-  LOOPBACK,
 } from "./connections.ts";
 import { DuplicateRequestCache } from "./drc.ts";
 import {
@@ -226,12 +225,11 @@ class Server implements RpcServer {
   readonly #conns = new Map<number, Connection>();
   readonly #pool: XdrWriter[] = [];
   readonly #drc: DuplicateRequestCache;
-  readonly #allow: AllowList;
+  readonly #admission: Admission;
   readonly #opts: RpcServerOptions;
   readonly #log: (msg: string) => void;
   readonly #maxInFlight: number;
   readonly #maxRecord: number;
-  readonly #maxConns: number;
   readonly #idleMs: number;
   #nextId = 1;
   #closing = false;
@@ -242,9 +240,8 @@ class Server implements RpcServer {
     this.#log = options.log ?? ((m) => console.error(`netfs rpc: ${m}`));
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 64);
     this.#maxRecord = options.maxRecordSize ?? DEFAULT_MAX_RECORD;
-    this.#maxConns = options.maxConnections ?? 1024;
     this.#idleMs = options.idleTimeout ?? 0;
-    this.#allow = new AllowList(options.allow ?? LOOPBACK);
+    this.#admission = new Admission(options);
     this.#drc = new DuplicateRequestCache(options.drc);
     for (const p of options.programs) this.register(p);
     this.#listener = Deno.listen({
@@ -338,20 +335,8 @@ class Server implements RpcServer {
       } catch { /* already gone */ }
     };
     if (this.#closing) return refuse("server is shutting down");
-    if (!this.#allow.allows(remote.hostname)) {
-      return refuse("not in the allowed clients");
-    }
-    let accepted = true;
-    try {
-      accepted = this.#opts.accept?.(remote) ?? true;
-    } catch (e) {
-      this.#log(`Accept hook failed: ${(e as Error).message}`);
-      accepted = false;
-    }
-    if (!accepted) return refuse("accept hook said no");
-    if (this.#conns.size >= this.#maxConns) {
-      return refuse(`too many connections: ${this.#maxConns}`);
-    }
+    const why = this.#admission.refusal(remote, this.#conns.size);
+    if (why !== undefined) return refuse(why);
     try {
       conn.setNoDelay(true);
     } catch { /* not fatal */ }
