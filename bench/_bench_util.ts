@@ -36,33 +36,7 @@ export async function buildTool(
   return out;
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Resolves once something accepts connections on 127.0.0.1:`port`. */
-export async function waitForPort(
-  port: number,
-  timeoutMs: number,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (true) {
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return;
-    } catch (e) {
-      if (Date.now() > end) {
-        throw new Error(`Nothing listens on port ${port}: ${e}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+export { freePort, waitForPort } from "../tests/_net.ts";
 
 /** Runs `tool` and parses the JSON line it prints. */
 export async function runJson(

@@ -132,30 +132,7 @@ export async function makeCerts(): Promise<TestCerts> {
   };
 }
 
-/** A free TCP port on 127.0.0.1 (for peers that need a port number up front). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Waits until something accepts on `port`. */
-export async function waitForPort(
-  port: number,
-  timeoutMs = 10000,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
+export { freePort, waitForPort } from "../_net.ts";
 
 /** Kills the process whose pid is in `pidFile` (a daemon we started) and waits for it to go. */
 export async function killPidFile(pidFile: string): Promise<void> {
