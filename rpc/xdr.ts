@@ -528,6 +528,24 @@ export class XdrWriter {
   }
 
   /**
+   * Drops everything written after `offset`, a value of
+   * {@link XdrWriter.offset} taken earlier, including data kept by reference
+   * since then (an NFSv4 COMPOUND answers a replay or an oversized result in
+   * place of what it had started to write).
+   */
+  truncate(offset: number): void {
+    if (offset < this.#start || offset > this.#pos) {
+      throw new RangeError(
+        `Offset outside what was written: ${offset} (${this.#start}-${this.#pos})`,
+      );
+    }
+    if (offset === this.#pos) return;
+    this.#pos = offset;
+    this.#tail = null;
+    this.#limit = this.#buf.byteLength;
+  }
+
+  /**
    * Forgets everything written, keeping the buffer and the reserved header
    * room, so one writer can serve many replies without reallocating.
    */

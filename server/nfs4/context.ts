@@ -1,0 +1,242 @@
+/**
+ * The state of the NFSv4 program (`nfs`, one per server) and of one
+ * COMPOUND (`cs`, one per call): the current and saved filehandles, the
+ * minor version, the session slot of a 4.1 request and the caller's
+ * credentials per export.
+ *
+ * A filehandle names either a pseudo directory or an object of an export
+ * ({@link Nfs4Object}); operations that need a file system call
+ * {@link CompoundState.target}, which answers NFS4ERR_NOFILEHANDLE without a
+ * current filehandle and resolves a pseudo directory only where the
+ * operation accepts one.
+ *
+ * @module
+ */
+
+import type { CallContext } from "../../rpc/program.ts";
+import type { XdrWriter } from "../../rpc/xdr.ts";
+import { nfsstat4, type stateid4 } from "../../proto/nfs4/mod.ts";
+import type { Export, ExportTable } from "../exports.ts";
+import { decodeHandle, encodeHandle } from "../handles.ts";
+import type { Credentials, FileId, FileSystem } from "../../vfs/types.ts";
+import { fail } from "./errors.ts";
+import { type Nfs4Object, PseudoFs } from "./pseudo.ts";
+
+/** Options of the NFSv4 program. */
+export interface Nfs4Options {
+  /** The exports, shared with NFSv3 and MOUNT. */
+  exports: ExportTable;
+  /** The minor versions served. Default [0, 1]. */
+  minorVersions?: readonly number[];
+  /** Lease time in seconds. Default 90. */
+  leaseTime?: number;
+  /**
+   * Grace period after a start, in seconds, during which clients reclaim
+   * their opens and locks and new ones wait. Default: the lease time; 0
+   * starts without grace.
+   */
+  graceTime?: number;
+  /** Largest READ and WRITE (maxread, maxwrite). Default 1 MiB. */
+  maxIo?: number;
+  /** The 8-byte write verifier. Default: random per start. */
+  writeVerifier?: Uint8Array;
+  /** Where unexpected failures are reported. Default `console.error`. */
+  log?: (message: string) => void;
+  /** The clock in milliseconds (for tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Operations per COMPOUND in 4.0 before NFS4ERR_RESOURCE. */
+export const MAX_OPS_40 = 128;
+
+/** A current or saved filehandle: the object and its wire handle. */
+export interface Fh {
+  /** The object. */
+  readonly obj: Nfs4Object;
+  /** The handle the client sees. */
+  readonly fh: Uint8Array;
+}
+
+/** An export object resolved for the caller. */
+export interface Target {
+  /** The export. */
+  readonly exp: Export;
+  /** The export's file system as the caller sees it. */
+  readonly fs: FileSystem;
+  /** The caller's credentials after squashing. */
+  readonly cred: Credentials;
+  /** The object. */
+  readonly id: FileId;
+}
+
+const HANDLE_CACHE = 1 << 16;
+
+/** What the NFSv4 program keeps for the life of the server. */
+export class Nfs4Server {
+  /** The export table. */
+  readonly table: ExportTable;
+  /** The exports as one tree. */
+  readonly pseudo: PseudoFs;
+  /** Minor versions served. */
+  readonly minors: ReadonlySet<number>;
+  /** Lease time in seconds. */
+  readonly leaseTime: number;
+  /** Grace period in seconds. */
+  readonly graceTime: number;
+  /** maxread and maxwrite. */
+  readonly maxIo: number;
+  /** The write verifier (changes on restart). */
+  readonly writeVerf: Uint8Array;
+  /** Failure reports. */
+  readonly log: (message: string) => void;
+  /** The clock in milliseconds. */
+  readonly now: () => number;
+  readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
+
+  /** The program state over `options.exports`. */
+  constructor(options: Nfs4Options) {
+    this.table = options.exports;
+    this.pseudo = new PseudoFs(options.exports);
+    this.minors = new Set(options.minorVersions ?? [0, 1]);
+    this.leaseTime = options.leaseTime ?? 90;
+    this.graceTime = options.graceTime ?? this.leaseTime;
+    this.maxIo = options.maxIo ?? 1 << 20;
+    const verf = options.writeVerifier ??
+      crypto.getRandomValues(new Uint8Array(8));
+    if (verf.byteLength !== 8) {
+      throw new RangeError(`Write verifier must be 8 bytes: ${verf.byteLength}`);
+    }
+    this.writeVerf = verf;
+    this.log = options.log ?? ((m) => console.error(m));
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The handle of object `fileid` of `exp` (shared: callers only encode it). */
+  handle(exp: Export, fileid: FileId): Uint8Array {
+    let cache = this.#handles.get(exp);
+    if (cache === undefined) this.#handles.set(exp, cache = new Map());
+    let fh = cache.get(fileid);
+    if (fh === undefined) {
+      fh = encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });
+      if (cache.size >= HANDLE_CACHE) cache.delete(cache.keys().next().value!);
+      cache.set(fileid, fh);
+    }
+    return fh;
+  }
+
+  /** The {@link Fh} of an object. */
+  fhOf(obj: Nfs4Object): Fh {
+    return {
+      obj,
+      fh: obj.kind === "pseudo" ? obj.node.fh : this.handle(obj.exp, obj.fileid),
+    };
+  }
+
+  /**
+   * The object a wire handle names: NFS4ERR_BADHANDLE for garbage,
+   * NFS4ERR_STALE for an export or pseudo directory that is gone.
+   */
+  decodeFh(fh: Uint8Array): Fh {
+    if (PseudoFs.isPseudoHandle(fh)) {
+      const node = this.pseudo.decode(fh);
+      if (node === "badhandle") fail(nfsstat4.NFS4ERR_BADHANDLE);
+      if (node === "stale") fail(nfsstat4.NFS4ERR_STALE);
+      return { obj: { kind: "pseudo", node }, fh: node.fh };
+    }
+    const h = decodeHandle(fh);
+    if (h === undefined) fail(nfsstat4.NFS4ERR_BADHANDLE);
+    const exp = this.table.byId(h.exportId);
+    if (
+      exp === undefined || exp.verfHi !== h.verfHi || exp.verfLo !== h.verfLo
+    ) {
+      fail(nfsstat4.NFS4ERR_STALE);
+    }
+    return { obj: { kind: "export", exp, fileid: h.fileid }, fh };
+  }
+}
+
+/** What one COMPOUND keeps while its operations run. */
+export class CompoundState {
+  /** The RPC call. */
+  readonly call: CallContext;
+  /** The minor version. */
+  readonly minor: number;
+  /** The current filehandle. */
+  cfh: Fh | undefined;
+  /** The saved filehandle. */
+  sfh: Fh | undefined;
+  /** The current stateid (4.1), set by operations that return one. */
+  currentStateid: stateid4 | undefined;
+  /** The saved stateid (4.1), saved and restored with the filehandle. */
+  savedStateid: stateid4 | undefined;
+  /** Operations in the COMPOUND (SEQUENCE checks the session's limit). */
+  opCount = 0;
+  /** Bytes of the COMPOUND's arguments. */
+  requestSize = 0;
+  /** 4.1: the session SEQUENCE found (undefined before it). */
+  session: unknown = undefined;
+  /** 4.1: the largest reply the session allows, set by SEQUENCE. */
+  maxResponse: number | undefined = undefined;
+  /** 4.1: whether the client asked for the reply to be cached. */
+  cacheThis = false;
+  /**
+   * 4.1: called with the finished reply (in `w` from offset `start`), so
+   * SEQUENCE can keep it in its slot for a retry.
+   */
+  finish: ((w: XdrWriter, start: number) => void) | undefined = undefined;
+  readonly #creds = new Map<Export, Credentials>();
+
+  /** A COMPOUND of minor version `minor` for `call`. */
+  constructor(call: CallContext, minor: number) {
+    this.call = call;
+    this.minor = minor;
+  }
+
+  /** The current filehandle, or NFS4ERR_NOFILEHANDLE. */
+  current(): Fh {
+    if (this.cfh === undefined) fail(nfsstat4.NFS4ERR_NOFILEHANDLE);
+    return this.cfh;
+  }
+
+  /** The saved filehandle, or NFS4ERR_NOFILEHANDLE (4.0: RESTOREFH). */
+  saved(): Fh {
+    if (this.sfh === undefined) fail(nfsstat4.NFS4ERR_NOFILEHANDLE);
+    return this.sfh;
+  }
+
+  /**
+   * Whether the client may use `exp`: NFS4ERR_ACCESS when its address is
+   * not allowed, NFS4ERR_PERM from an unprivileged port of a secure export.
+   */
+  admit(exp: Export): void {
+    if (!exp.allows(this.call.remote.hostname)) fail(nfsstat4.NFS4ERR_ACCESS);
+    if (exp.secure && this.call.remote.port >= 1024) {
+      fail(nfsstat4.NFS4ERR_PERM);
+    }
+  }
+
+  /** The caller's credentials for `exp`, squashed as the export says. */
+  credentials(exp: Export): Credentials {
+    let cred = this.#creds.get(exp);
+    if (cred === undefined) {
+      cred = exp.credentials(this.call.auth);
+      this.#creds.set(exp, cred);
+    }
+    return cred;
+  }
+
+  /**
+   * The export object behind `fh` (default: the current filehandle), or
+   * `pseudoStatus` for a pseudo directory (most operations: NFS4ERR_ROFS
+   * or NFS4ERR_INVAL, as each operation's section says).
+   */
+  target(
+    pseudoStatus: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>,
+    fh: Fh = this.current(),
+  ): Target {
+    const o = fh.obj;
+    if (o.kind === "pseudo") fail(pseudoStatus);
+    const cred = this.credentials(o.exp);
+    return { exp: o.exp, fs: o.exp.fsFor(cred), cred, id: o.fileid };
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The NFSv4 program (100003, version 4): NULL and COMPOUND, with minor
+ * versions 0 and 1 (RFC 7530, RFC 8881).
+ *
+ * COMPOUND replies are not kept in the RPC duplicate-request cache, as in
+ * the kernel's nfsd: 4.0 replays what the open and lock owners' seqids
+ * protect, and 4.1 answers retries from the session's slots.
+ *
+ * @module
+ */
+
+import type { RpcProgram } from "../../rpc/program.ts";
+import { runCompound, type Op } from "./compound.ts";
+import { Nfs4Server, type Nfs4Options } from "./context.ts";
+import { fhOps } from "./ops/fh.ts";
+
+export type { Nfs4Options } from "./context.ts";
+
+/** RPC program number of NFS. */
+const NFS_PROGRAM = 100003;
+
+/** Every operation this server knows, by number. */
+export function nfs4Ops(): ReadonlyMap<number, Op> {
+  return new Map<number, Op>([...fhOps]);
+}
+
+/**
+ * Builds the NFSv4 program over an export table.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ExportTable, nfs4Program } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * const exports = new ExportTable([{ path: "/", fs: new MemFs() }]);
+ * const program = nfs4Program({ exports });
+ * assert.equal(program.version, 4);
+ * ```
+ */
+export function nfs4Program(options: Nfs4Options): RpcProgram {
+  const nfs = new Nfs4Server(options);
+  const ops = nfs4Ops();
+  return {
+    program: NFS_PROGRAM,
+    version: 4,
+    name: "nfs",
+    procedures: {
+      0: { name: "NULL", handler: () => {} },
+      1: {
+        name: "COMPOUND",
+        handler: (args, reply, call) => runCompound(args, reply, call, nfs, ops),
+      },
+    },
+  };
+}
