@@ -16,7 +16,19 @@
 export * from "./types.ts";
 // Explicit, so the value wins over the type-only re-export in types.ts.
 export { isVfsError, VfsError, type VfsErrorCode } from "./errors.ts";
-export * from "./access.ts";
+// The require*/check* helpers in access.ts are for the back ends only.
+export {
+  Access,
+  ACCESS_CHANGE_BITS,
+  accessBits,
+  type AccessOptions,
+  hasPermission,
+  inGroup,
+  modeAfterWrite,
+  type Ownership,
+  Perm,
+  stickyAllows,
+} from "./access.ts";
 export * from "./memfs.ts";
 export * from "./localfs.ts";
 export * from "./callback.ts";
