@@ -20,5 +20,6 @@ export * from "./access.ts";
 export * from "./memfs.ts";
 export * from "./localfs.ts";
 export * from "./callback.ts";
+export * from "./passthrough.ts";
 export * from "./readonly.ts";
 export * from "./per_user.ts";
