@@ -17,7 +17,7 @@
  * @module
  */
 
-import { AllowList, LOOPBACK } from "../rpc/connections.ts";
+import { AllowList, LOOPBACK } from "../net/allow.ts";
 import type { CallAuth } from "../rpc/program.ts";
 import { servedFs } from "../vfs/_serial.ts";
 import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
