@@ -64,6 +64,8 @@ export class FileDevice implements Device {
   readonly rotational: boolean;
   /** One shared descriptor: flush covers every connection. */
   readonly multiConn = true;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
   readonly #fd: number;
   #closed = false;
 

@@ -25,7 +25,7 @@ export * from "./server.ts";
 export * from "./file_device.ts";
 export * from "./vfs_device.ts";
 export * from "./client.ts";
-export type { ConnectionInfo, ConnectionOptions } from "../rpc/connections.ts";
+export type { ConnectionInfo, ConnectionOptions } from "../net/connection.ts";
 export type * from "../vfs/types.ts";
 export * from "./shared_memory_device.ts";
 export * from "./cluster.ts";

@@ -20,7 +20,12 @@
  * @module
  */
 
-import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
+import type {
+  Concurrency,
+  Credentials,
+  FileId,
+  FileSystem,
+} from "../vfs/types.ts";
 import { ROOT } from "../vfs/types.ts";
 import type {
   BlockStatusOptions,
@@ -66,20 +71,22 @@ export class VfsDevice implements Device {
   readonly readOnly: boolean;
   /** See {@link VfsDeviceOptions.multiConn}. */
   readonly multiConn: boolean;
+  /** The file system's declaration: calls reach it one for one. */
+  declare readonly concurrency?: Concurrency;
   /** Present when the file system can deallocate. */
-  readonly trim?: (
+  declare readonly trim?: (
     offset: number,
     length: number,
     options?: WriteOptions,
   ) => Promise<void>;
   /** Present when the file system can deallocate. */
-  readonly writeZeroes?: (
+  declare readonly writeZeroes?: (
     offset: number,
     length: number,
     options?: WriteZeroesOptions,
   ) => Promise<void>;
   /** Present when the file system can seek data and holes. */
-  readonly blockStatus?: (
+  declare readonly blockStatus?: (
     offset: number,
     length: number,
     options?: BlockStatusOptions,
@@ -100,6 +107,7 @@ export class VfsDevice implements Device {
     this.#cred = options.cred ?? ROOT;
     this.readOnly = options.readOnly ?? false;
     this.multiConn = options.multiConn ?? true;
+    if (fs.concurrency !== undefined) this.concurrency = fs.concurrency;
     if (fs.deallocate) {
       this.trim = (o, l, opts) => this.#punch(o, l, opts?.fua ?? false);
       this.writeZeroes = (o, l, opts) => this.#zero(o, l, opts ?? {});

@@ -15,7 +15,7 @@
  */
 
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
-import { ipv4Bytes, ipv6Bytes } from "../rpc/connections.ts";
+import { ipv4Bytes, ipv6Bytes } from "../net/address.ts";
 
 /** The portmapper/rpcbind program number. */
 export const PMAP_PROG = 100000;

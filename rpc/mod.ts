@@ -21,7 +21,7 @@
  */
 export * from "./xdr.ts";
 export * from "./program.ts";
-export * from "./connections.ts";
+export * from "../net/mod.ts";
 export * from "./record.ts";
 export * from "./message.ts";
 export * from "./auth.ts";

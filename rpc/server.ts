@@ -75,7 +75,7 @@ import {
   Admission,
   type ConnectionInfo,
   type ConnectionOptions,
-} from "./connections.ts";
+} from "../net/mod.ts";
 import { DuplicateRequestCache } from "./drc.ts";
 import {
   AcceptStat,

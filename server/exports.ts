@@ -17,8 +17,9 @@
  * @module
  */
 
-import { AllowList, LOOPBACK } from "../rpc/connections.ts";
+import { AllowList, LOOPBACK } from "../net/allow.ts";
 import type { CallAuth } from "../rpc/program.ts";
+import { servedFs } from "../vfs/_serial.ts";
 import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
 import { handleVerifier } from "./handles.ts";
 
@@ -71,7 +72,9 @@ export interface ExportOptions {
   path: string;
   /**
    * The file system, or a factory giving each caller its own view (every
-   * view must use the same file ids).
+   * view must use the same file ids). One that declares `concurrency:
+   * "serialize"` gets its calls one at a time, through one queue per file
+   * system object.
    */
   fs: FileSystem | FileSystemFactory;
   /** Refuse every change with NFS3ERR_ROFS. Default false. */
@@ -132,7 +135,11 @@ export class Export {
   readonly verfHi: number;
   /** Low word of the verifier. */
   readonly verfLo: number;
-  /** The file system seen by anonymous callers (also gives `root`). */
+  /**
+   * The file system seen by anonymous callers (also gives `root`): the one
+   * given, or the wrapper that queues its calls when it declares
+   * `concurrency: "serialize"`.
+   */
   readonly baseFs: FileSystem;
   /** Anonymous credentials. */
   readonly anon: Credentials;
@@ -178,9 +185,9 @@ export class Export {
     });
     if (typeof options.fs === "function") {
       this.#factory = options.fs;
-      this.baseFs = options.fs(this.anon);
+      this.baseFs = servedFs(options.fs(this.anon));
     } else {
-      this.baseFs = options.fs;
+      this.baseFs = servedFs(options.fs);
     }
   }
 
@@ -191,7 +198,7 @@ export class Export {
 
   /** The file system a caller with `cred` sees. */
   fsFor(cred: Credentials): FileSystem {
-    return this.#factory ? this.#factory(cred) : this.baseFs;
+    return this.#factory ? servedFs(this.#factory(cred)) : this.baseFs;
   }
 
   /** Whether a client at `address` may use this export. */

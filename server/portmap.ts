@@ -53,7 +53,7 @@ import {
   transportToUniversal,
   universalToTransport,
 } from "../proto/portmap.ts";
-import { AllowList, LOOPBACK } from "../rpc/connections.ts";
+import { AllowList, LOOPBACK } from "../net/allow.ts";
 import type { CallContext, Procedure, RpcProgram } from "../rpc/program.ts";
 import type { RpcServer } from "../rpc/server.ts";
 

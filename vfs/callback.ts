@@ -295,6 +295,8 @@ export class CallbackFs<O = unknown> implements FileSystem {
   readonly root: FileId = 1;
   /** Fixed properties. */
   readonly limits: FsLimits;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
 
   readonly #h: CallbackHandlers<O>;
   readonly #fsid: number;

@@ -364,6 +364,8 @@ export class LocalFs implements FileSystem {
   readonly root: FileId;
   /** Fixed properties. */
   readonly limits: FsLimits;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
 
   readonly #rootPath: string;
   readonly #dev: number;

@@ -220,6 +220,8 @@ export class MemFs implements FileSystem {
   readonly limits: FsLimits;
   /** Extended attributes. */
   readonly xattrs: XattrOps;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
 
   #nodes = new Map<FileId, Node>();
   #nextId = 1;

@@ -32,5 +32,6 @@ export {
 export * from "./memfs.ts";
 export * from "./localfs.ts";
 export * from "./callback.ts";
+export * from "./passthrough.ts";
 export * from "./readonly.ts";
 export * from "./per_user.ts";

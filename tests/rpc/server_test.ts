@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { authSysCredential } from "../../rpc/auth.ts";
 import { RpcClient } from "../../rpc/client.ts";
-import type { ConnectionInfo } from "../../rpc/connections.ts";
+import type { ConnectionInfo } from "../../net/connection.ts";
 import {
   AcceptStat,
   AuthStat,
