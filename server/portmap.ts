@@ -54,7 +54,7 @@ import {
   universalToTransport,
 } from "../proto/portmap.ts";
 import { AllowList, LOOPBACK } from "../rpc/connections.ts";
-import type { CallContext, Procedure, RpcProgram } from "../rpc/program.ts";
+import type { CallContext, RawProcedure, RpcProgram } from "../rpc/program.ts";
 import type { RpcServer } from "../rpc/server.ts";
 
 /** Options of {@link portmapPrograms}. */
@@ -198,10 +198,10 @@ class Registry {
 function counted(
   reg: Registry,
   v: number,
-  procedures: Record<number, Procedure>,
-): Record<number, Procedure> {
+  procedures: Record<number, RawProcedure>,
+): Record<number, RawProcedure> {
   const stats = reg.stats[v - 2];
-  const out: Record<number, Procedure> = {};
+  const out: Record<number, RawProcedure> = {};
   for (const [num, proc] of Object.entries(procedures)) {
     const n = Number(num);
     out[n] = {
@@ -302,7 +302,7 @@ function version2(reg: Registry): RpcProgram {
 
 function rpcbind(reg: Registry, version: 3 | 4): RpcProgram {
   const stats = reg.stats[version - 2];
-  const getaddr = (anyVersion: boolean): Procedure["handler"] =>
+  const getaddr = (anyVersion: boolean): RawProcedure["handler"] =>
   (
     args,
     reply,
@@ -313,7 +313,7 @@ function rpcbind(reg: Registry, version: 3 | 4): RpcProgram {
     const hit = reg.find(q.program, q.version, netid, anyVersion);
     reply.string(hit ? reg.merged(hit, ctx) : "");
   };
-  const procedures: Record<number, Procedure> = {
+  const procedures: Record<number, RawProcedure> = {
     [RpcbProc.NULL]: { name: "NULL", handler: () => {} },
     [RpcbProc.SET]: {
       name: "SET",
