@@ -31,7 +31,7 @@ import {
 import type { Attributes, FileType } from "../../vfs/types.ts";
 import { VfsError } from "../../vfs/errors.ts";
 import { fattr, type Nfs3Context, type Target, wcc } from "./context.ts";
-import { type Nfs3Procedure, nfs3Procedure } from "./procedure.ts";
+import { type Nfs3Procedure, nfs3Procedure, wccSince } from "./procedure.ts";
 
 /**
  * Runs one creating operation with the bookkeeping every such procedure
@@ -56,17 +56,13 @@ async function creating(
   };
 }
 
-/**
- * The `fail` of the creating procedures: the status alone when the
- * directory's attributes could not be had, else its wcc data.
- */
+/** The `fail` of the creating procedures: the directory's wcc data. */
 async function createFailed(
   status: number,
   t: Target,
   nfs: Nfs3Context,
 ): Promise<CreateRes> {
-  if (t.pre === undefined) return { status };
-  return { status, dirWcc: wcc(await t.pre, await nfs.attrs(t)) };
+  return { status, dirWcc: await wccSince(t, nfs) };
 }
 
 /**

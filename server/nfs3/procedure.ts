@@ -42,7 +42,7 @@
 
 import type { CallContext, Procedure } from "../../rpc/program.ts";
 import type { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
-import type { Fattr3, WccRes } from "../../proto/nfs3.ts";
+import type { Fattr3, WccData, WccRes } from "../../proto/nfs3.ts";
 import { type Nfs3Context, type Target, wcc } from "./context.ts";
 
 /**
@@ -171,9 +171,36 @@ export function bindProcedure<A, R extends { status: number }>(
 }
 
 /**
+ * The wcc data a failed changing procedure reports: none when `run` failed
+ * before it took the attributes, else from them to the attributes now.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wccSince } from "./procedure.ts";
+ * import { Nfs3Context, type Target } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const fs = new MemFs();
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * const exp = nfs.table.exports[0];
+ * const t: Target = { exp, fs, cred: exp.anon, id: fs.root, pre: undefined };
+ * assert.equal(await wccSince(t, nfs), undefined);
+ * t.pre = await nfs.attrs(t);
+ * assert.equal((await wccSince(t, nfs))?.after?.type, 2);
+ * ```
+ */
+export async function wccSince(
+  t: Target,
+  nfs: Nfs3Context,
+): Promise<WccData | undefined> {
+  if (t.pre === undefined) return undefined;
+  return wcc(await t.pre, await nfs.attrs(t));
+}
+
+/**
  * The `fail` of a procedure whose result is wcc data (SETATTR, WRITE,
- * REMOVE, RMDIR): the status alone when `run` failed before it took the
- * attributes, else wcc data from them to the attributes now.
+ * REMOVE, RMDIR): see {@link wccSince}.
  *
  * @example
  * ```ts
@@ -186,9 +213,7 @@ export function bindProcedure<A, R extends { status: number }>(
  * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
  * const exp = nfs.table.exports[0];
  * const t: Target = { exp, fs, cred: exp.anon, id: fs.root, pre: undefined };
- * assert.deepEqual(await wccFailed(13, t, nfs), { status: 13 });
- * t.pre = await nfs.attrs(t);
- * assert.equal((await wccFailed(13, t, nfs)).wcc?.after?.type, 2);
+ * assert.equal((await wccFailed(13, t, nfs)).wcc, undefined);
  * ```
  */
 export async function wccFailed(
@@ -196,8 +221,7 @@ export async function wccFailed(
   t: Target,
   nfs: Nfs3Context,
 ): Promise<WccRes> {
-  if (t.pre === undefined) return { status };
-  return { status, wcc: wcc(await t.pre, await nfs.attrs(t)) };
+  return { status, wcc: await wccSince(t, nfs) };
 }
 
 /**
