@@ -25,12 +25,19 @@
  * passed by an adapter. A program whose calls share a first step wraps its
  * rows once: NFSv3 rows (server/nfs3/procedure.ts) add a column naming the
  * file handle, and an adapter resolves it to a target and maps a file
- * system's error to an nfsstat3 around their `run`. NFSv4 has one
- * procedure that matters, COMPOUND: its row decodes COMPOUND4args, runs the
- * operations in order and encodes COMPOUND4res; each operation in turn is
- * a row of the same decode → run → encode shape, keyed by operation number,
- * whose `run` gets the compound's state (current and saved filehandles)
- * besides `call`, and whose failure stops the compound.
+ * system's error to an nfsstat3 around their `run`.
+ *
+ * NFSv4 uses the same table for its one real procedure, COMPOUND, and the
+ * same shape one level down. COMPOUND's row decodes COMPOUND4args into a
+ * list of operations, each with the arguments its operation row's `decode`
+ * gave (an operation that does not decode becomes one that answers
+ * NFS4ERR_BADXDR, an unknown one NFS4ERR_OP_ILLEGAL, so the call is not
+ * GARBAGE_ARGS); its `run` runs them in order, each operation row's `run`
+ * getting its arguments, the compound's state (current and saved
+ * filehandles, session) and `call`, and stops at the first result whose
+ * status is not NFS4_OK; its `encode` writes the tag and each result with
+ * that operation row's `encode`. The row is not `cached`: NFSv4.1 replays
+ * from its session's slots.
  *
  * Where a procedure must write the reply itself (arguments whose meaning
  * depends on the procedure's own state, or a reply streamed as it is
