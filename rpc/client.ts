@@ -239,7 +239,7 @@ interface Pending {
  *     program: 0x20000001,
  *     version: 1,
  *     name: "demo",
- *     procedures: { 0: { name: "NULL", handler: () => {} } },
+ *     procedures: { 0: { name: "NULL", run: () => {} } },
  *   }],
  * });
  * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });

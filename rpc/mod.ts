@@ -11,7 +11,7 @@
  *     program: 0x20000001,
  *     version: 1,
  *     name: "demo",
- *     procedures: { 0: { name: "NULL", handler: () => {} } },
+ *     procedures: { 0: { name: "NULL", run: () => {} } },
  *   }],
  * });
  * await server.shutdown();
