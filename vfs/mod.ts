@@ -3,12 +3,21 @@
  * interface, the in-memory {@link MemFs}, and the permission helpers every
  * backend shares.
  *
- * @example
+ * @example Create, write and read a file, as a server would on a caller's behalf
  * ```ts
  * import { MemFs, ROOT } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
  * const fs = new MemFs();
+ * // ROOT is the credentials of uid 0; servers pass each caller's own.
  * const file = await fs.create(ROOT, fs.root, "notes.txt");
- * console.log(file.fileid > 0);
+ * await fs.write(ROOT, file.fileid, 0, new TextEncoder().encode("hello"));
+ * const found = await fs.lookup(ROOT, fs.root, "notes.txt");
+ * assert.equal(found.fileid, file.fileid);
+ * assert.equal(found.size, 5);
+ * const { data, eof } = await fs.read(ROOT, file.fileid, 0, 100);
+ * assert.equal(new TextDecoder().decode(data), "hello");
+ * assert.equal(eof, true);
  * ```
  *
  * @module
