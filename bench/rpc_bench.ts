@@ -33,7 +33,7 @@ function startServer() {
       program: PROG,
       version: 1,
       name: "bench",
-      procedures: { 0: { name: "NULL", handler: () => {} } },
+      procedures: { 0: { name: "NULL", run: () => {} } },
     }],
   });
 }

@@ -2,12 +2,20 @@
  * A portmapper/rpcbind client: find which port serves a program (GETPORT,
  * GETADDR), list every mapping (DUMP), and register mappings (SET, UNSET).
  *
- * @example Find the NFS port
- * ```ts ignore
- * import { PortmapClient } from "./portmap.ts";
- * const pm = await PortmapClient.connect({ hostname: "127.0.0.1" });
- * console.log(await pm.getPort({ program: 100003, version: 3 }));
+ * @example Ask rpcbind (version 3) for a universal address
+ * ```ts
+ * import { parseUniversalAddress, PortmapClient } from "@netfs/netfs/client";
+ * import { serveRpc } from "@netfs/netfs/rpc";
+ * import { portmapPrograms } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveRpc({ programs: [] });
+ * for (const p of portmapPrograms(server)) server.register(p);
+ * const pm = await PortmapClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const uaddr = await pm.getAddr({ program: 100000, version: 3, netid: "tcp" });
+ * assert.deepEqual(parseUniversalAddress(uaddr), { hostname: "127.0.0.1", port: server.addr.port });
  * pm.close();
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -55,15 +63,22 @@ export interface PortQuery {
 /**
  * Talks to a portmapper or rpcbind over TCP.
  *
- * @example
+ * @example Register a service, look it up, remove it
  * ```ts
- * import { serveRpc } from "../rpc/server.ts";
- * import { portmapPrograms } from "../server/portmap.ts";
- * import { PortmapClient } from "./portmap.ts";
- * const server = serveRpc({ port: 0, programs: [] });
+ * import { IPPROTO_TCP, PortmapClient } from "@netfs/netfs/client";
+ * import { serveRpc } from "@netfs/netfs/rpc";
+ * import { portmapPrograms } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveRpc({ programs: [] });
  * for (const p of portmapPrograms(server)) server.register(p);
  * const pm = await PortmapClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
- * console.log((await pm.dump()).length); // 3: portmapper v2, rpcbind v3 and v4
+ * const mapping = { program: 0x20000001, version: 1, protocol: IPPROTO_TCP, port: 4000 };
+ * assert.equal(await pm.set(mapping), true); // honoured: we are on loopback
+ * assert.equal(await pm.getPort(mapping), 4000);
+ * assert.ok((await pm.dump()).some((m) => m.program === 0x20000001));
+ * assert.equal(await pm.unset(mapping), true);
+ * assert.equal(await pm.getPort(mapping), 0);
  * pm.close();
  * await server.shutdown();
  * ```

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ConnectionInfo } from "../rpc/connections.ts";
+import type { ConnectionInfo } from "../net/connection.ts";
 import { BufferedReader, type Stream, writeAll } from "./_stream.ts";
 import type { Device } from "./device.ts";
 import type { BlockSize } from "./protocol.ts";

@@ -7,6 +7,7 @@
 
 import { ALLOCATION_ID, type Negotiated } from "./_handshake.ts";
 import type { ServerContext, Session } from "./_session.ts";
+import { servedDevice } from "./_serial.ts";
 import { BufferPool, MessageWriter } from "./_stream.ts";
 import { NbdError, toErrno } from "./errors.ts";
 import { setU64 } from "./_u64.ts";
@@ -66,7 +67,7 @@ export async function transmit(
   neg: Negotiated,
   control: TransmissionControl,
 ): Promise<void> {
-  const dev = neg.export.device;
+  const dev = servedDevice(neg.export.device);
   const size = dev.size;
   const txFlags = neg.flags;
   const extended = s.extended;

@@ -9,13 +9,6 @@ const TWO_32 = 4294967296;
 
 /**
  * Reads a 64-bit big-endian unsigned value as a number (exact below 2^53).
- *
- * @example
- * ```ts
- * import { getU64 } from "./_u64.ts";
- * const b = new Uint8Array(8); b[3] = 1;
- * console.log(getU64(new DataView(b.buffer), 0)); // 1099511627776
- * ```
  */
 export function getU64(view: DataView, at: number): number {
   return view.getUint32(at) * TWO_32 + view.getUint32(at + 4);
@@ -23,14 +16,6 @@ export function getU64(view: DataView, at: number): number {
 
 /**
  * Writes a non-negative integer (below 2^53) as a 64-bit big-endian value.
- *
- * @example
- * ```ts
- * import { getU64, setU64 } from "./_u64.ts";
- * const v = new DataView(new ArrayBuffer(8));
- * setU64(v, 0, 2 ** 40 + 5);
- * console.log(getU64(v, 0)); // 1099511627781
- * ```
  */
 export function setU64(view: DataView, at: number, value: number): void {
   const hi = Math.floor(value / TWO_32);

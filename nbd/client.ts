@@ -4,14 +4,20 @@
  * a transmission phase with many requests in flight, replies matched by
  * cookie, and typed errors that carry the NBD error value.
  *
- * @example Read and write a remote export
- * ```ts ignore
- * import { connectNbd } from "./client.ts";
- * const disk = await connectNbd({ hostname: "127.0.0.1", port: 10809, export: "mem" });
- * await disk.writeAt(0, new Uint8Array(4096).fill(1), { fua: true });
- * console.log((await disk.readAt(0, 4096))[0]); // 1
- * console.log(await disk.blockStatus(0, 1 << 20));
+ * @example Write, zero and read a remote export
+ * ```ts
+ * import { connectNbd, MemoryDevice, serveNbd } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNbd({ exports: [{ name: "mem", device: new MemoryDevice(1 << 20) }] });
+ * const disk = await connectNbd({ hostname: "127.0.0.1", port: server.addr.port, export: "mem" });
+ * await disk.writeAt(0, new Uint8Array(8192).fill(1), { fua: true }); // durable on return
+ * await disk.writeZeroes(4096, 4096);
+ * await disk.flush();
+ * const data = await disk.readAt(0, 8192);
+ * assert.deepEqual([data[0], data[4095], data[4096], data[8191]], [1, 1, 0, 0]);
  * await disk.close();
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -88,11 +94,19 @@ export interface OptionReply {
 /**
  * An option reply error (`NBD_REP_ERR_*`) during the handshake.
  *
- * @example
+ * @example Asking for an export the server does not have
  * ```ts
- * import { NbdOptionError } from "./client.ts";
- * const e = new NbdOptionError("No such export: x", { option: 7, reply: 0x80000006 });
- * console.log(e.reply === 0x80000006); // true
+ * import { connectNbd, MemoryDevice, NbdOptionError, Rep, serveNbd } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNbd({ exports: [{ name: "mem", device: new MemoryDevice(4096) }] });
+ * await assert.rejects(
+ *   connectNbd({ port: server.addr.port, export: "disk2" }),
+ *   (e) =>
+ *     e instanceof NbdOptionError && e.reply === Rep.ERR_UNKNOWN &&
+ *     e.message.endsWith("No such export: disk2"),
+ * );
+ * await server.shutdown();
  * ```
  */
 export class NbdOptionError extends Error {
@@ -125,12 +139,23 @@ export class NbdOptionError extends Error {
  * {@link NbdHandshake.connect}, ask questions, then enter transmission with
  * {@link NbdHandshake.go} (or the legacy {@link NbdHandshake.exportName}).
  *
- * @example
- * ```ts ignore
- * import { NbdHandshake } from "./client.ts";
- * const h = await NbdHandshake.connect({ port: 10809 });
- * console.log(await h.list());
- * await h.abort();
+ * @example List the exports, ask about one, enter transmission
+ * ```ts
+ * import { MemoryDevice, NbdHandshake, serveNbd, TxFlag } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNbd({
+ *   exports: [{ name: "mem", device: new MemoryDevice(1 << 20), description: "RAM disk" }],
+ * });
+ * const h = await NbdHandshake.connect({ port: server.addr.port });
+ * assert.deepEqual(await h.list(), [{ name: "mem", description: "RAM disk" }]);
+ * const info = await h.info("mem");
+ * assert.equal(info.size, 1 << 20);
+ * assert.equal(info.flags & TxFlag.READ_ONLY, 0);
+ * const disk = await h.go("mem"); // the handshake is over
+ * assert.equal(disk.size, 1 << 20);
+ * await disk.close();
+ * await server.shutdown();
  * ```
  */
 export class NbdHandshake {
@@ -489,12 +514,20 @@ interface EnterOptions {
  * matched to replies by cookie. A request that fails rejects with an
  * {@link NbdError} carrying the server's error value.
  *
- * @example
- * ```ts ignore
- * import { connectNbd } from "./client.ts";
- * const disk = await connectNbd({ port: 10809, export: "mem" });
- * await Promise.all([disk.readAt(0, 512), disk.readAt(512, 512)]);
+ * @example Many requests in flight on one connection
+ * ```ts
+ * import { connectNbd, MemoryDevice, serveNbd } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNbd({ exports: [{ name: "mem", device: new MemoryDevice(1 << 20) }] });
+ * const disk = await connectNbd({ port: server.addr.port, export: "mem", maxInFlight: 16 });
+ * const writes = Array.from({ length: 8 }, (_, i) => disk.writeAt(i * 512, new Uint8Array(512).fill(i)));
+ * assert.equal(disk.inFlight, 8); // all sent without waiting for a reply
+ * await Promise.all(writes);
+ * const blocks = await Promise.all(writes.map((_, i) => disk.readAt(i * 512, 512)));
+ * assert.deepEqual(blocks.map((b) => b[0]), [0, 1, 2, 3, 4, 5, 6, 7]);
  * await disk.close();
+ * await server.shutdown();
  * ```
  */
 export class NbdConnection {
@@ -945,12 +978,18 @@ export interface ConnectNbdOptions extends NbdConnectOptions {
 /**
  * Connects, negotiates and enters transmission in one call.
  *
- * @example
- * ```ts ignore
- * import { connectNbd } from "./client.ts";
- * const disk = await connectNbd({ port: 10809, export: "mem", extendedHeaders: true });
- * console.log(disk.size, disk.extended);
+ * @example Negotiate extended headers (64-bit lengths)
+ * ```ts
+ * import { connectNbd, MemoryDevice, serveNbd } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNbd({ exports: [{ name: "mem", device: new MemoryDevice(1 << 20) }] });
+ * const disk = await connectNbd({ port: server.addr.port, export: "mem", extendedHeaders: true });
+ * assert.equal(disk.extended, true); // this server supports them
+ * assert.equal(disk.structured, true); // extended headers imply structured replies
+ * assert.equal(disk.hasAllocation, true); // base:allocation is selected by default
  * await disk.close();
+ * await server.shutdown();
  * ```
  */
 export async function connectNbd(

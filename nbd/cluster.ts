@@ -10,16 +10,26 @@
  * Needs `--unstable-net` (for SO_REUSEPORT) and read permission for the
  * worker's module files.
  *
- * @example
- * ```ts ignore
- * // deno run --unstable-net --allow-net --allow-read=. cluster.ts
- * import { serveNbdCluster, SharedMemoryDevice } from "./mod.ts";
+ * @example Two workers, one disk
+ * ```ts
+ * // deno run --unstable-net --allow-net=127.0.0.1 --allow-read=. cluster.ts
+ * import { connectNbd, serveNbdCluster, SharedMemoryDevice } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
  * const cluster = await serveNbdCluster({
  *   workers: 2,
- *   port: 10809,
- *   exports: [{ name: "mem", device: new SharedMemoryDevice(1 << 30) }],
+ *   port: 0, // the first worker picks a free port, the second joins it
+ *   exports: [{ name: "mem", device: new SharedMemoryDevice(1 << 20) }],
  * });
- * await cluster.finished;
+ * assert.equal(cluster.workers, 2);
+ * // Whichever worker each connection lands on, both see the same bytes.
+ * const a = await connectNbd({ port: cluster.addr.port, export: "mem" });
+ * const b = await connectNbd({ port: cluster.addr.port, export: "mem" });
+ * await a.writeAt(0, new Uint8Array([1, 2, 3]));
+ * assert.deepEqual(await b.readAt(0, 3), new Uint8Array([1, 2, 3]));
+ * await a.close();
+ * await b.close();
+ * await cluster.shutdown();
  * ```
  *
  * @module
@@ -64,14 +74,6 @@ export interface NbdCluster {
 
 /**
  * Starts `workers` NBD servers on one port, each in its own thread.
- *
- * @example
- * ```ts ignore
- * import { serveNbdCluster, SharedMemoryDevice } from "./mod.ts";
- * const c = await serveNbdCluster({ port: 0, exports: [{ name: "m", device: new SharedMemoryDevice(1 << 20) }] });
- * console.log(c.addr.port, c.workers);
- * await c.shutdown();
- * ```
  */
 export async function serveNbdCluster(
   options: NbdClusterOptions,

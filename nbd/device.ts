@@ -20,6 +20,7 @@
  * @module
  */
 
+import type { Concurrency } from "../vfs/types.ts";
 import { NbdError } from "./errors.ts";
 import { Errno, type Extent, TxFlag } from "./protocol.ts";
 
@@ -72,7 +73,11 @@ export interface Device {
   ): Promise<void>;
   /** Makes every completed write durable. */
   flush(): Promise<void>;
-  /** Discards a range (a hint: reads may return anything until rewritten). */
+  /**
+   * Discards a range (a hint: reads may return anything until rewritten).
+   * Absent: `NBD_FLAG_SEND_TRIM` is not advertised and TRIM requests get
+   * `NBD_EINVAL`.
+   */
   trim?(offset: number, length: number, options?: WriteOptions): Promise<void>;
   /**
    * Makes a range read as zeroes, faster than writing zeroes would; without
@@ -93,13 +98,16 @@ export interface Device {
     length: number,
     options?: BlockStatusOptions,
   ): Promise<Extent[]>;
-  /** Prefetches a range. */
+  /**
+   * Prefetches a range. Absent: `NBD_FLAG_SEND_CACHE` is not advertised,
+   * and a CACHE request that comes anyway succeeds without doing anything.
+   */
   cache?(offset: number, length: number): Promise<void>;
   /**
    * Zero-copy access to in-memory storage: the bytes of
    * `[offset, offset + length)` as one contiguous view, or undefined when
    * they are not contiguous (the server then copies through `readAt` /
-   * `writeAt`). The server sends reads straight from a view, so its
+   * `writeAt`, as it always does when `view` is absent). The server sends reads straight from a view, so its
    * contents may change until the reply is written, as with any concurrent
    * request. With `write`, the range is allocated and counts as data, and
    * the server receives the payload straight into the view.
@@ -109,16 +117,32 @@ export interface Device {
     length: number,
     options?: ViewOptions,
   ): Uint8Array | undefined;
-  /** Refuse every write (advertised as `NBD_FLAG_READ_ONLY`). */
+  /**
+   * Refuse every write (advertised as `NBD_FLAG_READ_ONLY`). Absent or
+   * false: writable.
+   */
   readonly readOnly?: boolean;
-  /** Advertise `NBD_FLAG_ROTATIONAL`. */
+  /** Advertise `NBD_FLAG_ROTATIONAL`. Absent or false: not advertised. */
   readonly rotational?: boolean;
   /**
    * Every connection sees the same data, and a flush or FUA on one
    * connection covers writes completed on all (`NBD_FLAG_CAN_MULTI_CONN`).
+   * Absent or false: not advertised, and clients that honour it keep to
+   * one connection.
    */
   readonly multiConn?: boolean;
-  /** Releases resources; the server does not call it. */
+  /**
+   * Whether calls may overlap on this device. Absent means `"parallel"`,
+   * what the server did before this declaration existed: requests run
+   * concurrently, up to `maxInFlight` per connection. With `"serialize"`
+   * the server makes one device call at a time across every connection
+   * (one queue per device object) and does not use `view`.
+   */
+  readonly concurrency?: Concurrency;
+  /**
+   * Releases resources. Absent: there is nothing to release. The server
+   * never calls it: whoever made the device closes it.
+   */
   close?(): Promise<void>;
 }
 
@@ -175,6 +199,7 @@ export function readOnly(device: Device): Device {
     readOnly: true,
     rotational: device.rotational,
     multiConn: device.multiConn,
+    concurrency: device.concurrency,
     readAt: (offset, into) => device.readAt(offset, into),
     writeAt: refuse,
     flush: () => device.flush(),

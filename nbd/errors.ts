@@ -4,10 +4,13 @@
  *
  * @example
  * ```ts
- * import { NbdError } from "./errors.ts";
- * import { Errno } from "./protocol.ts";
+ * import { Errno, NbdError } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
  * const e = new NbdError(Errno.ENOSPC, "Write past the end: offset 4096");
- * console.log(e.errno, e.code); // 28 ENOSPC
+ * assert.equal(e.errno, 28); // the value on the wire
+ * assert.equal(e.code, "ENOSPC"); // its name, for people
+ * assert.equal(new NbdError(99, "Odd").code, "E99");
  * ```
  *
  * @module
@@ -24,14 +27,19 @@ const NAMES: Record<number, string> = Object.fromEntries(
  * value sent to the client; the client throws it when a reply carries an
  * error.
  *
- * @example
+ * @example What a client sees when the server refuses a request
  * ```ts
- * import { NbdError } from "./errors.ts";
- * try {
- *   throw new NbdError(22, "Unaligned offset: 3");
- * } catch (e) {
- *   if (e instanceof NbdError) console.log(e.code); // EINVAL
- * }
+ * import { connectNbd, MemoryDevice, NbdError, serveNbd } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNbd({ exports: [{ name: "mem", device: new MemoryDevice(4096) }] });
+ * const disk = await connectNbd({ port: server.addr.port, export: "mem" });
+ * await assert.rejects(
+ *   disk.writeAt(4094, new Uint8Array(4)),
+ *   (e) => e instanceof NbdError && e.code === "ENOSPC", // the spec's answer for writes
+ * );
+ * await disk.close();
+ * await server.shutdown();
  * ```
  */
 export class NbdError extends Error {
@@ -64,8 +72,14 @@ export class NbdError extends Error {
  *
  * @example
  * ```ts
- * import { toErrno } from "./errors.ts";
- * console.log(toErrno(Object.assign(new Error("x"), { code: "EFBIG" }))); // 28
+ * import { Errno, NbdError, toErrno } from "@netfs/netfs/nbd";
+ * import { VfsError } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(toErrno(new NbdError(Errno.EINVAL, "Unaligned offset: 3")), Errno.EINVAL);
+ * assert.equal(toErrno(new VfsError("EROFS", "Read-only file system")), Errno.EPERM);
+ * assert.equal(toErrno(Object.assign(new Error("Too big"), { code: "EFBIG" })), Errno.ENOSPC);
+ * assert.equal(toErrno(new TypeError("Bug")), Errno.EIO);
  * ```
  */
 export function toErrno(e: unknown): number {

@@ -8,12 +8,21 @@
  * every byte as data in block status, and WRITE_ZEROES is done by the server
  * writing zero buffers (FAST_ZERO requests are refused with ENOTSUP).
  *
- * @example
- * ```ts ignore
- * import { FileDevice } from "./file_device.ts";
- * const dev = await FileDevice.open("disk.img", { create: 64 << 20 });
- * await dev.writeAt(0, new Uint8Array(512).fill(1), { fua: true });
+ * @example Create a disk image and write to it
+ * ```ts
+ * import { FileDevice } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const dev = await FileDevice.open(`${dir}/disk.img`, { create: 64 << 20 });
+ * assert.equal(dev.size, 64 << 20); // extended sparsely to the size asked for
+ * await dev.writeAt(512, new Uint8Array(512).fill(1), { fua: true }); // then fdatasync
+ * const back = new Uint8Array(1024);
+ * await dev.readAt(0, back);
+ * assert.deepEqual([back[0], back[511], back[512], back[1023]], [0, 0, 1, 1]);
  * await dev.close();
+ * assert.equal((await Deno.stat(`${dir}/disk.img`)).size, 64 << 20);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
@@ -48,11 +57,23 @@ function call<T>(
  * connection and `fdatasync` covers all of them, so it supports multiple
  * connections.
  *
- * @example
- * ```ts ignore
- * import { FileDevice, serveNbd } from "./mod.ts";
- * const device = await FileDevice.open("/srv/disk.img");
- * serveNbd({ exports: [{ name: "disk", device }] });
+ * @example Serve an image read-only
+ * ```ts
+ * import { connectNbd, FileDevice, NbdError, serveNbd, TxFlag } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(`${dir}/disk.img`, new Uint8Array(4096).fill(7));
+ * const device = await FileDevice.open(`${dir}/disk.img`, { readOnly: true });
+ * const server = serveNbd({ exports: [{ name: "disk", device }] });
+ * const disk = await connectNbd({ port: server.addr.port, export: "disk" });
+ * assert.notEqual(disk.flags & TxFlag.READ_ONLY, 0); // advertised to the client
+ * assert.deepEqual(await disk.readAt(0, 2), new Uint8Array([7, 7]));
+ * await assert.rejects(disk.writeAt(0, new Uint8Array(1)), (e) => e instanceof NbdError && e.code === "EPERM");
+ * await disk.close();
+ * await server.shutdown();
+ * await device.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class FileDevice implements Device {
@@ -64,6 +85,8 @@ export class FileDevice implements Device {
   readonly rotational: boolean;
   /** One shared descriptor: flush covers every connection. */
   readonly multiConn = true;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
   readonly #fd: number;
   #closed = false;
 

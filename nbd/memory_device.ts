@@ -53,6 +53,8 @@ export class MemoryDevice implements Device {
   readonly size: number;
   /** Always true: one shared store. */
   readonly multiConn = true;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
   /** As given in the options. */
   readonly rotational: boolean;
   readonly #chunk: number;

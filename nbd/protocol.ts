@@ -10,11 +10,25 @@
  * precision but stay larger than any export, so bounds checks still refuse
  * them.
  *
- * @example Encode a request and decode it again
+ * @example Encode a request as a client would, decode it as a server does
  * ```ts
- * import { Cmd, decodeRequest, encodeRequest } from "./protocol.ts";
- * const bytes = encodeRequest({ type: Cmd.READ, flags: 0, cookie: 7, offset: 4096, length: 512 });
- * console.log(decodeRequest(bytes, false)); // { flags: 0, type: 0, cookieHi: 0, cookieLo: 7, ... }
+ * import { Cmd, CmdFlag, decodeRequest, encodeRequest, REQUEST_SIZE } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const data = new TextEncoder().encode("hello");
+ * const bytes = encodeRequest(
+ *   { type: Cmd.WRITE, flags: CmdFlag.FUA, cookie: 7, offset: 4096, length: data.length },
+ *   { data },
+ * );
+ * assert.equal(bytes.length, REQUEST_SIZE + data.length); // the payload follows
+ * assert.deepEqual(decodeRequest(bytes, false), {
+ *   flags: CmdFlag.FUA,
+ *   type: Cmd.WRITE,
+ *   cookieHi: 0,
+ *   cookieLo: 7,
+ *   offset: 4096,
+ *   length: 5,
+ * });
  * ```
  *
  * @module
@@ -35,15 +49,7 @@ export const OPT_REPLY_MAGIC: readonly [number, number] = [
   0x045565a9,
 ];
 
-/**
- * Magic numbers of the transmission phase.
- *
- * @example
- * ```ts
- * import { Magic } from "./protocol.ts";
- * console.log(Magic.REQUEST.toString(16)); // 25609513
- * ```
- */
+/** Magic numbers of the transmission phase. */
 export const Magic = {
   REQUEST: 0x25609513,
   EXTENDED_REQUEST: 0x21e41c71,
@@ -55,27 +61,13 @@ export const Magic = {
 /**
  * Handshake flags (server) and client flags; the bits have the same meaning
  * in both directions.
- *
- * @example
- * ```ts
- * import { HandshakeFlag } from "./protocol.ts";
- * console.log(HandshakeFlag.FIXED_NEWSTYLE | HandshakeFlag.NO_ZEROES); // 3
- * ```
  */
 export const HandshakeFlag = {
   FIXED_NEWSTYLE: 1,
   NO_ZEROES: 2,
 } as const;
 
-/**
- * Option numbers of the handshake.
- *
- * @example
- * ```ts
- * import { Opt } from "./protocol.ts";
- * console.log(Opt.GO); // 7
- * ```
- */
+/** Option numbers of the handshake. */
 export const Opt = {
   EXPORT_NAME: 1,
   ABORT: 2,
@@ -93,15 +85,7 @@ export const Opt = {
 /** Error replies have bit 31 set. */
 const ERR = 0x80000000;
 
-/**
- * Option reply types. Errors have bit 31 set.
- *
- * @example
- * ```ts
- * import { Rep, isRepError } from "./protocol.ts";
- * console.log(isRepError(Rep.ERR_UNSUP), isRepError(Rep.ACK)); // true false
- * ```
- */
+/** Option reply types. Errors have bit 31 set. */
 export const Rep = {
   ACK: 1,
   SERVER: 2,
@@ -119,28 +103,12 @@ export const Rep = {
   ERR_EXT_HEADER_REQD: ERR + 10,
 } as const;
 
-/**
- * Whether an option reply type is an error.
- *
- * @example
- * ```ts
- * import { isRepError } from "./protocol.ts";
- * console.log(isRepError(0x80000006)); // true
- * ```
- */
+/** Whether an option reply type is an error. */
 export function isRepError(type: number): boolean {
   return type >= ERR;
 }
 
-/**
- * Information types of `NBD_REP_INFO`.
- *
- * @example
- * ```ts
- * import { Info } from "./protocol.ts";
- * console.log(Info.BLOCK_SIZE); // 3
- * ```
- */
+/** Information types of `NBD_REP_INFO`. */
 export const Info = {
   EXPORT: 0,
   NAME: 1,
@@ -148,15 +116,7 @@ export const Info = {
   BLOCK_SIZE: 3,
 } as const;
 
-/**
- * Transmission flags (16 bits, sent with the export size).
- *
- * @example
- * ```ts
- * import { TxFlag } from "./protocol.ts";
- * console.log(TxFlag.HAS_FLAGS | TxFlag.READ_ONLY); // 3
- * ```
- */
+/** Transmission flags (16 bits, sent with the export size). */
 export const TxFlag = {
   HAS_FLAGS: 1 << 0,
   READ_ONLY: 1 << 1,
@@ -173,15 +133,7 @@ export const TxFlag = {
   BLOCK_STATUS_PAYLOAD: 1 << 12,
 } as const;
 
-/**
- * Request (command) types.
- *
- * @example
- * ```ts
- * import { Cmd } from "./protocol.ts";
- * console.log(Cmd.BLOCK_STATUS); // 7
- * ```
- */
+/** Request (command) types. */
 export const Cmd = {
   READ: 0,
   WRITE: 1,
@@ -194,15 +146,7 @@ export const Cmd = {
   RESIZE: 8,
 } as const;
 
-/**
- * Command flags of a request.
- *
- * @example
- * ```ts
- * import { CmdFlag } from "./protocol.ts";
- * console.log(CmdFlag.FUA | CmdFlag.NO_HOLE); // 3
- * ```
- */
+/** Command flags of a request. */
 export const CmdFlag = {
   FUA: 1 << 0,
   NO_HOLE: 1 << 1,
@@ -215,15 +159,7 @@ export const CmdFlag = {
 /** The structured/extended reply flag that marks the final chunk. */
 export const REPLY_FLAG_DONE = 1;
 
-/**
- * Structured reply chunk types. Error chunks have bit 15 set.
- *
- * @example
- * ```ts
- * import { ReplyType } from "./protocol.ts";
- * console.log(ReplyType.ERROR.toString(16)); // 8001
- * ```
- */
+/** Structured reply chunk types. Error chunks have bit 15 set. */
 export const ReplyType = {
   NONE: 0,
   OFFSET_DATA: 1,
@@ -234,15 +170,7 @@ export const ReplyType = {
   ERROR_OFFSET: (1 << 15) + 2,
 } as const;
 
-/**
- * NBD error values carried in replies.
- *
- * @example
- * ```ts
- * import { Errno } from "./protocol.ts";
- * console.log(Errno.ENOSPC); // 28
- * ```
- */
+/** NBD error values carried in replies. */
 export const Errno = {
   EPERM: 1,
   EIO: 5,
@@ -254,15 +182,7 @@ export const Errno = {
   ESHUTDOWN: 108,
 } as const;
 
-/**
- * Flags of the `base:allocation` metadata context.
- *
- * @example
- * ```ts
- * import { State } from "./protocol.ts";
- * console.log(State.HOLE | State.ZERO); // 3
- * ```
- */
+/** Flags of the `base:allocation` metadata context. */
 export const State = {
   HOLE: 1,
   ZERO: 2,
@@ -295,12 +215,17 @@ export const MAX_STRING = 4096;
  *
  * @example
  * ```ts
- * import { decodeGoOption, NbdProtocolError } from "./protocol.ts";
- * try {
- *   decodeGoOption(new Uint8Array(3));
- * } catch (e) {
- *   console.log(e instanceof NbdProtocolError); // true
- * }
+ * import { decodeGoOption, NbdProtocolError } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * // GO data naming "mem" and claiming 9 information requests but carrying none.
+ * const data = new Uint8Array([0, 0, 0, 3, 0x6d, 0x65, 0x6d, 0, 9]);
+ * assert.throws(
+ *   () => decodeGoOption(data),
+ *   (e) =>
+ *     e instanceof NbdProtocolError &&
+ *     e.message === "Information request count does not fit: 9",
+ * );
  * ```
  */
 export class NbdProtocolError extends Error {
@@ -325,8 +250,20 @@ function viewOf(bytes: Uint8Array): DataView {
  *
  * @example
  * ```ts
- * import { decodeString } from "./protocol.ts";
- * console.log(decodeString(new TextEncoder().encode("mem"), "export name")); // mem
+ * import { decodeString, MAX_STRING } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const utf8 = (s: string) => new TextEncoder().encode(s);
+ * assert.equal(decodeString(utf8("disk-é"), "export name"), "disk-é");
+ * assert.throws(() => decodeString(utf8("a\0b"), "export name"), {
+ *   message: "String contains NUL: export name",
+ * });
+ * assert.throws(() => decodeString(new Uint8Array([0xff]), "export name"), {
+ *   message: "String is not UTF-8: export name",
+ * });
+ * assert.throws(() => decodeString(new Uint8Array(MAX_STRING + 1).fill(0x61), "description"), {
+ *   message: "String too long: description of 4097 bytes",
+ * });
  * ```
  */
 export function decodeString(bytes: Uint8Array, what: string): string {
@@ -345,30 +282,14 @@ export function decodeString(bytes: Uint8Array, what: string): string {
   }
 }
 
-/**
- * Encodes a string as UTF-8.
- *
- * @example
- * ```ts
- * import { encodeString } from "./protocol.ts";
- * console.log(encodeString("mem").length); // 3
- * ```
- */
+/** Encodes a string as UTF-8. */
 export function encodeString(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
 // ---------------------------------------------------------------- handshake
 
-/**
- * The server's greeting: NBDMAGIC, IHAVEOPT and the 16-bit handshake flags.
- *
- * @example
- * ```ts
- * import { encodeGreeting } from "./protocol.ts";
- * console.log(encodeGreeting(3).length); // 18
- * ```
- */
+/** The server's greeting: NBDMAGIC, IHAVEOPT and the 16-bit handshake flags. */
 export function encodeGreeting(flags: number): Uint8Array {
   const b = new Uint8Array(18);
   const v = viewOf(b);
@@ -386,8 +307,16 @@ export function encodeGreeting(flags: number): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeGreeting, encodeGreeting } from "./protocol.ts";
- * console.log(decodeGreeting(encodeGreeting(1))); // 1
+ * import { decodeGreeting, encodeGreeting, HandshakeFlag } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const flags = HandshakeFlag.FIXED_NEWSTYLE | HandshakeFlag.NO_ZEROES;
+ * const greeting = encodeGreeting(flags);
+ * assert.equal(new TextDecoder().decode(greeting.subarray(0, 16)), "NBDMAGICIHAVEOPT");
+ * assert.equal(decodeGreeting(greeting), flags);
+ * assert.throws(() => decodeGreeting(new TextEncoder().encode("SSH-2.0-OpenSSH_9.6")), {
+ *   message: "Not an NBD server: bad NBDMAGIC",
+ * });
  * ```
  */
 export function decodeGreeting(bytes: Uint8Array): number {
@@ -415,8 +344,12 @@ export interface OptionHeader {
  *
  * @example
  * ```ts
- * import { decodeOptionHeader, encodeOption, Opt } from "./protocol.ts";
- * console.log(decodeOptionHeader(encodeOption(Opt.LIST))); // { option: 3, length: 0 }
+ * import { decodeOptionHeader, encodeOption, OPTION_HEADER_SIZE, Opt } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeOption(Opt.GO, new Uint8Array(6)); // what a client sends
+ * assert.deepEqual(decodeOptionHeader(bytes), { option: Opt.GO, length: 6 });
+ * assert.equal(bytes.length, OPTION_HEADER_SIZE + 6);
  * ```
  */
 export function decodeOptionHeader(bytes: Uint8Array): OptionHeader {
@@ -430,15 +363,7 @@ export function decodeOptionHeader(bytes: Uint8Array): OptionHeader {
   return { option: v.getUint32(8), length: v.getUint32(12) };
 }
 
-/**
- * Encodes an option (header plus data) as the client sends it.
- *
- * @example
- * ```ts
- * import { encodeOption, Opt } from "./protocol.ts";
- * console.log(encodeOption(Opt.ABORT).length); // 16
- * ```
- */
+/** Encodes an option (header plus data) as the client sends it. */
 export function encodeOption(
   option: number,
   data: Uint8Array = new Uint8Array(0),
@@ -453,15 +378,7 @@ export function encodeOption(
   return b;
 }
 
-/**
- * Encodes an option reply (header plus data) as the server sends it.
- *
- * @example
- * ```ts
- * import { encodeOptionReply, Opt, Rep } from "./protocol.ts";
- * console.log(encodeOptionReply(Opt.LIST, { type: Rep.ACK }).length); // 20
- * ```
- */
+/** Encodes an option reply (header plus data) as the server sends it. */
 export function encodeOptionReply(
   option: number,
   reply: { type: number; data?: Uint8Array },
@@ -491,10 +408,25 @@ export interface OptionReplyHeader {
 /**
  * Decodes a 20-byte option reply header; throws for a bad magic.
  *
- * @example
+ * @example An error reply to an option
  * ```ts
- * import { decodeOptionReplyHeader, encodeOptionReply, Rep } from "./protocol.ts";
- * console.log(decodeOptionReplyHeader(encodeOptionReply(3, { type: Rep.ACK })).type); // 1
+ * import {
+ *   decodeOptionReplyHeader,
+ *   encodeOptionReply,
+ *   isRepError,
+ *   Opt,
+ *   OPTION_REPLY_HEADER_SIZE,
+ *   Rep,
+ * } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const message = new TextEncoder().encode("No such export: disk2");
+ * const bytes = encodeOptionReply(Opt.GO, { type: Rep.ERR_UNKNOWN, data: message });
+ * const h = decodeOptionReplyHeader(bytes);
+ * assert.deepEqual(h, { option: Opt.GO, type: Rep.ERR_UNKNOWN, length: message.length });
+ * assert.equal(isRepError(h.type), true);
+ * assert.equal(isRepError(Rep.ACK), false);
+ * assert.deepEqual(bytes.subarray(OPTION_REPLY_HEADER_SIZE), message);
  * ```
  */
 export function decodeOptionReplyHeader(bytes: Uint8Array): OptionReplyHeader {
@@ -529,8 +461,13 @@ export interface GoOption {
  *
  * @example
  * ```ts
- * import { decodeGoOption, encodeGoOption } from "./protocol.ts";
- * console.log(decodeGoOption(encodeGoOption({ name: "mem", requests: [3] })));
+ * import { decodeGoOption, encodeGoOption, Info } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const go = { name: "mem", requests: [Info.NAME, Info.BLOCK_SIZE] };
+ * const data = encodeGoOption(go);
+ * assert.equal(data.length, 4 + 3 + 2 + 2 * 2); // name length, name, count, requests
+ * assert.deepEqual(decodeGoOption(data), go);
  * ```
  */
 export function decodeGoOption(data: Uint8Array): GoOption {
@@ -556,15 +493,7 @@ export function decodeGoOption(data: Uint8Array): GoOption {
   return { name, requests };
 }
 
-/**
- * Encodes the data of `NBD_OPT_INFO` / `NBD_OPT_GO`.
- *
- * @example
- * ```ts
- * import { encodeGoOption, Info } from "./protocol.ts";
- * console.log(encodeGoOption({ name: "", requests: [Info.BLOCK_SIZE] }).length); // 8
- * ```
- */
+/** Encodes the data of `NBD_OPT_INFO` / `NBD_OPT_GO`. */
 export function encodeGoOption(go: GoOption): Uint8Array {
   const name = encodeString(go.name);
   const b = new Uint8Array(6 + name.length + 2 * go.requests.length);
@@ -590,9 +519,15 @@ export interface MetaContextOption {
  *
  * @example
  * ```ts
- * import { decodeMetaContextOption, encodeMetaContextOption } from "./protocol.ts";
- * const d = encodeMetaContextOption({ name: "mem", queries: ["base:allocation"] });
- * console.log(decodeMetaContextOption(d).queries); // [ "base:allocation" ]
+ * import { BASE_ALLOCATION, decodeMetaContextOption, encodeMetaContextOption } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const option = { name: "mem", queries: [BASE_ALLOCATION] };
+ * const data = encodeMetaContextOption(option);
+ * assert.deepEqual(decodeMetaContextOption(data), option);
+ * assert.throws(() => decodeMetaContextOption(data.subarray(0, data.length - 1)), {
+ *   name: "NbdProtocolError",
+ * });
  * ```
  */
 export function decodeMetaContextOption(data: Uint8Array): MetaContextOption {
@@ -633,15 +568,7 @@ export function decodeMetaContextOption(data: Uint8Array): MetaContextOption {
   return { name, queries };
 }
 
-/**
- * Encodes the data of the meta context options.
- *
- * @example
- * ```ts
- * import { encodeMetaContextOption } from "./protocol.ts";
- * console.log(encodeMetaContextOption({ name: "", queries: [] }).length); // 8
- * ```
- */
+/** Encodes the data of the meta context options. */
 export function encodeMetaContextOption(o: MetaContextOption): Uint8Array {
   const name = encodeString(o.name);
   const qs = o.queries.map(encodeString);
@@ -678,8 +605,15 @@ export interface BlockSize {
  *
  * @example
  * ```ts
- * import { checkBlockSize } from "./protocol.ts";
- * checkBlockSize({ min: 512, preferred: 4096, max: 1 << 25 });
+ * import { checkBlockSize } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const ok = { min: 512, preferred: 4096, max: 1 << 25 };
+ * assert.equal(checkBlockSize(ok), ok);
+ * assert.throws(() => checkBlockSize({ ...ok, min: 768 }), {
+ *   name: "RangeError",
+ *   message: "Minimum block size must be a power of two up to 65536: 768",
+ * });
  * ```
  */
 export function checkBlockSize(b: BlockSize): BlockSize {
@@ -720,15 +654,7 @@ export interface ExportInfo {
   blockSize?: BlockSize;
 }
 
-/**
- * Encodes the data of one `NBD_REP_INFO` reply.
- *
- * @example
- * ```ts
- * import { encodeInfo } from "./protocol.ts";
- * console.log(encodeInfo({ type: "export", size: 1024, flags: 1 }).length); // 12
- * ```
- */
+/** Encodes the data of one `NBD_REP_INFO` reply. */
 export function encodeInfo(
   info:
     | { type: "export"; size: number; flags: number }
@@ -774,12 +700,17 @@ export function encodeInfo(
  * Folds the data of one `NBD_REP_INFO` reply into `into`; unknown types are
  * ignored as the spec requires, known types with a wrong length throw.
  *
- * @example
+ * @example Collect what INFO or GO replies say about an export
  * ```ts
- * import { decodeInfo, encodeInfo, type ExportInfo } from "./protocol.ts";
- * const info: ExportInfo = { size: 0, flags: 0 };
- * decodeInfo(encodeInfo({ type: "export", size: 4096, flags: 1 }), info);
- * console.log(info.size); // 4096
+ * import { decodeInfo, encodeInfo, type ExportInfo, TxFlag } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const info: ExportInfo = { size: -1, flags: 0 };
+ * const flags = TxFlag.HAS_FLAGS | TxFlag.READ_ONLY;
+ * decodeInfo(encodeInfo({ type: "export", size: 1 << 30, flags }), info);
+ * decodeInfo(encodeInfo({ type: "description", description: "1 GiB" }), info);
+ * decodeInfo(new Uint8Array([0x12, 0x34, 0]), info); // an unknown type: ignored
+ * assert.deepEqual(info, { size: 1 << 30, flags, description: "1 GiB" });
  * ```
  */
 export function decodeInfo(data: Uint8Array, into: ExportInfo): void {
@@ -819,15 +750,7 @@ export function decodeInfo(data: Uint8Array, into: ExportInfo): void {
   }
 }
 
-/**
- * Encodes the data of an `NBD_REP_SERVER` reply (LIST).
- *
- * @example
- * ```ts
- * import { encodeServerReply } from "./protocol.ts";
- * console.log(encodeServerReply("mem", "1 GiB").length); // 12
- * ```
- */
+/** Encodes the data of an `NBD_REP_SERVER` reply (LIST). */
 export function encodeServerReply(name: string, description = ""): Uint8Array {
   const n = encodeString(name);
   const d = encodeString(description);
@@ -843,8 +766,11 @@ export function encodeServerReply(name: string, description = ""): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeServerReply, encodeServerReply } from "./protocol.ts";
- * console.log(decodeServerReply(encodeServerReply("mem", "ram"))); // { name: "mem", description: "ram" }
+ * import { decodeServerReply, encodeServerReply } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const data = encodeServerReply("mem", "RAM disk");
+ * assert.deepEqual(decodeServerReply(data), { name: "mem", description: "RAM disk" });
  * ```
  */
 export function decodeServerReply(
@@ -861,15 +787,7 @@ export function decodeServerReply(
   };
 }
 
-/**
- * Encodes the data of an `NBD_REP_META_CONTEXT` reply.
- *
- * @example
- * ```ts
- * import { encodeMetaContextReply } from "./protocol.ts";
- * console.log(encodeMetaContextReply(1, "base:allocation").length); // 19
- * ```
- */
+/** Encodes the data of an `NBD_REP_META_CONTEXT` reply. */
 export function encodeMetaContextReply(id: number, name: string): Uint8Array {
   const n = encodeString(name);
   const b = new Uint8Array(4 + n.length);
@@ -878,15 +796,7 @@ export function encodeMetaContextReply(id: number, name: string): Uint8Array {
   return b;
 }
 
-/**
- * Decodes the data of an `NBD_REP_META_CONTEXT` reply.
- *
- * @example
- * ```ts
- * import { decodeMetaContextReply, encodeMetaContextReply } from "./protocol.ts";
- * console.log(decodeMetaContextReply(encodeMetaContextReply(1, "base:allocation")));
- * ```
- */
+/** Decodes the data of an `NBD_REP_META_CONTEXT` reply. */
 export function decodeMetaContextReply(
   data: Uint8Array,
 ): { id: number; name: string } {
@@ -921,11 +831,18 @@ export interface NbdRequest {
  * Decodes a request header (28 bytes compact, 32 extended); throws for a bad
  * magic, which ends the session.
  *
- * @example
+ * @example Extended headers carry a 64-bit length
  * ```ts
- * import { Cmd, decodeRequest, encodeRequest } from "./protocol.ts";
- * const r = decodeRequest(encodeRequest({ type: Cmd.FLUSH, flags: 0, cookie: 1, offset: 0, length: 0 }), false);
- * console.log(r.type); // 3
+ * import { Cmd, decodeRequest, encodeRequest, EXTENDED_REQUEST_SIZE } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const r = { type: Cmd.WRITE_ZEROES, flags: 0, cookie: 1, offset: 0, length: 2 ** 33 };
+ * const bytes = encodeRequest(r, { extended: true });
+ * assert.equal(bytes.length, EXTENDED_REQUEST_SIZE);
+ * assert.equal(decodeRequest(bytes, true).length, 2 ** 33);
+ * assert.throws(() => decodeRequest(bytes, false), { // a compact header was expected
+ *   message: "Bad request magic: 0x21e41c71",
+ * });
  * ```
  */
 export function decodeRequest(
@@ -958,8 +875,15 @@ export function decodeRequest(
  *
  * @example
  * ```ts
- * import { Cmd, encodeRequest } from "./protocol.ts";
- * console.log(encodeRequest({ type: Cmd.READ, flags: 0, cookie: 1, offset: 0, length: 512 }).length); // 28
+ * import { Cmd, encodeRequest } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const read = encodeRequest({ type: Cmd.READ, flags: 0, cookie: 1, offset: 512, length: 512 });
+ * assert.deepEqual(read.subarray(0, 8), new Uint8Array([0x25, 0x60, 0x95, 0x13, 0, 0, 0, 0])); // magic, flags, type
+ * assert.throws(
+ *   () => encodeRequest({ type: Cmd.READ, flags: 0, cookie: 1, offset: 0, length: 2 ** 32 }),
+ *   RangeError, // a compact length must fit in 32 bits
+ * );
  * ```
  */
 export function encodeRequest(
@@ -985,13 +909,6 @@ export function encodeRequest(
 
 /**
  * Writes a request header into `view` at `at` (for callers that reuse buffers).
- *
- * @example
- * ```ts
- * import { writeRequestHeader } from "./protocol.ts";
- * const v = new DataView(new ArrayBuffer(28));
- * writeRequestHeader(v, 0, { type: 3, flags: 0, cookie: 9, offset: 0, length: 0 });
- * ```
  */
 export function writeRequestHeader(
   v: DataView,
@@ -1026,9 +943,16 @@ export function writeRequestHeader(
  *
  * @example
  * ```ts
- * import { writeSimpleReply } from "./protocol.ts";
- * const b = new Uint8Array(16);
- * writeSimpleReply(new DataView(b.buffer), 0, { error: 0, cookieHi: 0, cookieLo: 42 });
+ * import { Errno, SIMPLE_REPLY_SIZE, writeSimpleReply } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const b = new Uint8Array(SIMPLE_REPLY_SIZE);
+ * writeSimpleReply(new DataView(b.buffer), 0, { error: Errno.ENOSPC, cookieHi: 0, cookieLo: 42 });
+ * assert.deepEqual(b, new Uint8Array([
+ *   0x67, 0x44, 0x66, 0x98, // simple reply magic
+ *   0, 0, 0, 28, // ENOSPC
+ *   0, 0, 0, 0, 0, 0, 0, 42, // the request's cookie
+ * ]));
  * ```
  */
 export function writeSimpleReply(
@@ -1066,10 +990,19 @@ export interface ChunkHeader {
  *
  * @example
  * ```ts
- * import { ReplyType, REPLY_FLAG_DONE, writeChunkHeader } from "./protocol.ts";
- * const b = new Uint8Array(32);
- * const n = writeChunkHeader(new DataView(b.buffer), 0, { flags: REPLY_FLAG_DONE, type: ReplyType.NONE, cookieHi: 0, cookieLo: 1, offset: 0, length: 0, extended: true });
- * console.log(n); // 32
+ * import {
+ *   EXTENDED_REPLY_SIZE,
+ *   REPLY_FLAG_DONE,
+ *   ReplyType,
+ *   STRUCTURED_REPLY_SIZE,
+ *   writeChunkHeader,
+ * } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const view = new DataView(new ArrayBuffer(EXTENDED_REPLY_SIZE));
+ * const chunk = { flags: REPLY_FLAG_DONE, type: ReplyType.NONE, cookieHi: 0, cookieLo: 1, offset: 0, length: 0 };
+ * assert.equal(writeChunkHeader(view, 0, chunk), STRUCTURED_REPLY_SIZE);
+ * assert.equal(writeChunkHeader(view, 0, { ...chunk, extended: true }), EXTENDED_REPLY_SIZE);
  * ```
  */
 export function writeChunkHeader(
@@ -1095,12 +1028,6 @@ export function writeChunkHeader(
 /**
  * Encodes the payload of an error chunk (`NBD_REPLY_TYPE_ERROR`, or
  * `NBD_REPLY_TYPE_ERROR_OFFSET` when `offset` is given).
- *
- * @example
- * ```ts
- * import { encodeErrorPayload, Errno } from "./protocol.ts";
- * console.log(encodeErrorPayload(Errno.EIO, { message: "Disk on fire" }).length); // 18
- * ```
  */
 export function encodeErrorPayload(
   error: number,
@@ -1123,8 +1050,15 @@ export function encodeErrorPayload(
  *
  * @example
  * ```ts
- * import { decodeErrorPayload, encodeErrorPayload } from "./protocol.ts";
- * console.log(decodeErrorPayload(encodeErrorPayload(22, { message: "Bad", offset: 512 }), true));
+ * import { decodeErrorPayload, encodeErrorPayload, Errno } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const plain = encodeErrorPayload(Errno.EIO, { message: "Disk on fire" });
+ * assert.deepEqual(decodeErrorPayload(plain, false), { error: Errno.EIO, message: "Disk on fire" });
+ *
+ * // NBD_REPLY_TYPE_ERROR_OFFSET also says where a read failed.
+ * const at = encodeErrorPayload(Errno.EIO, { message: "Bad sector", offset: 4096 });
+ * assert.deepEqual(decodeErrorPayload(at, true), { error: Errno.EIO, message: "Bad sector", offset: 4096 });
  * ```
  */
 export function decodeErrorPayload(
@@ -1164,11 +1098,18 @@ export interface Extent {
  *
  * @example
  * ```ts
- * import { decodeBlockStatus } from "./protocol.ts";
- * const b = new Uint8Array(12);
- * const v = new DataView(b.buffer);
- * v.setUint32(0, 1); v.setUint32(4, 4096); v.setUint32(8, 3);
- * console.log(decodeBlockStatus(b, false)); // { id: 1, extents: [ { length: 4096, flags: 3 } ] }
+ * import { decodeBlockStatus, State } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * // Context 1: 4096 bytes of hole reading as zeroes, then 512 allocated bytes.
+ * const payload = new Uint8Array([0, 0, 0, 1, 0, 0, 0x10, 0, 0, 0, 0, 3, 0, 0, 2, 0, 0, 0, 0, 0]);
+ * assert.deepEqual(decodeBlockStatus(payload, false), {
+ *   id: 1,
+ *   extents: [{ length: 4096, flags: State.HOLE | State.ZERO }, { length: 512, flags: 0 }],
+ * });
+ * assert.throws(() => decodeBlockStatus(payload.subarray(0, 10), false), {
+ *   message: "Bad block status length: 10",
+ * });
  * ```
  */
 export function decodeBlockStatus(

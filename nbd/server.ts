@@ -22,7 +22,7 @@ import {
   Admission,
   type ConnectionInfo,
   type ConnectionOptions,
-} from "../rpc/connections.ts";
+} from "../net/mod.ts";
 import { negotiate } from "./_handshake.ts";
 import {
   type ResolvedExport,

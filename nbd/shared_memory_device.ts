@@ -64,6 +64,8 @@ export class SharedMemoryDevice implements Device {
   readonly size: number;
   /** Always true: one shared store. */
   readonly multiConn = true;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
   readonly #mem: Uint8Array;
   readonly #state: Uint8Array;
   readonly #chunk: number;

@@ -7,20 +7,34 @@
  * `deallocate` the device trims and zeroes by punching holes, with `seek`
  * it reports holes in block status.
  *
- * @example
+ * @example Serve a disk image that lives in a MemFs
  * ```ts
- * import { MemFs, ROOT } from "../vfs/mod.ts";
- * import { VfsDevice } from "./vfs_device.ts";
+ * import { connectNbd, serveNbd, VfsDevice } from "@netfs/netfs/nbd";
+ * import { MemFs, ROOT } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
  * const fs = new MemFs();
- * const file = await fs.create(ROOT, fs.root, "disk.img", { attrs: { size: 1 << 20 } });
- * const dev = await VfsDevice.open(fs, file.fileid);
- * await dev.writeAt(0, new Uint8Array([1, 2, 3]));
+ * const image = await fs.create(ROOT, fs.root, "disk.img", { attrs: { size: 1 << 20 } });
+ * const device = await VfsDevice.open(fs, image.fileid);
+ * const server = serveNbd({ exports: [{ name: "img", device }] });
+ * const disk = await connectNbd({ port: server.addr.port, export: "img" });
+ * await disk.writeAt(0, new TextEncoder().encode("hello"));
+ * // The bytes land in the file.
+ * const { data } = await fs.read(ROOT, image.fileid, 0, 5);
+ * assert.equal(new TextDecoder().decode(data), "hello");
+ * await disk.close();
+ * await server.shutdown();
  * ```
  *
  * @module
  */
 
-import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
+import type {
+  Concurrency,
+  Credentials,
+  FileId,
+  FileSystem,
+} from "../vfs/types.ts";
 import { ROOT } from "../vfs/types.ts";
 import type {
   BlockStatusOptions,
@@ -50,13 +64,21 @@ const CHUNK = 1 << 20;
  * A file of a {@link FileSystem} as a block device; its size is the file's
  * size when opened.
  *
- * @example
+ * @example The file's holes show in block status
  * ```ts
- * import { MemFs, ROOT } from "../vfs/mod.ts";
- * import { VfsDevice } from "./vfs_device.ts";
- * const fs = new MemFs();
- * const f = await fs.create(ROOT, fs.root, "d", { attrs: { size: 65536 } });
- * console.log((await VfsDevice.open(fs, f.fileid)).size); // 65536
+ * import { State, VfsDevice } from "@netfs/netfs/nbd";
+ * import { MemFs, ROOT } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const fs = new MemFs(); // sparse, with seek: the device gets blockStatus
+ * const image = await fs.create(ROOT, fs.root, "disk.img", { attrs: { size: 1 << 20 } });
+ * const device = await VfsDevice.open(fs, image.fileid);
+ * assert.equal(device.size, 1 << 20);
+ * await device.writeAt(0, new Uint8Array(4096).fill(1));
+ * const extents = await device.blockStatus!(0, device.size);
+ * assert.equal(extents[0].flags, 0); // data where it was written
+ * assert.equal(extents.at(-1)!.flags, State.HOLE | State.ZERO); // a hole after it
+ * assert.equal(extents.reduce((n, e) => n + e.length, 0), device.size);
  * ```
  */
 export class VfsDevice implements Device {
@@ -66,20 +88,22 @@ export class VfsDevice implements Device {
   readonly readOnly: boolean;
   /** See {@link VfsDeviceOptions.multiConn}. */
   readonly multiConn: boolean;
+  /** The file system's declaration: calls reach it one for one. */
+  declare readonly concurrency?: Concurrency;
   /** Present when the file system can deallocate. */
-  readonly trim?: (
+  declare readonly trim?: (
     offset: number,
     length: number,
     options?: WriteOptions,
   ) => Promise<void>;
   /** Present when the file system can deallocate. */
-  readonly writeZeroes?: (
+  declare readonly writeZeroes?: (
     offset: number,
     length: number,
     options?: WriteZeroesOptions,
   ) => Promise<void>;
   /** Present when the file system can seek data and holes. */
-  readonly blockStatus?: (
+  declare readonly blockStatus?: (
     offset: number,
     length: number,
     options?: BlockStatusOptions,
@@ -100,6 +124,7 @@ export class VfsDevice implements Device {
     this.#cred = options.cred ?? ROOT;
     this.readOnly = options.readOnly ?? false;
     this.multiConn = options.multiConn ?? true;
+    if (fs.concurrency !== undefined) this.concurrency = fs.concurrency;
     if (fs.deallocate) {
       this.trim = (o, l, opts) => this.#punch(o, l, opts?.fua ?? false);
       this.writeZeroes = (o, l, opts) => this.#zero(o, l, opts ?? {});

@@ -1,20 +1,37 @@
 /**
  * NFS version 3 (RFC 1813): constants, types, and XDR codecs for every
  * procedure's arguments and results, in both directions (servers decode
- * arguments and encode results; clients do the opposite).
+ * arguments and encode results; clients and tests do the opposite).
+ * Internal: no `mod.ts` exports it; server/nfs3/ is its user, and
+ * tests/proto/nfs3_test.ts checks the codecs.
+ *
+ * Names: `encodeXArgs`/`decodeXArgs` and `encodeXRes`/`decodeXRes` for
+ * procedure X, where procedures of one shape share a codec: `FhArgs`
+ * (GETATTR, READLINK, FSSTAT, FSINFO, PATHCONF), `DirOpArgs` (LOOKUP,
+ * REMOVE, RMDIR), `ReadArgs` (READ and COMMIT), `WccRes` (SETATTR, REMOVE,
+ * RMDIR), `CreateRes` (CREATE, MKDIR, SYMLINK, MKNOD).
  *
  * Results are flat objects: `status` plus the fields of `resok` (when
  * `status` is {@link Nfs3Status.OK}) or `resfail`. Absent optional fields
  * encode as "attributes do not follow".
  *
- * @example Round-trip a GETATTR reply
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeGetattrRes, encodeGetattrRes, Nfs3Status } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeGetattrRes(w, { status: Nfs3Status.NOENT });
- * console.log(decodeGetattrRes(new XdrReader(w.bytes())).status); // 2
- * ```
+ * What every decoder promises: it reads only from the reader it is given
+ * and throws {@link XdrError} for anything malformed. File handles are at
+ * most {@link NFS3_FHSIZE} bytes, names and paths at most
+ * {@link NFS3_MAXPATHLEN}, verifiers exactly {@link NFS3_VERFSIZE}, WRITE
+ * data at most the caller's `maxData`, and a READDIR entry list is bounded
+ * by the bytes left in the reply, so nothing is allocated for a length the
+ * message cannot hold. Offsets and sizes in arguments saturate at 2^53
+ * instead of failing, 64-bit numbers in results lose precision above 2^53,
+ * and directory cookies stay `bigint`.
+ *
+ * Copies: {@link encodeReadRes} passes READ data to `XdrWriter.opaqueRef`,
+ * so a writer made with `refMin` sends it without copying; WRITE data and
+ * READ results decode as views into the received record.
+ *
+ * Not here: READDIR's paging by byte count (server/nfs3/readdir.ts counts
+ * with {@link entry3Size} and {@link entryplus3Size}), and the mapping from
+ * file-system errors to {@link Nfs3Status} (server/nfs3/errors.ts).
  *
  * @module
  */
@@ -22,68 +39,22 @@
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 import { XdrError } from "../rpc/xdr.ts";
 
-/**
- * The NFS program number.
- *
- * @example
- * ```ts
- * import { NFS_PROGRAM } from "./nfs3.ts";
- * console.log(NFS_PROGRAM);
- * ```
- */
+/** The NFS program number. */
 export const NFS_PROGRAM = 100003;
-/**
- * The protocol version this module speaks.
- *
- * @example
- * ```ts
- * import { NFS_V3 } from "./nfs3.ts";
- * console.log(NFS_V3);
- * ```
- */
+/** The protocol version this module speaks. */
 export const NFS_V3 = 3;
-/**
- * Largest file handle in bytes.
- *
- * @example
- * ```ts
- * import { NFS3_FHSIZE } from "./nfs3.ts";
- * console.log(NFS3_FHSIZE);
- * ```
- */
+/** Largest file handle in bytes. */
 export const NFS3_FHSIZE = 64;
-/**
- * Size of cookie, create and write verifiers in bytes.
- *
- * @example
- * ```ts
- * import { NFS3_VERFSIZE } from "./nfs3.ts";
- * console.log(NFS3_VERFSIZE);
- * ```
- */
+/** Size of cookie, create and write verifiers in bytes. */
 export const NFS3_VERFSIZE = 8;
 /**
  * Largest name or path the decoders accept, in bytes. RFC 1813 leaves
  * `filename3` and `nfspath3` unbounded; longer names are refused as garbage
  * before anything is allocated.
- *
- * @example
- * ```ts
- * import { NFS3_MAXPATHLEN } from "./nfs3.ts";
- * console.log(NFS3_MAXPATHLEN);
- * ```
  */
 export const NFS3_MAXPATHLEN = 4096;
 
-/**
- * Procedure numbers.
- *
- * @example
- * ```ts
- * import { Nfs3Proc } from "./nfs3.ts";
- * console.log(Nfs3Proc);
- * ```
- */
+/** Procedure numbers. */
 export const Nfs3Proc = {
   NULL: 0,
   GETATTR: 1,
@@ -109,15 +80,7 @@ export const Nfs3Proc = {
   COMMIT: 21,
 } as const;
 
-/**
- * `nfsstat3` values.
- *
- * @example
- * ```ts
- * import { Nfs3Status } from "./nfs3.ts";
- * console.log(Nfs3Status);
- * ```
- */
+/** `nfsstat3` values. */
 export const Nfs3Status = {
   OK: 0,
   PERM: 1,
@@ -152,25 +115,10 @@ export const Nfs3Status = {
 
 /**
  * One of the {@link Nfs3Status} values (other numbers may arrive from peers).
- *
- * @example
- * ```ts
- * import { Nfs3Status } from "./nfs3.ts";
- * const s: Nfs3Status = Nfs3Status.NOENT;
- * console.log(s);
- * ```
  */
 export type Nfs3Status = number;
 
-/**
- * The name of an nfsstat3 value, for messages.
- *
- * @example
- * ```ts
- * import { nfs3StatusName } from "./nfs3.ts";
- * console.log(nfs3StatusName(70)); // "NFS3ERR_STALE"
- * ```
- */
+/** The name of an nfsstat3 value, for messages. */
 export function nfs3StatusName(status: number): string {
   for (const [k, v] of Object.entries(Nfs3Status)) {
     if (v === status) return status === 0 ? "NFS3_OK" : `NFS3ERR_${k}`;
@@ -178,15 +126,7 @@ export function nfs3StatusName(status: number): string {
   return `nfsstat3 ${status}`;
 }
 
-/**
- * `ftype3` values.
- *
- * @example
- * ```ts
- * import { Ftype3 } from "./nfs3.ts";
- * console.log(Ftype3);
- * ```
- */
+/** `ftype3` values. */
 export const Ftype3 = {
   REG: 1,
   DIR: 2,
@@ -197,15 +137,7 @@ export const Ftype3 = {
   FIFO: 7,
 } as const;
 
-/**
- * ACCESS bits.
- *
- * @example
- * ```ts
- * import { Access3 } from "./nfs3.ts";
- * console.log(Access3);
- * ```
- */
+/** ACCESS bits. */
 export const Access3 = {
   READ: 0x01,
   LOOKUP: 0x02,
@@ -215,45 +147,21 @@ export const Access3 = {
   EXECUTE: 0x20,
 } as const;
 
-/**
- * `stable_how` values.
- *
- * @example
- * ```ts
- * import { StableHow } from "./nfs3.ts";
- * console.log(StableHow);
- * ```
- */
+/** `stable_how` values. */
 export const StableHow = {
   UNSTABLE: 0,
   DATA_SYNC: 1,
   FILE_SYNC: 2,
 } as const;
 
-/**
- * `createmode3` values.
- *
- * @example
- * ```ts
- * import { CreateMode } from "./nfs3.ts";
- * console.log(CreateMode);
- * ```
- */
+/** `createmode3` values. */
 export const CreateMode = {
   UNCHECKED: 0,
   GUARDED: 1,
   EXCLUSIVE: 2,
 } as const;
 
-/**
- * FSINFO `properties` bits.
- *
- * @example
- * ```ts
- * import { FsfProps } from "./nfs3.ts";
- * console.log(FsfProps);
- * ```
- */
+/** FSINFO `properties` bits. */
 export const FsfProps = {
   LINK: 0x0001,
   SYMLINK: 0x0002,
@@ -261,27 +169,10 @@ export const FsfProps = {
   CANSETTIME: 0x0010,
 } as const;
 
-/**
- * Encoded size of `fattr3` in bytes.
- *
- * @example
- * ```ts
- * import { FATTR3_SIZE } from "./nfs3.ts";
- * console.log(FATTR3_SIZE);
- * ```
- */
+/** Encoded size of `fattr3` in bytes. */
 export const FATTR3_SIZE = 84;
 
-/**
- * `nfstime3`.
- *
- * @example
- * ```ts
- * import type { Time3 } from "./nfs3.ts";
- * const value: Time3 = { sec: 0, nsec: 0 };
- * console.log(value);
- * ```
- */
+/** `nfstime3`. */
 export interface Time3 {
   /** Seconds since the epoch. */
   sec: number;
@@ -289,17 +180,7 @@ export interface Time3 {
   nsec: number;
 }
 
-/**
- * `fattr3`. The VFS `Attributes` type is assignable to it.
- *
- * @example
- * ```ts
- * import type { Fattr3 } from "./nfs3.ts";
- * const t = { sec: 0, nsec: 0 };
- * const value: Fattr3 = { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t };
- * console.log(value);
- * ```
- */
+/** `fattr3`. The VFS `Attributes` type is assignable to it. */
 export interface Fattr3 {
   /** `ftype3`. */
   type: number;
@@ -329,17 +210,7 @@ export interface Fattr3 {
   ctime: Time3;
 }
 
-/**
- * `wcc_attr`: the attributes a client compares before an operation.
- *
- * @example
- * ```ts
- * import type { WccAttr } from "./nfs3.ts";
- * const t = { sec: 0, nsec: 0 };
- * const value: WccAttr = { size: 0, mtime: t, ctime: t };
- * console.log(value);
- * ```
- */
+/** `wcc_attr`: the attributes a client compares before an operation. */
 export interface WccAttr {
   /** Size before. */
   size: number;
@@ -349,16 +220,7 @@ export interface WccAttr {
   ctime: Time3;
 }
 
-/**
- * `wcc_data`.
- *
- * @example
- * ```ts
- * import type { WccData } from "./nfs3.ts";
- * const value: WccData = { before: undefined, after: undefined };
- * console.log(value);
- * ```
- */
+/** `wcc_data`. */
 export interface WccData {
   /** Attributes before the operation, if known. */
   before?: WccAttr;
@@ -366,28 +228,10 @@ export interface WccData {
   after?: Fattr3;
 }
 
-/**
- * A time to set in `sattr3`.
- *
- * @example
- * ```ts
- * import type { SetTime3 } from "./nfs3.ts";
- * const value: SetTime3 = "server";
- * console.log(value);
- * ```
- */
+/** A time to set in `sattr3`. */
 export type SetTime3 = "server" | Time3;
 
-/**
- * `sattr3`: absent fields are not changed.
- *
- * @example
- * ```ts
- * import type { Sattr3 } from "./nfs3.ts";
- * const value: Sattr3 = { mode: 0o644, mtime: "server" };
- * console.log(value);
- * ```
- */
+/** `sattr3`: absent fields are not changed. */
 export interface Sattr3 {
   /** New mode. */
   mode?: number;
@@ -419,88 +263,30 @@ function clampU32(v: number): number {
   return v <= 0 ? 0 : v >= 0xffffffff ? 0xffffffff : v;
 }
 
-/**
- * Encodes an `nfstime3` (times before 1970 clamp to 0).
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeTime3 } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeTime3(w, { sec: 0, nsec: 0 });
- * console.log(w.length);
- * ```
- */
+/** Encodes an `nfstime3` (times before 1970 clamp to 0). */
 export function encodeTime3(w: XdrWriter, t: Time3): void {
   w.u32(clampU32(t.sec));
   w.u32(t.nsec);
 }
 
-/**
- * Decodes an `nfstime3`.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeTime3, encodeTime3 } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeTime3(w, { sec: 0, nsec: 0 });
- * console.log(decodeTime3(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes an `nfstime3`. */
 export function decodeTime3(r: XdrReader): Time3 {
   const sec = r.u32("nfstime3");
   const nsec = r.u32("nfstime3");
   return { sec, nsec };
 }
 
-/**
- * Encodes a file handle (`nfs_fh3`).
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeFh3 } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeFh3(w, fh);
- * console.log(w.length);
- * ```
- */
+/** Encodes a file handle (`nfs_fh3`). */
 export function encodeFh3(w: XdrWriter, fh: Uint8Array): void {
   w.opaque(fh);
 }
 
-/**
- * Decodes a file handle (`nfs_fh3`), at most 64 bytes.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeFh3, encodeFh3 } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeFh3(w, fh);
- * console.log(decodeFh3(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a file handle (`nfs_fh3`), at most 64 bytes. */
 export function decodeFh3(r: XdrReader): Uint8Array {
   return r.opaque(NFS3_FHSIZE, "nfs_fh3");
 }
 
-/**
- * Encodes an `fattr3`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeFattr3 } from "./nfs3.ts";
- * const t = { sec: 0, nsec: 0 };
- * const w = new XdrWriter();
- * encodeFattr3(w, { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t });
- * console.log(w.length);
- * ```
- */
+/** Encodes an `fattr3`. */
 export function encodeFattr3(w: XdrWriter, a: Fattr3): void {
   w.u32(a.type);
   w.u32(a.mode & 0xfff);
@@ -518,19 +304,7 @@ export function encodeFattr3(w: XdrWriter, a: Fattr3): void {
   encodeTime3(w, a.ctime);
 }
 
-/**
- * Decodes an `fattr3`.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeFattr3, encodeFattr3 } from "./nfs3.ts";
- * const t = { sec: 0, nsec: 0 };
- * const w = new XdrWriter();
- * encodeFattr3(w, { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t });
- * console.log(decodeFattr3(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes an `fattr3`. */
 export function decodeFattr3(r: XdrReader): Fattr3 {
   const type = r.u32("ftype3");
   const mode = r.u32("mode");
@@ -563,19 +337,7 @@ export function decodeFattr3(r: XdrReader): Fattr3 {
   };
 }
 
-/**
- * Encodes a `post_op_attr`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodePostOpAttr } from "./nfs3.ts";
- * const t = { sec: 0, nsec: 0 };
- * const w = new XdrWriter();
- * encodePostOpAttr(w, { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t });
- * console.log(w.length);
- * ```
- */
+/** Encodes a `post_op_attr`. */
 export function encodePostOpAttr(w: XdrWriter, a: Fattr3 | undefined): void {
   if (a === undefined) {
     w.u32(0);
@@ -585,36 +347,12 @@ export function encodePostOpAttr(w: XdrWriter, a: Fattr3 | undefined): void {
   encodeFattr3(w, a);
 }
 
-/**
- * Decodes a `post_op_attr`.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodePostOpAttr, encodePostOpAttr } from "./nfs3.ts";
- * const t = { sec: 0, nsec: 0 };
- * const w = new XdrWriter();
- * encodePostOpAttr(w, { type: 1, mode: 0o644, nlink: 1, uid: 0, gid: 0, size: 0, used: 0, rdev: { major: 0, minor: 0 }, fsid: 1, fileid: 2, atime: t, mtime: t, ctime: t });
- * console.log(decodePostOpAttr(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a `post_op_attr`. */
 export function decodePostOpAttr(r: XdrReader): Fattr3 | undefined {
   return r.bool("post_op_attr") ? decodeFattr3(r) : undefined;
 }
 
-/**
- * Encodes a `pre_op_attr`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodePreOpAttr } from "./nfs3.ts";
- * const t = { sec: 0, nsec: 0 };
- * const w = new XdrWriter();
- * encodePreOpAttr(w, { size: 0, mtime: t, ctime: t });
- * console.log(w.length);
- * ```
- */
+/** Encodes a `pre_op_attr`. */
 export function encodePreOpAttr(w: XdrWriter, a: WccAttr | undefined): void {
   if (a === undefined) {
     w.u32(0);
@@ -626,19 +364,7 @@ export function encodePreOpAttr(w: XdrWriter, a: WccAttr | undefined): void {
   encodeTime3(w, a.ctime);
 }
 
-/**
- * Decodes a `pre_op_attr`.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodePreOpAttr, encodePreOpAttr } from "./nfs3.ts";
- * const t = { sec: 0, nsec: 0 };
- * const w = new XdrWriter();
- * encodePreOpAttr(w, { size: 0, mtime: t, ctime: t });
- * console.log(decodePreOpAttr(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a `pre_op_attr`. */
 export function decodePreOpAttr(r: XdrReader): WccAttr | undefined {
   if (!r.bool("pre_op_attr")) return undefined;
   const size = u64n(r, "size");
@@ -647,54 +373,20 @@ export function decodePreOpAttr(r: XdrReader): WccAttr | undefined {
   return { size, mtime, ctime };
 }
 
-/**
- * Encodes `wcc_data`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeWccData } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeWccData(w, { before: undefined, after: undefined });
- * console.log(w.length);
- * ```
- */
+/** Encodes `wcc_data`. */
 export function encodeWccData(w: XdrWriter, d: WccData | undefined): void {
   encodePreOpAttr(w, d?.before);
   encodePostOpAttr(w, d?.after);
 }
 
-/**
- * Decodes `wcc_data`.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeWccData, encodeWccData } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeWccData(w, { before: undefined, after: undefined });
- * console.log(decodeWccData(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes `wcc_data`. */
 export function decodeWccData(r: XdrReader): WccData {
   const before = decodePreOpAttr(r);
   const after = decodePostOpAttr(r);
   return { before, after };
 }
 
-/**
- * Encodes a `post_op_fh3`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodePostOpFh3 } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodePostOpFh3(w, fh);
- * console.log(w.length);
- * ```
- */
+/** Encodes a `post_op_fh3`. */
 export function encodePostOpFh3(
   w: XdrWriter,
   fh: Uint8Array | undefined,
@@ -707,19 +399,7 @@ export function encodePostOpFh3(
   w.opaque(fh);
 }
 
-/**
- * Decodes a `post_op_fh3`.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodePostOpFh3, encodePostOpFh3 } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodePostOpFh3(w, fh);
- * console.log(decodePostOpFh3(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a `post_op_fh3`. */
 export function decodePostOpFh3(r: XdrReader): Uint8Array | undefined {
   return r.bool("post_op_fh3") ? decodeFh3(r) : undefined;
 }
@@ -741,18 +421,7 @@ function decodeSetTime(r: XdrReader): SetTime3 | undefined {
   throw new XdrError(`Invalid time_how: ${how}`, "sattr3");
 }
 
-/**
- * Encodes an `sattr3`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeSattr3 } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeSattr3(w, { mode: 0o644, mtime: "server" });
- * console.log(w.length);
- * ```
- */
+/** Encodes an `sattr3`. */
 export function encodeSattr3(w: XdrWriter, s: Sattr3 | undefined): void {
   const a = s ?? {};
   if (a.mode === undefined) w.u32(0);
@@ -767,18 +436,7 @@ export function encodeSattr3(w: XdrWriter, s: Sattr3 | undefined): void {
   encodeSetTime(w, a.mtime);
 }
 
-/**
- * Decodes an `sattr3`; sizes above 2^53 saturate.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeSattr3, encodeSattr3 } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeSattr3(w, { mode: 0o644, mtime: "server" });
- * console.log(decodeSattr3(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes an `sattr3`; sizes above 2^53 saturate. */
 export function decodeSattr3(r: XdrReader): Sattr3 {
   const s: Sattr3 = {};
   if (r.bool("set_mode3")) s.mode = r.u32("mode");
@@ -812,65 +470,23 @@ function encodeVerf(w: XdrWriter, v: Uint8Array): void {
 
 /**
  * Arguments naming one object (GETATTR, READLINK, FSSTAT, FSINFO, PATHCONF).
- *
- * @example
- * ```ts
- * import type { FhArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: FhArgs = { object: fh };
- * console.log(value);
- * ```
  */
 export interface FhArgs {
   /** The object's handle. */
   object: Uint8Array;
 }
 
-/**
- * Encodes arguments that are a single handle.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeFhArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeFhArgs(w, { object: fh });
- * console.log(w.length);
- * ```
- */
+/** Encodes arguments that are a single handle. */
 export function encodeFhArgs(w: XdrWriter, a: FhArgs): void {
   encodeFh3(w, a.object);
 }
 
-/**
- * Decodes arguments that are a single handle.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeFhArgs, encodeFhArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeFhArgs(w, { object: fh });
- * console.log(decodeFhArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes arguments that are a single handle. */
 export function decodeFhArgs(r: XdrReader): FhArgs {
   return { object: decodeFh3(r) };
 }
 
-/**
- * `diropargs3` (LOOKUP, REMOVE, RMDIR).
- *
- * @example
- * ```ts
- * import type { DirOpArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: DirOpArgs = { dir: fh, name: "a.txt" };
- * console.log(value);
- * ```
- */
+/** `diropargs3` (LOOKUP, REMOVE, RMDIR). */
 export interface DirOpArgs {
   /** The directory's handle. */
   dir: Uint8Array;
@@ -878,54 +494,20 @@ export interface DirOpArgs {
   name: string;
 }
 
-/**
- * Encodes `diropargs3`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeDirOpArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeDirOpArgs(w, { dir: fh, name: "a.txt" });
- * console.log(w.length);
- * ```
- */
+/** Encodes `diropargs3`. */
 export function encodeDirOpArgs(w: XdrWriter, a: DirOpArgs): void {
   encodeFh3(w, a.dir);
   w.string(a.name);
 }
 
-/**
- * Decodes `diropargs3`.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeDirOpArgs, encodeDirOpArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeDirOpArgs(w, { dir: fh, name: "a.txt" });
- * console.log(decodeDirOpArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes `diropargs3`. */
 export function decodeDirOpArgs(r: XdrReader): DirOpArgs {
   const dir = decodeFh3(r);
   const name = decodeName(r, "filename3");
   return { dir, name };
 }
 
-/**
- * SETATTR arguments.
- *
- * @example
- * ```ts
- * import type { SetattrArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: SetattrArgs = { object: fh, attrs: { mode: 0o600 } };
- * console.log(value);
- * ```
- */
+/** SETATTR arguments. */
 export interface SetattrArgs {
   /** The object. */
   object: Uint8Array;
@@ -935,19 +517,7 @@ export interface SetattrArgs {
   guard?: Time3;
 }
 
-/**
- * Encodes SETATTR arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeSetattrArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeSetattrArgs(w, { object: fh, attrs: { mode: 0o600 } });
- * console.log(w.length);
- * ```
- */
+/** Encodes SETATTR arguments. */
 export function encodeSetattrArgs(w: XdrWriter, a: SetattrArgs): void {
   encodeFh3(w, a.object);
   encodeSattr3(w, a.attrs);
@@ -958,19 +528,7 @@ export function encodeSetattrArgs(w: XdrWriter, a: SetattrArgs): void {
   }
 }
 
-/**
- * Decodes SETATTR arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeSetattrArgs, encodeSetattrArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeSetattrArgs(w, { object: fh, attrs: { mode: 0o600 } });
- * console.log(decodeSetattrArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes SETATTR arguments. */
 export function decodeSetattrArgs(r: XdrReader): SetattrArgs {
   const object = decodeFh3(r);
   const attrs = decodeSattr3(r);
@@ -978,17 +536,7 @@ export function decodeSetattrArgs(r: XdrReader): SetattrArgs {
   return guard ? { object, attrs, guard } : { object, attrs };
 }
 
-/**
- * ACCESS arguments.
- *
- * @example
- * ```ts
- * import type { AccessArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: AccessArgs = { object: fh, access: 0x3f };
- * console.log(value);
- * ```
- */
+/** ACCESS arguments. */
 export interface AccessArgs {
   /** The object. */
   object: Uint8Array;
@@ -996,53 +544,19 @@ export interface AccessArgs {
   access: number;
 }
 
-/**
- * Encodes ACCESS arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeAccessArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeAccessArgs(w, { object: fh, access: 0x3f });
- * console.log(w.length);
- * ```
- */
+/** Encodes ACCESS arguments. */
 export function encodeAccessArgs(w: XdrWriter, a: AccessArgs): void {
   encodeFh3(w, a.object);
   w.u32(a.access);
 }
 
-/**
- * Decodes ACCESS arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeAccessArgs, encodeAccessArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeAccessArgs(w, { object: fh, access: 0x3f });
- * console.log(decodeAccessArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes ACCESS arguments. */
 export function decodeAccessArgs(r: XdrReader): AccessArgs {
   const object = decodeFh3(r);
   return { object, access: r.u32("access") };
 }
 
-/**
- * READ and COMMIT arguments.
- *
- * @example
- * ```ts
- * import type { ReadArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: ReadArgs = { file: fh, offset: 0, count: 4096 };
- * console.log(value);
- * ```
- */
+/** READ and COMMIT arguments. */
 export interface ReadArgs {
   /** The file. */
   file: Uint8Array;
@@ -1052,38 +566,14 @@ export interface ReadArgs {
   count: number;
 }
 
-/**
- * Encodes READ (or COMMIT) arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeReadArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeReadArgs(w, { file: fh, offset: 0, count: 4096 });
- * console.log(w.length);
- * ```
- */
+/** Encodes READ (or COMMIT) arguments. */
 export function encodeReadArgs(w: XdrWriter, a: ReadArgs): void {
   encodeFh3(w, a.file);
   w.u64(a.offset);
   w.u32(a.count);
 }
 
-/**
- * Decodes READ (or COMMIT) arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeReadArgs, encodeReadArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeReadArgs(w, { file: fh, offset: 0, count: 4096 });
- * console.log(decodeReadArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes READ (or COMMIT) arguments. */
 export function decodeReadArgs(r: XdrReader): ReadArgs {
   const file = decodeFh3(r);
   const offset = r.u64sat("offset");
@@ -1091,59 +581,15 @@ export function decodeReadArgs(r: XdrReader): ReadArgs {
   return { file, offset, count };
 }
 
-/**
- * COMMIT arguments (same shape as READ).
- *
- * @example
- * ```ts
- * import type { CommitArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: CommitArgs = { file: fh, offset: 0, count: 0 };
- * console.log(value);
- * ```
- */
+/** COMMIT arguments (same shape as READ). */
 export type CommitArgs = ReadArgs;
-/**
- * Encodes COMMIT arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeCommitArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeCommitArgs(w, { file: fh, offset: 0, count: 0 });
- * console.log(w.length);
- * ```
- */
+/** Encodes COMMIT arguments. */
 export const encodeCommitArgs: (w: XdrWriter, a: CommitArgs) => void =
   encodeReadArgs;
-/**
- * Decodes COMMIT arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeCommitArgs, encodeCommitArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeCommitArgs(w, { file: fh, offset: 0, count: 0 });
- * console.log(decodeCommitArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes COMMIT arguments. */
 export const decodeCommitArgs: (r: XdrReader) => CommitArgs = decodeReadArgs;
 
-/**
- * WRITE arguments.
- *
- * @example
- * ```ts
- * import type { WriteArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: WriteArgs = { file: fh, offset: 0, count: 2, stable: 2, data: new Uint8Array(2) };
- * console.log(value);
- * ```
- */
+/** WRITE arguments. */
 export interface WriteArgs {
   /** The file. */
   file: Uint8Array;
@@ -1157,19 +603,7 @@ export interface WriteArgs {
   data: Uint8Array;
 }
 
-/**
- * Encodes WRITE arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeWriteArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeWriteArgs(w, { file: fh, offset: 0, count: 2, stable: 2, data: new Uint8Array(2) });
- * console.log(w.length);
- * ```
- */
+/** Encodes WRITE arguments. */
 export function encodeWriteArgs(w: XdrWriter, a: WriteArgs): void {
   encodeFh3(w, a.file);
   w.u64(a.offset);
@@ -1178,19 +612,7 @@ export function encodeWriteArgs(w: XdrWriter, a: WriteArgs): void {
   w.opaque(a.data);
 }
 
-/**
- * Decodes WRITE arguments; `maxData` bounds the data length.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeWriteArgs, encodeWriteArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeWriteArgs(w, { file: fh, offset: 0, count: 2, stable: 2, data: new Uint8Array(2) });
- * console.log(decodeWriteArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes WRITE arguments; `maxData` bounds the data length. */
 export function decodeWriteArgs(
   r: XdrReader,
   maxData: number = 0xffffffff,
@@ -1204,17 +626,7 @@ export function decodeWriteArgs(
   return { file, offset, count, stable, data };
 }
 
-/**
- * CREATE arguments.
- *
- * @example
- * ```ts
- * import type { CreateArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: CreateArgs = { dir: fh, name: "a.txt", mode: 0, attrs: { mode: 0o644 } };
- * console.log(value);
- * ```
- */
+/** CREATE arguments. */
 export interface CreateArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -1228,19 +640,7 @@ export interface CreateArgs {
   verf?: Uint8Array;
 }
 
-/**
- * Encodes CREATE arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeCreateArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeCreateArgs(w, { dir: fh, name: "a.txt", mode: 0, attrs: { mode: 0o644 } });
- * console.log(w.length);
- * ```
- */
+/** Encodes CREATE arguments. */
 export function encodeCreateArgs(w: XdrWriter, a: CreateArgs): void {
   encodeDirOpArgs(w, a);
   w.u32(a.mode);
@@ -1249,19 +649,7 @@ export function encodeCreateArgs(w: XdrWriter, a: CreateArgs): void {
   } else encodeSattr3(w, a.attrs);
 }
 
-/**
- * Decodes CREATE arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeCreateArgs, encodeCreateArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeCreateArgs(w, { dir: fh, name: "a.txt", mode: 0, attrs: { mode: 0o644 } });
- * console.log(decodeCreateArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes CREATE arguments. */
 export function decodeCreateArgs(r: XdrReader): CreateArgs {
   const { dir, name } = decodeDirOpArgs(r);
   const mode = r.u32("createmode3");
@@ -1272,17 +660,7 @@ export function decodeCreateArgs(r: XdrReader): CreateArgs {
   return { dir, name, mode, attrs: decodeSattr3(r) };
 }
 
-/**
- * MKDIR arguments.
- *
- * @example
- * ```ts
- * import type { MkdirArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: MkdirArgs = { dir: fh, name: "d", attrs: {} };
- * console.log(value);
- * ```
- */
+/** MKDIR arguments. */
 export interface MkdirArgs {
   /** The parent directory. */
   dir: Uint8Array;
@@ -1292,53 +670,19 @@ export interface MkdirArgs {
   attrs: Sattr3;
 }
 
-/**
- * Encodes MKDIR arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeMkdirArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeMkdirArgs(w, { dir: fh, name: "d", attrs: {} });
- * console.log(w.length);
- * ```
- */
+/** Encodes MKDIR arguments. */
 export function encodeMkdirArgs(w: XdrWriter, a: MkdirArgs): void {
   encodeDirOpArgs(w, a);
   encodeSattr3(w, a.attrs);
 }
 
-/**
- * Decodes MKDIR arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeMkdirArgs, encodeMkdirArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeMkdirArgs(w, { dir: fh, name: "d", attrs: {} });
- * console.log(decodeMkdirArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes MKDIR arguments. */
 export function decodeMkdirArgs(r: XdrReader): MkdirArgs {
   const { dir, name } = decodeDirOpArgs(r);
   return { dir, name, attrs: decodeSattr3(r) };
 }
 
-/**
- * SYMLINK arguments.
- *
- * @example
- * ```ts
- * import type { SymlinkArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: SymlinkArgs = { dir: fh, name: "l", attrs: {}, target: "a.txt" };
- * console.log(value);
- * ```
- */
+/** SYMLINK arguments. */
 export interface SymlinkArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -1350,38 +694,14 @@ export interface SymlinkArgs {
   target: string;
 }
 
-/**
- * Encodes SYMLINK arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeSymlinkArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeSymlinkArgs(w, { dir: fh, name: "l", attrs: {}, target: "a.txt" });
- * console.log(w.length);
- * ```
- */
+/** Encodes SYMLINK arguments. */
 export function encodeSymlinkArgs(w: XdrWriter, a: SymlinkArgs): void {
   encodeDirOpArgs(w, a);
   encodeSattr3(w, a.attrs);
   w.string(a.target);
 }
 
-/**
- * Decodes SYMLINK arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeSymlinkArgs, encodeSymlinkArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeSymlinkArgs(w, { dir: fh, name: "l", attrs: {}, target: "a.txt" });
- * console.log(decodeSymlinkArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes SYMLINK arguments. */
 export function decodeSymlinkArgs(r: XdrReader): SymlinkArgs {
   const { dir, name } = decodeDirOpArgs(r);
   const attrs = decodeSattr3(r);
@@ -1389,17 +709,7 @@ export function decodeSymlinkArgs(r: XdrReader): SymlinkArgs {
   return { dir, name, attrs, target };
 }
 
-/**
- * MKNOD arguments.
- *
- * @example
- * ```ts
- * import type { MknodArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: MknodArgs = { dir: fh, name: "p", type: 7, attrs: {} };
- * console.log(value);
- * ```
- */
+/** MKNOD arguments. */
 export interface MknodArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -1413,19 +723,7 @@ export interface MknodArgs {
   spec?: { major: number; minor: number };
 }
 
-/**
- * Encodes MKNOD arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeMknodArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeMknodArgs(w, { dir: fh, name: "p", type: 7, attrs: {} });
- * console.log(w.length);
- * ```
- */
+/** Encodes MKNOD arguments. */
 export function encodeMknodArgs(w: XdrWriter, a: MknodArgs): void {
   encodeDirOpArgs(w, a);
   w.u32(a.type);
@@ -1437,19 +735,7 @@ export function encodeMknodArgs(w: XdrWriter, a: MknodArgs): void {
   }
 }
 
-/**
- * Decodes MKNOD arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeMknodArgs, encodeMknodArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeMknodArgs(w, { dir: fh, name: "p", type: 7, attrs: {} });
- * console.log(decodeMknodArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes MKNOD arguments. */
 export function decodeMknodArgs(r: XdrReader): MknodArgs {
   const { dir, name } = decodeDirOpArgs(r);
   const type = r.u32("ftype3");
@@ -1466,17 +752,7 @@ export function decodeMknodArgs(r: XdrReader): MknodArgs {
   return { dir, name, type };
 }
 
-/**
- * RENAME arguments.
- *
- * @example
- * ```ts
- * import type { RenameArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: RenameArgs = { fromDir: fh, fromName: "a", toDir: fh, toName: "b" };
- * console.log(value);
- * ```
- */
+/** RENAME arguments. */
 export interface RenameArgs {
   /** Source directory. */
   fromDir: Uint8Array;
@@ -1488,19 +764,7 @@ export interface RenameArgs {
   toName: string;
 }
 
-/**
- * Encodes RENAME arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeRenameArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeRenameArgs(w, { fromDir: fh, fromName: "a", toDir: fh, toName: "b" });
- * console.log(w.length);
- * ```
- */
+/** Encodes RENAME arguments. */
 export function encodeRenameArgs(w: XdrWriter, a: RenameArgs): void {
   encodeFh3(w, a.fromDir);
   w.string(a.fromName);
@@ -1508,19 +772,7 @@ export function encodeRenameArgs(w: XdrWriter, a: RenameArgs): void {
   w.string(a.toName);
 }
 
-/**
- * Decodes RENAME arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeRenameArgs, encodeRenameArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeRenameArgs(w, { fromDir: fh, fromName: "a", toDir: fh, toName: "b" });
- * console.log(decodeRenameArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes RENAME arguments. */
 export function decodeRenameArgs(r: XdrReader): RenameArgs {
   const fromDir = decodeFh3(r);
   const fromName = decodeName(r, "from");
@@ -1529,17 +781,7 @@ export function decodeRenameArgs(r: XdrReader): RenameArgs {
   return { fromDir, fromName, toDir, toName };
 }
 
-/**
- * LINK arguments.
- *
- * @example
- * ```ts
- * import type { LinkArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: LinkArgs = { file: fh, dir: fh, name: "h" };
- * console.log(value);
- * ```
- */
+/** LINK arguments. */
 export interface LinkArgs {
   /** The existing object. */
   file: Uint8Array;
@@ -1549,38 +791,14 @@ export interface LinkArgs {
   name: string;
 }
 
-/**
- * Encodes LINK arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeLinkArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeLinkArgs(w, { file: fh, dir: fh, name: "h" });
- * console.log(w.length);
- * ```
- */
+/** Encodes LINK arguments. */
 export function encodeLinkArgs(w: XdrWriter, a: LinkArgs): void {
   encodeFh3(w, a.file);
   encodeFh3(w, a.dir);
   w.string(a.name);
 }
 
-/**
- * Decodes LINK arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeLinkArgs, encodeLinkArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeLinkArgs(w, { file: fh, dir: fh, name: "h" });
- * console.log(decodeLinkArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes LINK arguments. */
 export function decodeLinkArgs(r: XdrReader): LinkArgs {
   const file = decodeFh3(r);
   const dir = decodeFh3(r);
@@ -1588,17 +806,7 @@ export function decodeLinkArgs(r: XdrReader): LinkArgs {
   return { file, dir, name };
 }
 
-/**
- * READDIR arguments.
- *
- * @example
- * ```ts
- * import type { ReaddirArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: ReaddirArgs = { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), count: 4096 };
- * console.log(value);
- * ```
- */
+/** READDIR arguments. */
 export interface ReaddirArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -1610,19 +818,7 @@ export interface ReaddirArgs {
   count: number;
 }
 
-/**
- * Encodes READDIR arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeReaddirArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeReaddirArgs(w, { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), count: 4096 });
- * console.log(w.length);
- * ```
- */
+/** Encodes READDIR arguments. */
 export function encodeReaddirArgs(w: XdrWriter, a: ReaddirArgs): void {
   encodeFh3(w, a.dir);
   w.u64big(a.cookie);
@@ -1630,19 +826,7 @@ export function encodeReaddirArgs(w: XdrWriter, a: ReaddirArgs): void {
   w.u32(a.count);
 }
 
-/**
- * Decodes READDIR arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeReaddirArgs, encodeReaddirArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeReaddirArgs(w, { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), count: 4096 });
- * console.log(decodeReaddirArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes READDIR arguments. */
 export function decodeReaddirArgs(r: XdrReader): ReaddirArgs {
   const dir = decodeFh3(r);
   const cookie = r.u64big("cookie3");
@@ -1651,17 +835,7 @@ export function decodeReaddirArgs(r: XdrReader): ReaddirArgs {
   return { dir, cookie, cookieverf, count };
 }
 
-/**
- * READDIRPLUS arguments.
- *
- * @example
- * ```ts
- * import type { ReaddirplusArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: ReaddirplusArgs = { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), dircount: 4096, maxcount: 32768 };
- * console.log(value);
- * ```
- */
+/** READDIRPLUS arguments. */
 export interface ReaddirplusArgs {
   /** The directory. */
   dir: Uint8Array;
@@ -1675,19 +849,7 @@ export interface ReaddirplusArgs {
   maxcount: number;
 }
 
-/**
- * Encodes READDIRPLUS arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeReaddirplusArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeReaddirplusArgs(w, { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), dircount: 4096, maxcount: 32768 });
- * console.log(w.length);
- * ```
- */
+/** Encodes READDIRPLUS arguments. */
 export function encodeReaddirplusArgs(
   w: XdrWriter,
   a: ReaddirplusArgs,
@@ -1699,19 +861,7 @@ export function encodeReaddirplusArgs(
   w.u32(a.maxcount);
 }
 
-/**
- * Decodes READDIRPLUS arguments.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeReaddirplusArgs, encodeReaddirplusArgs } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeReaddirplusArgs(w, { dir: fh, cookie: 0n, cookieverf: new Uint8Array(8), dircount: 4096, maxcount: 32768 });
- * console.log(decodeReaddirplusArgs(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes READDIRPLUS arguments. */
 export function decodeReaddirplusArgs(r: XdrReader): ReaddirplusArgs {
   const dir = decodeFh3(r);
   const cookie = r.u64big("cookie3");
@@ -1724,16 +874,7 @@ export function decodeReaddirplusArgs(r: XdrReader): ReaddirplusArgs {
 // ---------------------------------------------------------------------------
 // Results
 
-/**
- * GETATTR result.
- *
- * @example
- * ```ts
- * import type { GetattrRes } from "./nfs3.ts";
- * const value: GetattrRes = { status: 2 };
- * console.log(value);
- * ```
- */
+/** GETATTR result. */
 export interface GetattrRes {
   /** Status. */
   status: Nfs3Status;
@@ -1741,35 +882,13 @@ export interface GetattrRes {
   attrs?: Fattr3;
 }
 
-/**
- * Encodes a GETATTR result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeGetattrRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeGetattrRes(w, { status: 2 });
- * console.log(w.length);
- * ```
- */
+/** Encodes a GETATTR result. */
 export function encodeGetattrRes(w: XdrWriter, res: GetattrRes): void {
   w.u32(res.status);
   if (res.status === 0) encodeFattr3(w, res.attrs!);
 }
 
-/**
- * Decodes a GETATTR result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeGetattrRes, encodeGetattrRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeGetattrRes(w, { status: 2 });
- * console.log(decodeGetattrRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a GETATTR result. */
 export function decodeGetattrRes(r: XdrReader): GetattrRes {
   const status = r.u32("nfsstat3");
   return status === 0 ? { status, attrs: decodeFattr3(r) } : { status };
@@ -1777,13 +896,6 @@ export function decodeGetattrRes(r: XdrReader): GetattrRes {
 
 /**
  * A result that is only `wcc_data` (SETATTR, REMOVE, RMDIR; WRITE and COMMIT on failure).
- *
- * @example
- * ```ts
- * import type { WccRes } from "./nfs3.ts";
- * const value: WccRes = { status: 0, wcc: {} };
- * console.log(value);
- * ```
  */
 export interface WccRes {
   /** Status. */
@@ -1792,50 +904,19 @@ export interface WccRes {
   wcc?: WccData;
 }
 
-/**
- * Encodes a SETATTR / REMOVE / RMDIR result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeWccRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeWccRes(w, { status: 0, wcc: {} });
- * console.log(w.length);
- * ```
- */
+/** Encodes a SETATTR / REMOVE / RMDIR result. */
 export function encodeWccRes(w: XdrWriter, res: WccRes): void {
   w.u32(res.status);
   encodeWccData(w, res.wcc);
 }
 
-/**
- * Decodes a SETATTR / REMOVE / RMDIR result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeWccRes, encodeWccRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeWccRes(w, { status: 0, wcc: {} });
- * console.log(decodeWccRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a SETATTR / REMOVE / RMDIR result. */
 export function decodeWccRes(r: XdrReader): WccRes {
   const status = r.u32("nfsstat3");
   return { status, wcc: decodeWccData(r) };
 }
 
-/**
- * LOOKUP result.
- *
- * @example
- * ```ts
- * import type { LookupRes } from "./nfs3.ts";
- * const value: LookupRes = { status: 2 };
- * console.log(value);
- * ```
- */
+/** LOOKUP result. */
 export interface LookupRes {
   /** Status. */
   status: Nfs3Status;
@@ -1847,18 +928,7 @@ export interface LookupRes {
   dirAttrs?: Fattr3;
 }
 
-/**
- * Encodes a LOOKUP result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeLookupRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeLookupRes(w, { status: 2 });
- * console.log(w.length);
- * ```
- */
+/** Encodes a LOOKUP result. */
 export function encodeLookupRes(w: XdrWriter, res: LookupRes): void {
   w.u32(res.status);
   if (res.status === 0) {
@@ -1868,18 +938,7 @@ export function encodeLookupRes(w: XdrWriter, res: LookupRes): void {
   encodePostOpAttr(w, res.dirAttrs);
 }
 
-/**
- * Decodes a LOOKUP result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeLookupRes, encodeLookupRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeLookupRes(w, { status: 2 });
- * console.log(decodeLookupRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a LOOKUP result. */
 export function decodeLookupRes(r: XdrReader): LookupRes {
   const status = r.u32("nfsstat3");
   if (status !== 0) return { status, dirAttrs: decodePostOpAttr(r) };
@@ -1889,16 +948,7 @@ export function decodeLookupRes(r: XdrReader): LookupRes {
   return { status, object, objAttrs, dirAttrs };
 }
 
-/**
- * ACCESS result.
- *
- * @example
- * ```ts
- * import type { AccessRes } from "./nfs3.ts";
- * const value: AccessRes = { status: 0, access: 3 };
- * console.log(value);
- * ```
- */
+/** ACCESS result. */
 export interface AccessRes {
   /** Status. */
   status: Nfs3Status;
@@ -1908,36 +958,14 @@ export interface AccessRes {
   access?: number;
 }
 
-/**
- * Encodes an ACCESS result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeAccessRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeAccessRes(w, { status: 0, access: 3 });
- * console.log(w.length);
- * ```
- */
+/** Encodes an ACCESS result. */
 export function encodeAccessRes(w: XdrWriter, res: AccessRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
   if (res.status === 0) w.u32(res.access ?? 0);
 }
 
-/**
- * Decodes an ACCESS result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeAccessRes, encodeAccessRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeAccessRes(w, { status: 0, access: 3 });
- * console.log(decodeAccessRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes an ACCESS result. */
 export function decodeAccessRes(r: XdrReader): AccessRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -1946,16 +974,7 @@ export function decodeAccessRes(r: XdrReader): AccessRes {
     : { status, attrs };
 }
 
-/**
- * READLINK result.
- *
- * @example
- * ```ts
- * import type { ReadlinkRes } from "./nfs3.ts";
- * const value: ReadlinkRes = { status: 0, target: "a.txt" };
- * console.log(value);
- * ```
- */
+/** READLINK result. */
 export interface ReadlinkRes {
   /** Status. */
   status: Nfs3Status;
@@ -1965,36 +984,14 @@ export interface ReadlinkRes {
   target?: string;
 }
 
-/**
- * Encodes a READLINK result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeReadlinkRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeReadlinkRes(w, { status: 0, target: "a.txt" });
- * console.log(w.length);
- * ```
- */
+/** Encodes a READLINK result. */
 export function encodeReadlinkRes(w: XdrWriter, res: ReadlinkRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
   if (res.status === 0) w.string(res.target ?? "");
 }
 
-/**
- * Decodes a READLINK result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeReadlinkRes, encodeReadlinkRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeReadlinkRes(w, { status: 0, target: "a.txt" });
- * console.log(decodeReadlinkRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a READLINK result. */
 export function decodeReadlinkRes(r: XdrReader): ReadlinkRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -2002,16 +999,7 @@ export function decodeReadlinkRes(r: XdrReader): ReadlinkRes {
   return { status, attrs, target: r.string(NFS3_MAXPATHLEN, "nfspath3") };
 }
 
-/**
- * READ result.
- *
- * @example
- * ```ts
- * import type { ReadRes } from "./nfs3.ts";
- * const value: ReadRes = { status: 0, eof: true, data: new Uint8Array(3) };
- * console.log(value);
- * ```
- */
+/** READ result. */
 export interface ReadRes {
   /** Status. */
   status: Nfs3Status;
@@ -2024,16 +1012,9 @@ export interface ReadRes {
 }
 
 /**
- * Encodes a READ result (the data is copied once, into the reply).
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeReadRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeReadRes(w, { status: 0, eof: true, data: new Uint8Array(3) });
- * console.log(w.length);
- * ```
+ * Encodes a READ result. The data ends the reply and is passed to
+ * `XdrWriter.opaqueRef`: a writer made with `refMin` keeps it by reference
+ * and sends it uncopied; any other writer copies it in.
  */
 export function encodeReadRes(w: XdrWriter, res: ReadRes): void {
   w.u32(res.status);
@@ -2046,18 +1027,7 @@ export function encodeReadRes(w: XdrWriter, res: ReadRes): void {
   w.opaqueRef(data);
 }
 
-/**
- * Decodes a READ result; `data` is a view into the reply.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeReadRes, encodeReadRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeReadRes(w, { status: 0, eof: true, data: new Uint8Array(3) });
- * console.log(decodeReadRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a READ result; `data` is a view into the reply. */
 export function decodeReadRes(r: XdrReader): ReadRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -2073,16 +1043,7 @@ export function decodeReadRes(r: XdrReader): ReadRes {
   return { status, attrs, eof, data };
 }
 
-/**
- * WRITE result.
- *
- * @example
- * ```ts
- * import type { WriteRes } from "./nfs3.ts";
- * const value: WriteRes = { status: 0, count: 3, committed: 2, verf: new Uint8Array(8) };
- * console.log(value);
- * ```
- */
+/** WRITE result. */
 export interface WriteRes {
   /** Status. */
   status: Nfs3Status;
@@ -2096,18 +1057,7 @@ export interface WriteRes {
   verf?: Uint8Array;
 }
 
-/**
- * Encodes a WRITE result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeWriteRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeWriteRes(w, { status: 0, count: 3, committed: 2, verf: new Uint8Array(8) });
- * console.log(w.length);
- * ```
- */
+/** Encodes a WRITE result. */
 export function encodeWriteRes(w: XdrWriter, res: WriteRes): void {
   w.u32(res.status);
   encodeWccData(w, res.wcc);
@@ -2117,18 +1067,7 @@ export function encodeWriteRes(w: XdrWriter, res: WriteRes): void {
   encodeVerf(w, res.verf ?? new Uint8Array(8));
 }
 
-/**
- * Decodes a WRITE result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeWriteRes, encodeWriteRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeWriteRes(w, { status: 0, count: 3, committed: 2, verf: new Uint8Array(8) });
- * console.log(decodeWriteRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a WRITE result. */
 export function decodeWriteRes(r: XdrReader): WriteRes {
   const status = r.u32("nfsstat3");
   const wcc = decodeWccData(r);
@@ -2139,17 +1078,7 @@ export function decodeWriteRes(r: XdrReader): WriteRes {
   return { status, wcc, count, committed, verf };
 }
 
-/**
- * CREATE / MKDIR / SYMLINK / MKNOD result.
- *
- * @example
- * ```ts
- * import type { CreateRes } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const value: CreateRes = { status: 0, object: fh };
- * console.log(value);
- * ```
- */
+/** CREATE / MKDIR / SYMLINK / MKNOD result. */
 export interface CreateRes {
   /** Status. */
   status: Nfs3Status;
@@ -2161,19 +1090,7 @@ export interface CreateRes {
   dirWcc?: WccData;
 }
 
-/**
- * Encodes a CREATE / MKDIR / SYMLINK / MKNOD result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeCreateRes } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeCreateRes(w, { status: 0, object: fh });
- * console.log(w.length);
- * ```
- */
+/** Encodes a CREATE / MKDIR / SYMLINK / MKNOD result. */
 export function encodeCreateRes(w: XdrWriter, res: CreateRes): void {
   w.u32(res.status);
   if (res.status === 0) {
@@ -2183,19 +1100,7 @@ export function encodeCreateRes(w: XdrWriter, res: CreateRes): void {
   encodeWccData(w, res.dirWcc);
 }
 
-/**
- * Decodes a CREATE / MKDIR / SYMLINK / MKNOD result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeCreateRes, encodeCreateRes } from "./nfs3.ts";
- * const fh = new Uint8Array(20);
- * const w = new XdrWriter();
- * encodeCreateRes(w, { status: 0, object: fh });
- * console.log(decodeCreateRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a CREATE / MKDIR / SYMLINK / MKNOD result. */
 export function decodeCreateRes(r: XdrReader): CreateRes {
   const status = r.u32("nfsstat3");
   if (status !== 0) return { status, dirWcc: decodeWccData(r) };
@@ -2205,16 +1110,7 @@ export function decodeCreateRes(r: XdrReader): CreateRes {
   return { status, object, attrs, dirWcc };
 }
 
-/**
- * RENAME result.
- *
- * @example
- * ```ts
- * import type { RenameRes } from "./nfs3.ts";
- * const value: RenameRes = { status: 0 };
- * console.log(value);
- * ```
- */
+/** RENAME result. */
 export interface RenameRes {
   /** Status. */
   status: Nfs3Status;
@@ -2224,36 +1120,14 @@ export interface RenameRes {
   toWcc?: WccData;
 }
 
-/**
- * Encodes a RENAME result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeRenameRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeRenameRes(w, { status: 0 });
- * console.log(w.length);
- * ```
- */
+/** Encodes a RENAME result. */
 export function encodeRenameRes(w: XdrWriter, res: RenameRes): void {
   w.u32(res.status);
   encodeWccData(w, res.fromWcc);
   encodeWccData(w, res.toWcc);
 }
 
-/**
- * Decodes a RENAME result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeRenameRes, encodeRenameRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeRenameRes(w, { status: 0 });
- * console.log(decodeRenameRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a RENAME result. */
 export function decodeRenameRes(r: XdrReader): RenameRes {
   const status = r.u32("nfsstat3");
   const fromWcc = decodeWccData(r);
@@ -2261,16 +1135,7 @@ export function decodeRenameRes(r: XdrReader): RenameRes {
   return { status, fromWcc, toWcc };
 }
 
-/**
- * LINK result.
- *
- * @example
- * ```ts
- * import type { LinkRes } from "./nfs3.ts";
- * const value: LinkRes = { status: 0 };
- * console.log(value);
- * ```
- */
+/** LINK result. */
 export interface LinkRes {
   /** Status. */
   status: Nfs3Status;
@@ -2280,36 +1145,14 @@ export interface LinkRes {
   dirWcc?: WccData;
 }
 
-/**
- * Encodes a LINK result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeLinkRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeLinkRes(w, { status: 0 });
- * console.log(w.length);
- * ```
- */
+/** Encodes a LINK result. */
 export function encodeLinkRes(w: XdrWriter, res: LinkRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
   encodeWccData(w, res.dirWcc);
 }
 
-/**
- * Decodes a LINK result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeLinkRes, encodeLinkRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeLinkRes(w, { status: 0 });
- * console.log(decodeLinkRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a LINK result. */
 export function decodeLinkRes(r: XdrReader): LinkRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -2317,16 +1160,7 @@ export function decodeLinkRes(r: XdrReader): LinkRes {
   return { status, attrs, dirWcc };
 }
 
-/**
- * One READDIR / READDIRPLUS entry.
- *
- * @example
- * ```ts
- * import type { Entry3 } from "./nfs3.ts";
- * const value: Entry3 = { fileid: 3, name: "a", cookie: 3n };
- * console.log(value);
- * ```
- */
+/** One READDIR / READDIRPLUS entry. */
 export interface Entry3 {
   /** File id. */
   fileid: number;
@@ -2340,16 +1174,7 @@ export interface Entry3 {
   handle?: Uint8Array;
 }
 
-/**
- * READDIR / READDIRPLUS result.
- *
- * @example
- * ```ts
- * import type { ReaddirRes } from "./nfs3.ts";
- * const value: ReaddirRes = { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true };
- * console.log(value);
- * ```
- */
+/** READDIR / READDIRPLUS result. */
 export interface ReaddirRes {
   /** Status. */
   status: Nfs3Status;
@@ -2363,28 +1188,12 @@ export interface ReaddirRes {
   eof?: boolean;
 }
 
-/**
- * Encoded bytes of an XDR string with `byteLength` bytes of content.
- *
- * @example
- * ```ts
- * import { xdrStringSize } from "./nfs3.ts";
- * console.log(xdrStringSize(5)); // 12
- * ```
- */
+/** Encoded bytes of an XDR string with `byteLength` bytes of content. */
 export function xdrStringSize(byteLength: number): number {
   return 4 + ((byteLength + 3) & ~3);
 }
 
-/**
- * UTF-8 length of a string, without encoding it.
- *
- * @example
- * ```ts
- * import { utf8Length } from "./nfs3.ts";
- * console.log(utf8Length("név")); // 4
- * ```
- */
+/** UTF-8 length of a string, without encoding it. */
 export function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
@@ -2399,28 +1208,12 @@ export function utf8Length(s: string): number {
   return n;
 }
 
-/**
- * Encoded size of one READDIR `entry3`, including its "value follows" word.
- *
- * @example
- * ```ts
- * import { entry3Size } from "./nfs3.ts";
- * console.log(entry3Size(5)); // 32
- * ```
- */
+/** Encoded size of one READDIR `entry3`, including its "value follows" word. */
 export function entry3Size(nameBytes: number): number {
   return 4 + 8 + xdrStringSize(nameBytes) + 8;
 }
 
-/**
- * Encoded size of one `entryplus3`, including its "value follows" word.
- *
- * @example
- * ```ts
- * import { entryplus3Size } from "./nfs3.ts";
- * console.log(entryplus3Size(5, true, 20)); // 148
- * ```
- */
+/** Encoded size of one `entryplus3`, including its "value follows" word. */
 export function entryplus3Size(
   nameBytes: number,
   hasAttrs: boolean,
@@ -2464,34 +1257,12 @@ function decodeEntries(r: XdrReader, plus: boolean): Entry3[] {
   }, "entry3");
 }
 
-/**
- * Encodes a READDIR result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeReaddirRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeReaddirRes(w, { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true });
- * console.log(w.length);
- * ```
- */
+/** Encodes a READDIR result. */
 export function encodeReaddirRes(w: XdrWriter, res: ReaddirRes): void {
   encodeDirResult(w, res, false);
 }
 
-/**
- * Encodes a READDIRPLUS result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeReaddirplusRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeReaddirplusRes(w, { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true });
- * console.log(w.length);
- * ```
- */
+/** Encodes a READDIRPLUS result. */
 export function encodeReaddirplusRes(w: XdrWriter, res: ReaddirRes): void {
   encodeDirResult(w, res, true);
 }
@@ -2519,48 +1290,17 @@ function decodeDirResult(r: XdrReader, plus: boolean): ReaddirRes {
   return { status, dirAttrs, cookieverf, entries, eof };
 }
 
-/**
- * Decodes a READDIR result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeReaddirRes, encodeReaddirRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeReaddirRes(w, { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true });
- * console.log(decodeReaddirRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a READDIR result. */
 export function decodeReaddirRes(r: XdrReader): ReaddirRes {
   return decodeDirResult(r, false);
 }
 
-/**
- * Decodes a READDIRPLUS result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeReaddirplusRes, encodeReaddirplusRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeReaddirplusRes(w, { status: 0, cookieverf: new Uint8Array(8), entries: [{ fileid: 3, name: "a", cookie: 3n }], eof: true });
- * console.log(decodeReaddirplusRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a READDIRPLUS result. */
 export function decodeReaddirplusRes(r: XdrReader): ReaddirRes {
   return decodeDirResult(r, true);
 }
 
-/**
- * FSSTAT result.
- *
- * @example
- * ```ts
- * import type { FsstatRes } from "./nfs3.ts";
- * const value: FsstatRes = { status: 0, tbytes: 2 ** 30 };
- * console.log(value);
- * ```
- */
+/** FSSTAT result. */
 export interface FsstatRes {
   /** Status. */
   status: Nfs3Status;
@@ -2582,18 +1322,7 @@ export interface FsstatRes {
   invarsec?: number;
 }
 
-/**
- * Encodes an FSSTAT result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeFsstatRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeFsstatRes(w, { status: 0, tbytes: 2 ** 30 });
- * console.log(w.length);
- * ```
- */
+/** Encodes an FSSTAT result. */
 export function encodeFsstatRes(w: XdrWriter, res: FsstatRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
@@ -2603,18 +1332,7 @@ export function encodeFsstatRes(w: XdrWriter, res: FsstatRes): void {
   w.u32(res.invarsec ?? 0);
 }
 
-/**
- * Decodes an FSSTAT result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeFsstatRes, encodeFsstatRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeFsstatRes(w, { status: 0, tbytes: 2 ** 30 });
- * console.log(decodeFsstatRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes an FSSTAT result. */
 export function decodeFsstatRes(r: XdrReader): FsstatRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -2632,16 +1350,7 @@ export function decodeFsstatRes(r: XdrReader): FsstatRes {
   };
 }
 
-/**
- * FSINFO result.
- *
- * @example
- * ```ts
- * import type { FsinfoRes } from "./nfs3.ts";
- * const value: FsinfoRes = { status: 0, rtmax: 1 << 20, wtmax: 1 << 20 };
- * console.log(value);
- * ```
- */
+/** FSINFO result. */
 export interface FsinfoRes {
   /** Status. */
   status: Nfs3Status;
@@ -2669,18 +1378,7 @@ export interface FsinfoRes {
   properties?: number;
 }
 
-/**
- * Encodes an FSINFO result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeFsinfoRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeFsinfoRes(w, { status: 0, rtmax: 1 << 20, wtmax: 1 << 20 });
- * console.log(w.length);
- * ```
- */
+/** Encodes an FSINFO result. */
 export function encodeFsinfoRes(w: XdrWriter, res: FsinfoRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
@@ -2693,18 +1391,7 @@ export function encodeFsinfoRes(w: XdrWriter, res: FsinfoRes): void {
   w.u32(res.properties ?? 0);
 }
 
-/**
- * Decodes an FSINFO result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeFsinfoRes, encodeFsinfoRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeFsinfoRes(w, { status: 0, rtmax: 1 << 20, wtmax: 1 << 20 });
- * console.log(decodeFsinfoRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes an FSINFO result. */
 export function decodeFsinfoRes(r: XdrReader): FsinfoRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -2725,16 +1412,7 @@ export function decodeFsinfoRes(r: XdrReader): FsinfoRes {
   };
 }
 
-/**
- * PATHCONF result.
- *
- * @example
- * ```ts
- * import type { PathconfRes } from "./nfs3.ts";
- * const value: PathconfRes = { status: 0, nameMax: 255 };
- * console.log(value);
- * ```
- */
+/** PATHCONF result. */
 export interface PathconfRes {
   /** Status. */
   status: Nfs3Status;
@@ -2754,18 +1432,7 @@ export interface PathconfRes {
   casePreserving?: boolean;
 }
 
-/**
- * Encodes a PATHCONF result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodePathconfRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodePathconfRes(w, { status: 0, nameMax: 255 });
- * console.log(w.length);
- * ```
- */
+/** Encodes a PATHCONF result. */
 export function encodePathconfRes(w: XdrWriter, res: PathconfRes): void {
   w.u32(res.status);
   encodePostOpAttr(w, res.attrs);
@@ -2775,18 +1442,7 @@ export function encodePathconfRes(w: XdrWriter, res: PathconfRes): void {
   w.bool(res.caseInsensitive ?? false).bool(res.casePreserving ?? true);
 }
 
-/**
- * Decodes a PATHCONF result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodePathconfRes, encodePathconfRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodePathconfRes(w, { status: 0, nameMax: 255 });
- * console.log(decodePathconfRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a PATHCONF result. */
 export function decodePathconfRes(r: XdrReader): PathconfRes {
   const status = r.u32("nfsstat3");
   const attrs = decodePostOpAttr(r);
@@ -2803,16 +1459,7 @@ export function decodePathconfRes(r: XdrReader): PathconfRes {
   };
 }
 
-/**
- * COMMIT result.
- *
- * @example
- * ```ts
- * import type { CommitRes } from "./nfs3.ts";
- * const value: CommitRes = { status: 0, verf: new Uint8Array(8) };
- * console.log(value);
- * ```
- */
+/** COMMIT result. */
 export interface CommitRes {
   /** Status. */
   status: Nfs3Status;
@@ -2822,36 +1469,14 @@ export interface CommitRes {
   verf?: Uint8Array;
 }
 
-/**
- * Encodes a COMMIT result.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeCommitRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeCommitRes(w, { status: 0, verf: new Uint8Array(8) });
- * console.log(w.length);
- * ```
- */
+/** Encodes a COMMIT result. */
 export function encodeCommitRes(w: XdrWriter, res: CommitRes): void {
   w.u32(res.status);
   encodeWccData(w, res.wcc);
   if (res.status === 0) encodeVerf(w, res.verf ?? new Uint8Array(8));
 }
 
-/**
- * Decodes a COMMIT result.
- *
- * @example
- * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeCommitRes, encodeCommitRes } from "./nfs3.ts";
- * const w = new XdrWriter();
- * encodeCommitRes(w, { status: 0, verf: new Uint8Array(8) });
- * console.log(decodeCommitRes(new XdrReader(w.bytes())));
- * ```
- */
+/** Decodes a COMMIT result. */
 export function decodeCommitRes(r: XdrReader): CommitRes {
   const status = r.u32("nfsstat3");
   const wcc = decodeWccData(r);

@@ -6,16 +6,21 @@
  *
  * @example Universal addresses
  * ```ts
- * import { formatUniversalAddress, parseUniversalAddress } from "./portmap.ts";
+ * import { formatUniversalAddress, parseUniversalAddress } from "@netfs/netfs/client";
+ * import assert from "node:assert/strict";
+ *
+ * // The port's high and low bytes follow the address: 2049 = 8 * 256 + 1.
  * const uaddr = formatUniversalAddress({ hostname: "127.0.0.1", port: 2049 });
- * console.log(uaddr, parseUniversalAddress(uaddr)); // 127.0.0.1.8.1 { hostname: "127.0.0.1", port: 2049 }
+ * assert.equal(uaddr, "127.0.0.1.8.1");
+ * assert.deepEqual(parseUniversalAddress(uaddr), { hostname: "127.0.0.1", port: 2049 });
+ * assert.deepEqual(parseUniversalAddress("::1.0.111"), { hostname: "::1", port: 111 });
  * ```
  *
  * @module
  */
 
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
-import { ipv4Bytes, ipv6Bytes } from "../rpc/connections.ts";
+import { ipv4Bytes, ipv6Bytes } from "../net/address.ts";
 
 /** The portmapper/rpcbind program number. */
 export const PMAP_PROG = 100000;
@@ -106,32 +111,12 @@ export interface Netbuf {
   buf: Uint8Array;
 }
 
-/**
- * Encodes a version 2 mapping.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeMapping } from "./portmap.ts";
- * const w = new XdrWriter();
- * encodeMapping(w, { program: 100003, version: 3, protocol: 6, port: 2049 });
- * console.log(w.length); // 16
- * ```
- */
+/** Encodes a version 2 mapping. */
 export function encodeMapping(w: XdrWriter, m: PortMapping): void {
   w.u32(m.program).u32(m.version).u32(m.protocol).u32(m.port);
 }
 
-/**
- * Decodes a version 2 mapping.
- *
- * @example
- * ```ts
- * import { XdrReader } from "../rpc/xdr.ts";
- * import { decodeMapping } from "./portmap.ts";
- * console.log(decodeMapping(new XdrReader(new Uint8Array(16))).port); // 0
- * ```
- */
+/** Decodes a version 2 mapping. */
 export function decodeMapping(r: XdrReader): PortMapping {
   return {
     program: r.u32("prog"),
@@ -141,18 +126,7 @@ export function decodeMapping(r: XdrReader): PortMapping {
   };
 }
 
-/**
- * Encodes a version 2 DUMP result (`pmaplist`, a linked list).
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeMappingList } from "./portmap.ts";
- * const w = new XdrWriter();
- * encodeMappingList(w, []);
- * console.log(w.length); // 4
- * ```
- */
+/** Encodes a version 2 DUMP result (`pmaplist`, a linked list). */
 export function encodeMappingList(
   w: XdrWriter,
   list: readonly PortMapping[],
@@ -167,29 +141,27 @@ export function encodeMappingList(
 /**
  * Decodes a version 2 DUMP result.
  *
- * @example
+ * @example A version 2 DUMP result, both ways
  * ```ts
- * import { XdrReader } from "../rpc/xdr.ts";
- * import { decodeMappingList } from "./portmap.ts";
- * console.log(decodeMappingList(new XdrReader(new Uint8Array(4)))); // []
+ * import { decodeMappingList, encodeMappingList, IPPROTO_TCP } from "@netfs/netfs/client";
+ * import { XdrReader, XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const list = [
+ *   { program: 100000, version: 2, protocol: IPPROTO_TCP, port: 111 },
+ *   { program: 100003, version: 3, protocol: IPPROTO_TCP, port: 2049 },
+ * ];
+ * const w = new XdrWriter();
+ * encodeMappingList(w, list);
+ * assert.equal(w.length, 2 * (4 + 16) + 4); // "value follows" + mapping, then the end
+ * assert.deepEqual(decodeMappingList(new XdrReader(w.bytes())), list);
  * ```
  */
 export function decodeMappingList(r: XdrReader): PortMapping[] {
   return r.list(MAX_RPCB_LIST, decodeMapping, "pmaplist");
 }
 
-/**
- * Encodes an `rpcb` mapping.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeRpcb } from "./portmap.ts";
- * const w = new XdrWriter();
- * encodeRpcb(w, { program: 1, version: 1, netid: "tcp", addr: "", owner: "" });
- * console.log(w.length); // 24
- * ```
- */
+/** Encodes an `rpcb` mapping. */
 export function encodeRpcb(w: XdrWriter, m: RpcbMapping): void {
   w.u32(m.program).u32(m.version).string(m.netid).string(m.addr).string(
     m.owner,
@@ -199,13 +171,23 @@ export function encodeRpcb(w: XdrWriter, m: RpcbMapping): void {
 /**
  * Decodes an `rpcb` mapping.
  *
- * @example
+ * @example Strings are bounded by MAX_RPCB_STRING
  * ```ts
- * import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
- * import { decodeRpcb, encodeRpcb } from "./portmap.ts";
+ * import { decodeRpcb, encodeRpcb, MAX_RPCB_STRING } from "@netfs/netfs/client";
+ * import { XdrReader, XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const nfs = { program: 100003, version: 3, netid: "tcp", addr: "127.0.0.1.8.1", owner: "" };
  * const w = new XdrWriter();
- * encodeRpcb(w, { program: 1, version: 2, netid: "tcp", addr: "x", owner: "o" });
- * console.log(decodeRpcb(new XdrReader(w.bytes())).netid); // tcp
+ * encodeRpcb(w, nfs);
+ * assert.deepEqual(decodeRpcb(new XdrReader(w.bytes())), nfs);
+ *
+ * w.reset();
+ * encodeRpcb(w, { ...nfs, owner: "x".repeat(MAX_RPCB_STRING + 1) });
+ * assert.throws(() => decodeRpcb(new XdrReader(w.bytes())), {
+ *   name: "XdrError",
+ *   message: "Length 1025 exceeds maximum 1024 (field r_owner)",
+ * });
  * ```
  */
 export function decodeRpcb(r: XdrReader): RpcbMapping {
@@ -218,18 +200,7 @@ export function decodeRpcb(r: XdrReader): RpcbMapping {
   };
 }
 
-/**
- * Encodes a version 3/4 DUMP result (`rpcblist_ptr`).
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeRpcbList } from "./portmap.ts";
- * const w = new XdrWriter();
- * encodeRpcbList(w, []);
- * console.log(w.length); // 4
- * ```
- */
+/** Encodes a version 3/4 DUMP result (`rpcblist_ptr`). */
 export function encodeRpcbList(
   w: XdrWriter,
   list: readonly RpcbMapping[],
@@ -241,32 +212,12 @@ export function encodeRpcbList(
   w.bool(false);
 }
 
-/**
- * Decodes a version 3/4 DUMP result.
- *
- * @example
- * ```ts
- * import { XdrReader } from "../rpc/xdr.ts";
- * import { decodeRpcbList } from "./portmap.ts";
- * console.log(decodeRpcbList(new XdrReader(new Uint8Array(4)))); // []
- * ```
- */
+/** Decodes a version 3/4 DUMP result. */
 export function decodeRpcbList(r: XdrReader): RpcbMapping[] {
   return r.list(MAX_RPCB_LIST, decodeRpcb, "rpcblist");
 }
 
-/**
- * Encodes a GETADDRLIST result (`rpcb_entry_list_ptr`).
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeRpcbEntryList } from "./portmap.ts";
- * const w = new XdrWriter();
- * encodeRpcbEntryList(w, []);
- * console.log(w.length); // 4
- * ```
- */
+/** Encodes a GETADDRLIST result (`rpcb_entry_list_ptr`). */
 export function encodeRpcbEntryList(
   w: XdrWriter,
   list: readonly RpcbEntry[],
@@ -279,16 +230,7 @@ export function encodeRpcbEntryList(
   w.bool(false);
 }
 
-/**
- * Decodes a GETADDRLIST result.
- *
- * @example
- * ```ts
- * import { XdrReader } from "../rpc/xdr.ts";
- * import { decodeRpcbEntryList } from "./portmap.ts";
- * console.log(decodeRpcbEntryList(new XdrReader(new Uint8Array(4)))); // []
- * ```
- */
+/** Decodes a GETADDRLIST result. */
 export function decodeRpcbEntryList(r: XdrReader): RpcbEntry[] {
   return r.list(MAX_RPCB_LIST, (x) => ({
     maddr: x.string(MAX_RPCB_STRING, "r_maddr"),
@@ -299,32 +241,12 @@ export function decodeRpcbEntryList(r: XdrReader): RpcbEntry[] {
   }), "rpcb_entry_list");
 }
 
-/**
- * Encodes a `netbuf`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeNetbuf } from "./portmap.ts";
- * const w = new XdrWriter();
- * encodeNetbuf(w, { maxlen: 0, buf: new Uint8Array(0) });
- * console.log(w.length); // 8
- * ```
- */
+/** Encodes a `netbuf`. */
 export function encodeNetbuf(w: XdrWriter, n: Netbuf): void {
   w.u32(n.maxlen).opaque(n.buf);
 }
 
-/**
- * Decodes a `netbuf` (at most 1024 bytes of address).
- *
- * @example
- * ```ts
- * import { XdrReader } from "../rpc/xdr.ts";
- * import { decodeNetbuf } from "./portmap.ts";
- * console.log(decodeNetbuf(new XdrReader(new Uint8Array(8))).buf.length); // 0
- * ```
- */
+/** Decodes a `netbuf` (at most 1024 bytes of address). */
 export function decodeNetbuf(r: XdrReader): Netbuf {
   return {
     maxlen: r.u32("maxlen"),
@@ -343,12 +265,6 @@ export interface HostPort {
 /**
  * Formats a universal address (RFC 5665): the address, then the port's high
  * and low bytes, dot-separated.
- *
- * @example
- * ```ts
- * import { formatUniversalAddress } from "./portmap.ts";
- * console.log(formatUniversalAddress({ hostname: "::1", port: 111 })); // ::1.0.111
- * ```
  */
 export function formatUniversalAddress(a: HostPort): string {
   return `${a.hostname}.${(a.port >> 8) & 255}.${a.port & 255}`;
@@ -357,10 +273,15 @@ export function formatUniversalAddress(a: HostPort): string {
 /**
  * Parses a universal address; undefined when it is not one.
  *
- * @example
+ * @example What is not a universal address
  * ```ts
- * import { parseUniversalAddress } from "./portmap.ts";
- * console.log(parseUniversalAddress("10.0.0.1.4.1")?.port); // 1025
+ * import { parseUniversalAddress } from "@netfs/netfs/client";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(parseUniversalAddress("10.0.0.1.4.1")?.port, 1025);
+ * assert.equal(parseUniversalAddress("nfs.example.com.8.1"), undefined); // a name
+ * assert.equal(parseUniversalAddress("10.0.0.1.256.1"), undefined); // byte over 255
+ * assert.equal(parseUniversalAddress("10.0.0.1"), undefined); // no port
  * ```
  */
 export function parseUniversalAddress(uaddr: string): HostPort | undefined {
@@ -386,10 +307,19 @@ const AF_INET6 = 10;
  * (little-endian) order as rpcbind on Linux sends it. Undefined when the
  * address cannot be parsed.
  *
- * @example
+ * @example A Linux sockaddr_in, and back
  * ```ts
- * import { universalToTransport } from "./portmap.ts";
- * console.log(universalToTransport("127.0.0.1.0.111")?.buf.length); // 16
+ * import { transportToUniversal, universalToTransport } from "@netfs/netfs/client";
+ * import assert from "node:assert/strict";
+ *
+ * const t = universalToTransport("127.0.0.1.0.111");
+ * assert.deepEqual(t, {
+ *   maxlen: 16,
+ *   // AF_INET (2, little-endian), port 111 (big-endian), 127.0.0.1, zero padding
+ *   buf: new Uint8Array([2, 0, 0, 111, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+ * });
+ * assert.equal(transportToUniversal(t!.buf), "127.0.0.1.0.111");
+ * assert.equal(transportToUniversal(universalToTransport("::1.8.1")!.buf), "::1.8.1");
  * ```
  */
 export function universalToTransport(uaddr: string): Netbuf | undefined {
@@ -416,12 +346,6 @@ export function universalToTransport(uaddr: string): Netbuf | undefined {
 /**
  * Converts a transport address (`sockaddr_in` or `sockaddr_in6`, family in
  * either byte order) to a universal address; undefined when it is neither.
- *
- * @example
- * ```ts
- * import { transportToUniversal, universalToTransport } from "./portmap.ts";
- * console.log(transportToUniversal(universalToTransport("::1.8.1")!.buf)); // ::1.8.1
- * ```
  */
 export function transportToUniversal(buf: Uint8Array): string | undefined {
   if (buf.byteLength < 4) return undefined;
@@ -472,15 +396,6 @@ function formatIPv6(b: Uint8Array): string {
  * Encodes GETSTAT's result: three `rpcb_stat` (versions 2, 3, 4), each with
  * 13 per-procedure counters, SET and UNSET counts, and empty address and
  * remote-call lists.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "../rpc/xdr.ts";
- * import { encodeRpcbStats } from "./portmap.ts";
- * const w = new XdrWriter();
- * encodeRpcbStats(w, [0, 1, 2].map(() => ({ procs: new Array(13).fill(0), set: 0, unset: 0 })));
- * console.log(w.length); // 3 * (13 + 4) * 4
- * ```
  */
 export function encodeRpcbStats(
   w: XdrWriter,

@@ -18,15 +18,20 @@
  *   AUTH_SYS seeing AUTH_NONE): they throw `RpcReplyError("AUTH_ERROR", …,
  *   AuthStat.AUTH_TOOWEAK)`.
  *
- * @example Build an AUTH_SYS credential and check it
+ * @example Build an AUTH_SYS credential and check it as a server would
  * ```ts
- * import { authSysCredential, checkCredentials } from "./auth.ts";
- * import { AUTH_NONE_OPAQUE } from "./message.ts";
- * const cred = authSysCredential({
- *   stamp: 1, machineName: "host", uid: 1000, gid: 1000, gids: [1000],
- * });
- * const auth = checkCredentials(cred, AUTH_NONE_OPAQUE);
- * console.log(typeof auth === "object" && auth.flavor); // 1
+ * import {
+ *   AUTH_NONE_OPAQUE,
+ *   AuthFlavor,
+ *   authSysCredential,
+ *   checkCredentials,
+ * } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const sys = { stamp: 1, machineName: "host", uid: 1000, gid: 1000, gids: [1000, 27] };
+ * const cred = authSysCredential(sys);
+ * assert.equal(cred.flavor, AuthFlavor.AUTH_SYS);
+ * assert.deepEqual(checkCredentials(cred, AUTH_NONE_OPAQUE), { flavor: 1, sys });
  * ```
  *
  * @module
@@ -54,13 +59,20 @@ const lenient = new TextDecoder("utf-8");
  * a machine name over 255 bytes, more than 16 groups, a short body or
  * trailing bytes.
  *
- * @example
+ * @example Trailing bytes make the body malformed
  * ```ts
- * import { decodeAuthSys, encodeAuthSys } from "./auth.ts";
- * import { XdrWriter } from "./xdr.ts";
- * const w = new XdrWriter();
- * encodeAuthSys(w, { stamp: 0, machineName: "m", uid: 1, gid: 2, gids: [] });
- * console.log(decodeAuthSys(w.bytes()).uid); // 1
+ * import { decodeAuthSys, encodeAuthSys, XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const parms = { stamp: 0, machineName: "m", uid: 1, gid: 2, gids: [] };
+ * const w = encodeAuthSys(new XdrWriter(), parms);
+ * assert.deepEqual(decodeAuthSys(w.bytes()), parms);
+ *
+ * w.u32(0); // one word too many
+ * assert.throws(() => decodeAuthSys(w.bytes()), {
+ *   name: "XdrError",
+ *   message: "Trailing data: 4 bytes (field authsys_parms)",
+ * });
  * ```
  */
 export function decodeAuthSys(body: Uint8Array): AuthSysParms {
@@ -79,13 +91,16 @@ export function decodeAuthSys(body: Uint8Array): AuthSysParms {
  * group list is over its limit, so a client never sends what a server
  * must refuse.
  *
- * @example
+ * @example A credential a server would refuse is never encoded
  * ```ts
- * import { encodeAuthSys } from "./auth.ts";
- * import { XdrWriter } from "./xdr.ts";
- * const w = new XdrWriter();
- * encodeAuthSys(w, { stamp: 0, machineName: "", uid: 0, gid: 0, gids: [] });
- * console.log(w.length); // 20
+ * import { encodeAuthSys, XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const gids = Array.from({ length: 17 }, (_, i) => 100 + i);
+ * assert.throws(
+ *   () => encodeAuthSys(new XdrWriter(), { stamp: 0, machineName: "h", uid: 1, gid: 1, gids }),
+ *   { name: "XdrError", message: "Too many groups: 17, maximum 16 (field gids)" },
+ * );
  * ```
  */
 export function encodeAuthSys(w: XdrWriter, parms: AuthSysParms): XdrWriter {
@@ -108,15 +123,6 @@ export function encodeAuthSys(w: XdrWriter, parms: AuthSysParms): XdrWriter {
 
 /**
  * The `opaque_auth` for AUTH_SYS credentials, ready for a call header.
- *
- * @example
- * ```ts
- * import { authSysCredential } from "./auth.ts";
- * const cred = authSysCredential({
- *   stamp: 0, machineName: "h", uid: 0, gid: 0, gids: [],
- * });
- * console.log(cred.flavor, cred.body.length); // 1 24
- * ```
  */
 export function authSysCredential(parms: AuthSysParms): OpaqueAuth {
   const w = new XdrWriter({ size: 64 });
@@ -129,12 +135,25 @@ export function authSysCredential(parms: AuthSysParms): OpaqueAuth {
  * the `auth_stat` to reject the call with (see the module doc for the
  * flavour policy).
  *
- * @example
+ * @example The verdict on flavours the server does not accept
  * ```ts
- * import { checkCredentials } from "./auth.ts";
- * import { AUTH_NONE_OPAQUE, AuthStat } from "./message.ts";
- * const gss = { flavor: 6, body: new Uint8Array(8) };
- * console.log(checkCredentials(gss, AUTH_NONE_OPAQUE) === AuthStat.AUTH_BADCRED); // true
+ * import {
+ *   AUTH_NONE_OPAQUE,
+ *   AuthFlavor,
+ *   AuthStat,
+ *   authSysCredential,
+ *   checkCredentials,
+ * } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const gss = { flavor: AuthFlavor.RPCSEC_GSS, body: new Uint8Array(8) };
+ * assert.equal(checkCredentials(gss, AUTH_NONE_OPAQUE), AuthStat.AUTH_BADCRED);
+ *
+ * const short = { flavor: AuthFlavor.AUTH_SHORT, body: new Uint8Array(4) };
+ * assert.equal(checkCredentials(short, AUTH_NONE_OPAQUE), AuthStat.AUTH_REJECTEDCRED);
+ *
+ * const sys = authSysCredential({ stamp: 0, machineName: "h", uid: 1, gid: 1, gids: [] });
+ * assert.equal(checkCredentials(sys, sys), AuthStat.AUTH_BADVERF); // verifier must be AUTH_NONE
  * ```
  */
 export function checkCredentials(

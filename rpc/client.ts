@@ -8,12 +8,28 @@
  * AUTH_ERROR with `authStat`), {@link RpcTimeoutError} and
  * {@link RpcClosedError}, all subclasses of {@link RpcError}.
  *
- * @example Ping the portmapper
- * ```ts ignore
- * import { RpcClient } from "./client.ts";
- * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: 111 });
- * await client.call(100000, 2, 0, () => {});
+ * @example A call the server refuses fails with a typed error
+ * ```ts
+ * import { RpcAcceptError, RpcClient, RpcError, serveRpc } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveRpc({
+ *   programs: [{
+ *     program: 0x20000001,
+ *     version: 2,
+ *     name: "demo",
+ *     procedures: { 0: { name: "NULL", handler: () => {} } },
+ *   }],
+ * });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * await assert.rejects(
+ *   client.call(0x20000001, 1, 0, () => {}), // version 1 is not served
+ *   (e) =>
+ *     e instanceof RpcAcceptError && e instanceof RpcError &&
+ *     e.statusName === "PROG_MISMATCH" && e.low === 2 && e.high === 2,
+ * );
  * client.close();
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -36,12 +52,6 @@ import { XdrReader, XdrWriter } from "./xdr.ts";
 
 /**
  * Base class of every failure {@link RpcClient.call} reports.
- *
- * @example
- * ```ts
- * import { RpcError } from "./client.ts";
- * console.log(new RpcError("Call failed: example").name); // RpcError
- * ```
  */
 export class RpcError extends Error {
   /**
@@ -57,13 +67,6 @@ export class RpcError extends Error {
 
 /**
  * The server accepted the call but did not run it successfully.
- *
- * @example
- * ```ts
- * import { RpcAcceptError } from "./client.ts";
- * const e = new RpcAcceptError(2, { low: 2, high: 4 });
- * console.log(e.statusName, e.low, e.high); // PROG_MISMATCH 2 4
- * ```
  */
 export class RpcAcceptError extends RpcError {
   /** The `accept_stat` (see `AcceptStat`). */
@@ -102,11 +105,39 @@ export class RpcAcceptError extends RpcError {
 /**
  * The server rejected the call: RPC_MISMATCH or AUTH_ERROR.
  *
- * @example
+ * @example A program that requires AUTH_SYS rejects AUTH_NONE
  * ```ts
- * import { RpcRejectError } from "./client.ts";
- * const e = new RpcRejectError(1, { authStat: 5 });
- * console.log(e.message); // Call rejected: AUTH_ERROR AUTH_TOOWEAK
+ * import { AuthStat, RpcClient, RpcRejectError, RpcReplyError, serveRpc } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveRpc({
+ *   programs: [{
+ *     program: 0x20000001,
+ *     version: 1,
+ *     name: "strict",
+ *     procedures: {
+ *       1: {
+ *         name: "WHOAMI",
+ *         handler: (_args, reply, call) => {
+ *           if (call.auth.flavor !== 1) {
+ *             throw new RpcReplyError("AUTH_ERROR", "AUTH_SYS required", AuthStat.AUTH_TOOWEAK);
+ *           }
+ *           reply.u32(call.auth.sys.uid);
+ *         },
+ *       },
+ *     },
+ *   }],
+ * });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * await assert.rejects(client.call(0x20000001, 1, 1, () => {}), (e) =>
+ *   e instanceof RpcRejectError && e.authStat === AuthStat.AUTH_TOOWEAK &&
+ *   e.message === "Call rejected: AUTH_ERROR AUTH_TOOWEAK");
+ *
+ * const auth = { stamp: 0, machineName: "me", uid: 1000, gid: 1000, gids: [] };
+ * const reply = await client.call(0x20000001, 1, 1, () => {}, { auth });
+ * assert.equal(reply.u32(), 1000);
+ * client.close();
+ * await server.shutdown();
  * ```
  */
 export class RpcRejectError extends RpcError {
@@ -150,10 +181,28 @@ export class RpcRejectError extends RpcError {
 /**
  * No reply arrived within the call's timeout.
  *
- * @example
+ * @example A per-call timeout
  * ```ts
- * import { RpcTimeoutError } from "./client.ts";
- * console.log(new RpcTimeoutError("Call timed out: xid 1 after 10 ms").name);
+ * import { RpcClient, RpcTimeoutError, serveRpc } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const { promise: released, resolve: release } = Promise.withResolvers<void>();
+ * const server = serveRpc({
+ *   programs: [{
+ *     program: 0x20000001,
+ *     version: 1,
+ *     name: "slow",
+ *     procedures: { 1: { name: "WAIT", handler: () => released } },
+ *   }],
+ * });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * await assert.rejects(
+ *   client.call(0x20000001, 1, 1, () => {}, { timeoutMs: 20 }),
+ *   RpcTimeoutError,
+ * );
+ * release();
+ * client.close();
+ * await server.shutdown();
  * ```
  */
 export class RpcTimeoutError extends RpcError {
@@ -174,8 +223,18 @@ export class RpcTimeoutError extends RpcError {
  *
  * @example
  * ```ts
- * import { RpcClosedError } from "./client.ts";
- * console.log(new RpcClosedError("Connection closed").name);
+ * import { RpcClient, RpcClosedError, serveRpc } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveRpc({ programs: [] });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * client.close();
+ * await client.closed;
+ * await assert.rejects(
+ *   client.call(0x20000001, 1, 0, () => {}),
+ *   (e) => e instanceof RpcClosedError && e.message === "Connection closed: by the client",
+ * );
+ * await server.shutdown();
  * ```
  */
 export class RpcClosedError extends RpcError {
@@ -229,22 +288,31 @@ interface Pending {
 /**
  * A connected RPC client.
  *
- * @example
+ * @example Pipelined calls with arguments and results
  * ```ts
- * import { RpcClient } from "./client.ts";
- * import { serveRpc } from "./server.ts";
+ * import { RpcClient, serveRpc } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const server = serveRpc({
- *   port: 0,
  *   programs: [{
  *     program: 0x20000001,
  *     version: 1,
- *     name: "demo",
- *     procedures: { 0: { name: "NULL", handler: () => {} } },
+ *     name: "echo",
+ *     procedures: {
+ *       1: {
+ *         name: "UPPER",
+ *         handler: (args, reply) => {
+ *           reply.string(args.string(64).toUpperCase());
+ *         },
+ *       },
+ *     },
  *   }],
  * });
  * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
- * const reply = await client.call(0x20000001, 1, 0, () => {});
- * console.log(reply.remaining); // 0
+ * const upper = async (s: string) =>
+ *   (await client.call(0x20000001, 1, 1, (w) => w.string(s))).string(64);
+ * // Both calls are in flight at once on the one connection.
+ * assert.deepEqual(await Promise.all([upper("one"), upper("two")]), ["ONE", "TWO"]);
  * client.close();
  * await server.shutdown();
  * ```

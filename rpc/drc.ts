@@ -4,18 +4,21 @@
  * gets the original reply instead of running twice. A REMOVE that succeeded
  * but whose reply was lost must not answer NOENT on the retry.
  *
- * @example
+ * @example A retransmitted call: dropped while running, then replayed
  * ```ts
- * import { DuplicateRequestCache } from "./drc.ts";
+ * import { DuplicateRequestCache } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const drc = new DuplicateRequestCache({ entries: 16, ttlMs: 60_000 });
  * const key = DuplicateRequestCache.key(
  *   { hostname: "127.0.0.1", port: 900 },
  *   { xid: 1, program: 100003, version: 3, procedure: 12 },
  * );
- * console.log(drc.begin(key, 0)); // undefined: new, now in progress
- * console.log(drc.begin(key, 1)); // null: still in progress, drop it
- * drc.finish(key, new Uint8Array([1]));
- * console.log(drc.begin(key, 2)); // Uint8Array(1) [1]: replay
+ * assert.equal(drc.begin(key, 0), undefined); // new: run it
+ * assert.equal(drc.begin(key, 1), null); // still running: drop the retry
+ * const reply = new Uint8Array([1]);
+ * drc.finish(key, reply);
+ * assert.equal(drc.begin(key, 2), reply); // done: send the same reply again
  * ```
  *
  * @module
@@ -39,11 +42,17 @@ export interface DrcOptions {
  * kept in insertion order, so the oldest is always first: eviction by size
  * and by age are both O(1) per entry.
  *
- * @example
+ * @example Bounded by count and by age
  * ```ts
- * import { DuplicateRequestCache } from "./drc.ts";
- * const drc = new DuplicateRequestCache();
- * console.log(drc.size); // 0
+ * import { DuplicateRequestCache } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const drc = new DuplicateRequestCache({ entries: 2, ttlMs: 1000 });
+ * for (const key of ["a", "b", "c"]) drc.begin(key, 0);
+ * assert.equal(drc.size, 2); // "a", the oldest, was evicted
+ * assert.equal(drc.begin("a", 0), undefined); // so it counts as new again
+ * drc.begin("d", 1000); // everything from time 0 has expired
+ * assert.equal(drc.size, 1);
  * ```
  */
 export class DuplicateRequestCache {

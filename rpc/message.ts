@@ -7,12 +7,30 @@
  *
  * @example Encode a call and read its header back
  * ```ts
- * import { XdrReader, XdrWriter } from "./xdr.ts";
- * import { decodeCallHeader, encodeCallHeader } from "./message.ts";
+ * import {
+ *   AUTH_NONE_OPAQUE,
+ *   decodeCallHeader,
+ *   encodeCallHeader,
+ *   XdrReader,
+ *   XdrWriter,
+ * } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const w = new XdrWriter();
- * encodeCallHeader(w, { xid: 1, program: 100000, version: 2, procedure: 0 });
- * const call = decodeCallHeader(new XdrReader(w.bytes()));
- * console.log(call.program, call.cred.flavor); // 100000 0
+ * encodeCallHeader(w, { xid: 1, program: 100000, version: 2, procedure: 4 });
+ * w.u32(42); // the procedure's arguments follow the header
+ *
+ * const r = new XdrReader(w.bytes());
+ * assert.deepEqual(decodeCallHeader(r), {
+ *   xid: 1,
+ *   rpcVersion: 2,
+ *   program: 100000,
+ *   version: 2,
+ *   procedure: 4,
+ *   cred: AUTH_NONE_OPAQUE, // the default credential and verifier
+ *   verf: AUTH_NONE_OPAQUE,
+ * });
+ * assert.equal(r.u32(), 42);
  * ```
  *
  * @module
@@ -141,10 +159,17 @@ export interface CallHeaderInit {
  *
  * @example
  * ```ts
- * import { XdrReader } from "./xdr.ts";
- * import { decodeOpaqueAuth } from "./message.ts";
- * const a = decodeOpaqueAuth(new XdrReader(new Uint8Array(8)));
- * console.log(a.flavor, a.body.length); // 0 0
+ * import { decodeOpaqueAuth, XdrReader, XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const ok = new XdrWriter().u32(1).opaque(new Uint8Array(400)).bytes();
+ * assert.equal(decodeOpaqueAuth(new XdrReader(ok)).body.length, 400);
+ *
+ * const tooLong = new XdrWriter().u32(1).opaque(new Uint8Array(401)).bytes();
+ * assert.throws(() => decodeOpaqueAuth(new XdrReader(tooLong), "cred"), {
+ *   name: "XdrError",
+ *   message: "Length 401 exceeds maximum 400 (field cred)",
+ * });
  * ```
  */
 export function decodeOpaqueAuth(r: XdrReader, field = "auth"): OpaqueAuth {
@@ -156,13 +181,6 @@ export function decodeOpaqueAuth(r: XdrReader, field = "auth"): OpaqueAuth {
 
 /**
  * Writes an `opaque_auth`.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "./xdr.ts";
- * import { AUTH_NONE_OPAQUE, encodeOpaqueAuth } from "./message.ts";
- * console.log(encodeOpaqueAuth(new XdrWriter(), AUTH_NONE_OPAQUE).length); // 8
- * ```
  */
 export function encodeOpaqueAuth(w: XdrWriter, auth: OpaqueAuth): XdrWriter {
   if (auth.body.byteLength > MAX_AUTH_BYTES) {
@@ -177,15 +195,6 @@ export function encodeOpaqueAuth(w: XdrWriter, auth: OpaqueAuth): XdrWriter {
 /**
  * Writes a call header (`rpc_msg` with `mtype` CALL and `rpcvers` 2); the
  * caller appends the procedure arguments.
- *
- * @example
- * ```ts
- * import { XdrWriter } from "./xdr.ts";
- * import { encodeCallHeader } from "./message.ts";
- * const w = new XdrWriter({ reserve: 4 });
- * encodeCallHeader(w, { xid: 9, program: 100003, version: 3, procedure: 0 });
- * console.log(w.length); // 40
- * ```
  */
 export function encodeCallHeader(w: XdrWriter, call: CallHeaderInit): void {
   w.u32(call.xid).u32(MsgType.CALL).u32(RPC_VERSION);
@@ -199,13 +208,16 @@ export function encodeCallHeader(w: XdrWriter, call: CallHeaderInit): void {
  * {@link XdrError} when the message is not a CALL or is cut short; it does
  * not judge `rpcvers` or the credentials (the server answers those).
  *
- * @example
+ * @example A reply where a call was expected
  * ```ts
- * import { XdrReader, XdrWriter } from "./xdr.ts";
- * import { decodeCallHeader, encodeCallHeader } from "./message.ts";
- * const w = new XdrWriter();
- * encodeCallHeader(w, { xid: 5, program: 1, version: 2, procedure: 3 });
- * console.log(decodeCallHeader(new XdrReader(w.bytes())).xid); // 5
+ * import { decodeCallHeader, XdrReader, XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const reply = new XdrWriter().u32(5).u32(1).bytes(); // xid 5, REPLY
+ * assert.throws(() => decodeCallHeader(new XdrReader(reply)), {
+ *   name: "XdrError",
+ *   message: "Not a call: msg_type 1 (field msg_type)",
+ * });
  * ```
  */
 export function decodeCallHeader(r: XdrReader): CallHeader {
@@ -228,13 +240,28 @@ export function decodeCallHeader(r: XdrReader): CallHeader {
  * For SUCCESS the procedure results follow; for PROG_MISMATCH pass the
  * supported versions in `mismatch`.
  *
- * @example
+ * @example A successful reply with its results
  * ```ts
- * import { XdrWriter } from "./xdr.ts";
- * import { AcceptStat, encodeAcceptedReply } from "./message.ts";
- * const w = new XdrWriter({ reserve: 4 });
+ * import {
+ *   AcceptStat,
+ *   decodeReplyHeader,
+ *   encodeAcceptedReply,
+ *   ReplyStat,
+ *   XdrReader,
+ *   XdrWriter,
+ * } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new XdrWriter();
  * encodeAcceptedReply(w, 7, AcceptStat.SUCCESS);
- * console.log(w.length); // 24
+ * w.string("result");
+ *
+ * const r = new XdrReader(w.bytes());
+ * const h = decodeReplyHeader(r);
+ * assert.equal(h.xid, 7);
+ * assert.equal(h.replyStat, ReplyStat.MSG_ACCEPTED);
+ * assert.equal(h.acceptStat, AcceptStat.SUCCESS);
+ * assert.equal(r.string(16), "result"); // the reader is left at the results
  * ```
  */
 export function encodeAcceptedReply(
@@ -253,15 +280,6 @@ export function encodeAcceptedReply(
 
 /**
  * Writes an RPC_MISMATCH rejection naming the supported RPC versions (2, 2).
- *
- * @example
- * ```ts
- * import { XdrWriter } from "./xdr.ts";
- * import { encodeRpcMismatch } from "./message.ts";
- * const w = new XdrWriter();
- * encodeRpcMismatch(w, 1);
- * console.log(w.length); // 24
- * ```
  */
 export function encodeRpcMismatch(w: XdrWriter, xid: number): void {
   w.u32(xid).u32(MsgType.REPLY).u32(ReplyStat.MSG_DENIED);
@@ -270,15 +288,6 @@ export function encodeRpcMismatch(w: XdrWriter, xid: number): void {
 
 /**
  * Writes an AUTH_ERROR rejection with `authStat` (see {@link AuthStat}).
- *
- * @example
- * ```ts
- * import { XdrWriter } from "./xdr.ts";
- * import { AuthStat, encodeAuthError } from "./message.ts";
- * const w = new XdrWriter();
- * encodeAuthError(w, 1, AuthStat.AUTH_BADCRED);
- * console.log(w.length); // 20
- * ```
  */
 export function encodeAuthError(
   w: XdrWriter,
@@ -324,14 +333,27 @@ export type ReplyHeader =
  * Reads a reply header; for an accepted SUCCESS reply the reader is left at
  * the procedure results. Throws {@link XdrError} for anything malformed.
  *
- * @example
+ * @example Tell a rejected call from an accepted one
  * ```ts
- * import { XdrReader, XdrWriter } from "./xdr.ts";
- * import { decodeReplyHeader, encodeAcceptedReply } from "./message.ts";
+ * import {
+ *   AuthStat,
+ *   decodeReplyHeader,
+ *   encodeAuthError,
+ *   RejectStat,
+ *   ReplyStat,
+ *   XdrReader,
+ *   XdrWriter,
+ * } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const w = new XdrWriter();
- * encodeAcceptedReply(w, 3, 2, { low: 2, high: 4 });
+ * encodeAuthError(w, 3, AuthStat.AUTH_TOOWEAK);
  * const h = decodeReplyHeader(new XdrReader(w.bytes()));
- * console.log(h.replyStat, h.low, h.high); // 0 2 4
+ * assert.equal(h.replyStat, ReplyStat.MSG_DENIED);
+ * if (h.replyStat === ReplyStat.MSG_DENIED) { // narrows to the rejected shape
+ *   assert.equal(h.rejectStat, RejectStat.AUTH_ERROR);
+ *   assert.equal(h.authStat, AuthStat.AUTH_TOOWEAK);
+ * }
  * ```
  */
 export function decodeReplyHeader(r: XdrReader): ReplyHeader {

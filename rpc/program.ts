@@ -1,26 +1,76 @@
 /**
  * How a program plugs into the RPC server: a procedure table keyed by
- * procedure number, each handler decoding its arguments from an
- * {@link XdrReader} and appending its result to an {@link XdrWriter} that
- * already holds the accepted-reply header.
+ * procedure number. Each row names its argument decoder, what it runs and
+ * its result encoder, and whether its reply goes to the duplicate-request
+ * cache, as the procedure tables of the kernel's nfsd do:
  *
- * @example A tiny program with one procedure
+ * ```
+ * decode(args: XdrReader) → A      absent: the call takes no arguments
+ * run(args: A, call)      → R      or a promise of R; never touches XDR
+ * encode(reply, result: R)         absent: the reply has no results
+ * cached                           true: the reply goes to the DRC
+ * ```
+ *
+ * The server owns the three steps: an {@link XdrError} from `decode` is
+ * answered GARBAGE_ARGS (the one place that reply is made), an
+ * {@link RpcReplyError} from `run` sends its status, and anything else is
+ * logged and answered SYSTEM_ERR. `run` returns its result object;
+ * `encode` appends it to a writer that already holds the accepted-reply
+ * header, so data it passes to `XdrWriter.opaqueRef` (a READ's) is still
+ * sent from where it lies.
+ *
+ * Two names keep the contexts apart: `call` is the RPC call (xid,
+ * credentials, addresses; {@link CallContext}), and a program's own state
+ * is named after the program (`nfs`, `mount`), captured by the rows or
+ * passed by an adapter. A program whose calls share a first step wraps its
+ * rows once: NFSv3 rows (server/nfs3/procedure.ts) add a column naming the
+ * file handle, and an adapter resolves it to a target and maps a file
+ * system's error to an nfsstat3 around their `run`.
+ *
+ * NFSv4 uses the same table for its one real procedure, COMPOUND, and the
+ * same shape one level down. COMPOUND's row decodes COMPOUND4args into a
+ * list of operations, each with the arguments its operation row's `decode`
+ * gave (an operation that does not decode becomes one that answers
+ * NFS4ERR_BADXDR, an unknown one NFS4ERR_OP_ILLEGAL, so the call is not
+ * GARBAGE_ARGS); its `run` runs them in order, each operation row's `run`
+ * getting its arguments, the compound's state (current and saved
+ * filehandles, session) and `call`, and stops at the first result whose
+ * status is not NFS4_OK; its `encode` writes the tag and each result with
+ * that operation row's `encode`. The row is not `cached`: NFSv4.1 replays
+ * from its session's slots.
+ *
+ * Where a procedure must write the reply itself (arguments whose meaning
+ * depends on the procedure's own state, or a reply streamed as it is
+ * built), a {@link RawProcedure} row with a `handler` is the escape hatch:
+ * it reads `args` and appends to `reply` directly, and any XdrError it
+ * throws is answered GARBAGE_ARGS.
+ *
+ * @example Serve a program whose row decodes, runs and encodes
  * ```ts
- * import type { RpcProgram } from "./program.ts";
- * const echo: RpcProgram = {
- *   program: 0x20000001,
- *   version: 1,
- *   name: "echo",
- *   procedures: {
- *     0: { name: "NULL", handler: () => {} },
- *     1: {
- *       name: "ECHO",
- *       handler: (args, reply) => {
- *         reply.opaque(args.opaque(1024));
- *       },
+ * import assert from "node:assert/strict";
+ * import { procedure, RpcClient, serveRpc } from "@netfs/netfs/rpc";
+ * const server = serveRpc({
+ *   port: 0,
+ *   programs: [{
+ *     program: 0x20000001,
+ *     version: 1,
+ *     name: "calc",
+ *     procedures: {
+ *       0: { name: "NULL", run: () => {} },
+ *       1: procedure({
+ *         name: "ADD",
+ *         decode: (args) => ({ a: args.u32("a"), b: args.u32("b") }),
+ *         run: ({ a, b }) => ({ sum: a + b }),
+ *         encode: (reply, res) => void reply.u32(res.sum),
+ *       }),
  *     },
- *   },
- * };
+ *   }],
+ * });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const reply = await client.call(0x20000001, 1, 1, (w) => void w.u32(2).u32(3));
+ * assert.equal(reply.u32(), 5);
+ * client.close();
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -47,7 +97,7 @@ export type CallAuth =
   | { flavor: 0 } // AUTH_NONE
   | { flavor: 1; sys: AuthSysParms }; // AUTH_SYS
 
-/** What a procedure handler knows about the call it serves. */
+/** What a procedure knows about the call it serves. */
 export interface CallContext {
   /** The transaction id. */
   xid: number;
@@ -57,7 +107,7 @@ export interface CallContext {
   version: number;
   /** Procedure number. */
   procedure: number;
-  /** Decoded credentials. */
+  /** Decoded credentials (frozen: shared by calls that send the same bytes). */
   auth: CallAuth;
   /** The peer's address. */
   remote: Deno.NetAddr;
@@ -68,29 +118,87 @@ export interface CallContext {
 }
 
 /**
- * A procedure handler. It decodes its arguments from `args` (an
- * {@link XdrError} thrown while decoding becomes GARBAGE_ARGS) and appends
- * its result to `reply`. Throwing {@link RpcReplyError} sends that accept
- * status instead; any other exception becomes SYSTEM_ERR.
+ * One procedure as a row of decode → run → encode. The type parameters are
+ * the decoded arguments and the result; {@link procedure} infers them from
+ * the row.
+ */
+export interface Procedure<A = any, R = any> {
+  /** Name for logs, such as "GETATTR". */
+  name: string;
+  /**
+   * Decodes the arguments. An {@link XdrError} it throws is answered
+   * GARBAGE_ARGS. Absent: the procedure takes no arguments (`run` gets
+   * undefined) and whatever the call carries is ignored.
+   */
+  decode?: (args: XdrReader) => A;
+  /**
+   * Does the work and returns the result (or a promise of it). Throwing
+   * {@link RpcReplyError} sends that status instead; anything else, an
+   * XdrError included, is logged and answered SYSTEM_ERR.
+   */
+  run: (args: A, call: CallContext) => R | Promise<R>;
+  /** Appends the result to the reply. Absent: the reply has no results. */
+  encode?: (reply: XdrWriter, result: R) => void;
+  /**
+   * True for procedures that must not run twice (CREATE, REMOVE, RENAME …):
+   * their replies are kept in the duplicate-request cache and replayed for
+   * a retransmitted xid. Default false.
+   */
+  cached?: boolean;
+  /** Rows have no handler; see {@link RawProcedure}. */
+  handler?: undefined;
+}
+
+/**
+ * A raw procedure handler: it decodes its arguments from `args` (an
+ * {@link XdrError} it throws becomes GARBAGE_ARGS) and appends its result
+ * to `reply`. Throwing {@link RpcReplyError} sends that accept status
+ * instead; any other exception becomes SYSTEM_ERR.
  */
 export type ProcedureHandler = (
   args: XdrReader,
   reply: XdrWriter,
-  ctx: CallContext,
+  call: CallContext,
 ) => void | Promise<void>;
 
-/** One procedure of a program. */
-export interface Procedure {
-  /** Name for logs, such as "GETATTR". */
+/**
+ * The escape hatch: a procedure that reads its arguments and writes its
+ * reply itself, for what a {@link Procedure} row cannot express.
+ */
+export interface RawProcedure {
+  /** Name for logs. */
   name: string;
   /** The handler. */
   handler: ProcedureHandler;
-  /**
-   * False for non-idempotent procedures (CREATE, REMOVE, RENAME …): their
-   * replies are kept in the duplicate-request cache and replayed for a
-   * retransmitted xid. Defaults to true.
-   */
-  idempotent?: boolean;
+  /** As {@link Procedure.cached}. */
+  cached?: boolean;
+}
+
+/**
+ * Types a {@link Procedure} row: the arguments' type comes from `decode`
+ * and the result's from `run`, so `run` and `encode` are checked against
+ * them. It returns the row itself.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CallContext, procedure, XdrReader, XdrWriter } from "@netfs/netfs/rpc";
+ * const double = procedure({
+ *   name: "DOUBLE",
+ *   decode: (args) => args.u32("n"),
+ *   run: (n) => ({ twice: 2 * n }),
+ *   encode: (reply, res) => void reply.u32(res.twice),
+ * });
+ * // The steps the server takes for a call of this row:
+ * const args = double.decode!(new XdrReader(new XdrWriter().u32(21).bytes()));
+ * const result = await double.run(args, {} as CallContext);
+ * const reply = new XdrWriter();
+ * double.encode!(reply, result);
+ * assert.equal(new XdrReader(reply.bytes()).u32(), 42);
+ * ```
+ */
+export function procedure<A, R>(row: Procedure<A, R>): Procedure<A, R> {
+  return row;
 }
 
 /** A program version with its procedures. */
@@ -102,7 +210,7 @@ export interface RpcProgram {
   /** Name for logs and rpcbind (such as "nfs"). */
   name: string;
   /** Procedures by number. A missing number is answered PROC_UNAVAIL. */
-  procedures: Record<number, Procedure>;
+  procedures: Record<number, Procedure | RawProcedure>;
 }
 
 /** Accept statuses a handler may ask for by throwing {@link RpcReplyError}. */
@@ -119,8 +227,21 @@ export type AcceptStatusName =
  *
  * @example
  * ```ts
- * import { RpcReplyError } from "./program.ts";
- * throw new RpcReplyError("SYSTEM_ERR", "Backing store unavailable");
+ * import assert from "node:assert/strict";
+ * import { type CallContext, procedure, RpcReplyError } from "@netfs/netfs/rpc";
+ * const whoami = procedure({
+ *   name: "WHOAMI",
+ *   run: (_args, call) => {
+ *     // AUTH_TOOWEAK (5): the client should retry with AUTH_SYS.
+ *     if (call.auth.flavor !== 1) throw new RpcReplyError("AUTH_ERROR", "Needs AUTH_SYS", 5);
+ *     return call.auth.sys.uid;
+ *   },
+ *   encode: (reply, uid) => void reply.u32(uid),
+ * });
+ * assert.throws(
+ *   () => whoami.run(undefined, { auth: { flavor: 0 } } as CallContext),
+ *   (e) => e instanceof RpcReplyError && e.status === "AUTH_ERROR" && e.auth === 5,
+ * );
  * ```
  */
 export class RpcReplyError extends Error {

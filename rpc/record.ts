@@ -8,11 +8,22 @@
  * maximum size; {@link recordMark} fills the mark in front of a reply.
  *
  * @example Read records from a connection
- * ```ts ignore
- * import { RecordReader } from "./record.ts";
- * const conn = await Deno.connect({ port: 2049 });
+ * ```ts
+ * import { fragmentRecord, RecordReader } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const conn = await listener.accept();
+ * // The peer sends one record in two fragments, then hangs up.
+ * await peer.write(fragmentRecord(new Uint8Array([1, 2, 3]), { fragmentSize: 2 }));
+ * peer.close();
+ *
  * const records = new RecordReader(conn, { maxRecordSize: 1 << 20 });
- * const record = await records.next(); // null at a clean end of stream
+ * assert.deepEqual(await records.next(), new Uint8Array([1, 2, 3]));
+ * assert.equal(await records.next(), null); // a clean end of stream
+ * conn.close();
+ * listener.close();
  * ```
  *
  * @module
@@ -41,11 +52,25 @@ export interface ByteSource {
  * or the stream ended inside a record. The stream cannot be resynchronized,
  * so the connection must be closed.
  *
- * @example
+ * @example A record over the maximum is refused from its mark alone
  * ```ts
- * import { RecordError } from "./record.ts";
- * const e = new RecordError("Record too large: 9000000 bytes, maximum 4259840");
- * console.log(e.name, e.message);
+ * import { RecordError, RecordReader } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const mark = new Uint8Array([0x80, 0, 0x10, 0]); // last fragment, 4096 bytes
+ * const source = {
+ *   read(p: Uint8Array) {
+ *     p.set(mark);
+ *     return Promise.resolve(mark.length);
+ *   },
+ * };
+ * const reader = new RecordReader(source, { maxRecordSize: 1024 });
+ * await assert.rejects(
+ *   reader.next(),
+ *   (e) =>
+ *     e instanceof RecordError &&
+ *     e.message === "Record too large: 4096 bytes, maximum 1024",
+ * );
  * ```
  */
 export class RecordError extends Error {
@@ -75,25 +100,29 @@ export interface RecordReaderOptions {
  * and the rest of it is read straight into that array, so a 1 MiB WRITE is
  * not copied twice. Every record handed out is the caller's to keep.
  *
- * @example Two records in one chunk
+ * @example Two pipelined records arriving in one read
  * ```ts
- * import { RecordReader } from "./record.ts";
+ * import { RecordReader } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const bytes = new Uint8Array([
- *   0x80, 0, 0, 4, 1, 2, 3, 4,
- *   0x80, 0, 0, 0,
+ *   0x80, 0, 0, 4, 1, 2, 3, 4, // a 4-byte record
+ *   0x80, 0, 0, 0, // an empty record
  * ]);
- * let fed = false;
+ * let reads = 0;
  * const source = {
  *   read(p: Uint8Array) {
- *     if (fed) return Promise.resolve(null);
- *     fed = true;
+ *     if (reads++ > 0) return Promise.resolve(null);
  *     p.set(bytes);
  *     return Promise.resolve(bytes.length);
  *   },
  * };
  * const reader = new RecordReader(source);
- * console.log(await reader.next(), await reader.next(), await reader.next());
- * // Uint8Array(4) [1, 2, 3, 4]  Uint8Array(0) []  null
+ * assert.deepEqual(reader.tryNext(), undefined); // nothing read yet
+ * assert.deepEqual(await reader.next(), new Uint8Array([1, 2, 3, 4]));
+ * assert.deepEqual(reader.tryNext(), new Uint8Array(0)); // already buffered
+ * assert.equal(await reader.next(), null);
+ * assert.equal(reads, 2);
  * ```
  */
 export class RecordReader {
@@ -238,12 +267,16 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
  * Writes a one-fragment record mark for a body of `length` bytes at offset
  * 0 of `view`: the shape {@link XdrWriter.withHeader} expects.
  *
- * @example
+ * @example Frame a message for the wire
  * ```ts
- * import { XdrWriter } from "./xdr.ts";
- * import { recordMark } from "./record.ts";
+ * import { recordMark, XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const w = new XdrWriter({ reserve: 4 }).u32(7);
- * console.log(w.withHeader(recordMark)); // 80 00 00 04 00 00 00 07
+ * assert.deepEqual(
+ *   w.withHeader(recordMark),
+ *   new Uint8Array([0x80, 0, 0, 4, 0, 0, 0, 7]),
+ * );
  * ```
  */
 export function recordMark(view: DataView, length: number): void {
@@ -259,9 +292,14 @@ export function recordMark(view: DataView, length: number): void {
  *
  * @example
  * ```ts
- * import { fragment } from "./record.ts";
+ * import { fragmentRecord } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const bytes = fragmentRecord(new Uint8Array([1, 2, 3]), { fragmentSize: 2 });
- * console.log(bytes.length); // 4 + 2 + 4 + 1
+ * assert.deepEqual(bytes, new Uint8Array([
+ *   0, 0, 0, 2, 1, 2, // a fragment of 2 bytes, more to come
+ *   0x80, 0, 0, 1, 3, // the last fragment, 1 byte
+ * ]));
  * ```
  */
 export function fragmentRecord(

@@ -15,25 +15,27 @@
  * - Unknown program: PROG_UNAVAIL; known program, unknown version:
  *   PROG_MISMATCH with the lowest and highest registered versions; unknown
  *   procedure: PROC_UNAVAIL.
- * - A handler that throws {@link XdrError}: GARBAGE_ARGS;
- *   {@link RpcReplyError}: its status; anything else: SYSTEM_ERR (logged).
+ * - Arguments a procedure's `decode` cannot decode (it throws
+ *   {@link XdrError}): GARBAGE_ARGS; so does an XdrError from a raw
+ *   `handler`. `run` throwing {@link RpcReplyError}: its status; anything
+ *   else (an XdrError from `run` or `encode` included): SYSTEM_ERR (logged).
  * - A call header cut short after `rpcvers` (no prog/vers/proc): GARBAGE_ARGS,
  *   since the xid is known and an answer beats a client timeout.
  *
- * Handlers get `ctx.auth` frozen: one decoded AUTH_SYS credential is shared
- * by the calls of a connection that send the same bytes.
+ * Procedures get `call.auth` frozen: one decoded AUTH_SYS credential is
+ * shared by the calls of a connection that send the same bytes.
  *
  * Every call that one read brings in is dispatched before the server reads
  * again, and replies that queue up behind a write in progress are joined
  * into one write (up to 64 KiB): each reply is still built in one buffer and
- * sent whole, in completion order. The exception is data a handler passes to
- * `XdrWriter.opaqueRef` (a READ reply's data): from 64 KiB up it is not
- * copied into the reply buffer but written right after it, in the same
- * write slot, from where it lies (a view of MemFs storage, for instance),
+ * sent whole, in completion order. The exception is data an `encode` (or a
+ * raw handler) passes to `XdrWriter.opaqueRef` (a READ reply's data): from
+ * 64 KiB up it is not copied into the reply buffer but written right after
+ * it, in the same write slot, from where it lies (a view of MemFs storage, for instance),
  * so a change to that storage before the write finishes shows in the
  * reply, as if the READ had run a moment later.
  *
- * Non-idempotent procedures (`idempotent: false`) go through a
+ * Procedures marked `cached: true` (the non-idempotent ones) go through a
  * duplicate-request cache keyed by peer address and port, xid, program,
  * version and procedure: a retransmission of a finished call gets the cached
  * reply; one that arrives while the original still runs is dropped (the
@@ -50,6 +52,8 @@
  *
  * @example Serve a program on an ephemeral port
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { procedure } from "./program.ts";
  * import { serveRpc } from "./server.ts";
  * const server = serveRpc({
  *   port: 0,
@@ -58,12 +62,17 @@
  *     version: 1,
  *     name: "echo",
  *     procedures: {
- *       0: { name: "NULL", handler: () => {} },
- *       1: { name: "ECHO", handler: (args, reply) => void reply.opaque(args.opaque(1024)) },
+ *       0: { name: "NULL", run: () => {} },
+ *       1: procedure({
+ *         name: "ECHO",
+ *         decode: (args) => args.opaque(1024),
+ *         run: (data) => data,
+ *         encode: (reply, data) => void reply.opaque(data),
+ *       }),
  *     },
  *   }],
  * });
- * console.log(server.addr.port > 0);
+ * assert.ok(server.addr.port > 0);
  * await server.shutdown();
  * ```
  *
@@ -75,7 +84,7 @@ import {
   Admission,
   type ConnectionInfo,
   type ConnectionOptions,
-} from "./connections.ts";
+} from "../net/mod.ts";
 import { DuplicateRequestCache } from "./drc.ts";
 import {
   AcceptStat,
@@ -114,7 +123,7 @@ export interface RpcServerOptions extends ConnectionOptions {
   maxInFlight?: number;
   /** Largest record accepted. Default 4 MiB + 64 KiB. */
   maxRecordSize?: number;
-  /** Duplicate-request cache bounds (for non-idempotent procedures). */
+  /** Duplicate-request cache bounds (for procedures marked `cached`). */
   drc?: { entries?: number; ttlMs?: number };
   /** Called once listening, with the bound address. */
   onListen?: (addr: Deno.NetAddr) => void;
@@ -557,7 +566,7 @@ class Server implements RpcServer {
       return this.#send(c, w, null);
     }
     let drcKey: string | null = null;
-    if (proc.idempotent === false) {
+    if (proc.cached === true) {
       drcKey = DuplicateRequestCache.key(c.info.remote, {
         xid,
         program,
@@ -574,7 +583,7 @@ class Server implements RpcServer {
         return this.#sendBytes(c, hit);
       }
     }
-    const ctx: CallContext = {
+    const call: CallContext = {
       xid,
       program,
       version,
@@ -585,12 +594,25 @@ class Server implements RpcServer {
       connectionId: c.info.id,
     };
     encodeAcceptedReply(w, xid, AcceptStat.SUCCESS);
+    // Decode, run, encode. Until the arguments are decoded an XdrError
+    // means they are garbage; after, it is the procedure's own failure.
+    // A raw handler decodes as it goes, so its XdrErrors all count as
+    // garbage. A run that returns a plain value is not awaited.
+    let decoded = false;
     try {
-      const pending = proc.handler(r, w, ctx);
-      if (pending !== undefined) await pending;
+      if (proc.handler === undefined) {
+        const args = proc.decode === undefined ? undefined : proc.decode(r);
+        decoded = true;
+        let res = proc.run(args, call);
+        if (res instanceof Promise) res = await res;
+        if (proc.encode !== undefined) proc.encode(w, res);
+      } else {
+        const pending = proc.handler(r, w, call);
+        if (pending !== undefined) await pending;
+      }
     } catch (e) {
       w.reset();
-      if (e instanceof XdrError) {
+      if (e instanceof XdrError && !decoded) {
         encodeAcceptedReply(w, xid, AcceptStat.GARBAGE_ARGS);
       } else if (e instanceof RpcReplyError) {
         if (e.status === "AUTH_ERROR") encodeAuthError(w, xid, e.auth);

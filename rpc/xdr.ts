@@ -7,13 +7,17 @@
  *
  * @example Round-trip a few values
  * ```ts
- * import { XdrReader, XdrWriter } from "./xdr.ts";
- * const w = new XdrWriter();
- * w.u32(7);
- * w.string("hello");
- * w.u64(2 ** 40);
- * const r = new XdrReader(w.bytes());
- * console.log(r.u32(), r.string(255), r.u64());
+ * import { XdrReader, XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new XdrWriter().u32(7).string("hello").u64(2 ** 40).bytes();
+ * assert.equal(bytes.length, 4 + (4 + 8) + 8); // "hello" is padded to 8
+ *
+ * const r = new XdrReader(bytes);
+ * assert.equal(r.u32(), 7);
+ * assert.equal(r.string(255), "hello");
+ * assert.equal(r.u64(), 2 ** 40);
+ * r.end(); // nothing left over
  * ```
  *
  * @module
@@ -28,14 +32,17 @@ const encoder = new TextEncoder();
  * A decode or encode failure: a length over its maximum, data past the end,
  * a value out of range. RPC servers answer it with GARBAGE_ARGS.
  *
- * @example
+ * @example Truncated input names the field being read
  * ```ts
- * import { XdrError, XdrReader } from "./xdr.ts";
- * try {
- *   new XdrReader(new Uint8Array(2)).u32("count");
- * } catch (e) {
- *   console.log(e instanceof XdrError, (e as Error).message);
- * }
+ * import { XdrError, XdrReader } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(
+ *   () => new XdrReader(new Uint8Array(2)).u32("count"),
+ *   (e) =>
+ *     e instanceof XdrError && e.field === "count" &&
+ *     e.message === "Data ends early: need 4 bytes, 2 left (field count)",
+ * );
  * ```
  */
 export class XdrError extends Error {
@@ -58,11 +65,16 @@ export class XdrError extends Error {
  * Reads XDR data from one byte array. Every method throws {@link XdrError}
  * instead of reading past the end or allocating for an oversized length.
  *
- * @example
+ * @example A length over the caller's maximum is refused before allocating
  * ```ts
- * import { XdrReader } from "./xdr.ts";
- * const r = new XdrReader(new Uint8Array([0, 0, 0, 2, 0x61, 0x62, 0, 0]));
- * console.log(r.string(16)); // "ab"
+ * import { XdrReader } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * // An opaque that claims 2^31 bytes.
+ * const r = new XdrReader(new Uint8Array([0x80, 0, 0, 0, 1, 2, 3, 4]));
+ * assert.throws(() => r.opaque(1024, "data"), {
+ *   message: "Length 2147483648 exceeds maximum 1024 (field data)",
+ * });
  * ```
  */
 export class XdrReader {
@@ -279,13 +291,18 @@ export class XdrReader {
 /**
  * Writes XDR data into one growing buffer.
  *
- * @example
+ * @example Reserve room for a header and fill it in at the end
  * ```ts
- * import { XdrWriter } from "./xdr.ts";
+ * import { XdrWriter } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const w = new XdrWriter({ reserve: 4 }); // room for a record mark
- * w.u32(1);
- * w.opaque(new Uint8Array([1, 2, 3]));
- * console.log(w.length, w.bytes().length); // 12 12
+ * w.u32(1).opaque(new Uint8Array([1, 2, 3]));
+ * assert.deepEqual(w.bytes(), new Uint8Array([0, 0, 0, 1, 0, 0, 0, 3, 1, 2, 3, 0]));
+ *
+ * const framed = w.withHeader((view, length) => view.setUint32(0, length));
+ * assert.deepEqual(framed.subarray(0, 4), new Uint8Array([0, 0, 0, 12]));
+ * assert.equal(framed.length, 16);
  * ```
  */
 export class XdrWriter {
@@ -433,14 +450,17 @@ export class XdrWriter {
    * written afterwards, or a call of `bytes()` or `withHeader()`, copies
    * it into the buffer, so the encoding is the same either way.
    *
-   * @example
+   * @example Send a large payload without copying it
    * ```ts
-   * import { XdrWriter } from "./xdr.ts";
-   * const w = new XdrWriter({ reserve: 4, refMin: 8 });
-   * const data = new Uint8Array(16);
-   * w.u32(1).opaqueRef(data);
-   * const { head, tail } = w.framed((v, n) => v.setUint32(0, n));
-   * console.log(head.length, tail === data); // 12 true
+   * import { XdrWriter } from "@netfs/netfs/rpc";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Uint8Array(16).fill(7);
+   * const w = new XdrWriter({ reserve: 4, refMin: 8 }).u32(1).opaqueRef(data);
+   * const { head, tail } = w.framed((view, n) => view.setUint32(0, n));
+   * assert.equal(tail, data); // the caller's array itself, not a copy
+   * assert.equal(head.length, 4 + 4 + 4); // mark, u32, opaque length
+   * assert.equal(new DataView(head.buffer).getUint32(0), 24); // counts the tail
    * ```
    */
   opaqueRef(data: Uint8Array): this {
@@ -585,14 +605,6 @@ export class XdrWriter {
    * Like {@link XdrWriter.withHeader}, but data kept by
    * {@link XdrWriter.opaqueRef} stays apart: the message is `head` followed
    * by `tail` (null when there is none), and the header counts both.
-   *
-   * @example
-   * ```ts
-   * import { XdrWriter } from "./xdr.ts";
-   * const w = new XdrWriter({ reserve: 4 }).u32(7);
-   * const { head, tail } = w.framed((v, n) => v.setUint32(0, n));
-   * console.log(head, tail); // 00 00 00 04 00 00 00 07, null
-   * ```
    */
   framed(
     fill: (view: DataView, length: number) => void,

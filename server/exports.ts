@@ -2,36 +2,48 @@
  * The export table: which file systems are served under which paths, to
  * which clients, and how callers' credentials are mapped (squashing).
  *
- * @example
+ * @example Two exports; a mount path resolves to the longest match
  * ```ts
- * import { ExportTable } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
+ * import { ExportTable } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
  * const fs = new MemFs();
  * const table = new ExportTable([
  *   { path: "/", fs, squash: "none" },
  *   { path: "/data", fs, readOnly: true, clients: ["10.0.0.0/8"] },
  * ]);
- * console.log(table.find("/data")?.readOnly); // true
+ * const m = table.match("/data/projects/x");
+ * assert.equal(m?.export.path, "/data");
+ * assert.deepEqual(m?.rest, ["projects", "x"]); // mounted below the export
+ * assert.equal(table.match("/docs")?.export.path, "/");
+ * assert.equal(table.find("/data")?.readOnly, true);
  * ```
  *
  * @module
  */
 
-import { AllowList, LOOPBACK } from "../rpc/connections.ts";
+import { AllowList, LOOPBACK } from "../net/allow.ts";
 import type { CallAuth } from "../rpc/program.ts";
+import { servedFs } from "../vfs/_serial.ts";
 import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
 import { handleVerifier } from "./handles.ts";
 
 /**
  * Makes the file system a caller sees, for per-user views.
  *
- * @example
+ * @example A view per caller
  * ```ts
- * import type { FileSystemFactory } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
+ * import { Export, type FileSystemFactory } from "@netfs/netfs/server";
+ * import { MemFs, ReadOnlyFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
  * const shared = new MemFs();
- * const factory: FileSystemFactory = (_cred) => shared;
- * console.log(factory({ uid: 1, gid: 1, groups: [] }) === shared);
+ * const guestView = new ReadOnlyFs(shared); // same file ids
+ * const factory: FileSystemFactory = (cred) => cred.uid === 65534 ? guestView : shared;
+ * const exp = new Export(0, { path: "/", fs: factory });
+ * assert.equal(exp.baseFs, guestView); // made for the anonymous caller
+ * assert.equal(exp.fsFor({ uid: 1000, gid: 1000, groups: [] }), shared);
  * ```
  */
 export type FileSystemFactory = (cred: Credentials) => FileSystem;
@@ -39,39 +51,37 @@ export type FileSystemFactory = (cred: Credentials) => FileSystem;
 /**
  * How callers' identities are mapped.
  *
- * @example
+ * @example What each mode does to an AUTH_SYS caller
  * ```ts
- * import type { Squash } from "./exports.ts";
- * const mode: Squash = "none"; // trust the client's uid 0
- * console.log(mode);
+ * import { Export, type Squash } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const fs = new MemFs();
+ * const asSeenBy = (squash: Squash, uid: number) =>
+ *   new Export(0, { path: "/", fs, squash }).credentials({
+ *     flavor: 1,
+ *     sys: { stamp: 0, machineName: "client", uid, gid: uid, gids: [] },
+ *   }).uid;
+ * assert.equal(asSeenBy("root", 0), 65534); // the default: root is anonymous
+ * assert.equal(asSeenBy("root", 1000), 1000);
+ * assert.equal(asSeenBy("all", 1000), 65534);
+ * assert.equal(asSeenBy("none", 0), 0); // trusts the client's root
  * ```
  */
 export type Squash = "root" | "none" | "all";
 
 /**
  * One export, as configured.
- *
- * @example
- * ```ts
- * import type { ExportOptions } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const options: ExportOptions = {
- *   path: "/data",
- *   fs: new MemFs(),
- *   clients: ["127.0.0.1", "10.0.0.0/8"],
- *   squash: "root",
- *   anonUid: 65534,
- *   anonGid: 65534,
- * };
- * console.log(options.path);
- * ```
  */
 export interface ExportOptions {
   /** Where clients mount it: "/" or a name such as "/data". */
   path: string;
   /**
    * The file system, or a factory giving each caller its own view (every
-   * view must use the same file ids).
+   * view must use the same file ids). One that declares `concurrency:
+   * "serialize"` gets its calls one at a time, through one queue per file
+   * system object.
    */
   fs: FileSystem | FileSystemFactory;
   /** Refuse every change with NFS3ERR_ROFS. Default false. */
@@ -101,12 +111,19 @@ export interface ExportOptions {
 /**
  * An export, ready to serve.
  *
- * @example
+ * @example Which clients may use it
  * ```ts
- * import { Export } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const exp = new Export(0, { path: "/", fs: new MemFs() });
- * console.log(exp.credentials({ flavor: 0 }).uid); // 65534
+ * import { Export } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const local = new Export(0, { path: "/", fs: new MemFs() });
+ * assert.equal(local.allows("127.0.0.1"), true); // loopback by default
+ * assert.equal(local.allows("192.0.2.7"), false);
+ *
+ * const lan = new Export(1, { path: "/lan", fs: new MemFs(), clients: ["192.0.2.0/24"] });
+ * assert.equal(lan.allows("192.0.2.7"), true);
+ * assert.equal(lan.allows("127.0.0.1"), false);
  * ```
  */
 export class Export {
@@ -132,7 +149,11 @@ export class Export {
   readonly verfHi: number;
   /** Low word of the verifier. */
   readonly verfLo: number;
-  /** The file system seen by anonymous callers (also gives `root`). */
+  /**
+   * The file system seen by anonymous callers (also gives `root`): the one
+   * given, or the wrapper that queues its calls when it declares
+   * `concurrency: "serialize"`.
+   */
   readonly baseFs: FileSystem;
   /** Anonymous credentials. */
   readonly anon: Credentials;
@@ -142,15 +163,6 @@ export class Export {
 
   /**
    * Prepares `options` as export number `id`.
-   *
-   * @example
-   * ```ts
-   * import { Export } from "./exports.ts";
-   * import { MemFs } from "../vfs/memfs.ts";
-   * const fs = new MemFs();
-   * const exp = new Export(0, { path: "/data/", fs });
-   * console.log(exp.path); // "/data"
-   * ```
    */
   constructor(id: number, options: ExportOptions) {
     this.id = id;
@@ -178,9 +190,9 @@ export class Export {
     });
     if (typeof options.fs === "function") {
       this.#factory = options.fs;
-      this.baseFs = options.fs(this.anon);
+      this.baseFs = servedFs(options.fs(this.anon));
     } else {
-      this.baseFs = options.fs;
+      this.baseFs = servedFs(options.fs);
     }
   }
 
@@ -191,7 +203,7 @@ export class Export {
 
   /** The file system a caller with `cred` sees. */
   fsFor(cred: Credentials): FileSystem {
-    return this.#factory ? this.#factory(cred) : this.baseFs;
+    return this.#factory ? servedFs(this.#factory(cred)) : this.baseFs;
   }
 
   /** Whether a client at `address` may use this export. */
@@ -227,8 +239,15 @@ export class Export {
  *
  * @example
  * ```ts
- * import { normalizeExportPath } from "./exports.ts";
- * console.log(normalizeExportPath("data//x/")); // "/data/x"
+ * import { normalizeExportPath } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(normalizeExportPath("data//x/./"), "/data/x");
+ * assert.equal(normalizeExportPath(""), "/");
+ * assert.throws(() => normalizeExportPath("/data/../etc"), {
+ *   name: "TypeError",
+ *   message: 'Export path must not contain "..": /data/../etc',
+ * });
  * ```
  */
 export function normalizeExportPath(path: string): string {
@@ -241,15 +260,6 @@ export function normalizeExportPath(path: string): string {
 
 /**
  * The result of resolving a mount path.
- *
- * @example
- * ```ts
- * import { ExportTable, type ExportMatch } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const t = new ExportTable([{ path: "/data", fs: new MemFs() }]);
- * const m: ExportMatch | undefined = t.match("/data/sub");
- * console.log(m?.rest); // ["sub"]
- * ```
  */
 export interface ExportMatch {
   /** The export. */
@@ -261,13 +271,19 @@ export interface ExportMatch {
 /**
  * Every export, by id and by path.
  *
- * @example
+ * @example A table is checked when it is built
  * ```ts
- * import { ExportTable } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
+ * import { ExportTable } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
  * const fs = new MemFs();
- * const t = new ExportTable([{ path: "/", fs }]);
- * console.log(t.match("/docs/a")?.rest); // ["docs", "a"]
+ * const table = new ExportTable([{ path: "/a", fs }, { path: "/b", fs }]);
+ * assert.equal(table.byId(1)?.path, "/b"); // an export's id is its index
+ * assert.throws(() => new ExportTable([{ path: "/a", fs }, { path: "a/", fs }]), {
+ *   message: "Duplicate export path: /a",
+ * });
+ * assert.throws(() => new ExportTable([]), { message: "No exports configured" });
  * ```
  */
 export class ExportTable {

@@ -9,40 +9,32 @@
  * so that a server over a persistent file system (LocalFs) keeps every handle
  * a client holds valid across restarts.
  *
- * @example
+ * @example Make a handle and take it apart
  * ```ts
- * import { decodeHandle, encodeHandle, handleVerifier } from "./handles.ts";
- * const verf = handleVerifier("/srv/export");
- * const fh = encodeHandle({ exportId: 1, verifier: verf, fileid: 42 });
- * console.log(decodeHandle(fh)?.fileid); // 42
+ * import { decodeHandle, encodeHandle, HANDLE_SIZE, handleVerifier } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * const verifier = handleVerifier("/srv/export");
+ * const fh = encodeHandle({ exportId: 1, verifier, fileid: 2 ** 40 + 42 });
+ * assert.equal(fh.length, HANDLE_SIZE);
+ * const view = new DataView(verifier.buffer);
+ * assert.deepEqual(decodeHandle(fh), {
+ *   exportId: 1,
+ *   verfHi: view.getUint32(0), // the verifier as two words, cheap to compare
+ *   verfLo: view.getUint32(4),
+ *   fileid: 2 ** 40 + 42,
+ * });
  * ```
  *
  * @module
  */
 
-/**
- * Size of every handle this server makes.
- *
- * @example
- * ```ts
- * import { HANDLE_SIZE } from "./handles.ts";
- * console.log(HANDLE_SIZE); // 20
- * ```
- */
+/** Size of every handle this server makes. */
 export const HANDLE_SIZE = 20;
 const FORMAT = 0x4e; // "N", bumped if the layout ever changes
 const TWO_32 = 4294967296;
 
-/**
- * The parts of a handle.
- *
- * @example
- * ```ts
- * import type { HandleParts } from "./handles.ts";
- * const parts: HandleParts = { exportId: 0, verifier: new Uint8Array(8), fileid: 1 };
- * console.log(parts.fileid);
- * ```
- */
+/** The parts of a handle. */
 export interface HandleParts {
   /** The export's id (0–255). */
   exportId: number;
@@ -52,17 +44,7 @@ export interface HandleParts {
   fileid: number;
 }
 
-/**
- * A decoded handle; the verifier as two words for cheap comparison.
- *
- * @example
- * ```ts
- * import { decodeHandle, type DecodedHandle, encodeHandle } from "./handles.ts";
- * const fh = encodeHandle({ exportId: 2, verifier: new Uint8Array(8), fileid: 9 });
- * const d: DecodedHandle | undefined = decodeHandle(fh);
- * console.log(d?.exportId, d?.fileid); // 2 9
- * ```
- */
+/** A decoded handle; the verifier as two words for cheap comparison. */
 export interface DecodedHandle {
   /** The export's id. */
   exportId: number;
@@ -86,16 +68,7 @@ function check(b: Uint8Array): number {
   return (s << 8) | a;
 }
 
-/**
- * Builds a handle.
- *
- * @example
- * ```ts
- * import { encodeHandle } from "./handles.ts";
- * const fh = encodeHandle({ exportId: 0, verifier: new Uint8Array(8), fileid: 1 });
- * console.log(fh.length); // 20
- * ```
- */
+/** Builds a handle. */
 export function encodeHandle(parts: HandleParts): Uint8Array {
   if (parts.verifier.byteLength !== 8) {
     throw new RangeError(
@@ -125,10 +98,16 @@ export function encodeHandle(parts: HandleParts): Uint8Array {
  * Takes a handle apart; `undefined` for anything this server did not make
  * (the caller answers NFS3ERR_BADHANDLE).
  *
- * @example
+ * @example Handles this server did not make
  * ```ts
- * import { decodeHandle } from "./handles.ts";
- * console.log(decodeHandle(new Uint8Array(7))); // undefined
+ * import { decodeHandle, encodeHandle } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * const fh = encodeHandle({ exportId: 0, verifier: new Uint8Array(8), fileid: 7 });
+ * assert.equal(decodeHandle(new Uint8Array(7)), undefined); // wrong length
+ * const forged = fh.slice();
+ * forged[19] ^= 1; // another file id, without the check word to match
+ * assert.equal(decodeHandle(forged), undefined);
  * ```
  */
 export function decodeHandle(fh: Uint8Array): DecodedHandle | undefined {
@@ -151,8 +130,14 @@ export function decodeHandle(fh: Uint8Array): DecodedHandle | undefined {
  *
  * @example
  * ```ts
- * import { handleVerifier } from "./handles.ts";
- * console.log(handleVerifier("a").join() === handleVerifier("a").join()); // true
+ * import { handleVerifier } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * // Seeded: the same on every start, so handles survive a restart.
+ * assert.deepEqual(handleVerifier("netfs:/data"), handleVerifier("netfs:/data"));
+ * assert.notDeepEqual(handleVerifier("netfs:/data"), handleVerifier("netfs:/other"));
+ * // Unseeded: random, so an earlier instance's handles are stale.
+ * assert.notDeepEqual(handleVerifier(), handleVerifier());
  * ```
  */
 export function handleVerifier(seed?: string): Uint8Array {

@@ -3,15 +3,26 @@
  * ({@link serveNfs}), the export table, and the programs for use with
  * `serveRpc` directly.
  *
- * @example
- * ```ts ignore
+ * @example Serve a MemFs and ask the server what it exports
+ * ```ts
+ * import { RpcClient } from "@netfs/netfs/rpc";
  * import { serveNfs } from "@netfs/netfs/server";
  * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * // Port 0 picks a free port; without `quiet` the server prints mount commands.
  * const server = serveNfs({
- *   port: 11111,
+ *   port: 0,
+ *   quiet: true,
  *   exports: [{ path: "/", fs: new MemFs(), squash: "none" }],
  * });
- * await server.finished;
+ * // MOUNT v3 EXPORT (program 100005, procedure 5), answered on the NFS port.
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const reply = await client.call(100005, 3, 5, () => {});
+ * assert.equal(reply.bool(), true); // an export follows
+ * assert.equal(reply.string(1024), "/");
+ * client.close();
+ * await server.shutdown();
  * ```
  *
  * @module

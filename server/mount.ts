@@ -16,15 +16,21 @@
  * @module
  */
 
-import type { CallContext, RpcProgram } from "../rpc/program.ts";
+import {
+  type CallContext,
+  procedure,
+  type RpcProgram,
+} from "../rpc/program.ts";
 import {
   decodeDirpath,
   encodeExports,
   encodeMntRes,
   encodeMountList,
+  type ExportEntry,
   type MntRes,
   MOUNT_PROGRAM,
   MOUNT_V3,
+  type MountEntry,
   MountProc,
   MountStatus,
 } from "../proto/mount.ts";
@@ -72,39 +78,27 @@ const MNT_STATUS: Partial<Record<string, number>> = {
   ESTALE: MountStatus.NOENT,
 };
 
-/**
- * Builds the MOUNT v3 program.
- *
- * MNT answers MNT3ERR_NOENT for a path no export covers (or that does not
- * exist below one), MNT3ERR_NOTDIR for a path through or to a non-directory,
- * MNT3ERR_ACCES for a client the export does not allow, MNT3ERR_PERM for an
- * unprivileged source port on a `secure` export, MNT3ERR_NAMETOOLONG for an
- * over-long component. The root handle comes with AUTH_SYS as the flavour.
- *
- * @example
- * ```ts
- * import { mountProgram } from "./mount.ts";
- * import { ExportTable } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const fs = new MemFs();
- * const prog = mountProgram({ exports: new ExportTable([{ path: "/data", fs }]) });
- * console.log(prog.procedures[1].name); // "MNT"
- * ```
- */
-export function mountProgram(options: MountOptions): RpcProgram {
-  const table = options.exports;
-  // "client\0path" -> entry, in mount order.
-  const mounts = new Map<string, { hostname: string; directory: string }>();
+/** The state of one MOUNT program: the exports and who mounted what. */
+class MountState {
+  readonly #table: ExportTable;
+  readonly #onMount: MountOptions["onMount"];
+  /** "client\0path" -> entry, in mount order. */
+  readonly #mounts = new Map<string, MountEntry>();
 
-  async function mnt(path: string, ctx: CallContext): Promise<MntRes> {
-    const m = table.match(path);
+  constructor(options: MountOptions) {
+    this.#table = options.exports;
+    this.#onMount = options.onMount;
+  }
+
+  async mnt(path: string, call: CallContext): Promise<MntRes> {
+    const m = this.#table.match(path);
     if (m === undefined) return { status: MountStatus.NOENT };
     const exp = m.export;
-    if (!exp.allows(ctx.remote.hostname)) return { status: MountStatus.ACCES };
-    if (exp.secure && ctx.remote.port >= 1024) {
+    if (!exp.allows(call.remote.hostname)) return { status: MountStatus.ACCES };
+    if (exp.secure && call.remote.port >= 1024) {
       return { status: MountStatus.PERM };
     }
-    const cred = exp.credentials(ctx.auth);
+    const cred = exp.credentials(call.auth);
     const fs = exp.fsFor(cred);
     let id = exp.root;
     try {
@@ -120,14 +114,15 @@ export function mountProgram(options: MountOptions): RpcProgram {
       }
       return { status: MountStatus.SERVERFAULT };
     }
-    const key = `${ctx.remote.hostname}\0${path}`;
+    const key = `${call.remote.hostname}\0${path}`;
+    const mounts = this.#mounts;
     mounts.delete(key);
     if (mounts.size >= MAX_MOUNTS) {
       const oldest = mounts.keys().next().value;
       if (oldest !== undefined) mounts.delete(oldest);
     }
-    mounts.set(key, { hostname: ctx.remote.hostname, directory: path });
-    options.onMount?.({ op: "mnt", client: ctx.remote.hostname, path });
+    mounts.set(key, { hostname: call.remote.hostname, directory: path });
+    this.#onMount?.({ op: "mnt", client: call.remote.hostname, path });
     return {
       status: MountStatus.OK,
       handle: encodeHandle({
@@ -139,55 +134,83 @@ export function mountProgram(options: MountOptions): RpcProgram {
     };
   }
 
+  umnt(path: string, call: CallContext): void {
+    if (this.#mounts.delete(`${call.remote.hostname}\0${path}`)) {
+      this.#onMount?.({ op: "umnt", client: call.remote.hostname, path });
+    }
+  }
+
+  umntall(call: CallContext): void {
+    for (const [k, v] of this.#mounts) {
+      if (v.hostname === call.remote.hostname) this.#mounts.delete(k);
+    }
+  }
+
+  list(): MountEntry[] {
+    return [...this.#mounts.values()];
+  }
+
+  exports(): ExportEntry[] {
+    return this.#table.exports.map((e) => ({
+      dir: e.path,
+      groups: [...e.clients],
+    }));
+  }
+}
+
+/**
+ * Builds the MOUNT v3 program.
+ *
+ * MNT answers MNT3ERR_NOENT for a path no export covers (or that does not
+ * exist below one), MNT3ERR_NOTDIR for a path through or to a non-directory,
+ * MNT3ERR_ACCES for a client the export does not allow, MNT3ERR_PERM for an
+ * unprivileged source port on a `secure` export, MNT3ERR_NAMETOOLONG for an
+ * over-long component. The root handle comes with AUTH_SYS as the flavour.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mountProgram } from "./mount.ts";
+ * import { ExportTable } from "./exports.ts";
+ * import { MemFs } from "../vfs/memfs.ts";
+ * const fs = new MemFs();
+ * const prog = mountProgram({ exports: new ExportTable([{ path: "/data", fs }]) });
+ * assert.equal(prog.procedures[1].name, "MNT");
+ * ```
+ */
+export function mountProgram(options: MountOptions): RpcProgram {
+  const mount = new MountState(options);
   return {
     program: MOUNT_PROGRAM,
     version: MOUNT_V3,
     name: "mountd",
     procedures: {
-      [MountProc.NULL]: { name: "NULL", handler: () => {} },
-      [MountProc.MNT]: {
+      [MountProc.NULL]: { name: "NULL", run: () => {} },
+      [MountProc.MNT]: procedure({
         name: "MNT",
-        handler: async (args, reply, ctx) => {
-          const path = decodeDirpath(args);
-          encodeMntRes(reply, await mnt(path, ctx));
-        },
-      },
-      [MountProc.DUMP]: {
+        decode: decodeDirpath,
+        run: (path, call) => mount.mnt(path, call),
+        encode: encodeMntRes,
+      }),
+      [MountProc.DUMP]: procedure({
         name: "DUMP",
-        handler: (_args, reply) => {
-          encodeMountList(reply, [...mounts.values()]);
-        },
-      },
-      [MountProc.UMNT]: {
+        run: () => mount.list(),
+        encode: encodeMountList,
+      }),
+      [MountProc.UMNT]: procedure({
         name: "UMNT",
-        handler: (args, _reply, ctx) => {
-          const path = decodeDirpath(args);
-          if (mounts.delete(`${ctx.remote.hostname}\0${path}`)) {
-            options.onMount?.({
-              op: "umnt",
-              client: ctx.remote.hostname,
-              path,
-            });
-          }
-        },
-      },
+        decode: decodeDirpath,
+        run: (path, call) => mount.umnt(path, call),
+      }),
       [MountProc.UMNTALL]: {
         name: "UMNTALL",
-        handler: (_args, _reply, ctx) => {
-          for (const [k, v] of mounts) {
-            if (v.hostname === ctx.remote.hostname) mounts.delete(k);
-          }
-        },
+        run: (_args, call) => mount.umntall(call),
       },
-      [MountProc.EXPORT]: {
+      [MountProc.EXPORT]: procedure({
         name: "EXPORT",
-        handler: (_args, reply) => {
-          encodeExports(
-            reply,
-            table.exports.map((e) => ({ dir: e.path, groups: [...e.clients] })),
-          );
-        },
-      },
+        run: () => mount.exports(),
+        encode: encodeExports,
+      }),
     },
   };
 }

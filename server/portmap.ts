@@ -53,8 +53,14 @@ import {
   transportToUniversal,
   universalToTransport,
 } from "../proto/portmap.ts";
-import { AllowList, LOOPBACK } from "../rpc/connections.ts";
-import type { CallContext, Procedure, RpcProgram } from "../rpc/program.ts";
+import { AllowList, LOOPBACK } from "../net/allow.ts";
+import {
+  type CallContext,
+  type Procedure,
+  procedure,
+  type RpcProgram,
+} from "../rpc/program.ts";
+import type { XdrWriter } from "../rpc/xdr.ts";
 import type { RpcServer } from "../rpc/server.ts";
 
 /** Options of {@link portmapPrograms}. */
@@ -131,18 +137,18 @@ class Registry {
     return [...this.own(), ...this.set];
   }
 
-  mayChange(ctx: CallContext): boolean {
-    return this.#setAllow.allows(ctx.remote.hostname);
+  mayChange(call: CallContext): boolean {
+    return this.#setAllow.allows(call.remote.hostname);
   }
 
   /**
    * The address a caller should use: a wildcard listen address is replaced
    * by the local address the caller reached us on (rpcbind's merge).
    */
-  merged(m: RpcbMapping, ctx: CallContext): string {
+  merged(m: RpcbMapping, call: CallContext): string {
     const hp = parseUniversalAddress(m.addr);
     if (!hp || !isWildcard(hp.hostname)) return m.addr;
-    let local = ctx.local.hostname;
+    let local = call.local.hostname;
     if (m.netid === "tcp" && local.toLowerCase().startsWith("::ffff:")) {
       local = local.slice(7);
     }
@@ -195,6 +201,14 @@ class Registry {
   }
 }
 
+const encodeBool = (reply: XdrWriter, ok: boolean) => void reply.bool(ok);
+const encodeU32 = (reply: XdrWriter, n: number) => void reply.u32(n);
+const encodeString = (reply: XdrWriter, s: string) => void reply.string(s);
+
+/**
+ * The procedures of version `v`, each counted for GETSTAT as rpcbind counts:
+ * before its arguments are decoded, so a call with garbage counts too.
+ */
 function counted(
   reg: Registry,
   v: number,
@@ -204,11 +218,12 @@ function counted(
   const out: Record<number, Procedure> = {};
   for (const [num, proc] of Object.entries(procedures)) {
     const n = Number(num);
+    const decode = proc.decode;
     out[n] = {
       ...proc,
-      handler: (args, reply, ctx) => {
+      decode: (args) => {
         stats.procs[n]++;
-        return proc.handler(args, reply, ctx);
+        return decode?.(args);
       },
     };
   }
@@ -241,18 +256,18 @@ function version2(reg: Registry): RpcProgram {
     version: 2,
     name: "portmapper",
     procedures: counted(reg, 2, {
-      0: { name: "NULL", handler: () => {} },
-      1: {
+      0: { name: "NULL", run: () => {} },
+      1: procedure({
         name: "SET",
-        handler: (args, reply, ctx) => {
-          const m = decodeMapping(args);
+        decode: decodeMapping,
+        run: (m, call) => {
           const netid = m.protocol === IPPROTO_TCP
             ? "tcp"
             : m.protocol === IPPROTO_UDP
             ? "udp"
             : "";
           const ok = netid !== "" && m.port > 0 && m.port < 65536 &&
-            reg.mayChange(ctx) &&
+            reg.mayChange(call) &&
             // Version 2 mappings are IPv4: refuse one that clashes in v2 terms.
             !v2List().some((e) =>
               e.program === m.program && e.version === m.version &&
@@ -269,121 +284,127 @@ function version2(reg: Registry): RpcProgram {
               owner: "unknown",
             });
           if (ok) stats.set++;
-          reply.bool(ok);
+          return ok;
         },
-      },
-      2: {
+        encode: encodeBool,
+      }),
+      2: procedure({
         name: "UNSET",
-        handler: (args, reply, ctx) => {
-          const m = decodeMapping(args);
-          const ok = reg.mayChange(ctx) && reg.remove(m.program, m.version, "");
+        decode: decodeMapping,
+        run: (m, call) => {
+          const ok = reg.mayChange(call) &&
+            reg.remove(m.program, m.version, "");
           if (ok) stats.unset++;
-          reply.bool(ok);
+          return ok;
         },
-      },
-      3: {
+        encode: encodeBool,
+      }),
+      3: procedure({
         name: "GETPORT",
-        handler: (args, reply) => {
-          const m = decodeMapping(args);
+        decode: decodeMapping,
+        run: (m) => {
           const all = v2List().filter((e) =>
             e.program === m.program && e.protocol === m.protocol
           );
           const hit = all.find((e) => e.version === m.version) ?? all[0];
-          reply.u32(hit?.port ?? 0);
+          return hit?.port ?? 0;
         },
-      },
-      4: {
+        encode: encodeU32,
+      }),
+      4: procedure({
         name: "DUMP",
-        handler: (_args, reply) => encodeMappingList(reply, v2List()),
-      },
+        run: () => v2List(),
+        encode: encodeMappingList,
+      }),
     }),
   };
 }
 
 function rpcbind(reg: Registry, version: 3 | 4): RpcProgram {
   const stats = reg.stats[version - 2];
-  const getaddr = (anyVersion: boolean): Procedure["handler"] =>
-  (
-    args,
-    reply,
-    ctx,
-  ) => {
-    const q = decodeRpcb(args);
-    const netid = q.netid || transportNetid(ctx.local);
-    const hit = reg.find(q.program, q.version, netid, anyVersion);
-    reply.string(hit ? reg.merged(hit, ctx) : "");
-  };
-  const procedures: Record<number, Procedure> = {
-    [RpcbProc.NULL]: { name: "NULL", handler: () => {} },
-    [RpcbProc.SET]: {
-      name: "SET",
-      handler: (args, reply, ctx) => {
-        const m = decodeRpcb(args);
-        const ok = m.netid !== "" && reg.mayChange(ctx) && reg.add(m);
-        if (ok) stats.set++;
-        reply.bool(ok);
+  const getaddr = (name: string, anyVersion: boolean) =>
+    procedure({
+      name,
+      decode: decodeRpcb,
+      run: (q, call) => {
+        const netid = q.netid || transportNetid(call.local);
+        const hit = reg.find(q.program, q.version, netid, anyVersion);
+        return hit ? reg.merged(hit, call) : "";
       },
-    },
-    [RpcbProc.UNSET]: {
+      encode: encodeString,
+    });
+  const procedures: Record<number, Procedure> = {
+    [RpcbProc.NULL]: { name: "NULL", run: () => {} },
+    [RpcbProc.SET]: procedure({
+      name: "SET",
+      decode: decodeRpcb,
+      run: (m, call) => {
+        const ok = m.netid !== "" && reg.mayChange(call) && reg.add(m);
+        if (ok) stats.set++;
+        return ok;
+      },
+      encode: encodeBool,
+    }),
+    [RpcbProc.UNSET]: procedure({
       name: "UNSET",
-      handler: (args, reply, ctx) => {
-        const m = decodeRpcb(args);
-        const ok = reg.mayChange(ctx) &&
+      decode: decodeRpcb,
+      run: (m, call) => {
+        const ok = reg.mayChange(call) &&
           reg.remove(m.program, m.version, m.netid);
         if (ok) stats.unset++;
-        reply.bool(ok);
+        return ok;
       },
-    },
-    [RpcbProc.GETADDR]: { name: "GETADDR", handler: getaddr(true) },
-    [RpcbProc.DUMP]: {
+      encode: encodeBool,
+    }),
+    [RpcbProc.GETADDR]: getaddr("GETADDR", true),
+    [RpcbProc.DUMP]: procedure({
       name: "DUMP",
-      handler: (_args, reply) => encodeRpcbList(reply, reg.all()),
-    },
-    [RpcbProc.GETTIME]: {
+      run: () => reg.all(),
+      encode: encodeRpcbList,
+    }),
+    [RpcbProc.GETTIME]: procedure({
       name: "GETTIME",
-      handler: (_args, reply) => void reply.u32(Math.floor(Date.now() / 1000)),
-    },
-    [RpcbProc.UADDR2TADDR]: {
+      run: () => Math.floor(Date.now() / 1000),
+      encode: encodeU32,
+    }),
+    [RpcbProc.UADDR2TADDR]: procedure({
       name: "UADDR2TADDR",
-      handler: (args, reply) => {
-        const t = universalToTransport(args.string(1024, "uaddr"));
-        encodeNetbuf(reply, t ?? { maxlen: 0, buf: new Uint8Array(0) });
-      },
-    },
-    [RpcbProc.TADDR2UADDR]: {
+      decode: (args) => args.string(1024, "uaddr"),
+      run: (uaddr) =>
+        universalToTransport(uaddr) ?? { maxlen: 0, buf: new Uint8Array(0) },
+      encode: encodeNetbuf,
+    }),
+    [RpcbProc.TADDR2UADDR]: procedure({
       name: "TADDR2UADDR",
-      handler: (args, reply) => {
-        reply.string(transportToUniversal(decodeNetbuf(args).buf) ?? "");
-      },
-    },
+      decode: decodeNetbuf,
+      run: (taddr) => transportToUniversal(taddr.buf) ?? "",
+      encode: encodeString,
+    }),
   };
   if (version === 4) {
-    procedures[RpcbProc.GETVERSADDR] = {
-      name: "GETVERSADDR",
-      handler: getaddr(false),
-    };
-    procedures[RpcbProc.GETADDRLIST] = {
+    procedures[RpcbProc.GETVERSADDR] = getaddr("GETVERSADDR", false);
+    procedures[RpcbProc.GETADDRLIST] = procedure({
       name: "GETADDRLIST",
-      handler: (args, reply, ctx) => {
-        const q = decodeRpcb(args);
-        const list: RpcbEntry[] = reg.all()
+      decode: decodeRpcb,
+      run: (q, call): RpcbEntry[] =>
+        reg.all()
           .filter((e) => e.program === q.program && e.version === q.version)
           .map((e) => ({
-            maddr: reg.merged(e, ctx),
+            maddr: reg.merged(e, call),
             netid: e.netid,
             semantics: protocolOf(e.netid) === IPPROTO_UDP
               ? NC_TPI_CLTS
               : NC_TPI_COTS_ORD,
             protoFamily: e.netid.endsWith("6") ? "inet6" : "inet",
             proto: protocolOf(e.netid) === IPPROTO_UDP ? "udp" : "tcp",
-          }));
-        encodeRpcbEntryList(reply, list);
-      },
-    };
-    procedures[RpcbProc.GETSTAT] = {
+          })),
+      encode: encodeRpcbEntryList,
+    });
+    procedures[RpcbProc.GETSTAT] = procedure({
       name: "GETSTAT",
-      handler: (_args, reply) => encodeRpcbStats(reply, reg.stats),
-    };
+      run: () => reg.stats,
+      encode: encodeRpcbStats,
+    });
   }
   return {
     program: PMAP_PROG,

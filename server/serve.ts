@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { ConnectionInfo, ConnectionOptions } from "../rpc/connections.ts";
+import type { ConnectionInfo, ConnectionOptions } from "../net/connection.ts";
 import { type RpcServer, serveRpc } from "../rpc/server.ts";
 import { type ExportOptions, ExportTable } from "./exports.ts";
 import { mountProgram } from "./mount.ts";

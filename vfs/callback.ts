@@ -29,15 +29,17 @@
  * @module
  */
 
-import { accessBits, Perm } from "./access.ts";
-import { checkName } from "./_names.ts";
 import {
-  checkInitialOwner,
+  accessBits,
+  checkNewOwner,
   checkSetattr,
+  modeAfterWrite,
+  Perm,
   requireData,
-  requirePerm,
+  requirePermission,
   requireSticky,
-} from "./_policy.ts";
+} from "./access.ts";
+import { checkName } from "./_names.ts";
 import { VfsError } from "./errors.ts";
 import {
   type Attributes,
@@ -293,6 +295,8 @@ export class CallbackFs<O = unknown> implements FileSystem {
   readonly root: FileId = 1;
   /** Fixed properties. */
   readonly limits: FsLimits;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
 
   readonly #h: CallbackHandlers<O>;
   readonly #fsid: number;
@@ -555,7 +559,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
     const n = this.#node(id);
     const { attrs } = await this.#stat(cred, n);
     const path = this.#path(n);
-    const mode = checkSetattr(cred, attrs, set, path);
+    const mode = checkSetattr(attrs, cred, set, { what: path });
     const ctx = this.#ctx(cred);
     if (set.size !== undefined) {
       const f = this.#need("truncate");
@@ -598,7 +602,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
     name: string,
   ): Promise<Attributes> {
     const [dir, dattrs] = await this.#dir(cred, dirId);
-    requirePerm(cred, dattrs, Perm.X, `cannot search ${this.#path(dir)}`);
+    requirePermission(dattrs, cred, Perm.X, `cannot search ${this.#path(dir)}`);
     if (name === ".") return dattrs;
     if (name === "..") {
       return dir.parent === undefined
@@ -642,7 +646,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
     length: number,
   ): Promise<ReadResult> {
     const [n, attrs] = await this.#regular(cred, id);
-    requireData(cred, attrs, false, this.#path(n));
+    requireData(attrs, cred, "read", this.#path(n));
     if (offset >= attrs.size || length === 0) {
       return { data: new Uint8Array(0), eof: offset >= attrs.size };
     }
@@ -669,7 +673,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
     stable: Stability = "unstable",
   ): Promise<WriteResult> {
     const [n, attrs] = await this.#regular(cred, id);
-    requireData(cred, attrs, true, this.#path(n));
+    requireData(attrs, cred, "write", this.#path(n));
     const write = this.#need("write");
     const o = await this.#opened(cred, n, true);
     let count: number;
@@ -687,13 +691,8 @@ export class CallbackFs<O = unknown> implements FileSystem {
     } finally {
       this.#release(o);
     }
-    // A non-root write drops setuid (and setgid when group-executable).
-    if (
-      cred.uid !== 0 && count > 0 && (attrs.mode & 0o6000) !== 0 &&
-      this.#h.chmod
-    ) {
-      let mode = attrs.mode & ~0o4000;
-      if ((attrs.mode & 0o010) !== 0) mode &= ~0o2000;
+    const mode = modeAfterWrite(attrs.mode, cred);
+    if (count > 0 && mode !== attrs.mode && this.#h.chmod) {
       await this.#call(
         o.path,
         () => this.#h.chmod!(o.path, mode, this.#ctx(cred)),
@@ -714,9 +713,9 @@ export class CallbackFs<O = unknown> implements FileSystem {
   ): Promise<[Node, Attributes]> {
     const [dir, dattrs] = await this.#dir(cred, dirId);
     checkName(name);
-    requirePerm(
-      cred,
+    requirePermission(
       dattrs,
+      cred,
       Perm.W | Perm.X,
       `cannot change entry ${name} of ${this.#path(dir)}`,
     );
@@ -756,7 +755,12 @@ export class CallbackFs<O = unknown> implements FileSystem {
       if (existing.type !== FileType.Regular) {
         throw new VfsError("EEXIST", `File exists: ${name}`);
       }
-      requirePerm(cred, dattrs, Perm.X, `cannot search ${this.#path(dir)}`);
+      requirePermission(
+        dattrs,
+        cred,
+        Perm.X,
+        `cannot search ${this.#path(dir)}`,
+      );
       const a = options.attrs;
       if (
         a?.size !== undefined || a?.atime !== undefined ||
@@ -771,7 +775,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
       return existing;
     }
     await this.#prepareCreate(cred, dirId, name);
-    checkInitialOwner(cred, options.attrs);
+    checkNewOwner(cred, options.attrs);
     const create = this.#need("create");
     const path = this.#joined(dir, name);
     const owner = this.#owner(
@@ -802,7 +806,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
     attrs?: SetAttributes,
   ): Promise<Attributes> {
     const [dir, dattrs] = await this.#prepareCreate(cred, dirId, name);
-    checkInitialOwner(cred, attrs);
+    checkNewOwner(cred, attrs);
     if (await this.#peek(cred, dir, name)) {
       throw new VfsError("EEXIST", `File exists: ${name}`);
     }
@@ -828,7 +832,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
     attrs?: SetAttributes,
   ): Promise<Attributes> {
     const [dir, dattrs] = await this.#prepareCreate(cred, dirId, name);
-    checkInitialOwner(cred, attrs);
+    checkNewOwner(cred, attrs);
     if (await this.#peek(cred, dir, name)) {
       throw new VfsError("EEXIST", `File exists: ${name}`);
     }
@@ -923,7 +927,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
     if (a === undefined) {
       throw new VfsError("ENOENT", `No such file or directory: ${name}`);
     }
-    requireSticky(cred, dattrs, a, name);
+    requireSticky(dattrs, a, cred, name);
     return [dir, dattrs, dir.children.get(name)!, a];
   }
 
@@ -989,11 +993,13 @@ export class CallbackFs<O = unknown> implements FileSystem {
           );
         }
       }
-      if (from !== to) requirePerm(cred, a, Perm.W, `cannot move ${fromName}`);
+      if (from !== to) {
+        requirePermission(a, cred, Perm.W, `cannot move ${fromName}`);
+      }
     }
     const targetNode = to.children.get(toName);
     if (target !== undefined && targetNode !== undefined) {
-      requireSticky(cred, tattrs, target, toName);
+      requireSticky(tattrs, target, cred, toName);
       const tIsDir = target.type === FileType.Directory;
       if (isDir && !tIsDir) {
         throw new VfsError("ENOTDIR", `Not a directory: ${toName}`);
@@ -1035,7 +1041,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
     options: ReaddirOptions = {},
   ): Promise<ReaddirResult> {
     const [dir, dattrs] = await this.#dir(cred, dirId);
-    requirePerm(cred, dattrs, Perm.R, `cannot list ${this.#path(dir)}`);
+    requirePermission(dattrs, cred, Perm.R, `cannot list ${this.#path(dir)}`);
     const after = (options.cookie ?? 0n) < 3n ? 0 : Number(options.cookie);
     const limit = options.limit ?? Infinity;
     const path = this.#path(dir);

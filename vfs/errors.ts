@@ -3,11 +3,16 @@
  * message that names the object. Each protocol maps the code to its own
  * status (NFS3ERR_NOENT, NFS4ERR_NOENT, NBD EIO …).
  *
- * @example
+ * @example What a failed lookup throws
  * ```ts
- * import { VfsError } from "./errors.ts";
- * const e = new VfsError("ENOENT", "No such file: notes.txt");
- * console.log(e.code, e.message);
+ * import { MemFs, ROOT, VfsError } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const fs = new MemFs();
+ * await assert.rejects(
+ *   fs.lookup(ROOT, fs.root, "notes.txt"),
+ *   (e) => e instanceof VfsError && e.code === "ENOENT" && e.message.endsWith(": notes.txt"),
+ * );
  * ```
  *
  * @module
@@ -48,14 +53,16 @@ export type VfsErrorCode =
 /**
  * A file-system failure with a POSIX code.
  *
- * @example
+ * @example Throw one from a backend of your own
  * ```ts
- * import { VfsError } from "./errors.ts";
- * try {
- *   throw new VfsError("EEXIST", "File exists: a.txt");
- * } catch (e) {
- *   if (e instanceof VfsError && e.code === "EEXIST") console.log("exists");
- * }
+ * import { VfsError } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * // The code is for the protocols (NFS3ERR_EXIST, NBD EIO ...), the text for people.
+ * const e = new VfsError("EEXIST", "File exists: a.txt");
+ * assert.equal(e.code, "EEXIST");
+ * assert.equal(e.message, "File exists: a.txt");
+ * assert.equal(e.name, "VfsError");
  * ```
  */
 export class VfsError extends Error {
@@ -78,10 +85,22 @@ export class VfsError extends Error {
 /**
  * Whether `e` is a {@link VfsError}, optionally with the given code.
  *
- * @example
+ * @example Create a directory unless it exists
  * ```ts
- * import { isVfsError, VfsError } from "./errors.ts";
- * console.log(isVfsError(new VfsError("ENOENT", "Gone: x"), "ENOENT")); // true
+ * import { FileType, isVfsError, MemFs, ROOT } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const fs = new MemFs();
+ * const mkdirp = async (name: string) => {
+ *   try {
+ *     await fs.mkdir(ROOT, fs.root, name);
+ *   } catch (e) {
+ *     if (!isVfsError(e, "EEXIST")) throw e; // any other failure still counts
+ *   }
+ * };
+ * await mkdirp("docs");
+ * await mkdirp("docs");
+ * assert.equal((await fs.lookup(ROOT, fs.root, "docs")).type, FileType.Directory);
  * ```
  */
 export function isVfsError(e: unknown, code?: VfsErrorCode): e is VfsError {

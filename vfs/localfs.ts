@@ -63,7 +63,18 @@
  */
 
 import * as nfs from "node:fs";
-import { accessBits, hasPermission, inGroup, Perm } from "./access.ts";
+import {
+  accessBits,
+  checkNewOwner,
+  checkSetattr,
+  hasPermission,
+  modeAfterWrite,
+  type Ownership,
+  Perm,
+  requireData,
+  requirePermission,
+  requireSticky,
+} from "./access.ts";
 import { FdCache, type OpenFile } from "./_fd_cache.ts";
 import { IdIndex } from "./_id_index.ts";
 import { checkName } from "./_names.ts";
@@ -119,9 +130,7 @@ export interface LocalFsOptions {
 const C = nfs.constants;
 const O_NOFOLLOW = C.O_NOFOLLOW;
 const O_DIRECTORY = C.O_DIRECTORY;
-const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
-const S_ISVTX = 0o1000;
 const EMPTY = new Uint8Array(0);
 /** How long a directory must be unchanged before its listing is cached. */
 const LISTING_SETTLE_MS = 50;
@@ -355,6 +364,8 @@ export class LocalFs implements FileSystem {
   readonly root: FileId;
   /** Fixed properties. */
   readonly limits: FsLimits;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
 
   readonly #rootPath: string;
   readonly #dev: number;
@@ -810,12 +821,7 @@ export class LocalFs implements FileSystem {
     return baseMs * 1000 + rec.k;
   }
 
-  #owned(st: Deno.FileInfo): {
-    type: FileType;
-    mode: number;
-    uid: number;
-    gid: number;
-  } {
+  #owned(st: Deno.FileInfo): Ownership {
     return {
       type: typeOf(st),
       mode: st.mode! & 0o7777,
@@ -825,24 +831,7 @@ export class LocalFs implements FileSystem {
   }
 
   #require(cred: Credentials, st: Deno.FileInfo, want: number, what: string) {
-    if (!hasPermission(this.#owned(st), cred, want)) {
-      throw new VfsError("EACCES", `Permission denied: ${what}`);
-    }
-  }
-
-  /** Data access, with the nfsd owner override (see MemFs). */
-  #requireData(cred: Credentials, st: Deno.FileInfo, write: boolean): void {
-    if (cred.uid !== 0 && cred.uid === st.uid) return;
-    const o = this.#owned(st);
-    const ok = write
-      ? hasPermission(o, cred, Perm.W)
-      : hasPermission(o, cred, Perm.R) || hasPermission(o, cred, Perm.X);
-    if (!ok) {
-      throw new VfsError(
-        "EACCES",
-        `Permission denied: cannot ${write ? "write" : "read"} file`,
-      );
-    }
+    requirePermission(this.#owned(st), cred, want, what);
   }
 
   #requireSticky(
@@ -851,15 +840,7 @@ export class LocalFs implements FileSystem {
     victim: Deno.FileInfo,
     name: string,
   ): void {
-    if (
-      (dir.mode! & S_ISVTX) !== 0 && cred.uid !== 0 && cred.uid !== dir.uid &&
-      cred.uid !== victim.uid
-    ) {
-      throw new VfsError(
-        "EPERM",
-        `Operation not permitted: ${name} is in a sticky directory`,
-      );
-    }
+    requireSticky(this.#owned(dir), this.#owned(victim), cred, name);
   }
 
   // ---- open files ---------------------------------------------------------
@@ -946,63 +927,11 @@ export class LocalFs implements FileSystem {
     attrs: SetAttributes,
   ): void {
     const st = at.st;
-    const root = cred.uid === 0;
-    const owner = root || cred.uid === st.uid;
-    const type = typeOf(st);
-    if (attrs.mode !== undefined) {
-      if (!isInt(attrs.mode)) {
-        throw new VfsError("EINVAL", `Invalid mode: ${attrs.mode}`);
-      }
-      if (!owner) {
-        throw new VfsError(
-          "EPERM",
-          `Operation not permitted: only the owner may chmod fileid ${id}`,
-        );
-      }
-      if (type === FileType.Symlink) {
-        throw new VfsError("ENOTSUP", `Symlinks have no mode: fileid ${id}`);
-      }
-    }
-    if (attrs.uid !== undefined && attrs.uid !== st.uid && !root) {
-      throw new VfsError(
-        "EPERM",
-        `Operation not permitted: only root may change the owner of fileid ${id}`,
-      );
-    }
-    if (attrs.gid !== undefined && attrs.gid !== st.gid && !root) {
-      if (cred.uid !== st.uid || !inGroup(cred, attrs.gid)) {
-        throw new VfsError(
-          "EPERM",
-          `Operation not permitted: cannot change group of fileid ${id} to ${attrs.gid}`,
-        );
-      }
-    }
-    if (attrs.size !== undefined) {
-      if (type === FileType.Directory) {
-        throw new VfsError("EISDIR", `Is a directory: fileid ${id}`);
-      }
-      if (type !== FileType.Regular) {
-        throw new VfsError(
-          "EINVAL",
-          `Invalid argument: cannot set the size of fileid ${id}`,
-        );
-      }
-      if (!isInt(attrs.size)) {
-        throw new VfsError("EINVAL", `Invalid size: ${attrs.size}`);
-      }
-      this.#requireData(cred, st, true);
-    }
-    for (const t of [attrs.atime, attrs.mtime]) {
-      if (t === undefined || owner) continue;
-      if (t !== "server") {
-        throw new VfsError(
-          "EPERM",
-          `Operation not permitted: only the owner may set times of fileid ${id}`,
-        );
-      }
-      this.#require(cred, st, Perm.W, `cannot touch fileid ${id}`);
-    }
     const what = `fileid ${id}`;
+    const mode = checkSetattr(this.#owned(st), cred, attrs, { what });
+    if (mode !== undefined && st.isSymlink) {
+      throw new VfsError("ENOTSUP", `Symlinks have no mode: ${what}`);
+    }
     try {
       if (attrs.size !== undefined) {
         const f = this.#open(id, true);
@@ -1013,11 +942,7 @@ export class LocalFs implements FileSystem {
           this.#files.release(f);
         }
       }
-      if (attrs.mode !== undefined) {
-        let mode = attrs.mode & 0o7777;
-        if (!root && (mode & S_ISGID) !== 0 && !inGroup(cred, st.gid ?? 0)) {
-          mode &= ~S_ISGID;
-        }
+      if (mode !== undefined) {
         this.#withFd(
           at,
           id,
@@ -1096,10 +1021,8 @@ export class LocalFs implements FileSystem {
 
   /** A non-root write clears setuid, and setgid when group-executable. */
   #killPriv(cred: Credentials, fd: number, mode: number): void {
-    if (cred.uid === 0 || (mode & (S_ISUID | S_ISGID)) === 0) return;
-    let next = mode & ~S_ISUID;
-    if ((mode & 0o010) !== 0) next &= ~S_ISGID;
-    nfs.fchmodSync(fd, next & 0o7777);
+    const next = modeAfterWrite(mode & 0o7777, cred);
+    if (next !== (mode & 0o7777)) nfs.fchmodSync(fd, next);
   }
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
@@ -1192,7 +1115,7 @@ export class LocalFs implements FileSystem {
         this.#files.drop(id);
         throw new VfsError("ESTALE", `File was removed: fileid ${id}`);
       }
-      this.#requireData(cred, st, false);
+      requireData(this.#owned(st), cred, "read", `fileid ${id}`);
     } catch (e) {
       this.#files.release(f);
       return Promise.reject(hostError(e, `fileid ${id}`));
@@ -1277,7 +1200,7 @@ export class LocalFs implements FileSystem {
         this.#files.drop(id);
         throw new VfsError("ESTALE", `File was removed: fileid ${id}`);
       }
-      this.#requireData(cred, st, true);
+      requireData(this.#owned(st), cred, "write", `fileid ${id}`);
       let done = 0;
       if (data.length <= SYNC_IO_MAX) {
         while (done < data.length) {
@@ -1326,23 +1249,6 @@ export class LocalFs implements FileSystem {
         (e) => e ? reject(e) : resolve(),
       )
     );
-  }
-
-  /** Checks the uid/gid a create asks for, before anything is created. */
-  #checkInitialOwner(cred: Credentials, attrs: SetAttributes | undefined) {
-    if (attrs === undefined || cred.uid === 0) return;
-    if (attrs.uid !== undefined && attrs.uid !== cred.uid) {
-      throw new VfsError(
-        "EPERM",
-        `Operation not permitted: uid ${cred.uid} cannot give a file to uid ${attrs.uid}`,
-      );
-    }
-    if (attrs.gid !== undefined && !inGroup(cred, attrs.gid)) {
-      throw new VfsError(
-        "EPERM",
-        `Operation not permitted: uid ${cred.uid} is not in group ${attrs.gid}`,
-      );
-    }
   }
 
   /** Owner for a new object: the caller (setgid directories pass on their group). */
@@ -1474,7 +1380,7 @@ export class LocalFs implements FileSystem {
         return this.#attrs(this.#locate(id).st, id);
       }
       this.#prepareCreate(cred, dirId, name);
-      this.#checkInitialOwner(cred, options.attrs);
+      checkNewOwner(cred, options.attrs);
       if (!isInt(size)) throw new VfsError("EINVAL", `Invalid size: ${size}`);
       return this.#createIn(cred, dirId, dir, name, options, false)!;
     });
@@ -1482,7 +1388,7 @@ export class LocalFs implements FileSystem {
 
   #mayOwn(cred: Credentials, attrs: SetAttributes | undefined): boolean {
     try {
-      this.#checkInitialOwner(cred, attrs);
+      checkNewOwner(cred, attrs);
       return true;
     } catch {
       return false;
@@ -1552,7 +1458,7 @@ export class LocalFs implements FileSystem {
   ): Promise<Attributes> {
     return settle(() => {
       const dir = this.#prepareCreate(cred, dirId, name);
-      this.#checkInitialOwner(cred, attrs);
+      checkNewOwner(cred, attrs);
       let mode = (attrs?.mode ?? 0o755) & 0o7777;
       if ((dir.st.mode! & S_ISGID) !== 0) mode |= S_ISGID;
       let id: FileId;
@@ -1614,7 +1520,7 @@ export class LocalFs implements FileSystem {
           "Symlink creation is not supported: Deno needs unscoped --allow-read and --allow-write to create symlinks",
         );
       }
-      this.#checkInitialOwner(cred, attrs);
+      checkNewOwner(cred, attrs);
       if (target === "") {
         throw new VfsError("ENOENT", `Empty symlink target: ${name}`);
       }

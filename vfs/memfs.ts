@@ -17,7 +17,17 @@
  * @module
  */
 
-import { accessBits, hasPermission, inGroup, Perm } from "./access.ts";
+import {
+  accessBits,
+  checkNewOwner,
+  checkSetattr,
+  inGroup,
+  modeAfterWrite,
+  Perm,
+  requireData,
+  requirePermission,
+  requireSticky,
+} from "./access.ts";
 import { checkName } from "./_names.ts";
 import { strictClock, systemTime } from "./_time.ts";
 import { VfsError } from "./errors.ts";
@@ -77,7 +87,6 @@ const MAX_XATTR_NAME = 255;
 const MAX_XATTR_VALUE = 65536;
 const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
-const S_ISVTX = 0o1000;
 const EMPTY = new Uint8Array(0);
 const NO_RDEV: Readonly<{ major: number; minor: number }> = Object.freeze({
   major: 0,
@@ -211,6 +220,8 @@ export class MemFs implements FileSystem {
   readonly limits: FsLimits;
   /** Extended attributes. */
   readonly xattrs: XattrOps;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
 
   #nodes = new Map<FileId, Node>();
   #nextId = 1;
@@ -331,9 +342,7 @@ export class MemFs implements FileSystem {
   }
 
   #require(cred: Credentials, node: Node, want: number, what: string): void {
-    if (!hasPermission(node, cred, want)) {
-      throw new VfsError("EACCES", `Permission denied: ${what}`);
-    }
+    requirePermission(node, cred, want, what);
   }
 
   /** Write permission on a directory's entries (w and x). */
@@ -348,32 +357,12 @@ export class MemFs implements FileSystem {
 
   /** Data access with the nfsd owner override. */
   #requireData(cred: Credentials, node: Node, write: boolean): void {
-    if (cred.uid === node.uid && cred.uid !== 0) return;
-    if (write) {
-      this.#require(cred, node, Perm.W, `cannot write ${describe(node)}`);
-    } else if (
-      !hasPermission(node, cred, Perm.R) && !hasPermission(node, cred, Perm.X)
-    ) {
-      throw new VfsError(
-        "EACCES",
-        `Permission denied: cannot read ${describe(node)}`,
-      );
-    }
+    requireData(node, cred, write ? "write" : "read", describe(node));
   }
 
   /** The sticky-directory rule: only the owner of the entry or the directory. */
   #requireSticky(cred: Credentials, dir: Node, victim: Node, name: string) {
-    if (
-      (dir.mode & S_ISVTX) !== 0 && cred.uid !== 0 && cred.uid !== dir.uid &&
-      cred.uid !== victim.uid
-    ) {
-      throw new VfsError(
-        "EPERM",
-        `Operation not permitted: ${name} in sticky ${
-          describe(dir)
-        } belongs to uid ${victim.uid}`,
-      );
-    }
+    requireSticky(dir, victim, cred, name);
   }
 
   #entry(dir: Node, name: string): Node | undefined {
@@ -456,23 +445,6 @@ export class MemFs implements FileSystem {
     return { uid: cred.uid, gid: sgid ? dir.gid : cred.gid, sgid };
   }
 
-  /** Checks the uid/gid a create asks for, before anything is created. */
-  #checkInitialOwner(cred: Credentials, attrs: SetAttributes | undefined) {
-    if (attrs === undefined || cred.uid === 0) return;
-    if (attrs.uid !== undefined && attrs.uid !== cred.uid) {
-      throw new VfsError(
-        "EPERM",
-        `Operation not permitted: uid ${cred.uid} cannot create a file owned by uid ${attrs.uid}`,
-      );
-    }
-    if (attrs.gid !== undefined && !inGroup(cred, attrs.gid)) {
-      throw new VfsError(
-        "EPERM",
-        `Operation not permitted: uid ${cred.uid} is not in group ${attrs.gid}`,
-      );
-    }
-  }
-
   #prepareCreate(cred: Credentials, dirId: FileId, name: string): Node {
     const dir = this.#dir(dirId);
     checkName(name);
@@ -488,7 +460,7 @@ export class MemFs implements FileSystem {
     attrs: SetAttributes | undefined,
     defaultMode: number,
   ): Node {
-    this.#checkInitialOwner(cred, attrs);
+    checkNewOwner(cred, attrs);
     this.#reserveNode();
     if (type === FileType.Directory && dir.nlink >= this.limits.maxLinks) {
       throw new VfsError(
@@ -546,68 +518,11 @@ export class MemFs implements FileSystem {
   }
 
   #setattr(cred: Credentials, node: Node, attrs: SetAttributes): void {
-    const root = cred.uid === 0;
-    const owner = root || cred.uid === node.uid;
     // Validate everything before changing anything.
-    if (attrs.mode !== undefined) {
-      if (!isInt(attrs.mode)) {
-        throw new VfsError("EINVAL", `Invalid mode: ${attrs.mode}`);
-      }
-      if (!owner) {
-        throw new VfsError(
-          "EPERM",
-          `Operation not permitted: only the owner may chmod ${describe(node)}`,
-        );
-      }
-    }
-    if (attrs.uid !== undefined && attrs.uid !== node.uid && !root) {
-      throw new VfsError(
-        "EPERM",
-        `Operation not permitted: only root may change the owner of ${
-          describe(node)
-        }`,
-      );
-    }
-    if (attrs.gid !== undefined && attrs.gid !== node.gid && !root) {
-      if (cred.uid !== node.uid || !inGroup(cred, attrs.gid)) {
-        throw new VfsError(
-          "EPERM",
-          `Operation not permitted: cannot change group of ${
-            describe(node)
-          } to ${attrs.gid}`,
-        );
-      }
-    }
-    if (attrs.size !== undefined) {
-      if (node.type === FileType.Directory) {
-        throw new VfsError("EISDIR", `Is a directory: ${describe(node)}`);
-      }
-      if (node.type !== FileType.Regular) {
-        throw new VfsError(
-          "EINVAL",
-          `Invalid argument: cannot set the size of ${describe(node)}`,
-        );
-      }
-      if (!isInt(attrs.size)) {
-        throw new VfsError("EINVAL", `Invalid size: ${attrs.size}`);
-      }
-      if (attrs.size > this.limits.maxFileSize) {
-        throw new VfsError("EFBIG", `File too large: ${attrs.size}`);
-      }
-      this.#requireData(cred, node, true);
-    }
-    for (const t of [attrs.atime, attrs.mtime]) {
-      if (t === undefined || owner) continue;
-      if (t !== "server") {
-        throw new VfsError(
-          "EPERM",
-          `Operation not permitted: only the owner may set times of ${
-            describe(node)
-          }`,
-        );
-      }
-      this.#require(cred, node, Perm.W, `cannot touch ${describe(node)}`);
-    }
+    const mode = checkSetattr(node, cred, attrs, {
+      what: describe(node),
+      maxFileSize: this.limits.maxFileSize,
+    });
     const atime = attrs.atime === undefined
       ? undefined
       : this.#time(attrs.atime);
@@ -624,11 +539,7 @@ export class MemFs implements FileSystem {
       this.#killPriv(cred, node);
       touched = true;
     }
-    if (attrs.mode !== undefined) {
-      let mode = attrs.mode & 0o7777;
-      if (!root && (mode & S_ISGID) !== 0 && !inGroup(cred, node.gid)) {
-        mode &= ~S_ISGID;
-      }
+    if (mode !== undefined) {
       node.mode = mode;
       touched = true;
     }
@@ -655,9 +566,7 @@ export class MemFs implements FileSystem {
 
   /** A non-root write or truncate clears setuid, and setgid when group-executable. */
   #killPriv(cred: Credentials, node: Node): void {
-    if (cred.uid === 0 || (node.mode & (S_ISUID | S_ISGID)) === 0) return;
-    node.mode &= ~S_ISUID;
-    if ((node.mode & 0o010) !== 0) node.mode &= ~S_ISGID;
+    node.mode = modeAfterWrite(node.mode, cred);
   }
 
   #truncate(node: Node, size: number): void {

@@ -11,18 +11,22 @@
  * object in someone else's tree; the root ids are checked and a mismatch
  * fails with EIO.
  *
+ * The wrapper offers the optional capabilities, and declares the
+ * `concurrency`, of the instance made for root when it opens; a call to a
+ * capability another caller's instance lacks fails with ENOTSUP.
+ *
  * @example
  * ```ts
- * import { MemFs } from "./memfs.ts";
- * import { PerUserFs } from "./per_user.ts";
- * import { ReadOnlyFs } from "./readonly.ts";
- * import { ROOT } from "./types.ts";
+ * import assert from "node:assert/strict";
+ * import { MemFs, PerUserFs, ReadOnlyFs, ROOT } from "@netfs/netfs/vfs";
  * const shared = new MemFs();
  * // Root writes, everybody else gets a read-only view of the same tree.
  * const fs = await PerUserFs.open((cred) =>
  *   cred.uid === 0 ? shared : new ReadOnlyFs(shared, { closeInner: false })
  * );
  * await fs.create(ROOT, fs.root, "motd");
+ * const user = { uid: 1000, gid: 1000, groups: [] };
+ * await assert.rejects(fs.remove(user, fs.root, "motd"), { code: "EROFS" });
  * await fs.close();
  * ```
  *
@@ -30,24 +34,8 @@
  */
 
 import { VfsError } from "./errors.ts";
-import {
-  type Attributes,
-  type CreateOptions,
-  type Credentials,
-  type FileId,
-  type FileSystem,
-  type FsLimits,
-  type FsStats,
-  type MknodOptions,
-  type ReaddirOptions,
-  type ReaddirResult,
-  type ReadResult,
-  ROOT,
-  type SetAttributes,
-  type Stability,
-  type WriteResult,
-  type XattrOps,
-} from "./types.ts";
+import { PassthroughFs } from "./passthrough.ts";
+import { type Credentials, type FileSystem, ROOT } from "./types.ts";
 
 /** Makes the file system for one caller. */
 export type PerUserFactory = (
@@ -73,23 +61,15 @@ interface Entry {
  *
  * @example
  * ```ts
- * import { MemFs } from "./memfs.ts";
- * import { PerUserFs } from "./per_user.ts";
- * import { ROOT } from "./types.ts";
+ * import assert from "node:assert/strict";
+ * import { FileType, MemFs, PerUserFs, ROOT } from "@netfs/netfs/vfs";
  * const shared = new MemFs();
  * const fs = await PerUserFs.open(() => shared, { idleTimeoutMs: 60_000 });
- * console.log((await fs.getattr(ROOT, fs.root)).type); // 2
+ * assert.equal((await fs.getattr(ROOT, fs.root)).type, FileType.Directory);
  * await fs.close();
  * ```
  */
-export class PerUserFs implements FileSystem {
-  /** The root id every instance shares. */
-  readonly root: FileId;
-  /** Limits of the first instance. */
-  readonly limits: FsLimits;
-  /** Extended attributes, when the instances have them. */
-  readonly xattrs?: XattrOps;
-
+export class PerUserFs extends PassthroughFs {
   readonly #factory: PerUserFactory;
   readonly #idle: number;
   readonly #key: (cred: Credentials) => string;
@@ -103,50 +83,16 @@ export class PerUserFs implements FileSystem {
     first: FileSystem,
     options: PerUserFsOptions,
   ) {
+    super(first);
     this.#factory = factory;
     this.#idle = options.idleTimeoutMs ?? 5 * 60_000;
     this.#key = options.key ?? ((c) => `${c.uid}:${c.gid}`);
-    this.root = first.root;
-    this.limits = first.limits;
     this.#live.set(this.#key(ROOT), {
       fs: first,
       users: 0,
       lastUsed: Date.now(),
     });
     this.#arm();
-    if (first.xattrs !== undefined) {
-      this.xattrs = {
-        getxattr: (c, id, n) =>
-          this.#with(c, (fs) => xa(fs).getxattr(c, id, n)),
-        setxattr: (c, id, n, v, m) =>
-          this.#with(c, (fs) => xa(fs).setxattr(c, id, n, v, m)),
-        listxattrs: (c, id) => this.#with(c, (fs) => xa(fs).listxattrs(c, id)),
-        removexattr: (c, id, n) =>
-          this.#with(c, (fs) => xa(fs).removexattr(c, id, n)),
-      };
-    }
-    if (first.allocate !== undefined) {
-      this.allocate = (c, id, o, l) =>
-        this.#with(
-          c,
-          (fs) => cap(fs.allocate, "allocate").call(fs, c, id, o, l),
-        );
-    }
-    if (first.deallocate !== undefined) {
-      this.deallocate = (c, id, o, l) =>
-        this.#with(
-          c,
-          (fs) => cap(fs.deallocate, "deallocate").call(fs, c, id, o, l),
-        );
-    }
-    if (first.seek !== undefined) {
-      this.seek = (c, id, o, w) =>
-        this.#with(c, (fs) => cap(fs.seek, "seek").call(fs, c, id, o, w));
-    }
-    if (first.copy !== undefined) {
-      this.copy = (c, s, d, o) =>
-        this.#with(c, (fs) => cap(fs.copy, "copy").call(fs, c, s, d, o));
-    }
   }
 
   /**
@@ -159,10 +105,11 @@ export class PerUserFs implements FileSystem {
    *
    * @example
    * ```ts
-   * import { MemFs } from "./memfs.ts";
-   * import { PerUserFs } from "./per_user.ts";
+   * import assert from "node:assert/strict";
+   * import { MemFs, PerUserFs } from "@netfs/netfs/vfs";
    * const shared = new MemFs();
    * const fs = await PerUserFs.open(() => shared);
+   * assert.equal(fs.root, shared.root);
    * await fs.close();
    * ```
    */
@@ -227,180 +174,23 @@ export class PerUserFs implements FileSystem {
     return await pending;
   }
 
-  async #with<T>(
+  /** Runs `op` on the caller's instance, which stays open meanwhile. */
+  protected override async forward<T>(
     cred: Credentials,
-    f: (fs: FileSystem) => Promise<T>,
+    op: (fs: FileSystem) => Promise<T>,
   ): Promise<T> {
     const e = await this.#entry(cred);
     e.users++;
     try {
-      return await f(e.fs);
+      return await op(e.fs);
     } finally {
       e.users--;
       e.lastUsed = Date.now();
     }
   }
 
-  /** Delegates. */
-  getattr(cred: Credentials, id: FileId): Promise<Attributes> {
-    return this.#with(cred, (fs) => fs.getattr(cred, id));
-  }
-  /** Delegates. */
-  setattr(
-    cred: Credentials,
-    id: FileId,
-    attrs: SetAttributes,
-  ): Promise<Attributes> {
-    return this.#with(cred, (fs) => fs.setattr(cred, id, attrs));
-  }
-  /** Delegates. */
-  lookup(cred: Credentials, dir: FileId, name: string): Promise<Attributes> {
-    return this.#with(cred, (fs) => fs.lookup(cred, dir, name));
-  }
-  /** Delegates. */
-  access(cred: Credentials, id: FileId, mask: number): Promise<number> {
-    return this.#with(cred, (fs) => fs.access(cred, id, mask));
-  }
-  /** Delegates. */
-  read(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    length: number,
-  ): Promise<ReadResult> {
-    return this.#with(cred, (fs) => fs.read(cred, id, offset, length));
-  }
-  /** Delegates. */
-  write(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    data: Uint8Array,
-    stable?: Stability,
-  ): Promise<WriteResult> {
-    return this.#with(cred, (fs) => fs.write(cred, id, offset, data, stable));
-  }
-  /** Delegates. */
-  create(
-    cred: Credentials,
-    dir: FileId,
-    name: string,
-    options?: CreateOptions,
-  ): Promise<Attributes> {
-    return this.#with(cred, (fs) => fs.create(cred, dir, name, options));
-  }
-  /** Delegates. */
-  mkdir(
-    cred: Credentials,
-    dir: FileId,
-    name: string,
-    attrs?: SetAttributes,
-  ): Promise<Attributes> {
-    return this.#with(cred, (fs) => fs.mkdir(cred, dir, name, attrs));
-  }
-  /** Delegates. */
-  symlink(
-    cred: Credentials,
-    dir: FileId,
-    name: string,
-    target: string,
-    attrs?: SetAttributes,
-  ): Promise<Attributes> {
-    return this.#with(
-      cred,
-      (fs) => fs.symlink(cred, dir, name, target, attrs),
-    );
-  }
-  /** Delegates. */
-  readlink(cred: Credentials, id: FileId): Promise<string> {
-    return this.#with(cred, (fs) => fs.readlink(cred, id));
-  }
-  /** Delegates. */
-  mknod(
-    cred: Credentials,
-    dir: FileId,
-    name: string,
-    options: MknodOptions,
-  ): Promise<Attributes> {
-    return this.#with(cred, (fs) => fs.mknod(cred, dir, name, options));
-  }
-  /** Delegates. */
-  link(
-    cred: Credentials,
-    id: FileId,
-    dir: FileId,
-    name: string,
-  ): Promise<Attributes> {
-    return this.#with(cred, (fs) => fs.link(cred, id, dir, name));
-  }
-  /** Delegates. */
-  remove(cred: Credentials, dir: FileId, name: string): Promise<void> {
-    return this.#with(cred, (fs) => fs.remove(cred, dir, name));
-  }
-  /** Delegates. */
-  rmdir(cred: Credentials, dir: FileId, name: string): Promise<void> {
-    return this.#with(cred, (fs) => fs.rmdir(cred, dir, name));
-  }
-  /** Delegates. */
-  rename(
-    cred: Credentials,
-    fromDir: FileId,
-    fromName: string,
-    toDir: FileId,
-    toName: string,
-  ): Promise<void> {
-    return this.#with(
-      cred,
-      (fs) => fs.rename(cred, fromDir, fromName, toDir, toName),
-    );
-  }
-  /** Delegates. */
-  readdir(
-    cred: Credentials,
-    dir: FileId,
-    options?: ReaddirOptions,
-  ): Promise<ReaddirResult> {
-    return this.#with(cred, (fs) => fs.readdir(cred, dir, options));
-  }
-  /** Delegates. */
-  statfs(cred: Credentials, id: FileId): Promise<FsStats> {
-    return this.#with(cred, (fs) => fs.statfs(cred, id));
-  }
-  /** Delegates. */
-  commit(cred: Credentials, id: FileId): Promise<void> {
-    return this.#with(cred, (fs) => fs.commit(cred, id));
-  }
-  /** Delegates, when the instances can allocate. */
-  allocate?(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    length: number,
-  ): Promise<void>;
-  /** Delegates, when the instances can punch holes. */
-  deallocate?(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    length: number,
-  ): Promise<void>;
-  /** Delegates, when the instances can seek. */
-  seek?(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    what: "data" | "hole",
-  ): Promise<{ offset: number; eof: boolean }>;
-  /** Delegates, when the instances can copy. */
-  copy?(
-    cred: Credentials,
-    src: FileId,
-    dst: FileId,
-    options: { srcOffset: number; dstOffset: number; length: number },
-  ): Promise<number>;
-
   /** Closes every instance and stops the idle timer. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
@@ -414,20 +204,6 @@ export class PerUserFs implements FileSystem {
       await closeQuietly(e.fs, this.#live);
     }
   }
-}
-
-function xa(fs: FileSystem): XattrOps {
-  if (fs.xattrs === undefined) {
-    throw new VfsError("ENOTSUP", "Extended attributes not supported");
-  }
-  return fs.xattrs;
-}
-
-function cap<F>(f: F | undefined, what: string): F {
-  if (f === undefined) {
-    throw new VfsError("ENOTSUP", `Operation not supported: ${what}`);
-  }
-  return f;
 }
 
 /** Closes `fs` unless another live entry still uses the same instance. */

@@ -1,18 +1,16 @@
 /**
  * A read-only view of any {@link FileSystem}: reads pass through, every
  * change fails with EROFS, and ACCESS never grants MODIFY, EXTEND or DELETE.
+ * It offers an optional capability exactly when the wrapped file system
+ * does: `seek` passes through, `allocate`, `deallocate`, `copy` and the
+ * changes to extended attributes fail with EROFS.
  *
  * @example
  * ```ts
- * import { MemFs } from "./memfs.ts";
- * import { ReadOnlyFs } from "./readonly.ts";
- * import { ROOT } from "./types.ts";
+ * import assert from "node:assert/strict";
+ * import { MemFs, ReadOnlyFs, ROOT } from "@netfs/netfs/vfs";
  * const ro = new ReadOnlyFs(new MemFs());
- * try {
- *   await ro.create(ROOT, ro.root, "x");
- * } catch (e) {
- *   console.log((e as { code: string }).code); // EROFS
- * }
+ * await assert.rejects(ro.create(ROOT, ro.root, "x"), { code: "EROFS" });
  * ```
  *
  * @module
@@ -20,22 +18,17 @@
 
 import { ACCESS_CHANGE_BITS } from "./access.ts";
 import { VfsError } from "./errors.ts";
+import { PassthroughFs } from "./passthrough.ts";
 import type {
   Attributes,
   CreateOptions,
   Credentials,
   FileId,
   FileSystem,
-  FsLimits,
-  FsStats,
   MknodOptions,
-  ReaddirOptions,
-  ReaddirResult,
-  ReadResult,
   SetAttributes,
   Stability,
   WriteResult,
-  XattrOps,
 } from "./types.ts";
 
 function rofs(what: string): Promise<never> {
@@ -55,23 +48,16 @@ export interface ReadOnlyFsOptions {
  *
  * @example
  * ```ts
- * import { MemFs } from "./memfs.ts";
- * import { ReadOnlyFs } from "./readonly.ts";
- * import { ROOT } from "./types.ts";
+ * import assert from "node:assert/strict";
+ * import { FileType, MemFs, ReadOnlyFs, ROOT } from "@netfs/netfs/vfs";
  * const inner = new MemFs();
  * await inner.mkdir(ROOT, inner.root, "docs");
  * const ro = new ReadOnlyFs(inner);
- * console.log((await ro.lookup(ROOT, ro.root, "docs")).type); // 2
+ * assert.equal((await ro.lookup(ROOT, ro.root, "docs")).type, FileType.Directory);
+ * assert.equal("allocate" in ro, "allocate" in inner);
  * ```
  */
-export class ReadOnlyFs implements FileSystem {
-  /** The wrapped file system's root. */
-  readonly root: FileId;
-  /** The wrapped file system's limits. */
-  readonly limits: FsLimits;
-  /** Extended attributes: reads pass through, changes fail with EROFS. */
-  readonly xattrs?: XattrOps;
-  readonly #fs: FileSystem;
+export class ReadOnlyFs extends PassthroughFs {
   readonly #closeInner: boolean;
 
   /**
@@ -81,56 +67,40 @@ export class ReadOnlyFs implements FileSystem {
    * @param options Whether `close()` closes `fs`.
    */
   constructor(fs: FileSystem, options: ReadOnlyFsOptions = {}) {
-    this.#fs = fs;
-    this.root = fs.root;
-    this.limits = fs.limits;
+    super(fs);
     this.#closeInner = options.closeInner ?? true;
-    const x = fs.xattrs;
+    const x = this.xattrs;
     if (x !== undefined) {
-      this.xattrs = {
-        getxattr: (c, id, name) => x.getxattr(c, id, name),
-        listxattrs: (c, id) => x.listxattrs(c, id),
+      this.replaceCapability("xattrs", {
+        getxattr: x.getxattr,
+        listxattrs: x.listxattrs,
         setxattr: () => rofs("set an xattr"),
         removexattr: () => rofs("remove an xattr"),
-      };
+      });
     }
-    if (fs.seek !== undefined) {
-      const seek = fs.seek.bind(fs);
-      this.seek = (c, id, offset, what) => seek(c, id, offset, what);
-    }
+    this.replaceCapability("allocate", () => rofs("allocate"));
+    this.replaceCapability("deallocate", () => rofs("punch a hole"));
+    this.replaceCapability("copy", () => rofs("copy"));
   }
 
-  /** Passes through. */
-  getattr(cred: Credentials, id: FileId): Promise<Attributes> {
-    return this.#fs.getattr(cred, id);
-  }
   /** EROFS. */
-  setattr(
+  override setattr(
     _cred: Credentials,
     _id: FileId,
     _attrs: SetAttributes,
   ): Promise<Attributes> {
     return rofs("change attributes");
   }
-  /** Passes through. */
-  lookup(cred: Credentials, dir: FileId, name: string): Promise<Attributes> {
-    return this.#fs.lookup(cred, dir, name);
-  }
   /** The wrapped answer without MODIFY, EXTEND and DELETE. */
-  async access(cred: Credentials, id: FileId, mask: number): Promise<number> {
-    return (await this.#fs.access(cred, id, mask)) & ~ACCESS_CHANGE_BITS;
-  }
-  /** Passes through. */
-  read(
+  override async access(
     cred: Credentials,
     id: FileId,
-    offset: number,
-    length: number,
-  ): Promise<ReadResult> {
-    return this.#fs.read(cred, id, offset, length);
+    mask: number,
+  ): Promise<number> {
+    return (await super.access(cred, id, mask)) & ~ACCESS_CHANGE_BITS;
   }
   /** EROFS. */
-  write(
+  override write(
     _cred: Credentials,
     _id: FileId,
     _offset: number,
@@ -140,7 +110,7 @@ export class ReadOnlyFs implements FileSystem {
     return rofs("write");
   }
   /** EROFS. */
-  create(
+  override create(
     _cred: Credentials,
     _dir: FileId,
     _name: string,
@@ -149,7 +119,7 @@ export class ReadOnlyFs implements FileSystem {
     return rofs("create a file");
   }
   /** EROFS. */
-  mkdir(
+  override mkdir(
     _cred: Credentials,
     _dir: FileId,
     _name: string,
@@ -158,7 +128,7 @@ export class ReadOnlyFs implements FileSystem {
     return rofs("create a directory");
   }
   /** EROFS. */
-  symlink(
+  override symlink(
     _cred: Credentials,
     _dir: FileId,
     _name: string,
@@ -167,12 +137,8 @@ export class ReadOnlyFs implements FileSystem {
   ): Promise<Attributes> {
     return rofs("create a symlink");
   }
-  /** Passes through. */
-  readlink(cred: Credentials, id: FileId): Promise<string> {
-    return this.#fs.readlink(cred, id);
-  }
   /** EROFS. */
-  mknod(
+  override mknod(
     _cred: Credentials,
     _dir: FileId,
     _name: string,
@@ -181,7 +147,7 @@ export class ReadOnlyFs implements FileSystem {
     return rofs("create a node");
   }
   /** EROFS. */
-  link(
+  override link(
     _cred: Credentials,
     _id: FileId,
     _dir: FileId,
@@ -190,15 +156,23 @@ export class ReadOnlyFs implements FileSystem {
     return rofs("create a hard link");
   }
   /** EROFS. */
-  remove(_cred: Credentials, _dir: FileId, _name: string): Promise<void> {
+  override remove(
+    _cred: Credentials,
+    _dir: FileId,
+    _name: string,
+  ): Promise<void> {
     return rofs("remove");
   }
   /** EROFS. */
-  rmdir(_cred: Credentials, _dir: FileId, _name: string): Promise<void> {
+  override rmdir(
+    _cred: Credentials,
+    _dir: FileId,
+    _name: string,
+  ): Promise<void> {
     return rofs("remove a directory");
   }
   /** EROFS. */
-  rename(
+  override rename(
     _cred: Credentials,
     _fromDir: FileId,
     _fromName: string,
@@ -207,58 +181,12 @@ export class ReadOnlyFs implements FileSystem {
   ): Promise<void> {
     return rofs("rename");
   }
-  /** Passes through. */
-  readdir(
-    cred: Credentials,
-    dir: FileId,
-    options?: ReaddirOptions,
-  ): Promise<ReaddirResult> {
-    return this.#fs.readdir(cred, dir, options);
-  }
-  /** Passes through. */
-  statfs(cred: Credentials, id: FileId): Promise<FsStats> {
-    return this.#fs.statfs(cred, id);
-  }
   /** Nothing was written: succeeds when the object exists. */
-  async commit(cred: Credentials, id: FileId): Promise<void> {
-    await this.#fs.getattr(cred, id);
-  }
-  /** EROFS. */
-  allocate(
-    _cred: Credentials,
-    _id: FileId,
-    _offset: number,
-    _length: number,
-  ): Promise<void> {
-    return rofs("allocate");
-  }
-  /** EROFS. */
-  deallocate(
-    _cred: Credentials,
-    _id: FileId,
-    _offset: number,
-    _length: number,
-  ): Promise<void> {
-    return rofs("punch a hole");
-  }
-  /** Passes through when the wrapped file system can seek. */
-  seek?(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    what: "data" | "hole",
-  ): Promise<{ offset: number; eof: boolean }>;
-  /** EROFS. */
-  copy(
-    _cred: Credentials,
-    _src: FileId,
-    _dst: FileId,
-    _options: { srcOffset: number; dstOffset: number; length: number },
-  ): Promise<number> {
-    return rofs("copy");
+  override async commit(cred: Credentials, id: FileId): Promise<void> {
+    await this.getattr(cred, id);
   }
   /** Closes the wrapped file system unless told not to. */
-  async close(): Promise<void> {
-    if (this.#closeInner) await this.#fs.close?.();
+  override async close(): Promise<void> {
+    if (this.#closeInner) await super.close();
   }
 }

@@ -256,8 +256,50 @@ export interface XattrOps {
 }
 
 /**
+ * Whether a server may have several calls in flight on one object (a
+ * {@link FileSystem} or an NBD `Device`), as an nbdkit plugin declares its
+ * thread model. Everything runs on one thread: a call is in flight from
+ * when it is made until its promise settles, so calls overlap wherever an
+ * implementation awaits.
+ *
+ * - `"parallel"`: calls may overlap, any number, from any connection
+ *   (nbdkit's PARALLEL). Servers make each call as its request arrives.
+ * - `"serialize"`: one call at a time on this object, across every
+ *   connection and export (nbdkit's SERIALIZE_ALL_REQUESTS). Servers queue
+ *   the calls and make each only after the one before has settled. Requests
+ *   still arrive pipelined; only the calls wait. The queue belongs to the
+ *   object the server is given, so serve such an object through one
+ *   wrapper, not two.
+ *
+ * What a server does with `"serialize"`: the NFS server (`serveNfs`, and
+ * MOUNT) queues every call of every procedure on the export's file system
+ * (per object a factory returns, for per-user exports); the NBD server
+ * (`serveNbd`) queues every device call and does not use the device's
+ * zero-copy `view`, so that reads and writes go through `readAt` and
+ * `writeAt` in turn.
+ *
+ * @example Declaring that calls must not overlap
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type FileSystem, MemFs, PassthroughFs } from "@netfs/netfs/vfs";
+ * class OneAtATime extends PassthroughFs {
+ *   override readonly concurrency = "serialize";
+ * }
+ * const fs: FileSystem = new OneAtATime(new MemFs());
+ * assert.equal(fs.concurrency, "serialize");
+ * assert.equal(new MemFs().concurrency, "parallel");
+ * ```
+ */
+export type Concurrency = "parallel" | "serialize";
+
+/**
  * A file system served by netfs. Implementations: `MemFs`, `LocalFs`,
- * `CallbackFs`, and the `ReadOnlyFs` / per-user wrappers.
+ * `CallbackFs`, and the `ReadOnlyFs` / per-user wrappers built on
+ * `PassthroughFs`.
+ *
+ * An optional capability is offered by being present: a server, a wrapper
+ * or `VfsDevice` looks at whether the member is there, and a wrapper offers
+ * one exactly when what it wraps does.
  */
 export interface FileSystem {
   /** The root directory's id. */
@@ -356,16 +398,33 @@ export interface FileSystem {
   /** Makes written data of `id` durable (fsync); errors are reported. */
   commit(cred: Credentials, id: FileId): Promise<void>;
 
-  /** Extended attributes, when supported. */
+  /**
+   * Whether calls may overlap on this object. Absent means `"parallel"`,
+   * what servers did before this declaration existed: an implementation
+   * that keeps state across an `await` without a lock declares
+   * `"serialize"`.
+   */
+  readonly concurrency?: Concurrency;
+  /**
+   * Extended attributes (RFC 8276). Absent: the file system has none, and
+   * the protocol operations on them answer "not supported".
+   */
   readonly xattrs?: XattrOps;
-  /** Reserves space (fallocate), when supported. */
+  /**
+   * Reserves space (fallocate). Absent: space cannot be reserved ahead,
+   * and a protocol's ALLOCATE answers "not supported".
+   */
   allocate?(
     cred: Credentials,
     id: FileId,
     offset: number,
     length: number,
   ): Promise<void>;
-  /** Punches a hole (reads return zeros), when supported. */
+  /**
+   * Punches a hole (reads return zeros). Absent: a protocol's DEALLOCATE
+   * answers "not supported", and a `VfsDevice` on this file system offers
+   * no trim (the NBD server then writes zero buffers for WRITE_ZEROES).
+   */
   deallocate?(
     cred: Credentials,
     id: FileId,
@@ -374,7 +433,9 @@ export interface FileSystem {
   ): Promise<void>;
   /**
    * The next offset at or after `offset` that starts data or a hole;
-   * `eof` when there is none (NFSv4.2 SEEK, NBD block status).
+   * `eof` when there is none (NFSv4.2 SEEK, NBD block status). Absent:
+   * every byte counts as data, and a `VfsDevice` reports the whole file as
+   * allocated.
    */
   seek?(
     cred: Credentials,
@@ -382,13 +443,20 @@ export interface FileSystem {
     offset: number,
     what: "data" | "hole",
   ): Promise<{ offset: number; eof: boolean }>;
-  /** Copies bytes between files on this file system; returns bytes copied. */
+  /**
+   * Copies bytes between files on this file system; returns bytes copied.
+   * Absent: a protocol's COPY answers "not supported", and the client
+   * copies by reading and writing.
+   */
   copy?(
     cred: Credentials,
     src: FileId,
     dst: FileId,
     options: { srcOffset: number; dstOffset: number; length: number },
   ): Promise<number>;
-  /** Releases resources (open files, timers). */
+  /**
+   * Releases resources (open files, timers). Absent: there is nothing to
+   * release. Servers never call it: whoever made the file system closes it.
+   */
   close?(): Promise<void>;
 }

@@ -3,19 +3,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { attrProcedures } from "./attrs.ts";
- * import { Nfs3Context } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const fs = new MemFs();
- * const procs = attrProcedures(new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) }));
- * console.log(procs[1].name); // "GETATTR"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(attrProcedures[Nfs3Proc.GETATTR].name, "GETATTR");
  * ```
  *
  * @module
  */
 
-import type { Procedure } from "../../rpc/program.ts";
 import {
   Access3,
   decodeAccessArgs,
@@ -24,11 +20,11 @@ import {
   encodeAccessRes,
   encodeGetattrRes,
   encodeWccRes,
-  type Fattr3,
   Nfs3Proc,
   Nfs3Status,
 } from "../../proto/nfs3.ts";
-import { fattr, type Nfs3Context, wcc } from "./context.ts";
+import { fattr, wcc } from "./context.ts";
+import { type Nfs3Procedure, nfs3Procedure, wccFailed } from "./procedure.ts";
 
 const CHANGE_BITS = Access3.MODIFY | Access3.EXTEND | Access3.DELETE;
 
@@ -37,83 +33,56 @@ const CHANGE_BITS = Access3.MODIFY | Access3.EXTEND | Access3.DELETE;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { attrProcedures } from "./attrs.ts";
- * console.log(typeof attrProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(attrProcedures[Nfs3Proc.SETATTR].cached, undefined);
  * ```
  */
-export function attrProcedures(c: Nfs3Context): Record<number, Procedure> {
-  return {
-    [Nfs3Proc.GETATTR]: {
-      name: "GETATTR",
-      handler: async (args, reply, ctx) => {
-        const a = decodeFhArgs(args);
-        const t = c.resolve(a.object, ctx);
-        if (typeof t === "number") {
-          return encodeGetattrRes(reply, { status: t });
-        }
-        try {
-          const attrs = fattr(await t.fs.getattr(t.cred, t.id));
-          encodeGetattrRes(reply, { status: 0, attrs });
-        } catch (e) {
-          encodeGetattrRes(reply, { status: c.status(e, "GETATTR") });
-        }
-      },
+export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
+  [Nfs3Proc.GETATTR]: nfs3Procedure({
+    name: "GETATTR",
+    decode: decodeFhArgs,
+    encode: encodeGetattrRes,
+    fh: (a) => a.object,
+    run: async (_a, t) => ({
+      status: 0,
+      attrs: fattr(await t.fs.getattr(t.cred, t.id)),
+    }),
+  }),
+  [Nfs3Proc.SETATTR]: nfs3Procedure({
+    name: "SETATTR",
+    decode: decodeSetattrArgs,
+    encode: encodeWccRes,
+    fh: (a) => a.object,
+    run: async (a, t) => {
+      const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
+      if (
+        a.guard &&
+        (a.guard.sec !== before.ctime.sec || a.guard.nsec !== before.ctime.nsec)
+      ) {
+        return { status: Nfs3Status.NOT_SYNC, wcc: wcc(before, before) };
+      }
+      if (t.exp.readOnly) {
+        return { status: Nfs3Status.ROFS, wcc: wcc(before, before) };
+      }
+      const after = fattr(await t.fs.setattr(t.cred, t.id, a.attrs));
+      return { status: 0, wcc: wcc(before, after) };
     },
-    [Nfs3Proc.SETATTR]: {
-      name: "SETATTR",
-      handler: async (args, reply, ctx) => {
-        const a = decodeSetattrArgs(args);
-        const t = c.resolve(a.object, ctx);
-        if (typeof t === "number") return encodeWccRes(reply, { status: t });
-        let before: Fattr3 | undefined;
-        try {
-          before = fattr(await t.fs.getattr(t.cred, t.id));
-        } catch (e) {
-          return encodeWccRes(reply, { status: c.status(e, "SETATTR") });
-        }
-        if (
-          a.guard &&
-          (a.guard.sec !== before.ctime.sec ||
-            a.guard.nsec !== before.ctime.nsec)
-        ) {
-          return encodeWccRes(reply, {
-            status: Nfs3Status.NOT_SYNC,
-            wcc: wcc(before, before),
-          });
-        }
-        if (t.exp.readOnly) {
-          return encodeWccRes(reply, {
-            status: Nfs3Status.ROFS,
-            wcc: wcc(before, before),
-          });
-        }
-        try {
-          const after = fattr(await t.fs.setattr(t.cred, t.id, a.attrs));
-          encodeWccRes(reply, { status: 0, wcc: wcc(before, after) });
-        } catch (e) {
-          const status = c.status(e, "SETATTR");
-          encodeWccRes(reply, { status, wcc: wcc(before, await c.attrs(t)) });
-        }
-      },
+    fail: wccFailed,
+  }),
+  [Nfs3Proc.ACCESS]: nfs3Procedure({
+    name: "ACCESS",
+    decode: decodeAccessArgs,
+    encode: encodeAccessRes,
+    fh: (a) => a.object,
+    run: async (a, t, nfs) => {
+      // macOS rejects ACCESS errors without attributes, so fetch them first.
+      const attrs = t.pre = await nfs.attrs(t);
+      let access = await t.fs.access(t.cred, t.id, a.access & 0x3f);
+      if (t.exp.readOnly) access &= ~CHANGE_BITS;
+      return { status: 0, attrs, access };
     },
-    [Nfs3Proc.ACCESS]: {
-      name: "ACCESS",
-      handler: async (args, reply, ctx) => {
-        const a = decodeAccessArgs(args);
-        const t = c.resolve(a.object, ctx);
-        if (typeof t === "number") {
-          return encodeAccessRes(reply, { status: t });
-        }
-        // macOS rejects ACCESS errors without attributes, so fetch them first.
-        const attrs = await c.attrs(t);
-        try {
-          let access = await t.fs.access(t.cred, t.id, a.access & 0x3f);
-          if (t.exp.readOnly) access &= ~CHANGE_BITS;
-          encodeAccessRes(reply, { status: 0, attrs, access });
-        } catch (e) {
-          encodeAccessRes(reply, { status: c.status(e, "ACCESS"), attrs });
-        }
-      },
-    },
-  };
-}
+    fail: async (status, t) => ({ status, attrs: await t.pre }),
+  }),
+};

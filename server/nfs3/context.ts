@@ -1,16 +1,17 @@
 /**
- * State shared by the NFSv3 procedures: the export table, transfer sizes,
- * the write verifier, and the handle and attribute helpers every procedure
- * uses.
+ * State shared by the NFSv3 procedures (named `nfs` where they get it):
+ * the export table, transfer sizes, the write verifier, and the handle and
+ * attribute helpers every procedure uses.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Nfs3Context } from "./context.ts";
  * import { ExportTable } from "../exports.ts";
  * import { MemFs } from "../../vfs/memfs.ts";
  * const fs = new MemFs();
- * const c = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
- * console.log(c.rtmax); // 1048576
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * assert.equal(nfs.rtmax, 1048576);
  * ```
  *
  * @module
@@ -68,18 +69,22 @@ export interface Nfs3Options {
 }
 
 /**
- * A resolved file handle: the export, the caller's view and identity, the object.
+ * A resolved file handle: the export, the caller's view and identity, the
+ * object; made per call. `pre` is the one slot a procedure fills as it
+ * runs, as knfsd keeps the pre-operation attributes in its file handle
+ * struct: what its failure reply reports when it throws.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Nfs3Context, type Target } from "./context.ts";
  * import { ExportTable } from "../exports.ts";
  * import { MemFs } from "../../vfs/memfs.ts";
  * const fs = new MemFs();
- * const c = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
- * const exp = c.table.exports[0];
- * const t: Target = { exp, fs, cred: exp.anon, id: fs.root };
- * console.log((await c.attrs(t))?.type); // 2
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * const exp = nfs.table.exports[0];
+ * const t: Target = { exp, fs, cred: exp.anon, id: fs.root, pre: undefined };
+ * assert.equal((await nfs.attrs(t))?.type, 2);
  * ```
  */
 export interface Target {
@@ -91,6 +96,13 @@ export interface Target {
   cred: Credentials;
   /** The object. */
   id: FileId;
+  /**
+   * The object's attributes as the procedure took them before it failed
+   * (the wcc "before" of a procedure that changes the object), or their
+   * promise while they are on their way; undefined until it takes them.
+   * Its `fail` reports them (see procedure.ts).
+   */
+  pre?: Fattr3 | Promise<Fattr3 | undefined>;
 }
 
 /**
@@ -112,11 +124,12 @@ const HANDLE_CACHE = 1 << 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Nfs3Context } from "./context.ts";
  * import { ExportTable } from "../exports.ts";
  * import { MemFs } from "../../vfs/memfs.ts";
- * const c = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs: new MemFs() }]) });
- * console.log(c.wtmax, c.writeVerf.length); // 1048576 8
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs: new MemFs() }]) });
+ * assert.equal(nfs.writeVerf.length, 8);
  * ```
  */
 export class Nfs3Context {
@@ -158,7 +171,7 @@ export class Nfs3Context {
    * server instance's handle or an unknown export, ACCES for a client the
    * export does not allow, PERM for an unprivileged port on a secure export.
    */
-  resolve(fh: Uint8Array, ctx: CallContext): Target | number {
+  resolve(fh: Uint8Array, call: CallContext): Target | number {
     const h = decodeHandle(fh);
     if (h === undefined) return Nfs3Status.BADHANDLE;
     const exp = this.table.byId(h.exportId);
@@ -167,10 +180,10 @@ export class Nfs3Context {
     ) {
       return Nfs3Status.STALE;
     }
-    if (!exp.allows(ctx.remote.hostname)) return Nfs3Status.ACCES;
-    if (exp.secure && ctx.remote.port >= 1024) return Nfs3Status.PERM;
-    const cred = exp.credentials(ctx.auth);
-    return { exp, fs: exp.fsFor(cred), cred, id: h.fileid };
+    if (!exp.allows(call.remote.hostname)) return Nfs3Status.ACCES;
+    if (exp.secure && call.remote.port >= 1024) return Nfs3Status.PERM;
+    const cred = exp.credentials(call.auth);
+    return { exp, fs: exp.fsFor(cred), cred, id: h.fileid, pre: undefined };
   }
 
   /**

@@ -7,14 +7,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createProcedures } from "./create.ts";
- * console.log(typeof createProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(createProcedures[Nfs3Proc.CREATE].cached, true);
  * ```
  *
  * @module
  */
 
-import type { CallContext, Procedure } from "../../rpc/program.ts";
 import {
   CreateMode,
   type CreateRes,
@@ -23,7 +24,6 @@ import {
   decodeMknodArgs,
   decodeSymlinkArgs,
   encodeCreateRes,
-  type Fattr3,
   Ftype3,
   Nfs3Proc,
   Nfs3Status,
@@ -31,44 +31,38 @@ import {
 import type { Attributes, FileType } from "../../vfs/types.ts";
 import { VfsError } from "../../vfs/errors.ts";
 import { fattr, type Nfs3Context, type Target, wcc } from "./context.ts";
+import { type Nfs3Procedure, nfs3Procedure, wccSince } from "./procedure.ts";
 
 /**
  * Runs one creating operation with the bookkeeping every such procedure
- * shares: resolve the directory, refuse on a read-only export, take the
- * directory's attributes before and after, build the new handle.
+ * shares: refuse on a read-only export, take the directory's attributes
+ * before and after, build the new handle.
  */
 async function creating(
-  c: Nfs3Context,
-  what: string,
-  dirFh: Uint8Array,
-  ctx: CallContext,
-  op: (t: Target) => Promise<Attributes>,
+  t: Target,
+  nfs: Nfs3Context,
+  op: () => Promise<Attributes>,
 ): Promise<CreateRes> {
-  const t = c.resolve(dirFh, ctx);
-  if (typeof t === "number") return { status: t };
-  let before: Fattr3 | undefined;
-  try {
-    before = fattr(await t.fs.getattr(t.cred, t.id));
-  } catch (e) {
-    return { status: c.status(e, what) };
-  }
+  const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
   if (t.exp.readOnly) {
     return { status: Nfs3Status.ROFS, dirWcc: wcc(before, before) };
   }
-  try {
-    const attrs = fattr(await op(t));
-    return {
-      status: 0,
-      object: c.handle(t.exp, attrs.fileid),
-      attrs,
-      dirWcc: wcc(before, await c.attrs(t)),
-    };
-  } catch (e) {
-    return {
-      status: c.status(e, what),
-      dirWcc: wcc(before, await c.attrs(t)),
-    };
-  }
+  const attrs = fattr(await op());
+  return {
+    status: 0,
+    object: nfs.handle(t.exp, attrs.fileid),
+    attrs,
+    dirWcc: wcc(before, await nfs.attrs(t)),
+  };
+}
+
+/** The `fail` of the creating procedures: the directory's wcc data. */
+async function createFailed(
+  status: number,
+  t: Target,
+  nfs: Nfs3Context,
+): Promise<CreateRes> {
+  return { status, dirWcc: await wccSince(t, nfs) };
 }
 
 /**
@@ -76,112 +70,89 @@ async function creating(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createProcedures } from "./create.ts";
- * console.log(typeof createProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(createProcedures[Nfs3Proc.MKDIR].name, "MKDIR");
  * ```
  */
-export function createProcedures(c: Nfs3Context): Record<number, Procedure> {
-  return {
-    [Nfs3Proc.CREATE]: {
-      name: "CREATE",
-      idempotent: false,
-      handler: async (args, reply, ctx) => {
-        const a = decodeCreateArgs(args);
-        const res = await creating(c, "CREATE", a.dir, ctx, async (t) => {
-          if (a.mode !== CreateMode.EXCLUSIVE) {
-            return await t.fs.create(t.cred, t.id, a.name, {
-              attrs: a.attrs,
-              exclusive: a.mode === CreateMode.GUARDED,
-            });
-          }
-          const verf = a.verf!;
-          try {
-            const attrs = await t.fs.create(t.cred, t.id, a.name, {
-              exclusive: true,
-            });
-            c.rememberCreate(t.exp, attrs.fileid, verf);
-            return attrs;
-          } catch (e) {
-            if (!(e instanceof VfsError) || e.code !== "EEXIST") throw e;
-            // A retransmission of a create that already happened succeeds.
-            const existing = await t.fs.lookup(t.cred, t.id, a.name);
-            if (c.createdWith(t.exp, existing.fileid, verf)) return existing;
-            throw e;
-          }
-        });
-        encodeCreateRes(reply, res);
-      },
-    },
-    [Nfs3Proc.MKDIR]: {
-      name: "MKDIR",
-      idempotent: false,
-      handler: async (args, reply, ctx) => {
-        const a = decodeMkdirArgs(args);
-        encodeCreateRes(
-          reply,
-          await creating(
-            c,
-            "MKDIR",
-            a.dir,
-            ctx,
-            (t) => t.fs.mkdir(t.cred, t.id, a.name, a.attrs),
-          ),
-        );
-      },
-    },
-    [Nfs3Proc.SYMLINK]: {
-      name: "SYMLINK",
-      idempotent: false,
-      handler: async (args, reply, ctx) => {
-        const a = decodeSymlinkArgs(args);
-        encodeCreateRes(
-          reply,
-          await creating(
-            c,
-            "SYMLINK",
-            a.dir,
-            ctx,
-            (t) => t.fs.symlink(t.cred, t.id, a.name, a.target, a.attrs),
-          ),
-        );
-      },
-    },
-    [Nfs3Proc.MKNOD]: {
-      name: "MKNOD",
-      idempotent: false,
-      handler: async (args, reply, ctx) => {
-        const a = decodeMknodArgs(args);
-        if (
-          a.type === Ftype3.REG || a.type === Ftype3.DIR ||
-          a.type === Ftype3.LNK
-        ) {
-          // RFC 1813: MKNOD makes only special files.
-          const t = c.resolve(a.dir, ctx);
-          if (typeof t === "number") {
-            return encodeCreateRes(reply, { status: t });
-          }
-          const attrs = await c.attrs(t);
-          return encodeCreateRes(reply, {
-            status: Nfs3Status.BADTYPE,
-            dirWcc: wcc(attrs, attrs),
+export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
+  [Nfs3Proc.CREATE]: nfs3Procedure({
+    name: "CREATE",
+    cached: true,
+    decode: decodeCreateArgs,
+    encode: encodeCreateRes,
+    fh: (a) => a.dir,
+    run: (a, t, nfs) =>
+      creating(t, nfs, async () => {
+        if (a.mode !== CreateMode.EXCLUSIVE) {
+          return await t.fs.create(t.cred, t.id, a.name, {
+            attrs: a.attrs,
+            exclusive: a.mode === CreateMode.GUARDED,
           });
         }
-        encodeCreateRes(
-          reply,
-          await creating(
-            c,
-            "MKNOD",
-            a.dir,
-            ctx,
-            (t) =>
-              t.fs.mknod(t.cred, t.id, a.name, {
-                type: a.type as FileType,
-                rdev: a.spec,
-                attrs: a.attrs,
-              }),
-          ),
-        );
-      },
+        const verf = a.verf!;
+        try {
+          const attrs = await t.fs.create(t.cred, t.id, a.name, {
+            exclusive: true,
+          });
+          nfs.rememberCreate(t.exp, attrs.fileid, verf);
+          return attrs;
+        } catch (e) {
+          if (!(e instanceof VfsError) || e.code !== "EEXIST") throw e;
+          // A retransmission of a create that already happened succeeds.
+          const existing = await t.fs.lookup(t.cred, t.id, a.name);
+          if (nfs.createdWith(t.exp, existing.fileid, verf)) return existing;
+          throw e;
+        }
+      }),
+    fail: createFailed,
+  }),
+  [Nfs3Proc.MKDIR]: nfs3Procedure({
+    name: "MKDIR",
+    cached: true,
+    decode: decodeMkdirArgs,
+    encode: encodeCreateRes,
+    fh: (a) => a.dir,
+    run: (a, t, nfs) =>
+      creating(t, nfs, () => t.fs.mkdir(t.cred, t.id, a.name, a.attrs)),
+    fail: createFailed,
+  }),
+  [Nfs3Proc.SYMLINK]: nfs3Procedure({
+    name: "SYMLINK",
+    cached: true,
+    decode: decodeSymlinkArgs,
+    encode: encodeCreateRes,
+    fh: (a) => a.dir,
+    run: (a, t, nfs) =>
+      creating(
+        t,
+        nfs,
+        () => t.fs.symlink(t.cred, t.id, a.name, a.target, a.attrs),
+      ),
+    fail: createFailed,
+  }),
+  [Nfs3Proc.MKNOD]: nfs3Procedure({
+    name: "MKNOD",
+    cached: true,
+    decode: decodeMknodArgs,
+    encode: encodeCreateRes,
+    fh: (a) => a.dir,
+    run: async (a, t, nfs) => {
+      if (
+        a.type === Ftype3.REG || a.type === Ftype3.DIR || a.type === Ftype3.LNK
+      ) {
+        // RFC 1813: MKNOD makes only special files.
+        const attrs = await nfs.attrs(t);
+        return { status: Nfs3Status.BADTYPE, dirWcc: wcc(attrs, attrs) };
+      }
+      return await creating(t, nfs, () =>
+        t.fs.mknod(t.cred, t.id, a.name, {
+          type: a.type as FileType,
+          rdev: a.spec,
+          attrs: a.attrs,
+        }));
     },
-  };
-}
+    fail: createFailed,
+  }),
+};

@@ -7,14 +7,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ioProcedures } from "./io.ts";
- * console.log(typeof ioProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(ioProcedures[Nfs3Proc.READ].name, "READ");
  * ```
  *
  * @module
  */
 
-import type { Procedure } from "../../rpc/program.ts";
 import {
   decodeCommitArgs,
   decodeReadArgs,
@@ -22,13 +23,18 @@ import {
   encodeCommitRes,
   encodeReadRes,
   encodeWriteRes,
-  type Fattr3,
   Nfs3Proc,
   Nfs3Status,
   StableHow,
 } from "../../proto/nfs3.ts";
 import type { Stability } from "../../vfs/types.ts";
-import { fattr, type Nfs3Context, wcc } from "./context.ts";
+import { fattr, wcc } from "./context.ts";
+import {
+  attrsFailed,
+  type Nfs3Procedure,
+  nfs3Procedure,
+  wccFailed,
+} from "./procedure.ts";
 
 const STABILITY: readonly Stability[] = ["unstable", "data", "file"];
 const STABLE_HOW: Record<Stability, number> = {
@@ -42,118 +48,90 @@ const STABLE_HOW: Record<Stability, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ioProcedures } from "./io.ts";
- * console.log(typeof ioProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(ioProcedures[Nfs3Proc.WRITE].name, "WRITE");
  * ```
  */
-export function ioProcedures(c: Nfs3Context): Record<number, Procedure> {
-  return {
-    [Nfs3Proc.READ]: {
-      name: "READ",
-      handler: async (args, reply, ctx) => {
-        const a = decodeReadArgs(args);
-        const t = c.resolve(a.file, ctx);
-        if (typeof t === "number") return encodeReadRes(reply, { status: t });
-        const count = Math.min(a.count, c.rtmax);
-        try {
-          // The attributes and the data are independent: fetch both at once.
-          const [attrs, res] = await Promise.all([
-            t.fs.getattr(t.cred, t.id),
-            t.fs.read(t.cred, t.id, a.offset, count),
-          ]);
-          encodeReadRes(reply, {
-            status: 0,
-            attrs: fattr(attrs),
-            eof: res.eof,
-            data: res.data,
-          });
-        } catch (e) {
-          encodeReadRes(reply, {
-            status: c.status(e, "READ"),
-            attrs: await c.attrs(t),
-          });
-        }
-      },
+export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
+  [Nfs3Proc.READ]: nfs3Procedure({
+    name: "READ",
+    decode: decodeReadArgs,
+    encode: encodeReadRes,
+    fh: (a) => a.file,
+    run: async (a, t, nfs) => {
+      const count = Math.min(a.count, nfs.rtmax);
+      // The attributes and the data are independent: fetch both at once.
+      const [attrs, res] = await Promise.all([
+        t.fs.getattr(t.cred, t.id),
+        t.fs.read(t.cred, t.id, a.offset, count),
+      ]);
+      return { status: 0, attrs: fattr(attrs), eof: res.eof, data: res.data };
     },
-    [Nfs3Proc.WRITE]: {
-      name: "WRITE",
-      handler: async (args, reply, ctx) => {
-        const a = decodeWriteArgs(args);
-        const t = c.resolve(a.file, ctx);
-        if (typeof t === "number") {
-          return encodeWriteRes(reply, { status: t });
-        }
-        if (
-          t.exp.readOnly || a.count > a.data.byteLength || a.count > c.wtmax
-        ) {
-          let attrs: Fattr3;
-          try {
-            attrs = fattr(await t.fs.getattr(t.cred, t.id));
-          } catch (e) {
-            return encodeWriteRes(reply, { status: c.status(e, "WRITE") });
-          }
-          return encodeWriteRes(reply, {
-            status: t.exp.readOnly ? Nfs3Status.ROFS : Nfs3Status.INVAL,
-            wcc: wcc(attrs, attrs),
-          });
-        }
-        const data = a.count < a.data.byteLength
-          ? a.data.subarray(0, a.count)
-          : a.data;
-        // The pre-operation attributes are asked for first, in the same
-        // synchronous turn as the write: a file system that reads them
-        // synchronously (MemFs, LocalFs) answers them before the write
-        // starts, and LocalFs lets the write reuse what its getattr just
-        // verified. One that answers later may report the state after the
-        // write as "before", which only makes a client drop its cache.
-        const pre = c.attrs(t);
-        try {
-          const res = await t.fs.write(
-            t.cred,
-            t.id,
-            a.offset,
-            data,
-            STABILITY[a.stable],
-          );
-          encodeWriteRes(reply, {
-            status: 0,
-            wcc: wcc(await pre, fattr(res.attrs)),
-            count: res.count,
-            committed: STABLE_HOW[res.committed],
-            verf: c.writeVerf,
-          });
-        } catch (e) {
-          encodeWriteRes(reply, {
-            status: c.status(e, "WRITE"),
-            wcc: wcc(await pre, await c.attrs(t)),
-          });
-        }
-      },
+    fail: attrsFailed,
+  }),
+  [Nfs3Proc.WRITE]: nfs3Procedure({
+    name: "WRITE",
+    decode: decodeWriteArgs,
+    encode: encodeWriteRes,
+    fh: (a) => a.file,
+    run: async (a, t, nfs) => {
+      if (
+        t.exp.readOnly || a.count > a.data.byteLength || a.count > nfs.wtmax
+      ) {
+        const attrs = fattr(await t.fs.getattr(t.cred, t.id));
+        return {
+          status: t.exp.readOnly ? Nfs3Status.ROFS : Nfs3Status.INVAL,
+          wcc: wcc(attrs, attrs),
+        };
+      }
+      const data = a.count < a.data.byteLength
+        ? a.data.subarray(0, a.count)
+        : a.data;
+      // The pre-operation attributes are asked for first, in the same
+      // synchronous turn as the write: a file system that reads them
+      // synchronously (MemFs, LocalFs) answers them before the write
+      // starts, and LocalFs lets the write reuse what its getattr just
+      // verified. One that answers later may report the state after the
+      // write as "before", which only makes a client drop its cache.
+      const pre = t.pre = nfs.attrs(t);
+      const res = await t.fs.write(
+        t.cred,
+        t.id,
+        a.offset,
+        data,
+        STABILITY[a.stable],
+      );
+      return {
+        status: 0,
+        wcc: wcc(await pre, fattr(res.attrs)),
+        count: res.count,
+        committed: STABLE_HOW[res.committed],
+        verf: nfs.writeVerf,
+      };
     },
-    [Nfs3Proc.COMMIT]: {
-      name: "COMMIT",
-      handler: async (args, reply, ctx) => {
-        const a = decodeCommitArgs(args);
-        const t = c.resolve(a.file, ctx);
-        if (typeof t === "number") {
-          return encodeCommitRes(reply, { status: t });
-        }
-        let before: Fattr3 | undefined;
-        try {
-          before = fattr(await t.fs.getattr(t.cred, t.id));
-          await t.fs.commit(t.cred, t.id);
-          encodeCommitRes(reply, {
-            status: 0,
-            wcc: wcc(before, await c.attrs(t)),
-            verf: c.writeVerf,
-          });
-        } catch (e) {
-          encodeCommitRes(reply, {
-            status: c.status(e, "COMMIT"),
-            wcc: wcc(before, await c.attrs(t)),
-          });
-        }
-      },
+    fail: wccFailed,
+  }),
+  [Nfs3Proc.COMMIT]: nfs3Procedure({
+    name: "COMMIT",
+    decode: decodeCommitArgs,
+    encode: encodeCommitRes,
+    fh: (a) => a.file,
+    run: async (_a, t, nfs) => {
+      const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
+      await t.fs.commit(t.cred, t.id);
+      return {
+        status: 0,
+        wcc: wcc(before, await nfs.attrs(t)),
+        verf: nfs.writeVerf,
+      };
     },
-  };
-}
+    // Unlike the others, a COMMIT that fails reports wcc data even when
+    // it could not take the attributes before.
+    fail: async (status, t, nfs) => ({
+      status,
+      wcc: wcc(await t.pre, await nfs.attrs(t)),
+    }),
+  }),
+};

@@ -23,6 +23,7 @@ import { createProcedures } from "./create.ts";
 import { fsinfoProcedures } from "./fsinfo.ts";
 import { ioProcedures } from "./io.ts";
 import { lookupProcedures } from "./lookup.ts";
+import { bindProcedure } from "./procedure.ts";
 import { readdirProcedures } from "./readdir.ts";
 import { removeProcedures } from "./remove.ts";
 
@@ -33,29 +34,34 @@ export type { Nfs3Options } from "./context.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nfs3Program } from "./program.ts";
  * import { ExportTable } from "../exports.ts";
  * import { MemFs } from "../../vfs/memfs.ts";
  * const fs = new MemFs();
  * const prog = nfs3Program({ exports: new ExportTable([{ path: "/", fs }]) });
- * console.log(Object.keys(prog.procedures).length); // 22
+ * assert.equal(Object.keys(prog.procedures).length, 22);
  * ```
  */
 export function nfs3Program(options: Nfs3Options): RpcProgram {
-  const c = new Nfs3Context(options);
-  return {
-    program: NFS_PROGRAM,
-    version: NFS_V3,
-    name: "nfs",
-    procedures: {
-      [Nfs3Proc.NULL]: { name: "NULL", handler: () => {} },
-      ...attrProcedures(c),
-      ...lookupProcedures(c),
-      ...ioProcedures(c),
-      ...createProcedures(c),
-      ...removeProcedures(c),
-      ...readdirProcedures(c),
-      ...fsinfoProcedures(c),
-    },
+  const nfs = new Nfs3Context(options);
+  const procedures: RpcProgram["procedures"] = {
+    [Nfs3Proc.NULL]: { name: "NULL", run: () => {} },
   };
+  for (
+    const group of [
+      attrProcedures,
+      lookupProcedures,
+      ioProcedures,
+      createProcedures,
+      removeProcedures,
+      readdirProcedures,
+      fsinfoProcedures,
+    ]
+  ) {
+    for (const [num, row] of Object.entries(group)) {
+      procedures[Number(num)] = bindProcedure(nfs, row);
+    }
+  }
+  return { program: NFS_PROGRAM, version: NFS_V3, name: "nfs", procedures };
 }

@@ -15,14 +15,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readdirProcedures } from "./readdir.ts";
- * console.log(typeof readdirProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(readdirProcedures[Nfs3Proc.READDIRPLUS].name, "READDIRPLUS");
  * ```
  *
  * @module
  */
 
-import type { CallContext, Procedure } from "../../rpc/program.ts";
 import {
   decodeReaddirArgs,
   decodeReaddirplusArgs,
@@ -46,6 +47,7 @@ import {
   type Nfs3Context,
   type Target,
 } from "./context.ts";
+import { type Nfs3Procedure, nfs3Procedure } from "./procedure.ts";
 
 /** status + post_op_attr + cookieverf + end of list + eof, as in a reply. */
 const HEADER = 4 + 4 + FATTR3_SIZE + 8 + 4 + 4;
@@ -59,7 +61,7 @@ interface Limits {
 }
 
 async function listing(
-  c: Nfs3Context,
+  nfs: Nfs3Context,
   t: Target,
   cookie: bigint,
   plus: boolean,
@@ -102,7 +104,7 @@ async function listing(
           name: ".",
           cookie: 1n,
           attrs: dirAttrs,
-          handle: c.handle(t.exp, t.id),
+          handle: nfs.handle(t.exp, t.id),
         }
         : { fileid: t.id, name: ".", cookie: 1n },
     );
@@ -116,7 +118,7 @@ async function listing(
           name: "..",
           cookie: 2n,
           attrs: parent,
-          handle: c.handle(t.exp, parent.fileid),
+          handle: nfs.handle(t.exp, parent.fileid),
         }
         : { fileid: parent.fileid, name: "..", cookie: 2n },
     );
@@ -147,14 +149,14 @@ async function listing(
       if (plus) {
         let attrs = d.attrs && fattr(d.attrs);
         if (attrs === undefined) {
-          attrs = await c.attrs(t, d.fileid);
+          attrs = await nfs.attrs(t, d.fileid);
         }
         e = {
           fileid: d.fileid,
           name: d.name,
           cookie: d.cookie,
           attrs,
-          handle: c.handle(t.exp, d.fileid),
+          handle: nfs.handle(t.exp, d.fileid),
         };
       } else e = { fileid: d.fileid, name: d.name, cookie: d.cookie };
       if (!add(e)) break;
@@ -188,24 +190,13 @@ async function parentOf(t: Target, dirAttrs: Fattr3): Promise<Fattr3> {
   }
 }
 
-async function run(
-  c: Nfs3Context,
-  ctx: CallContext,
-  dir: Uint8Array,
-  cookie: bigint,
-  plus: boolean,
-  limits: Limits,
+/** The `fail` of both: the directory's attributes as they are now. */
+async function failed(
+  status: number,
+  t: Target,
+  nfs: Nfs3Context,
 ): Promise<ReaddirRes> {
-  const t = c.resolve(dir, ctx);
-  if (typeof t === "number") return { status: t };
-  try {
-    return await listing(c, t, cookie, plus, limits);
-  } catch (e) {
-    return {
-      status: c.status(e, plus ? "READDIRPLUS" : "READDIR"),
-      dirAttrs: await c.attrs(t),
-    };
-  }
+  return { status, dirAttrs: await nfs.attrs(t) };
 }
 
 /**
@@ -213,36 +204,35 @@ async function run(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readdirProcedures } from "./readdir.ts";
- * console.log(typeof readdirProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(readdirProcedures[Nfs3Proc.READDIR].name, "READDIR");
  * ```
  */
-export function readdirProcedures(c: Nfs3Context): Record<number, Procedure> {
-  return {
-    [Nfs3Proc.READDIR]: {
-      name: "READDIR",
-      handler: async (args, reply, ctx) => {
-        const a = decodeReaddirArgs(args);
-        // READDIR3resok excludes the status word the sizes above count.
-        const max = a.count + 4;
-        encodeReaddirRes(
-          reply,
-          await run(c, ctx, a.dir, a.cookie, false, { max, dir: max }),
-        );
-      },
+export const readdirProcedures: Record<number, Nfs3Procedure<any, any>> = {
+  [Nfs3Proc.READDIR]: nfs3Procedure({
+    name: "READDIR",
+    decode: decodeReaddirArgs,
+    encode: encodeReaddirRes,
+    fh: (a) => a.dir,
+    run: (a, t, nfs) => {
+      // READDIR3resok excludes the status word the sizes above count.
+      const max = a.count + 4;
+      return listing(nfs, t, a.cookie, false, { max, dir: max });
     },
-    [Nfs3Proc.READDIRPLUS]: {
-      name: "READDIRPLUS",
-      handler: async (args, reply, ctx) => {
-        const a = decodeReaddirplusArgs(args);
-        encodeReaddirplusRes(
-          reply,
-          await run(c, ctx, a.dir, a.cookie, true, {
-            max: a.maxcount + 4,
-            dir: a.dircount,
-          }),
-        );
-      },
-    },
-  };
-}
+    fail: failed,
+  }),
+  [Nfs3Proc.READDIRPLUS]: nfs3Procedure({
+    name: "READDIRPLUS",
+    decode: decodeReaddirplusArgs,
+    encode: encodeReaddirplusRes,
+    fh: (a) => a.dir,
+    run: (a, t, nfs) =>
+      listing(nfs, t, a.cookie, true, {
+        max: a.maxcount + 4,
+        dir: a.dircount,
+      }),
+    fail: failed,
+  }),
+};

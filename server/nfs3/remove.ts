@@ -4,156 +4,138 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeProcedures } from "./remove.ts";
- * console.log(typeof removeProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(removeProcedures[Nfs3Proc.RENAME].cached, true);
  * ```
  *
  * @module
  */
 
-import type { Procedure } from "../../rpc/program.ts";
 import {
   decodeDirOpArgs,
   decodeLinkArgs,
   decodeRenameArgs,
+  type DirOpArgs,
   encodeLinkRes,
   encodeRenameRes,
   encodeWccRes,
   type Fattr3,
   Nfs3Proc,
   Nfs3Status,
+  type WccRes,
 } from "../../proto/nfs3.ts";
-import { fattr, type Nfs3Context, wcc } from "./context.ts";
+import { fattr, wcc } from "./context.ts";
+import { type Nfs3Procedure, nfs3Procedure, wccFailed } from "./procedure.ts";
+
+function unlink(rmdir: boolean): Nfs3Procedure<DirOpArgs, WccRes> {
+  return {
+    name: rmdir ? "RMDIR" : "REMOVE",
+    cached: true,
+    decode: decodeDirOpArgs,
+    encode: encodeWccRes,
+    fh: (a) => a.dir,
+    run: async (a, t, nfs) => {
+      const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
+      if (t.exp.readOnly) {
+        return { status: Nfs3Status.ROFS, wcc: wcc(before, before) };
+      }
+      if (rmdir) await t.fs.rmdir(t.cred, t.id, a.name);
+      else await t.fs.remove(t.cred, t.id, a.name);
+      return { status: 0, wcc: wcc(before, await nfs.attrs(t)) };
+    },
+    fail: wccFailed,
+  };
+}
 
 /**
  * The REMOVE, RMDIR, RENAME and LINK procedures.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeProcedures } from "./remove.ts";
- * console.log(typeof removeProcedures); // "function"
+ * import { Nfs3Proc } from "../../proto/nfs3.ts";
+ * assert.equal(removeProcedures[Nfs3Proc.RMDIR].name, "RMDIR");
  * ```
  */
-export function removeProcedures(c: Nfs3Context): Record<number, Procedure> {
-  const unlink = (rmdir: boolean): Procedure => ({
-    name: rmdir ? "RMDIR" : "REMOVE",
-    idempotent: false,
-    handler: async (args, reply, ctx) => {
-      const a = decodeDirOpArgs(args);
-      const what = rmdir ? "RMDIR" : "REMOVE";
-      const t = c.resolve(a.dir, ctx);
-      if (typeof t === "number") return encodeWccRes(reply, { status: t });
-      let before: Fattr3 | undefined;
-      try {
-        before = fattr(await t.fs.getattr(t.cred, t.id));
-      } catch (e) {
-        return encodeWccRes(reply, { status: c.status(e, what) });
+export const removeProcedures: Record<number, Nfs3Procedure<any, any>> = {
+  [Nfs3Proc.REMOVE]: unlink(false),
+  [Nfs3Proc.RMDIR]: unlink(true),
+  [Nfs3Proc.RENAME]: nfs3Procedure({
+    name: "RENAME",
+    cached: true,
+    decode: decodeRenameArgs,
+    encode: encodeRenameRes,
+    fh: (a) => a.fromDir,
+    fh2: (a) => a.toDir,
+    run: async (a, from, nfs, second) => {
+      const to = second!;
+      const same = from.id === to.id && from.exp === to.exp;
+      const fromBefore = from.pre = await nfs.attrs(from);
+      const toBefore = to.pre = same ? fromBefore : await nfs.attrs(to);
+      let status = 0;
+      if (from.exp !== to.exp) status = Nfs3Status.XDEV;
+      else if (from.exp.readOnly) status = Nfs3Status.ROFS;
+      else if (fromBefore === undefined || toBefore === undefined) {
+        status = Nfs3Status.STALE;
+      } else {
+        await from.fs.rename(from.cred, from.id, a.fromName, to.id, a.toName);
       }
-      if (t.exp.readOnly) {
-        return encodeWccRes(reply, {
-          status: Nfs3Status.ROFS,
-          wcc: wcc(before, before),
-        });
-      }
-      try {
-        if (rmdir) await t.fs.rmdir(t.cred, t.id, a.name);
-        else await t.fs.remove(t.cred, t.id, a.name);
-        encodeWccRes(reply, { status: 0, wcc: wcc(before, await c.attrs(t)) });
-      } catch (e) {
-        encodeWccRes(reply, {
-          status: c.status(e, what),
-          wcc: wcc(before, await c.attrs(t)),
-        });
-      }
+      const fromAfter = status === 0 ? await nfs.attrs(from) : fromBefore;
+      const toAfter = from.id === to.id
+        ? fromAfter
+        : status === 0
+        ? await nfs.attrs(to)
+        : toBefore;
+      return {
+        status,
+        fromWcc: wcc(fromBefore, fromAfter),
+        toWcc: wcc(toBefore, toAfter),
+      };
     },
-  });
-  return {
-    [Nfs3Proc.REMOVE]: unlink(false),
-    [Nfs3Proc.RMDIR]: unlink(true),
-    [Nfs3Proc.RENAME]: {
-      name: "RENAME",
-      idempotent: false,
-      handler: async (args, reply, ctx) => {
-        const a = decodeRenameArgs(args);
-        const from = c.resolve(a.fromDir, ctx);
-        if (typeof from === "number") {
-          return encodeRenameRes(reply, { status: from });
-        }
-        const to = c.resolve(a.toDir, ctx);
-        if (typeof to === "number") {
-          return encodeRenameRes(reply, { status: to });
-        }
-        const fromBefore = await c.attrs(from);
-        const toBefore = from.id === to.id && from.exp === to.exp
-          ? fromBefore
-          : await c.attrs(to);
-        let status = 0;
-        if (from.exp !== to.exp) status = Nfs3Status.XDEV;
-        else if (from.exp.readOnly) status = Nfs3Status.ROFS;
-        else if (fromBefore === undefined || toBefore === undefined) {
-          status = Nfs3Status.STALE;
-        } else {
-          try {
-            await from.fs.rename(
-              from.cred,
-              from.id,
-              a.fromName,
-              to.id,
-              a.toName,
-            );
-          } catch (e) {
-            status = c.status(e, "RENAME");
-          }
-        }
-        const fromAfter = status === 0 ? await c.attrs(from) : fromBefore;
-        const toAfter = from.id === to.id
-          ? fromAfter
-          : status === 0
-          ? await c.attrs(to)
-          : toBefore;
-        encodeRenameRes(reply, {
-          status,
-          fromWcc: wcc(fromBefore, fromAfter),
-          toWcc: wcc(toBefore, toAfter),
-        });
-      },
+    // A failed rename changed nothing: both directories report their
+    // attributes from before as after.
+    fail: async (status, from, _nfs, to) => {
+      if (to === undefined) return { status };
+      const fromBefore = await from.pre;
+      const toBefore = await to.pre;
+      return {
+        status,
+        fromWcc: wcc(fromBefore, fromBefore),
+        toWcc: wcc(toBefore, from.id === to.id ? fromBefore : toBefore),
+      };
     },
-    [Nfs3Proc.LINK]: {
-      name: "LINK",
-      idempotent: false,
-      handler: async (args, reply, ctx) => {
-        const a = decodeLinkArgs(args);
-        const file = c.resolve(a.file, ctx);
-        if (typeof file === "number") {
-          return encodeLinkRes(reply, { status: file });
-        }
-        const dir = c.resolve(a.dir, ctx);
-        if (typeof dir === "number") {
-          return encodeLinkRes(reply, {
-            status: dir,
-            attrs: await c.attrs(file),
-          });
-        }
-        const before = await c.attrs(dir);
-        let status = 0;
-        let attrs: Fattr3 | undefined;
-        if (file.exp !== dir.exp) status = Nfs3Status.XDEV;
-        else if (dir.exp.readOnly) status = Nfs3Status.ROFS;
-        else {
-          try {
-            attrs = fattr(
-              await dir.fs.link(dir.cred, file.id, dir.id, a.name),
-            );
-          } catch (e) {
-            status = c.status(e, "LINK");
-          }
-        }
-        encodeLinkRes(reply, {
-          status,
-          attrs: attrs ?? await c.attrs(file),
-          dirWcc: wcc(before, status === 0 ? await c.attrs(dir) : before),
-        });
-      },
+  }),
+  [Nfs3Proc.LINK]: nfs3Procedure({
+    name: "LINK",
+    cached: true,
+    decode: decodeLinkArgs,
+    encode: encodeLinkRes,
+    fh: (a) => a.file,
+    fh2: (a) => a.dir,
+    run: async (a, file, nfs, second) => {
+      const dir = second!;
+      const before = dir.pre = await nfs.attrs(dir);
+      let status = 0;
+      let attrs: Fattr3 | undefined;
+      if (file.exp !== dir.exp) status = Nfs3Status.XDEV;
+      else if (dir.exp.readOnly) status = Nfs3Status.ROFS;
+      else attrs = fattr(await dir.fs.link(dir.cred, file.id, dir.id, a.name));
+      return {
+        status,
+        attrs: attrs ?? await nfs.attrs(file),
+        dirWcc: wcc(before, status === 0 ? await nfs.attrs(dir) : before),
+      };
     },
-  };
-}
+    // The file's attributes as they are now, and the directory's wcc data
+    // unchanged when it resolved.
+    fail: async (status, file, nfs, dir) => {
+      const attrs = await nfs.attrs(file);
+      if (dir === undefined) return { status, attrs };
+      const before = await dir.pre;
+      return { status, attrs, dirWcc: wcc(before, before) };
+    },
+  }),
+};

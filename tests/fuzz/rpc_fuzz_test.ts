@@ -88,7 +88,7 @@ const fuzzProgram: RpcProgram = {
     },
     4: {
       name: "MUTATE",
-      idempotent: false,
+      cached: true,
       handler: (args, reply) => void reply.u64(args.u64()),
     },
   },

@@ -25,7 +25,7 @@ function program(version: number): RpcProgram {
     program: TEST_PROG,
     version,
     name: "test",
-    procedures: { 0: { name: "NULL", handler: () => {} } },
+    procedures: { 0: { name: "NULL", run: () => {} } },
   };
 }
 

@@ -9,8 +9,9 @@ import { SharedMemoryDevice } from "../../nbd/shared_memory_device.ts";
 import { Errno, State, TxFlag } from "../../nbd/protocol.ts";
 import { serveNbd } from "../../nbd/server.ts";
 import { VfsDevice } from "../../nbd/vfs_device.ts";
+import { CallbackFs } from "../../vfs/callback.ts";
 import { MemFs } from "../../vfs/memfs.ts";
-import { ROOT } from "../../vfs/types.ts";
+import { FileType, ROOT } from "../../vfs/types.ts";
 import { VfsError } from "../../vfs/errors.ts";
 
 const H = State.HOLE | State.ZERO;
@@ -286,4 +287,42 @@ Deno.test("views: zero-copy access within a chunk, never for writes through read
   const s = new SharedMemoryDevice(1 << 20, { chunkSize: 4096 });
   s.view(100, 5000, { write: true })!.fill(9);
   assert.deepEqual((await s.blockStatus(0, 16384)).map((e) => e.flags), [0, H]);
+});
+
+Deno.test("vfs device: offers trim, zeroes and block status only when the file system can, and declares its concurrency", async () => {
+  const full = new MemFs();
+  const f = await full.create(ROOT, full.root, "d", { attrs: { size: 8192 } });
+  const rich = await VfsDevice.open(full, f.fileid);
+  for (const name of ["trim", "writeZeroes", "blockStatus"]) {
+    assert.ok(name in rich, `${name} offered over MemFs`);
+  }
+  assert.equal(rich.concurrency, "parallel");
+  const hello = new Uint8Array(4096);
+  const plain = new CallbackFs({
+    getAttr: (p) =>
+      p === "/"
+        ? { type: FileType.Directory, mode: 0o755 }
+        : p === "/disk"
+        ? { type: FileType.Regular, mode: 0o644, size: hello.length }
+        : undefined,
+    readDir: (p, fill) => void (p === "/" && fill("disk")),
+    read: (_p, _o, off, len) => hello.subarray(off, off + len),
+  });
+  const disk = await plain.lookup(ROOT, plain.root, "disk");
+  const bare = await VfsDevice.open(plain, disk.fileid, { readOnly: true });
+  for (const name of ["trim", "writeZeroes", "blockStatus"]) {
+    assert.equal(name in bare, false, `no ${name} without deallocate/seek`);
+  }
+});
+
+Deno.test("read-only device: keeps the wrapped device's concurrency", () => {
+  const serial: Device = {
+    size: 4096,
+    concurrency: "serialize",
+    readAt: () => Promise.resolve(),
+    writeAt: () => Promise.resolve(),
+    flush: () => Promise.resolve(),
+  };
+  assert.equal(readOnly(serial).concurrency, "serialize");
+  assert.equal(readOnly(new MemoryDevice(4096)).concurrency, "parallel");
 });

@@ -2,7 +2,7 @@
 // whole reply records, so malformed calls can be sent on purpose.
 import { encodeCallHeader, type OpaqueAuth } from "../../rpc/message.ts";
 import { recordMark, RecordReader } from "../../rpc/record.ts";
-import type { RpcProgram } from "../../rpc/program.ts";
+import { procedure, type RpcProgram } from "../../rpc/program.ts";
 import { XdrWriter } from "../../rpc/xdr.ts";
 
 /** A test program: NULL, ECHO (opaque), SLOW (waits args ms, echoes u32), BOOM. */
@@ -17,26 +17,29 @@ export function testProgram(
     version,
     name: "test",
     procedures: {
-      0: { name: "NULL", handler: () => {} },
-      1: {
+      0: { name: "NULL", run: () => {} },
+      1: procedure({
         name: "ECHO",
-        handler: (args, reply) => {
-          reply.opaque(args.opaque(1 << 20));
+        decode: (args) => {
+          const data = args.opaque(1 << 20);
           args.end();
+          return data;
         },
-      },
-      2: {
+        run: (data) => data,
+        encode: (reply, data) => void reply.opaque(data),
+      }),
+      2: procedure({
         name: "SLOW",
-        handler: async (args, reply) => {
-          const ms = args.u32();
-          const tag = args.u32();
+        decode: (args) => ({ ms: args.u32(), tag: args.u32() }),
+        run: async ({ ms, tag }) => {
           await new Promise((r) => setTimeout(r, ms));
-          reply.u32(tag);
+          return tag;
         },
-      },
+        encode: (reply, tag) => void reply.u32(tag),
+      }),
       3: {
         name: "BOOM",
-        handler: () => {
+        run: () => {
           throw new Error("Intentional failure");
         },
       },

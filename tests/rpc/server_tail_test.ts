@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { RpcClient } from "../../rpc/client.ts";
 import { decodeReplyHeader } from "../../rpc/message.ts";
+import { procedure } from "../../rpc/program.ts";
 import { serveRpc } from "../../rpc/server.ts";
 import { XdrReader } from "../../rpc/xdr.ts";
 import { callRecord, RawConn, TEST_PROG, testProgram } from "./_helpers.ts";
@@ -20,18 +21,20 @@ const blobs = [0, 1, 2, 3].map((s) => pattern(BIG, s));
 
 function program() {
   return testProgram(1, {
-    5: {
+    // A row whose encode passes the data by reference, as READ's does.
+    5: procedure({
       name: "BLOB",
-      handler: async (args, reply) => {
-        const which = args.u32();
-        const size = args.u32();
+      decode: (args) => ({ which: args.u32(), size: args.u32() }),
+      run: async ({ which, size }) => {
         await new Promise((r) => setTimeout(r, which % 3));
-        reply.u32(which).opaqueRef(blobs[which % 4].subarray(0, size));
+        return { which, data: blobs[which % 4].subarray(0, size) };
       },
-    },
+      encode: (reply, res) => void reply.u32(res.which).opaqueRef(res.data),
+    }),
+    // The raw escape hatch does the same by hand.
     6: {
       name: "BLOB_ONCE",
-      idempotent: false,
+      cached: true,
       handler: (args, reply) => {
         const size = args.u32();
         reply.opaqueRef(blobs[1].subarray(0, size));

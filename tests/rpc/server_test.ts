@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { authSysCredential } from "../../rpc/auth.ts";
 import { RpcClient } from "../../rpc/client.ts";
-import type { ConnectionInfo } from "../../rpc/connections.ts";
+import type { ConnectionInfo } from "../../net/connection.ts";
 import {
   AcceptStat,
   AuthStat,
@@ -250,7 +250,7 @@ Deno.test("server: credentials are judged per RFC 5531", async () => {
   }
 });
 
-Deno.test("server: handler sees decoded AUTH_SYS credentials and addresses", async () => {
+Deno.test("server: run sees decoded AUTH_SYS credentials and addresses", async () => {
   let seen: unknown;
   const server = serveRpc({
     port: 0,
@@ -258,8 +258,8 @@ Deno.test("server: handler sees decoded AUTH_SYS credentials and addresses", asy
     programs: [testProgram(1, {
       5: {
         name: "WHO",
-        handler: (_a, _r, ctx) => {
-          seen = ctx;
+        run: (_a, call) => {
+          seen = call;
         },
       },
     })],
@@ -515,7 +515,7 @@ Deno.test("server: the duplicate-request cache replays a non-idempotent reply", 
     programs: [testProgram(1, {
       7: {
         name: "CREATE",
-        idempotent: false,
+        cached: true,
         handler: async (_a, reply) => {
           runs++;
           await new Promise((r) => setTimeout(r, 30));
@@ -571,7 +571,7 @@ Deno.test("server: the duplicate-request cache is bounded by entries and age", a
     programs: [testProgram(1, {
       7: {
         name: "CREATE",
-        idempotent: false,
+        cached: true,
         handler: (_a, reply) => void reply.u32(++runs),
       },
     })],
@@ -599,7 +599,7 @@ Deno.test("server: the duplicate-request cache is bounded by entries and age", a
     programs: [testProgram(1, {
       7: {
         name: "CREATE",
-        idempotent: false,
+        cached: true,
         handler: (_a, reply) => void reply.u32(++runs),
       },
     })],

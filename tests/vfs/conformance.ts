@@ -647,6 +647,44 @@ export function conformance(
     assert.equal((await fs.getattr(ROOT, s.fileid)).mode & 0o4000, 0);
   });
 
+  test("permissions: the owner writes a file it created with mode 0", async (fs) => {
+    if (!f.ownership) return;
+    const tmp = await fs.mkdir(ROOT, fs.root, "tmp", { mode: 0o777 });
+    // What an NFS client's open(O_CREAT|O_EXCL, 0) does: create, then write.
+    const made = await fs.create(USER, tmp.fileid, "locked", {
+      exclusive: true,
+      attrs: { mode: 0 },
+    });
+    assert.equal(made.mode & 0o777, 0);
+    await fs.write(USER, made.fileid, 0, enc.encode("mine"));
+    assert.equal(
+      dec.decode((await fs.read(USER, made.fileid, 0, 10)).data),
+      "mine",
+      "the owner reads and writes whatever the mode (knfsd's owner override)",
+    );
+    await fs.setattr(USER, made.fileid, { size: 2 });
+    assert.equal(
+      await fs.access(USER, made.fileid, 0x3f),
+      0,
+      "ACCESS shows the mode",
+    );
+    await rejects(fs.read(OTHER, made.fileid, 0, 1), "EACCES");
+    await rejects(fs.write(OTHER, made.fileid, 0, enc.encode("o")), "EACCES");
+  });
+
+  test("permissions: a supplementary group gets the group bits", async (fs) => {
+    if (!f.ownership) return;
+    const shared = await put(fs, fs.root, "shared", "s");
+    await fs.setattr(ROOT, shared.fileid, { gid: 4242, mode: 0o660 });
+    const member = { uid: 1002, gid: 1002, groups: [17, 4242] };
+    await fs.write(member, shared.fileid, 0, enc.encode("m"));
+    assert.equal(
+      await fs.access(member, shared.fileid, 0x3f),
+      Access.READ | Access.MODIFY | Access.EXTEND,
+    );
+    await rejects(fs.read(OTHER, shared.fileid, 0, 1), "EACCES");
+  });
+
   test("xattrs, when supported", async (fs) => {
     const x = fs.xattrs;
     if (x === undefined) return;

@@ -7,6 +7,7 @@ import {
   ReadOnlyFs,
   ROOT,
 } from "../../vfs/mod.ts";
+import { bare, OPTIONAL, withRoot } from "./_bare.ts";
 import { conformance } from "./conformance.ts";
 
 /**
@@ -110,5 +111,40 @@ Deno.test("per-user: instances that disagree on the root are refused", async () 
     await fs.getattr(ROOT, fs.root);
   } finally {
     await fs.close();
+  }
+});
+
+Deno.test("per-user: a capability another caller's instance lacks answers ENOTSUP", async () => {
+  const full = new MemFs();
+  const fs = await PerUserFs.open((cred) =>
+    cred.uid === 0 ? full : withRoot(bare(), full.root)
+  );
+  try {
+    const user = { uid: 1000, gid: 1000, groups: [] };
+    assert.ok("seek" in fs, "root's instance can seek");
+    await assert.rejects(fs.seek!(user, fs.root, 0, "data"), {
+      code: "ENOTSUP",
+      message: "Operation not supported: seek",
+    });
+    await assert.rejects(fs.xattrs!.listxattrs(user, fs.root), {
+      code: "ENOTSUP",
+    });
+  } finally {
+    await fs.close();
+  }
+});
+
+Deno.test("per-user: offers the optional capabilities of root's instance only", async () => {
+  const none = await PerUserFs.open(() => bare());
+  const all = await PerUserFs.open(() => new MemFs());
+  try {
+    for (const name of OPTIONAL) {
+      assert.equal(name in none, false, `no ${name}`);
+      assert.equal(name in all, true, `${name} offered`);
+    }
+    assert.equal(all.concurrency, "parallel");
+  } finally {
+    await none.close();
+    await all.close();
   }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AllowList, LOOPBACK } from "../../rpc/connections.ts";
+import { AllowList, LOOPBACK } from "../../net/allow.ts";
 
 Deno.test("allow list: loopback default", () => {
   const a = new AllowList(LOOPBACK);

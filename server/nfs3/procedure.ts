@@ -1,0 +1,251 @@
+/**
+ * The shape of an NFSv3 procedure: an RPC row (decode → run → encode) with
+ * a column naming the file handle the call is about, and the adapter that
+ * does for every procedure what they all share.
+ *
+ * The adapter resolves the handle to a {@link Target} (BADHANDLE, STALE,
+ * ACCES or PERM are answered `{ status }` without running anything), runs
+ * the row, and turns whatever `run` throws into a status with the one
+ * table of errors.ts (logging what is not a `VfsError`, answered
+ * SERVERFAULT). A failure reply often carries attributes: the row's `fail`
+ * builds it from that status and the target, whose `pre` slot holds what
+ * `run` took before it failed (the wcc "before" of a procedure that
+ * changes something). `run` returns statuses it decides itself (ROFS on a
+ * read-only export, NOT_SYNC, XDEV …) as results, and never sees XDR.
+ *
+ * RENAME and LINK name a second handle (`fh2`); it is resolved after the
+ * first, and its failure is answered by `fail` with no second target.
+ *
+ * @example A GETATTR-like row, bound to a program's state
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindProcedure, nfs3Procedure } from "./procedure.ts";
+ * import { Nfs3Context } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { decodeFhArgs, encodeGetattrRes } from "../../proto/nfs3.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const row = nfs3Procedure({
+ *   name: "GETATTR",
+ *   decode: decodeFhArgs,
+ *   encode: encodeGetattrRes,
+ *   fh: (a) => a.object,
+ *   run: async (_a, t) => ({ status: 0, attrs: await t.fs.getattr(t.cred, t.id) }),
+ * });
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs: new MemFs() }]) });
+ * const proc = bindProcedure(nfs, row);
+ * const res = await proc.run({ object: new Uint8Array(3) }, {} as never);
+ * assert.deepEqual(res, { status: 10001 }); // BADHANDLE, without running
+ * ```
+ *
+ * @module
+ */
+
+import type { CallContext, Procedure } from "../../rpc/program.ts";
+import type { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
+import type { Fattr3, WccData, WccRes } from "../../proto/nfs3.ts";
+import { type Nfs3Context, type Target, wcc } from "./context.ts";
+
+/**
+ * One NFSv3 procedure. `A` is the decoded arguments, `R` the result, whose
+ * `status` is 0 on success.
+ */
+export interface Nfs3Procedure<A, R extends { status: number }> {
+  /** Name for logs, such as "GETATTR". */
+  name: string;
+  /** Decodes the arguments (an XdrError is answered GARBAGE_ARGS). */
+  decode: (args: XdrReader) => A;
+  /** Encodes the result. */
+  encode: (reply: XdrWriter, result: R) => void;
+  /** True when the reply goes to the duplicate-request cache. */
+  cached?: boolean;
+  /** The handle the call is about; resolved before `run`. */
+  fh: (args: A) => Uint8Array;
+  /** A second handle (RENAME's target directory, LINK's directory). */
+  fh2?: (args: A) => Uint8Array;
+  /**
+   * Does the work on the resolved target (and second target, for a row
+   * with `fh2`). It may throw a file system's error; see `fail`.
+   */
+  run: (
+    args: A,
+    target: Target,
+    nfs: Nfs3Context,
+    second: Target | undefined,
+  ) => Promise<R>;
+  /**
+   * The reply when `run` throws (with the status errors.ts gives the
+   * error) or the second handle does not resolve (with its status, and no
+   * second target). Default: the status alone.
+   */
+  fail?: (
+    status: number,
+    target: Target,
+    nfs: Nfs3Context,
+    second: Target | undefined,
+  ) => R | Promise<R>;
+}
+
+/**
+ * Types an {@link Nfs3Procedure} row from its decoder and encoder, and
+ * returns it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nfs3Procedure } from "./procedure.ts";
+ * import { decodeFhArgs, encodeGetattrRes } from "../../proto/nfs3.ts";
+ * const row = nfs3Procedure({
+ *   name: "GETATTR",
+ *   decode: decodeFhArgs,
+ *   encode: encodeGetattrRes,
+ *   fh: (a) => a.object,
+ *   run: async (_a, t) => ({ status: 0, attrs: await t.fs.getattr(t.cred, t.id) }),
+ * });
+ * assert.equal(row.fh({ object: new Uint8Array([1]) })[0], 1);
+ * ```
+ */
+export function nfs3Procedure<A, R extends { status: number }>(
+  row: Nfs3Procedure<A, R>,
+): Nfs3Procedure<A, R> {
+  return row;
+}
+
+/**
+ * Makes an NFSv3 row an RPC procedure of the program whose state is `nfs`:
+ * the RPC layer decodes and encodes, this adds handle resolution and the
+ * error mapping around `run`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindProcedure, nfs3Procedure } from "./procedure.ts";
+ * import { Nfs3Context } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { decodeFhArgs, encodeWccRes } from "../../proto/nfs3.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const row = nfs3Procedure({
+ *   name: "TOUCH",
+ *   cached: true,
+ *   decode: decodeFhArgs,
+ *   encode: encodeWccRes,
+ *   fh: (a) => a.object,
+ *   run: () => Promise.resolve({ status: 0 }),
+ * });
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs: new MemFs() }]) });
+ * assert.equal(bindProcedure(nfs, row).cached, true);
+ * ```
+ */
+export function bindProcedure<A, R extends { status: number }>(
+  nfs: Nfs3Context,
+  row: Nfs3Procedure<A, R>,
+): Procedure<A, R> {
+  const { name, fh, fh2, run, fail } = row;
+  return {
+    name,
+    decode: row.decode,
+    encode: row.encode,
+    cached: row.cached,
+    run: async (args: A, call: CallContext): Promise<R> => {
+      const t = nfs.resolve(fh(args), call);
+      if (typeof t === "number") return { status: t } as R;
+      let second: Target | undefined;
+      if (fh2 !== undefined) {
+        const s = nfs.resolve(fh2(args), call);
+        if (typeof s === "number") {
+          return fail === undefined
+            ? { status: s } as R
+            : await fail(s, t, nfs, undefined);
+        }
+        second = s;
+      }
+      try {
+        return await run(args, t, nfs, second);
+      } catch (e) {
+        const status = nfs.status(e, name);
+        return fail === undefined
+          ? { status } as R
+          : await fail(status, t, nfs, second);
+      }
+    },
+  };
+}
+
+/**
+ * The wcc data a failed changing procedure reports: none when `run` failed
+ * before it took the attributes, else from them to the attributes now.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wccSince } from "./procedure.ts";
+ * import { Nfs3Context, type Target } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const fs = new MemFs();
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * const exp = nfs.table.exports[0];
+ * const t: Target = { exp, fs, cred: exp.anon, id: fs.root, pre: undefined };
+ * assert.equal(await wccSince(t, nfs), undefined);
+ * t.pre = await nfs.attrs(t);
+ * assert.equal((await wccSince(t, nfs))?.after?.type, 2);
+ * ```
+ */
+export async function wccSince(
+  t: Target,
+  nfs: Nfs3Context,
+): Promise<WccData | undefined> {
+  if (t.pre === undefined) return undefined;
+  return wcc(await t.pre, await nfs.attrs(t));
+}
+
+/**
+ * The `fail` of a procedure whose result is wcc data (SETATTR, WRITE,
+ * REMOVE, RMDIR): see {@link wccSince}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wccFailed } from "./procedure.ts";
+ * import { Nfs3Context, type Target } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const fs = new MemFs();
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * const exp = nfs.table.exports[0];
+ * const t: Target = { exp, fs, cred: exp.anon, id: fs.root, pre: undefined };
+ * assert.equal((await wccFailed(13, t, nfs)).wcc, undefined);
+ * ```
+ */
+export async function wccFailed(
+  status: number,
+  t: Target,
+  nfs: Nfs3Context,
+): Promise<WccRes> {
+  return { status, wcc: await wccSince(t, nfs) };
+}
+
+/**
+ * The `fail` of a procedure whose failure reply carries the object's
+ * attributes as they are now (READ, READLINK, FSSTAT, FSINFO, PATHCONF).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attrsFailed } from "./procedure.ts";
+ * import { Nfs3Context } from "./context.ts";
+ * import { ExportTable } from "../exports.ts";
+ * import { MemFs } from "../../vfs/memfs.ts";
+ * const fs = new MemFs();
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * const exp = nfs.table.exports[0];
+ * const res = await attrsFailed(5, { exp, fs, cred: exp.anon, id: fs.root }, nfs);
+ * assert.equal(res.attrs?.type, 2);
+ * ```
+ */
+export async function attrsFailed(
+  status: number,
+  t: Target,
+  nfs: Nfs3Context,
+): Promise<{ status: number; attrs?: Fattr3 }> {
+  return { status, attrs: await nfs.attrs(t) };
+}

@@ -1,0 +1,209 @@
+// Procedure rows (decode → run → encode) against raw handlers: who answers
+// what, over a real socket.
+import assert from "node:assert/strict";
+import { AcceptStat, AuthStat, decodeReplyHeader } from "../../rpc/message.ts";
+import { procedure, RpcReplyError } from "../../rpc/program.ts";
+import { serveRpc } from "../../rpc/server.ts";
+import { XdrError, XdrReader } from "../../rpc/xdr.ts";
+import { callRecord, RawConn, testProgram } from "./_helpers.ts";
+
+/** Sends one call, returns the accept status (or -auth_stat) and results. */
+async function call(
+  c: RawConn,
+  xid: number,
+  procedure: number,
+  args?: Parameters<typeof callRecord>[1],
+): Promise<[number, XdrReader]> {
+  await c.send(callRecord({ xid, procedure }, args));
+  const rec = await c.next();
+  assert.ok(rec, "expected a reply record");
+  const r = new XdrReader(rec);
+  const h = decodeReplyHeader(r);
+  assert.equal(h.xid, xid, "replies match their calls");
+  if (h.replyStat === 1) return [h.rejectStat === 1 ? -h.authStat! : -99, r];
+  return [h.acceptStat, r];
+}
+
+Deno.test("server rows: decode, run and encode; results plain or promised", async () => {
+  const runs: string[] = [];
+  const server = serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [testProgram(1, {
+      5: procedure({
+        name: "ADD",
+        decode: (args) => ({ a: args.u32("a"), b: args.u32("b") }),
+        run: ({ a, b }, call) => {
+          runs.push(`ADD ${call.procedure} ${call.xid}`);
+          return a + b;
+        },
+        encode: (reply, sum) => void reply.u32(sum),
+      }),
+      6: procedure({
+        name: "LATER",
+        decode: (args) => args.string(16, "word"),
+        run: async (word) => {
+          await new Promise((r) => setTimeout(r, 5));
+          return word.toUpperCase();
+        },
+        encode: (reply, word) => void reply.string(word),
+      }),
+      7: { name: "VOID", run: () => void runs.push("VOID") },
+    })],
+  });
+  const c = await RawConn.open(server.addr);
+  try {
+    let [stat, r] = await call(c, 1, 5, (w) => void w.u32(2).u32(40));
+    assert.equal(stat, AcceptStat.SUCCESS);
+    assert.equal(r.u32(), 42, "encode gets what run returned");
+    r.end();
+    [stat, r] = await call(c, 2, 6, (w) => void w.string("hi"));
+    assert.equal(stat, AcceptStat.SUCCESS);
+    assert.equal(r.string(16), "HI", "a promised result is awaited");
+    // No decode and no encode: extra arguments are ignored, no results.
+    [stat, r] = await call(c, 3, 7, (w) => void w.u32(9));
+    assert.equal(stat, AcceptStat.SUCCESS);
+    assert.equal(r.remaining, 0, "a row without encode has no results");
+    assert.deepEqual(runs, ["ADD 5 1", "VOID"]);
+  } finally {
+    c.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("server rows: GARBAGE_ARGS only for arguments decode rejects", async () => {
+  const runs: string[] = [];
+  const lines: string[] = [];
+  const server = serveRpc({
+    port: 0,
+    log: (m) => void lines.push(m),
+    programs: [testProgram(1, {
+      5: procedure({
+        name: "STRICT",
+        decode: (args) => args.u32("n"),
+        run: (n) => void runs.push(`STRICT ${n}`),
+      }),
+      6: procedure({
+        name: "RUN_XDR",
+        decode: (args) => args.u32("n"),
+        run: (): number => {
+          throw new XdrError("Bad state", "run");
+        },
+        encode: (reply, n) => void reply.u32(n),
+      }),
+      7: procedure({
+        name: "ENCODE_XDR",
+        run: () => 1,
+        encode: (reply) => {
+          reply.u32(5);
+          throw new XdrError("Bad result", "encode");
+        },
+      }),
+      8: {
+        name: "RAW",
+        handler: (args, reply) => {
+          reply.u32(1);
+          args.u32("n");
+        },
+      },
+    })],
+  });
+  const c = await RawConn.open(server.addr);
+  try {
+    let [stat, r] = await call(c, 1, 5, () => {});
+    assert.equal(stat, AcceptStat.GARBAGE_ARGS, "decode ran past the end");
+    assert.equal(r.remaining, 0);
+    assert.deepEqual(runs, [], "run does not run on garbage");
+    [stat] = await call(c, 2, 6, (w) => void w.u32(1));
+    assert.equal(stat, AcceptStat.SYSTEM_ERR, "an XdrError from run is ours");
+    [stat, r] = await call(c, 3, 7);
+    assert.equal(stat, AcceptStat.SYSTEM_ERR, "an XdrError from encode too");
+    assert.equal(r.remaining, 0, "a half-encoded result is not sent");
+    [stat, r] = await call(c, 4, 8);
+    assert.equal(stat, AcceptStat.GARBAGE_ARGS, "a raw handler decodes itself");
+    assert.equal(r.remaining, 0, "its partial reply is dropped");
+    assert.equal(lines.filter((l) => l.includes("SYSTEM_ERR")).length, 2);
+    assert.ok(lines.some((l) => l.includes("test v1 RUN_XDR failed")));
+  } finally {
+    c.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("server rows: run throws RpcReplyError for another status", async () => {
+  const server = serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [testProgram(1, {
+      5: {
+        name: "GONE",
+        run: () => {
+          throw new RpcReplyError("PROC_UNAVAIL", "Not today");
+        },
+      },
+      6: {
+        name: "WEAK",
+        run: (_args, call) => {
+          if (call.auth.flavor !== 1) {
+            throw new RpcReplyError(
+              "AUTH_ERROR",
+              "Needs AUTH_SYS",
+              AuthStat.AUTH_TOOWEAK,
+            );
+          }
+        },
+      },
+    })],
+  });
+  const c = await RawConn.open(server.addr);
+  try {
+    assert.equal((await call(c, 1, 5))[0], AcceptStat.PROC_UNAVAIL);
+    assert.equal((await call(c, 2, 6))[0], -AuthStat.AUTH_TOOWEAK);
+  } finally {
+    c.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("server rows: a cached row runs once per xid, garbage replies included", async () => {
+  let runs = 0;
+  const server = serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [testProgram(1, {
+      5: procedure({
+        name: "BUMP",
+        cached: true,
+        decode: (args) => args.u32("by"),
+        run: (by) => runs += by,
+        encode: (reply, n) => void reply.u32(n),
+      }),
+      6: procedure({
+        name: "PEEK",
+        decode: (args) => args.u32("by"),
+        run: (by) => runs += by,
+        encode: (reply, n) => void reply.u32(n),
+      }),
+    })],
+  });
+  const c = await RawConn.open(server.addr);
+  try {
+    let [stat, r] = await call(c, 1, 5, (w) => void w.u32(1));
+    assert.equal(r.u32(), 1);
+    [stat, r] = await call(c, 1, 5, (w) => void w.u32(1));
+    assert.equal(stat, AcceptStat.SUCCESS);
+    assert.equal(r.u32(), 1, "the retransmission gets the cached reply");
+    assert.equal(runs, 1);
+    [stat] = await call(c, 2, 5);
+    assert.equal(stat, AcceptStat.GARBAGE_ARGS);
+    [stat] = await call(c, 2, 5, (w) => void w.u32(1));
+    assert.equal(stat, AcceptStat.GARBAGE_ARGS, "replayed for the same xid");
+    [, r] = await call(c, 3, 6, (w) => void w.u32(1));
+    assert.equal(r.u32(), 2);
+    [, r] = await call(c, 3, 6, (w) => void w.u32(1));
+    assert.equal(r.u32(), 3, "an uncached row runs again");
+  } finally {
+    c.close();
+    await server.shutdown();
+  }
+});

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import {
+  type Credentials,
+  type FileId,
+  type FileSystem,
+  MemFs,
+  PassthroughFs,
+  ROOT,
+} from "../../vfs/mod.ts";
+import { bare, OPTIONAL } from "./_bare.ts";
+import { conformance } from "./conformance.ts";
+
+conformance("passthrough", () => {
+  const fs = new PassthroughFs(new MemFs());
+  return Promise.resolve({ fs, close: () => fs.close() });
+});
+
+Deno.test("passthrough: offers each optional capability exactly when the wrapped file system does", () => {
+  const none = bare();
+  const all = new MemFs();
+  for (const name of OPTIONAL) {
+    assert.equal(name in none, false, `the bare file system has no ${name}`);
+    assert.equal(name in all, true, `MemFs has ${name}`);
+    assert.equal(name in new PassthroughFs(none), false, `no ${name} to pass`);
+    assert.equal(
+      name in new PassthroughFs(all),
+      true,
+      `${name} passes through`,
+    );
+  }
+});
+
+Deno.test("passthrough: root, limits and concurrency are the wrapped file system's", () => {
+  const inner = new MemFs();
+  const fs = new PassthroughFs(inner);
+  assert.equal(fs.root, inner.root);
+  assert.equal(fs.limits, inner.limits);
+  assert.equal(fs.concurrency, "parallel");
+  const undeclared = new PassthroughFs(
+    new Proxy(bare(), {
+      get: (t, p) => p === "concurrency" ? undefined : Reflect.get(t, p),
+    }),
+  );
+  assert.equal("concurrency" in undeclared, false, "nothing to declare");
+});
+
+Deno.test("passthrough: every call goes through forward, optional ones included", async () => {
+  const seen: string[] = [];
+  class Logged extends PassthroughFs {
+    protected override forward<T>(
+      cred: Credentials,
+      op: (fs: FileSystem) => Promise<T>,
+    ): Promise<T> {
+      seen.push(`uid ${cred.uid}`);
+      return super.forward(cred, op);
+    }
+  }
+  const inner = new MemFs();
+  const fs = new Logged(inner);
+  const f = await fs.create(ROOT, fs.root, "f");
+  await fs.allocate!(ROOT, f.fileid, 0, 4096);
+  await fs.xattrs!.setxattr(ROOT, f.fileid, "user.k", new Uint8Array([1]));
+  assert.deepEqual(seen, ["uid 0", "uid 0", "uid 0"]);
+  assert.deepEqual(
+    await inner.xattrs.getxattr(ROOT, f.fileid, "user.k"),
+    new Uint8Array([1]),
+  );
+});
+
+Deno.test("passthrough: replaceCapability changes a capability only where the wrapped one has it", async () => {
+  class NoCopies extends PassthroughFs {
+    constructor(fs: FileSystem) {
+      super(fs);
+      this.replaceCapability("copy", () => Promise.resolve(-1));
+    }
+  }
+  assert.equal("copy" in new NoCopies(bare()), false);
+  const fs = new NoCopies(new MemFs());
+  assert.equal(
+    await fs.copy!(ROOT, 0 as FileId, 0 as FileId, {
+      srcOffset: 0,
+      dstOffset: 0,
+      length: 1,
+    }),
+    -1,
+  );
+});
+
+Deno.test("passthrough: declaring an optional capability as a method is refused", () => {
+  class Dishonest extends PassthroughFs {
+    override allocate(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  assert.throws(
+    () => new Dishonest(bare()),
+    {
+      name: "TypeError",
+      message:
+        "Optional capability declared as a method, use replaceCapability: allocate",
+    },
+  );
+});
