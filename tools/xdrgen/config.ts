@@ -71,7 +71,7 @@ result data and READDIR's paging.`,
       ],
       exclude: {
         READ4resok: {
-          encode: "./io.ts",
+          encode: "./read.ts",
           reason: "the data goes out uncopied (`XdrWriter.opaqueRef`), as " +
             "NFSv3 READ's does.",
         },
