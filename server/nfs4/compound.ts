@@ -8,9 +8,10 @@
  *   NFS4ERR_OP_ILLEGAL in an OP_ILLEGAL result, and evaluation stops.
  * - An operation 4.1 forbids (SETCLIENTID, RENEW, OPEN_CONFIRM …) in a 4.1
  *   COMPOUND, or one this server does not implement (pNFS): NFS4ERR_NOTSUPP.
- * - Arguments that do not decode: NFS4ERR_BADXDR for that operation. A
- *   header that does not decode (tag, minor version, count) is GARBAGE_ARGS
- *   at the RPC level, since there is no tag to echo.
+ * - Arguments that do not decode: NFS4ERR_BADXDR for that operation
+ *   (`decodeCompoundArgs` decodes up to it). A header that does not decode
+ *   (tag, minor version, count) is GARBAGE_ARGS at the RPC level, since
+ *   there is no tag to echo.
  * - 4.0: more than {@link MAX_OPS_40} operations: NFS4ERR_RESOURCE.
  * - 4.1: an operation before SEQUENCE that needs a session:
  *   NFS4ERR_OP_NOT_IN_SESSION; a session-less operation that is not alone:
@@ -26,22 +27,26 @@
  * @module
  */
 
-import type { CallContext } from "../../rpc/program.ts";
-import { type XdrReader, type XdrWriter, XdrError } from "../../rpc/xdr.ts";
-import { nfs_opnum4, nfsstat4 } from "../../proto/nfs4/mod.ts";
+import type { CallContext, Procedure } from "../../rpc/program.ts";
+import type { XdrWriter } from "../../rpc/xdr.ts";
+import {
+  type CompoundArgs,
+  decodeCompoundArgs,
+  type nfs_argop4,
+  nfs_opnum4,
+  nfsstat4,
+} from "../../proto/nfs4/mod.ts";
 import { CompoundState, MAX_OPS_40, type Nfs4Server } from "./context.ts";
 import { nfs4StatusOf } from "./errors.ts";
 
 /** A failure status (anything but NFS4_OK). */
 export type Nfs4Failure = Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
 
-/** One operation: decode its arguments, run it, encode its result. */
+/** One operation: run it on its decoded arguments, encode its result. */
 // deno-lint-ignore no-explicit-any
 export interface Op<A = any, R extends { status: number } = any> {
   /** Name for logs, such as "GETATTR". */
   readonly name: string;
-  /** Decodes the arguments (the generated `decode_<OP>4args`). */
-  readonly decode: (r: XdrReader) => A;
   /** Encodes the result (the generated `encode_<OP>4res`). */
   readonly encode: (w: XdrWriter, res: R) => void;
   /**
@@ -72,106 +77,159 @@ export class ReplayReply {
   }
 }
 
-/** The largest tag accepted (bytes). */
-const MAX_TAG = 1024;
-/** The last operation number of each minor version. */
-const LAST_OP = [nfs_opnum4.OP_RELEASE_LOCKOWNER, nfs_opnum4.OP_RECLAIM_COMPLETE];
+/** One operation's outcome, kept for the encoder. */
+interface Outcome {
+  opnum: number;
+  op: Op | undefined;
+  res: { status: number };
+}
 
-/**
- * Runs one COMPOUND: reads its arguments from `r` and writes COMPOUND4res to
- * `w`.
- */
+/** What COMPOUND's `run` returns and its `encode` writes. */
+export interface CompoundResult {
+  /** The tag, echoed. */
+  tag: Uint8Array;
+  /** The status of the last operation run. */
+  status: nfsstat4;
+  /** The results in order. */
+  results: Outcome[];
+  /** A 4.1 retry's cached reply, sent instead. */
+  replay?: Uint8Array;
+  /** The COMPOUND's state (for the reply size limit and caching). */
+  cs?: CompoundState;
+}
+
+/** The last operation number of each minor version. */
+const LAST_OP = [
+  nfs_opnum4.OP_RELEASE_LOCKOWNER,
+  nfs_opnum4.OP_RECLAIM_COMPLETE,
+];
+
+/** The arguments in an `nfs_argop4` arm (its one field besides `argop`). */
+function argsOf(a: nfs_argop4): unknown {
+  for (const k in a) {
+    if (k !== "argop") return (a as Record<string, unknown>)[k];
+  }
+  return undefined;
+}
+
+/** The COMPOUND procedure's row over the program state and operations. */
+export function compoundProcedure(
+  nfs: Nfs4Server,
+  ops: OpTable,
+): Procedure<CompoundArgs, CompoundResult> {
+  return {
+    name: "COMPOUND",
+    decode: decodeCompoundArgs,
+    run: (args, call) => runCompound(args, call, nfs, ops),
+    encode: encodeCompound,
+  };
+}
+
+/** Runs the operations of one COMPOUND in order. */
 export async function runCompound(
-  r: XdrReader,
-  w: XdrWriter,
+  args: CompoundArgs,
   call: CallContext,
   nfs: Nfs4Server,
   ops: OpTable,
-): Promise<void> {
-  const requestSize = r.remaining;
-  const tag = r.opaque(MAX_TAG, "COMPOUND4args.tag");
-  const minor = r.u32("COMPOUND4args.minorversion");
-  const count = r.u32("COMPOUND4args.argarray");
-  const start = w.offset;
-  const statusAt = w.skip(4);
-  w.opaque(tag);
-  const countAt = w.skip(4);
+): Promise<CompoundResult> {
+  const { tag, minorversion: minor, argarray } = args;
+  const results: Outcome[] = [];
   if (!nfs.minors.has(minor)) {
-    w.setU32At(statusAt, nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH);
-    return;
+    return { tag, status: nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH, results };
   }
   const cs = new CompoundState(call, minor);
+  const count = argarray.length + (args.stopped ? 1 : 0);
   cs.opCount = count;
-  cs.requestSize = requestSize;
-  let status: nfsstat4 = nfsstat4.NFS4_OK;
-  let done = 0;
   if (minor === 0 && count > MAX_OPS_40) {
-    status = nfsstat4.NFS4ERR_RESOURCE;
+    return { tag, status: nfsstat4.NFS4ERR_RESOURCE, results, cs };
   }
-  for (let i = 0; i < count && status === nfsstat4.NFS4_OK; i++) {
-    const before = w.offset;
-    let opnum: number;
-    try {
-      opnum = r.u32("nfs_argop4.argop");
-    } catch {
-      // Not even an operation number: answer for a void OP_ILLEGAL.
-      w.u32(nfs_opnum4.OP_ILLEGAL).u32(nfsstat4.NFS4ERR_BADXDR);
-      status = nfsstat4.NFS4ERR_BADXDR;
-      done++;
-      break;
-    }
-    const op = opnum <= LAST_OP[Math.min(minor, 1)] ? ops.get(opnum) : undefined;
+  let status: nfsstat4 = nfsstat4.NFS4_OK;
+  for (let i = 0; i < argarray.length; i++) {
+    const opnum = argarray[i].argop;
+    const op = opnum <= LAST_OP[Math.min(minor, 1)]
+      ? ops.get(opnum)
+      : undefined;
     if (op === undefined) {
-      w.u32(nfs_opnum4.OP_ILLEGAL).u32(nfsstat4.NFS4ERR_OP_ILLEGAL);
       status = nfsstat4.NFS4ERR_OP_ILLEGAL;
-      done++;
-      break;
+      results.push({
+        opnum: nfs_opnum4.OP_ILLEGAL,
+        op: undefined,
+        res: { status },
+      });
+      return { tag, status, results, cs };
     }
-    w.u32(opnum);
-    let args: unknown;
-    try {
-      args = op.decode(r);
-    } catch (e) {
-      if (!(e instanceof XdrError)) throw e;
-      status = nfsstat4.NFS4ERR_BADXDR;
-    }
-    if (status === nfsstat4.NFS4_OK) {
-      status = gate(op, opnum, i, count, cs) ?? nfsstat4.NFS4_OK;
-    }
-    if (status === nfsstat4.NFS4_OK) {
+    let res: { status: number };
+    const refused = gate(op, opnum, i, count, cs);
+    if (refused !== undefined) {
+      res = op.failure ? op.failure(refused) : { status: refused };
+    } else {
       try {
-        const res = await op.run(args, cs, nfs);
-        op.encode(w, res);
-        status = res.status as nfsstat4;
+        res = await op.run(argsOf(argarray[i]), cs, nfs);
       } catch (e) {
-        w.truncate(before + 4); // nothing half-encoded stays
         if (e instanceof ReplayReply) {
-          // A retried 4.1 request: its cached reply answers it whole.
-          w.truncate(start);
-          w.fixedOpaque(e.bytes);
-          return;
+          return {
+            tag,
+            status: nfsstat4.NFS4_OK,
+            results: [],
+            replay: e.bytes,
+          };
         }
-        status = nfs4StatusOf(e, nfs.log, op.name);
+        const s = nfs4StatusOf(e, nfs.log, op.name);
+        res = op.failure ? op.failure(s) : { status: s };
       }
     }
-    if (status !== nfsstat4.NFS4_OK && w.offset === before + 4) {
-      // Failed before or instead of encoding a result of its own.
-      const fail = status as Nfs4Failure;
-      op.encode(w, op.failure ? op.failure(fail) : { status: fail });
-    }
-    done++;
-    if (cs.maxResponse !== undefined && w.offset - start > cs.maxResponse) {
+    results.push({ opnum, op, res });
+    status = res.status as nfsstat4;
+    if (status !== nfsstat4.NFS4_OK) return { tag, status, results, cs };
+  }
+  if (args.stopped) {
+    const { opnum, status: s } = args.stopped;
+    const illegal = s === nfsstat4.NFS4ERR_OP_ILLEGAL;
+    results.push({
+      opnum: illegal ? nfs_opnum4.OP_ILLEGAL : opnum,
+      op: undefined,
+      res: { status: s },
+    });
+    status = s;
+  }
+  return { tag, status, results, cs };
+}
+
+/** Writes COMPOUND4res, holding the reply to the session's size limits. */
+export function encodeCompound(w: XdrWriter, res: CompoundResult): void {
+  if (res.replay) {
+    w.fixedOpaque(res.replay);
+    return;
+  }
+  const start = w.offset;
+  const statusAt = w.skip(4);
+  w.opaque(res.tag);
+  const countAt = w.skip(4);
+  let status = res.status;
+  let count = 0;
+  const max = res.cs?.maxResponse;
+  for (const { opnum, op, res: r } of res.results) {
+    const before = w.offset;
+    w.u32(opnum);
+    // An unknown or undecodable operation's result is its status alone.
+    if (op === undefined) w.u32(r.status);
+    else op.encode(w, r);
+    count++;
+    if (max !== undefined && w.offset - start > max) {
       w.truncate(before);
-      w.u32(opnum);
-      status = cs.cacheThis
+      status = res.cs!.cacheThis
         ? nfsstat4.NFS4ERR_REP_TOO_BIG_TO_CACHE
         : nfsstat4.NFS4ERR_REP_TOO_BIG;
-      w.u32(status);
+      w.u32(opnum);
+      const fail = status as Nfs4Failure;
+      if (op === undefined) w.u32(fail);
+      else op.encode(w, op.failure ? op.failure(fail) : { status: fail });
+      break;
     }
   }
   w.setU32At(statusAt, status);
-  w.setU32At(countAt, done);
-  cs.finish?.(w, start);
+  w.setU32At(countAt, count);
+  res.cs?.finish?.(w, start);
 }
 
 /**

@@ -104,7 +104,9 @@ export class Nfs4Server {
     const verf = options.writeVerifier ??
       crypto.getRandomValues(new Uint8Array(8));
     if (verf.byteLength !== 8) {
-      throw new RangeError(`Write verifier must be 8 bytes: ${verf.byteLength}`);
+      throw new RangeError(
+        `Write verifier must be 8 bytes: ${verf.byteLength}`,
+      );
     }
     this.writeVerf = verf;
     this.log = options.log ?? ((m) => console.error(m));
@@ -128,7 +130,9 @@ export class Nfs4Server {
   fhOf(obj: Nfs4Object): Fh {
     return {
       obj,
-      fh: obj.kind === "pseudo" ? obj.node.fh : this.handle(obj.exp, obj.fileid),
+      fh: obj.kind === "pseudo"
+        ? obj.node.fh
+        : this.handle(obj.exp, obj.fileid),
     };
   }
 
@@ -171,8 +175,6 @@ export class CompoundState {
   savedStateid: stateid4 | undefined;
   /** Operations in the COMPOUND (SEQUENCE checks the session's limit). */
   opCount = 0;
-  /** Bytes of the COMPOUND's arguments. */
-  requestSize = 0;
   /** 4.1: the session SEQUENCE found (undefined before it). */
   session: unknown = undefined;
   /** 4.1: the largest reply the session allows, set by SEQUENCE. */

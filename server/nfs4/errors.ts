@@ -11,38 +11,39 @@ import { nfsstat4 } from "../../proto/nfs4/mod.ts";
 import { VfsError, type VfsErrorCode } from "../../vfs/errors.ts";
 
 /** The nfsstat4 each VFS error code is answered with. */
-export const NFS4_STATUS_OF_CODE: Readonly<Record<VfsErrorCode, nfsstat4>> =
-  Object.freeze({
-    EPERM: nfsstat4.NFS4ERR_PERM,
-    ENOENT: nfsstat4.NFS4ERR_NOENT,
-    EIO: nfsstat4.NFS4ERR_IO,
-    ENXIO: nfsstat4.NFS4ERR_NXIO,
-    EBADF: nfsstat4.NFS4ERR_STALE,
-    EAGAIN: nfsstat4.NFS4ERR_DELAY,
-    EACCES: nfsstat4.NFS4ERR_ACCESS,
-    EBUSY: nfsstat4.NFS4ERR_FILE_OPEN,
-    EEXIST: nfsstat4.NFS4ERR_EXIST,
-    EXDEV: nfsstat4.NFS4ERR_XDEV,
-    ENODEV: nfsstat4.NFS4ERR_INVAL,
-    ENOTDIR: nfsstat4.NFS4ERR_NOTDIR,
-    EISDIR: nfsstat4.NFS4ERR_ISDIR,
-    EINVAL: nfsstat4.NFS4ERR_INVAL,
-    EFBIG: nfsstat4.NFS4ERR_FBIG,
-    ENOSPC: nfsstat4.NFS4ERR_NOSPC,
-    EROFS: nfsstat4.NFS4ERR_ROFS,
-    EMLINK: nfsstat4.NFS4ERR_MLINK,
-    ENAMETOOLONG: nfsstat4.NFS4ERR_NAMETOOLONG,
-    ENOTEMPTY: nfsstat4.NFS4ERR_NOTEMPTY,
-    EDQUOT: nfsstat4.NFS4ERR_DQUOT,
-    ESTALE: nfsstat4.NFS4ERR_STALE,
-    ELOOP: nfsstat4.NFS4ERR_SYMLINK,
-    ENOTSUP: nfsstat4.NFS4ERR_NOTSUPP,
-    ENODATA: nfsstat4.NFS4ERR_NOENT,
-    E2BIG: nfsstat4.NFS4ERR_INVAL,
-    ERANGE: nfsstat4.NFS4ERR_INVAL,
-    ETXTBSY: nfsstat4.NFS4ERR_FILE_OPEN,
-    ENOSYS: nfsstat4.NFS4ERR_NOTSUPP,
-  });
+export const NFS4_STATUS_OF_CODE: Readonly<
+  Record<VfsErrorCode, Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>>
+> = Object.freeze({
+  EPERM: nfsstat4.NFS4ERR_PERM,
+  ENOENT: nfsstat4.NFS4ERR_NOENT,
+  EIO: nfsstat4.NFS4ERR_IO,
+  ENXIO: nfsstat4.NFS4ERR_NXIO,
+  EBADF: nfsstat4.NFS4ERR_STALE,
+  EAGAIN: nfsstat4.NFS4ERR_DELAY,
+  EACCES: nfsstat4.NFS4ERR_ACCESS,
+  EBUSY: nfsstat4.NFS4ERR_FILE_OPEN,
+  EEXIST: nfsstat4.NFS4ERR_EXIST,
+  EXDEV: nfsstat4.NFS4ERR_XDEV,
+  ENODEV: nfsstat4.NFS4ERR_INVAL,
+  ENOTDIR: nfsstat4.NFS4ERR_NOTDIR,
+  EISDIR: nfsstat4.NFS4ERR_ISDIR,
+  EINVAL: nfsstat4.NFS4ERR_INVAL,
+  EFBIG: nfsstat4.NFS4ERR_FBIG,
+  ENOSPC: nfsstat4.NFS4ERR_NOSPC,
+  EROFS: nfsstat4.NFS4ERR_ROFS,
+  EMLINK: nfsstat4.NFS4ERR_MLINK,
+  ENAMETOOLONG: nfsstat4.NFS4ERR_NAMETOOLONG,
+  ENOTEMPTY: nfsstat4.NFS4ERR_NOTEMPTY,
+  EDQUOT: nfsstat4.NFS4ERR_DQUOT,
+  ESTALE: nfsstat4.NFS4ERR_STALE,
+  ELOOP: nfsstat4.NFS4ERR_SYMLINK,
+  ENOTSUP: nfsstat4.NFS4ERR_NOTSUPP,
+  ENODATA: nfsstat4.NFS4ERR_NOENT,
+  E2BIG: nfsstat4.NFS4ERR_INVAL,
+  ERANGE: nfsstat4.NFS4ERR_INVAL,
+  ETXTBSY: nfsstat4.NFS4ERR_FILE_OPEN,
+  ENOSYS: nfsstat4.NFS4ERR_NOTSUPP,
+});
 
 /** An operation's failure with the status to answer. */
 export class Nfs4Error extends Error {

@@ -10,8 +10,8 @@
  */
 
 import type { RpcProgram } from "../../rpc/program.ts";
-import { runCompound, type Op } from "./compound.ts";
-import { Nfs4Server, type Nfs4Options } from "./context.ts";
+import { compoundProcedure, type Op } from "./compound.ts";
+import { type Nfs4Options, Nfs4Server } from "./context.ts";
 import { fhOps } from "./ops/fh.ts";
 
 export type { Nfs4Options } from "./context.ts";
@@ -45,11 +45,8 @@ export function nfs4Program(options: Nfs4Options): RpcProgram {
     version: 4,
     name: "nfs",
     procedures: {
-      0: { name: "NULL", handler: () => {} },
-      1: {
-        name: "COMPOUND",
-        handler: (args, reply, call) => runCompound(args, reply, call, nfs, ops),
-      },
+      0: { name: "NULL", run: () => {} },
+      1: compoundProcedure(nfs, ops),
     },
   };
 }

@@ -13,11 +13,6 @@ export const OK: { readonly status: typeof nfsstat4.NFS4_OK } = Object.freeze({
   status: nfsstat4.NFS4_OK,
 });
 
-/** The decoder of an operation without arguments. */
-export function voidArgs(): undefined {
-  return undefined;
-}
-
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The longest name in bytes (the `maxname` attribute). */

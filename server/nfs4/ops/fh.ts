@@ -6,8 +6,6 @@
  */
 
 import {
-  decode_LOOKUP4args,
-  decode_PUTFH4args,
   encode_GETFH4res,
   encode_LOOKUP4res,
   encode_LOOKUPP4res,
@@ -25,7 +23,7 @@ import type { Op } from "../compound.ts";
 import type { CompoundState, Fh, Nfs4Server } from "../context.ts";
 import { fail } from "../errors.ts";
 import type { Nfs4Object } from "../pseudo.ts";
-import { component, OK, voidArgs } from "./_util.ts";
+import { component, OK } from "./_util.ts";
 
 /** Makes `obj` the current filehandle, after checking the client may use it. */
 function enter(cs: CompoundState, nfs: Nfs4Server, obj: Nfs4Object): void {
@@ -49,7 +47,9 @@ async function notDir(cs: CompoundState, fh: Fh): Promise<never> {
   const t = cs.target(nfsstat4.NFS4ERR_NOTDIR, fh);
   const a = await t.fs.getattr(t.cred, t.id);
   fail(
-    a.type === FileType.LNK ? nfsstat4.NFS4ERR_SYMLINK : nfsstat4.NFS4ERR_NOTDIR,
+    a.type === FileType.Symlink
+      ? nfsstat4.NFS4ERR_SYMLINK
+      : nfsstat4.NFS4ERR_NOTDIR,
   );
 }
 
@@ -69,7 +69,11 @@ async function lookup(
   if (o.fileid === o.exp.root) {
     const nested = nfs.pseudo.nestedExport(o.exp, name);
     if (nested !== undefined && nested.allows(cs.call.remote.hostname)) {
-      return enter(cs, nfs, { kind: "export", exp: nested, fileid: nested.root });
+      return enter(cs, nfs, {
+        kind: "export",
+        exp: nested,
+        fileid: nested.root,
+      });
     }
   }
   const t = cs.target(nfsstat4.NFS4ERR_NOTDIR, fh);
@@ -80,7 +84,10 @@ async function lookup(
     if (e instanceof VfsError && e.code === "ENOTDIR") await notDir(cs, fh);
     throw e;
   }
-  setCurrent(cs, nfs.fhOf({ kind: "export", exp: t.exp, fileid: found.fileid }));
+  setCurrent(
+    cs,
+    nfs.fhOf({ kind: "export", exp: t.exp, fileid: found.fileid }),
+  );
 }
 
 async function lookupp(cs: CompoundState, nfs: Nfs4Server): Promise<void> {
@@ -92,21 +99,23 @@ async function lookupp(cs: CompoundState, nfs: Nfs4Server): Promise<void> {
   }
   const t = cs.target(nfsstat4.NFS4ERR_NOTDIR, fh);
   const a = await t.fs.getattr(t.cred, t.id);
-  if (a.type !== FileType.DIR) await notDir(cs, fh);
+  if (a.type !== FileType.Directory) await notDir(cs, fh);
   if (o.fileid === o.exp.root) {
     const up = nfs.pseudo.parentOfExport(o.exp);
     if (up === undefined) fail(nfsstat4.NFS4ERR_NOENT);
     return enter(cs, nfs, up);
   }
   const parent = await t.fs.lookup(t.cred, t.id, "..");
-  setCurrent(cs, nfs.fhOf({ kind: "export", exp: t.exp, fileid: parent.fileid }));
+  setCurrent(
+    cs,
+    nfs.fhOf({ kind: "export", exp: t.exp, fileid: parent.fileid }),
+  );
 }
 
 /** The filehandle operations by number. */
 export const fhOps: ReadonlyMap<number, Op> = new Map<number, Op>([
   [nfs_opnum4.OP_PUTFH, {
     name: "PUTFH",
-    decode: decode_PUTFH4args,
     encode: encode_PUTFH4res,
     run: (a, cs, nfs) => {
       const fh = nfs.decodeFh(a.object);
@@ -117,26 +126,25 @@ export const fhOps: ReadonlyMap<number, Op> = new Map<number, Op>([
   }],
   [nfs_opnum4.OP_PUTROOTFH, {
     name: "PUTROOTFH",
-    decode: voidArgs,
     encode: encode_PUTROOTFH4res,
     run: (_, cs, nfs) => (enter(cs, nfs, nfs.pseudo.rootObject()), OK),
   }],
   [nfs_opnum4.OP_PUTPUBFH, {
     name: "PUTPUBFH",
-    decode: voidArgs,
     encode: encode_PUTPUBFH4res,
     // The public filehandle is the root: there is no WebNFS here.
     run: (_, cs, nfs) => (enter(cs, nfs, nfs.pseudo.rootObject()), OK),
   }],
   [nfs_opnum4.OP_GETFH, {
     name: "GETFH",
-    decode: voidArgs,
     encode: encode_GETFH4res,
-    run: (_, cs) => ({ status: OK.status, resok4: { object: cs.current().fh } }),
+    run: (_, cs) => ({
+      status: OK.status,
+      resok4: { object: cs.current().fh },
+    }),
   }],
   [nfs_opnum4.OP_SAVEFH, {
     name: "SAVEFH",
-    decode: voidArgs,
     encode: encode_SAVEFH4res,
     run: (_, cs) => {
       cs.sfh = cs.current();
@@ -146,7 +154,6 @@ export const fhOps: ReadonlyMap<number, Op> = new Map<number, Op>([
   }],
   [nfs_opnum4.OP_RESTOREFH, {
     name: "RESTOREFH",
-    decode: voidArgs,
     encode: encode_RESTOREFH4res,
     run: (_, cs) => {
       if (cs.sfh === undefined) {
@@ -163,13 +170,11 @@ export const fhOps: ReadonlyMap<number, Op> = new Map<number, Op>([
   }],
   [nfs_opnum4.OP_LOOKUP, {
     name: "LOOKUP",
-    decode: decode_LOOKUP4args,
     encode: encode_LOOKUP4res,
     run: async (a, cs, nfs) => (await lookup(cs, nfs, a.objname), OK),
   }],
   [nfs_opnum4.OP_LOOKUPP, {
     name: "LOOKUPP",
-    decode: voidArgs,
     encode: encode_LOOKUPP4res,
     run: async (_, cs, nfs) => (await lookupp(cs, nfs), OK),
   }],

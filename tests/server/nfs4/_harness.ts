@@ -94,7 +94,11 @@ export function resultOf<K extends nfs_resop4["resop"]>(
 ): Extract<nfs_resop4, { resop: K }> {
   const x = res.resarray[index];
   if (x === undefined || x.resop !== op) {
-    throw new Error(`No result of op ${op} at ${index}: ${JSON.stringify(res.resarray.map((x) => x.resop))}`);
+    throw new Error(
+      `No result of op ${op} at ${index}: ${
+        JSON.stringify(res.resarray.map((x) => x.resop))
+      }`,
+    );
   }
   return x as Extract<nfs_resop4, { resop: K }>;
 }
