@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { XdrWriter } from "../../../rpc/xdr.ts";
+import type { XdrWriter } from "../../../rpc/xdr.ts";
 import { nfs_opnum4 as OP } from "../../../proto/nfs4/mod.ts";
 import { ROOT } from "../../../vfs/types.ts";
 import { nfsstat4, resultOf, start4 } from "./_harness.ts";
