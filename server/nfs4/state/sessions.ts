@@ -277,10 +277,10 @@ export class SessionTable {
   create(
     client: ClientRecord,
     args: CreateSessionArgs,
-  ): Result<{ result: CreateSessionOk; replay: boolean }> {
+  ): Result<{ result: CreateSessionOk; cached: boolean }> {
     const seq = args.sequence >>> 0;
     if (client.confirmed && seq === client.csSeq && client.csCache) {
-      return ok({ result: client.csCache as CreateSessionOk, replay: true });
+      return ok({ result: client.csCache as CreateSessionOk, cached: true });
     }
     if (!client.confirmed && client.principal !== args.principal) {
       return fail(Nfs4Status.NFS4ERR_CLID_INUSE);
@@ -330,7 +330,7 @@ export class SessionTable {
     };
     client.csSeq = seq;
     client.csCache = result;
-    return ok({ result, replay: false });
+    return ok({ result, cached: false });
   }
 
   /** SEQUENCE: decides whether the request is new, a retry or an error. */

@@ -93,7 +93,7 @@ function seq(
 Deno.test("create_session: a new session with the EXCHANGE_ID sequence ID", () => {
   const { sessions, client } = setup();
   const r = must(sessions.create(client, csArgs()));
-  assert.equal(r.replay, false);
+  assert.equal(r.cached, false);
   assert.equal(r.result.sessionid.length, 16);
   assert.equal(r.result.sequence, 1);
   assert.equal(r.result.flags, CreateSessionFlags.CONN_BACK_CHAN);
@@ -103,7 +103,7 @@ Deno.test("create_session: a new session with the EXCHANGE_ID sequence ID", () =
 Deno.test("create_session: a repeat on a confirmed client replays the cached result", () => {
   const { sessions, result, client } = session();
   const r = must(sessions.create(client, csArgs()));
-  assert.equal(r.replay, true);
+  assert.equal(r.cached, true);
   assert.equal(r.result, result, "the very result of the first request");
 });
 
@@ -131,7 +131,7 @@ Deno.test("create_session: a sequence ID neither last nor next is SEQ_MISORDERED
 Deno.test("create_session: the next sequence ID makes another session", () => {
   const { sessions, client, id } = session();
   const r = must(sessions.create(client, csArgs({ sequence: 2 })));
-  assert.equal(r.replay, false);
+  assert.equal(r.cached, false);
   assert.notDeepEqual(r.result.sessionid, id);
   assert.equal(sessions.ofClient(client.clientid).length, 2);
 });
