@@ -21,6 +21,8 @@ import { decodeHandle, encodeHandle } from "../handles.ts";
 import type { Credentials, FileId, FileSystem } from "../../vfs/types.ts";
 import { fail } from "./errors.ts";
 import { type Nfs4Object, PseudoFs } from "./pseudo.ts";
+import { Nfs4State } from "./state/state.ts";
+import type { StableStorage } from "./state/leases.ts";
 
 /** Options of the NFSv4 program. */
 export interface Nfs4Options {
@@ -44,6 +46,11 @@ export interface Nfs4Options {
   log?: (message: string) => void;
   /** The clock in milliseconds (for tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * What survives a restart to decide reclaims (the clients that held
+   * state). Default: in memory, so a restarted server has no grace to give.
+   */
+  stableStorage?: StableStorage;
 }
 
 /** Operations per COMPOUND in 4.0 before NFS4ERR_RESOURCE. */
@@ -91,6 +98,8 @@ export class Nfs4Server {
   readonly log: (message: string) => void;
   /** The clock in milliseconds. */
   readonly now: () => number;
+  /** Clients, sessions, opens, locks, leases and grace. */
+  readonly state: Nfs4State;
   readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
 
   /** The program state over `options.exports`. */
@@ -111,6 +120,12 @@ export class Nfs4Server {
     this.writeVerf = verf;
     this.log = options.log ?? ((m) => console.error(m));
     this.now = options.now ?? Date.now;
+    this.state = new Nfs4State({
+      now: this.now(),
+      leaseSeconds: this.leaseTime,
+      graceSeconds: this.graceTime,
+      storage: options.stableStorage,
+    });
   }
 
   /** The handle of object `fileid` of `exp` (shared: callers only encode it). */
