@@ -28,6 +28,7 @@
  */
 
 import type { OpenState } from "./opens.ts";
+import { OwnerIndex, SetMap } from "./_index.ts";
 import { OwnerSeqid } from "./seqid.ts";
 import type { Revocation, StateEntry, StateidTable } from "./stateids.ts";
 import { Nfs4Status } from "./status.ts";
@@ -171,9 +172,8 @@ export function applyRange(
 /** Every lock of one server instance. */
 export class LockTable {
   readonly #stateids: StateidTable;
-  readonly #owners = new Map<string, LockOwner>();
-  readonly #byFile = new Map<string, Set<LockState>>();
-  readonly #byClient = new Map<bigint, Set<LockOwner>>();
+  readonly #owners = new OwnerIndex<LockOwner>();
+  readonly #byFile = new SetMap<string, LockState>();
 
   /** Creates an empty table allocating stateids from `stateids`. */
   constructor(stateids: StateidTable) {
@@ -182,32 +182,23 @@ export class LockTable {
 
   /** The lock-owner, if known. */
   findOwner(o: StateOwner): LockOwner | undefined {
-    return this.#owners.get(ownerKey(o));
+    return this.#owners.find(o);
   }
 
   /** The lock-owner, made when not known yet. */
   owner(o: StateOwner, minor: number): LockOwner {
-    const key = ownerKey(o);
-    let lo = this.#owners.get(key);
-    if (lo === undefined) {
-      lo = {
-        key,
-        owner: { clientid: o.clientid, owner: o.owner.slice() },
-        minor,
-        seq: new OwnerSeqid(),
-        states: new Set(),
-      };
-      this.#owners.set(key, lo);
-      let set = this.#byClient.get(o.clientid);
-      if (set === undefined) this.#byClient.set(o.clientid, set = new Set());
-      set.add(lo);
-    }
-    return lo;
+    return this.#owners.getOrAdd(o, (key) => ({
+      key,
+      owner: { clientid: o.clientid, owner: o.owner.slice() },
+      minor,
+      seq: new OwnerSeqid(),
+      states: new Set(),
+    }));
   }
 
   /** Whether the client has any lock state. */
   clientHasLocks(clientid: bigint): boolean {
-    for (const lo of this.#byClient.get(clientid) ?? []) {
+    for (const lo of this.#owners.ofClient(clientid)) {
       if (lo.states.size > 0) return true;
     }
     return false;
@@ -236,9 +227,7 @@ export class LockTable {
     entry.data = state;
     lo.states.add(state);
     open.locks.add(state);
-    let set = this.#byFile.get(open.file);
-    if (set === undefined) this.#byFile.set(open.file, set = new Set());
-    set.add(state);
+    this.#byFile.add(open.file, state);
     return { state, created: true };
   }
 
@@ -320,9 +309,7 @@ export class LockTable {
     state.ranges = [];
     state.owner.states.delete(state);
     state.open.locks.delete(state);
-    const set = this.#byFile.get(state.file);
-    set?.delete(state);
-    if (set?.size === 0) this.#byFile.delete(state.file);
+    this.#byFile.delete(state.file, state);
     if (revoke === undefined) this.#stateids.remove(state.entry);
     else this.#stateids.revoke(state.entry, revoke);
     if (state.owner.minor >= 1 && state.owner.states.size === 0) {
@@ -332,7 +319,7 @@ export class LockTable {
 
   /** Drops every lock-owner and lock of a client. */
   releaseClient(clientid: bigint, revoke?: Revocation): void {
-    for (const lo of [...(this.#byClient.get(clientid) ?? [])]) {
+    for (const lo of this.#owners.ofClient(clientid)) {
       this.#dropOwner(lo, revoke);
     }
   }
@@ -343,10 +330,7 @@ export class LockTable {
   }
 
   #forgetOwner(lo: LockOwner): void {
-    if (this.#owners.get(lo.key) === lo) this.#owners.delete(lo.key);
-    const set = this.#byClient.get(lo.owner.clientid);
-    set?.delete(lo);
-    if (set?.size === 0) this.#byClient.delete(lo.owner.clientid);
+    this.#owners.delete(lo);
   }
 
   #conflict(
@@ -356,7 +340,7 @@ export class LockTable {
     start: bigint,
     end: bigint,
   ): LockDenied | undefined {
-    for (const s of this.#byFile.get(file) ?? []) {
+    for (const s of this.#byFile.get(file)) {
       if (s.owner.key === ownerKey) continue;
       for (const r of s.ranges) {
         if (r.end <= start || r.start >= end || (!write && !r.write)) continue;

@@ -29,6 +29,7 @@
  * @module
  */
 
+import { OwnerIndex, SetMap } from "./_index.ts";
 import { OwnerSeqid } from "./seqid.ts";
 import {
   INVALID_STATEID,
@@ -42,7 +43,6 @@ import {
   fail,
   hexKey,
   ok,
-  ownerKey,
   type Result,
   type Stateid,
   type StateOwner,
@@ -125,9 +125,8 @@ export interface CloseOk {
 /** Every open of one server instance. */
 export class OpenTable {
   readonly #stateids: StateidTable;
-  readonly #owners = new Map<string, OpenOwner>();
-  readonly #byFile = new Map<string, Set<OpenState>>();
-  readonly #byClient = new Map<bigint, Set<OpenOwner>>();
+  readonly #owners = new OwnerIndex<OpenOwner>();
+  readonly #byFile = new SetMap<string, OpenState>();
   readonly #closed = new Map<string, OpenOwner>();
 
   /** Creates an empty table allocating stateids from `stateids`. */
@@ -137,28 +136,19 @@ export class OpenTable {
 
   /** The open-owner, if known. */
   findOwner(o: StateOwner): OpenOwner | undefined {
-    return this.#owners.get(ownerKey(o));
+    return this.#owners.find(o);
   }
 
   /** The open-owner, made when not known yet. */
   owner(o: StateOwner, minor: number): OpenOwner {
-    const key = ownerKey(o);
-    let oo = this.#owners.get(key);
-    if (oo === undefined) {
-      oo = {
-        key,
-        owner: { clientid: o.clientid, owner: o.owner.slice() },
-        minor,
-        confirmed: minor >= 1,
-        seq: new OwnerSeqid(),
-        opens: new Map(),
-      };
-      this.#owners.set(key, oo);
-      let set = this.#byClient.get(o.clientid);
-      if (set === undefined) this.#byClient.set(o.clientid, set = new Set());
-      set.add(oo);
-    }
-    return oo;
+    return this.#owners.getOrAdd(o, (key) => ({
+      key,
+      owner: { clientid: o.clientid, owner: o.owner.slice() },
+      minor,
+      confirmed: minor >= 1,
+      seq: new OwnerSeqid(),
+      opens: new Map(),
+    }));
   }
 
   /**
@@ -171,12 +161,12 @@ export class OpenTable {
 
   /** The opens of a file. */
   opensOf(file: string): OpenState[] {
-    return [...(this.#byFile.get(file) ?? [])];
+    return [...this.#byFile.get(file)];
   }
 
   /** Whether the client has any open. */
   clientHasOpens(clientid: bigint): boolean {
-    for (const oo of this.#byClient.get(clientid) ?? []) {
+    for (const oo of this.#owners.ofClient(clientid)) {
       if (oo.opens.size > 0) return true;
     }
     return false;
@@ -196,7 +186,7 @@ export class OpenTable {
     if (access < 1 || access > 3 || deny < 0 || deny > 3) {
       return fail(Nfs4Status.NFS4ERR_INVAL);
     }
-    for (const o of this.#byFile.get(file) ?? []) {
+    for (const o of this.#byFile.get(file)) {
       if (o.owner === oo) continue;
       if ((access & o.deny) !== 0 || (deny & o.access) !== 0) {
         return fail(Nfs4Status.NFS4ERR_SHARE_DENIED);
@@ -230,9 +220,7 @@ export class OpenTable {
     };
     entry.data = open;
     oo.opens.set(file, open);
-    let set = this.#byFile.get(file);
-    if (set === undefined) this.#byFile.set(file, set = new Set());
-    set.add(open);
+    this.#byFile.add(file, open);
     const stateid = this.#stateids.stateid(open.entry);
     return ok({ open, stateid, confirm, created: true });
   }
@@ -304,7 +292,7 @@ export class OpenTable {
    */
   checkDeny(file: string, io: "read" | "write"): Result {
     const bit = io === "read" ? ShareDeny.READ : ShareDeny.WRITE;
-    for (const o of this.#byFile.get(file) ?? []) {
+    for (const o of this.#byFile.get(file)) {
       if ((o.deny & bit) !== 0) return fail(Nfs4Status.NFS4ERR_LOCKED);
     }
     return ok({});
@@ -317,9 +305,7 @@ export class OpenTable {
   release(open: OpenState, revoke?: Revocation): void {
     const oo = open.owner;
     if (oo.opens.get(open.file) === open) oo.opens.delete(open.file);
-    const set = this.#byFile.get(open.file);
-    set?.delete(open);
-    if (set?.size === 0) this.#byFile.delete(open.file);
+    this.#byFile.delete(open.file, open);
     if (revoke === undefined) this.#stateids.remove(open.entry);
     else this.#stateids.revoke(open.entry, revoke);
     if (oo.minor >= 1 && oo.opens.size === 0) this.#forgetOwner(oo);
@@ -336,18 +322,15 @@ export class OpenTable {
   /** Drops every owner and open of a client; returns the opens. */
   releaseClient(clientid: bigint, revoke?: Revocation): OpenState[] {
     const out: OpenState[] = [];
-    for (const oo of [...(this.#byClient.get(clientid) ?? [])]) {
+    for (const oo of this.#owners.ofClient(clientid)) {
       out.push(...this.releaseOwner(oo, revoke));
     }
     return out;
   }
 
   #forgetOwner(oo: OpenOwner): void {
-    if (this.#owners.get(oo.key) === oo) this.#owners.delete(oo.key);
+    this.#owners.delete(oo);
     if (oo.lastClosed !== undefined) this.#closed.delete(oo.lastClosed);
-    const set = this.#byClient.get(oo.owner.clientid);
-    set?.delete(oo);
-    if (set?.size === 0) this.#byClient.delete(oo.owner.clientid);
   }
 }
 

@@ -160,11 +160,16 @@ export interface CreateSessionOk {
 }
 
 /** One slot of a session's fore channel. */
-interface Slot {
+export interface SessionSlot {
+  /** The sequence ID of the slot's last request (0 before the first). */
   seqid: number;
+  /** Whether a request used the slot yet. */
   used: boolean;
+  /** Whether that request still runs. */
   running: boolean;
+  /** Whether that request asked for its reply to be cached. */
   cacheThis: boolean;
+  /** The cached reply, if any. */
   reply: Uint8Array | null;
 }
 
@@ -189,7 +194,7 @@ export interface Session {
   /** The highest slot the server would like the client to use. */
   targetHighestSlot: number;
   /** The fore channel slots. */
-  readonly slots: Slot[];
+  readonly slots: SessionSlot[];
 }
 
 /** Arguments of SEQUENCE. */

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { SetMap } from "./_index.ts";
 import { Nfs4Status } from "./status.ts";
 import {
   bytesEqual,
@@ -139,9 +140,9 @@ export interface CheckOptions {
 export class StateidTable {
   readonly #boot: number;
   readonly #entries = new Map<number, StateEntry>();
-  readonly #byClient = new Map<bigint, Set<StateEntry>>();
+  readonly #byClient = new SetMap<bigint, StateEntry>();
   readonly #tombstones = new Map<number, Revocation>();
-  readonly #revoked = new Map<bigint, Set<StateEntry>>();
+  readonly #revoked = new SetMap<bigint, StateEntry>();
   #next = 1;
 
   /** Creates an empty table for the instance with boot verifier `boot`. */
@@ -176,9 +177,7 @@ export class StateidTable {
       data,
     };
     this.#entries.set(id, e);
-    let set = this.#byClient.get(owner.clientid);
-    if (set === undefined) this.#byClient.set(owner.clientid, set = new Set());
-    set.add(e);
+    this.#byClient.add(owner.clientid, e);
     return e;
   }
 
@@ -201,7 +200,7 @@ export class StateidTable {
 
   /** A client's entries. */
   ofClient(clientid: bigint): StateEntry[] {
-    return [...(this.#byClient.get(clientid) ?? [])];
+    return [...this.#byClient.get(clientid)];
   }
 
   /**
@@ -256,26 +255,20 @@ export class StateidTable {
       }
       return;
     }
-    let set = this.#revoked.get(e.clientid);
-    if (set === undefined) this.#revoked.set(e.clientid, set = new Set());
-    set.add(e);
+    this.#revoked.add(e.clientid, e);
   }
 
   /** Forgets an entry. */
   remove(e: StateEntry): void {
     if (this.#entries.get(e.id) !== e) return;
     this.#entries.delete(e.id);
-    const set = this.#byClient.get(e.clientid);
-    set?.delete(e);
-    if (set?.size === 0) this.#byClient.delete(e.clientid);
-    const revoked = this.#revoked.get(e.clientid);
-    revoked?.delete(e);
-    if (revoked?.size === 0) this.#revoked.delete(e.clientid);
+    this.#byClient.delete(e.clientid, e);
+    this.#revoked.delete(e.clientid, e);
   }
 
   /** The revoked entries of a client (NFSv4.1). */
   revokedOf(clientid: bigint): StateEntry[] {
-    return [...(this.#revoked.get(clientid) ?? [])];
+    return [...this.#revoked.get(clientid)];
   }
 
   /**

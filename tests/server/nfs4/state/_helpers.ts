@@ -4,6 +4,7 @@ import {
   type Nfs4StateOptions,
 } from "../../../../server/nfs4/state/state.ts";
 import type { Replay } from "../../../../server/nfs4/state/seqid.ts";
+import type { CreateSessionArgs } from "../../../../server/nfs4/state/sessions.ts";
 import { Nfs4Status as S } from "../../../../server/nfs4/state/status.ts";
 
 export const LEASE_MS = 90_000;
@@ -65,32 +66,11 @@ export function client41(
     principal: `sys:0@${name}`,
     minor: 1,
   }, now));
-  const cs = must(st.createSession(ex.clientid, {
-    sequence: ex.sequenceid,
-    flags: 2,
-    fore: {
-      headerPadSize: 0,
-      maxRequestSize: 65536,
-      maxResponseSize: 65536,
-      maxResponseSizeCached: 4096,
-      maxOperations: 16,
-      maxRequests: 4,
-      rdmaIrd: [],
-    },
-    back: {
-      headerPadSize: 0,
-      maxRequestSize: 4096,
-      maxResponseSize: 4096,
-      maxResponseSizeCached: 0,
-      maxOperations: 2,
-      maxRequests: 1,
-      rdmaIrd: [],
-    },
-    cbProgram: 1,
-    secParms: [{ flavor: 0 }],
-    principal: `sys:0@${name}`,
-    connectionId: 1,
-  }, now));
+  const cs = must(st.createSession(
+    ex.clientid,
+    sessionArgs(ex.sequenceid, `sys:0@${name}`, { flags: 2, slots: 4 }),
+    now,
+  ));
   if (reclaimComplete) must(st.reclaimComplete(ex.clientid, false, now));
   return { clientid: ex.clientid, sessionid: cs.result.sessionid };
 }
@@ -98,4 +78,79 @@ export function client41(
 /** Bytes of a string. */
 export function bytes(s: string): Uint8Array {
   return enc.encode(s);
+}
+
+/**
+ * A confirmed NFSv4.0 open by owner "oo" of file "f": OPEN with seqid 1,
+ * OPEN_CONFIRM with seqid 2, both finished. Returns the open and its
+ * confirmed stateid; the owner's next seqid is 3.
+ */
+export function confirmedOpen40(st: Nfs4State, clientid: bigint, access = 3) {
+  const o = must(
+    st.open({
+      minor: 0,
+      clientid,
+      owner: bytes("oo"),
+      seqid: 1,
+      file: "f",
+      access,
+      deny: 0,
+    }, 0),
+  );
+  o.seq!.finish(S.NFS4_OK, new Uint8Array(1));
+  const oc = must(
+    st.openConfirm({ minor: 0, stateid: o.stateid, seqid: 2, file: "f" }, 0),
+  );
+  oc.seq!.finish(S.NFS4_OK, new Uint8Array(1));
+  return { open: o.open, stateid: oc.stateid };
+}
+
+/** CREATE_SESSION arguments on connection 1 (by default). */
+export function sessionArgs(
+  sequence: number,
+  principal: string,
+  o: { flags?: number; slots?: number; connectionId?: number } = {},
+): CreateSessionArgs {
+  const attrs = (maxRequests: number) => ({
+    headerPadSize: 0,
+    maxRequestSize: 65536,
+    maxResponseSize: 65536,
+    maxResponseSizeCached: 4096,
+    maxOperations: 16,
+    maxRequests,
+    rdmaIrd: [],
+  });
+  return {
+    sequence,
+    flags: o.flags ?? 0,
+    fore: attrs(o.slots ?? 1),
+    back: attrs(1),
+    cbProgram: 1,
+    secParms: [{ flavor: 0 }],
+    principal,
+    connectionId: o.connectionId ?? 1,
+  };
+}
+
+/** An NFSv4.1 OPEN by owner "o" (of file "f", both access, no deny by default). */
+export function open41(
+  st: Nfs4State,
+  clientid: bigint,
+  o: {
+    file?: string;
+    access?: number;
+    deny?: number;
+    reclaim?: boolean;
+    now?: number;
+  } = {},
+) {
+  return st.open({
+    minor: 1,
+    clientid,
+    owner: bytes("o"),
+    file: o.file ?? "f",
+    access: o.access ?? 3,
+    deny: o.deny ?? 0,
+    reclaim: o.reclaim,
+  }, o.now ?? 0);
 }

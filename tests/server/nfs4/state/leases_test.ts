@@ -13,9 +13,11 @@ import {
   bytes,
   client40,
   client41,
+  confirmedOpen40,
   LEASE_MS,
   must,
   newState,
+  open41,
   statusOf,
 } from "./_helpers.ts";
 
@@ -27,15 +29,7 @@ function openLock41(
   now: number,
   o: { reclaim?: boolean } = {},
 ) {
-  const open = st.open({
-    minor: 1,
-    clientid,
-    owner: bytes("o"),
-    file: "f",
-    access: A.BOTH,
-    deny: D.NONE,
-    reclaim: o.reclaim,
-  }, now);
+  const open = open41(st, clientid, { reclaim: o.reclaim, now: now });
   if ("replay" in open || open.status !== S.NFS4_OK) return open;
   return st.lock({
     minor: 1,
@@ -106,21 +100,7 @@ Deno.test("lease: an expired 4.1 client's session is BADSESSION, its client ID S
 Deno.test("lease: a 4.0 client's expired stateid is EXPIRED, and so is RENEW", () => {
   const st = newState();
   const c = client40(st, "a");
-  const o = must(
-    st.open({
-      minor: 0,
-      clientid: c,
-      owner: bytes("oo"),
-      seqid: 1,
-      file: "f",
-      access: A.READ,
-      deny: D.NONE,
-    }, 0),
-  );
-  o.seq!.finish(0, new Uint8Array(1));
-  const oc = must(
-    st.openConfirm({ minor: 0, stateid: o.stateid, seqid: 2, file: "f" }, 0),
-  );
+  const oc = confirmedOpen40(st, c, A.READ);
   assert.equal(
     st.checkIo(
       { minor: 0, stateid: oc.stateid, file: "f", io: "read" },
@@ -134,21 +114,7 @@ Deno.test("lease: a 4.0 client's expired stateid is EXPIRED, and so is RENEW", (
 Deno.test("lease: a 4.0 READ with the open stateid renews the lease", () => {
   const st = newState();
   const c = client40(st, "a");
-  const o = must(
-    st.open({
-      minor: 0,
-      clientid: c,
-      owner: bytes("oo"),
-      seqid: 1,
-      file: "f",
-      access: A.READ,
-      deny: D.NONE,
-    }, 0),
-  );
-  o.seq!.finish(0, new Uint8Array(1));
-  const oc = must(
-    st.openConfirm({ minor: 0, stateid: o.stateid, seqid: 2, file: "f" }, 0),
-  );
+  const oc = confirmedOpen40(st, c, A.READ);
   must(
     st.checkIo(
       { minor: 0, stateid: oc.stateid, file: "f", io: "read" },
@@ -164,14 +130,7 @@ Deno.test("lease: expiry hands each open to onRelease", () => {
   const st = newState({ onRelease: (o) => released.push(o) });
   const a = client41(st, "a");
   const o = must(
-    st.open({
-      minor: 1,
-      clientid: a.clientid,
-      owner: bytes("o"),
-      file: "f",
-      access: A.READ,
-      deny: D.NONE,
-    }, 0),
+    open41(st, a.clientid, { access: A.READ }),
   );
   o.open.context = 11;
   assert.deepEqual(st.sweep(LEASE_MS).map((c) => c.clientid), [a.clientid]);
@@ -184,14 +143,7 @@ Deno.test("lease: expiry takes the client off stable storage", () => {
   const st = newState({ storage });
   const a = client41(st, "a");
   must(
-    st.open({
-      minor: 1,
-      clientid: a.clientid,
-      owner: bytes("o"),
-      file: "f",
-      access: A.READ,
-      deny: D.NONE,
-    }, 0),
+    open41(st, a.clientid, { access: A.READ }),
   );
   assert.deepEqual(storage.list(), [bytes("a")]);
   st.sweep(LEASE_MS);
@@ -354,24 +306,7 @@ Deno.test("restart: the old instance's client IDs and stateids are stale, the cl
   const storage = new MemoryStableStorage();
   const before = newState({ storage, boot: 1 });
   const c = client40(before, "a");
-  const o = must(
-    before.open({
-      minor: 0,
-      clientid: c,
-      owner: bytes("oo"),
-      seqid: 1,
-      file: "f",
-      access: A.READ,
-      deny: D.NONE,
-    }, 0),
-  );
-  o.seq!.finish(0, new Uint8Array(1));
-  const oc = must(
-    before.openConfirm(
-      { minor: 0, stateid: o.stateid, seqid: 2, file: "f" },
-      0,
-    ),
-  );
+  const oc = confirmedOpen40(before, c, A.READ);
 
   const after = newState({ storage, boot: 2, graceSeconds: 90 });
   assert.equal(after.renew(c, 0).status, S.NFS4ERR_STALE_CLIENTID);

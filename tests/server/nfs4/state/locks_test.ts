@@ -17,8 +17,10 @@ import {
   bytes,
   client40,
   client41,
+  confirmedOpen40,
   must,
   newState,
+  open41,
   statusOf,
 } from "./_helpers.ts";
 
@@ -258,19 +260,6 @@ Deno.test("lock stateids: one per open and lock-owner", () => {
 
 // Through Nfs4State.
 
-function open41(st: ReturnType<typeof newState>, clientid: bigint, file = "f") {
-  return must(
-    st.open({
-      minor: 1,
-      clientid,
-      owner: bytes("o"),
-      file,
-      access: A.BOTH,
-      deny: D.NONE,
-    }, 0),
-  );
-}
-
 function lock41(
   st: ReturnType<typeof newState>,
   clientid: bigint,
@@ -297,12 +286,12 @@ Deno.test("lock 4.1: two clients, the second DENIED with the first's range", () 
   const a = client41(st, "a");
   const b = client41(st, "b");
   must(
-    lock41(st, a.clientid, open41(st, a.clientid).stateid, {
+    lock41(st, a.clientid, must(open41(st, a.clientid)).stateid, {
       offset: 5n,
       length: 10n,
     }),
   );
-  const d = lock41(st, b.clientid, open41(st, b.clientid).stateid, {
+  const d = lock41(st, b.clientid, must(open41(st, b.clientid)).stateid, {
     offset: 0n,
     length: 6n,
   });
@@ -325,7 +314,9 @@ Deno.test("lock 4.1: a zero length is INVAL", () => {
   const a = client41(st, "a");
   assert.equal(
     statusOf(
-      lock41(st, a.clientid, open41(st, a.clientid).stateid, { length: 0n }),
+      lock41(st, a.clientid, must(open41(st, a.clientid)).stateid, {
+        length: 0n,
+      }),
     ),
     S.NFS4ERR_INVAL,
   );
@@ -335,7 +326,7 @@ Deno.test("close 4.1: frees the open's locks for others", () => {
   const st = newState();
   const a = client41(st, "a");
   const b = client41(st, "b");
-  const oa = open41(st, a.clientid);
+  const oa = must(open41(st, a.clientid));
   const l = must(lock41(st, a.clientid, oa.stateid));
   must(
     st.close(
@@ -348,13 +339,13 @@ Deno.test("close 4.1: frees the open's locks for others", () => {
     undefined,
     "the lock stateid went with it",
   );
-  must(lock41(st, b.clientid, open41(st, b.clientid).stateid));
+  must(lock41(st, b.clientid, must(open41(st, b.clientid)).stateid));
 });
 
 Deno.test("free_stateid 4.1: a lock stateid with locks is LOCKS_HELD, after LOCKU it frees", () => {
   const st = newState();
   const a = client41(st, "a");
-  const l = must(lock41(st, a.clientid, open41(st, a.clientid).stateid));
+  const l = must(lock41(st, a.clientid, must(open41(st, a.clientid)).stateid));
   assert.equal(
     st.freeStateid(a.clientid, l.stateid, 0).status,
     S.NFS4ERR_LOCKS_HELD,
@@ -376,40 +367,46 @@ Deno.test("free_stateid 4.1: a lock stateid with locks is LOCKS_HELD, after LOCK
   );
 });
 
+/** An NFSv4.0 LOCK of file "f" by lock-owner "lo", new to the open (open seqid 3). */
+function lockNew40(
+  st: ReturnType<typeof newState>,
+  openStateid: { seqid: number; other: Uint8Array },
+  o: {
+    write: boolean;
+    offset: bigint;
+    length: bigint;
+    lockSeqid: number;
+    owner: bigint;
+  },
+) {
+  return st.lock({
+    minor: 0,
+    clientid: o.owner,
+    file: "f",
+    write: o.write,
+    offset: o.offset,
+    length: o.length,
+    locker: {
+      newOwner: true,
+      openStateid,
+      openSeqid: 3,
+      lockSeqid: o.lockSeqid,
+      owner: { clientid: o.owner, owner: bytes("lo") },
+    },
+  }, 0);
+}
+
 Deno.test("lock 4.0: new lock-owner, then an existing one, with seqids and a replay", () => {
   const st = newState();
   const c = client40(st, "a");
-  const o = must(
-    st.open({
-      minor: 0,
-      clientid: c,
-      owner: bytes("oo"),
-      seqid: 1,
-      file: "f",
-      access: A.BOTH,
-      deny: D.NONE,
-    }, 0),
-  );
-  o.seq!.finish(0, new Uint8Array(1));
-  const oc = must(
-    st.openConfirm({ minor: 0, stateid: o.stateid, seqid: 2, file: "f" }, 0),
-  );
-  oc.seq!.finish(0, new Uint8Array(1));
-  const first = st.lock({
-    minor: 0,
-    clientid: c,
-    file: "f",
+  const oc = confirmedOpen40(st, c, A.BOTH);
+  const first = lockNew40(st, oc.stateid, {
     write: true,
     offset: 0n,
     length: 10n,
-    locker: {
-      newOwner: true,
-      openStateid: oc.stateid,
-      openSeqid: 3,
-      lockSeqid: 100,
-      owner: { clientid: c, owner: bytes("lo") },
-    },
-  }, 0);
+    lockSeqid: 100,
+    owner: c,
+  });
   const l = must(first);
   const reply = new Uint8Array([5]);
   l.seq!.finish(0, reply);
@@ -464,74 +461,30 @@ Deno.test("lock 4.0: new lock-owner, then an existing one, with seqids and a rep
 Deno.test("lock 4.0: a lock-owner of another client is BAD_STATEID", () => {
   const st = newState();
   const c = client40(st, "a");
-  const o = must(
-    st.open({
-      minor: 0,
-      clientid: c,
-      owner: bytes("oo"),
-      seqid: 1,
-      file: "f",
-      access: A.BOTH,
-      deny: D.NONE,
-    }, 0),
-  );
-  o.seq!.finish(0, new Uint8Array(1));
-  const oc = must(
-    st.openConfirm({ minor: 0, stateid: o.stateid, seqid: 2, file: "f" }, 0),
-  );
-  oc.seq!.finish(0, new Uint8Array(1));
-  const r = st.lock({
-    minor: 0,
-    clientid: c,
-    file: "f",
+  const oc = confirmedOpen40(st, c, A.BOTH);
+  const r = lockNew40(st, oc.stateid, {
     write: true,
     offset: 0n,
     length: 1n,
-    locker: {
-      newOwner: true,
-      openStateid: oc.stateid,
-      openSeqid: 3,
-      lockSeqid: 0,
-      owner: { clientid: c + 1n, owner: bytes("lo") },
-    },
-  }, 0);
+    lockSeqid: 0,
+    owner: c + 1n,
+  });
   assert.equal(statusOf(r), S.NFS4ERR_BAD_STATEID);
 });
 
 Deno.test("close 4.0: with locks held is LOCKS_HELD through Nfs4State", () => {
   const st = newState();
   const c = client40(st, "a");
-  const o = must(
-    st.open({
-      minor: 0,
-      clientid: c,
-      owner: bytes("oo"),
-      seqid: 1,
-      file: "f",
-      access: A.BOTH,
-      deny: D.NONE,
-    }, 0),
-  );
-  o.seq!.finish(0, new Uint8Array(1));
-  const oc = must(
-    st.openConfirm({ minor: 0, stateid: o.stateid, seqid: 2, file: "f" }, 0),
-  );
-  oc.seq!.finish(0, new Uint8Array(1));
-  const l = must(st.lock({
-    minor: 0,
-    clientid: c,
-    file: "f",
-    write: false,
-    offset: 0n,
-    length: 1n,
-    locker: {
-      newOwner: true,
-      openStateid: oc.stateid,
-      openSeqid: 3,
+  const oc = confirmedOpen40(st, c, A.BOTH);
+  const l = must(
+    lockNew40(st, oc.stateid, {
+      write: false,
+      offset: 0n,
+      length: 1n,
       lockSeqid: 0,
-      owner: { clientid: c, owner: bytes("lo") },
-    },
-  }, 0));
+      owner: c,
+    }),
+  );
   l.seq!.finish(0, new Uint8Array(1));
   const r = st.close({ minor: 0, stateid: oc.stateid, seqid: 4, file: "f" }, 0);
   assert.equal(statusOf(r), S.NFS4ERR_LOCKS_HELD);

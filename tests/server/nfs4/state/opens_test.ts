@@ -16,8 +16,10 @@ import {
   bytes,
   client40,
   client41,
+  confirmedOpen40,
   must,
   newState,
+  open41,
   statusOf,
 } from "./_helpers.ts";
 
@@ -216,17 +218,6 @@ function open40(
   }, 0);
 }
 
-function confirmedOpen40(st: ReturnType<typeof newState>, clientid: bigint) {
-  const r = must(open40(st, clientid, 10));
-  assert.equal(r.confirm, true, "a new 4.0 owner must confirm");
-  r.seq!.finish(S.NFS4_OK, new Uint8Array([1]));
-  const c = must(
-    st.openConfirm({ minor: 0, stateid: r.stateid, seqid: 11, file: "f" }, 0),
-  );
-  c.seq!.finish(S.NFS4_OK, new Uint8Array([2]));
-  return { open: r.open, stateid: c.stateid };
-}
-
 Deno.test("open 4.0: a stale client ID is STALE_CLIENTID", () => {
   const st = newState();
   assert.equal(
@@ -245,6 +236,7 @@ Deno.test("open_confirm: confirms the owner and moves the seqid on", () => {
 Deno.test("open 4.0: the stateid is BAD_STATEID for I/O until OPEN_CONFIRM", () => {
   const st = newState();
   const r = must(open40(st, client40(st, "a"), 1));
+  assert.equal(r.confirm, true, "a new 4.0 owner must confirm");
   assert.equal(
     st.checkIo({ minor: 0, stateid: r.stateid, file: "f", io: "read" }, 0)
       .status,
@@ -256,7 +248,7 @@ Deno.test("open_confirm: on a confirmed owner is BAD_STATEID", () => {
   const st = newState();
   const { stateid } = confirmedOpen40(st, client40(st, "a"));
   assert.equal(
-    statusOf(st.openConfirm({ minor: 0, stateid, seqid: 12, file: "f" }, 0)),
+    statusOf(st.openConfirm({ minor: 0, stateid, seqid: 3, file: "f" }, 0)),
     S.NFS4ERR_BAD_STATEID,
   );
 });
@@ -265,7 +257,7 @@ Deno.test("open 4.0: a confirmed owner's next OPEN needs no confirm", () => {
   const st = newState();
   const c = client40(st, "a");
   confirmedOpen40(st, c);
-  const r = must(open40(st, c, 12, { file: "g" }));
+  const r = must(open40(st, c, 3, { file: "g" }));
   assert.equal(r.confirm, false);
 });
 
@@ -274,8 +266,8 @@ Deno.test("open 4.0: a retransmitted OPEN replays the kept reply", () => {
   const c = client40(st, "a");
   confirmedOpen40(st, c);
   const reply = new Uint8Array([42]);
-  must(open40(st, c, 12, { file: "g" })).seq!.finish(S.NFS4_OK, reply);
-  const again = open40(st, c, 12, { file: "g" });
+  must(open40(st, c, 3, { file: "g" })).seq!.finish(S.NFS4_OK, reply);
+  const again = open40(st, c, 3, { file: "g" });
   assert.ok("replay" in again && again.replay === reply);
 });
 
@@ -291,7 +283,7 @@ Deno.test("open 4.0: a share conflict advances the seqid", () => {
   const a = client40(st, "a");
   const b = client40(st, "b");
   confirmedOpen40(st, a);
-  must(open40(st, a, 12, { deny: D.BOTH, file: "f" })).seq!.finish(
+  must(open40(st, a, 3, { deny: D.BOTH, file: "f" })).seq!.finish(
     0,
     new Uint8Array(1),
   );
@@ -326,7 +318,7 @@ Deno.test("close 4.0: moves the seqid on, hands the open to onRelease", () => {
   const st = newState({ onRelease: (o) => released.push(o) });
   const { open, stateid } = confirmedOpen40(st, client40(st, "a"));
   open.context = "fd 7";
-  const r = must(st.close({ minor: 0, stateid, seqid: 12, file: "f" }, 0));
+  const r = must(st.close({ minor: 0, stateid, seqid: 3, file: "f" }, 0));
   assert.equal(r.stateid.seqid, 3);
   assert.deepEqual(released.map((o) => o.context), ["fd 7"]);
 });
@@ -335,30 +327,24 @@ Deno.test("close 4.0: a retransmitted CLOSE replays, the stateid being gone", ()
   const st = newState();
   const { stateid } = confirmedOpen40(st, client40(st, "a"));
   const reply = new Uint8Array([9]);
-  must(st.close({ minor: 0, stateid, seqid: 12, file: "f" }, 0)).seq!.finish(
+  must(st.close({ minor: 0, stateid, seqid: 3, file: "f" }, 0)).seq!.finish(
     0,
     reply,
   );
-  const again = st.close({ minor: 0, stateid, seqid: 12, file: "f" }, 0);
+  const again = st.close({ minor: 0, stateid, seqid: 3, file: "f" }, 0);
   assert.ok("replay" in again && again.replay === reply);
   assert.equal(
-    statusOf(st.close({ minor: 0, stateid, seqid: 13, file: "f" }, 0)),
+    statusOf(st.close({ minor: 0, stateid, seqid: 4, file: "f" }, 0)),
     S.NFS4ERR_BAD_STATEID,
   );
 });
 
 Deno.test("close 4.0: an old stateid is OLD_STATEID", () => {
   const st = newState();
-  const c = client40(st, "a");
-  const r = must(open40(st, c, 10));
-  r.seq!.finish(0, new Uint8Array(1));
-  must(
-    st.openConfirm({ minor: 0, stateid: r.stateid, seqid: 11, file: "f" }, 0),
-  ).seq!.finish(0, new Uint8Array(1));
+  const { stateid } = confirmedOpen40(st, client40(st, "a"));
+  const old = { seqid: 1, other: stateid.other };
   assert.equal(
-    statusOf(
-      st.close({ minor: 0, stateid: r.stateid, seqid: 12, file: "f" }, 0),
-    ),
+    statusOf(st.close({ minor: 0, stateid: old, seqid: 3, file: "f" }, 0)),
     S.NFS4ERR_OLD_STATEID,
   );
 });
@@ -367,7 +353,7 @@ Deno.test("close: another file's stateid is BAD_STATEID", () => {
   const st = newState();
   const { stateid } = confirmedOpen40(st, client40(st, "a"));
   assert.equal(
-    statusOf(st.close({ minor: 0, stateid, seqid: 12, file: "g" }, 0)),
+    statusOf(st.close({ minor: 0, stateid, seqid: 3, file: "g" }, 0)),
     S.NFS4ERR_BAD_STATEID,
   );
 });
@@ -377,14 +363,7 @@ Deno.test("open 4.1: no confirm, no seqid; another client's stateid is BAD_STATE
   const a = client41(st, "a");
   const b = client41(st, "b");
   const r = must(
-    st.open({
-      minor: 1,
-      clientid: a.clientid,
-      owner: bytes("o"),
-      file: "f",
-      access: A.READ,
-      deny: D.NONE,
-    }, 0),
+    open41(st, a.clientid, { access: A.READ }),
   );
   assert.equal(r.confirm, false);
   assert.equal(r.seq, undefined);
@@ -440,14 +419,7 @@ Deno.test("io: WRITE through a read-only open is OPENMODE", () => {
   const st = newState();
   const a = client41(st, "a");
   const r = must(
-    st.open({
-      minor: 1,
-      clientid: a.clientid,
-      owner: bytes("o"),
-      file: "f",
-      access: A.READ,
-      deny: D.NONE,
-    }, 0),
+    open41(st, a.clientid, { access: A.READ }),
   );
   assert.equal(
     st.checkIo({
@@ -466,23 +438,9 @@ Deno.test("share: two 4.1 clients through Nfs4State", () => {
   const a = client41(st, "a");
   const b = client41(st, "b");
   must(
-    st.open({
-      minor: 1,
-      clientid: a.clientid,
-      owner: bytes("o"),
-      file: "f",
-      access: A.BOTH,
-      deny: D.WRITE,
-    }, 0),
+    open41(st, a.clientid, { deny: D.WRITE }),
   );
-  const r = st.open({
-    minor: 1,
-    clientid: b.clientid,
-    owner: bytes("o"),
-    file: "f",
-    access: A.WRITE,
-    deny: D.NONE,
-  }, 0);
+  const r = open41(st, b.clientid, { access: A.WRITE });
   assert.equal(statusOf(r), S.NFS4ERR_SHARE_DENIED);
   assert.equal(
     st.opens.findOwner({ clientid: b.clientid, owner: bytes("o") }),

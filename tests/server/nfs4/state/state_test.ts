@@ -1,27 +1,20 @@
 import assert from "node:assert/strict";
-import {
-  ShareAccess as A,
-  ShareDeny as D,
-} from "../../../../server/nfs4/state/opens.ts";
+import { ShareDeny as D } from "../../../../server/nfs4/state/opens.ts";
 import type { OpenState } from "../../../../server/nfs4/state/opens.ts";
 import { SequenceStatus } from "../../../../server/nfs4/state/sessions.ts";
 import { Nfs4Status as S } from "../../../../server/nfs4/state/status.ts";
-import { bytes, client40, client41, must, newState } from "./_helpers.ts";
+import {
+  bytes,
+  client40,
+  client41,
+  confirmedOpen40,
+  must,
+  newState,
+  open41,
+  sessionArgs,
+} from "./_helpers.ts";
 
 type St = ReturnType<typeof newState>;
-
-function open41(st: St, clientid: bigint, file = "f") {
-  return must(
-    st.open({
-      minor: 1,
-      clientid,
-      owner: bytes("o"),
-      file,
-      access: A.BOTH,
-      deny: D.BOTH,
-    }, 0),
-  );
-}
 
 function newSeq(
   st: St,
@@ -49,18 +42,7 @@ Deno.test("state: a 4.0 client restart drops its old opens on SETCLIENTID_CONFIR
   const released: OpenState[] = [];
   const st = newState({ onRelease: (o) => released.push(o) });
   const c = client40(st, "a");
-  const o = must(
-    st.open({
-      minor: 0,
-      clientid: c,
-      owner: bytes("oo"),
-      seqid: 1,
-      file: "f",
-      access: A.BOTH,
-      deny: D.BOTH,
-    }, 0),
-  );
-  o.seq!.finish(0, new Uint8Array(1));
+  const o = confirmedOpen40(st, c);
   const sc = st.setClientId({
     verifier: new Uint8Array(8).fill(9),
     id: bytes("a"),
@@ -84,7 +66,7 @@ Deno.test("state: a 4.1 client restart drops its old state on CREATE_SESSION", (
   const released: OpenState[] = [];
   const st = newState({ onRelease: (o) => released.push(o) });
   const a = client41(st, "a");
-  open41(st, a.clientid);
+  must(open41(st, a.clientid, { deny: D.BOTH }));
   const ex = must(
     st.exchangeId({
       ownerId: bytes("a"),
@@ -95,25 +77,11 @@ Deno.test("state: a 4.1 client restart drops its old state on CREATE_SESSION", (
     }, 1),
   );
   assert.notEqual(ex.clientid, a.clientid);
-  const attrs = {
-    headerPadSize: 0,
-    maxRequestSize: 4096,
-    maxResponseSize: 4096,
-    maxResponseSizeCached: 0,
-    maxOperations: 4,
-    maxRequests: 1,
-    rdmaIrd: [],
-  };
-  must(st.createSession(ex.clientid, {
-    sequence: ex.sequenceid,
-    flags: 0,
-    fore: attrs,
-    back: attrs,
-    cbProgram: 1,
-    secParms: [],
-    principal: "sys:0@a",
-    connectionId: 2,
-  }, 1));
+  must(st.createSession(
+    ex.clientid,
+    sessionArgs(ex.sequenceid, "sys:0@a", { connectionId: 2 }),
+    1,
+  ));
   assert.equal(released.length, 1);
   assert.equal(
     st.sessions.get(a.sessionid),
@@ -121,7 +89,7 @@ Deno.test("state: a 4.1 client restart drops its old state on CREATE_SESSION", (
     "the old session went too",
   );
   const b = client41(st, "b", 1);
-  open41(st, b.clientid);
+  must(open41(st, b.clientid, { deny: D.BOTH }));
 });
 
 Deno.test("state: EXCHANGE_ID from another principal of a live client is CLID_INUSE", () => {
@@ -155,7 +123,7 @@ Deno.test("state: DESTROY_CLIENTID is CLIENTID_BUSY until the session goes", () 
 Deno.test("state: DESTROY_CLIENTID is CLIENTID_BUSY while opens remain", () => {
   const st = newState();
   const a = client41(st, "a");
-  open41(st, a.clientid);
+  must(open41(st, a.clientid, { deny: D.BOTH }));
   must(st.destroySession(a.sessionid, 0));
   assert.equal(
     st.destroyClientId(a.clientid, 0).status,
@@ -166,7 +134,7 @@ Deno.test("state: DESTROY_CLIENTID is CLIENTID_BUSY while opens remain", () => {
 Deno.test("state: an administrative revoke shows in SEQUENCE until FREE_STATEID", () => {
   const st = newState();
   const a = client41(st, "a");
-  const o = open41(st, a.clientid);
+  const o = must(open41(st, a.clientid, { deny: D.BOTH }));
   st.revokeOpen(o.open);
   assert.equal(
     newSeq(st, a.sessionid, 1).statusFlags & SequenceStatus.ADMIN_STATE_REVOKED,
@@ -188,7 +156,7 @@ Deno.test("state: an administrative revoke shows in SEQUENCE until FREE_STATEID"
   must(st.freeStateid(a.clientid, o.stateid, 0));
   assert.equal(newSeq(st, a.sessionid, 2).statusFlags, 0);
   const b = client41(st, "b");
-  open41(st, b.clientid);
+  must(open41(st, b.clientid, { deny: D.BOTH }));
 });
 
 Deno.test("state: losing the back channel connection sets CB_PATH_DOWN", () => {
@@ -207,25 +175,7 @@ Deno.test("state: losing the back channel connection sets CB_PATH_DOWN", () => {
 
 Deno.test("state: CREATE_SESSION for an unknown client ID is STALE_CLIENTID", () => {
   const st = newState();
-  const attrs = {
-    headerPadSize: 0,
-    maxRequestSize: 4096,
-    maxResponseSize: 4096,
-    maxResponseSizeCached: 0,
-    maxOperations: 4,
-    maxRequests: 1,
-    rdmaIrd: [],
-  };
-  const r = st.createSession(77n, {
-    sequence: 1,
-    flags: 0,
-    fore: attrs,
-    back: attrs,
-    cbProgram: 1,
-    secParms: [],
-    principal: "none",
-    connectionId: 1,
-  }, 0);
+  const r = st.createSession(77n, sessionArgs(1, "none"), 0);
   assert.equal(r.status, S.NFS4ERR_STALE_CLIENTID);
 });
 
