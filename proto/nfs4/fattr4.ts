@@ -249,8 +249,18 @@ export function fattr4Mask(
   values: Fattr4Values,
   options: EncodeFattr4Options = {},
 ): number[] {
+  return _select(values, options, [], []);
+}
+
+/** The mask to write; fills `defs` and `vals` with what to encode, in order. */
+function _select(
+  values: Fattr4Values,
+  options: EncodeFattr4Options,
+  defs: Fattr4Entry[],
+  vals: unknown[],
+): number[] {
   const { request = FATTR4_KNOWN_V41, supported = FATTR4_KNOWN_V41 } = options;
-  const vals = values as Record<string, unknown>;
+  const byName = values as Record<string, unknown>;
   const n = Math.min(request.length, supported.length, FATTR4_KNOWN_V41.length);
   const mask: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -260,7 +270,11 @@ export function fattr4Mask(
       const low = bits & -bits;
       bits ^= low;
       const d = BY_BIT[i * 32 + 31 - Math.clz32(low)]!;
-      if (vals[d.name] !== undefined) out |= low;
+      const v = byName[d.name];
+      if (v === undefined) continue;
+      out |= low;
+      defs.push(d);
+      vals.push(v);
     }
     mask.push(out >>> 0);
   }
@@ -279,21 +293,14 @@ export function encodeFattr4(
   values: Fattr4Values,
   options: EncodeFattr4Options = {},
 ): number[] {
-  const mask = fattr4Mask(values, options);
+  const defs: Fattr4Entry[] = [];
+  const vals: unknown[] = [];
+  const mask = _select(values, options, defs, vals);
   w.u32(mask.length);
   for (let i = 0; i < mask.length; i++) w.u32(mask[i]);
   const lengthAt = w.skip(4);
   const start = w.offset;
-  const vals = values as Record<string, unknown>;
-  for (let i = 0; i < mask.length; i++) {
-    let bits = mask[i] | 0;
-    while (bits !== 0) {
-      const low = bits & -bits;
-      bits ^= low;
-      const d = BY_BIT[i * 32 + 31 - Math.clz32(low)]!;
-      d.encode(w, vals[d.name]);
-    }
-  }
+  for (let i = 0; i < defs.length; i++) defs[i].encode(w, vals[i]);
   // Every XDR value is a multiple of four bytes: no padding to add.
   w.setU32At(lengthAt, w.offset - start);
   return mask;
@@ -306,9 +313,8 @@ export function fattr4Of(
 ): fattr4 {
   const w = new XdrWriter({ size: 128 });
   const attrmask = encodeFattr4(w, values, options);
-  const r = new XdrReader(w.bytes());
-  r.pos = 4 + 4 * attrmask.length;
-  return { attrmask, attr_vals: r.opaque(r.remaining, "fattr4.attr_vals") };
+  // After the mask: its count and words, then the values' length.
+  return { attrmask, attr_vals: w.bytes().subarray(8 + 4 * attrmask.length) };
 }
 
 /** Options of {@link decodeFattr4}. */
