@@ -23,8 +23,6 @@ import {
 export class MapChunks implements ChunkBacking {
   /** Bytes per chunk. */
   readonly chunkSize: number;
-  /** Never contiguous. */
-  readonly flat = undefined;
   readonly #min: number;
   readonly #chunks = new Map<number, Uint8Array>();
   // Allocated chunks known to hold only zeroes; made on first use.
@@ -43,6 +41,11 @@ export class MapChunks implements ChunkBacking {
   /** Bytes of storage allocated. */
   get allocated(): number {
     return this.#allocated;
+  }
+
+  /** Never contiguous. */
+  get flat(): undefined {
+    return undefined;
   }
 
   /** Storage bytes of chunk `i`. */
