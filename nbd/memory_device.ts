@@ -2,13 +2,20 @@
  * A sparse in-memory block device: storage is allocated in fixed chunks on
  * first write, trimmed or zeroed chunks are released, and block status
  * reports holes (`HOLE|ZERO`), provisioned zeroes (`ZERO`) and data (`0`).
+ * The chunks are a chunk store (store/_chunks.ts) shared with MemFs and
+ * `SharedMemoryDevice`; a chunk cut by the end of the device counts as
+ * whole once zeroed up to the end.
  *
  * @example
  * ```ts
- * import { MemoryDevice } from "./memory_device.ts";
+ * import assert from "node:assert/strict";
+ * import { MemoryDevice, State } from "@netfs/netfs/nbd";
  * const dev = new MemoryDevice(1 << 30); // 1 GiB, nothing allocated yet
  * await dev.writeAt(4096, new Uint8Array(512).fill(7));
- * console.log(await dev.blockStatus(0, 1 << 20));
+ * assert.deepEqual(await dev.blockStatus(0, 2 << 20), [
+ *   { length: 1 << 20, flags: 0 }, // the written chunk
+ *   { length: 1 << 20, flags: State.HOLE | State.ZERO },
+ * ]);
  * ```
  *
  * @module
@@ -22,6 +29,12 @@ import type {
   WriteZeroesOptions,
 } from "./device.ts";
 import { type Extent, State } from "./protocol.ts";
+import { ChunkStore } from "../store/_chunks.ts";
+import { MapChunks } from "../store/_chunk_backings.ts";
+import { WithStore } from "./_device_store.ts";
+
+// Block status flags of a chunk state, indexed by HOLE, DATA, ZERO.
+const FLAGS: readonly number[] = [State.HOLE | State.ZERO, 0, State.ZERO];
 
 /** Options of {@link MemoryDevice}. */
 export interface MemoryDeviceOptions {
@@ -42,10 +55,13 @@ export interface MemoryDeviceOptions {
  *
  * @example
  * ```ts
- * import { MemoryDevice } from "./memory_device.ts";
+ * import assert from "node:assert/strict";
+ * import { MemoryDevice } from "@netfs/netfs/nbd";
  * const dev = new MemoryDevice(1 << 20, { chunkSize: 4096 });
  * await dev.writeZeroes(0, 8192, { noHole: true });
- * console.log(dev.allocated); // 8192
+ * assert.equal(dev.allocated, 8192);
+ * await dev.trim(0, 4096);
+ * assert.equal(dev.allocated, 4096);
  * ```
  */
 export class MemoryDevice implements Device {
@@ -57,11 +73,7 @@ export class MemoryDevice implements Device {
   readonly concurrency = "parallel" as const;
   /** As given in the options. */
   readonly rotational: boolean;
-  readonly #chunk: number;
-  readonly #shift: number;
-  readonly #chunks = new Map<number, Uint8Array>();
-  // Allocated chunks known to hold only zeroes (written by NO_HOLE zeroing).
-  readonly #zero = new Set<number>();
+  readonly #store: ChunkStore;
   // Read-only source for views of holes.
   #zeroChunk: Uint8Array | undefined;
 
@@ -77,6 +89,12 @@ export class MemoryDevice implements Device {
         `Device size must be a non-negative safe integer: ${size}`,
       );
     }
+    this.size = size;
+    this.rotational = options.rotational ?? false;
+    if (options instanceof WithStore) {
+      this.#store = options.store;
+      return;
+    }
     const chunk = options.chunkSize ?? 1 << 20;
     if (
       !Number.isInteger(chunk) || chunk < 512 || (chunk & (chunk - 1)) !== 0 ||
@@ -86,33 +104,17 @@ export class MemoryDevice implements Device {
         `Chunk size must be a power of two from 512 to 16 MiB: ${chunk}`,
       );
     }
-    this.size = size;
-    this.#chunk = chunk;
-    this.#shift = Math.log2(chunk);
-    this.rotational = options.rotational ?? false;
+    this.#store = new ChunkStore(new MapChunks(chunk));
   }
 
   /** Bytes of storage currently allocated. */
   get allocated(): number {
-    return this.#chunks.size * this.#chunk;
+    return this.#store.allocated;
   }
 
   /** Reads into `into`; holes read as zeroes. */
   readAt(offset: number, into: Uint8Array): Promise<void> {
-    const c = this.#chunk;
-    let pos = offset;
-    let at = 0;
-    const end = into.length;
-    while (at < end) {
-      const idx = Math.floor(pos / c);
-      const within = pos - idx * c;
-      const n = Math.min(c - within, end - at);
-      const chunk = this.#chunks.get(idx);
-      if (chunk) into.set(chunk.subarray(within, within + n), at);
-      else into.fill(0, at, at + n);
-      at += n;
-      pos += n;
-    }
+    this.#store.read(offset, into);
     return Promise.resolve();
   }
 
@@ -122,23 +124,7 @@ export class MemoryDevice implements Device {
     data: Uint8Array,
     _options?: WriteOptions,
   ): Promise<void> {
-    const c = this.#chunk;
-    let pos = offset;
-    let at = 0;
-    const end = data.length;
-    while (at < end) {
-      const idx = Math.floor(pos / c);
-      const within = pos - idx * c;
-      const n = Math.min(c - within, end - at);
-      let chunk = this.#chunks.get(idx);
-      if (!chunk) {
-        chunk = new Uint8Array(c);
-        this.#chunks.set(idx, chunk);
-      } else if (this.#zero.size) this.#zero.delete(idx);
-      chunk.set(n === end ? data : data.subarray(at, at + n), within);
-      at += n;
-      pos += n;
-    }
+    this.#store.write(offset, data);
     return Promise.resolve();
   }
 
@@ -149,7 +135,7 @@ export class MemoryDevice implements Device {
 
   /** Releases whole chunks in the range and zeroes partial ones. */
   trim(offset: number, length: number, _options?: WriteOptions): Promise<void> {
-    this.#zeroRange(offset, length, false);
+    this.#store.zero(offset, offset + length, { size: this.size });
     return Promise.resolve();
   }
 
@@ -159,7 +145,10 @@ export class MemoryDevice implements Device {
     length: number,
     options: WriteZeroesOptions = {},
   ): Promise<void> {
-    this.#zeroRange(offset, length, options.noHole ?? false);
+    this.#store.zero(offset, offset + length, {
+      keep: options.noHole ?? false,
+      size: this.size,
+    });
     return Promise.resolve();
   }
 
@@ -178,52 +167,11 @@ export class MemoryDevice implements Device {
     options: ViewOptions = {},
   ): Uint8Array | undefined {
     const write = options.write ?? false;
-    const c = this.#chunk;
-    const idx = Math.floor(offset / c);
-    const within = offset - idx * c;
-    if (within + length > c) return undefined;
-    let chunk = this.#chunks.get(idx);
-    if (!write) {
-      return (chunk ?? (this.#zeroChunk ??= new Uint8Array(c))).subarray(
-        within,
-        within + length,
-      );
-    }
-    if (!chunk) {
-      chunk = new Uint8Array(c);
-      this.#chunks.set(idx, chunk);
-    } else if (this.#zero.size) this.#zero.delete(idx);
-    return chunk.subarray(within, within + length);
-  }
-
-  #zeroRange(offset: number, length: number, provision: boolean): void {
-    const c = this.#chunk;
-    const end = Math.min(offset + length, this.size);
-    let pos = offset;
-    while (pos < end) {
-      const idx = Math.floor(pos / c);
-      const within = pos - idx * c;
-      const n = Math.min(c - within, end - pos);
-      const chunk = this.#chunks.get(idx);
-      if (n === c && !provision) {
-        this.#chunks.delete(idx);
-        this.#zero.delete(idx);
-      } else if (n === c) {
-        if (chunk) chunk.fill(0);
-        else this.#chunks.set(idx, new Uint8Array(c));
-        this.#zero.add(idx);
-      } else if (chunk) {
-        chunk.fill(0, within, within + n);
-      } else if (provision) {
-        this.#chunks.set(idx, new Uint8Array(c));
-      }
-      pos += n;
-    }
-  }
-
-  #state(idx: number): number {
-    if (!this.#chunks.has(idx)) return State.HOLE | State.ZERO;
-    return this.#zero.has(idx) ? State.ZERO : 0;
+    const v = this.#store.view(offset, length, write);
+    if (v !== undefined || write) return v;
+    const c = this.#store.chunkSize;
+    if (offset % c + length > c) return undefined;
+    return (this.#zeroChunk ??= new Uint8Array(c)).subarray(0, length);
   }
 
   /** Holes, provisioned zeroes and data of a range, merged into extents. */
@@ -232,47 +180,10 @@ export class MemoryDevice implements Device {
     length: number,
     options: BlockStatusOptions = {},
   ): Promise<Extent[]> {
-    const max = options.maxExtents ?? 1 << 20;
     const end = Math.min(offset + length, this.size);
-    const out: Extent[] = [];
-    if (end <= offset) return Promise.resolve(out);
-    const c = this.#chunk;
-    const push = (len: number, flags: number) => {
-      const last = out[out.length - 1];
-      if (last && last.flags === flags) last.length += len;
-      else out.push({ length: len, flags });
-    };
-    const first = Math.floor(offset / c);
-    const lastIdx = Math.floor((end - 1) / c);
-    const span = lastIdx - first + 1;
-    if (span > 4 * this.#chunks.size + 64) {
-      // Sparse: walk the allocated chunks in the range instead of every index.
-      const keys = [...this.#chunks.keys()].filter((k) =>
-        k >= first && k <= lastIdx
-      )
-        .sort((a, b) => a - b);
-      let pos = offset;
-      for (const k of keys) {
-        const start = Math.max(k * c, offset);
-        if (start > pos) push(start - pos, State.HOLE | State.ZERO);
-        const stop = Math.min((k + 1) * c, end);
-        push(stop - start, this.#state(k));
-        pos = stop;
-        if (out.length > max) break;
-      }
-      if (pos < end && out.length <= max) {
-        push(end - pos, State.HOLE | State.ZERO);
-      }
-    } else {
-      let pos = offset;
-      while (pos < end && out.length <= max) {
-        const idx = Math.floor(pos / c);
-        const stop = Math.min((idx + 1) * c, end);
-        push(stop - pos, this.#state(idx));
-        pos = stop;
-      }
-    }
-    if (out.length > max) out.length = max;
-    return Promise.resolve(out);
+    const max = options.maxExtents ?? 1 << 20;
+    return Promise.resolve(
+      this.#store.extents(offset, end, max, FLAGS),
+    );
   }
 }

@@ -31,6 +31,8 @@ import {
 import { checkName } from "./_names.ts";
 import { strictClock, systemTime } from "./_time.ts";
 import { VfsError } from "./errors.ts";
+import { ChunkStore } from "../store/_chunks.ts";
+import { MapChunks } from "../store/_chunk_backings.ts";
 import {
   type Attributes,
   type CreateOptions,
@@ -79,7 +81,7 @@ export interface MemFsOptions {
 /** File data lives in chunks of this size, absent chunks read as zeros. */
 const CHUNK = 1 << 20;
 /** A chunk starts this small and doubles, so small files stay small. */
-const MIN_ALLOC = 4096;
+const MIN_CHUNK = 4096;
 /** Space a directory or special node is charged, for `used`. */
 const META_USED = 4096;
 const MAX_SYMLINK = 4096;
@@ -126,8 +128,8 @@ class Node {
   slots: Slot[] | undefined;
   dead = 0;
   nextSeq = 3;
-  /** Regular files: chunk number to data (possibly shorter than CHUNK). */
-  chunks: Map<number, Uint8Array> | undefined;
+  /** Regular files: the bytes, in chunks (store/_chunks.ts), made on first use. */
+  data: ChunkStore | undefined;
   /** Bytes held by chunks and xattrs. */
   allocated = 0;
   target = "";
@@ -155,8 +157,6 @@ class Node {
     if (type === FileType.Directory) {
       this.index = new Map();
       this.slots = [];
-    } else if (type === FileType.Regular) {
-      this.chunks = new Map();
     }
   }
 }
@@ -168,12 +168,6 @@ function settle<T>(body: () => T): Promise<T> {
   } catch (e) {
     return Promise.reject(e);
   }
-}
-
-function nextPow2(n: number): number {
-  let p = MIN_ALLOC;
-  while (p < n) p *= 2;
-  return p;
 }
 
 function describe(node: Node): string {
@@ -570,32 +564,26 @@ export class MemFs implements FileSystem {
   }
 
   #truncate(node: Node, size: number): void {
-    const chunks = node.chunks!;
     if (size < node.size) {
-      const keep = Math.ceil(size / CHUNK);
-      for (const [i, c] of chunks) {
-        if (i >= keep) {
-          chunks.delete(i);
-          node.allocated -= c.length;
-          this.#used -= c.length;
-        }
-      }
-      const last = keep - 1;
-      const c = chunks.get(last);
-      if (c !== undefined) {
-        const within = size - last * CHUNK;
-        if (within < c.length) {
-          // Shrink the tail so a later extension reads zeros and `used` drops.
-          const len = nextPow2(within);
-          const next = len < c.length ? c.slice(0, len) : c;
-          next.fill(0, within);
-          chunks.set(last, next);
-          node.allocated += next.length - c.length;
-          this.#used += next.length - c.length;
-        }
-      }
+      // Shrinks the tail chunk too, so a later extension reads zeros and `used` drops.
+      const store = this.#store(node);
+      const before = store.allocated;
+      store.truncate(size);
+      this.#charge(node, before);
     }
     node.size = size;
+  }
+
+  /** A regular file's chunk store, made on first use so that empty files stay cheap. */
+  #store(node: Node): ChunkStore {
+    return node.data ??= new ChunkStore(new MapChunks(CHUNK, MIN_CHUNK));
+  }
+
+  /** Charges the file system for what a change to `node`'s data allocated or freed. */
+  #charge(node: Node, before: number): void {
+    const delta = node.data!.allocated - before;
+    node.allocated += delta;
+    this.#used += delta;
   }
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
@@ -660,31 +648,9 @@ export class MemFs implements FileSystem {
       return { data: EMPTY, eof: offset >= size };
     }
     const end = Math.min(size, offset + length);
-    const n = end - offset;
-    const chunks = node.chunks!;
-    const first = Math.floor(offset / CHUNK);
-    const within = offset - first * CHUNK;
-    if (within + n <= CHUNK) {
-      const c = chunks.get(first);
-      if (c !== undefined && c.length >= within + n) {
-        return { data: c.subarray(within, within + n), eof: end >= size };
-      }
-    }
-    const out = new Uint8Array(n);
-    let pos = offset;
-    while (pos < end) {
-      const i = Math.floor(pos / CHUNK);
-      const base = i * CHUNK;
-      const stop = Math.min(end, base + CHUNK);
-      const c = chunks.get(i);
-      if (c !== undefined) {
-        const from = pos - base;
-        const to = Math.min(stop - base, c.length);
-        if (to > from) out.set(c.subarray(from, to), pos - offset);
-      }
-      pos = stop;
-    }
-    return { data: out, eof: end >= size };
+    // A view of the chunk when the range lies in one, else a new copy.
+    const data = this.#store(node).bytes(offset, end - offset);
+    return { data, eof: end >= size };
   }
 
   /** Writes at `offset`; data is durable on return. */
@@ -720,50 +686,13 @@ export class MemFs implements FileSystem {
     });
   }
 
-  /** Bytes of new storage a write of [offset, end) needs. */
-  #growthFor(node: Node, offset: number, end: number): number {
-    const chunks = node.chunks!;
-    let growth = 0;
-    for (let i = Math.floor(offset / CHUNK); i * CHUNK < end; i++) {
-      const need = Math.min(CHUNK, end - i * CHUNK);
-      const have = chunks.get(i)?.length ?? 0;
-      if (need > have) growth += nextPow2(need) - have;
-    }
-    return growth;
-  }
-
   #writeData(node: Node, offset: number, data: Uint8Array): void {
+    const store = this.#store(node);
     const end = offset + data.length;
-    this.#reserve(this.#growthFor(node, offset, end));
-    const chunks = node.chunks!;
-    let pos = offset;
-    while (pos < end) {
-      const i = Math.floor(pos / CHUNK);
-      const base = i * CHUNK;
-      const stop = Math.min(end, base + CHUNK);
-      let c = chunks.get(i);
-      const need = stop - base;
-      if (c === undefined && pos === base && need === CHUNK) {
-        // A whole new chunk: one copy, no zero fill.
-        c = data.slice(pos - offset, stop - offset);
-        chunks.set(i, c);
-        node.allocated += CHUNK;
-        this.#used += CHUNK;
-        pos = stop;
-        continue;
-      }
-      if (c === undefined || c.length < need) {
-        const grown = new Uint8Array(nextPow2(need));
-        if (c !== undefined) grown.set(c);
-        const delta = grown.length - (c?.length ?? 0);
-        node.allocated += delta;
-        this.#used += delta;
-        c = grown;
-        chunks.set(i, c);
-      }
-      c.set(data.subarray(pos - offset, stop - offset), pos - base);
-      pos = stop;
-    }
+    this.#reserve(store.growth(offset, end));
+    const before = store.allocated;
+    store.write(offset, data);
+    this.#charge(node, before);
     if (end > node.size) node.size = end;
   }
 
@@ -1153,19 +1082,11 @@ export class MemFs implements FileSystem {
       this.#requireData(cred, node, true);
       this.#checkRange(offset, length);
       const end = offset + length;
-      this.#reserve(this.#growthFor(node, offset, end));
-      const chunks = node.chunks!;
-      for (let i = Math.floor(offset / CHUNK); i * CHUNK < end; i++) {
-        const need = nextPow2(Math.min(CHUNK, end - i * CHUNK));
-        const c = chunks.get(i);
-        if (c !== undefined && c.length >= need) continue;
-        const grown = new Uint8Array(need);
-        if (c !== undefined) grown.set(c);
-        const delta = need - (c?.length ?? 0);
-        node.allocated += delta;
-        this.#used += delta;
-        chunks.set(i, grown);
-      }
+      const store = this.#store(node);
+      this.#reserve(store.growth(offset, end));
+      const before = store.allocated;
+      store.reserve(offset, end);
+      this.#charge(node, before);
       if (end > node.size) {
         node.size = end;
         this.#modified(node);
@@ -1195,30 +1116,17 @@ export class MemFs implements FileSystem {
       const node = this.#regular(id);
       this.#requireData(cred, node, true);
       this.#checkRange(offset, length);
-      this.#punch(node, offset, Math.min(node.size, offset + length));
+      const store = this.#store(node);
+      const before = store.allocated;
+      store.zero(offset, Math.min(node.size, offset + length), {
+        size: node.size,
+      });
+      this.#charge(node, before);
       this.#modified(node);
     });
   }
 
-  #punch(node: Node, offset: number, end: number): void {
-    const chunks = node.chunks!;
-    for (let i = Math.floor(offset / CHUNK); i * CHUNK < end; i++) {
-      const c = chunks.get(i);
-      if (c === undefined) continue;
-      const base = i * CHUNK;
-      const from = Math.max(offset, base) - base;
-      const to = Math.min(end, base + CHUNK) - base;
-      if (from === 0 && to >= c.length) {
-        chunks.delete(i);
-        node.allocated -= c.length;
-        this.#used -= c.length;
-      } else if (from < c.length) {
-        c.fill(0, from, Math.min(to, c.length));
-      }
-    }
-  }
-
-  /** Next data or hole at or after `offset`, at chunk granularity. */
+  /** Next data or hole at or after `offset`, at the granularity of chunk storage. */
   seek(
     cred: Credentials,
     id: FileId,
@@ -1235,37 +1143,14 @@ export class MemFs implements FileSystem {
       if (offset >= size) {
         throw new VfsError("ENXIO", `Offset beyond end of file: ${offset}`);
       }
-      const chunks = node.chunks!;
-      const dataEnd = (i: number) => {
-        const c = chunks.get(i);
-        return c === undefined
-          ? i * CHUNK
-          : Math.min(size, i * CHUNK + c.length);
-      };
       if (what === "data") {
-        let best = Infinity;
-        const i0 = Math.floor(offset / CHUNK);
-        if (dataEnd(i0) > offset) return { offset, eof: false };
-        // Sparse files may have few chunks far apart: scan the map, not the range.
-        for (const i of chunks.keys()) {
-          const start = i * CHUNK;
-          if (start > offset && start < best && start < size) best = start;
-        }
-        return best === Infinity
+        const data = this.#store(node).nextData(offset, size);
+        return data === undefined
           ? { offset: size, eof: true }
-          : { offset: best, eof: false };
+          : { offset: data, eof: false };
       }
-      let pos = offset;
-      for (;;) {
-        const i = Math.floor(pos / CHUNK);
-        const end = dataEnd(i);
-        if (end <= pos) break;
-        pos = end;
-        if (pos >= size) break;
-        if (pos < (i + 1) * CHUNK) break;
-      }
-      pos = Math.min(pos, size);
-      return { offset: pos, eof: pos >= size };
+      const hole = this.#store(node).nextHole(offset, size);
+      return { offset: hole, eof: hole >= size };
     });
   }
 
@@ -1305,21 +1190,17 @@ export class MemFs implements FileSystem {
       if (dstOffset + length > this.limits.maxFileSize) {
         throw new VfsError("EFBIG", `File too large: ${dstOffset + length}`);
       }
-      this.#reserve(this.#growthFor(dst, dstOffset, dstOffset + length));
-      let done = 0;
-      while (done < length) {
-        const n = Math.min(CHUNK - ((srcOffset + done) % CHUNK), length - done);
-        const i = Math.floor((srcOffset + done) / CHUNK);
-        if (src.chunks!.has(i)) {
-          const part = this.#readData(src, srcOffset + done, n).data.slice();
-          this.#writeData(dst, dstOffset + done, part);
-        } else {
-          // Keep holes holes.
-          this.#punch(dst, dstOffset + done, dstOffset + done + n);
-          if (dstOffset + done + n > dst.size) dst.size = dstOffset + done + n;
-        }
-        done += n;
-      }
+      const store = this.#store(dst);
+      this.#reserve(store.growth(dstOffset, dstOffset + length));
+      const before = store.allocated;
+      dst.size = store.copyFrom(
+        this.#store(src),
+        srcOffset,
+        dstOffset,
+        length,
+        dst.size,
+      );
+      this.#charge(dst, before);
       this.#killPriv(cred, dst);
       this.#modified(dst);
       return length;

@@ -59,6 +59,14 @@ Deno.test("memory device: sparse chunks, partial writes, trims and zeroes", asyn
     "a write clears the zero state",
   );
   assert.equal((await d.blockStatus(0, d.size, { maxExtents: 2 })).length, 2);
+  await d.writeAt(40960, new Uint8Array(100).fill(1));
+  const before = d.allocated;
+  await d.trim(40960, 100);
+  assert.equal(
+    d.allocated,
+    before - 4096,
+    "the short last chunk is whole when trimmed to the end of the device",
+  );
   assert.throws(() => new MemoryDevice(-1), RangeError);
   assert.throws(() => new MemoryDevice(10, { chunkSize: 1000 }), RangeError);
 });
@@ -266,6 +274,51 @@ Deno.test("shared memory device: same semantics, visible through a second handle
     flags: H,
   }]);
   assert.throws(() => new SharedMemoryDevice(-5), RangeError);
+});
+
+Deno.test("shared memory device: writes, trims and zeroes in a worker show in this thread", async () => {
+  const d = new SharedMemoryDevice(8 * 4096, { chunkSize: 4096 });
+  await d.writeAt(3 * 4096, new Uint8Array(4096).fill(3)); // the worker trims it
+  const url = new URL("../../nbd/shared_memory_device.ts", import.meta.url);
+  const code = `import { SharedMemoryDevice } from ${JSON.stringify(url.href)};
+    self.onmessage = async (e) => {
+      const dev = SharedMemoryDevice.fromHandle(e.data);
+      await dev.writeAt(4090, new Uint8Array(10).fill(7));
+      await dev.writeZeroes(5 * 4096, 4096, { noHole: true });
+      await dev.trim(3 * 4096, 4096);
+      self.postMessage("done");
+    };`;
+  const blob = URL.createObjectURL(
+    new Blob([code], { type: "application/javascript" }),
+  );
+  const w = new Worker(blob, { type: "module" });
+  try {
+    const done = new Promise((resolve, reject) => {
+      w.onmessage = resolve;
+      w.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(e.message));
+      };
+    });
+    w.postMessage(d.handle);
+    await done;
+  } finally {
+    w.terminate();
+    URL.revokeObjectURL(blob);
+  }
+  const r = new Uint8Array(12);
+  await d.readAt(4089, r);
+  assert.deepEqual([...r], [0, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0]);
+  assert.deepEqual(await d.blockStatus(0, d.size), [
+    { length: 2 * 4096, flags: 0 },
+    { length: 3 * 4096, flags: H },
+    { length: 4096, flags: State.ZERO },
+    { length: 2 * 4096, flags: H },
+  ]);
+  assert.equal(d.allocated, 3 * 4096);
+  const back = new Uint8Array(4096);
+  await d.readAt(3 * 4096, back);
+  assert.ok(back.every((x) => x === 0), "the worker's trim zeroed the chunk");
 });
 
 Deno.test("views: zero-copy access within a chunk, never for writes through read-only", async () => {

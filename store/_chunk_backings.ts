@@ -1,0 +1,235 @@
+/**
+ * The two places a {@link ChunkStore} keeps its chunks (see store/_chunks.ts
+ * for why there are two): `MapChunks`, one array per allocated chunk, and
+ * `FlatChunks`, one contiguous buffer with a state byte per chunk, which is
+ * what a store shared between workers through `SharedArrayBuffer`s needs.
+ *
+ * @module
+ */
+
+import {
+  type ChunkBacking,
+  type ChunkState,
+  DATA,
+  HOLE,
+  ZERO,
+} from "./_chunks.ts";
+
+/**
+ * Chunks in a `Map`, each its own `Uint8Array`, allocated on first write and
+ * dropped when freed. With `minChunk` below `chunkSize` a chunk starts at
+ * `minChunk` bytes and doubles as writes reach further into it.
+ */
+export class MapChunks implements ChunkBacking {
+  /** Bytes per chunk. */
+  readonly chunkSize: number;
+  readonly #min: number;
+  readonly #chunks = new Map<number, Uint8Array>();
+  // Allocated chunks known to hold only zeroes; made on first use.
+  #zero: Set<number> | undefined;
+  #allocated = 0;
+
+  /**
+   * @param chunkSize Bytes per chunk, a power of two.
+   * @param minChunk Smallest storage of a chunk, a power of two (default: `chunkSize`).
+   */
+  constructor(chunkSize: number, minChunk: number = chunkSize) {
+    this.chunkSize = chunkSize;
+    this.#min = Math.min(minChunk, chunkSize);
+  }
+
+  /** Bytes of storage allocated. */
+  get allocated(): number {
+    return this.#allocated;
+  }
+
+  /** Never contiguous. */
+  get flat(): undefined {
+    return undefined;
+  }
+
+  /** Storage bytes of chunk `i`. */
+  length(i: number): number {
+    return this.#chunks.get(i)?.length ?? 0;
+  }
+
+  /** Storage of chunk `i`. */
+  get(i: number): Uint8Array | undefined {
+    return this.#chunks.get(i);
+  }
+
+  /** State of chunk `i`. */
+  state(i: number): ChunkState {
+    if (!this.#chunks.has(i)) return HOLE;
+    return this.#zero?.has(i) ? ZERO : DATA;
+  }
+
+  /** Storage of chunk `i` of at least `need` bytes; grows into a new array. */
+  ensure(i: number, need: number): Uint8Array {
+    const old = this.#chunks.get(i);
+    if (this.#zero !== undefined && this.#zero.size > 0) this.#zero.delete(i);
+    if (old !== undefined && old.length >= need) return old;
+    const grown = new Uint8Array(this.sizeFor(i, need));
+    if (old !== undefined) grown.set(old);
+    this.#allocated += grown.length - (old?.length ?? 0);
+    this.#chunks.set(i, grown);
+    return grown;
+  }
+
+  /** Allocates hole `i` as a copy of a whole chunk. */
+  put(i: number, bytes: Uint8Array): void {
+    this.#chunks.set(i, bytes.slice());
+    this.#allocated += bytes.length;
+  }
+
+  /** The power of two from `minChunk` to `chunkSize` that holds `need` bytes. */
+  sizeFor(_i: number, need: number): number {
+    let n = this.#min;
+    while (n < need) n *= 2;
+    return n;
+  }
+
+  /** Drops chunk `i`. */
+  free(i: number): void {
+    const old = this.#chunks.get(i);
+    if (old === undefined) return;
+    this.#chunks.delete(i);
+    this.#zero?.delete(i);
+    this.#allocated -= old.length;
+  }
+
+  /** Marks allocated chunk `i` as DATA or ZERO. */
+  mark(i: number, state: typeof DATA | typeof ZERO): void {
+    if (state === ZERO) (this.#zero ??= new Set()).add(i);
+    else this.#zero?.delete(i);
+  }
+
+  /** Zeroes chunk `i` from `keep` on, shrinking it into a new array when smaller storage holds `keep`. */
+  cut(i: number, keep: number): void {
+    const old = this.#chunks.get(i);
+    if (old === undefined || keep >= old.length) return;
+    const len = this.sizeFor(i, keep);
+    const next = len < old.length ? old.slice(0, len) : old;
+    next.fill(0, keep);
+    this.#allocated += next.length - old.length;
+    this.#chunks.set(i, next);
+  }
+
+  /** Allocated chunk numbers from `first` to `last`, ascending. */
+  allocatedIn(first: number, last: number): number[] {
+    const chunks = this.#chunks;
+    const out: number[] = [];
+    if (last - first < 4 * chunks.size + 64) {
+      for (let i = first; i <= last; i++) if (chunks.has(i)) out.push(i);
+      return out;
+    }
+    // Sparse: walk the allocated chunks instead of every number in the range.
+    for (const i of chunks.keys()) if (i >= first && i <= last) out.push(i);
+    return out.sort((a, b) => a - b);
+  }
+}
+
+/**
+ * Chunks laid out in one buffer, chunk `i` at `i * chunkSize` (the last one
+ * may be shorter), with one state byte per chunk written through `Atomics`
+ * so that threads sharing both buffers agree. Holes are zero in the buffer
+ * and never touched; a freed chunk is zero-filled.
+ */
+export class FlatChunks implements ChunkBacking {
+  /** Bytes per chunk. */
+  readonly chunkSize: number;
+  /** The whole buffer. */
+  readonly flat: Uint8Array;
+  readonly #state: Uint8Array;
+  readonly #count: number;
+
+  /**
+   * @param memory The chunks' bytes (zero where the state says HOLE).
+   * @param state One byte per chunk (`ceil(memory.length / chunkSize)`), HOLE, DATA or ZERO.
+   * @param chunkSize Bytes per chunk.
+   */
+  constructor(memory: Uint8Array, state: Uint8Array, chunkSize: number) {
+    this.flat = memory;
+    this.#state = state;
+    this.chunkSize = chunkSize;
+    this.#count = Math.ceil(memory.length / chunkSize);
+    if (state.length < this.#count) {
+      throw new RangeError(
+        `State array too short: ${state.length} bytes for ${this.#count} chunks`,
+      );
+    }
+  }
+
+  /** Bytes of storage allocated: a scan of the state bytes. */
+  get allocated(): number {
+    let n = 0;
+    for (let i = 0; i < this.#count; i++) n += this.length(i);
+    return n;
+  }
+
+  /** Storage bytes of chunk `i` (0 for a hole). */
+  length(i: number): number {
+    if (i >= this.#count || this.#state[i] === HOLE) return 0;
+    const base = i * this.chunkSize;
+    return Math.min(this.chunkSize, this.flat.length - base);
+  }
+
+  /** Storage of chunk `i`, a view of the buffer. */
+  get(i: number): Uint8Array | undefined {
+    const len = this.length(i);
+    if (len === 0) return undefined;
+    const base = i * this.chunkSize;
+    return this.flat.subarray(base, base + len);
+  }
+
+  /** State of chunk `i`. */
+  state(i: number): ChunkState {
+    return i < this.#count ? this.#state[i] as ChunkState : HOLE;
+  }
+
+  /** Marks chunk `i` as DATA and returns its storage (already zero if it was a hole). */
+  ensure(i: number, need: number): Uint8Array {
+    if (i >= this.#count || need > this.sizeFor(i, need)) {
+      throw new RangeError(`Chunk out of range: ${i}`);
+    }
+    if (this.#state[i] !== DATA) Atomics.store(this.#state, i, DATA);
+    const base = i * this.chunkSize;
+    return this.flat.subarray(base, base + this.sizeFor(i, need));
+  }
+
+  /** Every chunk has its full storage from the start. */
+  sizeFor(i: number, _need: number): number {
+    return Math.min(this.chunkSize, this.flat.length - i * this.chunkSize);
+  }
+
+  /** Zero-fills chunk `i` (unless a hole) and makes it a hole. */
+  free(i: number): void {
+    const len = this.length(i);
+    if (len === 0) return;
+    const base = i * this.chunkSize;
+    this.flat.fill(0, base, base + len);
+    Atomics.store(this.#state, i, HOLE);
+  }
+
+  /** Sets the state byte of chunk `i`. */
+  mark(i: number, state: typeof DATA | typeof ZERO): void {
+    Atomics.store(this.#state, i, state);
+  }
+
+  /** Zero-fills chunk `i` from `keep` on. */
+  cut(i: number, keep: number): void {
+    const len = this.length(i);
+    const base = i * this.chunkSize;
+    if (keep < len) this.flat.fill(0, base + keep, base + len);
+  }
+
+  /** Allocated chunk numbers from `first` to `last`, ascending (a scan). */
+  allocatedIn(first: number, last: number): number[] {
+    const out: number[] = [];
+    const stop = Math.min(last, this.#count - 1);
+    for (let i = first; i <= stop; i++) {
+      if (this.#state[i] !== HOLE) out.push(i);
+    }
+    return out;
+  }
+}
