@@ -122,6 +122,9 @@ export class Nfs4Server {
     this.now = options.now ?? Date.now;
     this.state = new Nfs4State({
       now: this.now(),
+      // Random, not the start time: a server restarted within the same
+      // second must still answer the old instance's ids as stale.
+      boot: crypto.getRandomValues(new Uint32Array(1))[0],
       leaseSeconds: this.leaseTime,
       graceSeconds: this.graceTime,
       storage: options.stableStorage,
