@@ -14,6 +14,8 @@ import { compoundProcedure, type Op } from "./compound.ts";
 import { type Nfs4Options, Nfs4Server } from "./context.ts";
 import { fhOps } from "./ops/fh.ts";
 import { attrOps } from "./ops/attrs.ts";
+import { readdirOps } from "./ops/readdir.ts";
+import { namespaceOps } from "./ops/namespace.ts";
 
 export type { Nfs4Options } from "./context.ts";
 
@@ -25,6 +27,8 @@ export function nfs4Ops(): ReadonlyMap<number, Op> {
   return new Map<number, Op>([
     ...fhOps,
     ...attrOps,
+    ...readdirOps,
+    ...namespaceOps,
   ]);
 }
 
