@@ -16,6 +16,7 @@ import { fhOps } from "./ops/fh.ts";
 import { attrOps } from "./ops/attrs.ts";
 import { readdirOps } from "./ops/readdir.ts";
 import { namespaceOps } from "./ops/namespace.ts";
+import { secinfoOps } from "./ops/secinfo.ts";
 
 export type { Nfs4Options } from "./context.ts";
 
@@ -29,6 +30,7 @@ export function nfs4Ops(): ReadonlyMap<number, Op> {
     ...attrOps,
     ...readdirOps,
     ...namespaceOps,
+    ...secinfoOps,
   ]);
 }
 
