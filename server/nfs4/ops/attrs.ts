@@ -45,25 +45,15 @@ import {
   setAttrsOf,
 } from "../attrs.ts";
 import type { Op } from "../compound.ts";
-import type { CompoundState, Fh, Nfs4Server } from "../context.ts";
+import type { CompoundState, Nfs4Server } from "../context.ts";
 import { fail } from "../errors.ts";
 import type { Session } from "../state/sessions.ts";
-import { OK } from "./_util.ts";
+import { OK, stateFile } from "./_util.ts";
 
 const ALL_ACCESS = 0x3f;
 const FILE_ACCESS = Access.READ | Access.MODIFY | Access.EXTEND |
   Access.EXECUTE;
 const PSEUDO_ACCESS = Access.READ | Access.LOOKUP;
-
-/**
- * The key `Nfs4State` knows the object of `fh` by: the wire handle, which
- * names one object of one export.
- */
-export function stateFile(fh: Fh): string {
-  let s = "";
-  for (const b of fh.fh) s += (b < 16 ? "0" : "") + b.toString(16);
-  return s;
-}
 
 /**
  * The stateid an operation acts on: 4.1's "current stateid" (seqid 1,
@@ -96,7 +86,7 @@ async function setattr(
       minor: cs.minor,
       clientid: (cs.session as Session | undefined)?.clientid,
       stateid: effectiveStateid(cs, stateid),
-      file: stateFile(fh),
+      file: stateFile(t.exp, t.id),
       io: "write",
     }, nfs.now());
     if (r.status !== nfsstat4.NFS4_OK) fail(r.status);
