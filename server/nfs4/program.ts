@@ -19,6 +19,7 @@ import { namespaceOps } from "./ops/namespace.ts";
 import { secinfoOps } from "./ops/secinfo.ts";
 
 export type { Nfs4Options } from "./context.ts";
+export type { Nfs4IdMapping } from "./idmap.ts";
 
 /** RPC program number of NFS. */
 const NFS_PROGRAM = 100003;
