@@ -39,7 +39,7 @@ export interface Nfs4IdMapping {
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 const CACHE = 1024;
-const NUMERIC = /^(0|[1-9][0-9]{0,9})$/;
+const NUMERIC = /^[0-9]{1,10}$/;
 
 /** Owner strings both ways, with a small cache of encoded names. */
 export class OwnerNames {

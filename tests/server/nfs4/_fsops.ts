@@ -105,10 +105,21 @@ const fakeSequence: Op = {
   },
 };
 
-/** An NFSv4.1 server over `fs` at "/"; `compound` puts SEQUENCE first. */
-export async function start41(fs = new MemFs()): Promise<Nfs4Harness> {
+/** A harness that also holds the program state. */
+export interface StateHarness extends Nfs4Harness {
+  nfs: Nfs4Server;
+}
+
+/**
+ * A server over `fs` at "/" without grace, whose program state the test
+ * holds. With `minor: 1`, `compound` puts a SEQUENCE first (4.1).
+ */
+export async function startState(
+  fs = new MemFs(),
+  minor: 0 | 1 = 0,
+): Promise<StateHarness> {
   const exports = new ExportTable([{ path: "/", fs, squash: "none" }]);
-  const nfs = new Nfs4Server({ exports, log: () => {} });
+  const nfs = new Nfs4Server({ exports, log: () => {}, graceTime: 0 });
   const ops = new Map(nfs4Ops());
   ops.set(OP.OP_SEQUENCE, fakeSequence);
   const server = serveRpc({
@@ -130,7 +141,19 @@ export async function start41(fs = new MemFs()): Promise<Nfs4Harness> {
     auth: sys(0),
   });
   let seq = 0;
+  const sequence = (): nfs_argop4[] =>
+    minor === 0 ? [] : [{
+      argop: OP.OP_SEQUENCE,
+      opsequence: {
+        sa_sessionid: new Uint8Array(16),
+        sa_sequenceid: ++seq,
+        sa_slotid: 0,
+        sa_highest_slotid: 0,
+        sa_cachethis: false,
+      },
+    }];
   return {
+    nfs,
     server,
     client,
     fs,
@@ -143,17 +166,8 @@ export async function start41(fs = new MemFs()): Promise<Nfs4Harness> {
         (w) =>
           encode_COMPOUND4args(w, {
             tag: enc.encode(o.tag ?? ""),
-            minorversion: 1,
-            argarray: [{
-              argop: OP.OP_SEQUENCE,
-              opsequence: {
-                sa_sessionid: new Uint8Array(16),
-                sa_sequenceid: ++seq,
-                sa_slotid: 0,
-                sa_highest_slotid: 0,
-                sa_cachethis: false,
-              },
-            }, ...list],
+            minorversion: minor,
+            argarray: [...sequence(), ...list],
           }),
         o.auth === undefined ? undefined : { auth: o.auth },
       );
@@ -164,4 +178,9 @@ export async function start41(fs = new MemFs()): Promise<Nfs4Harness> {
       await server.shutdown();
     },
   };
+}
+
+/** An NFSv4.1 server over `fs`; `compound` puts SEQUENCE first. */
+export function start41(fs = new MemFs()): Promise<StateHarness> {
+  return startState(fs, 1);
 }

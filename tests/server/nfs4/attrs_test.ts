@@ -17,6 +17,9 @@ import {
 import { MemFs } from "../../../vfs/memfs.ts";
 import { FileType, ROOT } from "../../../vfs/types.ts";
 import { nfsstat4, resultOf, start4, sys } from "./_harness.ts";
+import { client40, must } from "./state/_helpers.ts";
+import { ShareAccess, ShareDeny } from "../../../server/nfs4/state/opens.ts";
+import { stateFile } from "../../../server/nfs4/ops/_util.ts";
 import {
   attrsIn,
   bits,
@@ -25,6 +28,8 @@ import {
   fhIn,
   getattr,
   start41,
+  startState,
+  type StateHarness,
   walk,
 } from "./_fsops.ts";
 
@@ -362,7 +367,26 @@ Deno.test("SETATTR: owners numeric or mapped; unknown names are BADOWNER", async
     assert.equal(ok2.status, nfsstat4.NFS4_OK);
     a = await h.fs.getattr(ROOT, f.fileid);
     assert.equal(a.uid, 1000);
-    for (const bad of ["bob@example.com", "alice@other.org", "-1", "12x", ""]) {
+    const zeros = await h.compound([
+      ...walk("f"),
+      setattr({ owner: enc.encode("0042@example.com") }),
+    ]);
+    assert.equal(
+      zeros.status,
+      nfsstat4.NFS4_OK,
+      "numeric@domain, leading zeros",
+    );
+    assert.equal((await h.fs.getattr(ROOT, f.fileid)).uid, 42);
+    for (
+      const bad of [
+        "bob@example.com",
+        "alice@other.org",
+        "-1",
+        "12x",
+        "",
+        "4294967296",
+      ]
+    ) {
       const res = await h.compound([
         ...walk("f"),
         setattr({ owner: enc.encode(bad) }),
@@ -524,6 +548,81 @@ Deno.test("SETATTR: size with a stateid the server never gave is refused", async
       setattr({ mode: 0o600 }, { seqid: 1, other }),
     ]);
     assert.equal(mode.status, nfsstat4.NFS4_OK);
+  } finally {
+    await h.close();
+  }
+});
+
+/** A confirmed 4.0 open of `fileid` with `access`, as OPEN would leave it. */
+function open40(h: StateHarness, fileid: number, access: number): stateid4 {
+  const st = h.nfs.state;
+  const now = h.nfs.now();
+  const clientid = client40(st, `c${access}`, now);
+  const o = must(st.open({
+    minor: 0,
+    clientid,
+    owner: new TextEncoder().encode("owner"),
+    seqid: 1,
+    file: stateFile(h.exports.exports[0], fileid),
+    access,
+    deny: ShareDeny.NONE,
+  }, now));
+  o.seq!.finish(0, new Uint8Array(1));
+  return must(st.openConfirm({
+    minor: 0,
+    stateid: o.stateid,
+    seqid: 2,
+    file: stateFile(h.exports.exports[0], fileid),
+  }, now)).stateid;
+}
+
+Deno.test("SETATTR: size with an open stateid needs write access", async () => {
+  const h = await startState();
+  try {
+    const f = await h.fs.create(ROOT, h.fs.root, "f");
+    await h.fs.write(ROOT, f.fileid, 0, new Uint8Array(100));
+    const reading = open40(h, f.fileid, ShareAccess.READ);
+    const ro = await h.compound([...walk("f"), setattr({ size: 1 }, reading)]);
+    assert.equal(ro.status, nfsstat4.NFS4ERR_OPENMODE);
+    assert.equal((await h.fs.getattr(ROOT, f.fileid)).size, 100);
+    const writing = open40(h, f.fileid, ShareAccess.BOTH);
+    const rw = await h.compound([...walk("f"), setattr({ size: 1 }, writing)]);
+    assert.equal(rw.status, nfsstat4.NFS4_OK);
+    assert.equal((await h.fs.getattr(ROOT, f.fileid)).size, 1);
+    const g = await h.fs.create(ROOT, h.fs.root, "g");
+    const elsewhere = await h.compound([
+      ...walk("g"),
+      setattr({ size: 0 }, writing),
+    ]);
+    assert.equal(
+      elsewhere.status,
+      nfsstat4.NFS4ERR_BAD_STATEID,
+      "a stateid of another file",
+    );
+    assert.ok(g.fileid !== f.fileid);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("SETATTR: the anonymous stateid is refused while an open denies writes", async () => {
+  const h = await startState();
+  try {
+    const f = await h.fs.create(ROOT, h.fs.root, "f");
+    const st = h.nfs.state;
+    const now = h.nfs.now();
+    const o = must(st.open({
+      minor: 0,
+      clientid: client40(st, "denier", now),
+      owner: new TextEncoder().encode("o"),
+      seqid: 1,
+      file: stateFile(h.exports.exports[0], f.fileid),
+      access: ShareAccess.READ,
+      deny: ShareDeny.WRITE,
+    }, now));
+    o.seq!.finish(0, new Uint8Array(1));
+    const res = await h.compound([...walk("f"), setattr({ size: 0 })]);
+    assert.equal(res.status, nfsstat4.NFS4ERR_LOCKED);
   } finally {
     await h.close();
   }
