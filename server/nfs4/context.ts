@@ -20,6 +20,7 @@ import type { Export, ExportTable } from "../exports.ts";
 import { decodeHandle, encodeHandle } from "../handles.ts";
 import type { Credentials, FileId, FileSystem } from "../../vfs/types.ts";
 import { fail } from "./errors.ts";
+import { type Nfs4IdMapping, OwnerNames } from "./idmap.ts";
 import { type Nfs4Object, PseudoFs } from "./pseudo.ts";
 import { Nfs4State } from "./state/state.ts";
 import type { StableStorage } from "./state/leases.ts";
@@ -51,6 +52,11 @@ export interface Nfs4Options {
    * state). Default: in memory, so a restarted server has no grace to give.
    */
   stableStorage?: StableStorage;
+  /**
+   * How `owner` and `owner_group` map to `user@domain` names. Default:
+   * numeric strings ("1000") both ways.
+   */
+  idMapping?: Nfs4IdMapping;
 }
 
 /** Operations per COMPOUND in 4.0 before NFS4ERR_RESOURCE. */
@@ -100,6 +106,8 @@ export class Nfs4Server {
   readonly now: () => number;
   /** Clients, sessions, opens, locks, leases and grace. */
   readonly state: Nfs4State;
+  /** The owner strings of uids and gids, both ways. */
+  readonly owners: OwnerNames;
   readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
 
   /** The program state over `options.exports`. */
@@ -120,6 +128,7 @@ export class Nfs4Server {
     this.writeVerf = verf;
     this.log = options.log ?? ((m) => console.error(m));
     this.now = options.now ?? Date.now;
+    this.owners = new OwnerNames(options.idMapping);
     this.state = new Nfs4State({
       now: this.now(),
       // Random, not the start time: a server restarted within the same

@@ -13,15 +13,26 @@ import type { RpcProgram } from "../../rpc/program.ts";
 import { compoundProcedure, type Op } from "./compound.ts";
 import { type Nfs4Options, Nfs4Server } from "./context.ts";
 import { fhOps } from "./ops/fh.ts";
+import { attrOps } from "./ops/attrs.ts";
+import { readdirOps } from "./ops/readdir.ts";
+import { namespaceOps } from "./ops/namespace.ts";
+import { secinfoOps } from "./ops/secinfo.ts";
 
 export type { Nfs4Options } from "./context.ts";
+export type { Nfs4IdMapping } from "./idmap.ts";
 
 /** RPC program number of NFS. */
 const NFS_PROGRAM = 100003;
 
 /** Every operation this server knows, by number. */
 export function nfs4Ops(): ReadonlyMap<number, Op> {
-  return new Map<number, Op>([...fhOps]);
+  return new Map<number, Op>([
+    ...fhOps,
+    ...attrOps,
+    ...readdirOps,
+    ...namespaceOps,
+    ...secinfoOps,
+  ]);
 }
 
 /**

@@ -53,7 +53,8 @@ async function notDir(cs: CompoundState, fh: Fh): Promise<never> {
   );
 }
 
-async function lookup(
+/** LOOKUP: makes the child `raw` of the current directory current. */
+export async function lookup(
   cs: CompoundState,
   nfs: Nfs4Server,
   raw: Uint8Array,
@@ -90,7 +91,11 @@ async function lookup(
   );
 }
 
-async function lookupp(cs: CompoundState, nfs: Nfs4Server): Promise<void> {
+/** LOOKUPP: makes the parent of the current directory current. */
+export async function lookupp(
+  cs: CompoundState,
+  nfs: Nfs4Server,
+): Promise<void> {
   const fh = cs.current();
   const o = fh.obj;
   if (o.kind === "pseudo") {

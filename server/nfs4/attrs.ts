@@ -1,0 +1,482 @@
+/**
+ * NFSv4 attributes of this server: which it answers, their values for
+ * export objects (from the VFS `Attributes`, `FsStats` and `FsLimits`) and
+ * for pseudo directories, and the `fattr4` a client sends to SETATTR,
+ * CREATE or OPEN turned into `SetAttributes`.
+ *
+ * Supported (`supported_attrs` lists exactly these, and GETATTR answers
+ * each): every REQUIRED attribute; `mode`, `numlinks`, `owner`,
+ * `owner_group`, `space_used`, the times, `time_delta`, `fileid`,
+ * `mounted_on_fileid`, `maxread`/`maxwrite` (the program's `maxIo`),
+ * `maxname`, `maxlink`, `maxfilesize`, `files_*`, `space_*`, `cansettime`,
+ * `case_insensitive` (false), `case_preserving`, `chown_restricted`,
+ * `homogeneous`, `no_trunc`, `rawdev`; and the settable `time_access_set`
+ * and `time_modify_set`. Not offered: ACLs, named attributes, `archive`,
+ * `hidden`, `system`, `mimetype`, quotas, backup and creation times,
+ * `fs_locations`, and the pNFS, retention and notification attributes of
+ * 4.1. NFSv4.0 is not told of `suppattr_exclcreat`.
+ *
+ * Choices:
+ * - `fsid`: the pseudo file system is {0, 0}; an export object is
+ *   {export id + 1, the VFS fsid}, so every export has its own fsid even
+ *   over a shared file system, and a file system that reports several
+ *   fsids (LocalFs across host mounts) shows each as its own.
+ * - `change`: the VFS `change` counter, or the ctime in nanoseconds from a
+ *   back end that has none. Pseudo directories never change: theirs is
+ *   the time this module was loaded, in nanoseconds, which moves on a
+ *   restart, when the export table may have changed.
+ * - `fh_expire_type`: FH4_PERSISTENT (handles carry the export's verifier,
+ *   stable with `stableHandles`).
+ * - `owner` and `owner_group`: see {@link OwnerNames}.
+ * - `mounted_on_fileid` of an export's root: the fileid of the entry it
+ *   covers in the pseudo file system or the parent export.
+ *
+ * @module
+ */
+
+import {
+  bitmapBits,
+  bitmapHas,
+  bitmapIntersect,
+  bitmapIsEmpty,
+  bitmapOf,
+  decodeFattr4,
+  FATTR4,
+  type fattr4,
+  FATTR4_KNOWN_V40,
+  FATTR4_KNOWN_V41,
+  FATTR4_READABLE,
+  FATTR4_WRITABLE,
+  fattr4Entry,
+  fattr4Of,
+  type Fattr4Values,
+  FH4_PERSISTENT,
+  nfsstat4,
+  type nfstime4,
+  type settime4,
+  time_how4,
+  UnknownAttrError,
+} from "../../proto/nfs4/mod.ts";
+import { XdrError } from "../../rpc/xdr.ts";
+import type {
+  Attributes,
+  FsStats,
+  SetAttributes,
+  SetTime,
+  Time,
+} from "../../vfs/types.ts";
+import { FileType } from "../../vfs/types.ts";
+import type { Export } from "../exports.ts";
+import type { CompoundState, Nfs4Server } from "./context.ts";
+import { fail } from "./errors.ts";
+import type { Nfs4Object, PseudoNode } from "./pseudo.ts";
+
+const A = FATTR4;
+
+/** What every minor version answers. */
+const COMMON = [
+  A.supported_attrs,
+  A.type,
+  A.fh_expire_type,
+  A.change,
+  A.size,
+  A.link_support,
+  A.symlink_support,
+  A.named_attr,
+  A.fsid,
+  A.unique_handles,
+  A.lease_time,
+  A.rdattr_error,
+  A.filehandle,
+  A.cansettime,
+  A.case_insensitive,
+  A.case_preserving,
+  A.chown_restricted,
+  A.fileid,
+  A.files_avail,
+  A.files_free,
+  A.files_total,
+  A.homogeneous,
+  A.maxfilesize,
+  A.maxlink,
+  A.maxname,
+  A.maxread,
+  A.maxwrite,
+  A.mode,
+  A.no_trunc,
+  A.numlinks,
+  A.owner,
+  A.owner_group,
+  A.rawdev,
+  A.space_avail,
+  A.space_free,
+  A.space_total,
+  A.space_used,
+  A.time_access,
+  A.time_access_set,
+  A.time_delta,
+  A.time_metadata,
+  A.time_modify,
+  A.time_modify_set,
+  A.mounted_on_fileid,
+].map((d) => d.bit);
+
+const SUPPORTED: readonly (readonly number[])[] = [
+  Object.freeze(bitmapOf(COMMON)),
+  Object.freeze(bitmapOf([...COMMON, A.suppattr_exclcreat.bit])),
+];
+
+/** The attributes this server supports in minor version `minor`. */
+export function supportedAttrs(minor: number): readonly number[] {
+  return SUPPORTED[Math.min(minor, 1)];
+}
+
+/** The attributes SETATTR (and CREATE's and OPEN's createattrs) set. */
+export const SETTABLE_ATTRS: readonly number[] = Object.freeze(bitmapOf([
+  A.size.bit,
+  A.mode.bit,
+  A.owner.bit,
+  A.owner_group.bit,
+  A.time_access_set.bit,
+  A.time_modify_set.bit,
+]));
+
+/**
+ * `suppattr_exclcreat`: what an EXCLUSIVE4_1 create may set along with
+ * its verifier. Without the times, which a server may keep the verifier
+ * in, as knfsd does.
+ */
+export const EXCLCREAT_ATTRS: readonly number[] = Object.freeze(bitmapOf([
+  A.size.bit,
+  A.mode.bit,
+  A.owner.bit,
+  A.owner_group.bit,
+]));
+
+/** Attributes whose values need the object's VFS attributes. */
+const NEEDS_GETATTR = bitmapOf([
+  A.type,
+  A.change,
+  A.size,
+  A.fsid,
+  A.mode,
+  A.numlinks,
+  A.owner,
+  A.owner_group,
+  A.rawdev,
+  A.space_used,
+  A.time_access,
+  A.time_metadata,
+  A.time_modify,
+].map((d) => d.bit));
+
+/** Attributes whose values need the file system's statistics. */
+const NEEDS_STATFS = bitmapOf([
+  A.files_avail,
+  A.files_free,
+  A.files_total,
+  A.space_avail,
+  A.space_free,
+  A.space_total,
+].map((d) => d.bit));
+
+const WRITE_ONLY: readonly (readonly number[])[] = [
+  FATTR4_KNOWN_V40,
+  FATTR4_KNOWN_V41,
+].map((known) =>
+  bitmapIntersect(
+    known,
+    bitmapOf(
+      bitmapBits(FATTR4_WRITABLE).filter((b) => !bitmapHas(FATTR4_READABLE, b)),
+    ),
+  )
+);
+
+/**
+ * The attributes a GETATTR, READDIR or VERIFY may be answered with:
+ * `request` cut to what `minor` supports. NFS4ERR_INVAL when it asks for a
+ * write-only attribute (`time_access_set`, `time_modify_set` …).
+ */
+export function readRequest(
+  request: readonly number[],
+  minor: number,
+): number[] {
+  if (
+    !bitmapIsEmpty(bitmapIntersect(request, WRITE_ONLY[Math.min(minor, 1)]))
+  ) {
+    fail(nfsstat4.NFS4ERR_INVAL, "Write-only attribute requested");
+  }
+  return bitmapIntersect(request, supportedAttrs(minor));
+}
+
+/** The moment pseudo directories claim as their times and change. */
+const PSEUDO_BORN: Time = (() => {
+  const ms = Date.now();
+  return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 };
+})();
+
+function nfstime(t: Time): nfstime4 {
+  return { seconds: t.sec, nseconds: t.nsec };
+}
+
+function timeDelta(ns: number): nfstime4 {
+  const d = Math.max(1, Math.floor(ns));
+  return { seconds: Math.floor(d / 1e9), nseconds: d % 1e9 };
+}
+
+/**
+ * The `change` attribute of `a`: its change counter, or its ctime in
+ * nanoseconds when the back end keeps none.
+ */
+export function changeOf(a: Attributes): bigint {
+  if (Number.isSafeInteger(a.change) && a.change >= 0) return BigInt(a.change);
+  return BigInt(a.ctime.sec) * 1_000_000_000n + BigInt(a.ctime.nsec);
+}
+
+/** The `fsid` major of export objects: the export's id plus one. */
+function fsidOf(exp: Export, a: Attributes) {
+  const minor = Number.isFinite(a.fsid) ? Math.trunc(Math.abs(a.fsid)) : 0;
+  return { major: BigInt(exp.id + 1), minor: BigInt(minor) };
+}
+
+/**
+ * Reads the values of the attributes in `want` for objects of one
+ * COMPOUND, fetching VFS attributes and file system statistics only when
+ * `want` needs them (statistics once per export).
+ */
+export class AttrReader {
+  /** The attributes to answer (already cut to the supported ones). */
+  readonly want: readonly number[];
+  readonly #cs: CompoundState;
+  readonly #nfs: Nfs4Server;
+  readonly #getattr: boolean;
+  readonly #statfs: boolean;
+  readonly #stats = new Map<Export, Promise<FsStats>>();
+
+  /** A reader of `want` for the objects of `cs`. */
+  constructor(cs: CompoundState, nfs: Nfs4Server, want: readonly number[]) {
+    this.want = want;
+    this.#cs = cs;
+    this.#nfs = nfs;
+    this.#getattr = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_GETATTR));
+    this.#statfs = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_STATFS));
+  }
+
+  /** Whether the values need each object's VFS attributes. */
+  get needsAttributes(): boolean {
+    return this.#getattr;
+  }
+
+  /**
+   * The values of `obj` (whose handle is `fh`); `attrs` when the caller
+   * has them already. VFS failures are thrown.
+   */
+  async values(
+    obj: Nfs4Object,
+    fh: Uint8Array,
+    attrs?: Attributes,
+  ): Promise<Fattr4Values> {
+    const nfs = this.#nfs;
+    const common = this.#common(fh);
+    if (obj.kind === "pseudo") {
+      return { ...common, ...pseudoValues(obj.node, nfs) };
+    }
+    const { exp, fileid } = obj;
+    const cred = this.#cs.credentials(exp);
+    const fs = exp.fsFor(cred);
+    if (attrs === undefined && this.#getattr) {
+      attrs = await fs.getattr(cred, fileid);
+    }
+    let stats: FsStats | undefined;
+    if (this.#statfs) {
+      let p = this.#stats.get(exp);
+      if (p === undefined) this.#stats.set(exp, p = fs.statfs(cred, exp.root));
+      stats = await p;
+    }
+    const l = fs.limits;
+    const v: Fattr4Values = {
+      ...common,
+      link_support: l.hardLinks,
+      symlink_support: l.symlinks,
+      fileid,
+      mounted_on_fileid: fileid === exp.root
+        ? nfs.pseudo.mountedOnFileid(exp)
+        : fileid,
+      maxfilesize: l.maxFileSize,
+      maxlink: Math.min(l.maxLinks, 0xffffffff),
+      maxname: l.maxNameLength,
+      time_delta: timeDelta(l.timeDelta),
+    };
+    if (attrs !== undefined) {
+      v.type = attrs.type;
+      v.change = changeOf(attrs);
+      v.size = attrs.size;
+      v.fsid = fsidOf(exp, attrs);
+      v.mode = attrs.mode & 0o7777;
+      v.numlinks = attrs.nlink;
+      v.owner = nfs.owners.owner(attrs.uid);
+      v.owner_group = nfs.owners.group(attrs.gid);
+      v.rawdev = { specdata1: attrs.rdev.major, specdata2: attrs.rdev.minor };
+      v.space_used = attrs.used;
+      v.time_access = nfstime(attrs.atime);
+      v.time_metadata = nfstime(attrs.ctime);
+      v.time_modify = nfstime(attrs.mtime);
+    }
+    if (stats !== undefined) {
+      v.files_avail = stats.availFiles;
+      v.files_free = stats.freeFiles;
+      v.files_total = stats.totalFiles;
+      v.space_avail = stats.availBytes;
+      v.space_free = stats.freeBytes;
+      v.space_total = stats.totalBytes;
+    }
+    return v;
+  }
+
+  /** The `fattr4` of `obj`: {@link values}, encoded. */
+  async fattr(
+    obj: Nfs4Object,
+    fh: Uint8Array,
+    attrs?: Attributes,
+  ): Promise<fattr4> {
+    return this.encode(await this.values(obj, fh, attrs));
+  }
+
+  /** Encodes `values` as the `fattr4` of this reader's attributes. */
+  encode(values: Fattr4Values): fattr4 {
+    return fattr4Of(values, {
+      request: this.want,
+      supported: supportedAttrs(this.#cs.minor),
+    });
+  }
+
+  /** What is the same for every object. */
+  #common(fh: Uint8Array): Fattr4Values {
+    const nfs = this.#nfs;
+    const minor = this.#cs.minor;
+    return {
+      supported_attrs: supportedAttrs(minor) as number[],
+      suppattr_exclcreat: minor >= 1 ? EXCLCREAT_ATTRS as number[] : undefined,
+      fh_expire_type: FH4_PERSISTENT,
+      named_attr: false,
+      unique_handles: true,
+      lease_time: nfs.leaseTime,
+      rdattr_error: nfsstat4.NFS4_OK,
+      filehandle: fh,
+      cansettime: true,
+      case_insensitive: false,
+      case_preserving: true,
+      chown_restricted: true,
+      homogeneous: true,
+      no_trunc: true,
+      maxread: nfs.maxIo,
+      maxwrite: nfs.maxIo,
+    };
+  }
+}
+
+/** A pseudo directory: read-only, root's, mode 0555, fsid {0, 0}. */
+function pseudoValues(node: PseudoNode, nfs: Nfs4Server): Fattr4Values {
+  const t = nfstime(PSEUDO_BORN);
+  return {
+    type: FileType.Directory,
+    change: BigInt(PSEUDO_BORN.sec) * 1_000_000_000n +
+      BigInt(PSEUDO_BORN.nsec),
+    size: 4096,
+    link_support: false,
+    symlink_support: false,
+    fsid: { major: 0n, minor: 0n },
+    fileid: node.fileid,
+    mounted_on_fileid: node.fileid,
+    files_avail: 0,
+    files_free: 0,
+    files_total: 0,
+    maxfilesize: 0,
+    maxlink: 1,
+    maxname: 255,
+    mode: 0o555,
+    numlinks: 2 + node.children.size,
+    owner: nfs.owners.owner(0),
+    owner_group: nfs.owners.group(0),
+    rawdev: { specdata1: 0, specdata2: 0 },
+    space_avail: 0,
+    space_free: 0,
+    space_total: 0,
+    space_used: 4096,
+    time_access: t,
+    time_delta: { seconds: 1, nseconds: 0 },
+    time_metadata: t,
+    time_modify: t,
+  };
+}
+
+/**
+ * Decodes a client's `fattr4` (SETATTR, VERIFY, CREATE, OPEN): an
+ * attribute number outside the minor version is NFS4ERR_ATTRNOTSUPP,
+ * values that do not decode NFS4ERR_BADXDR.
+ */
+export function decodeClientAttrs(f: fattr4, minor: number): Fattr4Values {
+  try {
+    return decodeFattr4(f, { minorversion: minor });
+  } catch (e) {
+    if (e instanceof UnknownAttrError) {
+      fail(nfsstat4.NFS4ERR_ATTRNOTSUPP, e.message);
+    }
+    if (e instanceof XdrError) fail(nfsstat4.NFS4ERR_BADXDR, e.message);
+    throw e;
+  }
+}
+
+function setTime(t: settime4): SetTime {
+  if (t.set_it !== time_how4.SET_TO_CLIENT_TIME4) return "server";
+  if (t.time.nseconds >= 1e9) {
+    fail(nfsstat4.NFS4ERR_INVAL, `Bad nanoseconds: ${t.time.nseconds}`);
+  }
+  return { sec: t.time.seconds, nsec: t.time.nseconds };
+}
+
+/**
+ * The VFS changes a client's `fattr4` asks for (SETATTR, and CREATE's and
+ * OPEN's createattrs), and the attributes it sets (`attrsset`).
+ * NFS4ERR_INVAL for a read-only attribute or a bad value (mode bits above
+ * 07777, nanoseconds past a second), NFS4ERR_ATTRNOTSUPP for one this
+ * server cannot set, NFS4ERR_BADOWNER for an owner it cannot map.
+ */
+export function setAttrsOf(
+  f: fattr4,
+  cs: CompoundState,
+  nfs: Nfs4Server,
+): { attrs: SetAttributes; set: number[] } {
+  for (const bit of bitmapBits(f.attrmask)) {
+    const d = fattr4Entry(bit);
+    if (d !== undefined && d.minorversion <= cs.minor && d.access === "R") {
+      fail(nfsstat4.NFS4ERR_INVAL, `Read-only attribute: ${d.name}`);
+    }
+  }
+  const v = decodeClientAttrs(f, cs.minor);
+  for (const bit of bitmapBits(f.attrmask)) {
+    if (!bitmapHas(SETTABLE_ATTRS, bit)) {
+      fail(
+        nfsstat4.NFS4ERR_ATTRNOTSUPP,
+        `Attribute not settable: ${fattr4Entry(bit)?.name}`,
+      );
+    }
+  }
+  const attrs: SetAttributes = {};
+  if (v.size !== undefined) attrs.size = v.size;
+  if (v.mode !== undefined) {
+    if (v.mode > 0o7777) {
+      fail(nfsstat4.NFS4ERR_INVAL, `Bad mode: ${v.mode.toString(8)}`);
+    }
+    attrs.mode = v.mode;
+  }
+  if (v.owner !== undefined) attrs.uid = nfs.owners.uidOf(v.owner);
+  if (v.owner_group !== undefined) attrs.gid = nfs.owners.gidOf(v.owner_group);
+  if (v.time_access_set !== undefined) {
+    attrs.atime = setTime(v.time_access_set);
+  }
+  if (v.time_modify_set !== undefined) {
+    attrs.mtime = setTime(v.time_modify_set);
+  }
+  return { attrs, set: bitmapIntersect(f.attrmask, SETTABLE_ATTRS) };
+}
