@@ -23,6 +23,7 @@ import { type RpcServer, serveRpc } from "../rpc/server.ts";
 import { type ExportOptions, ExportTable } from "./exports.ts";
 import { mountProgram } from "./mount.ts";
 import { nfs3Program } from "./nfs3/program.ts";
+import { type Nfs4Options, nfs4Program } from "./nfs4/program.ts";
 import { portmapPrograms } from "./portmap.ts";
 
 /**
@@ -71,6 +72,14 @@ export interface NfsServerOptions extends ConnectionOptions {
   log?: (msg: string) => void;
   /** Called once listening. */
   onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * The NFS versions served: 3 (with MOUNT v3) and 4 (minor versions 0 and
+   * 1 unless `nfs4.minorVersions` says otherwise). Default: every version
+   * netfs has, `[3, 4]`.
+   */
+  versions?: readonly (3 | 4)[];
+  /** NFSv4 options: lease and grace time, minor versions, stable storage. */
+  nfs4?: Omit<Nfs4Options, "exports" | "log">;
 }
 
 /**
@@ -119,7 +128,7 @@ export function mountCommands(
   host: string,
   port: number,
   path: string,
-): { linux: string; macos: string; windows: string } {
+): { linux: string; linux4: string; macos: string; windows: string } {
   const h = host === "0.0.0.0" || host === "::"
     ? "127.0.0.1"
     : host.includes(":")
@@ -129,6 +138,8 @@ export function mountCommands(
   return {
     linux:
       `sudo mount -t nfs -o vers=3,proto=tcp,port=${port},mountport=${port},mountproto=tcp,nolock ${h}:${path} /mnt`,
+    linux4:
+      `sudo mount -t nfs -o vers=4.1,proto=tcp,port=${port} ${h}:${path} /mnt`,
     macos:
       `sudo mount -t nfs -o vers=3,tcp,port=${port},mountport=${port},nolocks,resvport ${h}:${path} /Volumes/netfs`,
     windows: name
@@ -160,6 +171,12 @@ export function mountCommands(
 export function serveNfs(options: NfsServerOptions): NfsServer {
   const log = options.log ?? ((m: string) => console.error(m));
   const exports = new ExportTable(options.exports);
+  const versions = new Set(options.versions ?? [3, 4]);
+  if (versions.size === 0 || [...versions].some((v) => v !== 3 && v !== 4)) {
+    throw new RangeError(
+      `NFS versions must be 3 and/or 4: ${[...versions].join(",")}`,
+    );
+  }
   const wtmax = options.wtmax ?? 1 << 20;
   // Connection-level filter: anyone some export allows; each export then
   // checks its own list per call.
@@ -190,15 +207,27 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
     log: rpcLog,
     maxRecordSize: Math.max(wtmax + 65536, 4 * 1024 * 1024 + 65536),
     programs: [
-      mountProgram({ exports, onMount }),
-      nfs3Program({
-        exports,
-        rtmax: options.rtmax,
-        wtmax,
-        dtpref: options.dtpref,
-        writeVerifier: options.writeVerifier,
-        log,
-      }),
+      ...(versions.has(3)
+        ? [
+          mountProgram({ exports, onMount }),
+          nfs3Program({
+            exports,
+            rtmax: options.rtmax,
+            wtmax,
+            dtpref: options.dtpref,
+            writeVerifier: options.writeVerifier,
+            log,
+          }),
+        ]
+        : []),
+      ...(versions.has(4)
+        ? [nfs4Program({
+          writeVerifier: options.writeVerifier,
+          ...options.nfs4,
+          exports,
+          log,
+        })]
+        : []),
     ],
   });
   for (const p of portmapPrograms(main)) main.register(p);
