@@ -13,6 +13,7 @@ import type { RpcProgram } from "../../rpc/program.ts";
 import { compoundProcedure, type Op } from "./compound.ts";
 import { type Nfs4Options, Nfs4Server } from "./context.ts";
 import { fhOps } from "./ops/fh.ts";
+import { ioOps } from "./ops/io.ts";
 
 export type { Nfs4Options } from "./context.ts";
 
@@ -21,7 +22,10 @@ const NFS_PROGRAM = 100003;
 
 /** Every operation this server knows, by number. */
 export function nfs4Ops(): ReadonlyMap<number, Op> {
-  return new Map<number, Op>([...fhOps]);
+  return new Map<number, Op>([
+    ...fhOps,
+    ...ioOps,
+  ]);
 }
 
 /**

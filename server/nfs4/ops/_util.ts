@@ -47,3 +47,15 @@ export function utf8String(raw: Uint8Array): string {
     fail(nfsstat4.NFS4ERR_INVAL, "String is not UTF-8");
   }
 }
+
+/**
+ * The name Nfs4State knows a file by (opens, locks and the stateids the
+ * operations check): the export and the object, so the same file reached
+ * through two exports has two sets of state, as it has two filehandles.
+ */
+export function stateFile(
+  exp: { readonly id: number },
+  fileid: number,
+): string {
+  return `${exp.id}:${fileid}`;
+}
