@@ -1,7 +1,9 @@
 /**
- * `serveNfs`: portmap/rpcbind, MOUNT v3 and NFSv3 on one TCP port, so that
- * `mount -o port=P,mountport=P` needs no portmapper; optionally a second
- * portmapper on port 111 for clients that insist on asking one (Windows).
+ * `serveNfs`: portmap/rpcbind, MOUNT v3, NFSv3 and NFSv4 (minor versions 0
+ * and 1) on one TCP port, so that `mount -o port=P,mountport=P` needs no
+ * portmapper; optionally a second portmapper on port 111 for clients that
+ * insist on asking one (Windows). The `versions` option leaves out v3 (and
+ * MOUNT with it) or v4.
  *
  * @example Serve an in-memory file system
  * ```ts ignore
@@ -78,7 +80,11 @@ export interface NfsServerOptions extends ConnectionOptions {
    * netfs has, `[3, 4]`.
    */
   versions?: readonly (3 | 4)[];
-  /** NFSv4 options: lease and grace time, minor versions, stable storage. */
+  /**
+   * NFSv4 options: lease and grace time, minor versions, stable storage.
+   * Its `maxIo` (maxread, maxwrite) defaults to the smaller of `rtmax` and
+   * `wtmax`.
+   */
   nfs4?: Omit<Nfs4Options, "exports" | "log">;
 }
 
@@ -178,6 +184,8 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
     );
   }
   const wtmax = options.wtmax ?? 1 << 20;
+  const maxIo = options.nfs4?.maxIo ??
+    Math.min(options.rtmax ?? 1 << 20, wtmax);
   // Connection-level filter: anyone some export allows; each export then
   // checks its own list per call.
   const allow = options.allow ??
@@ -205,7 +213,10 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
     idleTimeout: options.idleTimeout,
     maxInFlight: options.maxInFlight,
     log: rpcLog,
-    maxRecordSize: Math.max(wtmax + 65536, 4 * 1024 * 1024 + 65536),
+    maxRecordSize: Math.max(
+      Math.max(wtmax, maxIo) + 65536,
+      4 * 1024 * 1024 + 65536,
+    ),
     programs: [
       ...(versions.has(3)
         ? [
@@ -224,6 +235,7 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
         ? [nfs4Program({
           writeVerifier: options.writeVerifier,
           ...options.nfs4,
+          maxIo,
           exports,
           log,
         })]
@@ -267,17 +279,28 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
   }
   if (!options.quiet) {
     const { hostname, port } = main.addr;
+    const served = [
+      ...(versions.has(3) ? ["NFSv3 + MOUNT v3"] : []),
+      ...(versions.has(4) ? ["NFSv4"] : []),
+    ].join(" + ");
     log(
-      `netfs nfs: NFSv3 + MOUNT v3 + portmap on ${hostname}:${port}${
+      `netfs nfs: ${served} + portmap on ${hostname}:${port}${
         pm ? ", portmap also on port 111" : ""
       }`,
     );
     for (const e of exports.exports) {
       const m = mountCommands(hostname, port, e.path);
+      const lines = [
+        ...(versions.has(3) ? [`Linux:   ${m.linux}`] : []),
+        ...(versions.has(4) ? [`Linux:   ${m.linux4}`] : []),
+        ...(versions.has(3)
+          ? [`macOS:   ${m.macos}`, `Windows: ${m.windows}`]
+          : []),
+      ];
       log(
         `  export ${e.path}${e.readOnly ? " (read-only)" : ""}, clients ${
           e.clients.join(" ")
-        }\n    Linux:   ${m.linux}\n    macOS:   ${m.macos}\n    Windows: ${m.windows}`,
+        }${lines.map((l) => `\n    ${l}`).join("")}`,
       );
     }
   }
