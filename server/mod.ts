@@ -34,3 +34,8 @@ export * from "./handles.ts";
 export * from "./mount.ts";
 export * from "./nfs3/program.ts";
 export { NFS3_STATUS_OF_CODE, nfs3StatusOf } from "./nfs3/errors.ts";
+export { type Nfs4Options, nfs4Program } from "./nfs4/program.ts";
+export {
+  MemoryStableStorage,
+  type StableStorage,
+} from "./nfs4/state/leases.ts";
