@@ -5,21 +5,6 @@ export interface Run {
   stderr: string;
 }
 
-export async function run(cmd: string, args: string[]): Promise<Run> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
-
 /** The raw stdout of a command, for binary output (nfs-cat of data). */
 export async function runBytes(
   cmd: string,
@@ -38,6 +23,11 @@ export async function runBytes(
   };
 }
 
+export async function run(cmd: string, args: string[]): Promise<Run> {
+  const out = await runBytes(cmd, args);
+  return { ...out, stdout: new TextDecoder().decode(out.stdout) };
+}
+
 /**
  * An NFSv4 URL for libnfs. With an export at "/", a file directly under it
  * is written `//name`: libnfs 4.0.0 otherwise takes "/name" for the export
@@ -48,14 +38,8 @@ export function url4(
   path: string,
   params: Record<string, string | number> = {},
 ): string {
-  const q = new URLSearchParams({
-    version: "4",
-    nfsport: String(port),
-    ...Object.fromEntries(
-      Object.entries(params).map(([k, v]) => [k, String(v)]),
-    ),
-  });
-  return `nfs://127.0.0.1${path}?${q}`;
+  // NFSv4 has no MOUNT: libnfs ignores the mountport url() adds.
+  return url(port, path, { version: 4, ...params });
 }
 
 export function url(
