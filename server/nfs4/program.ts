@@ -42,7 +42,11 @@ export function nfs4Ops(): ReadonlyMap<number, Op> {
  * ```
  */
 export function nfs4Program(options: Nfs4Options): RpcProgram {
-  const nfs = new Nfs4Server(options);
+  return nfs4ProgramOf(new Nfs4Server(options));
+}
+
+/** The NFSv4 program over program state made by the caller (tests reach in). */
+export function nfs4ProgramOf(nfs: Nfs4Server): RpcProgram {
   const ops = nfs4Ops();
   return {
     program: NFS_PROGRAM,

@@ -35,3 +35,14 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
   let at = 0;
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
+
+/** The parts one after another in one array (one write for a batch). */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -39,7 +39,7 @@ import { ExportTable } from "../../server/exports.ts";
 import { nfs4Program } from "../../server/nfs4/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
+import { concat, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
 
 const RECORDS = 100_000;
 const TIME_LIMIT_MS = 20_000;
@@ -517,15 +517,8 @@ function mutate(r: Rng, seeds: Seed[]): Uint8Array {
         const [a, z] = from.ops[r.int(from.ops.length)];
         parts.push(from.bytes.subarray(a, z));
       }
-      const len = parts.reduce((n, p) => n + p.length, 0);
-      const out = new Uint8Array(s.countAt + 4 + len);
-      out.set(b.subarray(0, s.countAt));
+      const out = concat([b.subarray(0, s.countAt + 4), ...parts]);
       word(out, s.countAt, r.next() < 0.9 ? parts.length : r.int(12));
-      let at = s.countAt + 4;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
       return out;
     }
     default: { // aligned words: lengths, counts, discriminants
@@ -631,15 +624,7 @@ Deno.test({
                 parts.push(fragmentRecord(mutate(r, seeds)));
                 sent++;
               }
-              const chunk = new Uint8Array(
-                parts.reduce((n, p) => n + p.length, 0),
-              );
-              let at = 0;
-              for (const p of parts) {
-                chunk.set(p, at);
-                at += p.length;
-              }
-              await writeAll(conn, chunk);
+              await writeAll(conn, concat(parts));
               if (Date.now() - started > TIME_LIMIT_MS) break;
             }
           } catch {

@@ -2,21 +2,15 @@
 // the tests use the special stateids, and open stateids made straight in
 // the server's state tables (as OPEN would), presented over the wire.
 import assert from "node:assert/strict";
-import { RpcClient } from "../../../rpc/client.ts";
-import { type RpcServer, serveRpc } from "../../../rpc/server.ts";
 import {
   type COMPOUND4res,
-  decode_COMPOUND4res,
-  encode_COMPOUND4args,
   type nfs_argop4,
   nfs_opnum4 as OP,
   stable_how4,
   type stateid4,
 } from "../../../proto/nfs4/mod.ts";
 import { type ExportOptions, ExportTable } from "../../../server/exports.ts";
-import { compoundProcedure } from "../../../server/nfs4/compound.ts";
 import { type Nfs4Options, Nfs4Server } from "../../../server/nfs4/context.ts";
-import { nfs4Ops } from "../../../server/nfs4/program.ts";
 import { stateFile } from "../../../server/nfs4/ops/_util.ts";
 import { ShareAccess, ShareDeny } from "../../../server/nfs4/state/opens.ts";
 import { MemFs } from "../../../vfs/memfs.ts";
@@ -27,7 +21,7 @@ import {
   ROOT,
   type Stability,
 } from "../../../vfs/types.ts";
-import { nfsstat4, resultOf, sys } from "./_harness.ts";
+import { nfsstat4, resultOf, start4, sys } from "./_harness.ts";
 
 const enc = new TextEncoder();
 const ANON: stateid4 = { seqid: 0, other: new Uint8Array(12) };
@@ -74,62 +68,25 @@ async function start(
   } = {},
 ): Promise<IoHarness> {
   const fs = new StabilityFs({ rootMode: 0o777 });
-  const exports = new ExportTable(
-    (options.exports ?? [{}]).map((e) => ({
-      path: "/",
-      fs,
-      squash: "none" as const,
-      ...e,
-    })),
-  );
   const logged: string[] = [];
-  const nfs = new Nfs4Server({
-    exports,
-    graceTime: 0,
-    writeVerifier: VERF,
-    log: (m) => void logged.push(m),
-    ...options.nfs4,
-  });
-  const server: RpcServer = serveRpc({
-    port: 0,
-    log: () => {},
-    programs: [{
-      program: 100003,
-      version: 4,
-      name: "nfs",
-      procedures: {
-        0: { name: "NULL", run: () => {} },
-        1: compoundProcedure(nfs, nfs4Ops()),
-      },
-    }],
-  });
-  const client = await RpcClient.connect({
-    hostname: "127.0.0.1",
-    port: server.addr.port,
-    auth: sys(0),
+  const h = await start4({
+    fs,
+    exports: options.exports,
+    nfs4: {
+      graceTime: 0,
+      writeVerifier: VERF,
+      log: (m) => void logged.push(m),
+      ...options.nfs4,
+    },
   });
   return {
     fs,
-    nfs,
-    exports,
-    async compound(ops, uid) {
-      const r = await client.call(
-        100003,
-        4,
-        1,
-        (w) =>
-          encode_COMPOUND4args(w, {
-            tag: new Uint8Array(),
-            minorversion: 0,
-            argarray: ops,
-          }),
-        uid === undefined ? undefined : { auth: sys(uid) },
-      );
-      return decode_COMPOUND4res(r);
-    },
+    nfs: h.nfs,
+    exports: h.exports,
+    compound: (ops, uid) =>
+      h.compound(ops, uid === undefined ? {} : { auth: sys(uid) }),
     async close() {
-      client.close();
-      await server.shutdown();
+      await h.close();
       assert.deepEqual(logged, [], "no operation failed unexpectedly");
     },
   };
