@@ -159,6 +159,7 @@ export async function runCompound(
       return { tag, status, results, cs };
     }
     let res: { status: number };
+    cs.index = i;
     const refused = gate(op, opnum, i, count, cs);
     if (refused !== undefined) {
       res = op.failure ? op.failure(refused) : { status: refused };

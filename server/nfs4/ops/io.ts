@@ -23,8 +23,9 @@
  * client's lease.
  *
  * READ answers at most `maxIo` bytes and, in a 4.1 session, what fits in
- * the session's largest reply after {@link READ_REPLY_RESERVE}; its data
- * goes out uncopied, as NFSv3 READ's does (`proto/nfs4/read.ts`). WRITE
+ * the session's largest reply after {@link READ_REPLY_RESERVE}; when it is
+ * the COMPOUND's last operation its data goes out uncopied, as NFSv3 READ's
+ * does (`proto/nfs4/read.ts`). WRITE
  * writes at most `maxIo` bytes and says how many; it honours `stable` as
  * NFSv3 does, through the file system's stability levels, and its replies
  * and COMMIT's carry the write verifier, which changes with each server
@@ -138,7 +139,15 @@ export const ioOps: ReadonlyMap<number, Op> = new Map<number, Op>([
       data.catch(() => {});
       requireRegular((await attrs).type, cs.minor);
       const res = await data;
-      return { status: nfsstat4.NFS4_OK, resok4: res };
+      // Results are encoded after the last operation ran: data that may be
+      // a view of the file would show what a later WRITE in the same
+      // COMPOUND put there. Only a READ that ends the COMPOUND (as
+      // clients send them) goes out uncopied.
+      const last = cs.index === cs.opCount - 1;
+      return {
+        status: nfsstat4.NFS4_OK,
+        resok4: { eof: res.eof, data: last ? res.data : res.data.slice() },
+      };
     },
   }],
   [nfs_opnum4.OP_WRITE, {

@@ -143,3 +143,22 @@ Deno.test("io 4.1: the current stateid stands for seqid 1 and zeros", async () =
     "another client's stateid",
   );
 });
+
+Deno.test("io: READ's data is the file system's own when READ ends the COMPOUND, a copy otherwise", async () => {
+  const { fs, nfs, cs } = setup();
+  const f = await fs.create(ROOT, fs.root, "f");
+  await fs.write(ROOT, f.fileid, 0, new Uint8Array(70000).fill(1));
+  const own = (await fs.read(ROOT, f.fileid, 0, 70000)).data;
+  const run = async (index: number, opCount: number) => {
+    const c = cs(f.fileid);
+    c.index = index;
+    c.opCount = opCount;
+    const r = await ioOps.get(OP.OP_READ)!.run(read(70000), c, nfs);
+    assert.equal(r.status, nfsstat4.NFS4_OK);
+    return r.resok4.data as Uint8Array;
+  };
+  assert.equal((await run(2, 3)).buffer, own.buffer, "last: not copied");
+  const copy = await run(1, 3);
+  assert.notEqual(copy.buffer, own.buffer, "not last: copied");
+  assert.deepEqual(copy, own);
+});

@@ -238,6 +238,35 @@ Deno.test("io: READ of 1 MiB comes back whole, alone or before another result", 
   }
 });
 
+Deno.test("io: READ answers the data as it was before a WRITE later in the COMPOUND", async () => {
+  const h = await start();
+  try {
+    const id = await file(h, "f");
+    // Large enough to be sent by reference, small enough for one chunk.
+    await h.fs.write(ROOT, id, 0, new Uint8Array(70000).fill(0x61));
+    const res = await h.compound([
+      ...walk("f"),
+      read(0, 70000),
+      write(0, new Uint8Array(70000).fill(0x62)),
+      read(0, 70000),
+    ]);
+    assert.equal(res.status, nfsstat4.NFS4_OK);
+    const [before, after] = res.resarray.filter((r) => r.resop === OP.OP_READ)
+      .map((r) =>
+        r.resop === OP.OP_READ && r.opread.status === 0
+          ? r.opread.resok4.data
+          : assert.fail()
+      );
+    assert.ok(
+      before.every((b) => b === 0x61),
+      "the first READ saw the old data",
+    );
+    assert.ok(after.every((b) => b === 0x62), "the second READ saw the write");
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("io: READ asks the file system for at most maxIo bytes", async () => {
   const h = await start({ nfs4: { maxIo: 4096 } });
   try {
