@@ -13,6 +13,7 @@ import { type ExportOptions, ExportTable } from "../../../server/exports.ts";
 import { type Nfs4Options, Nfs4Server } from "../../../server/nfs4/context.ts";
 import { stateFile } from "../../../server/nfs4/ops/_util.ts";
 import { ShareAccess, ShareDeny } from "../../../server/nfs4/state/opens.ts";
+import { LocalFs } from "../../../vfs/localfs.ts";
 import { MemFs } from "../../../vfs/memfs.ts";
 import {
   type Credentials,
@@ -580,6 +581,36 @@ Deno.test("io: COMMIT flushes the file and answers the write verifier", async ()
     }
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("io: over LocalFs, WRITE then READ round-trips and a directory is ISDIR", async () => {
+  const dir = await Deno.makeTempDir();
+  const fs = await LocalFs.open(dir);
+  const h = await start({ exports: [{ fs }] });
+  try {
+    await Deno.writeTextFile(`${dir}/f`, "");
+    await Deno.mkdir(`${dir}/d`);
+    for (const how of [stable_how4.UNSTABLE4, stable_how4.FILE_SYNC4]) {
+      const w = writeOk(
+        await h.compound([
+          ...walk("f"),
+          write(0, enc.encode(`data ${how}`), how),
+        ]),
+      );
+      assert.equal(w.count, 6);
+      assert.equal(await Deno.readTextFile(`${dir}/f`), `data ${how}`);
+      const r = readOk(await h.compound([...walk("f"), read(0, 100)]));
+      assert.equal(new TextDecoder().decode(r.data), `data ${how}`);
+    }
+    for (const op of [read(0, 1), write(0, enc.encode("x")), commit]) {
+      const r = await h.compound([...walk("d"), op]);
+      assert.equal(r.status, nfsstat4.NFS4ERR_ISDIR, `op ${op.argop}`);
+    }
+  } finally {
+    await h.close();
+    await fs.close?.();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
