@@ -609,7 +609,7 @@ Deno.test("io: over LocalFs, WRITE then READ round-trips and a directory is ISDI
     }
   } finally {
     await h.close();
-    await fs.close?.();
+    await fs.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
