@@ -1,15 +1,17 @@
 // deno run --allow-net --allow-read=./export --allow-write=./export examples/localfs.ts ./export
 //
-// Serves a host directory over NFSv3. File handles stay valid across
-// restarts (the directory keeps a small FileId journal in ./export/.netfs),
-// so a client that stays mounted while the server restarts carries on.
-// Mount it with the command the server prints, for example:
+// Serves a host directory over NFSv3 and NFSv4 (4.0 and 4.1). File handles
+// stay valid across restarts (the directory keeps a small FileId journal in
+// ./export/.netfs), so a client that stays mounted while the server
+// restarts carries on. Mount it with a command the server prints, for
+// example:
 //
 //   sudo mount -t nfs -o vers=3,proto=tcp,port=11111,mountport=11111,mountproto=tcp,nolock 127.0.0.1:/ /mnt
+//   sudo mount -t nfs -o vers=4.1,proto=tcp,port=11111 127.0.0.1:/ /mnt
 //
 // Options:
 //   --host ADDR       address to listen on (default 127.0.0.1)
-//   --port N          TCP port for portmap, MOUNT and NFS (default 11111)
+//   --port N          TCP port for portmap, MOUNT and NFS v3 and v4 (default 11111)
 //   --path /NAME      export path (default "/"; Windows needs a name such as /data)
 //   --clients LIST    comma-separated addresses/CIDRs allowed (default loopback)
 //   --squash MODE     root (default) | none | all
@@ -20,7 +22,7 @@
 // Creating symlinks needs unscoped --allow-read --allow-write; with the
 // scoped permissions above, SYMLINK answers "not supported".
 /**
- * Example: serve a host directory over NFSv3.
+ * Example: serve a host directory over NFSv3 and NFSv4.
  *
  * @module
  */

@@ -34,7 +34,11 @@ export * from "./handles.ts";
 export * from "./mount.ts";
 export * from "./nfs3/program.ts";
 export { NFS3_STATUS_OF_CODE, nfs3StatusOf } from "./nfs3/errors.ts";
-export { nfs4Program, type Nfs4Options } from "./nfs4/program.ts";
+export {
+  type Nfs4IdMapping,
+  type Nfs4Options,
+  nfs4Program,
+} from "./nfs4/program.ts";
 export { FileStableStorage } from "./nfs4/stable_storage.ts";
 export type { StableStorage } from "./nfs4/state/leases.ts";
 export { MemoryStableStorage } from "./nfs4/state/leases.ts";

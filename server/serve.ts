@@ -1,7 +1,9 @@
 /**
- * `serveNfs`: portmap/rpcbind, MOUNT v3 and NFSv3 on one TCP port, so that
- * `mount -o port=P,mountport=P` needs no portmapper; optionally a second
- * portmapper on port 111 for clients that insist on asking one (Windows).
+ * `serveNfs`: portmap/rpcbind, MOUNT v3, NFSv3 and NFSv4 (minor versions 0
+ * and 1) on one TCP port, so that `mount -o port=P,mountport=P` needs no
+ * portmapper; optionally a second portmapper on port 111 for clients that
+ * insist on asking one (Windows). The `versions` option leaves out v3 (and
+ * MOUNT with it) or v4.
  *
  * @example Serve an in-memory file system
  * ```ts ignore
@@ -23,6 +25,7 @@ import { type RpcServer, serveRpc } from "../rpc/server.ts";
 import { type ExportOptions, ExportTable } from "./exports.ts";
 import { mountProgram } from "./mount.ts";
 import { nfs3Program } from "./nfs3/program.ts";
+import { type Nfs4Options, nfs4Program } from "./nfs4/program.ts";
 import { portmapPrograms } from "./portmap.ts";
 
 /**
@@ -71,6 +74,18 @@ export interface NfsServerOptions extends ConnectionOptions {
   log?: (msg: string) => void;
   /** Called once listening. */
   onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * The NFS versions served: 3 (with MOUNT v3) and 4 (minor versions 0 and
+   * 1 unless `nfs4.minorVersions` says otherwise). Default: every version
+   * netfs has, `[3, 4]`.
+   */
+  versions?: readonly (3 | 4)[];
+  /**
+   * NFSv4 options: lease and grace time, minor versions, stable storage.
+   * Its `maxIo` (maxread, maxwrite) defaults to the smaller of `rtmax` and
+   * `wtmax`.
+   */
+  nfs4?: Omit<Nfs4Options, "exports" | "log">;
 }
 
 /**
@@ -119,7 +134,7 @@ export function mountCommands(
   host: string,
   port: number,
   path: string,
-): { linux: string; macos: string; windows: string } {
+): { linux: string; linux4: string; macos: string; windows: string } {
   const h = host === "0.0.0.0" || host === "::"
     ? "127.0.0.1"
     : host.includes(":")
@@ -129,6 +144,8 @@ export function mountCommands(
   return {
     linux:
       `sudo mount -t nfs -o vers=3,proto=tcp,port=${port},mountport=${port},mountproto=tcp,nolock ${h}:${path} /mnt`,
+    linux4:
+      `sudo mount -t nfs -o vers=4.1,proto=tcp,port=${port} ${h}:${path} /mnt`,
     macos:
       `sudo mount -t nfs -o vers=3,tcp,port=${port},mountport=${port},nolocks,resvport ${h}:${path} /Volumes/netfs`,
     windows: name
@@ -160,7 +177,15 @@ export function mountCommands(
 export function serveNfs(options: NfsServerOptions): NfsServer {
   const log = options.log ?? ((m: string) => console.error(m));
   const exports = new ExportTable(options.exports);
+  const versions = new Set(options.versions ?? [3, 4]);
+  if (versions.size === 0 || [...versions].some((v) => v !== 3 && v !== 4)) {
+    throw new RangeError(
+      `NFS versions must be 3 and/or 4: ${[...versions].join(",")}`,
+    );
+  }
   const wtmax = options.wtmax ?? 1 << 20;
+  const maxIo = options.nfs4?.maxIo ??
+    Math.min(options.rtmax ?? 1 << 20, wtmax);
   // Connection-level filter: anyone some export allows; each export then
   // checks its own list per call.
   const allow = options.allow ??
@@ -188,17 +213,33 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
     idleTimeout: options.idleTimeout,
     maxInFlight: options.maxInFlight,
     log: rpcLog,
-    maxRecordSize: Math.max(wtmax + 65536, 4 * 1024 * 1024 + 65536),
+    maxRecordSize: Math.max(
+      Math.max(wtmax, maxIo) + 65536,
+      4 * 1024 * 1024 + 65536,
+    ),
     programs: [
-      mountProgram({ exports, onMount }),
-      nfs3Program({
-        exports,
-        rtmax: options.rtmax,
-        wtmax,
-        dtpref: options.dtpref,
-        writeVerifier: options.writeVerifier,
-        log,
-      }),
+      ...(versions.has(3)
+        ? [
+          mountProgram({ exports, onMount }),
+          nfs3Program({
+            exports,
+            rtmax: options.rtmax,
+            wtmax,
+            dtpref: options.dtpref,
+            writeVerifier: options.writeVerifier,
+            log,
+          }),
+        ]
+        : []),
+      ...(versions.has(4)
+        ? [nfs4Program({
+          writeVerifier: options.writeVerifier,
+          ...options.nfs4,
+          maxIo,
+          exports,
+          log,
+        })]
+        : []),
     ],
   });
   for (const p of portmapPrograms(main)) main.register(p);
@@ -238,17 +279,28 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
   }
   if (!options.quiet) {
     const { hostname, port } = main.addr;
+    const served = [
+      ...(versions.has(3) ? ["NFSv3 + MOUNT v3"] : []),
+      ...(versions.has(4) ? ["NFSv4"] : []),
+    ].join(" + ");
     log(
-      `netfs nfs: NFSv3 + MOUNT v3 + portmap on ${hostname}:${port}${
+      `netfs nfs: ${served} + portmap on ${hostname}:${port}${
         pm ? ", portmap also on port 111" : ""
       }`,
     );
     for (const e of exports.exports) {
       const m = mountCommands(hostname, port, e.path);
+      const lines = [
+        ...(versions.has(3) ? [`Linux:   ${m.linux}`] : []),
+        ...(versions.has(4) ? [`Linux:   ${m.linux4}`] : []),
+        ...(versions.has(3)
+          ? [`macOS:   ${m.macos}`, `Windows: ${m.windows}`]
+          : []),
+      ];
       log(
         `  export ${e.path}${e.readOnly ? " (read-only)" : ""}, clients ${
           e.clients.join(" ")
-        }\n    Linux:   ${m.linux}\n    macOS:   ${m.macos}\n    Windows: ${m.windows}`,
+        }${lines.map((l) => `\n    ${l}`).join("")}`,
       );
     }
   }

@@ -159,6 +159,7 @@ export async function runCompound(
       return { tag, status, results, cs };
     }
     let res: { status: number };
+    cs.index = i;
     const refused = gate(op, opnum, i, count, cs);
     if (refused !== undefined) {
       res = op.failure ? op.failure(refused) : { status: refused };
@@ -184,13 +185,27 @@ export async function runCompound(
   }
   if (args.stopped) {
     const { opnum, status: s } = args.stopped;
-    const illegal = s === nfsstat4.NFS4ERR_OP_ILLEGAL;
-    results.push({
-      opnum: illegal ? nfs_opnum4.OP_ILLEGAL : opnum,
-      op: undefined,
-      res: { status: s },
-    });
-    status = s;
+    // An operation this server does not have is OP_ILLEGAL whether or not
+    // its arguments decode; one it has encodes its own failure, since some
+    // results carry more than the status (SETATTR4res's attrsset).
+    const op = opnum <= LAST_OP[Math.min(minor, 1)]
+      ? ops.get(opnum)
+      : undefined;
+    if (s === nfsstat4.NFS4ERR_OP_ILLEGAL || op === undefined) {
+      status = nfsstat4.NFS4ERR_OP_ILLEGAL;
+      results.push({
+        opnum: nfs_opnum4.OP_ILLEGAL,
+        op: undefined,
+        res: { status },
+      });
+    } else {
+      status = s;
+      results.push({
+        opnum,
+        op,
+        res: op.failure ? op.failure(s) : { status: s },
+      });
+    }
   }
   return { tag, status, results, cs };
 }

@@ -202,6 +202,8 @@ export class CompoundState {
   savedStateid: stateid4 | undefined;
   /** Operations in the COMPOUND (SEQUENCE checks the session's limit). */
   opCount = 0;
+  /** The position of the operation running (0-based). */
+  index = 0;
   /** 4.1: the session SEQUENCE found (undefined before it). */
   session: unknown = undefined;
   /** 4.1: the largest reply the session allows, set by SEQUENCE. */

@@ -17,6 +17,7 @@ import { attrOps } from "./ops/attrs.ts";
 import { readdirOps } from "./ops/readdir.ts";
 import { namespaceOps } from "./ops/namespace.ts";
 import { secinfoOps } from "./ops/secinfo.ts";
+import { ioOps } from "./ops/io.ts";
 
 export type { Nfs4Options } from "./context.ts";
 export type { Nfs4IdMapping } from "./idmap.ts";
@@ -32,6 +33,7 @@ export function nfs4Ops(): ReadonlyMap<number, Op> {
     ...readdirOps,
     ...namespaceOps,
     ...secinfoOps,
+    ...ioOps,
   ]);
 }
 
@@ -49,7 +51,11 @@ export function nfs4Ops(): ReadonlyMap<number, Op> {
  * ```
  */
 export function nfs4Program(options: Nfs4Options): RpcProgram {
-  const nfs = new Nfs4Server(options);
+  return nfs4ProgramOf(new Nfs4Server(options));
+}
+
+/** The NFSv4 program over program state made by the caller (tests reach in). */
+export function nfs4ProgramOf(nfs: Nfs4Server): RpcProgram {
   const ops = nfs4Ops();
   return {
     program: NFS_PROGRAM,

@@ -31,32 +31,10 @@ import {
 } from "../../proto/portmap.ts";
 import { portmapPrograms } from "../../server/portmap.ts";
 import type { RpcProgram } from "../../rpc/program.ts";
+import { concat, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
 
 const RECORDS = 100_000;
 const TIME_LIMIT_MS = 20_000; // per test; both together stay well under 45 s
-const SEED = Number(Deno.env.get("NETFS_FUZZ_SEED") ?? Date.now() % 2 ** 31);
-
-/** mulberry32: small, fast, seedable. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    bytes: (n: number) => {
-      const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) out[i] = Math.floor(next() * 256);
-      return out;
-    },
-  };
-}
-type Rng = ReturnType<typeof rng>;
 
 const FUZZ_PROG = 0x20000202;
 
@@ -217,11 +195,6 @@ function frame(r: Rng, body: Uint8Array): Uint8Array {
   return fragmentRecord(body);
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
-}
-
 Deno.test({
   name:
     `fuzz: ${RECORDS} random and mutated records to a live server (seed ${SEED})`,
@@ -270,15 +243,7 @@ Deno.test({
                 );
                 sent++;
               }
-              const chunk = new Uint8Array(
-                parts.reduce((n, p) => n + p.length, 0),
-              );
-              let at = 0;
-              for (const p of parts) {
-                chunk.set(p, at);
-                at += p.length;
-              }
-              await writeAll(conn, chunk);
+              await writeAll(conn, concat(parts));
               if (Date.now() - started > TIME_LIMIT_MS) break;
             }
           } catch {

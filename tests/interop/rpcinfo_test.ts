@@ -17,6 +17,8 @@ import { formatUniversalAddress, PMAP_PROG } from "../../proto/portmap.ts";
 import type { RpcProgram } from "../../rpc/program.ts";
 import { type RpcServer, serveRpc } from "../../rpc/server.ts";
 import { portmapPrograms } from "../../server/portmap.ts";
+import { serveNfs } from "../../server/serve.ts";
+import { MemFs } from "../../vfs/memfs.ts";
 
 const TEST_PROG = 0x20000101;
 
@@ -248,6 +250,38 @@ Deno.test("portmap client reads DUMP from our portmapper", async () => {
         `${TEST_PROG}/2/6/${port}`,
       ].sort(),
     );
+  } finally {
+    pm.close();
+    await pm.rpc.closed;
+    await server.shutdown();
+  }
+});
+
+Deno.test("rpcinfo: serveNfs registers NFS 3 and 4 and MOUNT 3; rpcinfo pings NFS 4", async () => {
+  const server = serveNfs({
+    port: 0,
+    quiet: true,
+    exports: [{ path: "/", fs: new MemFs() }],
+  });
+  const port = server.addr.port;
+  const uaddr = formatUniversalAddress(server.addr);
+  const pm = await PortmapClient.connect({ hostname: "127.0.0.1", port });
+  try {
+    const dump = await pm.dump();
+    const nfs = dump.filter((m) => m.program === 100003 && m.port === port);
+    assert.deepEqual(nfs.map((m) => m.version).sort(), [3, 4]);
+    assert.ok(dump.some((m) => m.program === 100005 && m.version === 3));
+    for (const v of ["3", "4"]) {
+      const t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", v);
+      assert.equal(t.code, 0, t.out);
+      assert.equal(
+        t.out.trim(),
+        `program 100003 version ${v} ready and waiting`,
+      );
+    }
+    const t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", "2");
+    assert.notEqual(t.code, 0);
+    assert.match(t.out, /low version = 3, high version = 4/);
   } finally {
     pm.close();
     await pm.rpc.closed;

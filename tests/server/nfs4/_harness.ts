@@ -12,12 +12,14 @@ import {
   nfsstat4,
 } from "../../../proto/nfs4/mod.ts";
 import { type ExportOptions, ExportTable } from "../../../server/exports.ts";
-import { nfs4Program } from "../../../server/nfs4/program.ts";
-import type { Nfs4Options } from "../../../server/nfs4/context.ts";
+import { nfs4ProgramOf } from "../../../server/nfs4/program.ts";
+import { type Nfs4Options, Nfs4Server } from "../../../server/nfs4/context.ts";
 import { MemFs } from "../../../vfs/memfs.ts";
 
 export interface Nfs4Harness {
   server: RpcServer;
+  /** The program state, for tests that set up state directly. */
+  nfs: Nfs4Server;
   client: RpcClient;
   fs: MemFs;
   exports: ExportTable;
@@ -48,9 +50,10 @@ export async function start4(options: {
       ...e,
     })),
   );
+  const nfs = new Nfs4Server({ exports, log: () => {}, ...options.nfs4 });
   const server = serveRpc({
     port: 0,
-    programs: [nfs4Program({ exports, log: () => {}, ...options.nfs4 })],
+    programs: [nfs4ProgramOf(nfs)],
     log: () => {},
   });
   const client = await RpcClient.connect({
@@ -61,6 +64,7 @@ export async function start4(options: {
   const enc = new TextEncoder();
   return {
     server,
+    nfs,
     client,
     fs,
     exports,

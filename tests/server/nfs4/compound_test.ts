@@ -1,6 +1,20 @@
 import assert from "node:assert/strict";
-import type { XdrWriter } from "../../../rpc/xdr.ts";
-import { nfs_opnum4 as OP } from "../../../proto/nfs4/mod.ts";
+import { XdrReader, XdrWriter } from "../../../rpc/xdr.ts";
+import {
+  decode_COMPOUND4res,
+  decodeCompoundArgs,
+  encode_SETATTR4res,
+  nfs_opnum4 as OP,
+} from "../../../proto/nfs4/mod.ts";
+import type { CallContext } from "../../../rpc/program.ts";
+import {
+  encodeCompound,
+  type Op,
+  runCompound,
+} from "../../../server/nfs4/compound.ts";
+import { Nfs4Server } from "../../../server/nfs4/context.ts";
+import { ExportTable } from "../../../server/exports.ts";
+import { MemFs } from "../../../vfs/memfs.ts";
 import { ROOT } from "../../../vfs/types.ts";
 import { nfsstat4, resultOf, start4 } from "./_harness.ts";
 
@@ -164,4 +178,56 @@ Deno.test("compound: 4.1 needs SEQUENCE first", async () => {
   } finally {
     await h.close();
   }
+});
+
+Deno.test("compound: garbled arguments of an operation the server lacks are OP_ILLEGAL", async () => {
+  const h = await start4();
+  try {
+    // SETATTR (not in this table) whose stateid runs past the end.
+    const r = await h.client.call(
+      100003,
+      4,
+      1,
+      (w) =>
+        void w.opaque(new Uint8Array()).u32(0).u32(2).u32(OP.OP_PUTROOTFH).u32(
+          OP.OP_SETATTR,
+        ).u32(1),
+    );
+    const res = decode_COMPOUND4res(r);
+    assert.equal(res.status, nfsstat4.NFS4ERR_OP_ILLEGAL);
+    assert.deepEqual(res.resarray.map((x) => x.resop), [
+      OP.OP_PUTROOTFH,
+      OP.OP_ILLEGAL,
+    ]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("compound: garbled arguments encode the operation's own failure result", async () => {
+  const nfs = new Nfs4Server({
+    exports: new ExportTable([{ path: "/", fs: new MemFs() }]),
+    log: assert.fail,
+  });
+  const setattr: Op = {
+    name: "SETATTR",
+    encode: encode_SETATTR4res,
+    run: () => assert.fail("not run"),
+    failure: (status) => ({ status, attrsset: [] }),
+  };
+  const w = new XdrWriter();
+  w.opaque(new Uint8Array()).u32(0).u32(1).u32(OP.OP_SETATTR).u32(1);
+  const args = decodeCompoundArgs(new XdrReader(w.bytes()));
+  const call = {
+    remote: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+  } as unknown as CallContext;
+  const out = new XdrWriter();
+  encodeCompound(
+    out,
+    await runCompound(args, call, nfs, new Map([[OP.OP_SETATTR, setattr]])),
+  );
+  const res = decode_COMPOUND4res(new XdrReader(out.bytes()));
+  assert.equal(res.status, nfsstat4.NFS4ERR_BADXDR);
+  const r = resultOf(res, OP.OP_SETATTR).opsetattr;
+  assert.deepEqual(r, { status: nfsstat4.NFS4ERR_BADXDR, attrsset: [] });
 });
