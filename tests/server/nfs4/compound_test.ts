@@ -180,17 +180,17 @@ Deno.test("compound: 4.1 needs SEQUENCE first", async () => {
   }
 });
 
-Deno.test("compound: garbled arguments of an operation the server lacks are OP_ILLEGAL", async () => {
+Deno.test("compound: garbled arguments of an operation the minor version lacks are OP_ILLEGAL", async () => {
   const h = await start4();
   try {
-    // SETATTR (not in this table) whose stateid runs past the end.
+    // EXCHANGE_ID (4.1 only) in a 4.0 COMPOUND, its arguments cut short.
     const r = await h.client.call(
       100003,
       4,
       1,
       (w) =>
         void w.opaque(new Uint8Array()).u32(0).u32(2).u32(OP.OP_PUTROOTFH).u32(
-          OP.OP_SETATTR,
+          OP.OP_EXCHANGE_ID,
         ).u32(1),
     );
     const res = decode_COMPOUND4res(r);
