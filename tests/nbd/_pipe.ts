@@ -9,7 +9,13 @@ import type { Device } from "../../nbd/device.ts";
 import type { BlockSize } from "../../nbd/protocol.ts";
 import { Raw } from "./_raw.ts";
 
-class End implements Stream {
+/** One end of a {@link pipe}. */
+export interface PipeEnd extends Stream {
+  /** Ends what this end sends (the peer reads end of stream); reading goes on. */
+  closeWrite(): void;
+}
+
+class End implements PipeEnd {
   #in: Uint8Array[] = [];
   #waiting: (() => void) | undefined;
   #eof = false; // the peer closed
@@ -59,6 +65,10 @@ class End implements Stream {
     return Promise.resolve(p.length);
   }
 
+  closeWrite(): void {
+    this.peer.hangUp();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -72,10 +82,9 @@ class End implements Stream {
  * Two connected ends. `chunk` bounds the bytes one read returns (a number,
  * or a function called per read), so every parser sees split messages.
  */
-export function pipe(chunk: number | (() => number) = 1 << 30): [
-  Stream,
-  Stream,
-] {
+export function pipe(
+  chunk: number | (() => number) = 1 << 30,
+): [PipeEnd, PipeEnd] {
   const f = typeof chunk === "number" ? () => chunk : chunk;
   const a = new End(f);
   const b = new End(f);
@@ -101,6 +110,25 @@ export interface PipeServerOptions {
   chunk?: number | (() => number);
 }
 
+/** A server context with serveNbd's defaults (block size 1/4096/32 MiB). */
+export function context(
+  o: PipeServerOptions,
+  log: (message: string) => void = () => {},
+): ServerContext {
+  const exports = new Map<string, ResolvedExport>();
+  for (const e of o.exports) exports.set(e.name, { ...e });
+  return {
+    exports,
+    defaultExport: o.defaultExport,
+    tls: o.tls,
+    blockSize: o.blockSize ?? { min: 1, preferred: 4096, max: 1 << 25 },
+    maxInFlight: o.maxInFlight ?? 128,
+    maxOptionLength: o.maxOptionLength ?? 65536,
+    shuttingDown: false,
+    log,
+  };
+}
+
 interface Live {
   session: Session;
   control: TransmissionControl;
@@ -116,23 +144,17 @@ export class PipeServer {
   readonly #chunk: number | (() => number);
 
   constructor(o: PipeServerOptions) {
-    const exports = new Map<string, ResolvedExport>();
-    for (const e of o.exports) exports.set(e.name, { ...e });
-    this.ctx = {
-      exports,
-      defaultExport: o.defaultExport,
-      tls: o.tls,
-      blockSize: o.blockSize ?? { min: 1, preferred: 4096, max: 1 << 25 },
-      maxInFlight: o.maxInFlight ?? 128,
-      maxOptionLength: o.maxOptionLength ?? 65536,
-      shuttingDown: false,
-      log: (m) => this.logs.push(m),
-    };
+    this.ctx = context(o, (m) => this.logs.push(m));
     this.#chunk = o.chunk ?? smallChunks();
   }
 
   /** Starts a session; returns the client's end, greeting read, `flags` sent. */
   async connect(flags: number | undefined = 3): Promise<Raw> {
+    return await Raw.over(this.open(), flags);
+  }
+
+  /** Starts a session; returns the client's end as it is (greeting unread). */
+  open(): PipeEnd {
     const [server, client] = pipe(this.#chunk);
     const session = new Session(server, {
       id: this.sessions.length + 1,
@@ -154,7 +176,7 @@ export class PipeServer {
       })
       .finally(() => session.close());
     this.sessions.push(live);
-    return await Raw.over(client, flags);
+    return client;
   }
 
   /** Graceful shutdown, as the server does it; resolves when every session ended. */
