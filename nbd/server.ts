@@ -23,13 +23,13 @@ import {
   type ConnectionInfo,
   type ConnectionOptions,
 } from "../net/mod.ts";
-import { negotiate } from "./_handshake.ts";
 import {
   type ResolvedExport,
   type ServerContext,
+  serveSession,
   Session,
 } from "./_session.ts";
-import { type TransmissionControl, transmit } from "./_transmission.ts";
+import type { TransmissionControl } from "./_transmission.ts";
 import type { Device } from "./device.ts";
 import { type BlockSize, checkBlockSize } from "./protocol.ts";
 
@@ -224,10 +224,7 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
       log(`onConnect threw: ${(e as Error).message}`);
     }
     try {
-      const neg = await negotiate(session, ctx);
-      if (neg && !session.closed) {
-        await transmit(session, ctx, neg, entry.control);
-      }
+      await serveSession(session, ctx, entry.control);
     } catch (e) {
       if (!session.closed) {
         log(`connection ${info.id}: ${(e as Error)?.message ?? e}`);
