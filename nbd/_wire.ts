@@ -30,7 +30,7 @@ export const MAX_STRING = 4096;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { decodeGoOption, NbdProtocolError } from "./protocol.ts";
+ * import { decodeGoOption, NbdProtocolError } from "@netfs/netfs/nbd";
  * assert.throws(() => decodeGoOption(new Uint8Array(3)), NbdProtocolError);
  * ```
  */
@@ -53,7 +53,7 @@ export class NbdProtocolError extends Error {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { decodeString } from "./protocol.ts";
+ * import { decodeString } from "@netfs/netfs/nbd";
  * assert.equal(decodeString(new TextEncoder().encode("mem"), "export name"), "mem");
  * ```
  */
@@ -79,7 +79,7 @@ export function decodeString(bytes: Uint8Array, what: string): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeString } from "./protocol.ts";
+ * import { encodeString } from "@netfs/netfs/nbd";
  * assert.equal(encodeString("mem").length, 3);
  * ```
  */
