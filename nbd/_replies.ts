@@ -104,8 +104,19 @@ export function errorReply(
   message: string,
 ): Uint8Array {
   if (!shape.structured) return simple(r, errno);
-  const p = encodeErrorPayload(errno, { message });
-  const [b, , at] = chunk(shape, r, ReplyType.ERROR, p.length);
+  return errorChunk(shape, r, ReplyType.ERROR, errno, message);
+}
+
+function errorChunk(
+  shape: Shape,
+  r: NbdRequest,
+  type: number,
+  errno: number,
+  message: string,
+  offset?: number,
+): Uint8Array {
+  const p = encodeErrorPayload(errno, { message, offset });
+  const [b, , at] = chunk(shape, r, type, p.length);
   b.set(p, at);
   return b;
 }
@@ -118,10 +129,7 @@ export function errorOffsetReply(
   message: string,
   offset: number,
 ): Uint8Array {
-  const p = encodeErrorPayload(errno, { message, offset });
-  const [b, , at] = chunk(shape, r, ReplyType.ERROR_OFFSET, p.length);
-  b.set(p, at);
-  return b;
+  return errorChunk(shape, r, ReplyType.ERROR_OFFSET, errno, message, offset);
 }
 
 /**

@@ -91,18 +91,6 @@ export class Session {
   }
 }
 
-/** The replies of one step as one write. */
-function joined(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * Runs the handshake; resolves with the chosen export, or undefined when the
  * session ended (abort, hard disconnect, end of stream).
@@ -121,10 +109,10 @@ export async function negotiate(
   for (;;) {
     if (step.next === "close") {
       if (step.log) s.log(ctx, step.log);
-      if (step.send.length) await s.send(joined(step.send)).catch(() => {});
+      for (const b of step.send) await s.send(b).catch(() => {});
       return undefined;
     }
-    if (step.send.length) await s.send(joined(step.send));
+    for (const b of step.send) await s.send(b);
     if (step.next === "transmit") return step.negotiated;
     let state: HandshakeState = step.state;
     if (step.next === "starttls") {

@@ -1,6 +1,7 @@
 // An in-memory byte pipe with the Stream interface the NBD server takes, and
 // a server that runs sessions over it: the handshake and transmission shells
 // are exercised without a socket, with reads cut into small chunks.
+import assert from "node:assert/strict";
 import type { ResolvedExport, ServerContext } from "../../nbd/_session.ts";
 import { serveSession, Session } from "../../nbd/_session.ts";
 import type { Stream } from "../../nbd/_stream.ts";
@@ -93,10 +94,16 @@ export function pipe(
   return [a, b];
 }
 
+/** Numbers in [0, 1) from a seed (a small LCG: failures replay exactly). */
+export function random(seed: number): () => number {
+  let s = seed & 0x7fffffff;
+  return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+}
+
 /** Reads of 1 to 7 bytes, from a fixed seed. */
 export function smallChunks(seed = 7): () => number {
-  let s = seed;
-  return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) % 7 + 1;
+  const r = random(seed);
+  return () => 1 + Math.floor(r() * 7);
 }
 
 export interface PipeServerOptions {
@@ -201,4 +208,21 @@ export class PipeServer {
       !/^(Broken pipe|Bad resource)/.test(String((e as Error)?.message))
     );
   }
+}
+
+/**
+ * Runs `fn` against a fresh pipe server, shuts it down after, and checks
+ * that no session ended in an exception.
+ */
+export async function withPipeServer(
+  options: PipeServerOptions,
+  fn: (s: PipeServer) => Promise<void>,
+): Promise<void> {
+  const s = new PipeServer(options);
+  try {
+    await fn(s);
+  } finally {
+    await s.shutdown();
+  }
+  assert.deepEqual(s.unexpected(), [], "sessions end without exceptions");
 }

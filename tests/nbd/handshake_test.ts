@@ -19,7 +19,11 @@ import {
 } from "../../nbd/protocol.ts";
 import { getU64 } from "../../nbd/_u64.ts";
 import { type NbdServer, serveNbd } from "../../nbd/server.ts";
-import { PipeServer, type PipeServerOptions } from "./_pipe.ts";
+import {
+  type PipeServer,
+  type PipeServerOptions,
+  withPipeServer,
+} from "./_pipe.ts";
 import { dec, enc, Raw } from "./_raw.ts";
 
 const EXPORTS = () => [
@@ -40,21 +44,14 @@ function start(extra: Partial<Parameters<typeof serveNbd>[0]> = {}): NbdServer {
   });
 }
 
-async function withPipe(
+function withPipe(
   fn: (s: PipeServer) => Promise<void>,
   extra: Partial<PipeServerOptions> = {},
 ): Promise<void> {
-  const s = new PipeServer({
-    exports: EXPORTS(),
-    defaultExport: "mem",
-    ...extra,
-  });
-  try {
-    await fn(s);
-  } finally {
-    await s.shutdown();
-  }
-  assert.deepEqual(s.unexpected(), [], "sessions end without exceptions");
+  return withPipeServer(
+    { exports: EXPORTS(), defaultExport: "mem", ...extra },
+    fn,
+  );
 }
 
 function u32be(b: Uint8Array, at = 0): number {

@@ -13,18 +13,13 @@ import {
   Opt,
   Rep,
 } from "../../nbd/protocol.ts";
-import { type PipeEnd, PipeServer, type PipeServerOptions } from "./_pipe.ts";
-import { enc } from "./_raw.ts";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import {
+  type PipeEnd,
+  PipeServer,
+  type PipeServerOptions,
+  random,
+} from "./_pipe.ts";
+import { concat, enc } from "./_raw.ts";
 
 const u32 = (x: number) => {
   const b = new Uint8Array(4);
@@ -204,9 +199,8 @@ Deno.test("session: the same bytes in any chunks give the same bytes out", async
         : [1, 2, 3, 4, 5, 6, 7, 8, 9],
       `${shape}: every request before DISC is answered, none after`,
     );
-    let seed = 99;
-    const odd = () =>
-      (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 61 + 1;
+    const r = random(99);
+    const odd = () => 1 + Math.floor(r() * 61);
     for (
       const [what, server, client] of [
         ["one byte at a time", 1, () => 1],
@@ -249,19 +243,6 @@ Deno.test("session: STARTTLS with an unusable certificate acknowledges, logs and
   assert.match(server.logs[0], /^connection 1: TLS handshake failed: /);
 });
 
-// A small deterministic PRNG so a failure can be replayed.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
 const KNOWN_LOGS = [
   /^connection \d+: bad request magic, closing$/,
   /^connection \d+: extended WRITE without PAYLOAD_LEN, closing$/,
@@ -272,7 +253,7 @@ const KNOWN_LOGS = [
 ];
 
 Deno.test("session: malformed requests and options end sessions cleanly (2,000 sessions)", async () => {
-  const rnd = prng(Number(Deno.env.get("NBD_SESSION_SEED") ?? 4242));
+  const rnd = random(Number(Deno.env.get("NBD_SESSION_SEED") ?? 4242));
   const pick = (n: number) => Math.floor(rnd() * n);
   const started = Date.now();
   let sessions = 0;

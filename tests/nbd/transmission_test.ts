@@ -26,7 +26,11 @@ import {
   serveNbd,
   type ServeNbdOptions,
 } from "../../nbd/server.ts";
-import { PipeServer, type PipeServerOptions } from "./_pipe.ts";
+import {
+  type PipeServer,
+  type PipeServerOptions,
+  withPipeServer,
+} from "./_pipe.ts";
 import { enc, Raw } from "./_raw.ts";
 
 async function withServer(
@@ -50,24 +54,16 @@ async function withServer(
 }
 
 /** The same over an in-memory pipe: serveSession without a socket. */
-async function withPipe(
+function withPipe(
   devices: Record<string, Device>,
   fn: (s: PipeServer) => Promise<void>,
   extra: Partial<PipeServerOptions> = {},
 ): Promise<void> {
-  const s = new PipeServer({
-    exports: Object.entries(devices).map(([name, device]) => ({
-      name,
-      device,
-    })),
-    ...extra,
-  });
-  try {
-    await fn(s);
-  } finally {
-    await s.shutdown();
-  }
-  assert.deepEqual(s.unexpected(), [], "sessions end without exceptions");
+  const exports = Object.entries(devices).map(([name, device]) => ({
+    name,
+    device,
+  }));
+  return withPipeServer({ exports, ...extra }, fn);
 }
 
 /** A raw connection in transmission on `name`, simple replies. */
