@@ -88,12 +88,20 @@ export interface EnterOptions {
  * matched to replies by cookie. A request that fails rejects with an
  * {@link NbdError} carrying the server's error value.
  *
- * @example
- * ```ts ignore
- * import { connectNbd } from "./client.ts";
- * const disk = await connectNbd({ port: 10809, export: "mem" });
- * await Promise.all([disk.readAt(0, 512), disk.readAt(512, 512)]);
+ * @example Many requests in flight on one connection
+ * ```ts
+ * import { connectNbd, MemoryDevice, serveNbd } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNbd({ exports: [{ name: "mem", device: new MemoryDevice(1 << 20) }] });
+ * const disk = await connectNbd({ port: server.addr.port, export: "mem", maxInFlight: 16 });
+ * const writes = Array.from({ length: 8 }, (_, i) => disk.writeAt(i * 512, new Uint8Array(512).fill(i)));
+ * assert.equal(disk.inFlight, 8); // all sent without waiting for a reply
+ * await Promise.all(writes);
+ * const blocks = await Promise.all(writes.map((_, i) => disk.readAt(i * 512, 512)));
+ * assert.deepEqual(blocks.map((b) => b[0]), [0, 1, 2, 3, 4, 5, 6, 7]);
  * await disk.close();
+ * await server.shutdown();
  * ```
  */
 export class NbdConnection {
