@@ -13,14 +13,24 @@
  * Every method is synchronous inside: its promise is settled before it
  * returns, so no two calls interleave.
  *
- * @example
+ * @example Sparse files cost only what is written
  * ```ts
- * import { MemFs } from "./mod.ts";
- * import { ROOT } from "../types.ts";
+ * import assert from "node:assert/strict";
+ * import { MemFs, ROOT, VfsError } from "@netfs/netfs/vfs";
  * const fs = new MemFs({ capacityBytes: 1 << 30 });
- * const f = await fs.create(ROOT, fs.root, "hello.txt");
- * await fs.write(ROOT, f.fileid, 0, new TextEncoder().encode("hi"));
- * console.log(new TextDecoder().decode((await fs.read(ROOT, f.fileid, 0, 10)).data));
+ * const f = await fs.create(ROOT, fs.root, "disk.img");
+ * // Two bytes 1 TiB in: the file is 1 TiB long and holds one 4 KiB chunk.
+ * const hi = new TextEncoder().encode("hi");
+ * const { attrs } = await fs.write(ROOT, f.fileid, 2 ** 40, hi);
+ * assert.equal(attrs.size, 2 ** 40 + 2);
+ * assert.equal(attrs.used, 4096);
+ * const hole = await fs.read(ROOT, f.fileid, 0, 4);
+ * assert.deepEqual(hole.data, new Uint8Array(4));
+ * // Reserving space counts against the capacity.
+ * await assert.rejects(
+ *   fs.allocate(ROOT, f.fileid, 0, 2 ** 31),
+ *   (e) => e instanceof VfsError && e.code === "ENOSPC",
+ * );
  * ```
  *
  * @module
@@ -94,15 +104,22 @@ export interface MemFsOptions {
  * - Readdir cookies are per-directory insertion numbers: they stay valid
  *   across unrelated inserts and removals and resume in O(log n).
  *
- * @example
+ * @example Readdir cookies survive unrelated changes
  * ```ts
- * import { MemFs } from "./mod.ts";
- * import { ROOT } from "../types.ts";
+ * import assert from "node:assert/strict";
+ * import { MemFs, ROOT } from "@netfs/netfs/vfs";
  * const fs = new MemFs();
  * const dir = await fs.mkdir(ROOT, fs.root, "docs");
- * await fs.create(ROOT, dir.fileid, "a.txt");
- * const page = await fs.readdir(ROOT, dir.fileid, { limit: 100 });
- * console.log(page.entries.map((e) => e.name)); // ["a.txt"]
+ * for (const name of ["a", "b", "c"]) await fs.create(ROOT, dir.fileid, name);
+ * const first = await fs.readdir(ROOT, dir.fileid, { limit: 1 });
+ * assert.deepEqual(first.entries.map((e) => e.name), ["a"]);
+ * // Removing the entry the cookie came from does not move the listing.
+ * await fs.remove(ROOT, dir.fileid, "a");
+ * const rest = await fs.readdir(ROOT, dir.fileid, {
+ *   cookie: first.entries[0].cookie,
+ * });
+ * assert.deepEqual(rest.entries.map((e) => e.name), ["b", "c"]);
+ * assert.equal(rest.eof, true);
  * ```
  */
 export class MemFs implements FileSystem {
