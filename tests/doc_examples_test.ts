@@ -35,7 +35,6 @@ const NOT_YET_CONVERTED: readonly string[] = [
   "vfs/access.ts",
   "vfs/callback.ts",
   "vfs/localfs.ts",
-  "vfs/memfs.ts",
   "vfs/per_user.ts",
   "vfs/readonly.ts",
   "vfs/types.ts",
