@@ -16,14 +16,6 @@ import assert from "node:assert/strict";
  * those branches are merged and their examples converted.
  */
 const NOT_YET_CONVERTED: readonly string[] = [
-  "nbd/_handshake.ts",
-  "nbd/_session.ts",
-  "nbd/_stream.ts",
-  "nbd/_transmission.ts",
-  "nbd/device.ts",
-  "nbd/memory_device.ts",
-  "nbd/server.ts",
-  "nbd/shared_memory_device.ts",
   "rpc/connections.ts",
   "rpc/program.ts",
   "rpc/server.ts",
