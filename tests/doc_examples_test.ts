@@ -16,9 +16,6 @@ import assert from "node:assert/strict";
  * those branches are merged and their examples converted.
  */
 const NOT_YET_CONVERTED: readonly string[] = [
-  "rpc/connections.ts",
-  "rpc/program.ts",
-  "rpc/server.ts",
   "server/mount.ts",
   "server/nfs3/",
   "server/portmap.ts",
