@@ -16,10 +16,6 @@ import assert from "node:assert/strict";
  * those branches are merged and their examples converted.
  */
 const NOT_YET_CONVERTED: readonly string[] = [
-  "server/mount.ts",
-  "server/nfs3/",
-  "server/portmap.ts",
-  "server/serve.ts",
   "vfs/_policy.ts",
   "vfs/access.ts",
   "vfs/callback.ts",
