@@ -5,8 +5,8 @@
  * - SETATTR with a guard answers NFS3ERR_NOT_SYNC, changing nothing, unless
  *   the guard equals the object's ctime (so a client acting on stale
  *   attributes learns it); on a read-only export it answers NFS3ERR_ROFS.
- *   Every reply carries wcc data; a failure's lacks the "before" half only
- *   when the attributes could not be read first.
+ *   Every reply carries wcc data, except a failure that came before the
+ *   attributes could be read.
  * - ACCESS answers which of the six RFC 1813 bits asked for the file system
  *   grants (higher bits are ignored), never MODIFY, EXTEND or DELETE on a
  *   read-only export. The attributes are read first, so a failed ACCESS

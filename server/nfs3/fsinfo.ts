@@ -9,8 +9,9 @@
  *   system's largest file and time granularity; LINK and SYMLINK only when
  *   the file system has hard links and symbolic links, HOMOGENEOUS and
  *   CANSETTIME always.
- * - PATHCONF reports the file system's link and name limits: names are
- *   never truncated, chown is restricted, case is kept and compared.
+ * - PATHCONF reports the file system's link and name limits, and names that
+ *   are never truncated, case-sensitive and case-preserving, with chown
+ *   restricted.
  *
  * A failure carries the object's attributes when they can be read.
  *
