@@ -16,14 +16,7 @@ import assert from "node:assert/strict";
  * those branches are merged and their examples converted.
  */
 const NOT_YET_CONVERTED: readonly string[] = [
-  "vfs/_policy.ts",
-  "vfs/access.ts",
-  "vfs/callback.ts",
-  "vfs/localfs.ts",
   "vfs/memfs.ts",
-  "vfs/per_user.ts",
-  "vfs/readonly.ts",
-  "vfs/types.ts",
 ];
 
 /** The library's folders, next to mod.ts. */
