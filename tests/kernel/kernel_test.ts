@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { MemoryDevice } from "../../nbd/memory_device.ts";
 import { serveNbd } from "../../nbd/server.ts";
-import type { ConnectionInfo } from "../../rpc/connections.ts";
+import type { ConnectionInfo } from "../../net/connection.ts";
 import { type NfsServer, serveNfs } from "../../server/serve.ts";
 import { LocalFs } from "../../vfs/localfs.ts";
 import { MemFs } from "../../vfs/memfs.ts";
