@@ -224,7 +224,7 @@ c_dd_write() {
   $FSX pattern 7 "$BIG" | dd of=$M/bigfile bs=1M iflag=fullblock conv=fsync 2>/tmp/dd.err || fail "dd: $(cat /tmp/dd.err)"
   t=$(secs "$t0" "$(up)")
   [ "$(stat -c %s $M/bigfile)" -eq "$BIG" ] || fail "size $(stat -c %s $M/bigfile)"
-  awk -v s="$t" -v mb="$BIG_MB" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s\n", mb, s, s > 0 ? mb / s : 0}'
+  awk -v s="$t" -v mb="$BIG_MB" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s\n", mb, s, (s > 0 ? mb / s : 0)}'
 }
 
 c_dd_read() {
@@ -234,7 +234,7 @@ c_dd_read() {
   t=$(secs "$t0" "$(up)")
   [ "$got" = "$WANT_SUM" ] || fail "md5 $got, expected $WANT_SUM $(cat /tmp/dd.err)"
   rm $M/bigfile
-  awk -v s="$t" -v mb="$BIG_MB" -v sum="$got" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s, md5 %s\n", mb, s, s > 0 ? mb / s : 0, sum}'
+  awk -v s="$t" -v mb="$BIG_MB" -v sum="$got" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s, md5 %s\n", mb, s, (s > 0 ? mb / s : 0), sum}'
 }
 
 c_fsx() {
