@@ -56,6 +56,12 @@ export interface NfsVersion {
   restartChecks: readonly string[];
   /** kernel_test.ts runs it (unless NETFS_KERNEL_NFS names the versions). */
   enabled: boolean;
+  /**
+   * Sizes instead of {@link WORKLOAD}. Each version's workload costs about a
+   * minute per backend against our server (most of it creating the 10,000
+   * files and fsx), so a lighter one here keeps the suite short.
+   */
+  workload?: Workload;
 }
 
 /**
@@ -108,7 +114,7 @@ export function selectedNfsVersions(): NfsVersion[] {
   });
 }
 
-/** Environment of guest_checks.sh common to all suites. */
+/** Environment of guest_checks.sh for the NBD suites' workload. */
 export function workloadEnv(w: Workload = WORKLOAD): Record<string, string> {
   return {
     BIG_MB: String(w.bigMb),
@@ -129,6 +135,13 @@ export interface NfsRun {
   path?: string;
   /** Checks of the version this run leaves out. */
   skip?: readonly string[];
+  /** Sizes instead of the version's own. */
+  workload?: Workload;
+}
+
+/** The workload sizes of a run. */
+export function runWorkload(run: NfsRun): Workload {
+  return run.workload ?? run.version.workload ?? WORKLOAD;
 }
 
 /** The checks a run makes after the workload, in order. */
@@ -150,6 +163,9 @@ export function nfsRunsEnv(runs: readonly NfsRun[]): Record<string, string> {
       String(run.port),
     );
     env[`NFS_EXTRA_${i + 1}`] = extraChecks(run).join(" ");
+    const w = runWorkload(run);
+    env[`NFS_WORKLOAD_${i + 1}`] =
+      `${w.bigMb} ${w.dirEntries} ${w.fsxOps} ${w.fsxSeed}`;
   });
   return env;
 }
@@ -180,10 +196,10 @@ function workloadChecks(w: Workload): string[] {
  * Checks of one NFS run, in the order the guest runs them, named as the guest
  * reports them: `nfs4.1/flock`.
  */
-export function nfsChecks(run: NfsRun, w: Workload = WORKLOAD): string[] {
+export function nfsChecks(run: NfsRun): string[] {
   return [
     "mount",
-    ...workloadChecks(w),
+    ...workloadChecks(runWorkload(run)),
     ...extraChecks(run),
     "umount",
     "kernel-log-clean",

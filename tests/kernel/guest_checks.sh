@@ -12,17 +12,18 @@
 #   NFS_RUNS    nfs: how many NFS versions this boot runs, one after the other.
 #               Run i has NFS_NAME_i (its checks are named NAME/check, and it
 #               works in the folder NAME of the export), NFS_PATH_i (export
-#               path), NFS_OPTS_i (mount options, ports filled in) and
+#               path), NFS_OPTS_i (mount options, ports filled in),
 #               NFS_EXTRA_i (the checks after the shared workload, by name, in
-#               order: _suites.ts decides which a version runs)
+#               order: _suites.ts decides which a version runs) and
+#               NFS_WORKLOAD_i (its sizes: "BIG_MB DIR_ENTRIES FSX_OPS FSX_SEED")
 #   CTL_PORT    nfs: control port; "restart" asks the host to restart the server
 #   KNFSD       nfs: 1 = serve the export from the guest's own knfsd over
 #               127.0.0.1 (knfsd_guest.sh, image built with --knfsd)
 #   NBD_PORT    nbd: port; NBD_EXPORT export name; NBD_CONNS connections (-C)
-#   BIG_MB      size of the dd transfer (MiB)
-#   DIR_ENTRIES entries in the big directory
-#   FSX_OPS     operations of the fsx run
-#   FSX_SEED    seed of the fsx run
+#   BIG_MB      nbd: size of the dd transfer (MiB)
+#   DIR_ENTRIES nbd: entries in the big directory
+#   FSX_OPS     nbd: operations of the fsx run
+#   FSX_SEED    nbd: seed of the fsx run
 # /root/fsx and /root/locks are the static helpers built from fsx.c and locks.c.
 FSX=/root/fsx
 LOCKS=/root/locks
@@ -218,7 +219,15 @@ c_truncate() {
   [ "$(tail -c 4 $M/trunc | tr -d '\000' | wc -c)" -eq 0 ] || fail "old bytes came back after shrink+grow"
 }
 
-BIG=$((BIG_MB * 1048576))
+# set_workload BIG_MB DIR_ENTRIES FSX_OPS FSX_SEED, and the dd data's
+# reference checksum, computed outside any check.
+set_workload() {
+  [ "$1" = "${BIG_MB:-}" ] && [ -n "${WANT_SUM:-}" ] ||
+    WANT_SUM=$($FSX pattern 7 $(($1 * 1048576)) | md5sum | cut -d' ' -f1)
+  BIG_MB=$1 DIR_ENTRIES=$2 FSX_OPS=$3 FSX_SEED=$4
+  BIG=$((BIG_MB * 1048576))
+}
+
 c_dd_write() {
   t0=$(up)
   $FSX pattern 7 "$BIG" | dd of=$M/bigfile bs=1M iflag=fullblock conv=fsync 2>/tmp/dd.err || fail "dd: $(cat /tmp/dd.err)"
@@ -372,7 +381,9 @@ c_umount_nfs() {
 # Run i of NFS_RUNS: mount, the workload in the folder NAME, the version's own
 # checks, umount. A version that does not mount is skipped.
 run_nfs() {
-  eval "P=\$NFS_NAME_$1/ NFS_PATH=\$NFS_PATH_$1 NFS_OPTS=\$NFS_OPTS_$1 extras=\$NFS_EXTRA_$1"
+  eval "P=\$NFS_NAME_$1/ NFS_PATH=\$NFS_PATH_$1 NFS_OPTS=\$NFS_OPTS_$1 extras=\$NFS_EXTRA_$1 sizes=\$NFS_WORKLOAD_$1"
+  # shellcheck disable=SC2086  # four numbers
+  set_workload $sizes
   M=$MP/${P%/} M2=$MP2/${P%/}
   before=$failures
   check mount c_mount_nfs
@@ -415,8 +426,6 @@ stop_unless_ok() { [ "$failures" -eq 0 ] || { echo "INFO stopping after $failure
 
 mkdir -p $MP $MP2
 echo "INFO kernel $(uname -r) suite $SUITE"
-# Reference checksum of the dd data, computed once, outside any check.
-WANT_SUM=$($FSX pattern 7 "$BIG" | md5sum | cut -d' ' -f1)
 case $SUITE in
   nfs)
     remount() { mount.nfs "$SERVER:$NFS_PATH" $MP -o "$NFS_OPTS"; }
@@ -435,6 +444,7 @@ case $SUITE in
     ;;
   nbd)
     remount() { mount -t ext4 /dev/nbd0 $MP; }
+    set_workload "$BIG_MB" "$DIR_ENTRIES" "$FSX_OPS" "$FSX_SEED"
     check nbd-connect c_nbd_connect
     stop_unless_ok
     check mkfs-ext4 mkfs.ext4 -q -F /dev/nbd0

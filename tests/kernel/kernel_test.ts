@@ -103,7 +103,6 @@ if (versions.length > 0) {
             SUITE: "nfs",
             CTL_PORT: String(GUEST_PORTS.control),
             ...nfsRunsEnv(runs),
-            ...workloadEnv(),
           },
           timeout: 300 * runs.length,
           onCheck: printCheck,

@@ -23,7 +23,6 @@ import {
   type NfsRun,
   nfsRunsEnv,
   type Workload,
-  workloadEnv,
 } from "./_suites.ts";
 
 /** Smaller than the suites' workload: this test is about the NFSv4 checks. */
@@ -52,6 +51,7 @@ const runs: NfsRun[] = NFS_VERSIONS
     restart: true,
     port: GUEST_PORTS.nfs,
     skip: version.name === "nfs4.0" ? ["server-restart"] : [],
+    workload: KNFSD_WORKLOAD,
   }));
 
 Deno.test({
@@ -64,13 +64,12 @@ Deno.test({
       SUITE: "nfs",
       KNFSD: "1",
       ...nfsRunsEnv(runs),
-      ...workloadEnv(KNFSD_WORKLOAD),
     },
     timeout: 300,
     onCheck: printCheck,
   });
   await reportChecks(t, run, [
     "knfsd-start",
-    ...runs.flatMap((r) => nfsChecks(r, KNFSD_WORKLOAD)),
+    ...runs.flatMap((r) => nfsChecks(r)),
   ]);
 });
