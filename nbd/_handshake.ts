@@ -1,16 +1,50 @@
 /**
- * The server side of the fixed newstyle handshake: greeting, client flags,
- * and option haggling until EXPORT_NAME or a successful GO.
+ * The server side of the fixed newstyle handshake as a state machine: a
+ * {@link HandshakeState} (what the client has negotiated so far) and one
+ * function per input (the client flags, an option header, an option) that
+ * returns a {@link Step}: the bytes to send and what comes next. Nothing
+ * here reads or writes a socket; `negotiate` in `_session.ts` is the shell
+ * that does, and the tests drive these functions directly.
+ *
+ * What the server answers, per option:
+ * - ABORT: ACK, then the connection closes.
+ * - EXPORT_NAME: the export's size and flags (124 zero bytes unless the
+ *   client set NO_ZEROES), then transmission; an unknown export, a name that
+ *   is not UTF-8 or extended headers already negotiated close the connection
+ *   (the option has no way to say no).
+ * - LIST: one SERVER reply per export, then ACK; data makes it ERR_INVALID.
+ * - INFO / GO: INFO replies (export, then name and description when asked,
+ *   then block size always), ACK; GO then enters transmission. Malformed
+ *   data is ERR_INVALID, an unknown export ERR_UNKNOWN.
+ * - STARTTLS: ACK and the switch to TLS when enabled, ERR_POLICY when not,
+ *   ERR_INVALID with data or when TLS is already on. It forgets every earlier
+ *   negotiation.
+ * - STRUCTURED_REPLY / EXTENDED_HEADERS: ACK once; repeats, data and
+ *   structured replies after extended headers are errors.
+ * - LIST_META_CONTEXT / SET_META_CONTEXT: `base:allocation` is the only
+ *   context; SET forgets the earlier selection even when it fails.
+ * - Anything else: ERR_UNSUP, after its data was read.
+ * - While shutting down every option but ABORT gets ERR_SHUTDOWN (EXPORT_NAME
+ *   closes); with TLS required, everything but STARTTLS and ABORT gets
+ *   ERR_TLS_REQD until the upgrade (EXPORT_NAME closes).
+ *
+ * Closes without a reply: unknown client flags, a client without fixed
+ * newstyle when TLS is required, a bad option magic, an option longer than
+ * the context allows.
  *
  * @module
  */
 
-import { serverTls } from "./_tls.ts";
-import type { ResolvedExport, ServerContext, Session } from "./_session.ts";
 import { transmissionFlags } from "./device.ts";
-import { setU64 } from "./_u64.ts";
+import type { ResolvedExport, ServerContext } from "./_session.ts";
 import {
   BASE_ALLOCATION,
+  HandshakeFlag,
+  Info,
+  Opt,
+  Rep,
+} from "./_constants.ts";
+import {
   decodeGoOption,
   decodeMetaContextOption,
   decodeOptionHeader,
@@ -19,16 +53,26 @@ import {
   encodeMetaContextReply,
   encodeOptionReply,
   encodeServerReply,
-  encodeString,
-  HandshakeFlag,
-  Info,
-  Opt,
-  OPTION_HEADER_SIZE,
-  Rep,
-} from "./protocol.ts";
+} from "./_option_codec.ts";
+import { encodeString, WireWriter } from "./_wire.ts";
 
 /** The id the server gives `base:allocation` in SET_META_CONTEXT. */
 export const ALLOCATION_ID = 1;
+
+/** What the client has negotiated so far. */
+export interface HandshakeState {
+  /** Client set NBD_FLAG_C_FIXED_NEWSTYLE. */
+  readonly fixed: boolean;
+  /** Client set NBD_FLAG_C_NO_ZEROES. */
+  readonly noZeroes: boolean;
+  /** STARTTLS succeeded. */
+  readonly tls: boolean;
+  readonly structured: boolean;
+  readonly extended: boolean;
+  /** The export the last SET_META_CONTEXT named, and whether it selected base:allocation. */
+  readonly metaExport: string | undefined;
+  readonly metaAllocation: boolean;
+}
 
 /** Outcome of a successful handshake. */
 export interface Negotiated {
@@ -37,6 +81,139 @@ export interface Negotiated {
   flags: number;
   /** Whether `base:allocation` is selected for this export. */
   allocation: boolean;
+  /** Replies may be structured (negotiated, or implied by extended headers). */
+  structured: boolean;
+  /** Extended headers: 32-byte requests and replies, 64-bit lengths. */
+  extended: boolean;
+}
+
+/** What to send after one input, and what comes next. */
+export type Step =
+  /** Keep haggling: read the next option. */
+  | { next: "options"; send: Uint8Array[]; state: HandshakeState }
+  /** Switch the stream to TLS, then go on with {@link afterTls}. */
+  | { next: "starttls"; send: Uint8Array[]; state: HandshakeState }
+  /** The handshake is over: enter transmission. */
+  | { next: "transmit"; send: Uint8Array[]; negotiated: Negotiated }
+  /** Close the connection (send errors no longer matter); log `log` if set. */
+  | { next: "close"; send: Uint8Array[]; log?: string };
+
+/** An option header: read `length` bytes of data, then call {@link onOption}. */
+export interface OptionData {
+  next: "data";
+  option: number;
+  length: number;
+}
+
+const KNOWN_FLAGS = HandshakeFlag.FIXED_NEWSTYLE | HandshakeFlag.NO_ZEROES;
+const close = (log?: string): Step => ({ next: "close", send: [], log });
+const stay = (state: HandshakeState, ...send: Uint8Array[]): Step => ({
+  next: "options",
+  send,
+  state,
+});
+const reply = (option: number, type: number, data?: Uint8Array) =>
+  encodeOptionReply(option, { type, data });
+const fail = (option: number, type: number, message: string) =>
+  reply(option, type, encodeString(message));
+
+/** The server's first bytes: fixed newstyle with NO_ZEROES. */
+export function greeting(): Uint8Array {
+  return encodeGreeting(KNOWN_FLAGS);
+}
+
+/** The client's 32-bit flags: the first state, or a close. */
+export function onClientFlags(ctx: ServerContext, flags: number): Step {
+  if (flags & ~KNOWN_FLAGS) {
+    return close(`unknown client flags 0x${flags.toString(16)}, closing`);
+  }
+  const fixed = (flags & HandshakeFlag.FIXED_NEWSTYLE) !== 0;
+  // TLS needs fixed newstyle: without it the server must run in NOTLS mode,
+  // which a server that requires TLS cannot do.
+  if (ctx.tls?.mode === "required" && !fixed) return close();
+  return stay({
+    fixed,
+    noZeroes: (flags & HandshakeFlag.NO_ZEROES) !== 0,
+    tls: false,
+    structured: false,
+    extended: false,
+    metaExport: undefined,
+    metaAllocation: false,
+  });
+}
+
+/** A 16-byte option header: how much data to read, or a close. */
+export function onOptionHeader(
+  ctx: ServerContext,
+  header: Uint8Array,
+): OptionData | Step {
+  let h;
+  try {
+    h = decodeOptionHeader(header);
+  } catch {
+    return close(); // bad magic: the stream is not NBD any more
+  }
+  if (h.length > ctx.maxOptionLength) {
+    return close(`option ${h.option} length ${h.length} too large, closing`);
+  }
+  return { next: "data", option: h.option, length: h.length };
+}
+
+/** The state once STARTTLS succeeded: TLS on, every earlier negotiation forgotten. */
+export function afterTls(state: HandshakeState): HandshakeState {
+  return {
+    ...state,
+    tls: true,
+    structured: false,
+    extended: false,
+    metaExport: undefined,
+    metaAllocation: false,
+  };
+}
+
+type Handler = (
+  ctx: ServerContext,
+  state: HandshakeState,
+  data: Uint8Array,
+  option: number,
+) => Step;
+
+/** One option with its data (already read in full). */
+export function onOption(
+  ctx: ServerContext,
+  state: HandshakeState,
+  option: number,
+  data: Uint8Array,
+): Step {
+  if (option === Opt.ABORT) {
+    return { next: "close", send: [reply(option, Rep.ACK)] };
+  }
+  if (ctx.shuttingDown) {
+    if (option === Opt.EXPORT_NAME) return close();
+    return stay(
+      state,
+      fail(option, Rep.ERR_SHUTDOWN, "Server is shutting down"),
+    );
+  }
+  if (
+    ctx.tls?.mode === "required" && !state.tls && option !== Opt.STARTTLS
+  ) {
+    if (option === Opt.EXPORT_NAME) return close();
+    return stay(
+      state,
+      fail(
+        option,
+        Rep.ERR_TLS_REQD,
+        "TLS is required: send NBD_OPT_STARTTLS first",
+      ),
+    );
+  }
+  const handler = HANDLERS[option];
+  if (handler) return handler(ctx, state, data, option);
+  return stay(
+    state,
+    fail(option, Rep.ERR_UNSUP, `Unsupported option: ${option}`),
+  );
 }
 
 function lookup(ctx: ServerContext, name: string): ResolvedExport | undefined {
@@ -46,300 +223,199 @@ function lookup(ctx: ServerContext, name: string): ResolvedExport | undefined {
   return ctx.exports.get(name);
 }
 
-/**
- * Runs the handshake; resolves with the chosen export, or undefined when the
- * session ended (abort, hard disconnect, end of stream).
- */
-export async function negotiate(
-  s: Session,
-  ctx: ServerContext,
-): Promise<Negotiated | undefined> {
-  await s.send(
-    encodeGreeting(HandshakeFlag.FIXED_NEWSTYLE | HandshakeFlag.NO_ZEROES),
+/** The refusal of data on an option that takes none, or undefined. */
+function noData(option: number, data: Uint8Array, name: string) {
+  if (data.length === 0) return undefined;
+  return fail(
+    option,
+    Rep.ERR_INVALID,
+    `${name} takes no data: ${data.length} bytes`,
   );
-  if (!await s.reader.fill(4)) return undefined;
-  const cflags = new DataView(s.reader.take(4).slice().buffer).getUint32(0);
-  if (cflags & ~(HandshakeFlag.FIXED_NEWSTYLE | HandshakeFlag.NO_ZEROES)) {
-    ctx.log(
-      `connection ${s.info.id}: unknown client flags 0x${
-        cflags.toString(16)
-      }, closing`,
-    );
-    return undefined;
-  }
-  s.fixed = (cflags & HandshakeFlag.FIXED_NEWSTYLE) !== 0;
-  s.noZeroes = (cflags & HandshakeFlag.NO_ZEROES) !== 0;
-  const tlsMode = ctx.tls?.mode ?? "off";
-  // TLS needs fixed newstyle: without it the server must run in NOTLS mode,
-  // which a server that requires TLS cannot do.
-  if (tlsMode === "required" && !s.fixed) return undefined;
-
-  while (!s.closed) {
-    if (!await s.reader.fill(OPTION_HEADER_SIZE)) return undefined;
-    let hdr;
-    try {
-      hdr = decodeOptionHeader(s.reader.take(OPTION_HEADER_SIZE));
-    } catch {
-      return undefined; // bad magic: the stream is not NBD any more
-    }
-    const { option, length } = hdr;
-    if (length > ctx.maxOptionLength) {
-      ctx.log(
-        `connection ${s.info.id}: option ${option} length ${length} too large, closing`,
-      );
-      return undefined;
-    }
-    const data = new Uint8Array(length);
-    if (!await s.reader.readInto(data)) return undefined;
-    const reply = (type: number, payload?: Uint8Array) =>
-      s.send(encodeOptionReply(option, { type, data: payload }));
-    const fail = (type: number, message: string) =>
-      reply(type, encodeString(message));
-
-    if (option === Opt.ABORT) {
-      await reply(Rep.ACK).catch(() => {});
-      return undefined;
-    }
-    if (ctx.shuttingDown) {
-      if (option === Opt.EXPORT_NAME) return undefined;
-      await fail(Rep.ERR_SHUTDOWN, "Server is shutting down");
-      continue;
-    }
-    if (tlsMode === "required" && !s.tls && option !== Opt.STARTTLS) {
-      if (option === Opt.EXPORT_NAME) return undefined;
-      await fail(
-        Rep.ERR_TLS_REQD,
-        "TLS is required: send NBD_OPT_STARTTLS first",
-      );
-      continue;
-    }
-
-    switch (option) {
-      case Opt.EXPORT_NAME: {
-        if (s.extended) return undefined; // forbidden after extended headers
-        let name: string;
-        try {
-          name = new TextDecoder("utf-8", { fatal: true }).decode(data);
-        } catch {
-          return undefined;
-        }
-        const exp = lookup(ctx, name);
-        if (!exp) {
-          ctx.log(
-            `connection ${s.info.id}: unknown export ${
-              JSON.stringify(name)
-            }, closing`,
-          );
-          return undefined;
-        }
-        const flags = transmissionFlags(exp.device, {
-          structured: s.structured,
-        });
-        const out = new Uint8Array(s.noZeroes ? 10 : 134);
-        const v = new DataView(out.buffer);
-        setU64(v, 0, exp.device.size);
-        v.setUint16(8, flags);
-        await s.send(out);
-        return {
-          export: exp,
-          flags,
-          allocation: s.metaAllocation && s.metaExport === name,
-        };
-      }
-      case Opt.LIST: {
-        if (length !== 0) {
-          await fail(
-            Rep.ERR_INVALID,
-            `NBD_OPT_LIST takes no data: ${length} bytes`,
-          );
-          break;
-        }
-        for (const e of ctx.exports.values()) {
-          await reply(
-            Rep.SERVER,
-            encodeServerReply(e.name, e.description ?? ""),
-          );
-        }
-        await reply(Rep.ACK);
-        break;
-      }
-      case Opt.STARTTLS: {
-        if (length !== 0) {
-          await fail(
-            Rep.ERR_INVALID,
-            `NBD_OPT_STARTTLS takes no data: ${length} bytes`,
-          );
-        } else if (tlsMode === "off" || !ctx.tls || !s.fixed) {
-          await fail(Rep.ERR_POLICY, "TLS is not enabled on this server");
-        } else if (s.tls) {
-          await fail(Rep.ERR_INVALID, "TLS is already active");
-        } else {
-          await reply(Rep.ACK);
-          const leftover = s.reader.drain();
-          try {
-            s.switchStream(
-              await serverTls(s.stream, {
-                cert: ctx.tls.cert,
-                key: ctx.tls.key,
-                leftover,
-              }),
-            );
-          } catch (e) {
-            ctx.log(
-              `connection ${s.info.id}: TLS handshake failed: ${
-                (e as Error).message
-              }`,
-            );
-            return undefined;
-          }
-          s.tls = true;
-          // STARTTLS forgets every earlier negotiation.
-          s.structured = false;
-          s.extended = false;
-          s.metaExport = undefined;
-          s.metaAllocation = false;
-        }
-        break;
-      }
-      case Opt.INFO:
-      case Opt.GO: {
-        let go;
-        try {
-          go = decodeGoOption(data);
-        } catch (e) {
-          await fail(Rep.ERR_INVALID, (e as Error).message);
-          break;
-        }
-        const exp = lookup(ctx, go.name);
-        if (!exp) {
-          await fail(Rep.ERR_UNKNOWN, `No such export: ${go.name}`);
-          break;
-        }
-        const flags = transmissionFlags(exp.device, {
-          structured: s.structured || s.extended,
-        });
-        await reply(
-          Rep.INFO,
-          encodeInfo({ type: "export", size: exp.device.size, flags }),
-        );
-        if (go.requests.includes(Info.NAME)) {
-          await reply(Rep.INFO, encodeInfo({ type: "name", name: exp.name }));
-        }
-        if (
-          go.requests.includes(Info.DESCRIPTION) &&
-          exp.description !== undefined
-        ) {
-          await reply(
-            Rep.INFO,
-            encodeInfo({ type: "description", description: exp.description }),
-          );
-        }
-        // Always sent: the spec lets a server volunteer information, and
-        // clients that ignore it still get clean EINVALs for violations.
-        await reply(
-          Rep.INFO,
-          encodeInfo({ type: "block size", blockSize: ctx.blockSize }),
-        );
-        await reply(Rep.ACK);
-        if (option === Opt.GO) {
-          return {
-            export: exp,
-            flags,
-            allocation: s.metaAllocation && s.metaExport === go.name,
-          };
-        }
-        break;
-      }
-      case Opt.STRUCTURED_REPLY: {
-        if (length !== 0) {
-          await fail(
-            Rep.ERR_INVALID,
-            `NBD_OPT_STRUCTURED_REPLY takes no data: ${length} bytes`,
-          );
-        } else if (s.extended) {
-          await fail(
-            Rep.ERR_EXT_HEADER_REQD,
-            "Extended headers are already negotiated",
-          );
-        } else if (s.structured) {
-          await fail(
-            Rep.ERR_INVALID,
-            "Structured replies are already negotiated",
-          );
-        } else {
-          s.structured = true;
-          await reply(Rep.ACK);
-        }
-        break;
-      }
-      case Opt.EXTENDED_HEADERS: {
-        if (length !== 0) {
-          await fail(
-            Rep.ERR_INVALID,
-            `NBD_OPT_EXTENDED_HEADERS takes no data: ${length} bytes`,
-          );
-        } else if (s.extended) {
-          await fail(
-            Rep.ERR_INVALID,
-            "Extended headers are already negotiated",
-          );
-        } else {
-          s.extended = true;
-          await reply(Rep.ACK);
-        }
-        break;
-      }
-      case Opt.LIST_META_CONTEXT:
-      case Opt.SET_META_CONTEXT: {
-        const set = option === Opt.SET_META_CONTEXT;
-        // SET replaces the selection even when it fails.
-        if (set) {
-          s.metaExport = undefined;
-          s.metaAllocation = false;
-        }
-        if (!s.structured && !s.extended) {
-          await fail(
-            Rep.ERR_INVALID,
-            "Negotiate structured replies before meta contexts",
-          );
-          break;
-        }
-        let q;
-        try {
-          q = decodeMetaContextOption(data);
-        } catch (e) {
-          await fail(Rep.ERR_INVALID, (e as Error).message);
-          break;
-        }
-        if (!lookup(ctx, q.name)) {
-          await fail(Rep.ERR_UNKNOWN, `No such export: ${q.name}`);
-          break;
-        }
-        const bad = q.queries.find((x) => !x.includes(":"));
-        if (bad !== undefined) {
-          await fail(Rep.ERR_INVALID, `Query has no namespace: ${bad}`);
-          break;
-        }
-        const match = set
-          ? q.queries.some((x) => x === BASE_ALLOCATION)
-          : q.queries.length === 0 ||
-            q.queries.some((x) => x === "base:" || x === BASE_ALLOCATION);
-        if (match) {
-          await reply(
-            Rep.META_CONTEXT,
-            encodeMetaContextReply(set ? ALLOCATION_ID : 0, BASE_ALLOCATION),
-          );
-        }
-        if (set) {
-          s.metaExport = q.name;
-          s.metaAllocation = match;
-        }
-        await reply(Rep.ACK);
-        break;
-      }
-      default:
-        await fail(Rep.ERR_UNSUP, `Unsupported option: ${option}`);
-    }
-  }
-  return undefined;
 }
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+const exportName: Handler = (ctx, state, data) => {
+  if (state.extended) return close(); // forbidden after extended headers
+  let name: string;
+  try {
+    name = decoder.decode(data);
+  } catch {
+    return close();
+  }
+  const exp = lookup(ctx, name);
+  if (!exp) {
+    return close(`unknown export ${JSON.stringify(name)}, closing`);
+  }
+  const flags = transmissionFlags(exp.device, { structured: state.structured });
+  const out = new Uint8Array(state.noZeroes ? 10 : 134); // zeroes follow
+  new WireWriter(out).u64(exp.device.size).u16(flags);
+  return {
+    next: "transmit",
+    send: [out],
+    negotiated: {
+      export: exp,
+      flags,
+      allocation: state.metaAllocation && state.metaExport === name,
+      structured: state.structured,
+      extended: false,
+    },
+  };
+};
+
+const list: Handler = (ctx, state, data, option) => {
+  const bad = noData(option, data, "NBD_OPT_LIST");
+  if (bad) return stay(state, bad);
+  const send = [...ctx.exports.values()].map((e) =>
+    reply(option, Rep.SERVER, encodeServerReply(e.name, e.description ?? ""))
+  );
+  return stay(state, ...send, reply(option, Rep.ACK));
+};
+
+const startTls: Handler = (ctx, state, data, option) => {
+  const bad = noData(option, data, "NBD_OPT_STARTTLS");
+  if (bad) return stay(state, bad);
+  if ((ctx.tls?.mode ?? "off") === "off" || !state.fixed) {
+    return stay(
+      state,
+      fail(option, Rep.ERR_POLICY, "TLS is not enabled on this server"),
+    );
+  }
+  if (state.tls) {
+    return stay(state, fail(option, Rep.ERR_INVALID, "TLS is already active"));
+  }
+  return { next: "starttls", send: [reply(option, Rep.ACK)], state };
+};
+
+const infoOrGo: Handler = (ctx, state, data, option) => {
+  let go;
+  try {
+    go = decodeGoOption(data);
+  } catch (e) {
+    return stay(state, fail(option, Rep.ERR_INVALID, (e as Error).message));
+  }
+  const exp = lookup(ctx, go.name);
+  if (!exp) {
+    return stay(
+      state,
+      fail(option, Rep.ERR_UNKNOWN, `No such export: ${go.name}`),
+    );
+  }
+  const structured = state.structured || state.extended;
+  const flags = transmissionFlags(exp.device, { structured });
+  const info = (i: Parameters<typeof encodeInfo>[0]) =>
+    reply(option, Rep.INFO, encodeInfo(i));
+  const send = [info({ type: "export", size: exp.device.size, flags })];
+  if (go.requests.includes(Info.NAME)) {
+    send.push(info({ type: "name", name: exp.name }));
+  }
+  if (go.requests.includes(Info.DESCRIPTION) && exp.description !== undefined) {
+    send.push(info({ type: "description", description: exp.description }));
+  }
+  // Always sent: the spec lets a server volunteer information, and clients
+  // that ignore it still get clean EINVALs for violations.
+  send.push(info({ type: "block size", blockSize: ctx.blockSize }));
+  send.push(reply(option, Rep.ACK));
+  if (option !== Opt.GO) return stay(state, ...send);
+  return {
+    next: "transmit",
+    send,
+    negotiated: {
+      export: exp,
+      flags,
+      allocation: state.metaAllocation && state.metaExport === go.name,
+      structured,
+      extended: state.extended,
+    },
+  };
+};
+
+const structuredReply: Handler = (_ctx, state, data, option) => {
+  const bad = noData(option, data, "NBD_OPT_STRUCTURED_REPLY");
+  if (bad) return stay(state, bad);
+  if (state.extended) {
+    return stay(
+      state,
+      fail(
+        option,
+        Rep.ERR_EXT_HEADER_REQD,
+        "Extended headers are already negotiated",
+      ),
+    );
+  }
+  if (state.structured) {
+    return stay(
+      state,
+      fail(
+        option,
+        Rep.ERR_INVALID,
+        "Structured replies are already negotiated",
+      ),
+    );
+  }
+  return stay({ ...state, structured: true }, reply(option, Rep.ACK));
+};
+
+const extendedHeaders: Handler = (_ctx, state, data, option) => {
+  const bad = noData(option, data, "NBD_OPT_EXTENDED_HEADERS");
+  if (bad) return stay(state, bad);
+  if (state.extended) {
+    return stay(
+      state,
+      fail(option, Rep.ERR_INVALID, "Extended headers are already negotiated"),
+    );
+  }
+  return stay({ ...state, extended: true }, reply(option, Rep.ACK));
+};
+
+const metaContext: Handler = (ctx, state, data, option) => {
+  const set = option === Opt.SET_META_CONTEXT;
+  // SET replaces the selection even when it fails.
+  if (set) state = { ...state, metaExport: undefined, metaAllocation: false };
+  const refuse = (type: number, message: string) =>
+    stay(state, fail(option, type, message));
+  if (!state.structured && !state.extended) {
+    return refuse(
+      Rep.ERR_INVALID,
+      "Negotiate structured replies before meta contexts",
+    );
+  }
+  let q;
+  try {
+    q = decodeMetaContextOption(data);
+  } catch (e) {
+    return refuse(Rep.ERR_INVALID, (e as Error).message);
+  }
+  if (!lookup(ctx, q.name)) {
+    return refuse(Rep.ERR_UNKNOWN, `No such export: ${q.name}`);
+  }
+  const bad = q.queries.find((x) => !x.includes(":"));
+  if (bad !== undefined) {
+    return refuse(Rep.ERR_INVALID, `Query has no namespace: ${bad}`);
+  }
+  const match = set
+    ? q.queries.some((x) => x === BASE_ALLOCATION)
+    : q.queries.length === 0 ||
+      q.queries.some((x) => x === "base:" || x === BASE_ALLOCATION);
+  const send = match
+    ? [reply(
+      option,
+      Rep.META_CONTEXT,
+      encodeMetaContextReply(set ? ALLOCATION_ID : 0, BASE_ALLOCATION),
+    )]
+    : [];
+  if (set) state = { ...state, metaExport: q.name, metaAllocation: match };
+  return stay(state, ...send, reply(option, Rep.ACK));
+};
+
+const HANDLERS: Record<number, Handler> = {
+  [Opt.EXPORT_NAME]: exportName,
+  [Opt.LIST]: list,
+  [Opt.STARTTLS]: startTls,
+  [Opt.INFO]: infoOrGo,
+  [Opt.GO]: infoOrGo,
+  [Opt.STRUCTURED_REPLY]: structuredReply,
+  [Opt.EXTENDED_HEADERS]: extendedHeaders,
+  [Opt.LIST_META_CONTEXT]: metaContext,
+  [Opt.SET_META_CONTEXT]: metaContext,
+};

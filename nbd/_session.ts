@@ -1,11 +1,29 @@
 /**
- * State shared by the server's handshake and transmission phases.
+ * One server connection from greeting to close: its stream and counters
+ * ({@link Session}), the server-wide settings it reads ({@link ServerContext}),
+ * and the shell that runs the handshake's state machine (`_handshake.ts`)
+ * over the stream before handing over to transmission (`_transmission.ts`).
+ * Everything takes a {@link Stream}, so tests run whole sessions over an
+ * in-memory pipe.
  *
  * @module
  */
 
-import type { ConnectionInfo } from "../net/connection.ts";
+import type { ConnectionInfo } from "../net/mod.ts";
+import {
+  afterTls,
+  greeting,
+  type HandshakeState,
+  type Negotiated,
+  onClientFlags,
+  onOption,
+  onOptionHeader,
+  type Step,
+} from "./_handshake.ts";
+import { OPTION_HEADER_SIZE } from "./_constants.ts";
 import { BufferedReader, type Stream, writeAll } from "./_stream.ts";
+import { serverTls } from "./_tls.ts";
+import { type TransmissionControl, transmit } from "./_transmission.ts";
 import type { Device } from "./device.ts";
 import type { BlockSize } from "./protocol.ts";
 
@@ -28,22 +46,11 @@ export interface ServerContext {
   log: (message: string) => void;
 }
 
-/** One connection's negotiated state. */
+/** One connection's stream and counters. */
 export class Session {
   stream: Stream;
   reader: BufferedReader;
   readonly info: ConnectionInfo;
-  /** Set by STARTTLS. */
-  tls = false;
-  /** Client set NBD_FLAG_C_FIXED_NEWSTYLE. */
-  fixed = false;
-  /** Client set NBD_FLAG_C_NO_ZEROES. */
-  noZeroes = false;
-  structured = false;
-  extended = false;
-  /** Export name the last SET_META_CONTEXT referred to, and whether it selected base:allocation. */
-  metaExport: string | undefined = undefined;
-  metaAllocation = false;
   /** Closed by the server (shutdown or disconnect). */
   closed = false;
   /** Bytes written during the handshake (the transmission writer counts its own). */
@@ -70,6 +77,11 @@ export class Session {
     this.reader.bytesIn = before;
   }
 
+  /** Logs `message` as this connection's. */
+  log(ctx: ServerContext, message: string): void {
+    ctx.log(`connection ${this.info.id}: ${message}`);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -77,4 +89,66 @@ export class Session {
       this.stream.close();
     } catch { /* already closed */ }
   }
+}
+
+/**
+ * Runs the handshake; resolves with the chosen export, or undefined when the
+ * session ended (abort, hard disconnect, end of stream).
+ */
+export async function negotiate(
+  s: Session,
+  ctx: ServerContext,
+): Promise<Negotiated | undefined> {
+  await s.send(greeting());
+  if (!await s.reader.fill(4)) return undefined;
+  const flags = s.reader.take(4);
+  let step: Step = onClientFlags(
+    ctx,
+    ((flags[0] << 24) | (flags[1] << 16) | (flags[2] << 8) | flags[3]) >>> 0,
+  );
+  for (;;) {
+    if (step.next === "close") {
+      if (step.log) s.log(ctx, step.log);
+      for (const b of step.send) await s.send(b).catch(() => {});
+      return undefined;
+    }
+    for (const b of step.send) await s.send(b);
+    if (step.next === "transmit") return step.negotiated;
+    let state: HandshakeState = step.state;
+    if (step.next === "starttls") {
+      const tls = ctx.tls!;
+      try {
+        s.switchStream(
+          await serverTls(s.stream, {
+            cert: tls.cert,
+            key: tls.key,
+            leftover: s.reader.drain(),
+          }),
+        );
+      } catch (e) {
+        s.log(ctx, `TLS handshake failed: ${(e as Error).message}`);
+        return undefined;
+      }
+      state = afterTls(state);
+    }
+    if (s.closed || !await s.reader.fill(OPTION_HEADER_SIZE)) return undefined;
+    const header = onOptionHeader(ctx, s.reader.take(OPTION_HEADER_SIZE));
+    if (header.next !== "data") {
+      step = header;
+      continue;
+    }
+    const data = new Uint8Array(header.length);
+    if (!await s.reader.readInto(data)) return undefined;
+    step = onOption(ctx, state, header.option, data);
+  }
+}
+
+/** Runs one connection: the handshake, then transmission until it ends. */
+export async function serveSession(
+  s: Session,
+  ctx: ServerContext,
+  control: TransmissionControl,
+): Promise<void> {
+  const neg = await negotiate(s, ctx);
+  if (neg && !s.closed) await transmit(s, ctx, neg, control);
 }

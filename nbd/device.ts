@@ -5,16 +5,34 @@
  * `can_*` idea): no `trim` means no `NBD_FLAG_SEND_TRIM`, `readOnly` means
  * `NBD_FLAG_READ_ONLY` and no write commands, and so on.
  *
- * @example A device that serves a fixed pattern
+ * @example A device of your own, served read-only
  * ```ts
- * import type { Device } from "./device.ts";
+ * import { connectNbd, type Device, NbdError, serveNbd, TxFlag } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * // Every byte reads as its offset modulo 251; nothing can be written.
  * const pattern: Device = {
  *   size: 1 << 20,
  *   readOnly: true,
- *   async readAt(offset, into) { into.fill(offset % 251); },
- *   async writeAt() { throw new Error("read-only"); },
- *   async flush() {},
+ *   readAt(offset, into) {
+ *     for (let i = 0; i < into.length; i++) into[i] = (offset + i) % 251;
+ *     return Promise.resolve();
+ *   },
+ *   writeAt: () => Promise.reject(new Error("Never called: the export is read-only")),
+ *   flush: () => Promise.resolve(),
  * };
+ * const server = serveNbd({ port: 0, exports: [{ name: "pattern", device: pattern }] });
+ * const disk = await connectNbd({ port: server.addr.port, export: "pattern" });
+ * assert.notEqual(disk.flags & TxFlag.READ_ONLY, 0);
+ * assert.equal(disk.flags & TxFlag.SEND_TRIM, 0); // the device has no `trim`
+ * assert.deepEqual([...await disk.readAt(250, 3)], [250, 0, 1]);
+ * // The server refuses the write itself, with EPERM.
+ * await assert.rejects(
+ *   disk.writeAt(0, new Uint8Array(1)),
+ *   (e) => e instanceof NbdError && e.code === "EPERM",
+ * );
+ * await disk.close();
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -155,11 +173,27 @@ export interface Device {
  * fast zero on every writable device (the server emulates slow zeroing and
  * answers FAST_ZERO with ENOTSUP when the device cannot do it fast).
  *
- * @example
+ * @example What a minimal device and a MemoryDevice advertise
  * ```ts
- * import { transmissionFlags } from "./device.ts";
- * import { MemoryDevice } from "./memory_device.ts";
- * console.log(transmissionFlags(new MemoryDevice(1 << 20), { structured: true }).toString(2));
+ * import { type Device, MemoryDevice, transmissionFlags, TxFlag } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const has = (flags: number, flag: number) => (flags & flag) !== 0;
+ * const minimal: Device = {
+ *   size: 4096,
+ *   readAt: () => Promise.resolve(),
+ *   writeAt: () => Promise.resolve(),
+ *   flush: () => Promise.resolve(),
+ * };
+ * const plain = transmissionFlags(minimal, { structured: false });
+ * assert.ok(has(plain, TxFlag.SEND_FLUSH) && has(plain, TxFlag.SEND_FUA));
+ * assert.ok(has(plain, TxFlag.SEND_WRITE_ZEROES)); // emulated with zero buffers
+ * assert.ok(!has(plain, TxFlag.SEND_TRIM) && !has(plain, TxFlag.CAN_MULTI_CONN));
+ * assert.ok(!has(plain, TxFlag.SEND_DF)); // needs structured replies
+ *
+ * const mem = transmissionFlags(new MemoryDevice(4096), { structured: true });
+ * assert.ok(has(mem, TxFlag.SEND_TRIM) && has(mem, TxFlag.CAN_MULTI_CONN));
+ * assert.ok(has(mem, TxFlag.SEND_DF));
  * ```
  */
 export function transmissionFlags(
@@ -183,12 +217,23 @@ export function transmissionFlags(
  * A read-only view of `device`: reads, flush, block status and cache pass
  * through; every write fails with `NBD_EPERM`.
  *
- * @example
+ * @example Export a writable device read-only
  * ```ts
- * import { readOnly } from "./device.ts";
- * import { MemoryDevice } from "./memory_device.ts";
- * const ro = readOnly(new MemoryDevice(4096));
- * console.log(ro.readOnly); // true
+ * import { Errno, MemoryDevice, NbdError, readOnly } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
+ * const disk = new MemoryDevice(4096);
+ * await disk.writeAt(0, new Uint8Array([42]));
+ * const ro = readOnly(disk);
+ * assert.equal(ro.readOnly, true);
+ * await assert.rejects(
+ *   ro.writeAt(0, new Uint8Array([1])),
+ *   (e) => e instanceof NbdError && e.errno === Errno.EPERM,
+ * );
+ * assert.equal(ro.trim, undefined); // not offered, so TRIM is not advertised
+ * const byte = new Uint8Array(1);
+ * await ro.readAt(0, byte); // reads reach the device
+ * assert.equal(byte[0], 42);
  * ```
  */
 export function readOnly(device: Device): Device {

@@ -3,16 +3,27 @@
  * (LIST, INFO/GO, STARTTLS, structured replies, meta contexts, extended
  * headers) and a concurrent transmission phase that replies by cookie.
  *
- * @example Serve a 1 GiB sparse RAM disk
- * ```ts ignore
- * import { MemoryDevice, serveNbd } from "./mod.ts";
+ * @example Serve a sparse RAM disk as the default export
+ * ```ts
+ * import { connectNbd, MemoryDevice, serveNbd, State } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
  * const server = serveNbd({
- *   port: 10809,
- *   exports: [{ name: "mem", device: new MemoryDevice(1 << 30) }],
+ *   port: 0, // picks a free port; NBD's own is 10809
+ *   exports: [{ name: "mem", device: new MemoryDevice(1 << 30), description: "RAM disk" }],
  *   defaultExport: "mem",
  * });
- * console.log(`nbd://127.0.0.1:${server.addr.port}/mem`);
- * await server.finished;
+ * // An empty export name selects the default export.
+ * const disk = await connectNbd({ hostname: "127.0.0.1", port: server.addr.port, export: "" });
+ * assert.equal(disk.size, 1 << 30);
+ * assert.equal(disk.description, "RAM disk");
+ * // Nothing is allocated until written: the first MiB is one hole.
+ * const status = await disk.blockStatus(0, 1 << 20);
+ * assert.deepEqual(status.get("base:allocation"), [
+ *   { length: 1 << 20, flags: State.HOLE | State.ZERO },
+ * ]);
+ * await disk.close();
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -23,13 +34,13 @@ import {
   type ConnectionInfo,
   type ConnectionOptions,
 } from "../net/mod.ts";
-import { negotiate } from "./_handshake.ts";
 import {
   type ResolvedExport,
   type ServerContext,
+  serveSession,
   Session,
 } from "./_session.ts";
-import { type TransmissionControl, transmit } from "./_transmission.ts";
+import type { TransmissionControl } from "./_transmission.ts";
 import type { Device } from "./device.ts";
 import { type BlockSize, checkBlockSize } from "./protocol.ts";
 
@@ -114,11 +125,20 @@ interface Live {
 /**
  * Starts an NBD server.
  *
- * @example
+ * @example Watch the live connections and drop one
  * ```ts
- * import { MemoryDevice, serveNbd } from "./mod.ts";
+ * import { connectNbd, MemoryDevice, serveNbd } from "@netfs/netfs/nbd";
+ * import assert from "node:assert/strict";
+ *
  * const server = serveNbd({ port: 0, exports: [{ name: "mem", device: new MemoryDevice(1 << 20) }] });
- * console.log(server.addr.port > 0); // true
+ * const disk = await connectNbd({ hostname: "127.0.0.1", port: server.addr.port, export: "mem" });
+ * await disk.readAt(0, 512);
+ * const [conn] = server.connections();
+ * assert.equal(conn.remote.hostname, "127.0.0.1");
+ * assert.equal(conn.requests, 1);
+ * assert.equal(server.disconnect(conn.id), true);
+ * await assert.rejects(disk.readAt(0, 512)); // the server closed the connection
+ * await disk.close();
  * await server.shutdown();
  * ```
  */
@@ -224,10 +244,7 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
       log(`onConnect threw: ${(e as Error).message}`);
     }
     try {
-      const neg = await negotiate(session, ctx);
-      if (neg && !session.closed) {
-        await transmit(session, ctx, neg, entry.control);
-      }
+      await serveSession(session, ctx, entry.control);
     } catch (e) {
       if (!session.closed) {
         log(`connection ${info.id}: ${(e as Error)?.message ?? e}`);

@@ -50,29 +50,37 @@
  * server has no answer). A record over `maxRecordSize` closes the
  * connection: the stream cannot be resynchronized.
  *
- * @example Serve a program on an ephemeral port
+ * @example A slow call does not hold up the calls behind it
  * ```ts
+ * import { RpcClient, serveRpc } from "@netfs/netfs/rpc";
  * import assert from "node:assert/strict";
- * import { procedure } from "./program.ts";
- * import { serveRpc } from "./server.ts";
+ *
+ * const gate = Promise.withResolvers<void>();
  * const server = serveRpc({
  *   port: 0,
  *   programs: [{
  *     program: 0x20000001,
  *     version: 1,
- *     name: "echo",
+ *     name: "gate",
  *     procedures: {
- *       0: { name: "NULL", run: () => {} },
- *       1: procedure({
- *         name: "ECHO",
- *         decode: (args) => args.opaque(1024),
- *         run: (data) => data,
- *         encode: (reply, data) => void reply.opaque(data),
- *       }),
+ *       1: { name: "WAIT", run: () => gate.promise },
+ *       2: { name: "OPEN", run: () => gate.resolve() },
  *     },
  *   }],
  * });
- * assert.ok(server.addr.port > 0);
+ * const client = await RpcClient.connect({
+ *   hostname: "127.0.0.1",
+ *   port: server.addr.port,
+ *   timeoutMs: 5000, // a server that ran calls one by one would never answer WAIT
+ * });
+ * const replies: string[] = [];
+ * const waiting = client.call(0x20000001, 1, 1, () => {}).then(() => replies.push("WAIT"));
+ * // OPEN arrives on the same connection while WAIT runs: it runs at once,
+ * // and its reply goes out first.
+ * await client.call(0x20000001, 1, 2, () => {}).then(() => replies.push("OPEN"));
+ * await waiting;
+ * assert.deepEqual(replies, ["OPEN", "WAIT"]);
+ * client.close();
  * await server.shutdown();
  * ```
  *
@@ -213,13 +221,27 @@ class Connection {
  * Starts an RPC server. Like `Deno.serve`, it listens at once and returns a
  * handle; the address is known synchronously.
  *
- * @example
+ * @example Add a program after the start, stop with an AbortSignal
  * ```ts
- * import { serveRpc } from "./server.ts";
+ * import { RpcClient, RpcClosedError, serveRpc } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
  * const ac = new AbortController();
- * const server = serveRpc({ port: 0, programs: [], signal: ac.signal, log: () => {} });
- * ac.abort();
+ * const server = serveRpc({ port: 0, programs: [], signal: ac.signal });
+ * server.register({
+ *   program: 0x20000001,
+ *   version: 1,
+ *   name: "late",
+ *   procedures: { 0: { name: "NULL", run: () => {} } },
+ * });
+ * assert.deepEqual(server.programs().map((p) => p.name), ["late"]);
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * await client.call(0x20000001, 1, 0, () => {}); // answered
+ *
+ * ac.abort(); // as server.shutdown() does
  * await server.finished;
+ * await client.closed; // the server closed the connection
+ * await assert.rejects(client.call(0x20000001, 1, 0, () => {}), RpcClosedError);
  * ```
  */
 export function serveRpc(options: RpcServerOptions): RpcServer {

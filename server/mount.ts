@@ -3,14 +3,28 @@
  * the list of mounts for DUMP, and lists exports with the clients allowed
  * to mount them.
  *
- * @example
+ * @example Mount an export, then find it in the mount list
  * ```ts
- * import { mountProgram } from "./mount.ts";
- * import { ExportTable } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const fs = new MemFs();
- * const prog = mountProgram({ exports: new ExportTable([{ path: "/", fs }]) });
- * console.log(prog.program, prog.version); // 100005 3
+ * import { RpcClient, serveRpc } from "@netfs/netfs/rpc";
+ * import { ExportTable, mountProgram } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const exports = new ExportTable([{ path: "/data", fs: new MemFs() }]);
+ * const server = serveRpc({ port: 0, programs: [mountProgram({ exports })] });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * // MNT (program 100005 version 3, procedure 1): status, root handle, flavours.
+ * const mnt = await client.call(100005, 3, 1, (w) => w.string("/data"));
+ * assert.equal(mnt.u32(), 0); // MNT3_OK
+ * assert.ok(mnt.opaque(64).length > 0); // the handle NFS calls start from
+ * assert.deepEqual(mnt.array(8, (r) => r.u32()), [1]); // AUTH_SYS
+ * // DUMP (procedure 2): who mounted what.
+ * const dump = await client.call(100005, 3, 2, () => {});
+ * assert.equal(dump.bool(), true); // an entry follows
+ * assert.deepEqual([dump.string(255), dump.string(1024)], ["127.0.0.1", "/data"]);
+ * assert.equal(dump.bool(), false); // the last one
+ * client.close();
+ * await server.shutdown();
  * ```
  *
  * @module
@@ -41,16 +55,28 @@ import { encodeHandle } from "./handles.ts";
 /**
  * Options of {@link mountProgram}.
  *
- * @example
+ * @example Log mounts and unmounts
  * ```ts
- * import type { MountOptions } from "./mount.ts";
- * import { ExportTable } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const options: MountOptions = {
- *   exports: new ExportTable([{ path: "/", fs: new MemFs() }]),
- *   onMount: (e) => console.log(e.op, e.client, e.path),
- * };
- * console.log(typeof options.onMount);
+ * import { RpcClient, serveRpc } from "@netfs/netfs/rpc";
+ * import { ExportTable, mountProgram } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const events: string[] = [];
+ * const server = serveRpc({
+ *   port: 0,
+ *   programs: [mountProgram({
+ *     exports: new ExportTable([{ path: "/", fs: new MemFs() }]),
+ *     onMount: (e) => events.push(`${e.op} ${e.client} ${e.path}`),
+ *   })],
+ * });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * await client.call(100005, 3, 1, (w) => w.string("/")); // MNT
+ * await client.call(100005, 3, 3, (w) => w.string("/")); // UMNT
+ * await client.call(100005, 3, 3, (w) => w.string("/")); // not mounted: no event
+ * assert.deepEqual(events, ["mnt 127.0.0.1 /", "umnt 127.0.0.1 /"]);
+ * client.close();
+ * await server.shutdown();
  * ```
  */
 export interface MountOptions {
@@ -167,15 +193,29 @@ class MountState {
  * unprivileged source port on a `secure` export, MNT3ERR_NAMETOOLONG for an
  * over-long component. The root handle comes with AUTH_SYS as the flavour.
  *
- * @example
+ * @example What MNT answers for paths it cannot mount
  * ```ts
+ * import { RpcClient, serveRpc } from "@netfs/netfs/rpc";
+ * import { ExportTable, mountProgram } from "@netfs/netfs/server";
+ * import { MemFs, ROOT } from "@netfs/netfs/vfs";
  * import assert from "node:assert/strict";
- * import { mountProgram } from "./mount.ts";
- * import { ExportTable } from "./exports.ts";
- * import { MemFs } from "../vfs/memfs.ts";
+ *
  * const fs = new MemFs();
- * const prog = mountProgram({ exports: new ExportTable([{ path: "/data", fs }]) });
- * assert.equal(prog.procedures[1].name, "MNT");
+ * await fs.create(ROOT, fs.root, "notes.txt");
+ * const exports = new ExportTable([
+ *   { path: "/", fs },
+ *   { path: "/lan", fs: new MemFs(), clients: ["192.0.2.0/24"] },
+ * ]);
+ * const server = serveRpc({ port: 0, programs: [mountProgram({ exports })] });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const mnt = async (path: string) =>
+ *   (await client.call(100005, 3, 1, (w) => w.string(path))).u32();
+ * assert.equal(await mnt("/"), 0); // MNT3_OK
+ * assert.equal(await mnt("/missing"), 2); // MNT3ERR_NOENT
+ * assert.equal(await mnt("/notes.txt"), 20); // MNT3ERR_NOTDIR
+ * assert.equal(await mnt("/lan"), 13); // MNT3ERR_ACCES: we are not on that network
+ * client.close();
+ * await server.shutdown();
  * ```
  */
 export function mountProgram(options: MountOptions): RpcProgram {

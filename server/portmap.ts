@@ -20,12 +20,29 @@
  * To run on the well-known port 111, start the server as root (or with
  * CAP_NET_BIND_SERVICE) with `port: 111`.
  *
- * @example Serve rpcbind next to a program
+ * @example Answer for a server's programs, even ones registered later
  * ```ts
- * import { serveRpc } from "../rpc/server.ts";
- * import { portmapPrograms } from "./portmap.ts";
+ * import { PortmapClient } from "@netfs/netfs/client";
+ * import { RpcAcceptError, serveRpc } from "@netfs/netfs/rpc";
+ * import { portmapPrograms } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
  * const server = serveRpc({ port: 0, programs: [] });
  * for (const p of portmapPrograms(server)) server.register(p);
+ * server.register({
+ *   program: 0x20000001,
+ *   version: 1,
+ *   name: "demo",
+ *   procedures: { 0: { name: "NULL", run: () => {} } },
+ * });
+ * const pm = await PortmapClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * assert.equal(await pm.getPort({ program: 0x20000001, version: 1 }), server.addr.port);
+ * // CALLIT (version 2, procedure 5) would forward a call for anyone: refused.
+ * await assert.rejects(
+ *   pm.rpc.call(100000, 2, 5, () => {}),
+ *   (e) => e instanceof RpcAcceptError && e.statusName === "PROC_UNAVAIL",
+ * );
+ * pm.close();
  * await server.shutdown();
  * ```
  *
@@ -418,13 +435,28 @@ function rpcbind(reg: Registry, version: 3 | 4): RpcProgram {
  * The portmapper version 2 and rpcbind versions 3 and 4 for `server`:
  * register them on it to answer for its programs.
  *
- * @example
+ * @example Name the owner, and let nobody register
  * ```ts
- * import { serveRpc } from "../rpc/server.ts";
- * import { portmapPrograms } from "./portmap.ts";
+ * import { IPPROTO_TCP, PortmapClient } from "@netfs/netfs/client";
+ * import { serveRpc } from "@netfs/netfs/rpc";
+ * import { portmapPrograms } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
  * const server = serveRpc({ port: 0, programs: [] });
- * for (const p of portmapPrograms(server)) server.register(p);
- * console.log(server.programs().map((p) => p.version)); // [2, 3, 4]
+ * for (const p of portmapPrograms(server, { owner: "netfs", setAllow: [] })) {
+ *   server.register(p);
+ * }
+ * const pm = await PortmapClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const own = await pm.dumpAddrs({ version: 3 });
+ * assert.deepEqual(own.map((m) => [m.program, m.version, m.owner]), [
+ *   [100000, 2, "netfs"],
+ *   [100000, 3, "netfs"],
+ *   [100000, 4, "netfs"],
+ * ]);
+ * // Even a loopback peer may not SET now.
+ * const mapping = { program: 0x20000001, version: 1, protocol: IPPROTO_TCP, port: 4000 };
+ * assert.equal(await pm.set(mapping), false);
+ * pm.close();
  * await server.shutdown();
  * ```
  */

@@ -5,15 +5,24 @@
  * insist on asking one (Windows). The `versions` option leaves out v3 (and
  * MOUNT with it) or v4.
  *
- * @example Serve an in-memory file system
- * ```ts ignore
- * import { serveNfs } from "./serve.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const server = serveNfs({
- *   port: 0,
- *   exports: [{ path: "/", fs: new MemFs(), squash: "none" }],
- * });
- * console.log(server.addr.port);
+ * @example MOUNT and NFS on one port: mount, then read the root's attributes
+ * ```ts
+ * import { RpcClient } from "@netfs/netfs/rpc";
+ * import { serveNfs } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * // Port 0 picks a free port; without `quiet` the server prints mount commands.
+ * const server = serveNfs({ port: 0, quiet: true, exports: [{ path: "/", fs: new MemFs() }] });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const mnt = await client.call(100005, 3, 1, (w) => w.string("/")); // MOUNT v3 MNT
+ * assert.equal(mnt.u32(), 0); // MNT3_OK
+ * const root = mnt.opaque(64);
+ * const attrs = await client.call(100003, 3, 1, (w) => w.opaque(root)); // NFSv3 GETATTR
+ * assert.equal(attrs.u32(), 0); // NFS3_OK
+ * assert.equal(attrs.u32(), 2); // NF3DIR
+ * assert.equal(attrs.u32(), 0o755); // the mode of a MemFs root
+ * client.close();
  * await server.shutdown();
  * ```
  *
@@ -31,17 +40,33 @@ import { portmapPrograms } from "./portmap.ts";
 /**
  * Options of {@link serveNfs}.
  *
- * @example
+ * @example The transfer sizes a client learns from FSINFO
  * ```ts
- * import type { NfsServerOptions } from "./serve.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const options: NfsServerOptions = {
- *   hostname: "127.0.0.1",
- *   port: 11111,
- *   exports: [{ path: "/", fs: new MemFs(), squash: "none" }],
+ * import { RpcClient } from "@netfs/netfs/rpc";
+ * import { serveNfs } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNfs({
+ *   port: 0,
  *   quiet: true,
- * };
- * console.log(options.port);
+ *   rtmax: 256 * 1024,
+ *   wtmax: 64 * 1024,
+ *   exports: [{ path: "/", fs: new MemFs() }],
+ * });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const mnt = await client.call(100005, 3, 1, (w) => w.string("/"));
+ * assert.equal(mnt.u32(), 0);
+ * const root = mnt.opaque(64);
+ * const info = await client.call(100003, 3, 19, (w) => w.opaque(root)); // FSINFO
+ * assert.equal(info.u32(), 0); // NFS3_OK
+ * assert.equal(info.bool(), true); // the root's attributes follow
+ * info.fixedOpaque(84);
+ * assert.deepEqual([info.u32(), info.u32()], [256 * 1024, 256 * 1024]); // rtmax, rtpref
+ * info.u32(); // rtmult
+ * assert.deepEqual([info.u32(), info.u32()], [64 * 1024, 64 * 1024]); // wtmax, wtpref
+ * client.close();
+ * await server.shutdown();
  * ```
  */
 export interface NfsServerOptions extends ConnectionOptions {
@@ -91,16 +116,21 @@ export interface NfsServerOptions extends ConnectionOptions {
 /**
  * A running NFS server, shaped like the handle `Deno.serve` returns.
  *
- * @example
+ * @example The export table in use, the connections, and dropping one
  * ```ts
- * import { type NfsServer, serveNfs } from "./serve.ts";
- * import { MemFs } from "../vfs/memfs.ts";
- * const server: NfsServer = serveNfs({
- *   port: 0,
- *   quiet: true,
- *   exports: [{ path: "/", fs: new MemFs() }],
- * });
- * console.log(server.addr.port > 0, server.connections().length);
+ * import { RpcClient } from "@netfs/netfs/rpc";
+ * import { serveNfs } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serveNfs({ port: 0, quiet: true, exports: [{ path: "data/", fs: new MemFs() }] });
+ * assert.deepEqual(server.exports.exports.map((e) => e.path), ["/data"]); // as clients mount it
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * await client.call(100003, 3, 0, () => {}); // NFSv3 NULL
+ * const [conn] = server.connections();
+ * assert.equal(conn.requests, 1);
+ * assert.equal(server.disconnect(conn.id), true);
+ * await client.closed; // the server hung up
  * await server.shutdown();
  * ```
  */
@@ -126,8 +156,17 @@ export interface NfsServer {
  *
  * @example
  * ```ts
- * import { mountCommands } from "./serve.ts";
- * console.log(mountCommands("127.0.0.1", 11111, "/").linux);
+ * import { mountCommands } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * const all = mountCommands("0.0.0.0", 2049, "/"); // a wildcard address mounts as loopback
+ * assert.equal(
+ *   all.linux,
+ *   "sudo mount -t nfs -o vers=3,proto=tcp,port=2049,mountport=2049,mountproto=tcp,nolock 127.0.0.1:/ /mnt",
+ * );
+ * assert.match(all.windows, /needs an export with a name/);
+ * const data = mountCommands("192.0.2.1", 2049, "/data");
+ * assert.ok(data.windows.startsWith("mount -o anon,nolock \\\\192.0.2.1\\data Z:"));
  * ```
  */
 export function mountCommands(
@@ -159,18 +198,29 @@ export function mountCommands(
 /**
  * Starts the NFS server.
  *
- * @example
- * ```ts ignore
- * import { serveNfs } from "./serve.ts";
- * import { MemFs } from "../vfs/memfs.ts";
+ * @example Where the banner and mount events go, and stopping by AbortSignal
+ * ```ts
+ * import { RpcClient } from "@netfs/netfs/rpc";
+ * import { serveNfs } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const lines: string[] = [];
  * const ac = new AbortController();
  * const server = serveNfs({
  *   port: 0,
- *   exports: [{ path: "/data", fs: new MemFs() }],
+ *   exports: [{ path: "/", fs: new MemFs() }],
+ *   log: (line) => lines.push(line), // default: console.error
  *   signal: ac.signal,
- *   quiet: true,
  * });
- * ac.abort();
+ * const { port } = server.addr;
+ * assert.equal(lines[0], `netfs nfs: NFSv3 + MOUNT v3 + portmap on 127.0.0.1:${port}`);
+ * assert.match(lines[1], /Linux: +sudo mount -t nfs/);
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port });
+ * await client.call(100005, 3, 1, (w) => w.string("/")); // MNT
+ * assert.equal(lines.at(-1), "netfs nfs: 127.0.0.1 mounted /");
+ * client.close();
+ * ac.abort(); // as server.shutdown() does
  * await server.finished;
  * ```
  */

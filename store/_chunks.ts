@@ -1,6 +1,6 @@
 /**
  * One sparse chunk store for the in-memory back ends: MemFs file data
- * (vfs/memfs.ts), `MemoryDevice` and `SharedMemoryDevice` (nbd/). It lives in its own folder because both vfs/ and nbd/ use it and
+ * (vfs/memfs/_data.ts), `MemoryDevice` and `SharedMemoryDevice` (nbd/). It lives in its own folder because both vfs/ and nbd/ use it and
  * it belongs to neither.
  *
  * A store is a sparse byte array cut into chunks of `chunkSize` bytes. Chunks

@@ -10,37 +10,6 @@
 
 import assert from "node:assert/strict";
 
-/**
- * Files whose examples are still being rewritten on other branches, skipped
- * for now. A path ending in "/" covers a whole folder. Empty this list once
- * those branches are merged and their examples converted.
- */
-const NOT_YET_CONVERTED: readonly string[] = [
-  "nbd/_handshake.ts",
-  "nbd/_session.ts",
-  "nbd/_stream.ts",
-  "nbd/_transmission.ts",
-  "nbd/device.ts",
-  "nbd/memory_device.ts",
-  "nbd/server.ts",
-  "nbd/shared_memory_device.ts",
-  "rpc/connections.ts",
-  "rpc/program.ts",
-  "rpc/server.ts",
-  "server/mount.ts",
-  "server/nfs3/",
-  "server/portmap.ts",
-  "server/serve.ts",
-  "vfs/_policy.ts",
-  "vfs/access.ts",
-  "vfs/callback.ts",
-  "vfs/localfs.ts",
-  "vfs/memfs.ts",
-  "vfs/per_user.ts",
-  "vfs/readonly.ts",
-  "vfs/types.ts",
-];
-
 /** The library's folders, next to mod.ts. */
 const LIBRARY_DIRS = ["rpc", "proto", "client", "server", "nbd", "vfs"];
 
@@ -185,12 +154,6 @@ async function libraryFiles(): Promise<string[]> {
   return files.sort();
 }
 
-function skipped(path: string): boolean {
-  return NOT_YET_CONVERTED.some((p) =>
-    p.endsWith("/") ? path.startsWith(p) : path === p
-  );
-}
-
 Deno.test("doc examples: every library example asserts, imports the package path, says why it is ignored", async () => {
   const pub = await publicModules();
   assert.equal(pub.get("rpc/xdr.ts"), "all", "re-exports are followed");
@@ -201,7 +164,6 @@ Deno.test("doc examples: every library example asserts, imports the package path
   const problems: string[] = [];
   let checked = 0;
   for (const path of await libraryFiles()) {
-    if (skipped(path)) continue;
     const source = await Deno.readTextFile(new URL(path, ROOT));
     for (const ex of examplesOf(path, source)) {
       checked++;

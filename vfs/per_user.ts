@@ -59,13 +59,22 @@ interface Entry {
 /**
  * Delegates every call to the caller's own file system.
  *
- * @example
+ * @example One instance per caller, made on first use
  * ```ts
  * import assert from "node:assert/strict";
- * import { FileType, MemFs, PerUserFs, ROOT } from "@netfs/netfs/vfs";
+ * import { MemFs, PerUserFs, ROOT } from "@netfs/netfs/vfs";
  * const shared = new MemFs();
- * const fs = await PerUserFs.open(() => shared, { idleTimeoutMs: 60_000 });
- * assert.equal((await fs.getattr(ROOT, fs.root)).type, FileType.Directory);
+ * const madeFor: number[] = [];
+ * const fs = await PerUserFs.open((cred) => {
+ *   madeFor.push(cred.uid);
+ *   return shared; // a real factory returns this caller's view of one tree
+ * });
+ * const alice = { uid: 1000, gid: 1000, groups: [] };
+ * await fs.getattr(alice, fs.root);
+ * await fs.getattr(alice, fs.root); // alice's instance again
+ * await fs.getattr(ROOT, fs.root);
+ * assert.deepEqual(madeFor, [0, 1000]); // root's when it opened, alice's on her first call
+ * assert.equal(fs.instances, 2);
  * await fs.close();
  * ```
  */
@@ -103,13 +112,25 @@ export class PerUserFs extends PassthroughFs {
    * @param options Idle timeout and cache key.
    * @returns The wrapper.
    *
-   * @example
+   * @example Close idle instances; key callers by uid alone
    * ```ts
    * import assert from "node:assert/strict";
-   * import { MemFs, PerUserFs } from "@netfs/netfs/vfs";
+   * import { MemFs, PerUserFs, ReadOnlyFs } from "@netfs/netfs/vfs";
    * const shared = new MemFs();
-   * const fs = await PerUserFs.open(() => shared);
-   * assert.equal(fs.root, shared.root);
+   * const fs = await PerUserFs.open(
+   *   () => new ReadOnlyFs(shared, { closeInner: false }),
+   *   { idleTimeoutMs: 20, key: (cred) => String(cred.uid) },
+   * );
+   * await fs.getattr({ uid: 1000, gid: 1000, groups: [] }, fs.root);
+   * assert.equal(fs.instances, 2); // root's and uid 1000's
+   * // Unused for 20 ms, both are closed (waiting at most a second here).
+   * for (let i = 0; i < 100 && fs.instances > 0; i++) {
+   *   await new Promise((done) => setTimeout(done, 10));
+   * }
+   * assert.equal(fs.instances, 0);
+   * await fs.getattr({ uid: 1000, gid: 50, groups: [] }, fs.root); // made again
+   * await fs.getattr({ uid: 1000, gid: 1000, groups: [] }, fs.root); // same key
+   * assert.equal(fs.instances, 1);
    * await fs.close();
    * ```
    */

@@ -7,16 +7,28 @@
  * method takes the caller's {@link Credentials} first and enforces
  * permissions itself; failures are {@link VfsError}s with a POSIX code.
  *
- * @example Reading a file by path through any FileSystem
+ * @example Read a file by path through any FileSystem, as a given caller
  * ```ts
- * import type { Credentials, FileSystem } from "./types.ts";
+ * import { type Credentials, type FileSystem, MemFs, ROOT } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * // Names are looked up one directory at a time, each step as `cred`.
  * async function readPath(fs: FileSystem, cred: Credentials, path: string) {
  *   let id = fs.root;
  *   for (const name of path.split("/").filter(Boolean)) {
  *     id = (await fs.lookup(cred, id, name)).fileid;
  *   }
- *   return (await fs.read(cred, id, 0, 1 << 20)).data;
+ *   return new TextDecoder().decode((await fs.read(cred, id, 0, 1 << 20)).data);
  * }
+ * const fs = new MemFs();
+ * const docs = await fs.mkdir(ROOT, fs.root, "docs");
+ * const file = await fs.create(ROOT, docs.fileid, "a.txt");
+ * await fs.write(ROOT, file.fileid, 0, new TextEncoder().encode("hi"));
+ * assert.equal(await readPath(fs, ROOT, "/docs/a.txt"), "hi");
+ * // The file system enforces permissions: a stranger may not read a 0o600 file.
+ * await fs.setattr(ROOT, file.fileid, { mode: 0o600 });
+ * const stranger = { uid: 1000, gid: 1000, groups: [] };
+ * await assert.rejects(readPath(fs, stranger, "/docs/a.txt"), { code: "EACCES" });
  * ```
  *
  * @module

@@ -1,13 +1,16 @@
 /**
- * NFSv3 GETATTR, SETATTR (with the ctime guard) and ACCESS.
+ * NFSv3 GETATTR, SETATTR and ACCESS.
  *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { attrProcedures } from "./attrs.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(attrProcedures[Nfs3Proc.GETATTR].name, "GETATTR");
- * ```
+ * - GETATTR answers the object's attributes.
+ * - SETATTR with a guard answers NFS3ERR_NOT_SYNC, changing nothing, unless
+ *   the guard equals the object's ctime (so a client acting on stale
+ *   attributes learns it); on a read-only export it answers NFS3ERR_ROFS.
+ *   Every reply carries wcc data, except a failure that came before the
+ *   attributes could be read.
+ * - ACCESS answers which of the six RFC 1813 bits asked for the file system
+ *   grants (higher bits are ignored), never MODIFY, EXTEND or DELETE on a
+ *   read-only export. The attributes are read first, so a failed ACCESS
+ *   carries them too: macOS rejects an ACCESS error without them.
  *
  * @module
  */
@@ -30,14 +33,6 @@ const CHANGE_BITS = Access3.MODIFY | Access3.EXTEND | Access3.DELETE;
 
 /**
  * The GETATTR, SETATTR and ACCESS procedures.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { attrProcedures } from "./attrs.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(attrProcedures[Nfs3Proc.SETATTR].cached, undefined);
- * ```
  */
 export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.GETATTR]: nfs3Procedure({

@@ -3,17 +3,6 @@
  * the export table, transfer sizes, the write verifier, and the handle and
  * attribute helpers every procedure uses.
  *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Nfs3Context } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const fs = new MemFs();
- * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
- * assert.equal(nfs.rtmax, 1048576);
- * ```
- *
  * @module
  */
 
@@ -37,18 +26,6 @@ import { nfs3StatusOf } from "./errors.ts";
 
 /**
  * Options of the NFSv3 program.
- *
- * @example
- * ```ts
- * import type { Nfs3Options } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const options: Nfs3Options = {
- *   exports: new ExportTable([{ path: "/", fs: new MemFs() }]),
- *   rtmax: 512 * 1024,
- * };
- * console.log(options.rtmax);
- * ```
  */
 export interface Nfs3Options {
   /** The exports. */
@@ -73,19 +50,6 @@ export interface Nfs3Options {
  * object; made per call. `pre` is the one slot a procedure fills as it
  * runs, as knfsd keeps the pre-operation attributes in its file handle
  * struct: what its failure reply reports when it throws.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Nfs3Context, type Target } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const fs = new MemFs();
- * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
- * const exp = nfs.table.exports[0];
- * const t: Target = { exp, fs, cred: exp.anon, id: fs.root, pre: undefined };
- * assert.equal((await nfs.attrs(t))?.type, 2);
- * ```
  */
 export interface Target {
   /** The export the handle belongs to. */
@@ -107,12 +71,6 @@ export interface Target {
 
 /**
  * Largest READDIR / READDIRPLUS reply this server builds, in bytes.
- *
- * @example
- * ```ts
- * import { MAX_DIR_REPLY } from "./context.ts";
- * console.log(MAX_DIR_REPLY); // 1048576
- * ```
  */
 export const MAX_DIR_REPLY = 1 << 20;
 
@@ -121,16 +79,6 @@ const HANDLE_CACHE = 1 << 16;
 
 /**
  * The shared state of one NFSv3 program instance.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Nfs3Context } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs: new MemFs() }]) });
- * assert.equal(nfs.writeVerf.length, 8);
- * ```
  */
 export class Nfs3Context {
   /** The exports. */
@@ -253,15 +201,6 @@ function verfKey(v: Uint8Array): string {
 /**
  * Attributes as sent: a directory never reports fewer than one link (some
  * clients treat nlink 0 on the root as a removed directory).
- *
- * @example
- * ```ts
- * import { fattr } from "./context.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * import { ROOT } from "../../vfs/types.ts";
- * const fs = new MemFs();
- * console.log(fattr(await fs.getattr(ROOT, fs.root)).nlink >= 1); // true
- * ```
  */
 export function fattr(a: Attributes): Fattr3 {
   return a.nlink < 1 && a.type === 2 ? { ...a, nlink: 1 } : a;
@@ -269,12 +208,6 @@ export function fattr(a: Attributes): Fattr3 {
 
 /**
  * The pre-operation part of wcc data.
- *
- * @example
- * ```ts
- * import { wccAttr } from "./context.ts";
- * console.log(wccAttr(undefined)); // undefined
- * ```
  */
 export function wccAttr(a: Fattr3 | undefined): WccAttr | undefined {
   return a && { size: a.size, mtime: a.mtime, ctime: a.ctime };
@@ -282,12 +215,6 @@ export function wccAttr(a: Fattr3 | undefined): WccAttr | undefined {
 
 /**
  * wcc data from attributes taken before and after an operation.
- *
- * @example
- * ```ts
- * import { wcc } from "./context.ts";
- * console.log(wcc(undefined, undefined)); // { before: undefined, after: undefined }
- * ```
  */
 export function wcc(
   before: Fattr3 | undefined,

@@ -1,16 +1,50 @@
 /**
  * NFSv3 CREATE (UNCHECKED, GUARDED, EXCLUSIVE), MKDIR, SYMLINK and MKNOD.
  *
- * An EXCLUSIVE create remembers its verifier by file id, so a retransmitted
- * create with the same verifier succeeds and one with another verifier gets
- * NFS3ERR_EXIST.
+ * Each answers NFS3ERR_ROFS on a read-only export without changing
+ * anything, and on success the new object's handle and attributes; every
+ * reply carries the directory's wcc data. GUARDED and EXCLUSIVE refuse a
+ * name that exists (NFS3ERR_EXIST); UNCHECKED leaves an existing file to the
+ * file system's `create`. MKNOD makes only special files: a regular file,
+ * directory or symlink type is NFS3ERR_BADTYPE.
  *
- * @example
+ * An EXCLUSIVE create remembers its verifier by file id (in memory, the
+ * latest 65536), so a retransmitted create with the same verifier succeeds
+ * and one with another verifier gets NFS3ERR_EXIST.
+ *
+ * @example A retransmitted EXCLUSIVE create succeeds, another client's fails
  * ```ts
  * import assert from "node:assert/strict";
  * import { createProcedures } from "./create.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(createProcedures[Nfs3Proc.CREATE].cached, true);
+ * import { Nfs3Context } from "./context.ts";
+ * import { bindProcedure } from "./procedure.ts";
+ * import { CreateMode, Nfs3Proc } from "../../proto/nfs3.ts";
+ * import type { CallContext } from "@netfs/netfs/rpc";
+ * import { ExportTable } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ *
+ * const fs = new MemFs();
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs, squash: "none" }]) });
+ * const create = bindProcedure(nfs, createProcedures[Nfs3Proc.CREATE]);
+ * // What the adapter reads of the RPC call: who calls, from where.
+ * const call: Pick<CallContext, "auth" | "remote"> = {
+ *   auth: { flavor: 1, sys: { stamp: 0, machineName: "client", uid: 0, gid: 0, gids: [] } },
+ *   remote: { transport: "tcp", hostname: "127.0.0.1", port: 1023 },
+ * };
+ * const dir = nfs.handle(nfs.table.exports[0], fs.root);
+ * const exclusive = (verifier: number) =>
+ *   create.run({
+ *     dir,
+ *     name: "lock",
+ *     mode: CreateMode.EXCLUSIVE,
+ *     verf: new Uint8Array(8).fill(verifier),
+ *   }, call as CallContext);
+ * const first = await exclusive(1);
+ * assert.equal(first.status, 0);
+ * const again = await exclusive(1); // the reply was lost and the client resends
+ * assert.equal(again.status, 0);
+ * assert.deepEqual(again.object, first.object);
+ * assert.equal((await exclusive(2)).status, 17); // NFS3ERR_EXIST
  * ```
  *
  * @module
@@ -67,14 +101,6 @@ async function createFailed(
 
 /**
  * The CREATE, MKDIR, SYMLINK and MKNOD procedures.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { createProcedures } from "./create.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(createProcedures[Nfs3Proc.MKDIR].name, "MKDIR");
- * ```
  */
 export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.CREATE]: nfs3Procedure({

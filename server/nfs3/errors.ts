@@ -1,13 +1,6 @@
 /**
  * How file-system errors become NFSv3 statuses.
  *
- * @example
- * ```ts
- * import { nfs3StatusOf } from "./errors.ts";
- * import { VfsError } from "../../vfs/errors.ts";
- * console.log(nfs3StatusOf(new VfsError("ENOTEMPTY", "Not empty: d"))); // 66
- * ```
- *
  * @module
  */
 
@@ -20,10 +13,15 @@ import { VfsError, type VfsErrorCode } from "../../vfs/errors.ts";
  * later" (JUKEBOX), ELOOP and the xattr-only codes are INVAL, EBUSY and
  * ETXTBSY are ACCES, EBADF is a handle that no longer resolves (STALE).
  *
- * @example
+ * @example Codes without a status of their own
  * ```ts
- * import { NFS3_STATUS_OF_CODE } from "./errors.ts";
- * console.log(NFS3_STATUS_OF_CODE.ESTALE); // 70
+ * import { NFS3_STATUS_OF_CODE } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(NFS3_STATUS_OF_CODE.ESTALE, 70); // NFS3ERR_STALE, one to one
+ * assert.equal(NFS3_STATUS_OF_CODE.EBUSY, 13); // NFS3ERR_ACCES
+ * assert.equal(NFS3_STATUS_OF_CODE.EBADF, 70); // the handle no longer resolves
+ * assert.equal(NFS3_STATUS_OF_CODE.EAGAIN, 10008); // NFS3ERR_JUKEBOX: try again later
  * ```
  */
 export const NFS3_STATUS_OF_CODE: Readonly<Record<VfsErrorCode, number>> =
@@ -63,10 +61,14 @@ export const NFS3_STATUS_OF_CODE: Readonly<Record<VfsErrorCode, number>> =
  * The nfsstat3 for an exception thrown by a file system: its code's status
  * for a {@link VfsError}, SERVERFAULT for anything else.
  *
- * @example
+ * @example What a client sees when a file system throws
  * ```ts
- * import { nfs3StatusOf } from "./errors.ts";
- * console.log(nfs3StatusOf(new Error("bug"))); // 10006
+ * import { nfs3StatusOf } from "@netfs/netfs/server";
+ * import { VfsError } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(nfs3StatusOf(new VfsError("ENOTEMPTY", "Directory not empty: d")), 66);
+ * assert.equal(nfs3StatusOf(new TypeError("A bug")), 10006); // NFS3ERR_SERVERFAULT
  * ```
  */
 export function nfs3StatusOf(e: unknown): number {

@@ -2,13 +2,18 @@
  * NFSv3 FSSTAT, FSINFO and PATHCONF: what the client learns about the file
  * system as a whole.
  *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { fsinfoProcedures } from "./fsinfo.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(fsinfoProcedures[Nfs3Proc.FSINFO].name, "FSINFO");
- * ```
+ * - FSSTAT passes the file system's `statfs` through, with `invarsec` 0
+ *   (nothing promised to stay put).
+ * - FSINFO offers the program's `rtmax` and `wtmax` as both the largest and
+ *   the preferred size, 4096 as their multiple, its `dtpref`, and the file
+ *   system's largest file and time granularity; LINK and SYMLINK only when
+ *   the file system has hard links and symbolic links, HOMOGENEOUS and
+ *   CANSETTIME always.
+ * - PATHCONF reports the file system's link and name limits, and names that
+ *   are never truncated, case-sensitive and case-preserving, with chown
+ *   restricted.
+ *
+ * A failure carries the object's attributes when they can be read.
  *
  * @module
  */
@@ -26,14 +31,6 @@ import { attrsFailed, type Nfs3Procedure, nfs3Procedure } from "./procedure.ts";
 
 /**
  * The FSSTAT, FSINFO and PATHCONF procedures.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { fsinfoProcedures } from "./fsinfo.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(fsinfoProcedures[Nfs3Proc.PATHCONF].name, "PATHCONF");
- * ```
  */
 export const fsinfoProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.FSSTAT]: nfs3Procedure({

@@ -1,17 +1,18 @@
 /**
  * NFSv3 READ, WRITE and COMMIT: the data path.
  *
- * WRITE honours `stable_how` through the file system's stability levels;
- * every reply carries this server instance's write verifier, so a client
- * resends UNSTABLE data that a restarted server may have lost.
+ * - READ returns at most `rtmax` bytes, whatever the client asked for, with
+ *   the attributes and end of file as the file system reports them.
+ * - WRITE answers NFS3ERR_ROFS on a read-only export, and NFS3ERR_INVAL when
+ *   `count` exceeds the data sent or `wtmax`, before writing anything; of
+ *   more data than `count` it writes `count` bytes. It honours `stable_how`
+ *   through the file system's stability levels and reports the level the
+ *   file system reached.
+ * - COMMIT makes the whole file durable (the range is not used).
  *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ioProcedures } from "./io.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(ioProcedures[Nfs3Proc.READ].name, "READ");
- * ```
+ * Every WRITE and COMMIT reply carries this server instance's write
+ * verifier, so a client resends UNSTABLE data that a restarted server may
+ * have lost.
  *
  * @module
  */
@@ -45,14 +46,6 @@ const STABLE_HOW: Record<Stability, number> = {
 
 /**
  * The READ, WRITE and COMMIT procedures.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ioProcedures } from "./io.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(ioProcedures[Nfs3Proc.WRITE].name, "WRITE");
- * ```
  */
 export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.READ]: nfs3Procedure({

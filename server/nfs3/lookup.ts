@@ -1,13 +1,11 @@
 /**
  * NFSv3 LOOKUP and READLINK.
  *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { lookupProcedures } from "./lookup.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(lookupProcedures[Nfs3Proc.LOOKUP].name, "LOOKUP");
- * ```
+ * LOOKUP of ".." in an export's root answers the root itself: a client
+ * cannot climb out of what it mounted. Its reply carries the object's
+ * handle and attributes and the directory's attributes; a failed LOOKUP
+ * still carries the directory's, when they can be read. READLINK answers
+ * the link's target with the link's attributes.
  *
  * @module
  */
@@ -24,14 +22,6 @@ import { attrsFailed, type Nfs3Procedure, nfs3Procedure } from "./procedure.ts";
 
 /**
  * The LOOKUP and READLINK procedures.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { lookupProcedures } from "./lookup.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(lookupProcedures[Nfs3Proc.READLINK].name, "READLINK");
- * ```
  */
 export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.LOOKUP]: nfs3Procedure({

@@ -16,25 +16,41 @@
  * RENAME and LINK name a second handle (`fh2`); it is resolved after the
  * first, and its failure is answered by `fail` with no second target.
  *
- * @example A GETATTR-like row, bound to a program's state
+ * @example A row bound to a program's state: what the adapter answers for it
  * ```ts
  * import assert from "node:assert/strict";
  * import { bindProcedure, nfs3Procedure } from "./procedure.ts";
- * import { Nfs3Context } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { decodeFhArgs, encodeGetattrRes } from "../../proto/nfs3.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
+ * import { fattr, Nfs3Context } from "./context.ts";
+ * import { decodeDirOpArgs, encodeLookupRes } from "../../proto/nfs3.ts";
+ * import type { CallContext } from "@netfs/netfs/rpc";
+ * import { ExportTable } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ *
+ * // A LOOKUP-like row: `run` gets a resolved target, and may throw.
  * const row = nfs3Procedure({
- *   name: "GETATTR",
- *   decode: decodeFhArgs,
- *   encode: encodeGetattrRes,
- *   fh: (a) => a.object,
- *   run: async (_a, t) => ({ status: 0, attrs: await t.fs.getattr(t.cred, t.id) }),
+ *   name: "LOOKUP",
+ *   decode: decodeDirOpArgs,
+ *   encode: encodeLookupRes,
+ *   fh: (a) => a.dir,
+ *   run: async (a, t, nfs) => {
+ *     const obj = fattr(await t.fs.lookup(t.cred, t.id, a.name));
+ *     return { status: 0, object: nfs.handle(t.exp, obj.fileid), objAttrs: obj };
+ *   },
  * });
- * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs: new MemFs() }]) });
- * const proc = bindProcedure(nfs, row);
- * const res = await proc.run({ object: new Uint8Array(3) }, {} as never);
- * assert.deepEqual(res, { status: 10001 }); // BADHANDLE, without running
+ * const fs = new MemFs();
+ * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
+ * const lookup = bindProcedure(nfs, row);
+ * // What the adapter reads of the RPC call: who calls, from where.
+ * const call: Pick<CallContext, "auth" | "remote"> = {
+ *   auth: { flavor: 0 },
+ *   remote: { transport: "tcp", hostname: "127.0.0.1", port: 1023 },
+ * };
+ * const root = nfs.handle(nfs.table.exports[0], fs.root);
+ * const ask = (dir: Uint8Array, name: string) => lookup.run({ dir, name }, call as CallContext);
+ * // The ENOENT that `run` throws becomes its status (the row has no `fail`).
+ * assert.deepEqual(await ask(root, "missing"), { status: 2 }); // NFS3ERR_NOENT
+ * // A handle that does not decode is NFS3ERR_BADHANDLE, without running.
+ * assert.deepEqual(await ask(new Uint8Array(3), "x"), { status: 10001 });
  * ```
  *
  * @module
@@ -88,21 +104,6 @@ export interface Nfs3Procedure<A, R extends { status: number }> {
 /**
  * Types an {@link Nfs3Procedure} row from its decoder and encoder, and
  * returns it.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { nfs3Procedure } from "./procedure.ts";
- * import { decodeFhArgs, encodeGetattrRes } from "../../proto/nfs3.ts";
- * const row = nfs3Procedure({
- *   name: "GETATTR",
- *   decode: decodeFhArgs,
- *   encode: encodeGetattrRes,
- *   fh: (a) => a.object,
- *   run: async (_a, t) => ({ status: 0, attrs: await t.fs.getattr(t.cred, t.id) }),
- * });
- * assert.equal(row.fh({ object: new Uint8Array([1]) })[0], 1);
- * ```
  */
 export function nfs3Procedure<A, R extends { status: number }>(
   row: Nfs3Procedure<A, R>,
@@ -114,26 +115,6 @@ export function nfs3Procedure<A, R extends { status: number }>(
  * Makes an NFSv3 row an RPC procedure of the program whose state is `nfs`:
  * the RPC layer decodes and encodes, this adds handle resolution and the
  * error mapping around `run`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { bindProcedure, nfs3Procedure } from "./procedure.ts";
- * import { Nfs3Context } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { decodeFhArgs, encodeWccRes } from "../../proto/nfs3.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const row = nfs3Procedure({
- *   name: "TOUCH",
- *   cached: true,
- *   decode: decodeFhArgs,
- *   encode: encodeWccRes,
- *   fh: (a) => a.object,
- *   run: () => Promise.resolve({ status: 0 }),
- * });
- * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs: new MemFs() }]) });
- * assert.equal(bindProcedure(nfs, row).cached, true);
- * ```
  */
 export function bindProcedure<A, R extends { status: number }>(
   nfs: Nfs3Context,
@@ -173,22 +154,6 @@ export function bindProcedure<A, R extends { status: number }>(
 /**
  * The wcc data a failed changing procedure reports: none when `run` failed
  * before it took the attributes, else from them to the attributes now.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { wccSince } from "./procedure.ts";
- * import { Nfs3Context, type Target } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const fs = new MemFs();
- * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
- * const exp = nfs.table.exports[0];
- * const t: Target = { exp, fs, cred: exp.anon, id: fs.root, pre: undefined };
- * assert.equal(await wccSince(t, nfs), undefined);
- * t.pre = await nfs.attrs(t);
- * assert.equal((await wccSince(t, nfs))?.after?.type, 2);
- * ```
  */
 export async function wccSince(
   t: Target,
@@ -201,20 +166,6 @@ export async function wccSince(
 /**
  * The `fail` of a procedure whose result is wcc data (SETATTR, WRITE,
  * REMOVE, RMDIR): see {@link wccSince}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { wccFailed } from "./procedure.ts";
- * import { Nfs3Context, type Target } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const fs = new MemFs();
- * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
- * const exp = nfs.table.exports[0];
- * const t: Target = { exp, fs, cred: exp.anon, id: fs.root, pre: undefined };
- * assert.equal((await wccFailed(13, t, nfs)).wcc, undefined);
- * ```
  */
 export async function wccFailed(
   status: number,
@@ -227,20 +178,6 @@ export async function wccFailed(
 /**
  * The `fail` of a procedure whose failure reply carries the object's
  * attributes as they are now (READ, READLINK, FSSTAT, FSINFO, PATHCONF).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { attrsFailed } from "./procedure.ts";
- * import { Nfs3Context } from "./context.ts";
- * import { ExportTable } from "../exports.ts";
- * import { MemFs } from "../../vfs/memfs.ts";
- * const fs = new MemFs();
- * const nfs = new Nfs3Context({ exports: new ExportTable([{ path: "/", fs }]) });
- * const exp = nfs.table.exports[0];
- * const res = await attrsFailed(5, { exp, fs, cred: exp.anon, id: fs.root }, nfs);
- * assert.equal(res.attrs?.type, 2);
- * ```
  */
 export async function attrsFailed(
   status: number,

@@ -13,13 +13,9 @@
  * `dircount` is a hint). If not even one entry fits, the answer is
  * NFS3ERR_TOOSMALL.
  *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { readdirProcedures } from "./readdir.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(readdirProcedures[Nfs3Proc.READDIRPLUS].name, "READDIRPLUS");
- * ```
+ * A cookie the file system no longer knows is NFS3ERR_BAD_COOKIE, a handle
+ * that is not a directory NFS3ERR_NOTDIR; both carry the directory's
+ * attributes.
  *
  * @module
  */
@@ -201,14 +197,6 @@ async function failed(
 
 /**
  * The READDIR and READDIRPLUS procedures.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { readdirProcedures } from "./readdir.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(readdirProcedures[Nfs3Proc.READDIR].name, "READDIR");
- * ```
  */
 export const readdirProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.READDIR]: nfs3Procedure({

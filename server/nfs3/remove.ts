@@ -2,13 +2,14 @@
  * NFSv3 REMOVE, RMDIR, RENAME and LINK: the procedures that change
  * directory entries of existing objects.
  *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { removeProcedures } from "./remove.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(removeProcedures[Nfs3Proc.RENAME].cached, true);
- * ```
+ * All four go through the duplicate-request cache (a retransmitted REMOVE
+ * gets the first reply, not NFS3ERR_NOENT) and answer NFS3ERR_ROFS on a
+ * read-only export without changing anything. RENAME and LINK name two
+ * handles; when they belong to different exports the answer is
+ * NFS3ERR_XDEV, even over one file system. RENAME answers NFS3ERR_STALE
+ * when either directory's attributes cannot be read. A failed RENAME or
+ * LINK changed nothing, and its wcc data says so: the attributes from
+ * before, as after.
  *
  * @module
  */
@@ -51,14 +52,6 @@ function unlink(rmdir: boolean): Nfs3Procedure<DirOpArgs, WccRes> {
 
 /**
  * The REMOVE, RMDIR, RENAME and LINK procedures.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { removeProcedures } from "./remove.ts";
- * import { Nfs3Proc } from "../../proto/nfs3.ts";
- * assert.equal(removeProcedures[Nfs3Proc.RMDIR].name, "RMDIR");
- * ```
  */
 export const removeProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.REMOVE]: unlink(false),

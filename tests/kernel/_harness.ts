@@ -1,8 +1,9 @@
 /**
  * Host side of the kernel suite: decides whether this machine can boot the
- * user-mode Linux guest, builds and caches the guest image and the fsx helper
- * outside the repository, boots the guest through run_guest.sh, and turns the
- * guest's `CHECK <name> ok|fail <detail>` lines into test steps.
+ * user-mode Linux guest, builds and caches the guest images and the static
+ * helpers (fsx.c, locks.c) outside the repository, boots the guest through
+ * run_guest.sh, and turns the guest's `CHECK <name> ok|fail <detail>` lines
+ * into test steps.
  *
  * @module
  */
@@ -12,7 +13,9 @@ const BUILD_SCRIPT = `${HERE}build_image.sh`;
 const RUN_SCRIPT = `${HERE}run_guest.sh`;
 /** The script the guest runs; its environment selects the suite. */
 export const GUEST_CHECKS: string = `${HERE}guest_checks.sh`;
-const FSX_SOURCE = `${HERE}fsx.c`;
+/** The static helpers, each compiled from `<name>.c` and put in /root. */
+const HELPERS = ["fsx", "locks"];
+const KNFSD_SCRIPT = `${HERE}knfsd_guest.sh`;
 
 // Deno may run with a PATH that lacks the sbin folders (ip, depmod, modprobe).
 const PATH = [
@@ -158,57 +161,76 @@ async function cached(
 }
 
 /** Delete what older versions of the scripts left: `prefix*` but `keep`. */
-async function pruneCache(prefix: string, keep: string): Promise<void> {
+async function pruneCache(prefix: string, keep: string[]): Promise<void> {
   for await (const e of Deno.readDir(cacheRoot())) {
-    if (e.name.startsWith(prefix) && e.name !== keep) {
+    if (e.name.startsWith(prefix) && !keep.includes(e.name)) {
       await Deno.remove(`${cacheRoot()}/${e.name}`, { recursive: true })
         .catch(() => {});
     }
   }
 }
 
-let imagePromise: Promise<string> | undefined;
+/**
+ * The guest images: `base` for the suites against our servers, `knfsd` with
+ * the kernel's own NFS server added (build_image.sh --knfsd), used only by
+ * knfsd_test.ts: it makes the initramfs about 9 MB larger.
+ */
+export type ImageVariant = "base" | "knfsd";
+const IMAGE_VARIANTS: ImageVariant[] = ["base", "knfsd"];
+const imagePromises = new Map<ImageVariant, Promise<string>>();
 
 /**
  * The guest image folder (linux.uml, initramfs.cpio), built with
- * build_image.sh on first use and kept in the cache, keyed by a hash of the
- * build script. Images of older build scripts are deleted.
+ * build_image.sh on first use and kept in the cache, keyed by the variant and
+ * a hash of the build script. Images of older build scripts are deleted.
  */
-export function guestImage(): Promise<string> {
-  imagePromise ??= (async () => {
-    const name = `image-${(await sha256Hex(BUILD_SCRIPT)).slice(0, 16)}`;
-    const dir = await cached(name, async (tmp) => {
-      const t0 = performance.now();
-      await run("bash", [BUILD_SCRIPT, tmp], "Guest image build");
-      console.log(
-        `kernel: built the guest image in ${
-          ((performance.now() - t0) / 1000).toFixed(1)
-        }s: ${cacheRoot()}/${name}`,
-      );
-    });
-    await pruneCache("image-", name);
-    return dir;
-  })();
-  return imagePromise;
+export function guestImage(variant: ImageVariant = "base"): Promise<string> {
+  let p = imagePromises.get(variant);
+  if (!p) {
+    p = (async () => {
+      const hash = (await sha256Hex(BUILD_SCRIPT)).slice(0, 16);
+      const name = `image-${variant}-${hash}`;
+      const dir = await cached(name, async (tmp) => {
+        const t0 = performance.now();
+        const args = variant === "knfsd" ? ["--knfsd"] : [];
+        await run("bash", [BUILD_SCRIPT, tmp, ...args], "Guest image build");
+        console.log(
+          `kernel: built the guest image in ${
+            ((performance.now() - t0) / 1000).toFixed(1)
+          }s: ${cacheRoot()}/${name}`,
+        );
+      });
+      const keep = IMAGE_VARIANTS.map((v) => `image-${v}-${hash}`);
+      await pruneCache("image-", keep);
+      return dir;
+    })();
+    imagePromises.set(variant, p);
+  }
+  return p;
 }
 
-let fsxPromise: Promise<string> | undefined;
+const helperPromises = new Map<string, Promise<string>>();
 
-/** The static fsx helper for the guest, compiled from fsx.c on first use. */
-export function fsxBinary(): Promise<string> {
-  fsxPromise ??= (async () => {
-    const name = `fsx-${(await sha256Hex(FSX_SOURCE)).slice(0, 16)}`;
-    const path = await cached(name, async (tmp) => {
-      await run(
-        "gcc",
-        ["-static", "-O2", "-Wall", "-o", tmp, FSX_SOURCE],
-        "Compiling fsx.c",
-      );
-    });
-    await pruneCache("fsx-", name);
-    return path;
-  })();
-  return fsxPromise;
+/** A static helper for the guest, compiled from `<name>.c` on first use. */
+export function helperBinary(name: string): Promise<string> {
+  let p = helperPromises.get(name);
+  if (!p) {
+    p = (async () => {
+      const source = `${HERE}${name}.c`;
+      const file = `${name}-${(await sha256Hex(source)).slice(0, 16)}`;
+      const path = await cached(file, async (tmp) => {
+        await run(
+          "gcc",
+          ["-static", "-O2", "-Wall", "-o", tmp, source],
+          `Compiling ${name}.c`,
+        );
+      });
+      await pruneCache(`${name}-`, [file]);
+      return path;
+    })();
+    helperPromises.set(name, p);
+  }
+  return p;
 }
 
 /** One `CHECK` line from the guest. */
@@ -238,17 +260,34 @@ export interface RunGuestOptions {
   timeout?: number;
   /** Called with each CHECK as it arrives (progress output). */
   onCheck?: (name: string, result: CheckResult) => void;
+  /** The guest image to boot. Default "base". */
+  image?: ImageVariant;
 }
 
 const CHECK_LINE = /^CHECK (\S+) (ok|fail) ?(.*)$/;
+
+/** Progress output: one line per check as the guest reports it. */
+export function printCheck(name: string, r: CheckResult): void {
+  console.log(`  ${r.ok ? "ok  " : "FAIL"} ${name} ${r.detail}`);
+}
 
 /** Boot the guest with `script` and collect its checks. */
 export async function runGuest(
   script: string,
   options: RunGuestOptions = {},
 ): Promise<GuestRun> {
-  const [image, fsx] = await Promise.all([guestImage(), fsxBinary()]);
-  const args = [RUN_SCRIPT, "--image", image, "--file", `${fsx}:/root/fsx`];
+  const variant = options.image ?? "base";
+  const [image, ...helpers] = await Promise.all([
+    guestImage(variant),
+    ...HELPERS.map(helperBinary),
+  ]);
+  const args = [RUN_SCRIPT, "--image", image];
+  helpers.forEach((path, i) => {
+    args.push("--file", `${path}:/root/${HELPERS[i]}`);
+  });
+  if (variant === "knfsd") {
+    args.push("--file", `${KNFSD_SCRIPT}:/root/knfsd_guest.sh`);
+  }
   for (const [gp, hp] of options.forwards ?? []) {
     args.push("--forward", `${gp}:${hp}`);
   }

@@ -8,13 +8,40 @@
 /** Guest-visible ports on 10.213.0.1 inside the guest's network namespace. */
 export const GUEST_PORTS = { nfs: 2049, nbd: 10809, control: 7000 } as const;
 
-/** Workload sizes, shared by every suite. */
-export const WORKLOAD = {
+/** Sizes of the shared workload. */
+export interface Workload {
+  bigMb: number;
+  dirEntries: number;
+  fsxOps: number;
+  fsxSeed: number;
+}
+
+/** Workload sizes of the suites against our servers. */
+export const WORKLOAD: Workload = {
   bigMb: 256,
   dirEntries: 10_000,
   fsxOps: 2000,
   fsxSeed: 42,
-} as const;
+};
+
+/**
+ * Checks only NFSv4 runs, after the shared workload: byte-range locks and
+ * flock kept by the server (NFSv3 mounts with `nolock`, so its locks never
+ * leave the client) and exclusive creates (locks.c).
+ */
+export const NFS4_CHECKS: readonly string[] = [
+  "fcntl-lock-conflict",
+  "fcntl-lock-released-on-close",
+  "fcntl-lock-released-on-exit",
+  "flock",
+  "open-excl",
+];
+
+/** NFSv4's checks that restart the server: handles, opens and locks survive. */
+export const NFS4_RESTART_CHECKS: readonly string[] = [
+  "server-restart",
+  "server-restart-locked",
+];
 
 /** An NFS version the kernel client mounts; adding one is one line. */
 export interface NfsVersion {
@@ -23,63 +50,160 @@ export interface NfsVersion {
   mountOpts: string;
   /** The export path to mount. */
   path: string;
+  /** Checks after the shared workload, in order (guest_checks.sh `extra`). */
+  checks: readonly string[];
+  /** Checks that restart the server, for backends whose handles survive it. */
+  restartChecks: readonly string[];
+  /** kernel_test.ts runs it (unless NETFS_KERNEL_NFS names the versions). */
+  enabled: boolean;
+  /**
+   * Sizes instead of {@link WORKLOAD}. Each version's workload costs about a
+   * minute per backend against our server (most of it creating the 10,000
+   * files and fsx), so a lighter one here keeps the suite short.
+   */
+  workload?: Workload;
 }
 
 /**
- * The NFS versions under test; each one runs against every backend. NFSv4
- * joins with its server, one line per minor version, for example
- * `{ name: "nfs4.1", mountOpts: "vers=4.1,proto=tcp,port=$PORT", path: "/" }`.
- * NFSv4.0 needs `clientaddr=0.0.0.0` as well: the server sits behind the
- * forwarder, so a callback to the guest's address could not reach it.
+ * The NFS versions under test; one guest boot per backend mounts each
+ * enabled one in turn. NFSv4.0 needs `clientaddr=0.0.0.0`: the server sits
+ * behind the forwarder, so a callback to the guest's address could not reach
+ * it. The NFSv4 lines were proven against the kernel's own server
+ * (knfsd_test.ts); each is enabled with `enabled: true` once serveNfs speaks
+ * its minor version.
  */
-export const NFS_VERSIONS: NfsVersion[] = [
+export const NFS_VERSIONS: readonly NfsVersion[] = [
   {
     name: "nfs3",
     mountOpts:
       "vers=3,proto=tcp,port=$PORT,mountport=$PORT,mountproto=tcp,nolock",
     path: "/",
+    checks: [],
+    restartChecks: ["server-restart"],
+    enabled: true,
+  },
+  {
+    name: "nfs4.0",
+    mountOpts: "vers=4.0,proto=tcp,port=$PORT,clientaddr=0.0.0.0",
+    path: "/",
+    checks: NFS4_CHECKS,
+    restartChecks: NFS4_RESTART_CHECKS,
+    enabled: false,
+  },
+  {
+    name: "nfs4.1",
+    mountOpts: "vers=4.1,proto=tcp,port=$PORT",
+    path: "/",
+    checks: NFS4_CHECKS,
+    restartChecks: NFS4_RESTART_CHECKS,
+    enabled: false,
   },
 ];
 
-/** Environment of guest_checks.sh common to all suites. */
-export function workloadEnv(): Record<string, string> {
+/**
+ * The versions kernel_test.ts runs: the enabled ones, or those that
+ * `NETFS_KERNEL_NFS` names (`nfs3,nfs4.1`), to try one before enabling it.
+ */
+export function selectedNfsVersions(): NfsVersion[] {
+  const names = Deno.env.get("NETFS_KERNEL_NFS");
+  if (!names) return NFS_VERSIONS.filter((v) => v.enabled);
+  return names.split(",").map((name) => {
+    const v = NFS_VERSIONS.find((v) => v.name === name.trim());
+    if (!v) throw new Error(`Unknown NFS version in NETFS_KERNEL_NFS: ${name}`);
+    return v;
+  });
+}
+
+/** Environment of guest_checks.sh for the NBD suites' workload. */
+export function workloadEnv(w: Workload = WORKLOAD): Record<string, string> {
   return {
-    BIG_MB: String(WORKLOAD.bigMb),
-    DIR_ENTRIES: String(WORKLOAD.dirEntries),
-    FSX_OPS: String(WORKLOAD.fsxOps),
-    FSX_SEED: String(WORKLOAD.fsxSeed),
+    BIG_MB: String(w.bigMb),
+    DIR_ENTRIES: String(w.dirEntries),
+    FSX_OPS: String(w.fsxOps),
+    FSX_SEED: String(w.fsxSeed),
   };
 }
 
-const WORKLOAD_CHECKS = [
-  "create-write-read",
-  "append",
-  "mkdir-deep",
-  `readdir-${WORKLOAD.dirEntries}`,
-  `rm-rf-${WORKLOAD.dirEntries}`,
-  "rename-across-dirs",
-  "rename-over-existing",
-  "hardlink-nlink",
-  "symlink",
-  "chmod",
-  "chown-as-root",
-  "nonroot-denied",
-  "truncate-up-down",
-  `dd-write-${WORKLOAD.bigMb}MiB`,
-  `dd-read-${WORKLOAD.bigMb}MiB`,
-  "fsx",
-  "umount-remount",
-];
+/** One NFS version of a guest boot. */
+export interface NfsRun {
+  version: NfsVersion;
+  /** Also run the version's restart checks. */
+  restart: boolean;
+  /** The guest-visible server port that replaces `$PORT`. */
+  port: number;
+  /** Instead of the version's own path. */
+  path?: string;
+  /** Checks of the version this run leaves out. */
+  skip?: readonly string[];
+  /** Sizes instead of the version's own. */
+  workload?: Workload;
+}
 
-/** Checks of an NFS suite, in the order the guest runs them. */
-export function nfsChecks(options: { restart: boolean }): string[] {
+/** The workload sizes of a run. */
+export function runWorkload(run: NfsRun): Workload {
+  return run.workload ?? run.version.workload ?? WORKLOAD;
+}
+
+/** The checks a run makes after the workload, in order. */
+export function extraChecks(run: NfsRun): string[] {
+  return [
+    ...run.version.checks,
+    ...(run.restart ? run.version.restartChecks : []),
+  ].filter((c) => !run.skip?.includes(c));
+}
+
+/** guest_checks.sh's environment for NFS versions run one after another. */
+export function nfsRunsEnv(runs: readonly NfsRun[]): Record<string, string> {
+  const env: Record<string, string> = { NFS_RUNS: String(runs.length) };
+  runs.forEach((run, i) => {
+    env[`NFS_NAME_${i + 1}`] = run.version.name;
+    env[`NFS_PATH_${i + 1}`] = run.path ?? run.version.path;
+    env[`NFS_OPTS_${i + 1}`] = run.version.mountOpts.replaceAll(
+      "$PORT",
+      String(run.port),
+    );
+    env[`NFS_EXTRA_${i + 1}`] = extraChecks(run).join(" ");
+    const w = runWorkload(run);
+    env[`NFS_WORKLOAD_${i + 1}`] =
+      `${w.bigMb} ${w.dirEntries} ${w.fsxOps} ${w.fsxSeed}`;
+  });
+  return env;
+}
+
+function workloadChecks(w: Workload): string[] {
+  return [
+    "create-write-read",
+    "append",
+    "mkdir-deep",
+    `readdir-${w.dirEntries}`,
+    `rm-rf-${w.dirEntries}`,
+    "rename-across-dirs",
+    "rename-over-existing",
+    "hardlink-nlink",
+    "symlink",
+    "chmod",
+    "chown-as-root",
+    "nonroot-denied",
+    "truncate-up-down",
+    `dd-write-${w.bigMb}MiB`,
+    `dd-read-${w.bigMb}MiB`,
+    "fsx",
+    "umount-remount",
+  ];
+}
+
+/**
+ * Checks of one NFS run, in the order the guest runs them, named as the guest
+ * reports them: `nfs4.1/flock`.
+ */
+export function nfsChecks(run: NfsRun): string[] {
   return [
     "mount",
-    ...WORKLOAD_CHECKS,
-    ...(options.restart ? ["server-restart"] : []),
+    ...workloadChecks(runWorkload(run)),
+    ...extraChecks(run),
     "umount",
     "kernel-log-clean",
-  ];
+  ].map((c) => `${run.version.name}/${c}`);
 }
 
 /** Checks of an NBD suite, in the order the guest runs them. */
@@ -88,7 +212,7 @@ export function nbdChecks(): string[] {
     "nbd-connect",
     "mkfs-ext4",
     "mount",
-    ...WORKLOAD_CHECKS,
+    ...workloadChecks(WORKLOAD),
     "umount",
     "e2fsck-clean",
     "nbd-disconnect",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# build_image.sh OUTDIR — build the user-mode Linux guest that the kernel suite
-# (tests/kernel/kernel_test.ts) boots to run Linux's own NFS and NBD clients.
+# build_image.sh OUTDIR [--knfsd] — build the user-mode Linux guest that the
+# kernel suite (tests/kernel/kernel_test.ts) boots to run Linux's own NFS and
+# NBD clients.
 #
 # Produces OUTDIR/linux.uml (Debian's user-mode-linux 6.1 kernel, an ordinary
 # host program), OUTDIR/initramfs.cpio (busybox, mount.nfs, nbd-client, mke2fs,
@@ -8,13 +9,24 @@
 # OUTDIR/IMAGE-INFO. The test keys its cache folder by a hash of this file, so
 # any edit here rebuilds the image.
 #
+# --knfsd adds the Linux kernel's own NFS server, the reference the NFSv4
+# checks are proven against (knfsd_test.ts): nfsd.ko and its modules (as the
+# group /etc/modules.nfsd, which /init does not load), rpc.nfsd, rpc.mountd,
+# exportfs, nfsdcld and rpcbind with their libraries, /var/lib/nfs and /srv.
+#
 # Needs root, apt and dpkg, and the host tools kmod (depmod, modprobe) and cpio.
 # Guest packages are fetched with `apt-get download` and unpacked with
 # `dpkg-deb -x`: nothing is installed on the host, so no rpcbind or nbd-client
 # service ever starts there.
 set -euo pipefail
 
-OUT=${1:?usage: build_image.sh OUTDIR}
+OUT=${1:?usage: build_image.sh OUTDIR [--knfsd]}
+KNFSD=0
+case ${2:-} in
+  '') ;;
+  --knfsd) KNFSD=1 ;;
+  *) echo "build_image.sh: unknown option: $2" >&2; exit 2 ;;
+esac
 t0=$(date +%s)
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -28,6 +40,7 @@ done
 
 # --- guest packages (downloaded, never installed) -----------------------------
 TOOLS=(user-mode-linux busybox-static nfs-common nbd-client e2fsprogs)
+((KNFSD)) && TOOLS+=(nfs-kernel-server rpcbind)
 # The library packages the tools need, found through apt's dependency data
 # (only lib* packages, recursively), so that the names are right on every
 # Debian and Ubuntu release (libtirpc3 or libtirpc3t64 ...).
@@ -47,7 +60,7 @@ lib_closure() {
   printf '%s\n' "${!seen[@]}"
 }
 apt-cache show user-mode-linux >/dev/null 2>&1 || apt-get update -qq >/dev/null 2>&1 || true
-mapfile -t LIBS < <(lib_closure nfs-common nbd-client e2fsprogs | sort)
+mapfile -t LIBS < <(lib_closure "${TOOLS[@]:2}" | sort)
 ((${#LIBS[@]})) || { echo "build_image.sh: apt knows no dependencies of nfs-common (apt-get update?)" >&2; exit 1; }
 PKGS=("${TOOLS[@]}" "${LIBS[@]}")
 (cd "$WORK/debs" && apt-get download "${PKGS[@]}" >/dev/null 2>"$WORK/download.err") ||
@@ -89,7 +102,9 @@ for applet in $("$BUSYBOX" --list); do
 done
 # The real tools go to /sbin, which comes first in the guest's PATH (busybox
 # has its own, smaller mke2fs).
-for b in mount.nfs umount.nfs nbd-client mke2fs e2fsck; do
+BINS=(mount.nfs umount.nfs nbd-client mke2fs e2fsck)
+((KNFSD)) && BINS+=(rpc.nfsd rpc.mountd exportfs nfsdcld rpcbind)
+for b in "${BINS[@]}"; do
   install -D -m 0755 "$(tool "$b")" "$IR/sbin/$b"
 done
 for n in mkfs.ext4 mke2fs.ext4; do ln -sf mke2fs "$IR/sbin/$n"; done
@@ -103,7 +118,7 @@ LDSO=$(real_file "$(in_root lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 usr/lib/x8
 install -m 0755 "$LDSO" "$IR/lib64/ld-linux-x86-64.so.2"
 LIBDIRS=("$ROOTFS/lib/x86_64-linux-gnu" "$ROOTFS/usr/lib/x86_64-linux-gnu")
 missing=0
-for b in mount.nfs umount.nfs nbd-client mke2fs e2fsck; do
+for b in "${BINS[@]}"; do
   while read -r line; do
     case "$line" in
       *"not found"*) echo "missing library for $b: $line" >&2; missing=1 ;;
@@ -129,6 +144,17 @@ printf 'ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\n' >"$IR/etc/protocols"
 printf 'sunrpc 111/tcp\nnfs 2049/tcp\nnbd 10809/tcp\n' >"$IR/etc/services"
 : >"$IR/etc/fstab"
 ln -sf /proc/self/mounts "$IR/etc/mtab"
+if ((KNFSD)); then
+  # rpcbind drops to _rpc; nfsd's user-space helpers keep state in
+  # /var/lib/nfs and the kernel's rpcbind client looks in /var/run.
+  echo '_rpc:x:100:65534::/run/rpcbind:/bin/false' >>"$IR/etc/passwd"
+  mkdir -p "$IR"/var/lib/nfs/{rpc_pipefs,v4recovery,nfsdcld} "$IR/srv"
+  : >"$IR/var/lib/nfs/etab"
+  : >"$IR/var/lib/nfs/rmtab"
+  : >"$IR/etc/exports"
+  ln -sfn /run "$IR/var/run"
+  printf 'portmapper 100000 sunrpc\nnfs 100003\nmountd 100005\nnlockmgr 100021\nstatus 100024\nnfs_acl 100227\n' >"$IR/etc/rpc"
+fi
 
 cat >"$IR/init" <<'EOF'
 #!/bin/sh
@@ -199,12 +225,14 @@ add_modules() {
 }
 add_modules nfs nfs nfsv3 nfsv4
 add_modules nbd nbd
+((KNFSD)) && add_modules nfsd nfsd
 # Uncompressed, so that the per-run cpio can simply be appended.
 (cd "$IR" && find . -print0 | cpio --null -o -H newc --quiet) >"$OUT/initramfs.cpio"
 
 t1=$(date +%s)
 {
   echo "uml_kernel_version=$UVER"
+  echo "knfsd=$KNFSD"
   echo "download_seconds=$((t_dl - t0))"
   echo "build_seconds=$((t1 - t0))"
   for d in "$WORK"/debs/*.deb; do echo "pkg: $(dpkg-deb -f "$d" Package)=$(dpkg-deb -f "$d" Version)"; done

@@ -9,24 +9,34 @@
 # Environment (from run_guest.sh --env):
 #   SUITE       nfs | nbd
 #   SERVER      the host end of the guest's network (set by run_guest.sh)
-#   NFS_PATH    nfs: export path to mount
-#   NFS_OPTS    nfs: mount options (ports already filled in)
+#   NFS_RUNS    nfs: how many NFS versions this boot runs, one after the other.
+#               Run i has NFS_NAME_i (its checks are named NAME/check, and it
+#               works in the folder NAME of the export), NFS_PATH_i (export
+#               path), NFS_OPTS_i (mount options, ports filled in),
+#               NFS_EXTRA_i (the checks after the shared workload, by name, in
+#               order: _suites.ts decides which a version runs) and
+#               NFS_WORKLOAD_i (its sizes: "BIG_MB DIR_ENTRIES FSX_OPS FSX_SEED")
 #   CTL_PORT    nfs: control port; "restart" asks the host to restart the server
-#   RESTART     nfs: 1 = run the server-restart check
+#   KNFSD       nfs: 1 = serve the export from the guest's own knfsd over
+#               127.0.0.1 (knfsd_guest.sh, image built with --knfsd)
 #   NBD_PORT    nbd: port; NBD_EXPORT export name; NBD_CONNS connections (-C)
-#   BIG_MB      size of the dd transfer (MiB)
-#   DIR_ENTRIES entries in the big directory
-#   FSX_OPS     operations of the fsx run
-#   FSX_SEED    seed of the fsx run
-# /root/fsx is the static helper built from fsx.c (run, pattern, runas).
+#   BIG_MB      nbd: size of the dd transfer (MiB)
+#   DIR_ENTRIES nbd: entries in the big directory
+#   FSX_OPS     nbd: operations of the fsx run
+#   FSX_SEED    nbd: seed of the fsx run
+# /root/fsx and /root/locks are the static helpers built from fsx.c and locks.c.
 FSX=/root/fsx
-M=/mnt/t
+LOCKS=/root/locks
+MP=/mnt/t    # mount point; the checks work in $M, the mount's root or a folder in it
+MP2=/mnt/t2  # a second mount of the same export (nosharecache) for the NFSv4 checks
+M=$MP
+P=           # prefix of the check names: NAME/ when one boot runs several NFS versions
 failures=0
 up() { cut -d' ' -f1 /proc/uptime; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
 # check NAME FUNCTION [ARGS...]: run FUNCTION in a subshell with -e, report it.
 check() {
-  name=$1
+  name=$P$1
   shift
   t0=$(up)
   # Not inside "if": a condition context would switch set -e off.
@@ -87,7 +97,7 @@ c_readdir_big() {
     # Again through a second mount that uses plain READDIR, not READDIRPLUS.
     mkdir -p /mnt/plain
     mount.nfs "$SERVER:$NFS_PATH" /mnt/plain -o "$NFS_OPTS,nordirplus,nosharecache"
-    ls /mnt/plain/big >/tmp/got
+    ls "/mnt/plain${M#"$MP"}/big" >/tmp/got
     umount /mnt/plain
     cmp /tmp/want /tmp/got || fail "READDIR (nordirplus) listing differs: $(wc -l </tmp/got) names, $(sort /tmp/got | uniq -d | wc -l) duplicated"
     plain=", also with nordirplus"
@@ -209,13 +219,21 @@ c_truncate() {
   [ "$(tail -c 4 $M/trunc | tr -d '\000' | wc -c)" -eq 0 ] || fail "old bytes came back after shrink+grow"
 }
 
-BIG=$((BIG_MB * 1048576))
+# set_workload BIG_MB DIR_ENTRIES FSX_OPS FSX_SEED, and the dd data's
+# reference checksum, computed outside any check.
+set_workload() {
+  [ "$1" = "${BIG_MB:-}" ] && [ -n "${WANT_SUM:-}" ] ||
+    WANT_SUM=$($FSX pattern 7 $(($1 * 1048576)) | md5sum | cut -d' ' -f1)
+  BIG_MB=$1 DIR_ENTRIES=$2 FSX_OPS=$3 FSX_SEED=$4
+  BIG=$((BIG_MB * 1048576))
+}
+
 c_dd_write() {
   t0=$(up)
   $FSX pattern 7 "$BIG" | dd of=$M/bigfile bs=1M iflag=fullblock conv=fsync 2>/tmp/dd.err || fail "dd: $(cat /tmp/dd.err)"
   t=$(secs "$t0" "$(up)")
   [ "$(stat -c %s $M/bigfile)" -eq "$BIG" ] || fail "size $(stat -c %s $M/bigfile)"
-  awk -v s="$t" -v mb="$BIG_MB" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s\n", mb, s, s > 0 ? mb / s : 0}'
+  awk -v s="$t" -v mb="$BIG_MB" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s\n", mb, s, (s > 0 ? mb / s : 0)}'
 }
 
 c_dd_read() {
@@ -225,7 +243,7 @@ c_dd_read() {
   t=$(secs "$t0" "$(up)")
   [ "$got" = "$WANT_SUM" ] || fail "md5 $got, expected $WANT_SUM $(cat /tmp/dd.err)"
   rm $M/bigfile
-  awk -v s="$t" -v mb="$BIG_MB" -v sum="$got" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s, md5 %s\n", mb, s, s > 0 ? mb / s : 0, sum}'
+  awk -v s="$t" -v mb="$BIG_MB" -v sum="$got" 'BEGIN{printf "%d MiB in %.2fs = %.1f MiB/s, md5 %s\n", mb, s, (s > 0 ? mb / s : 0), sum}'
 }
 
 c_fsx() {
@@ -238,7 +256,7 @@ snapshot() {  # a fingerprint of the tree the earlier checks left behind
 }
 c_remount() {
   snapshot >/tmp/before
-  umount $M
+  umount $MP
   remount
   snapshot >/tmp/after
   cmp /tmp/before /tmp/after || fail "tree changed: $(diff /tmp/before /tmp/after | head -5 | tr '\n' ' ')"
@@ -250,8 +268,7 @@ c_server_restart() {
   echo before >$M/rs/file
   exec 7<$M/rs/file
   cd $M/rs
-  reply=$(echo restart | nc "$SERVER" "$CTL_PORT")
-  [ "$reply" = restarted ] || fail "control port said: $reply"
+  sh -e /tmp/restart-server >/dev/null
   # Everything below uses handles the client got from the old server
   # instance; with the page cache dropped, the read through the descriptor
   # goes to the server too.
@@ -270,11 +287,59 @@ c_server_restart() {
   echo "no ESTALE"
 }
 
+# --- NFSv4: locks and exclusive creates the server keeps (locks.c) ------------------
+# Each runs through two mounts: a conflict seen through the second one cannot
+# come from the kernel's own lock lists.
+alt_mount() {
+  grep -q " $MP2 " /proc/mounts || mount.nfs "$SERVER:$NFS_PATH" $MP2 -o "$NFS_OPTS,nosharecache"
+}
+c_lock_conflict() { alt_mount; $LOCKS conflict "$M/lock-conflict" "$M2/lock-conflict"; }
+c_lock_close() { alt_mount; $LOCKS close "$M/lock-close" "$M2/lock-close"; }
+c_lock_exit() { alt_mount; $LOCKS exit "$M/lock-exit" "$M2/lock-exit"; }
+c_flock() { alt_mount; $LOCKS flock "$M/flock" "$M2/flock"; }
+
+c_open_excl() {
+  alt_mount
+  mkdir $M/excl
+  chmod 1777 $M/excl
+  # As an ordinary user: root's writes would pass any permission check.
+  out=$($FSX runas 1000 1000 $LOCKS excl $M/excl $M2/excl)
+  drop_caches
+  [ "$(stat -c '%a %u %s' $M/excl/excl)" = "0 1000 38" ] || fail "mode, owner, size: $(stat -c '%a %u %s' $M/excl/excl)"
+  chmod 600 $M/excl/excl
+  [ "$(cat $M/excl/excl)" = "written through the O_EXCL descriptor" ] || fail "content: $(cat $M/excl/excl)"
+  echo "$out"
+}
+
+# Open and locked across a restart: the client reclaims both in the new
+# server's grace period (new locks wait for its end, hence the longer timeout).
+c_server_restart_locked() {
+  alt_mount
+  out=$(LOCKS_TIMEOUT=120 $LOCKS restart "$M/rs-locked" "$M2/rs-locked" -- sh -e /tmp/restart-server)
+  if dmesg | grep -iE 'stale|lost [0-9]+ locks|reclaim failed'; then fail "the kernel logged lost state"; fi
+  echo "$out" | tail -1
+}
+
+# The checks a version runs after the workload, by name (_suites.ts).
+extra() {
+  case $1 in
+    server-restart) check "$1" c_server_restart ;;
+    server-restart-locked) check "$1" c_server_restart_locked ;;
+    fcntl-lock-conflict) check "$1" c_lock_conflict ;;
+    fcntl-lock-released-on-close) check "$1" c_lock_close ;;
+    fcntl-lock-released-on-exit) check "$1" c_lock_exit ;;
+    flock) check "$1" c_flock ;;
+    open-excl) check "$1" c_open_excl ;;
+    *) failures=$((failures + 1)); echo "CHECK $P$1 fail unknown check" ;;
+  esac
+}
+
 # Errors the kernel only logs (a failed writeback, a journal error, a lost
-# NBD connection) while every command above still succeeded.
+# NBD connection, lost NFSv4 locks) while every command above still
+# succeeded. The log is cleared for the next NFS version of the boot.
 c_kernel_log() {
-  dmesg >/tmp/dmesg
-  if grep -iE 'I/O error|EXT4-fs (error|warning)|WARNING:|BUG:|Call Trace|stale|nbd[0-9]+: (Receive|Send|Dead|Other side|Connection)|blk_update_request|buffer_io_error|nfs: .*(error|bad)' /tmp/dmesg >/tmp/bad; then
+  dmesg -c >/tmp/dmesg
+  if grep -iE 'I/O error|EXT4-fs (error|warning)|WARNING:|BUG:|Call Trace|stale|nbd[0-9]+: (Receive|Send|Dead|Other side|Connection)|blk_update_request|buffer_io_error|nfs: .*(error|bad)|lost [0-9]+ locks' /tmp/dmesg >/tmp/bad; then
     fail "kernel log: $(head -5 /tmp/bad | tr '\n' ' ')"
   fi
   echo "$(wc -l </tmp/dmesg) kernel log lines, none an error"
@@ -304,7 +369,43 @@ workload() {
 
 c_mount_nfs() {
   remount
-  grep " $M " /proc/mounts
+  mkdir -p $M
+  grep " $MP " /proc/mounts
+}
+
+c_umount_nfs() {
+  if grep -q " $MP2 " /proc/mounts; then umount $MP2; fi
+  umount $MP
+}
+
+# Run i of NFS_RUNS: mount, the workload in the folder NAME, the version's own
+# checks, umount. A version that does not mount is skipped.
+run_nfs() {
+  eval "P=\$NFS_NAME_$1/ NFS_PATH=\$NFS_PATH_$1 NFS_OPTS=\$NFS_OPTS_$1 extras=\$NFS_EXTRA_$1 sizes=\$NFS_WORKLOAD_$1"
+  # shellcheck disable=SC2086  # four numbers
+  set_workload $sizes
+  M=$MP/${P%/} M2=$MP2/${P%/}
+  before=$failures
+  check mount c_mount_nfs
+  if [ "$failures" -ne "$before" ]; then
+    echo "INFO ${P%/} did not mount, skipping its checks"
+    return
+  fi
+  workload
+  for c in $extras; do extra "$c"; done
+  check umount c_umount_nfs
+  check kernel-log-clean c_kernel_log
+}
+
+# The restart the restart checks ask for: the host restarts the server it
+# runs, or knfsd restarts in the guest.
+restart_script() {
+  if [ "$KNFSD" = 1 ]; then
+    printf '%s\n' 'fail() { echo "$*" >&2; exit 1; }' '. /root/knfsd_guest.sh' knfsd_restart
+  else
+    printf '%s\n' 'r=$(echo restart | nc "$SERVER" "$CTL_PORT")' \
+      '[ "$r" = restarted ] || { echo "control port said: $r" >&2; exit 1; }' 'echo restarted'
+  fi
 }
 
 c_nbd_connect() {
@@ -316,36 +417,41 @@ c_nbd_connect() {
 
 c_mount_nbd() {
   remount
-  grep " $M " /proc/mounts
+  grep " $MP " /proc/mounts
 }
 
 # The guest must bail out early when there is nothing mounted to test: the
 # host reports every check that never ran as a failure of its own.
 stop_unless_ok() { [ "$failures" -eq 0 ] || { echo "INFO stopping after $failures failure(s)"; exit 1; }; }
 
-mkdir -p $M
+mkdir -p $MP $MP2
 echo "INFO kernel $(uname -r) suite $SUITE"
-# Reference checksum of the dd data, computed once, outside any check.
-WANT_SUM=$($FSX pattern 7 "$BIG" | md5sum | cut -d' ' -f1)
 case $SUITE in
   nfs)
-    remount() { mount.nfs "$SERVER:$NFS_PATH" $M -o "$NFS_OPTS"; }
-    check mount c_mount_nfs
-    stop_unless_ok
-    workload
-    [ "$RESTART" = 1 ] && check server-restart c_server_restart
-    check umount umount $M
-    check kernel-log-clean c_kernel_log
+    remount() { mount.nfs "$SERVER:$NFS_PATH" $MP -o "$NFS_OPTS"; }
+    if [ "$KNFSD" = 1 ]; then
+      . /root/knfsd_guest.sh
+      SERVER=127.0.0.1
+      check knfsd-start knfsd_start
+      stop_unless_ok
+    fi
+    restart_script >/tmp/restart-server
+    i=1
+    while [ "$i" -le "${NFS_RUNS:-0}" ]; do
+      run_nfs $i
+      i=$((i + 1))
+    done
     ;;
   nbd)
-    remount() { mount -t ext4 /dev/nbd0 $M; }
+    remount() { mount -t ext4 /dev/nbd0 $MP; }
+    set_workload "$BIG_MB" "$DIR_ENTRIES" "$FSX_OPS" "$FSX_SEED"
     check nbd-connect c_nbd_connect
     stop_unless_ok
     check mkfs-ext4 mkfs.ext4 -q -F /dev/nbd0
     check mount c_mount_nbd
     stop_unless_ok
     workload
-    check umount umount $M
+    check umount umount $MP
     check e2fsck-clean e2fsck -fn /dev/nbd0
     check nbd-disconnect nbd-client -d /dev/nbd0
     check kernel-log-clean c_kernel_log

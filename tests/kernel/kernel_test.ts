@@ -3,7 +3,8 @@
  * boots a user-mode Linux guest (see README.md in this folder), whose checks
  * become this test's steps. Our servers run in this process on 127.0.0.1 and
  * the guest reaches them through forwarded ports inside a private network
- * namespace.
+ * namespace. One boot per NFS backend mounts every selected NFS version in
+ * turn (`nfs3/mount`, ..., `nfs4.1/mount`, ...).
  */
 
 import assert from "node:assert/strict";
@@ -15,31 +16,29 @@ import { LocalFs } from "../../vfs/localfs.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import type { FileSystem } from "../../vfs/types.ts";
 import {
-  type CheckResult,
   controlPort,
   GUEST_CHECKS,
   kernelSkipReason,
+  printCheck,
   reportChecks,
   runGuest,
 } from "./_harness.ts";
 import {
   GUEST_PORTS,
   nbdChecks,
-  NFS_VERSIONS,
   nfsChecks,
+  type NfsRun,
+  nfsRunsEnv,
+  selectedNfsVersions,
   workloadEnv,
 } from "./_suites.ts";
 
 const skip = kernelSkipReason();
 if (skip) console.log(`kernel suite skipped: ${skip}`);
 
-function progress(name: string, r: CheckResult): void {
-  console.log(`  ${r.ok ? "ok  " : "FAIL"} ${name} ${r.detail}`);
-}
-
 interface Backend {
   name: string;
-  /** Run the server-restart check (needs handles that survive a restart). */
+  /** Run the restart checks (needs handles that survive a restart). */
   restart: boolean;
   open(dir: string): Promise<FileSystem>;
 }
@@ -49,10 +48,19 @@ const BACKENDS: Backend[] = [
   { name: "localfs", restart: true, open: (dir) => LocalFs.open(dir) },
 ];
 
-for (const version of NFS_VERSIONS) {
+const versions = selectedNfsVersions();
+if (versions.length > 0) {
   for (const backend of BACKENDS) {
+    const runs: NfsRun[] = versions.map((version) => ({
+      version,
+      restart: backend.restart,
+      port: GUEST_PORTS.nfs,
+    }));
+    const restartChecks = runs.flatMap((r) =>
+      r.restart ? r.version.restartChecks : []
+    );
     Deno.test({
-      name: `kernel ${version.name} ${backend.name}`,
+      name: `kernel ${versions.map((v) => v.name).join("+")} ${backend.name}`,
       ignore: skip !== undefined,
     }, async (t) => {
       const dir = await Deno.makeTempDir({ prefix: "netfs-kernel-" });
@@ -66,7 +74,7 @@ for (const version of NFS_VERSIONS) {
           quiet: true,
           log: (m) => serverLog.push(m),
           exports: [{
-            path: version.path,
+            path: "/",
             fs,
             squash: "none",
             stableHandles: true,
@@ -93,25 +101,23 @@ for (const version of NFS_VERSIONS) {
           ]],
           env: {
             SUITE: "nfs",
-            NFS_PATH: version.path,
-            NFS_OPTS: version.mountOpts.replaceAll(
-              "$PORT",
-              String(GUEST_PORTS.nfs),
-            ),
             CTL_PORT: String(GUEST_PORTS.control),
-            RESTART: backend.restart ? "1" : "0",
-            ...workloadEnv(),
+            ...nfsRunsEnv(runs),
           },
-          onCheck: progress,
+          timeout: 300 * runs.length,
+          onCheck: printCheck,
         });
         if (run.code !== 0 && serverLog.length > 0) {
           console.log(`server log tail:\n${serverLog.slice(-20).join("\n")}`);
         }
-        await reportChecks(t, run, nfsChecks({ restart: backend.restart }));
-        if (backend.restart) {
-          await t.step("server was restarted once", () => {
-            assert.equal(restarts, 1);
-          });
+        await reportChecks(t, run, runs.flatMap((r) => nfsChecks(r)));
+        if (restartChecks.length > 0) {
+          await t.step(
+            `server was restarted ${restartChecks.length} time(s)`,
+            () => {
+              assert.equal(restarts, restartChecks.length);
+            },
+          );
         }
       } finally {
         await control.close();
@@ -149,7 +155,7 @@ for (const conns of [1, 2]) {
           NBD_CONNS: String(conns),
           ...workloadEnv(),
         },
-        onCheck: progress,
+        onCheck: printCheck,
       });
       if (run.code !== 0 && serverLog.length > 0) {
         console.log(`server log tail:\n${serverLog.slice(-20).join("\n")}`);

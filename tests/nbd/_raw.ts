@@ -1,6 +1,6 @@
 // Raw-socket NBD peer for tests: speaks bytes, checks bytes, notices closes.
 import assert from "node:assert/strict";
-import { BufferedReader, writeAll } from "../../nbd/_stream.ts";
+import { BufferedReader, type Stream, writeAll } from "../../nbd/_stream.ts";
 import {
   decodeOptionReplyHeader,
   encodeOption,
@@ -17,11 +17,11 @@ export interface RawReply {
 }
 
 export class Raw {
-  conn: Deno.TcpConn;
+  conn: Stream;
   reader: BufferedReader;
   greeting: Uint8Array = new Uint8Array(0);
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Stream) {
     this.conn = conn;
     this.reader = new BufferedReader(conn);
   }
@@ -31,7 +31,18 @@ export class Raw {
     port: number,
     flags: number | undefined = 3,
   ): Promise<Raw> {
-    const r = new Raw(await Deno.connect({ hostname: "127.0.0.1", port }));
+    return await Raw.over(
+      await Deno.connect({ hostname: "127.0.0.1", port }),
+      flags,
+    );
+  }
+
+  /** Reads the greeting from a connected stream; sends `flags` unless undefined. */
+  static async over(
+    conn: Stream,
+    flags: number | undefined = 3,
+  ): Promise<Raw> {
+    const r = new Raw(conn);
     if (!await r.reader.fill(18).catch(() => false)) {
       r.close();
       throw new Error("No greeting: the server closed the connection");
@@ -164,3 +175,14 @@ export class Raw {
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** The parts, back to back. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

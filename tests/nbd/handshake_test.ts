@@ -1,4 +1,6 @@
-// Every handshake path of the server, over raw sockets.
+// Every handshake path of the server, byte by byte: protocol paths over an
+// in-memory pipe (server reads cut into 1 to 7 bytes), what needs the
+// listener (admission, connection events, shutdown) over a socket.
 import assert from "node:assert/strict";
 import { MemoryDevice } from "../../nbd/memory_device.ts";
 import {
@@ -17,34 +19,39 @@ import {
 } from "../../nbd/protocol.ts";
 import { getU64 } from "../../nbd/_u64.ts";
 import { type NbdServer, serveNbd } from "../../nbd/server.ts";
+import {
+  type PipeServer,
+  type PipeServerOptions,
+  withPipeServer,
+} from "./_pipe.ts";
 import { dec, enc, Raw } from "./_raw.ts";
+
+const EXPORTS = () => [
+  {
+    name: "mem",
+    device: new MemoryDevice(1 << 20),
+    description: "a test disk",
+  },
+  { name: "small", device: new MemoryDevice(4096) },
+];
 
 function start(extra: Partial<Parameters<typeof serveNbd>[0]> = {}): NbdServer {
   return serveNbd({
     port: 0,
-    exports: [
-      {
-        name: "mem",
-        device: new MemoryDevice(1 << 20),
-        description: "a test disk",
-      },
-      { name: "small", device: new MemoryDevice(4096) },
-    ],
+    exports: EXPORTS(),
     defaultExport: "mem",
     ...extra,
   });
 }
 
-async function withServer(
-  fn: (s: NbdServer) => Promise<void>,
-  extra: Partial<Parameters<typeof serveNbd>[0]> = {},
+function withPipe(
+  fn: (s: PipeServer) => Promise<void>,
+  extra: Partial<PipeServerOptions> = {},
 ): Promise<void> {
-  const s = start(extra);
-  try {
-    await fn(s);
-  } finally {
-    await s.shutdown();
-  }
+  return withPipeServer(
+    { exports: EXPORTS(), defaultExport: "mem", ...extra },
+    fn,
+  );
 }
 
 function u32be(b: Uint8Array, at = 0): number {
@@ -52,8 +59,8 @@ function u32be(b: Uint8Array, at = 0): number {
 }
 
 Deno.test("handshake: greeting is fixed newstyle with NO_ZEROES", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port, undefined);
+  withPipe(async (s) => {
+    const r = await s.connect(undefined);
     assert.equal(dec(r.greeting.subarray(0, 8)), "NBDMAGIC");
     assert.equal(dec(r.greeting.subarray(8, 16)), "IHAVEOPT");
     assert.equal(new DataView(r.greeting.buffer).getUint16(16), 3);
@@ -61,17 +68,17 @@ Deno.test("handshake: greeting is fixed newstyle with NO_ZEROES", () =>
   }));
 
 Deno.test("handshake: unknown client flags end the session", () =>
-  withServer(async (s) => {
+  withPipe(async (s) => {
     for (const flags of [4, 0x80000001, 7]) {
-      const r = await Raw.connect(s.addr.port, flags);
+      const r = await s.connect(flags);
       assert.ok(await r.closed(), `flags ${flags}`);
       r.close();
     }
   }));
 
 Deno.test("handshake: EXPORT_NAME with and without NO_ZEROES", () =>
-  withServer(async (s) => {
-    const a = await Raw.connect(s.addr.port, 1);
+  withPipe(async (s) => {
+    const a = await s.connect(1);
     await a.send(encodeOption(Opt.EXPORT_NAME, enc("mem")));
     const info = await a.read(134);
     assert.ok(info);
@@ -83,7 +90,7 @@ Deno.test("handshake: EXPORT_NAME with and without NO_ZEROES", () =>
     assert.ok((await a.read(16))!.every((x) => x === 0));
     a.close();
 
-    const b = await Raw.connect(s.addr.port, 3);
+    const b = await s.connect(3);
     await b.send(encodeOption(Opt.EXPORT_NAME, enc("")));
     const short = await b.read(10);
     assert.ok(short);
@@ -101,16 +108,16 @@ Deno.test("handshake: EXPORT_NAME with and without NO_ZEROES", () =>
   }));
 
 Deno.test("handshake: EXPORT_NAME of an unknown export closes", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     await r.send(encodeOption(Opt.EXPORT_NAME, enc("nope")));
     assert.ok(await r.closed());
     r.close();
   }));
 
 Deno.test("handshake: ABORT is acknowledged and the server hangs up", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     const [ack] = await r.option(Opt.ABORT, enc("ignored data"));
     assert.equal(ack.type, Rep.ACK);
     assert.ok(await r.closed());
@@ -118,8 +125,8 @@ Deno.test("handshake: ABORT is acknowledged and the server hangs up", () =>
   }));
 
 Deno.test("handshake: LIST names every export; data is invalid; stream stays in sync", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     const replies = await r.option(Opt.LIST);
     assert.equal(replies.at(-1)!.type, Rep.ACK);
     const servers = replies.filter((x) => x.type === Rep.SERVER).map((x) =>
@@ -137,8 +144,8 @@ Deno.test("handshake: LIST names every export; data is invalid; stream stays in 
   }));
 
 Deno.test("handshake: unknown options get ERR_UNSUP after their payload is consumed", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     for (const opt of [Opt.PEEK_EXPORT, 12, 99, 0x7fffffff, 0]) {
       const payload = new Uint8Array(1000).fill(0x49); // looks like IHAVEOPT bytes
       const [rep] = await r.option(opt, payload);
@@ -154,14 +161,14 @@ Deno.test("handshake: unknown options get ERR_UNSUP after their payload is consu
   }));
 
 Deno.test("handshake: oversized option length closes; bad option magic closes", () =>
-  withServer(async (s) => {
-    const a = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const a = await s.connect();
     const h = encodeOption(Opt.LIST);
     new DataView(h.buffer).setUint32(12, 1 << 30);
     await a.send(h);
     assert.ok(await a.closed());
     a.close();
-    const b = await Raw.connect(s.addr.port);
+    const b = await s.connect();
     const m = encodeOption(Opt.LIST);
     m[0] ^= 0xff;
     await b.send(m);
@@ -170,8 +177,8 @@ Deno.test("handshake: oversized option length closes; bad option magic closes", 
   }));
 
 Deno.test("handshake: INFO answers every information type and stays in haggling", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     const replies = await r.option(
       Opt.INFO,
       encodeGoOption({
@@ -224,8 +231,8 @@ Deno.test("handshake: INFO answers every information type and stays in haggling"
   }));
 
 Deno.test("handshake: without a default export the empty name is unknown", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     const [rep] = await r.option(
       Opt.GO,
       encodeGoOption({ name: "", requests: [] }),
@@ -235,8 +242,8 @@ Deno.test("handshake: without a default export the empty name is unknown", () =>
   }, { defaultExport: undefined }));
 
 Deno.test("handshake: GO enters transmission", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     const replies = await r.option(
       Opt.GO,
       encodeGoOption({ name: "small", requests: [] }),
@@ -256,8 +263,8 @@ Deno.test("handshake: GO enters transmission", () =>
   }));
 
 Deno.test("handshake: STRUCTURED_REPLY rules", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     assert.equal(
       (await r.option(Opt.STRUCTURED_REPLY, enc("x")))[0].type,
       Rep.ERR_INVALID,
@@ -285,7 +292,7 @@ Deno.test("handshake: STRUCTURED_REPLY rules", () =>
     assert.equal(c.data.length, 108);
     r.close();
 
-    const e = await Raw.connect(s.addr.port);
+    const e = await s.connect();
     assert.equal((await e.option(Opt.EXTENDED_HEADERS))[0].type, Rep.ACK);
     assert.equal(
       (await e.option(Opt.STRUCTURED_REPLY))[0].type,
@@ -295,8 +302,8 @@ Deno.test("handshake: STRUCTURED_REPLY rules", () =>
   }));
 
 Deno.test("handshake: meta contexts", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     const q = (name: string, queries: string[]) =>
       encodeMetaContextOption({ name, queries });
     assert.equal(
@@ -362,8 +369,8 @@ Deno.test("handshake: meta contexts", () =>
   }));
 
 Deno.test("handshake: STARTTLS is refused when TLS is off", () =>
-  withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const r = await s.connect();
     assert.equal((await r.option(Opt.STARTTLS))[0].type, Rep.ERR_POLICY);
     assert.equal(
       (await r.option(Opt.STARTTLS, enc("x")))[0].type,
@@ -375,8 +382,8 @@ Deno.test("handshake: STARTTLS is refused when TLS is off", () =>
 
 Deno.test("handshake: TLS required refuses everything but STARTTLS and ABORT", async () => {
   // A certificate is not needed to see the refusals (no upgrade happens).
-  await withServer(async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  await withPipe(async (s) => {
+    const r = await s.connect();
     for (const opt of [Opt.LIST, Opt.INFO, Opt.GO, Opt.STRUCTURED_REPLY, 99]) {
       const data = opt === Opt.INFO || opt === Opt.GO
         ? encodeGoOption({ name: "mem", requests: [] })
@@ -390,15 +397,15 @@ Deno.test("handshake: TLS required refuses everything but STARTTLS and ABORT", a
     await r.send(encodeOption(Opt.EXPORT_NAME, enc("mem")));
     assert.ok(await r.closed(), "EXPORT_NAME cannot be refused politely");
     r.close();
-    const nf = await Raw.connect(s.addr.port, 0);
+    const nf = await s.connect(0);
     assert.ok(await nf.closed(), "no TLS without fixed newstyle");
     nf.close();
   }, { tls: { mode: "required", cert: "unused", key: "unused" } });
 });
 
 Deno.test("handshake: EXTENDED_HEADERS then EXPORT_NAME closes, GO uses extended replies", () =>
-  withServer(async (s) => {
-    const a = await Raw.connect(s.addr.port);
+  withPipe(async (s) => {
+    const a = await s.connect();
     assert.equal(
       (await a.option(Opt.EXTENDED_HEADERS, enc("x")))[0].type,
       Rep.ERR_INVALID,
@@ -413,7 +420,7 @@ Deno.test("handshake: EXTENDED_HEADERS then EXPORT_NAME closes, GO uses extended
     assert.ok(await a.closed());
     a.close();
 
-    const b = await Raw.connect(s.addr.port);
+    const b = await s.connect();
     await b.option(Opt.EXTENDED_HEADERS);
     assert.equal(
       (await b.option(Opt.GO, encodeGoOption({ name: "mem", requests: [] })))

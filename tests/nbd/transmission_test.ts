@@ -1,5 +1,7 @@
 // The transmission phase: commands, error values, flags, concurrency,
-// DISC and graceful shutdown, over raw sockets and the client.
+// DISC and graceful shutdown. Raw byte exchanges run over an in-memory pipe
+// (server reads cut into 1 to 7 bytes); the client and the listener's
+// shutdown and idle timeout over sockets.
 import assert from "node:assert/strict";
 import { connectNbd, NbdHandshake } from "../../nbd/client.ts";
 import { type Device, readOnly } from "../../nbd/device.ts";
@@ -24,6 +26,11 @@ import {
   serveNbd,
   type ServeNbdOptions,
 } from "../../nbd/server.ts";
+import {
+  type PipeServer,
+  type PipeServerOptions,
+  withPipeServer,
+} from "./_pipe.ts";
 import { enc, Raw } from "./_raw.ts";
 
 async function withServer(
@@ -46,9 +53,27 @@ async function withServer(
   }
 }
 
+/** The same over an in-memory pipe: serveSession without a socket. */
+function withPipe(
+  devices: Record<string, Device>,
+  fn: (s: PipeServer) => Promise<void>,
+  extra: Partial<PipeServerOptions> = {},
+): Promise<void> {
+  const exports = Object.entries(devices).map(([name, device]) => ({
+    name,
+    device,
+  }));
+  return withPipeServer({ exports, ...extra }, fn);
+}
+
 /** A raw connection in transmission on `name`, simple replies. */
-async function simpleConn(port: number, name: string): Promise<Raw> {
-  const r = await Raw.connect(port);
+async function simpleConn(
+  server: number | PipeServer,
+  name: string,
+): Promise<Raw> {
+  const r = typeof server === "number"
+    ? await Raw.connect(server)
+    : await server.connect();
   await r.send(encodeOption(Opt.EXPORT_NAME, enc(name)));
   assert.ok(await r.read(10));
   return r;
@@ -65,11 +90,11 @@ async function errnoOf(p: Promise<unknown>): Promise<number> {
 }
 
 Deno.test("transmission: simple replies carry the spec's error values", () =>
-  withServer({
+  withPipe({
     mem: new MemoryDevice(65536),
     ro: readOnly(new MemoryDevice(65536)),
   }, async (s) => {
-    const r = await simpleConn(s.addr.port, "mem");
+    const r = await simpleConn(s, "mem");
     const cases: [string, Parameters<Raw["request"]>[0], number][] = [
       [
         "read past end",
@@ -163,7 +188,7 @@ Deno.test("transmission: simple replies carry the spec's error values", () =>
     assert.deepEqual(await r.simple(), [0, 3]);
     r.close();
 
-    const ro = await simpleConn(s.addr.port, "ro");
+    const ro = await simpleConn(s, "ro");
     for (const type of [Cmd.WRITE, Cmd.TRIM, Cmd.WRITE_ZEROES]) {
       const data = type === Cmd.WRITE ? new Uint8Array(8) : undefined;
       await ro.request({ type, cookie: type, length: 8 }, { data });
@@ -177,8 +202,8 @@ Deno.test("transmission: simple replies carry the spec's error values", () =>
   }));
 
 Deno.test("transmission: a write payload larger than 32 MiB ends the session", () =>
-  withServer({ mem: new MemoryDevice(65536) }, async (s) => {
-    const r = await simpleConn(s.addr.port, "mem");
+  withPipe({ mem: new MemoryDevice(65536) }, async (s) => {
+    const r = await simpleConn(s, "mem");
     await r.request({
       type: Cmd.WRITE,
       cookie: 1,
@@ -190,8 +215,8 @@ Deno.test("transmission: a write payload larger than 32 MiB ends the session", (
   }));
 
 Deno.test("transmission: bad request magic ends the session", () =>
-  withServer({ mem: new MemoryDevice(65536) }, async (s) => {
-    const r = await simpleConn(s.addr.port, "mem");
+  withPipe({ mem: new MemoryDevice(65536) }, async (s) => {
+    const r = await simpleConn(s, "mem");
     await r.send(new Uint8Array(28).fill(0x41));
     assert.ok(await r.closed());
     r.close();
@@ -301,8 +326,8 @@ Deno.test("transmission: block status after writes, trims and zeroes", async () 
 });
 
 Deno.test("transmission: structured errors carry a message; raw chunk layout", () =>
-  withServer({ mem: new MemoryDevice(65536) }, async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe({ mem: new MemoryDevice(65536) }, async (s) => {
+    const r = await s.connect();
     await r.option(Opt.STRUCTURED_REPLY);
     await r.option(
       Opt.SET_META_CONTEXT,
@@ -336,8 +361,8 @@ Deno.test("transmission: structured errors carry a message; raw chunk layout", (
   }));
 
 Deno.test("transmission: extended headers carry 64-bit lengths and the request offset", () =>
-  withServer({ big: new MemoryDevice(2 ** 40) }, async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  withPipe({ big: new MemoryDevice(2 ** 40) }, async (s) => {
+    const r = await s.connect();
     await r.option(Opt.EXTENDED_HEADERS);
     await r.option(
       Opt.SET_META_CONTEXT,
@@ -459,8 +484,8 @@ Deno.test("transmission: replies are matched by cookie when they complete out of
     writeAt: (o, d) => mem.writeAt(o, d),
     flush: () => mem.flush(),
   };
-  await withServer({ g: gated }, async (s) => {
-    const r = await simpleConn(s.addr.port, "g");
+  await withPipe({ g: gated }, async (s) => {
+    const r = await simpleConn(s, "g");
     await r.request({ type: Cmd.READ, cookie: 1, offset: 0, length: 5 });
     await r.request({ type: Cmd.READ, cookie: 2, offset: 4096, length: 6 });
     assert.deepEqual(
@@ -527,8 +552,8 @@ Deno.test("transmission: device errors become error replies; the session goes on
 });
 
 Deno.test("transmission: DISC answers what is in flight, then closes", () =>
-  withServer({ mem: new MemoryDevice(65536) }, async (s) => {
-    const r = await simpleConn(s.addr.port, "mem");
+  withPipe({ mem: new MemoryDevice(65536) }, async (s) => {
+    const r = await simpleConn(s, "mem");
     const both = new Uint8Array(56);
     both.set((await import("../../nbd/protocol.ts")).encodeRequest({
       type: Cmd.READ,
@@ -627,8 +652,8 @@ Deno.test("transmission: structured read errors say where (ERROR_OFFSET)", async
     writeAt: (o, d) => mem.writeAt(o, d),
     flush: () => mem.flush(),
   };
-  await withServer({ bad }, async (s) => {
-    const r = await Raw.connect(s.addr.port);
+  await withPipe({ bad }, async (s) => {
+    const r = await s.connect();
     await r.option(Opt.STRUCTURED_REPLY);
     await r.option(Opt.GO, encodeGoOption({ name: "bad", requests: [] }));
     await r.request({

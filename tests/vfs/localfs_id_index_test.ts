@@ -1,7 +1,7 @@
 // The FileId journal of LocalFs: compaction is amortised (never O(n) per
 // operation, however the live set shrinks) and a reload sees what was written.
 import assert from "node:assert/strict";
-import { IdIndex } from "../../vfs/_id_index.ts";
+import { IdIndex } from "../../vfs/localfs/_id_index.ts";
 
 Deno.test("localfs id index: create/forget rounds compact a bounded number of times", async () => {
   const dir = await Deno.makeTempDir({ prefix: "netfs-ids-" });

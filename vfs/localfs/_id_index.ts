@@ -18,7 +18,7 @@
 // derive from inode numbers, so LocalFs finds objects again by walking the
 // tree; only generations (inode reuse detection) are forgotten.
 import * as nfs from "node:fs";
-import type { FileId } from "./types.ts";
+import type { FileId } from "../types.ts";
 
 /** Where an object was last seen. */
 export interface IdRecord {

@@ -2,7 +2,7 @@
 // of one file do not reopen it. A descriptor in use by an in-flight call is
 // never closed under it: eviction marks it and the last user closes it.
 import * as nfs from "node:fs";
-import type { FileId } from "./types.ts";
+import type { FileId } from "../types.ts";
 
 export interface OpenFile {
   fd: number;

@@ -1,0 +1,232 @@
+// Attribute mapping for LocalFs: host stat results as netfs Attributes, the
+// change counter (Deno's ctime has whole seconds, so changes within one
+// millisecond are told apart by counting them), and the attributes verified
+// in the current synchronous turn of the event loop, which a getattr, read or
+// write in that same turn may reuse (the staleness bound is one turn; every
+// change through the LocalFs drops them, see bump).
+import type * as nfs from "node:fs";
+import { type Ownership, requirePermission, requireSticky } from "../access.ts";
+import {
+  type Attributes,
+  type Credentials,
+  type FileId,
+  FileType,
+  type Time,
+} from "../types.ts";
+
+/** What the change counter of an object last saw (see AttrMap.of). */
+interface Seen {
+  base: number;
+  k: number;
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+  nlink: number | null;
+  size: number;
+  bumps: number;
+}
+
+/** The netfs type of a host object. */
+export function typeOf(st: Deno.FileInfo): FileType {
+  if (st.isFile) return FileType.Regular;
+  if (st.isDirectory) return FileType.Directory;
+  if (st.isSymlink) return FileType.Symlink;
+  if (st.isBlockDevice) return FileType.Block;
+  if (st.isCharDevice) return FileType.Char;
+  if (st.isFifo) return FileType.Fifo;
+  return FileType.Socket;
+}
+
+/** Milliseconds since the epoch as a netfs Time. */
+export function toTime(ms: number): Time {
+  const sec = Math.floor(ms / 1000);
+  return { sec, nsec: Math.round((ms - sec * 1000) * 1e6) };
+}
+
+/** A netfs Time as the seconds node:fs takes for utimes. */
+export function toSeconds(t: Time): number {
+  return t.sec + t.nsec / 1e9;
+}
+
+/** node:fs Stats in the shape of Deno.FileInfo, for a descriptor's attributes. */
+export function fromNodeStats(st: nfs.Stats): Deno.FileInfo {
+  return {
+    isFile: st.isFile(),
+    isDirectory: st.isDirectory(),
+    isSymlink: st.isSymbolicLink(),
+    isBlockDevice: st.isBlockDevice(),
+    isCharDevice: st.isCharacterDevice(),
+    isFifo: st.isFIFO(),
+    isSocket: st.isSocket(),
+    size: st.size,
+    mtime: new Date(st.mtimeMs),
+    atime: new Date(st.atimeMs),
+    birthtime: new Date(st.birthtimeMs),
+    ctime: new Date(st.ctimeMs),
+    dev: st.dev,
+    ino: st.ino,
+    mode: st.mode,
+    nlink: st.nlink,
+    uid: st.uid,
+    gid: st.gid,
+    rdev: st.rdev,
+    blksize: st.blksize,
+    blocks: st.blocks,
+  };
+}
+
+/** The ownership and mode the permission policy in ../access.ts decides on. */
+export function owned(st: Deno.FileInfo): Ownership {
+  return {
+    type: typeOf(st),
+    mode: st.mode! & 0o7777,
+    uid: st.uid ?? 0,
+    gid: st.gid ?? 0,
+  };
+}
+
+/** Throws EACCES unless `cred` has the `want` bits on the host object. */
+export function requireOn(
+  cred: Credentials,
+  st: Deno.FileInfo,
+  want: number,
+  what: string,
+): void {
+  requirePermission(owned(st), cred, want, what);
+}
+
+/** Throws unless the sticky bit of `dir` lets `cred` remove or replace `victim`. */
+export function requireStickyOn(
+  cred: Credentials,
+  dir: Deno.FileInfo,
+  victim: Deno.FileInfo,
+  name: string,
+): void {
+  requireSticky(owned(dir), owned(victim), cred, name);
+}
+
+/** Attributes with their change counter, and the current turn's verified stats. */
+export class AttrMap {
+  readonly #fsid: number | undefined;
+  /** Changes made through this server, per object, for the change counter. */
+  readonly #bumps = new Map<FileId, number>();
+  readonly #seen = new Map<FileId, Seen>();
+  /** Attributes read in the current synchronous turn (see DataIo's openStat). */
+  readonly #turnStats = new Map<FileId, Deno.FileInfo>();
+  #turnArmed = false;
+
+  /** `fsid` overrides the host device number in attributes. */
+  constructor(fsid: number | undefined) {
+    this.#fsid = fsid;
+  }
+
+  /** Attributes verified earlier in this synchronous turn, if any. */
+  turnStat(id: FileId): Deno.FileInfo | undefined {
+    return this.#turnStats.get(id);
+  }
+
+  /**
+   * A change made through this LocalFs: the turn's attributes of `id` go, and
+   * its change counter moves even within one tick of the host clock.
+   */
+  bump(id: FileId): void {
+    this.#turnStats.delete(id);
+    const n = (this.#bumps.get(id) ?? 0) + 1;
+    this.#bumps.delete(id);
+    this.#bumps.set(id, n);
+    if (this.#bumps.size > 10_000) {
+      this.#bumps.delete(this.#bumps.keys().next().value!);
+    }
+  }
+
+  /** The attributes of the host object `st`, named `id`. */
+  of(st: Deno.FileInfo, id: FileId): Attributes {
+    const mtimeMs = st.mtime?.getTime() ?? 0;
+    // Deno reports ctime in whole seconds: within the same second, the
+    // finer mtime is the better estimate (ctime is never before mtime).
+    let ctimeMs = st.ctime?.getTime() ?? mtimeMs;
+    if (Math.floor(ctimeMs / 1000) === Math.floor(mtimeMs / 1000)) {
+      ctimeMs = Math.max(ctimeMs, mtimeMs);
+    }
+    const rdev = st.rdev ?? 0;
+    return {
+      type: typeOf(st),
+      mode: st.mode! & 0o7777,
+      nlink: st.nlink ?? 1,
+      uid: st.uid ?? 0,
+      gid: st.gid ?? 0,
+      size: st.size,
+      used: (st.blocks ?? 0) * 512,
+      rdev: {
+        major: ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff),
+        minor: (rdev & 0xff) | ((rdev >>> 12) & ~0xff),
+      },
+      fsid: this.#fsid ?? st.dev,
+      fileid: id,
+      atime: toTime(st.atime?.getTime() ?? 0),
+      mtime: toTime(mtimeMs),
+      ctime: toTime(ctimeMs),
+      change: this.#change(id, st, Math.max(mtimeMs, ctimeMs)),
+    };
+  }
+
+  /**
+   * A change counter from the times, bumped when attributes change within
+   * one millisecond of the time base (Deno's ctime has whole seconds).
+   */
+  #change(id: FileId, st: Deno.FileInfo, baseMs: number): number {
+    // Compared field by field: building a string signature cost more than
+    // the rest of the attributes (readdirplus computes this per entry).
+    const bumps = this.#bumps.get(id) ?? 0;
+    const seen = this.#seen.get(id);
+    if (seen !== undefined && seen.base === baseMs) {
+      if (
+        seen.mode === st.mode && seen.uid === st.uid && seen.gid === st.gid &&
+        seen.nlink === st.nlink && seen.size === st.size &&
+        seen.bumps === bumps
+      ) {
+        return baseMs * 1000 + seen.k;
+      }
+      seen.k = Math.min(seen.k + 1, 999);
+    } else if (seen !== undefined) {
+      seen.base = baseMs;
+      seen.k = 0;
+    }
+    const rec = seen ?? {
+      base: baseMs,
+      k: 0,
+      mode: 0,
+      uid: 0,
+      gid: 0,
+      nlink: 0,
+      size: 0,
+      bumps: 0,
+    };
+    rec.mode = st.mode;
+    rec.uid = st.uid;
+    rec.gid = st.gid;
+    rec.nlink = st.nlink;
+    rec.size = st.size;
+    rec.bumps = bumps;
+    this.#seen.delete(id);
+    this.#seen.set(id, rec);
+    if (this.#seen.size > 10_000) {
+      this.#seen.delete(this.#seen.keys().next().value!);
+    }
+    return baseMs * 1000 + rec.k;
+  }
+
+  /** Remembers attributes read in this synchronous turn (see DataIo.openStat). */
+  noteTurn(id: FileId, st: Deno.FileInfo): void {
+    if (!this.#turnArmed) {
+      this.#turnArmed = true;
+      queueMicrotask(this.#endTurn);
+    }
+    this.#turnStats.set(id, st);
+  }
+
+  readonly #endTurn = (): void => {
+    this.#turnStats.clear();
+    this.#turnArmed = false;
+  };
+}

@@ -1,0 +1,508 @@
+/**
+ * A {@link FileSystem} over a host directory, confined to it.
+ *
+ * - **Confinement**: every object is reached from the root by names the
+ *   server checked itself (no "/", NUL, "." or ".." as names); symlinks are
+ *   never followed on the server side (files are opened with `O_NOFOLLOW`);
+ *   every located path, component by component, and every opened descriptor
+ *   is verified against the expected device, inode and birth time, so a
+ *   directory swapped for a symlink between two calls yields ESTALE, never
+ *   an object outside. Within one call, Deno offers no openat/fstatat, so a
+ *   host process swapping an ancestor and back can race a path: a name's
+ *   object is therefore confirmed after the directory's path was verified
+ *   (already recorded at that name, or the same object when read again and
+ *   the directory's path verified once more after that), so a swap has to be
+ *   made and undone three times in step with our system calls (a host loop
+ *   swapping as fast as it can won the two-step version about once in 20,000
+ *   lookups, and not in 180 runs of the race test since); objects made by a
+ *   call are confirmed the same way, and a failed check removes only what
+ *   the call made. Limits: a create raced that way (the swap made just
+ *   before our mkdir/open and undone before the check) makes its new, empty
+ *   object outside, where the undo cannot always reach it; changes made by
+ *   path (unlink, rename, and lchown/lutimes of symlinks) check the object
+ *   right before acting but could still be redirected by a swap won within
+ *   that one system call. Reads and writes go through descriptors verified
+ *   when opened (an open descriptor cannot escape). Metadata calls are
+ *   synchronous, so no two client requests interleave inside one operation.
+ * - **FileIds** are host inode numbers plus a generation in the bits above
+ *   2^32 (bumped when the host reuses an inode number, seen by a different
+ *   birth time). A journal in a hidden `.netfs` folder at the export's root
+ *   (or `stateDir`) maps each FileId to its parent and name, so FileIds keep
+ *   resolving after a restart; an object moved behind the server's back is
+ *   found again by walking the tree (bounded by `scanLimit`). Each change is
+ *   appended with write(2) before the call returns (in the page cache, so it
+ *   survives a crash of the server process, as knfsd's dentries do) and
+ *   fsynced on `commit` and `close`; the journal is compacted when it has
+ *   doubled since the last compaction (amortised O(1) per change).
+ * - **IO** is positional (`node:fs` read/write at an offset) through a
+ *   bounded cache of open descriptors: synchronous up to 64 KiB (a pread from
+ *   the page cache costs a few microseconds, the thread pool several times
+ *   more), through the thread pool above. Attributes come from an lstat of
+ *   the verified path (several times cheaper in Deno than node:fs `fstat`);
+ *   a read or write reuses the attributes a getattr took in the same
+ *   synchronous turn (NFS READ and WRITE ask for both at once), and a getattr
+ *   reuses those a lookup verified for the directory in the same turn (NFS
+ *   LOOKUP returns both): never older ones, so the staleness bound is one
+ *   synchronous turn of the event loop (no code of ours runs in between), and
+ *   every change made through this LocalFs drops them. Stable writes and
+ *   `commit` fsync, and fsync errors are reported.
+ *
+ * This file is the facade; the portable (pure Deno) engine behind it is one
+ * private file per responsibility: `_confine.ts` (finding objects and
+ * proving a path leads to them), `_attrs.ts` (host stat to attributes, the
+ * change counter, the per-turn attributes), `_io.ts` (descriptors, reads,
+ * writes, fsync, descriptor-based attribute changes), `_namespace.ts` and
+ * `_create.ts` (names looked up, made, moved and removed), `_readdir.ts`
+ * (hash-ordered listings), over `_id_index.ts` (the FileId journal),
+ * `_fd_cache.ts` and `_host.ts` (host errors, lstat, open flags).
+ *
+ * @example Serve a temporary directory
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalFs, ROOT } from "@netfs/netfs/vfs";
+ * const dir = await Deno.makeTempDir();
+ * const fs = await LocalFs.open(dir);
+ * const f = await fs.create(ROOT, fs.root, "hello.txt");
+ * await fs.write(ROOT, f.fileid, 0, new TextEncoder().encode("hi"), "file");
+ * await fs.close();
+ * assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "hi");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+import * as nfs from "node:fs";
+import { accessBits } from "../access.ts";
+import { VfsError } from "../errors.ts";
+import type {
+  Attributes,
+  CreateOptions,
+  Credentials,
+  FileId,
+  FileSystem,
+  FsLimits,
+  FsStats,
+  MknodOptions,
+  ReaddirOptions,
+  ReaddirResult,
+  ReadResult,
+  SetAttributes,
+  Stability,
+  WriteResult,
+} from "../types.ts";
+import { AttrMap, owned } from "./_attrs.ts";
+import { Confinement } from "./_confine.ts";
+import { Creator } from "./_create.ts";
+import { isInt, settle } from "./_host.ts";
+import { IdIndex } from "./_id_index.ts";
+import { DataIo } from "./_io.ts";
+import { Namespace } from "./_namespace.ts";
+import { Listings } from "./_readdir.ts";
+
+/** Options for {@link LocalFs.open}. */
+export interface LocalFsOptions {
+  /**
+   * Where the FileId journal lives (default `<root>/.netfs`, hidden from
+   * clients). Outside the root it needs its own write permission.
+   * `false` keeps the index in memory only.
+   */
+  stateDir?: string | false;
+  /** Most host files kept open (default 128). */
+  openFiles?: number;
+  /** The fsid reported in attributes (default: the host device number). */
+  fsid?: number;
+  /**
+   * Give new objects the caller's uid/gid, as an NFS server running as root
+   * does (default: true when the process runs as root and may ask its uid).
+   */
+  chownToCaller?: boolean;
+  /** Most entries walked to find an object moved behind the server's back (default 100,000). */
+  scanLimit?: number;
+  /**
+   * Put a generation above bit 32 of each FileId (default true). Turn off for
+   * host file systems with inode numbers beyond 2^32 (then a reused inode
+   * number is not detected).
+   */
+  generations?: boolean;
+}
+
+/**
+ * A file system serving a host directory, confined to it, with FileIds that
+ * survive a restart. Open one with {@link LocalFs.open}.
+ *
+ * Needs `--allow-read=DIR --allow-write=DIR` for the export (and for
+ * `stateDir` when it is outside). Creating symlinks needs unscoped
+ * `--allow-read --allow-write` (Deno's rule), otherwise SYMLINK answers
+ * ENOTSUP; `--allow-sys=statfs,uid` gives real statfs figures and lets a
+ * root process create objects owned by the caller. mknod, xattrs, allocate
+ * and seek are not available in Deno and are absent or ENOTSUP.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FileType, LocalFs, ROOT } from "@netfs/netfs/vfs";
+ * const dir = await Deno.makeTempDir();
+ * const fs = await LocalFs.open(dir, { openFiles: 64 });
+ * const d = await fs.mkdir(ROOT, fs.root, "docs");
+ * const again = await LocalFs.open(dir);
+ * assert.equal((await again.getattr(ROOT, d.fileid)).type, FileType.Directory);
+ * await again.close();
+ * await fs.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class LocalFs implements FileSystem {
+  /** The root directory's id. */
+  readonly root: FileId;
+  /** Fixed properties. */
+  readonly limits: FsLimits;
+  /** Calls may overlap. */
+  readonly concurrency = "parallel" as const;
+
+  readonly #tree: Confinement;
+  readonly #attrs: AttrMap;
+  readonly #io: DataIo;
+  readonly #listings: Listings;
+  readonly #ns: Namespace;
+  readonly #make: Creator;
+
+  private constructor(
+    rootPath: string,
+    rootSt: Deno.FileInfo,
+    index: IdIndex,
+    hidden: string | undefined,
+    options: LocalFsOptions,
+    chown: boolean,
+    symlinks: boolean,
+  ) {
+    const tree = new Confinement(
+      rootPath,
+      rootSt,
+      index,
+      hidden,
+      options.scanLimit ?? 100_000,
+    );
+    this.root = tree.root;
+    this.limits = Object.freeze({
+      maxNameLength: 255,
+      maxLinks: 65000,
+      maxFileSize: Number.MAX_SAFE_INTEGER,
+      timeDelta: 1_000_000,
+      symlinks,
+      hardLinks: true,
+    });
+    const attrs = new AttrMap(options.fsid);
+    const io = new DataIo(tree, attrs, this.limits, options.openFiles ?? 128);
+    const listings = new Listings(tree, attrs);
+    this.#tree = tree;
+    this.#attrs = attrs;
+    this.#io = io;
+    this.#listings = listings;
+    this.#ns = new Namespace(tree, attrs, io, listings);
+    this.#make = new Creator(tree, attrs, io, listings, { chown, symlinks });
+  }
+
+  /**
+   * Opens a host directory for serving.
+   *
+   * @param root The directory to export (symlinks in this path itself are resolved once).
+   * @param options State folder, open-file cache size, ownership, fsid.
+   * @returns The file system.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { LocalFs } from "@netfs/netfs/vfs";
+   * const dir = await Deno.makeTempDir();
+   * const fs = await LocalFs.open(dir, { stateDir: false });
+   * await fs.close();
+   * assert.deepEqual([...Deno.readDirSync(dir)], []); // no .netfs folder
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  static async open(
+    root: string,
+    options: LocalFsOptions = {},
+  ): Promise<LocalFs> {
+    const rootPath = await Deno.realPath(root);
+    const rootSt = Deno.lstatSync(rootPath);
+    if (!rootSt.isDirectory) {
+      throw new VfsError("ENOTDIR", `Not a directory: ${root}`);
+    }
+    let hidden: string | undefined;
+    let journal: string | undefined;
+    if (options.stateDir !== false) {
+      const dir = options.stateDir ?? `${rootPath}/.netfs`;
+      try {
+        Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        journal = `${dir}/ids.jsonl`;
+        const real = Deno.realPathSync(dir);
+        const slash = real.lastIndexOf("/");
+        if (real.slice(0, slash) === rootPath) hidden = real.slice(slash + 1);
+      } catch (e) {
+        // A read-only export still serves; FileIds then rely on inode walks.
+        if (options.stateDir !== undefined) throw e;
+      }
+    }
+    const index = new IdIndex(journal, options.generations ?? true);
+    let chown = options.chownToCaller;
+    if (chown === undefined) {
+      try {
+        chown = Deno.uid() === 0;
+      } catch {
+        chown = false;
+      }
+    }
+    const granted = (name: "read" | "write") =>
+      Deno.permissions.querySync({ name }).state === "granted";
+    const symlinks = granted("read") && granted("write");
+    return new LocalFs(
+      rootPath,
+      rootSt,
+      index,
+      hidden,
+      options,
+      chown,
+      symlinks,
+    );
+  }
+
+  /** Attributes of an object; ESTALE if it no longer exists. */
+  getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
+    return settle(() => {
+      // Attributes verified earlier in this same synchronous turn (the NFS
+      // LOOKUP asks for the directory's right after looking a name up in
+      // it) are as fresh as another lstat: no code of ours ran in between,
+      // and every change made through this LocalFs drops them (AttrMap.bump).
+      const seen = this.#tree.closed || this.#tree.index.isDead(id)
+        ? undefined
+        : this.#attrs.turnStat(id);
+      if (seen !== undefined) return this.#attrs.of(seen, id);
+      const at = this.#tree.locate(id);
+      this.#attrs.noteTurn(id, at.st);
+      return this.#attrs.of(at.st, id);
+    });
+  }
+
+  /** Changes attributes with POSIX ownership rules. */
+  setattr(
+    cred: Credentials,
+    id: FileId,
+    attrs: SetAttributes,
+  ): Promise<Attributes> {
+    return settle(() => {
+      const at = this.#tree.locate(id);
+      this.#io.setattr(cred, id, at, attrs);
+      this.#attrs.bump(id);
+      return this.#attrs.of(this.#tree.locate(id).st, id);
+    });
+  }
+
+  /** Which NFS ACCESS bits the caller has. */
+  access(cred: Credentials, id: FileId, mask: number): Promise<number> {
+    return settle(() =>
+      accessBits(owned(this.#tree.locate(id).st), cred, mask)
+    );
+  }
+
+  /** Finds a name; "." and ".." name the directory itself and its parent. */
+  lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
+    return this.#ns.lookup(cred, dirId, name);
+  }
+
+  /** Reads up to `length` bytes at `offset` with one positional read. */
+  read(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): Promise<ReadResult> {
+    return this.#io.read(cred, id, offset, length);
+  }
+
+  /** Writes at `offset`; "data" and "file" stability fsync before returning. */
+  write(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    data: Uint8Array,
+    stable: Stability = "unstable",
+  ): Promise<WriteResult> {
+    return this.#io.write(cred, id, offset, data, stable);
+  }
+
+  /** Creates a regular file, or opens an existing one unless `exclusive`. */
+  create(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    options: CreateOptions = {},
+  ): Promise<Attributes> {
+    return this.#make.create(cred, dirId, name, options);
+  }
+
+  /** Creates a directory. */
+  mkdir(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    attrs?: SetAttributes,
+  ): Promise<Attributes> {
+    return this.#make.mkdir(cred, dirId, name, attrs);
+  }
+
+  /** Creates a symbolic link (needs unscoped read and write permission). */
+  symlink(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    target: string,
+    attrs?: SetAttributes,
+  ): Promise<Attributes> {
+    return this.#make.symlink(cred, dirId, name, target, attrs);
+  }
+
+  /** The target of a symbolic link. */
+  readlink(cred: Credentials, id: FileId): Promise<string> {
+    return this.#ns.readlink(cred, id);
+  }
+
+  /** Not available: Deno has no mknod. */
+  mknod(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    options: MknodOptions,
+  ): Promise<Attributes> {
+    return this.#make.mknod(cred, dirId, name, options);
+  }
+
+  /** Adds a hard link `dir/name` to `id`. */
+  link(
+    cred: Credentials,
+    id: FileId,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes> {
+    return this.#make.link(cred, id, dirId, name);
+  }
+
+  /** Removes a non-directory entry. */
+  remove(cred: Credentials, dirId: FileId, name: string): Promise<void> {
+    return this.#ns.remove(cred, dirId, name);
+  }
+
+  /** Removes an empty directory. */
+  rmdir(cred: Credentials, dirId: FileId, name: string): Promise<void> {
+    return this.#ns.rmdir(cred, dirId, name);
+  }
+
+  /**
+   * Atomically renames with POSIX rules (host rename(2)). Both directories
+   * are verified before, and the moved object and the target directory
+   * after; a raced swap is undone as far as paths allow.
+   */
+  rename(
+    cred: Credentials,
+    fromDirId: FileId,
+    fromName: string,
+    toDirId: FileId,
+    toName: string,
+  ): Promise<void> {
+    return this.#ns.rename(cred, fromDirId, fromName, toDirId, toName);
+  }
+
+  /**
+   * A page of entries. Cookies are a hash of the name, so they stay valid
+   * across changes, evictions and restarts.
+   */
+  readdir(
+    cred: Credentials,
+    dirId: FileId,
+    options: ReaddirOptions = {},
+  ): Promise<ReaddirResult> {
+    return this.#listings.readdir(cred, dirId, options);
+  }
+
+  /** fsyncs the file (and the FileId journal); errors are reported. */
+  commit(cred: Credentials, id: FileId): Promise<void> {
+    return this.#io.commit(cred, id);
+  }
+
+  /** Host statfs figures (with `--allow-sys=statfs`), else large placeholders. */
+  statfs(_cred: Credentials, id: FileId): Promise<FsStats> {
+    return settle(() => {
+      const at = this.#tree.locate(id);
+      try {
+        const s = nfs.statfsSync(at.path);
+        return {
+          totalBytes: s.blocks * s.bsize,
+          freeBytes: s.bfree * s.bsize,
+          availBytes: s.bavail * s.bsize,
+          totalFiles: s.files,
+          freeFiles: s.ffree,
+          availFiles: s.ffree,
+        };
+      } catch {
+        const big = 2 ** 50;
+        return {
+          totalBytes: big,
+          freeBytes: big,
+          availBytes: big,
+          totalFiles: 2 ** 32,
+          freeFiles: 2 ** 32,
+          availFiles: 2 ** 32,
+        };
+      }
+    });
+  }
+
+  /** Copies a byte range through the host, 1 MiB at a time; length 0 copies to end of file. */
+  async copy(
+    cred: Credentials,
+    srcId: FileId,
+    dstId: FileId,
+    options: { srcOffset: number; dstOffset: number; length: number },
+  ): Promise<number> {
+    const { srcOffset, dstOffset } = options;
+    if (!isInt(srcOffset) || !isInt(dstOffset) || !isInt(options.length)) {
+      throw new VfsError("EINVAL", `Invalid copy range: ${srcOffset}`);
+    }
+    const size = (await this.getattr(cred, srcId)).size;
+    if (srcOffset >= size) return 0;
+    const length = Math.min(
+      options.length === 0 ? Infinity : options.length,
+      size - srcOffset,
+    );
+    if (
+      srcId === dstId && srcOffset < dstOffset + length &&
+      dstOffset < srcOffset + length
+    ) {
+      throw new VfsError("EINVAL", `Invalid argument: overlapping copy`);
+    }
+    let done = 0;
+    while (done < length) {
+      const r = await this.read(
+        cred,
+        srcId,
+        srcOffset + done,
+        Math.min(1 << 20, length - done),
+      );
+      if (r.data.length === 0) break;
+      await this.write(cred, dstId, dstOffset + done, r.data);
+      done += r.data.length;
+    }
+    return done;
+  }
+
+  /** Closes open files and the FileId journal. */
+  close(): Promise<void> {
+    return settle(() => {
+      if (this.#tree.closed) return;
+      this.#tree.closed = true;
+      this.#io.files.clear();
+      this.#tree.index.close();
+    });
+  }
+}
