@@ -12,7 +12,12 @@
 import type { RpcProgram } from "../../rpc/program.ts";
 import { compoundProcedure, type Op } from "./compound.ts";
 import { type Nfs4Options, Nfs4Server } from "./context.ts";
+import { clientOps } from "./ops/clients.ts";
 import { fhOps } from "./ops/fh.ts";
+import { lockOps } from "./ops/locks.ts";
+import { openOps } from "./ops/open.ts";
+import { optionalOps } from "./ops/optional.ts";
+import { sessionOps } from "./ops/sessions.ts";
 
 export type { Nfs4Options } from "./context.ts";
 
@@ -21,7 +26,14 @@ const NFS_PROGRAM = 100003;
 
 /** Every operation this server knows, by number. */
 export function nfs4Ops(): ReadonlyMap<number, Op> {
-  return new Map<number, Op>([...fhOps]);
+  return new Map<number, Op>([
+    ...fhOps,
+    ...clientOps,
+    ...sessionOps,
+    ...openOps,
+    ...lockOps,
+    ...optionalOps,
+  ]);
 }
 
 /**
@@ -48,5 +60,6 @@ export function nfs4Program(options: Nfs4Options): RpcProgram {
       0: { name: "NULL", run: () => {} },
       1: compoundProcedure(nfs, ops),
     },
+    close: () => nfs.close(),
   };
 }
