@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import type { AuthSysParms } from "../../../rpc/program.ts";
 import {
+  type channel_attrs4,
   type COMPOUND4res,
   type createhow4,
   createmode4,
@@ -97,6 +98,7 @@ export function sequenceOp(
   seqid: number,
   slot = 0,
   cacheThis = false,
+  highest = slot,
 ): nfs_argop4 {
   return {
     argop: OP.OP_SEQUENCE,
@@ -104,7 +106,7 @@ export function sequenceOp(
       sa_sessionid: sessionid,
       sa_sequenceid: seqid,
       sa_slotid: slot,
-      sa_highest_slotid: slot,
+      sa_highest_slotid: highest,
       sa_cachethis: cacheThis,
     },
   };
@@ -127,7 +129,7 @@ export function exchangeIdOp(
 }
 
 /** Channel attributes a client might ask for. */
-export function chanAttrs(slots = 4, maxOps = 16) {
+export function chanAttrs(slots = 4, maxOps = 16): channel_attrs4 {
   return {
     ca_headerpadsize: 0,
     ca_maxrequestsize: 1 << 20,
@@ -143,7 +145,12 @@ export function chanAttrs(slots = 4, maxOps = 16) {
 export async function session41(
   h: Nfs4Harness,
   name: string,
-  options: { auth?: AuthSysParms; slots?: number; reclaim?: boolean } = {},
+  options: {
+    auth?: AuthSysParms;
+    slots?: number;
+    reclaim?: boolean;
+    fore?: ReturnType<typeof chanAttrs>;
+  } = {},
 ): Promise<Session41> {
   const auth = options.auth ?? sys(0);
   const ex = ok(
@@ -159,7 +166,7 @@ export async function session41(
         csa_clientid: e.eir_resok4.eir_clientid,
         csa_sequence: e.eir_resok4.eir_sequenceid,
         csa_flags: 0,
-        csa_fore_chan_attrs: chanAttrs(options.slots ?? 4),
+        csa_fore_chan_attrs: options.fore ?? chanAttrs(options.slots ?? 4),
         csa_back_chan_attrs: chanAttrs(1, 2),
         csa_cb_program: 0x40000000,
         csa_sec_parms: [{ cb_secflavor: 0 }],
