@@ -462,12 +462,15 @@ async function open(
   ) {
     fail(nfsstat4.NFS4ERR_BADXDR);
   }
-  // 4.1 puts delegation wishes above the access bits; 4.0 has none.
+  // 4.1 puts delegation wishes (at most WANT_CANCEL) and two flags above
+  // the access bits; 4.0 has none.
   const access = a.share_access & (cs.minor === 0 ? 0xffffffff : 0xff);
   const want = a.share_access & ~0xff;
   if (
     access < 1 || access > 3 || a.share_deny > 3 ||
-    (cs.minor >= 1 && (want & ~0x3ff00) !== 0)
+    (cs.minor >= 1 &&
+      ((want & ~0x3ff00) !== 0 ||
+        (want & 0xff00) > OPEN4_SHARE_ACCESS_WANT_CANCEL))
   ) {
     fail(nfsstat4.NFS4ERR_INVAL);
   }
