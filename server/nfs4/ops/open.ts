@@ -18,7 +18,8 @@
  *    CLAIM_DELEGATE_PREV and CLAIM_DELEG_PREV_FH are NFS4ERR_NOTSUPP.
  *    Not a regular file: NFS4ERR_ISDIR, NFS4ERR_SYMLINK, or 4.1's
  *    NFS4ERR_WRONG_TYPE.
- * 4. Creation: UNCHECKED4 opens an existing file (truncating it for a size
+ * 4. Creation, only by name (another claim with OPEN4_CREATE is
+ *    NFS4ERR_INVAL): UNCHECKED4 opens an existing file (truncating it for a size
  *    of 0), GUARDED4 refuses one (NFS4ERR_EXIST); EXCLUSIVE4 and
  *    EXCLUSIVE4_1 store the verifier in the new file's mtime and atime
  *    seconds (as knfsd does), so a retry with the same verifier finds its
@@ -42,22 +43,11 @@
  */
 
 import {
-  type bitmap4,
-  bitmapBits,
-  bitmapSet,
-  type change_info4,
   createmode4,
-  decodeFattr4,
   encode_CLOSE4res,
   encode_OPEN4res,
   encode_OPEN_CONFIRM4res,
   encode_OPEN_DOWNGRADE4res,
-  type fattr4,
-  FATTR4_MODE,
-  FATTR4_SIZE,
-  FATTR4_TIME_ACCESS,
-  FATTR4_TIME_MODIFY,
-  fattr4Entry,
   nfs_opnum4,
   nfsstat4,
   OPEN4_RESULT_CONFIRM,
@@ -70,22 +60,16 @@ import {
   type open_delegation4,
   open_delegation_type4,
   opentype4,
-  UnknownAttrError,
   why_no_delegation4,
 } from "../../../proto/nfs4/mod.ts";
 import { Access, accessBits } from "../../../vfs/access.ts";
-import { VfsError } from "../../../vfs/errors.ts";
-import {
-  type Attributes,
-  FileType,
-  type SetAttributes,
-} from "../../../vfs/types.ts";
 import type { Op } from "../compound.ts";
-import type { CompoundState, Fh, Nfs4Server, Target } from "../context.ts";
+import type { CompoundState, Fh, Nfs4Server } from "../context.ts";
 import { fail, nfs4StatusOf } from "../errors.ts";
 import type { OpenOk } from "../state/opens.ts";
 import { specialStateid } from "../state/stateids.ts";
 import { setCurrent } from "./fh.ts";
+import { byName, type Found, NO_CINFO } from "./_open_create.ts";
 import {
   keep,
   orReplay,
@@ -103,195 +87,6 @@ type Failure = Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
 
 /** The filehandle each kept 4.0 OPEN reply made current, for its replay. */
 const openedFh = new WeakMap<Uint8Array, Fh>();
-
-/** What step 3 and 4 found: the file and what the OPEN did to it. */
-interface Found {
-  t: Target;
-  attrs: Attributes;
-  created: boolean;
-  truncate: boolean;
-  cinfo: change_info4;
-  attrset: bitmap4;
-}
-
-const NO_CINFO: change_info4 = { atomic: false, before: 0n, after: 0n };
-
-/**
- * The attributes of `createattrs`: mode and size.
- *
- * It stands until the attribute module's converter is wired in: other
- * settable attributes are NFS4ERR_ATTRNOTSUPP, read-only ones
- * NFS4ERR_INVAL.
- */
-function createAttrs(
-  f: fattr4,
-  cs: CompoundState,
-): { attrs: SetAttributes; set: bitmap4 } {
-  let v;
-  try {
-    v = decodeFattr4(f, { minorversion: cs.minor });
-  } catch (e) {
-    fail(
-      e instanceof UnknownAttrError
-        ? nfsstat4.NFS4ERR_ATTRNOTSUPP
-        : nfsstat4.NFS4ERR_BADXDR,
-    );
-  }
-  const attrs: SetAttributes = {};
-  const set: bitmap4 = [];
-  for (const bit of bitmapBits(f.attrmask)) {
-    if (bit === FATTR4_MODE) attrs.mode = v.mode! & 0o7777;
-    else if (bit === FATTR4_SIZE) attrs.size = v.size!;
-    else {
-      fail(
-        fattr4Entry(bit)?.access === "R"
-          ? nfsstat4.NFS4ERR_INVAL
-          : nfsstat4.NFS4ERR_ATTRNOTSUPP,
-      );
-    }
-    bitmapSet(set, bit);
-  }
-  return { attrs, set };
-}
-
-/** The two 31-bit seconds values a verifier is kept as (knfsd's layout). */
-function verifierTimes(verf: Uint8Array): { mtime: number; atime: number } {
-  const v = new DataView(verf.buffer, verf.byteOffset, 8);
-  return {
-    mtime: v.getUint32(0) & 0x7fffffff,
-    atime: v.getUint32(4) & 0x7fffffff,
-  };
-}
-
-async function lookupMaybe(
-  t: Target,
-  name: string,
-): Promise<Attributes | undefined> {
-  try {
-    return await t.fs.lookup(t.cred, t.id, name);
-  } catch (e) {
-    if (e instanceof VfsError && e.code === "ENOENT") return undefined;
-    throw e;
-  }
-}
-
-/** CLAIM_NULL: the file `name` in the current directory, made if asked. */
-async function byName(
-  a: OPEN4args,
-  name: string,
-  cs: CompoundState,
-  nfs: Nfs4Server,
-): Promise<Found> {
-  const dirFh = cs.current();
-  const create = a.openhow.opentype === opentype4.OPEN4_CREATE;
-  const o = dirFh.obj;
-  if (o.kind === "pseudo") {
-    const host = cs.call.remote.hostname;
-    const hit = nfs.pseudo.lookup(o.node, name, (e) => e.allows(host));
-    if (hit !== undefined) fail(nfsstat4.NFS4ERR_ISDIR);
-    fail(create ? nfsstat4.NFS4ERR_ROFS : nfsstat4.NFS4ERR_NOENT);
-  }
-  if (o.fileid === o.exp.root && nfs.pseudo.nestedExport(o.exp, name)) {
-    fail(nfsstat4.NFS4ERR_ISDIR);
-  }
-  const dir = cs.target(nfsstat4.NFS4ERR_NOTDIR, dirFh);
-  const before = await dir.fs.getattr(dir.cred, dir.id);
-  if (before.type !== FileType.Directory) fail(nfsstat4.NFS4ERR_NOTDIR);
-  const at = (attrs: Attributes) => ({
-    ...dir,
-    id: attrs.fileid,
-  });
-  const found = (
-    attrs: Attributes,
-    extra: Partial<Found> = {},
-  ): Found => ({
-    t: at(attrs),
-    attrs,
-    created: false,
-    truncate: false,
-    cinfo: {
-      atomic: true,
-      before: BigInt(before.change),
-      after: BigInt(before.change),
-    },
-    attrset: [],
-    ...extra,
-  });
-  if (a.openhow.opentype !== opentype4.OPEN4_CREATE) {
-    const attrs = await lookupMaybe(dir, name);
-    if (attrs === undefined) fail(nfsstat4.NFS4ERR_NOENT);
-    return found(attrs);
-  }
-  if (dir.exp.readOnly) fail(nfsstat4.NFS4ERR_ROFS);
-  const how = a.openhow.how;
-  let attrs: SetAttributes = {};
-  let set: bitmap4 = [];
-  let verf: { mtime: number; atime: number } | undefined;
-  switch (how.mode) {
-    case createmode4.EXCLUSIVE4:
-      verf = verifierTimes(how.createverf);
-      // As knfsd: no mode was given, so none is granted until SETATTR.
-      attrs = { mode: 0 };
-      break;
-    case createmode4.EXCLUSIVE4_1:
-      ({ attrs, set } = createAttrs(how.ch_createboth.cva_attrs, cs));
-      if (attrs.size !== undefined) fail(nfsstat4.NFS4ERR_INVAL);
-      verf = verifierTimes(how.ch_createboth.cva_verf);
-      break;
-    default:
-      ({ attrs, set } = createAttrs(how.createattrs, cs));
-  }
-  if (verf !== undefined) {
-    attrs = {
-      ...attrs,
-      mtime: { sec: verf.mtime, nsec: 0 },
-      atime: { sec: verf.atime, nsec: 0 },
-    };
-    bitmapSet(set, FATTR4_TIME_ACCESS);
-    bitmapSet(set, FATTR4_TIME_MODIFY);
-  }
-  // Two rounds: a name made by someone else between the lookup and the
-  // exclusive create is then found by the second lookup.
-  for (let round = 0; round < 2; round++) {
-    const existing = await lookupMaybe(dir, name);
-    if (existing !== undefined) {
-      if (how.mode === createmode4.GUARDED4) fail(nfsstat4.NFS4ERR_EXIST);
-      if (verf === undefined) {
-        return found(existing, { truncate: attrs.size === 0 });
-      }
-      if (
-        existing.mtime.sec !== verf.mtime ||
-        existing.atime.sec !== verf.atime || existing.size !== 0 ||
-        existing.type !== FileType.Regular
-      ) {
-        fail(nfsstat4.NFS4ERR_EXIST);
-      }
-      // A retry of this very create: answered as the create was.
-      return found(existing, { created: true, attrset: set });
-    }
-    try {
-      const made = await dir.fs.create(dir.cred, dir.id, name, {
-        attrs,
-        exclusive: true,
-      });
-      const after = await dir.fs.getattr(dir.cred, dir.id);
-      return found(made, {
-        created: true,
-        attrset: set,
-        cinfo: {
-          atomic: false,
-          before: BigInt(before.change),
-          after: BigInt(after.change),
-        },
-      });
-    } catch (e) {
-      if (!(e instanceof VfsError) || e.code !== "EEXIST" || round > 0) {
-        throw e;
-      }
-    }
-  }
-  fail(nfsstat4.NFS4ERR_EXIST);
-}
 
 /** The claims by filehandle: the current filehandle is the file. */
 async function byFh(cs: CompoundState): Promise<Found> {
@@ -314,6 +109,12 @@ function find(
   nfs: Nfs4Server,
 ): Promise<Found> {
   const c = a.claim;
+  if (
+    c.claim !== open_claim_type4.CLAIM_NULL &&
+    a.openhow.opentype === opentype4.OPEN4_CREATE
+  ) {
+    fail(nfsstat4.NFS4ERR_INVAL);
+  }
   switch (c.claim) {
     case open_claim_type4.CLAIM_NULL:
       return byName(a, component(c.file), cs, nfs);
