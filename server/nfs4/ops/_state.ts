@@ -14,12 +14,41 @@
 
 import { XdrWriter } from "../../../rpc/xdr.ts";
 import { nfsstat4, type stateid4 } from "../../../proto/nfs4/mod.ts";
-import type { CompoundState } from "../context.ts";
+import type { Nfs4Failure } from "../compound.ts";
+import type { CompoundState, Nfs4Server } from "../context.ts";
 import { fail } from "../errors.ts";
 import type { SeqidTicket, Sequenced } from "../state/seqid.ts";
 import type { Session } from "../state/sessions.ts";
 import { specialStateid } from "../state/stateids.ts";
 import { FileType } from "../../../vfs/types.ts";
+
+/** Throws a state result's failure; after it, the result is a success. */
+export function check<T extends { status: number }>(
+  r: T,
+): asserts r is Extract<T, { status: typeof nfsstat4.NFS4_OK }> {
+  if (r.status !== nfsstat4.NFS4_OK) fail(r.status as Nfs4Failure);
+}
+
+/**
+ * Refuses a delegation stateid (DELEGRETURN, OPEN's delegation claims):
+ * none is ever granted, so it is NFS4ERR_BAD_STATEID, or the error its
+ * check gives first (stale, old, expired).
+ */
+export function noDelegation(
+  s: stateid4,
+  cs: CompoundState,
+  nfs: Nfs4Server,
+): never {
+  if (specialStateid(s, cs.minor) !== undefined) {
+    fail(nfsstat4.NFS4ERR_BAD_STATEID);
+  }
+  check(nfs.state.stateids.check(s, {
+    minor: cs.minor,
+    clientid: sessionClient(cs),
+    kinds: ["deleg"],
+  }));
+  fail(nfsstat4.NFS4ERR_BAD_STATEID);
+}
 
 /** The session of a 4.1 COMPOUND (SEQUENCE came first). */
 export function sessionOf(cs: CompoundState): Session {

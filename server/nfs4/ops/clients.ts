@@ -39,7 +39,7 @@ import type { Op } from "../compound.ts";
 import type { CompoundState, Nfs4Server } from "../context.ts";
 import { fail } from "../errors.ts";
 import { principalOf } from "../state/types.ts";
-import { sessionOf, stateidArg, statusAs } from "./_state.ts";
+import { check, sessionOf, stateidArg, statusAs } from "./_state.ts";
 import { OK } from "./_util.ts";
 
 const enc = new TextEncoder();
@@ -67,13 +67,6 @@ function majorId(nfs: Nfs4Server): Uint8Array {
   return id;
 }
 
-/** The state's answer as the status, or throws it. */
-function must(r: { status: number }): void {
-  if (r.status !== nfsstat4.NFS4_OK) {
-    fail(r.status as Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>);
-  }
-}
-
 function setClientId(
   a: SETCLIENTID4args,
   cs: CompoundState,
@@ -99,13 +92,12 @@ function setClientId(
       },
     };
   }
-  must(r);
-  const ok = r as Extract<typeof r, { clientid: bigint }>;
+  check(r);
   return {
     status: nfsstat4.NFS4_OK,
     resok4: {
-      clientid: ok.clientid,
-      setclientid_confirm: ok.confirmVerifier,
+      clientid: r.clientid,
+      setclientid_confirm: r.confirmVerifier,
     },
   };
 }
@@ -127,15 +119,14 @@ function exchangeId(
     principal: principalOf(cs.call.auth),
     minor: cs.minor,
   }, nfs.now());
-  must(r);
-  const ok = r as Extract<typeof r, { clientid: bigint }>;
+  check(r);
   return {
     status: nfsstat4.NFS4_OK,
     eir_status: nfsstat4.NFS4_OK,
     eir_resok4: {
-      eir_clientid: ok.clientid,
-      eir_sequenceid: ok.sequenceid,
-      eir_flags: ok.flags,
+      eir_clientid: r.clientid,
+      eir_sequenceid: r.sequenceid,
+      eir_flags: r.flags,
       eir_state_protect: { spr_how: state_protect_how4.SP4_NONE },
       eir_server_owner: { so_minor_id: 0n, so_major_id: majorId(nfs) },
       eir_server_scope: SERVER_SCOPE,
@@ -157,7 +148,7 @@ export const clientOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     encode: encode_SETCLIENTID_CONFIRM4res,
     until: 0,
     run: (a, cs, nfs) => {
-      must(nfs.state.setClientIdConfirm({
+      check(nfs.state.setClientIdConfirm({
         clientid: a.clientid,
         verifier: a.setclientid_confirm,
         principal: principalOf(cs.call.auth),
@@ -171,7 +162,7 @@ export const clientOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     until: 0,
     // No delegations are granted, so no callback path is needed: never
     // NFS4ERR_CB_PATH_DOWN.
-    run: (a, _cs, nfs) => (must(nfs.state.renew(a.clientid, nfs.now())), OK),
+    run: (a, _cs, nfs) => (check(nfs.state.renew(a.clientid, nfs.now())), OK),
   }],
   [nfs_opnum4.OP_EXCHANGE_ID, {
     name: "EXCHANGE_ID",
@@ -184,7 +175,7 @@ export const clientOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     encode: statusAs("dcr_status", encode_DESTROY_CLIENTID4res),
     sessionless: true,
     run: (a, _cs, nfs) => {
-      must(nfs.state.destroyClientId(a.dca_clientid, nfs.now()));
+      check(nfs.state.destroyClientId(a.dca_clientid, nfs.now()));
       return OK;
     },
   }],
@@ -193,7 +184,7 @@ export const clientOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     encode: statusAs("rcr_status", encode_RECLAIM_COMPLETE4res),
     run: (a, cs, nfs) => {
       if (a.rca_one_fs) cs.current();
-      must(nfs.state.reclaimComplete(
+      check(nfs.state.reclaimComplete(
         sessionOf(cs).clientid,
         a.rca_one_fs,
         nfs.now(),
@@ -218,7 +209,7 @@ export const clientOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     name: "FREE_STATEID",
     encode: statusAs("fsr_status", encode_FREE_STATEID4res),
     run: (a, cs, nfs) => {
-      must(nfs.state.freeStateid(
+      check(nfs.state.freeStateid(
         sessionOf(cs).clientid,
         stateidArg(cs, a.fsa_stateid),
         nfs.now(),

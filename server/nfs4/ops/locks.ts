@@ -30,12 +30,12 @@ import {
   nfs_opnum4,
   nfsstat4,
 } from "../../../proto/nfs4/mod.ts";
-import type { Op } from "../compound.ts";
+import type { Nfs4Failure, Op } from "../compound.ts";
 import type { CompoundState, Nfs4Server } from "../context.ts";
-import { fail } from "../errors.ts";
 import type { Denied, LockDenied } from "../state/locks.ts";
 import type { Locker } from "../state/locking.ts";
 import {
+  check,
   orReplay,
   requireRegular,
   sessionClient,
@@ -44,8 +44,6 @@ import {
   stateidArg,
 } from "./_state.ts";
 import { OK } from "./_util.ts";
-
-type Failure = Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
 
 function isWrite(type: nfs_lock_type4): boolean {
   return type === nfs_lock_type4.WRITE_LT || type === nfs_lock_type4.WRITEW_LT;
@@ -69,7 +67,7 @@ function failed(t: { status: number }): LOCK4res {
     };
   }
   return {
-    status: t.status as Exclude<Failure, typeof nfsstat4.NFS4ERR_DENIED>,
+    status: t.status as Exclude<Nfs4Failure, typeof nfsstat4.NFS4ERR_DENIED>,
   };
 }
 
@@ -176,8 +174,7 @@ export const lockOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     encode: encode_RELEASE_LOCKOWNER4res,
     until: 0,
     run: (a, _cs, nfs) => {
-      const r = nfs.state.releaseLockOwner(a.lock_owner, nfs.now());
-      if (r.status !== nfsstat4.NFS4_OK) fail(r.status as Failure);
+      check(nfs.state.releaseLockOwner(a.lock_owner, nfs.now()));
       return OK;
     },
   }],

@@ -60,6 +60,7 @@ import {
   type open_delegation4,
   open_delegation_type4,
   opentype4,
+  type stateid4,
   why_no_delegation4,
 } from "../../../proto/nfs4/mod.ts";
 import { Access, accessBits } from "../../../vfs/access.ts";
@@ -67,11 +68,12 @@ import type { Op } from "../compound.ts";
 import type { CompoundState, Fh, Nfs4Server } from "../context.ts";
 import { fail, nfs4StatusOf } from "../errors.ts";
 import type { OpenOk } from "../state/opens.ts";
-import { specialStateid } from "../state/stateids.ts";
 import { setCurrent } from "./fh.ts";
 import { byName, type Found, NO_CINFO } from "./_open_create.ts";
 import {
+  check,
   keep,
+  noDelegation,
   orReplay,
   type Replayed,
   replayed,
@@ -82,8 +84,6 @@ import {
   stateidArg,
 } from "./_state.ts";
 import { component } from "./_util.ts";
-
-type Failure = Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
 
 /** The filehandle each kept 4.0 OPEN reply made current, for its replay. */
 const openedFh = new WeakMap<Uint8Array, Fh>();
@@ -132,23 +132,6 @@ function find(
     default:
       fail(nfsstat4.NFS4ERR_NOTSUPP);
   }
-}
-
-/** A claim under a delegation stateid: none was granted. */
-function noDelegation(
-  s: { seqid: number; other: Uint8Array },
-  cs: CompoundState,
-  nfs: Nfs4Server,
-): never {
-  if (specialStateid(s, cs.minor) !== undefined) {
-    fail(nfsstat4.NFS4ERR_BAD_STATEID);
-  }
-  const r = nfs.state.stateids.check(s, { minor: cs.minor, kinds: ["deleg"] });
-  fail(
-    r.status === nfsstat4.NFS4_OK
-      ? nfsstat4.NFS4ERR_BAD_STATEID
-      : r.status as Failure,
-  );
 }
 
 /** Step 5: may the caller open `f` for `access`? */
@@ -221,25 +204,24 @@ async function opening(
     deny: a.share_deny,
     reclaim: a.claim.claim === open_claim_type4.CLAIM_PREVIOUS,
   }, nfs.now());
-  if (r.status !== nfsstat4.NFS4_OK) fail(r.status as Failure);
-  const ok = r as Extract<typeof r, { open: unknown }>;
+  check(r);
   if (f.truncate && f.attrs.size !== 0) {
     try {
       await f.t.fs.setattr(f.t.cred, f.t.id, { size: 0 });
     } catch (e) {
-      undo(nfs, ok);
+      undo(nfs, r);
       throw e;
     }
   }
   setCurrent(cs, fh);
-  cs.currentStateid = ok.stateid;
+  cs.currentStateid = r.stateid;
   return {
     status: nfsstat4.NFS4_OK,
     resok4: {
-      stateid: ok.stateid,
+      stateid: r.stateid,
       cinfo: f.cinfo,
       rflags: OPEN4_RESULT_LOCKTYPE_POSIX |
-        (ok.confirm ? OPEN4_RESULT_CONFIRM : 0),
+        (r.confirm ? OPEN4_RESULT_CONFIRM : 0),
       attrset: f.attrset,
       delegation: delegationFor(a.share_access, cs.minor),
     },
@@ -290,7 +272,7 @@ async function open(
   }
   let res: OPEN4res;
   try {
-    if (begun.status !== nfsstat4.NFS4_OK) fail(begun.status as Failure);
+    check(begun);
     res = await opening(a, cs, nfs, clientid, access);
   } catch (e) {
     res = { status: nfs4StatusOf(e, nfs.log, "OPEN") };
@@ -300,6 +282,11 @@ async function open(
     openedFh.set(kept, cs.current());
   }
   return res;
+}
+
+/** OPEN_CONFIRM's and OPEN_DOWNGRADE's success: the open stateid. */
+function withStateid(ok: { stateid: stateid4 }) {
+  return { status: nfsstat4.NFS4_OK, resok4: { open_stateid: ok.stateid } };
 }
 
 /** The open operations by number. */
@@ -322,10 +309,7 @@ export const openOps: ReadonlyMap<number, Op> = new Map<number, Op>([
           seqid: a.seqid,
           file: cs.stateFile(),
         }, nfs.now()),
-        (ok) => ({
-          status: nfsstat4.NFS4_OK,
-          resok4: { open_stateid: ok.stateid },
-        }),
+        withStateid,
         encode_OPEN_CONFIRM4res,
       ),
   }],
@@ -344,10 +328,7 @@ export const openOps: ReadonlyMap<number, Op> = new Map<number, Op>([
           access: a.share_access,
           deny: a.share_deny,
         }, nfs.now()),
-        (ok) => ({
-          status: nfsstat4.NFS4_OK,
-          resok4: { open_stateid: ok.stateid },
-        }),
+        withStateid,
         encode_OPEN_DOWNGRADE4res,
       ),
   }],

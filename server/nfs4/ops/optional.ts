@@ -35,8 +35,7 @@ import {
 } from "../../../proto/nfs4/mod.ts";
 import type { Op } from "../compound.ts";
 import { fail } from "../errors.ts";
-import { specialStateid } from "../state/stateids.ts";
-import { sessionClient, sessionOf, stateidArg, statusAs } from "./_state.ts";
+import { noDelegation, sessionOf, stateidArg, statusAs } from "./_state.ts";
 
 /** A row that answers NFS4ERR_NOTSUPP, its result's status field `key`. */
 function notSupported(
@@ -64,21 +63,7 @@ export const optionalOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     encode: encode_DELEGRETURN4res,
     run: (a, cs, nfs) => {
       cs.current();
-      const s = stateidArg(cs, a.deleg_stateid);
-      if (specialStateid(s, cs.minor) !== undefined) {
-        fail(nfsstat4.NFS4ERR_BAD_STATEID);
-      }
-      const r = nfs.state.stateids.check(s, {
-        minor: cs.minor,
-        clientid: sessionClient(cs),
-        kinds: ["deleg"],
-      });
-      // Only a delegation could pass, and none is ever granted.
-      fail(
-        r.status === nfsstat4.NFS4_OK
-          ? nfsstat4.NFS4ERR_BAD_STATEID
-          : r.status as Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>,
-      );
+      noDelegation(stateidArg(cs, a.deleg_stateid), cs, nfs);
     },
   }],
   [nfs_opnum4.OP_GET_DIR_DELEGATION, {

@@ -41,7 +41,7 @@ import type { CompoundState, Nfs4Server } from "../context.ts";
 import { fail } from "../errors.ts";
 import type { CallbackSec, ChannelAttrs } from "../state/sessions.ts";
 import { principalOf } from "../state/types.ts";
-import { sessionOf, statusAs } from "./_state.ts";
+import { check, sessionOf, statusAs } from "./_state.ts";
 import { OK } from "./_util.ts";
 
 function attrsIn(a: channel_attrs4): ChannelAttrs {
@@ -95,13 +95,6 @@ function secIn(p: callback_sec_parms4): CallbackSec {
   }
 }
 
-/** The state's failure, thrown. */
-function check(r: { status: number }): void {
-  if (r.status !== nfsstat4.NFS4_OK) {
-    fail(r.status as Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>);
-  }
-}
-
 function createSession(
   a: CREATE_SESSION4args,
   cs: CompoundState,
@@ -118,7 +111,7 @@ function createSession(
     connectionId: cs.call.connectionId,
   }, nfs.now());
   check(r);
-  const { result } = r as Extract<typeof r, { cached: boolean }>;
+  const { result } = r;
   return {
     status: nfsstat4.NFS4_OK,
     csr_resok4: {
@@ -145,9 +138,8 @@ function sequence(a: SEQUENCE4args, cs: CompoundState, nfs: Nfs4Server) {
     connectionId: cs.call.connectionId,
   }, nfs.now());
   check(d);
-  const ok = d as Exclude<typeof d, { status: Exclude<nfsstat4, 0> }>;
-  if (ok.kind === "replay") throw new ReplayReply(ok.reply);
-  const s = ok.session;
+  if (d.kind === "replay") throw new ReplayReply(d.reply);
+  const s = d.session;
   cs.session = s;
   cs.cacheThis = a.sa_cachethis;
   cs.maxResponse = a.sa_cachethis
@@ -172,9 +164,9 @@ function sequence(a: SEQUENCE4args, cs: CompoundState, nfs: Nfs4Server) {
       sr_sessionid: s.id,
       sr_sequenceid: a.sa_sequenceid,
       sr_slotid: slot,
-      sr_highest_slotid: ok.highestSlotid,
-      sr_target_highest_slotid: ok.targetHighestSlotid,
-      sr_status_flags: ok.statusFlags,
+      sr_highest_slotid: d.highestSlotid,
+      sr_target_highest_slotid: d.targetHighestSlotid,
+      sr_status_flags: d.statusFlags,
     },
   };
 }
@@ -215,7 +207,7 @@ export const sessionOps: ReadonlyMap<number, Op> = new Map<number, Op>([
         nfs.now(),
       );
       check(r);
-      const { session, dir } = r as Extract<typeof r, { dir: number }>;
+      const { session, dir } = r;
       return {
         status: nfsstat4.NFS4_OK,
         bctsr_resok4: {

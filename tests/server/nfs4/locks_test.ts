@@ -20,6 +20,7 @@ import {
   startState,
 } from "./_clients.ts";
 import type { COMPOUND4res } from "../../../proto/nfs4/mod.ts";
+import type { Nfs4Harness } from "./_harness.ts";
 
 const ALL = 0xffffffffffffffffn;
 const putfh = (fh: Uint8Array): nfs_argop4 => ({
@@ -122,6 +123,30 @@ function lockStateid(res: COMPOUND4res): stateid4 {
   return r.resok4.lock_stateid;
 }
 
+/** A 4.0 client's first lock on its confirmed open `o` by lock-owner `owner`. */
+async function lock40(
+  h: Nfs4Harness,
+  clientid: bigint,
+  o: { stateid: stateid4; fh: Uint8Array; seqid: number },
+  owner: string,
+  offset: bigint,
+  length: bigint,
+): Promise<stateid4> {
+  return lockStateid(ok(
+    await h.compound([
+      putfh(o.fh),
+      lockNew({
+        open: o.stateid,
+        openSeqid: o.seqid,
+        clientid,
+        owner,
+        offset,
+        length,
+      }),
+    ]),
+  ));
+}
+
 function deniedOf(
   res: COMPOUND4res,
   op: typeof OP.OP_LOCK | typeof OP.OP_LOCKT,
@@ -139,19 +164,7 @@ Deno.test("LOCK: another client's conflicting lock is DENIED with the holder's r
   try {
     const a = await client40(h, "a");
     const oa = await open40(h, a, "f");
-    const la = lockStateid(ok(
-      await h.compound([
-        putfh(oa.fh),
-        lockNew({
-          open: oa.stateid,
-          openSeqid: oa.seqid,
-          clientid: a,
-          owner: "la",
-          offset: 0n,
-          length: 100n,
-        }),
-      ]),
-    ));
+    const la = await lock40(h, a, oa, "la", 0n, 100n);
     const s = await session41(h, "b");
     const ob = await open41(s, "f", { create: false });
     const want = {
@@ -288,19 +301,7 @@ Deno.test("RELEASE_LOCKOWNER and 4.0 CLOSE: LOCKS_HELD while the owner holds loc
   try {
     const a = await client40(h, "a");
     const o = await open40(h, a, "h");
-    const l = lockStateid(ok(
-      await h.compound([
-        putfh(o.fh),
-        lockNew({
-          open: o.stateid,
-          openSeqid: o.seqid,
-          clientid: a,
-          owner: "lo",
-          offset: 0n,
-          length: 1n,
-        }),
-      ]),
-    ));
+    const l = await lock40(h, a, o, "lo", 0n, 1n);
     const release: nfs_argop4 = {
       argop: OP.OP_RELEASE_LOCKOWNER,
       oprelease_lockowner: { lock_owner: { clientid: a, owner: b("lo") } },
@@ -398,19 +399,7 @@ Deno.test("lease expiry: a silent client's locks go and another client gets them
   try {
     const a = await client40(h, "a");
     const oa = await open40(h, a, "e");
-    lockStateid(ok(
-      await h.compound([
-        putfh(oa.fh),
-        lockNew({
-          open: oa.stateid,
-          openSeqid: oa.seqid,
-          clientid: a,
-          owner: "la",
-          offset: 0n,
-          length: ALL,
-        }),
-      ]),
-    ));
+    await lock40(h, a, oa, "la", 0n, ALL);
     await new Promise((r) => setTimeout(r, 1300));
     const s = await session41(h, "b");
     const ob = await open41(s, "e", { create: false });
