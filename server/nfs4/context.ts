@@ -36,7 +36,8 @@ export interface Nfs4Options {
   /**
    * Grace period after a start, in seconds, during which clients reclaim
    * their opens and locks and new ones wait. Default: the lease time; 0
-   * starts without grace.
+   * starts without grace, and so does a stable storage that lists no
+   * client.
    */
   graceTime?: number;
   /** Largest READ and WRITE (maxread, maxwrite). Default 1 MiB. */

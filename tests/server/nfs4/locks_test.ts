@@ -374,7 +374,12 @@ Deno.test("LOCK: the stateid must be of the current file", async () => {
 });
 
 Deno.test("LOCKT: a directory is ISDIR; in the grace period GRACE", async () => {
-  const h = await startState({ nfs4: { graceTime: 60 } });
+  const h = await startState({
+    nfs4: {
+      graceTime: 60,
+      stableStorage: new MemoryStableStorage([b("before")]),
+    },
+  });
   try {
     await h.fs.create(ROOT, h.fs.root, "g");
     const a = await client40(h, "a");

@@ -426,7 +426,12 @@ Deno.test("OPEN: claims for delegations and reclaims, as a server without delega
 });
 
 Deno.test("OPEN: in the grace period a new open is GRACE and creates nothing", async () => {
-  const h = await startState({ nfs4: { graceTime: 60 } });
+  const h = await startState({
+    nfs4: {
+      graceTime: 60,
+      stableStorage: new MemoryStableStorage([b("before")]),
+    },
+  });
   try {
     const c = await client40(h, "a");
     const res = await h.compound([

@@ -3,6 +3,7 @@ import {
   ShareAccess as A,
   ShareDeny as D,
 } from "../../../../server/nfs4/state/opens.ts";
+import { MemoryStableStorage } from "../../../../server/nfs4/state/leases.ts";
 import { Nfs4Status as S } from "../../../../server/nfs4/state/status.ts";
 import {
   bytes,
@@ -46,7 +47,8 @@ Deno.test("openBegin: an unknown client is STALE_CLIENTID and no owner is made",
 });
 
 Deno.test("openBegin: a new open in the grace period is GRACE, with the seqid moving on", () => {
-  const st = newState({ graceSeconds: 90 });
+  const storage = new MemoryStableStorage([bytes("someone")]);
+  const st = newState({ graceSeconds: 90, storage });
   const c = client40(st, "a");
   const b = st.openBegin(
     { minor: 0, clientid: c, owner: bytes("o"), seqid: 1 },
@@ -105,4 +107,25 @@ Deno.test("nextSweep: the earliest lease end, Infinity without clients", () => {
   assert.equal(st.nextSweep, 1000 + LEASE_MS);
   st.sweep(1000 + LEASE_MS);
   assert.equal(st.nextSweep, Infinity, "the expired client is gone");
+});
+
+Deno.test("grace: with nobody in stable storage there is no grace period", () => {
+  const st = newState({ graceSeconds: 90 });
+  assert.equal(
+    st.grace.active(0),
+    false,
+    "nothing to reclaim, nothing to wait for",
+  );
+  const c = client40(st, "a");
+  const b = st.openBegin(
+    { minor: 0, clientid: c, owner: bytes("o"), seqid: 1 },
+    0,
+  );
+  must(b);
+  const listed = newState({
+    graceSeconds: 90,
+    storage: new MemoryStableStorage([bytes("a")]),
+  });
+  assert.equal(listed.grace.active(0), true);
+  assert.equal(listed.grace.active(90_000), false);
 });
