@@ -211,6 +211,12 @@ export interface RpcProgram {
   name: string;
   /** Procedures by number. A missing number is answered PROC_UNAVAIL. */
   procedures: Record<number, Procedure | RawProcedure>;
+  /**
+   * Called when a server serving the program has stopped (its connections
+   * closed, its calls finished), to stop the program's own timers. Absent:
+   * the program has nothing to stop.
+   */
+  close?: () => void;
 }
 
 /** Accept statuses a handler may ask for by throwing {@link RpcReplyError}. */

@@ -42,8 +42,9 @@
  * original's reply answers it).
  *
  * `shutdown()` (or the abort signal) stops accepting, lets calls in flight
- * finish and their replies go out, then closes every connection; a handler
- * that never settles keeps `finished` pending.
+ * finish and their replies go out, then closes every connection and calls
+ * each program's `close`; a handler that never settles keeps `finished`
+ * pending.
  *
  * What it drops, with a log line: a record too short to hold an xid and a
  * message type, and a message whose type is not CALL (a REPLY sent to a
@@ -351,6 +352,13 @@ class Server implements RpcServer {
     }
     while (this.#conns.size > 0) {
       await Promise.all([...this.#conns.values()].map((c) => c.done));
+    }
+    for (const p of this.programs()) {
+      try {
+        p.close?.();
+      } catch (e) {
+        this.#log(`Closing program ${p.name} failed: ${(e as Error).message}`);
+      }
     }
     if (this.#onAbort) {
       this.#opts.signal?.removeEventListener("abort", this.#onAbort);

@@ -120,7 +120,13 @@ export function compoundProcedure(
   return {
     name: "COMPOUND",
     decode: decodeCompoundArgs,
-    run: (args, call) => runCompound(args, call, nfs, ops),
+    run: async (args, call) => {
+      try {
+        return await runCompound(args, call, nfs, ops);
+      } finally {
+        nfs.watchLeases();
+      }
+    },
     encode: encodeCompound,
   };
 }

@@ -24,6 +24,7 @@ import { type Nfs4IdMapping, OwnerNames } from "./idmap.ts";
 import { type Nfs4Object, PseudoFs } from "./pseudo.ts";
 import { Nfs4State } from "./state/state.ts";
 import type { StableStorage } from "./state/leases.ts";
+import type { Session } from "./state/sessions.ts";
 
 /** Options of the NFSv4 program. */
 export interface Nfs4Options {
@@ -36,7 +37,8 @@ export interface Nfs4Options {
   /**
    * Grace period after a start, in seconds, during which clients reclaim
    * their opens and locks and new ones wait. Default: the lease time; 0
-   * starts without grace.
+   * starts without grace, and so does a stable storage that lists no
+   * client.
    */
   graceTime?: number;
   /** Largest READ and WRITE (maxread, maxwrite). Default 1 MiB. */
@@ -109,6 +111,7 @@ export class Nfs4Server {
   /** The owner strings of uids and gids, both ways. */
   readonly owners: OwnerNames;
   readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
+  #leaseTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** The program state over `options.exports`. */
   constructor(options: Nfs4Options) {
@@ -138,6 +141,33 @@ export class Nfs4Server {
       graceSeconds: this.graceTime,
       storage: options.stableStorage,
     });
+  }
+
+  /**
+   * Arms the lease timer, when it is not armed and some client holds a
+   * lease: at the earliest lease end it sweeps, so an idle client's opens
+   * and locks go even when no request comes to sweep them. The timer does
+   * not keep the process alive; {@link Nfs4Server.close} clears it.
+   */
+  watchLeases(): void {
+    if (this.#leaseTimer !== undefined) return;
+    const next = this.state.nextSweep;
+    if (!Number.isFinite(next)) return;
+    // At least 100 ms apart, and never past what setTimeout can take.
+    const delay = Math.min(Math.max(next - this.now(), 100), 0x7fffffff);
+    const timer = setTimeout(() => {
+      this.#leaseTimer = undefined;
+      this.state.tick(this.now());
+      this.watchLeases();
+    }, delay);
+    Deno.unrefTimer(timer);
+    this.#leaseTimer = timer;
+  }
+
+  /** Clears the lease timer (the server stopped); a later request re-arms it. */
+  close(): void {
+    clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = undefined;
   }
 
   /** The handle of object `fileid` of `exp` (shared: callers only encode it). */
@@ -205,7 +235,7 @@ export class CompoundState {
   /** The position of the operation running (0-based). */
   index = 0;
   /** 4.1: the session SEQUENCE found (undefined before it). */
-  session: unknown = undefined;
+  session: Session | undefined = undefined;
   /** 4.1: the largest reply the session allows, set by SEQUENCE. */
   maxResponse: number | undefined = undefined;
   /** 4.1: whether the client asked for the reply to be cached. */
@@ -233,6 +263,18 @@ export class CompoundState {
   saved(): Fh {
     if (this.sfh === undefined) fail(nfsstat4.NFS4ERR_NOFILEHANDLE);
     return this.sfh;
+  }
+
+  /**
+   * The key the NFSv4 state knows the object behind `fh` by (default: the
+   * current filehandle): OPEN, LOCK and the stateid checks of READ, WRITE
+   * and SETATTR must all use it.
+   */
+  stateFile(fh: Fh = this.current()): string {
+    const o = fh.obj;
+    return o.kind === "pseudo"
+      ? `pseudo:${o.node.fileid}`
+      : `${o.exp.id}:${o.fileid}`;
   }
 
   /**

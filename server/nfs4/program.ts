@@ -12,12 +12,17 @@
 import type { RpcProgram } from "../../rpc/program.ts";
 import { compoundProcedure, type Op } from "./compound.ts";
 import { type Nfs4Options, Nfs4Server } from "./context.ts";
+import { clientOps } from "./ops/clients.ts";
 import { fhOps } from "./ops/fh.ts";
 import { attrOps } from "./ops/attrs.ts";
 import { readdirOps } from "./ops/readdir.ts";
 import { namespaceOps } from "./ops/namespace.ts";
 import { secinfoOps } from "./ops/secinfo.ts";
 import { ioOps } from "./ops/io.ts";
+import { lockOps } from "./ops/locks.ts";
+import { openOps } from "./ops/open.ts";
+import { optionalOps } from "./ops/optional.ts";
+import { sessionOps } from "./ops/sessions.ts";
 
 export type { Nfs4Options } from "./context.ts";
 export type { Nfs4IdMapping } from "./idmap.ts";
@@ -34,6 +39,11 @@ export function nfs4Ops(): ReadonlyMap<number, Op> {
     ...namespaceOps,
     ...secinfoOps,
     ...ioOps,
+    ...clientOps,
+    ...sessionOps,
+    ...openOps,
+    ...lockOps,
+    ...optionalOps,
   ]);
 }
 
@@ -65,5 +75,6 @@ export function nfs4ProgramOf(nfs: Nfs4Server): RpcProgram {
       0: { name: "NULL", run: () => {} },
       1: compoundProcedure(nfs, ops),
     },
+    close: () => nfs.close(),
   };
 }

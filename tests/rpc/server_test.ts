@@ -841,3 +841,39 @@ Deno.test("server: AUTH_SYS decodes are reused per connection only while the byt
     await server.shutdown();
   }
 });
+
+Deno.test("server: shutdown calls each program's close once its calls are done", async () => {
+  const events: string[] = [];
+  const gate = Promise.withResolvers<void>();
+  const server = serveRpc({
+    port: 0,
+    log: quietLog(),
+    programs: [{
+      program: TEST_PROG,
+      version: 1,
+      name: "slow",
+      procedures: {
+        0: {
+          name: "NULL",
+          run: async () => {
+            await gate.promise;
+            events.push("call done");
+          },
+        },
+      },
+      close: () => void events.push("closed"),
+    }],
+  });
+  const client = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  const call = client.call(TEST_PROG, 1, 0, () => {});
+  await new Promise((r) => setTimeout(r, 20));
+  const down = server.shutdown();
+  gate.resolve();
+  await call;
+  client.close();
+  await down;
+  assert.deepEqual(events, ["call done", "closed"]);
+});

@@ -17,7 +17,8 @@
  *   one from an NFSv4.1 client before its RECLAIM_COMPLETE;
  * - a second RECLAIM_COMPLETE is NFS4ERR_COMPLETE_ALREADY;
  * - the period ends early once every listed client sent RECLAIM_COMPLETE
- *   (so never while an NFSv4.0 client is listed).
+ *   (so never while an NFSv4.0 client is listed), and at once when stable
+ *   storage lists nobody (a first start, or the in-memory default).
  *
  * Stable storage lists the owner strings of clients holding state. A
  * client is added when it first gets state (or sends RECLAIM_COMPLETE) and
@@ -101,10 +102,8 @@ export class Grace {
   /** Whether the grace period still runs at `now`. */
   active(now: number): boolean {
     if (this.#over) return false;
-    if (
-      now < this.#end &&
-      (this.#previous.size === 0 || this.#completed.size < this.#previous.size)
-    ) {
+    // With nobody listed there is nothing to reclaim, so nothing to wait for.
+    if (now < this.#end && this.#completed.size < this.#previous.size) {
       return true;
     }
     this.#over = true;

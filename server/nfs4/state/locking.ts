@@ -155,33 +155,69 @@ export interface IoArgs {
 
 type Resolved = { status: typeof OK; entry: StateEntry; seq?: SeqidTicket };
 
-/** OPEN. */
+/** OPEN: {@link openBegin}, then {@link openFinish}. */
 export function openFile(
   st: Nfs4State,
   a: OpenArgs,
   now: number,
 ): Sequenced<Result<OpenOk>> {
+  const b = openBegin(st, a, now);
+  if ("replay" in b || b.status !== OK) return b;
+  return { ...openFinish(st, a, now), seq: b.seq };
+}
+
+/**
+ * The half of OPEN that comes before the file is looked at, so that a
+ * retransmission is answered before anything is created and a refusal
+ * leaves the file system alone: the client ID (renewing its lease), in
+ * NFSv4.0 the open-owner's seqid (an owner never confirmed starts afresh,
+ * except for a retransmission of its last request), and the grace period. `file`, `access` and `deny` are not looked at.
+ */
+export function openBegin(
+  st: Nfs4State,
+  a: Omit<OpenArgs, "file" | "access" | "deny">,
+  now: number,
+): Sequenced<Result> {
   st.tick(now);
   const c = st.clients.lookup(a.clientid);
   if (c.status !== OK) return c;
   st.clients.renew(c.client, now);
-  const name = { clientid: a.clientid, owner: a.owner };
-  const had = st.opens.findOwner(name);
-  if (a.minor === 0 && had !== undefined && !had.confirmed) {
-    for (const o of st.opens.releaseOwner(had)) st.released(o);
-  }
-  const oo = st.opens.owner(name, a.minor);
   let seq: SeqidTicket | undefined;
   if (a.minor === 0) {
-    const s = oo.seq.check(a.seqid ?? 0);
+    const name = { clientid: a.clientid, owner: a.owner };
+    const had = st.opens.findOwner(name);
+    if (had !== undefined && !had.confirmed) {
+      // A retransmission still gets its reply; anything else starts afresh.
+      const r = had.seq.check(a.seqid ?? 0);
+      if ("replay" in r) return r;
+      for (const o of st.opens.releaseOwner(had)) st.released(o);
+    }
+    const s = st.opens.owner(name, 0).seq.check(a.seqid ?? 0);
     if (!("ticket" in s)) return s;
     seq = s.ticket;
   }
   const g = st.checkGrace(c.client, a.reclaim ?? false, now);
-  const r = g.status === OK ? st.opens.open(oo, a.file, a.access, a.deny) : g;
+  return { ...g, seq };
+}
+
+/**
+ * The half of OPEN after {@link openBegin} let it through and the caller
+ * found (or made) the file: the share reservation, recorded for the owner.
+ * The owner's seqid is not checked again.
+ */
+export function openFinish(
+  st: Nfs4State,
+  a: OpenArgs,
+  now: number,
+): Result<OpenOk> {
+  st.tick(now);
+  const c = st.clients.lookup(a.clientid);
+  if (c.status !== OK) return c;
+  const oo = st.opens.owner({ clientid: a.clientid, owner: a.owner }, a.minor);
+  const r = st.opens.open(oo, a.file, a.access, a.deny);
   if (r.status === OK) st.grace.record(c.client);
   else if (a.minor >= 1 && oo.opens.size === 0) st.opens.releaseOwner(oo);
-  return { ...r, seq };
+  return r;
 }
 
 /** NFSv4.0 OPEN_CONFIRM. */

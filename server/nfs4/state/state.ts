@@ -56,9 +56,11 @@ import {
   lockTest,
   type LockuArgs,
   type OpenArgs,
+  openBegin,
   openConfirm,
   openDowngrade,
   openFile,
+  openFinish,
   releaseLockOwner,
   type StateidArgs,
   unlockRange,
@@ -146,6 +148,14 @@ export class Nfs4State {
       (options.graceSeconds ?? this.leaseSeconds) * 1000,
     );
     this.#onRelease = options.onRelease ?? (() => {});
+  }
+
+  /**
+   * When the earliest lease may run out (ms); `Infinity` with no clients.
+   * A timer that sweeps then frees an idle client's state.
+   */
+  get nextSweep(): number {
+    return this.#nextSweep;
   }
 
   /** Releases the state of every client whose lease ran out at `now`. */
@@ -363,6 +373,24 @@ export class Nfs4State {
   /** OPEN. */
   open(args: OpenArgs, now: number): Sequenced<Result<OpenOk>> {
     return openFile(this, args, now);
+  }
+
+  /**
+   * OPEN's first half, before the file is looked at: the client, the
+   * lease, NFSv4.0 owner sequencing and the grace period. A result of
+   * NFS4_OK lets the caller find the file and call
+   * {@link Nfs4State.openFinish}.
+   */
+  openBegin(
+    args: Omit<OpenArgs, "file" | "access" | "deny">,
+    now: number,
+  ): Sequenced<Result> {
+    return openBegin(this, args, now);
+  }
+
+  /** OPEN's second half: the share reservation on `args.file`. */
+  openFinish(args: OpenArgs, now: number): Result<OpenOk> {
+    return openFinish(this, args, now);
   }
 
   /** NFSv4.0 OPEN_CONFIRM. */

@@ -1,0 +1,120 @@
+/**
+ * The OPTIONAL features this server leaves out, answered as RFC 7530 and
+ * RFC 8881 have a server without them answer: it grants no delegations,
+ * offers no pNFS layouts and no SSV state protection.
+ *
+ * - DELEGPURGE: NFS4ERR_NOTSUPP (no CLAIM_DELEGATE_PREV to purge for).
+ * - DELEGRETURN: the stateid is checked as a delegation stateid, and since
+ *   none was granted the answer is that check's error (NFS4ERR_BAD_STATEID,
+ *   or STALE/OLD/EXPIRED where the state says so).
+ * - GET_DIR_DELEGATION: NFS4_OK with GDD4_UNAVAIL, the non-fatal "not now",
+ *   as knfsd answers: recent Linux clients add it to COMPOUNDs whose other
+ *   operations would fail with the whole COMPOUND on NFS4ERR_NOTSUPP.
+ * - WANT_DELEGATION, GETDEVICEINFO, GETDEVICELIST, LAYOUTGET, LAYOUTCOMMIT,
+ *   LAYOUTRETURN: NFS4ERR_NOTSUPP (EXCHANGE_ID never offers pNFS, so a
+ *   client has no reason to send them).
+ * - SET_SSV: NFS4ERR_INVAL, since no client ID was made with SP4_SSV.
+ *
+ * @module
+ */
+
+import {
+  encode_DELEGPURGE4res,
+  encode_DELEGRETURN4res,
+  encode_GET_DIR_DELEGATION4res,
+  encode_GETDEVICEINFO4res,
+  encode_GETDEVICELIST4res,
+  encode_LAYOUTCOMMIT4res,
+  encode_LAYOUTGET4res,
+  encode_LAYOUTRETURN4res,
+  encode_SET_SSV4res,
+  encode_WANT_DELEGATION4res,
+  gddrnf4_status,
+  nfs_opnum4,
+  nfsstat4,
+} from "../../../proto/nfs4/mod.ts";
+import type { Op } from "../compound.ts";
+import { fail } from "../errors.ts";
+import { noDelegation, sessionOf, stateidArg, statusAs } from "./_state.ts";
+
+/** A row that answers NFS4ERR_NOTSUPP, its result's status field `key`. */
+function notSupported(
+  name: string,
+  key: string,
+  // deno-lint-ignore no-explicit-any
+  encode: (w: any, res: any) => void,
+): Op {
+  return {
+    name,
+    encode: statusAs(key, encode),
+    run: () => fail(nfsstat4.NFS4ERR_NOTSUPP),
+  };
+}
+
+/** The rows of the features this server leaves out, by number. */
+export const optionalOps: ReadonlyMap<number, Op> = new Map<number, Op>([
+  [nfs_opnum4.OP_DELEGPURGE, {
+    name: "DELEGPURGE",
+    encode: encode_DELEGPURGE4res,
+    run: () => fail(nfsstat4.NFS4ERR_NOTSUPP),
+  }],
+  [nfs_opnum4.OP_DELEGRETURN, {
+    name: "DELEGRETURN",
+    encode: encode_DELEGRETURN4res,
+    run: (a, cs, nfs) => {
+      cs.current();
+      noDelegation(stateidArg(cs, a.deleg_stateid), cs, nfs);
+    },
+  }],
+  [nfs_opnum4.OP_GET_DIR_DELEGATION, {
+    name: "GET_DIR_DELEGATION",
+    encode: statusAs("gddr_status", encode_GET_DIR_DELEGATION4res),
+    run: (_, cs) => {
+      sessionOf(cs);
+      cs.current();
+      return {
+        status: nfsstat4.NFS4_OK,
+        gddr_res_non_fatal4: {
+          gddrnf_status: gddrnf4_status.GDD4_UNAVAIL,
+          gddrnf_will_signal_deleg_avail: false,
+        },
+      };
+    },
+  }],
+  [
+    nfs_opnum4.OP_WANT_DELEGATION,
+    notSupported(
+      "WANT_DELEGATION",
+      "wdr_status",
+      encode_WANT_DELEGATION4res,
+    ),
+  ],
+  [
+    nfs_opnum4.OP_GETDEVICEINFO,
+    notSupported("GETDEVICEINFO", "gdir_status", encode_GETDEVICEINFO4res),
+  ],
+  [
+    nfs_opnum4.OP_GETDEVICELIST,
+    notSupported("GETDEVICELIST", "gdlr_status", encode_GETDEVICELIST4res),
+  ],
+  [
+    nfs_opnum4.OP_LAYOUTGET,
+    notSupported("LAYOUTGET", "logr_status", encode_LAYOUTGET4res),
+  ],
+  [
+    nfs_opnum4.OP_LAYOUTCOMMIT,
+    notSupported("LAYOUTCOMMIT", "locr_status", encode_LAYOUTCOMMIT4res),
+  ],
+  [
+    nfs_opnum4.OP_LAYOUTRETURN,
+    notSupported("LAYOUTRETURN", "lorr_status", encode_LAYOUTRETURN4res),
+  ],
+  [nfs_opnum4.OP_SET_SSV, {
+    name: "SET_SSV",
+    encode: statusAs("ssr_status", encode_SET_SSV4res),
+    run: (_, cs) => {
+      sessionOf(cs);
+      fail(nfsstat4.NFS4ERR_INVAL);
+    },
+  }],
+]);
