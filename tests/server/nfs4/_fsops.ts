@@ -1,6 +1,7 @@
 // Helpers of the NFSv4 file-system operation tests: path walks, GETATTR
 // decoding, fattr4 building, and a 4.1 server whose SEQUENCE only opens
 // the session gate (the operations under test are the real ones).
+import type { CompoundState } from "../../../server/nfs4/context.ts";
 import { RpcClient } from "../../../rpc/client.ts";
 import { serveRpc } from "../../../rpc/server.ts";
 import {
@@ -87,7 +88,7 @@ const fakeSequence: Op = {
   name: "SEQUENCE",
   encode: encode_SEQUENCE4res,
   run: (a, cs) => {
-    cs.session = { clientid: 1n };
+    cs.session = { clientid: 1n } as unknown as CompoundState["session"];
     // SEQUENCE4res names its fields sr_status and sr_resok4; the loop
     // reads status.
     return {

@@ -42,7 +42,7 @@ function setup() {
   const cs = (fileid: FileId, clientid?: bigint) => {
     const c = new CompoundState(call, 1);
     c.cfh = nfs.fhOf({ kind: "export", exp, fileid });
-    c.session = { clientid };
+    c.session = { clientid } as unknown as CompoundState["session"];
     return c;
   };
   return { fs, nfs, exp, cs };
