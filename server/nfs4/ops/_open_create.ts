@@ -9,20 +9,15 @@
 import {
   type bitmap4,
   bitmapBits,
+  bitmapHas,
   bitmapSet,
   type change_info4,
   createmode4,
-  decodeFattr4,
-  type fattr4,
-  FATTR4_MODE,
-  FATTR4_SIZE,
   FATTR4_TIME_ACCESS,
   FATTR4_TIME_MODIFY,
-  fattr4Entry,
   nfsstat4,
   type OPEN4args,
   opentype4,
-  UnknownAttrError,
 } from "../../../proto/nfs4/mod.ts";
 import { VfsError } from "../../../vfs/errors.ts";
 import {
@@ -32,6 +27,7 @@ import {
 } from "../../../vfs/types.ts";
 import type { CompoundState, Nfs4Server, Target } from "../context.ts";
 import { fail } from "../errors.ts";
+import { EXCLCREAT_ATTRS, setAttrsOf } from "../attrs.ts";
 
 /** The file OPEN found or made, and what it did to it. */
 export interface Found {
@@ -45,44 +41,6 @@ export interface Found {
 
 /** `cinfo` when OPEN named no directory. */
 export const NO_CINFO: change_info4 = { atomic: false, before: 0n, after: 0n };
-
-/**
- * The attributes of `createattrs`: mode and size.
- *
- * It stands until the attribute module's converter is wired in: other
- * settable attributes are NFS4ERR_ATTRNOTSUPP, read-only ones
- * NFS4ERR_INVAL.
- */
-function createAttrs(
-  f: fattr4,
-  cs: CompoundState,
-): { attrs: SetAttributes; set: bitmap4 } {
-  let v;
-  try {
-    v = decodeFattr4(f, { minorversion: cs.minor });
-  } catch (e) {
-    fail(
-      e instanceof UnknownAttrError
-        ? nfsstat4.NFS4ERR_ATTRNOTSUPP
-        : nfsstat4.NFS4ERR_BADXDR,
-    );
-  }
-  const attrs: SetAttributes = {};
-  const set: bitmap4 = [];
-  for (const bit of bitmapBits(f.attrmask)) {
-    if (bit === FATTR4_MODE) attrs.mode = v.mode! & 0o7777;
-    else if (bit === FATTR4_SIZE) attrs.size = v.size!;
-    else {
-      fail(
-        fattr4Entry(bit)?.access === "R"
-          ? nfsstat4.NFS4ERR_INVAL
-          : nfsstat4.NFS4ERR_ATTRNOTSUPP,
-      );
-    }
-    bitmapSet(set, bit);
-  }
-  return { attrs, set };
-}
 
 /** The two 31-bit seconds values a verifier is kept as (knfsd's layout). */
 function verifierTimes(verf: Uint8Array): { mtime: number; atime: number } {
@@ -164,7 +122,11 @@ export async function byName(
       attrs = { mode: 0 };
       break;
     case createmode4.EXCLUSIVE4_1:
-      ({ attrs, set } = createAttrs(how.ch_createboth.cva_attrs, cs));
+      ({ attrs, set } = setAttrsOf(how.ch_createboth.cva_attrs, cs, nfs));
+      // Only what suppattr_exclcreat offers: the verifier lives in the times.
+      for (const bit of bitmapBits(set)) {
+        if (!bitmapHas(EXCLCREAT_ATTRS, bit)) fail(nfsstat4.NFS4ERR_INVAL);
+      }
       // A new file is empty; any other size would hide the verifier's file
       // from a retry, which must find it empty.
       if (attrs.size !== undefined && attrs.size !== 0) {
@@ -173,7 +135,7 @@ export async function byName(
       verf = verifierTimes(how.ch_createboth.cva_verf);
       break;
     default:
-      ({ attrs, set } = createAttrs(how.createattrs, cs));
+      ({ attrs, set } = setAttrsOf(how.createattrs, cs, nfs));
   }
   if (verf !== undefined) {
     attrs = {
