@@ -203,3 +203,40 @@ export function store(
     },
   };
 }
+
+/**
+ * The store's handlers with the open-related ones traced: each open gets
+ * the context "#n" (n counting from 1), and every open, read, write,
+ * commit and close is logged with its path and context, a client's open
+ * also with its share bits ("open /a #1 client access 3 deny 0") and the
+ * adapter's own with "own".
+ */
+export function traced(events: string[]): CallbackHandlers<string> {
+  const h = store();
+  let opens = 0;
+  return {
+    ...h,
+    open(path, o) {
+      const ctx = `#${++opens}`;
+      const who = o.client ? "client" : "own";
+      events.push(
+        `open ${path} ${ctx} ${who} access ${o.access} deny ${o.deny}`,
+      );
+      return ctx;
+    },
+    close(path, ctx) {
+      events.push(`close ${path} ${ctx}`);
+    },
+    read(path, ctx, offset, length, c) {
+      events.push(`read ${path} ${ctx}`);
+      return h.read!(path, { path }, offset, length, c);
+    },
+    write(path, ctx, offset, data, c) {
+      events.push(`write ${path} ${ctx}`);
+      return h.write!(path, { path }, offset, data, c);
+    },
+    commit(path, ctx) {
+      events.push(`commit ${path} ${ctx}`);
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CallbackFs,
   type Credentials,
   type FileId,
   type FileSystem,
@@ -8,12 +9,18 @@ import {
   ROOT,
 } from "../../vfs/mod.ts";
 import { bare, OPTIONAL } from "./_bare.ts";
+import { store } from "./_store.ts";
 import { conformance } from "./conformance.ts";
 
 conformance("passthrough", () => {
   const fs = new PassthroughFs(new MemFs());
   return Promise.resolve({ fs, close: () => fs.close() });
 });
+
+conformance("passthrough over callback", () => {
+  const fs = new PassthroughFs(new CallbackFs(store()));
+  return Promise.resolve({ fs, close: () => fs.close() });
+}, { mknod: false, hardLinks: false, sparse: false, openHooks: true });
 
 Deno.test("passthrough: offers each optional capability exactly when the wrapped file system does", () => {
   const none = bare();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CallbackFs,
   type Credentials,
   type FileSystem,
   MemFs,
@@ -8,6 +9,7 @@ import {
   ROOT,
 } from "../../vfs/mod.ts";
 import { bare, OPTIONAL, withRoot } from "./_bare.ts";
+import { store } from "./_store.ts";
 import { conformance } from "./conformance.ts";
 
 /**
@@ -51,6 +53,12 @@ conformance("per-user", async () => {
     },
   },
 });
+
+conformance("per-user over callback", async () => {
+  const shared = new CallbackFs(store());
+  const fs = await PerUserFs.open((cred) => view(shared, cred, []));
+  return { fs, close: () => fs.close() };
+}, { mknod: false, hardLinks: false, sparse: false, openHooks: true });
 
 conformance("per-user read-only", async () => {
   const shared = new MemFs();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { MemFs, ReadOnlyFs, ROOT } from "../../vfs/mod.ts";
+import { CallbackFs, MemFs, ReadOnlyFs, ROOT } from "../../vfs/mod.ts";
 import { bare, OPTIONAL } from "./_bare.ts";
+import { store } from "./_store.ts";
 import { conformance } from "./conformance.ts";
 
 conformance("readonly", () => {
@@ -11,6 +12,15 @@ conformance("readonly", () => {
     close: () => Promise.resolve(),
   });
 }, { readOnly: true });
+
+conformance("readonly over callback", () => {
+  const inner = new CallbackFs(store());
+  return Promise.resolve({
+    fs: new ReadOnlyFs(inner),
+    setup: inner,
+    close: () => Promise.resolve(),
+  });
+}, { readOnly: true, openHooks: true });
 
 Deno.test("read-only: offers allocate, deallocate and copy only when the wrapped file system does, and they fail with EROFS", async () => {
   const none = new ReadOnlyFs(bare());
