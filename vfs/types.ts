@@ -526,12 +526,14 @@ export interface FileSystem {
    * every method, `open` checks permission itself too: EACCES when `cred`
    * may not read (`access` has Read) or write (Write) the file.
    *
-   * Called once for each OPEN that gets this far. A second OPEN of the file
-   * by the same open owner (widening its access or deny) calls it again
-   * with the combined bits, and I/O under that open then carries the newest
-   * context; OPEN_DOWNGRADE calls nothing. When `open` rejects, the OPEN
-   * fails with that error and leaves no open behind (`release` is not
-   * called for it; a file the OPEN created stays).
+   * The NFSv4 server calls it once for each OPEN that gets this far (NFSv3
+   * has no OPEN and never calls it). A second OPEN of the file by the same
+   * open owner (widening its access or deny) calls it again with the
+   * combined bits; I/O under that open then carries the newest context,
+   * and each of its contexts is released when the open ends. OPEN_DOWNGRADE
+   * calls nothing. When `open` rejects, the OPEN fails with that error and
+   * leaves no open behind (`release` is not called for it; a file the OPEN
+   * created stays).
    */
   open?(cred: Credentials, id: FileId, options: OpenOptions): Promise<unknown>;
   /**

@@ -1,10 +1,7 @@
 // A path-keyed store with the full CallbackFs handler set, as a user of
 // CallbackFs would write it: the callback tests and the wrapper tests that
 // need a file system with the open/release hooks build on it.
-import {
-  type CallbackHandlers,
-  type CallbackStat,
-} from "../../vfs/callback.ts";
+import type { CallbackHandlers, CallbackStat } from "../../vfs/callback.ts";
 import { FileType, type Time, VfsError } from "../../vfs/mod.ts";
 
 /** One object of the in-test store; hard links share it. */
