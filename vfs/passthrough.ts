@@ -5,9 +5,10 @@
  *
  * What it promises:
  * - A wrapper offers an optional capability (`xattrs`, `allocate`,
- *   `deallocate`, `seek`, `copy`) exactly when the file system it wraps
- *   does: the constructor sets each as an own property only then, so
- *   `"allocate" in wrapper` answers truthfully.
+ *   `deallocate`, `seek`, `copy`, and the `open`/`release` hooks) exactly
+ *   when the file system it wraps does: the constructor sets each as an own
+ *   property only then, so `"allocate" in wrapper` answers truthfully.
+ * - `read` and `write` pass the open's `context` on, unchanged.
  * - `root`, `limits` and `concurrency` are the wrapped file system's.
  * - Every forwarded call, core or optional, goes through one method,
  *   `forward(cred, op)`, that a subclass may override to pick the file
@@ -39,6 +40,7 @@ import type {
   FsLimits,
   FsStats,
   MknodOptions,
+  OpenOptions,
   ReaddirOptions,
   ReaddirResult,
   ReadResult,
@@ -54,7 +56,9 @@ export type FsCapability =
   | "allocate"
   | "deallocate"
   | "seek"
-  | "copy";
+  | "copy"
+  | "open"
+  | "release";
 
 const CAPABILITIES: readonly FsCapability[] = [
   "xattrs",
@@ -62,6 +66,8 @@ const CAPABILITIES: readonly FsCapability[] = [
   "deallocate",
   "seek",
   "copy",
+  "open",
+  "release",
 ];
 
 /**
@@ -93,9 +99,10 @@ const CAPABILITIES: readonly FsCapability[] = [
  *     offset: number,
  *     data: Uint8Array,
  *     stable?: Stability,
+ *     context?: unknown,
  *   ): Promise<WriteResult> {
  *     this.written += data.length;
- *     return super.write(cred, id, offset, data, stable);
+ *     return super.write(cred, id, offset, data, stable, context);
  *   }
  * }
  * const fs = new Metered(new MemFs());
@@ -173,6 +180,17 @@ export class PassthroughFs implements FileSystem {
       this.copy = (c, s, d, o) =>
         this.forward(c, (fs) => fs.copy?.(c, s, d, o) ?? unsupported("copy"));
     }
+    if (inner.open !== undefined) {
+      this.open = (c, id, o) =>
+        this.forward(c, (fs) => fs.open?.(c, id, o) ?? unsupported("open"));
+    }
+    if (inner.release !== undefined) {
+      this.release = (c, id, x) =>
+        this.forward(
+          c,
+          (fs) => fs.release?.(c, id, x) ?? unsupported("release"),
+        );
+    }
   }
 
   /**
@@ -226,26 +244,31 @@ export class PassthroughFs implements FileSystem {
   access(cred: Credentials, id: FileId, mask: number): Promise<number> {
     return this.forward(cred, (fs) => fs.access(cred, id, mask));
   }
-  /** Passes through. */
+  /** Passes through, with the open's context. */
   read(
     cred: Credentials,
     id: FileId,
     offset: number,
     length: number,
+    context?: unknown,
   ): Promise<ReadResult> {
-    return this.forward(cred, (fs) => fs.read(cred, id, offset, length));
+    return this.forward(
+      cred,
+      (fs) => fs.read(cred, id, offset, length, context),
+    );
   }
-  /** Passes through. */
+  /** Passes through, with the open's context. */
   write(
     cred: Credentials,
     id: FileId,
     offset: number,
     data: Uint8Array,
     stable?: Stability,
+    context?: unknown,
   ): Promise<WriteResult> {
     return this.forward(
       cred,
-      (fs) => fs.write(cred, id, offset, data, stable),
+      (fs) => fs.write(cred, id, offset, data, stable, context),
     );
   }
   /** Passes through. */
@@ -366,6 +389,10 @@ export class PassthroughFs implements FileSystem {
     dst: FileId,
     options: { srcOffset: number; dstOffset: number; length: number },
   ): Promise<number>;
+  /** Passes through, when the wrapped file system wants to know of opens. */
+  open?(cred: Credentials, id: FileId, options: OpenOptions): Promise<unknown>;
+  /** Passes through, when the wrapped file system wants to know of opens. */
+  release?(cred: Credentials, id: FileId, context: unknown): Promise<void>;
   /** Closes the wrapped file system. */
   async close(): Promise<void> {
     await this.inner.close?.();

@@ -15,6 +15,15 @@
  * `concurrency`, of the instance made for root when it opens; a call to a
  * capability another caller's instance lacks fails with ENOTSUP.
  *
+ * Opens (the `open`/`release` hooks, when root's instance has them) stay
+ * with the instance that made them: it is not closed while it has opens;
+ * reads and writes by the opener carry the open's context to it; `release`
+ * goes to it with the opener's credentials. I/O by another caller under the
+ * open goes to that caller's own instance without the context, so no
+ * instance is ever called with credentials it was not made for. When the
+ * opener's instance has no `open`, the open is only noted, and its I/O
+ * carries no context.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -35,7 +44,16 @@
 
 import { VfsError } from "./errors.ts";
 import { PassthroughFs } from "./passthrough.ts";
-import { type Credentials, type FileSystem, ROOT } from "./types.ts";
+import {
+  type Credentials,
+  type FileId,
+  type FileSystem,
+  type OpenOptions,
+  type ReadResult,
+  ROOT,
+  type Stability,
+  type WriteResult,
+} from "./types.ts";
 
 /** Makes the file system for one caller. */
 export type PerUserFactory = (
@@ -51,9 +69,21 @@ export interface PerUserFsOptions {
 }
 
 interface Entry {
+  key: string;
   fs: FileSystem;
   users: number;
+  opens: number;
   lastUsed: number;
+}
+
+/** The context PerUserFs gives an open: where it was made, and by whom. */
+class UserOpen {
+  constructor(
+    readonly entry: Entry,
+    readonly cred: Credentials,
+    readonly hooked: boolean,
+    readonly context: unknown,
+  ) {}
 }
 
 /**
@@ -96,12 +126,17 @@ export class PerUserFs extends PassthroughFs {
     this.#factory = factory;
     this.#idle = options.idleTimeoutMs ?? 5 * 60_000;
     this.#key = options.key ?? ((c) => `${c.uid}:${c.gid}`);
-    this.#live.set(this.#key(ROOT), {
-      fs: first,
-      users: 0,
-      lastUsed: Date.now(),
-    });
+    const key = this.#key(ROOT);
+    this.#live.set(key, newEntry(key, first));
     this.#arm();
+    this.replaceCapability(
+      "open",
+      (cred, id, options) => this.#open(cred, id, options),
+    );
+    this.replaceCapability(
+      "release",
+      (cred, id, context) => this.#release(cred, id, context),
+    );
   }
 
   /**
@@ -158,7 +193,9 @@ export class PerUserFs extends PassthroughFs {
   async #sweep(): Promise<void> {
     const now = Date.now();
     for (const [key, e] of this.#live) {
-      if (e.users > 0 || now - e.lastUsed < this.#idle) continue;
+      if (e.users > 0 || e.opens > 0 || now - e.lastUsed < this.#idle) {
+        continue;
+      }
       this.#live.delete(key);
       await closeQuietly(e.fs, this.#live);
     }
@@ -184,7 +221,7 @@ export class PerUserFs extends PassthroughFs {
             `Per-user file systems disagree on the root: ${fs.root} for ${key}, ${this.root} before`,
           );
         }
-        const e: Entry = { fs, users: 0, lastUsed: Date.now() };
+        const e = newEntry(key, fs);
         this.#live.set(key, e);
         this.#arm();
         return e;
@@ -200,14 +237,94 @@ export class PerUserFs extends PassthroughFs {
     cred: Credentials,
     op: (fs: FileSystem) => Promise<T>,
   ): Promise<T> {
+    return await use(await this.#entry(cred), op);
+  }
+
+  async #open(
+    cred: Credentials,
+    id: FileId,
+    options: OpenOptions,
+  ): Promise<unknown> {
     const e = await this.#entry(cred);
-    e.users++;
+    const hooked = e.fs.open !== undefined;
+    const context = await use(
+      e,
+      (fs) => fs.open?.(cred, id, options) ?? Promise.resolve(undefined),
+    );
+    e.opens++;
+    return new UserOpen(e, cred, hooked, context);
+  }
+
+  async #release(
+    cred: Credentials,
+    id: FileId,
+    context: unknown,
+  ): Promise<void> {
+    if (!(context instanceof UserOpen)) {
+      return await this.forward(
+        cred,
+        (fs) => fs.release?.(cred, id, context) ?? Promise.resolve(),
+      );
+    }
+    const e = context.entry;
     try {
-      return await op(e.fs);
+      if (context.hooked) {
+        await use(e, (fs) => fs.release!(context.cred, id, context.context));
+      }
     } finally {
-      e.users--;
+      e.opens--;
       e.lastUsed = Date.now();
     }
+  }
+
+  /**
+   * Runs `op` with the context of the open `context` names on the instance
+   * that made it when `cred` is its opener's; otherwise on the caller's
+   * instance, with no context or with one PerUserFs did not make.
+   */
+  #underOpen<T>(
+    cred: Credentials,
+    context: unknown,
+    op: (fs: FileSystem, context: unknown) => Promise<T>,
+  ): Promise<T> {
+    if (!(context instanceof UserOpen)) {
+      return this.forward(cred, (fs) => op(fs, context));
+    }
+    if (context.entry.key === this.#key(cred) && !this.#closed) {
+      return use(context.entry, (fs) => op(fs, context.context));
+    }
+    return this.forward(cred, (fs) => op(fs, undefined));
+  }
+
+  /** On the caller's instance, with the open's context when it opened. */
+  override read(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+    context?: unknown,
+  ): Promise<ReadResult> {
+    return this.#underOpen(
+      cred,
+      context,
+      (fs, c) => fs.read(cred, id, offset, length, c),
+    );
+  }
+
+  /** On the caller's instance, with the open's context when it opened. */
+  override write(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    data: Uint8Array,
+    stable?: Stability,
+    context?: unknown,
+  ): Promise<WriteResult> {
+    return this.#underOpen(
+      cred,
+      context,
+      (fs, c) => fs.write(cred, id, offset, data, stable, c),
+    );
   }
 
   /** Closes every instance and stops the idle timer. */
@@ -224,6 +341,24 @@ export class PerUserFs extends PassthroughFs {
       seen.add(e.fs);
       await closeQuietly(e.fs, this.#live);
     }
+  }
+}
+
+function newEntry(key: string, fs: FileSystem): Entry {
+  return { key, fs, users: 0, opens: 0, lastUsed: Date.now() };
+}
+
+/** Runs `op` on the instance of `e`, which stays open meanwhile. */
+async function use<T>(
+  e: Entry,
+  op: (fs: FileSystem) => Promise<T>,
+): Promise<T> {
+  e.users++;
+  try {
+    return await op(e.fs);
+  } finally {
+    e.users--;
+    e.lastUsed = Date.now();
   }
 }
 

@@ -3,7 +3,8 @@
  * change fails with EROFS, and ACCESS never grants MODIFY, EXTEND or DELETE.
  * It offers an optional capability exactly when the wrapped file system
  * does: `seek` passes through, `allocate`, `deallocate`, `copy` and the
- * changes to extended attributes fail with EROFS.
+ * changes to extended attributes fail with EROFS, and `open` passes opens
+ * for reading through and refuses those with write access with EROFS.
  *
  * @example
  * ```ts
@@ -19,16 +20,17 @@
 import { ACCESS_CHANGE_BITS } from "./access.ts";
 import { VfsError } from "./errors.ts";
 import { PassthroughFs } from "./passthrough.ts";
-import type {
-  Attributes,
-  CreateOptions,
-  Credentials,
-  FileId,
-  FileSystem,
-  MknodOptions,
-  SetAttributes,
-  Stability,
-  WriteResult,
+import {
+  type Attributes,
+  type CreateOptions,
+  type Credentials,
+  type FileId,
+  type FileSystem,
+  type MknodOptions,
+  type SetAttributes,
+  ShareAccess,
+  type Stability,
+  type WriteResult,
 } from "./types.ts";
 
 function rofs(what: string): Promise<never> {
@@ -81,6 +83,16 @@ export class ReadOnlyFs extends PassthroughFs {
     this.replaceCapability("allocate", () => rofs("allocate"));
     this.replaceCapability("deallocate", () => rofs("punch a hole"));
     this.replaceCapability("copy", () => rofs("copy"));
+    const open = this.open;
+    if (open !== undefined) {
+      this.replaceCapability(
+        "open",
+        (cred, id, o) =>
+          (o.access & ShareAccess.Write) !== 0
+            ? rofs("open for writing")
+            : open(cred, id, o),
+      );
+    }
   }
 
   /** EROFS. */
@@ -106,6 +118,7 @@ export class ReadOnlyFs extends PassthroughFs {
     _offset: number,
     _data: Uint8Array,
     _stable?: Stability,
+    _context?: unknown,
   ): Promise<WriteResult> {
     return rofs("write");
   }

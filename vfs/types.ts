@@ -268,6 +268,52 @@ export interface XattrOps {
 }
 
 /**
+ * The share access bits of an open (NFSv4 `OPEN4_SHARE_ACCESS_*`): what the
+ * opener means to do with the file.
+ */
+export const ShareAccess = {
+  Read: 1,
+  Write: 2,
+  Both: 3,
+} as const;
+
+/** One of the {@link ShareAccess} values. */
+export type ShareAccess = typeof ShareAccess[keyof typeof ShareAccess];
+
+/**
+ * The share deny bits of an open (NFSv4 `OPEN4_SHARE_DENY_*`): what the
+ * opener forbids other opens of the file while its own lasts.
+ */
+export const ShareDeny = {
+  None: 0,
+  Read: 1,
+  Write: 2,
+  Both: 3,
+} as const;
+
+/** One of the {@link ShareDeny} values. */
+export type ShareDeny = typeof ShareDeny[keyof typeof ShareDeny];
+
+/** Options for {@link FileSystem.open}: what kind of open this is. */
+export interface OpenOptions {
+  /** What the opener will do (NFSv4.1's "want" bits already removed). */
+  access: ShareAccess;
+  /**
+   * What the opener denies others. Informational: the server has already
+   * refused any open that conflicts with another.
+   */
+  deny: ShareDeny;
+  /** True when this open created the file (absent: it did not). */
+  created?: boolean;
+  /**
+   * Who opens, for logs and for telling openers apart: the same string for
+   * every open by one NFSv4 open owner (its client and the owner bytes), and
+   * not meant to be parsed. The NFSv4 server always sets it.
+   */
+  owner?: string;
+}
+
+/**
  * Whether a server may have several calls in flight on one object (a
  * {@link FileSystem} or an NBD `Device`), as an nbdkit plugin declares its
  * thread model. Everything runs on one thread: a call is in flight from
@@ -334,20 +380,31 @@ export interface FileSystem {
    * EXTEND 8, DELETE 0x10, EXECUTE 0x20) the caller has.
    */
   access(cred: Credentials, id: FileId, mask: number): Promise<number>;
-  /** Reads up to `length` bytes at `offset`. */
+  /**
+   * Reads up to `length` bytes at `offset`. `context` is what {@link open}
+   * returned when the read is made under that open (an NFSv4 READ with the
+   * open's stateid, or that of a lock held under it); absent otherwise
+   * (NFSv3, NFSv4's anonymous stateids, a file system without `open`).
+   * Permission is checked with or without it.
+   */
   read(
     cred: Credentials,
     id: FileId,
     offset: number,
     length: number,
+    context?: unknown,
   ): Promise<ReadResult>;
-  /** Writes `data` at `offset` with the asked stability. */
+  /**
+   * Writes `data` at `offset` with the asked stability. `context` is the
+   * open's, as for {@link read}.
+   */
   write(
     cred: Credentials,
     id: FileId,
     offset: number,
     data: Uint8Array,
     stable?: Stability,
+    context?: unknown,
   ): Promise<WriteResult>;
   /** Creates (or with `exclusive` false, opens and applies attrs to) a regular file. */
   create(
@@ -466,6 +523,45 @@ export interface FileSystem {
     dst: FileId,
     options: { srcOffset: number; dstOffset: number; length: number },
   ): Promise<number>;
+  /**
+   * A client opens regular file `id` (an NFSv4 OPEN); returns this open's
+   * context, any value, which the server hands back unchanged, and only to
+   * this file system: to the reads and writes made under the open and to
+   * the one {@link release} that ends it. For back ends that want to know
+   * who has a file open and how, or keep something per open (a handle, a
+   * session). A file system has `open` and `release` both or neither.
+   *
+   * Absent: nothing changes for clients. The server enforces share
+   * reservations itself either way, refusing a conflicting OPEN before it
+   * would call `open`, and it checks the caller's permission (through
+   * `access`) and creates the file when the OPEN asks, before the call. As
+   * every method, `open` checks permission itself too: EACCES when `cred`
+   * may not read (`access` has Read) or write (Write) the file.
+   *
+   * The NFSv4 server calls it once for each OPEN that gets this far (NFSv3
+   * has no OPEN and never calls it). A second OPEN of the file by the same
+   * open owner (widening its access or deny) calls it again with the
+   * combined bits; I/O under that open then carries the newest context,
+   * and each of its contexts is released when the open ends. OPEN_DOWNGRADE
+   * calls nothing. When `open` rejects, the OPEN fails with that error and
+   * leaves no open behind (`release` is not called for it; a file the OPEN
+   * created stays).
+   */
+  open?(cred: Credentials, id: FileId, options: OpenOptions): Promise<unknown>;
+  /**
+   * Ends an open: called exactly once for each context {@link open}
+   * returned, with the credentials the open was made with, after every
+   * read and write that carried the context has settled. The server calls
+   * it whenever it forgets the open: CLOSE; the lease of the client
+   * expiring; the client restarting (a new boot verifier) or being
+   * destroyed; the open being revoked; and, for each open still there, when
+   * the server shuts down. Absent exactly when `open` is.
+   *
+   * The open is over whatever the outcome: after a rejection the server
+   * logs the error, CLOSE still succeeds, and the context is not passed
+   * again.
+   */
+  release?(cred: Credentials, id: FileId, context: unknown): Promise<void>;
   /**
    * Releases resources (open files, timers). Absent: there is nothing to
    * release. Servers never call it: whoever made the file system closes it.

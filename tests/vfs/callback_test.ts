@@ -1,206 +1,15 @@
 import assert from "node:assert/strict";
+import { CallbackFs } from "../../vfs/callback.ts";
 import {
-  CallbackFs,
-  type CallbackHandlers,
-  type CallbackStat,
-} from "../../vfs/callback.ts";
-import { FileType, ROOT, type Time, VfsError } from "../../vfs/mod.ts";
+  FileType,
+  ROOT,
+  ShareAccess,
+  ShareDeny,
+  VfsError,
+} from "../../vfs/mod.ts";
+import { bare } from "./_bare.ts";
+import { store, traced } from "./_store.ts";
 import { conformance } from "./conformance.ts";
-
-/** One object of the in-test store; hard links share it. */
-interface Inode {
-  type: FileType;
-  mode: number;
-  uid: number;
-  gid: number;
-  data: Uint8Array;
-  target: string;
-  atime: Time;
-  mtime: Time;
-  ctime: Time;
-}
-
-let clockNs = 1_700_000_000_000_000_000n;
-function now(): Time {
-  clockNs += 1000n;
-  return {
-    sec: Number(clockNs / 1_000_000_000n),
-    nsec: Number(clockNs % 1_000_000_000n),
-  };
-}
-
-/**
- * A small path-keyed store with the handler set, as a user of CallbackFs
- * would write it: it knows paths, not inodes.
- */
-function store(events: string[] = []): CallbackHandlers<{ path: string }> {
-  const t = now();
-  const paths = new Map<string, Inode>([["/", {
-    type: FileType.Directory,
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    data: new Uint8Array(0),
-    target: "",
-    atime: t,
-    mtime: t,
-    ctime: t,
-  }]]);
-  const parentOf = (p: string) => p.slice(0, p.lastIndexOf("/")) || "/";
-  const get = (p: string) => {
-    const i = paths.get(p);
-    if (i === undefined) throw new VfsError("ENOENT", `No such path: ${p}`);
-    return i;
-  };
-  const touchDir = (p: string) => {
-    const d = get(parentOf(p));
-    d.mtime = d.ctime = now();
-  };
-  const children = (p: string) =>
-    [...paths.keys()].filter((k) => k !== "/" && parentOf(k) === p);
-  const add = (
-    p: string,
-    type: FileType,
-    o: { mode: number; uid: number; gid: number },
-  ) => {
-    if (paths.has(p)) throw new VfsError("EEXIST", `Exists: ${p}`);
-    const n = now();
-    paths.set(p, {
-      type,
-      mode: o.mode,
-      uid: o.uid,
-      gid: o.gid,
-      data: new Uint8Array(0),
-      target: "",
-      atime: n,
-      mtime: n,
-      ctime: n,
-    });
-    touchDir(p);
-    return paths.get(p)!;
-  };
-  return {
-    getAttr(path): CallbackStat | undefined {
-      const i = paths.get(path);
-      if (i === undefined) return undefined;
-      let nlink = 0;
-      for (const v of paths.values()) if (v === i) nlink++;
-      if (i.type === FileType.Directory) {
-        nlink = 2 +
-          children(path).filter((c) =>
-            paths.get(c)!.type === FileType.Directory
-          )
-            .length;
-      }
-      return {
-        type: i.type,
-        mode: i.mode,
-        uid: i.uid,
-        gid: i.gid,
-        nlink,
-        size: i.type === FileType.Symlink ? i.target.length : i.data.length,
-        atime: i.atime,
-        mtime: i.mtime,
-        ctime: i.ctime,
-      };
-    },
-    readDir(path, fill) {
-      for (const c of children(path)) {
-        if (!fill(c.slice(c.lastIndexOf("/") + 1))) break;
-      }
-    },
-    open(path, options) {
-      events.push(`open ${path} ${options.write ? "rw" : "r"}`);
-      return { path };
-    },
-    close(path) {
-      events.push(`close ${path}`);
-    },
-    read(path, _o, offset, length) {
-      return get(path).data.slice(offset, offset + length);
-    },
-    write(path, _o, offset, data) {
-      const i = get(path);
-      if (offset + data.length > i.data.length) {
-        const grown = new Uint8Array(offset + data.length);
-        grown.set(i.data);
-        i.data = grown;
-      }
-      i.data.set(data, offset);
-      i.mtime = i.ctime = now();
-      return data.length;
-    },
-    commit(path) {
-      events.push(`commit ${path}`);
-    },
-    create(path, o) {
-      add(path, FileType.Regular, o);
-    },
-    mkDir(path, o) {
-      add(path, FileType.Directory, o);
-    },
-    createLink(path, target, o) {
-      if (o.symbolic) {
-        add(path, FileType.Symlink, { ...o, mode: 0o777 }).target = target;
-      } else {
-        if (paths.has(path)) throw new VfsError("EEXIST", `Exists: ${path}`);
-        const i = get(target);
-        paths.set(path, i);
-        i.ctime = now();
-        touchDir(path);
-      }
-    },
-    readLink(path) {
-      return get(path).target;
-    },
-    unlink(path) {
-      get(path);
-      paths.delete(path);
-      touchDir(path);
-    },
-    rmDir(path) {
-      if (children(path).length) throw new VfsError("ENOTEMPTY", path);
-      paths.delete(path);
-      touchDir(path);
-    },
-    rename(from, to) {
-      const moving = [...paths.keys()].filter((k) =>
-        k === from || k.startsWith(from + "/")
-      );
-      const items = moving.map((k) => [k, paths.get(k)!] as const);
-      paths.delete(to);
-      for (const [k] of items) paths.delete(k);
-      for (const [k, v] of items) paths.set(to + k.slice(from.length), v);
-      get(to).ctime = now();
-      touchDir(from);
-      touchDir(to);
-    },
-    chmod(path, mode) {
-      const i = get(path);
-      i.mode = mode;
-      i.ctime = now();
-    },
-    chown(path, uid, gid) {
-      const i = get(path);
-      i.uid = uid;
-      i.gid = gid;
-      i.ctime = now();
-    },
-    truncate(path, size) {
-      const i = get(path);
-      const d = new Uint8Array(size);
-      d.set(i.data.subarray(0, size));
-      i.data = d;
-      i.mtime = i.ctime = now();
-    },
-    utime(path, atime, mtime) {
-      const i = get(path);
-      i.atime = atime;
-      i.mtime = mtime;
-      i.ctime = now();
-    },
-  };
-}
 
 conformance(
   "callback",
@@ -209,7 +18,7 @@ conformance(
       fs: new CallbackFs(store()),
       close: () => Promise.resolve(),
     }),
-  { mknod: false, hardLinks: false, sparse: false },
+  { mknod: false, hardLinks: false, sparse: false, openHooks: true },
 );
 
 Deno.test("callback: open contexts are reused, closed on eviction and close()", async () => {
@@ -293,4 +102,187 @@ Deno.test("callback: missing handlers answer ENOTSUP, handler crashes EIO", asyn
   await assert.rejects(fs.write(ROOT, b.fileid, 0, new Uint8Array(1)), {
     code: "ENOTSUP",
   });
+});
+
+/** A traced CallbackFs with one file "/a" holding "abc". */
+async function withFile(events: string[], openFiles?: number) {
+  const fs = new CallbackFs(traced(events), { openFiles });
+  const a = await fs.create(ROOT, fs.root, "a");
+  await fs.write(ROOT, a.fileid, 0, new TextEncoder().encode("abc"));
+  events.length = 0;
+  return { fs, id: a.fileid, open: fs.open!, release: fs.release! };
+}
+
+const READ = { access: ShareAccess.Read, deny: ShareDeny.None } as const;
+const BOTH = { access: ShareAccess.Both, deny: ShareDeny.None } as const;
+
+Deno.test("callback: a client's open is open, then I/O with its context, then one close", async () => {
+  const events: string[] = [];
+  const { fs, id, open, release } = await withFile(events);
+  const ctx = await open(ROOT, id, {
+    access: ShareAccess.Both,
+    deny: ShareDeny.Write,
+  });
+  await fs.read(ROOT, id, 0, 3, ctx);
+  await fs.write(ROOT, id, 3, new Uint8Array([100]), "unstable", ctx);
+  await fs.read(ROOT, id, 0, 4, ctx);
+  await release(ROOT, id, ctx);
+  assert.deepEqual(events, [
+    "open /a #2 client access 3 deny 2",
+    "read /a #2",
+    "write /a #2",
+    "read /a #2",
+    "close /a #2",
+  ], "the context is the handler's, the adapter's own open is not used");
+  await fs.close();
+  assert.deepEqual(
+    events.slice(5),
+    ["close /a #1"],
+    "close() closes the adapter's own open, not the released one again",
+  );
+});
+
+Deno.test("callback: the open handler gets every share access and deny combination, the owner and created", async () => {
+  const seen: unknown[] = [];
+  const fs = new CallbackFs({
+    ...store(),
+    open: (_path, options) => void seen.push(options),
+  });
+  const a = await fs.create(ROOT, fs.root, "a");
+  for (const access of [1, 2, 3] as const) {
+    for (const deny of [0, 1, 2, 3] as const) {
+      seen.length = 0;
+      const ctx = await fs.open!(ROOT, a.fileid, {
+        access,
+        deny,
+        created: deny === 3,
+        owner: `owner ${access}.${deny}`,
+      });
+      assert.deepEqual(seen, [{
+        access,
+        deny,
+        created: deny === 3,
+        owner: `owner ${access}.${deny}`,
+        write: access !== 1,
+        client: true,
+      }], `access ${access} deny ${deny} reach the handler`);
+      await fs.release!(ROOT, a.fileid, ctx);
+    }
+  }
+});
+
+Deno.test("callback: I/O without a client's context opens the adapter's own, access Both or Read, deny None", async () => {
+  const events: string[] = [];
+  const fs = new CallbackFs(traced(events));
+  const a = await fs.create(ROOT, fs.root, "a");
+  await fs.write(ROOT, a.fileid, 0, new Uint8Array([1]));
+  await fs.read(ROOT, a.fileid, 0, 1);
+  await fs.close();
+  await fs.read(ROOT, a.fileid, 0, 1);
+  await fs.close();
+  assert.deepEqual(events, [
+    "open /a #1 own access 3 deny 0",
+    "write /a #1",
+    "read /a #1",
+    "close /a #1",
+    "open /a #2 own access 1 deny 0",
+    "read /a #2",
+    "close /a #2",
+  ]);
+});
+
+Deno.test("callback: a failing open handler fails the open and leaves nothing to close", async () => {
+  const events: string[] = [];
+  const h = traced(events);
+  const fs = new CallbackFs({
+    ...h,
+    open: (path, o, ctx) => {
+      if (o.client) throw new VfsError("EBUSY", `Busy: ${path}`);
+      return h.open!(path, o, ctx);
+    },
+  });
+  const a = await fs.create(ROOT, fs.root, "a");
+  await assert.rejects(fs.open!(ROOT, a.fileid, READ), { code: "EBUSY" });
+  await fs.close();
+  assert.deepEqual(events.filter((e) => e.startsWith("close")), []);
+});
+
+Deno.test("callback: release closes once; a context not made for the file is refused", async () => {
+  const events: string[] = [];
+  const { fs, id, open, release } = await withFile(events);
+  const other = await fs.create(ROOT, fs.root, "other");
+  const ctx = await open(ROOT, id, READ);
+  await assert.rejects(release(ROOT, other.fileid, ctx), { code: "EINVAL" });
+  await assert.rejects(release(ROOT, id, { forged: true }), {
+    code: "EINVAL",
+    message: `Not an open of this file: ${id}`,
+  });
+  const elsewhere = new CallbackFs(traced([]));
+  await assert.rejects(elsewhere.release!(ROOT, id, ctx), { code: "EINVAL" });
+  await release(ROOT, id, ctx);
+  await release(ROOT, id, ctx);
+  assert.equal(events.filter((e) => e.startsWith("close")).length, 1);
+  events.length = 0;
+  await fs.read(ROOT, id, 0, 1, ctx);
+  assert.deepEqual(events, ["read /a #1"], "a released context is ignored");
+});
+
+Deno.test("callback: close() closes the clients' opens still there, release after it closes nothing", async () => {
+  const events: string[] = [];
+  const { fs, id, open, release } = await withFile(events);
+  const ctx = await open(ROOT, id, BOTH);
+  await fs.close();
+  assert.deepEqual(events.filter((e) => e.startsWith("close")).sort(), [
+    "close /a #1",
+    "close /a #2",
+  ]);
+  await release(ROOT, id, ctx);
+  assert.equal(events.filter((e) => e.startsWith("close")).length, 2);
+});
+
+Deno.test("callback: a client's open outlives eviction and removal, and is closed at release", async () => {
+  const events: string[] = [];
+  const { fs, id, open, release } = await withFile(events, 1);
+  const ctx = await open(ROOT, id, READ);
+  for (const n of ["b", "c"]) {
+    const f = await fs.create(ROOT, fs.root, n);
+    await fs.write(ROOT, f.fileid, 0, new Uint8Array([1]));
+  }
+  assert.ok(events.includes("close /a #1"), "the adapter's own open evicted");
+  assert.ok(!events.includes("close /a #2"), "the client's open is not");
+  await fs.remove(ROOT, fs.root, "a");
+  assert.ok(!events.includes("close /a #2"), "nor removed with the file");
+  await release(ROOT, id, ctx);
+  assert.ok(events.includes("close /a #2"), "release closes it");
+  await fs.close();
+});
+
+Deno.test("callback: COMMIT commits every client's open for writing", async () => {
+  const events: string[] = [];
+  const { fs, id, open, release } = await withFile(events);
+  await fs.close();
+  const w = await open(ROOT, id, BOTH);
+  const r = await open(ROOT, id, READ);
+  await fs.write(ROOT, id, 0, new Uint8Array([1]), "unstable", w);
+  events.length = 0;
+  await fs.commit(ROOT, id);
+  assert.deepEqual(events, ["commit /a #2"], "the writer, not the reader");
+  await release(ROOT, id, w);
+  await release(ROOT, id, r);
+});
+
+Deno.test("callback: open and release are offered only with an open or close handler", () => {
+  assert.equal("open" in bare(), false);
+  assert.equal("release" in bare(), false);
+  const { open: _o, close: _c, ...rest } = store();
+  assert.equal("open" in new CallbackFs(rest), false);
+  for (
+    const h of [{ ...rest, open: () => ({ path: "" }) }, {
+      ...rest,
+      close: () => {},
+    }]
+  ) {
+    const fs = new CallbackFs(h);
+    assert.ok("open" in fs && "release" in fs);
+  }
 });

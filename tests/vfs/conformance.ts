@@ -12,8 +12,11 @@ import {
   FileType,
   isVfsError,
   ROOT,
+  ShareAccess,
+  ShareDeny,
   type VfsErrorCode,
 } from "../../vfs/mod.ts";
+import { openHookCases } from "./_open_hooks.ts";
 
 /** A backend under test. */
 export interface Subject {
@@ -43,6 +46,8 @@ export interface Features {
   capacity?: { bytes: number; factory: () => Promise<Subject> };
   /** Directories count subdirectories in nlink. */
   dirNlink?: boolean;
+  /** The file system has the open/release hooks (absent means no). */
+  openHooks?: boolean;
 }
 
 const USER: Credentials = { uid: 1000, gid: 1000, groups: [] };
@@ -134,9 +139,10 @@ export function conformance(
     });
 
   if (f.readOnly) {
-    readOnlySuite(name, factory);
+    readOnlySuite(name, factory, f.openHooks ?? false);
     return;
   }
+  openHookCases(test, f.openHooks ?? false);
 
   test("root is a directory with nlink >= 1", async (fs) => {
     const a = await fs.getattr(ROOT, fs.root);
@@ -777,6 +783,7 @@ export function conformance(
 function readOnlySuite(
   name: string,
   factory: () => Promise<Subject>,
+  openHooks: boolean,
 ): void {
   Deno.test(`${name}: reads work and every change fails with EROFS`, async () => {
     const s = await factory();
@@ -797,6 +804,16 @@ function readOnlySuite(
       await fs.getattr(ROOT, a.fileid);
       assert.equal(await fs.access(ROOT, a.fileid, 0x3f), Access.READ);
       await rejects(fs.lookup(ROOT, fs.root, "none"), "ENOENT");
+      assert.equal("open" in fs, openHooks, "open is offered as declared");
+      if (fs.open && fs.release) {
+        const ctx = await fs.open(ROOT, a.fileid, {
+          access: ShareAccess.Read,
+          deny: ShareDeny.Write,
+        });
+        const r = await fs.read(ROOT, a.fileid, 0, 100, ctx);
+        assert.equal(dec.decode(r.data), "hello", "a read open works");
+        await fs.release(ROOT, a.fileid, ctx);
+      }
       const changes: Promise<unknown>[] = [
         fs.setattr(ROOT, a.fileid, { mode: 0o600 }),
         fs.write(ROOT, a.fileid, 0, enc.encode("x")),
@@ -815,6 +832,11 @@ function readOnlySuite(
           fs.xattrs.setxattr(ROOT, a.fileid, "user.x", enc.encode("v")),
           fs.xattrs.removexattr(ROOT, a.fileid, "user.x"),
         );
+      }
+      if (fs.open) {
+        for (const access of [ShareAccess.Write, ShareAccess.Both]) {
+          changes.push(fs.open(ROOT, a.fileid, { access, deny: 0 }));
+        }
       }
       if (fs.allocate) changes.push(fs.allocate(ROOT, a.fileid, 0, 10));
       if (fs.deallocate) changes.push(fs.deallocate(ROOT, a.fileid, 0, 1));

@@ -1,19 +1,28 @@
 import assert from "node:assert/strict";
 import {
+  CallbackFs,
   type Credentials,
   type FileId,
   type FileSystem,
   MemFs,
   PassthroughFs,
   ROOT,
+  ShareAccess,
+  ShareDeny,
 } from "../../vfs/mod.ts";
 import { bare, OPTIONAL } from "./_bare.ts";
+import { store, traced } from "./_store.ts";
 import { conformance } from "./conformance.ts";
 
 conformance("passthrough", () => {
   const fs = new PassthroughFs(new MemFs());
   return Promise.resolve({ fs, close: () => fs.close() });
 });
+
+conformance("passthrough over callback", () => {
+  const fs = new PassthroughFs(new CallbackFs(store()));
+  return Promise.resolve({ fs, close: () => fs.close() });
+}, { mknod: false, hardLinks: false, sparse: false, openHooks: true });
 
 Deno.test("passthrough: offers each optional capability exactly when the wrapped file system does", () => {
   const none = bare();
@@ -100,4 +109,44 @@ Deno.test("passthrough: declaring an optional capability as a method is refused"
         "Optional capability declared as a method, use replaceCapability: allocate",
     },
   );
+});
+
+Deno.test("passthrough: offers open and release exactly when the wrapped file system does", () => {
+  for (const inner of [bare(), new MemFs()]) {
+    const fs = new PassthroughFs(inner);
+    assert.equal("open" in fs, false, "nothing to pass");
+    assert.equal("release" in fs, false, "nothing to pass");
+  }
+  const fs = new PassthroughFs(new CallbackFs(store()));
+  assert.ok("open" in fs && "release" in fs, "the hooks pass through");
+});
+
+Deno.test("passthrough: open, release and the context of read and write reach the wrapped file system, through forward", async () => {
+  const events: string[] = [];
+  const seen: number[] = [];
+  class Logged extends PassthroughFs {
+    protected override forward<T>(
+      cred: Credentials,
+      op: (fs: FileSystem) => Promise<T>,
+    ): Promise<T> {
+      seen.push(cred.uid);
+      return super.forward(cred, op);
+    }
+  }
+  const fs = new Logged(new CallbackFs(traced(events)));
+  const a = await fs.create(ROOT, fs.root, "a");
+  const ctx = await fs.open!(ROOT, a.fileid, {
+    access: ShareAccess.Both,
+    deny: ShareDeny.Read,
+  });
+  await fs.write(ROOT, a.fileid, 0, new Uint8Array([1]), "unstable", ctx);
+  await fs.read(ROOT, a.fileid, 0, 1, ctx);
+  await fs.release!(ROOT, a.fileid, ctx);
+  assert.deepEqual(events, [
+    "open /a #1 client access 3 deny 1",
+    "write /a #1",
+    "read /a #1",
+    "close /a #1",
+  ]);
+  assert.equal(seen.length, 5, "create, open, write, read, release");
 });

@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import {
+  CallbackFs,
   type Credentials,
   type FileSystem,
   MemFs,
   PerUserFs,
   ReadOnlyFs,
   ROOT,
+  ShareAccess,
+  ShareDeny,
 } from "../../vfs/mod.ts";
 import { bare, OPTIONAL, withRoot } from "./_bare.ts";
+import { store, traced } from "./_store.ts";
 import { conformance } from "./conformance.ts";
 
 /**
@@ -51,6 +55,12 @@ conformance("per-user", async () => {
     },
   },
 });
+
+conformance("per-user over callback", async () => {
+  const shared = new CallbackFs(store());
+  const fs = await PerUserFs.open((cred) => view(shared, cred, []));
+  return { fs, close: () => fs.close() };
+}, { mknod: false, hardLinks: false, sparse: false, openHooks: true });
 
 conformance("per-user read-only", async () => {
   const shared = new MemFs();
@@ -146,5 +156,106 @@ Deno.test("per-user: offers the optional capabilities of root's instance only", 
   } finally {
     await none.close();
     await all.close();
+  }
+});
+
+const ALICE = { uid: 1000, gid: 1000, groups: [] };
+const BOB = { uid: 1001, gid: 1001, groups: [] };
+const READ = { access: ShareAccess.Read, deny: ShareDeny.None } as const;
+
+/** A traced CallbackFs with "/a" (mode 0o644, "abc"), and the log cleared. */
+async function tracedShared(events: string[]): Promise<CallbackFs<string>> {
+  const shared = new CallbackFs(traced(events));
+  const a = await shared.create(ROOT, shared.root, "a");
+  await shared.write(ROOT, a.fileid, 0, new TextEncoder().encode("abc"));
+  await shared.close();
+  events.length = 0;
+  return shared;
+}
+
+Deno.test("per-user: offers open and release exactly when root's instance does", async () => {
+  const none = await PerUserFs.open(() => new MemFs());
+  const hooked = await PerUserFs.open(() => new CallbackFs(store()));
+  try {
+    assert.equal("open" in none, false);
+    assert.equal("release" in none, false);
+    assert.ok("open" in hooked && "release" in hooked);
+  } finally {
+    await none.close();
+    await hooked.close();
+  }
+});
+
+Deno.test("per-user: an open stays with its opener's instance; others' I/O under it goes to their own, without the context", async () => {
+  const events: string[] = [];
+  const shared = await tracedShared(events);
+  const log: string[] = [];
+  const fs = await PerUserFs.open((cred) => view(shared, cred, log));
+  try {
+    const a = await fs.lookup(ALICE, fs.root, "a");
+    const ctx = await fs.open!(ALICE, a.fileid, READ);
+    await fs.read(ALICE, a.fileid, 0, 3, ctx);
+    await fs.read(BOB, a.fileid, 0, 3, ctx);
+    // The view asserts that each instance only sees its own user.
+    await fs.release!(BOB, a.fileid, ctx);
+    assert.deepEqual(events, [
+      "open /a #2 client access 1 deny 0",
+      "read /a #2",
+      "open /a #3 own access 1 deny 0",
+      "read /a #3",
+      "close /a #2",
+    ], "Bob's read does not use Alice's open; release goes to Alice's");
+  } finally {
+    await fs.close();
+  }
+});
+
+Deno.test("per-user: an instance with opens is not closed when idle", async () => {
+  const events: string[] = [];
+  const shared = await tracedShared(events);
+  const log: string[] = [];
+  const fs = await PerUserFs.open(
+    (cred) => view(shared, cred, log),
+    { idleTimeoutMs: 20 },
+  );
+  try {
+    const a = await fs.lookup(ALICE, fs.root, "a");
+    const ctx = await fs.open!(ALICE, a.fileid, READ);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.ok(!log.includes("close 1000"), "kept while the open lasts");
+    await fs.read(ALICE, a.fileid, 0, 1, ctx);
+    await fs.release!(ALICE, a.fileid, ctx);
+    const deadline = Date.now() + 5000;
+    while (!log.includes("close 1000") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(log.includes("close 1000"), "closed when idle after release");
+  } finally {
+    await fs.close();
+  }
+});
+
+Deno.test("per-user: a caller whose instance has no open hook gets an open that is only noted", async () => {
+  const events: string[] = [];
+  const shared = await tracedShared(events);
+  const noHooks = new Proxy(shared, {
+    get: (t, p) => {
+      if (p === "open" || p === "release") return undefined;
+      const v = Reflect.get(t, p);
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+  const fs = await PerUserFs.open((cred) => cred.uid === 0 ? shared : noHooks);
+  try {
+    const a = await fs.lookup(ALICE, fs.root, "a");
+    const ctx = await fs.open!(ALICE, a.fileid, READ);
+    await fs.read(ALICE, a.fileid, 0, 1, ctx);
+    await fs.release!(ALICE, a.fileid, ctx);
+    assert.deepEqual(events, [
+      "open /a #2 own access 1 deny 0",
+      "read /a #2",
+    ], "no client open, the read goes through the adapter's own");
+  } finally {
+    await fs.close();
   }
 });

@@ -80,6 +80,11 @@ export class Nodes<O> {
     return n;
   }
 
+  /** The node of `id`, if the adapter still knows it. */
+  known(id: FileId): Node | undefined {
+    return this.#nodes.get(id);
+  }
+
   /** The absolute path of `n` ("/" for the root). */
   path(n: Node): string {
     if (n.parent === undefined) return "/";

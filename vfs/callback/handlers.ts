@@ -1,7 +1,13 @@
 // The handler table a CallbackFs is built from, and the shapes its handlers
 // take and return: what a user of CallbackFs writes against. The adapter that
 // turns these into a FileSystem is ./mod.ts.
-import type { Credentials, FileType, FsStats, Time } from "../types.ts";
+import type {
+  Credentials,
+  FileType,
+  FsStats,
+  OpenOptions,
+  Time,
+} from "../types.ts";
 
 /** What a handler may return for a value: the value or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -41,6 +47,25 @@ export interface CallbackContext {
   cred: Credentials;
 }
 
+/**
+ * What the `open` handler is told about an open: the share access and deny
+ * bits and, for a client's own open, who opens and whether the open
+ * created the file.
+ */
+export interface CallbackOpen extends OpenOptions {
+  /** Whether the open may write: `access` includes Write. */
+  write: boolean;
+  /**
+   * True for a client's open (an NFSv4 OPEN, through `FileSystem.open`):
+   * its context gets one `close` when that open ends. False for the
+   * adapter's own opens, for I/O that comes without an open (NFSv3,
+   * NFSv4's anonymous stateids): `access` Read or Both, `deny` None, kept
+   * for reuse and closed when evicted, when the file is removed and on
+   * `close()`.
+   */
+  client: boolean;
+}
+
 /** Ownership and mode of an object being created. */
 export interface CallbackCreate {
   /** Permission bits. */
@@ -75,13 +100,21 @@ export interface CallbackHandlers<O = unknown> {
     fill: (name: string) => boolean,
     ctx: CallbackContext,
   ): MaybePromise<void>;
-  /** Opens a file; the returned context is passed to read/write/commit/close. */
+  /**
+   * Opens a file; the returned context is passed to the read, write and
+   * commit made under this open and to its one `close`. A throw fails the
+   * open (and a client's OPEN with it).
+   */
   open?(
     path: string,
-    options: { write: boolean },
+    options: CallbackOpen,
     ctx: CallbackContext,
   ): MaybePromise<O>;
-  /** Closes what `open` opened (on eviction, removal and `close()`). */
+  /**
+   * Closes what `open` opened, once per open: a client's open when it ends
+   * (CLOSE, an expired lease, server shutdown), the adapter's own on
+   * eviction and removal; both on the adapter's `close()`.
+   */
   close?(path: string, open: O, ctx: CallbackContext): MaybePromise<void>;
   /** Reads up to `length` bytes at `offset` (fewer only at end of file). */
   read?(

@@ -56,10 +56,12 @@ import {
   type FsLimits,
   type FsStats,
   type MknodOptions,
+  type OpenOptions,
   type ReaddirOptions,
   type ReaddirResult,
   type ReadResult,
   type SetAttributes,
+  ShareAccess,
   type Stability,
   type Time,
   type WriteResult,
@@ -67,7 +69,7 @@ import {
 import { call, context, need } from "./_call.ts";
 import { Namespace } from "./_namespace.ts";
 import { type Node, Nodes, toTime } from "./_nodes.ts";
-import { Opens } from "./_opens.ts";
+import { type Opened, Opens } from "./_opens.ts";
 import type { CallbackFsOptions, CallbackHandlers } from "./handlers.ts";
 
 export * from "./handlers.ts";
@@ -109,6 +111,70 @@ export class CallbackFs<O = unknown> implements FileSystem {
   readonly limits: FsLimits;
   /** Calls may overlap. */
   readonly concurrency = "parallel" as const;
+  /**
+   * A client opens a file: checks the caller may read or write it as
+   * `access` asks, calls the `open` handler (with `client` true) and
+   * returns a context that wraps what it returned. Reads and writes that
+   * carry the context use it; the LRU cache of the adapter's own opens is
+   * for I/O without one. Present when the handler table has `open` or
+   * `close`.
+   *
+   * @example A client's open, as the handlers see it
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import {
+   *   CallbackFs,
+   *   FileType,
+   *   ROOT,
+   *   ShareAccess,
+   *   ShareDeny,
+   * } from "@netfs/netfs/vfs";
+   * const events: string[] = [];
+   * const fs = new CallbackFs<string>({
+   *   getAttr: (p) =>
+   *     p === "/" ? { type: FileType.Directory }
+   *     : p === "/f" ? { type: FileType.Regular, size: 2 }
+   *     : undefined,
+   *   readDir: (_p, fill) => void fill("f"),
+   *   open: (p, o) => {
+   *     events.push(`open ${p} access ${o.access} deny ${o.deny}`);
+   *     return `handle ${events.length}`;
+   *   },
+   *   read: (p, handle, _off, len) => {
+   *     events.push(`read ${p} with ${handle}`);
+   *     return new Uint8Array(len);
+   *   },
+   *   close: (p, handle) => void events.push(`close ${p} ${handle}`),
+   * });
+   * const f = await fs.lookup(ROOT, fs.root, "f");
+   * const open = await fs.open!(ROOT, f.fileid, {
+   *   access: ShareAccess.Read,
+   *   deny: ShareDeny.Write,
+   * });
+   * await fs.read(ROOT, f.fileid, 0, 2, open);
+   * await fs.release!(ROOT, f.fileid, open);
+   * assert.deepEqual(events, [
+   *   "open /f access 1 deny 2",
+   *   "read /f with handle 1",
+   *   "close /f handle 1",
+   * ]);
+   * ```
+   */
+  declare readonly open?: (
+    cred: Credentials,
+    id: FileId,
+    options: OpenOptions,
+  ) => Promise<unknown>;
+  /**
+   * Ends a client's open: calls the `close` handler with its context, once
+   * (not again after `close()` closed it). EINVAL for a context this
+   * adapter did not make for `id`. Present exactly when `open` is.
+   */
+  declare readonly release?: (
+    cred: Credentials,
+    id: FileId,
+    context: unknown,
+  ) => Promise<void>;
 
   readonly #h: CallbackHandlers<O>;
   readonly #nodes: Nodes<O>;
@@ -139,6 +205,36 @@ export class CallbackFs<O = unknown> implements FileSystem {
       symlinks: handlers.createLink !== undefined,
       hardLinks: handlers.createLink !== undefined,
     });
+    if (handlers.open !== undefined || handlers.close !== undefined) {
+      this.open = (cred, id, options) => this.#openClient(cred, id, options);
+      this.release = (cred, id, ctx) => this.#releaseClient(cred, id, ctx);
+    }
+  }
+
+  async #openClient(
+    cred: Credentials,
+    id: FileId,
+    options: OpenOptions,
+  ): Promise<unknown> {
+    const [n, attrs] = await this.#regular(cred, id);
+    const path = this.#nodes.path(n);
+    if ((options.access & ShareAccess.Read) !== 0) {
+      requireData(attrs, cred, "read", path);
+    }
+    if ((options.access & ShareAccess.Write) !== 0) {
+      requireData(attrs, cred, "write", path);
+    }
+    return await this.#opens.openClient(cred, id, path, options);
+  }
+
+  #releaseClient(
+    cred: Credentials,
+    id: FileId,
+    ctx: unknown,
+  ): Promise<void> {
+    const n = this.#nodes.known(id);
+    const path = n === undefined ? undefined : this.#nodes.path(n);
+    return this.#opens.closeClient(cred, id, ctx, path);
   }
 
   /** Attributes of an object. */
@@ -242,12 +338,17 @@ export class CallbackFs<O = unknown> implements FileSystem {
     return [n, attrs];
   }
 
-  /** Reads through the read handler with the file's open context. */
+  /**
+   * Reads through the read handler, with the client's open when
+   * `clientOpen` is a context this adapter's `open` made for the file and
+   * not yet released, else with the adapter's own.
+   */
   async read(
     cred: Credentials,
     id: FileId,
     offset: number,
     length: number,
+    clientOpen?: unknown,
   ): Promise<ReadResult> {
     const [n, attrs] = await this.#regular(cred, id);
     requireData(attrs, cred, "read", this.#nodes.path(n));
@@ -255,7 +356,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
       return { data: new Uint8Array(0), eof: offset >= attrs.size };
     }
     const read = need(this.#h, "read");
-    const o = await this.#opens.opened(cred, n.id, this.#nodes.path(n), false);
+    const o = await this.#opened(cred, n, false, clientOpen);
     try {
       const want = Math.min(length, attrs.size - offset);
       const data = await call(
@@ -268,18 +369,22 @@ export class CallbackFs<O = unknown> implements FileSystem {
     }
   }
 
-  /** Writes through the write handler; commits when asked for stability. */
+  /**
+   * Writes through the write handler, with the open chosen as for `read`;
+   * commits when asked for stability.
+   */
   async write(
     cred: Credentials,
     id: FileId,
     offset: number,
     data: Uint8Array,
     stable: Stability = "unstable",
+    clientOpen?: unknown,
   ): Promise<WriteResult> {
     const [n, attrs] = await this.#regular(cred, id);
     requireData(attrs, cred, "write", this.#nodes.path(n));
     const write = need(this.#h, "write");
-    const o = await this.#opens.opened(cred, n.id, this.#nodes.path(n), true);
+    const o = await this.#opened(cred, n, true, clientOpen);
     let count: number;
     try {
       count = await call(
@@ -308,6 +413,26 @@ export class CallbackFs<O = unknown> implements FileSystem {
       committed: this.#h.commit ? stable : "file",
       attrs: (await this.#nodes.stat(cred, n)).attrs,
     };
+  }
+
+  /**
+   * The client's open `clientOpen` names (at the file's current path), or
+   * else the adapter's own open of `n`; either is in use until released.
+   */
+  async #opened(
+    cred: Credentials,
+    n: Node,
+    write: boolean,
+    clientOpen: unknown,
+  ): Promise<Opened<O>> {
+    const path = this.#nodes.path(n);
+    const client = this.#opens.client(clientOpen, n.id, write);
+    if (client === undefined) {
+      return await this.#opens.opened(cred, n.id, path, write);
+    }
+    client.path = path;
+    client.users++;
+    return client;
   }
 
   /** Creates a regular file (or opens an existing one unless exclusive). */
@@ -426,21 +551,24 @@ export class CallbackFs<O = unknown> implements FileSystem {
     };
   }
 
-  /** Calls the commit handler with the file's open context. */
+  /**
+   * Calls the commit handler with each context that may have written the
+   * file: the adapter's own and every client's open for writing.
+   */
   async commit(cred: Credentials, id: FileId): Promise<void> {
     const n = this.#nodes.node(id);
-    const o = this.#opens.get(id);
-    if (o === undefined || this.#h.commit === undefined) {
+    const commit = this.#h.commit;
+    const opens = this.#opens.writers(id);
+    if (opens.length === 0 || commit === undefined) {
       await this.#nodes.stat(cred, n);
       return;
     }
-    await call(
-      o.path,
-      () => this.#h.commit!(o.path, o.ctx, context(cred)),
-    );
+    for (const o of opens) {
+      await call(o.path, () => commit(o.path, o.ctx, context(cred)));
+    }
   }
 
-  /** Closes every open context. */
+  /** Closes every open context, the clients' opens still there included. */
   close(): Promise<void> {
     return this.#opens.closeAll();
   }
