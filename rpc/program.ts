@@ -213,10 +213,11 @@ export interface RpcProgram {
   procedures: Record<number, Procedure | RawProcedure>;
   /**
    * Called when a server serving the program has stopped (its connections
-   * closed, its calls finished), to stop the program's own timers. Absent:
-   * the program has nothing to stop.
+   * closed, its calls finished), to stop the program's own timers and let
+   * go of what it holds; the server's `finished` waits for a promise it
+   * returns. Absent: the program has nothing to stop.
    */
-  close?: () => void;
+  close?: () => void | Promise<void>;
 }
 
 /** Accept statuses a handler may ask for by throwing {@link RpcReplyError}. */

@@ -355,7 +355,7 @@ class Server implements RpcServer {
     }
     for (const p of this.programs()) {
       try {
-        p.close?.();
+        await p.close?.();
       } catch (e) {
         this.#log(`Closing program ${p.name} failed: ${(e as Error).message}`);
       }

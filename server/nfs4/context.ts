@@ -23,6 +23,7 @@ import { fail } from "./errors.ts";
 import { type Nfs4IdMapping, OwnerNames } from "./idmap.ts";
 import { type Nfs4Object, PseudoFs } from "./pseudo.ts";
 import { Nfs4State } from "./state/state.ts";
+import { FsOpens } from "./fs_opens.ts";
 import type { StableStorage } from "./state/leases.ts";
 import type { Session } from "./state/sessions.ts";
 
@@ -108,6 +109,8 @@ export class Nfs4Server {
   readonly now: () => number;
   /** Clients, sessions, opens, locks, leases and grace. */
   readonly state: Nfs4State;
+  /** The file systems' open hooks under the opens. */
+  readonly fsOpens: FsOpens;
   /** The owner strings of uids and gids, both ways. */
   readonly owners: OwnerNames;
   readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
@@ -132,6 +135,7 @@ export class Nfs4Server {
     this.log = options.log ?? ((m) => console.error(m));
     this.now = options.now ?? Date.now;
     this.owners = new OwnerNames(options.idMapping);
+    this.fsOpens = new FsOpens(this.log);
     this.state = new Nfs4State({
       now: this.now(),
       // Random, not the start time: a server restarted within the same
@@ -140,6 +144,7 @@ export class Nfs4Server {
       leaseSeconds: this.leaseTime,
       graceSeconds: this.graceTime,
       storage: options.stableStorage,
+      onRelease: (open) => this.fsOpens.released(open),
     });
   }
 
@@ -165,9 +170,10 @@ export class Nfs4Server {
   }
 
   /** Clears the lease timer (the server stopped); a later request re-arms it. */
-  close(): void {
+  close(): Promise<void> {
     clearTimeout(this.#leaseTimer);
     this.#leaseTimer = undefined;
+    return this.fsOpens.releaseAll();
   }
 
   /** The handle of object `fileid` of `exp` (shared: callers only encode it). */

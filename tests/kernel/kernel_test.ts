@@ -12,6 +12,7 @@ import { MemoryDevice } from "../../nbd/memory_device.ts";
 import { serveNbd } from "../../nbd/server.ts";
 import type { ConnectionInfo } from "../../net/mod.ts";
 import { type NfsServer, serveNfs } from "../../server/serve.ts";
+import { FileStableStorage } from "../../server/nfs4/stable_storage.ts";
 import { LocalFs } from "../../vfs/localfs.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import type { FileSystem } from "../../vfs/types.ts";
@@ -68,11 +69,17 @@ if (versions.length > 0) {
       await Deno.chmod(dir, 0o755);
       const serverLog: string[] = [];
       let fs = await backend.open(dir);
+      // NFSv4 clients that may reclaim after the restart: kept outside the
+      // export, as a server keeps them in its state directory.
+      const stableStorage = new FileStableStorage(`${dir}.nfs4-clients`);
       const start = (port: number): NfsServer =>
         serveNfs({
           port,
           quiet: true,
           log: (m) => serverLog.push(m),
+          // A short grace: a 4.0 client never says it finished reclaiming,
+          // so each restart check waits it out.
+          nfs4: { leaseTime: 15, graceTime: 5, stableStorage },
           exports: [{
             path: "/",
             fs,
@@ -125,6 +132,7 @@ if (versions.length > 0) {
         await server.finished;
         await fs.close?.();
         await Deno.remove(dir, { recursive: true });
+        await Deno.remove(`${dir}.nfs4-clients`).catch(() => {});
       }
     });
   }

@@ -50,6 +50,7 @@ import type { Op } from "../compound.ts";
 import type { CompoundState, Nfs4Server, Target } from "../context.ts";
 import { fail } from "../errors.ts";
 import { specialStateid } from "../state/stateids.ts";
+import type { OpenState } from "../state/opens.ts";
 import { stateFile } from "./_util.ts";
 
 /**
@@ -98,7 +99,7 @@ function checkStateid(
   t: Target,
   stateid: stateid4,
   io: "read" | "write",
-): void {
+): OpenState | undefined {
   const r = nfs.state.checkIo({
     minor: cs.minor,
     clientid: (cs.session as { clientid?: bigint } | undefined)?.clientid,
@@ -107,6 +108,7 @@ function checkStateid(
     io,
   }, nfs.now());
   if (r.status !== nfsstat4.NFS4_OK) fail(r.status);
+  return r.open ?? r.lock?.open;
 }
 
 /** How many bytes READ may answer with. */
@@ -126,15 +128,14 @@ export const ioOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     encode: encode_READ4res,
     run: async (a, cs, nfs) => {
       const t = cs.target(nfsstat4.NFS4ERR_ISDIR);
-      checkStateid(cs, nfs, t, a.stateid, "read");
+      const open = checkStateid(cs, nfs, t, a.stateid, "read");
       // The type and the data are independent: ask for both at once and
       // let a wrong type win over the read's own complaint.
       const attrs = t.fs.getattr(t.cred, t.id);
-      const data = t.fs.read(
-        t.cred,
-        t.id,
-        a.offset,
-        readCount(cs, nfs, a.count),
+      const count = readCount(cs, nfs, a.count);
+      const data = nfs.fsOpens.withContext(
+        open,
+        (context) => t.fs.read(t.cred, t.id, a.offset, count, context),
       );
       data.catch(() => {});
       requireRegular((await attrs).type, cs.minor);
@@ -156,7 +157,7 @@ export const ioOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     run: async (a, cs, nfs) => {
       const t = cs.target(nfsstat4.NFS4ERR_ROFS);
       if (t.exp.readOnly) fail(nfsstat4.NFS4ERR_ROFS);
-      checkStateid(cs, nfs, t, a.stateid, "write");
+      const open = checkStateid(cs, nfs, t, a.stateid, "write");
       const data = a.data.byteLength > nfs.maxIo
         ? a.data.subarray(0, nfs.maxIo)
         : a.data;
@@ -165,12 +166,17 @@ export const ioOps: ReadonlyMap<number, Op> = new Map<number, Op>([
       // system refuses to write what is not a regular file (NFSv3 relies
       // on it too); the type check only picks the minor version's status.
       const attrs = t.fs.getattr(t.cred, t.id);
-      const written = t.fs.write(
-        t.cred,
-        t.id,
-        a.offset,
-        data,
-        STABILITY[a.stable],
+      const written = nfs.fsOpens.withContext(
+        open,
+        (context) =>
+          t.fs.write(
+            t.cred,
+            t.id,
+            a.offset,
+            data,
+            STABILITY[a.stable],
+            context,
+          ),
       );
       written.catch(() => {});
       requireRegular((await attrs).type, cs.minor);

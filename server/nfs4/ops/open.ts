@@ -171,7 +171,14 @@ function delegationFor(shareAccess: number, minor: number): open_delegation4 {
   };
 }
 
-/** Takes back a new open whose truncation failed. */
+/** A stable name of an open owner for the file system's open hook. */
+function ownerName(clientid: bigint, owner: Uint8Array): string {
+  let hex = "";
+  for (const b of owner) hex += b.toString(16).padStart(2, "0");
+  return `${clientid.toString(16)}:${hex}`;
+}
+
+/** Takes back a new open whose truncation or open hook failed. */
 function undo(nfs: Nfs4Server, ok: OpenOk): void {
   if (!ok.created) return;
   nfs.state.opens.release(ok.open);
@@ -205,13 +212,17 @@ async function opening(
     reclaim: a.claim.claim === open_claim_type4.CLAIM_PREVIOUS,
   }, nfs.now());
   check(r);
-  if (f.truncate && f.attrs.size !== 0) {
-    try {
+  try {
+    if (f.truncate && f.attrs.size !== 0) {
       await f.t.fs.setattr(f.t.cred, f.t.id, { size: 0 });
-    } catch (e) {
-      undo(nfs, r);
-      throw e;
     }
+    await nfs.fsOpens.opened(f.t, r.open, {
+      created: f.created === true,
+      owner: ownerName(clientid, a.owner.owner),
+    });
+  } catch (e) {
+    undo(nfs, r);
+    throw e;
   }
   setCurrent(cs, fh);
   cs.currentStateid = r.stateid;
