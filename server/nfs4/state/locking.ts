@@ -290,7 +290,12 @@ export function lockRangeOp(
     if (a.minor === 0 && l.owner.clientid !== clientid) {
       return { ...fail(Nfs4Status.NFS4ERR_BAD_STATEID), seq };
     }
-    lo = st.locks.owner({ clientid, owner: l.owner.owner }, a.minor);
+    const who = { clientid, owner: l.owner.owner };
+    // A lock-owner that holds no lock state is forgotten, as knfsd forgets
+    // it with its last stateid: the Linux client reuses a freed owner's
+    // name for a new one whose seqids start again at 0.
+    if (st.locks.findOwner(who)?.states.size === 0) st.locks.releaseOwner(who);
+    lo = st.locks.owner(who, a.minor);
     if (a.minor === 0) {
       const s = lo.seq.check(l.lockSeqid ?? 0);
       if (!("ticket" in s)) {

@@ -448,3 +448,62 @@ Deno.test("lease expiry: the timer frees an idle client's state with no request 
     await h.close();
   }
 });
+
+Deno.test("LOCK 4.0: a lock-owner left holding nothing starts afresh, its seqids at 0 again", async () => {
+  // The Linux client frees a lock-owner whose LOCK was denied and gives its
+  // name to the next one, whose lock seqid starts at 0 again.
+  const h = await startState();
+  try {
+    const c = await client40(h, "c");
+    const a = await open40(h, c, "f", { owner: "oa" });
+    const put = { argop: OP.OP_PUTFH, opputfh: { object: a.fh } } as nfs_argop4;
+    ok(
+      await h.compound([
+        put,
+        lockNew({
+          open: a.stateid,
+          openSeqid: a.seqid,
+          clientid: c,
+          owner: "A",
+          offset: 0n,
+          length: 100n,
+        }),
+      ]),
+    );
+    const b = await open40(h, c, "f", { owner: "ob", create: false });
+    const putB = {
+      argop: OP.OP_PUTFH,
+      opputfh: { object: b.fh },
+    } as nfs_argop4;
+    const denied = await h.compound([
+      putB,
+      lockNew({
+        open: b.stateid,
+        openSeqid: b.seqid,
+        clientid: c,
+        owner: "B",
+        offset: 50n,
+        length: 10n,
+      }),
+    ]);
+    assert.equal(denied.status, nfsstat4.NFS4ERR_DENIED);
+    const again = await h.compound([
+      putB,
+      lockNew({
+        open: b.stateid,
+        openSeqid: b.seqid + 1,
+        clientid: c,
+        owner: "B",
+        offset: 300n,
+        length: 10n,
+      }),
+    ]);
+    assert.equal(
+      again.status,
+      nfsstat4.NFS4_OK,
+      "lock seqid 0 of a new owner by that name",
+    );
+  } finally {
+    await h.close();
+  }
+});
