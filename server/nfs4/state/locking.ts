@@ -214,6 +214,10 @@ export function openFinish(
   const c = st.clients.lookup(a.clientid);
   if (c.status !== OK) return c;
   const oo = st.opens.owner({ clientid: a.clientid, owner: a.owner }, a.minor);
+  // A reclaim confirms its owner, as knfsd does: the Linux client does not
+  // expect OPEN_CONFIRM after CLAIM_PREVIOUS (it would send it without a
+  // filehandle).
+  if (a.reclaim) oo.confirmed = true;
   const r = st.opens.open(oo, a.file, a.access, a.deny);
   if (r.status === OK) st.grace.record(c.client);
   else if (a.minor >= 1 && oo.opens.size === 0) st.opens.releaseOwner(oo);
