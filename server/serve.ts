@@ -214,7 +214,7 @@ export function mountCommands(
  *   signal: ac.signal,
  * });
  * const { port } = server.addr;
- * assert.equal(lines[0], `netfs nfs: NFSv3 + MOUNT v3 + portmap on 127.0.0.1:${port}`);
+ * assert.equal(lines[0], `netfs nfs: NFSv3 + MOUNT v3 + NFSv4 + portmap on 127.0.0.1:${port}`);
  * assert.match(lines[1], /Linux: +sudo mount -t nfs/);
  * const client = await RpcClient.connect({ hostname: "127.0.0.1", port });
  * await client.call(100005, 3, 1, (w) => w.string("/")); // MNT
