@@ -98,6 +98,7 @@ async function askPortmapper(
     return { nfs, mount };
   } finally {
     pm.close();
+    await pm.rpc.closed;
   }
 }
 
@@ -158,6 +159,7 @@ export async function mountUrl(
   } catch (e) {
     nfsRpc?.close();
     mountRpc?.close();
+    await Promise.all([nfsRpc?.closed, mountRpc?.closed]);
     throw e;
   }
 }

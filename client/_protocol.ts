@@ -93,5 +93,6 @@ export interface NfsProtocol {
   list(dir: Uint8Array, path: string): AsyncIterable<Listed[]>;
   statfs(fh: Uint8Array, path: string): Promise<NfsFsStats>;
   limits(root: Uint8Array): Promise<Limits>;
-  close(): void;
+  /** Closes the connection; resolves once it is down. */
+  close(): Promise<void>;
 }

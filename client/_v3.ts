@@ -42,8 +42,9 @@ export class Nfs3Protocol implements NfsProtocol {
     this.nfs = nfs;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.nfs.close();
+    await this.nfs.rpc.closed;
   }
 
   getattr(fh: Uint8Array, path: string): Promise<Fattr3> {

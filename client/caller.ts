@@ -70,6 +70,8 @@ export interface RpcCaller {
   ): Promise<XdrReader>;
   /** Closes the connection; calls still waiting fail. */
   close(): void;
+  /** Resolves when the connection's read loop has ended, after `close`. */
+  readonly closed: Promise<void>;
 }
 
 /** Options of {@link ReconnectingRpc.connect}. */
@@ -97,6 +99,7 @@ export class ReconnectingRpc implements RpcCaller {
   #closed = false;
   #xid = crypto.getRandomValues(new Uint32Array(1))[0];
   #reconnects = 0;
+  #last: Promise<void> = Promise.resolve();
 
   private constructor(rpc: RpcClient, options: ReconnectingRpcOptions) {
     this.#options = options;
@@ -186,8 +189,14 @@ export class ReconnectingRpc implements RpcCaller {
     this.#rpc = undefined;
   }
 
+  /** Resolves when the current connection's read loop has ended. */
+  get closed(): Promise<void> {
+    return this.#rpc?.closed ?? this.#last;
+  }
+
   #adopt(rpc: RpcClient): void {
     this.#rpc = rpc;
+    this.#last = rpc.closed;
     rpc.closed.then(() => {
       if (this.#rpc === rpc) this.#rpc = undefined;
     });

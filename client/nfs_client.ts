@@ -168,8 +168,8 @@ export class NfsClient implements AsyncDisposable {
         readahead: u.readahead ?? window * limits.rsize,
       });
     } catch (e) {
-      proto.close();
       m.mount.close();
+      await Promise.all([proto.close(), m.mount.rpc.closed]);
       throw e;
     }
   }
@@ -587,7 +587,7 @@ export class NfsClient implements AsyncDisposable {
       }
     } catch { /* the server forgets mounts on its own */ }
     this.#mount.close();
-    this.#proto.close();
+    await Promise.all([this.#proto.close(), this.#mount.rpc.closed]);
   }
 
   /** Closes, for `await using`. */
