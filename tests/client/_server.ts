@@ -65,11 +65,15 @@ export function serve(
 /** A path-level client as root (or as `uid`). */
 export async function client(
   s: Served,
-  options: NfsConnectOptions & { uid?: number; path?: string } = {},
+  options: NfsConnectOptions & {
+    uid?: number;
+    path?: string;
+    params?: Record<string, string | number>;
+  } = {},
 ): Promise<NfsClient> {
   const uid = options.uid ?? 0;
   return await NfsClient.connect(
-    s.url(options.path ?? "/", { uid, gid: uid }),
+    s.url(options.path ?? "/", { uid, gid: uid, ...options.params }),
     options,
   );
 }
