@@ -2,6 +2,20 @@
 // and what fails how.
 import assert from "node:assert/strict";
 import { MountClient } from "../../client/mount.ts";
+import {
+  decodeDirpath,
+  encodeMntRes,
+  type MntRes,
+  MountProc,
+  MountStatus,
+} from "../../proto/mount.ts";
+import { type Procedure, procedure } from "../../rpc/program.ts";
+import { serveRpc } from "../../rpc/server.ts";
+import { ExportTable } from "../../server/exports.ts";
+import { mountProgram } from "../../server/mount.ts";
+import { nfs3Program } from "../../server/nfs3/program.ts";
+import { MemFs } from "../../vfs/memfs.ts";
+import { ROOT } from "../../vfs/types.ts";
 import { NfsClient } from "../../client/nfs_client.ts";
 import { parseNfsUrl } from "../../client/url.ts";
 import { freePort } from "../_net.ts";
@@ -101,6 +115,45 @@ Deno.test("nfs connect: a path below an export starts there", async () => {
   await top.close();
   await below.close();
   await s.close();
+});
+
+Deno.test("nfs connect: where MNT takes only whole exports, the EXPORT list finds the one holding the path", async () => {
+  const fs = new MemFs();
+  const exports = new ExportTable([{ path: "/data", fs, squash: "none" }]);
+  const mount = mountProgram({ exports });
+  const mnt = mount.procedures[MountProc.MNT] as Procedure<string, MntRes>;
+  const strict = procedure({
+    name: "MNT",
+    decode: decodeDirpath,
+    run: (path: string, call) =>
+      exports.exports.some((e) => e.path === path)
+        ? mnt.run(path, call)
+        : { status: MountStatus.NOENT },
+    encode: encodeMntRes,
+  });
+  const server = serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [
+      {
+        ...mount,
+        procedures: { ...mount.procedures, [MountProc.MNT]: strict },
+      },
+      nfs3Program({ exports, log: () => {} }),
+    ],
+  });
+  const sub = await fs.mkdir(ROOT, fs.root, "sub");
+  await fs.create(ROOT, sub.fileid, "f");
+  const nfs = await NfsClient.connect(
+    `nfs://127.0.0.1:${server.addr.port}/data/sub?uid=0&gid=0`,
+  );
+  assert.equal(nfs.info.exportPath, "/data");
+  assert.deepEqual(
+    await Array.fromAsync(nfs.readDir("/"), (e) => e.name),
+    ["f"],
+  );
+  await nfs.close();
+  await server.shutdown();
 });
 
 Deno.test("nfs connect: an unknown export is NotFound from MNT", async () => {
