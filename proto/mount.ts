@@ -1,7 +1,8 @@
 /**
  * MOUNT version 3 (RFC 1813 appendix I): constants, types and XDR codecs
  * in both directions (server/mount.ts decodes calls and encodes replies;
- * tests do the opposite). Internal: no `mod.ts` exports it.
+ * client/mount.ts does the opposite). `client/mod.ts` re-exports the types
+ * and constants `MountClient` uses; the codec functions stay internal.
  *
  * Every decoder throws `XdrError` for malformed input and is bounded
  * before it allocates: paths at most {@link MNTPATHLEN} bytes, host and
