@@ -101,4 +101,5 @@ export {
   type MountEntry,
   MountProc,
   MountStatus,
+  mountStatusName,
 } from "../proto/mount.ts";

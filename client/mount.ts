@@ -39,20 +39,13 @@ import {
   type MountEntry,
   MountProc,
   MountStatus,
+  mountStatusName,
 } from "../proto/mount.ts";
 import { RpcClient, type RpcClientOptions } from "../rpc/client.ts";
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 import type { RpcCaller } from "./caller.ts";
 import { decodeReply } from "./_decode.ts";
 import { nfsError } from "./errors.ts";
-
-/** The name of a `mountstat3` value, such as "MNT3ERR_NOENT". */
-export function mountStatusName(status: number): string {
-  for (const [k, v] of Object.entries(MountStatus)) {
-    if (v === status) return status === 0 ? "MNT3_OK" : `MNT3ERR_${k}`;
-  }
-  return `mountstat3 ${status}`;
-}
 
 const PROC_NAMES = Object.fromEntries(
   Object.entries(MountProc).map(([k, v]) => [v, k]),

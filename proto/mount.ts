@@ -50,6 +50,14 @@ export const MountStatus = {
   SERVERFAULT: 10006,
 } as const;
 
+/** The name of a `mountstat3` value, such as "MNT3ERR_NOENT". */
+export function mountStatusName(status: number): string {
+  for (const [k, v] of Object.entries(MountStatus)) {
+    if (v === status) return status === 0 ? "MNT3_OK" : `MNT3ERR_${k}`;
+  }
+  return `mountstat3 ${status}`;
+}
+
 /** The MNT reply. */
 export interface MntRes {
   /** A {@link MountStatus} value. */

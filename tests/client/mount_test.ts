@@ -1,7 +1,8 @@
 // MountClient against netfs's own MOUNT v3 server.
 import assert from "node:assert/strict";
 import { NfsError } from "../../client/errors.ts";
-import { MountClient, mountStatusName } from "../../client/mount.ts";
+import { MountClient } from "../../client/mount.ts";
+import { mountStatusName } from "../../proto/mount.ts";
 import { serve } from "./_server.ts";
 
 async function withMount(

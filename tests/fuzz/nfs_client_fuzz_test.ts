@@ -202,12 +202,15 @@ async function withClient(
 const isNfs = (c: Call, proc: number) =>
   c.program === NFS_PROGRAM && c.procedure === proc;
 
+/** Answers NFS procedure `proc` with results `body` writes; others honestly. */
+function on(proc: number, body: (w: XdrWriter) => void): (c: Call) => Answer {
+  return (c) => isNfs(c, proc) ? reply(c.xid, body) : undefined;
+}
+
 Deno.test("nfs fuzz: a truncated GETATTR reply is a protocol error naming GETATTR", async () => {
   await withRaw(
-    (c) =>
-      isNfs(c, Nfs3Proc.GETATTR)
-        ? reply(c.xid, (w) => w.u32(0).u32(1).u32(0o644)) // fattr3 cut short
-        : undefined,
+    // A fattr3 cut short after three fields.
+    on(Nfs3Proc.GETATTR, (w) => w.u32(0).u32(1).u32(0o644)),
     async (nfs) => {
       await assert.rejects(
         nfs.getattr(ROOT_FH),
@@ -241,13 +244,10 @@ Deno.test("nfs fuzz: an oversized record mark fails fast without allocating it",
 
 Deno.test("nfs fuzz: a READ whose data length is absurd is a protocol error", async () => {
   await withRaw(
-    (c) =>
-      isNfs(c, Nfs3Proc.READ)
-        ? reply(
-          c.xid,
-          (w) => w.u32(0).u32(0).u32(16).bool(true).u32(0x7ffffff0),
-        )
-        : undefined,
+    on(
+      Nfs3Proc.READ,
+      (w) => w.u32(0).u32(0).u32(16).bool(true).u32(0x7ffffff0),
+    ),
     async (nfs) => {
       await assert.rejects(
         nfs.read({ file: FILE_FH, offset: 0, count: 16 }),
@@ -259,18 +259,12 @@ Deno.test("nfs fuzz: a READ whose data length is absurd is a protocol error", as
 
 Deno.test("nfs fuzz: READ data longer than asked for is refused", async () => {
   await withRaw(
-    (c) =>
-      isNfs(c, Nfs3Proc.READ)
-        ? reply(
-          c.xid,
-          (w) =>
-            P.encodeReadRes(w, {
-              status: 0,
-              eof: true,
-              data: new Uint8Array(32),
-            }),
-        )
-        : undefined,
+    on(Nfs3Proc.READ, (w) =>
+      P.encodeReadRes(w, {
+        status: 0,
+        eof: true,
+        data: new Uint8Array(32),
+      })),
     async (nfs) => {
       await assert.rejects(
         nfs.read({ file: FILE_FH, offset: 0, count: 16 }),
@@ -321,16 +315,13 @@ Deno.test("nfs fuzz: a CREATE cut off by a closed connection is not sent twice",
 
 Deno.test("nfs fuzz: a listing that repeats a cookie ends with a protocol error", async () => {
   await withClient(
-    (c) =>
-      isNfs(c, Nfs3Proc.READDIRPLUS)
-        ? reply(c.xid, (w) =>
-          P.encodeReaddirplusRes(w, {
-            status: 0,
-            cookieverf: new Uint8Array(8),
-            entries: [{ fileid: 9, name: "same", cookie: 7n }],
-            eof: false,
-          }))
-        : undefined,
+    on(Nfs3Proc.READDIRPLUS, (w) =>
+      P.encodeReaddirplusRes(w, {
+        status: 0,
+        cookieverf: new Uint8Array(8),
+        entries: [{ fileid: 9, name: "same", cookie: 7n }],
+        eof: false,
+      })),
     async (nfs) => {
       let count = 0;
       await assert.rejects(
@@ -348,16 +339,13 @@ Deno.test("nfs fuzz: a listing that repeats a cookie ends with a protocol error"
 
 Deno.test("nfs fuzz: an empty page that is not the last ends the listing", async () => {
   await withClient(
-    (c) =>
-      isNfs(c, Nfs3Proc.READDIRPLUS)
-        ? reply(c.xid, (w) =>
-          P.encodeReaddirplusRes(w, {
-            status: 0,
-            cookieverf: new Uint8Array(8),
-            entries: [],
-            eof: false,
-          }))
-        : undefined,
+    on(Nfs3Proc.READDIRPLUS, (w) =>
+      P.encodeReaddirplusRes(w, {
+        status: 0,
+        cookieverf: new Uint8Array(8),
+        entries: [],
+        eof: false,
+      })),
     async (nfs) => {
       await assert.rejects(
         (async () => {
@@ -373,18 +361,12 @@ Deno.test("nfs fuzz: an empty page that is not the last ends the listing", async
 
 Deno.test("nfs fuzz: READ with no data and no end of file does not loop", async () => {
   await withClient(
-    (c) =>
-      isNfs(c, Nfs3Proc.READ)
-        ? reply(
-          c.xid,
-          (w) =>
-            P.encodeReadRes(w, {
-              status: 0,
-              eof: false,
-              data: new Uint8Array(0),
-            }),
-        )
-        : undefined,
+    on(Nfs3Proc.READ, (w) =>
+      P.encodeReadRes(w, {
+        status: 0,
+        eof: false,
+        data: new Uint8Array(0),
+      })),
     async (nfs) => {
       await assert.rejects(
         nfs.readFile("/f"),
