@@ -95,10 +95,14 @@ export async function readRange(
   return { data: end < at.length ? out.subarray(0, end) : out, eof };
 }
 
+/** The most one `readWhole` step asks for, and allocates, at once. */
+const SEGMENT = 64 * 1024 * 1024;
+
 /**
  * A whole file of about `size` bytes: pipelined READs to `size`, then on
  * only while the server says the file grew, so a server that never says
- * "end of file" cannot make this read forever.
+ * "end of file" cannot make this read forever. Memory follows the bytes
+ * that arrive, at most one segment ahead, not the size a server claims.
  */
 export async function readWhole(
   t: Target,
@@ -110,12 +114,13 @@ export async function readWhole(
   for (;;) {
     const { data, eof } = await readRange(t, {
       offset: have,
-      length: size > have ? size - have : at.rsize,
+      length: size > have ? Math.min(size - have, SEGMENT) : at.rsize,
       rsize: at.rsize,
     });
     parts.push(data);
     have += data.byteLength;
     if (eof) break;
+    if (have < size) continue;
     const now = (await t.proto.getattr(t.fh, t.path)).size;
     if (now <= have) break;
     size = now;

@@ -62,8 +62,12 @@ function reply(xid: number, body: (w: XdrWriter) => void): Uint8Array {
 type Answer = Uint8Array | "close" | "silent" | undefined;
 type Call = CallHeader & { args: XdrReader };
 
-/** Honest answers for what connecting needs: NULL, MNT, FSINFO, GETATTR. */
-function honest(c: Call): Answer {
+/**
+ * Honest answers for what connecting needs (NULL, MNT, FSINFO) and for
+ * GETATTR and LOOKUP: the root is a directory, anything else a file of
+ * `fileSize` bytes.
+ */
+function honest(c: Call, fileSize = 100): Answer {
   if (c.program === MOUNT_PROGRAM) {
     return reply(
       c.xid,
@@ -94,7 +98,7 @@ function honest(c: Call): Answer {
       return reply(c.xid, (w) =>
         P.encodeGetattrRes(w, {
           status: 0,
-          attrs: attrs(isRoot ? P.Ftype3.DIR : P.Ftype3.REG, 100),
+          attrs: isRoot ? attrs(P.Ftype3.DIR) : attrs(P.Ftype3.REG, fileSize),
         }));
     }
     case Nfs3Proc.LOOKUP:
@@ -102,7 +106,7 @@ function honest(c: Call): Answer {
         P.encodeLookupRes(w, {
           status: 0,
           object: FILE_FH,
-          objAttrs: attrs(P.Ftype3.REG, 100),
+          objAttrs: attrs(P.Ftype3.REG, fileSize),
         }));
   }
   return undefined;
@@ -374,6 +378,31 @@ Deno.test("nfs fuzz: READ with no data and no end of file does not loop", async 
           e instanceof NfsProtocolError &&
           /no data and no end of file at offset 0 of \/f/.test(e.message),
       );
+    },
+  );
+});
+
+Deno.test("nfs fuzz: a file claiming 4 PiB is read by what arrives, not by the claim", async () => {
+  await withClient(
+    (c) => {
+      if (isNfs(c, Nfs3Proc.GETATTR) || isNfs(c, Nfs3Proc.LOOKUP)) {
+        return honest(c, 2 ** 52);
+      }
+      return isNfs(c, Nfs3Proc.READ)
+        ? reply(
+          c.xid,
+          (w) =>
+            P.encodeReadRes(w, {
+              status: 0,
+              eof: true,
+              data: new Uint8Array(10),
+            }),
+        )
+        : undefined;
+    },
+    async (nfs) => {
+      assert.equal((await nfs.stat("/f")).size, 2 ** 52);
+      assert.equal((await nfs.readFile("/f")).byteLength, 10);
     },
   );
 });
