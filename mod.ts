@@ -1,6 +1,7 @@
 /**
  * netfs: network file services for Deno — ONC RPC, NFSv3, MOUNT v3,
- * portmap/rpcbind, NBD, and the file-system layer they stand on.
+ * portmap/rpcbind, NBD, and the file-system layer they stand on; servers
+ * and clients (`NfsClient` reads an NFS export through Deno's file API).
  *
  * The root re-exports `@netfs/netfs/rpc`, `/server`, `/client` and `/vfs`
  * whole, and from `/nbd` the servers, the client and the devices; NBD's

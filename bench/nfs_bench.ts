@@ -17,6 +17,8 @@ import {
   tmpfsDir,
   waitForPort,
 } from "./_bench_util.ts";
+// Ganesha with its private rpcbind stand-in, shared with the interop tests.
+import { startGanesha as startGanesha_ } from "../tests/interop/_ganesha.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -125,54 +127,8 @@ interface Server {
 }
 
 async function startGanesha(fsal: "MEM" | "VFS", dir: string): Promise<Server> {
-  const nfsPort = await freePort();
-  const mntPort = await freePort();
-  const state = await Deno.makeTempDir({ prefix: "netfs-ganesha-" });
-  const exportPath = fsal === "MEM" ? "/mem" : dir;
-  await Deno.writeTextFile(
-    `${state}/ganesha.conf`,
-    `NFS_CORE_PARAM {
-  NFS_Port = ${nfsPort}; MNT_Port = ${mntPort}; Bind_Addr = 127.0.0.1;
-  Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; NFS_Protocols = 3;
-  Plugins_Dir = /usr/lib/x86_64-linux-gnu/ganesha;
-}
-NFSv4 { Graceless = true; RecoveryBackend = fs; }
-NFS_KRB5 { Active_krb5 = false; }
-EXPORT {
-  Export_Id = 1; Path = ${exportPath}; Pseudo = ${exportPath}; Access_Type = RW;
-  Squash = No_Root_Squash; SecType = sys; Protocols = 3; Transports = TCP;
-  FSAL { Name = ${fsal}; }
-}
-`,
-  );
-  // A private mount namespace with a tmpfs on /run: ganesha registers with
-  // our unix-socket stand-in there, never with the machine's rpcbind.
-  const script = `mount -t tmpfs tmpfs /run
-deno run --allow-read --allow-write --allow-net=unix:/run/rpcbind.sock ${here}_unix_rpcbind.ts /run/rpcbind.sock &
-RB=$!
-for i in $(seq 100); do [ -S /run/rpcbind.sock ] && break; sleep 0.1; done
-ganesha.nfsd -F -f ${state}/ganesha.conf -L ${state}/ganesha.log -p ${state}/ganesha.pid -N NIV_EVENT
-kill $RB`;
-  const child = new Deno.Command("unshare", {
-    args: ["-m", "--propagation", "private", "bash", "-c", script],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitForPort(nfsPort, 15000);
-  await waitForPort(mntPort, 5000);
-  return {
-    name: `ganesha-${fsal.toLowerCase()}`,
-    url:
-      `nfs://127.0.0.1${exportPath}?nfsport=${nfsPort}&mountport=${mntPort}&version=3`,
-    async stop() {
-      const pid = Number(
-        (await Deno.readTextFile(`${state}/ganesha.pid`)).trim(),
-      );
-      Deno.kill(pid, "SIGTERM");
-      await child.status;
-      await Deno.remove(state, { recursive: true });
-    },
-  };
+  const g = await startGanesha_(fsal, dir);
+  return { name: `ganesha-${fsal.toLowerCase()}`, url: g.url, stop: g.stop };
 }
 
 async function startOurs(kind: "mem" | "local", dir: string): Promise<Server> {

@@ -1,7 +1,8 @@
 /**
  * MOUNT version 3 (RFC 1813 appendix I): constants, types and XDR codecs
  * in both directions (server/mount.ts decodes calls and encodes replies;
- * tests do the opposite). Internal: no `mod.ts` exports it.
+ * client/mount.ts does the opposite). `client/mod.ts` re-exports the types
+ * and constants `MountClient` uses; the codec functions stay internal.
  *
  * Every decoder throws `XdrError` for malformed input and is bounded
  * before it allocates: paths at most {@link MNTPATHLEN} bytes, host and
@@ -48,6 +49,14 @@ export const MountStatus = {
   NOTSUPP: 10004,
   SERVERFAULT: 10006,
 } as const;
+
+/** The name of a `mountstat3` value, such as "MNT3ERR_NOENT". */
+export function mountStatusName(status: number): string {
+  for (const [k, v] of Object.entries(MountStatus)) {
+    if (v === status) return status === 0 ? "MNT3_OK" : `MNT3ERR_${k}`;
+  }
+  return `mountstat3 ${status}`;
+}
 
 /** The MNT reply. */
 export interface MntRes {

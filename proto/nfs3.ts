@@ -2,8 +2,10 @@
  * NFS version 3 (RFC 1813): constants, types, and XDR codecs for every
  * procedure's arguments and results, in both directions (servers decode
  * arguments and encode results; clients and tests do the opposite).
- * Internal: no `mod.ts` exports it; server/nfs3/ is its user, and
- * tests/proto/nfs3_test.ts checks the codecs.
+ * server/nfs3/ and client/nfs3.ts are its users, and
+ * tests/proto/nfs3_test.ts checks the codecs. `client/mod.ts` re-exports the
+ * types and constants the clients' signatures use; the codec functions stay
+ * internal.
  *
  * Names: `encodeXArgs`/`decodeXArgs` and `encodeXRes`/`decodeXRes` for
  * procedure X, where procedures of one shape share a codec: `FhArgs`

@@ -269,6 +269,12 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Credentials for this call instead of the client's. */
   auth?: AuthSysParms | "none";
+  /**
+   * The xid to send instead of the next one: a caller that resends a call
+   * on a new connection keeps its xid, so a server's duplicate-request
+   * cache can recognise it. Rejected while another call with it waits.
+   */
+  xid?: number;
 }
 
 /** Largest write that several small calls are joined into. */
@@ -393,7 +399,14 @@ export class RpcClient {
     options: CallOptions = {},
   ): Promise<XdrReader> {
     if (this.#closed) return Promise.reject(this.#closed);
-    const xid = this.#xid = (this.#xid + 1) >>> 0;
+    let xid: number;
+    if (options.xid === undefined) {
+      xid = this.#xid = (this.#xid + 1) >>> 0;
+      // Skips an xid a caller chose and is still waiting on.
+      while (this.#pending.has(xid)) xid = this.#xid = (xid + 1) >>> 0;
+    } else if (this.#pending.has(xid = options.xid >>> 0)) {
+      return Promise.reject(new RpcError(`Xid already in flight: ${xid}`));
+    }
     const w = new XdrWriter({ size: 256, reserve: 4 });
     const cred = options.auth === undefined
       ? this.#cred

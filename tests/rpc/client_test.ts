@@ -193,3 +193,43 @@ Deno.test("client: mixed timeouts share one timer and each fires on its own", as
     await s.shutdown();
   }
 });
+
+Deno.test("client: a chosen xid goes on the wire and is refused while in flight", async () => {
+  const seen: number[] = [];
+  const s = serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [
+      testProgram(1, {
+        9: {
+          name: "XID",
+          run: async (_a, call) => {
+            seen.push(call.xid);
+            await new Promise((r) => setTimeout(r, 20));
+          },
+        },
+      }),
+    ],
+  });
+  const c = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+  });
+  try {
+    const first = c.call(TEST_PROG, 1, 9, () => {}, { xid: 0xfffffffe });
+    await assert.rejects(
+      c.call(TEST_PROG, 1, 9, () => {}, { xid: 0xfffffffe }),
+      (e) =>
+        e instanceof RpcError &&
+        e.message === "Xid already in flight: 4294967294",
+    );
+    await first;
+    assert.deepEqual(seen, [0xfffffffe], "the server saw the chosen xid once");
+    await c.call(TEST_PROG, 1, 9, () => {}, { xid: 0xfffffffe }); // free again
+    assert.deepEqual(seen, [0xfffffffe, 0xfffffffe]);
+  } finally {
+    c.close();
+    await c.closed;
+    await s.shutdown();
+  }
+});

@@ -1,9 +1,10 @@
-// A stand-in rpcbind for nfs-ganesha in benchmarks: it listens only on a unix
-// socket (inside a private mount namespace, so the machine's rpcbind and port
-// 111 are never touched) and answers every call "accepted, TRUE", which is all
-// ganesha needs to register its programs.
+// A stand-in rpcbind for nfs-ganesha in tests and benchmarks (_ganesha.ts
+// starts it): it listens only on a unix socket (inside a private mount
+// namespace, so the machine's rpcbind and port 111 are never touched) and
+// answers every call "accepted, TRUE", which is all ganesha needs to
+// register its programs.
 //
-//   deno run --allow-read --allow-write --allow-net=unix:/run/rpcbind.sock bench/_unix_rpcbind.ts /run/rpcbind.sock
+//   deno run --allow-read --allow-write --allow-net=unix:/run/rpcbind.sock tests/interop/_unix_rpcbind.ts /run/rpcbind.sock
 const path = Deno.args[0] ?? "/run/rpcbind.sock";
 try {
   Deno.removeSync(path);

@@ -1,0 +1,345 @@
+// Pipelined transfers for NfsClient and NfsFile: reads and writes cut into
+// rsize/wsize calls with up to `window` of them in flight on the one
+// connection.
+//
+// Writes go UNSTABLE; `flush` waits for them, sends COMMIT, and compares
+// the verifier COMMIT returns with the one each WRITE returned: a
+// different one means the server restarted and lost what it had not yet
+// stored, so those pieces are sent again, FILE_SYNC. Until a COMMIT
+// confirms them the pieces are kept (the caller's bytes, by reference), and
+// a WriteBehind commits on its own once `commitBytes` are outstanding, so
+// a long stream does not hold the whole file in memory.
+//
+// Every loop makes progress or throws: a READ that returns nothing before
+// the end of the file, or a WRITE that stores nothing, is an
+// NfsProtocolError rather than a retry forever.
+import { NfsProtocolError } from "./errors.ts";
+import type { NfsProtocol } from "./_protocol.ts";
+
+/** Which file, through which protocol, and how many calls at once. */
+export interface Target {
+  proto: NfsProtocol;
+  fh: Uint8Array;
+  /** For error messages. */
+  path: string;
+  /** Calls in flight at most. */
+  window: number;
+}
+
+function sameVerf(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Runs `tasks` (which may grow while running) with `window` at once. */
+async function pool<T>(
+  tasks: T[],
+  window: number,
+  run: (task: T) => Promise<void>,
+): Promise<void> {
+  let failed: unknown;
+  const worker = async () => {
+    while (failed === undefined && tasks.length > 0) {
+      const t = tasks.shift()!;
+      try {
+        await run(t);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  const workers: Promise<void>[] = [];
+  // More workers than tasks would idle; tasks added later are picked up by
+  // the workers still running.
+  for (let i = 0; i < Math.max(1, window); i++) workers.push(worker());
+  await Promise.all(workers);
+  if (failed !== undefined) throw failed;
+}
+
+/**
+ * Reads `length` bytes from `offset` in `rsize` calls. Resolves to the
+ * bytes (fewer if the file ends first) and whether the end was seen.
+ */
+export async function readRange(
+  t: Target,
+  at: { offset: number; length: number; rsize: number },
+): Promise<{ data: Uint8Array; eof: boolean }> {
+  const out = new Uint8Array(at.length);
+  let end = at.length; // shrinks to where the file ended
+  let eof = false;
+  const tasks: { off: number; count: number }[] = [];
+  for (let off = 0; off < at.length; off += at.rsize) {
+    tasks.push({ off, count: Math.min(at.rsize, at.length - off) });
+  }
+  await pool(tasks, t.window, async ({ off, count }) => {
+    if (off >= end) return;
+    const res = await t.proto.read(t.fh, {
+      offset: at.offset + off,
+      count,
+    }, t.path);
+    out.set(res.data, off);
+    const n = res.data.byteLength;
+    if (res.eof) {
+      eof = true;
+      end = Math.min(end, off + n);
+    } else if (n === 0) {
+      throw new NfsProtocolError(
+        "READ",
+        `no data and no end of file at offset ${at.offset + off} of ${t.path}`,
+      );
+    } else if (n < count) {
+      tasks.push({ off: off + n, count: count - n });
+    }
+  });
+  return { data: end < at.length ? out.subarray(0, end) : out, eof };
+}
+
+/** The most one `readWhole` step asks for, and allocates, at once. */
+const SEGMENT = 64 * 1024 * 1024;
+
+/**
+ * A whole file of about `size` bytes: pipelined READs to `size`, then on
+ * only while the server says the file grew, so a server that never says
+ * "end of file" cannot make this read forever. Memory follows the bytes
+ * that arrive, at most one segment ahead, not the size a server claims.
+ */
+export async function readWhole(
+  t: Target,
+  at: { size: number; rsize: number },
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let have = 0;
+  let size = at.size;
+  for (;;) {
+    const { data, eof } = await readRange(t, {
+      offset: have,
+      length: size > have ? Math.min(size - have, SEGMENT) : at.rsize,
+      rsize: at.rsize,
+    });
+    parts.push(data);
+    have += data.byteLength;
+    if (eof) break;
+    if (have < size) continue;
+    const now = (await t.proto.getattr(t.fh, t.path)).size;
+    if (now <= have) break;
+    size = now;
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(have);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.byteLength;
+  }
+  return out;
+}
+
+/** A written piece not yet known to be stored. */
+interface Piece {
+  offset: number;
+  data: Uint8Array;
+  verf: Uint8Array;
+}
+
+/**
+ * Write-behind for one file: `write` queues WRITE calls (waiting only for
+ * room in the window), `flush` makes everything written durable.
+ */
+export class WriteBehind {
+  readonly #t: Target;
+  readonly #wsize: number;
+  readonly #commitBytes: number;
+  readonly #inflight = new Set<Promise<void>>();
+  #unstable: Piece[] = [];
+  #unstableBytes = 0;
+  #error: unknown;
+
+  constructor(t: Target, options: { wsize: number; commitBytes?: number }) {
+    this.#t = t;
+    this.#wsize = options.wsize;
+    this.#commitBytes = options.commitBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Whether writes wait to be committed. */
+  get dirty(): boolean {
+    return this.#inflight.size > 0 || this.#unstable.length > 0;
+  }
+
+  /**
+   * Queues `data` at `offset`; the bytes are kept by reference until
+   * committed, so the caller must not change them. Rejects with the error
+   * of an earlier write that failed.
+   */
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    for (let at = 0; at < data.byteLength; at += this.#wsize) {
+      const piece = data.subarray(at, at + this.#wsize);
+      while (this.#inflight.size >= this.#t.window) {
+        await Promise.race(this.#inflight);
+      }
+      this.#check();
+      const p: Promise<void> = this.#send(offset + at, piece, false)
+        .catch((e) => {
+          this.#error ??= e;
+        })
+        .finally(() => this.#inflight.delete(p));
+      this.#inflight.add(p);
+    }
+    if (this.#unstableBytes >= this.#commitBytes) await this.flush();
+  }
+
+  /** Waits for the writes in flight; rejects if one failed. */
+  async drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+    this.#check();
+  }
+
+  /** Makes every write so far durable (COMMIT, resending what was lost). */
+  async flush(): Promise<void> {
+    await this.drain();
+    if (this.#unstable.length === 0) return;
+    const verf = await this.#t.proto.commit(this.#t.fh, this.#t.path);
+    const lost = this.#unstable.filter((p) => !sameVerf(p.verf, verf));
+    this.#unstable = [];
+    this.#unstableBytes = 0;
+    // The server restarted since these were written: send them again,
+    // stable this time, so no second COMMIT can disagree.
+    await pool(lost, this.#t.window, (p) => this.#send(p.offset, p.data, true));
+  }
+
+  #check(): void {
+    if (this.#error !== undefined) {
+      const e = this.#error;
+      this.#error = undefined;
+      throw e;
+    }
+  }
+
+  async #send(offset: number, data: Uint8Array, stable: boolean) {
+    while (data.byteLength > 0) {
+      const res = await this.#t.proto.write(this.#t.fh, {
+        offset,
+        data,
+        stable,
+      }, this.#t.path);
+      if (res.count === 0) {
+        throw new NfsProtocolError(
+          "WRITE",
+          `nothing written at offset ${offset} of ${this.#t.path}`,
+        );
+      }
+      if (res.committed === 0) {
+        this.#unstable.push({
+          offset,
+          data: data.subarray(0, res.count),
+          verf: res.verf,
+        });
+        this.#unstableBytes += res.count;
+      }
+      offset += res.count;
+      data = data.subarray(res.count);
+    }
+  }
+}
+
+/** Writes all of `data` at `offset` and makes it durable. */
+export async function writeRange(
+  t: Target,
+  at: { offset: number; data: Uint8Array; wsize: number },
+): Promise<void> {
+  const w = new WriteBehind(t, { wsize: at.wsize });
+  await w.write(at.offset, at.data);
+  await w.flush();
+}
+
+/**
+ * Sequential reads with read-ahead: chunks of `rsize` aligned to `rsize`,
+ * fetched up to `ahead` bytes past the one asked for. Chunks behind the
+ * reader or beyond the read-ahead are dropped, so memory stays near
+ * `ahead`.
+ */
+export class ReadAhead {
+  readonly #t: Target;
+  readonly #rsize: number;
+  readonly #ahead: number;
+  readonly #chunks = new Map<
+    number,
+    Promise<{ data: Uint8Array; eof: boolean }>
+  >();
+
+  constructor(t: Target, options: { rsize: number; ahead: number }) {
+    this.#t = t;
+    this.#rsize = options.rsize;
+    this.#ahead = Math.max(0, options.ahead);
+  }
+
+  /** Forgets every chunk (after a write or truncate). */
+  clear(): void {
+    for (const p of this.#chunks.values()) p.catch(() => {});
+    this.#chunks.clear();
+  }
+
+  #fetch(key: number) {
+    let p = this.#chunks.get(key);
+    if (p === undefined) {
+      p = this.#t.proto.read(this.#t.fh, {
+        offset: key,
+        count: this.#rsize,
+      }, this.#t.path);
+      // A prefetch nobody reads must not surface as an unhandled rejection.
+      p.catch(() => {});
+      this.#chunks.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Up to `max` bytes at `pos`; an empty array with `eof` at the end.
+   */
+  async read(
+    pos: number,
+    max: number,
+  ): Promise<{ data: Uint8Array; eof: boolean }> {
+    const key = pos - pos % this.#rsize;
+    const last = key + this.#ahead;
+    for (const k of this.#chunks.keys()) {
+      if (k < key || k > last) {
+        this.#chunks.get(k)!.catch(() => {});
+        this.#chunks.delete(k);
+      }
+    }
+    const chunk = this.#fetch(key);
+    for (let k = key + this.#rsize; k <= last; k += this.#rsize) {
+      this.#fetch(k);
+    }
+    let res;
+    try {
+      res = await chunk;
+    } catch (e) {
+      this.#chunks.delete(key);
+      throw e;
+    }
+    const skip = pos - key;
+    if (skip < res.data.byteLength) {
+      const data = res.data.subarray(skip, skip + max);
+      return {
+        data,
+        eof: res.eof && skip + data.byteLength === res.data.byteLength,
+      };
+    }
+    if (res.eof) return { data: new Uint8Array(0), eof: true };
+    // A short chunk that does not reach `pos`: ask for exactly this spot.
+    this.#chunks.delete(key);
+    const direct = await this.#t.proto.read(this.#t.fh, {
+      offset: pos,
+      count: Math.min(max, this.#rsize),
+    }, this.#t.path);
+    if (direct.data.byteLength === 0 && !direct.eof) {
+      throw new NfsProtocolError(
+        "READ",
+        `no data and no end of file at offset ${pos} of ${this.#t.path}`,
+      );
+    }
+    return direct;
+  }
+}
