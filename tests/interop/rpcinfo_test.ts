@@ -257,7 +257,7 @@ Deno.test("portmap client reads DUMP from our portmapper", async () => {
   }
 });
 
-Deno.test("rpcinfo: serveNfs registers NFS 3 and 4 and MOUNT 3; rpcinfo pings NFS 4", async () => {
+Deno.test("rpcinfo: serveNfs registers NFS 2, 3 and 4 and MOUNT 1 and 3; rpcinfo pings each", async () => {
   const server = serveNfs({
     port: 0,
     quiet: true,
@@ -268,20 +268,54 @@ Deno.test("rpcinfo: serveNfs registers NFS 3 and 4 and MOUNT 3; rpcinfo pings NF
   const pm = await PortmapClient.connect({ hostname: "127.0.0.1", port });
   try {
     const dump = await pm.dump();
-    const nfs = dump.filter((m) => m.program === 100003 && m.port === port);
-    assert.deepEqual(nfs.map((m) => m.version).sort(), [3, 4]);
-    assert.ok(dump.some((m) => m.program === 100005 && m.version === 3));
-    for (const v of ["3", "4"]) {
-      const t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", v);
+    const versions = (program: number) =>
+      dump.filter((m) => m.program === program && m.port === port)
+        .map((m) => m.version).sort();
+    assert.deepEqual(versions(100003), [2, 3, 4]);
+    assert.deepEqual(versions(100005), [1, 3]);
+    for (
+      const [prog, v] of [["100003", "2"], ["100003", "3"], ["100003", "4"], [
+        "100005",
+        "1",
+      ], ["100005", "3"]]
+    ) {
+      const t = await rpcinfo("-a", uaddr, "-T", "tcp", prog, v);
       assert.equal(t.code, 0, t.out);
       assert.equal(
         t.out.trim(),
-        `program 100003 version ${v} ready and waiting`,
+        `program ${prog} version ${v} ready and waiting`,
       );
     }
-    const t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", "2");
+    const t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", "5");
+    assert.notEqual(t.code, 0);
+    assert.match(t.out, /low version = 2, high version = 4/);
+  } finally {
+    pm.close();
+    await pm.rpc.closed;
+    await server.shutdown();
+  }
+});
+
+Deno.test("rpcinfo: serveNfs with versions [3, 4] leaves NFSv2 and MOUNT v1 out", async () => {
+  const server = serveNfs({
+    port: 0,
+    quiet: true,
+    versions: [3, 4],
+    exports: [{ path: "/", fs: new MemFs() }],
+  });
+  const port = server.addr.port;
+  const uaddr = formatUniversalAddress(server.addr);
+  const pm = await PortmapClient.connect({ hostname: "127.0.0.1", port });
+  try {
+    const dump = await pm.dump();
+    assert.ok(!dump.some((m) => m.program === 100003 && m.version === 2));
+    assert.ok(!dump.some((m) => m.program === 100005 && m.version === 1));
+    let t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", "2");
     assert.notEqual(t.code, 0);
     assert.match(t.out, /low version = 3, high version = 4/);
+    t = await rpcinfo("-a", uaddr, "-T", "tcp", "100005", "1");
+    assert.notEqual(t.code, 0);
+    assert.match(t.out, /low version = 3, high version = 3/);
   } finally {
     pm.close();
     await pm.rpc.closed;
