@@ -45,7 +45,7 @@ import {
   NFSPROC_ROOT,
   NFSPROC_WRITECACHE,
 } from "../../proto/nfs2/mod.ts";
-import { bindProcedure } from "../nfs3/procedure.ts";
+import { bindProcedures } from "../nfs3/procedure.ts";
 import { attrProcedures } from "./attrs.ts";
 import { Nfs2Context, type Nfs2Options } from "./context.ts";
 import { createProcedures } from "./create.ts";
@@ -63,25 +63,18 @@ export type { Nfs2Options } from "./context.ts";
  */
 export function nfs2Program(options: Nfs2Options): RpcProgram {
   const nfs = new Nfs2Context(options);
-  const procedures: RpcProgram["procedures"] = {
+  const procedures = bindProcedures(nfs, [
+    attrProcedures,
+    lookupProcedures,
+    ioProcedures,
+    createProcedures,
+    removeProcedures,
+    readdirProcedures,
+  ], {
     [NFSPROC_NULL]: { name: "NULL", run: () => {} },
     [NFSPROC_ROOT]: { name: "ROOT", run: () => {} },
     [NFSPROC_WRITECACHE]: { name: "WRITECACHE", run: () => {} },
-  };
-  for (
-    const group of [
-      attrProcedures,
-      lookupProcedures,
-      ioProcedures,
-      createProcedures,
-      removeProcedures,
-      readdirProcedures,
-    ]
-  ) {
-    for (const [num, row] of Object.entries(group)) {
-      procedures[Number(num)] = bindProcedure(nfs, row);
-    }
-  }
+  });
   return {
     program: NFS_PROGRAM,
     version: NFS_VERSION,

@@ -56,7 +56,7 @@
  * @module
  */
 
-import type { CallContext, Procedure } from "../../rpc/program.ts";
+import type { CallContext, Procedure, RpcProgram } from "../../rpc/program.ts";
 import type { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import type { Fattr3, WccData, WccRes } from "../../proto/nfs3.ts";
 import { type Nfs3Context, type Target, wcc } from "./context.ts";
@@ -176,6 +176,25 @@ export function bindProcedure<
       }
     },
   };
+}
+
+/**
+ * The procedure table of a program whose state is `nfs`: each group's rows
+ * bound with {@link bindProcedure}, by procedure number, after `extra`
+ * (rows that need no handle, such as NULL).
+ */
+export function bindProcedures<C extends NfsContext>(
+  nfs: C,
+  groups: readonly Record<number, NfsProcedure<C, any, any>>[],
+  extra: RpcProgram["procedures"] = {},
+): RpcProgram["procedures"] {
+  const procedures: RpcProgram["procedures"] = { ...extra };
+  for (const group of groups) {
+    for (const [num, row] of Object.entries(group)) {
+      procedures[Number(num)] = bindProcedure(nfs, row);
+    }
+  }
+  return procedures;
 }
 
 /**

@@ -1,5 +1,7 @@
-// What the fuzz tests share: a seedable generator, the seed of the run and a
-// write loop.
+// What the fuzz tests share: a seedable generator, the seed of the run, a
+// write loop, mutations of valid inputs and the rule decoders must keep.
+
+import { XdrError } from "../../rpc/xdr.ts";
 
 /** The seed: NETFS_FUZZ_SEED to replay a run, else taken from the clock. */
 export const SEED = Number(
@@ -99,4 +101,23 @@ export function mutate(r: Rng, seeds: readonly Uint8Array[]): Uint8Array {
     }
   }
   return b;
+}
+
+/** Runs `fn`; only XdrError may escape it. Returns true when it decoded. */
+export function total(
+  fn: () => void,
+  what: string,
+  input: Uint8Array,
+): boolean {
+  try {
+    fn();
+    return true;
+  } catch (e) {
+    if (e instanceof XdrError) return false;
+    throw new Error(
+      `${what} threw ${e} (seed ${SEED}, input ${
+        Array.from(input, (x) => x.toString(16).padStart(2, "0")).join("")
+      })`,
+    );
+  }
 }

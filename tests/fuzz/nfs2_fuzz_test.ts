@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { RpcAcceptError, RpcClient } from "../../rpc/client.ts";
 import { serveRpc } from "../../rpc/server.ts";
-import { XdrError, XdrReader, XdrWriter } from "../../rpc/xdr.ts";
+import { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import * as P from "../../proto/nfs2/mod.ts";
 import { ExportTable } from "../../server/exports.ts";
 import { mountPrograms } from "../../server/mount.ts";
@@ -20,7 +20,7 @@ import { nfs2Program } from "../../server/nfs2/program.ts";
 import { encodeDirpath } from "../../proto/mount.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { mutate, rng, SEED } from "./_fuzz.ts";
+import { mutate, rng, SEED, total } from "./_fuzz.ts";
 
 const CODEC_INPUTS = 20_000;
 const CALLS = 20_000;
@@ -190,21 +190,6 @@ function results(): Uint8Array[] {
     encoded(P.encode_fhstatus, { status: 0, directory: fh }),
     encoded(P.encode_nfsstat, P.nfsstat.NFSERR_NOENT),
   ];
-}
-
-/** Runs `fn`; only XdrError may escape it. Returns true when it decoded. */
-function total(fn: () => void, what: string, input: Uint8Array): boolean {
-  try {
-    fn();
-    return true;
-  } catch (e) {
-    if (e instanceof XdrError) return false;
-    throw new Error(
-      `${what} threw ${e} (seed ${SEED}, input ${
-        Array.from(input, (x) => x.toString(16).padStart(2, "0")).join("")
-      })`,
-    );
-  }
 }
 
 Deno.test("nfs2 fuzz: mutated arguments and results only ever give XdrError", () => {

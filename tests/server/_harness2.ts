@@ -14,13 +14,13 @@ import {
   nfsstat as S,
 } from "../../proto/nfs2/mod.ts";
 import assert from "node:assert/strict";
-import { type ExportOptions, ExportTable } from "../../server/exports.ts";
+import type { ExportOptions, ExportTable } from "../../server/exports.ts";
 import { encodeHandle, padHandle } from "../../server/handles.ts";
 import { mountPrograms } from "../../server/mount.ts";
 import { nfs2Program } from "../../server/nfs2/program.ts";
 import type { FileSystem } from "../../vfs/types.ts";
 import { MemFs } from "../../vfs/memfs.ts";
-import { sys } from "./_harness.ts";
+import { exportTable, sys } from "./_harness.ts";
 
 export { sys };
 
@@ -49,15 +49,7 @@ export async function start2(options: {
   fs?: FileSystem;
   log?: (msg: string) => void;
 } = {}): Promise<Harness2> {
-  const fs = options.fs ?? new MemFs();
-  const exports = new ExportTable(
-    (options.exports ?? [{}]).map((e) => ({
-      path: "/",
-      fs,
-      squash: "none" as const,
-      ...e,
-    })),
-  );
+  const exports = exportTable(options.fs ?? new MemFs(), options.exports);
   const server = serveRpc({
     port: 0,
     programs: [
