@@ -168,3 +168,61 @@ export async function mkdir(h: Harness2, dir: Uint8Array, name: string) {
   assert.ok(r.status === S.NFS_OK, `MKDIR ${name}: ${r.status}`);
   return r.diropres.file;
 }
+
+export async function write(
+  h: Harness2,
+  fh: Uint8Array,
+  offset: number,
+  data: Uint8Array,
+) {
+  return await h.nfs(
+    P.NFSPROC_WRITE,
+    (w) =>
+      P.encode_writeargs(w, {
+        file: fh,
+        beginoffset: 0,
+        offset,
+        totalcount: 0,
+        data,
+      }),
+    P.decode_attrstat,
+  );
+}
+
+export async function read(
+  h: Harness2,
+  fh: Uint8Array,
+  offset: number,
+  count: number,
+) {
+  return await h.nfs(
+    P.NFSPROC_READ,
+    (w) => P.encode_readargs(w, { file: fh, offset, count, totalcount: 0 }),
+    P.decode_readres,
+  );
+}
+
+export async function setattr(
+  h: Harness2,
+  fh: Uint8Array,
+  s: Partial<P.sattr>,
+) {
+  return await h.nfs(
+    P.NFSPROC_SETATTR,
+    (w) => P.encode_sattrargs(w, { file: fh, attributes: sattr(s) }),
+    P.decode_attrstat,
+  );
+}
+
+export async function status(
+  h: Harness2,
+  proc: number,
+  encode: (w: XdrWriter) => void,
+) {
+  return await h.nfs(proc, encode, P.decode_nfsstat);
+}
+
+export function attrsOf(r: P.attrstat): P.fattr {
+  assert.ok(r.status === S.NFS_OK, `status ${r.status}`);
+  return r.attributes;
+}
