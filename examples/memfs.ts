@@ -1,22 +1,23 @@
 // deno run --allow-net examples/memfs.ts [--host 127.0.0.1] [--port 11111]
 //
-// Serves a writable in-memory file system over NFSv3 and NFSv4 (4.0 and
-// 4.1), seeded with a README and a sample directory. Everything lives in
+// Serves a writable in-memory file system over NFSv2, NFSv3 and NFSv4 (4.0
+// and 4.1), seeded with a README and a sample directory. Everything lives in
 // memory and is gone when the server stops. Mount it with a command the
 // server prints, for example:
 //
 //   sudo mount -t nfs -o vers=3,proto=tcp,port=11111,mountport=11111,mountproto=tcp,nolock 127.0.0.1:/ /mnt
 //   sudo mount -t nfs -o vers=4.1,proto=tcp,port=11111 127.0.0.1:/ /mnt
+//   sudo mount -t nfs -o vers=2,proto=tcp,port=11111,mountport=11111,mountproto=tcp,nolock 127.0.0.1:/ /mnt
 //
 // Options:
 //   --host ADDR       address to listen on (default 127.0.0.1)
-//   --port N          TCP port for portmap, MOUNT and NFS v3 and v4 (default 11111)
+//   --port N          TCP port for portmap, MOUNT and NFS v2, v3 and v4 (default 11111)
 //   --path /NAME      export path (default "/"; Windows needs a name such as /data)
 //   --clients LIST    comma-separated addresses/CIDRs allowed (default loopback)
 //   --squash MODE     root | none | all (default none: the client's ids are used)
 //   --read-only       refuse every change
 /**
- * Example: serve an in-memory file system over NFSv3 and NFSv4.
+ * Example: serve an in-memory file system over NFSv2, NFSv3 and NFSv4.
  *
  * @module
  */
@@ -56,7 +57,7 @@ await fs.write(
   readme.fileid,
   0,
   enc.encode(
-    "This is an in-memory NFSv3 and NFSv4 export served by netfs.\n" +
+    "This is an in-memory NFSv2, NFSv3 and NFSv4 export served by netfs.\n" +
       "Anything written here lives in memory and is gone when the server stops.\n",
   ),
 );

@@ -4,6 +4,11 @@
  * client/mount.ts does the opposite). `client/mod.ts` re-exports the types
  * and constants `MountClient` uses; the codec functions stay internal.
  *
+ * Version 1 (RFC 1094 appendix A) has the same procedures, path argument
+ * and DUMP and EXPORT replies, so these codecs serve it too; only its MNT
+ * reply differs (`fhstatus`: a status and a 32-byte handle, no auth
+ * flavours), generated with NFSv2 in `proto/nfs2/nfs2_gen.ts`.
+ *
  * Every decoder throws `XdrError` for malformed input and is bounded
  * before it allocates: paths at most {@link MNTPATHLEN} bytes, host and
  * group names at most {@link MNTNAMLEN}, the root handle at most
@@ -17,8 +22,10 @@ import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 
 /** The MOUNT program number. */
 export const MOUNT_PROGRAM = 100005;
-/** The MOUNT version this module speaks. */
+/** MOUNT version 3, for NFSv3. */
 export const MOUNT_V3 = 3;
+/** MOUNT version 1, for NFSv2. */
+export const MOUNT_V1 = 1;
 /** Longest export path in bytes. */
 export const MNTPATHLEN = 1024;
 /** Longest host or group name in bytes. */
@@ -26,7 +33,7 @@ export const MNTNAMLEN = 255;
 /** Largest version 3 file handle in bytes. */
 export const FHSIZE3 = 64;
 
-/** MOUNT v3 procedure numbers. */
+/** MOUNT procedure numbers (the same in versions 1 and 3). */
 export const MountProc = {
   NULL: 0,
   MNT: 1,

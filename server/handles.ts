@@ -1,7 +1,9 @@
 /**
  * NFS file handles built by the server: a format byte, the export id, a
  * check word, the export's 8-byte instance verifier and the object's
- * `FileId`, 20 bytes in all (NFSv3 allows 64).
+ * `FileId`, 20 bytes in all (NFSv3 allows 64). NFSv2 and MOUNT v1 handles
+ * are fixed at 32 bytes: the same handle followed by 12 zero bytes
+ * ({@link padHandle}).
  *
  * The verifier tells a restarted server's handles from an earlier
  * instance's. It is random per start by default (right for a file system
@@ -122,6 +124,49 @@ export function decodeHandle(fh: Uint8Array): DecodedHandle | undefined {
     verfLo: v.getUint32(8),
     fileid: hi * TWO_32 + v.getUint32(16),
   };
+}
+
+/** Size of an NFSv2 (and MOUNT v1) handle: {@link HANDLE_SIZE} bytes padded. */
+export const HANDLE_SIZE_V2 = 32;
+
+/**
+ * The NFSv2 form of a handle: the handle, then zeros up to
+ * {@link HANDLE_SIZE_V2} bytes.
+ *
+ * @example Both forms name the same object
+ * ```ts
+ * import { decodeHandle, encodeHandle, padHandle, unpadHandle } from "@netfs/netfs/server";
+ * import assert from "node:assert/strict";
+ *
+ * const fh = encodeHandle({ exportId: 0, verifier: new Uint8Array(8), fileid: 7 });
+ * const fh2 = padHandle(fh);
+ * assert.equal(fh2.length, 32);
+ * assert.deepEqual(decodeHandle(unpadHandle(fh2)!), decodeHandle(fh));
+ * const dirty = fh2.slice();
+ * dirty[31] = 1; // padding that is not zeros: not a handle of this server
+ * assert.equal(unpadHandle(dirty), undefined);
+ * ```
+ */
+export function padHandle(fh: Uint8Array): Uint8Array {
+  if (fh.byteLength > HANDLE_SIZE_V2) {
+    throw new RangeError(`Handle too long for NFSv2: ${fh.byteLength} bytes`);
+  }
+  const out = new Uint8Array(HANDLE_SIZE_V2);
+  out.set(fh);
+  return out;
+}
+
+/**
+ * The handle inside an NFSv2 handle made by {@link padHandle} (a view, not
+ * a copy), or `undefined` when `fh` is not {@link HANDLE_SIZE_V2} bytes or
+ * its padding is not zeros.
+ */
+export function unpadHandle(fh: Uint8Array): Uint8Array | undefined {
+  if (fh.byteLength !== HANDLE_SIZE_V2) return undefined;
+  for (let i = HANDLE_SIZE; i < HANDLE_SIZE_V2; i++) {
+    if (fh[i] !== 0) return undefined;
+  }
+  return fh.subarray(0, HANDLE_SIZE);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * netfs servers: NFSv3 with MOUNT v3 and portmap on one port
- * ({@link serveNfs}), the export table, and the programs for use with
+ * netfs servers: NFSv2, NFSv3 and NFSv4 with MOUNT and portmap on one
+ * port ({@link serveNfs}), the export table, and the programs for use with
  * `serveRpc` directly.
  *
  * @example Serve a MemFs and ask the server what it exports
@@ -32,6 +32,8 @@ export * from "./portmap.ts";
 export * from "./exports.ts";
 export * from "./handles.ts";
 export * from "./mount.ts";
+export * from "./nfs2/program.ts";
+export { NFS2_STATUS_OF_CODE, nfs2StatusOf } from "./nfs2/errors.ts";
 export * from "./nfs3/program.ts";
 export { NFS3_STATUS_OF_CODE, nfs3StatusOf } from "./nfs3/errors.ts";
 export {

@@ -1,7 +1,10 @@
 /**
- * The MOUNT v3 program (100005): hands out an export's root handle, keeps
- * the list of mounts for DUMP, and lists exports with the clients allowed
- * to mount them.
+ * The MOUNT program (100005), versions 3 (for NFSv3) and 1 (for NFSv2):
+ * hands out an export's root handle, keeps the list of mounts for DUMP,
+ * and lists exports with the clients allowed to mount them. Version 1's
+ * MNT answers the 32-byte NFSv2 handle and a UNIX errno number as its
+ * status (EIO where version 3 would say NOTSUPP or SERVERFAULT); its
+ * other procedures are version 3's.
  *
  * @example Mount an export, then find it in the mount list
  * ```ts
@@ -35,6 +38,7 @@ import {
   procedure,
   type RpcProgram,
 } from "../rpc/program.ts";
+import { encode_fhstatus, type fhstatus } from "../proto/nfs2/mod.ts";
 import {
   decodeDirpath,
   encodeExports,
@@ -43,6 +47,7 @@ import {
   type ExportEntry,
   type MntRes,
   MOUNT_PROGRAM,
+  MOUNT_V1,
   MOUNT_V3,
   type MountEntry,
   MountProc,
@@ -50,7 +55,7 @@ import {
 } from "../proto/mount.ts";
 import { VfsError } from "../vfs/errors.ts";
 import type { ExportTable } from "./exports.ts";
-import { encodeHandle } from "./handles.ts";
+import { encodeHandle, padHandle } from "./handles.ts";
 
 /**
  * Options of {@link mountProgram}.
@@ -219,19 +224,88 @@ class MountState {
  * ```
  */
 export function mountProgram(options: MountOptions): RpcProgram {
+  return programOf(new MountState(options), MOUNT_V3);
+}
+
+/**
+ * Options of {@link mountPrograms}.
+ */
+export interface MountProgramsOptions extends MountOptions {
+  /** The MOUNT versions to build: 1 (for NFSv2), 3 (for NFSv3). Default both. */
+  versions?: readonly (1 | 3)[];
+}
+
+/**
+ * Builds MOUNT programs of several versions over one list of mounts, so
+ * that DUMP lists the mounts made through either: version 1 for NFSv2
+ * clients, version 3 for NFSv3 clients. Version 1's MNT answers the
+ * 32-byte handle NFSv2 uses.
+ *
+ * @example Mount through version 1, find it through version 3's DUMP
+ * ```ts
+ * import { RpcClient, serveRpc } from "@netfs/netfs/rpc";
+ * import { ExportTable, mountPrograms } from "@netfs/netfs/server";
+ * import { MemFs } from "@netfs/netfs/vfs";
+ * import assert from "node:assert/strict";
+ *
+ * const exports = new ExportTable([{ path: "/data", fs: new MemFs() }]);
+ * const server = serveRpc({ port: 0, programs: mountPrograms({ exports }) });
+ * const client = await RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const mnt = await client.call(100005, 1, 1, (w) => w.string("/data")); // MNT v1
+ * assert.equal(mnt.u32(), 0); // success
+ * assert.equal(mnt.fixedOpaque(32).length, 32); // an NFSv2 handle, no flavours
+ * const missing = await client.call(100005, 1, 1, (w) => w.string("/nope"));
+ * assert.equal(missing.u32(), 2); // ENOENT
+ * const dump = await client.call(100005, 3, 2, () => {}); // DUMP v3
+ * assert.equal(dump.bool(), true);
+ * assert.deepEqual([dump.string(255), dump.string(1024)], ["127.0.0.1", "/data"]);
+ * client.close();
+ * await server.shutdown();
+ * ```
+ */
+export function mountPrograms(options: MountProgramsOptions): RpcProgram[] {
+  const versions: (1 | 3)[] = [
+    ...new Set(options.versions ?? [MOUNT_V1, MOUNT_V3] as const),
+  ];
+  if (versions.length === 0 || versions.some((v) => v !== 1 && v !== 3)) {
+    throw new RangeError(
+      `MOUNT versions must be 1 and/or 3: ${versions.join(",")}`,
+    );
+  }
   const mount = new MountState(options);
+  return versions.map((v) => programOf(mount, v));
+}
+
+/** MOUNT v1's MNT reply for a v3 one: the padded handle, errno statuses. */
+function fhstatusOf(res: MntRes): fhstatus {
+  if (res.status === MountStatus.OK) {
+    return { status: 0, directory: padHandle(res.handle!) };
+  }
+  // NOTSUPP and SERVERFAULT are no errno numbers.
+  return { status: res.status >= 10000 ? MountStatus.IO : res.status };
+}
+
+function programOf(mount: MountState, version: 1 | 3): RpcProgram {
+  const mnt = version === MOUNT_V3
+    ? procedure({
+      name: "MNT",
+      decode: decodeDirpath,
+      run: (path, call) => mount.mnt(path, call),
+      encode: encodeMntRes,
+    })
+    : procedure({
+      name: "MNT",
+      decode: decodeDirpath,
+      run: async (path, call) => fhstatusOf(await mount.mnt(path, call)),
+      encode: encode_fhstatus,
+    });
   return {
     program: MOUNT_PROGRAM,
-    version: MOUNT_V3,
+    version,
     name: "mountd",
     procedures: {
       [MountProc.NULL]: { name: "NULL", run: () => {} },
-      [MountProc.MNT]: procedure({
-        name: "MNT",
-        decode: decodeDirpath,
-        run: (path, call) => mount.mnt(path, call),
-        encode: encodeMntRes,
-      }),
+      [MountProc.MNT]: mnt,
       [MountProc.DUMP]: procedure({
         name: "DUMP",
         run: () => mount.list(),

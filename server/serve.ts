@@ -1,9 +1,10 @@
 /**
- * `serveNfs`: portmap/rpcbind, MOUNT v3, NFSv3 and NFSv4 (minor versions 0
- * and 1) on one TCP port, so that `mount -o port=P,mountport=P` needs no
- * portmapper; optionally a second portmapper on port 111 for clients that
- * insist on asking one (Windows). The `versions` option leaves out v3 (and
- * MOUNT with it) or v4.
+ * `serveNfs`: portmap/rpcbind, NFSv2 with MOUNT v1, NFSv3 with MOUNT v3 and
+ * NFSv4 (minor versions 0 and 1) on one TCP port, so that `mount -o
+ * port=P,mountport=P` needs no portmapper; optionally a second portmapper
+ * on port 111 for clients that insist on asking one (Windows). The
+ * `versions` option leaves out any of them (v2 and v3 with their MOUNT
+ * version).
  *
  * @example MOUNT and NFS on one port: mount, then read the root's attributes
  * ```ts
@@ -32,7 +33,8 @@
 import type { ConnectionInfo, ConnectionOptions } from "../net/connection.ts";
 import { type RpcServer, serveRpc } from "../rpc/server.ts";
 import { type ExportOptions, ExportTable } from "./exports.ts";
-import { mountProgram } from "./mount.ts";
+import { mountPrograms } from "./mount.ts";
+import { nfs2Program } from "./nfs2/program.ts";
 import { nfs3Program } from "./nfs3/program.ts";
 import { type Nfs4Options, nfs4Program } from "./nfs4/program.ts";
 import { portmapPrograms } from "./portmap.ts";
@@ -100,11 +102,12 @@ export interface NfsServerOptions extends ConnectionOptions {
   /** Called once listening. */
   onListen?: (addr: Deno.NetAddr) => void;
   /**
-   * The NFS versions served: 3 (with MOUNT v3) and 4 (minor versions 0 and
-   * 1 unless `nfs4.minorVersions` says otherwise). Default: every version
-   * netfs has, `[3, 4]`.
+   * The NFS versions served: 2 (with MOUNT v1), 3 (with MOUNT v3) and 4
+   * (minor versions 0 and 1 unless `nfs4.minorVersions` says otherwise).
+   * Default: every version netfs has, `[2, 3, 4]`. NFSv2 always moves at
+   * most 8192 bytes a call, whatever `rtmax` and `wtmax` say.
    */
-  versions?: readonly (3 | 4)[];
+  versions?: readonly (2 | 3 | 4)[];
   /**
    * NFSv4 options: lease and grace time, minor versions, stable storage.
    * Its `maxIo` (maxread, maxwrite) defaults to the smaller of `rtmax` and
@@ -173,7 +176,13 @@ export function mountCommands(
   host: string,
   port: number,
   path: string,
-): { linux: string; linux4: string; macos: string; windows: string } {
+): {
+  linux: string;
+  linux2: string;
+  linux4: string;
+  macos: string;
+  windows: string;
+} {
   const h = host === "0.0.0.0" || host === "::"
     ? "127.0.0.1"
     : host.includes(":")
@@ -183,6 +192,8 @@ export function mountCommands(
   return {
     linux:
       `sudo mount -t nfs -o vers=3,proto=tcp,port=${port},mountport=${port},mountproto=tcp,nolock ${h}:${path} /mnt`,
+    linux2:
+      `sudo mount -t nfs -o vers=2,proto=tcp,port=${port},mountport=${port},mountproto=tcp,nolock ${h}:${path} /mnt`,
     linux4:
       `sudo mount -t nfs -o vers=4.1,proto=tcp,port=${port} ${h}:${path} /mnt`,
     macos:
@@ -214,7 +225,10 @@ export function mountCommands(
  *   signal: ac.signal,
  * });
  * const { port } = server.addr;
- * assert.equal(lines[0], `netfs nfs: NFSv3 + MOUNT v3 + NFSv4 + portmap on 127.0.0.1:${port}`);
+ * assert.equal(
+ *   lines[0],
+ *   `netfs nfs: NFSv2 + MOUNT v1 + NFSv3 + MOUNT v3 + NFSv4 + portmap on 127.0.0.1:${port}`,
+ * );
  * assert.match(lines[1], /Linux: +sudo mount -t nfs/);
  * const client = await RpcClient.connect({ hostname: "127.0.0.1", port });
  * await client.call(100005, 3, 1, (w) => w.string("/")); // MNT
@@ -227,12 +241,20 @@ export function mountCommands(
 export function serveNfs(options: NfsServerOptions): NfsServer {
   const log = options.log ?? ((m: string) => console.error(m));
   const exports = new ExportTable(options.exports);
-  const versions = new Set(options.versions ?? [3, 4]);
-  if (versions.size === 0 || [...versions].some((v) => v !== 3 && v !== 4)) {
+  const versions = new Set(options.versions ?? [2, 3, 4]);
+  if (
+    versions.size === 0 ||
+    [...versions].some((v) => v !== 2 && v !== 3 && v !== 4)
+  ) {
     throw new RangeError(
-      `NFS versions must be 3 and/or 4: ${[...versions].join(",")}`,
+      `NFS versions must be among 2, 3 and 4: ${[...versions].join(",")}`,
     );
   }
+  // MOUNT v1 for NFSv2, v3 for NFSv3, over one list of mounts.
+  const mountVersions = [
+    ...(versions.has(2) ? [1 as const] : []),
+    ...(versions.has(3) ? [3 as const] : []),
+  ];
   const wtmax = options.wtmax ?? 1 << 20;
   const maxIo = options.nfs4?.maxIo ??
     Math.min(options.rtmax ?? 1 << 20, wtmax);
@@ -268,9 +290,12 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
       4 * 1024 * 1024 + 65536,
     ),
     programs: [
+      ...(mountVersions.length > 0
+        ? mountPrograms({ exports, onMount, versions: mountVersions })
+        : []),
+      ...(versions.has(2) ? [nfs2Program({ exports, log })] : []),
       ...(versions.has(3)
         ? [
-          mountProgram({ exports, onMount }),
           nfs3Program({
             exports,
             rtmax: options.rtmax,
@@ -330,6 +355,7 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
   if (!options.quiet) {
     const { hostname, port } = main.addr;
     const served = [
+      ...(versions.has(2) ? ["NFSv2 + MOUNT v1"] : []),
       ...(versions.has(3) ? ["NFSv3 + MOUNT v3"] : []),
       ...(versions.has(4) ? ["NFSv4"] : []),
     ].join(" + ");
@@ -343,6 +369,7 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
       const lines = [
         ...(versions.has(3) ? [`Linux:   ${m.linux}`] : []),
         ...(versions.has(4) ? [`Linux:   ${m.linux4}`] : []),
+        ...(versions.has(2) ? [`Linux:   ${m.linux2}`] : []),
         ...(versions.has(3)
           ? [`macOS:   ${m.macos}`, `Windows: ${m.windows}`]
           : []),

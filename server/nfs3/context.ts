@@ -13,16 +13,26 @@ import {
   type WccAttr,
   type WccData,
 } from "../../proto/nfs3.ts";
-import type {
-  Attributes,
-  Credentials,
-  FileId,
-  FileSystem,
-} from "../../vfs/types.ts";
+import type { Attributes, FileId } from "../../vfs/types.ts";
 import { VfsError } from "../../vfs/errors.ts";
 import type { Export, ExportTable } from "../exports.ts";
-import { decodeHandle, encodeHandle } from "../handles.ts";
+import { decodeHandle } from "../handles.ts";
+import {
+  HandleCache,
+  type ResolveFailure,
+  resolveHandle,
+  type Target,
+} from "../_targets.ts";
 import { nfs3StatusOf } from "./errors.ts";
+
+export type { Target } from "../_targets.ts";
+
+const RESOLVE_STATUS: Record<ResolveFailure, number> = {
+  badhandle: Nfs3Status.BADHANDLE,
+  stale: Nfs3Status.STALE,
+  acces: Nfs3Status.ACCES,
+  perm: Nfs3Status.PERM,
+};
 
 /**
  * Options of the NFSv3 program.
@@ -46,36 +56,9 @@ export interface Nfs3Options {
 }
 
 /**
- * A resolved file handle: the export, the caller's view and identity, the
- * object; made per call. `pre` is the one slot a procedure fills as it
- * runs, as knfsd keeps the pre-operation attributes in its file handle
- * struct: what its failure reply reports when it throws.
- */
-export interface Target {
-  /** The export the handle belongs to. */
-  exp: Export;
-  /** The file system as the caller sees it. */
-  fs: FileSystem;
-  /** The caller's credentials after squashing. */
-  cred: Credentials;
-  /** The object. */
-  id: FileId;
-  /**
-   * The object's attributes as the procedure took them before it failed
-   * (the wcc "before" of a procedure that changes the object), or their
-   * promise while they are on their way; undefined until it takes them.
-   * Its `fail` reports them (see procedure.ts).
-   */
-  pre?: Fattr3 | Promise<Fattr3 | undefined>;
-}
-
-/**
  * Largest READDIR / READDIRPLUS reply this server builds, in bytes.
  */
 export const MAX_DIR_REPLY = 1 << 20;
-
-/** Handles kept per export (about 100 bytes each). */
-const HANDLE_CACHE = 1 << 16;
 
 /**
  * The shared state of one NFSv3 program instance.
@@ -95,7 +78,7 @@ export class Nfs3Context {
   readonly log: (msg: string) => void;
   /** EXCLUSIVE create verifiers by "export:fileid", oldest first. */
   readonly createVerifiers: Map<string, string> = new Map();
-  readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
+  readonly #handles = new HandleCache();
 
   /** Builds the state from `options`. */
   constructor(options: Nfs3Options) {
@@ -120,39 +103,16 @@ export class Nfs3Context {
    * export does not allow, PERM for an unprivileged port on a secure export.
    */
   resolve(fh: Uint8Array, call: CallContext): Target | number {
-    const h = decodeHandle(fh);
-    if (h === undefined) return Nfs3Status.BADHANDLE;
-    const exp = this.table.byId(h.exportId);
-    if (
-      exp === undefined || exp.verfHi !== h.verfHi || exp.verfLo !== h.verfLo
-    ) {
-      return Nfs3Status.STALE;
-    }
-    if (!exp.allows(call.remote.hostname)) return Nfs3Status.ACCES;
-    if (exp.secure && call.remote.port >= 1024) return Nfs3Status.PERM;
-    const cred = exp.credentials(call.auth);
-    return { exp, fs: exp.fsFor(cred), cred, id: h.fileid, pre: undefined };
+    const t = resolveHandle(this.table, decodeHandle(fh), call);
+    return typeof t === "string" ? RESOLVE_STATUS[t] : t;
   }
 
   /**
-   * The handle of object `fileid` in `exp`, shared (callers only encode it).
-   * A handle never changes for a file id (ids are not reused and the
-   * verifier is fixed per export), so recent ones are kept: READDIRPLUS
-   * sends one per entry, and building one costs more than the rest of the
-   * entry's encoding.
+   * The handle of object `fileid` in `exp`, shared (callers only encode it;
+   * recent ones are cached).
    */
   handle(exp: Export, fileid: FileId): Uint8Array {
-    let cache = this.#handles.get(exp);
-    if (cache === undefined) this.#handles.set(exp, cache = new Map());
-    let fh = cache.get(fileid);
-    if (fh === undefined) {
-      fh = encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });
-      if (cache.size >= HANDLE_CACHE) {
-        cache.delete(cache.keys().next().value!);
-      }
-      cache.set(fileid, fh);
-    }
-    return fh;
+    return this.#handles.get(exp, fileid);
   }
 
   /** Attributes of `id` for a reply, or undefined if they cannot be had. */

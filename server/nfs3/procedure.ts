@@ -56,16 +56,32 @@
  * @module
  */
 
-import type { CallContext, Procedure } from "../../rpc/program.ts";
+import type { CallContext, Procedure, RpcProgram } from "../../rpc/program.ts";
 import type { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import type { Fattr3, WccData, WccRes } from "../../proto/nfs3.ts";
 import { type Nfs3Context, type Target, wcc } from "./context.ts";
 
 /**
- * One NFSv3 procedure. `A` is the decoded arguments, `R` the result, whose
- * `status` is 0 on success.
+ * What the adapter needs of a program's state: handle resolution and the
+ * error mapping. NFSv3's {@link Nfs3Context} and NFSv2's context both
+ * have them, so NFSv2 rows go through the same adapter.
  */
-export interface Nfs3Procedure<A, R extends { status: number }> {
+export interface NfsContext {
+  /** The target of a handle, or the status that refuses it. */
+  resolve(fh: Uint8Array, call: CallContext): Target | number;
+  /** The status for what `run` threw (logging what is unexpected). */
+  status(e: unknown, what: string): number;
+}
+
+/**
+ * One NFS procedure of a program whose state is `C`. `A` is the decoded
+ * arguments, `R` the result, whose `status` is 0 on success.
+ */
+export interface NfsProcedure<
+  C extends NfsContext,
+  A,
+  R extends { status: number },
+> {
   /** Name for logs, such as "GETATTR". */
   name: string;
   /** Decodes the arguments (an XdrError is answered GARBAGE_ARGS). */
@@ -85,7 +101,7 @@ export interface Nfs3Procedure<A, R extends { status: number }> {
   run: (
     args: A,
     target: Target,
-    nfs: Nfs3Context,
+    nfs: C,
     second: Target | undefined,
   ) => Promise<R>;
   /**
@@ -96,10 +112,17 @@ export interface Nfs3Procedure<A, R extends { status: number }> {
   fail?: (
     status: number,
     target: Target,
-    nfs: Nfs3Context,
+    nfs: C,
     second: Target | undefined,
   ) => R | Promise<R>;
 }
+
+/** One NFSv3 procedure (see {@link NfsProcedure}). */
+export type Nfs3Procedure<A, R extends { status: number }> = NfsProcedure<
+  Nfs3Context,
+  A,
+  R
+>;
 
 /**
  * Types an {@link Nfs3Procedure} row from its decoder and encoder, and
@@ -112,13 +135,17 @@ export function nfs3Procedure<A, R extends { status: number }>(
 }
 
 /**
- * Makes an NFSv3 row an RPC procedure of the program whose state is `nfs`:
+ * Makes an NFS row an RPC procedure of the program whose state is `nfs`:
  * the RPC layer decodes and encodes, this adds handle resolution and the
  * error mapping around `run`.
  */
-export function bindProcedure<A, R extends { status: number }>(
-  nfs: Nfs3Context,
-  row: Nfs3Procedure<A, R>,
+export function bindProcedure<
+  C extends NfsContext,
+  A,
+  R extends { status: number },
+>(
+  nfs: C,
+  row: NfsProcedure<C, A, R>,
 ): Procedure<A, R> {
   const { name, fh, fh2, run, fail } = row;
   return {
@@ -149,6 +176,25 @@ export function bindProcedure<A, R extends { status: number }>(
       }
     },
   };
+}
+
+/**
+ * The procedure table of a program whose state is `nfs`: each group's rows
+ * bound with {@link bindProcedure}, by procedure number, after `extra`
+ * (rows that need no handle, such as NULL).
+ */
+export function bindProcedures<C extends NfsContext>(
+  nfs: C,
+  groups: readonly Record<number, NfsProcedure<C, any, any>>[],
+  extra: RpcProgram["procedures"] = {},
+): RpcProgram["procedures"] {
+  const procedures: RpcProgram["procedures"] = { ...extra };
+  for (const group of groups) {
+    for (const [num, row] of Object.entries(group)) {
+      procedures[Number(num)] = bindProcedure(nfs, row);
+    }
+  }
+  return procedures;
 }
 
 /**

@@ -46,7 +46,7 @@ import { createProcedures } from "./create.ts";
 import { fsinfoProcedures } from "./fsinfo.ts";
 import { ioProcedures } from "./io.ts";
 import { lookupProcedures } from "./lookup.ts";
-import { bindProcedure } from "./procedure.ts";
+import { bindProcedures } from "./procedure.ts";
 import { readdirProcedures } from "./readdir.ts";
 import { removeProcedures } from "./remove.ts";
 
@@ -59,23 +59,14 @@ export type { Nfs3Options } from "./context.ts";
  */
 export function nfs3Program(options: Nfs3Options): RpcProgram {
   const nfs = new Nfs3Context(options);
-  const procedures: RpcProgram["procedures"] = {
-    [Nfs3Proc.NULL]: { name: "NULL", run: () => {} },
-  };
-  for (
-    const group of [
-      attrProcedures,
-      lookupProcedures,
-      ioProcedures,
-      createProcedures,
-      removeProcedures,
-      readdirProcedures,
-      fsinfoProcedures,
-    ]
-  ) {
-    for (const [num, row] of Object.entries(group)) {
-      procedures[Number(num)] = bindProcedure(nfs, row);
-    }
-  }
+  const procedures = bindProcedures(nfs, [
+    attrProcedures,
+    lookupProcedures,
+    ioProcedures,
+    createProcedures,
+    removeProcedures,
+    readdirProcedures,
+    fsinfoProcedures,
+  ], { [Nfs3Proc.NULL]: { name: "NULL", run: () => {} } });
   return { program: NFS_PROGRAM, version: NFS_V3, name: "nfs", procedures };
 }

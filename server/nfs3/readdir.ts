@@ -177,7 +177,14 @@ async function listing(
   };
 }
 
-async function parentOf(t: Target, dirAttrs: Fattr3): Promise<Fattr3> {
+/**
+ * The attributes of a directory's parent (the directory itself for an
+ * export's root, or when the parent cannot be read), for "..".
+ */
+export async function parentOf(
+  t: Target,
+  dirAttrs: Fattr3,
+): Promise<Fattr3> {
   if (t.id === t.exp.root) return dirAttrs;
   try {
     return fattr(await t.fs.lookup(t.cred, t.id, ".."));

@@ -1,5 +1,7 @@
-// What the fuzz tests share: a seedable generator, the seed of the run and a
-// write loop.
+// What the fuzz tests share: a seedable generator, the seed of the run, a
+// write loop, mutations of valid inputs and the rule decoders must keep.
+
+import { XdrError } from "../../rpc/xdr.ts";
 
 /** The seed: NETFS_FUZZ_SEED to replay a run, else taken from the clock. */
 export const SEED = Number(
@@ -45,4 +47,77 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+const EXTREMES = [
+  0,
+  1,
+  0x7fffffff,
+  0x80000000,
+  0xffffffff,
+  0xfffffffc,
+  401,
+  256,
+  17,
+  65536,
+];
+
+/**
+ * One input made from `seeds`: random bytes, or a seed with bits flipped,
+ * cut short, extended, or aligned words overwritten with edge values
+ * (lengths, counts, discriminants).
+ */
+export function mutate(r: Rng, seeds: readonly Uint8Array[]): Uint8Array {
+  const kind = r.int(6);
+  if (kind === 0) return r.bytes(r.int(200));
+  const base = seeds[r.int(seeds.length)];
+  let b = base.slice();
+  switch (kind) {
+    case 1: // flip bits
+      for (let i = 1 + r.int(8); i > 0; i--) {
+        b[r.int(b.length)] ^= 1 << r.int(8);
+      }
+      break;
+    case 2: // truncate
+      b = b.subarray(0, r.int(b.length));
+      break;
+    case 3: { // extend with random bytes
+      const tail = r.bytes(1 + r.int(64));
+      const out = new Uint8Array(b.length + tail.length);
+      out.set(b);
+      out.set(tail, b.length);
+      b = out;
+      break;
+    }
+    default: { // overwrite an aligned word: lengths, counts, discriminants
+      const words = b.length >> 2;
+      for (let i = 1 + r.int(3); i > 0 && words > 0; i--) {
+        const at = r.int(words) * 4;
+        const v = r.next() < 0.7
+          ? EXTREMES[r.int(EXTREMES.length)]
+          : r.int(2 ** 32);
+        new DataView(b.buffer, b.byteOffset).setUint32(at, v >>> 0);
+      }
+    }
+  }
+  return b;
+}
+
+/** Runs `fn`; only XdrError may escape it. Returns true when it decoded. */
+export function total(
+  fn: () => void,
+  what: string,
+  input: Uint8Array,
+): boolean {
+  try {
+    fn();
+    return true;
+  } catch (e) {
+    if (e instanceof XdrError) return false;
+    throw new Error(
+      `${what} threw ${e} (seed ${SEED}, input ${
+        Array.from(input, (x) => x.toString(16).padStart(2, "0")).join("")
+      })`,
+    );
+  }
 }

@@ -4,7 +4,7 @@
 // nothing else. Bounded by count and by time. Set NETFS_FUZZ_SEED to
 // replay a run; the seed is printed when a test fails.
 import assert from "node:assert/strict";
-import { XdrError, XdrReader, XdrWriter } from "../../rpc/xdr.ts";
+import { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import {
   decode_COMPOUND4args,
   decode_COMPOUND4res,
@@ -17,10 +17,10 @@ import {
 } from "../../proto/nfs4/mod.ts";
 import type { COMPOUND4args, COMPOUND4res } from "../../proto/nfs4/mod.ts";
 import { prng, Samples } from "../proto/nfs4/_samples.ts";
+import { SEED, total } from "./_fuzz.ts";
 
 const MUTATIONS = 20_000;
 const TIME_LIMIT_MS = 10_000;
-const SEED = Number(Deno.env.get("NETFS_FUZZ_SEED") ?? Date.now() % 2 ** 31);
 
 const EDGES = [0, 1, 2, 3, 4, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 
@@ -67,21 +67,6 @@ function mutate(
     }
   }
   return b;
-}
-
-/** Runs `fn`; only XdrError may escape it. Returns true when it decoded. */
-function total(fn: () => void, what: string, input: Uint8Array): boolean {
-  try {
-    fn();
-    return true;
-  } catch (e) {
-    if (e instanceof XdrError) return false;
-    throw new Error(
-      `${what} threw ${e} (seed ${SEED}, input ${
-        Array.from(input, (x) => x.toString(16).padStart(2, "0")).join("")
-      })`,
-    );
-  }
 }
 
 function encoded<T>(fn: (w: XdrWriter, v: T) => void, v: T): Uint8Array {

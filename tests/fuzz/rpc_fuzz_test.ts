@@ -31,7 +31,7 @@ import {
 } from "../../proto/portmap.ts";
 import { portmapPrograms } from "../../server/portmap.ts";
 import type { RpcProgram } from "../../rpc/program.ts";
-import { concat, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
+import { concat, mutate, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
 
 const RECORDS = 100_000;
 const TIME_LIMIT_MS = 20_000; // per test; both together stay well under 45 s
@@ -136,55 +136,6 @@ function corpus(): Uint8Array[] {
   }
   call(0x2fffffff, 1, 0);
   return out;
-}
-
-const EXTREMES = [
-  0,
-  1,
-  0x7fffffff,
-  0x80000000,
-  0xffffffff,
-  0xfffffffc,
-  401,
-  256,
-  17,
-  65536,
-];
-
-function mutate(r: Rng, seeds: Uint8Array[]): Uint8Array {
-  const kind = r.int(6);
-  if (kind === 0) return r.bytes(r.int(200));
-  const base = seeds[r.int(seeds.length)];
-  let b = base.slice();
-  switch (kind) {
-    case 1: // flip bits
-      for (let i = 1 + r.int(8); i > 0; i--) {
-        b[r.int(b.length)] ^= 1 << r.int(8);
-      }
-      break;
-    case 2: // truncate
-      b = b.subarray(0, r.int(b.length));
-      break;
-    case 3: { // extend with random bytes
-      const tail = r.bytes(1 + r.int(64));
-      const out = new Uint8Array(b.length + tail.length);
-      out.set(b);
-      out.set(tail, b.length);
-      b = out;
-      break;
-    }
-    default: { // overwrite an aligned word: lengths, counts, discriminants
-      const words = b.length >> 2;
-      for (let i = 1 + r.int(3); i > 0 && words > 0; i--) {
-        const at = r.int(words) * 4;
-        const v = r.next() < 0.7
-          ? EXTREMES[r.int(EXTREMES.length)]
-          : r.int(2 ** 32);
-        new DataView(b.buffer, b.byteOffset).setUint32(at, v >>> 0);
-      }
-    }
-  }
-  return b;
 }
 
 /** A record mark around `body`, sometimes split into several fragments. */

@@ -49,7 +49,7 @@ Deno.test("examples/memfs.ts: serves the seeded tree, writable, with --allow-net
     // name is refused by libnfs itself).
     const readme = await run("nfs-cat", [url(ex.port, "//README.txt")]);
     assert.equal(readme.code, 0, readme.stderr);
-    assert.match(readme.stdout, /in-memory NFSv3 and NFSv4 export/);
+    assert.match(readme.stdout, /in-memory NFSv2, NFSv3 and NFSv4 export/);
     const ls = await run("nfs-ls", ["-R", url(ex.port, "/")]);
     assert.equal(ls.code, 0, ls.stdout);
     for (

@@ -257,34 +257,75 @@ Deno.test("portmap client reads DUMP from our portmapper", async () => {
   }
 });
 
-Deno.test("rpcinfo: serveNfs registers NFS 3 and 4 and MOUNT 3; rpcinfo pings NFS 4", async () => {
+/**
+ * Runs `fn` against serveNfs serving `versions` (default: all), with the
+ * server's universal address and the program versions its portmapper lists.
+ */
+async function withServeNfs(
+  versions: (2 | 3 | 4)[] | undefined,
+  fn: (
+    uaddr: string,
+    listed: (program: number) => number[],
+  ) => Promise<void>,
+): Promise<void> {
   const server = serveNfs({
     port: 0,
     quiet: true,
+    versions,
     exports: [{ path: "/", fs: new MemFs() }],
   });
   const port = server.addr.port;
-  const uaddr = formatUniversalAddress(server.addr);
   const pm = await PortmapClient.connect({ hostname: "127.0.0.1", port });
   try {
     const dump = await pm.dump();
-    const nfs = dump.filter((m) => m.program === 100003 && m.port === port);
-    assert.deepEqual(nfs.map((m) => m.version).sort(), [3, 4]);
-    assert.ok(dump.some((m) => m.program === 100005 && m.version === 3));
-    for (const v of ["3", "4"]) {
-      const t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", v);
-      assert.equal(t.code, 0, t.out);
-      assert.equal(
-        t.out.trim(),
-        `program 100003 version ${v} ready and waiting`,
-      );
-    }
-    const t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", "2");
-    assert.notEqual(t.code, 0);
-    assert.match(t.out, /low version = 3, high version = 4/);
+    await fn(
+      formatUniversalAddress(server.addr),
+      (program) =>
+        dump.filter((m) => m.program === program && m.port === port)
+          .map((m) => m.version).sort(),
+    );
   } finally {
     pm.close();
     await pm.rpc.closed;
     await server.shutdown();
   }
+}
+
+Deno.test("rpcinfo: serveNfs registers NFS 2, 3 and 4 and MOUNT 1 and 3; rpcinfo pings each", async () => {
+  await withServeNfs(undefined, async (uaddr, listed) => {
+    assert.deepEqual(listed(100003), [2, 3, 4]);
+    assert.deepEqual(listed(100005), [1, 3]);
+    for (
+      const [prog, v] of [
+        ["100003", "2"],
+        ["100003", "3"],
+        ["100003", "4"],
+        ["100005", "1"],
+        ["100005", "3"],
+      ]
+    ) {
+      const t = await rpcinfo("-a", uaddr, "-T", "tcp", prog, v);
+      assert.equal(t.code, 0, t.out);
+      assert.equal(
+        t.out.trim(),
+        `program ${prog} version ${v} ready and waiting`,
+      );
+    }
+    const t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", "5");
+    assert.notEqual(t.code, 0);
+    assert.match(t.out, /low version = 2, high version = 4/);
+  });
+});
+
+Deno.test("rpcinfo: serveNfs with versions [3, 4] leaves NFSv2 and MOUNT v1 out", async () => {
+  await withServeNfs([3, 4], async (uaddr, listed) => {
+    assert.deepEqual(listed(100003), [3, 4]);
+    assert.deepEqual(listed(100005), [3]);
+    let t = await rpcinfo("-a", uaddr, "-T", "tcp", "100003", "2");
+    assert.notEqual(t.code, 0);
+    assert.match(t.out, /low version = 3, high version = 4/);
+    t = await rpcinfo("-a", uaddr, "-T", "tcp", "100005", "1");
+    assert.notEqual(t.code, 0);
+    assert.match(t.out, /low version = 3, high version = 3/);
+  });
 });

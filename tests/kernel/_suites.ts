@@ -65,6 +65,18 @@ export interface NfsVersion {
 }
 
 /**
+ * NFSv2's workload: files stay far below the 2 GiB the kernel's v2 client
+ * allows (version 2 sizes are 32-bit), and the dd file is smaller because
+ * every request carries at most 8 KiB and every WRITE is synchronous.
+ */
+export const NFS2_WORKLOAD: Workload = {
+  bigMb: 64,
+  dirEntries: 10_000,
+  fsxOps: 2000,
+  fsxSeed: 42,
+};
+
+/**
  * The NFS versions under test; one guest boot per backend mounts each
  * enabled one in turn. NFSv4.0 needs `clientaddr=0.0.0.0`: the server sits
  * behind the forwarder, so a callback to the guest's address could not reach
@@ -72,6 +84,16 @@ export interface NfsVersion {
  * (knfsd_test.ts) and run against serveNfs's NFSv4 server.
  */
 export const NFS_VERSIONS: readonly NfsVersion[] = [
+  {
+    name: "nfs2",
+    mountOpts:
+      "vers=2,proto=tcp,port=$PORT,mountport=$PORT,mountproto=tcp,nolock",
+    path: "/",
+    checks: [],
+    restartChecks: ["server-restart"],
+    enabled: true,
+    workload: NFS2_WORKLOAD,
+  },
   {
     name: "nfs3",
     mountOpts:

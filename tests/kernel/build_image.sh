@@ -223,7 +223,7 @@ add_modules() {
     done
   done
 }
-add_modules nfs nfs nfsv3 nfsv4
+add_modules nfs nfs nfsv2 nfsv3 nfsv4
 add_modules nbd nbd
 ((KNFSD)) && add_modules nfsd nfsd
 # Uncompressed, so that the per-run cpio can simply be appended.

@@ -51,6 +51,17 @@ check() {
 }
 fail() { echo "$*"; return 1; }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# mount_nfs TARGET DIR OPTIONS: mount.nfs, except for NFSv2, which Debian 12's
+# mount.nfs (nfs-utils 2.6.2) refuses without asking the server ("requested NFS
+# version or transport protocol is not supported"). busybox's mount hands the
+# options to the kernel as they are, and the kernel's own MOUNT v1 client gets
+# the root handle; only the server's address must be given.
+mount_nfs() {
+  case ",$3," in
+    *,vers=2,*) mount -t nfs -o "$3,addr=$SERVER" "$1" "$2" ;;
+    *) mount.nfs "$1" "$2" -o "$3" ;;
+  esac
+}
 
 # --- the file workload, on the file system mounted at $M -----------------------------
 
@@ -96,7 +107,7 @@ c_readdir_big() {
   if [ "$SUITE" = nfs ]; then
     # Again through a second mount that uses plain READDIR, not READDIRPLUS.
     mkdir -p /mnt/plain
-    mount.nfs "$SERVER:$NFS_PATH" /mnt/plain -o "$NFS_OPTS,nordirplus,nosharecache"
+    mount_nfs "$SERVER:$NFS_PATH" /mnt/plain "$NFS_OPTS,nordirplus,nosharecache"
     ls "/mnt/plain${M#"$MP"}/big" >/tmp/got
     umount /mnt/plain
     cmp /tmp/want /tmp/got || fail "READDIR (nordirplus) listing differs: $(wc -l </tmp/got) names, $(sort /tmp/got | uniq -d | wc -l) duplicated"
@@ -291,7 +302,7 @@ c_server_restart() {
 # Each runs through two mounts: a conflict seen through the second one cannot
 # come from the kernel's own lock lists.
 alt_mount() {
-  grep -q " $MP2 " /proc/mounts || mount.nfs "$SERVER:$NFS_PATH" $MP2 -o "$NFS_OPTS,nosharecache"
+  grep -q " $MP2 " /proc/mounts || mount_nfs "$SERVER:$NFS_PATH" $MP2 "$NFS_OPTS,nosharecache"
 }
 c_lock_conflict() { alt_mount; $LOCKS conflict "$M/lock-conflict" "$M2/lock-conflict"; }
 c_lock_close() { alt_mount; $LOCKS close "$M/lock-close" "$M2/lock-close"; }
@@ -428,7 +439,7 @@ mkdir -p $MP $MP2
 echo "INFO kernel $(uname -r) suite $SUITE"
 case $SUITE in
   nfs)
-    remount() { mount.nfs "$SERVER:$NFS_PATH" $MP -o "$NFS_OPTS"; }
+    remount() { mount_nfs "$SERVER:$NFS_PATH" $MP "$NFS_OPTS"; }
     if [ "$KNFSD" = 1 ]; then
       . /root/knfsd_guest.sh
       SERVER=127.0.0.1

@@ -14,6 +14,7 @@ import { type ExportOptions, ExportTable } from "../../server/exports.ts";
 import { mountProgram } from "../../server/mount.ts";
 import { type Nfs3Options, nfs3Program } from "../../server/nfs3/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
+import type { FileSystem } from "../../vfs/types.ts";
 import type { AuthSysParms } from "../../rpc/program.ts";
 
 export interface Harness {
@@ -30,6 +31,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** Exports over `fs` (one at "/" by default) that trust the client's ids. */
+export function exportTable(
+  fs: FileSystem,
+  exports: Partial<ExportOptions>[] = [{}],
+): ExportTable {
+  return new ExportTable(
+    exports.map((e) => ({ path: "/", fs, squash: "none" as const, ...e })),
+  );
+}
+
 export function sys(uid: number, gid = uid, gids: number[] = []): AuthSysParms {
   return { stamp: 1, machineName: "test", uid, gid, gids };
 }
@@ -41,14 +52,7 @@ export async function start(options: {
   fs?: MemFs;
 } = {}): Promise<Harness> {
   const fs = options.fs ?? new MemFs();
-  const exports = new ExportTable(
-    (options.exports ?? [{}]).map((e) => ({
-      path: "/",
-      fs,
-      squash: "none" as const,
-      ...e,
-    })),
-  );
+  const exports = exportTable(fs, options.exports);
   const server = serveRpc({
     port: 0,
     programs: [

@@ -7,6 +7,8 @@ import {
   NFS_PROGRAM,
 } from "../../proto/nfs3.ts";
 import { encodeMapping, Pmap2Proc } from "../../proto/portmap.ts";
+import * as N2 from "../../proto/nfs2/mod.ts";
+import { decode_fhstatus } from "../../proto/nfs2/mod.ts";
 import {
   decode_COMPOUND4res,
   encode_COMPOUND4args,
@@ -108,6 +110,10 @@ Deno.test("serveNfs: mount commands for each platform", () => {
     "sudo mount -t nfs -o vers=3,proto=tcp,port=11111,mountport=11111,mountproto=tcp,nolock 192.0.2.7:/ /mnt",
   );
   assert.match(m.macos, /vers=3,tcp,port=11111,mountport=11111/);
+  assert.equal(
+    m.linux2,
+    "sudo mount -t nfs -o vers=2,proto=tcp,port=11111,mountport=11111,mountproto=tcp,nolock 192.0.2.7:/ /mnt",
+  );
   assert.match(m.windows, /needs an export with a name/);
   assert.equal(
     m.linux4,
@@ -267,7 +273,7 @@ Deno.test("serveNfs: versions [4] leaves out MOUNT and NFSv3", async () => {
         versions: [],
         exports: [{ path: "/", fs: new MemFs() }],
       }),
-    /NFS versions must be 3 and\/or 4/,
+    /NFS versions must be among 2, 3 and 4/,
   );
 });
 
@@ -304,6 +310,88 @@ Deno.test("serveNfs: NFSv4 reads at most the smaller of rtmax and wtmax", async 
     const r = read.resarray[2];
     assert.ok(r.resop === nfs_opnum4.OP_READ && r.opread.status === 0);
     assert.equal(r.opread.resok4.data.byteLength, 8192);
+  } finally {
+    client.close();
+    await client.closed;
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveNfs: NFSv2 and MOUNT v1 on the same port, in portmap and in the banner", async () => {
+  const lines: string[] = [];
+  const fs = new MemFs();
+  const f = await fs.create(ROOT, fs.root, "hello.txt");
+  await fs.write(ROOT, f.fileid, 0, new TextEncoder().encode("hello"));
+  const server = serveNfs({
+    port: 0,
+    exports: [{ path: "/data", fs, squash: "none" }],
+    log: (m) => lines.push(m),
+  });
+  const port = server.addr.port;
+  const client = await RpcClient.connect({ hostname: "127.0.0.1", port });
+  try {
+    assert.equal(await getport(client, 100003, 2), port);
+    assert.equal(await getport(client, 100005, 1), port);
+    const mnt = decode_fhstatus(
+      await client.call(100005, 1, 1, (w) => encodeDirpath(w, "/data")),
+    );
+    assert.ok("directory" in mnt);
+    const found = N2.decode_diropres(
+      await client.call(
+        100003,
+        2,
+        N2.NFSPROC_LOOKUP,
+        (w) =>
+          N2.encode_diropargs(w, { dir: mnt.directory, name: "hello.txt" }),
+      ),
+    );
+    assert.ok(found.status === N2.nfsstat.NFS_OK);
+    assert.equal(found.diropres.attributes.size, 5);
+    const banner = lines.join("\n");
+    assert.match(
+      banner,
+      /netfs nfs: NFSv2 \+ MOUNT v1 \+ NFSv3 \+ MOUNT v3 \+ NFSv4 \+ portmap/,
+    );
+    assert.match(
+      banner,
+      new RegExp(
+        `vers=2,proto=tcp,port=${port},mountport=${port},mountproto=tcp,nolock 127\\.0\\.0\\.1:/data /mnt`,
+      ),
+    );
+    assert.match(banner, /127\.0\.0\.1 mounted \/data/, "a v1 mount is news");
+  } finally {
+    client.close();
+    await client.closed;
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveNfs: versions [2] serves NFSv2 and MOUNT v1 alone", async () => {
+  const lines: string[] = [];
+  const server = serveNfs({
+    port: 0,
+    versions: [2],
+    exports: [{ path: "/", fs: new MemFs() }],
+    log: (m) => lines.push(m),
+  });
+  const port = server.addr.port;
+  const client = await RpcClient.connect({ hostname: "127.0.0.1", port });
+  try {
+    assert.equal(await getport(client, 100003, 2), port);
+    assert.equal(await getport(client, 100005, 1), port);
+    await assert.rejects(
+      client.call(100003, 3, 0, () => {}),
+      (e) => e instanceof RpcAcceptError && e.low === 2 && e.high === 2,
+      "NFSv3 is PROG_MISMATCH, only version 2 is served",
+    );
+    await assert.rejects(
+      client.call(100005, 3, 0, () => {}),
+      (e) => e instanceof RpcAcceptError && e.low === 1 && e.high === 1,
+      "MOUNT v3 is PROG_MISMATCH, only version 1 is served",
+    );
+    const banner = lines.join("\n");
+    assert.match(banner, /netfs nfs: NFSv2 \+ MOUNT v1 \+ portmap/);
+    assert.doesNotMatch(banner, /vers=3|vers=4|macOS|Windows/);
   } finally {
     client.close();
     await client.closed;

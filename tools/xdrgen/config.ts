@@ -78,4 +78,26 @@ result data and READDIR's paging.`,
       },
     },
   },
+  {
+    spec: "proto/nfs2/nfs2.x",
+    out: "proto/nfs2/nfs2_gen.ts",
+    xdrModule: "../../rpc/xdr.ts",
+    moduleDoc: `
+NFSv2 (RFC 1094) and the MNT reply of MOUNT v1: constants, types, and an
+encoder, a decoder and the encoded size bounds of every type, in both
+directions.
+
+Names are the RFC's (\`fattr\`, \`diropargs\`, \`readdirres\`). Import
+through \`proto/nfs2/mod.ts\`, which adds the hand-written pieces: file
+data encoded uncopied and READDIR's entry sizes.`,
+    config: {
+      exclude: {
+        nfsdata: {
+          encode: "./data.ts",
+          reason: "READ's data (and a client's WRITE data) goes out " +
+            "uncopied (`XdrWriter.opaqueRef`), as NFSv3 READ's does.",
+        },
+      },
+    },
+  },
 ];

@@ -1,0 +1,104 @@
+/**
+ * What NFSv2 and NFSv3 share about file handles: resolving one for a call
+ * (export, access checks, the caller's credentials and view of the file
+ * system) and a cache of the handles recently built.
+ *
+ * The two versions differ only in the handle's wire form (v2 pads it to 32
+ * bytes) and in how a failure is spelled: each maps the
+ * {@link ResolveFailure} to its own status.
+ *
+ * @module
+ */
+
+import type { CallContext } from "../rpc/program.ts";
+import type { Fattr3 } from "../proto/nfs3.ts";
+import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
+import type { Export, ExportTable } from "./exports.ts";
+import { type DecodedHandle, encodeHandle, padHandle } from "./handles.ts";
+
+/**
+ * A resolved file handle: the export, the caller's view and identity, the
+ * object; made per call. `pre` is the one slot an NFSv3 procedure fills as
+ * it runs, as knfsd keeps the pre-operation attributes in its file handle
+ * struct: what its failure reply reports when it throws.
+ */
+export interface Target {
+  /** The export the handle belongs to. */
+  exp: Export;
+  /** The file system as the caller sees it. */
+  fs: FileSystem;
+  /** The caller's credentials after squashing. */
+  cred: Credentials;
+  /** The object. */
+  id: FileId;
+  /**
+   * The object's attributes as the procedure took them before it failed
+   * (the wcc "before" of a procedure that changes the object), or their
+   * promise while they are on their way; undefined until it takes them.
+   * Its `fail` reports them (see nfs3/procedure.ts). NFSv2 replies carry
+   * no attributes on failure and leave it alone.
+   */
+  pre?: Fattr3 | Promise<Fattr3 | undefined>;
+}
+
+/**
+ * Why a handle does not resolve: `badhandle` for garbage, `stale` for
+ * another server instance's handle or an unknown export, `acces` for a
+ * client the export does not allow, `perm` for an unprivileged port on a
+ * secure export.
+ */
+export type ResolveFailure = "badhandle" | "stale" | "acces" | "perm";
+
+/** Resolves a decoded handle (undefined: it did not decode) for a call. */
+export function resolveHandle(
+  table: ExportTable,
+  h: DecodedHandle | undefined,
+  call: Pick<CallContext, "auth" | "remote">,
+): Target | ResolveFailure {
+  if (h === undefined) return "badhandle";
+  const exp = table.byId(h.exportId);
+  if (
+    exp === undefined || exp.verfHi !== h.verfHi || exp.verfLo !== h.verfLo
+  ) {
+    return "stale";
+  }
+  if (!exp.allows(call.remote.hostname)) return "acces";
+  if (exp.secure && call.remote.port >= 1024) return "perm";
+  const cred = exp.credentials(call.auth);
+  return { exp, fs: exp.fsFor(cred), cred, id: h.fileid, pre: undefined };
+}
+
+/** Handles kept per export (about 100 bytes each). */
+const HANDLE_CACHE = 1 << 16;
+
+/**
+ * The handles of recently named objects, per export. A handle never
+ * changes for a file id (ids are not reused and the verifier is fixed per
+ * export), so recent ones are kept: READDIRPLUS sends one per entry, and
+ * building one costs more than the rest of the entry's encoding.
+ */
+export class HandleCache {
+  readonly #padded: boolean;
+  readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
+
+  /** A cache of plain handles, or with `padded` of NFSv2's 32-byte ones. */
+  constructor(padded = false) {
+    this.#padded = padded;
+  }
+
+  /** The handle of object `fileid` in `exp`, shared (callers only encode it). */
+  get(exp: Export, fileid: FileId): Uint8Array {
+    let cache = this.#handles.get(exp);
+    if (cache === undefined) this.#handles.set(exp, cache = new Map());
+    let fh = cache.get(fileid);
+    if (fh === undefined) {
+      fh = encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });
+      if (this.#padded) fh = padHandle(fh);
+      if (cache.size >= HANDLE_CACHE) {
+        cache.delete(cache.keys().next().value!);
+      }
+      cache.set(fileid, fh);
+    }
+    return fh;
+  }
+}
