@@ -10,7 +10,6 @@ import { VfsError } from "../errors.ts";
 import type {
   Credentials,
   FileId,
-  FsLimits,
   ReadResult,
   SetAttributes,
   SetTime,
@@ -44,12 +43,12 @@ export class DataIo {
   constructor(
     tree: Confinement,
     attrs: AttrMap,
-    limits: FsLimits,
+    maxFileSize: number,
     openFiles: number,
   ) {
     this.#tree = tree;
     this.#attrs = attrs;
-    this.#maxFileSize = limits.maxFileSize;
+    this.#maxFileSize = maxFileSize;
     this.files = new FdCache(openFiles);
   }
 

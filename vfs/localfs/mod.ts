@@ -47,9 +47,11 @@
  *   every change made through this LocalFs drops them. Stable writes and
  *   `commit` fsync, and fsync errors are reported.
  *
- * This file is the facade; the portable (pure Deno) engine behind it is one
- * private file per responsibility: `_confine.ts` (finding objects and
- * proving a path leads to them), `_attrs.ts` (host stat to attributes, the
+ * This file is the facade: it prepares the root, the FileId journal and the
+ * ownership policy once, and hands every call to an engine (the interface
+ * is `_engine.ts`). The portable (pure Deno) engine is assembled in
+ * `_portable.ts` from one private file per responsibility: `_confine.ts`
+ * (finding objects and proving a path leads to them), `_attrs.ts` (host stat to attributes, the
  * change counter, the per-turn attributes), `_io.ts` (descriptors, reads,
  * writes, fsync, descriptor-based attribute changes), `_namespace.ts` and
  * `_create.ts` (names looked up, made, moved and removed), `_readdir.ts`
@@ -72,8 +74,6 @@
  * @module
  */
 
-import * as nfs from "node:fs";
-import { accessBits } from "../access.ts";
 import { VfsError } from "../errors.ts";
 import type {
   Attributes,
@@ -91,14 +91,18 @@ import type {
   Stability,
   WriteResult,
 } from "../types.ts";
-import { AttrMap, owned } from "./_attrs.ts";
-import { Confinement } from "./_confine.ts";
-import { Creator } from "./_create.ts";
-import { isInt, settle } from "./_host.ts";
+import type { Engine } from "./_engine.ts";
 import { IdIndex } from "./_id_index.ts";
-import { DataIo } from "./_io.ts";
-import { Namespace } from "./_namespace.ts";
-import { Listings } from "./_readdir.ts";
+import { PortableEngine } from "./_portable.ts";
+
+const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The engines a LocalFs runs on: `"native"` (Linux, `--allow-ffi`: the
+ * kernel confines every lookup with openat2 and `*at` calls on directory
+ * descriptors) or `"portable"` (pure Deno, scoped permissions, any OS).
+ */
+export type LocalFsEngine = "native" | "portable";
 
 /** Options for {@link LocalFs.open}. */
 export interface LocalFsOptions {
@@ -159,48 +163,23 @@ export class LocalFs implements FileSystem {
   readonly limits: FsLimits;
   /** Calls may overlap. */
   readonly concurrency = "parallel" as const;
+  /** The engine serving this export. */
+  readonly engine: LocalFsEngine;
 
-  readonly #tree: Confinement;
-  readonly #attrs: AttrMap;
-  readonly #io: DataIo;
-  readonly #listings: Listings;
-  readonly #ns: Namespace;
-  readonly #make: Creator;
+  readonly #engine: Engine;
 
-  private constructor(
-    rootPath: string,
-    rootSt: Deno.FileInfo,
-    index: IdIndex,
-    hidden: string | undefined,
-    options: LocalFsOptions,
-    chown: boolean,
-    symlinks: boolean,
-  ) {
-    const tree = new Confinement(
-      rootPath,
-      rootSt,
-      index,
-      hidden,
-      options.scanLimit ?? 100_000,
-    );
-    this.root = tree.root;
+  private constructor(engine: Engine) {
+    this.#engine = engine;
+    this.engine = engine.kind;
+    this.root = engine.root;
     this.limits = Object.freeze({
       maxNameLength: 255,
       maxLinks: 65000,
-      maxFileSize: Number.MAX_SAFE_INTEGER,
+      maxFileSize: MAX_FILE_SIZE,
       timeDelta: 1_000_000,
-      symlinks,
+      symlinks: engine.symlinks,
       hardLinks: true,
     });
-    const attrs = new AttrMap(options.fsid);
-    const io = new DataIo(tree, attrs, this.limits, options.openFiles ?? 128);
-    const listings = new Listings(tree, attrs);
-    this.#tree = tree;
-    this.#attrs = attrs;
-    this.#io = io;
-    this.#listings = listings;
-    this.#ns = new Namespace(tree, attrs, io, listings);
-    this.#make = new Creator(tree, attrs, io, listings, { chown, symlinks });
   }
 
   /**
@@ -254,35 +233,22 @@ export class LocalFs implements FileSystem {
         chown = false;
       }
     }
-    const granted = (name: "read" | "write") =>
-      Deno.permissions.querySync({ name }).state === "granted";
-    const symlinks = granted("read") && granted("write");
-    return new LocalFs(
+    const setup = {
       rootPath,
-      rootSt,
       index,
       hidden,
-      options,
+      scanLimit: options.scanLimit ?? 100_000,
+      openFiles: options.openFiles ?? 128,
+      fsid: options.fsid,
       chown,
-      symlinks,
-    );
+      maxFileSize: MAX_FILE_SIZE,
+    };
+    return new LocalFs(new PortableEngine(setup, rootSt));
   }
 
   /** Attributes of an object; ESTALE if it no longer exists. */
-  getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
-    return settle(() => {
-      // Attributes verified earlier in this same synchronous turn (the NFS
-      // LOOKUP asks for the directory's right after looking a name up in
-      // it) are as fresh as another lstat: no code of ours ran in between,
-      // and every change made through this LocalFs drops them (AttrMap.bump).
-      const seen = this.#tree.closed || this.#tree.index.isDead(id)
-        ? undefined
-        : this.#attrs.turnStat(id);
-      if (seen !== undefined) return this.#attrs.of(seen, id);
-      const at = this.#tree.locate(id);
-      this.#attrs.noteTurn(id, at.st);
-      return this.#attrs.of(at.st, id);
-    });
+  getattr(cred: Credentials, id: FileId): Promise<Attributes> {
+    return this.#engine.getattr(cred, id);
   }
 
   /** Changes attributes with POSIX ownership rules. */
@@ -291,24 +257,17 @@ export class LocalFs implements FileSystem {
     id: FileId,
     attrs: SetAttributes,
   ): Promise<Attributes> {
-    return settle(() => {
-      const at = this.#tree.locate(id);
-      this.#io.setattr(cred, id, at, attrs);
-      this.#attrs.bump(id);
-      return this.#attrs.of(this.#tree.locate(id).st, id);
-    });
+    return this.#engine.setattr(cred, id, attrs);
   }
 
   /** Which NFS ACCESS bits the caller has. */
   access(cred: Credentials, id: FileId, mask: number): Promise<number> {
-    return settle(() =>
-      accessBits(owned(this.#tree.locate(id).st), cred, mask)
-    );
+    return this.#engine.access(cred, id, mask);
   }
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
   lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
-    return this.#ns.lookup(cred, dirId, name);
+    return this.#engine.lookup(cred, dirId, name);
   }
 
   /** Reads up to `length` bytes at `offset` with one positional read. */
@@ -318,7 +277,7 @@ export class LocalFs implements FileSystem {
     offset: number,
     length: number,
   ): Promise<ReadResult> {
-    return this.#io.read(cred, id, offset, length);
+    return this.#engine.read(cred, id, offset, length);
   }
 
   /** Writes at `offset`; "data" and "file" stability fsync before returning. */
@@ -329,7 +288,7 @@ export class LocalFs implements FileSystem {
     data: Uint8Array,
     stable: Stability = "unstable",
   ): Promise<WriteResult> {
-    return this.#io.write(cred, id, offset, data, stable);
+    return this.#engine.write(cred, id, offset, data, stable);
   }
 
   /** Creates a regular file, or opens an existing one unless `exclusive`. */
@@ -339,7 +298,7 @@ export class LocalFs implements FileSystem {
     name: string,
     options: CreateOptions = {},
   ): Promise<Attributes> {
-    return this.#make.create(cred, dirId, name, options);
+    return this.#engine.create(cred, dirId, name, options);
   }
 
   /** Creates a directory. */
@@ -349,7 +308,7 @@ export class LocalFs implements FileSystem {
     name: string,
     attrs?: SetAttributes,
   ): Promise<Attributes> {
-    return this.#make.mkdir(cred, dirId, name, attrs);
+    return this.#engine.mkdir(cred, dirId, name, attrs);
   }
 
   /** Creates a symbolic link (needs unscoped read and write permission). */
@@ -360,12 +319,12 @@ export class LocalFs implements FileSystem {
     target: string,
     attrs?: SetAttributes,
   ): Promise<Attributes> {
-    return this.#make.symlink(cred, dirId, name, target, attrs);
+    return this.#engine.symlink(cred, dirId, name, target, attrs);
   }
 
   /** The target of a symbolic link. */
   readlink(cred: Credentials, id: FileId): Promise<string> {
-    return this.#ns.readlink(cred, id);
+    return this.#engine.readlink(cred, id);
   }
 
   /** Not available: Deno has no mknod. */
@@ -375,7 +334,7 @@ export class LocalFs implements FileSystem {
     name: string,
     options: MknodOptions,
   ): Promise<Attributes> {
-    return this.#make.mknod(cred, dirId, name, options);
+    return this.#engine.mknod(cred, dirId, name, options);
   }
 
   /** Adds a hard link `dir/name` to `id`. */
@@ -385,17 +344,17 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     name: string,
   ): Promise<Attributes> {
-    return this.#make.link(cred, id, dirId, name);
+    return this.#engine.link(cred, id, dirId, name);
   }
 
   /** Removes a non-directory entry. */
   remove(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return this.#ns.remove(cred, dirId, name);
+    return this.#engine.remove(cred, dirId, name);
   }
 
   /** Removes an empty directory. */
   rmdir(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return this.#ns.rmdir(cred, dirId, name);
+    return this.#engine.rmdir(cred, dirId, name);
   }
 
   /**
@@ -410,7 +369,7 @@ export class LocalFs implements FileSystem {
     toDirId: FileId,
     toName: string,
   ): Promise<void> {
-    return this.#ns.rename(cred, fromDirId, fromName, toDirId, toName);
+    return this.#engine.rename(cred, fromDirId, fromName, toDirId, toName);
   }
 
   /**
@@ -422,87 +381,31 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     options: ReaddirOptions = {},
   ): Promise<ReaddirResult> {
-    return this.#listings.readdir(cred, dirId, options);
+    return this.#engine.readdir(cred, dirId, options);
   }
 
   /** fsyncs the file (and the FileId journal); errors are reported. */
   commit(cred: Credentials, id: FileId): Promise<void> {
-    return this.#io.commit(cred, id);
+    return this.#engine.commit(cred, id);
   }
 
   /** Host statfs figures (with `--allow-sys=statfs`), else large placeholders. */
-  statfs(_cred: Credentials, id: FileId): Promise<FsStats> {
-    return settle(() => {
-      const at = this.#tree.locate(id);
-      try {
-        const s = nfs.statfsSync(at.path);
-        return {
-          totalBytes: s.blocks * s.bsize,
-          freeBytes: s.bfree * s.bsize,
-          availBytes: s.bavail * s.bsize,
-          totalFiles: s.files,
-          freeFiles: s.ffree,
-          availFiles: s.ffree,
-        };
-      } catch {
-        const big = 2 ** 50;
-        return {
-          totalBytes: big,
-          freeBytes: big,
-          availBytes: big,
-          totalFiles: 2 ** 32,
-          freeFiles: 2 ** 32,
-          availFiles: 2 ** 32,
-        };
-      }
-    });
+  statfs(cred: Credentials, id: FileId): Promise<FsStats> {
+    return this.#engine.statfs(cred, id);
   }
 
   /** Copies a byte range through the host, 1 MiB at a time; length 0 copies to end of file. */
-  async copy(
+  copy(
     cred: Credentials,
     srcId: FileId,
     dstId: FileId,
     options: { srcOffset: number; dstOffset: number; length: number },
   ): Promise<number> {
-    const { srcOffset, dstOffset } = options;
-    if (!isInt(srcOffset) || !isInt(dstOffset) || !isInt(options.length)) {
-      throw new VfsError("EINVAL", `Invalid copy range: ${srcOffset}`);
-    }
-    const size = (await this.getattr(cred, srcId)).size;
-    if (srcOffset >= size) return 0;
-    const length = Math.min(
-      options.length === 0 ? Infinity : options.length,
-      size - srcOffset,
-    );
-    if (
-      srcId === dstId && srcOffset < dstOffset + length &&
-      dstOffset < srcOffset + length
-    ) {
-      throw new VfsError("EINVAL", `Invalid argument: overlapping copy`);
-    }
-    let done = 0;
-    while (done < length) {
-      const r = await this.read(
-        cred,
-        srcId,
-        srcOffset + done,
-        Math.min(1 << 20, length - done),
-      );
-      if (r.data.length === 0) break;
-      await this.write(cred, dstId, dstOffset + done, r.data);
-      done += r.data.length;
-    }
-    return done;
+    return this.#engine.copy(cred, srcId, dstId, options);
   }
 
   /** Closes open files and the FileId journal. */
   close(): Promise<void> {
-    return settle(() => {
-      if (this.#tree.closed) return;
-      this.#tree.closed = true;
-      this.#io.files.clear();
-      this.#tree.index.close();
-    });
+    return this.#engine.close();
   }
 }
