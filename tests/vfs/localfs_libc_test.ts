@@ -17,8 +17,6 @@ import {
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
   type Libc,
-  libc,
-  libcUnavailable,
   makedev,
   O_CREAT,
   O_DIRECTORY,
@@ -26,6 +24,7 @@ import {
   O_NOFOLLOW,
   O_RDONLY,
   O_RDWR,
+  openLibc,
   RENAME_NOREPLACE,
   RESOLVE_CONFINED,
   S_IFCHR,
@@ -41,8 +40,8 @@ const linux = Deno.build.os === "linux";
 
 /** The bindings; fails (not skips) when --allow-ffi is missing on Linux. */
 function lib(): Libc {
-  const l = libc();
-  assert.ok(l, `native bindings unavailable: ${libcUnavailable()}`);
+  const l = openLibc();
+  assert.ok(typeof l !== "string", `native bindings unavailable: ${l}`);
   return l;
 }
 
@@ -59,6 +58,7 @@ async function withDir(
     await fn(l, fd, path);
   } finally {
     l.close(fd);
+    l.release();
     await Deno.remove(path, { recursive: true });
   }
 }

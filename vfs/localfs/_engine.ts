@@ -6,7 +6,17 @@
 // (./_id_index.ts) and attributes in the same AttrMap (./_attrs.ts), so an
 // export switches engines across a restart with every handle still valid.
 import { VfsError } from "../errors.ts";
-import type { Credentials, FileId, FileSystem, FsStats } from "../types.ts";
+import type {
+  Attributes,
+  CreateOptions,
+  Credentials,
+  FileId,
+  FileSystem,
+  FsStats,
+  SetAttributes,
+} from "../types.ts";
+import type { AttrMap, HostStat } from "./_attrs.ts";
+import type { NameEffects, NameTree } from "./_names_policy.ts";
 import type { IdIndex } from "./_id_index.ts";
 import { isInt } from "./_host.ts";
 import type { LocalFsEngine } from "./mod.ts";
@@ -34,19 +44,75 @@ export interface EngineSetup {
   maxFileSize: number;
 }
 
-/** The file-system calls an engine serves, the facade's limits aside. */
-export type Engine =
-  & Omit<FileSystem, "limits" | "concurrency" | "copy" | "close">
-  & {
-    /** Which engine this is. */
-    readonly kind: EngineKind;
-    /** Whether symlinks can be created. */
-    readonly symlinks: boolean;
-    /** Copies a byte range (see FileSystem.copy). */
-    copy: NonNullable<FileSystem["copy"]>;
-    /** Releases descriptors and closes the journal. */
-    close(): Promise<void>;
+/** An object an engine found: its stat, plus how that engine reaches it. */
+export type Found = { st: HostStat };
+
+/**
+ * What an engine is made of, part by part, `L` being how it holds an object
+ * it found and `D` a directory. The facade calls the parts and keeps what
+ * is the same for both engines in one place: this turn's attributes,
+ * setattr's and access's bookkeeping, and CREATE, REMOVE and RMDIR's
+ * decisions (./_names_policy.ts).
+ */
+export interface Engine<L extends Found = Found, D extends Found = L> {
+  /** Which engine this is. */
+  readonly kind: EngineKind;
+  /** Whether symlinks can be created. */
+  readonly symlinks: boolean;
+  /** Finds objects and proves they are what their FileId names. */
+  readonly tree: NameTree<D, L> & { closed: boolean };
+  /** Attributes, the change counter and this turn's verified stats. */
+  readonly attrs: AttrMap;
+  /** Reads, writes, commits and attribute changes. */
+  readonly io: Pick<FileSystem, "read" | "write" | "commit"> & {
+    setattr(cred: Credentials, id: FileId, at: L, attrs: SetAttributes): void;
   };
+  /** Lookup, readlink and rename; the entry a remove acts on, and the act. */
+  readonly names: Pick<FileSystem, "lookup" | "readlink" | "rename"> & {
+    /** What a change of names tells the rest of the engine. */
+    readonly effects: NameEffects;
+    /** The entry `name` of `dirId` to remove, permissions checked. */
+    victim(
+      cred: Credentials,
+      dirId: FileId,
+      name: string,
+    ): { dir: D; victim: L; id: FileId };
+    /** Removes the entry `name` of `dir`, which was `victim`. */
+    unlink(dir: D, name: string, victim: L): void;
+  };
+  /** Mkdir, symlink, link and mknod, and how a new file is made. */
+  readonly make: Pick<FileSystem, "mkdir" | "symlink" | "link" | "mknod"> & {
+    /** Makes a new regular file (see MakeFile). */
+    createIn(
+      cred: Credentials,
+      dirId: FileId,
+      dir: D,
+      name: string,
+      options: CreateOptions,
+      quietExists: boolean,
+    ): Attributes | undefined;
+  };
+  /** READDIR. */
+  readonly listings: Pick<FileSystem, "readdir">;
+  /** The optional capabilities this engine has. */
+  readonly caps?:
+    & Required<Pick<FileSystem, "xattrs" | "allocate" | "deallocate" | "seek">>
+    & { clone: Clone };
+  /** Host statfs figures of the file system holding `id`. */
+  statfs(id: FileId): FsStats;
+  /** Copies a byte range (see FileSystem.copy). */
+  copy: NonNullable<FileSystem["copy"]>;
+  /** Releases the engine's descriptors. */
+  close(): void;
+}
+
+/** Makes a range of one file share the storage of another's (reflink). */
+export type Clone = (
+  cred: Credentials,
+  srcId: FileId,
+  dstId: FileId,
+  options: { srcOffset: number; dstOffset: number; length: number },
+) => Promise<void>;
 
 /** A COPY's range once checked: nothing to copy, or what to copy. */
 export type CopyPlan = { srcOffset: number; dstOffset: number; length: number };

@@ -1,7 +1,9 @@
 // The libc calls of the native LocalFs engine, through Deno.dlopen of
 // libc.so.6 (glibc 2.33 or later; Linux on x86_64 or aarch64), and nothing
-// else: one private module, so that what the engine asks of the kernel is
-// read in one place.
+// else: every call the engine makes goes through this module, so that what
+// it asks of the kernel is read in one place (the flags, errno numbers,
+// symbol declarations and struct layouts it relies on are ./_libc_abi.ts,
+// re-exported here).
 //
 // What it promises:
 // - Every call returns its result, or minus the errno when it failed (no
@@ -10,286 +12,93 @@
 //   (EOPNOTSUPP/ENOTSUP is ENOTSUP, EWOULDBLOCK is EAGAIN); an errno with no
 //   VfsError code of its own is EIO, its number in the message.
 // - errno is read from the calling thread's errno right after a synchronous
-//   call. A call made with `nonblocking: true` runs on another thread whose
-//   errno cannot be read here: those report only failure (-1), and the
-//   caller repeats the failed step synchronously to learn its errno (copies,
-//   clones and fallocate, whose errors are deterministic). fsync and large
-//   reads and writes go through node:fs on the thread pool instead, which
-//   reports the real error.
-// - The library is opened once, when this module is first evaluated and
-//   only if `--allow-ffi` is granted on Linux (so that no test or server
-//   opens it in the middle of its work); `libc()` is undefined otherwise.
-//   Opening it needs every symbol: a libc without one (glibc before 2.33)
-//   leaves the native engine unavailable, never half there.
-import { VfsError, type VfsErrorCode } from "../errors.ts";
+//   call. A call made with `nonblocking: true` (those that may wait on a
+//   disk: large reads and writes, fsync, fallocate, copies, clones) runs on
+//   another thread whose errno cannot be read here: it reports only failure
+//   (-1), and the failed step is repeated synchronously to learn its errno
+//   (each of those is idempotent), except fsync, whose failure is EIO (see
+//   `fsync`). node:fs cannot stand in: Deno's node:fs accepts only
+//   descriptors it opened itself.
+// - The library is open while some holder needs it (a native LocalFs from
+//   open to close, see `openLibc`), so that a test that opens and closes a
+//   LocalFs leaves nothing loaded behind. Opening it needs every symbol: a
+//   libc without one (glibc before 2.33) leaves the native engine
+//   unavailable, never half there. It costs ~8 ms (Deno prepares a call
+//   path per symbol), once per period in which any native LocalFs is open.
 import type { Time } from "../types.ts";
+import {
+  arch,
+  AT_EMPTY_PATH,
+  AT_SYMLINK_NOFOLLOW,
+  EINTR,
+  EINVAL,
+  EIO,
+  ERANGE,
+  FICLONE,
+  FICLONERANGE,
+  type NativeStat,
+  O_CLOEXEC,
+  parseStatx,
+  STATX_ALL,
+  SYMBOLS,
+  SYS_OPENAT2,
+  UTIME_NOW,
+  UTIME_OMIT,
+} from "./_libc_abi.ts";
 
-/** Open flags, which differ between architectures. */
-const ARCH_FLAGS = {
-  x86_64: { O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000 },
-  aarch64: { O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000 },
-} as const;
-
-const arch = Deno.build.arch as string;
-const archFlags = arch === "x86_64" || arch === "aarch64"
-  ? ARCH_FLAGS[arch]
-  : ARCH_FLAGS.x86_64;
-
-export const O_RDONLY = 0;
-export const O_RDWR = 2;
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_DIRECTORY: number = archFlags.O_DIRECTORY;
-export const O_NOFOLLOW: number = archFlags.O_NOFOLLOW;
-export const O_CLOEXEC = 0o2000000;
-export const O_PATH = 0o10000000;
-
-export const AT_FDCWD = -100;
-export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_REMOVEDIR = 0x200;
-export const AT_EMPTY_PATH = 0x1000;
-
-/** openat2 resolve flags: no mount crossing, no /proc magic links, no symlinks, nothing above the directory. */
-export const RESOLVE_CONFINED = 0x01 | 0x02 | 0x04 | 0x08;
-export const RENAME_NOREPLACE = 1;
-export const XATTR_CREATE = 1;
-export const XATTR_REPLACE = 2;
-export const FALLOC_FL_KEEP_SIZE = 1;
-export const FALLOC_FL_PUNCH_HOLE = 2;
-export const SEEK_DATA = 3;
-export const SEEK_HOLE = 4;
-export const UTIME_NOW = (1 << 30) - 1;
-export const UTIME_OMIT = (1 << 30) - 2;
-export const S_IFMT = 0o170000;
-export const S_IFIFO = 0o010000;
-export const S_IFCHR = 0o020000;
-export const S_IFDIR = 0o040000;
-export const S_IFBLK = 0o060000;
-export const S_IFREG = 0o100000;
-export const S_IFLNK = 0o120000;
-export const S_IFSOCK = 0o140000;
-
-const SYS_OPENAT2 = 437;
-const FICLONE = 0x40049409;
-const FICLONERANGE = 0x4020940d;
-const STATX_ALL = 0xfff;
-const STATX_BTIME = 0x800;
-
-export const ENOENT = 2;
-export const EINTR = 4;
-export const EACCES = 13;
-export const EEXIST = 17;
-export const EXDEV = 18;
-export const ENOTDIR = 20;
-export const EINVAL = 22;
-export const ENOTTY = 25;
-export const ERANGE = 34;
-export const ELOOP = 40;
-export const ENODATA = 61;
-export const EOPNOTSUPP = 95;
-const ENXIO = 6;
-
-/** errno values (the same on x86_64 and aarch64) with a VfsError code of their own, and their text. */
-const ERRNOS: Record<number, [VfsErrorCode, string]> = {
-  1: ["EPERM", "Operation not permitted"],
-  2: ["ENOENT", "No such file or directory"],
-  5: ["EIO", "Input/output error"],
-  6: ["ENXIO", "No such device or address"],
-  7: ["E2BIG", "Argument list too long"],
-  9: ["EBADF", "Bad file descriptor"],
-  11: ["EAGAIN", "Resource temporarily unavailable"],
-  13: ["EACCES", "Permission denied"],
-  16: ["EBUSY", "Device or resource busy"],
-  17: ["EEXIST", "File exists"],
-  18: ["EXDEV", "Crosses a mount point"],
-  19: ["ENODEV", "No such device"],
-  20: ["ENOTDIR", "Not a directory"],
-  21: ["EISDIR", "Is a directory"],
-  22: ["EINVAL", "Invalid argument"],
-  26: ["ETXTBSY", "Text file busy"],
-  27: ["EFBIG", "File too large"],
-  28: ["ENOSPC", "No space left on device"],
-  30: ["EROFS", "Read-only file system"],
-  31: ["EMLINK", "Too many links"],
-  34: ["ERANGE", "Result out of range"],
-  36: ["ENAMETOOLONG", "File name too long"],
-  38: ["ENOSYS", "Function not implemented"],
-  39: ["ENOTEMPTY", "Directory not empty"],
-  40: ["ELOOP", "Too many levels of symbolic links"],
-  61: ["ENODATA", "No such attribute"],
-  95: ["ENOTSUP", "Operation not supported"],
-  116: ["ESTALE", "Stale file handle"],
-  122: ["EDQUOT", "Disk quota exceeded"],
-};
-
-/** The VfsError for `errno` (positive or negated), naming `what`. */
-export function errnoError(errno: number, what: string): VfsError {
-  const e = Math.abs(errno);
-  const known = ERRNOS[e];
-  if (known !== undefined) {
-    return new VfsError(known[0], `${known[1]}: ${what}`);
-  }
-  return new VfsError("EIO", `I/O error (errno ${e}): ${what}`);
-}
-
-/** A stat result in Deno's shape, plus the nanosecond times Deno leaves out. */
-export type NativeStat = Deno.FileInfo & {
-  readonly times: { atime: Time; mtime: Time; ctime: Time };
-};
-
-const SYMBOLS = {
-  openat2: {
-    name: "syscall",
-    parameters: ["i64", "i32", "buffer", "buffer", "usize"],
-    result: "i32",
-  },
-  statx: {
-    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
-    result: "i32",
-  },
-  mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  mknodat: { parameters: ["i32", "buffer", "u32", "u64"], result: "i32" },
-  symlinkat: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
-  linkat: {
-    parameters: ["i32", "buffer", "i32", "buffer", "i32"],
-    result: "i32",
-  },
-  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
-  renameat2: {
-    parameters: ["i32", "buffer", "i32", "buffer", "u32"],
-    result: "i32",
-  },
-  readlinkat: {
-    parameters: ["i32", "buffer", "buffer", "usize"],
-    result: "i32",
-  },
-  fchownat: {
-    parameters: ["i32", "buffer", "u32", "u32", "i32"],
-    result: "i32",
-  },
-  fchmodat: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
-  fchmod: { parameters: ["i32", "u32"], result: "i32" },
-  utimensat: {
-    parameters: ["i32", "buffer", "buffer", "i32"],
-    result: "i32",
-  },
-  futimens: { parameters: ["i32", "buffer"], result: "i32" },
-  pread: {
-    name: "pread64",
-    parameters: ["i32", "buffer", "usize", "i64"],
-    result: "i32",
-  },
-  pwrite: {
-    name: "pwrite64",
-    parameters: ["i32", "buffer", "usize", "i64"],
-    result: "i32",
-  },
-  ftruncate: { name: "ftruncate64", parameters: ["i32", "i64"], result: "i32" },
-  fstatfs: { name: "fstatfs64", parameters: ["i32", "buffer"], result: "i32" },
-  getdents: {
-    name: "getdents64",
-    parameters: ["i32", "buffer", "usize"],
-    result: "i32",
-  },
-  rewind: { name: "lseek64", parameters: ["i32", "i64", "i32"], result: "i32" },
-  lseek: { name: "lseek64", parameters: ["i32", "i64", "i32"], result: "i64" },
-  fallocate: {
-    name: "fallocate64",
-    parameters: ["i32", "i32", "i64", "i64"],
-    result: "i32",
-  },
-  fallocateAsync: {
-    name: "fallocate64",
-    parameters: ["i32", "i32", "i64", "i64"],
-    result: "i32",
-    nonblocking: true,
-  },
-  copyRange: {
-    name: "copy_file_range",
-    parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
-    result: "i32",
-  },
-  copyRangeAsync: {
-    name: "copy_file_range",
-    parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
-    result: "i32",
-    nonblocking: true,
-  },
-  ioctlFd: { name: "ioctl", parameters: ["i32", "u64", "i64"], result: "i32" },
-  ioctlFdAsync: {
-    name: "ioctl",
-    parameters: ["i32", "u64", "i64"],
-    result: "i32",
-    nonblocking: true,
-  },
-  ioctlBuf: {
-    name: "ioctl",
-    parameters: ["i32", "u64", "buffer"],
-    result: "i32",
-  },
-  ioctlBufAsync: {
-    name: "ioctl",
-    parameters: ["i32", "u64", "buffer"],
-    result: "i32",
-    nonblocking: true,
-  },
-  fgetxattr: {
-    parameters: ["i32", "buffer", "buffer", "usize"],
-    result: "i32",
-  },
-  fsetxattr: {
-    parameters: ["i32", "buffer", "buffer", "usize", "i32"],
-    result: "i32",
-  },
-  flistxattr: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  fremovexattr: { parameters: ["i32", "buffer"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  geteuid: { parameters: [], result: "u32" },
-  realpath: { parameters: ["buffer", "buffer"], result: "pointer" },
-  errnoLocation: {
-    name: "__errno_location",
-    parameters: [],
-    result: "pointer",
-  },
-} as const satisfies Deno.ForeignLibraryInterface;
+export * from "./_libc_abi.ts";
 
 type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** The raw symbols, or why they could not be opened. */
-function load(): { sym: Symbols; errno: Deno.UnsafePointerView } | string {
+/** The library while any holder keeps it open. */
+let shared:
+  | {
+    lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+    errno: Deno.UnsafePointerView;
+    holders: number;
+  }
+  | undefined;
+
+/**
+ * The bindings, or why they cannot be had here: not Linux on x86_64 or
+ * aarch64, no `--allow-ffi`, or a libc without one of the symbols. The
+ * library is opened by the first holder and closed when the last one
+ * releases it (`Libc.release`).
+ */
+export function openLibc(): Libc | string {
   if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
   if (arch !== "x86_64" && arch !== "aarch64") {
     return `unsupported architecture (${arch})`;
   }
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-      return "--allow-ffi not granted";
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    return "--allow-ffi not granted";
+  }
+  if (shared === undefined) {
+    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+    try {
+      lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    } catch (e) {
+      return `libc.so.6 could not be opened: ${(e as Error).message}`;
     }
-    const lib = Deno.dlopen("libc.so.6", SYMBOLS);
     const at = lib.symbols.errnoLocation();
     if (at === null) {
       lib.close();
       return "no errno location";
     }
-    return { sym: lib.symbols, errno: new Deno.UnsafePointerView(at) };
-  } catch (e) {
-    return `libc.so.6 could not be opened: ${(e as Error).message}`;
+    shared = { lib, errno: new Deno.UnsafePointerView(at), holders: 0 };
   }
+  shared.holders++;
+  return new Libc(shared.lib.symbols, shared.errno);
 }
 
-const loaded = load();
-
-/** Why the native engine cannot run here, or undefined when it can. */
-export function libcUnavailable(): string | undefined {
-  return typeof loaded === "string" ? loaded : undefined;
-}
-
-/** The bindings, when `--allow-ffi` is granted on Linux. */
-export function libc(): Libc | undefined {
-  return typeof loaded === "string" ? undefined : LIBC;
+function releaseShared(): void {
+  if (shared !== undefined && --shared.holders === 0) {
+    shared.lib.close();
+    shared = undefined;
+  }
 }
 
 /**
@@ -311,12 +120,6 @@ function cstr(s: string, scratch: Uint8Array): Uint8Array {
   return enc.encode(s + "\0");
 }
 
-/** glibc's makedev, in doubles (device numbers pass 2^32). */
-export function makedev(major: number, minor: number): number {
-  return (minor & 0xff) + (major & 0xfff) * 0x100 +
-    Math.floor(minor / 0x100) * 0x100000 + Math.floor(major / 0x1000) * 2 ** 44;
-}
-
 /** The libc calls the native engine makes; each returns its result or -errno. */
 export class Libc {
   readonly #s: Symbols;
@@ -332,10 +135,22 @@ export class Libc {
   readonly #times = new Uint8Array(32);
   readonly #timesView = new DataView(this.#times.buffer);
 
-  /** Wraps opened symbols; see `libc()`. */
+  #released = false;
+
+  /** Wraps opened symbols; see `openLibc()`. */
   constructor(sym: Symbols, errno: Deno.UnsafePointerView) {
     this.#s = sym;
     this.#errno = errno;
+  }
+
+  /**
+   * Gives the library back (closed with its last holder); no call may be
+   * made, or be in flight, after.
+   */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    releaseShared();
   }
 
   #r(r: number): number {
@@ -373,53 +188,12 @@ export class Libc {
     const r = this.#r(
       this.#s.statx(dirfd, cstr(name, this.#n1), flags, STATX_ALL, this.#stx),
     );
-    return r < 0 ? r : this.#parseStatx();
+    return r < 0 ? r : parseStatx(this.#stxView);
   }
 
   /** fstat through statx on a descriptor. */
   fstat(fd: number): NativeStat | number {
     return this.statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-  }
-
-  #parseStatx(): NativeStat {
-    const v = this.#stxView;
-    const u64 = (o: number) =>
-      v.getUint32(o, true) + v.getUint32(o + 4, true) * 2 ** 32;
-    const time = (o: number): Time => ({
-      sec: Number(v.getBigInt64(o, true)),
-      nsec: v.getUint32(o + 8, true),
-    });
-    const ms = (t: Time) => t.sec * 1000 + Math.floor(t.nsec / 1e6);
-    const mode = v.getUint16(28, true);
-    const fmt = mode & S_IFMT;
-    const atime = time(64);
-    const mtime = time(112);
-    const ctime = time(96);
-    const hasBirth = (v.getUint32(0, true) & STATX_BTIME) !== 0;
-    return {
-      isFile: fmt === S_IFREG,
-      isDirectory: fmt === S_IFDIR,
-      isSymlink: fmt === S_IFLNK,
-      isBlockDevice: fmt === S_IFBLK,
-      isCharDevice: fmt === S_IFCHR,
-      isFifo: fmt === S_IFIFO,
-      isSocket: fmt === S_IFSOCK,
-      size: u64(40),
-      atime: new Date(ms(atime)),
-      mtime: new Date(ms(mtime)),
-      ctime: new Date(ms(ctime)),
-      birthtime: hasBirth ? new Date(ms(time(80))) : null,
-      dev: makedev(v.getUint32(136, true), v.getUint32(140, true)),
-      ino: u64(32),
-      mode,
-      nlink: v.getUint32(16, true),
-      uid: v.getUint32(20, true),
-      gid: v.getUint32(24, true),
-      rdev: makedev(v.getUint32(128, true), v.getUint32(132, true)),
-      blksize: v.getUint32(4, true),
-      blocks: u64(48),
-      times: { atime, mtime, ctime },
-    };
   }
 
   /** mkdirat(2). */
@@ -559,6 +333,44 @@ export class Libc {
       const r = this.#r(this.#s.pwrite(fd, buf, w(buf.length), w(offset)));
       if (r !== -EINTR) return r;
     }
+  }
+
+  /**
+   * pread(2) on the thread pool; a failure is read again synchronously (a
+   * read at an offset changes nothing) to learn its errno.
+   */
+  async preadAsync(
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+  ): Promise<number> {
+    const r = await this.#s.preadAsync(fd, buf, w(buf.length), w(offset));
+    return r >= 0 ? r : this.pread(fd, buf, offset);
+  }
+
+  /**
+   * pwrite(2) on the thread pool; a failure is written again synchronously
+   * (the same bytes at the same offset) to learn its errno.
+   */
+  async pwriteAsync(
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+  ): Promise<number> {
+    const r = await this.#s.pwriteAsync(fd, buf, w(buf.length), w(offset));
+    return r >= 0 ? r : this.pwrite(fd, buf, offset);
+  }
+
+  /**
+   * fsync(2), or fdatasync(2) when `dataOnly`, on the thread pool. Its
+   * errno cannot be learnt: a second fsync would not report the error again
+   * (the kernel reports a writeback error once per open file), so any
+   * failure is -EIO, which is what writeback errors are.
+   */
+  async fsync(fd: number, dataOnly: boolean): Promise<number> {
+    const r =
+      await (dataOnly ? this.#s.fdatasyncAsync(fd) : this.#s.fsyncAsync(fd));
+    return r >= 0 ? r : -EIO;
   }
 
   /** ftruncate(2). */
@@ -755,9 +567,3 @@ export class Libc {
     return dec.decode(out.subarray(0, end < 0 ? out.length : end));
   }
 }
-
-const LIBC: Libc | undefined = typeof loaded === "string"
-  ? undefined
-  : new Libc(loaded.sym, loaded.errno);
-
-export { ENXIO };

@@ -74,6 +74,7 @@
  * @module
  */
 
+import { accessBits } from "../access.ts";
 import { VfsError } from "../errors.ts";
 import type {
   Attributes,
@@ -90,10 +91,16 @@ import type {
   SetAttributes,
   Stability,
   WriteResult,
+  XattrOps,
 } from "../types.ts";
-import type { Engine } from "./_engine.ts";
+import { owned } from "./_attrs.ts";
+import type { Engine, EngineSetup } from "./_engine.ts";
+import { settle } from "./_host.ts";
+import { createOrOpen, removeEntry } from "./_names_policy.ts";
 import { IdIndex } from "./_id_index.ts";
+import type { Libc } from "./_libc.ts";
 import { PortableEngine } from "./_portable.ts";
+import { NativeEngine, openNative } from "./native/mod.ts";
 
 const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 
@@ -129,6 +136,30 @@ export interface LocalFsOptions {
    * number is not detected).
    */
   generations?: boolean;
+  /**
+   * Which engine serves the export (default `"auto"`: native on Linux when
+   * `--allow-ffi` is granted, portable otherwise). `"native"` fails with
+   * ENOTSUP where it cannot run; both keep the same FileIds.
+   */
+  engine?: LocalFsEngine | "auto";
+}
+
+/** Deno's NotCapable as a one-line VfsError saying which flag to give. */
+function permissionError(e: unknown, path: string, kind: LocalFsEngine): never {
+  if (!(e instanceof Deno.errors.NotCapable)) throw e;
+  if (/all access/.test(e.message)) {
+    const way = kind === "native"
+      ? "or keep the FileId journal outside /dev (stateDir)"
+      : "or --allow-ffi for the native engine with the FileId journal outside /dev (stateDir)";
+    throw new VfsError(
+      "EACCES",
+      `Deno's permissions cannot reach ${path} with scoped flags (paths under /dev need --allow-all): run with --allow-all, ${way}`,
+    );
+  }
+  throw new VfsError(
+    "EACCES",
+    `Deno permission missing for ${path}: run with --allow-read=${path} --allow-write=${path}`,
+  );
 }
 
 /**
@@ -166,12 +197,47 @@ export class LocalFs implements FileSystem {
   /** The engine serving this export. */
   readonly engine: LocalFsEngine;
 
+  /** Extended attributes in the `user.` namespace (native engine only). */
+  declare readonly xattrs?: XattrOps;
+  /** Reserves space with fallocate (native engine only). */
+  declare readonly allocate?: (
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ) => Promise<void>;
+  /** Punches a hole with fallocate (native engine only). */
+  declare readonly deallocate?: (
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ) => Promise<void>;
+  /** The next data or hole with lseek SEEK_DATA/SEEK_HOLE (native engine only). */
+  declare readonly seek?: (
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    what: "data" | "hole",
+  ) => Promise<{ offset: number; eof: boolean }>;
+
   readonly #engine: Engine;
 
   private constructor(engine: Engine) {
     this.#engine = engine;
+    this.root = engine.tree.root;
+    // Capabilities are own properties only when the engine has them, so
+    // that servers and wrappers see what this export can do.
+    const caps = engine.caps;
+    if (caps !== undefined) {
+      Object.assign(this, {
+        xattrs: caps.xattrs,
+        allocate: caps.allocate,
+        deallocate: caps.deallocate,
+        seek: caps.seek,
+      });
+    }
     this.engine = engine.kind;
-    this.root = engine.root;
     this.limits = Object.freeze({
       maxNameLength: 255,
       maxLinks: 65000,
@@ -204,11 +270,56 @@ export class LocalFs implements FileSystem {
     root: string,
     options: LocalFsOptions = {},
   ): Promise<LocalFs> {
-    const rootPath = await Deno.realPath(root);
-    const rootSt = Deno.lstatSync(rootPath);
-    if (!rootSt.isDirectory) {
-      throw new VfsError("ENOTDIR", `Not a directory: ${root}`);
+    const want = options.engine ?? "auto";
+    let lib: Libc | undefined;
+    if (want !== "portable") {
+      const native = openNative();
+      if (typeof native !== "string") lib = native;
+      else if (want === "native") {
+        throw new VfsError("ENOTSUP", `Native engine unavailable: ${native}`);
+      }
     }
+    const kind: LocalFsEngine = lib !== undefined ? "native" : "portable";
+    let rootPath: string;
+    let rootSt: Deno.FileInfo | undefined;
+    let rootFd = -1;
+    try {
+      if (lib !== undefined) {
+        ({ rootPath, fd: rootFd } = NativeEngine.openRoot(lib, root));
+      } else {
+        rootPath = await Deno.realPath(root);
+        rootSt = Deno.lstatSync(rootPath);
+        if (!rootSt.isDirectory) {
+          throw new VfsError("ENOTDIR", `Not a directory: ${root}`);
+        }
+      }
+    } catch (e) {
+      lib?.release();
+      permissionError(e, root, kind);
+    }
+    let setup: EngineSetup;
+    try {
+      setup = LocalFs.#setup(rootPath, options, lib);
+    } catch (e) {
+      if (lib !== undefined) {
+        lib.close(rootFd);
+        lib.release();
+      }
+      permissionError(e, rootPath, kind);
+    }
+    return new LocalFs(
+      lib !== undefined
+        ? NativeEngine.create(setup, lib, rootFd)
+        : new PortableEngine(setup, rootSt!),
+    );
+  }
+
+  /** The journal, the hidden state folder and the ownership policy. */
+  static #setup(
+    rootPath: string,
+    options: LocalFsOptions,
+    lib: Libc | undefined,
+  ): EngineSetup {
     let hidden: string | undefined;
     let journal: string | undefined;
     if (options.stateDir !== false) {
@@ -221,19 +332,23 @@ export class LocalFs implements FileSystem {
         if (real.slice(0, slash) === rootPath) hidden = real.slice(slash + 1);
       } catch (e) {
         // A read-only export still serves; FileIds then rely on inode walks.
-        if (options.stateDir !== undefined) throw e;
+        // A missing Deno permission is the user's to fix, not to hide.
+        if (
+          options.stateDir !== undefined ||
+          e instanceof Deno.errors.NotCapable
+        ) throw e;
       }
     }
     const index = new IdIndex(journal, options.generations ?? true);
     let chown = options.chownToCaller;
     if (chown === undefined) {
       try {
-        chown = Deno.uid() === 0;
+        chown = (lib !== undefined ? lib.geteuid() : Deno.uid()) === 0;
       } catch {
         chown = false;
       }
     }
-    const setup = {
+    return {
       rootPath,
       index,
       hidden,
@@ -243,31 +358,50 @@ export class LocalFs implements FileSystem {
       chown,
       maxFileSize: MAX_FILE_SIZE,
     };
-    return new LocalFs(new PortableEngine(setup, rootSt));
   }
 
   /** Attributes of an object; ESTALE if it no longer exists. */
-  getattr(cred: Credentials, id: FileId): Promise<Attributes> {
-    return this.#engine.getattr(cred, id);
+  getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
+    const { tree, attrs } = this.#engine;
+    return settle(() => {
+      // Attributes verified earlier in this same synchronous turn (the NFS
+      // LOOKUP asks for the directory's right after looking a name up in
+      // it) are as fresh as another stat: no code of ours ran in between,
+      // and every change made through this LocalFs drops them (AttrMap.bump).
+      const seen = tree.closed || tree.index.isDead(id)
+        ? undefined
+        : attrs.turnStat(id);
+      if (seen !== undefined) return attrs.of(seen, id);
+      const at = tree.locate(id);
+      attrs.noteTurn(id, at.st);
+      return attrs.of(at.st, id);
+    });
   }
 
   /** Changes attributes with POSIX ownership rules. */
   setattr(
     cred: Credentials,
     id: FileId,
-    attrs: SetAttributes,
+    set: SetAttributes,
   ): Promise<Attributes> {
-    return this.#engine.setattr(cred, id, attrs);
+    const { tree, attrs, io } = this.#engine;
+    return settle(() => {
+      io.setattr(cred, id, tree.locate(id), set);
+      attrs.bump(id);
+      return attrs.of(tree.locate(id).st, id);
+    });
   }
 
   /** Which NFS ACCESS bits the caller has. */
   access(cred: Credentials, id: FileId, mask: number): Promise<number> {
-    return this.#engine.access(cred, id, mask);
+    return settle(() =>
+      accessBits(owned(this.#engine.tree.locate(id).st), cred, mask)
+    );
   }
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
   lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
-    return this.#engine.lookup(cred, dirId, name);
+    return this.#engine.names.lookup(cred, dirId, name);
   }
 
   /** Reads up to `length` bytes at `offset` with one positional read. */
@@ -277,7 +411,7 @@ export class LocalFs implements FileSystem {
     offset: number,
     length: number,
   ): Promise<ReadResult> {
-    return this.#engine.read(cred, id, offset, length);
+    return this.#engine.io.read(cred, id, offset, length);
   }
 
   /** Writes at `offset`; "data" and "file" stability fsync before returning. */
@@ -288,7 +422,7 @@ export class LocalFs implements FileSystem {
     data: Uint8Array,
     stable: Stability = "unstable",
   ): Promise<WriteResult> {
-    return this.#engine.write(cred, id, offset, data, stable);
+    return this.#engine.io.write(cred, id, offset, data, stable);
   }
 
   /** Creates a regular file, or opens an existing one unless `exclusive`. */
@@ -298,7 +432,19 @@ export class LocalFs implements FileSystem {
     name: string,
     options: CreateOptions = {},
   ): Promise<Attributes> {
-    return this.#engine.create(cred, dirId, name, options);
+    const { tree, attrs, io, make } = this.#engine;
+    return settle(() =>
+      createOrOpen(
+        tree,
+        attrs,
+        (c, id, at, a) => io.setattr(c, id, at, a),
+        (c, d, dir, n, o, quiet) => make.createIn(c, d, dir, n, o, quiet),
+        cred,
+        dirId,
+        name,
+        options,
+      )
+    );
   }
 
   /** Creates a directory. */
@@ -308,7 +454,7 @@ export class LocalFs implements FileSystem {
     name: string,
     attrs?: SetAttributes,
   ): Promise<Attributes> {
-    return this.#engine.mkdir(cred, dirId, name, attrs);
+    return this.#engine.make.mkdir(cred, dirId, name, attrs);
   }
 
   /** Creates a symbolic link (needs unscoped read and write permission). */
@@ -319,12 +465,12 @@ export class LocalFs implements FileSystem {
     target: string,
     attrs?: SetAttributes,
   ): Promise<Attributes> {
-    return this.#engine.symlink(cred, dirId, name, target, attrs);
+    return this.#engine.make.symlink(cred, dirId, name, target, attrs);
   }
 
   /** The target of a symbolic link. */
   readlink(cred: Credentials, id: FileId): Promise<string> {
-    return this.#engine.readlink(cred, id);
+    return this.#engine.names.readlink(cred, id);
   }
 
   /** Not available: Deno has no mknod. */
@@ -334,7 +480,7 @@ export class LocalFs implements FileSystem {
     name: string,
     options: MknodOptions,
   ): Promise<Attributes> {
-    return this.#engine.mknod(cred, dirId, name, options);
+    return this.#engine.make.mknod(cred, dirId, name, options);
   }
 
   /** Adds a hard link `dir/name` to `id`. */
@@ -344,17 +490,35 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     name: string,
   ): Promise<Attributes> {
-    return this.#engine.link(cred, id, dirId, name);
+    return this.#engine.make.link(cred, id, dirId, name);
   }
 
   /** Removes a non-directory entry. */
   remove(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return this.#engine.remove(cred, dirId, name);
+    return this.#remove(cred, dirId, name, false);
   }
 
   /** Removes an empty directory. */
   rmdir(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return this.#engine.rmdir(cred, dirId, name);
+    return this.#remove(cred, dirId, name, true);
+  }
+
+  #remove(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    wantDir: boolean,
+  ): Promise<void> {
+    const { tree, names } = this.#engine;
+    return settle(() =>
+      removeEntry(
+        names.victim(cred, dirId, name),
+        tree.index,
+        names.effects,
+        { dirId, name, wantDir },
+        (dir, victim) => names.unlink(dir, name, victim),
+      )
+    );
   }
 
   /**
@@ -369,7 +533,13 @@ export class LocalFs implements FileSystem {
     toDirId: FileId,
     toName: string,
   ): Promise<void> {
-    return this.#engine.rename(cred, fromDirId, fromName, toDirId, toName);
+    return this.#engine.names.rename(
+      cred,
+      fromDirId,
+      fromName,
+      toDirId,
+      toName,
+    );
   }
 
   /**
@@ -381,17 +551,17 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     options: ReaddirOptions = {},
   ): Promise<ReaddirResult> {
-    return this.#engine.readdir(cred, dirId, options);
+    return this.#engine.listings.readdir(cred, dirId, options);
   }
 
   /** fsyncs the file (and the FileId journal); errors are reported. */
   commit(cred: Credentials, id: FileId): Promise<void> {
-    return this.#engine.commit(cred, id);
+    return this.#engine.io.commit(cred, id);
   }
 
-  /** Host statfs figures (with `--allow-sys=statfs`), else large placeholders. */
-  statfs(cred: Credentials, id: FileId): Promise<FsStats> {
-    return this.#engine.statfs(cred, id);
+  /** Host statfs figures (the portable engine needs `--allow-sys=statfs`), else large placeholders. */
+  statfs(_cred: Credentials, id: FileId): Promise<FsStats> {
+    return settle(() => this.#engine.statfs(id));
   }
 
   /** Copies a byte range through the host, 1 MiB at a time; length 0 copies to end of file. */
@@ -406,6 +576,10 @@ export class LocalFs implements FileSystem {
 
   /** Closes open files and the FileId journal. */
   close(): Promise<void> {
-    return this.#engine.close();
+    return settle(() => {
+      if (this.#engine.tree.closed) return;
+      this.#engine.tree.closed = true;
+      this.#engine.close();
+    });
   }
 }
