@@ -1,29 +1,46 @@
 /**
- * A {@link FileSystem} over a host directory, confined to it.
+ * A {@link FileSystem} over a host directory, confined to it, on one of two
+ * engines that keep the same FileIds (an export may switch engines across a
+ * restart and every handle stays valid):
  *
- * - **Confinement**: every object is reached from the root by names the
- *   server checked itself (no "/", NUL, "." or ".." as names); symlinks are
- *   never followed on the server side (files are opened with `O_NOFOLLOW`);
- *   every located path, component by component, and every opened descriptor
- *   is verified against the expected device, inode and birth time, so a
- *   directory swapped for a symlink between two calls yields ESTALE, never
- *   an object outside. Within one call, Deno offers no openat/fstatat, so a
- *   host process swapping an ancestor and back can race a path: a name's
- *   object is therefore confirmed after the directory's path was verified
- *   (already recorded at that name, or the same object when read again and
- *   the directory's path verified once more after that), so a swap has to be
- *   made and undone three times in step with our system calls (a host loop
- *   swapping as fast as it can won the two-step version about once in 20,000
- *   lookups, and not in 180 runs of the race test since); objects made by a
- *   call are confirmed the same way, and a failed check removes only what
- *   the call made. Limits: a create raced that way (the swap made just
- *   before our mkdir/open and undone before the check) makes its new, empty
- *   object outside, where the undo cannot always reach it; changes made by
- *   path (unlink, rename, and lchown/lutimes of symlinks) check the object
- *   right before acting but could still be redirected by a swap won within
- *   that one system call. Reads and writes go through descriptors verified
- *   when opened (an open descriptor cannot escape). Metadata calls are
- *   synchronous, so no two client requests interleave inside one operation.
+ * - **native** (Linux with `--allow-ffi`, picked by default there): the
+ *   kernel confines every lookup. Objects are reached through directory
+ *   descriptors, each opened with `openat2(parent, name, RESOLVE_BENEATH |
+ *   RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)` and
+ *   checked against the FileId's device, inode and birth time; every
+ *   create, remove, rename and attribute change is an `*at` call on such a
+ *   descriptor (`AT_SYMLINK_NOFOLLOW`), so no call, however a host process
+ *   races it, reads, changes or makes anything outside the export (the
+ *   adversarial and race tests swap a directory for a symlink to the
+ *   outside within single calls: zero escapes, zero objects made outside).
+ *   Directory descriptors are cached (256) and trusted for at most a second
+ *   since their names were last seen: a directory the host moves out of
+ *   the export stops being served within that second. It adds MKNOD
+ *   (devices as root), symlinks under scoped permissions, `user.` xattrs,
+ *   allocate, deallocate, seek, kernel copies and nanosecond times.
+ * - **portable** (pure Deno: scoped permissions, any OS): every object is
+ *   reached from the root by names the server checked itself (no "/", NUL,
+ *   "." or ".."); symlinks are never followed (`O_NOFOLLOW`); every located
+ *   path, component by component, and every opened descriptor is verified
+ *   against device, inode and birth time, so a directory swapped for a
+ *   symlink between two calls yields ESTALE, never an object outside.
+ *   Within one call Deno offers no openat, so a host process swapping an
+ *   ancestor and back can race a path: a name's object is therefore
+ *   confirmed after the directory's path was verified (already recorded at
+ *   that name, or the same object read again and the path verified once
+ *   more), so a swap has to be made and undone three times in step with our
+ *   system calls (the two-step version lost about once in 20,000 lookups to
+ *   a host loop swapping as fast as it can, the three-step one not in 180
+ *   runs of the race test). Limits: a create raced that way can leave its
+ *   new, empty object outside; changes made by path (unlink, rename,
+ *   lchown/lutimes of symlinks) check the object right before acting but
+ *   could still be redirected by a swap won within that one system call.
+ *   Times have millisecond precision (ctime whole seconds).
+ *
+ * Both: metadata calls are synchronous, so no two client requests
+ * interleave inside one operation; reads and writes go through descriptors
+ * verified when opened (an open descriptor cannot escape).
+ *
  * - **FileIds** are host inode numbers plus a generation in the bits above
  *   2^32 (bumped when the host reuses an inode number, seen by a different
  *   birth time). A journal in a hidden `.netfs` folder at the export's root
@@ -34,29 +51,31 @@
  *   survives a crash of the server process, as knfsd's dentries do) and
  *   fsynced on `commit` and `close`; the journal is compacted when it has
  *   doubled since the last compaction (amortised O(1) per change).
- * - **IO** is positional (`node:fs` read/write at an offset) through a
- *   bounded cache of open descriptors: synchronous up to 64 KiB (a pread from
- *   the page cache costs a few microseconds, the thread pool several times
- *   more), through the thread pool above. Attributes come from an lstat of
- *   the verified path (several times cheaper in Deno than node:fs `fstat`);
- *   a read or write reuses the attributes a getattr took in the same
- *   synchronous turn (NFS READ and WRITE ask for both at once), and a getattr
- *   reuses those a lookup verified for the directory in the same turn (NFS
- *   LOOKUP returns both): never older ones, so the staleness bound is one
- *   synchronous turn of the event loop (no code of ours runs in between), and
- *   every change made through this LocalFs drops them. Stable writes and
- *   `commit` fsync, and fsync errors are reported.
+ * - **IO** is positional through a bounded cache of open descriptors:
+ *   synchronous up to 64 KiB (a pread from the page cache costs a few
+ *   microseconds, the thread pool several times more), through the thread
+ *   pool above. A read or write reuses the attributes a getattr took in the
+ *   same synchronous turn (NFS READ and WRITE ask for both at once), and a
+ *   getattr reuses those a lookup verified for the directory in the same
+ *   turn (NFS LOOKUP returns both): never older ones, so the staleness bound
+ *   is one synchronous turn of the event loop (no code of ours runs in
+ *   between), and every change made through this LocalFs drops them. Stable
+ *   writes and `commit` fsync, and fsync errors are reported (the native
+ *   engine reports any fsync failure as EIO: its errno stays on the thread
+ *   that ran it).
  *
  * This file is the facade: it prepares the root, the FileId journal and the
- * ownership policy once, and hands every call to an engine (the interface
- * is `_engine.ts`). The portable (pure Deno) engine is assembled in
- * `_portable.ts` from one private file per responsibility: `_confine.ts`
- * (finding objects and proving a path leads to them), `_attrs.ts` (host stat to attributes, the
- * change counter, the per-turn attributes), `_io.ts` (descriptors, reads,
- * writes, fsync, descriptor-based attribute changes), `_namespace.ts` and
- * `_create.ts` (names looked up, made, moved and removed), `_readdir.ts`
- * (hash-ordered listings), over `_id_index.ts` (the FileId journal),
- * `_fd_cache.ts` and `_host.ts` (host errors, lstat, open flags).
+ * ownership policy once, keeps what both engines decide alike (this turn's
+ * attributes, SETATTR, ACCESS, CREATE, REMOVE, RMDIR), and hands the rest
+ * to the engine's parts (`_engine.ts` says which). Shared by both:
+ * `_names_policy.ts` (lookup, victims, rename checks, bookkeeping),
+ * `_file_io.ts` (READ, WRITE, COMMIT), `_readdir.ts` (hash-ordered
+ * listings), `_attrs.ts` (stat to attributes, the change counter, this
+ * turn's attributes), `_tree_ids.ts`, `_id_index.ts` (the FileId journal)
+ * and `_fd_cache.ts`. The portable engine is `_portable.ts` over
+ * `_confine.ts` (finding objects and proving a path leads to them), `_io.ts`,
+ * `_namespace.ts`, `_create.ts` and `_host.ts`; the native engine is
+ * `native/` over the libc bindings `_libc.ts` and `_libc_abi.ts`.
  *
  * @example Serve a temporary directory
  * ```ts
@@ -71,11 +90,22 @@
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
+ * @example Choose the engine
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalFs } from "@netfs/netfs/vfs";
+ * const dir = await Deno.makeTempDir();
+ * const fs = await LocalFs.open(dir, { engine: "portable" });
+ * assert.equal(fs.engine, "portable");
+ * assert.equal("xattrs" in fs, false); // the native engine's capabilities
+ * await fs.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
  * @module
  */
 
 import { accessBits } from "../access.ts";
-import { VfsError } from "../errors.ts";
 import type {
   Attributes,
   CreateOptions,
@@ -94,15 +124,10 @@ import type {
   XattrOps,
 } from "../types.ts";
 import { owned } from "./_attrs.ts";
-import type { Engine, EngineSetup } from "./_engine.ts";
+import type { Engine } from "./_engine.ts";
 import { settle } from "./_host.ts";
 import { createOrOpen, removeEntry } from "./_names_policy.ts";
-import { IdIndex } from "./_id_index.ts";
-import type { Libc } from "./_libc.ts";
-import { PortableEngine } from "./_portable.ts";
-import { NativeEngine, openNative } from "./native/mod.ts";
-
-const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+import { MAX_FILE_SIZE, openEngine } from "./_open.ts";
 
 /**
  * The engines a LocalFs runs on: `"native"` (Linux, `--allow-ffi`: the
@@ -144,34 +169,21 @@ export interface LocalFsOptions {
   engine?: LocalFsEngine | "auto";
 }
 
-/** Deno's NotCapable as a one-line VfsError saying which flag to give. */
-function permissionError(e: unknown, path: string, kind: LocalFsEngine): never {
-  if (!(e instanceof Deno.errors.NotCapable)) throw e;
-  if (/all access/.test(e.message)) {
-    const way = kind === "native"
-      ? "or keep the FileId journal outside /dev (stateDir)"
-      : "or --allow-ffi for the native engine with the FileId journal outside /dev (stateDir)";
-    throw new VfsError(
-      "EACCES",
-      `Deno's permissions cannot reach ${path} with scoped flags (paths under /dev need --allow-all): run with --allow-all, ${way}`,
-    );
-  }
-  throw new VfsError(
-    "EACCES",
-    `Deno permission missing for ${path}: run with --allow-read=${path} --allow-write=${path}`,
-  );
-}
-
 /**
  * A file system serving a host directory, confined to it, with FileIds that
  * survive a restart. Open one with {@link LocalFs.open}.
  *
- * Needs `--allow-read=DIR --allow-write=DIR` for the export (and for
- * `stateDir` when it is outside). Creating symlinks needs unscoped
+ * Permissions: the native engine needs `--allow-ffi` (which Deno treats as
+ * all access) plus `--allow-read=DIR --allow-write=DIR` for the FileId
+ * journal (unless `stateDir` is false or elsewhere). The portable engine
+ * needs `--allow-read=DIR --allow-write=DIR` for the export (and for
+ * `stateDir` when it is outside); creating symlinks needs unscoped
  * `--allow-read --allow-write` (Deno's rule), otherwise SYMLINK answers
  * ENOTSUP; `--allow-sys=statfs,uid` gives real statfs figures and lets a
- * root process create objects owned by the caller. mknod, xattrs, allocate
- * and seek are not available in Deno and are absent or ENOTSUP.
+ * root process create objects owned by the caller. MKNOD answers ENOTSUP,
+ * and xattrs, allocate, deallocate and seek are absent, on the portable
+ * engine. A root Deno's permissions cannot reach with the flags given (any
+ * path under /dev) fails with one line saying which flag to give.
  *
  * @example
  * ```ts
@@ -270,94 +282,7 @@ export class LocalFs implements FileSystem {
     root: string,
     options: LocalFsOptions = {},
   ): Promise<LocalFs> {
-    const want = options.engine ?? "auto";
-    let lib: Libc | undefined;
-    if (want !== "portable") {
-      const native = openNative();
-      if (typeof native !== "string") lib = native;
-      else if (want === "native") {
-        throw new VfsError("ENOTSUP", `Native engine unavailable: ${native}`);
-      }
-    }
-    const kind: LocalFsEngine = lib !== undefined ? "native" : "portable";
-    let rootPath: string;
-    let rootSt: Deno.FileInfo | undefined;
-    let rootFd = -1;
-    try {
-      if (lib !== undefined) {
-        ({ rootPath, fd: rootFd } = NativeEngine.openRoot(lib, root));
-      } else {
-        rootPath = await Deno.realPath(root);
-        rootSt = Deno.lstatSync(rootPath);
-        if (!rootSt.isDirectory) {
-          throw new VfsError("ENOTDIR", `Not a directory: ${root}`);
-        }
-      }
-    } catch (e) {
-      lib?.release();
-      permissionError(e, root, kind);
-    }
-    let setup: EngineSetup;
-    try {
-      setup = LocalFs.#setup(rootPath, options, lib);
-    } catch (e) {
-      if (lib !== undefined) {
-        lib.close(rootFd);
-        lib.release();
-      }
-      permissionError(e, rootPath, kind);
-    }
-    return new LocalFs(
-      lib !== undefined
-        ? NativeEngine.create(setup, lib, rootFd)
-        : new PortableEngine(setup, rootSt!),
-    );
-  }
-
-  /** The journal, the hidden state folder and the ownership policy. */
-  static #setup(
-    rootPath: string,
-    options: LocalFsOptions,
-    lib: Libc | undefined,
-  ): EngineSetup {
-    let hidden: string | undefined;
-    let journal: string | undefined;
-    if (options.stateDir !== false) {
-      const dir = options.stateDir ?? `${rootPath}/.netfs`;
-      try {
-        Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        journal = `${dir}/ids.jsonl`;
-        const real = Deno.realPathSync(dir);
-        const slash = real.lastIndexOf("/");
-        if (real.slice(0, slash) === rootPath) hidden = real.slice(slash + 1);
-      } catch (e) {
-        // A read-only export still serves; FileIds then rely on inode walks.
-        // A missing Deno permission is the user's to fix, not to hide.
-        if (
-          options.stateDir !== undefined ||
-          e instanceof Deno.errors.NotCapable
-        ) throw e;
-      }
-    }
-    const index = new IdIndex(journal, options.generations ?? true);
-    let chown = options.chownToCaller;
-    if (chown === undefined) {
-      try {
-        chown = (lib !== undefined ? lib.geteuid() : Deno.uid()) === 0;
-      } catch {
-        chown = false;
-      }
-    }
-    return {
-      rootPath,
-      index,
-      hidden,
-      scanLimit: options.scanLimit ?? 100_000,
-      openFiles: options.openFiles ?? 128,
-      fsid: options.fsid,
-      chown,
-      maxFileSize: MAX_FILE_SIZE,
-    };
+    return new LocalFs(await openEngine(root, options));
   }
 
   /** Attributes of an object; ESTALE if it no longer exists. */
@@ -457,7 +382,7 @@ export class LocalFs implements FileSystem {
     return this.#engine.make.mkdir(cred, dirId, name, attrs);
   }
 
-  /** Creates a symbolic link (needs unscoped read and write permission). */
+  /** Creates a symbolic link (the portable engine needs unscoped read and write permission). */
   symlink(
     cred: Credentials,
     dirId: FileId,
@@ -473,7 +398,7 @@ export class LocalFs implements FileSystem {
     return this.#engine.names.readlink(cred, id);
   }
 
-  /** Not available: Deno has no mknod. */
+  /** Creates a device (as root), fifo or socket node; ENOTSUP on the portable engine. */
   mknod(
     cred: Credentials,
     dirId: FileId,
@@ -522,9 +447,10 @@ export class LocalFs implements FileSystem {
   }
 
   /**
-   * Atomically renames with POSIX rules (host rename(2)). Both directories
-   * are verified before, and the moved object and the target directory
-   * after; a raced swap is undone as far as paths allow.
+   * Atomically renames with POSIX rules: renameat2 on the native engine;
+   * rename(2) on the portable one, with both directories verified before and
+   * the moved object and the target directory after (a raced swap is undone
+   * as far as paths allow).
    */
   rename(
     cred: Credentials,
@@ -564,7 +490,10 @@ export class LocalFs implements FileSystem {
     return settle(() => this.#engine.statfs(id));
   }
 
-  /** Copies a byte range through the host, 1 MiB at a time; length 0 copies to end of file. */
+  /**
+   * Copies a byte range: copy_file_range on the native engine, reads and
+   * writes of 1 MiB on the portable one; length 0 copies to end of file.
+   */
   copy(
     cred: Credentials,
     srcId: FileId,
