@@ -25,6 +25,7 @@ export const O_DIRECTORY: number = archFlags.O_DIRECTORY;
 export const O_NOFOLLOW: number = archFlags.O_NOFOLLOW;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
+export const O_NONBLOCK = 0o4000;
 
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -58,6 +59,9 @@ export const STATX_ALL = 0xfff;
 const STATX_BTIME = 0x800;
 
 export const ENOENT = 2;
+export const EBADF = 9;
+export const EROFS = 30;
+export const ENOSYS = 38;
 export const EIO = 5;
 export const EINTR = 4;
 export const EACCES = 13;

@@ -14,6 +14,8 @@ import { copyByReading, type CopyPlan, planCopy } from "../_engine.ts";
 import type { OpenFile } from "../_fd_cache.ts";
 import { isInt, settle } from "../_host.ts";
 import {
+  EINVAL,
+  ENOSYS,
   ENOTTY,
   ENXIO,
   EOPNOTSUPP,
@@ -31,8 +33,6 @@ import type { NativeTree } from "./_tree.ts";
 
 /** Largest piece of a COPY handed to copy_file_range at once. */
 const COPY_CHUNK = 64 << 20;
-const ENOSYS = 38;
-const EINVAL = 22;
 
 function checkXattrName(name: string): void {
   if (name === "" || name.includes("\0")) {

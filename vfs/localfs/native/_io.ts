@@ -23,19 +23,18 @@ import {
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
   EACCES,
+  EBADF,
+  EROFS,
   errnoError,
   type Libc,
   type NativeStat,
   O_NOFOLLOW,
+  O_NONBLOCK,
   O_RDONLY,
   O_RDWR,
   RESOLVE_CONFINED,
 } from "../_libc.ts";
 import { type Found, type NativeTree, REVALIDATE_MS } from "./_tree.ts";
-
-const O_NONBLOCK = 0o4000;
-const EBADF = 9;
-const EROFS = 30;
 
 /** Throws the VfsError of a failed libc call. */
 export function check(r: number, what: string): number {

@@ -21,6 +21,8 @@ import type { IdIndex } from "../_id_index.ts";
 import {
   AT_SYMLINK_NOFOLLOW,
   EACCES,
+  ENOENT,
+  ENOTDIR,
   errnoError,
   type Libc,
   type NativeStat,
@@ -251,7 +253,7 @@ export class NativeTree extends TreeIds {
     if (dirId === this.root && name === this.hidden) return undefined;
     const st = this.lib.statx(dir.fd, name, AT_SYMLINK_NOFOLLOW);
     if (typeof st === "number") {
-      if (st === -2 || st === -20) return undefined; // ENOENT, ENOTDIR
+      if (st === -ENOENT || st === -ENOTDIR) return undefined;
       throw errnoError(st, name);
     }
     if (st.dev !== this.dev) {

@@ -12,6 +12,7 @@ import { type Engine, type EngineSetup, fsStats } from "../_engine.ts";
 import {
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
+  ENOSYS,
   errnoError,
   type Libc,
   O_DIRECTORY,
@@ -24,8 +25,6 @@ import { NativeCreator } from "./_create.ts";
 import { NativeIo } from "./_io.ts";
 import { NativeNames } from "./_names.ts";
 import { type Found, type FoundDir, NativeTree } from "./_tree.ts";
-
-const ENOSYS = 38;
 
 /**
  * The libc bindings with openat2 at hand, or why the native engine cannot
