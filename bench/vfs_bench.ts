@@ -1,21 +1,40 @@
 // The file-system layer on its own, without a protocol: MemFs and LocalFs
-// (over tmpfs and over the disk), read and write MiB/s at 4 KiB and 1 MiB,
-// create/stat/readdir ops/s, and the process CPU time per call (steadier
-// than rates on a shared machine). Appends the tables to bench/RESULTS.md.
+// (each engine, over tmpfs and over the disk), read and write MiB/s at 4 KiB
+// and 1 MiB, create/stat/readdir ops/s, and the process CPU time per call
+// (steadier than rates on a shared machine). Appends the tables to
+// bench/RESULTS.md (not with --quick); --localfs leaves MemFs out.
 //
-//   deno run --allow-read --allow-write --allow-sys --allow-env --allow-run bench/vfs_bench.ts [--quick]
+//   deno run --allow-read --allow-write --allow-sys --allow-env --allow-run --allow-ffi bench/vfs_bench.ts [--quick] [--localfs]
+//
+// Without --allow-ffi the native LocalFs engine's columns are left out.
 //
 // As root it mounts a private tmpfs for the LocalFs-on-tmpfs column.
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type FileSystem, LocalFs, MemFs, ROOT } from "../vfs/mod.ts";
+import {
+  type FileSystem,
+  LocalFs,
+  type LocalFsEngine,
+  MemFs,
+  ROOT,
+} from "../vfs/mod.ts";
 import { tmpfsDir } from "./_bench_util.ts";
 
 const args = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean", default: false } },
+  options: {
+    quick: { type: "boolean", default: false },
+    localfs: { type: "boolean", default: false },
+  },
 });
 const quick = args.values.quick;
+const localfsOnly = args.values.localfs;
+// The native LocalFs engine runs on Linux with --allow-ffi; its columns are
+// left out elsewhere.
+const engines: LocalFsEngine[] = Deno.build.os === "linux" &&
+    Deno.permissions.querySync({ name: "ffi" }).state === "granted"
+  ? ["native", "portable"]
+  : ["portable"];
 const here = new URL(".", import.meta.url).pathname;
 const fileMiB = quick ? 32 : 256;
 const files = quick ? 2000 : 10000;
@@ -137,36 +156,40 @@ async function measure(fs: FileSystem): Promise<Result[]> {
   return out;
 }
 
-const columns: [
+type Column = [
   string,
   () => Promise<{ fs: FileSystem; done: () => Promise<void> }>,
-][] = [
+];
+
+const columns: Column[] = ([
   ["MemFs", () => {
     const fs = new MemFs();
     return Promise.resolve({ fs, done: () => Promise.resolve() });
   }],
-  ...[true, false].map((tmpfs) =>
-    [
-      `LocalFs on ${tmpfs ? "tmpfs" : "disk"}`,
-      async () => {
-        const d = tmpfs ? await tmpfsDir("netfs-vfs-bench-") : {
-          path: await Deno.makeTempDir({ prefix: "netfs-vfs-bench-" }),
-          remove(this: { path: string }) {
-            return Deno.remove(this.path, { recursive: true });
-          },
-        };
-        const fs = await LocalFs.open(d.path);
-        return {
-          fs,
-          done: async () => {
-            await fs.close?.();
-            await d.remove();
-          },
-        };
-      },
-    ] as [string, () => Promise<{ fs: FileSystem; done: () => Promise<void> }>]
+  ...engines.flatMap((engine) =>
+    [true, false].map((tmpfs) =>
+      [
+        `LocalFs ${engine} on ${tmpfs ? "tmpfs" : "disk"}`,
+        async () => {
+          const d = tmpfs ? await tmpfsDir("netfs-vfs-bench-") : {
+            path: await Deno.makeTempDir({ prefix: "netfs-vfs-bench-" }),
+            remove(this: { path: string }) {
+              return Deno.remove(this.path, { recursive: true });
+            },
+          };
+          const fs = await LocalFs.open(d.path, { engine });
+          return {
+            fs,
+            done: async () => {
+              await fs.close?.();
+              await d.remove();
+            },
+          };
+        },
+      ] as Column
+    )
   ),
-];
+] as Column[]).filter(([name]) => !localfsOnly || name.startsWith("LocalFs"));
 
 const table = new Map<string, { unit: string; values: string[] }>();
 const cpuTable = new Map<string, string[]>();

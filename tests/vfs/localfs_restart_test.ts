@@ -173,3 +173,53 @@ Deno.test("localfs: stable writes, commit and descriptor reuse", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "localfs restart: FileIds and the journal carry over between the engines",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "netfs-engines-" });
+    try {
+      const engines = ["portable", "native", "portable"] as const;
+      let ids: { dir: number; file: number; link: number } | undefined;
+      for (const [i, engine] of engines.entries()) {
+        const fs = await LocalFs.open(dir, { engine });
+        try {
+          assert.equal(fs.engine, engine);
+          if (ids === undefined) {
+            const d = await fs.mkdir(ROOT, fs.root, "d");
+            const f = await fs.create(ROOT, d.fileid, "f");
+            await fs.write(ROOT, f.fileid, 0, enc.encode("both"), "file");
+            const l = await fs.link(ROOT, f.fileid, fs.root, "hard");
+            ids = { dir: d.fileid, file: f.fileid, link: l.fileid };
+            // Moved by the first engine: the next one finds it by the journal.
+            await fs.rename(ROOT, d.fileid, "f", fs.root, "moved");
+            continue;
+          }
+          assert.equal(ids.link, ids.file, "hard links share a FileId");
+          const found = await fs.lookup(ROOT, fs.root, "moved");
+          assert.equal(
+            found.fileid,
+            ids.file,
+            `same FileId on ${engine} (${i})`,
+          );
+          assert.equal(
+            dec.decode((await fs.read(ROOT, ids.file, 0, 10)).data),
+            "both",
+          );
+          assert.equal(
+            (await fs.getattr(ROOT, ids.dir)).type,
+            FileType.Directory,
+          );
+          const attrs = await fs.getattr(ROOT, ids.file);
+          assert.equal(attrs.fileid, (await Deno.lstat(`${dir}/moved`)).ino);
+        } finally {
+          await fs.close();
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -5,12 +5,19 @@
 // write in that same turn may reuse (the staleness bound is one turn; every
 // change through the LocalFs drops them, see bump).
 import type * as nfs from "node:fs";
-import { type Ownership, requirePermission, requireSticky } from "../access.ts";
+import {
+  checkSetattr,
+  type Ownership,
+  requirePermission,
+  requireSticky,
+} from "../access.ts";
+import { VfsError } from "../errors.ts";
 import {
   type Attributes,
   type Credentials,
   type FileId,
   FileType,
+  type SetAttributes,
   type Time,
 } from "../types.ts";
 
@@ -25,6 +32,11 @@ interface Seen {
   size: number;
   bumps: number;
 }
+
+/** A host stat result; the native engine adds the times to the nanosecond. */
+export type HostStat = Deno.FileInfo & {
+  readonly times?: { atime: Time; mtime: Time; ctime: Time };
+};
 
 /** The netfs type of a host object. */
 export function typeOf(st: Deno.FileInfo): FileType {
@@ -85,6 +97,24 @@ export function owned(st: Deno.FileInfo): Ownership {
   };
 }
 
+/**
+ * The mode a SETATTR of `st` may set (undefined: none asked), once the
+ * permission policy allows every change asked; symlinks have no mode.
+ */
+export function setattrMode(
+  cred: Credentials,
+  id: FileId,
+  st: Deno.FileInfo,
+  attrs: SetAttributes,
+): number | undefined {
+  const what = `fileid ${id}`;
+  const mode = checkSetattr(owned(st), cred, attrs, { what });
+  if (mode !== undefined && st.isSymlink) {
+    throw new VfsError("ENOTSUP", `Symlinks have no mode: ${what}`);
+  }
+  return mode;
+}
+
 /** Throws EACCES unless `cred` has the `want` bits on the host object. */
 export function requireOn(
   cred: Credentials,
@@ -103,6 +133,29 @@ export function requireStickyOn(
   name: string,
 ): void {
   requireSticky(owned(dir), owned(victim), cred, name);
+}
+
+/** The set-group-id bit, which a directory passes on to what is made in it. */
+export const S_ISGID = 0o2000;
+
+/**
+ * Owner for a new object in directory `dir`: the caller, or who `attrs`
+ * names (setgid directories pass on their group); undefined when the
+ * process's own ids will do (`chown` off and no ids asked for).
+ */
+export function newOwner(
+  chown: boolean,
+  cred: Credentials,
+  dir: Deno.FileInfo,
+  attrs: SetAttributes | undefined,
+): { uid: number; gid: number } | undefined {
+  const uid = attrs?.uid ?? cred.uid;
+  const gid = attrs?.gid ??
+    ((dir.mode! & S_ISGID) !== 0 ? dir.gid! : cred.gid);
+  if (!chown && attrs?.uid === undefined && attrs?.gid === undefined) {
+    return undefined;
+  }
+  return { uid, gid };
 }
 
 /** Attributes with their change counter, and the current turn's verified stats. */
@@ -139,8 +192,11 @@ export class AttrMap {
     }
   }
 
-  /** The attributes of the host object `st`, named `id`. */
-  of(st: Deno.FileInfo, id: FileId): Attributes {
+  /**
+   * The attributes of the host object `st`, named `id`; with nanosecond
+   * `times` (the native engine's statx) instead of Deno's milliseconds.
+   */
+  of(st: HostStat, id: FileId): Attributes {
     const mtimeMs = st.mtime?.getTime() ?? 0;
     // Deno reports ctime in whole seconds: within the same second, the
     // finer mtime is the better estimate (ctime is never before mtime).
@@ -163,9 +219,9 @@ export class AttrMap {
       },
       fsid: this.#fsid ?? st.dev,
       fileid: id,
-      atime: toTime(st.atime?.getTime() ?? 0),
-      mtime: toTime(mtimeMs),
-      ctime: toTime(ctimeMs),
+      atime: st.times?.atime ?? toTime(st.atime?.getTime() ?? 0),
+      mtime: st.times?.mtime ?? toTime(mtimeMs),
+      ctime: st.times?.ctime ?? toTime(ctimeMs),
       change: this.#change(id, st, Math.max(mtimeMs, ctimeMs)),
     };
   }

@@ -12,6 +12,7 @@ import { VfsError } from "../errors.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex } from "./_id_index.ts";
 import { lstat, sameObject } from "./_host.ts";
+import { TreeIds } from "./_tree_ids.ts";
 
 /** An object found on the host: its verified path and what lstat said. */
 export interface Located {
@@ -29,17 +30,8 @@ function validName(name: string): boolean {
 }
 
 /** The export's root, the FileId journal, and the checks that keep every path inside. */
-export class Confinement {
-  /** The root directory's id. */
-  readonly root: FileId;
+export class Confinement extends TreeIds {
   readonly rootPath: string;
-  /** The export's host device: objects on other devices are not served. */
-  readonly dev: number;
-  readonly index: IdIndex;
-  /** The state folder's name when it sits directly in the root: hidden. */
-  readonly hidden: string | undefined;
-  /** Set by LocalFs.close: every lookup answers EIO after. */
-  closed = false;
   readonly #scanLimit: number;
   /** Ids a scan did not find, and when: not scanned for again for a while. */
   readonly #missing = new Map<FileId, number>();
@@ -53,24 +45,9 @@ export class Confinement {
     hidden: string | undefined,
     scanLimit: number,
   ) {
+    super(rootSt, index, hidden);
     this.rootPath = rootPath;
-    this.dev = rootSt.dev;
-    this.index = index;
-    this.hidden = hidden;
     this.#scanLimit = scanLimit;
-    this.root = index.idFor(rootSt.ino!, rootSt.birthtime?.getTime() ?? 0);
-  }
-
-  idOf(st: Deno.FileInfo): FileId {
-    try {
-      return this.index.idFor(st.ino!, st.birthtime?.getTime() ?? 0);
-    } catch (e) {
-      throw new VfsError("EIO", (e as Error).message);
-    }
-  }
-
-  matches(st: Deno.FileInfo, id: FileId): boolean {
-    return st.dev === this.dev && this.idOf(st) === id;
   }
 
   /**
@@ -79,10 +56,7 @@ export class Confinement {
    * swapped for a symlink fails instead of leading outside), then the object.
    */
   locate(id: FileId): Located {
-    if (this.closed) throw new VfsError("EIO", "File system closed");
-    if (!Number.isSafeInteger(id) || this.index.isDead(id)) {
-      throw new VfsError("ESTALE", `Stale file id: ${id}`);
-    }
+    this.live(id);
     if (id === this.root) {
       const st = lstat(this.rootPath);
       if (st === undefined || !st.isDirectory || !this.matches(st, id)) {
@@ -286,25 +260,9 @@ export class Confinement {
     return { path, st };
   }
 
-  /** Whether `st` is the object already recorded as the entry `name` of `dirId`. */
-  known(dirId: FileId, name: string, st: Deno.FileInfo): boolean {
-    if (st.dev !== this.dev) return false;
-    const id = this.index.peek(st.ino!, st.birthtime?.getTime() ?? 0);
-    if (id === undefined) return false;
-    const rec = this.index.records.get(id);
-    return rec !== undefined && rec.parent === dirId && rec.name === name;
-  }
-
-  reserved(dirId: FileId, name: string): void {
-    if (dirId === this.root && name === this.hidden) {
-      throw new VfsError("EACCES", `Reserved for the server's state: ${name}`);
-    }
-  }
-
   /** Records and returns the FileId of a child just found or made. */
-  place(dirId: FileId, name: string, st: Deno.FileInfo): FileId {
-    const id = this.idOf(st);
-    this.index.set(id, dirId, name, st.birthtime?.getTime() ?? 0);
+  override place(dirId: FileId, name: string, st: Deno.FileInfo): FileId {
+    const id = super.place(dirId, name, st);
     if (st.isDirectory) this.#noteDir(id);
     return id;
   }

@@ -6,8 +6,7 @@
 // ESTALE), and changes ownership and mode through a descriptor of the new
 // object wherever one can be opened.
 import * as nfs from "node:fs";
-import { checkNewOwner, hasPermission, Perm } from "../access.ts";
-import { checkName } from "../_names.ts";
+import { checkNewOwner } from "../access.ts";
 import { VfsError } from "../errors.ts";
 import {
   type Attributes,
@@ -22,15 +21,14 @@ import {
 import {
   type AttrMap,
   fromNodeStats,
-  owned,
-  requireOn,
+  newOwner,
+  S_ISGID,
   toSeconds,
 } from "./_attrs.ts";
 import type { Confinement, Located } from "./_confine.ts";
 import {
   C,
   hostError,
-  isInt,
   lstat,
   O_DIRECTORY,
   O_NOFOLLOW,
@@ -38,10 +36,9 @@ import {
   settle,
 } from "./_host.ts";
 import type { DataIo } from "./_io.ts";
-import { dirForChange } from "./_namespace.ts";
+import { dirForChange } from "./_names_policy.ts";
 import type { Listings } from "./_readdir.ts";
 
-const S_ISGID = 0o2000;
 const ROOT_CRED: Credentials = { uid: 0, gid: 0, groups: [] };
 
 /** Create, mkdir, symlink, link and mknod. */
@@ -49,7 +46,7 @@ export class Creator {
   readonly #tree: Confinement;
   readonly #attrs: AttrMap;
   readonly #io: DataIo;
-  readonly #listings: Listings;
+  readonly #listings: Listings<Located>;
   readonly #chown: boolean;
   readonly #symlinks: boolean;
 
@@ -61,7 +58,7 @@ export class Creator {
     tree: Confinement,
     attrs: AttrMap,
     io: DataIo,
-    listings: Listings,
+    listings: Listings<Located>,
     options: { chown: boolean; symlinks: boolean },
   ) {
     this.#tree = tree;
@@ -72,88 +69,8 @@ export class Creator {
     this.#symlinks = options.symlinks;
   }
 
-  /** Owner for a new object: the caller (setgid directories pass on their group). */
-  #newOwner(
-    cred: Credentials,
-    dir: Deno.FileInfo,
-    attrs: SetAttributes | undefined,
-  ): { uid: number; gid: number } | undefined {
-    const uid = attrs?.uid ?? cred.uid;
-    const gid = attrs?.gid ??
-      ((dir.mode! & S_ISGID) !== 0 ? dir.gid! : cred.gid);
-    if (!this.#chown && attrs?.uid === undefined && attrs?.gid === undefined) {
-      return undefined;
-    }
-    return { uid, gid };
-  }
-
-  /** Creates a regular file, or opens an existing one unless `exclusive`. */
-  create(
-    cred: Credentials,
-    dirId: FileId,
-    name: string,
-    options: CreateOptions = {},
-  ): Promise<Attributes> {
-    return settle(() => {
-      const dir = this.#tree.dir(dirId);
-      checkName(name);
-      this.#tree.reserved(dirId, name);
-      // Most creates make a new file: try that first (O_EXCL), with no lookup
-      // of a name that is usually absent; an existing name takes the
-      // general path below, which also ranks the errors.
-      const size = options.attrs?.size ?? 0;
-      if (
-        isInt(size) &&
-        hasPermission(owned(dir.st), cred, Perm.W | Perm.X) &&
-        this.#mayOwn(cred, options.attrs)
-      ) {
-        const made = this.#createIn(cred, dirId, dir, name, options, true);
-        if (made !== undefined) return made;
-      }
-      const existing = this.#tree.child(dirId, dir, name);
-      if (existing !== undefined) {
-        if (options.exclusive) {
-          throw new VfsError("EEXIST", `File exists: ${name}`);
-        }
-        if (existing.st.isDirectory) {
-          throw new VfsError("EISDIR", `Is a directory: ${name}`);
-        }
-        if (!existing.st.isFile) {
-          throw new VfsError("EEXIST", `File exists: ${name}`);
-        }
-        requireOn(cred, dir.st, Perm.X, `cannot search fileid ${dirId}`);
-        const id = this.#tree.place(dirId, name, existing.st);
-        const a = options.attrs;
-        if (
-          a !== undefined &&
-          (a.size !== undefined || a.atime !== undefined ||
-            a.mtime !== undefined)
-        ) {
-          this.#io.setattr(cred, id, existing, {
-            size: a.size,
-            atime: a.atime,
-            mtime: a.mtime,
-          });
-        }
-        return this.#attrs.of(this.#tree.locate(id).st, id);
-      }
-      dirForChange(this.#tree, cred, dirId, name);
-      checkNewOwner(cred, options.attrs);
-      if (!isInt(size)) throw new VfsError("EINVAL", `Invalid size: ${size}`);
-      return this.#createIn(cred, dirId, dir, name, options, false)!;
-    });
-  }
-
-  #mayOwn(cred: Credentials, attrs: SetAttributes | undefined): boolean {
-    try {
-      checkNewOwner(cred, attrs);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  #createIn(
+  /** Makes the new regular file `name` in `dir` (O_EXCL); undefined when it exists and `quietExists`. */
+  createIn(
     cred: Credentials,
     dirId: FileId,
     dir: Located,
@@ -181,7 +98,7 @@ export class Creator {
     try {
       // Everything before the check acts on the descriptor, the new empty
       // file itself, wherever a raced path put it.
-      const owner = this.#newOwner(cred, dir.st, options.attrs);
+      const owner = newOwner(this.#chown, cred, dir.st, options.attrs);
       if (owner !== undefined) nfs.fchownSync(fd, owner.uid, owner.gid);
       // The process umask trimmed the mode: set it exactly.
       nfs.fchmodSync(fd, mode);
@@ -240,7 +157,7 @@ export class Creator {
           if (!sameObject(fromNodeStats(nfs.fstatSync(fd)), made)) {
             throw new VfsError("ESTALE", `Directory changed: ${name}`);
           }
-          const owner = this.#newOwner(cred, dir.st, attrs);
+          const owner = newOwner(this.#chown, cred, dir.st, attrs);
           if (owner !== undefined) nfs.fchownSync(fd, owner.uid, owner.gid);
           nfs.fchmodSync(fd, mode);
           st = fromNodeStats(nfs.fstatSync(fd));
@@ -293,7 +210,7 @@ export class Creator {
           throw hostError(e, name);
         }
         let st = this.#tree.madeIn(dirId, dir, path, lstat(path));
-        const owner = this.#newOwner(cred, dir.st, attrs);
+        const owner = newOwner(this.#chown, cred, dir.st, attrs);
         if (owner !== undefined) {
           // There is no fchownat in Deno: the path was just confirmed to
           // show the link made, and is checked again after.

@@ -1,60 +1,50 @@
 // Data I/O for the portable LocalFs engine: positional reads and writes
-// (node:fs read/write at an offset; Deno.FsFile has none) through a bounded
-// cache of descriptors each verified, when opened, to be the object its
+// (node:fs read/write at an offset; Deno.FsFile has none; the policy is
+// ./_file_io.ts's, shared with the native engine) through a bounded cache of
+// descriptors each verified, when opened, to be the object its
 // FileId names (an open descriptor cannot escape), fsync, and the attribute
 // changes that go through a verified descriptor (truncate, chmod, chown,
 // utimes) or, for symlinks and special files, by path.
 import * as nfs from "node:fs";
-import { checkSetattr, modeAfterWrite, requireData } from "../access.ts";
 import { VfsError } from "../errors.ts";
-import type {
-  Credentials,
-  FileId,
-  FsLimits,
-  ReadResult,
-  SetAttributes,
-  SetTime,
-  Stability,
-  WriteResult,
-} from "../types.ts";
-import { type AttrMap, fromNodeStats, owned, toSeconds } from "./_attrs.ts";
+import type { Credentials, FileId, SetAttributes, SetTime } from "../types.ts";
+import {
+  type AttrMap,
+  fromNodeStats,
+  setattrMode,
+  toSeconds,
+} from "./_attrs.ts";
 import type { Confinement, Located } from "./_confine.ts";
-import { FdCache, type OpenFile } from "./_fd_cache.ts";
-import { C, hostError, isInt, O_DIRECTORY, O_NOFOLLOW } from "./_host.ts";
-
-const EMPTY = new Uint8Array(0);
-/**
- * Reads and writes up to this size are synchronous (a pread from the page
- * cache costs a few microseconds; the thread pool round trip several times
- * more); larger ones go through the thread pool, which lets the copy overlap
- * with the network work on another core (measured: 1 MiB sequential READs
- * ~1.4 GiB/s synchronous, ~2.3 GiB/s through the pool, over NFS on tmpfs).
- */
-const SYNC_IO_MAX = 64 << 10;
+import {
+  FdCache,
+  type OpenFile,
+  readFull,
+  syncFd,
+  writeFull,
+} from "./_fd_cache.ts";
+import { FileIo } from "./_file_io.ts";
+import { C, hostError, O_DIRECTORY, O_NOFOLLOW } from "./_host.ts";
 
 /** Reads, writes, fsync and descriptor-based attribute changes of host files. */
-export class DataIo {
+export class DataIo extends FileIo {
   /** The open descriptors, by FileId. */
   readonly files: FdCache;
   readonly #tree: Confinement;
-  readonly #attrs: AttrMap;
-  readonly #maxFileSize: number;
 
   /** `openFiles` bounds the descriptors kept open. */
   constructor(
     tree: Confinement,
     attrs: AttrMap,
-    limits: FsLimits,
+    maxFileSize: number,
     openFiles: number,
   ) {
+    super(tree, attrs, maxFileSize);
     this.#tree = tree;
-    this.#attrs = attrs;
-    this.#maxFileSize = limits.maxFileSize;
     this.files = new FdCache(openFiles);
   }
 
   /** An open descriptor for a regular file, verified to be `id`. */
-  #open(id: FileId, writable: boolean): OpenFile {
+  open(id: FileId, writable: boolean): OpenFile {
     const cached = this.files.take(id, writable) ??
       (writable ? undefined : this.files.take(id, true));
     if (cached !== undefined) return cached;
@@ -102,173 +92,44 @@ export class DataIo {
    * an lstat of its verified path, else the descriptor's own (an object moved
    * out of reach is still the object the descriptor was verified to be).
    */
-  #openStat(id: FileId, f: OpenFile): Deno.FileInfo {
-    const st = this.#attrs.turnStat(id);
+  protected fileStat(id: FileId, f: OpenFile): Deno.FileInfo {
+    const st = this.attrs.turnStat(id);
     if (st !== undefined) return st;
     const at = this.#tree.closed ? undefined : this.#tree.verifiedPath(id);
     if (at !== undefined) return at.st;
     return fromNodeStats(nfs.fstatSync(f.fd));
   }
 
-  /** Reads up to `length` bytes at `offset` with one positional read. */
-  read(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    length: number,
-  ): Promise<ReadResult> {
-    if (!isInt(offset) || !isInt(length)) {
-      return Promise.reject(
-        new VfsError("EINVAL", `Invalid range: ${offset}+${length}`),
-      );
-    }
-    let f: OpenFile;
-    try {
-      f = this.#open(id, false);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    let st: Deno.FileInfo;
-    try {
-      st = this.#openStat(id, f);
-      if (st.nlink === 0) {
-        this.files.drop(id);
-        throw new VfsError("ESTALE", `File was removed: fileid ${id}`);
-      }
-      requireData(owned(st), cred, "read", `fileid ${id}`);
-    } catch (e) {
-      this.files.release(f);
-      return Promise.reject(hostError(e, `fileid ${id}`));
-    }
-    const size = st.size;
-    if (offset >= size || length === 0) {
-      this.files.release(f);
-      return Promise.resolve({ data: EMPTY, eof: offset >= size });
-    }
-    const n = Math.min(length, size - offset);
-    const buf = new Uint8Array(n);
-    if (n > SYNC_IO_MAX) return this.#readAsync(id, f, buf, offset, size);
-    // Small reads are served by the page cache: a synchronous pread costs a
-    // few microseconds, a trip through the thread pool several times more.
-    try {
-      let got = 0;
-      while (got < n) {
-        const r = nfs.readSync(f.fd, buf, got, n - got, offset + got);
-        if (r === 0) break;
-        got += r;
-      }
-      const data = got === n ? buf : buf.subarray(0, got);
-      return Promise.resolve({ data, eof: got < n || offset + got >= size });
-    } catch (e) {
-      return Promise.reject(hostError(e, `fileid ${id}`));
-    } finally {
-      this.files.release(f);
-    }
+  protected readSync(fd: number, buf: Uint8Array, offset: number): number {
+    return nfs.readSync(fd, buf, 0, buf.length, offset);
   }
 
-  async #readAsync(
-    id: FileId,
-    f: OpenFile,
+  protected readAsync(
+    fd: number,
     buf: Uint8Array,
     offset: number,
-    size: number,
-  ): Promise<ReadResult> {
-    const n = buf.length;
-    try {
-      let got = 0;
-      while (got < n) {
-        const r = await new Promise<number>((resolve, reject) =>
-          nfs.read(
-            f.fd,
-            buf,
-            got,
-            n - got,
-            offset + got,
-            (e, k) => e ? reject(e) : resolve(k),
-          )
-        );
-        if (r === 0) break;
-        got += r;
-      }
-      const data = got === n ? buf : buf.subarray(0, got);
-      return { data, eof: got < n || offset + got >= size };
-    } catch (e) {
-      throw hostError(e, `fileid ${id}`);
-    } finally {
-      this.files.release(f);
-    }
+  ): Promise<number> {
+    return readFull(fd, buf, offset);
   }
 
-  /** Writes at `offset`; "data" and "file" stability fsync before returning. */
-  async write(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
+  protected writeSync(fd: number, data: Uint8Array, offset: number): number {
+    return nfs.writeSync(fd, data, 0, data.length, offset);
+  }
+
+  protected writeAsync(
+    fd: number,
     data: Uint8Array,
-    stable: Stability = "unstable",
-  ): Promise<WriteResult> {
-    if (!isInt(offset)) {
-      throw new VfsError("EINVAL", `Invalid offset: ${offset}`);
-    }
-    if (offset + data.length > this.#maxFileSize) {
-      throw new VfsError("EFBIG", `File too large: ${offset + data.length}`);
-    }
-    const f = this.#open(id, true);
-    try {
-      const st = this.#openStat(id, f);
-      if (st.nlink === 0) {
-        this.files.drop(id);
-        throw new VfsError("ESTALE", `File was removed: fileid ${id}`);
-      }
-      requireData(owned(st), cred, "write", `fileid ${id}`);
-      let done = 0;
-      if (data.length <= SYNC_IO_MAX) {
-        while (done < data.length) {
-          done += nfs.writeSync(
-            f.fd,
-            data,
-            done,
-            data.length - done,
-            offset + done,
-          );
-        }
-      }
-      while (done < data.length) {
-        done += await new Promise<number>((resolve, reject) =>
-          nfs.write(
-            f.fd,
-            data,
-            done,
-            data.length - done,
-            offset + done,
-            (e, k) => e ? reject(e) : resolve(k),
-          )
-        );
-      }
-      if (data.length > 0) {
-        this.#killPriv(cred, f.fd, st.mode!);
-        this.#attrs.bump(id);
-      }
-      if (stable !== "unstable") await this.#sync(f.fd, stable === "data");
-      return {
-        count: data.length,
-        committed: stable,
-        attrs: this.#attrs.of(this.#openStat(id, f), id),
-      };
-    } catch (e) {
-      throw hostError(e, `fileid ${id}`);
-    } finally {
-      this.files.release(f);
-    }
+    offset: number,
+  ): Promise<void> {
+    return writeFull(fd, data, offset, 0);
   }
 
-  #sync(fd: number, dataOnly: boolean): Promise<void> {
-    return new Promise((resolve, reject) =>
-      (dataOnly ? nfs.fdatasync : nfs.fsync)(
-        fd,
-        (e) => e ? reject(e) : resolve(),
-      )
-    );
+  protected sync(fd: number, dataOnly: boolean): Promise<void> {
+    return syncFd(fd, dataOnly);
+  }
+
+  protected chmod(fd: number, mode: number): void {
+    nfs.fchmodSync(fd, mode);
   }
 
   /**
@@ -283,16 +144,13 @@ export class DataIo {
   ): void {
     const st = at.st;
     const what = `fileid ${id}`;
-    const mode = checkSetattr(owned(st), cred, attrs, { what });
-    if (mode !== undefined && st.isSymlink) {
-      throw new VfsError("ENOTSUP", `Symlinks have no mode: ${what}`);
-    }
+    const mode = setattrMode(cred, id, st, attrs);
     try {
       if (attrs.size !== undefined) {
-        const f = this.#open(id, true);
+        const f = this.open(id, true);
         try {
           nfs.ftruncateSync(f.fd, attrs.size);
-          this.#killPriv(cred, f.fd, st.mode!);
+          this.killPriv(cred, f.fd, st.mode!);
         } finally {
           this.files.release(f);
         }
@@ -350,7 +208,7 @@ export class DataIo {
     viaPath: () => void,
   ): void {
     if (at.st.isFile) {
-      const f = this.#open(id, false);
+      const f = this.open(id, false);
       try {
         viaFd(f.fd);
       } finally {
@@ -371,31 +229,6 @@ export class DataIo {
       viaFd(fd);
     } finally {
       nfs.closeSync(fd);
-    }
-  }
-
-  /** A non-root write clears setuid, and setgid when group-executable. */
-  #killPriv(cred: Credentials, fd: number, mode: number): void {
-    const next = modeAfterWrite(mode & 0o7777, cred);
-    if (next !== (mode & 0o7777)) nfs.fchmodSync(fd, next);
-  }
-
-  /** fsyncs the file (and the FileId journal); errors are reported. */
-  async commit(_cred: Credentials, id: FileId): Promise<void> {
-    const at = this.#tree.locate(id);
-    try {
-      this.#tree.index.flush();
-    } catch (e) {
-      throw hostError(e, "FileId journal");
-    }
-    if (!at.st.isFile) return;
-    const f = this.#open(id, false);
-    try {
-      await this.#sync(f.fd, false);
-    } catch (e) {
-      throw hostError(e, `fileid ${id}`);
-    } finally {
-      this.files.release(f);
     }
   }
 }

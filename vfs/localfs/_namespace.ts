@@ -1,59 +1,46 @@
 // Namespace operations of the portable LocalFs engine that find, move and
-// remove names: lookup, readlink, remove, rmdir and rename (./_create.ts
-// makes objects). Each runs synchronously from start to end, so no two client
+// remove names: lookup, readlink, rename, and the entry a REMOVE or RMDIR
+// acts on and the act itself (the facade decides; ./_create.ts makes
+// objects). Each runs synchronously from start to end, so no two client
 // requests interleave inside one; it finds its objects through ./_confine.ts,
-// checks the permission policy in ../access.ts, acts by path right after
-// checking the object there, and re-checks the directories after.
+// decides with the policy both engines share (./_names_policy.ts), acts by
+// path right after checking the object there, and re-checks the directories
+// after.
 import * as nfs from "node:fs";
 import { Perm } from "../access.ts";
-import { checkName } from "../_names.ts";
 import { VfsError } from "../errors.ts";
 import type { Attributes, Credentials, FileId } from "../types.ts";
 import { type AttrMap, requireOn, requireStickyOn } from "./_attrs.ts";
 import type { Confinement, Located } from "./_confine.ts";
 import { hostError, lstat, settle } from "./_host.ts";
 import type { DataIo } from "./_io.ts";
+import {
+  checkRename,
+  dirForChange,
+  findVictim,
+  lookupIn,
+  type NameEffects,
+  nameEffects,
+  renamed,
+} from "./_names_policy.ts";
 import type { Listings } from "./_readdir.ts";
-
-/**
- * The directory `dirId`, located, in which `cred` may add or remove `name`
- * (a valid name, not the state folder, write and search permission).
- */
-export function dirForChange(
-  tree: Confinement,
-  cred: Credentials,
-  dirId: FileId,
-  name: string,
-): Located {
-  const dir = tree.dir(dirId);
-  checkName(name);
-  tree.reserved(dirId, name);
-  requireOn(
-    cred,
-    dir.st,
-    Perm.W | Perm.X,
-    `cannot change entry ${name} of fileid ${dirId}`,
-  );
-  return dir;
-}
 
 /** Lookup, readlink, remove, rmdir and rename. */
 export class Namespace {
   readonly #tree: Confinement;
   readonly #attrs: AttrMap;
-  readonly #io: DataIo;
-  readonly #listings: Listings;
+  /** What a change of names tells the rest of the engine. */
+  readonly effects: NameEffects;
 
   constructor(
     tree: Confinement,
     attrs: AttrMap,
     io: DataIo,
-    listings: Listings,
+    listings: Listings<Located>,
   ) {
     this.#tree = tree;
     this.#attrs = attrs;
-    this.#io = io;
-    this.#listings = listings;
+    this.effects = nameEffects(attrs, listings, io.files, tree.index);
   }
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
@@ -69,19 +56,7 @@ export class Namespace {
         const st = e.child.st;
         return this.#attrs.of(st, this.#tree.place(dirId, name, st));
       }
-      const dir = this.#tree.dir(dirId);
-      requireOn(cred, dir.st, Perm.X, `cannot search fileid ${dirId}`);
-      if (name === ".") return this.#attrs.of(dir.st, dirId);
-      if (name === "..") {
-        if (dirId === this.#tree.root) return this.#attrs.of(dir.st, dirId);
-        const parent = this.#tree.index.records.get(dirId)!.parent;
-        return this.#attrs.of(this.#tree.locate(parent).st, parent);
-      }
-      const child = this.#tree.child(dirId, dir, name);
-      if (child === undefined) {
-        throw new VfsError("ENOENT", `No such file or directory: ${name}`);
-      }
-      return this.#attrs.of(child.st, this.#tree.place(dirId, name, child.st));
+      return lookupIn(this.#tree, this.#attrs, cred, dirId, name);
     });
   }
 
@@ -104,7 +79,7 @@ export class Namespace {
   }
 
   /** Looks up the entry to remove, checking permissions and the sticky bit. */
-  #victim(
+  victim(
     cred: Credentials,
     dirId: FileId,
     name: string,
@@ -123,20 +98,7 @@ export class Namespace {
       requireStickyOn(cred, e.dir.st, e.child.st, name);
       return { dir: e.dir, victim: e.child, id: this.#tree.idOf(e.child.st) };
     }
-    const dir = dirForChange(this.#tree, cred, dirId, name);
-    const victim = this.#tree.child(dirId, dir, name);
-    if (victim === undefined) {
-      throw new VfsError("ENOENT", `No such file or directory: ${name}`);
-    }
-    requireStickyOn(cred, dir.st, victim.st, name);
-    return { dir, victim, id: this.#tree.idOf(victim.st) };
-  }
-
-  /** Forgets an object whose last link just went away. */
-  #gone(id: FileId, st: Deno.FileInfo): void {
-    this.#io.files.drop(id);
-    this.#listings.forget(id);
-    this.#tree.index.forget(id, st.birthtime?.getTime() ?? 0);
+    return findVictim(this.#tree, cred, dirId, name);
   }
 
   /**
@@ -144,7 +106,7 @@ export class Namespace {
    * right before the unlink keeps a directory swapped for a symlink since
    * the lookup from removing another object through it.
    */
-  #unlinkIn(dir: Located, name: string, victim: Located): void {
+  unlink(dir: Located, name: string, victim: Located): void {
     try {
       const path = `${dir.path}/${name}`;
       const st = lstat(path);
@@ -162,39 +124,6 @@ export class Namespace {
     }
   }
 
-  /** Removes a non-directory entry. */
-  remove(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return settle(() => {
-      const { dir, victim, id } = this.#victim(cred, dirId, name);
-      if (victim.st.isDirectory) {
-        throw new VfsError("EISDIR", `Is a directory: ${name}`);
-      }
-      this.#unlinkIn(dir, name, victim);
-      this.#listings.changed(dirId);
-      if ((victim.st.nlink ?? 1) <= 1) this.#gone(id, victim.st);
-      else {
-        const rec = this.#tree.index.records.get(id);
-        if (rec?.parent === dirId && rec.name === name) {
-          this.#tree.index.unplace(id);
-        }
-        this.#attrs.bump(id);
-      }
-    });
-  }
-
-  /** Removes an empty directory. */
-  rmdir(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return settle(() => {
-      const { dir, victim, id } = this.#victim(cred, dirId, name);
-      if (!victim.st.isDirectory) {
-        throw new VfsError("ENOTDIR", `Not a directory: ${name}`);
-      }
-      this.#unlinkIn(dir, name, victim);
-      this.#listings.changed(dirId);
-      this.#gone(id, victim.st);
-    });
-  }
-
   /**
    * Atomically renames with POSIX rules (host rename(2)). Both directories
    * are verified before, and the moved object and the target directory
@@ -208,32 +137,17 @@ export class Namespace {
     toName: string,
   ): Promise<void> {
     return settle(() => {
-      const { victim: src, id } = this.#victim(cred, fromDirId, fromName);
+      const { victim: src, id } = this.victim(cred, fromDirId, fromName);
       const to = dirForChange(this.#tree, cred, toDirId, toName);
       const target = this.#tree.child(toDirId, to, toName);
       const targetId = target && this.#tree.idOf(target.st);
       if (targetId === id) return;
-      const isDir = src.st.isDirectory;
-      if (isDir) {
-        if (to.path === src.path || to.path.startsWith(src.path + "/")) {
-          throw new VfsError(
-            "EINVAL",
-            `Invalid argument: cannot move ${fromName} into its own subtree`,
-          );
-        }
-        if (fromDirId !== toDirId) {
-          requireOn(cred, src.st, Perm.W, `cannot move ${fromName}`);
-        }
-      }
-      if (target !== undefined) {
-        requireStickyOn(cred, to.st, target.st, toName);
-        if (isDir && !target.st.isDirectory) {
-          throw new VfsError("ENOTDIR", `Not a directory: ${toName}`);
-        }
-        if (!isDir && target.st.isDirectory) {
-          throw new VfsError("EISDIR", `Is a directory: ${toName}`);
-        }
-      }
+      checkRename(
+        this.#tree,
+        cred,
+        { dirId: fromDirId, name: fromName, src, id },
+        { dirId: toDirId, name: toName, dir: to, target },
+      );
       {
         const dest = `${to.path}/${toName}`;
         const source = fromDirId === toDirId
@@ -256,20 +170,12 @@ export class Namespace {
         }
         this.#tree.stillThere(toDirId, to, () => {});
       }
-      this.#listings.changed(fromDirId);
-      this.#listings.changed(toDirId);
-      this.#tree.index.set(
-        id,
-        toDirId,
-        toName,
-        src.st.birthtime?.getTime() ?? 0,
+      renamed(
+        this.#tree.index,
+        this.effects,
+        { dirId: fromDirId, src, id },
+        { dirId: toDirId, name: toName, target, targetId },
       );
-      this.#attrs.bump(id);
-      if (target !== undefined && targetId !== undefined) {
-        if (target.st.isDirectory || (target.st.nlink ?? 1) <= 1) {
-          this.#gone(targetId, target.st);
-        } else this.#tree.index.unplace(targetId);
-      }
     });
   }
 }

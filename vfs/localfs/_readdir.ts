@@ -1,8 +1,11 @@
-// READDIR for LocalFs: a directory's names sorted by a hash of each name, so
-// a cookie (the hash) stays valid across changes, evictions and restarts with
-// no state kept; the sorted listing is cached per directory while the
-// directory's times, size and link count are unchanged. Entries are read by
-// path and confirmed like lookups (see Confinement.confirmed).
+// READDIR for LocalFs, for both engines: a directory's names sorted by a
+// hash of each name, so a cookie (the hash) stays valid across changes,
+// evictions and restarts with no state kept; the sorted listing is cached per
+// directory while the directory's times, size and link count are unchanged.
+// How names and entries are read is the engine's (a ListingHost): the
+// portable one reads by path and confirms entries like lookups (see
+// Confinement.confirmed), the native one reads through the directory's
+// descriptor.
 import { Perm } from "../access.ts";
 import type {
   Credentials,
@@ -14,6 +17,55 @@ import type {
 import { type AttrMap, requireOn } from "./_attrs.ts";
 import type { Confinement, Located } from "./_confine.ts";
 import { hostError, lstat, settle } from "./_host.ts";
+
+/** How an engine reads a directory for {@link Listings}. */
+export interface ListingHost<D extends { st: Deno.FileInfo }> {
+  /** The root directory's id. */
+  readonly root: FileId;
+  /** The state folder's name in the root, left out of listings. */
+  readonly hidden: string | undefined;
+  /** The directory `id`, verified (ENOTDIR, ESTALE otherwise). */
+  dir(id: FileId): D;
+  /** Every name in the directory, in host order. */
+  names(dirId: FileId, dir: D): string[];
+  /** The entry `name` of the directory, or undefined to leave it out. */
+  entry(dirId: FileId, dir: D, name: string): Deno.FileInfo | undefined;
+  /** Throws ESTALE unless the directory read is still `dirId`. */
+  settled(dirId: FileId, dir: D): void;
+  /** Records and returns the FileId of an entry. */
+  place(dirId: FileId, name: string, st: Deno.FileInfo): FileId;
+}
+
+/** The portable engine's listings: by path, each new entry confirmed. */
+export function pathListing(tree: Confinement): ListingHost<Located> {
+  return {
+    root: tree.root,
+    hidden: tree.hidden,
+    dir: (id) => tree.dir(id),
+    names: (dirId, dir) => {
+      try {
+        return [...Deno.readDirSync(dir.path)].map((e) => e.name);
+      } catch (e) {
+        throw hostError(e, `fileid ${dirId}`);
+      }
+    },
+    entry: (dirId, dir, name) => {
+      const path = `${dir.path}/${name}`;
+      const st = lstat(path);
+      if (st === undefined || st.dev !== tree.dev) return undefined;
+      if (!tree.known(dirId, name, st)) {
+        // First sight of this object here: check the directory's path,
+        // then that the name still shows the same object (see Confinement.confirmed).
+        tree.stillThere(dirId, dir, () => {});
+        if (!tree.confirmed(dirId, name, path, st)) return undefined;
+      }
+      return st;
+    },
+    // The names were read by path: make sure it still led to this directory.
+    settled: (dirId, dir) => tree.stillThere(dirId, dir, () => {}),
+    place: (dirId, name, st) => tree.place(dirId, name, st),
+  };
+}
 
 /** How long a directory must be unchanged before its listing is cached. */
 const LISTING_SETTLE_MS = 50;
@@ -42,12 +94,12 @@ function nameHash(s: string): number {
 }
 
 /** Directory listings by name hash, and a small cache of them. */
-export class Listings {
-  readonly #tree: Confinement;
+export class Listings<D extends { st: Deno.FileInfo }> {
+  readonly #tree: ListingHost<D>;
   readonly #attrs: AttrMap;
   readonly #cache = new Map<FileId, Listing>();
 
-  constructor(tree: Confinement, attrs: AttrMap) {
+  constructor(tree: ListingHost<D>, attrs: AttrMap) {
     this.#tree = tree;
     this.#attrs = attrs;
   }
@@ -63,7 +115,7 @@ export class Listings {
     this.#attrs.bump(dirId);
   }
 
-  #listing(dirId: FileId, dir: Located): Listing {
+  #listing(dirId: FileId, dir: D): Listing {
     const stamp =
       `${dir.st.mtime?.getTime()}:${dir.st.ctime?.getTime()}:${dir.st.size}:${dir.st.nlink}`;
     const cached = this.#cache.get(dirId);
@@ -73,13 +125,9 @@ export class Listings {
       return cached;
     }
     const all: { name: string; hash: number }[] = [];
-    try {
-      for (const e of Deno.readDirSync(dir.path)) {
-        if (dirId === this.#tree.root && e.name === this.#tree.hidden) continue;
-        all.push({ name: e.name, hash: nameHash(e.name) });
-      }
-    } catch (e) {
-      throw hostError(e, `fileid ${dirId}`);
+    for (const name of this.#tree.names(dirId, dir)) {
+      if (dirId === this.#tree.root && name === this.#tree.hidden) continue;
+      all.push({ name, hash: nameHash(name) });
     }
     all.sort((a, b) =>
       a.hash - b.hash || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
@@ -121,7 +169,7 @@ export class Listings {
       const dir = this.#tree.dir(dirId);
       requireOn(cred, dir.st, Perm.R, `cannot list fileid ${dirId}`);
       const listing = this.#listing(dirId, dir);
-      this.#tree.stillThere(dirId, dir, () => {});
+      this.#tree.settled(dirId, dir);
       const cookie = options.cookie ?? 0n;
       const limit = options.limit ?? Infinity;
       const { names, hashes } = listing;
@@ -140,15 +188,8 @@ export class Listings {
       const entries: DirEntry[] = [];
       for (; i < names.length && entries.length < limit; i++) {
         const name = names[i];
-        const path = `${dir.path}/${name}`;
-        const st = lstat(path);
-        if (st === undefined || st.dev !== this.#tree.dev) continue;
-        if (!this.#tree.known(dirId, name, st)) {
-          // First sight of this object here: check the directory's path,
-          // then that the name still shows the same object (see Confinement.confirmed).
-          this.#tree.stillThere(dirId, dir, () => {});
-          if (!this.#tree.confirmed(dirId, name, path, st)) continue;
-        }
+        const st = this.#tree.entry(dirId, dir, name);
+        if (st === undefined) continue;
         const id = this.#tree.place(dirId, name, st);
         const entry: DirEntry = {
           name,
@@ -158,8 +199,7 @@ export class Listings {
         if (options.withAttributes) entry.attrs = this.#attrs.of(st, id);
         entries.push(entry);
       }
-      // The names were read by path: make sure it still led to this directory.
-      this.#tree.stillThere(dirId, dir, () => {});
+      this.#tree.settled(dirId, dir);
       return { entries, eof: i >= names.length };
     });
   }

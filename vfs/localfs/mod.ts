@@ -1,29 +1,46 @@
 /**
- * A {@link FileSystem} over a host directory, confined to it.
+ * A {@link FileSystem} over a host directory, confined to it, on one of two
+ * engines that keep the same FileIds (an export may switch engines across a
+ * restart and every handle stays valid):
  *
- * - **Confinement**: every object is reached from the root by names the
- *   server checked itself (no "/", NUL, "." or ".." as names); symlinks are
- *   never followed on the server side (files are opened with `O_NOFOLLOW`);
- *   every located path, component by component, and every opened descriptor
- *   is verified against the expected device, inode and birth time, so a
- *   directory swapped for a symlink between two calls yields ESTALE, never
- *   an object outside. Within one call, Deno offers no openat/fstatat, so a
- *   host process swapping an ancestor and back can race a path: a name's
- *   object is therefore confirmed after the directory's path was verified
- *   (already recorded at that name, or the same object when read again and
- *   the directory's path verified once more after that), so a swap has to be
- *   made and undone three times in step with our system calls (a host loop
- *   swapping as fast as it can won the two-step version about once in 20,000
- *   lookups, and not in 180 runs of the race test since); objects made by a
- *   call are confirmed the same way, and a failed check removes only what
- *   the call made. Limits: a create raced that way (the swap made just
- *   before our mkdir/open and undone before the check) makes its new, empty
- *   object outside, where the undo cannot always reach it; changes made by
- *   path (unlink, rename, and lchown/lutimes of symlinks) check the object
- *   right before acting but could still be redirected by a swap won within
- *   that one system call. Reads and writes go through descriptors verified
- *   when opened (an open descriptor cannot escape). Metadata calls are
- *   synchronous, so no two client requests interleave inside one operation.
+ * - **native** (Linux with `--allow-ffi`, picked by default there): the
+ *   kernel confines every lookup. Objects are reached through directory
+ *   descriptors, each opened with `openat2(parent, name, RESOLVE_BENEATH |
+ *   RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)` and
+ *   checked against the FileId's device, inode and birth time; every
+ *   create, remove, rename and attribute change is an `*at` call on such a
+ *   descriptor (`AT_SYMLINK_NOFOLLOW`), so no call, however a host process
+ *   races it, reads, changes or makes anything outside the export (the
+ *   adversarial and race tests swap a directory for a symlink to the
+ *   outside within single calls: zero escapes, zero objects made outside).
+ *   Directory descriptors are cached (256) and trusted for at most a second
+ *   since their names were last seen: a directory the host moves out of
+ *   the export stops being served within that second. It adds MKNOD
+ *   (devices as root), symlinks under scoped permissions, `user.` xattrs,
+ *   allocate, deallocate, seek, kernel copies and nanosecond times.
+ * - **portable** (pure Deno: scoped permissions, any OS): every object is
+ *   reached from the root by names the server checked itself (no "/", NUL,
+ *   "." or ".."); symlinks are never followed (`O_NOFOLLOW`); every located
+ *   path, component by component, and every opened descriptor is verified
+ *   against device, inode and birth time, so a directory swapped for a
+ *   symlink between two calls yields ESTALE, never an object outside.
+ *   Within one call Deno offers no openat, so a host process swapping an
+ *   ancestor and back can race a path: a name's object is therefore
+ *   confirmed after the directory's path was verified (already recorded at
+ *   that name, or the same object read again and the path verified once
+ *   more), so a swap has to be made and undone three times in step with our
+ *   system calls (the two-step version lost about once in 20,000 lookups to
+ *   a host loop swapping as fast as it can, the three-step one not in 180
+ *   runs of the race test). Limits: a create raced that way can leave its
+ *   new, empty object outside; changes made by path (unlink, rename,
+ *   lchown/lutimes of symlinks) check the object right before acting but
+ *   could still be redirected by a swap won within that one system call.
+ *   Times have millisecond precision (ctime whole seconds).
+ *
+ * Both: metadata calls are synchronous, so no two client requests
+ * interleave inside one operation; reads and writes go through descriptors
+ * verified when opened (an open descriptor cannot escape).
+ *
  * - **FileIds** are host inode numbers plus a generation in the bits above
  *   2^32 (bumped when the host reuses an inode number, seen by a different
  *   birth time). A journal in a hidden `.netfs` folder at the export's root
@@ -34,27 +51,31 @@
  *   survives a crash of the server process, as knfsd's dentries do) and
  *   fsynced on `commit` and `close`; the journal is compacted when it has
  *   doubled since the last compaction (amortised O(1) per change).
- * - **IO** is positional (`node:fs` read/write at an offset) through a
- *   bounded cache of open descriptors: synchronous up to 64 KiB (a pread from
- *   the page cache costs a few microseconds, the thread pool several times
- *   more), through the thread pool above. Attributes come from an lstat of
- *   the verified path (several times cheaper in Deno than node:fs `fstat`);
- *   a read or write reuses the attributes a getattr took in the same
- *   synchronous turn (NFS READ and WRITE ask for both at once), and a getattr
- *   reuses those a lookup verified for the directory in the same turn (NFS
- *   LOOKUP returns both): never older ones, so the staleness bound is one
- *   synchronous turn of the event loop (no code of ours runs in between), and
- *   every change made through this LocalFs drops them. Stable writes and
- *   `commit` fsync, and fsync errors are reported.
+ * - **IO** is positional through a bounded cache of open descriptors:
+ *   synchronous up to 64 KiB (a pread from the page cache costs a few
+ *   microseconds, the thread pool several times more), through the thread
+ *   pool above. A read or write reuses the attributes a getattr took in the
+ *   same synchronous turn (NFS READ and WRITE ask for both at once), and a
+ *   getattr reuses those a lookup verified for the directory in the same
+ *   turn (NFS LOOKUP returns both): never older ones, so the staleness bound
+ *   is one synchronous turn of the event loop (no code of ours runs in
+ *   between), and every change made through this LocalFs drops them. Stable
+ *   writes and `commit` fsync, and fsync errors are reported (the native
+ *   engine reports any fsync failure as EIO: its errno stays on the thread
+ *   that ran it).
  *
- * This file is the facade; the portable (pure Deno) engine behind it is one
- * private file per responsibility: `_confine.ts` (finding objects and
- * proving a path leads to them), `_attrs.ts` (host stat to attributes, the
- * change counter, the per-turn attributes), `_io.ts` (descriptors, reads,
- * writes, fsync, descriptor-based attribute changes), `_namespace.ts` and
- * `_create.ts` (names looked up, made, moved and removed), `_readdir.ts`
- * (hash-ordered listings), over `_id_index.ts` (the FileId journal),
- * `_fd_cache.ts` and `_host.ts` (host errors, lstat, open flags).
+ * This file is the facade: it prepares the root, the FileId journal and the
+ * ownership policy once, keeps what both engines decide alike (this turn's
+ * attributes, SETATTR, ACCESS, CREATE, REMOVE, RMDIR), and hands the rest
+ * to the engine's parts (`_engine.ts` says which). Shared by both:
+ * `_names_policy.ts` (lookup, victims, rename checks, bookkeeping),
+ * `_file_io.ts` (READ, WRITE, COMMIT), `_readdir.ts` (hash-ordered
+ * listings), `_attrs.ts` (stat to attributes, the change counter, this
+ * turn's attributes), `_tree_ids.ts`, `_id_index.ts` (the FileId journal)
+ * and `_fd_cache.ts`. The portable engine is `_portable.ts` over
+ * `_confine.ts` (finding objects and proving a path leads to them), `_io.ts`,
+ * `_namespace.ts`, `_create.ts` and `_host.ts`; the native engine is
+ * `native/` over the libc bindings `_libc.ts` and `_libc_abi.ts`.
  *
  * @example Serve a temporary directory
  * ```ts
@@ -69,12 +90,22 @@
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
+ * @example Choose the engine
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalFs } from "@netfs/netfs/vfs";
+ * const dir = await Deno.makeTempDir();
+ * const fs = await LocalFs.open(dir, { engine: "portable" });
+ * assert.equal(fs.engine, "portable");
+ * assert.equal("xattrs" in fs, false); // the native engine's capabilities
+ * await fs.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
  * @module
  */
 
-import * as nfs from "node:fs";
 import { accessBits } from "../access.ts";
-import { VfsError } from "../errors.ts";
 import type {
   Attributes,
   CreateOptions,
@@ -90,15 +121,20 @@ import type {
   SetAttributes,
   Stability,
   WriteResult,
+  XattrOps,
 } from "../types.ts";
-import { AttrMap, owned } from "./_attrs.ts";
-import { Confinement } from "./_confine.ts";
-import { Creator } from "./_create.ts";
-import { isInt, settle } from "./_host.ts";
-import { IdIndex } from "./_id_index.ts";
-import { DataIo } from "./_io.ts";
-import { Namespace } from "./_namespace.ts";
-import { Listings } from "./_readdir.ts";
+import { owned } from "./_attrs.ts";
+import type { Engine } from "./_engine.ts";
+import { settle } from "./_host.ts";
+import { createOrOpen, removeEntry } from "./_names_policy.ts";
+import { MAX_FILE_SIZE, openEngine } from "./_open.ts";
+
+/**
+ * The engines a LocalFs runs on: `"native"` (Linux, `--allow-ffi`: the
+ * kernel confines every lookup with openat2 and `*at` calls on directory
+ * descriptors) or `"portable"` (pure Deno, scoped permissions, any OS).
+ */
+export type LocalFsEngine = "native" | "portable";
 
 /** Options for {@link LocalFs.open}. */
 export interface LocalFsOptions {
@@ -125,18 +161,29 @@ export interface LocalFsOptions {
    * number is not detected).
    */
   generations?: boolean;
+  /**
+   * Which engine serves the export (default `"auto"`: native on Linux when
+   * `--allow-ffi` is granted, portable otherwise). `"native"` fails with
+   * ENOTSUP where it cannot run; both keep the same FileIds.
+   */
+  engine?: LocalFsEngine | "auto";
 }
 
 /**
  * A file system serving a host directory, confined to it, with FileIds that
  * survive a restart. Open one with {@link LocalFs.open}.
  *
- * Needs `--allow-read=DIR --allow-write=DIR` for the export (and for
- * `stateDir` when it is outside). Creating symlinks needs unscoped
+ * Permissions: the native engine needs `--allow-ffi` (which Deno treats as
+ * all access) plus `--allow-read=DIR --allow-write=DIR` for the FileId
+ * journal (unless `stateDir` is false or elsewhere). The portable engine
+ * needs `--allow-read=DIR --allow-write=DIR` for the export (and for
+ * `stateDir` when it is outside); creating symlinks needs unscoped
  * `--allow-read --allow-write` (Deno's rule), otherwise SYMLINK answers
  * ENOTSUP; `--allow-sys=statfs,uid` gives real statfs figures and lets a
- * root process create objects owned by the caller. mknod, xattrs, allocate
- * and seek are not available in Deno and are absent or ENOTSUP.
+ * root process create objects owned by the caller. MKNOD answers ENOTSUP,
+ * and xattrs, allocate, deallocate and seek are absent, on the portable
+ * engine. A root Deno's permissions cannot reach with the flags given (any
+ * path under /dev) fails with one line saying which flag to give.
  *
  * @example
  * ```ts
@@ -159,48 +206,58 @@ export class LocalFs implements FileSystem {
   readonly limits: FsLimits;
   /** Calls may overlap. */
   readonly concurrency = "parallel" as const;
+  /** The engine serving this export. */
+  readonly engine: LocalFsEngine;
 
-  readonly #tree: Confinement;
-  readonly #attrs: AttrMap;
-  readonly #io: DataIo;
-  readonly #listings: Listings;
-  readonly #ns: Namespace;
-  readonly #make: Creator;
+  /** Extended attributes in the `user.` namespace (native engine only). */
+  declare readonly xattrs?: XattrOps;
+  /** Reserves space with fallocate (native engine only). */
+  declare readonly allocate?: (
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ) => Promise<void>;
+  /** Punches a hole with fallocate (native engine only). */
+  declare readonly deallocate?: (
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ) => Promise<void>;
+  /** The next data or hole with lseek SEEK_DATA/SEEK_HOLE (native engine only). */
+  declare readonly seek?: (
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    what: "data" | "hole",
+  ) => Promise<{ offset: number; eof: boolean }>;
 
-  private constructor(
-    rootPath: string,
-    rootSt: Deno.FileInfo,
-    index: IdIndex,
-    hidden: string | undefined,
-    options: LocalFsOptions,
-    chown: boolean,
-    symlinks: boolean,
-  ) {
-    const tree = new Confinement(
-      rootPath,
-      rootSt,
-      index,
-      hidden,
-      options.scanLimit ?? 100_000,
-    );
-    this.root = tree.root;
+  readonly #engine: Engine;
+
+  private constructor(engine: Engine) {
+    this.#engine = engine;
+    this.root = engine.tree.root;
+    // Capabilities are own properties only when the engine has them, so
+    // that servers and wrappers see what this export can do.
+    const caps = engine.caps;
+    if (caps !== undefined) {
+      Object.assign(this, {
+        xattrs: caps.xattrs,
+        allocate: caps.allocate,
+        deallocate: caps.deallocate,
+        seek: caps.seek,
+      });
+    }
+    this.engine = engine.kind;
     this.limits = Object.freeze({
       maxNameLength: 255,
       maxLinks: 65000,
-      maxFileSize: Number.MAX_SAFE_INTEGER,
+      maxFileSize: MAX_FILE_SIZE,
       timeDelta: 1_000_000,
-      symlinks,
+      symlinks: engine.symlinks,
       hardLinks: true,
     });
-    const attrs = new AttrMap(options.fsid);
-    const io = new DataIo(tree, attrs, this.limits, options.openFiles ?? 128);
-    const listings = new Listings(tree, attrs);
-    this.#tree = tree;
-    this.#attrs = attrs;
-    this.#io = io;
-    this.#listings = listings;
-    this.#ns = new Namespace(tree, attrs, io, listings);
-    this.#make = new Creator(tree, attrs, io, listings, { chown, symlinks });
   }
 
   /**
@@ -225,63 +282,24 @@ export class LocalFs implements FileSystem {
     root: string,
     options: LocalFsOptions = {},
   ): Promise<LocalFs> {
-    const rootPath = await Deno.realPath(root);
-    const rootSt = Deno.lstatSync(rootPath);
-    if (!rootSt.isDirectory) {
-      throw new VfsError("ENOTDIR", `Not a directory: ${root}`);
-    }
-    let hidden: string | undefined;
-    let journal: string | undefined;
-    if (options.stateDir !== false) {
-      const dir = options.stateDir ?? `${rootPath}/.netfs`;
-      try {
-        Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        journal = `${dir}/ids.jsonl`;
-        const real = Deno.realPathSync(dir);
-        const slash = real.lastIndexOf("/");
-        if (real.slice(0, slash) === rootPath) hidden = real.slice(slash + 1);
-      } catch (e) {
-        // A read-only export still serves; FileIds then rely on inode walks.
-        if (options.stateDir !== undefined) throw e;
-      }
-    }
-    const index = new IdIndex(journal, options.generations ?? true);
-    let chown = options.chownToCaller;
-    if (chown === undefined) {
-      try {
-        chown = Deno.uid() === 0;
-      } catch {
-        chown = false;
-      }
-    }
-    const granted = (name: "read" | "write") =>
-      Deno.permissions.querySync({ name }).state === "granted";
-    const symlinks = granted("read") && granted("write");
-    return new LocalFs(
-      rootPath,
-      rootSt,
-      index,
-      hidden,
-      options,
-      chown,
-      symlinks,
-    );
+    return new LocalFs(await openEngine(root, options));
   }
 
   /** Attributes of an object; ESTALE if it no longer exists. */
   getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
+    const { tree, attrs } = this.#engine;
     return settle(() => {
       // Attributes verified earlier in this same synchronous turn (the NFS
       // LOOKUP asks for the directory's right after looking a name up in
-      // it) are as fresh as another lstat: no code of ours ran in between,
+      // it) are as fresh as another stat: no code of ours ran in between,
       // and every change made through this LocalFs drops them (AttrMap.bump).
-      const seen = this.#tree.closed || this.#tree.index.isDead(id)
+      const seen = tree.closed || tree.index.isDead(id)
         ? undefined
-        : this.#attrs.turnStat(id);
-      if (seen !== undefined) return this.#attrs.of(seen, id);
-      const at = this.#tree.locate(id);
-      this.#attrs.noteTurn(id, at.st);
-      return this.#attrs.of(at.st, id);
+        : attrs.turnStat(id);
+      if (seen !== undefined) return attrs.of(seen, id);
+      const at = tree.locate(id);
+      attrs.noteTurn(id, at.st);
+      return attrs.of(at.st, id);
     });
   }
 
@@ -289,26 +307,26 @@ export class LocalFs implements FileSystem {
   setattr(
     cred: Credentials,
     id: FileId,
-    attrs: SetAttributes,
+    set: SetAttributes,
   ): Promise<Attributes> {
+    const { tree, attrs, io } = this.#engine;
     return settle(() => {
-      const at = this.#tree.locate(id);
-      this.#io.setattr(cred, id, at, attrs);
-      this.#attrs.bump(id);
-      return this.#attrs.of(this.#tree.locate(id).st, id);
+      io.setattr(cred, id, tree.locate(id), set);
+      attrs.bump(id);
+      return attrs.of(tree.locate(id).st, id);
     });
   }
 
   /** Which NFS ACCESS bits the caller has. */
   access(cred: Credentials, id: FileId, mask: number): Promise<number> {
     return settle(() =>
-      accessBits(owned(this.#tree.locate(id).st), cred, mask)
+      accessBits(owned(this.#engine.tree.locate(id).st), cred, mask)
     );
   }
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
   lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
-    return this.#ns.lookup(cred, dirId, name);
+    return this.#engine.names.lookup(cred, dirId, name);
   }
 
   /** Reads up to `length` bytes at `offset` with one positional read. */
@@ -318,7 +336,7 @@ export class LocalFs implements FileSystem {
     offset: number,
     length: number,
   ): Promise<ReadResult> {
-    return this.#io.read(cred, id, offset, length);
+    return this.#engine.io.read(cred, id, offset, length);
   }
 
   /** Writes at `offset`; "data" and "file" stability fsync before returning. */
@@ -329,7 +347,7 @@ export class LocalFs implements FileSystem {
     data: Uint8Array,
     stable: Stability = "unstable",
   ): Promise<WriteResult> {
-    return this.#io.write(cred, id, offset, data, stable);
+    return this.#engine.io.write(cred, id, offset, data, stable);
   }
 
   /** Creates a regular file, or opens an existing one unless `exclusive`. */
@@ -339,7 +357,19 @@ export class LocalFs implements FileSystem {
     name: string,
     options: CreateOptions = {},
   ): Promise<Attributes> {
-    return this.#make.create(cred, dirId, name, options);
+    const { tree, attrs, io, make } = this.#engine;
+    return settle(() =>
+      createOrOpen(
+        tree,
+        attrs,
+        (c, id, at, a) => io.setattr(c, id, at, a),
+        (c, d, dir, n, o, quiet) => make.createIn(c, d, dir, n, o, quiet),
+        cred,
+        dirId,
+        name,
+        options,
+      )
+    );
   }
 
   /** Creates a directory. */
@@ -349,10 +379,10 @@ export class LocalFs implements FileSystem {
     name: string,
     attrs?: SetAttributes,
   ): Promise<Attributes> {
-    return this.#make.mkdir(cred, dirId, name, attrs);
+    return this.#engine.make.mkdir(cred, dirId, name, attrs);
   }
 
-  /** Creates a symbolic link (needs unscoped read and write permission). */
+  /** Creates a symbolic link (the portable engine needs unscoped read and write permission). */
   symlink(
     cred: Credentials,
     dirId: FileId,
@@ -360,22 +390,22 @@ export class LocalFs implements FileSystem {
     target: string,
     attrs?: SetAttributes,
   ): Promise<Attributes> {
-    return this.#make.symlink(cred, dirId, name, target, attrs);
+    return this.#engine.make.symlink(cred, dirId, name, target, attrs);
   }
 
   /** The target of a symbolic link. */
   readlink(cred: Credentials, id: FileId): Promise<string> {
-    return this.#ns.readlink(cred, id);
+    return this.#engine.names.readlink(cred, id);
   }
 
-  /** Not available: Deno has no mknod. */
+  /** Creates a device (as root), fifo or socket node; ENOTSUP on the portable engine. */
   mknod(
     cred: Credentials,
     dirId: FileId,
     name: string,
     options: MknodOptions,
   ): Promise<Attributes> {
-    return this.#make.mknod(cred, dirId, name, options);
+    return this.#engine.make.mknod(cred, dirId, name, options);
   }
 
   /** Adds a hard link `dir/name` to `id`. */
@@ -385,23 +415,42 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     name: string,
   ): Promise<Attributes> {
-    return this.#make.link(cred, id, dirId, name);
+    return this.#engine.make.link(cred, id, dirId, name);
   }
 
   /** Removes a non-directory entry. */
   remove(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return this.#ns.remove(cred, dirId, name);
+    return this.#remove(cred, dirId, name, false);
   }
 
   /** Removes an empty directory. */
   rmdir(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return this.#ns.rmdir(cred, dirId, name);
+    return this.#remove(cred, dirId, name, true);
+  }
+
+  #remove(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    wantDir: boolean,
+  ): Promise<void> {
+    const { tree, names } = this.#engine;
+    return settle(() =>
+      removeEntry(
+        names.victim(cred, dirId, name),
+        tree.index,
+        names.effects,
+        { dirId, name, wantDir },
+        (dir, victim) => names.unlink(dir, name, victim),
+      )
+    );
   }
 
   /**
-   * Atomically renames with POSIX rules (host rename(2)). Both directories
-   * are verified before, and the moved object and the target directory
-   * after; a raced swap is undone as far as paths allow.
+   * Atomically renames with POSIX rules: renameat2 on the native engine;
+   * rename(2) on the portable one, with both directories verified before and
+   * the moved object and the target directory after (a raced swap is undone
+   * as far as paths allow).
    */
   rename(
     cred: Credentials,
@@ -410,7 +459,13 @@ export class LocalFs implements FileSystem {
     toDirId: FileId,
     toName: string,
   ): Promise<void> {
-    return this.#ns.rename(cred, fromDirId, fromName, toDirId, toName);
+    return this.#engine.names.rename(
+      cred,
+      fromDirId,
+      fromName,
+      toDirId,
+      toName,
+    );
   }
 
   /**
@@ -422,87 +477,38 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     options: ReaddirOptions = {},
   ): Promise<ReaddirResult> {
-    return this.#listings.readdir(cred, dirId, options);
+    return this.#engine.listings.readdir(cred, dirId, options);
   }
 
   /** fsyncs the file (and the FileId journal); errors are reported. */
   commit(cred: Credentials, id: FileId): Promise<void> {
-    return this.#io.commit(cred, id);
+    return this.#engine.io.commit(cred, id);
   }
 
-  /** Host statfs figures (with `--allow-sys=statfs`), else large placeholders. */
+  /** Host statfs figures (the portable engine needs `--allow-sys=statfs`), else large placeholders. */
   statfs(_cred: Credentials, id: FileId): Promise<FsStats> {
-    return settle(() => {
-      const at = this.#tree.locate(id);
-      try {
-        const s = nfs.statfsSync(at.path);
-        return {
-          totalBytes: s.blocks * s.bsize,
-          freeBytes: s.bfree * s.bsize,
-          availBytes: s.bavail * s.bsize,
-          totalFiles: s.files,
-          freeFiles: s.ffree,
-          availFiles: s.ffree,
-        };
-      } catch {
-        const big = 2 ** 50;
-        return {
-          totalBytes: big,
-          freeBytes: big,
-          availBytes: big,
-          totalFiles: 2 ** 32,
-          freeFiles: 2 ** 32,
-          availFiles: 2 ** 32,
-        };
-      }
-    });
+    return settle(() => this.#engine.statfs(id));
   }
 
-  /** Copies a byte range through the host, 1 MiB at a time; length 0 copies to end of file. */
-  async copy(
+  /**
+   * Copies a byte range: copy_file_range on the native engine, reads and
+   * writes of 1 MiB on the portable one; length 0 copies to end of file.
+   */
+  copy(
     cred: Credentials,
     srcId: FileId,
     dstId: FileId,
     options: { srcOffset: number; dstOffset: number; length: number },
   ): Promise<number> {
-    const { srcOffset, dstOffset } = options;
-    if (!isInt(srcOffset) || !isInt(dstOffset) || !isInt(options.length)) {
-      throw new VfsError("EINVAL", `Invalid copy range: ${srcOffset}`);
-    }
-    const size = (await this.getattr(cred, srcId)).size;
-    if (srcOffset >= size) return 0;
-    const length = Math.min(
-      options.length === 0 ? Infinity : options.length,
-      size - srcOffset,
-    );
-    if (
-      srcId === dstId && srcOffset < dstOffset + length &&
-      dstOffset < srcOffset + length
-    ) {
-      throw new VfsError("EINVAL", `Invalid argument: overlapping copy`);
-    }
-    let done = 0;
-    while (done < length) {
-      const r = await this.read(
-        cred,
-        srcId,
-        srcOffset + done,
-        Math.min(1 << 20, length - done),
-      );
-      if (r.data.length === 0) break;
-      await this.write(cred, dstId, dstOffset + done, r.data);
-      done += r.data.length;
-    }
-    return done;
+    return this.#engine.copy(cred, srcId, dstId, options);
   }
 
   /** Closes open files and the FileId journal. */
   close(): Promise<void> {
     return settle(() => {
-      if (this.#tree.closed) return;
-      this.#tree.closed = true;
-      this.#io.files.clear();
-      this.#tree.index.close();
+      if (this.#engine.tree.closed) return;
+      this.#engine.tree.closed = true;
+      this.#engine.close();
     });
   }
 }

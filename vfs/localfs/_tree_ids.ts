@@ -1,0 +1,74 @@
+// What both LocalFs engines know about an export's objects before they
+// touch the host: the root's FileId, the export's device, the FileId
+// journal, the hidden state folder, and the FileId of a stat result. Each
+// engine's tree (./_confine.ts, ./native/_tree.ts) extends this with how it
+// reaches objects.
+import { VfsError } from "../errors.ts";
+import type { FileId } from "../types.ts";
+import type { IdIndex } from "./_id_index.ts";
+
+/** The export's identity bookkeeping, shared by both engines' trees. */
+export class TreeIds {
+  /** The root directory's id. */
+  readonly root: FileId;
+  /** The export's host device: objects on other devices are not served. */
+  readonly dev: number;
+  readonly index: IdIndex;
+  /** The state folder's name when it sits directly in the root: hidden. */
+  readonly hidden: string | undefined;
+  /** Set by LocalFs.close: every lookup answers EIO after. */
+  closed = false;
+
+  constructor(
+    rootSt: Deno.FileInfo,
+    index: IdIndex,
+    hidden: string | undefined,
+  ) {
+    this.dev = rootSt.dev;
+    this.index = index;
+    this.hidden = hidden;
+    this.root = index.idFor(rootSt.ino!, rootSt.birthtime?.getTime() ?? 0);
+  }
+
+  idOf(st: Deno.FileInfo): FileId {
+    try {
+      return this.index.idFor(st.ino!, st.birthtime?.getTime() ?? 0);
+    } catch (e) {
+      throw new VfsError("EIO", (e as Error).message);
+    }
+  }
+
+  matches(st: Deno.FileInfo, id: FileId): boolean {
+    return st.dev === this.dev && this.idOf(st) === id;
+  }
+
+  /** Whether `st` is the object already recorded as the entry `name` of `dirId`. */
+  known(dirId: FileId, name: string, st: Deno.FileInfo): boolean {
+    if (st.dev !== this.dev) return false;
+    const id = this.index.peek(st.ino!, st.birthtime?.getTime() ?? 0);
+    if (id === undefined) return false;
+    const rec = this.index.records.get(id);
+    return rec !== undefined && rec.parent === dirId && rec.name === name;
+  }
+
+  reserved(dirId: FileId, name: string): void {
+    if (dirId === this.root && name === this.hidden) {
+      throw new VfsError("EACCES", `Reserved for the server's state: ${name}`);
+    }
+  }
+
+  /** Records and returns the FileId of a child just found or made. */
+  place(dirId: FileId, name: string, st: Deno.FileInfo): FileId {
+    const id = this.idOf(st);
+    this.index.set(id, dirId, name, st.birthtime?.getTime() ?? 0);
+    return id;
+  }
+
+  /** Throws unless the tree is open and `id` can name a live object. */
+  live(id: FileId): void {
+    if (this.closed) throw new VfsError("EIO", "File system closed");
+    if (!Number.isSafeInteger(id) || this.index.isDead(id)) {
+      throw new VfsError("ESTALE", `Stale file id: ${id}`);
+    }
+  }
+}
