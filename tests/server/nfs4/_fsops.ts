@@ -133,6 +133,7 @@ export async function startState(
         0: { name: "NULL", run: () => {} },
         1: compoundProcedure(nfs, ops),
       },
+      close: () => nfs.close(),
     }],
     log: () => {},
   });
