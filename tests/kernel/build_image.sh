@@ -5,14 +5,17 @@
 #
 # Produces OUTDIR/linux.uml (Debian's user-mode-linux 6.1 kernel, an ordinary
 # host program), OUTDIR/initramfs.cpio (busybox, mount.nfs, nbd-client, mke2fs,
-# e2fsck, their libraries, the NFS and NBD kernel modules and /init) and
-# OUTDIR/IMAGE-INFO. The test keys its cache folder by a hash of this file, so
-# any edit here rebuilds the image.
+# e2fsck, getfattr and setfattr from attr, coreutils' cp as
+# /usr/lib/coreutils/cp, their libraries, the NFS and NBD kernel modules and
+# /init) and OUTDIR/IMAGE-INFO. The test keys its cache folder by a hash of
+# this file, so any edit here rebuilds the image.
 #
 # --knfsd adds the Linux kernel's own NFS server, the reference the NFSv4
 # checks are proven against (knfsd_test.ts): nfsd.ko and its modules (as the
 # group /etc/modules.nfsd, which /init does not load), rpc.nfsd, rpc.mountd,
-# exportfs, nfsdcld and rpcbind with their libraries, /var/lib/nfs and /srv.
+# exportfs, nfsdcld and rpcbind with their libraries, /var/lib/nfs and /srv,
+# and loop.ko (knfsd_guest.sh exports an ext4 image where tmpfs keeps no
+# user.* attributes).
 #
 # Needs root, apt and dpkg, and the host tools kmod (depmod, modprobe) and cpio.
 # Guest packages are fetched with `apt-get download` and unpacked with
@@ -39,7 +42,7 @@ for tool in apt-get apt-cache dpkg-deb depmod modprobe cpio; do
 done
 
 # --- guest packages (downloaded, never installed) -----------------------------
-TOOLS=(user-mode-linux busybox-static nfs-common nbd-client e2fsprogs)
+TOOLS=(user-mode-linux busybox-static nfs-common nbd-client e2fsprogs attr coreutils)
 ((KNFSD)) && TOOLS+=(nfs-kernel-server rpcbind)
 # The library packages the tools need, found through apt's dependency data
 # (only lib* packages, recursively), so that the names are right on every
@@ -102,11 +105,17 @@ for applet in $("$BUSYBOX" --list); do
 done
 # The real tools go to /sbin, which comes first in the guest's PATH (busybox
 # has its own, smaller mke2fs).
-BINS=(mount.nfs umount.nfs nbd-client mke2fs e2fsck)
+BINS=(mount.nfs umount.nfs nbd-client mke2fs e2fsck getfattr setfattr)
 ((KNFSD)) && BINS+=(rpc.nfsd rpc.mountd exportfs nfsdcld rpcbind)
+LINKED=()  # the package files of the dynamically linked programs
 for b in "${BINS[@]}"; do
-  install -D -m 0755 "$(tool "$b")" "$IR/sbin/$b"
+  LINKED+=("$(tool "$b")")
+  install -D -m 0755 "${LINKED[-1]}" "$IR/sbin/$b"
 done
+# coreutils' cp, for cp --reflink: off the PATH, so that busybox's stays the
+# guest's cp.
+LINKED+=("$(in_root bin/cp usr/bin/cp)")
+install -D -m 0755 "${LINKED[-1]}" "$IR/usr/lib/coreutils/cp"
 for n in mkfs.ext4 mke2fs.ext4; do ln -sf mke2fs "$IR/sbin/$n"; done
 ln -sf e2fsck "$IR/sbin/fsck.ext4"
 
@@ -118,7 +127,8 @@ LDSO=$(real_file "$(in_root lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 usr/lib/x8
 install -m 0755 "$LDSO" "$IR/lib64/ld-linux-x86-64.so.2"
 LIBDIRS=("$ROOTFS/lib/x86_64-linux-gnu" "$ROOTFS/usr/lib/x86_64-linux-gnu")
 missing=0
-for b in "${BINS[@]}"; do
+for p in "${LINKED[@]}"; do
+  b=${p#"$ROOTFS"/}
   while read -r line; do
     case "$line" in
       *"not found"*) echo "missing library for $b: $line" >&2; missing=1 ;;
@@ -129,7 +139,7 @@ for b in "${BINS[@]}"; do
         [[ -n "$src" ]] || { echo "library $name ($b) is in no downloaded package" >&2; missing=1; continue; }
         install -m 0755 "$(real_file "$src")" "$IR/lib/x86_64-linux-gnu/$name" ;;
     esac
-  done < <("$LDSO" --library-path "$(IFS=:; echo "${LIBDIRS[*]}")" --list "$(tool "$b")")
+  done < <("$LDSO" --library-path "$(IFS=:; echo "${LIBDIRS[*]}")" --list "$p")
 done
 ((missing == 0)) || exit 1
 
@@ -225,7 +235,7 @@ add_modules() {
 }
 add_modules nfs nfs nfsv2 nfsv3 nfsv4
 add_modules nbd nbd
-((KNFSD)) && add_modules nfsd nfsd
+((KNFSD)) && add_modules nfsd nfsd loop
 # Uncompressed, so that the per-run cpio can simply be appended.
 (cd "$IR" && find . -print0 | cpio --null -o -H newc --quiet) >"$OUT/initramfs.cpio"
 
