@@ -24,7 +24,8 @@
 #   DIR_ENTRIES nbd: entries in the big directory
 #   FSX_OPS     nbd: operations of the fsx run
 #   FSX_SEED    nbd: seed of the fsx run
-# /root/fsx and /root/locks are the static helpers built from fsx.c and locks.c.
+# /root/fsx, /root/locks and /root/sparse are the static helpers built from
+# fsx.c, locks.c and sparse.c; /root/nfs42_checks.sh holds the NFSv4.2 checks.
 FSX=/root/fsx
 LOCKS=/root/locks
 MP=/mnt/t    # mount point; the checks work in $M, the mount's root or a folder in it
@@ -331,6 +332,9 @@ c_server_restart_locked() {
   echo "$out" | tail -1
 }
 
+# --- NFSv4.2: sparse files, copies, extended attributes ------------------------------
+. /root/nfs42_checks.sh
+
 # The checks a version runs after the workload, by name (_suites.ts).
 extra() {
   case $1 in
@@ -341,6 +345,13 @@ extra() {
     fcntl-lock-released-on-exit) check "$1" c_lock_exit ;;
     flock) check "$1" c_flock ;;
     open-excl) check "$1" c_open_excl ;;
+    fallocate) check "$1" c_fallocate ;;
+    punch-hole) check "$1" c_punch_hole ;;
+    seek-data-hole) check "$1" c_seek_data_hole ;;
+    copy-file-range) check "$1" c_copy_file_range ;;
+    cp-reflink-auto) check "$1" c_cp_reflink_auto ;;
+    xattr-user) check "$1" c_xattr_user ;;
+    xattr-restart) check "$1" c_xattr_restart ;;
     *) failures=$((failures + 1)); echo "CHECK $P$1 fail unknown check" ;;
   esac
 }
