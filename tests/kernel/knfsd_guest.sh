@@ -1,7 +1,7 @@
 # knfsd_guest.sh — sourced by guest_checks.sh when KNFSD=1 (the image built
 # with build_image.sh --knfsd): the Linux kernel's own NFS server in the guest,
-# exporting a tmpfs at /srv as the NFSv4 root, so that the NFSv4 checks can be
-# proven against a reference server over 127.0.0.1.
+# exporting /srv as the NFSv4 root, so that the NFSv4 checks can be proven
+# against a reference server over 127.0.0.1.
 #
 #   knfsd_start     load nfsd, start rpcbind, rpc.mountd, nfsdcld and rpc.nfsd
 #   knfsd_restart   stop every nfsd thread (which drops all NFSv4 state) and
@@ -20,10 +20,31 @@
 #   with "lost 1 locks" and EIO.
 # - max_block_size: the default follows the guest's memory (256 KiB at 1 GiB)
 #   and a 1 MiB WRITE from the client then drops its connection.
+# - /srv must keep user.* extended attributes (the NFSv4.2 xattr checks):
+#   tmpfs does from Linux 6.6 on. The UML kernel is 6.1, whose tmpfs answers
+#   EOPNOTSUPP (and knfsd then tells the client the export has no xattr
+#   support), so /srv is an ext4 image on a loop device there, its file in
+#   the guest's /tmp (memory); discard gives deleted files' memory back.
 KNFSD_THREADS=8
 
 knfsd_run() {  # start the threads, NFSv4 only (lockd still starts: rpcbind)
   rpc.nfsd -N 3 "$KNFSD_THREADS"
+}
+
+knfsd_store() {  # mount the file system to export at /srv and name it
+  mount -t tmpfs -o size=768m,mode=0755 tmpfs /srv
+  if setfattr -n user.probe -v 1 /srv 2>/dev/null; then
+    setfattr -x user.probe /srv
+    echo tmpfs
+    return
+  fi
+  umount /srv
+  # mkfs.ext4, not mke2fs: busybox sh runs its own applet of that name.
+  mkfs.ext4 -q -b 4096 -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 /tmp/srv.ext4 448M >/dev/null
+  mount -t ext4 -o loop,discard,noinit_itable /tmp/srv.ext4 /srv
+  chmod 0755 /srv
+  setfattr -n user.probe -v 1 /srv && setfattr -x user.probe /srv
+  echo "ext4 on a loop device (this kernel's tmpfs keeps no user.* attributes)"
 }
 
 knfsd_start() {
@@ -32,7 +53,7 @@ knfsd_start() {
   mount -t nfsd nfsd /proc/fs/nfsd
   mount -t rpc_pipefs rpc_pipefs /var/lib/nfs/rpc_pipefs
   mkdir -p /run/rpcbind
-  mount -t tmpfs -o size=768m,mode=0755 tmpfs /srv
+  store=$(knfsd_store)
   echo 3 >/proc/sys/fs/nfs/nlm_timeout
   echo 1 >/proc/sys/fs/nfs/nlm_grace_period
   echo 10 >/proc/fs/nfsd/nfsv4leasetime
@@ -49,7 +70,7 @@ knfsd_start() {
     sleep 0.1
   done
   knfsd_run
-  echo "knfsd $(cat /proc/fs/nfsd/versions), $(cat /proc/fs/nfsd/threads) threads, ports $(tr '\n' ' ' </proc/fs/nfsd/portlist)"
+  echo "knfsd $(cat /proc/fs/nfsd/versions), $(cat /proc/fs/nfsd/threads) threads, ports $(tr '\n' ' ' </proc/fs/nfsd/portlist)exporting $store"
 }
 
 knfsd_restart() {
