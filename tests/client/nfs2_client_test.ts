@@ -1,9 +1,14 @@
 // NfsClient over NFSv2, against netfs's own version 2 server: a file of
 // 8 MiB in and out, a 10,000-entry directory, the path-level calls, and the
-// clear error for files of 4 GiB or more.
+// clear error for files of 4 GiB or more. The server is the one the kernel
+// suite's nfs2 line mounts with Linux's own v2 client (serveNfs over MemFs
+// or LocalFs, squash none, stable handles), so both clients meet the same
+// server.
 import assert from "node:assert/strict";
 import { NfsError } from "../../client/errors.ts";
-import type { NfsClient } from "../../client/nfs_client.ts";
+import { NfsClient } from "../../client/nfs_client.ts";
+import { serveNfs } from "../../server/serve.ts";
+import { LocalFs } from "../../vfs/localfs.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
 import { randomBytes, sha256 } from "./_data.ts";
@@ -185,4 +190,48 @@ Deno.test("nfs2 client: sizes and offsets of 4 GiB − 1 or more are refused bef
     await nfs.truncate("/f", 0xfffffffe);
     assert.equal((await nfs.stat("/f")).size, 0xfffffffe, "the largest size");
   });
+});
+
+Deno.test("nfs2 client: over LocalFs, as the kernel suite serves it, a file outlives a server restart under the client", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "netfs-nfs2-" });
+  const start = async (port: number) => {
+    const fs = await LocalFs.open(dir);
+    const server = serveNfs({
+      port,
+      quiet: true,
+      exports: [{ path: "/", fs, squash: "none", stableHandles: true }],
+    });
+    return { fs, server };
+  };
+  let s = await start(0);
+  const port = s.server.addr.port;
+  const nfs = await NfsClient.connect(
+    `nfs://127.0.0.1:${port}/?version=2&uid=0&gid=0`,
+  );
+  try {
+    const data = randomBytes(8 * MiB);
+    await nfs.writeFile("/f.bin", data);
+    const file = await nfs.open("/f.bin");
+    await s.server.shutdown();
+    await s.fs.close();
+    s = await start(port);
+    // The handle from before the restart, on a new connection.
+    const info = await file.stat();
+    assert.equal(info.size, 8 * MiB);
+    file.close();
+    assert.equal(
+      await sha256(await nfs.readFile("/f.bin")),
+      await sha256(data),
+    );
+    assert.deepEqual(
+      new Uint8Array(await Deno.readFile(`${dir}/f.bin`)).subarray(0, 16),
+      data.subarray(0, 16),
+      "the bytes are in the local file",
+    );
+  } finally {
+    await nfs.close();
+    await s.server.shutdown();
+    await s.fs.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
