@@ -5,13 +5,25 @@
 // or LocalFs, squash none, stable handles), so both clients meet the same
 // server.
 import assert from "node:assert/strict";
-import { NfsError } from "../../client/errors.ts";
+import { NfsError, NfsProtocolError } from "../../client/errors.ts";
 import { NfsClient } from "../../client/nfs_client.ts";
+import {
+  encode_readdirres,
+  encode_readres,
+  NFSPROC_READ,
+  NFSPROC_READDIR,
+  nfsstat,
+} from "../../proto/nfs2/mod.ts";
+import { type Procedure, procedure } from "../../rpc/program.ts";
+import { serveRpc } from "../../rpc/server.ts";
+import { ExportTable } from "../../server/exports.ts";
+import { mountPrograms } from "../../server/mount.ts";
+import { nfs2Program } from "../../server/nfs2/program.ts";
 import { serveNfs } from "../../server/serve.ts";
 import { LocalFs } from "../../vfs/localfs.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { randomBytes, sha256 } from "./_data.ts";
+import { FILE_FATTR, randomBytes, sha256 } from "./_data.ts";
 import { client, serve } from "./_server.ts";
 
 const MiB = 1024 * 1024;
@@ -234,4 +246,99 @@ Deno.test("nfs2 client: over LocalFs, as the kernel suite serves it, a file outl
     await s.fs.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * netfs's v2 server with one procedure replaced by `liar`'s answer, and a
+ * client of it.
+ */
+async function withLiar(
+  proc: number,
+  liar: Procedure,
+  body: (nfs: NfsClient) => Promise<void>,
+): Promise<void> {
+  const fs = new MemFs();
+  await fs.create(ROOT, fs.root, "f");
+  const exports = new ExportTable([{ path: "/", fs, squash: "none" }]);
+  const nfs2 = nfs2Program({ exports, log: () => {} });
+  const server = serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [
+      ...mountPrograms({ exports, versions: [1] }),
+      { ...nfs2, procedures: { ...nfs2.procedures, [proc]: liar } },
+    ],
+  });
+  const nfs = await NfsClient.connect(
+    `nfs://127.0.0.1:${server.addr.port}/?uid=0&gid=0`,
+  );
+  try {
+    assert.equal(nfs.info.version, 2);
+    await body(nfs);
+  } finally {
+    await nfs.close();
+    await server.shutdown();
+  }
+}
+
+Deno.test("nfs2 client: a READDIR that repeats a cookie, or pages on with nothing, is an NfsProtocolError", async () => {
+  const cookie = new Uint8Array([0, 0, 0, 1]);
+  const pages = [
+    {
+      entries: [
+        { fileid: 5, name: "a", cookie },
+        { fileid: 6, name: "b", cookie },
+      ],
+      error:
+        /^Malformed READDIR reply: cookie 1 repeated in the listing of \/$/,
+    },
+    {
+      entries: [],
+      error: /no entries and no end of directory after cookie 0 in \/$/,
+    },
+  ];
+  for (const page of pages) {
+    await withLiar(
+      NFSPROC_READDIR,
+      procedure({
+        name: "READDIR",
+        run: () => ({
+          status: nfsstat.NFS_OK,
+          readdirok: { entries: page.entries, eof: false },
+        }),
+        encode: encode_readdirres,
+      }),
+      async (nfs) => {
+        await assert.rejects(
+          Array.fromAsync(nfs.readDir("/")),
+          (e) => e instanceof NfsProtocolError && page.error.test(e.message),
+        );
+      },
+    );
+  }
+});
+
+Deno.test("nfs2 client: READ with no data short of the size is an NfsProtocolError, not a loop", async () => {
+  await withLiar(
+    NFSPROC_READ,
+    procedure({
+      name: "READ",
+      run: () => ({
+        status: nfsstat.NFS_OK,
+        reply: {
+          attributes: { ...FILE_FATTR, size: 100 },
+          data: new Uint8Array(0),
+        },
+      }),
+      encode: encode_readres,
+    }),
+    async (nfs) => {
+      await assert.rejects(
+        nfs.readFile("/f"),
+        (e) =>
+          e instanceof NfsProtocolError &&
+          /no data and no end of file at offset 0 of \/f/.test(e.message),
+      );
+    },
+  );
 });

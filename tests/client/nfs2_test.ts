@@ -5,7 +5,6 @@ import { NfsError, NfsProtocolError } from "../../client/errors.ts";
 import { Nfs2Client, nfs2StatusName, UNSET_SATTR } from "../../client/nfs2.ts";
 import {
   encode_fattr,
-  type fattr,
   ftype,
   NFS_PROGRAM,
   NFS_VERSION,
@@ -15,6 +14,7 @@ import {
 import { type Procedure, procedure } from "../../rpc/program.ts";
 import { serveRpc } from "../../rpc/server.ts";
 import { XdrError, type XdrWriter } from "../../rpc/xdr.ts";
+import { FILE_FATTR } from "./_data.ts";
 import { type Raw, raw2, serve } from "./_server.ts";
 
 const enc = new TextEncoder();
@@ -439,24 +439,6 @@ async function lying(
   }
 }
 
-const T = { seconds: 1, useconds: 0 };
-const FATTR: fattr = {
-  type: ftype.NFREG,
-  mode: 0o100644,
-  nlink: 1,
-  uid: 0,
-  gid: 0,
-  size: 10,
-  blocksize: 512,
-  rdev: 0,
-  blocks: 1,
-  fsid: 1,
-  fileid: 2,
-  atime: T,
-  mtime: T,
-  ctime: T,
-};
-
 Deno.test("nfs2: attributes cut short are an NfsProtocolError naming the procedure", async () => {
   await lying(NFSPROC_GETATTR, (w) => w.u32(1).u32(0o644), async (nfs) => {
     await assert.rejects(
@@ -480,7 +462,7 @@ Deno.test("nfs2: READ data beyond the count, or beyond NFS_MAXDATA, is an NfsPro
   ];
   for (const c of cases) {
     await lying(NFSPROC_READ, (w) => {
-      encode_fattr(w, FATTR);
+      encode_fattr(w, FILE_FATTR);
       if (c.data) w.opaque(new Uint8Array(c.length));
       else w.u32(c.length);
     }, async (nfs) => {
