@@ -11,9 +11,9 @@
 //   do better);
 // - SYMLINK answers no handle; READDIR has no READDIRPLUS, so the caller
 //   LOOKUPs each entry's type;
-// - sizes and offsets are 32 bits: an offset or size of 4 GiB or more is
-//   refused before anything is sent, with a RangeError that says so (see
-//   `tooLarge`).
+// - sizes and offsets are 32 bits, and a size of all ones means "unset":
+//   a size, or the end of a READ or WRITE, beyond 2^32 − 2 is refused
+//   before anything is sent, with a RangeError that says so (`tooLarge`).
 import type { Fattr3, Sattr3, SetTime3 } from "../proto/nfs3.ts";
 import { Ftype3 } from "../proto/nfs3.ts";
 import {
