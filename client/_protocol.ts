@@ -1,8 +1,8 @@
 // The seam between NfsClient and a protocol version: what the path-level
-// API needs, in version-neutral terms. NFSv3 implements it in _v3.ts; an
-// NFSv2 implementation plugs in beside it (v2 has no COMMIT, so its writes
-// are FILE_SYNC and `commit` only returns the constant verifier; no
-// READDIRPLUS, so `list` pages with READDIR; 32-bit sizes).
+// API needs, in version-neutral terms. NFSv3 implements it in _v3.ts, NFSv2
+// in _v2.ts (v2 has no COMMIT, so its writes are FILE_SYNC and `commit`
+// only returns the constant verifier; no READDIRPLUS, so `list` pages with
+// READDIR; 32-bit sizes).
 //
 // Attributes use the NFSv3 shape (Fattr3, Sattr3): v2's map onto it. Every
 // method takes the path it works for, for error messages.

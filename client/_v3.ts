@@ -2,9 +2,8 @@
 // (READDIRPLUS pages, falling back to READDIR for good when the server
 // refuses it) and `create` without a handle in the reply (then LOOKUP).
 //
-// Listings are guarded against servers that would keep a caller looping:
-// a cookie seen twice, or a page with no entries that is not the last,
-// ends the listing with an NfsProtocolError.
+// Listings are guarded against servers that would keep a caller looping
+// (_listing.ts).
 import {
   CreateMode,
   type Fattr3,
@@ -14,7 +13,8 @@ import {
 } from "../proto/nfs3.ts";
 import { RpcAcceptError } from "../rpc/client.ts";
 import { AcceptStat } from "../rpc/message.ts";
-import { NfsError, NfsProtocolError } from "./errors.ts";
+import { NfsError } from "./errors.ts";
+import { pages } from "./_listing.ts";
 import type { NfsFsStats } from "./file_info.ts";
 import type { Nfs3Client } from "./nfs3.ts";
 import type {
@@ -161,38 +161,17 @@ export class Nfs3Protocol implements NfsProtocol {
     await this.nfs.link({ file: fh, ...to }, { path });
   }
 
-  async *list(dir: Uint8Array, path: string): AsyncIterable<Listed[]> {
-    let cookie = 0n;
+  list(dir: Uint8Array, path: string): AsyncIterable<Listed[]> {
     let cookieverf: Uint8Array = ZERO_VERF;
-    const seen = new Set<bigint>();
-    for (;;) {
-      const page = await this.#page(dir, cookie, cookieverf, path);
-      cookieverf = page.cookieverf;
-      const out: Listed[] = [];
-      for (const e of page.entries) {
-        if (seen.has(e.cookie)) {
-          throw new NfsProtocolError(
-            page.procedure,
-            `cookie ${e.cookie} repeated in the listing of ${path}`,
-          );
-        }
-        seen.add(e.cookie);
-        cookie = e.cookie;
-        if (e.name === "." || e.name === "..") continue;
-        const l: Listed = { name: e.name, fileid: e.fileid };
-        if (e.attrs) l.attrs = e.attrs;
-        if (e.handle) l.handle = e.handle;
-        out.push(l);
-      }
-      if (out.length > 0) yield out;
-      if (page.eof) return;
-      if (page.entries.length === 0) {
-        throw new NfsProtocolError(
-          page.procedure,
-          `no entries and no end of directory after cookie ${cookie} in ${path}`,
-        );
-      }
-    }
+    return pages(
+      async (after: bigint | undefined) => {
+        const page = await this.#page(dir, after ?? 0n, cookieverf, path);
+        cookieverf = page.cookieverf;
+        return page;
+      },
+      (c) => c,
+      path,
+    );
   }
 
   async #page(

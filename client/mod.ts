@@ -1,7 +1,8 @@
 /**
  * netfs clients: `NfsClient` (files on an NFS server through Deno's file
- * API), the protocol clients it stands on (`Nfs3Client`, `MountClient`,
- * `PortmapClient`), and the codecs' types and constants they use. The RPC
+ * API, over NFSv3 or NFSv2), the protocol clients it stands on
+ * (`Nfs3Client`, `Nfs2Client`, `MountClient`, `PortmapClient`), and the
+ * codecs' types and constants they use. The RPC
  * client underneath is in `@netfs/netfs/rpc`.
  *
  * @example Read a file from an NFS server
@@ -47,6 +48,7 @@ export * from "./file_info.ts";
 export * from "./url.ts";
 export * from "./errors.ts";
 export * from "./nfs3.ts";
+export * from "./nfs2.ts";
 export * from "./mount.ts";
 export * from "./caller.ts";
 export * from "./portmap.ts";
@@ -103,3 +105,33 @@ export {
   MountStatus,
   mountStatusName,
 } from "../proto/mount.ts";
+// The NFSv2 types and constants Nfs2Client's signatures use (RFC 1094's
+// names).
+export {
+  type createargs,
+  type diropargs,
+  type diropokres,
+  type entry,
+  type fattr,
+  type fhandle,
+  type filename,
+  ftype,
+  type linkargs,
+  NFS_MAXDATA,
+  type nfscookie,
+  type nfsdata,
+  nfsstat,
+  type path,
+  type readargs,
+  type readdirargs,
+  type readdirok,
+  type readokres,
+  type renameargs,
+  type sattr,
+  type sattrargs,
+  type statfsokres,
+  type symlinkargs,
+  type timeval,
+  type writeargs,
+} from "../proto/nfs2/nfs2_gen.ts";
+export { MOUNT_V1, MOUNT_V3 } from "../proto/mount.ts";

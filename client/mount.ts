@@ -1,10 +1,12 @@
 /**
- * A MOUNT version 3 client (RFC 1813 appendix I): MNT, DUMP, UMNT,
- * UMNTALL, EXPORT and NULL, with the codecs of `proto/mount.ts`. A refused
- * MNT is an `NfsError` whose program is "MOUNT" (`Deno.errors.NotFound`
- * for MNT3ERR_NOENT, `PermissionDenied` for MNT3ERR_ACCES); a malformed
- * reply is an `NfsProtocolError`. MOUNT version 1 (for NFSv2) comes with
- * the NFSv2 client.
+ * A MOUNT client, version 3 (RFC 1813 appendix I, for NFSv3) or version 1
+ * (RFC 1094 appendix A, for NFSv2): MNT, DUMP, UMNT, UMNTALL, EXPORT and
+ * NULL, with the codecs of `proto/mount.ts` and, for version 1's MNT
+ * reply, `proto/nfs2/`. A refused MNT is an `NfsError` whose program is
+ * "MOUNT" (`Deno.errors.NotFound` for MNT3ERR_NOENT, `PermissionDenied`
+ * for MNT3ERR_ACCES); version 1's status is a UNIX errno, named as the
+ * NFSv2 status of the same number (NFSERR_NOENT). A malformed reply is an
+ * `NfsProtocolError`.
  *
  * @example Mount an export, list what the server exports and who mounted
  * ```ts
@@ -28,6 +30,7 @@
  * @module
  */
 
+import { decode_fhstatus } from "../proto/nfs2/mod.ts";
 import {
   decodeExports,
   decodeMntRes,
@@ -35,6 +38,7 @@ import {
   encodeDirpath,
   type ExportEntry,
   MOUNT_PROGRAM,
+  MOUNT_V1,
   MOUNT_V3,
   type MountEntry,
   MountProc,
@@ -46,6 +50,7 @@ import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 import type { RpcCaller } from "./caller.ts";
 import { decodeReply } from "./_decode.ts";
 import { nfsError } from "./errors.ts";
+import { nfs2StatusName } from "./nfs2.ts";
 
 const PROC_NAMES = Object.fromEntries(
   Object.entries(MountProc).map(([k, v]) => [v, k]),
@@ -55,22 +60,29 @@ const PROC_NAMES = Object.fromEntries(
 export interface MountResult {
   /** The root handle of the export. */
   handle: Uint8Array;
-  /** Auth flavours the server accepts for it (1 is AUTH_SYS). */
+  /**
+   * Auth flavours the server accepts for it (1 is AUTH_SYS); empty from
+   * version 1, whose reply names none.
+   */
   flavors: number[];
 }
 
-/** Talks MOUNT version 3 to a server. */
+/** Talks MOUNT version 3 or 1 to a server. */
 export class MountClient {
   /** The connection underneath. */
   readonly rpc: RpcCaller;
+  /** The MOUNT version spoken: 3 (for NFSv3) or 1 (for NFSv2). */
+  readonly version: 1 | 3;
 
   /**
    * Wraps a connection to a MOUNT server.
    *
    * @param rpc The connection: an `RpcClient` or a `ReconnectingRpc`.
+   * @param version 3 (default) for NFSv3 handles, 1 for NFSv2 handles.
    */
-  constructor(rpc: RpcCaller) {
+  constructor(rpc: RpcCaller, version: 1 | 3 = MOUNT_V3) {
     this.rpc = rpc;
+    this.version = version;
   }
 
   /**
@@ -78,9 +90,13 @@ export class MountClient {
    * `PortmapClient.getPort` when it is not known).
    *
    * @param options Where to connect, and credentials (MNT may check them).
+   * @param version 3 (default) for NFSv3 handles, 1 for NFSv2 handles.
    */
-  static async connect(options: RpcClientOptions): Promise<MountClient> {
-    return new MountClient(await RpcClient.connect(options));
+  static async connect(
+    options: RpcClientOptions,
+    version: 1 | 3 = MOUNT_V3,
+  ): Promise<MountClient> {
+    return new MountClient(await RpcClient.connect(options), version);
   }
 
   async #call<T>(
@@ -88,10 +104,16 @@ export class MountClient {
     encode: (w: XdrWriter) => void,
     decode: (r: XdrReader) => T,
   ): Promise<T> {
-    const r = await this.rpc.call(MOUNT_PROGRAM, MOUNT_V3, procedure, encode, {
-      // MNT, UMNT and UMNTALL only add or drop a line in the server's list.
-      idempotent: true,
-    });
+    const r = await this.rpc.call(
+      MOUNT_PROGRAM,
+      this.version,
+      procedure,
+      encode,
+      {
+        // MNT, UMNT and UMNTALL only add or drop a line in the server's list.
+        idempotent: true,
+      },
+    );
     return decodeReply(PROC_NAMES[procedure], r, decode);
   }
 
@@ -106,22 +128,35 @@ export class MountClient {
    * @param path The export (or a directory inside one, where allowed).
    */
   async mnt(path: string): Promise<MountResult> {
+    if (this.version === MOUNT_V1) {
+      const res = await this.#call(
+        MountProc.MNT,
+        (w) => encodeDirpath(w, path),
+        decode_fhstatus,
+      );
+      if ("directory" in res) return { handle: res.directory, flavors: [] };
+      throw this.#refused(res.status, nfs2StatusName(res.status), path);
+    }
     const res = await this.#call(
       MountProc.MNT,
       (w) => encodeDirpath(w, path),
       decodeMntRes,
     );
     if (res.status !== MountStatus.OK) {
-      throw nfsError({
-        program: "MOUNT",
-        version: MOUNT_V3,
-        procedure: "MNT",
-        status: res.status,
-        statusName: mountStatusName(res.status),
-        path,
-      });
+      throw this.#refused(res.status, mountStatusName(res.status), path);
     }
     return { handle: res.handle!, flavors: res.flavors ?? [] };
+  }
+
+  #refused(status: number, statusName: string, path: string): Error {
+    return nfsError({
+      program: "MOUNT",
+      version: this.version,
+      procedure: "MNT",
+      status,
+      statusName,
+      path,
+    });
   }
 
   /** DUMP: the mounts the server remembers, as (host, directory). */

@@ -66,12 +66,11 @@ import {
 import type { AuthSysParms } from "../rpc/program.ts";
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 import {
-  type CallerOptions,
   ReconnectingRpc,
   type ReconnectingRpcOptions,
   type RpcCaller,
 } from "./caller.ts";
-import { decodeReply } from "./_decode.ts";
+import { callerOptions, decodeReply } from "./_decode.ts";
 import { nfsError, NfsProtocolError } from "./errors.ts";
 
 /**
@@ -148,13 +147,7 @@ export class Nfs3Client {
     decode: (r: XdrReader) => T,
     options: Nfs3CallOptions,
   ): Promise<T> {
-    const callOptions: CallerOptions = {
-      idempotent: IDEMPOTENT.has(procedure),
-    };
-    if (options.timeoutMs !== undefined) {
-      callOptions.timeoutMs = options.timeoutMs;
-    }
-    if (options.auth !== undefined) callOptions.auth = options.auth;
+    const callOptions = callerOptions(options, IDEMPOTENT.has(procedure));
     const name = PROC_NAMES[procedure];
     const r = await this.rpc.call(
       NFS_PROGRAM,

@@ -13,7 +13,10 @@
  * Large files move in pipelined calls: up to `window` READs or WRITEs in
  * flight, sized by the server's FSINFO (at most 1 MiB); writes are UNSTABLE
  * and then committed, with the write verifier checked and the data sent
- * again if the server restarted in between. Idempotent calls survive a
+ * again if the server restarted in between. Over NFSv2 (`?version=2`, or a
+ * server without version 3) calls carry 8 KiB each and every WRITE is
+ * stable; sizes are 32 bits, so a file of 4 GiB − 1 bytes or more is a
+ * `RangeError` for reads and writes (`stat` reports 4294967295). Idempotent calls survive a
  * dropped connection (resent on a new one with the same xid); when the
  * server is gone for good, calls fail with an `RpcClosedError` saying so.
  *
@@ -51,14 +54,12 @@ import {
   type NfsFileInfo,
   type NfsFsStats,
 } from "./file_info.ts";
-import { defaultAuth, mountUrl } from "./_connect.ts";
-import { Nfs3Client } from "./nfs3.ts";
+import { type Opened, openUrl } from "./_open.ts";
+import { NFS2_MAX_SIZE, tooLarge } from "./_v2.ts";
 import type { NfsFile } from "./nfs_file.ts";
 import { OpenFile } from "./_file.ts";
 import type { NfsProtocol } from "./_protocol.ts";
 import { readWhole, type Target, writeRange } from "./_transfer.ts";
-import { parseNfsUrl } from "./url.ts";
-import { Nfs3Protocol } from "./_v3.ts";
 import { components, type Resolved, Walker } from "./_walk.ts";
 import { emptyDir, entryTypes, mkdirAll, type Tree } from "./_tree.ts";
 import type {
@@ -89,18 +90,10 @@ export class NfsClient implements AsyncDisposable {
   readonly #mountRpc: ReconnectingRpc;
   readonly #window: number;
   readonly #readahead: number;
+  readonly #maxSize: number;
   #closed = false;
 
-  private constructor(
-    parts: {
-      info: NfsClientInfo;
-      proto: NfsProtocol;
-      mount: MountClient;
-      mountRpc: ReconnectingRpc;
-      window: number;
-      readahead: number;
-    },
-  ) {
+  private constructor(parts: Opened) {
     this.info = parts.info;
     this.#proto = parts.proto;
     this.#walker = new Walker(parts.proto, parts.info.root);
@@ -113,11 +106,15 @@ export class NfsClient implements AsyncDisposable {
     this.#mountRpc = parts.mountRpc;
     this.#window = parts.window;
     this.#readahead = parts.readahead;
+    this.#maxSize = parts.proto.version === 2 ? NFS2_MAX_SIZE : Infinity;
   }
 
   /**
    * Connects to the export an `nfs://` URL names (see `parseNfsUrl`),
    * finding ports through the server's portmapper when the URL has none.
+   * Without `version` in the URL, version 3 is spoken where the server has
+   * it and version 2 where it has only that (asked of the portmapper, or
+   * told by the server's PROG_MISMATCH on the NFS port).
    *
    * @param url `nfs://host[:port]/export/path?version=3&uid=N&…`.
    * @param options Credentials, timeouts, retries, pipelining.
@@ -126,51 +123,16 @@ export class NfsClient implements AsyncDisposable {
     url: string | URL,
     options: NfsConnectOptions = {},
   ): Promise<NfsClient> {
-    const u = parseNfsUrl(url);
-    if (u.version === 2) {
-      throw new Deno.errors.NotSupported(
-        "NFS version 2 is not implemented by NfsClient yet: use version=3",
-      );
-    }
-    const auth = options.auth ?? defaultAuth(u.uid, u.gid);
-    const window = Math.max(1, options.window ?? 8);
-    const m = await mountUrl(u, 3, {
-      auth,
-      timeoutMs: options.timeoutMs ?? 30_000,
-      retries: options.retries ?? 3,
-      portmapPort: options.portmapPort ?? 111,
-    });
-    const proto = new Nfs3Protocol(new Nfs3Client(m.nfsRpc));
-    try {
-      let root = m.root;
-      if (m.rest.length > 0) {
-        const below = await new Walker(proto, root).walk(m.rest, true, u.path);
-        if (below.attrs.type !== Ftype3.DIR) {
-          throw new Deno.errors.NotADirectory(`Not a directory: ${u.path}`);
-        }
-        root = below.handle;
-      }
-      const limits = await proto.limits(root);
-      return new NfsClient({
-        info: {
-          version: 3,
-          nfsPort: m.nfsPort,
-          mountPort: m.mountPort,
-          exportPath: m.exportPath,
-          root,
-          rsize: limits.rsize,
-          wsize: limits.wsize,
-        },
-        proto,
-        mount: m.mount,
-        mountRpc: m.mount.rpc as ReconnectingRpc,
-        window,
-        readahead: u.readahead ?? window * limits.rsize,
-      });
-    } catch (e) {
-      m.mount.close();
-      await Promise.all([proto.close(), m.mount.rpc.closed]);
-      throw e;
+    return new NfsClient(await openUrl(url, options));
+  }
+
+  /**
+   * Throws when the attributes say the file is larger than the version
+   * can address (an NFSv2 size saturates at 4 GiB − 1).
+   */
+  #fits(attrs: Fattr3, path: string): void {
+    if (attrs.size > this.#maxSize) {
+      throw tooLarge(path, `its size reads ${attrs.size}, the most it can say`);
     }
   }
 
@@ -256,6 +218,7 @@ export class NfsClient implements AsyncDisposable {
       mode: options.mode,
       truncate: !options.append,
     });
+    if (options.append) this.#fits(r.attrs, path);
     const offset = options.append ? r.attrs.size : 0;
     if (data instanceof Uint8Array) {
       await writeRange(this.#target(r, path), {
@@ -295,6 +258,7 @@ export class NfsClient implements AsyncDisposable {
     if (r.attrs.type === Ftype3.DIR) {
       throw new Deno.errors.IsADirectory(`Is a directory: ${path}`);
     }
+    this.#fits(r.attrs, path);
     return await readWhole(this.#target(r, path), {
       size: r.attrs.size,
       rsize: this.info.rsize,
@@ -552,6 +516,7 @@ export class NfsClient implements AsyncDisposable {
     if (!writing && r.attrs.type === Ftype3.DIR) {
       throw new Deno.errors.IsADirectory(`Is a directory: ${path}`);
     }
+    this.#fits(r.attrs, path);
     return this.#file(r, path, {
       read: options.read,
       write: options.write ?? false,

@@ -1,6 +1,7 @@
 // deno run --allow-net=127.0.0.1 --allow-read=./copy --allow-write=./copy examples/nfs_copy.ts nfs://127.0.0.1:11111/ ./copy
 //
-// Copies a directory tree out of any NFS server (NFSv3) into a local
+// Copies a directory tree out of any NFS server (NFSv3, or NFSv2 where
+// the server has no v3 or the URL says version=2) into a local
 // folder, with a progress line on stderr (redrawn on a terminal, printed
 // once at the end otherwise). Files keep their mode and
 // modification time; symbolic links are recreated when the permissions
@@ -10,7 +11,7 @@
 // The run line above copies from examples/memfs.ts on its default port; for
 // another server, widen --allow-net to it (and to its portmapper, port 111,
 // when the URL gives no ports). URL arguments as libnfs writes them:
-//   nfs://host[:port]/export/dir?uid=N&gid=N&nfsport=N&mountport=N&readahead=N
+//   nfs://host[:port]/export/dir?version=2|3&uid=N&gid=N&nfsport=N&mountport=N&readahead=N
 /**
  * Example: copy a tree out of an NFS server.
  *

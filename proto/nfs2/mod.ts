@@ -7,6 +7,9 @@
  *   size (`sizeof_X`). Names are the RFC's.
  * - `data.ts`: `nfsdata` encoded uncopied.
  * - `readdir.ts`: READDIR's entry sizes, for paging by bytes.
+ * - `fields.ts`: what attribute fields mean beyond their XDR (type bits in
+ *   `mode`, packed device numbers, "unchanged" and "server time" in
+ *   `sattr`).
  *
  * The rest of MOUNT v1 (the path argument, the mount and export lists) is
  * MOUNT v3's as well: `proto/mount.ts`.
@@ -58,3 +61,4 @@
 export * from "./nfs2_gen.ts";
 export * from "./data.ts";
 export * from "./readdir.ts";
+export * from "./fields.ts";

@@ -250,7 +250,9 @@ export const sizeof_fhandle: XdrSize = { min: 32, max: 32 };
 
 /** A point in time: seconds and microseconds since the epoch. */
 export interface timeval {
+  /** seconds since the epoch */
   seconds: number;
+  /** microseconds */
   useconds: number;
 }
 
@@ -334,11 +336,15 @@ export const sizeof_nfscookie: XdrSize = { min: 4, max: 4 };
 
 /** The attributes of an object. */
 export interface fattr {
+  /** the kind of object */
   type: ftype;
   /** permission and file type bits (st_mode) */
   mode: number;
+  /** hard links */
   nlink: number;
+  /** owner */
   uid: number;
+  /** group */
   gid: number;
   /** bytes */
   size: number;
@@ -348,7 +354,9 @@ export interface fattr {
   rdev: number;
   /** blocks in use */
   blocks: number;
+  /** file system id */
   fsid: number;
+  /** file id, unique within the file system */
   fileid: number;
   /** last access */
   atime: timeval;
@@ -404,11 +412,17 @@ export const sizeof_fattr: XdrSize = { min: 68, max: 68 };
  * either word all ones, leaves the attribute unchanged.
  */
 export interface sattr {
+  /** permission bits */
   mode: number;
+  /** owner */
   uid: number;
+  /** group */
   gid: number;
+  /** bytes */
   size: number;
+  /** last access */
   atime: timeval;
+  /** last data change */
   mtime: timeval;
 }
 
@@ -439,7 +453,9 @@ export const sizeof_sattr: XdrSize = { min: 32, max: 32 };
 
 /** A name in a directory. */
 export interface diropargs {
+  /** the directory */
   dir: fhandle;
+  /** the name in it */
   name: filename;
 }
 
@@ -462,7 +478,9 @@ export const sizeof_diropargs: XdrSize = { min: 36, max: 292 };
 
 /** SETATTR. */
 export interface sattrargs {
+  /** the object */
   file: fhandle;
+  /** what to change */
   attributes: sattr;
 }
 
@@ -485,9 +503,13 @@ export const sizeof_sattrargs: XdrSize = { min: 64, max: 64 };
 
 /** READ; totalcount is unused. */
 export interface readargs {
+  /** the file */
   file: fhandle;
+  /** first byte */
   offset: number;
+  /** bytes wanted */
   count: number;
+  /** unused */
   totalcount: number;
 }
 
@@ -514,10 +536,15 @@ export const sizeof_readargs: XdrSize = { min: 44, max: 44 };
 
 /** WRITE; beginoffset and totalcount are unused. */
 export interface writeargs {
+  /** the file */
   file: fhandle;
+  /** unused */
   beginoffset: number;
+  /** first byte */
   offset: number;
+  /** unused */
   totalcount: number;
+  /** the bytes */
   data: nfsdata;
 }
 
@@ -546,7 +573,9 @@ export const sizeof_writeargs: XdrSize = { min: 48, max: 8240 };
 
 /** CREATE and MKDIR. */
 export interface createargs {
+  /** the directory and the new name */
   where: diropargs;
+  /** initial attributes */
   attributes: sattr;
 }
 
@@ -569,7 +598,9 @@ export const sizeof_createargs: XdrSize = { min: 68, max: 324 };
 
 /** RENAME. */
 export interface renameargs {
+  /** the old name */
   from: diropargs;
+  /** the new name */
   to: diropargs;
 }
 
@@ -592,7 +623,9 @@ export const sizeof_renameargs: XdrSize = { min: 72, max: 584 };
 
 /** LINK: a new name `to` for the object `from`. */
 export interface linkargs {
+  /** the object */
   from: fhandle;
+  /** the new name */
   to: diropargs;
 }
 
@@ -615,8 +648,11 @@ export const sizeof_linkargs: XdrSize = { min: 68, max: 324 };
 
 /** SYMLINK: `from` is the new link, `to` its target. */
 export interface symlinkargs {
+  /** the new link */
   from: diropargs;
+  /** its target */
   to: path;
+  /** initial attributes */
   attributes: sattr;
 }
 
@@ -641,8 +677,11 @@ export const sizeof_symlinkargs: XdrSize = { min: 72, max: 1352 };
 
 /** READDIR: entries after `cookie`, at most `count` bytes of them. */
 export interface readdirargs {
+  /** the directory */
   dir: fhandle;
+  /** resume after this entry */
   cookie: nfscookie;
+  /** reply bytes at most */
   count: number;
 }
 
@@ -703,7 +742,9 @@ export const sizeof_attrstat: XdrSize = { min: 4, max: 72 };
 
 /** An object found or made, with its attributes. */
 export interface diropokres {
+  /** its handle */
   file: fhandle;
+  /** its attributes */
   attributes: fattr;
 }
 
@@ -801,7 +842,9 @@ export const sizeof_readlinkres: XdrSize = { min: 4, max: 1032 };
 
 /** The data read, with the file's attributes. */
 export interface readokres {
+  /** the file's attributes */
   attributes: fattr;
+  /** the bytes read */
   data: nfsdata;
 }
 
@@ -866,8 +909,11 @@ export const sizeof_readres: XdrSize = { min: 4, max: 8268 };
  * `decode_entry` handle one entry too.
  */
 export interface entry {
+  /** file id */
   fileid: number;
+  /** the name */
   name: filename;
+  /** where the next READDIR resumes */
   cookie: nfscookie;
 }
 
@@ -892,7 +938,9 @@ export const sizeof_entry: XdrSize = { min: 16, max: Infinity };
 
 /** A page of directory entries; eof when none follow. */
 export interface readdirok {
+  /** the entries */
   entries: entry[];
+  /** no entries follow */
   eof: boolean;
 }
 

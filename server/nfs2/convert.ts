@@ -51,26 +51,26 @@ import {
   type Time,
 } from "../../vfs/types.ts";
 import { fattr as withLinks } from "../nfs3/context.ts";
+import {
+  encodeDev,
+  FIFO_RDEV,
+  S_IF,
+  SERVER_TIME_USEC,
+  UNSET,
+} from "../../proto/nfs2/fields.ts";
 
-/** The value of a `sattr` field that leaves the attribute unchanged. */
-export const UNSET = 0xffffffff;
+export {
+  decodeDev,
+  encodeDev,
+  S_IF,
+  S_IFMT,
+  UNSET,
+} from "../../proto/nfs2/fields.ts";
+
 const U32_MAX = 0xffffffff;
 const TWO_32 = 4294967296;
 /** `blocksize` as sent, and the unit of `blocks`. */
 export const BLOCK = 512;
-
-/** st_mode's file type bits. */
-export const S_IFMT = 0o170000;
-/** st_mode file type bits by type. */
-export const S_IF = {
-  FIFO: 0o010000,
-  CHR: 0o020000,
-  DIR: 0o040000,
-  BLK: 0o060000,
-  REG: 0o100000,
-  LNK: 0o120000,
-  SOCK: 0o140000,
-} as const;
 
 const IFMT_OF: Record<FileType, number> = {
   [FileType.Regular]: S_IF.REG,
@@ -92,9 +92,6 @@ const FTYPE_OF: Record<FileType, ftype> = {
   [FileType.Fifo]: ftype.NFCHR,
 };
 
-/** The rdev that marks an NFCHR as a FIFO. */
-const FIFO_RDEV = 0xffffffff;
-
 /** `n` within 0..2^32 − 1. */
 export function saturate32(n: number): number {
   return n <= 0 ? 0 : n >= U32_MAX ? U32_MAX : Math.floor(n);
@@ -103,21 +100,6 @@ export function saturate32(n: number): number {
 /** A non-negative safe integer folded to 32 bits: high word XOR low word. */
 export function fold32(n: number): number {
   return (Math.floor(n / TWO_32) ^ n) >>> 0;
-}
-
-/** Device numbers packed into one word, as Linux's `new_encode_dev`. */
-export function encodeDev(rdev: { major: number; minor: number }): number {
-  const { major, minor } = rdev;
-  return ((minor & 0xff) | ((major & 0xfff) << 8) |
-    ((minor & ~0xff) << 12)) >>> 0;
-}
-
-/** The inverse of {@link encodeDev}. */
-export function decodeDev(dev: number): { major: number; minor: number } {
-  return {
-    major: (dev & 0xfff00) >>> 8,
-    minor: (dev & 0xff) | ((dev >>> 12) & 0xfff00),
-  };
 }
 
 function timeval(t: Time): { seconds: number; useconds: number } {
@@ -157,8 +139,8 @@ function setTime(
   what: string,
 ): SetTime | undefined {
   if (t.seconds === UNSET || t.useconds === UNSET) return undefined;
-  if (t.useconds === 1_000_000) return "server";
-  if (t.useconds > 1_000_000) {
+  if (t.useconds === SERVER_TIME_USEC) return "server";
+  if (t.useconds > SERVER_TIME_USEC) {
     throw new VfsError("EINVAL", `Invalid ${what}: ${t.useconds} microseconds`);
   }
   return { sec: t.seconds, nsec: t.useconds * 1000 };

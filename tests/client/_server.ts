@@ -1,6 +1,8 @@
-// A netfs NFSv3 server over a MemFs on port 0 for the client tests, and the
+// A netfs NFS server over a MemFs on port 0 for the client tests, and the
 // clients that talk to it.
+import type { ReconnectingRpcOptions, RpcCaller } from "../../client/caller.ts";
 import { MountClient } from "../../client/mount.ts";
+import { Nfs2Client } from "../../client/nfs2.ts";
 import { Nfs3Client } from "../../client/nfs3.ts";
 import { NfsClient } from "../../client/nfs_client.ts";
 import type { NfsConnectOptions } from "../../client/nfs_options.ts";
@@ -28,6 +30,8 @@ export function serve(
     exports?: Partial<ExportOptions>[];
     port?: number;
     writeVerifier?: Uint8Array;
+    /** NFS versions served. Default all. */
+    versions?: (2 | 3 | 4)[];
   } = {},
 ): Served {
   const fs = options.fs ?? new MemFs();
@@ -35,6 +39,7 @@ export function serve(
     port: options.port ?? 0,
     quiet: true,
     writeVerifier: options.writeVerifier,
+    versions: options.versions,
     exports: (options.exports ?? [{}]).map((e) => ({
       path: "/",
       fs,
@@ -78,20 +83,24 @@ export async function client(
   );
 }
 
-/** The protocol clients, mounted at "/", as `uid`. */
-export async function raw(
-  s: Served,
-  uid = 0,
-): Promise<{
-  nfs: Nfs3Client;
+/** A protocol client, the MOUNT client and the root handle of "/". */
+export interface Raw<C> {
+  nfs: C;
   mount: MountClient;
   root: Uint8Array;
   close(): Promise<void>;
-}> {
+}
+
+async function mounted<C extends { rpc: RpcCaller; close(): void }>(
+  s: Served,
+  uid: number,
+  mountVersion: 1 | 3,
+  connect: (o: ReconnectingRpcOptions) => Promise<C>,
+): Promise<Raw<C>> {
   const opts = { hostname: "127.0.0.1", port: s.port, auth: sys(uid) };
-  const mount = await MountClient.connect(opts);
+  const mount = await MountClient.connect(opts, mountVersion);
   const { handle: root } = await mount.mnt("/");
-  const nfs = await Nfs3Client.connect(opts);
+  const nfs = await connect(opts);
   return {
     nfs,
     mount,
@@ -102,4 +111,14 @@ export async function raw(
       await Promise.all([nfs.rpc.closed, mount.rpc.closed]);
     },
   };
+}
+
+/** The NFSv3 protocol clients, mounted at "/", as `uid`. */
+export function raw(s: Served, uid = 0): Promise<Raw<Nfs3Client>> {
+  return mounted(s, uid, 3, (o) => Nfs3Client.connect(o));
+}
+
+/** The NFSv2 protocol clients, mounted at "/" through MOUNT v1, as `uid`. */
+export function raw2(s: Served, uid = 0): Promise<Raw<Nfs2Client>> {
+  return mounted(s, uid, 1, (o) => Nfs2Client.connect(o));
 }

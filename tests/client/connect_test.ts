@@ -172,11 +172,75 @@ Deno.test("nfs connect: an unknown export is NotFound from MNT", async () => {
   await s.close();
 });
 
-Deno.test("nfs connect: version 2 is refused until the NFSv2 client exists", async () => {
+Deno.test("nfs connect: version=2 speaks NFSv2 with MOUNT v1, 8 KiB at a time", async () => {
+  const s = serve();
+  const nfs = await client(s, { params: { version: 2 } });
+  assert.equal(nfs.info.version, 2);
+  assert.equal(nfs.info.mountPort, s.port, "MOUNT v1 found on the NFS port");
+  assert.equal(nfs.info.root.byteLength, 32);
+  assert.equal(nfs.info.rsize, 8192);
+  assert.equal(nfs.info.wsize, 8192);
+  await nfs.writeTextFile("/v2.txt", "two");
+  assert.equal(await nfs.readTextFile("/v2.txt"), "two");
+  await nfs.close();
+  await s.close();
+});
+
+Deno.test("nfs connect: without a version, a server with NFSv2 only is spoken to in v2 (PROG_MISMATCH)", async () => {
+  const s = serve({ versions: [2] });
+  const nfs = await client(s);
+  assert.equal(nfs.info.version, 2);
+  assert.equal(nfs.info.mountPort, s.port);
+  await nfs.mkdir("/d");
+  assert.equal((await nfs.stat("/d")).isDirectory, true);
+  await nfs.close();
+  await s.close();
+});
+
+Deno.test("nfs connect: without a version or ports, the portmapper's list picks v3, else v2", async () => {
+  for (const [versions, want] of [[[2, 3], 3], [[2], 2]] as const) {
+    const s = serve({ versions: [...versions] });
+    const nfs = await NfsClient.connect("nfs://127.0.0.1/?uid=0&gid=0", {
+      portmapPort: s.port,
+    });
+    assert.equal(nfs.info.version, want, `server with ${versions}`);
+    assert.equal(nfs.info.nfsPort, s.port);
+    assert.equal(nfs.info.mountPort, s.port);
+    await nfs.writeTextFile("/f", "x");
+    await nfs.close();
+    await s.close();
+  }
+});
+
+Deno.test("nfs connect: a version the server lacks is NotSupported naming what it has", async () => {
+  const two = serve({ versions: [2] });
   await assert.rejects(
-    NfsClient.connect("nfs://127.0.0.1:1/?version=2"),
-    Deno.errors.NotSupported,
+    client(two, { params: { version: 3 } }),
+    (e) =>
+      e instanceof Deno.errors.NotSupported &&
+      e.message ===
+        `NFS server at 127.0.0.1:${two.port} speaks versions 2 to 2, not 3`,
   );
+  await two.close();
+  const three = serve({ versions: [3] });
+  await assert.rejects(
+    client(three, { params: { version: 2 } }),
+    (e) =>
+      e instanceof Deno.errors.NotSupported &&
+      /speaks versions 3 to 3, not 2$/.test(e.message),
+  );
+  await three.close();
+});
+
+Deno.test("nfs connect: a server with neither v3 nor v2 is NotSupported", async () => {
+  const four = serve({ versions: [4] });
+  await assert.rejects(
+    client(four),
+    (e) =>
+      e instanceof Deno.errors.NotSupported &&
+      /speaks versions 4 to 4, not 3 or 2$/.test(e.message),
+  );
+  await four.close();
 });
 
 Deno.test("nfs connect: close unmounts (DUMP forgets the client)", async () => {

@@ -17,24 +17,10 @@ import {
   type Stability,
   type WriteResult,
 } from "../../vfs/types.ts";
+import { randomBytes, sha256 } from "./_data.ts";
 import { client, serve } from "./_server.ts";
 
 const MiB = 1024 * 1024;
-
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) {
-    crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  }
-  return out;
-}
-
-async function sha256(data: Uint8Array): Promise<string> {
-  const d = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
-  );
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * A MemFs whose writes stay UNSTABLE until COMMIT, as a disk-backed

@@ -256,6 +256,11 @@ export interface GuestRun {
 export interface RunGuestOptions {
   /** Guest-visible port on 10.213.0.1 → host port on 127.0.0.1. */
   forwards?: [number, number][];
+  /**
+   * The other way: the guest's own port (a server in the guest) → host port
+   * on 127.0.0.1, for a client in the test process.
+   */
+  exposes?: [number, number][];
   /** Variables for the guest script. */
   env?: Record<string, string>;
   /** Seconds before the guest is killed. */
@@ -295,6 +300,9 @@ export async function runGuest(
   }
   for (const [gp, hp] of options.forwards ?? []) {
     args.push("--forward", `${gp}:${hp}`);
+  }
+  for (const [gp, hp] of options.exposes ?? []) {
+    args.push("--expose", `${gp}:${hp}`);
   }
   for (const [k, v] of Object.entries(options.env ?? {})) {
     args.push("--env", `${k}=${v}`);

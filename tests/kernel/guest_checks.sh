@@ -7,7 +7,7 @@
 # and INFO lines for context. Exit status 0 iff every check passed.
 #
 # Environment (from run_guest.sh --env):
-#   SUITE       nfs | nbd
+#   SUITE       nfs | nbd | knfsd-peer
 #   SERVER      the host end of the guest's network (set by run_guest.sh)
 #   NFS_RUNS    nfs: how many NFS versions this boot runs, one after the other.
 #               Run i has NFS_NAME_i (its checks are named NAME/check, and it
@@ -19,9 +19,10 @@
 #   CTL_PORT    nfs: control port; "restart" asks the host to restart the server
 #   KNFSD       nfs: 1 = serve the export from the guest's own knfsd over
 #               127.0.0.1 (knfsd_guest.sh, image built with --knfsd)
+#   KNFSD_V3, KNFSD_MOUNTD_PORT  knfsd-peer: knfsd_guest.sh's settings
 #   NBD_PORT    nbd: port; NBD_EXPORT export name; NBD_CONNS connections (-C)
 #   BIG_MB      nbd: size of the dd transfer (MiB)
-#   DIR_ENTRIES nbd: entries in the big directory
+#   DIR_ENTRIES nbd, knfsd-peer: entries in the big directory
 #   FSX_OPS     nbd: operations of the fsx run
 #   FSX_SEED    nbd: seed of the fsx run
 # /root/fsx, /root/locks and /root/sparse are the static helpers built from
@@ -442,6 +443,31 @@ c_mount_nbd() {
   grep " $MP " /proc/mounts
 }
 
+# knfsd-peer: the Linux kernel's NFS server is the peer of netfs's client,
+# which runs in the test process and reaches it through run_guest.sh
+# --expose. The guest starts it, fills /srv/many, says "ready" on the control
+# port and then asks every half second until the host answers that its client
+# is done (busybox nc does not wait long for a reply after its input ends).
+c_knfsd_many() {
+  mkdir /srv/many
+  (cd /srv/many && seq -w 1 "$DIR_ENTRIES" | sed 's/^/entry-/' | xargs touch)
+  echo "$(ls /srv/many | wc -l) entries in /srv/many"
+}
+
+c_host_client() {
+  r=$(echo ready | nc "$SERVER" "$CTL_PORT")
+  [ "$r" = ok ] || fail "control port said: $r"
+  i=0
+  while [ $i -lt 400 ]; do
+    r=$(echo done? | nc "$SERVER" "$CTL_PORT")
+    [ "$r" = done ] && { echo "the host's client is done after ${i} polls"; return 0; }
+    [ "$r" = wait ] || fail "control port said: $r"
+    i=$((i + 1))
+    sleep 0.5
+  done
+  fail "the host's client did not finish in 200 s"
+}
+
 # The guest must bail out early when there is nothing mounted to test: the
 # host reports every check that never ran as a failure of its own.
 stop_unless_ok() { [ "$failures" -eq 0 ] || { echo "INFO stopping after $failures failure(s)"; exit 1; }; }
@@ -477,6 +503,13 @@ case $SUITE in
     check e2fsck-clean e2fsck -fn /dev/nbd0
     check nbd-disconnect nbd-client -d /dev/nbd0
     check kernel-log-clean c_kernel_log
+    ;;
+  knfsd-peer)
+    . /root/knfsd_guest.sh
+    check knfsd-start knfsd_start
+    stop_unless_ok
+    check knfsd-many c_knfsd_many
+    check host-client c_host_client
     ;;
   *) echo "INFO unknown SUITE: $SUITE"; exit 2 ;;
 esac

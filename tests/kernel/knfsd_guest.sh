@@ -8,6 +8,10 @@
 #                   start them again: a server restart with a grace period, in
 #                   which the clients reclaim their opens and locks
 #
+# KNFSD_V3=1 serves NFSv3 as well (knfsd_client_test.ts, where netfs's client
+# is the peer); KNFSD_MOUNTD_PORT fixes rpc.mountd's port, so that the host
+# can be given a way to it.
+#
 # The settings that make this quick, each one found by a run that was not:
 # - the export needs fsid= (tmpfs has no device number); fsid=0 makes it the
 #   NFSv4 root, so the client mounts "/" as it does from our server.
@@ -27,8 +31,12 @@
 #   the guest's /tmp (memory); discard gives deleted files' memory back.
 KNFSD_THREADS=8
 
-knfsd_run() {  # start the threads, NFSv4 only (lockd still starts: rpcbind)
-  rpc.nfsd -N 3 "$KNFSD_THREADS"
+knfsd_run() {  # start the threads, NFSv4 only unless KNFSD_V3=1 (lockd still starts: rpcbind)
+  if [ "${KNFSD_V3:-0}" = 1 ]; then
+    rpc.nfsd "$KNFSD_THREADS"
+  else
+    rpc.nfsd -N 3 "$KNFSD_THREADS"
+  fi
 }
 
 knfsd_store() {  # mount the file system to export at /srv and name it
@@ -61,7 +69,7 @@ knfsd_start() {
   echo 1048576 >/proc/fs/nfsd/max_block_size
   rpcbind
   exportfs -o rw,no_root_squash,insecure,no_subtree_check,fsid=0 '*:/srv'
-  rpc.mountd
+  rpc.mountd ${KNFSD_MOUNTD_PORT:+-p "$KNFSD_MOUNTD_PORT"}
   nfsdcld
   i=0
   until ls -l /proc/"$(pidof nfsdcld)"/fd 2>/dev/null | grep -q cld; do

@@ -10,6 +10,9 @@
 #   --forward GP:HP    make 10.213.0.1:GP in the guest's network forward to
 #                      127.0.0.1:HP on the host (repeatable): servers run on
 #                      the host's loopback, for example inside the test process
+#   --expose GP:HP     the other way: make 127.0.0.1:HP on the host forward to
+#                      the guest's port GP (10.213.0.2:GP) (repeatable): a
+#                      server runs in the guest, its client in the test process
 #   --env K=V          variable exported to the guest script (repeatable)
 #   --file SRC:DST     copy a host file into the guest at DST (repeatable)
 #   --mem MB           guest memory (default 1024)
@@ -19,16 +22,19 @@
 # Network: a new namespace kvmguest-<pid> holds the tap kvmtap0 (10.213.0.1/24)
 # the guest is attached to (guest 10.213.0.2/24, no default route). Each
 # --forward is two socat processes joined by a unix socket, which is visible
-# across namespaces. So every guest packet stays inside the namespace, the unix
-# socket and the host's loopback, and the namespace goes away with the run.
+# across namespaces; each --expose is the same pair the other way round (the
+# host's end listens on 127.0.0.1, the namespace's end connects to the guest).
+# So every guest packet stays inside the namespace, the unix socket and the
+# host's loopback, and the namespace goes away with the run.
 # shellcheck disable=SC2054  # commas inside UML arguments are intended
 set -euo pipefail
 
-IMAGE='' MEM=1024 TIMEOUT=600 CONSOLE='' ENVS=() FILES=() FORWARDS=()
+IMAGE='' MEM=1024 TIMEOUT=600 CONSOLE='' ENVS=() FILES=() FORWARDS=() EXPOSES=()
 while (($#)); do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
     --forward) FORWARDS+=("$2"); shift 2 ;;
+    --expose) EXPOSES+=("$2"); shift 2 ;;
     --env) ENVS+=("$2"); shift 2 ;;
     --file) FILES+=("$2"); shift 2 ;;
     --mem) MEM=$2; shift 2 ;;
@@ -46,7 +52,7 @@ SCRIPT=$1
 log() { echo "[run-guest] $*" >&2; }
 now() { date +%s.%N; }
 dt() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b-a}'; }
-NS=kvmguest-$$ HOST_IP=10.213.0.1 GUEST_CIDR=10.213.0.2/24
+NS=kvmguest-$$ HOST_IP=10.213.0.1 GUEST_IP=10.213.0.2 GUEST_CIDR=10.213.0.2/24
 TMP=$(mktemp -d /tmp/netfs-guest.XXXXXX)
 GPID='' NS_CREATED=0 FWPIDS=()
 kill_group() {  # PGID: TERM, wait up to 3 s, then KILL (only our own setsid groups)
@@ -88,6 +94,27 @@ for fw in ${FORWARDS[@]+"${FORWARDS[@]}"}; do
     sleep 0.1
   done
   [[ $ok == 1 ]] || { echo "run_guest.sh: forwarder for port $gp did not start" >&2; cat "$TMP/fwd.log" >&2; exit 2; }
+done
+
+# Each connection to 127.0.0.1:HP opens one to the guest's GP; until the guest
+# listens there, connections open and close at once.
+for ex in ${EXPOSES[@]+"${EXPOSES[@]}"}; do
+  gp=${ex%%:*} hp=${ex#*:}
+  [[ "$gp" =~ ^[0-9]+$ && "$hp" =~ ^[0-9]+$ ]] || { echo "run_guest.sh: bad --expose: $ex" >&2; exit 2; }
+  sock=$TMP/exp-$gp.sock
+  setsid ip netns exec "$NS" socat "UNIX-LISTEN:$sock,fork,mode=600" "TCP:$GUEST_IP:$gp" \
+    </dev/null >>"$TMP/fwd.log" 2>&1 &
+  FWPIDS+=($!)
+  for _ in $(seq 50); do [[ -S "$sock" ]] && break; sleep 0.1; done
+  setsid socat "TCP-LISTEN:$hp,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$sock" \
+    </dev/null >>"$TMP/fwd.log" 2>&1 &
+  FWPIDS+=($!)
+  ok=0
+  for _ in $(seq 50); do
+    ss -Hltn "sport = :$hp" | grep -q "127.0.0.1:$hp" && { ok=1; break; }
+    sleep 0.1
+  done
+  [[ $ok == 1 ]] || { echo "run_guest.sh: exposer for guest port $gp did not start" >&2; cat "$TMP/fwd.log" >&2; exit 2; }
 done
 
 # --- per-run initramfs overlay: /run/guest.env, /run/guest.sh, --file ----------------
