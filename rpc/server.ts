@@ -89,6 +89,15 @@
 
 import { checkCredentials } from "./auth.ts";
 import {
+  BATCH_BYTES,
+  Connection,
+  join,
+  joinBatch,
+  sameBytes,
+  takeBatch,
+  writeAll,
+} from "./_connection.ts";
+import {
   Admission,
   type ConnectionInfo,
   type ConnectionOptions,
@@ -171,51 +180,6 @@ const MAX_POOLED_CAPACITY = 1536 * 1024;
  * costs more again.
  */
 const REF_MIN = 64 * 1024;
-
-interface Outgoing {
-  bytes: Uint8Array;
-  /** Written right after `bytes`, as part of the same record. */
-  tail: Uint8Array | null;
-  writer: XdrWriter | null;
-}
-
-class Connection {
-  readonly conn: Deno.TcpConn;
-  readonly info: ConnectionInfo;
-  inflight = 0;
-  writing = false;
-  closed = false;
-  closing = false;
-  lastActive = Date.now();
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly queue: Outgoing[] = [];
-  staging: Uint8Array | undefined;
-  lastCred: Uint8Array | null = null;
-  lastAuth: CallAuth | null = null;
-  slot: (() => void) | null = null;
-  drained: (() => void) | null = null;
-  done!: Promise<void>;
-
-  constructor(conn: Deno.TcpConn, info: ConnectionInfo) {
-    this.conn = conn;
-    this.info = info;
-  }
-
-  get idle(): boolean {
-    return this.inflight === 0 && !this.writing && this.queue.length === 0;
-  }
-
-  abort(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed by the peer side of a failed write.
-    }
-  }
-}
 
 /**
  * Starts an RPC server. Like `Deno.serve`, it listens at once and returns a
@@ -715,52 +679,6 @@ class Server implements RpcServer {
       this.#settle(c);
     }
   }
-}
-
-/** Largest write that several small replies are joined into. */
-const BATCH_BYTES = 64 * 1024;
-
-function takeBatch(queue: Outgoing[]): Outgoing[] {
-  let n = 1;
-  let total = queue[0].bytes.byteLength;
-  // A reply with a tail ends a batch: its tail must follow its head.
-  while (
-    n < queue.length && queue[n - 1].tail === null &&
-    total + queue[n].bytes.byteLength <= BATCH_BYTES
-  ) {
-    total += queue[n].bytes.byteLength;
-    n++;
-  }
-  return queue.splice(0, n);
-}
-
-function joinBatch(batch: Outgoing[], staging: Uint8Array): Uint8Array {
-  let at = 0;
-  for (const out of batch) {
-    staging.set(out.bytes, at);
-    at += out.bytes.byteLength;
-  }
-  return staging.subarray(0, at);
-}
-
-function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
-  const out = new Uint8Array(head.byteLength + tail.byteLength);
-  out.set(head);
-  out.set(tail, head.byteLength);
-  return out;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.byteLength) {
-    at += await conn.write(at === 0 ? bytes : bytes.subarray(at));
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function versionRange(
