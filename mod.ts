@@ -2,8 +2,8 @@
  * netfs: network file services for Deno — ONC RPC, NFSv3, MOUNT v3,
  * portmap/rpcbind, NBD, and the file-system layer they stand on.
  *
- * The root re-exports `@netfs/netfs/rpc`, `/server`, `/client` and `/vfs`
- * whole, and from `/nbd` the servers, the client and the devices; NBD's
+ * The root re-exports `@netfs/netfs/rpc`, `/server`, `/client`, `/vfs` and
+ * `/telemetry` whole, and from `/nbd` the servers, the client and the devices; NBD's
  * wire codecs (`Cmd`, `Errno`, `State` …) stay in `@netfs/netfs/nbd`.
  *
  * @example Serve a file system over NFS and a RAM disk over NBD
@@ -31,6 +31,7 @@ export * from "./rpc/mod.ts";
 export * from "./vfs/mod.ts";
 export * from "./server/mod.ts";
 export * from "./client/mod.ts";
+export * from "./telemetry/mod.ts";
 // The NBD wire codecs (Cmd, Errno, State …) stay in "@netfs/netfs/nbd";
 // the root carries the servers, the client and the devices.
 export {

@@ -1,14 +1,18 @@
 /**
  * One RPC server connection's state and the write path's helpers: the
- * reply queue, joining the replies that are ready into one write, and the
- * write loop. `server.ts` runs the connection; this holds what it keeps.
+ * reply queue, joining the replies that are ready into one write, the
+ * write loop, the pool of reply writers, and the per-connection cache of
+ * the last AUTH_SYS credential. `server.ts` runs the connection.
  *
  * @module
  */
 
 import type { ConnectionInfo } from "../net/mod.ts";
-import type { CallAuth } from "./program.ts";
-import type { XdrWriter } from "./xdr.ts";
+import { type LogFields, peerOf } from "../telemetry/log.ts";
+import { checkCredentials } from "./auth.ts";
+import { AUTH_NONE_OPAQUE, AuthFlavor, type OpaqueAuth } from "./message.ts";
+import type { CallAuth, RpcProgram } from "./program.ts";
+import { XdrWriter } from "./xdr.ts";
 
 /** A reply waiting to be written. */
 export interface Outgoing {
@@ -35,10 +39,23 @@ export class Connection {
   slot: (() => void) | null = null;
   drained: (() => void) | null = null;
   done!: Promise<void>;
+  /** Bytes already added to the metrics' totals. */
+  reportedIn = 0;
+  /** Bytes already added to the metrics' totals. */
+  reportedOut = 0;
+  #fields: LogFields | undefined;
 
   constructor(conn: Deno.TcpConn, info: ConnectionInfo) {
     this.conn = conn;
     this.info = info;
+  }
+
+  /** The fields of this connection's log lines: its id and peer. */
+  get fields(): LogFields {
+    return this.#fields ??= {
+      conn: this.info.id,
+      peer: peerOf(this.info.remote),
+    };
   }
 
   get idle(): boolean {
@@ -109,4 +126,115 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * Judges the credentials, reusing the last AUTH_SYS decode of this
+ * connection when the bytes are the same: a client sends one credential
+ * over and over, and comparing 40 bytes is cheaper than decoding them.
+ */
+export function credentialsOf(
+  c: Connection,
+  cred: OpaqueAuth,
+  verf: OpaqueAuth,
+): CallAuth | number {
+  if (
+    cred.flavor === AuthFlavor.AUTH_SYS && verf === AUTH_NONE_OPAQUE &&
+    c.lastCred !== null && sameBytes(c.lastCred, cred.body)
+  ) {
+    return c.lastAuth!;
+  }
+  const auth = checkCredentials(cred, verf);
+  if (typeof auth === "object" && auth.flavor === 1) {
+    Object.freeze(auth.sys.gids);
+    Object.freeze(auth.sys);
+    c.lastCred = cred.body.slice();
+    c.lastAuth = Object.freeze(auth);
+  }
+  return auth;
+}
+
+const MAX_POOLED_WRITERS = 256;
+const MAX_POOLED_CAPACITY = 1536 * 1024;
+
+/**
+ * Data at least this large that a handler passes to `opaqueRef` (a READ
+ * reply's data) is written from where it lies, with a write of its own,
+ * rather than copied into the reply buffer: a second write op costs a few
+ * microseconds, copying 1 MiB costs more, and growing the buffer to hold it
+ * costs more again.
+ */
+const REF_MIN = 64 * 1024;
+
+/** Reply writers kept for reuse, so a call allocates no buffer. */
+export class WriterPool {
+  readonly #free: XdrWriter[] = [];
+
+  /** A writer, empty. */
+  acquire(): XdrWriter {
+    return this.#free.pop() ??
+      new XdrWriter({ size: 512, reserve: 4, refMin: REF_MIN });
+  }
+
+  /** Takes `w` back (unless the pool is full or `w` grew too large). */
+  release(w: XdrWriter): void {
+    if (
+      this.#free.length < MAX_POOLED_WRITERS &&
+      w.capacity <= MAX_POOLED_CAPACITY
+    ) {
+      w.reset();
+      this.#free.push(w);
+    }
+  }
+}
+
+/**
+ * Writes `c`'s queue until it is empty; a failed write closes the
+ * connection (after `failed` hears of it) and drops what is queued.
+ */
+export async function writeQueue(
+  c: Connection,
+  pool: WriterPool,
+  failed: (e: Error) => void,
+): Promise<void> {
+  while (c.queue.length > 0) {
+    // Replies that queued up behind the previous write go out together:
+    // a write op costs several microseconds in Deno, more than copying
+    // a few small replies. Each reply is still whole and in order.
+    const batch = takeBatch(c.queue);
+    const bytes = batch.length === 1
+      ? batch[0].bytes
+      : joinBatch(batch, c.staging ??= new Uint8Array(BATCH_BYTES));
+    // Only the last reply of a batch can have a tail (see takeBatch).
+    const tail = batch[batch.length - 1].tail;
+    try {
+      if (!c.closed) {
+        await writeAll(c.conn, bytes);
+        c.info.bytesOut += bytes.byteLength;
+        if (tail !== null) {
+          await writeAll(c.conn, tail);
+          c.info.bytesOut += tail.byteLength;
+        }
+        c.lastActive = Date.now();
+      }
+    } catch (e) {
+      if (!c.closed) failed(e as Error);
+      c.abort();
+    } finally {
+      for (const out of batch) if (out.writer) pool.release(out.writer);
+    }
+  }
+}
+
+/** The lowest and highest registered versions, for PROG_MISMATCH. */
+export function versionRange(
+  versions: Map<number, RpcProgram>,
+): { low: number; high: number } {
+  let low = 0xffffffff;
+  let high = 0;
+  for (const v of versions.keys()) {
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  return { low, high };
 }
