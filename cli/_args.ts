@@ -64,9 +64,11 @@ function reason(e: Error & { code?: string }): string {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
       return `Unknown option: ${flag ?? e.message}`;
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return /argument missing/.test(e.message)
-        ? `Missing value: ${flag}`
-        : `Option takes no value: ${flag}`;
+      if (/argument missing/.test(e.message)) return `Missing value: ${flag}`;
+      if (/ambiguous/.test(e.message)) {
+        return `Missing value: ${flag} (for a value starting with "-", write ${flag}=-…)`;
+      }
+      return `Option takes no value: ${flag}`;
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
       return `Unexpected argument: ${/'([^']*)'/.exec(e.message)?.[1] ?? ""}`;
     default:

@@ -289,6 +289,9 @@ async function copy(
 ): Promise<number> {
   const su = parseNbdUri(src);
   const du = parseNbdUri(dst);
+  if (!su && !du) {
+    throw new UsageError("Copy needs an NBD URI on at least one side");
+  }
   const needs: Need[] = [];
   if (su) needs.push(netNeed(su.hostname, su.port));
   else if (src !== "-") needs.push(...fileNeeds(src, false));
@@ -296,9 +299,6 @@ async function copy(
   else if (dst !== "-") needs.push(...fileNeeds(dst, true));
   if (o.ca) needs.push(...fileNeeds(o.ca, false));
   checkPermissions(needs);
-  if (!su && !du) {
-    throw new UsageError("Copy needs an NBD URI on at least one side");
-  }
   const from = su ? await nbdEnd(su, o.ca, false) : await fileSource(src);
   let to: End | undefined;
   try {
