@@ -11,9 +11,10 @@ import {
   connectNbd,
   type NbdClientTlsOptions,
   NbdHandshake,
+  NbdOptionError,
 } from "../nbd/client.ts";
 import type { NbdConnection } from "../nbd/client.ts";
-import { Info, TxFlag } from "../nbd/protocol.ts";
+import { Info, Rep, TxFlag } from "../nbd/protocol.ts";
 import { parse, UsageError } from "./_args.ts";
 import { checkPermissions, fileNeeds, type Need, netNeed } from "./_runtime.ts";
 import { Progress } from "./_progress.ts";
@@ -112,6 +113,19 @@ async function tlsOf(
 
 /** Runs `netfs nbd ARGS`; resolves with the exit status. */
 export async function nbdCommand(args: string[]): Promise<number> {
+  try {
+    return await nbdVerb(args);
+  } catch (e) {
+    if (e instanceof NbdOptionError && e.reply === Rep.ERR_TLS_REQD) {
+      throw new Error(
+        "The server requires TLS: use nbds:// (with --tls-ca FILE unless its CA is in the system store)",
+      );
+    }
+    throw e;
+  }
+}
+
+async function nbdVerb(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
     console.log(NBD_HELP);

@@ -253,7 +253,7 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
         exports.push({
           name: s.name,
           device: ro ? readOnly(dev) : dev,
-          description: `RAM disk, ${s.memory} bytes`,
+          description: "RAM disk",
         });
       }
     }
