@@ -157,6 +157,61 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** A server that started: where it listens, and how to stop it. */
+export interface Started {
+  readonly addr: Deno.NetAddr;
+  shutdown(): Promise<void>;
+  disconnectAll(): void;
+  readonly finished: Promise<void>;
+}
+
+/**
+ * Starts a server (closing what it serves from if that fails), its
+ * `/metrics` endpoint when asked, prints the banner on standard output and
+ * runs until a signal; resolves with the exit status.
+ */
+export async function serveUntilSignal(o: {
+  start: () => Started | Promise<Started>;
+  /** Closes what the server serves from (on a failed start too). */
+  close: () => Promise<void>;
+  /** `host:port`, for the message when the address is taken. */
+  where: string;
+  banner: (addr: Deno.NetAddr) => string;
+  metrics?: {
+    at: { hostname: string; port: number };
+    registry: MetricsRegistry;
+  };
+  log: Logger;
+  timeoutMs: number;
+}): Promise<number> {
+  let running: Started;
+  try {
+    running = await o.start();
+  } catch (e) {
+    await o.close();
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new UsageError(`Address in use: ${o.where} (pick another --port)`);
+    }
+    throw e;
+  }
+  const endpoint = o.metrics && serveMetrics(o.metrics.at, o.metrics.registry);
+  console.log(o.banner(running.addr));
+  if (endpoint) console.log(`Metrics: ${endpoint.url}`);
+  return await runUntilSignal(
+    {
+      shutdown: () => running.shutdown(),
+      disconnectAll: () => running.disconnectAll(),
+      finished: running.finished,
+      async close() {
+        await o.close();
+        await endpoint?.close();
+      },
+    },
+    o.log,
+    o.timeoutMs,
+  );
+}
+
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**

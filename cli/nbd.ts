@@ -375,32 +375,55 @@ function allZero(b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Repeats a positional read or write (`step(done)` moves bytes from `done`
+ * on and says how many) until `length` bytes moved or it moves none;
+ * resolves with the bytes moved.
+ */
+async function whole(
+  step: (done: number) => Promise<number>,
+  length: number,
+): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const n = await step(done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Opens `path` for reading ("r") or as a new file ("w"); a failure names it. */
+function opened(path: string, mode: "r" | "w") {
+  return openFile(path, mode).catch((e) => {
+    if (e instanceof Deno.errors.NotCapable) throw e;
+    throw new UsageError(
+      `Cannot ${mode === "r" ? "open" : "create"} ${path}: ${
+        (e as Error).message
+      }`,
+    );
+  });
+}
+
 async function fileSource(path: string): Promise<End> {
   if (path === "-") {
     throw new UsageError(
       "Standard input has no size: copy from a file or an NBD URI",
     );
   }
-  const f = await openFile(path, "r").catch((e) => {
-    if (e instanceof Deno.errors.NotCapable) throw e;
-    throw new UsageError(`Cannot open ${path}: ${(e as Error).message}`);
-  });
+  const f = await opened(path, "r");
   const size = (await f.stat()).size;
   return {
     size,
     sequential: false,
     read: async (offset, into) => {
-      let got = 0;
-      while (got < into.byteLength) {
-        const { bytesRead } = await f.read(
-          into,
-          got,
-          into.byteLength - got,
-          offset + got,
-        );
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
+      const got = await whole(
+        (at) =>
+          f.read(into, at, into.byteLength - at, offset + at).then((r) =>
+            r.bytesRead
+          ),
+        into.byteLength,
+      );
       into.fill(0, got);
     },
     close: () => f.close(),
@@ -419,26 +442,21 @@ async function fileDest(path: string, size: number): Promise<End> {
       },
     };
   }
-  const f = await openFile(path, "w").catch((e) => {
-    if (e instanceof Deno.errors.NotCapable) throw e;
-    throw new UsageError(`Cannot create ${path}: ${(e as Error).message}`);
-  });
+  const f = await opened(path, "w");
   // Truncated to nothing, then sized: chunks of zeroes are left as holes.
   await f.truncate(size);
   return {
     size,
     sequential: false,
     write: async (offset, data) => {
-      let done = 0;
-      while (done < data.byteLength) {
-        const { bytesWritten } = await f.write(
-          data,
-          done,
-          data.byteLength - done,
-          offset + done,
-        );
-        done += bytesWritten;
-      }
+      const n = await whole(
+        (at) =>
+          f.write(data, at, data.byteLength - at, offset + at).then((r) =>
+            r.bytesWritten
+          ),
+        data.byteLength,
+      );
+      if (n < data.byteLength) throw new Error(`Short write to ${path}`);
     },
     zero: () => Promise.resolve(),
     close: async () => {

@@ -32,8 +32,7 @@ import {
   metricsAddress,
   type Need,
   netNeed,
-  runUntilSignal,
-  serveMetrics,
+  serveUntilSignal,
 } from "./_runtime.ts";
 
 /** `netfs serve nbd --help`. */
@@ -262,34 +261,34 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
     throw e;
   }
 
-  const metrics = metricsAt ? new MetricsRegistry() : undefined;
+  const registry = metricsAt ? new MetricsRegistry() : undefined;
   const common = {
     hostname,
     port: listenPort,
     defaultExport: exports[0].name,
     tls,
   };
-  let running;
-  try {
-    if (workers !== undefined) {
-      const cluster = await serveNbdCluster({
+  return await serveUntilSignal({
+    start: async () => {
+      if (workers !== undefined) {
+        const cluster = await serveNbdCluster({
+          ...common,
+          workers,
+          exports: exports.map((e) => ({
+            ...e,
+            device: e.device as SharedMemoryDevice,
+          })),
+          log: (m) => log.warn(m),
+        });
+        return { ...cluster, disconnectAll: () => {} };
+      }
+      const server = serveNbd({
         ...common,
-        workers,
-        exports: exports.map((e) => ({
-          ...e,
-          device: e.device as SharedMemoryDevice,
-        })),
-        log: (m) => log.warn(m),
+        exports,
+        logger: log,
+        metrics: registry,
       });
-      running = {
-        addr: cluster.addr,
-        shutdown: () => cluster.shutdown(),
-        disconnectAll: () => {},
-        finished: cluster.finished,
-      };
-    } else {
-      const server = serveNbd({ ...common, exports, logger: log, metrics });
-      running = {
+      return {
         addr: server.addr,
         shutdown: () => server.shutdown(),
         disconnectAll: () => {
@@ -297,36 +296,19 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
         },
         finished: server.finished,
       };
-    }
-  } catch (e) {
-    await Promise.all(files.map((f) => f.close()));
-    if (e instanceof Deno.errors.AddrInUse) {
-      throw new UsageError(
-        `Address in use: ${hostname}:${listenPort} (pick another --port)`,
-      );
-    }
-    throw e;
-  }
-  const endpoint = metricsAt && metrics
-    ? serveMetrics(metricsAt, metrics)
-    : undefined;
-  console.log(banner(running.addr, exports, tls?.mode, workers));
-  if (endpoint) console.log(`Metrics: ${endpoint.url}`);
-  return await runUntilSignal(
-    {
-      ...running,
-      async close() {
-        // Writes a client never flushed reach the disk before we exit.
-        await Promise.all(files.map(async (f) => {
-          if (!f.readOnly) await f.flush();
-          await f.close();
-        }));
-        await endpoint?.close();
-      },
     },
+    // Writes a client never flushed reach the disk before we exit.
+    close: async () =>
+      void await Promise.all(files.map(async (f) => {
+        if (!f.readOnly) await f.flush();
+        await f.close();
+      })),
+    where: `${hostname}:${listenPort}`,
+    banner: (addr) => banner(addr, exports, tls?.mode, workers),
+    metrics: metricsAt && registry ? { at: metricsAt, registry } : undefined,
     log,
     timeoutMs,
-  );
+  });
 }
 
 function banner(

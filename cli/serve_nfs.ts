@@ -39,8 +39,7 @@ import {
   metricsAddress,
   type Need,
   netNeed,
-  runUntilSignal,
-  serveMetrics,
+  serveUntilSignal,
 } from "./_runtime.ts";
 
 /** `netfs serve nfs --help`. */
@@ -242,55 +241,41 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
     await Promise.all(opened.map((fs) => fs.close()));
     throw e;
   }
-  const metrics = metricsAt ? new MetricsRegistry() : undefined;
-  let nfs;
-  try {
-    nfs = serveNfs({
-      hostname,
-      port: listenPort,
-      exports,
-      versions: versions.versions,
-      nfs4: {
-        minorVersions: versions.minors,
-        ...(lease !== undefined ? { leaseTime: lease } : {}),
-        ...(grace !== undefined ? { graceTime: grace } : {}),
-      },
-      portmap111,
-      logger: log,
-      metrics,
-      onListen: () => {},
-    });
-  } catch (e) {
-    await Promise.all(opened.map((fs) => fs.close()));
-    if (e instanceof Deno.errors.AddrInUse) {
-      throw new UsageError(
-        `Address in use: ${hostname}:${listenPort} (pick another --port)`,
-      );
-    }
-    throw e;
-  }
-  const endpoint = metricsAt && metrics
-    ? serveMetrics(metricsAt, metrics)
-    : undefined;
-  console.log(banner(nfs.addr, versions.names, specs, portmap111));
-  if (endpoint) console.log(`Metrics: ${endpoint.url}`);
-  const server = nfs;
-  return await runUntilSignal(
-    {
-      shutdown: () => server.shutdown(),
-      disconnectAll: () => {
-        for (const c of server.connections()) server.disconnect(c.id);
-      },
-      finished: server.finished,
-      async close() {
-        // Flushes each LocalFs's FileId journal.
-        await Promise.all(opened.map((fs) => fs.close()));
-        await endpoint?.close();
-      },
+  const registry = metricsAt ? new MetricsRegistry() : undefined;
+  return await serveUntilSignal({
+    start: () => {
+      const nfs = serveNfs({
+        hostname,
+        port: listenPort,
+        exports,
+        versions: versions.versions,
+        nfs4: {
+          minorVersions: versions.minors,
+          ...(lease !== undefined ? { leaseTime: lease } : {}),
+          ...(grace !== undefined ? { graceTime: grace } : {}),
+        },
+        portmap111,
+        logger: log,
+        metrics: registry,
+        onListen: () => {},
+      });
+      return {
+        addr: nfs.addr,
+        shutdown: () => nfs.shutdown(),
+        disconnectAll: () => {
+          for (const c of nfs.connections()) nfs.disconnect(c.id);
+        },
+        finished: nfs.finished,
+      };
     },
+    // Flushes each LocalFs's FileId journal.
+    close: async () => void await Promise.all(opened.map((fs) => fs.close())),
+    where: `${hostname}:${listenPort}`,
+    banner: (addr) => banner(addr, versions.names, specs, portmap111),
+    metrics: metricsAt && registry ? { at: metricsAt, registry } : undefined,
     log,
     timeoutMs,
-  );
+  });
 }
 
 function banner(

@@ -20,31 +20,21 @@
 
 import type {
   CounterChild,
-  GaugeChild,
   HistogramChild,
   MetricsRegistry,
 } from "../telemetry/metrics.ts";
+import { ConnectionMetrics } from "../telemetry/_connection_metrics.ts";
 import { Cmd } from "./_constants.ts";
 
 const OTHER = "other";
-
-/** Bytes of a connection already added to the totals. */
-export interface Reported {
-  bytesIn: number;
-  bytesOut: number;
-}
 
 /** The NBD server's series in one registry. */
 export class NbdMetrics {
   readonly #commands: CounterChild[] = [];
   readonly #bytes: CounterChild[] = [];
   readonly #latency: HistogramChild[] = [];
-  /** Connections open now. */
-  readonly open: GaugeChild;
-  /** Connections accepted. */
-  readonly total: CounterChild;
-  readonly #bytesIn: CounterChild;
-  readonly #bytesOut: CounterChild;
+  /** Connections and their bytes. */
+  readonly connections: ConnectionMetrics;
 
   /** Registers (or finds) the series in `registry`. */
   constructor(registry: MetricsRegistry) {
@@ -70,22 +60,7 @@ export class NbdMetrics {
       this.#bytes.push(bytes.with(name));
       this.#latency.push(latency.with(name));
     }
-    this.open = registry.gauge(
-      "netfs_nbd_connections_open",
-      "NBD connections open now.",
-    ).with();
-    this.total = registry.counter(
-      "netfs_nbd_connections_total",
-      "NBD connections accepted.",
-    ).with();
-    this.#bytesIn = registry.counter(
-      "netfs_nbd_received_bytes_total",
-      "Bytes received on NBD connections.",
-    ).with();
-    this.#bytesOut = registry.counter(
-      "netfs_nbd_sent_bytes_total",
-      "Bytes sent on NBD connections.",
-    ).with();
+    this.connections = new ConnectionMetrics(registry, "netfs_nbd", "NBD");
   }
 
   /** Counts one answered request of `type` covering `length` bytes, begun at `start` (ms). */
@@ -96,13 +71,5 @@ export class NbdMetrics {
     this.#commands[i].inc();
     this.#bytes[i].inc(length);
     this.#latency[i].observe((performance.now() - start) / 1000);
-  }
-
-  /** Adds the bytes a connection moved since `reported`, and updates it. */
-  report(now: { bytesIn: number; bytesOut: number }, reported: Reported): void {
-    this.#bytesIn.inc(now.bytesIn - reported.bytesIn);
-    this.#bytesOut.inc(now.bytesOut - reported.bytesOut);
-    reported.bytesIn = now.bytesIn;
-    reported.bytesOut = now.bytesOut;
   }
 }

@@ -43,7 +43,8 @@ import {
 import type { TransmissionControl } from "./_transmission.ts";
 import type { Device } from "./device.ts";
 import { type BlockSize, checkBlockSize } from "./protocol.ts";
-import { NbdMetrics, type Reported } from "./_metrics.ts";
+import { NbdMetrics } from "./_metrics.ts";
+import type { Reported } from "../telemetry/_connection_metrics.ts";
 import { type Logger, peerOf } from "../telemetry/log.ts";
 import type { MetricsRegistry } from "../telemetry/metrics.ts";
 
@@ -244,7 +245,9 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
     bytesOut: l.session.handshakeOut + l.control.bytesOut(),
   });
   const stopCollect = metrics && options.metrics?.onCollect(() => {
-    for (const l of live.values()) metrics.report(snapshot(l), l.reported);
+    for (const l of live.values()) {
+      metrics.connections.report(snapshot(l), l.reported);
+    }
   });
 
   const serveConn = async (conn: Deno.TcpConn) => {
@@ -264,12 +267,12 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
       control: { inflight: () => 0, bytesOut: () => 0 },
       lastActive: Date.now(),
       lastBytes: 0,
-      reported: { bytesIn: 0, bytesOut: 0 },
+      reported: { reportedIn: 0, reportedOut: 0 },
     };
     live.set(info.id, entry);
     if (metrics) {
-      metrics.open.inc();
-      metrics.total.inc();
+      metrics.connections.open.inc();
+      metrics.connections.total.inc();
     }
     logger?.debug("Connection opened", session.fields);
     try {
@@ -289,8 +292,8 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
       live.delete(info.id);
       const last = snapshot(entry);
       if (metrics) {
-        metrics.open.dec();
-        metrics.report(last, entry.reported);
+        metrics.connections.open.dec();
+        metrics.connections.report(last, entry.reported);
       }
       logger?.debug("Connection closed", {
         ...session.fields,

@@ -23,21 +23,16 @@
 
 import type {
   CounterChild,
-  GaugeChild,
   HistogramChild,
   MetricsRegistry,
 } from "../telemetry/metrics.ts";
-import type { ConnectionInfo } from "../net/mod.ts";
+import { ConnectionMetrics } from "../telemetry/_connection_metrics.ts";
+import { AcceptStat } from "./message.ts";
 import type { RpcProgram } from "./program.ts";
 
-/** Index of a reply status in {@link REPLY_STATUSES}. */
+/** Index of a reply status in {@link REPLY_STATUSES}: accept stats by number, then the rejects. */
 export const Replied = {
-  SUCCESS: 0,
-  PROG_UNAVAIL: 1,
-  PROG_MISMATCH: 2,
-  PROC_UNAVAIL: 3,
-  GARBAGE_ARGS: 4,
-  SYSTEM_ERR: 5,
+  ...AcceptStat,
   RPC_MISMATCH: 6,
   AUTH_ERROR: 7,
 } as const;
@@ -46,7 +41,8 @@ export const Replied = {
  * The `status` label values; the first six are indexed by their
  * `accept_stat` number.
  */
-export const REPLY_STATUSES: readonly string[] = Object.keys(Replied);
+export const REPLY_STATUSES: readonly string[] = Object.entries(Replied)
+  .sort((a, b) => a[1] - b[1]).map(([name]) => name);
 
 /** A procedure's series. */
 export interface ProcedureMetrics {
@@ -54,26 +50,15 @@ export interface ProcedureMetrics {
   readonly latency: HistogramChild;
 }
 
-/** Bytes of a connection already added to the totals. */
-export interface Reported {
-  readonly info: ConnectionInfo;
-  reportedIn: number;
-  reportedOut: number;
-}
-
 /** The RPC server's series in one registry. */
 export class RpcMetrics {
   readonly #registry: MetricsRegistry;
   readonly #procs = new WeakMap<RpcProgram, ProcedureMetrics[]>();
   readonly #replies: CounterChild[];
-  /** Connections open now. */
-  readonly open: GaugeChild;
-  /** Connections accepted. */
-  readonly total: CounterChild;
+  /** Connections and their bytes. */
+  readonly connections: ConnectionMetrics;
   /** Replies sent from the duplicate-request cache. */
   readonly replays: CounterChild;
-  readonly #bytesIn: CounterChild;
-  readonly #bytesOut: CounterChild;
 
   /** Registers (or finds) the series in `registry`. */
   constructor(registry: MetricsRegistry) {
@@ -84,25 +69,10 @@ export class RpcMetrics {
       ["status"],
     );
     this.#replies = REPLY_STATUSES.map((s) => replies.with(s));
-    this.open = registry.gauge(
-      "netfs_rpc_connections_open",
-      "RPC connections open now.",
-    ).with();
-    this.total = registry.counter(
-      "netfs_rpc_connections_total",
-      "RPC connections accepted.",
-    ).with();
+    this.connections = new ConnectionMetrics(registry, "netfs_rpc", "RPC");
     this.replays = registry.counter(
       "netfs_rpc_drc_replays_total",
       "Retransmitted calls answered from the duplicate-request cache.",
-    ).with();
-    this.#bytesIn = registry.counter(
-      "netfs_rpc_received_bytes_total",
-      "Bytes received on RPC connections.",
-    ).with();
-    this.#bytesOut = registry.counter(
-      "netfs_rpc_sent_bytes_total",
-      "Bytes sent on RPC connections.",
     ).with();
   }
 
@@ -136,13 +106,5 @@ export class RpcMetrics {
   /** Counts one reply with status `replied` (a {@link Replied} value). */
   reply(replied: number): void {
     this.#replies[replied].inc();
-  }
-
-  /** Adds what `c` moved since it was last reported. */
-  report(c: Reported): void {
-    this.#bytesIn.inc(c.info.bytesIn - c.reportedIn);
-    this.#bytesOut.inc(c.info.bytesOut - c.reportedOut);
-    c.reportedIn = c.info.bytesIn;
-    c.reportedOut = c.info.bytesOut;
   }
 }

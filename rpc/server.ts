@@ -243,7 +243,9 @@ class Server implements RpcServer {
     if (options.metrics !== undefined) {
       const m = this.#metrics = new RpcMetrics(options.metrics);
       this.#stopCollect = options.metrics.onCollect(() => {
-        for (const c of this.#conns.values()) m.report(c);
+        for (const c of this.#conns.values()) {
+          m.connections.report(c.info, c);
+        }
       });
     }
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 64);
@@ -364,8 +366,8 @@ class Server implements RpcServer {
     this.#conns.set(info.id, c);
     this.#armIdle(c, this.#idleMs);
     if (this.#metrics !== undefined) {
-      this.#metrics.open.inc();
-      this.#metrics.total.inc();
+      this.#metrics.connections.open.inc();
+      this.#metrics.connections.total.inc();
     }
     if (this.#events) this.#log.debug("Connection opened", c.fields);
     try {
@@ -430,8 +432,8 @@ class Server implements RpcServer {
       c.abort();
       this.#conns.delete(c.info.id);
       if (this.#metrics !== undefined) {
-        this.#metrics.open.dec();
-        this.#metrics.report(c);
+        this.#metrics.connections.open.dec();
+        this.#metrics.connections.report(c.info, c);
       }
       if (this.#events) {
         this.#log.debug("Connection closed", {

@@ -156,14 +156,23 @@ function textLine(
   let out = `${time.toISOString()} ${level.toUpperCase().padEnd(5)} ${
     oneLine(message)
   }`;
-  for (const f of [fields, extra]) {
-    if (f === undefined) continue;
-    for (const key in f) {
-      const v = f[key];
-      if (v !== undefined) out += ` ${key}=${textValue(v)}`;
+  eachField(fields, extra, (key, v) => out += ` ${key}=${textValue(v)}`);
+  return out;
+}
+
+/** Calls `f` for each defined field of the event's, then the logger's, fields. */
+function eachField(
+  fields: LogFields | undefined,
+  extra: LogFields | undefined,
+  f: (key: string, v: Exclude<LogValue, undefined>) => void,
+): void {
+  for (const set of [fields, extra]) {
+    if (set === undefined) continue;
+    for (const key in set) {
+      const v = set[key];
+      if (v !== undefined) f(key, v);
     }
   }
-  return out;
 }
 
 function textValue(v: Exclude<LogValue, undefined>): string {
@@ -189,14 +198,9 @@ function jsonLine(
     level,
     msg: message,
   };
-  for (const f of [fields, extra]) {
-    if (f === undefined) continue;
-    for (const key in f) {
-      const v = f[key];
-      if (v === undefined || key in out) continue;
-      out[key] = typeof v === "bigint" ? v.toString() : v;
-    }
-  }
+  eachField(fields, extra, (key, v) => {
+    if (!(key in out)) out[key] = typeof v === "bigint" ? v.toString() : v;
+  });
   return JSON.stringify(out);
 }
 
