@@ -671,12 +671,18 @@ class Server implements RpcServer {
   async #flush(c: Connection): Promise<void> {
     c.writing = true;
     try {
-      await writeQueue(c, this.#pool, (e) => {
-        this.#log.warn(
-          `Write failed on connection ${c.info.id}: ${e.message}`,
-          c.fields,
-        );
-      });
+      // Look at the queue again after each resumption: a reply queued while
+      // writeQueue's promise settled saw `writing` still true and did not
+      // start a flush of its own, and `writing` must drop in the same turn
+      // as the last look.
+      do {
+        await writeQueue(c, this.#pool, (e) => {
+          this.#log.warn(
+            `Write failed on connection ${c.info.id}: ${e.message}`,
+            c.fields,
+          );
+        });
+      } while (c.queue.length > 0);
     } finally {
       c.writing = false;
       this.#settle(c);
