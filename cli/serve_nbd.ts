@@ -8,6 +8,7 @@
  * @module
  */
 
+import { peerOf } from "../telemetry/log.ts";
 import { serveNbd } from "../nbd/server.ts";
 import { serveNbdCluster } from "../nbd/cluster.ts";
 import { FileDevice } from "../nbd/file_device.ts";
@@ -325,7 +326,7 @@ function banner(
     : hostname;
   const scheme = tls === "required" ? "nbds" : "nbd";
   const lines = [
-    `netfs: serving NBD on ${hostname}:${port}${tls ? `, TLS ${tls}` : ""}${
+    `netfs: serving NBD on ${peerOf(addr)}${tls ? `, TLS ${tls}` : ""}${
       workers ? `, ${workers} workers` : ""
     }`,
   ];

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { peerOf } from "../telemetry/log.ts";
 import { mountCommands, serveNfs } from "../server/serve.ts";
 import type { ExportOptions } from "../server/exports.ts";
 import { LocalFs } from "../vfs/localfs.ts";
@@ -288,7 +289,7 @@ function banner(
   const v3 = versions.includes("3");
   const v4 = versions.filter((v) => v.startsWith("4.")).at(-1);
   const lines = [
-    `netfs: serving NFS ${versions.join(", ")} on ${hostname}:${port}${
+    `netfs: serving NFS ${versions.join(", ")} on ${peerOf(addr)}${
       portmap111 ? " (portmap also on port 111)" : ""
     }`,
   ];
