@@ -3,8 +3,8 @@
  * portmap/rpcbind, NBD, and the file-system layer they stand on; servers
  * and clients (`NfsClient` reads an NFS export through Deno's file API).
  *
- * The root re-exports `@netfs/netfs/rpc`, `/server`, `/client` and `/vfs`
- * whole, and from `/nbd` the servers, the client and the devices; NBD's
+ * The root re-exports `@netfs/netfs/rpc`, `/server`, `/client`, `/vfs` and
+ * `/telemetry` whole, and from `/nbd` the servers, the client and the devices; NBD's
  * wire codecs (`Cmd`, `Errno`, `State` …) stay in `@netfs/netfs/nbd`.
  *
  * @example Serve a file system over NFS and a RAM disk over NBD
@@ -32,6 +32,7 @@ export * from "./rpc/mod.ts";
 export * from "./vfs/mod.ts";
 export * from "./server/mod.ts";
 export * from "./client/mod.ts";
+export * from "./telemetry/mod.ts";
 // The NBD wire codecs (Cmd, Errno, State …) stay in "@netfs/netfs/nbd";
 // the root carries the servers, the client and the devices.
 export {

@@ -26,6 +26,8 @@ import { serverTls } from "./_tls.ts";
 import { type TransmissionControl, transmit } from "./_transmission.ts";
 import type { Device } from "./device.ts";
 import type { BlockSize } from "./protocol.ts";
+import type { NbdMetrics } from "./_metrics.ts";
+import { type LogFields, type Logger, peerOf } from "../telemetry/log.ts";
 
 /** An export as the server resolved it. */
 export interface ResolvedExport {
@@ -43,7 +45,12 @@ export interface ServerContext {
   maxInFlight: number;
   maxOptionLength: number;
   shuttingDown: boolean;
+  /** Plain log lines (the `log` option), when no `logger` was given. */
   log: (message: string) => void;
+  /** The levelled logger, when one was given. */
+  logger?: Logger;
+  /** The series to count in, when a registry was given. */
+  metrics?: NbdMetrics;
 }
 
 /** One connection's stream and counters. */
@@ -77,9 +84,15 @@ export class Session {
     this.reader.bytesIn = before;
   }
 
-  /** Logs `message` as this connection's. */
+  /** Logs `message` as this connection's (a peer's misstep: warn level). */
   log(ctx: ServerContext, message: string): void {
-    ctx.log(`connection ${this.info.id}: ${message}`);
+    if (ctx.logger) ctx.logger.warn(message, this.fields);
+    else ctx.log(`connection ${this.info.id}: ${message}`);
+  }
+
+  /** The fields of this connection's log lines: its id and peer. */
+  get fields(): LogFields {
+    return { conn: this.info.id, peer: peerOf(this.info.remote) };
   }
 
   close(): void {

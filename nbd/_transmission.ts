@@ -81,6 +81,14 @@ export async function transmit(
     }
   };
 
+  // Only with a registry: a closure per request is the cost of measuring.
+  const m = ctx.metrics;
+  const sendMeasured =
+    (r: { type: number; length: number }, start: number) => (reply: Reply) => {
+      send(reply);
+      m!.done(r.type, r.length, start);
+    };
+
   const done = (cost: number) => {
     inflight--;
     inflightBytes -= cost;
@@ -110,15 +118,20 @@ export async function transmit(
         break;
       }
       s.info.requests++;
+      const start = m === undefined ? 0 : performance.now();
       const next = onRequest(tx, r);
       if (next.do === "close") {
         s.log(ctx, next.log);
         break;
       }
-      if (next.do === "disconnect") break;
+      if (next.do === "disconnect") {
+        m?.done(r.type, 0, start);
+        break;
+      }
       if (next.do === "skip") {
         if (!await reader.skip(r.length)) break;
         send(next.reply);
+        m?.done(r.type, r.length, start);
         continue;
       }
       let payload: Uint8Array | undefined;
@@ -134,10 +147,12 @@ export async function transmit(
           inflightBytes += cost;
           const reply = written(tx, r);
           if (reply instanceof Promise) {
-            reply.then(send).finally(() => done(cost));
+            reply.then(m === undefined ? send : sendMeasured(r, start))
+              .finally(() => done(cost));
           } else {
             // Nothing left to wait for: answer now, no promise round trip.
             send(reply);
+            m?.done(r.type, r.length, start);
             done(cost);
           }
           continue;
@@ -148,11 +163,13 @@ export async function transmit(
       if (ctx.shuttingDown || stopping) {
         if (payload) pool.release(payload);
         send(shutdownReply(tx, r));
+        m?.done(r.type, r.length, start);
         continue;
       }
       const now = readNow(tx, r);
       if (now) {
         send(now);
+        m?.done(r.type, r.length, start);
         continue;
       }
       const cost = payload
@@ -163,7 +180,9 @@ export async function transmit(
       inflight++;
       inflightBytes += cost;
       const p = payload;
-      run(tx, r, p, pool).then(send).finally(() => {
+      run(tx, r, p, pool).then(
+        m === undefined ? send : sendMeasured(r, start),
+      ).finally(() => {
         if (p) pool.release(p);
         done(cost);
       });

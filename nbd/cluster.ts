@@ -45,6 +45,8 @@ export interface NbdClusterOptions extends
     | "exports"
     | "signal"
     | "log"
+    | "logger"
+    | "metrics"
     | "accept"
     | "onConnect"
     | "onDisconnect"

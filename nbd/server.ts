@@ -43,6 +43,10 @@ import {
 import type { TransmissionControl } from "./_transmission.ts";
 import type { Device } from "./device.ts";
 import { type BlockSize, checkBlockSize } from "./protocol.ts";
+import { NbdMetrics } from "./_metrics.ts";
+import type { Reported } from "../telemetry/_connection_metrics.ts";
+import { type Logger, peerOf } from "../telemetry/log.ts";
+import type { MetricsRegistry } from "../telemetry/metrics.ts";
 
 /** One export: a name clients ask for and the device behind it. */
 export interface NbdExport {
@@ -88,8 +92,22 @@ export interface ServeNbdOptions extends ConnectionOptions {
   maxPayload?: number;
   /** Advertised and enforced size constraints; default min 1, preferred 4096. */
   blockSize?: Partial<BlockSize>;
-  /** Receives diagnostic lines (refused peers, protocol violations). */
+  /**
+   * Receives diagnostic lines (refused peers, protocol violations). Default:
+   * nowhere. Ignored when `logger` is given.
+   */
   log?: (message: string) => void;
+  /**
+   * A levelled logger, in place of `log`: refused and misbehaving peers at
+   * warn, failures of the hooks at error, connections opened and closed at
+   * debug, each event of a connection with its id and peer.
+   */
+  logger?: Logger;
+  /**
+   * Where to count commands (by type, with bytes and latency), bytes and
+   * connections (the `netfs_nbd_*` series). Nothing is measured without it.
+   */
+  metrics?: MetricsRegistry;
   /**
    * Bind with SO_REUSEPORT so several servers (one per worker thread) can
    * share a port; needs Deno's `--unstable-net`. Used by {@link serveNbdCluster}.
@@ -120,6 +138,8 @@ interface Live {
   control: TransmissionControl;
   lastActive: number;
   lastBytes: number;
+  /** Bytes already added to the metrics' totals. */
+  reported: Reported;
 }
 
 /**
@@ -183,7 +203,14 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
     preferred: options.blockSize?.preferred ?? Math.max(4096, min),
     max: maxPayload,
   });
-  const log = options.log ?? (() => {});
+  const logger = options.logger;
+  const plain = options.log ?? (() => {});
+  // Lines that are not a connection's: refusals, hook failures.
+  const log = (level: "warn" | "error", message: string, peer?: string) => {
+    if (logger) logger[level](message, peer ? { peer } : undefined);
+    else plain(message);
+  };
+  const metrics = options.metrics ? new NbdMetrics(options.metrics) : undefined;
   const ctx: ServerContext = {
     exports,
     defaultExport: options.defaultExport,
@@ -192,7 +219,9 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
     maxInFlight: Math.max(1, options.maxInFlight ?? 128),
     maxOptionLength: 65536,
     shuttingDown: false,
-    log,
+    log: plain,
+    logger,
+    metrics,
   };
   const admission = new Admission(options);
   const listener = Deno.listen(
@@ -215,6 +244,11 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
     bytesIn: l.session.reader.bytesIn,
     bytesOut: l.session.handshakeOut + l.control.bytesOut(),
   });
+  const stopCollect = metrics && options.metrics?.onCollect(() => {
+    for (const l of live.values()) {
+      metrics.connections.report(snapshot(l), l.reported);
+    }
+  });
 
   const serveConn = async (conn: Deno.TcpConn) => {
     const remote = conn.remoteAddr as Deno.NetAddr;
@@ -233,29 +267,44 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
       control: { inflight: () => 0, bytesOut: () => 0 },
       lastActive: Date.now(),
       lastBytes: 0,
+      reported: { reportedIn: 0, reportedOut: 0 },
     };
     live.set(info.id, entry);
+    if (metrics) {
+      metrics.connections.open.inc();
+      metrics.connections.total.inc();
+    }
+    logger?.debug("Connection opened", session.fields);
     try {
       conn.setNoDelay(true);
     } catch { /* not fatal */ }
     try {
       options.onConnect?.(snapshot(entry));
     } catch (e) {
-      log(`onConnect threw: ${(e as Error).message}`);
+      log("error", `onConnect threw: ${(e as Error).message}`);
     }
     try {
       await serveSession(session, ctx, entry.control);
     } catch (e) {
-      if (!session.closed) {
-        log(`connection ${info.id}: ${(e as Error)?.message ?? e}`);
-      }
+      if (!session.closed) session.log(ctx, (e as Error)?.message ?? String(e));
     } finally {
       session.close();
       live.delete(info.id);
+      const last = snapshot(entry);
+      if (metrics) {
+        metrics.connections.open.dec();
+        metrics.connections.report(last, entry.reported);
+      }
+      logger?.debug("Connection closed", {
+        ...session.fields,
+        requests: last.requests,
+        bytesIn: last.bytesIn,
+        bytesOut: last.bytesOut,
+      });
       try {
         options.onDisconnect?.(snapshot(entry));
       } catch (e) {
-        log(`onDisconnect threw: ${(e as Error).message}`);
+        log("error", `onDisconnect threw: ${(e as Error).message}`);
       }
     }
   };
@@ -271,7 +320,13 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
           l.lastBytes = bytes;
           l.lastActive = now;
         } else if (now - l.lastActive >= limit) {
-          log(`connection ${l.session.info.id}: idle for ${limit} ms, closing`);
+          if (logger) {
+            logger.info(`Idle for ${limit} ms, closing`, l.session.fields);
+          } else {
+            plain(
+              `connection ${l.session.info.id}: idle for ${limit} ms, closing`,
+            );
+          }
           l.session.close();
         }
       }
@@ -291,7 +346,11 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
         ? "server is shutting down"
         : admission.refusal(remote, live.size);
       if (why !== undefined) {
-        log(`refused ${remote.hostname}:${remote.port}: ${why}`);
+        log(
+          "warn",
+          `refused ${remote.hostname}:${remote.port}: ${why}`,
+          peerOf(remote),
+        );
         try {
           conn.close();
         } catch { /* gone */ }
@@ -318,6 +377,7 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
       (async () => {
         await acceptLoop;
         while (running.size) await Promise.allSettled([...running]);
+        stopCollect?.();
         resolveFinished();
       })();
     }

@@ -88,24 +88,24 @@
  * @module
  */
 
-import { checkCredentials } from "./auth.ts";
 import {
-  Admission,
-  type ConnectionInfo,
-  type ConnectionOptions,
-} from "../net/mod.ts";
+  Connection,
+  credentialsOf,
+  join,
+  versionRange,
+  writeQueue,
+  WriterPool,
+} from "./_connection.ts";
+import { Admission, type ConnectionInfo } from "../net/mod.ts";
 import { DuplicateRequestCache } from "./drc.ts";
 import {
   AcceptStat,
-  AUTH_NONE_OPAQUE,
-  AuthFlavor,
   AuthStat,
   decodeOpaqueAuth,
   encodeAcceptedReply,
   encodeAuthError,
   encodeRpcMismatch,
   MsgType,
-  type OpaqueAuth,
   RPC_VERSION,
 } from "./message.ts";
 import type { CallAuth, CallContext, RpcProgram } from "./program.ts";
@@ -116,107 +116,13 @@ import {
   recordMark,
   RecordReader,
 } from "./record.ts";
-import { XdrError, XdrReader, XdrWriter } from "./xdr.ts";
+import { XdrError, XdrReader, type XdrWriter } from "./xdr.ts";
+import { type Logger, peerOf } from "../telemetry/log.ts";
+import { messageLogger } from "../telemetry/_message_logger.ts";
+import { Replied, RpcMetrics } from "./_metrics.ts";
+import type { RpcServer, RpcServerOptions } from "./server_options.ts";
 
-/** Options of {@link serveRpc}. */
-export interface RpcServerOptions extends ConnectionOptions {
-  /** Address to listen on; default "127.0.0.1" ("::1" or "::" for IPv6). */
-  hostname?: string;
-  /** TCP port; 0 (the default) picks a free one. 111 needs root. */
-  port?: number;
-  /** Aborting it shuts the server down, like `shutdown()`. */
-  signal?: AbortSignal;
-  /** The programs to serve; more can be added with `register`. */
-  programs: RpcProgram[];
-  /** Calls in flight per connection before reading pauses. Default 64. */
-  maxInFlight?: number;
-  /** Largest record accepted. Default 4 MiB + 64 KiB. */
-  maxRecordSize?: number;
-  /** Duplicate-request cache bounds (for procedures marked `cached`). */
-  drc?: { entries?: number; ttlMs?: number };
-  /** Called once listening, with the bound address. */
-  onListen?: (addr: Deno.NetAddr) => void;
-  /** Where log lines go; default `console.error`. */
-  log?: (msg: string) => void;
-}
-
-/** A running RPC server. */
-export interface RpcServer {
-  /** The address the server listens on. */
-  readonly addr: Deno.NetAddr;
-  /** Resolves when the server has stopped and every connection is closed. */
-  readonly finished: Promise<void>;
-  /**
-   * Stops accepting, lets in-flight calls finish and their replies go out,
-   * closes every connection, and resolves with `finished`.
-   */
-  shutdown(): Promise<void>;
-  /** A snapshot of the live connections. */
-  connections(): ConnectionInfo[];
-  /** Closes connection `id` at once; false if there is no such connection. */
-  disconnect(id: number): boolean;
-  /** Adds a program version (replacing one with the same numbers). */
-  register(program: RpcProgram): void;
-  /** The registered program versions. */
-  programs(): RpcProgram[];
-}
-
-const MAX_POOLED_WRITERS = 256;
-const MAX_POOLED_CAPACITY = 1536 * 1024;
-
-/**
- * Data at least this large that a handler passes to `opaqueRef` (a READ
- * reply's data) is written from where it lies, with a write of its own,
- * rather than copied into the reply buffer: a second write op costs a few
- * microseconds, copying 1 MiB costs more, and growing the buffer to hold it
- * costs more again.
- */
-const REF_MIN = 64 * 1024;
-
-interface Outgoing {
-  bytes: Uint8Array;
-  /** Written right after `bytes`, as part of the same record. */
-  tail: Uint8Array | null;
-  writer: XdrWriter | null;
-}
-
-class Connection {
-  readonly conn: Deno.TcpConn;
-  readonly info: ConnectionInfo;
-  inflight = 0;
-  writing = false;
-  closed = false;
-  closing = false;
-  lastActive = Date.now();
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly queue: Outgoing[] = [];
-  staging: Uint8Array | undefined;
-  lastCred: Uint8Array | null = null;
-  lastAuth: CallAuth | null = null;
-  slot: (() => void) | null = null;
-  drained: (() => void) | null = null;
-  done!: Promise<void>;
-
-  constructor(conn: Deno.TcpConn, info: ConnectionInfo) {
-    this.conn = conn;
-    this.info = info;
-  }
-
-  get idle(): boolean {
-    return this.inflight === 0 && !this.writing && this.queue.length === 0;
-  }
-
-  abort(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed by the peer side of a failed write.
-    }
-  }
-}
+export type { RpcServer, RpcServerOptions } from "./server_options.ts";
 
 /**
  * Starts an RPC server. Like `Deno.serve`, it listens at once and returns a
@@ -255,11 +161,15 @@ class Server implements RpcServer {
   readonly #listener: Deno.TcpListener;
   readonly #programs = new Map<number, Map<number, RpcProgram>>();
   readonly #conns = new Map<number, Connection>();
-  readonly #pool: XdrWriter[] = [];
+  readonly #pool = new WriterPool();
   readonly #drc: DuplicateRequestCache;
   readonly #admission: Admission;
   readonly #opts: RpcServerOptions;
-  readonly #log: (msg: string) => void;
+  readonly #log: Logger;
+  /** Whether to log connection events (only to a `logger` given as such). */
+  readonly #events: boolean;
+  readonly #metrics: RpcMetrics | undefined;
+  #stopCollect: (() => void) | undefined;
   readonly #maxInFlight: number;
   readonly #maxRecord: number;
   readonly #idleMs: number;
@@ -269,7 +179,17 @@ class Server implements RpcServer {
 
   constructor(options: RpcServerOptions) {
     this.#opts = options;
-    this.#log = options.log ?? ((m) => console.error(`netfs rpc: ${m}`));
+    this.#log = options.logger ??
+      messageLogger(options.log ?? ((m) => console.error(`netfs rpc: ${m}`)));
+    this.#events = options.logger !== undefined;
+    if (options.metrics !== undefined) {
+      const m = this.#metrics = new RpcMetrics(options.metrics);
+      this.#stopCollect = options.metrics.onCollect(() => {
+        for (const c of this.#conns.values()) {
+          m.connections.report(c.info, c);
+        }
+      });
+    }
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 64);
     this.#maxRecord = options.maxRecordSize ?? DEFAULT_MAX_RECORD;
     this.#idleMs = options.idleTimeout ?? 0;
@@ -345,7 +265,7 @@ class Server implements RpcServer {
         conn = await this.#listener.accept();
       } catch (e) {
         if (this.#closing || e instanceof Deno.errors.BadResource) break;
-        this.#log(`Accept failed: ${(e as Error).message}`);
+        this.#log.error(`Accept failed: ${(e as Error).message}`);
         continue;
       }
       this.#admit(conn);
@@ -357,18 +277,23 @@ class Server implements RpcServer {
       try {
         await p.close?.();
       } catch (e) {
-        this.#log(`Closing program ${p.name} failed: ${(e as Error).message}`);
+        this.#log.error(
+          `Closing program ${p.name} failed: ${(e as Error).message}`,
+        );
       }
     }
     if (this.#onAbort) {
       this.#opts.signal?.removeEventListener("abort", this.#onAbort);
     }
+    this.#stopCollect?.();
   }
 
   #admit(conn: Deno.TcpConn): void {
     const remote = conn.remoteAddr as Deno.NetAddr;
     const refuse = (why: string) => {
-      this.#log(`Refused ${remote.hostname}:${remote.port}: ${why}`);
+      this.#log.warn(`Refused ${remote.hostname}:${remote.port}: ${why}`, {
+        peer: peerOf(remote),
+      });
       try {
         conn.close();
       } catch { /* already gone */ }
@@ -391,10 +316,15 @@ class Server implements RpcServer {
     const c = new Connection(conn, info);
     this.#conns.set(info.id, c);
     this.#armIdle(c, this.#idleMs);
+    if (this.#metrics !== undefined) {
+      this.#metrics.connections.open.inc();
+      this.#metrics.connections.total.inc();
+    }
+    if (this.#events) this.#log.debug("Connection opened", c.fields);
     try {
       this.#opts.onConnect?.({ ...info });
     } catch (e) {
-      this.#log(`onConnect failed: ${(e as Error).message}`);
+      this.#log.error(`onConnect failed: ${(e as Error).message}`, c.fields);
     }
     c.done = this.#serve(c);
   }
@@ -414,12 +344,18 @@ class Server implements RpcServer {
         } catch (e) {
           c.info.bytesIn = reader.bytesRead;
           if (e instanceof RecordError) {
-            this.#log(
+            this.#log.warn(
               `Closing connection ${c.info.id} from ${c.info.remote.hostname}: ${e.message}`,
+              c.fields,
             );
           } else if (!c.closed) {
-            this.#log(
+            // A reset is how many clients (libnfs) say goodbye: not news.
+            const level = e instanceof Deno.errors.ConnectionReset
+              ? "debug"
+              : "warn";
+            this.#log[level](
               `Read failed on connection ${c.info.id}: ${(e as Error).message}`,
+              c.fields,
             );
           }
           break;
@@ -446,10 +382,25 @@ class Server implements RpcServer {
       }
       c.abort();
       this.#conns.delete(c.info.id);
+      if (this.#metrics !== undefined) {
+        this.#metrics.connections.open.dec();
+        this.#metrics.connections.report(c.info, c);
+      }
+      if (this.#events) {
+        this.#log.debug("Connection closed", {
+          ...c.fields,
+          requests: c.info.requests,
+          bytesIn: c.info.bytesIn,
+          bytesOut: c.info.bytesOut,
+        });
+      }
       try {
         this.#opts.onDisconnect?.({ ...c.info });
       } catch (e) {
-        this.#log(`onDisconnect failed: ${(e as Error).message}`);
+        this.#log.error(
+          `onDisconnect failed: ${(e as Error).message}`,
+          c.fields,
+        );
       }
     }
   }
@@ -461,7 +412,10 @@ class Server implements RpcServer {
       if (c.closed) return;
       const quiet = Date.now() - c.lastActive;
       if (c.idle && quiet >= this.#idleMs) {
-        this.#log(`Closing idle connection ${c.info.id} after ${quiet} ms`);
+        this.#log.info(
+          `Closing idle connection ${c.info.id} after ${quiet} ms`,
+          c.fields,
+        );
         c.abort();
         return;
       }
@@ -474,8 +428,9 @@ class Server implements RpcServer {
     try {
       await this.#handle(c, rec);
     } catch (e) {
-      this.#log(
+      this.#log.error(
         `Call failed on connection ${c.info.id}: ${(e as Error).message}`,
+        c.fields,
       );
     } finally {
       c.inflight--;
@@ -491,51 +446,11 @@ class Server implements RpcServer {
     if (c.closing) c.abort();
   }
 
-  /**
-   * Judges the credentials, reusing the last AUTH_SYS decode of this
-   * connection when the bytes are the same: a client sends one credential
-   * over and over, and comparing 40 bytes is cheaper than decoding them.
-   */
-  #credentials(
-    c: Connection,
-    cred: OpaqueAuth,
-    verf: OpaqueAuth,
-  ): CallAuth | number {
-    if (
-      cred.flavor === AuthFlavor.AUTH_SYS && verf === AUTH_NONE_OPAQUE &&
-      c.lastCred !== null && sameBytes(c.lastCred, cred.body)
-    ) {
-      return c.lastAuth!;
-    }
-    const auth = checkCredentials(cred, verf);
-    if (typeof auth === "object" && auth.flavor === 1) {
-      Object.freeze(auth.sys.gids);
-      Object.freeze(auth.sys);
-      c.lastCred = cred.body.slice();
-      c.lastAuth = Object.freeze(auth);
-    }
-    return auth;
-  }
-
-  #acquire(): XdrWriter {
-    return this.#pool.pop() ??
-      new XdrWriter({ size: 512, reserve: 4, refMin: REF_MIN });
-  }
-
-  #release(w: XdrWriter): void {
-    if (
-      this.#pool.length < MAX_POOLED_WRITERS &&
-      w.capacity <= MAX_POOLED_CAPACITY
-    ) {
-      w.reset();
-      this.#pool.push(w);
-    }
-  }
-
   async #handle(c: Connection, rec: Uint8Array): Promise<void> {
     if (rec.byteLength < 8) {
-      this.#log(
+      this.#log.warn(
         `Dropped a ${rec.byteLength}-byte record from ${c.info.remote.hostname}: too short for an RPC header`,
+        c.fields,
       );
       return;
     }
@@ -543,22 +458,25 @@ class Server implements RpcServer {
     const xid = r.u32();
     const mtype = r.u32();
     if (mtype !== MsgType.CALL) {
-      this.#log(
+      this.#log.warn(
         `Dropped a message that is not a call from ${c.info.remote.hostname}: msg_type ${mtype}, xid ${xid}`,
+        c.fields,
       );
       return;
     }
-    const w = this.#acquire();
+    const w = this.#pool.acquire();
     if (r.remaining < 16) {
       if (r.remaining >= 4 && r.u32() !== RPC_VERSION) {
         encodeRpcMismatch(w, xid);
-      } else encodeAcceptedReply(w, xid, AcceptStat.GARBAGE_ARGS);
-      return this.#send(c, w, null);
+        return this.#send(c, w, null, Replied.RPC_MISMATCH);
+      }
+      encodeAcceptedReply(w, xid, AcceptStat.GARBAGE_ARGS);
+      return this.#send(c, w, null, Replied.GARBAGE_ARGS);
     }
     const rpcvers = r.u32();
     if (rpcvers !== RPC_VERSION) {
       encodeRpcMismatch(w, xid);
-      return this.#send(c, w, null);
+      return this.#send(c, w, null, Replied.RPC_MISMATCH);
     }
     const program = r.u32();
     const version = r.u32();
@@ -567,18 +485,18 @@ class Server implements RpcServer {
     try {
       const cred = decodeOpaqueAuth(r, "cred");
       const verf = decodeOpaqueAuth(r, "verf");
-      auth = this.#credentials(c, cred, verf);
+      auth = credentialsOf(c, cred, verf);
     } catch {
       auth = AuthStat.AUTH_BADCRED;
     }
     if (typeof auth === "number") {
       encodeAuthError(w, xid, auth);
-      return this.#send(c, w, null);
+      return this.#send(c, w, null, Replied.AUTH_ERROR);
     }
     const versions = this.#programs.get(program);
     if (versions === undefined) {
       encodeAcceptedReply(w, xid, AcceptStat.PROG_UNAVAIL);
-      return this.#send(c, w, null);
+      return this.#send(c, w, null, Replied.PROG_UNAVAIL);
     }
     const prog = versions.get(version);
     if (prog === undefined) {
@@ -588,12 +506,12 @@ class Server implements RpcServer {
         AcceptStat.PROG_MISMATCH,
         versionRange(versions),
       );
-      return this.#send(c, w, null);
+      return this.#send(c, w, null, Replied.PROG_MISMATCH);
     }
     const proc = prog.procedures[procedure];
     if (proc === undefined) {
       encodeAcceptedReply(w, xid, AcceptStat.PROC_UNAVAIL);
-      return this.#send(c, w, null);
+      return this.#send(c, w, null, Replied.PROC_UNAVAIL);
     }
     let drcKey: string | null = null;
     if (proc.cached === true) {
@@ -605,11 +523,12 @@ class Server implements RpcServer {
       });
       const hit = this.#drc.begin(drcKey, Date.now());
       if (hit === null) {
-        this.#release(w);
+        this.#pool.release(w);
         return; // The original is still running; its reply will answer.
       }
       if (hit !== undefined) {
-        this.#release(w);
+        this.#pool.release(w);
+        this.#metrics?.replays.inc();
         return this.#sendBytes(c, hit);
       }
     }
@@ -623,6 +542,8 @@ class Server implements RpcServer {
       local: c.info.local,
       connectionId: c.info.id,
     };
+    const start = this.#metrics === undefined ? 0 : performance.now();
+    let replied: number = Replied.SUCCESS;
     encodeAcceptedReply(w, xid, AcceptStat.SUCCESS);
     // Decode, run, encode. Until the arguments are decoded an XdrError
     // means they are garbage; after, it is the procedure's own failure.
@@ -644,7 +565,9 @@ class Server implements RpcServer {
       w.reset();
       if (e instanceof XdrError && !decoded) {
         encodeAcceptedReply(w, xid, AcceptStat.GARBAGE_ARGS);
+        replied = Replied.GARBAGE_ARGS;
       } else if (e instanceof RpcReplyError) {
+        replied = Replied[e.status];
         if (e.status === "AUTH_ERROR") encodeAuthError(w, xid, e.auth);
         else {
           encodeAcceptedReply(
@@ -655,23 +578,37 @@ class Server implements RpcServer {
           );
         }
       } else {
-        this.#log(
+        this.#log.error(
           `${prog.name} v${version} ${proc.name} failed, answering SYSTEM_ERR: ${
             (e as Error)?.stack ?? e
           }`,
+          c.fields,
         );
         encodeAcceptedReply(w, xid, AcceptStat.SYSTEM_ERR);
+        replied = Replied.SYSTEM_ERR;
       }
     }
-    this.#send(c, w, drcKey);
+    if (this.#metrics !== undefined) {
+      const m = this.#metrics.procedure(prog, procedure);
+      m.calls.inc();
+      m.latency.observe((performance.now() - start) / 1000);
+    }
+    this.#send(c, w, drcKey, replied);
   }
 
-  #send(c: Connection, w: XdrWriter, drcKey: string | null): void {
+  /** Queues a reply; `replied` is its status for the metrics ({@link Replied}). */
+  #send(
+    c: Connection,
+    w: XdrWriter,
+    drcKey: string | null,
+    replied: number,
+  ): void {
+    this.#metrics?.reply(replied);
     const { head, tail } = w.framed(recordMark);
     if (drcKey !== null) {
       this.#drc.finish(drcKey, tail === null ? head.slice() : join(head, tail));
     }
-    if (c.closed) return this.#release(w);
+    if (c.closed) return this.#pool.release(w);
     c.queue.push({ bytes: head, tail, writer: w });
     if (!c.writing) void this.#flush(c);
   }
@@ -685,100 +622,21 @@ class Server implements RpcServer {
   async #flush(c: Connection): Promise<void> {
     c.writing = true;
     try {
-      while (c.queue.length > 0) {
-        // Replies that queued up behind the previous write go out together:
-        // a write op costs several microseconds in Deno, more than copying
-        // a few small replies. Each reply is still whole and in order.
-        const batch = takeBatch(c.queue);
-        const bytes = batch.length === 1
-          ? batch[0].bytes
-          : joinBatch(batch, c.staging ??= new Uint8Array(BATCH_BYTES));
-        // Only the last reply of a batch can have a tail (see takeBatch).
-        const tail = batch[batch.length - 1].tail;
-        try {
-          if (!c.closed) {
-            await writeAll(c.conn, bytes);
-            c.info.bytesOut += bytes.byteLength;
-            if (tail !== null) {
-              await writeAll(c.conn, tail);
-              c.info.bytesOut += tail.byteLength;
-            }
-            c.lastActive = Date.now();
-          }
-        } catch (e) {
-          if (!c.closed) {
-            this.#log(
-              `Write failed on connection ${c.info.id}: ${
-                (e as Error).message
-              }`,
-            );
-          }
-          c.abort();
-        } finally {
-          for (const out of batch) if (out.writer) this.#release(out.writer);
-        }
-      }
+      // Look at the queue again after each resumption: a reply queued while
+      // writeQueue's promise settled saw `writing` still true and did not
+      // start a flush of its own, and `writing` must drop in the same turn
+      // as the last look.
+      do {
+        await writeQueue(c, this.#pool, (e) => {
+          this.#log.warn(
+            `Write failed on connection ${c.info.id}: ${e.message}`,
+            c.fields,
+          );
+        });
+      } while (c.queue.length > 0);
     } finally {
       c.writing = false;
       this.#settle(c);
     }
   }
-}
-
-/** Largest write that several small replies are joined into. */
-const BATCH_BYTES = 64 * 1024;
-
-function takeBatch(queue: Outgoing[]): Outgoing[] {
-  let n = 1;
-  let total = queue[0].bytes.byteLength;
-  // A reply with a tail ends a batch: its tail must follow its head.
-  while (
-    n < queue.length && queue[n - 1].tail === null &&
-    total + queue[n].bytes.byteLength <= BATCH_BYTES
-  ) {
-    total += queue[n].bytes.byteLength;
-    n++;
-  }
-  return queue.splice(0, n);
-}
-
-function joinBatch(batch: Outgoing[], staging: Uint8Array): Uint8Array {
-  let at = 0;
-  for (const out of batch) {
-    staging.set(out.bytes, at);
-    at += out.bytes.byteLength;
-  }
-  return staging.subarray(0, at);
-}
-
-function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
-  const out = new Uint8Array(head.byteLength + tail.byteLength);
-  out.set(head);
-  out.set(tail, head.byteLength);
-  return out;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.byteLength) {
-    at += await conn.write(at === 0 ? bytes : bytes.subarray(at));
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function versionRange(
-  versions: Map<number, RpcProgram>,
-): { low: number; high: number } {
-  let low = 0xffffffff;
-  let high = 0;
-  for (const v of versions.keys()) {
-    if (v < low) low = v;
-    if (v > high) high = v;
-  }
-  return { low, high };
 }

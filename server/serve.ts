@@ -36,8 +36,12 @@ import { type ExportOptions, ExportTable } from "./exports.ts";
 import { mountPrograms } from "./mount.ts";
 import { nfs2Program } from "./nfs2/program.ts";
 import { nfs3Program } from "./nfs3/program.ts";
-import { type Nfs4Options, nfs4Program } from "./nfs4/program.ts";
+import { type Nfs4Options, nfs4ProgramOf } from "./nfs4/program.ts";
+import { Nfs4Server } from "./nfs4/context.ts";
 import { portmapPrograms } from "./portmap.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { MetricsRegistry } from "../telemetry/metrics.ts";
+import { nfs4Gauges } from "./_nfs4_gauges.ts";
 
 /**
  * Options of {@link serveNfs}.
@@ -97,8 +101,24 @@ export interface NfsServerOptions extends ConnectionOptions {
   maxInFlight?: number;
   /** Do not print the mount commands and mount events. Default false. */
   quiet?: boolean;
-  /** Where messages go. Default `console.error`. */
+  /**
+   * Where messages go, as plain lines. Default `console.error`. Ignored
+   * when `logger` is given.
+   */
   log?: (msg: string) => void;
+  /**
+   * A levelled logger, in place of `log`: the listening line and mount
+   * commands at info level unless `onListen` is given (as `Deno.serve`
+   * does) or `quiet`, mounts and unmounts at info, refused and misbehaving
+   * peers at warn, failures at error, connections at debug, each event of a
+   * connection with its id and peer.
+   */
+  logger?: Logger;
+  /**
+   * Where to count RPC calls, replies, bytes and connections, and read the
+   * NFSv4 clients, sessions, opens and locks. Nothing is measured without it.
+   */
+  metrics?: MetricsRegistry;
   /** Called once listening. */
   onListen?: (addr: Deno.NetAddr) => void;
   /**
@@ -239,7 +259,10 @@ export function mountCommands(
  * ```
  */
 export function serveNfs(options: NfsServerOptions): NfsServer {
+  const logger = options.logger;
   const log = options.log ?? ((m: string) => console.error(m));
+  // What the programs report: failures that are the server's bugs.
+  const failures = logger ? (m: string) => logger.error(m) : log;
   const exports = new ExportTable(options.exports);
   const versions = new Set(options.versions ?? [2, 3, 4]);
   if (
@@ -264,6 +287,12 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
     [...new Set(exports.exports.flatMap((e) => e.clients))];
   const onMount = options.quiet
     ? undefined
+    : logger
+    ? (e: { op: string; client: string; path: string }) =>
+      logger.info(
+        `${e.op === "mnt" ? "Mounted" : "Unmounted"} ${e.path}`,
+        { peer: e.client },
+      )
     : (e: { op: string; client: string; path: string }) =>
       log(
         `netfs nfs: ${e.client} ${
@@ -273,6 +302,19 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
   // A reset connection is how many clients (libnfs) say goodbye: not news.
   const rpcLog = options.quiet ? () => {} : (m: string) => {
     if (!m.includes("Connection reset by peer")) log(`netfs rpc: ${m}`);
+  };
+  const nfs4 = versions.has(4)
+    ? new Nfs4Server({
+      writeVerifier: options.writeVerifier,
+      ...options.nfs4,
+      maxIo,
+      exports,
+      log: failures,
+    })
+    : undefined;
+  const telemetry = {
+    ...(logger ? { logger } : { log: rpcLog }),
+    metrics: options.metrics,
   };
   const main = serveRpc({
     hostname: options.hostname ?? "127.0.0.1",
@@ -284,7 +326,7 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
     maxConnections: options.maxConnections,
     idleTimeout: options.idleTimeout,
     maxInFlight: options.maxInFlight,
-    log: rpcLog,
+    ...telemetry,
     maxRecordSize: Math.max(
       Math.max(wtmax, maxIo) + 65536,
       4 * 1024 * 1024 + 65536,
@@ -293,7 +335,7 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
       ...(mountVersions.length > 0
         ? mountPrograms({ exports, onMount, versions: mountVersions })
         : []),
-      ...(versions.has(2) ? [nfs2Program({ exports, log })] : []),
+      ...(versions.has(2) ? [nfs2Program({ exports, log: failures })] : []),
       ...(versions.has(3)
         ? [
           nfs3Program({
@@ -302,19 +344,11 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
             wtmax,
             dtpref: options.dtpref,
             writeVerifier: options.writeVerifier,
-            log,
+            log: failures,
           }),
         ]
         : []),
-      ...(versions.has(4)
-        ? [nfs4Program({
-          writeVerifier: options.writeVerifier,
-          ...options.nfs4,
-          maxIo,
-          exports,
-          log,
-        })]
-        : []),
+      ...(nfs4 ? [nfs4ProgramOf(nfs4)] : []),
     ],
   });
   for (const p of portmapPrograms(main)) main.register(p);
@@ -325,7 +359,7 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
         hostname: options.hostname ?? "127.0.0.1",
         port: 111,
         allow,
-        log: rpcLog,
+        ...telemetry,
         programs: [],
       });
       // Answers about the main server's programs and port.
@@ -335,7 +369,12 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
       throw e;
     }
   }
-  const finished = Promise.all([main.finished, pm?.finished]).then(() => {});
+  const stopGauges = options.metrics && nfs4
+    ? nfs4Gauges(options.metrics, nfs4)
+    : undefined;
+  const finished = Promise.all([main.finished, pm?.finished]).then(() => {
+    stopGauges?.();
+  });
   let shutting: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     shutting ??= Promise.all([main.shutdown(), pm?.shutdown()]).then(
@@ -352,18 +391,18 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
       void finished.then(() => signal.removeEventListener("abort", onAbort));
     }
   }
-  if (!options.quiet) {
+  if (!options.quiet && !(logger && options.onListen)) {
     const { hostname, port } = main.addr;
     const served = [
       ...(versions.has(2) ? ["NFSv2 + MOUNT v1"] : []),
       ...(versions.has(3) ? ["NFSv3 + MOUNT v3"] : []),
       ...(versions.has(4) ? ["NFSv4"] : []),
     ].join(" + ");
-    log(
-      `netfs nfs: ${served} + portmap on ${hostname}:${port}${
-        pm ? ", portmap also on port 111" : ""
-      }`,
-    );
+    const listening = `${served} + portmap on ${hostname}:${port}${
+      pm ? ", portmap also on port 111" : ""
+    }`;
+    if (logger) logger.info(`Serving ${listening}`);
+    else log(`netfs nfs: ${listening}`);
     for (const e of exports.exports) {
       const m = mountCommands(hostname, port, e.path);
       const lines = [
@@ -374,11 +413,13 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
           ? [`macOS:   ${m.macos}`, `Windows: ${m.windows}`]
           : []),
       ];
-      log(
-        `  export ${e.path}${e.readOnly ? " (read-only)" : ""}, clients ${
-          e.clients.join(" ")
-        }${lines.map((l) => `\n    ${l}`).join("")}`,
-      );
+      const about = `export ${e.path}${
+        e.readOnly ? " (read-only)" : ""
+      }, clients ${e.clients.join(" ")}`;
+      if (logger) {
+        logger.info(`Serving ${about}`);
+        for (const l of lines) logger.info(l, { export: e.path });
+      } else log(`  ${about}${lines.map((l) => `\n    ${l}`).join("")}`);
     }
   }
   options.onListen?.(main.addr);

@@ -11,7 +11,15 @@
 import assert from "node:assert/strict";
 
 /** The library's folders, next to mod.ts. */
-const LIBRARY_DIRS = ["rpc", "proto", "client", "server", "nbd", "vfs"];
+const LIBRARY_DIRS = [
+  "rpc",
+  "proto",
+  "client",
+  "server",
+  "nbd",
+  "vfs",
+  "telemetry",
+];
 
 const ROOT = new URL("../", import.meta.url);
 

@@ -61,7 +61,11 @@ export class DataIo extends FileIo {
       fd = nfs.openSync(at.path, C.O_RDWR | O_NOFOLLOW);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (writable || (code !== "EACCES" && code !== "EROFS")) {
+      // Without Deno's write permission (a read-only export run with
+      // --allow-read only) a file is opened for reading, as on EACCES.
+      const denied = code === "EACCES" || code === "EROFS" ||
+        e instanceof Deno.errors.NotCapable;
+      if (writable || !denied) {
         throw hostError(e, `fileid ${id}`);
       }
       try {

@@ -1,0 +1,240 @@
+/**
+ * One RPC server connection's state and the write path's helpers: the
+ * reply queue, joining the replies that are ready into one write, the
+ * write loop, the pool of reply writers, and the per-connection cache of
+ * the last AUTH_SYS credential. `server.ts` runs the connection.
+ *
+ * @module
+ */
+
+import type { ConnectionInfo } from "../net/mod.ts";
+import { type LogFields, peerOf } from "../telemetry/log.ts";
+import { checkCredentials } from "./auth.ts";
+import { AUTH_NONE_OPAQUE, AuthFlavor, type OpaqueAuth } from "./message.ts";
+import type { CallAuth, RpcProgram } from "./program.ts";
+import { XdrWriter } from "./xdr.ts";
+
+/** A reply waiting to be written. */
+export interface Outgoing {
+  bytes: Uint8Array;
+  /** Written right after `bytes`, as part of the same record. */
+  tail: Uint8Array | null;
+  writer: XdrWriter | null;
+}
+
+/** One accepted connection. */
+export class Connection {
+  readonly conn: Deno.TcpConn;
+  readonly info: ConnectionInfo;
+  inflight = 0;
+  writing = false;
+  closed = false;
+  closing = false;
+  lastActive = Date.now();
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly queue: Outgoing[] = [];
+  staging: Uint8Array | undefined;
+  lastCred: Uint8Array | null = null;
+  lastAuth: CallAuth | null = null;
+  slot: (() => void) | null = null;
+  drained: (() => void) | null = null;
+  done!: Promise<void>;
+  /** Bytes already added to the metrics' totals. */
+  reportedIn = 0;
+  /** Bytes already added to the metrics' totals. */
+  reportedOut = 0;
+  #fields: LogFields | undefined;
+
+  constructor(conn: Deno.TcpConn, info: ConnectionInfo) {
+    this.conn = conn;
+    this.info = info;
+  }
+
+  /** The fields of this connection's log lines: its id and peer. */
+  get fields(): LogFields {
+    return this.#fields ??= {
+      conn: this.info.id,
+      peer: peerOf(this.info.remote),
+    };
+  }
+
+  get idle(): boolean {
+    return this.inflight === 0 && !this.writing && this.queue.length === 0;
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by the peer side of a failed write.
+    }
+  }
+}
+
+/** Largest write that several small replies are joined into. */
+export const BATCH_BYTES = 64 * 1024;
+
+/** Takes the replies that go out in the next write, in order. */
+export function takeBatch(queue: Outgoing[]): Outgoing[] {
+  let n = 1;
+  let total = queue[0].bytes.byteLength;
+  // A reply with a tail ends a batch: its tail must follow its head.
+  while (
+    n < queue.length && queue[n - 1].tail === null &&
+    total + queue[n].bytes.byteLength <= BATCH_BYTES
+  ) {
+    total += queue[n].bytes.byteLength;
+    n++;
+  }
+  return queue.splice(0, n);
+}
+
+/** Copies a batch into `staging`; returns the part used. */
+export function joinBatch(batch: Outgoing[], staging: Uint8Array): Uint8Array {
+  let at = 0;
+  for (const out of batch) {
+    staging.set(out.bytes, at);
+    at += out.bytes.byteLength;
+  }
+  return staging.subarray(0, at);
+}
+
+/** One array holding `head` then `tail`. */
+export function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.byteLength + tail.byteLength);
+  out.set(head);
+  out.set(tail, head.byteLength);
+  return out;
+}
+
+/** Writes all of `bytes` (a write may take part of them). */
+export async function writeAll(
+  conn: Deno.Conn,
+  bytes: Uint8Array,
+): Promise<void> {
+  let at = 0;
+  while (at < bytes.byteLength) {
+    at += await conn.write(at === 0 ? bytes : bytes.subarray(at));
+  }
+}
+
+/** Whether two arrays hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Judges the credentials, reusing the last AUTH_SYS decode of this
+ * connection when the bytes are the same: a client sends one credential
+ * over and over, and comparing 40 bytes is cheaper than decoding them.
+ */
+export function credentialsOf(
+  c: Connection,
+  cred: OpaqueAuth,
+  verf: OpaqueAuth,
+): CallAuth | number {
+  if (
+    cred.flavor === AuthFlavor.AUTH_SYS && verf === AUTH_NONE_OPAQUE &&
+    c.lastCred !== null && sameBytes(c.lastCred, cred.body)
+  ) {
+    return c.lastAuth!;
+  }
+  const auth = checkCredentials(cred, verf);
+  if (typeof auth === "object" && auth.flavor === 1) {
+    Object.freeze(auth.sys.gids);
+    Object.freeze(auth.sys);
+    c.lastCred = cred.body.slice();
+    c.lastAuth = Object.freeze(auth);
+  }
+  return auth;
+}
+
+const MAX_POOLED_WRITERS = 256;
+const MAX_POOLED_CAPACITY = 1536 * 1024;
+
+/**
+ * Data at least this large that a handler passes to `opaqueRef` (a READ
+ * reply's data) is written from where it lies, with a write of its own,
+ * rather than copied into the reply buffer: a second write op costs a few
+ * microseconds, copying 1 MiB costs more, and growing the buffer to hold it
+ * costs more again.
+ */
+const REF_MIN = 64 * 1024;
+
+/** Reply writers kept for reuse, so a call allocates no buffer. */
+export class WriterPool {
+  readonly #free: XdrWriter[] = [];
+
+  /** A writer, empty. */
+  acquire(): XdrWriter {
+    return this.#free.pop() ??
+      new XdrWriter({ size: 512, reserve: 4, refMin: REF_MIN });
+  }
+
+  /** Takes `w` back (unless the pool is full or `w` grew too large). */
+  release(w: XdrWriter): void {
+    if (
+      this.#free.length < MAX_POOLED_WRITERS &&
+      w.capacity <= MAX_POOLED_CAPACITY
+    ) {
+      w.reset();
+      this.#free.push(w);
+    }
+  }
+}
+
+/**
+ * Writes `c`'s queue until it is empty; a failed write closes the
+ * connection (after `failed` hears of it) and drops what is queued.
+ */
+export async function writeQueue(
+  c: Connection,
+  pool: WriterPool,
+  failed: (e: Error) => void,
+): Promise<void> {
+  while (c.queue.length > 0) {
+    // Replies that queued up behind the previous write go out together:
+    // a write op costs several microseconds in Deno, more than copying
+    // a few small replies. Each reply is still whole and in order.
+    const batch = takeBatch(c.queue);
+    const bytes = batch.length === 1
+      ? batch[0].bytes
+      : joinBatch(batch, c.staging ??= new Uint8Array(BATCH_BYTES));
+    // Only the last reply of a batch can have a tail (see takeBatch).
+    const tail = batch[batch.length - 1].tail;
+    try {
+      if (!c.closed) {
+        await writeAll(c.conn, bytes);
+        c.info.bytesOut += bytes.byteLength;
+        if (tail !== null) {
+          await writeAll(c.conn, tail);
+          c.info.bytesOut += tail.byteLength;
+        }
+        c.lastActive = Date.now();
+      }
+    } catch (e) {
+      if (!c.closed) failed(e as Error);
+      c.abort();
+    } finally {
+      for (const out of batch) if (out.writer) pool.release(out.writer);
+    }
+  }
+}
+
+/** The lowest and highest registered versions, for PROG_MISMATCH. */
+export function versionRange(
+  versions: Map<number, RpcProgram>,
+): { low: number; high: number } {
+  let low = 0xffffffff;
+  let high = 0;
+  for (const v of versions.keys()) {
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  return { low, high };
+}
