@@ -217,7 +217,15 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
       let fs;
       if (s.dir !== undefined) {
         const dir = s.dir;
-        fs = await LocalFs.open(dir).catch((e) => {
+        // A read-only export may run without write permission: its FileId
+        // journal then stays in memory (handles survive no restart).
+        const writable =
+          Deno.permissions.querySync({ name: "write", path: dir })
+            .state === "granted";
+        const options = s.readOnly && !writable
+          ? { stateDir: false as const }
+          : {};
+        fs = await LocalFs.open(dir, options).catch((e) => {
           if (e instanceof Deno.errors.NotCapable) throw e;
           throw new UsageError(
             `Cannot export ${dir}: ${(e as Error).message}`,

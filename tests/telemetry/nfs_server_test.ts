@@ -36,7 +36,7 @@ Deno.test("serveNfs logger: listening line, mount commands and mounts at info, w
   const events = lines.map((l) => JSON.parse(l));
   assert.equal(
     events[0].msg,
-    `Serving NFSv3 + MOUNT v3 + NFSv4 + portmap on 127.0.0.1:${server.addr.port}`,
+    `Serving NFSv2 + MOUNT v1 + NFSv3 + MOUNT v3 + NFSv4 + portmap on 127.0.0.1:${server.addr.port}`,
   );
   assert.ok(
     events.some((e) =>
