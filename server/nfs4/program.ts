@@ -1,6 +1,7 @@
 /**
  * The NFSv4 program (100003, version 4): NULL and COMPOUND, with minor
- * versions 0 and 1 (RFC 7530, RFC 8881).
+ * versions 0, 1 and 2 (RFC 7530, RFC 8881, RFC 7862 with RFC 8276's
+ * extended attributes).
  *
  * COMPOUND replies are not kept in the RPC duplicate-request cache, as in
  * the kernel's nfsd: 4.0 replays what the open and lock owners' seqids
