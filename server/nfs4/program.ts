@@ -24,6 +24,10 @@ import { lockOps } from "./ops/locks.ts";
 import { openOps } from "./ops/open.ts";
 import { optionalOps } from "./ops/optional.ts";
 import { sessionOps } from "./ops/sessions.ts";
+import { sparseOps } from "./ops/sparse.ts";
+import { readPlusOps } from "./ops/read_plus.ts";
+import { copyOps } from "./ops/copy.ts";
+import { xattrOps } from "./ops/xattrs.ts";
 
 export type { Nfs4Options } from "./context.ts";
 export type { Nfs4IdMapping } from "./idmap.ts";
@@ -45,6 +49,10 @@ export function nfs4Ops(): ReadonlyMap<number, Op> {
     ...openOps,
     ...lockOps,
     ...optionalOps,
+    ...sparseOps,
+    ...readPlusOps,
+    ...copyOps,
+    ...xattrOps,
   ]);
 }
 
