@@ -1863,12 +1863,14 @@ export const layouttype4 = {
   LAYOUT4_NFSV4_1_FILES: 0x1,
   LAYOUT4_OSD2_OBJECTS: 0x2,
   LAYOUT4_BLOCK_VOLUME: 0x3,
+  /** RFC 8435, for NFSv4.2's LAYOUTSTATS */
+  LAYOUT4_FLEX_FILES: 0x4,
 } as const;
 
 /** One of the values of {@link layouttype4}. */
 export type layouttype4 = typeof layouttype4[keyof typeof layouttype4];
 
-const _values_layouttype4: ReadonlySet<number> = new Set([1, 2, 3]);
+const _values_layouttype4: ReadonlySet<number> = new Set([1, 2, 3, 4]);
 
 /** Encodes a {@link layouttype4}. */
 export function encode_layouttype4(w: XdrWriter, v: layouttype4): void {

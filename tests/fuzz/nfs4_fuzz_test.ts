@@ -1,11 +1,14 @@
 // Fuzzing NFSv4 COMPOUND: mutated requests against a live server over a
 // small MemFs, and straight into the COMPOUND decoders. The corpus is valid
 // COMPOUNDs made with the generated encoders (filehandle, attribute, data,
-// namespace, client ID, session and open/lock operations, minor versions 0
-// and 1); mutations flip bits, cut, extend, overwrite words with edge
+// namespace, client ID, session and open/lock operations, and 4.2's sparse
+// file, copy and xattr operations from ./_nfs4_42.ts; minor versions 0, 1
+// and 2); mutations flip bits, cut, extend, overwrite words with edge
 // values, swap operation numbers and splice operations of different
-// requests together. Bounded by count and by time. Set NETFS_FUZZ_SEED to
-// replay a run; the seed is printed when a test fails.
+// requests together. A second live server steers every SEQUENCE onto a
+// real session (./_nfs4_42.ts), so that mutated 4.1 and 4.2 operations run
+// instead of stopping at SEQUENCE. Bounded by count and by time. Set
+// NETFS_FUZZ_SEED to replay a run; the seed is printed when a test fails.
 //
 // Failing means: a SERVERFAULT the server logged (an exception that was not
 // an Nfs4Error or VfsError), an RPC-level SYSTEM_ERR, a reply that does not
@@ -35,11 +38,13 @@ import {
   state_protect_how4,
   type stateid4,
 } from "../../proto/nfs4/mod.ts";
+import type { RpcProgram } from "../../rpc/program.ts";
 import { ExportTable } from "../../server/exports.ts";
 import { nfs4Program } from "../../server/nfs4/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
 import { concat, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
+import { operations42, steeredProgram } from "./_nfs4_42.ts";
 
 const RECORDS = 100_000;
 const TIME_LIMIT_MS = 20_000;
@@ -366,7 +371,7 @@ function seed(ops: nfs_argop4[], minor: number, xid: number): Seed {
 
 /** Valid requests: each operation after a path to a file, and workloads. */
 function corpus(): Seed[] {
-  const all = operations();
+  const all = [...operations(), ...operations42()];
   const by = (n: number) => all.find((o) => o.argop === n)!;
   const lookup = (s: string): nfs_argop4 => ({
     argop: OP.OP_LOOKUP,
@@ -381,7 +386,61 @@ function corpus(): Seed[] {
       seed([sequence, by(OP.OP_PUTROOTFH), lookup("dir"), op], 1, xid++),
     );
     out.push(seed([op], 0, xid++));
+    out.push(
+      seed([sequence, by(OP.OP_PUTROOTFH), lookup("file"), op], 2, xid++),
+    );
   }
+  // 4.2 workloads: sparse files, copies between files, xattrs.
+  out.push(
+    seed(
+      [
+        sequence,
+        by(OP.OP_PUTROOTFH),
+        lookup("file"),
+        by(OP.OP_ALLOCATE),
+        by(OP.OP_SEEK),
+        by(OP.OP_DEALLOCATE),
+        by(OP.OP_READ_PLUS),
+        by(OP.OP_IO_ADVISE),
+      ],
+      2,
+      xid++,
+    ),
+  );
+  out.push(
+    seed(
+      [
+        sequence,
+        by(OP.OP_PUTROOTFH),
+        lookup("file"),
+        by(OP.OP_SAVEFH),
+        by(OP.OP_PUTROOTFH),
+        lookup("copy"),
+        by(OP.OP_COPY),
+        by(OP.OP_CLONE),
+        by(OP.OP_OFFLOAD_STATUS),
+        by(OP.OP_READ_PLUS),
+      ],
+      2,
+      xid++,
+    ),
+  );
+  out.push(
+    seed(
+      [
+        sequence,
+        by(OP.OP_PUTROOTFH),
+        lookup("file"),
+        by(OP.OP_SETXATTR),
+        by(OP.OP_GETXATTR),
+        by(OP.OP_LISTXATTRS),
+        by(OP.OP_REMOVEXATTR),
+        by(OP.OP_ACCESS),
+      ],
+      2,
+      xid++,
+    ),
+  );
   const read = by(OP.OP_READ);
   const getattr = by(OP.OP_GETATTR);
   out.push(seed([by(OP.OP_SETCLIENTID)], 0, xid++));
@@ -449,7 +508,9 @@ const EXTREMES = [
   0xffffffff,
   0xfffffffc,
   10044, // OP_ILLEGAL
-  58, // one past the last 4.1 operation
+  58, // the last 4.1 operation
+  59, // the first 4.2 operation
+  76, // one past the last 4.2 operation
   40, // one past the last 4.0 operation
   256,
   4096,
@@ -497,7 +558,7 @@ function mutate(r: Rng, seeds: Seed[]): Uint8Array {
         word(
           b,
           start,
-          r.next() < 0.6 ? 3 + r.int(56) : EXTREMES[r.int(EXTREMES.length)],
+          r.next() < 0.6 ? 3 + r.int(73) : EXTREMES[r.int(EXTREMES.length)],
         );
       }
       return b;
@@ -545,6 +606,11 @@ async function seeded(): Promise<MemFs> {
   });
   const f = await fs.create(ROOT, fs.root, "file");
   await fs.write(ROOT, f.fileid, 0, new Uint8Array(10000).fill(0x61));
+  // Sparse: data, a hole, data.
+  const c = await fs.create(ROOT, fs.root, "copy");
+  await fs.write(ROOT, c.fileid, 0, new Uint8Array(5000).fill(0x62));
+  await fs.write(ROOT, c.fileid, 3 << 20, new Uint8Array(5000).fill(0x63));
+  await fs.xattrs.setxattr(ROOT, f.fileid, "user.colour", new Uint8Array(4));
   const d = await fs.mkdir(ROOT, fs.root, "dir");
   for (let i = 0; i < 40; i++) await fs.create(ROOT, d.fileid, `entry-${i}`);
   await fs.symlink(ROOT, fs.root, "link", "file");
@@ -562,136 +628,184 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Sends `records` mutated COMPOUNDs (at most `timeLimit` ms' worth) to a
+ * live server of `program` over a seeded MemFs, and checks what the
+ * failure rules above say.
+ */
+async function fuzzLive(
+  what: string,
+  salt: number,
+  program: (exports: ExportTable, log: (m: string) => void) => RpcProgram,
+  RECORDS: number,
+  TIME_LIMIT_MS: number,
+  expect42 = false,
+): Promise<void> {
+  const ran42 = new Set<number>();
+  const r = rng(SEED ^ salt);
+  const seeds = corpus();
+  const fs = await seeded();
+  const exports = new ExportTable([
+    { path: "/", fs, squash: "none" },
+    { path: "/data", fs, squash: "none" },
+  ]);
+  const faults: string[] = [];
+  const rpcLines: string[] = [];
+  const server = serveRpc({
+    port: 0,
+    log: (m) => void rpcLines.push(m),
+    maxRecordSize: (1 << 20) + 65536,
+    programs: [program(exports, (m) => void faults.push(m))],
+  });
+  const memBefore = Deno.memoryUsage();
+  const started = Date.now();
+  let sent = 0;
+  let replies = 0;
+  let compounds = 0;
+  const CONNS = 4;
+  try {
+    await Promise.all(Array.from({ length: CONNS }, async () => {
+      while (sent < RECORDS && Date.now() - started < TIME_LIMIT_MS) {
+        const conn = await Deno.connect({ port: server.addr.port });
+        const reader = new RecordReader(conn, { maxRecordSize: 4 << 20 });
+        const drain = (async () => {
+          try {
+            for (;;) {
+              const rec = await reader.next();
+              if (rec === null) return;
+              const x = new XdrReader(rec);
+              const h = decodeReplyHeader(x);
+              replies++;
+              if (
+                h.replyStat === 0 && h.acceptStat === 0 && x.remaining > 0
+              ) {
+                // A COMPOUND reply (NULL's is empty) must decode whole.
+                const res = decode_COMPOUND4res(x);
+                for (const op of res.resarray) {
+                  if (
+                    op.resop >= OP.OP_ALLOCATE && op.resop <= OP.OP_REMOVEXATTR
+                  ) {
+                    ran42.add(op.resop);
+                  }
+                }
+                assert.equal(x.remaining, 0, "COMPOUND reply has no tail");
+                compounds++;
+              }
+            }
+          } catch (e) {
+            if (e instanceof XdrError || e instanceof assert.AssertionError) {
+              throw e; // a malformed reply is a bug
+            }
+          }
+        })();
+        try {
+          for (let batch = 0; batch < 50 && sent < RECORDS; batch++) {
+            const parts: Uint8Array[] = [];
+            for (let i = 0; i < 40; i++) {
+              parts.push(fragmentRecord(mutate(r, seeds)));
+              sent++;
+            }
+            await writeAll(conn, concat(parts));
+            if (Date.now() - started > TIME_LIMIT_MS) break;
+          }
+        } catch {
+          // The server closed a connection it would not read on: allowed.
+        } finally {
+          try {
+            conn.closeWrite();
+          } catch { /* already closed */ }
+        }
+        await within(drain, 10_000, "the server stopped answering");
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+    }));
+    const elapsed = Date.now() - started;
+    const mem = Deno.memoryUsage();
+    const grew = (mem.heapUsed + mem.external) -
+      (memBefore.heapUsed + memBefore.external);
+    console.log(
+      `fuzz ${what}: ${sent} requests, ${replies} replies (${compounds} COMPOUND) in ${elapsed} ms; memory +${
+        Math.round(grew / 1048576)
+      } MiB`,
+    );
+    assert.deepEqual(
+      faults,
+      [],
+      "no operation failed with an unexpected exception",
+    );
+    assert.deepEqual(
+      rpcLines.filter((l) => /SYSTEM_ERR|Call failed/.test(l)),
+      [],
+      "no procedure or encoder threw",
+    );
+    if (elapsed < TIME_LIMIT_MS) assert.ok(sent >= RECORDS);
+    assert.ok(
+      compounds > sent / 2,
+      `most requests were answered with a COMPOUND reply: ${compounds} of ${sent}`,
+    );
+    assert.ok(grew < 512 << 20, `memory stayed bounded: +${grew} bytes`);
+    if (expect42) {
+      assert.ok(
+        ran42.size >= 15,
+        `most 4.2 operations ran past SEQUENCE: ${[...ran42].sort()}`,
+      );
+    }
+    // The server still answers NULL and a plain COMPOUND.
+    const client = await RpcClient.connect({
+      hostname: "127.0.0.1",
+      port: server.addr.port,
+    });
+    try {
+      await client.call(100003, 4, 0, () => {});
+      const res = decode_COMPOUND4res(
+        await client.call(100003, 4, 1, (w) =>
+          encode_COMPOUND4args(w, {
+            tag: new Uint8Array(),
+            minorversion: 0,
+            argarray: [{ argop: OP.OP_PUTROOTFH }, { argop: OP.OP_GETFH }],
+          })),
+      );
+      assert.equal(res.status, 0);
+    } finally {
+      client.close();
+      await client.closed;
+    }
+  } catch (e) {
+    console.error(`fuzz ${what} seed ${SEED}`);
+    throw e;
+  } finally {
+    await server.shutdown();
+  }
+}
+
 Deno.test({
   name:
     `fuzz nfs4: ${RECORDS} mutated COMPOUNDs to a live server (seed ${SEED})`,
-  async fn() {
-    const r = rng(SEED);
-    const seeds = corpus();
-    const fs = await seeded();
-    const exports = new ExportTable([
-      { path: "/", fs, squash: "none" },
-      { path: "/data", fs, squash: "none" },
-    ]);
-    const faults: string[] = [];
-    const rpcLines: string[] = [];
-    const server = serveRpc({
-      port: 0,
-      log: (m) => void rpcLines.push(m),
-      maxRecordSize: (1 << 20) + 65536,
-      programs: [
-        nfs4Program({ exports, graceTime: 0, log: (m) => void faults.push(m) }),
-      ],
-    });
-    const memBefore = Deno.memoryUsage();
-    const started = Date.now();
-    let sent = 0;
-    let replies = 0;
-    let compounds = 0;
-    const CONNS = 4;
-    try {
-      await Promise.all(Array.from({ length: CONNS }, async () => {
-        while (sent < RECORDS && Date.now() - started < TIME_LIMIT_MS) {
-          const conn = await Deno.connect({ port: server.addr.port });
-          const reader = new RecordReader(conn, { maxRecordSize: 4 << 20 });
-          const drain = (async () => {
-            try {
-              for (;;) {
-                const rec = await reader.next();
-                if (rec === null) return;
-                const x = new XdrReader(rec);
-                const h = decodeReplyHeader(x);
-                replies++;
-                if (
-                  h.replyStat === 0 && h.acceptStat === 0 && x.remaining > 0
-                ) {
-                  // A COMPOUND reply (NULL's is empty) must decode whole.
-                  decode_COMPOUND4res(x);
-                  assert.equal(x.remaining, 0, "COMPOUND reply has no tail");
-                  compounds++;
-                }
-              }
-            } catch (e) {
-              if (e instanceof XdrError || e instanceof assert.AssertionError) {
-                throw e; // a malformed reply is a bug
-              }
-            }
-          })();
-          try {
-            for (let batch = 0; batch < 50 && sent < RECORDS; batch++) {
-              const parts: Uint8Array[] = [];
-              for (let i = 0; i < 40; i++) {
-                parts.push(fragmentRecord(mutate(r, seeds)));
-                sent++;
-              }
-              await writeAll(conn, concat(parts));
-              if (Date.now() - started > TIME_LIMIT_MS) break;
-            }
-          } catch {
-            // The server closed a connection it would not read on: allowed.
-          } finally {
-            try {
-              conn.closeWrite();
-            } catch { /* already closed */ }
-          }
-          await within(drain, 10_000, "the server stopped answering");
-          try {
-            conn.close();
-          } catch { /* already closed */ }
-        }
-      }));
-      const elapsed = Date.now() - started;
-      const mem = Deno.memoryUsage();
-      const grew = (mem.heapUsed + mem.external) -
-        (memBefore.heapUsed + memBefore.external);
-      console.log(
-        `fuzz nfs4: ${sent} requests, ${replies} replies (${compounds} COMPOUND) in ${elapsed} ms; memory +${
-          Math.round(grew / 1048576)
-        } MiB`,
-      );
-      assert.deepEqual(
-        faults,
-        [],
-        "no operation failed with an unexpected exception",
-      );
-      assert.deepEqual(
-        rpcLines.filter((l) => /SYSTEM_ERR|Call failed/.test(l)),
-        [],
-        "no procedure or encoder threw",
-      );
-      if (elapsed < TIME_LIMIT_MS) assert.ok(sent >= RECORDS);
-      assert.ok(
-        compounds > sent / 2,
-        `most requests were answered with a COMPOUND reply: ${compounds} of ${sent}`,
-      );
-      assert.ok(grew < 512 << 20, `memory stayed bounded: +${grew} bytes`);
-      // The server still answers NULL and a plain COMPOUND.
-      const client = await RpcClient.connect({
-        hostname: "127.0.0.1",
-        port: server.addr.port,
-      });
-      try {
-        await client.call(100003, 4, 0, () => {});
-        const res = decode_COMPOUND4res(
-          await client.call(100003, 4, 1, (w) =>
-            encode_COMPOUND4args(w, {
-              tag: new Uint8Array(),
-              minorversion: 0,
-              argarray: [{ argop: OP.OP_PUTROOTFH }, { argop: OP.OP_GETFH }],
-            })),
-        );
-        assert.equal(res.status, 0);
-      } finally {
-        client.close();
-        await client.closed;
-      }
-    } catch (e) {
-      console.error(`fuzz nfs4 seed ${SEED}`);
-      throw e;
-    } finally {
-      await server.shutdown();
-    }
-  },
+  fn: () =>
+    fuzzLive(
+      "nfs4",
+      0,
+      (exports, log) => nfs4Program({ exports, graceTime: 0, log }),
+      RECORDS,
+      TIME_LIMIT_MS,
+    ),
+});
+
+Deno.test({
+  name: `fuzz nfs4: ${
+    RECORDS / 2
+  } mutated COMPOUNDs past a steered SEQUENCE, 4.1 and 4.2 operations running (seed ${SEED})`,
+  fn: () =>
+    fuzzLive(
+      "nfs4 steered",
+      0x42,
+      steeredProgram,
+      RECORDS / 2,
+      TIME_LIMIT_MS / 2,
+      true,
+    ),
 });
 
 Deno.test({
