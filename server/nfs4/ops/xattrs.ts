@@ -10,8 +10,10 @@
  * NUL is NFS4ERR_INVAL, longer than {@link MAX_XATTR_NAME} bytes (255 with
  * the prefix, Linux's XATTR_NAME_MAX) NFS4ERR_NAMETOOLONG. A value longer
  * than {@link MAX_XATTR_VALUE} (Linux's XATTR_SIZE_MAX), or than the file
- * system takes, is NFS4ERR_XATTR2BIG; so is a value GETXATTR could not fit
- * in the session's largest reply.
+ * system refuses as too large (E2BIG, ERANGE), is NFS4ERR_XATTR2BIG; so is
+ * a value GETXATTR could not fit in the session's largest reply. A value
+ * the file system has no room for is NFS4ERR_NOSPC (ext4 keeps a file's
+ * xattrs in about one block).
  *
  * - GETXATTR of a name that is not set: NFS4ERR_NOXATTR.
  * - SETXATTR with SETXATTR4_CREATE of a name that is set: NFS4ERR_EXIST;
