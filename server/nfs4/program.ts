@@ -73,9 +73,14 @@ export function nfs4Program(options: Nfs4Options): RpcProgram {
   return nfs4ProgramOf(new Nfs4Server(options));
 }
 
-/** The NFSv4 program over program state made by the caller (tests reach in). */
-export function nfs4ProgramOf(nfs: Nfs4Server): RpcProgram {
-  const ops = nfs4Ops();
+/**
+ * The NFSv4 program over program state made by the caller, with `ops` in
+ * place of the server's own operations when given (tests reach in).
+ */
+export function nfs4ProgramOf(
+  nfs: Nfs4Server,
+  ops: ReadonlyMap<number, Op> = nfs4Ops(),
+): RpcProgram {
   return {
     program: NFS_PROGRAM,
     version: 4,

@@ -12,9 +12,9 @@ import {
 } from "../../proto/nfs4/mod.ts";
 import type { RpcProgram } from "../../rpc/program.ts";
 import type { ExportTable } from "../../server/exports.ts";
-import { compoundProcedure, type Op } from "../../server/nfs4/compound.ts";
+import type { Op } from "../../server/nfs4/compound.ts";
 import { Nfs4Server } from "../../server/nfs4/context.ts";
-import { nfs4Ops } from "../../server/nfs4/program.ts";
+import { nfs4Ops, nfs4ProgramOf } from "../../server/nfs4/program.ts";
 import { sessionArgs } from "../server/nfs4/state/_helpers.ts";
 
 const enc = new TextEncoder();
@@ -208,14 +208,5 @@ export function steeredProgram(
     },
   };
   ops.set(OP.OP_SEQUENCE, steered);
-  return {
-    program: 100003,
-    version: 4,
-    name: "nfs",
-    procedures: {
-      0: { name: "NULL", run: () => {} },
-      1: compoundProcedure(nfs, ops),
-    },
-    close: () => nfs.close(),
-  };
+  return nfs4ProgramOf(nfs, ops);
 }
