@@ -1,6 +1,6 @@
 /**
  * `serveNfs`: portmap/rpcbind, NFSv2 with MOUNT v1, NFSv3 with MOUNT v3 and
- * NFSv4 (minor versions 0 and 1) on one TCP port, so that `mount -o
+ * NFSv4 (minor versions 0, 1 and 2) on one TCP port, so that `mount -o
  * port=P,mountport=P` needs no portmapper; optionally a second portmapper
  * on port 111 for clients that insist on asking one (Windows). The
  * `versions` option leaves out any of them (v2 and v3 with their MOUNT
@@ -123,7 +123,7 @@ export interface NfsServerOptions extends ConnectionOptions {
   onListen?: (addr: Deno.NetAddr) => void;
   /**
    * The NFS versions served: 2 (with MOUNT v1), 3 (with MOUNT v3) and 4
-   * (minor versions 0 and 1 unless `nfs4.minorVersions` says otherwise).
+   * (minor versions 0, 1 and 2 unless `nfs4.minorVersions` says otherwise).
    * Default: every version netfs has, `[2, 3, 4]`. NFSv2 always moves at
    * most 8192 bytes a call, whatever `rtmax` and `wtmax` say.
    */

@@ -5,7 +5,7 @@
  *
  * What it promises:
  * - A wrapper offers an optional capability (`xattrs`, `allocate`,
- *   `deallocate`, `seek`, `copy`, and the `open`/`release` hooks) exactly
+ *   `deallocate`, `seek`, `copy`, `clone`, and the `open`/`release` hooks) exactly
  *   when the file system it wraps does: the constructor sets each as an own
  *   property only then, so `"allocate" in wrapper` answers truthfully.
  * - `read` and `write` pass the open's `context` on, unchanged.
@@ -57,6 +57,7 @@ export type FsCapability =
   | "deallocate"
   | "seek"
   | "copy"
+  | "clone"
   | "open"
   | "release";
 
@@ -66,6 +67,7 @@ const CAPABILITIES: readonly FsCapability[] = [
   "deallocate",
   "seek",
   "copy",
+  "clone",
   "open",
   "release",
 ];
@@ -179,6 +181,10 @@ export class PassthroughFs implements FileSystem {
     if (inner.copy !== undefined) {
       this.copy = (c, s, d, o) =>
         this.forward(c, (fs) => fs.copy?.(c, s, d, o) ?? unsupported("copy"));
+    }
+    if (inner.clone !== undefined) {
+      this.clone = (c, s, d, o) =>
+        this.forward(c, (fs) => fs.clone?.(c, s, d, o) ?? unsupported("clone"));
     }
     if (inner.open !== undefined) {
       this.open = (c, id, o) =>
@@ -389,6 +395,13 @@ export class PassthroughFs implements FileSystem {
     dst: FileId,
     options: { srcOffset: number; dstOffset: number; length: number },
   ): Promise<number>;
+  /** Passes through, when the wrapped file system can clone. */
+  clone?(
+    cred: Credentials,
+    src: FileId,
+    dst: FileId,
+    options: { srcOffset: number; dstOffset: number; length: number },
+  ): Promise<void>;
   /** Passes through, when the wrapped file system wants to know of opens. */
   open?(cred: Credentials, id: FileId, options: OpenOptions): Promise<unknown>;
   /** Passes through, when the wrapped file system wants to know of opens. */

@@ -2,8 +2,8 @@
  * A read-only view of any {@link FileSystem}: reads pass through, every
  * change fails with EROFS, and ACCESS never grants MODIFY, EXTEND or DELETE.
  * It offers an optional capability exactly when the wrapped file system
- * does: `seek` passes through, `allocate`, `deallocate`, `copy` and the
- * changes to extended attributes fail with EROFS, and `open` passes opens
+ * does: `seek` passes through, `allocate`, `deallocate`, `copy`, `clone`
+ * and the changes to extended attributes fail with EROFS, and `open` passes opens
  * for reading through and refuses those with write access with EROFS.
  *
  * @example
@@ -83,6 +83,7 @@ export class ReadOnlyFs extends PassthroughFs {
     this.replaceCapability("allocate", () => rofs("allocate"));
     this.replaceCapability("deallocate", () => rofs("punch a hole"));
     this.replaceCapability("copy", () => rofs("copy"));
+    this.replaceCapability("clone", () => rofs("clone"));
     const open = this.open;
     if (open !== undefined) {
       this.replaceCapability(

@@ -524,6 +524,23 @@ export interface FileSystem {
     options: { srcOffset: number; dstOffset: number; length: number },
   ): Promise<number>;
   /**
+   * Makes a range of regular file `dst` share the storage of a range of
+   * `src` (a reflink): afterwards it reads as the source range did, and
+   * later writes to either file leave the other alone. `length` 0 clones to
+   * the end of the source; `dst` grows to cover the range. Overlapping
+   * ranges of one file are EINVAL, and so may be ranges the file system
+   * cannot share (unaligned to its blocks); ENOTSUP where the storage
+   * beneath has no reflinks (the capability is present where it might).
+   * Absent: a protocol's CLONE (NFSv4.2) answers "not supported", and the
+   * client copies instead.
+   */
+  clone?(
+    cred: Credentials,
+    src: FileId,
+    dst: FileId,
+    options: { srcOffset: number; dstOffset: number; length: number },
+  ): Promise<void>;
+  /**
    * A client opens regular file `id` (an NFSv4 OPEN); returns this open's
    * context, any value, which the server hands back unchanged, and only to
    * this file system: to the reads and writes made under the open and to

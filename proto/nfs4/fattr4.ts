@@ -1,7 +1,8 @@
 /**
- * NFSv4 file attributes: the table of every attribute of NFSv4.0 and 4.1
- * (number, name, codec, REQUIRED or RECOMMENDED, readable or writable,
- * first minor version), and the `fattr4` codec built on it.
+ * NFSv4 file attributes: the table of every attribute of NFSv4.0, 4.1 and
+ * 4.2 with RFC 8276's `xattr_support` (number, name, codec, REQUIRED or
+ * RECOMMENDED, readable or writable, first minor version), and the
+ * `fattr4` codec built on it.
  *
  * An `fattr4` is a bitmap of attribute numbers and one opaque holding the
  * values of those attributes in number order, each in its own XDR type
@@ -52,17 +53,18 @@ export interface Fattr4Def<T> {
   /** Readable by GETATTR ("R"), settable by SETATTR ("W"), or both. */
   readonly access: Fattr4Access;
   /** The first minor version that defines it. */
-  readonly minorversion: 0 | 1;
+  readonly minorversion: 0 | 1 | 2;
 }
 
 const REQ = true;
 const REC = false;
 
 /**
- * Every attribute of NFSv4.0 and 4.1 by name (the XDR name without
+ * Every attribute of NFSv4.0, 4.1 and 4.2 by name (the XDR name without
  * `fattr4_`): number, access, REQUIRED, first minor version. From RFC 7530
- * section 5 and RFC 8881 section 5; the codecs are the generated
- * `encode_fattr4_<name>` and `decode_fattr4_<name>`.
+ * section 5, RFC 8881 section 5, RFC 7862 section 12.2 and RFC 8276
+ * section 8.2; the codecs are the generated `encode_fattr4_<name>` and
+ * `decode_fattr4_<name>`.
  */
 const TABLE = {
   supported_attrs: [g.FATTR4_SUPPORTED_ATTRS, "R", REQ, 0],
@@ -142,6 +144,11 @@ const TABLE = {
   mode_set_masked: [g.FATTR4_MODE_SET_MASKED, "W", REC, 1],
   suppattr_exclcreat: [g.FATTR4_SUPPATTR_EXCLCREAT, "R", REQ, 1],
   fs_charset_cap: [g.FATTR4_FS_CHARSET_CAP, "R", REC, 1],
+  clone_blksize: [g.FATTR4_CLONE_BLKSIZE, "R", REC, 2],
+  space_freed: [g.FATTR4_SPACE_FREED, "R", REC, 2],
+  change_attr_type: [g.FATTR4_CHANGE_ATTR_TYPE, "R", REC, 2],
+  sec_label: [g.FATTR4_SEC_LABEL, "RW", REC, 2],
+  xattr_support: [g.FATTR4_XATTR_SUPPORT, "R", REC, 2],
 } as const;
 
 /** An attribute's name (the XDR name without `fattr4_`). */
@@ -199,7 +206,11 @@ export const FATTR4_KNOWN_V40: readonly number[] = _mask((d) =>
   d.minorversion === 0
 );
 /** Every attribute NFSv4.1 defines (numbers 0 to 76). */
-export const FATTR4_KNOWN_V41: readonly number[] = _mask(() => true);
+export const FATTR4_KNOWN_V41: readonly number[] = _mask((d) =>
+  d.minorversion <= 1
+);
+/** Every attribute NFSv4.2 defines (numbers 0 to 80, and 82 of RFC 8276). */
+export const FATTR4_KNOWN_V42: readonly number[] = _mask(() => true);
 /** The REQUIRED attributes of NFSv4.1 (those of 4.0 plus 75). */
 export const FATTR4_REQUIRED: readonly number[] = _mask((d) => d.required);
 /** The attributes SETATTR may set. */
@@ -259,12 +270,12 @@ function _select(
   defs: Fattr4Entry[],
   vals: unknown[],
 ): number[] {
-  const { request = FATTR4_KNOWN_V41, supported = FATTR4_KNOWN_V41 } = options;
+  const { request = FATTR4_KNOWN_V42, supported = FATTR4_KNOWN_V42 } = options;
   const byName = values as Record<string, unknown>;
-  const n = Math.min(request.length, supported.length, FATTR4_KNOWN_V41.length);
+  const n = Math.min(request.length, supported.length, FATTR4_KNOWN_V42.length);
   const mask: number[] = [];
   for (let i = 0; i < n; i++) {
-    let bits = request[i] & supported[i] & FATTR4_KNOWN_V41[i];
+    let bits = request[i] & supported[i] & FATTR4_KNOWN_V42[i];
     let out = 0;
     while (bits !== 0) {
       const low = bits & -bits;
@@ -320,8 +331,8 @@ export function fattr4Of(
 /** Options of {@link decodeFattr4}. */
 export interface DecodeFattr4Options {
   /**
-   * The minor version in use: under 0, NFSv4.1's attributes are unknown.
-   * Default 1.
+   * The minor version in use: attributes of later minor versions are
+   * unknown (under 0, NFSv4.1's and 4.2's; under 1, 4.2's). Default 2.
    */
   minorversion?: number;
 }
@@ -331,14 +342,14 @@ export interface DecodeFattr4Options {
  * opaque used up exactly.
  *
  * @throws {UnknownAttrError} for an attribute number outside the table
- * (or of 4.1 under minor version 0).
+ * (or of a minor version later than the one in use).
  * @throws {XdrError} for a malformed value or trailing bytes.
  */
 export function decodeFattr4(
   f: fattr4,
   options: DecodeFattr4Options = {},
 ): Fattr4Values {
-  const minor = options.minorversion ?? 1;
+  const minor = options.minorversion ?? 2;
   const r = new XdrReader(f.attr_vals);
   const out: Record<string, unknown> = {};
   const mask = f.attrmask;

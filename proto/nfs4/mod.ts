@@ -1,11 +1,13 @@
 /**
- * NFSv4.0 and 4.1 on the wire, for the server and the client alike.
+ * NFSv4.0, 4.1 and 4.2 (with RFC 8276's extended attributes) on the wire,
+ * for the server and the client alike.
  *
  * - `nfs4_gen.ts`, generated from `nfs4.x` by `deno task gen`: every
  *   constant, type, encoder (`encode_X`), decoder (`decode_X`) and encoded
- *   size (`sizeof_X`) of RFC 7531 and RFC 5662, the callback program
- *   included. Names are the RFCs'.
- * - `read.ts`: READ4resok encoded with its data uncopied.
+ *   size (`sizeof_X`) of RFC 7531, RFC 5662, RFC 7863 and RFC 8276, the
+ *   callback program included. Names are the RFCs'.
+ * - `read.ts`: READ4resok and READ_PLUS's data4 encoded with their data
+ *   uncopied.
  * - `readdir.ts`: READDIR paged by bytes.
  * - `fattr4.ts`: the attribute table and the `fattr4` codec.
  * - `bitmap4.ts`: `bitmap4` helpers.

@@ -3,18 +3,21 @@
 // `deno task gen`; `deno task gen:check` fails while this file is stale.
 
 /**
- * NFSv4.0 (RFC 7531) and NFSv4.1 (RFC 5662): constants, types, and an
- * encoder, a decoder and the encoded size bounds of every type, for the
- * COMPOUND procedure and the callback program, in both directions.
+ * NFSv4.0 (RFC 7531), NFSv4.1 (RFC 5662), NFSv4.2 (RFC 7863) and its
+ * extended attributes (RFC 8276): constants, types, and an encoder, a
+ * decoder and the encoded size bounds of every type, for the COMPOUND
+ * procedure and the callback program, in both directions.
  *
  * Names are the RFCs' (`COMPOUND4args`, `nfs_argop4`, `READ4resok`).
  * Import through `proto/nfs4/mod.ts`, which adds the hand-written pieces:
  * the attribute table and fattr4 codec, bitmap helpers, READ's uncopied
- * result data and READDIR's paging.
+ * result data (READ's and READ_PLUS's) and READDIR's paging.
  *
  * Written by hand rather than generated:
  * - `encode_READ4resok` (./read.ts): the data goes out uncopied
  *   (`XdrWriter.opaqueRef`), as NFSv3 READ's does.
+ * - `encode_data4` (./read.ts): READ_PLUS's data goes out uncopied
+ *   (`XdrWriter.opaqueRef`), as READ's does.
  *
  * 64-bit integers are `bigint`, except these, which are `number` (unsigned
  * ones saturate at `Number.MAX_SAFE_INTEGER` when decoded): `fattr4_size`,
@@ -23,15 +26,24 @@
  * `fattr4_maxread`, `fattr4_maxwrite`, `fattr4_quota_avail_hard`,
  * `fattr4_quota_avail_soft`, `fattr4_quota_used`, `fattr4_space_avail`,
  * `fattr4_space_free`, `fattr4_space_total`, `fattr4_space_used`,
- * `nfstime4.seconds`, `READ4args.offset`, `WRITE4args.offset`,
- * `COMMIT4args.offset`.
+ * `fattr4_space_freed`, `nfstime4.seconds`, `READ4args.offset`,
+ * `WRITE4args.offset`, `COMMIT4args.offset`, `ALLOCATE4args.aa_offset`,
+ * `ALLOCATE4args.aa_length`, `DEALLOCATE4args.da_offset`,
+ * `DEALLOCATE4args.da_length`, `SEEK4args.sa_offset`, `seek_res4.sr_offset`,
+ * `READ_PLUS4args.rpa_offset`, `data4.d_offset`, `data_info4.di_offset`,
+ * `data_info4.di_length`, `IO_ADVISE4args.iaa_offset`,
+ * `IO_ADVISE4args.iaa_count`, `COPY4args.ca_src_offset`,
+ * `COPY4args.ca_dst_offset`, `COPY4args.ca_count`, `CLONE4args.cl_src_offset`,
+ * `CLONE4args.cl_dst_offset`, `CLONE4args.cl_count`,
+ * `write_response4.wr_count`, `OFFLOAD_STATUS4resok.osr_count`,
+ * `offload_info4.coa_bytes_copied`.
  *
  * @module
  */
 
 import type { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import { XdrError } from "../../rpc/xdr.ts";
-import { encode_READ4resok } from "./read.ts";
+import { encode_data4, encode_READ4resok } from "./read.ts";
 
 /** Smallest and largest encoded size of a type, in bytes. */
 export interface XdrSize {
@@ -466,6 +478,24 @@ export const nfsstat4 = {
   NFS4ERR_RETURNCONFLICT: 10086,
   /** delegation or layout was revoked */
   NFS4ERR_DELEG_REVOKED: 10087,
+  /** inter-server copy not offered */
+  NFS4ERR_PARTNER_NOTSUPP: 10088,
+  /** copy partner refused the principal */
+  NFS4ERR_PARTNER_NO_AUTH: 10089,
+  /** that arm of a union is not handled */
+  NFS4ERR_UNION_NOTSUPP: 10090,
+  /** destination will not copy */
+  NFS4ERR_OFFLOAD_DENIED: 10091,
+  /** label format not supported */
+  NFS4ERR_WRONG_LFS: 10092,
+  /** security label is malformed */
+  NFS4ERR_BADLABEL: 10093,
+  /** copy requirements cannot be met */
+  NFS4ERR_OFFLOAD_NO_REQS: 10094,
+  /** no extended attribute of that name */
+  NFS4ERR_NOXATTR: 10095,
+  /** extended attribute value too large */
+  NFS4ERR_XATTR2BIG: 10096,
 } as const;
 
 /** One of the values of {@link nfsstat4}. */
@@ -576,6 +606,15 @@ const _values_nfsstat4: ReadonlySet<number> = new Set([
   10085,
   10086,
   10087,
+  10088,
+  10089,
+  10090,
+  10091,
+  10092,
+  10093,
+  10094,
+  10095,
+  10096,
 ]);
 
 /** Encodes a {@link nfsstat4}. */
@@ -1824,12 +1863,14 @@ export const layouttype4 = {
   LAYOUT4_NFSV4_1_FILES: 0x1,
   LAYOUT4_OSD2_OBJECTS: 0x2,
   LAYOUT4_BLOCK_VOLUME: 0x3,
+  /** RFC 8435, for NFSv4.2's LAYOUTSTATS */
+  LAYOUT4_FLEX_FILES: 0x4,
 } as const;
 
 /** One of the values of {@link layouttype4}. */
 export type layouttype4 = typeof layouttype4[keyof typeof layouttype4];
 
-const _values_layouttype4: ReadonlySet<number> = new Set([1, 2, 3]);
+const _values_layouttype4: ReadonlySet<number> = new Set([1, 2, 3, 4]);
 
 /** Encodes a {@link layouttype4}. */
 export function encode_layouttype4(w: XdrWriter, v: layouttype4): void {
@@ -2950,6 +2991,385 @@ export function decode_nfsv4_1_file_layout4(
 
 /** Smallest and largest encoded size of {@link nfsv4_1_file_layout4}. */
 export const sizeof_nfsv4_1_file_layout4: XdrSize = { min: 36, max: Infinity };
+
+/** Where another server is, for inter-server copies. */
+export const netloc_type4 = {
+  /** a host name */
+  NL4_NAME: 1,
+  /** a URL */
+  NL4_URL: 2,
+  /** an rpcbind universal address */
+  NL4_NETADDR: 3,
+} as const;
+
+/** One of the values of {@link netloc_type4}. */
+export type netloc_type4 = typeof netloc_type4[keyof typeof netloc_type4];
+
+const _values_netloc_type4: ReadonlySet<number> = new Set([1, 2, 3]);
+
+/** Encodes a {@link netloc_type4}. */
+export function encode_netloc_type4(w: XdrWriter, v: netloc_type4): void {
+  w.i32(v);
+}
+
+/** Decodes a {@link netloc_type4}. */
+export function decode_netloc_type4(r: XdrReader): netloc_type4 {
+  return r.enumOf<netloc_type4>(_values_netloc_type4, "netloc_type4");
+}
+
+/** Smallest and largest encoded size of {@link netloc_type4}. */
+export const sizeof_netloc_type4: XdrSize = { min: 4, max: 4 };
+
+/** XDR union `netloc4`. */
+export type netloc4 =
+  | {
+    nl_type: typeof netloc_type4.NL4_NAME;
+    nl_name: utf8str_cis;
+  }
+  | {
+    nl_type: typeof netloc_type4.NL4_URL;
+    nl_url: utf8str_cis;
+  }
+  | {
+    nl_type: typeof netloc_type4.NL4_NETADDR;
+    nl_addr: netaddr4;
+  };
+
+/** Encodes a {@link netloc4}. */
+export function encode_netloc4(w: XdrWriter, v: netloc4): void {
+  w.i32(v.nl_type);
+  switch (v.nl_type) {
+    case netloc_type4.NL4_NAME:
+      w.opaque(v.nl_name);
+      return;
+    case netloc_type4.NL4_URL:
+      w.opaque(v.nl_url);
+      return;
+    case netloc_type4.NL4_NETADDR:
+      encode_netaddr4(w, v.nl_addr);
+      return;
+    default:
+      throw new XdrError(
+        `Invalid union discriminant: ${(v as { nl_type: unknown }).nl_type}`,
+        "netloc4.nl_type",
+      );
+  }
+}
+
+/** Decodes a {@link netloc4}. */
+export function decode_netloc4(r: XdrReader): netloc4 {
+  const d = r.enumOf<netloc_type4>(_values_netloc_type4, "netloc4.nl_type");
+  switch (d) {
+    case netloc_type4.NL4_NAME:
+      return {
+        nl_type: netloc_type4.NL4_NAME,
+        nl_name: r.opaque(0xffffffff, "netloc4.nl_name"),
+      };
+    case netloc_type4.NL4_URL:
+      return {
+        nl_type: netloc_type4.NL4_URL,
+        nl_url: r.opaque(0xffffffff, "netloc4.nl_url"),
+      };
+    case netloc_type4.NL4_NETADDR:
+      return { nl_type: netloc_type4.NL4_NETADDR, nl_addr: decode_netaddr4(r) };
+    default:
+      throw new XdrError(`Invalid union discriminant: ${d}`, "netloc4.nl_type");
+  }
+}
+
+/** Smallest and largest encoded size of {@link netloc4}. */
+export const sizeof_netloc4: XdrSize = { min: 8, max: Infinity };
+
+/** How the change attribute moves (the change_attr_type attribute). */
+export const change_attr_type4 = {
+  /** grows on every change */
+  NFS4_CHANGE_TYPE_IS_MONOTONIC_INCR: 0,
+  /** grows by one per change */
+  NFS4_CHANGE_TYPE_IS_VERSION_COUNTER: 1,
+  /** as 1, pNFS writes aside */
+  NFS4_CHANGE_TYPE_IS_VERSION_COUNTER_NOPNFS: 2,
+  /** follows time_metadata */
+  NFS4_CHANGE_TYPE_IS_TIME_METADATA: 3,
+  /** none of the above */
+  NFS4_CHANGE_TYPE_IS_UNDEFINED: 4,
+} as const;
+
+/** One of the values of {@link change_attr_type4}. */
+export type change_attr_type4 =
+  typeof change_attr_type4[keyof typeof change_attr_type4];
+
+const _values_change_attr_type4: ReadonlySet<number> = new Set([0, 1, 2, 3, 4]);
+
+/** Encodes a {@link change_attr_type4}. */
+export function encode_change_attr_type4(
+  w: XdrWriter,
+  v: change_attr_type4,
+): void {
+  w.i32(v);
+}
+
+/** Decodes a {@link change_attr_type4}. */
+export function decode_change_attr_type4(r: XdrReader): change_attr_type4 {
+  return r.enumOf<change_attr_type4>(
+    _values_change_attr_type4,
+    "change_attr_type4",
+  );
+}
+
+/** Smallest and largest encoded size of {@link change_attr_type4}. */
+export const sizeof_change_attr_type4: XdrSize = { min: 4, max: 4 };
+
+/** A label format or policy identifier (Labeled NFS). */
+export type policy4 = uint32_t;
+
+/** Encodes a {@link policy4}. */
+export function encode_policy4(w: XdrWriter, v: policy4): void {
+  w.u32(v);
+}
+
+/** Decodes a {@link policy4}. */
+export function decode_policy4(r: XdrReader): policy4 {
+  return r.u32("policy4");
+}
+
+/** Smallest and largest encoded size of {@link policy4}. */
+export const sizeof_policy4: XdrSize = { min: 4, max: 4 };
+
+/** Which label format and policy a security label is in. */
+export interface labelformat_spec4 {
+  lfs_lfs: policy4;
+  lfs_pi: policy4;
+}
+
+/** Encodes a {@link labelformat_spec4}. */
+export function encode_labelformat_spec4(
+  w: XdrWriter,
+  v: labelformat_spec4,
+): void {
+  w.u32(v.lfs_lfs);
+  w.u32(v.lfs_pi);
+}
+
+/** Decodes a {@link labelformat_spec4}. */
+export function decode_labelformat_spec4(r: XdrReader): labelformat_spec4 {
+  return {
+    lfs_lfs: r.u32("labelformat_spec4.lfs_lfs"),
+    lfs_pi: r.u32("labelformat_spec4.lfs_pi"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link labelformat_spec4}. */
+export const sizeof_labelformat_spec4: XdrSize = { min: 8, max: 8 };
+
+/** A security label (the sec_label attribute). */
+export interface sec_label4 {
+  slai_lfs: labelformat_spec4;
+  slai_data: Uint8Array;
+}
+
+/** Encodes a {@link sec_label4}. */
+export function encode_sec_label4(w: XdrWriter, v: sec_label4): void {
+  encode_labelformat_spec4(w, v.slai_lfs);
+  w.opaque(v.slai_data);
+}
+
+/** Decodes a {@link sec_label4}. */
+export function decode_sec_label4(r: XdrReader): sec_label4 {
+  return {
+    slai_lfs: decode_labelformat_spec4(r),
+    slai_data: r.opaque(0xffffffff, "sec_label4.slai_data"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link sec_label4}. */
+export const sizeof_sec_label4: XdrSize = { min: 12, max: Infinity };
+
+/**
+ * A pattern of blocks for WRITE_SAME: block_count blocks of block_size
+ * bytes from offset, each the pattern, with a block number written at
+ * reloff_blocknum when block_num is used.
+ */
+export interface app_data_block4 {
+  adb_offset: offset4;
+  adb_block_size: length4;
+  adb_block_count: length4;
+  adb_reloff_blocknum: length4;
+  adb_block_num: count4;
+  adb_reloff_pattern: length4;
+  adb_pattern: Uint8Array;
+}
+
+/** Encodes a {@link app_data_block4}. */
+export function encode_app_data_block4(w: XdrWriter, v: app_data_block4): void {
+  w.u64big(v.adb_offset);
+  w.u64big(v.adb_block_size);
+  w.u64big(v.adb_block_count);
+  w.u64big(v.adb_reloff_blocknum);
+  w.u32(v.adb_block_num);
+  w.u64big(v.adb_reloff_pattern);
+  w.opaque(v.adb_pattern);
+}
+
+/** Decodes a {@link app_data_block4}. */
+export function decode_app_data_block4(r: XdrReader): app_data_block4 {
+  return {
+    adb_offset: r.u64big("app_data_block4.adb_offset"),
+    adb_block_size: r.u64big("app_data_block4.adb_block_size"),
+    adb_block_count: r.u64big("app_data_block4.adb_block_count"),
+    adb_reloff_blocknum: r.u64big("app_data_block4.adb_reloff_blocknum"),
+    adb_block_num: r.u32("app_data_block4.adb_block_num"),
+    adb_reloff_pattern: r.u64big("app_data_block4.adb_reloff_pattern"),
+    adb_pattern: r.opaque(0xffffffff, "app_data_block4.adb_pattern"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link app_data_block4}. */
+export const sizeof_app_data_block4: XdrSize = { min: 48, max: Infinity };
+
+/** Bytes of a file and where they start (READ_PLUS data). */
+export interface data4 {
+  d_offset: number;
+  d_data: Uint8Array;
+}
+
+// encode_data4 is written by hand in ./read.ts.
+
+/** Decodes a {@link data4}. */
+export function decode_data4(r: XdrReader): data4 {
+  return {
+    d_offset: r.u64sat("data4.d_offset"),
+    d_data: r.opaque(0xffffffff, "data4.d_data"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link data4}. */
+export const sizeof_data4: XdrSize = { min: 12, max: Infinity };
+
+/** A range of a file (READ_PLUS holes). */
+export interface data_info4 {
+  di_offset: number;
+  di_length: number;
+}
+
+/** Encodes a {@link data_info4}. */
+export function encode_data_info4(w: XdrWriter, v: data_info4): void {
+  w.u64(v.di_offset);
+  w.u64(v.di_length);
+}
+
+/** Decodes a {@link data_info4}. */
+export function decode_data_info4(r: XdrReader): data_info4 {
+  return {
+    di_offset: r.u64sat("data_info4.di_offset"),
+    di_length: r.u64sat("data_info4.di_length"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link data_info4}. */
+export const sizeof_data_info4: XdrSize = { min: 16, max: 16 };
+
+/** What a range of a file holds. */
+export const data_content4 = {
+  NFS4_CONTENT_DATA: 0,
+  NFS4_CONTENT_HOLE: 1,
+} as const;
+
+/** One of the values of {@link data_content4}. */
+export type data_content4 = typeof data_content4[keyof typeof data_content4];
+
+const _values_data_content4: ReadonlySet<number> = new Set([0, 1]);
+
+/** Encodes a {@link data_content4}. */
+export function encode_data_content4(w: XdrWriter, v: data_content4): void {
+  w.i32(v);
+}
+
+/** Decodes a {@link data_content4}. */
+export function decode_data_content4(r: XdrReader): data_content4 {
+  return r.enumOf<data_content4>(_values_data_content4, "data_content4");
+}
+
+/** Smallest and largest encoded size of {@link data_content4}. */
+export const sizeof_data_content4: XdrSize = { min: 4, max: 4 };
+
+/**
+ * The outcome of a data-moving operation (COPY, WRITE_SAME, CB_OFFLOAD).
+ * wr_callback_id holds a stateid only when the work goes on after the
+ * reply, to be reported by CB_OFFLOAD.
+ */
+export interface write_response4 {
+  wr_callback_id: stateid4[];
+  wr_count: number;
+  wr_committed: stable_how4;
+  wr_writeverf: verifier4;
+}
+
+/** Encodes a {@link write_response4}. */
+export function encode_write_response4(w: XdrWriter, v: write_response4): void {
+  _writeArray(
+    w,
+    v.wr_callback_id,
+    1,
+    encode_stateid4,
+    "write_response4.wr_callback_id",
+  );
+  w.u64(v.wr_count);
+  w.i32(v.wr_committed);
+  _fixedOpaque(w, v.wr_writeverf, 8, "write_response4.wr_writeverf");
+}
+
+/** Decodes a {@link write_response4}. */
+export function decode_write_response4(r: XdrReader): write_response4 {
+  return {
+    wr_callback_id: r.array(
+      1,
+      decode_stateid4,
+      "write_response4.wr_callback_id",
+      16,
+    ),
+    wr_count: r.u64sat("write_response4.wr_count"),
+    wr_committed: r.enumOf<stable_how4>(
+      _values_stable_how4,
+      "write_response4.wr_committed",
+    ),
+    wr_writeverf: r.fixedOpaque(8, "write_response4.wr_writeverf"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link write_response4}. */
+export const sizeof_write_response4: XdrSize = { min: 24, max: 40 };
+
+/** An extended attribute's name, without the "user." namespace (RFC 8276). */
+export type xattrkey4 = component4;
+
+/** Encodes a {@link xattrkey4}. */
+export function encode_xattrkey4(w: XdrWriter, v: xattrkey4): void {
+  w.opaque(v);
+}
+
+/** Decodes a {@link xattrkey4}. */
+export function decode_xattrkey4(r: XdrReader): xattrkey4 {
+  return r.opaque(0xffffffff, "xattrkey4");
+}
+
+/** Smallest and largest encoded size of {@link xattrkey4}. */
+export const sizeof_xattrkey4: XdrSize = { min: 4, max: Infinity };
+
+/** An extended attribute's value. */
+export type xattrvalue4 = Uint8Array;
+
+/** Encodes a {@link xattrvalue4}. */
+export function encode_xattrvalue4(w: XdrWriter, v: xattrvalue4): void {
+  w.opaque(v);
+}
+
+/** Decodes a {@link xattrvalue4}. */
+export function decode_xattrvalue4(r: XdrReader): xattrvalue4 {
+  return r.opaque(0xffffffff, "xattrvalue4");
+}
+
+/** Smallest and largest encoded size of {@link xattrvalue4}. */
+export const sizeof_xattrvalue4: XdrSize = { min: 4, max: Infinity };
 
 /** XDR typedef `fattr4_supported_attrs`. */
 export type fattr4_supported_attrs = bitmap4;
@@ -4413,6 +4833,110 @@ export function decode_fattr4_mode_set_masked(
 /** Smallest and largest encoded size of {@link fattr4_mode_set_masked}. */
 export const sizeof_fattr4_mode_set_masked: XdrSize = { min: 8, max: 8 };
 
+/** XDR typedef `fattr4_clone_blksize`. */
+export type fattr4_clone_blksize = uint32_t;
+
+/** Encodes a {@link fattr4_clone_blksize}. */
+export function encode_fattr4_clone_blksize(
+  w: XdrWriter,
+  v: fattr4_clone_blksize,
+): void {
+  w.u32(v);
+}
+
+/** Decodes a {@link fattr4_clone_blksize}. */
+export function decode_fattr4_clone_blksize(
+  r: XdrReader,
+): fattr4_clone_blksize {
+  return r.u32("fattr4_clone_blksize");
+}
+
+/** Smallest and largest encoded size of {@link fattr4_clone_blksize}. */
+export const sizeof_fattr4_clone_blksize: XdrSize = { min: 4, max: 4 };
+
+/** XDR typedef `fattr4_space_freed`. */
+export type fattr4_space_freed = number;
+
+/** Encodes a {@link fattr4_space_freed}. */
+export function encode_fattr4_space_freed(
+  w: XdrWriter,
+  v: fattr4_space_freed,
+): void {
+  w.u64(v);
+}
+
+/** Decodes a {@link fattr4_space_freed}. */
+export function decode_fattr4_space_freed(r: XdrReader): fattr4_space_freed {
+  return r.u64sat("fattr4_space_freed");
+}
+
+/** Smallest and largest encoded size of {@link fattr4_space_freed}. */
+export const sizeof_fattr4_space_freed: XdrSize = { min: 8, max: 8 };
+
+/** XDR typedef `fattr4_change_attr_type`. */
+export type fattr4_change_attr_type = change_attr_type4;
+
+/** Encodes a {@link fattr4_change_attr_type}. */
+export function encode_fattr4_change_attr_type(
+  w: XdrWriter,
+  v: fattr4_change_attr_type,
+): void {
+  w.i32(v);
+}
+
+/** Decodes a {@link fattr4_change_attr_type}. */
+export function decode_fattr4_change_attr_type(
+  r: XdrReader,
+): fattr4_change_attr_type {
+  return r.enumOf<change_attr_type4>(
+    _values_change_attr_type4,
+    "fattr4_change_attr_type",
+  );
+}
+
+/** Smallest and largest encoded size of {@link fattr4_change_attr_type}. */
+export const sizeof_fattr4_change_attr_type: XdrSize = { min: 4, max: 4 };
+
+/** XDR typedef `fattr4_sec_label`. */
+export type fattr4_sec_label = sec_label4;
+
+/** Encodes a {@link fattr4_sec_label}. */
+export function encode_fattr4_sec_label(
+  w: XdrWriter,
+  v: fattr4_sec_label,
+): void {
+  encode_sec_label4(w, v);
+}
+
+/** Decodes a {@link fattr4_sec_label}. */
+export function decode_fattr4_sec_label(r: XdrReader): fattr4_sec_label {
+  return decode_sec_label4(r);
+}
+
+/** Smallest and largest encoded size of {@link fattr4_sec_label}. */
+export const sizeof_fattr4_sec_label: XdrSize = { min: 12, max: Infinity };
+
+/** XDR typedef `fattr4_xattr_support`. */
+export type fattr4_xattr_support = boolean;
+
+/** Encodes a {@link fattr4_xattr_support}. */
+export function encode_fattr4_xattr_support(
+  w: XdrWriter,
+  v: fattr4_xattr_support,
+): void {
+  w.bool(v);
+}
+
+/** Decodes a {@link fattr4_xattr_support}. */
+export function decode_fattr4_xattr_support(
+  r: XdrReader,
+): fattr4_xattr_support {
+  return r.bool("fattr4_xattr_support");
+}
+
+/** Smallest and largest encoded size of {@link fattr4_xattr_support}. */
+export const sizeof_fattr4_xattr_support: XdrSize = { min: 4, max: 4 };
+
 /** Constant `FATTR4_SUPPORTED_ATTRS`. */
 export const FATTR4_SUPPORTED_ATTRS = 0;
 
@@ -4644,6 +5168,21 @@ export const FATTR4_MODE_SET_MASKED = 74;
 /** Constant `FATTR4_FS_CHARSET_CAP`. */
 export const FATTR4_FS_CHARSET_CAP = 76;
 
+/** Constant `FATTR4_CLONE_BLKSIZE`. */
+export const FATTR4_CLONE_BLKSIZE = 77;
+
+/** Constant `FATTR4_SPACE_FREED`. */
+export const FATTR4_SPACE_FREED = 78;
+
+/** Constant `FATTR4_CHANGE_ATTR_TYPE`. */
+export const FATTR4_CHANGE_ATTR_TYPE = 79;
+
+/** Constant `FATTR4_SEC_LABEL`. */
+export const FATTR4_SEC_LABEL = 80;
+
+/** RFC 8276. */
+export const FATTR4_XATTR_SUPPORT = 82;
+
 /** A set of attributes: which ones (attrmask) and their values, in bit order. */
 export interface fattr4 {
   attrmask: bitmap4;
@@ -4717,7 +5256,10 @@ export function decode_nfs_ftype4(r: XdrReader): nfs_ftype4 {
 /** Smallest and largest encoded size of {@link nfs_ftype4}. */
 export const sizeof_nfs_ftype4: XdrSize = { min: 4, max: 4 };
 
-/** Operations of a COMPOUND. 0 to 2 are unused; 40 onwards are NFSv4.1's. */
+/**
+ * Operations of a COMPOUND. 0 to 2 are unused; 40 onwards are NFSv4.1's,
+ * 59 onwards NFSv4.2's.
+ */
 export const nfs_opnum4 = {
   OP_ACCESS: 3,
   OP_CLOSE: 4,
@@ -4780,6 +5322,25 @@ export const nfs_opnum4 = {
   OP_WANT_DELEGATION: 56,
   OP_DESTROY_CLIENTID: 57,
   OP_RECLAIM_COMPLETE: 58,
+  /** NFSv4.2 from here on */
+  OP_ALLOCATE: 59,
+  OP_COPY: 60,
+  OP_COPY_NOTIFY: 61,
+  OP_DEALLOCATE: 62,
+  OP_IO_ADVISE: 63,
+  OP_LAYOUTERROR: 64,
+  OP_LAYOUTSTATS: 65,
+  OP_OFFLOAD_CANCEL: 66,
+  OP_OFFLOAD_STATUS: 67,
+  OP_READ_PLUS: 68,
+  OP_SEEK: 69,
+  OP_WRITE_SAME: 70,
+  OP_CLONE: 71,
+  /** RFC 8276 */
+  OP_GETXATTR: 72,
+  OP_SETXATTR: 73,
+  OP_LISTXATTRS: 74,
+  OP_REMOVEXATTR: 75,
   /** what a server answers to an unknown number */
   OP_ILLEGAL: 10044,
 } as const;
@@ -4844,6 +5405,23 @@ const _values_nfs_opnum4: ReadonlySet<number> = new Set([
   56,
   57,
   58,
+  59,
+  60,
+  61,
+  62,
+  63,
+  64,
+  65,
+  66,
+  67,
+  68,
+  69,
+  70,
+  71,
+  72,
+  73,
+  74,
+  75,
   10044,
 ]);
 
@@ -5256,6 +5834,15 @@ export const ACCESS4_DELETE = 0x00000010;
 
 /** Constant `ACCESS4_EXECUTE`. */
 export const ACCESS4_EXECUTE = 0x00000020;
+
+/** NFSv4.2 (RFC 8276): read, write and list extended attributes. */
+export const ACCESS4_XAREAD = 0x00000040;
+
+/** Constant `ACCESS4_XAWRITE`. */
+export const ACCESS4_XAWRITE = 0x00000080;
+
+/** Constant `ACCESS4_XALIST`. */
+export const ACCESS4_XALIST = 0x00000100;
 
 /** XDR struct `ACCESS4args`. */
 export interface ACCESS4args {
@@ -11217,6 +11804,1499 @@ export function decode_LAYOUTRETURN4res(r: XdrReader): LAYOUTRETURN4res {
 /** Smallest and largest encoded size of {@link LAYOUTRETURN4res}. */
 export const sizeof_LAYOUTRETURN4res: XdrSize = { min: 4, max: 24 };
 
+/** Reserves storage for a range; the file grows to cover it. */
+export interface ALLOCATE4args {
+  /** valid for WRITE */
+  aa_stateid: stateid4;
+  aa_offset: number;
+  aa_length: number;
+}
+
+/** Encodes a {@link ALLOCATE4args}. */
+export function encode_ALLOCATE4args(w: XdrWriter, v: ALLOCATE4args): void {
+  encode_stateid4(w, v.aa_stateid);
+  w.u64(v.aa_offset);
+  w.u64(v.aa_length);
+}
+
+/** Decodes a {@link ALLOCATE4args}. */
+export function decode_ALLOCATE4args(r: XdrReader): ALLOCATE4args {
+  return {
+    aa_stateid: decode_stateid4(r),
+    aa_offset: r.u64sat("ALLOCATE4args.aa_offset"),
+    aa_length: r.u64sat("ALLOCATE4args.aa_length"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link ALLOCATE4args}. */
+export const sizeof_ALLOCATE4args: XdrSize = { min: 32, max: 32 };
+
+/** XDR struct `ALLOCATE4res`. */
+export interface ALLOCATE4res {
+  ar_status: nfsstat4;
+}
+
+/** Encodes a {@link ALLOCATE4res}. */
+export function encode_ALLOCATE4res(w: XdrWriter, v: ALLOCATE4res): void {
+  w.i32(v.ar_status);
+}
+
+/** Decodes a {@link ALLOCATE4res}. */
+export function decode_ALLOCATE4res(r: XdrReader): ALLOCATE4res {
+  return {
+    ar_status: r.enumOf<nfsstat4>(_values_nfsstat4, "ALLOCATE4res.ar_status"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link ALLOCATE4res}. */
+export const sizeof_ALLOCATE4res: XdrSize = { min: 4, max: 4 };
+
+/** Frees the storage of a range, which then reads as zeros; the size stays. */
+export interface DEALLOCATE4args {
+  /** valid for WRITE */
+  da_stateid: stateid4;
+  da_offset: number;
+  da_length: number;
+}
+
+/** Encodes a {@link DEALLOCATE4args}. */
+export function encode_DEALLOCATE4args(w: XdrWriter, v: DEALLOCATE4args): void {
+  encode_stateid4(w, v.da_stateid);
+  w.u64(v.da_offset);
+  w.u64(v.da_length);
+}
+
+/** Decodes a {@link DEALLOCATE4args}. */
+export function decode_DEALLOCATE4args(r: XdrReader): DEALLOCATE4args {
+  return {
+    da_stateid: decode_stateid4(r),
+    da_offset: r.u64sat("DEALLOCATE4args.da_offset"),
+    da_length: r.u64sat("DEALLOCATE4args.da_length"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link DEALLOCATE4args}. */
+export const sizeof_DEALLOCATE4args: XdrSize = { min: 32, max: 32 };
+
+/** XDR struct `DEALLOCATE4res`. */
+export interface DEALLOCATE4res {
+  dr_status: nfsstat4;
+}
+
+/** Encodes a {@link DEALLOCATE4res}. */
+export function encode_DEALLOCATE4res(w: XdrWriter, v: DEALLOCATE4res): void {
+  w.i32(v.dr_status);
+}
+
+/** Decodes a {@link DEALLOCATE4res}. */
+export function decode_DEALLOCATE4res(r: XdrReader): DEALLOCATE4res {
+  return {
+    dr_status: r.enumOf<nfsstat4>(_values_nfsstat4, "DEALLOCATE4res.dr_status"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link DEALLOCATE4res}. */
+export const sizeof_DEALLOCATE4res: XdrSize = { min: 4, max: 4 };
+
+/** Finds the next data or hole at or after an offset. */
+export interface SEEK4args {
+  sa_stateid: stateid4;
+  sa_offset: number;
+  sa_what: data_content4;
+}
+
+/** Encodes a {@link SEEK4args}. */
+export function encode_SEEK4args(w: XdrWriter, v: SEEK4args): void {
+  encode_stateid4(w, v.sa_stateid);
+  w.u64(v.sa_offset);
+  w.i32(v.sa_what);
+}
+
+/** Decodes a {@link SEEK4args}. */
+export function decode_SEEK4args(r: XdrReader): SEEK4args {
+  return {
+    sa_stateid: decode_stateid4(r),
+    sa_offset: r.u64sat("SEEK4args.sa_offset"),
+    sa_what: r.enumOf<data_content4>(
+      _values_data_content4,
+      "SEEK4args.sa_what",
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link SEEK4args}. */
+export const sizeof_SEEK4args: XdrSize = { min: 28, max: 28 };
+
+/** sr_eof: nothing of the kind asked for follows (sr_offset is then the size). */
+export interface seek_res4 {
+  sr_eof: boolean;
+  sr_offset: number;
+}
+
+/** Encodes a {@link seek_res4}. */
+export function encode_seek_res4(w: XdrWriter, v: seek_res4): void {
+  w.bool(v.sr_eof);
+  w.u64(v.sr_offset);
+}
+
+/** Decodes a {@link seek_res4}. */
+export function decode_seek_res4(r: XdrReader): seek_res4 {
+  return {
+    sr_eof: r.bool("seek_res4.sr_eof"),
+    sr_offset: r.u64sat("seek_res4.sr_offset"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link seek_res4}. */
+export const sizeof_seek_res4: XdrSize = { min: 12, max: 12 };
+
+/** XDR union `SEEK4res`. */
+export type SEEK4res =
+  | {
+    sa_status: typeof nfsstat4.NFS4_OK;
+    resok4: seek_res4;
+  }
+  | {
+    sa_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link SEEK4res}. */
+export function encode_SEEK4res(w: XdrWriter, v: SEEK4res): void {
+  w.i32(v.sa_status);
+  switch (v.sa_status) {
+    case nfsstat4.NFS4_OK:
+      encode_seek_res4(w, v.resok4);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link SEEK4res}. */
+export function decode_SEEK4res(r: XdrReader): SEEK4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "SEEK4res.sa_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return { sa_status: nfsstat4.NFS4_OK, resok4: decode_seek_res4(r) };
+    default:
+      return { sa_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link SEEK4res}. */
+export const sizeof_SEEK4res: XdrSize = { min: 4, max: 16 };
+
+/** READ that answers holes by their extent instead of their zeros. */
+export interface READ_PLUS4args {
+  rpa_stateid: stateid4;
+  rpa_offset: number;
+  rpa_count: count4;
+}
+
+/** Encodes a {@link READ_PLUS4args}. */
+export function encode_READ_PLUS4args(w: XdrWriter, v: READ_PLUS4args): void {
+  encode_stateid4(w, v.rpa_stateid);
+  w.u64(v.rpa_offset);
+  w.u32(v.rpa_count);
+}
+
+/** Decodes a {@link READ_PLUS4args}. */
+export function decode_READ_PLUS4args(r: XdrReader): READ_PLUS4args {
+  return {
+    rpa_stateid: decode_stateid4(r),
+    rpa_offset: r.u64sat("READ_PLUS4args.rpa_offset"),
+    rpa_count: r.u32("READ_PLUS4args.rpa_count"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link READ_PLUS4args}. */
+export const sizeof_READ_PLUS4args: XdrSize = { min: 28, max: 28 };
+
+/** One piece of a READ_PLUS answer. */
+export type read_plus_content =
+  | {
+    rpc_content: typeof data_content4.NFS4_CONTENT_DATA;
+    rpc_data: data4;
+  }
+  | {
+    rpc_content: typeof data_content4.NFS4_CONTENT_HOLE;
+    rpc_hole: data_info4;
+  }
+  | {
+    rpc_content: Exclude<
+      data_content4,
+      | typeof data_content4.NFS4_CONTENT_DATA
+      | typeof data_content4.NFS4_CONTENT_HOLE
+    >;
+  };
+
+/** Encodes a {@link read_plus_content}. */
+export function encode_read_plus_content(
+  w: XdrWriter,
+  v: read_plus_content,
+): void {
+  w.i32(v.rpc_content);
+  switch (v.rpc_content) {
+    case data_content4.NFS4_CONTENT_DATA:
+      encode_data4(w, v.rpc_data);
+      return;
+    case data_content4.NFS4_CONTENT_HOLE:
+      encode_data_info4(w, v.rpc_hole);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link read_plus_content}. */
+export function decode_read_plus_content(r: XdrReader): read_plus_content {
+  const d = r.enumOf<data_content4>(
+    _values_data_content4,
+    "read_plus_content.rpc_content",
+  );
+  switch (d) {
+    case data_content4.NFS4_CONTENT_DATA:
+      return {
+        rpc_content: data_content4.NFS4_CONTENT_DATA,
+        rpc_data: decode_data4(r),
+      };
+    case data_content4.NFS4_CONTENT_HOLE:
+      return {
+        rpc_content: data_content4.NFS4_CONTENT_HOLE,
+        rpc_hole: decode_data_info4(r),
+      };
+    default:
+      return { rpc_content: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link read_plus_content}. */
+export const sizeof_read_plus_content: XdrSize = { min: 4, max: Infinity };
+
+/** The pieces in file order, and whether the last reaches end of file. */
+export interface read_plus_res4 {
+  rpr_eof: boolean;
+  rpr_contents: read_plus_content[];
+}
+
+/** Encodes a {@link read_plus_res4}. */
+export function encode_read_plus_res4(w: XdrWriter, v: read_plus_res4): void {
+  w.bool(v.rpr_eof);
+  w.array(v.rpr_contents, encode_read_plus_content);
+}
+
+/** Decodes a {@link read_plus_res4}. */
+export function decode_read_plus_res4(r: XdrReader): read_plus_res4 {
+  return {
+    rpr_eof: r.bool("read_plus_res4.rpr_eof"),
+    rpr_contents: r.array(
+      0xffffffff,
+      decode_read_plus_content,
+      "read_plus_res4.rpr_contents",
+      4,
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link read_plus_res4}. */
+export const sizeof_read_plus_res4: XdrSize = { min: 8, max: Infinity };
+
+/** XDR union `READ_PLUS4res`. */
+export type READ_PLUS4res =
+  | {
+    rp_status: typeof nfsstat4.NFS4_OK;
+    rp_resok4: read_plus_res4;
+  }
+  | {
+    rp_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link READ_PLUS4res}. */
+export function encode_READ_PLUS4res(w: XdrWriter, v: READ_PLUS4res): void {
+  w.i32(v.rp_status);
+  switch (v.rp_status) {
+    case nfsstat4.NFS4_OK:
+      encode_read_plus_res4(w, v.rp_resok4);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link READ_PLUS4res}. */
+export function decode_READ_PLUS4res(r: XdrReader): READ_PLUS4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "READ_PLUS4res.rp_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return {
+        rp_status: nfsstat4.NFS4_OK,
+        rp_resok4: decode_read_plus_res4(r),
+      };
+    default:
+      return { rp_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link READ_PLUS4res}. */
+export const sizeof_READ_PLUS4res: XdrSize = { min: 4, max: Infinity };
+
+/** Writes a pattern of application data blocks. */
+export interface WRITE_SAME4args {
+  wsa_stateid: stateid4;
+  wsa_stable: stable_how4;
+  wsa_adb: app_data_block4;
+}
+
+/** Encodes a {@link WRITE_SAME4args}. */
+export function encode_WRITE_SAME4args(w: XdrWriter, v: WRITE_SAME4args): void {
+  encode_stateid4(w, v.wsa_stateid);
+  w.i32(v.wsa_stable);
+  encode_app_data_block4(w, v.wsa_adb);
+}
+
+/** Decodes a {@link WRITE_SAME4args}. */
+export function decode_WRITE_SAME4args(r: XdrReader): WRITE_SAME4args {
+  return {
+    wsa_stateid: decode_stateid4(r),
+    wsa_stable: r.enumOf<stable_how4>(
+      _values_stable_how4,
+      "WRITE_SAME4args.wsa_stable",
+    ),
+    wsa_adb: decode_app_data_block4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link WRITE_SAME4args}. */
+export const sizeof_WRITE_SAME4args: XdrSize = { min: 68, max: Infinity };
+
+/** XDR union `WRITE_SAME4res`. */
+export type WRITE_SAME4res =
+  | {
+    wsr_status: typeof nfsstat4.NFS4_OK;
+    resok4: write_response4;
+  }
+  | {
+    wsr_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link WRITE_SAME4res}. */
+export function encode_WRITE_SAME4res(w: XdrWriter, v: WRITE_SAME4res): void {
+  w.i32(v.wsr_status);
+  switch (v.wsr_status) {
+    case nfsstat4.NFS4_OK:
+      encode_write_response4(w, v.resok4);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link WRITE_SAME4res}. */
+export function decode_WRITE_SAME4res(r: XdrReader): WRITE_SAME4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "WRITE_SAME4res.wsr_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return {
+        wsr_status: nfsstat4.NFS4_OK,
+        resok4: decode_write_response4(r),
+      };
+    default:
+      return { wsr_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link WRITE_SAME4res}. */
+export const sizeof_WRITE_SAME4res: XdrSize = { min: 4, max: 44 };
+
+/** Bit numbers of the hints in an IO_ADVISE bitmap. */
+export const IO_ADVISE_type4 = {
+  IO_ADVISE4_NORMAL: 0,
+  IO_ADVISE4_SEQUENTIAL: 1,
+  IO_ADVISE4_SEQUENTIAL_BACKWARDS: 2,
+  IO_ADVISE4_RANDOM: 3,
+  IO_ADVISE4_WILLNEED: 4,
+  IO_ADVISE4_WILLNEED_OPPORTUNISTIC: 5,
+  IO_ADVISE4_DONTNEED: 6,
+  IO_ADVISE4_NOREUSE: 7,
+  IO_ADVISE4_READ: 8,
+  IO_ADVISE4_WRITE: 9,
+  IO_ADVISE4_INIT_PROXIMITY: 10,
+} as const;
+
+/** One of the values of {@link IO_ADVISE_type4}. */
+export type IO_ADVISE_type4 =
+  typeof IO_ADVISE_type4[keyof typeof IO_ADVISE_type4];
+
+const _values_IO_ADVISE_type4: ReadonlySet<number> = new Set([
+  0,
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+]);
+
+/** Encodes a {@link IO_ADVISE_type4}. */
+export function encode_IO_ADVISE_type4(w: XdrWriter, v: IO_ADVISE_type4): void {
+  w.i32(v);
+}
+
+/** Decodes a {@link IO_ADVISE_type4}. */
+export function decode_IO_ADVISE_type4(r: XdrReader): IO_ADVISE_type4 {
+  return r.enumOf<IO_ADVISE_type4>(_values_IO_ADVISE_type4, "IO_ADVISE_type4");
+}
+
+/** Smallest and largest encoded size of {@link IO_ADVISE_type4}. */
+export const sizeof_IO_ADVISE_type4: XdrSize = { min: 4, max: 4 };
+
+/** Tells the server how a range will be used. */
+export interface IO_ADVISE4args {
+  iaa_stateid: stateid4;
+  iaa_offset: number;
+  iaa_count: number;
+  iaa_hints: bitmap4;
+}
+
+/** Encodes a {@link IO_ADVISE4args}. */
+export function encode_IO_ADVISE4args(w: XdrWriter, v: IO_ADVISE4args): void {
+  encode_stateid4(w, v.iaa_stateid);
+  w.u64(v.iaa_offset);
+  w.u64(v.iaa_count);
+  encode_bitmap4(w, v.iaa_hints);
+}
+
+/** Decodes a {@link IO_ADVISE4args}. */
+export function decode_IO_ADVISE4args(r: XdrReader): IO_ADVISE4args {
+  return {
+    iaa_stateid: decode_stateid4(r),
+    iaa_offset: r.u64sat("IO_ADVISE4args.iaa_offset"),
+    iaa_count: r.u64sat("IO_ADVISE4args.iaa_count"),
+    iaa_hints: decode_bitmap4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link IO_ADVISE4args}. */
+export const sizeof_IO_ADVISE4args: XdrSize = { min: 36, max: Infinity };
+
+/** ior_hints: the hints the server will act on. */
+export interface IO_ADVISE4resok {
+  ior_hints: bitmap4;
+}
+
+/** Encodes a {@link IO_ADVISE4resok}. */
+export function encode_IO_ADVISE4resok(w: XdrWriter, v: IO_ADVISE4resok): void {
+  encode_bitmap4(w, v.ior_hints);
+}
+
+/** Decodes a {@link IO_ADVISE4resok}. */
+export function decode_IO_ADVISE4resok(r: XdrReader): IO_ADVISE4resok {
+  return {
+    ior_hints: decode_bitmap4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link IO_ADVISE4resok}. */
+export const sizeof_IO_ADVISE4resok: XdrSize = { min: 4, max: Infinity };
+
+/** XDR union `IO_ADVISE4res`. */
+export type IO_ADVISE4res =
+  | {
+    ior_status: typeof nfsstat4.NFS4_OK;
+    resok4: IO_ADVISE4resok;
+  }
+  | {
+    ior_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link IO_ADVISE4res}. */
+export function encode_IO_ADVISE4res(w: XdrWriter, v: IO_ADVISE4res): void {
+  w.i32(v.ior_status);
+  switch (v.ior_status) {
+    case nfsstat4.NFS4_OK:
+      encode_IO_ADVISE4resok(w, v.resok4);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link IO_ADVISE4res}. */
+export function decode_IO_ADVISE4res(r: XdrReader): IO_ADVISE4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "IO_ADVISE4res.ior_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return {
+        ior_status: nfsstat4.NFS4_OK,
+        resok4: decode_IO_ADVISE4resok(r),
+      };
+    default:
+      return { ior_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link IO_ADVISE4res}. */
+export const sizeof_IO_ADVISE4res: XdrSize = { min: 4, max: Infinity };
+
+/**
+ * Copies a range of bytes; ca_count 0 copies to the source's end.
+ * ca_source_server names the source server of an inter-server copy and is
+ * empty for one within this server.
+ */
+export interface COPY4args {
+  ca_src_stateid: stateid4;
+  ca_dst_stateid: stateid4;
+  ca_src_offset: number;
+  ca_dst_offset: number;
+  ca_count: number;
+  /** the client needs bytes copied in order */
+  ca_consecutive: boolean;
+  /** the client wants the copy done before the reply */
+  ca_synchronous: boolean;
+  ca_source_server: netloc4[];
+}
+
+/** Encodes a {@link COPY4args}. */
+export function encode_COPY4args(w: XdrWriter, v: COPY4args): void {
+  encode_stateid4(w, v.ca_src_stateid);
+  encode_stateid4(w, v.ca_dst_stateid);
+  w.u64(v.ca_src_offset);
+  w.u64(v.ca_dst_offset);
+  w.u64(v.ca_count);
+  w.bool(v.ca_consecutive);
+  w.bool(v.ca_synchronous);
+  w.array(v.ca_source_server, encode_netloc4);
+}
+
+/** Decodes a {@link COPY4args}. */
+export function decode_COPY4args(r: XdrReader): COPY4args {
+  return {
+    ca_src_stateid: decode_stateid4(r),
+    ca_dst_stateid: decode_stateid4(r),
+    ca_src_offset: r.u64sat("COPY4args.ca_src_offset"),
+    ca_dst_offset: r.u64sat("COPY4args.ca_dst_offset"),
+    ca_count: r.u64sat("COPY4args.ca_count"),
+    ca_consecutive: r.bool("COPY4args.ca_consecutive"),
+    ca_synchronous: r.bool("COPY4args.ca_synchronous"),
+    ca_source_server: r.array(
+      0xffffffff,
+      decode_netloc4,
+      "COPY4args.ca_source_server",
+      8,
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link COPY4args}. */
+export const sizeof_COPY4args: XdrSize = { min: 68, max: Infinity };
+
+/** How the server did (or would have to do) the copy. */
+export interface copy_requirements4 {
+  cr_consecutive: boolean;
+  cr_synchronous: boolean;
+}
+
+/** Encodes a {@link copy_requirements4}. */
+export function encode_copy_requirements4(
+  w: XdrWriter,
+  v: copy_requirements4,
+): void {
+  w.bool(v.cr_consecutive);
+  w.bool(v.cr_synchronous);
+}
+
+/** Decodes a {@link copy_requirements4}. */
+export function decode_copy_requirements4(r: XdrReader): copy_requirements4 {
+  return {
+    cr_consecutive: r.bool("copy_requirements4.cr_consecutive"),
+    cr_synchronous: r.bool("copy_requirements4.cr_synchronous"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link copy_requirements4}. */
+export const sizeof_copy_requirements4: XdrSize = { min: 8, max: 8 };
+
+/** XDR struct `COPY4resok`. */
+export interface COPY4resok {
+  cr_response: write_response4;
+  cr_requirements: copy_requirements4;
+}
+
+/** Encodes a {@link COPY4resok}. */
+export function encode_COPY4resok(w: XdrWriter, v: COPY4resok): void {
+  encode_write_response4(w, v.cr_response);
+  encode_copy_requirements4(w, v.cr_requirements);
+}
+
+/** Decodes a {@link COPY4resok}. */
+export function decode_COPY4resok(r: XdrReader): COPY4resok {
+  return {
+    cr_response: decode_write_response4(r),
+    cr_requirements: decode_copy_requirements4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link COPY4resok}. */
+export const sizeof_COPY4resok: XdrSize = { min: 32, max: 48 };
+
+/** XDR union `COPY4res`. */
+export type COPY4res =
+  | {
+    cr_status: typeof nfsstat4.NFS4_OK;
+    cr_resok4: COPY4resok;
+  }
+  | {
+    cr_status: typeof nfsstat4.NFS4ERR_OFFLOAD_NO_REQS;
+    cr_requirements: copy_requirements4;
+  }
+  | {
+    cr_status: Exclude<
+      nfsstat4,
+      typeof nfsstat4.NFS4_OK | typeof nfsstat4.NFS4ERR_OFFLOAD_NO_REQS
+    >;
+  };
+
+/** Encodes a {@link COPY4res}. */
+export function encode_COPY4res(w: XdrWriter, v: COPY4res): void {
+  w.i32(v.cr_status);
+  switch (v.cr_status) {
+    case nfsstat4.NFS4_OK:
+      encode_COPY4resok(w, v.cr_resok4);
+      return;
+    case nfsstat4.NFS4ERR_OFFLOAD_NO_REQS:
+      encode_copy_requirements4(w, v.cr_requirements);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link COPY4res}. */
+export function decode_COPY4res(r: XdrReader): COPY4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "COPY4res.cr_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return { cr_status: nfsstat4.NFS4_OK, cr_resok4: decode_COPY4resok(r) };
+    case nfsstat4.NFS4ERR_OFFLOAD_NO_REQS:
+      return {
+        cr_status: nfsstat4.NFS4ERR_OFFLOAD_NO_REQS,
+        cr_requirements: decode_copy_requirements4(r),
+      };
+    default:
+      return { cr_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link COPY4res}. */
+export const sizeof_COPY4res: XdrSize = { min: 4, max: 52 };
+
+/** Lets another server read the current file for an inter-server copy. */
+export interface COPY_NOTIFY4args {
+  cna_src_stateid: stateid4;
+  cna_destination_server: netloc4;
+}
+
+/** Encodes a {@link COPY_NOTIFY4args}. */
+export function encode_COPY_NOTIFY4args(
+  w: XdrWriter,
+  v: COPY_NOTIFY4args,
+): void {
+  encode_stateid4(w, v.cna_src_stateid);
+  encode_netloc4(w, v.cna_destination_server);
+}
+
+/** Decodes a {@link COPY_NOTIFY4args}. */
+export function decode_COPY_NOTIFY4args(r: XdrReader): COPY_NOTIFY4args {
+  return {
+    cna_src_stateid: decode_stateid4(r),
+    cna_destination_server: decode_netloc4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link COPY_NOTIFY4args}. */
+export const sizeof_COPY_NOTIFY4args: XdrSize = { min: 24, max: Infinity };
+
+/** XDR struct `COPY_NOTIFY4resok`. */
+export interface COPY_NOTIFY4resok {
+  cnr_lease_time: nfstime4;
+  cnr_stateid: stateid4;
+  cnr_source_server: netloc4[];
+}
+
+/** Encodes a {@link COPY_NOTIFY4resok}. */
+export function encode_COPY_NOTIFY4resok(
+  w: XdrWriter,
+  v: COPY_NOTIFY4resok,
+): void {
+  encode_nfstime4(w, v.cnr_lease_time);
+  encode_stateid4(w, v.cnr_stateid);
+  w.array(v.cnr_source_server, encode_netloc4);
+}
+
+/** Decodes a {@link COPY_NOTIFY4resok}. */
+export function decode_COPY_NOTIFY4resok(r: XdrReader): COPY_NOTIFY4resok {
+  return {
+    cnr_lease_time: decode_nfstime4(r),
+    cnr_stateid: decode_stateid4(r),
+    cnr_source_server: r.array(
+      0xffffffff,
+      decode_netloc4,
+      "COPY_NOTIFY4resok.cnr_source_server",
+      8,
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link COPY_NOTIFY4resok}. */
+export const sizeof_COPY_NOTIFY4resok: XdrSize = { min: 32, max: Infinity };
+
+/** XDR union `COPY_NOTIFY4res`. */
+export type COPY_NOTIFY4res =
+  | {
+    cnr_status: typeof nfsstat4.NFS4_OK;
+    resok4: COPY_NOTIFY4resok;
+  }
+  | {
+    cnr_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link COPY_NOTIFY4res}. */
+export function encode_COPY_NOTIFY4res(w: XdrWriter, v: COPY_NOTIFY4res): void {
+  w.i32(v.cnr_status);
+  switch (v.cnr_status) {
+    case nfsstat4.NFS4_OK:
+      encode_COPY_NOTIFY4resok(w, v.resok4);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link COPY_NOTIFY4res}. */
+export function decode_COPY_NOTIFY4res(r: XdrReader): COPY_NOTIFY4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "COPY_NOTIFY4res.cnr_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return {
+        cnr_status: nfsstat4.NFS4_OK,
+        resok4: decode_COPY_NOTIFY4resok(r),
+      };
+    default:
+      return { cnr_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link COPY_NOTIFY4res}. */
+export const sizeof_COPY_NOTIFY4res: XdrSize = { min: 4, max: Infinity };
+
+/** Stops an asynchronous copy named by its callback stateid. */
+export interface OFFLOAD_CANCEL4args {
+  oca_stateid: stateid4;
+}
+
+/** Encodes a {@link OFFLOAD_CANCEL4args}. */
+export function encode_OFFLOAD_CANCEL4args(
+  w: XdrWriter,
+  v: OFFLOAD_CANCEL4args,
+): void {
+  encode_stateid4(w, v.oca_stateid);
+}
+
+/** Decodes a {@link OFFLOAD_CANCEL4args}. */
+export function decode_OFFLOAD_CANCEL4args(r: XdrReader): OFFLOAD_CANCEL4args {
+  return {
+    oca_stateid: decode_stateid4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link OFFLOAD_CANCEL4args}. */
+export const sizeof_OFFLOAD_CANCEL4args: XdrSize = { min: 16, max: 16 };
+
+/** XDR struct `OFFLOAD_CANCEL4res`. */
+export interface OFFLOAD_CANCEL4res {
+  ocr_status: nfsstat4;
+}
+
+/** Encodes a {@link OFFLOAD_CANCEL4res}. */
+export function encode_OFFLOAD_CANCEL4res(
+  w: XdrWriter,
+  v: OFFLOAD_CANCEL4res,
+): void {
+  w.i32(v.ocr_status);
+}
+
+/** Decodes a {@link OFFLOAD_CANCEL4res}. */
+export function decode_OFFLOAD_CANCEL4res(r: XdrReader): OFFLOAD_CANCEL4res {
+  return {
+    ocr_status: r.enumOf<nfsstat4>(
+      _values_nfsstat4,
+      "OFFLOAD_CANCEL4res.ocr_status",
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link OFFLOAD_CANCEL4res}. */
+export const sizeof_OFFLOAD_CANCEL4res: XdrSize = { min: 4, max: 4 };
+
+/** Asks how far an asynchronous copy has come. */
+export interface OFFLOAD_STATUS4args {
+  osa_stateid: stateid4;
+}
+
+/** Encodes a {@link OFFLOAD_STATUS4args}. */
+export function encode_OFFLOAD_STATUS4args(
+  w: XdrWriter,
+  v: OFFLOAD_STATUS4args,
+): void {
+  encode_stateid4(w, v.osa_stateid);
+}
+
+/** Decodes a {@link OFFLOAD_STATUS4args}. */
+export function decode_OFFLOAD_STATUS4args(r: XdrReader): OFFLOAD_STATUS4args {
+  return {
+    osa_stateid: decode_stateid4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link OFFLOAD_STATUS4args}. */
+export const sizeof_OFFLOAD_STATUS4args: XdrSize = { min: 16, max: 16 };
+
+/** osr_complete holds the copy's status once it has ended. */
+export interface OFFLOAD_STATUS4resok {
+  osr_count: number;
+  osr_complete: nfsstat4[];
+}
+
+/** Encodes a {@link OFFLOAD_STATUS4resok}. */
+export function encode_OFFLOAD_STATUS4resok(
+  w: XdrWriter,
+  v: OFFLOAD_STATUS4resok,
+): void {
+  w.u64(v.osr_count);
+  _writeArray(
+    w,
+    v.osr_complete,
+    1,
+    encode_nfsstat4,
+    "OFFLOAD_STATUS4resok.osr_complete",
+  );
+}
+
+/** Decodes a {@link OFFLOAD_STATUS4resok}. */
+export function decode_OFFLOAD_STATUS4resok(
+  r: XdrReader,
+): OFFLOAD_STATUS4resok {
+  return {
+    osr_count: r.u64sat("OFFLOAD_STATUS4resok.osr_count"),
+    osr_complete: r.array(
+      1,
+      decode_nfsstat4,
+      "OFFLOAD_STATUS4resok.osr_complete",
+      4,
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link OFFLOAD_STATUS4resok}. */
+export const sizeof_OFFLOAD_STATUS4resok: XdrSize = { min: 12, max: 16 };
+
+/** XDR union `OFFLOAD_STATUS4res`. */
+export type OFFLOAD_STATUS4res =
+  | {
+    osr_status: typeof nfsstat4.NFS4_OK;
+    osr_resok4: OFFLOAD_STATUS4resok;
+  }
+  | {
+    osr_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link OFFLOAD_STATUS4res}. */
+export function encode_OFFLOAD_STATUS4res(
+  w: XdrWriter,
+  v: OFFLOAD_STATUS4res,
+): void {
+  w.i32(v.osr_status);
+  switch (v.osr_status) {
+    case nfsstat4.NFS4_OK:
+      encode_OFFLOAD_STATUS4resok(w, v.osr_resok4);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link OFFLOAD_STATUS4res}. */
+export function decode_OFFLOAD_STATUS4res(r: XdrReader): OFFLOAD_STATUS4res {
+  const d = r.enumOf<nfsstat4>(
+    _values_nfsstat4,
+    "OFFLOAD_STATUS4res.osr_status",
+  );
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return {
+        osr_status: nfsstat4.NFS4_OK,
+        osr_resok4: decode_OFFLOAD_STATUS4resok(r),
+      };
+    default:
+      return { osr_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link OFFLOAD_STATUS4res}. */
+export const sizeof_OFFLOAD_STATUS4res: XdrSize = { min: 4, max: 20 };
+
+/**
+ * Makes a range of the destination share the source's storage; cl_count 0
+ * clones to the source's end.
+ */
+export interface CLONE4args {
+  cl_src_stateid: stateid4;
+  cl_dst_stateid: stateid4;
+  cl_src_offset: number;
+  cl_dst_offset: number;
+  cl_count: number;
+}
+
+/** Encodes a {@link CLONE4args}. */
+export function encode_CLONE4args(w: XdrWriter, v: CLONE4args): void {
+  encode_stateid4(w, v.cl_src_stateid);
+  encode_stateid4(w, v.cl_dst_stateid);
+  w.u64(v.cl_src_offset);
+  w.u64(v.cl_dst_offset);
+  w.u64(v.cl_count);
+}
+
+/** Decodes a {@link CLONE4args}. */
+export function decode_CLONE4args(r: XdrReader): CLONE4args {
+  return {
+    cl_src_stateid: decode_stateid4(r),
+    cl_dst_stateid: decode_stateid4(r),
+    cl_src_offset: r.u64sat("CLONE4args.cl_src_offset"),
+    cl_dst_offset: r.u64sat("CLONE4args.cl_dst_offset"),
+    cl_count: r.u64sat("CLONE4args.cl_count"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link CLONE4args}. */
+export const sizeof_CLONE4args: XdrSize = { min: 56, max: 56 };
+
+/** XDR struct `CLONE4res`. */
+export interface CLONE4res {
+  cl_status: nfsstat4;
+}
+
+/** Encodes a {@link CLONE4res}. */
+export function encode_CLONE4res(w: XdrWriter, v: CLONE4res): void {
+  w.i32(v.cl_status);
+}
+
+/** Decodes a {@link CLONE4res}. */
+export function decode_CLONE4res(r: XdrReader): CLONE4res {
+  return {
+    cl_status: r.enumOf<nfsstat4>(_values_nfsstat4, "CLONE4res.cl_status"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link CLONE4res}. */
+export const sizeof_CLONE4res: XdrSize = { min: 4, max: 4 };
+
+/** An error a client met with one device. */
+export interface device_error4 {
+  de_deviceid: deviceid4;
+  de_status: nfsstat4;
+  de_opnum: nfs_opnum4;
+}
+
+/** Encodes a {@link device_error4}. */
+export function encode_device_error4(w: XdrWriter, v: device_error4): void {
+  _fixedOpaque(w, v.de_deviceid, 16, "device_error4.de_deviceid");
+  w.i32(v.de_status);
+  w.i32(v.de_opnum);
+}
+
+/** Decodes a {@link device_error4}. */
+export function decode_device_error4(r: XdrReader): device_error4 {
+  return {
+    de_deviceid: r.fixedOpaque(16, "device_error4.de_deviceid"),
+    de_status: r.enumOf<nfsstat4>(_values_nfsstat4, "device_error4.de_status"),
+    de_opnum: r.enumOf<nfs_opnum4>(
+      _values_nfs_opnum4,
+      "device_error4.de_opnum",
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link device_error4}. */
+export const sizeof_device_error4: XdrSize = { min: 24, max: 24 };
+
+/** XDR struct `LAYOUTERROR4args`. */
+export interface LAYOUTERROR4args {
+  lea_offset: offset4;
+  lea_length: length4;
+  lea_stateid: stateid4;
+  lea_errors: device_error4[];
+}
+
+/** Encodes a {@link LAYOUTERROR4args}. */
+export function encode_LAYOUTERROR4args(
+  w: XdrWriter,
+  v: LAYOUTERROR4args,
+): void {
+  w.u64big(v.lea_offset);
+  w.u64big(v.lea_length);
+  encode_stateid4(w, v.lea_stateid);
+  w.array(v.lea_errors, encode_device_error4);
+}
+
+/** Decodes a {@link LAYOUTERROR4args}. */
+export function decode_LAYOUTERROR4args(r: XdrReader): LAYOUTERROR4args {
+  return {
+    lea_offset: r.u64big("LAYOUTERROR4args.lea_offset"),
+    lea_length: r.u64big("LAYOUTERROR4args.lea_length"),
+    lea_stateid: decode_stateid4(r),
+    lea_errors: r.array(
+      0xffffffff,
+      decode_device_error4,
+      "LAYOUTERROR4args.lea_errors",
+      24,
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link LAYOUTERROR4args}. */
+export const sizeof_LAYOUTERROR4args: XdrSize = { min: 36, max: Infinity };
+
+/** XDR struct `LAYOUTERROR4res`. */
+export interface LAYOUTERROR4res {
+  ler_status: nfsstat4;
+}
+
+/** Encodes a {@link LAYOUTERROR4res}. */
+export function encode_LAYOUTERROR4res(w: XdrWriter, v: LAYOUTERROR4res): void {
+  w.i32(v.ler_status);
+}
+
+/** Decodes a {@link LAYOUTERROR4res}. */
+export function decode_LAYOUTERROR4res(r: XdrReader): LAYOUTERROR4res {
+  return {
+    ler_status: r.enumOf<nfsstat4>(
+      _values_nfsstat4,
+      "LAYOUTERROR4res.ler_status",
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link LAYOUTERROR4res}. */
+export const sizeof_LAYOUTERROR4res: XdrSize = { min: 4, max: 4 };
+
+/** Operations and bytes moved. */
+export interface io_info4 {
+  ii_count: uint64_t;
+  ii_bytes: uint64_t;
+}
+
+/** Encodes a {@link io_info4}. */
+export function encode_io_info4(w: XdrWriter, v: io_info4): void {
+  w.u64big(v.ii_count);
+  w.u64big(v.ii_bytes);
+}
+
+/** Decodes a {@link io_info4}. */
+export function decode_io_info4(r: XdrReader): io_info4 {
+  return {
+    ii_count: r.u64big("io_info4.ii_count"),
+    ii_bytes: r.u64big("io_info4.ii_bytes"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link io_info4}. */
+export const sizeof_io_info4: XdrSize = { min: 16, max: 16 };
+
+/** XDR struct `LAYOUTSTATS4args`. */
+export interface LAYOUTSTATS4args {
+  lsa_offset: offset4;
+  lsa_length: length4;
+  lsa_stateid: stateid4;
+  lsa_read: io_info4;
+  lsa_write: io_info4;
+  lsa_deviceid: deviceid4;
+  lsa_layoutupdate: layoutupdate4;
+}
+
+/** Encodes a {@link LAYOUTSTATS4args}. */
+export function encode_LAYOUTSTATS4args(
+  w: XdrWriter,
+  v: LAYOUTSTATS4args,
+): void {
+  w.u64big(v.lsa_offset);
+  w.u64big(v.lsa_length);
+  encode_stateid4(w, v.lsa_stateid);
+  encode_io_info4(w, v.lsa_read);
+  encode_io_info4(w, v.lsa_write);
+  _fixedOpaque(w, v.lsa_deviceid, 16, "LAYOUTSTATS4args.lsa_deviceid");
+  encode_layoutupdate4(w, v.lsa_layoutupdate);
+}
+
+/** Decodes a {@link LAYOUTSTATS4args}. */
+export function decode_LAYOUTSTATS4args(r: XdrReader): LAYOUTSTATS4args {
+  return {
+    lsa_offset: r.u64big("LAYOUTSTATS4args.lsa_offset"),
+    lsa_length: r.u64big("LAYOUTSTATS4args.lsa_length"),
+    lsa_stateid: decode_stateid4(r),
+    lsa_read: decode_io_info4(r),
+    lsa_write: decode_io_info4(r),
+    lsa_deviceid: r.fixedOpaque(16, "LAYOUTSTATS4args.lsa_deviceid"),
+    lsa_layoutupdate: decode_layoutupdate4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link LAYOUTSTATS4args}. */
+export const sizeof_LAYOUTSTATS4args: XdrSize = { min: 88, max: Infinity };
+
+/** XDR struct `LAYOUTSTATS4res`. */
+export interface LAYOUTSTATS4res {
+  lsr_status: nfsstat4;
+}
+
+/** Encodes a {@link LAYOUTSTATS4res}. */
+export function encode_LAYOUTSTATS4res(w: XdrWriter, v: LAYOUTSTATS4res): void {
+  w.i32(v.lsr_status);
+}
+
+/** Decodes a {@link LAYOUTSTATS4res}. */
+export function decode_LAYOUTSTATS4res(r: XdrReader): LAYOUTSTATS4res {
+  return {
+    lsr_status: r.enumOf<nfsstat4>(
+      _values_nfsstat4,
+      "LAYOUTSTATS4res.lsr_status",
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link LAYOUTSTATS4res}. */
+export const sizeof_LAYOUTSTATS4res: XdrSize = { min: 4, max: 4 };
+
+/** XDR struct `GETXATTR4args`. */
+export interface GETXATTR4args {
+  gxa_name: xattrkey4;
+}
+
+/** Encodes a {@link GETXATTR4args}. */
+export function encode_GETXATTR4args(w: XdrWriter, v: GETXATTR4args): void {
+  w.opaque(v.gxa_name);
+}
+
+/** Decodes a {@link GETXATTR4args}. */
+export function decode_GETXATTR4args(r: XdrReader): GETXATTR4args {
+  return {
+    gxa_name: r.opaque(0xffffffff, "GETXATTR4args.gxa_name"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link GETXATTR4args}. */
+export const sizeof_GETXATTR4args: XdrSize = { min: 4, max: Infinity };
+
+/** XDR union `GETXATTR4res`. */
+export type GETXATTR4res =
+  | {
+    gxr_status: typeof nfsstat4.NFS4_OK;
+    gxr_value: xattrvalue4;
+  }
+  | {
+    gxr_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link GETXATTR4res}. */
+export function encode_GETXATTR4res(w: XdrWriter, v: GETXATTR4res): void {
+  w.i32(v.gxr_status);
+  switch (v.gxr_status) {
+    case nfsstat4.NFS4_OK:
+      w.opaque(v.gxr_value);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link GETXATTR4res}. */
+export function decode_GETXATTR4res(r: XdrReader): GETXATTR4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "GETXATTR4res.gxr_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return {
+        gxr_status: nfsstat4.NFS4_OK,
+        gxr_value: r.opaque(0xffffffff, "GETXATTR4res.gxr_value"),
+      };
+    default:
+      return { gxr_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link GETXATTR4res}. */
+export const sizeof_GETXATTR4res: XdrSize = { min: 4, max: Infinity };
+
+/** Whether SETXATTR may create, replace, or both. */
+export const setxattr_option4 = {
+  SETXATTR4_EITHER: 0,
+  /** fails with NFS4ERR_EXIST if set */
+  SETXATTR4_CREATE: 1,
+  /** fails with NFS4ERR_NOXATTR if unset */
+  SETXATTR4_REPLACE: 2,
+} as const;
+
+/** One of the values of {@link setxattr_option4}. */
+export type setxattr_option4 =
+  typeof setxattr_option4[keyof typeof setxattr_option4];
+
+const _values_setxattr_option4: ReadonlySet<number> = new Set([0, 1, 2]);
+
+/** Encodes a {@link setxattr_option4}. */
+export function encode_setxattr_option4(
+  w: XdrWriter,
+  v: setxattr_option4,
+): void {
+  w.i32(v);
+}
+
+/** Decodes a {@link setxattr_option4}. */
+export function decode_setxattr_option4(r: XdrReader): setxattr_option4 {
+  return r.enumOf<setxattr_option4>(
+    _values_setxattr_option4,
+    "setxattr_option4",
+  );
+}
+
+/** Smallest and largest encoded size of {@link setxattr_option4}. */
+export const sizeof_setxattr_option4: XdrSize = { min: 4, max: 4 };
+
+/** XDR struct `SETXATTR4args`. */
+export interface SETXATTR4args {
+  sxa_option: setxattr_option4;
+  sxa_key: xattrkey4;
+  sxa_value: xattrvalue4;
+}
+
+/** Encodes a {@link SETXATTR4args}. */
+export function encode_SETXATTR4args(w: XdrWriter, v: SETXATTR4args): void {
+  w.i32(v.sxa_option);
+  w.opaque(v.sxa_key);
+  w.opaque(v.sxa_value);
+}
+
+/** Decodes a {@link SETXATTR4args}. */
+export function decode_SETXATTR4args(r: XdrReader): SETXATTR4args {
+  return {
+    sxa_option: r.enumOf<setxattr_option4>(
+      _values_setxattr_option4,
+      "SETXATTR4args.sxa_option",
+    ),
+    sxa_key: r.opaque(0xffffffff, "SETXATTR4args.sxa_key"),
+    sxa_value: r.opaque(0xffffffff, "SETXATTR4args.sxa_value"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link SETXATTR4args}. */
+export const sizeof_SETXATTR4args: XdrSize = { min: 12, max: Infinity };
+
+/** The object's change attribute around the change. */
+export type SETXATTR4res =
+  | {
+    sxr_status: typeof nfsstat4.NFS4_OK;
+    sxr_info: change_info4;
+  }
+  | {
+    sxr_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link SETXATTR4res}. */
+export function encode_SETXATTR4res(w: XdrWriter, v: SETXATTR4res): void {
+  w.i32(v.sxr_status);
+  switch (v.sxr_status) {
+    case nfsstat4.NFS4_OK:
+      encode_change_info4(w, v.sxr_info);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link SETXATTR4res}. */
+export function decode_SETXATTR4res(r: XdrReader): SETXATTR4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "SETXATTR4res.sxr_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return { sxr_status: nfsstat4.NFS4_OK, sxr_info: decode_change_info4(r) };
+    default:
+      return { sxr_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link SETXATTR4res}. */
+export const sizeof_SETXATTR4res: XdrSize = { min: 4, max: 24 };
+
+/**
+ * Lists names from lxa_cookie (0: the first), in at most lxa_maxcount
+ * bytes of result.
+ */
+export interface LISTXATTRS4args {
+  lxa_cookie: nfs_cookie4;
+  lxa_maxcount: count4;
+}
+
+/** Encodes a {@link LISTXATTRS4args}. */
+export function encode_LISTXATTRS4args(w: XdrWriter, v: LISTXATTRS4args): void {
+  w.u64big(v.lxa_cookie);
+  w.u32(v.lxa_maxcount);
+}
+
+/** Decodes a {@link LISTXATTRS4args}. */
+export function decode_LISTXATTRS4args(r: XdrReader): LISTXATTRS4args {
+  return {
+    lxa_cookie: r.u64big("LISTXATTRS4args.lxa_cookie"),
+    lxa_maxcount: r.u32("LISTXATTRS4args.lxa_maxcount"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link LISTXATTRS4args}. */
+export const sizeof_LISTXATTRS4args: XdrSize = { min: 12, max: 12 };
+
+/** XDR struct `LISTXATTRS4resok`. */
+export interface LISTXATTRS4resok {
+  /** where the next call resumes */
+  lxr_cookie: nfs_cookie4;
+  lxr_names: xattrkey4[];
+  lxr_eof: boolean;
+}
+
+/** Encodes a {@link LISTXATTRS4resok}. */
+export function encode_LISTXATTRS4resok(
+  w: XdrWriter,
+  v: LISTXATTRS4resok,
+): void {
+  w.u64big(v.lxr_cookie);
+  w.array(v.lxr_names, encode_xattrkey4);
+  w.bool(v.lxr_eof);
+}
+
+/** Decodes a {@link LISTXATTRS4resok}. */
+export function decode_LISTXATTRS4resok(r: XdrReader): LISTXATTRS4resok {
+  return {
+    lxr_cookie: r.u64big("LISTXATTRS4resok.lxr_cookie"),
+    lxr_names: r.array(
+      0xffffffff,
+      decode_xattrkey4,
+      "LISTXATTRS4resok.lxr_names",
+      4,
+    ),
+    lxr_eof: r.bool("LISTXATTRS4resok.lxr_eof"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link LISTXATTRS4resok}. */
+export const sizeof_LISTXATTRS4resok: XdrSize = { min: 16, max: Infinity };
+
+/** XDR union `LISTXATTRS4res`. */
+export type LISTXATTRS4res =
+  | {
+    lxr_status: typeof nfsstat4.NFS4_OK;
+    lxr_value: LISTXATTRS4resok;
+  }
+  | {
+    lxr_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link LISTXATTRS4res}. */
+export function encode_LISTXATTRS4res(w: XdrWriter, v: LISTXATTRS4res): void {
+  w.i32(v.lxr_status);
+  switch (v.lxr_status) {
+    case nfsstat4.NFS4_OK:
+      encode_LISTXATTRS4resok(w, v.lxr_value);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link LISTXATTRS4res}. */
+export function decode_LISTXATTRS4res(r: XdrReader): LISTXATTRS4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "LISTXATTRS4res.lxr_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return {
+        lxr_status: nfsstat4.NFS4_OK,
+        lxr_value: decode_LISTXATTRS4resok(r),
+      };
+    default:
+      return { lxr_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link LISTXATTRS4res}. */
+export const sizeof_LISTXATTRS4res: XdrSize = { min: 4, max: Infinity };
+
+/** XDR struct `REMOVEXATTR4args`. */
+export interface REMOVEXATTR4args {
+  rxa_name: xattrkey4;
+}
+
+/** Encodes a {@link REMOVEXATTR4args}. */
+export function encode_REMOVEXATTR4args(
+  w: XdrWriter,
+  v: REMOVEXATTR4args,
+): void {
+  w.opaque(v.rxa_name);
+}
+
+/** Decodes a {@link REMOVEXATTR4args}. */
+export function decode_REMOVEXATTR4args(r: XdrReader): REMOVEXATTR4args {
+  return {
+    rxa_name: r.opaque(0xffffffff, "REMOVEXATTR4args.rxa_name"),
+  };
+}
+
+/** Smallest and largest encoded size of {@link REMOVEXATTR4args}. */
+export const sizeof_REMOVEXATTR4args: XdrSize = { min: 4, max: Infinity };
+
+/** XDR union `REMOVEXATTR4res`. */
+export type REMOVEXATTR4res =
+  | {
+    rxr_status: typeof nfsstat4.NFS4_OK;
+    rxr_info: change_info4;
+  }
+  | {
+    rxr_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+  };
+
+/** Encodes a {@link REMOVEXATTR4res}. */
+export function encode_REMOVEXATTR4res(w: XdrWriter, v: REMOVEXATTR4res): void {
+  w.i32(v.rxr_status);
+  switch (v.rxr_status) {
+    case nfsstat4.NFS4_OK:
+      encode_change_info4(w, v.rxr_info);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Decodes a {@link REMOVEXATTR4res}. */
+export function decode_REMOVEXATTR4res(r: XdrReader): REMOVEXATTR4res {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "REMOVEXATTR4res.rxr_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return { rxr_status: nfsstat4.NFS4_OK, rxr_info: decode_change_info4(r) };
+    default:
+      return { rxr_status: d };
+  }
+}
+
+/** Smallest and largest encoded size of {@link REMOVEXATTR4res}. */
+export const sizeof_REMOVEXATTR4res: XdrSize = { min: 4, max: 24 };
+
 /** The result of an operation number outside nfs_opnum4. */
 export interface ILLEGAL4res {
   status: nfsstat4;
@@ -11457,6 +13537,74 @@ export type nfs_argop4 =
     opreclaim_complete: RECLAIM_COMPLETE4args;
   }
   | {
+    argop: typeof nfs_opnum4.OP_ALLOCATE;
+    opallocate: ALLOCATE4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_COPY;
+    opcopy: COPY4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_COPY_NOTIFY;
+    opcopy_notify: COPY_NOTIFY4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_DEALLOCATE;
+    opdeallocate: DEALLOCATE4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_IO_ADVISE;
+    opio_advise: IO_ADVISE4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_LAYOUTERROR;
+    oplayouterror: LAYOUTERROR4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_LAYOUTSTATS;
+    oplayoutstats: LAYOUTSTATS4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_OFFLOAD_CANCEL;
+    opoffload_cancel: OFFLOAD_CANCEL4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_OFFLOAD_STATUS;
+    opoffload_status: OFFLOAD_STATUS4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_READ_PLUS;
+    opread_plus: READ_PLUS4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_SEEK;
+    opseek: SEEK4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_WRITE_SAME;
+    opwrite_same: WRITE_SAME4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_CLONE;
+    opclone: CLONE4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_GETXATTR;
+    opgetxattr: GETXATTR4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_SETXATTR;
+    opsetxattr: SETXATTR4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_LISTXATTRS;
+    oplistxattrs: LISTXATTRS4args;
+  }
+  | {
+    argop: typeof nfs_opnum4.OP_REMOVEXATTR;
+    opremovexattr: REMOVEXATTR4args;
+  }
+  | {
     argop: typeof nfs_opnum4.OP_ILLEGAL;
   };
 
@@ -11624,6 +13772,57 @@ export function encode_nfs_argop4(w: XdrWriter, v: nfs_argop4): void {
       return;
     case nfs_opnum4.OP_RECLAIM_COMPLETE:
       encode_RECLAIM_COMPLETE4args(w, v.opreclaim_complete);
+      return;
+    case nfs_opnum4.OP_ALLOCATE:
+      encode_ALLOCATE4args(w, v.opallocate);
+      return;
+    case nfs_opnum4.OP_COPY:
+      encode_COPY4args(w, v.opcopy);
+      return;
+    case nfs_opnum4.OP_COPY_NOTIFY:
+      encode_COPY_NOTIFY4args(w, v.opcopy_notify);
+      return;
+    case nfs_opnum4.OP_DEALLOCATE:
+      encode_DEALLOCATE4args(w, v.opdeallocate);
+      return;
+    case nfs_opnum4.OP_IO_ADVISE:
+      encode_IO_ADVISE4args(w, v.opio_advise);
+      return;
+    case nfs_opnum4.OP_LAYOUTERROR:
+      encode_LAYOUTERROR4args(w, v.oplayouterror);
+      return;
+    case nfs_opnum4.OP_LAYOUTSTATS:
+      encode_LAYOUTSTATS4args(w, v.oplayoutstats);
+      return;
+    case nfs_opnum4.OP_OFFLOAD_CANCEL:
+      encode_OFFLOAD_CANCEL4args(w, v.opoffload_cancel);
+      return;
+    case nfs_opnum4.OP_OFFLOAD_STATUS:
+      encode_OFFLOAD_STATUS4args(w, v.opoffload_status);
+      return;
+    case nfs_opnum4.OP_READ_PLUS:
+      encode_READ_PLUS4args(w, v.opread_plus);
+      return;
+    case nfs_opnum4.OP_SEEK:
+      encode_SEEK4args(w, v.opseek);
+      return;
+    case nfs_opnum4.OP_WRITE_SAME:
+      encode_WRITE_SAME4args(w, v.opwrite_same);
+      return;
+    case nfs_opnum4.OP_CLONE:
+      encode_CLONE4args(w, v.opclone);
+      return;
+    case nfs_opnum4.OP_GETXATTR:
+      encode_GETXATTR4args(w, v.opgetxattr);
+      return;
+    case nfs_opnum4.OP_SETXATTR:
+      encode_SETXATTR4args(w, v.opsetxattr);
+      return;
+    case nfs_opnum4.OP_LISTXATTRS:
+      encode_LISTXATTRS4args(w, v.oplistxattrs);
+      return;
+    case nfs_opnum4.OP_REMOVEXATTR:
+      encode_REMOVEXATTR4args(w, v.opremovexattr);
       return;
     case nfs_opnum4.OP_ILLEGAL:
       return;
@@ -11849,6 +14048,82 @@ export function decode_nfs_argop4(r: XdrReader): nfs_argop4 {
       return {
         argop: nfs_opnum4.OP_RECLAIM_COMPLETE,
         opreclaim_complete: decode_RECLAIM_COMPLETE4args(r),
+      };
+    case nfs_opnum4.OP_ALLOCATE:
+      return {
+        argop: nfs_opnum4.OP_ALLOCATE,
+        opallocate: decode_ALLOCATE4args(r),
+      };
+    case nfs_opnum4.OP_COPY:
+      return { argop: nfs_opnum4.OP_COPY, opcopy: decode_COPY4args(r) };
+    case nfs_opnum4.OP_COPY_NOTIFY:
+      return {
+        argop: nfs_opnum4.OP_COPY_NOTIFY,
+        opcopy_notify: decode_COPY_NOTIFY4args(r),
+      };
+    case nfs_opnum4.OP_DEALLOCATE:
+      return {
+        argop: nfs_opnum4.OP_DEALLOCATE,
+        opdeallocate: decode_DEALLOCATE4args(r),
+      };
+    case nfs_opnum4.OP_IO_ADVISE:
+      return {
+        argop: nfs_opnum4.OP_IO_ADVISE,
+        opio_advise: decode_IO_ADVISE4args(r),
+      };
+    case nfs_opnum4.OP_LAYOUTERROR:
+      return {
+        argop: nfs_opnum4.OP_LAYOUTERROR,
+        oplayouterror: decode_LAYOUTERROR4args(r),
+      };
+    case nfs_opnum4.OP_LAYOUTSTATS:
+      return {
+        argop: nfs_opnum4.OP_LAYOUTSTATS,
+        oplayoutstats: decode_LAYOUTSTATS4args(r),
+      };
+    case nfs_opnum4.OP_OFFLOAD_CANCEL:
+      return {
+        argop: nfs_opnum4.OP_OFFLOAD_CANCEL,
+        opoffload_cancel: decode_OFFLOAD_CANCEL4args(r),
+      };
+    case nfs_opnum4.OP_OFFLOAD_STATUS:
+      return {
+        argop: nfs_opnum4.OP_OFFLOAD_STATUS,
+        opoffload_status: decode_OFFLOAD_STATUS4args(r),
+      };
+    case nfs_opnum4.OP_READ_PLUS:
+      return {
+        argop: nfs_opnum4.OP_READ_PLUS,
+        opread_plus: decode_READ_PLUS4args(r),
+      };
+    case nfs_opnum4.OP_SEEK:
+      return { argop: nfs_opnum4.OP_SEEK, opseek: decode_SEEK4args(r) };
+    case nfs_opnum4.OP_WRITE_SAME:
+      return {
+        argop: nfs_opnum4.OP_WRITE_SAME,
+        opwrite_same: decode_WRITE_SAME4args(r),
+      };
+    case nfs_opnum4.OP_CLONE:
+      return { argop: nfs_opnum4.OP_CLONE, opclone: decode_CLONE4args(r) };
+    case nfs_opnum4.OP_GETXATTR:
+      return {
+        argop: nfs_opnum4.OP_GETXATTR,
+        opgetxattr: decode_GETXATTR4args(r),
+      };
+    case nfs_opnum4.OP_SETXATTR:
+      return {
+        argop: nfs_opnum4.OP_SETXATTR,
+        opsetxattr: decode_SETXATTR4args(r),
+      };
+    case nfs_opnum4.OP_LISTXATTRS:
+      return {
+        argop: nfs_opnum4.OP_LISTXATTRS,
+        oplistxattrs: decode_LISTXATTRS4args(r),
+      };
+    case nfs_opnum4.OP_REMOVEXATTR:
+      return {
+        argop: nfs_opnum4.OP_REMOVEXATTR,
+        opremovexattr: decode_REMOVEXATTR4args(r),
       };
     case nfs_opnum4.OP_ILLEGAL:
       return { argop: nfs_opnum4.OP_ILLEGAL };
@@ -12090,6 +14365,74 @@ export type nfs_resop4 =
     opreclaim_complete: RECLAIM_COMPLETE4res;
   }
   | {
+    resop: typeof nfs_opnum4.OP_ALLOCATE;
+    opallocate: ALLOCATE4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_COPY;
+    opcopy: COPY4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_COPY_NOTIFY;
+    opcopy_notify: COPY_NOTIFY4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_DEALLOCATE;
+    opdeallocate: DEALLOCATE4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_IO_ADVISE;
+    opio_advise: IO_ADVISE4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_LAYOUTERROR;
+    oplayouterror: LAYOUTERROR4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_LAYOUTSTATS;
+    oplayoutstats: LAYOUTSTATS4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_OFFLOAD_CANCEL;
+    opoffload_cancel: OFFLOAD_CANCEL4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_OFFLOAD_STATUS;
+    opoffload_status: OFFLOAD_STATUS4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_READ_PLUS;
+    opread_plus: READ_PLUS4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_SEEK;
+    opseek: SEEK4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_WRITE_SAME;
+    opwrite_same: WRITE_SAME4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_CLONE;
+    opclone: CLONE4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_GETXATTR;
+    opgetxattr: GETXATTR4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_SETXATTR;
+    opsetxattr: SETXATTR4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_LISTXATTRS;
+    oplistxattrs: LISTXATTRS4res;
+  }
+  | {
+    resop: typeof nfs_opnum4.OP_REMOVEXATTR;
+    opremovexattr: REMOVEXATTR4res;
+  }
+  | {
     resop: typeof nfs_opnum4.OP_ILLEGAL;
     opillegal: ILLEGAL4res;
   };
@@ -12265,6 +14608,57 @@ export function encode_nfs_resop4(w: XdrWriter, v: nfs_resop4): void {
       return;
     case nfs_opnum4.OP_RECLAIM_COMPLETE:
       encode_RECLAIM_COMPLETE4res(w, v.opreclaim_complete);
+      return;
+    case nfs_opnum4.OP_ALLOCATE:
+      encode_ALLOCATE4res(w, v.opallocate);
+      return;
+    case nfs_opnum4.OP_COPY:
+      encode_COPY4res(w, v.opcopy);
+      return;
+    case nfs_opnum4.OP_COPY_NOTIFY:
+      encode_COPY_NOTIFY4res(w, v.opcopy_notify);
+      return;
+    case nfs_opnum4.OP_DEALLOCATE:
+      encode_DEALLOCATE4res(w, v.opdeallocate);
+      return;
+    case nfs_opnum4.OP_IO_ADVISE:
+      encode_IO_ADVISE4res(w, v.opio_advise);
+      return;
+    case nfs_opnum4.OP_LAYOUTERROR:
+      encode_LAYOUTERROR4res(w, v.oplayouterror);
+      return;
+    case nfs_opnum4.OP_LAYOUTSTATS:
+      encode_LAYOUTSTATS4res(w, v.oplayoutstats);
+      return;
+    case nfs_opnum4.OP_OFFLOAD_CANCEL:
+      encode_OFFLOAD_CANCEL4res(w, v.opoffload_cancel);
+      return;
+    case nfs_opnum4.OP_OFFLOAD_STATUS:
+      encode_OFFLOAD_STATUS4res(w, v.opoffload_status);
+      return;
+    case nfs_opnum4.OP_READ_PLUS:
+      encode_READ_PLUS4res(w, v.opread_plus);
+      return;
+    case nfs_opnum4.OP_SEEK:
+      encode_SEEK4res(w, v.opseek);
+      return;
+    case nfs_opnum4.OP_WRITE_SAME:
+      encode_WRITE_SAME4res(w, v.opwrite_same);
+      return;
+    case nfs_opnum4.OP_CLONE:
+      encode_CLONE4res(w, v.opclone);
+      return;
+    case nfs_opnum4.OP_GETXATTR:
+      encode_GETXATTR4res(w, v.opgetxattr);
+      return;
+    case nfs_opnum4.OP_SETXATTR:
+      encode_SETXATTR4res(w, v.opsetxattr);
+      return;
+    case nfs_opnum4.OP_LISTXATTRS:
+      encode_LISTXATTRS4res(w, v.oplistxattrs);
+      return;
+    case nfs_opnum4.OP_REMOVEXATTR:
+      encode_REMOVEXATTR4res(w, v.opremovexattr);
       return;
     case nfs_opnum4.OP_ILLEGAL:
       encode_ILLEGAL4res(w, v.opillegal);
@@ -12482,6 +14876,82 @@ export function decode_nfs_resop4(r: XdrReader): nfs_resop4 {
       return {
         resop: nfs_opnum4.OP_RECLAIM_COMPLETE,
         opreclaim_complete: decode_RECLAIM_COMPLETE4res(r),
+      };
+    case nfs_opnum4.OP_ALLOCATE:
+      return {
+        resop: nfs_opnum4.OP_ALLOCATE,
+        opallocate: decode_ALLOCATE4res(r),
+      };
+    case nfs_opnum4.OP_COPY:
+      return { resop: nfs_opnum4.OP_COPY, opcopy: decode_COPY4res(r) };
+    case nfs_opnum4.OP_COPY_NOTIFY:
+      return {
+        resop: nfs_opnum4.OP_COPY_NOTIFY,
+        opcopy_notify: decode_COPY_NOTIFY4res(r),
+      };
+    case nfs_opnum4.OP_DEALLOCATE:
+      return {
+        resop: nfs_opnum4.OP_DEALLOCATE,
+        opdeallocate: decode_DEALLOCATE4res(r),
+      };
+    case nfs_opnum4.OP_IO_ADVISE:
+      return {
+        resop: nfs_opnum4.OP_IO_ADVISE,
+        opio_advise: decode_IO_ADVISE4res(r),
+      };
+    case nfs_opnum4.OP_LAYOUTERROR:
+      return {
+        resop: nfs_opnum4.OP_LAYOUTERROR,
+        oplayouterror: decode_LAYOUTERROR4res(r),
+      };
+    case nfs_opnum4.OP_LAYOUTSTATS:
+      return {
+        resop: nfs_opnum4.OP_LAYOUTSTATS,
+        oplayoutstats: decode_LAYOUTSTATS4res(r),
+      };
+    case nfs_opnum4.OP_OFFLOAD_CANCEL:
+      return {
+        resop: nfs_opnum4.OP_OFFLOAD_CANCEL,
+        opoffload_cancel: decode_OFFLOAD_CANCEL4res(r),
+      };
+    case nfs_opnum4.OP_OFFLOAD_STATUS:
+      return {
+        resop: nfs_opnum4.OP_OFFLOAD_STATUS,
+        opoffload_status: decode_OFFLOAD_STATUS4res(r),
+      };
+    case nfs_opnum4.OP_READ_PLUS:
+      return {
+        resop: nfs_opnum4.OP_READ_PLUS,
+        opread_plus: decode_READ_PLUS4res(r),
+      };
+    case nfs_opnum4.OP_SEEK:
+      return { resop: nfs_opnum4.OP_SEEK, opseek: decode_SEEK4res(r) };
+    case nfs_opnum4.OP_WRITE_SAME:
+      return {
+        resop: nfs_opnum4.OP_WRITE_SAME,
+        opwrite_same: decode_WRITE_SAME4res(r),
+      };
+    case nfs_opnum4.OP_CLONE:
+      return { resop: nfs_opnum4.OP_CLONE, opclone: decode_CLONE4res(r) };
+    case nfs_opnum4.OP_GETXATTR:
+      return {
+        resop: nfs_opnum4.OP_GETXATTR,
+        opgetxattr: decode_GETXATTR4res(r),
+      };
+    case nfs_opnum4.OP_SETXATTR:
+      return {
+        resop: nfs_opnum4.OP_SETXATTR,
+        opsetxattr: decode_SETXATTR4res(r),
+      };
+    case nfs_opnum4.OP_LISTXATTRS:
+      return {
+        resop: nfs_opnum4.OP_LISTXATTRS,
+        oplistxattrs: decode_LISTXATTRS4res(r),
+      };
+    case nfs_opnum4.OP_REMOVEXATTR:
+      return {
+        resop: nfs_opnum4.OP_REMOVEXATTR,
+        opremovexattr: decode_REMOVEXATTR4res(r),
       };
     case nfs_opnum4.OP_ILLEGAL:
       return { resop: nfs_opnum4.OP_ILLEGAL, opillegal: decode_ILLEGAL4res(r) };
@@ -13920,7 +16390,104 @@ export function decode_CB_NOTIFY_DEVICEID4res(
 /** Smallest and largest encoded size of {@link CB_NOTIFY_DEVICEID4res}. */
 export const sizeof_CB_NOTIFY_DEVICEID4res: XdrSize = { min: 4, max: 4 };
 
-/** Callback operations; 6 onwards are NFSv4.1's. */
+/**
+ * Reports the end of an asynchronous COPY (NFSv4.2): its write_response4
+ * on success, else how many bytes were copied.
+ */
+export type offload_info4 =
+  | {
+    coa_status: typeof nfsstat4.NFS4_OK;
+    coa_resok4: write_response4;
+  }
+  | {
+    coa_status: Exclude<nfsstat4, typeof nfsstat4.NFS4_OK>;
+    coa_bytes_copied: number;
+  };
+
+/** Encodes a {@link offload_info4}. */
+export function encode_offload_info4(w: XdrWriter, v: offload_info4): void {
+  w.i32(v.coa_status);
+  switch (v.coa_status) {
+    case nfsstat4.NFS4_OK:
+      encode_write_response4(w, v.coa_resok4);
+      return;
+    default:
+      w.u64(v.coa_bytes_copied);
+      return;
+  }
+}
+
+/** Decodes a {@link offload_info4}. */
+export function decode_offload_info4(r: XdrReader): offload_info4 {
+  const d = r.enumOf<nfsstat4>(_values_nfsstat4, "offload_info4.coa_status");
+  switch (d) {
+    case nfsstat4.NFS4_OK:
+      return {
+        coa_status: nfsstat4.NFS4_OK,
+        coa_resok4: decode_write_response4(r),
+      };
+    default:
+      return {
+        coa_status: d,
+        coa_bytes_copied: r.u64sat("offload_info4.coa_bytes_copied"),
+      };
+  }
+}
+
+/** Smallest and largest encoded size of {@link offload_info4}. */
+export const sizeof_offload_info4: XdrSize = { min: 12, max: 44 };
+
+/** XDR struct `CB_OFFLOAD4args`. */
+export interface CB_OFFLOAD4args {
+  coa_fh: nfs_fh4;
+  /** the COPY's wr_callback_id */
+  coa_stateid: stateid4;
+  coa_offload_info: offload_info4;
+}
+
+/** Encodes a {@link CB_OFFLOAD4args}. */
+export function encode_CB_OFFLOAD4args(w: XdrWriter, v: CB_OFFLOAD4args): void {
+  _opaque(w, v.coa_fh, 128, "CB_OFFLOAD4args.coa_fh");
+  encode_stateid4(w, v.coa_stateid);
+  encode_offload_info4(w, v.coa_offload_info);
+}
+
+/** Decodes a {@link CB_OFFLOAD4args}. */
+export function decode_CB_OFFLOAD4args(r: XdrReader): CB_OFFLOAD4args {
+  return {
+    coa_fh: r.opaque(128, "CB_OFFLOAD4args.coa_fh"),
+    coa_stateid: decode_stateid4(r),
+    coa_offload_info: decode_offload_info4(r),
+  };
+}
+
+/** Smallest and largest encoded size of {@link CB_OFFLOAD4args}. */
+export const sizeof_CB_OFFLOAD4args: XdrSize = { min: 32, max: 192 };
+
+/** XDR struct `CB_OFFLOAD4res`. */
+export interface CB_OFFLOAD4res {
+  cor_status: nfsstat4;
+}
+
+/** Encodes a {@link CB_OFFLOAD4res}. */
+export function encode_CB_OFFLOAD4res(w: XdrWriter, v: CB_OFFLOAD4res): void {
+  w.i32(v.cor_status);
+}
+
+/** Decodes a {@link CB_OFFLOAD4res}. */
+export function decode_CB_OFFLOAD4res(r: XdrReader): CB_OFFLOAD4res {
+  return {
+    cor_status: r.enumOf<nfsstat4>(
+      _values_nfsstat4,
+      "CB_OFFLOAD4res.cor_status",
+    ),
+  };
+}
+
+/** Smallest and largest encoded size of {@link CB_OFFLOAD4res}. */
+export const sizeof_CB_OFFLOAD4res: XdrSize = { min: 4, max: 4 };
+
+/** Callback operations; 6 onwards are NFSv4.1's, 15 NFSv4.2's. */
 export const nfs_cb_opnum4 = {
   OP_CB_GETATTR: 3,
   OP_CB_RECALL: 4,
@@ -13934,6 +16501,8 @@ export const nfs_cb_opnum4 = {
   OP_CB_WANTS_CANCELLED: 12,
   OP_CB_NOTIFY_LOCK: 13,
   OP_CB_NOTIFY_DEVICEID: 14,
+  /** NFSv4.2 */
+  OP_CB_OFFLOAD: 15,
   OP_CB_ILLEGAL: 10044,
 } as const;
 
@@ -13953,6 +16522,7 @@ const _values_nfs_cb_opnum4: ReadonlySet<number> = new Set([
   12,
   13,
   14,
+  15,
   10044,
 ]);
 
@@ -14020,6 +16590,10 @@ export type nfs_cb_argop4 =
     opcbnotify_deviceid: CB_NOTIFY_DEVICEID4args;
   }
   | {
+    argop: typeof nfs_cb_opnum4.OP_CB_OFFLOAD;
+    opcboffload: CB_OFFLOAD4args;
+  }
+  | {
     argop: typeof nfs_cb_opnum4.OP_CB_ILLEGAL;
   };
 
@@ -14062,6 +16636,9 @@ export function encode_nfs_cb_argop4(w: XdrWriter, v: nfs_cb_argop4): void {
       return;
     case nfs_cb_opnum4.OP_CB_NOTIFY_DEVICEID:
       encode_CB_NOTIFY_DEVICEID4args(w, v.opcbnotify_deviceid);
+      return;
+    case nfs_cb_opnum4.OP_CB_OFFLOAD:
+      encode_CB_OFFLOAD4args(w, v.opcboffload);
       return;
     case nfs_cb_opnum4.OP_CB_ILLEGAL:
       return;
@@ -14137,6 +16714,11 @@ export function decode_nfs_cb_argop4(r: XdrReader): nfs_cb_argop4 {
         argop: nfs_cb_opnum4.OP_CB_NOTIFY_DEVICEID,
         opcbnotify_deviceid: decode_CB_NOTIFY_DEVICEID4args(r),
       };
+    case nfs_cb_opnum4.OP_CB_OFFLOAD:
+      return {
+        argop: nfs_cb_opnum4.OP_CB_OFFLOAD,
+        opcboffload: decode_CB_OFFLOAD4args(r),
+      };
     case nfs_cb_opnum4.OP_CB_ILLEGAL:
       return { argop: nfs_cb_opnum4.OP_CB_ILLEGAL };
     default:
@@ -14201,6 +16783,10 @@ export type nfs_cb_resop4 =
     opcbnotify_deviceid: CB_NOTIFY_DEVICEID4res;
   }
   | {
+    resop: typeof nfs_cb_opnum4.OP_CB_OFFLOAD;
+    opcboffload: CB_OFFLOAD4res;
+  }
+  | {
     resop: typeof nfs_cb_opnum4.OP_CB_ILLEGAL;
     opcbillegal: CB_ILLEGAL4res;
   };
@@ -14244,6 +16830,9 @@ export function encode_nfs_cb_resop4(w: XdrWriter, v: nfs_cb_resop4): void {
       return;
     case nfs_cb_opnum4.OP_CB_NOTIFY_DEVICEID:
       encode_CB_NOTIFY_DEVICEID4res(w, v.opcbnotify_deviceid);
+      return;
+    case nfs_cb_opnum4.OP_CB_OFFLOAD:
+      encode_CB_OFFLOAD4res(w, v.opcboffload);
       return;
     case nfs_cb_opnum4.OP_CB_ILLEGAL:
       encode_CB_ILLEGAL4res(w, v.opcbillegal);
@@ -14319,6 +16908,11 @@ export function decode_nfs_cb_resop4(r: XdrReader): nfs_cb_resop4 {
       return {
         resop: nfs_cb_opnum4.OP_CB_NOTIFY_DEVICEID,
         opcbnotify_deviceid: decode_CB_NOTIFY_DEVICEID4res(r),
+      };
+    case nfs_cb_opnum4.OP_CB_OFFLOAD:
+      return {
+        resop: nfs_cb_opnum4.OP_CB_OFFLOAD,
+        opcboffload: decode_CB_OFFLOAD4res(r),
       };
     case nfs_cb_opnum4.OP_CB_ILLEGAL:
       return {

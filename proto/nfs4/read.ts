@@ -1,6 +1,7 @@
 /**
- * READ's result, written by hand because its data goes out uncopied (the
- * exclusion is listed in `tools/xdrgen/config.ts`).
+ * READ's result and READ_PLUS's data segments, written by hand because
+ * their data goes out uncopied (the exclusions are listed in
+ * `tools/xdrgen/config.ts`).
  *
  * {@link encode_READ4resok} ends the result with `XdrWriter.opaqueRef`, so
  * a writer made with `refMin` (the RPC server's) hands data of 64 KiB and
@@ -29,7 +30,7 @@
  */
 
 import type { XdrWriter } from "../../rpc/xdr.ts";
-import type { READ4resok } from "./nfs4_gen.ts";
+import type { data4, READ4resok } from "./nfs4_gen.ts";
 
 /**
  * Encodes a READ4resok: `eof`, then `data` kept by reference when the
@@ -38,4 +39,14 @@ import type { READ4resok } from "./nfs4_gen.ts";
 export function encode_READ4resok(w: XdrWriter, v: READ4resok): void {
   w.bool(v.eof);
   w.opaqueRef(v.data);
+}
+
+/**
+ * Encodes a data4 (a READ_PLUS data segment): `d_offset`, then `d_data`
+ * kept by reference when the writer allows it, as
+ * {@link encode_READ4resok} does.
+ */
+export function encode_data4(w: XdrWriter, v: data4): void {
+  w.u64(v.d_offset);
+  w.opaqueRef(v.d_data);
 }

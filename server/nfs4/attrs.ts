@@ -11,10 +11,12 @@
  * `maxname`, `maxlink`, `maxfilesize`, `files_*`, `space_*`, `cansettime`,
  * `case_insensitive` (false), `case_preserving`, `chown_restricted`,
  * `homogeneous`, `no_trunc`, `rawdev`; and the settable `time_access_set`
- * and `time_modify_set`. Not offered: ACLs, named attributes, `archive`,
- * `hidden`, `system`, `mimetype`, quotas, backup and creation times,
- * `fs_locations`, and the pNFS, retention and notification attributes of
- * 4.1. NFSv4.0 is not told of `suppattr_exclcreat`.
+ * and `time_modify_set`. In 4.2 also `clone_blksize`, `space_freed`,
+ * `change_attr_type` and `xattr_support` (RFC 8276). Not offered: ACLs,
+ * named attributes, `archive`, `hidden`, `system`, `mimetype`, quotas,
+ * backup and creation times, `fs_locations`, the pNFS, retention and
+ * notification attributes of 4.1, and 4.2's `sec_label`. NFSv4.0 is not
+ * told of `suppattr_exclcreat`, nor 4.0 and 4.1 of 4.2's attributes.
  *
  * Choices:
  * - `fsid`: the pseudo file system is {0, 0}; an export object is
@@ -30,6 +32,18 @@
  * - `owner` and `owner_group`: see {@link OwnerNames}.
  * - `mounted_on_fileid` of an export's root: the fileid of the entry it
  *   covers in the pseudo file system or the parent export.
+ * - `space_used`: the VFS `used`, which counts allocated storage only, so
+ *   holes (DEALLOCATE, sparse writes) do not count. `space_freed`: what
+ *   removing the object would free: `used`, or 0 while other links keep
+ *   it.
+ * - `change_attr_type`: NFS4_CHANGE_TYPE_IS_MONOTONIC_INCR where the back
+ *   end keeps a change counter (the VFS promises it never goes back),
+ *   NFS4_CHANGE_TYPE_IS_TIME_METADATA where `change` is the ctime, as for
+ *   pseudo directories.
+ * - `clone_blksize`: 0, no alignment promised: a file system that can
+ *   only clone whole blocks refuses other ranges with NFS4ERR_INVAL.
+ * - `xattr_support`: whether the export's file system has extended
+ *   attributes (false for pseudo directories).
  *
  * @module
  */
@@ -40,11 +54,13 @@ import {
   bitmapIntersect,
   bitmapIsEmpty,
   bitmapOf,
+  change_attr_type4,
   decodeFattr4,
   FATTR4,
   type fattr4,
   FATTR4_KNOWN_V40,
   FATTR4_KNOWN_V41,
+  FATTR4_KNOWN_V42,
   FATTR4_READABLE,
   FATTR4_WRITABLE,
   fattr4Entry,
@@ -124,11 +140,19 @@ const COMMON = [
 const SUPPORTED: readonly (readonly number[])[] = [
   Object.freeze(bitmapOf(COMMON)),
   Object.freeze(bitmapOf([...COMMON, A.suppattr_exclcreat.bit])),
+  Object.freeze(bitmapOf([
+    ...COMMON,
+    A.suppattr_exclcreat.bit,
+    A.clone_blksize.bit,
+    A.space_freed.bit,
+    A.change_attr_type.bit,
+    A.xattr_support.bit,
+  ])),
 ];
 
 /** The attributes this server supports in minor version `minor`. */
 export function supportedAttrs(minor: number): readonly number[] {
-  return SUPPORTED[Math.min(minor, 1)];
+  return SUPPORTED[Math.min(minor, SUPPORTED.length - 1)];
 }
 
 /** The attributes SETATTR (and CREATE's and OPEN's createattrs) set. */
@@ -168,6 +192,8 @@ const NEEDS_GETATTR = bitmapOf([
   A.time_access,
   A.time_metadata,
   A.time_modify,
+  A.space_freed,
+  A.change_attr_type,
 ].map((d) => d.bit));
 
 /** Attributes whose values need the file system's statistics. */
@@ -183,6 +209,7 @@ const NEEDS_STATFS = bitmapOf([
 const WRITE_ONLY: readonly (readonly number[])[] = [
   FATTR4_KNOWN_V40,
   FATTR4_KNOWN_V41,
+  FATTR4_KNOWN_V42,
 ].map((known) =>
   bitmapIntersect(
     known,
@@ -202,7 +229,12 @@ export function readRequest(
   minor: number,
 ): number[] {
   if (
-    !bitmapIsEmpty(bitmapIntersect(request, WRITE_ONLY[Math.min(minor, 1)]))
+    !bitmapIsEmpty(
+      bitmapIntersect(
+        request,
+        WRITE_ONLY[Math.min(minor, WRITE_ONLY.length - 1)],
+      ),
+    )
   ) {
     fail(nfsstat4.NFS4ERR_INVAL, "Write-only attribute requested");
   }
@@ -224,12 +256,17 @@ function timeDelta(ns: number): nfstime4 {
   return { seconds: Math.floor(d / 1e9), nseconds: d % 1e9 };
 }
 
+/** Whether the back end keeps a change counter for `a`. */
+function hasCounter(a: Attributes): boolean {
+  return Number.isSafeInteger(a.change) && a.change >= 0;
+}
+
 /**
  * The `change` attribute of `a`: its change counter, or its ctime in
  * nanoseconds when the back end keeps none.
  */
 export function changeOf(a: Attributes): bigint {
-  if (Number.isSafeInteger(a.change) && a.change >= 0) return BigInt(a.change);
+  if (hasCounter(a)) return BigInt(a.change);
   return BigInt(a.ctime.sec) * 1_000_000_000n + BigInt(a.ctime.nsec);
 }
 
@@ -306,6 +343,8 @@ export class AttrReader {
       maxlink: Math.min(l.maxLinks, 0xffffffff),
       maxname: l.maxNameLength,
       time_delta: timeDelta(l.timeDelta),
+      clone_blksize: 0,
+      xattr_support: fs.xattrs !== undefined,
     };
     if (attrs !== undefined) {
       v.type = attrs.type;
@@ -321,6 +360,12 @@ export class AttrReader {
       v.time_access = nfstime(attrs.atime);
       v.time_metadata = nfstime(attrs.ctime);
       v.time_modify = nfstime(attrs.mtime);
+      v.space_freed = attrs.nlink > 1 && attrs.type !== FileType.Directory
+        ? 0
+        : attrs.used;
+      v.change_attr_type = hasCounter(attrs)
+        ? change_attr_type4.NFS4_CHANGE_TYPE_IS_MONOTONIC_INCR
+        : change_attr_type4.NFS4_CHANGE_TYPE_IS_TIME_METADATA;
     }
     if (stats !== undefined) {
       v.files_avail = stats.availFiles;
@@ -407,6 +452,10 @@ function pseudoValues(node: PseudoNode, nfs: Nfs4Server): Fattr4Values {
     time_delta: { seconds: 1, nseconds: 0 },
     time_metadata: t,
     time_modify: t,
+    clone_blksize: 0,
+    space_freed: 0,
+    change_attr_type: change_attr_type4.NFS4_CHANGE_TYPE_IS_TIME_METADATA,
+    xattr_support: false,
   };
 }
 

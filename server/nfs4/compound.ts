@@ -7,13 +7,15 @@
  * - An operation number that the minor version does not define:
  *   NFS4ERR_OP_ILLEGAL in an OP_ILLEGAL result, and evaluation stops.
  * - An operation 4.1 forbids (SETCLIENTID, RENEW, OPEN_CONFIRM …) in a 4.1
- *   COMPOUND, or one this server does not implement (pNFS): NFS4ERR_NOTSUPP.
+ *   or 4.2 COMPOUND, or one this server does not implement (pNFS):
+ *   NFS4ERR_NOTSUPP.
  * - Arguments that do not decode: NFS4ERR_BADXDR for that operation
  *   (`decodeCompoundArgs` decodes up to it). A header that does not decode
  *   (tag, minor version, count) is GARBAGE_ARGS at the RPC level, since
  *   there is no tag to echo.
  * - 4.0: more than {@link MAX_OPS_40} operations: NFS4ERR_RESOURCE.
- * - 4.1: an operation before SEQUENCE that needs a session:
+ * - 4.1 and 4.2 (whose COMPOUND follows 4.1's rules): an operation before
+ *   SEQUENCE that needs a session:
  *   NFS4ERR_OP_NOT_IN_SESSION; a session-less operation that is not alone:
  *   NFS4ERR_NOT_ONLY_OP; SEQUENCE anywhere but first: NFS4ERR_SEQUENCE_POS;
  *   a reply larger than the session allows: NFS4ERR_REP_TOO_BIG (or
@@ -102,7 +104,13 @@ export interface CompoundResult {
 const LAST_OP = [
   nfs_opnum4.OP_RELEASE_LOCKOWNER,
   nfs_opnum4.OP_RECLAIM_COMPLETE,
+  nfs_opnum4.OP_REMOVEXATTR,
 ];
+
+/** Whether `opnum` is an operation of minor version `minor`. */
+function inMinor(opnum: number, minor: number): boolean {
+  return opnum <= LAST_OP[Math.min(minor, LAST_OP.length - 1)];
+}
 
 /** The arguments in an `nfs_argop4` arm (its one field besides `argop`). */
 function argsOf(a: nfs_argop4): unknown {
@@ -152,9 +160,7 @@ export async function runCompound(
   let status: nfsstat4 = nfsstat4.NFS4_OK;
   for (let i = 0; i < argarray.length; i++) {
     const opnum = argarray[i].argop;
-    const op = opnum <= LAST_OP[Math.min(minor, 1)]
-      ? ops.get(opnum)
-      : undefined;
+    const op = inMinor(opnum, minor) ? ops.get(opnum) : undefined;
     if (op === undefined) {
       status = nfsstat4.NFS4ERR_OP_ILLEGAL;
       results.push({
@@ -194,9 +200,7 @@ export async function runCompound(
     // An operation this server does not have is OP_ILLEGAL whether or not
     // its arguments decode; one it has encodes its own failure, since some
     // results carry more than the status (SETATTR4res's attrsset).
-    const op = opnum <= LAST_OP[Math.min(minor, 1)]
-      ? ops.get(opnum)
-      : undefined;
+    const op = inMinor(opnum, minor) ? ops.get(opnum) : undefined;
     if (s === nfsstat4.NFS4ERR_OP_ILLEGAL || op === undefined) {
       status = nfsstat4.NFS4ERR_OP_ILLEGAL;
       results.push({
@@ -254,7 +258,8 @@ export function encodeCompound(w: XdrWriter, res: CompoundResult): void {
 }
 
 /**
- * The 4.1 rules on where an operation may stand; undefined when it may run.
+ * The 4.1 rules on where an operation may stand (4.2's too); undefined
+ * when it may run.
  */
 function gate(
   op: Op,

@@ -31,7 +31,7 @@ import type { Session } from "./state/sessions.ts";
 export interface Nfs4Options {
   /** The exports, shared with NFSv3 and MOUNT. */
   exports: ExportTable;
-  /** The minor versions served. Default [0, 1]. */
+  /** The minor versions served. Default [0, 1, 2]. */
   minorVersions?: readonly number[];
   /** Lease time in seconds. Default 90. */
   leaseTime?: number;
@@ -120,7 +120,7 @@ export class Nfs4Server {
   constructor(options: Nfs4Options) {
     this.table = options.exports;
     this.pseudo = new PseudoFs(options.exports);
-    this.minors = new Set(options.minorVersions ?? [0, 1]);
+    this.minors = new Set(options.minorVersions ?? [0, 1, 2]);
     this.leaseTime = options.leaseTime ?? 90;
     this.graceTime = options.graceTime ?? this.leaseTime;
     this.maxIo = options.maxIo ?? 1 << 20;

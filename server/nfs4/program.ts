@@ -1,6 +1,7 @@
 /**
  * The NFSv4 program (100003, version 4): NULL and COMPOUND, with minor
- * versions 0 and 1 (RFC 7530, RFC 8881).
+ * versions 0, 1 and 2 (RFC 7530, RFC 8881, RFC 7862 with RFC 8276's
+ * extended attributes).
  *
  * COMPOUND replies are not kept in the RPC duplicate-request cache, as in
  * the kernel's nfsd: 4.0 replays what the open and lock owners' seqids
@@ -23,6 +24,10 @@ import { lockOps } from "./ops/locks.ts";
 import { openOps } from "./ops/open.ts";
 import { optionalOps } from "./ops/optional.ts";
 import { sessionOps } from "./ops/sessions.ts";
+import { sparseOps } from "./ops/sparse.ts";
+import { readPlusOps } from "./ops/read_plus.ts";
+import { copyOps } from "./ops/copy.ts";
+import { xattrOps } from "./ops/xattrs.ts";
 
 export type { Nfs4Options } from "./context.ts";
 export type { Nfs4IdMapping } from "./idmap.ts";
@@ -44,6 +49,10 @@ export function nfs4Ops(): ReadonlyMap<number, Op> {
     ...openOps,
     ...lockOps,
     ...optionalOps,
+    ...sparseOps,
+    ...readPlusOps,
+    ...copyOps,
+    ...xattrOps,
   ]);
 }
 
@@ -64,9 +73,14 @@ export function nfs4Program(options: Nfs4Options): RpcProgram {
   return nfs4ProgramOf(new Nfs4Server(options));
 }
 
-/** The NFSv4 program over program state made by the caller (tests reach in). */
-export function nfs4ProgramOf(nfs: Nfs4Server): RpcProgram {
-  const ops = nfs4Ops();
+/**
+ * The NFSv4 program over program state made by the caller, with `ops` in
+ * place of the server's own operations when given (tests reach in).
+ */
+export function nfs4ProgramOf(
+  nfs: Nfs4Server,
+  ops: ReadonlyMap<number, Op> = nfs4Ops(),
+): RpcProgram {
   return {
     program: NFS_PROGRAM,
     version: 4,

@@ -1,11 +1,14 @@
 // Fuzzing NFSv4 COMPOUND: mutated requests against a live server over a
 // small MemFs, and straight into the COMPOUND decoders. The corpus is valid
 // COMPOUNDs made with the generated encoders (filehandle, attribute, data,
-// namespace, client ID, session and open/lock operations, minor versions 0
-// and 1); mutations flip bits, cut, extend, overwrite words with edge
+// namespace, client ID, session and open/lock operations, and 4.2's sparse
+// file, copy and xattr operations from ./_nfs4_42.ts; minor versions 0, 1
+// and 2); mutations flip bits, cut, extend, overwrite words with edge
 // values, swap operation numbers and splice operations of different
-// requests together. Bounded by count and by time. Set NETFS_FUZZ_SEED to
-// replay a run; the seed is printed when a test fails.
+// requests together. A second live server steers every SEQUENCE onto a
+// real session (./_nfs4_42.ts), so that mutated 4.1 and 4.2 operations run
+// instead of stopping at SEQUENCE. Bounded by count and by time. Set
+// NETFS_FUZZ_SEED to replay a run; the seed is printed when a test fails.
 //
 // Failing means: a SERVERFAULT the server logged (an exception that was not
 // an Nfs4Error or VfsError), an RPC-level SYSTEM_ERR, a reply that does not
@@ -19,306 +22,27 @@ import { fragmentRecord, RecordReader } from "../../rpc/record.ts";
 import { serveRpc } from "../../rpc/server.ts";
 import { XdrError, XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import {
-  AUTH_NONE,
-  AUTH_SYS,
-  createmode4,
   decode_COMPOUND4res,
   decodeCompoundArgs,
   encode_COMPOUND4args,
   encode_nfs_argop4,
   type nfs_argop4,
-  nfs_ftype4,
-  nfs_lock_type4,
   nfs_opnum4 as OP,
-  open_claim_type4,
-  opentype4,
-  state_protect_how4,
-  type stateid4,
 } from "../../proto/nfs4/mod.ts";
+import type { RpcProgram } from "../../rpc/program.ts";
 import { ExportTable } from "../../server/exports.ts";
 import { nfs4Program } from "../../server/nfs4/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
 import { concat, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
+import { operations42, steeredProgram } from "./_nfs4_42.ts";
+import { operations } from "./_nfs4_ops.ts";
 
 const RECORDS = 100_000;
 const TIME_LIMIT_MS = 20_000;
 
 const enc = new TextEncoder();
 const name = (s: string) => enc.encode(s);
-const ZERO_SID: stateid4 = { seqid: 0, other: new Uint8Array(12) };
-const ONES_SID: stateid4 = {
-  seqid: 0xffffffff,
-  other: new Uint8Array(12).fill(0xff),
-};
-const SOME_SID: stateid4 = {
-  seqid: 1,
-  other: new Uint8Array([0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 2]),
-};
-const SESSION = new Uint8Array(16).fill(7);
-const VERF = new Uint8Array(8).fill(3);
-// type, size, fileid | mode, owner, owner_group, time_modify: a usual ask.
-const ATTRS = [(1 << 1) | (1 << 4) | (1 << 20), (1 << 1) | (1 << 4) | (1 << 5)];
-const ALL_ATTRS = [0xffffffff, 0xffffffff, 0xffffffff];
-
-/** Operations to build requests from, each valid on its own. */
-function operations(): nfs_argop4[] {
-  const attrs = { attrmask: [0, 1 << 1], attr_vals: new Uint8Array(4) }; // mode
-  const owner = { clientid: 0x1234n, owner: name("owner") };
-  return [
-    { argop: OP.OP_PUTROOTFH },
-    { argop: OP.OP_PUTPUBFH },
-    { argop: OP.OP_GETFH },
-    { argop: OP.OP_SAVEFH },
-    { argop: OP.OP_RESTOREFH },
-    { argop: OP.OP_LOOKUPP },
-    { argop: OP.OP_LOOKUP, oplookup: { objname: name("file") } },
-    { argop: OP.OP_LOOKUP, oplookup: { objname: name("dir") } },
-    { argop: OP.OP_LOOKUP, oplookup: { objname: name("data") } },
-    { argop: OP.OP_PUTFH, opputfh: { object: new Uint8Array(20).fill(0x4e) } },
-    { argop: OP.OP_GETATTR, opgetattr: { attr_request: ATTRS } },
-    { argop: OP.OP_GETATTR, opgetattr: { attr_request: ALL_ATTRS } },
-    { argop: OP.OP_ACCESS, opaccess: { access: 0x3f } },
-    { argop: OP.OP_READLINK },
-    {
-      argop: OP.OP_READ,
-      opread: { stateid: ZERO_SID, offset: 0, count: 4096 },
-    },
-    {
-      argop: OP.OP_READ,
-      opread: { stateid: ONES_SID, offset: 100, count: 1 << 20 },
-    },
-    {
-      argop: OP.OP_WRITE,
-      opwrite: {
-        stateid: ZERO_SID,
-        offset: 10,
-        stable: 0,
-        data: name("fuzzed data"),
-      },
-    },
-    {
-      argop: OP.OP_WRITE,
-      opwrite: {
-        stateid: SOME_SID,
-        offset: 4096,
-        stable: 2,
-        data: new Uint8Array(300),
-      },
-    },
-    { argop: OP.OP_COMMIT, opcommit: { offset: 0, count: 0 } },
-    {
-      argop: OP.OP_READDIR,
-      opreaddir: {
-        cookie: 0n,
-        cookieverf: new Uint8Array(8),
-        dircount: 4096,
-        maxcount: 8192,
-        attr_request: ATTRS,
-      },
-    },
-    {
-      argop: OP.OP_SETATTR,
-      opsetattr: { stateid: ZERO_SID, obj_attributes: attrs },
-    },
-    {
-      argop: OP.OP_CREATE,
-      opcreate: {
-        objtype: { type: nfs_ftype4.NF4DIR },
-        objname: name("newdir"),
-        createattrs: attrs,
-      },
-    },
-    {
-      argop: OP.OP_CREATE,
-      opcreate: {
-        objtype: { type: nfs_ftype4.NF4LNK, linkdata: name("target") },
-        objname: name("link"),
-        createattrs: { attrmask: [], attr_vals: new Uint8Array() },
-      },
-    },
-    { argop: OP.OP_REMOVE, opremove: { target: name("newdir") } },
-    {
-      argop: OP.OP_RENAME,
-      oprename: { oldname: name("file"), newname: name("renamed") },
-    },
-    { argop: OP.OP_LINK, oplink: { newname: name("hard") } },
-    {
-      argop: OP.OP_SETCLIENTID,
-      opsetclientid: {
-        client: { verifier: VERF, id: name("fuzz-client") },
-        callback: {
-          cb_program: 0x40000000,
-          cb_location: { na_r_netid: "tcp", na_r_addr: "127.0.0.1.8.1" },
-        },
-        callback_ident: 1,
-      },
-    },
-    {
-      argop: OP.OP_SETCLIENTID_CONFIRM,
-      opsetclientid_confirm: { clientid: 0x1234n, setclientid_confirm: VERF },
-    },
-    { argop: OP.OP_RENEW, oprenew: { clientid: 0x1234n } },
-    {
-      argop: OP.OP_OPEN,
-      opopen: {
-        seqid: 1,
-        share_access: 3,
-        share_deny: 0,
-        owner,
-        openhow: {
-          opentype: opentype4.OPEN4_CREATE,
-          how: { mode: createmode4.UNCHECKED4, createattrs: attrs },
-        },
-        claim: { claim: open_claim_type4.CLAIM_NULL, file: name("new") },
-      },
-    },
-    {
-      argop: OP.OP_OPEN,
-      opopen: {
-        seqid: 2,
-        share_access: 1,
-        share_deny: 0,
-        owner,
-        openhow: { opentype: opentype4.OPEN4_NOCREATE },
-        claim: { claim: open_claim_type4.CLAIM_NULL, file: name("file") },
-      },
-    },
-    {
-      argop: OP.OP_OPEN_CONFIRM,
-      opopen_confirm: { open_stateid: SOME_SID, seqid: 2 },
-    },
-    {
-      argop: OP.OP_OPEN_DOWNGRADE,
-      opopen_downgrade: {
-        open_stateid: SOME_SID,
-        seqid: 3,
-        share_access: 1,
-        share_deny: 0,
-      },
-    },
-    { argop: OP.OP_CLOSE, opclose: { seqid: 4, open_stateid: SOME_SID } },
-    {
-      argop: OP.OP_LOCK,
-      oplock: {
-        locktype: nfs_lock_type4.WRITE_LT,
-        reclaim: false,
-        offset: 0n,
-        length: 0xffffffffffffffffn,
-        locker: {
-          new_lock_owner: true,
-          open_owner: {
-            open_seqid: 3,
-            open_stateid: SOME_SID,
-            lock_seqid: 0,
-            lock_owner: owner,
-          },
-        },
-      },
-    },
-    {
-      argop: OP.OP_LOCKT,
-      oplockt: {
-        locktype: nfs_lock_type4.READ_LT,
-        offset: 10n,
-        length: 10n,
-        owner,
-      },
-    },
-    {
-      argop: OP.OP_LOCKU,
-      oplocku: {
-        locktype: nfs_lock_type4.WRITE_LT,
-        seqid: 1,
-        lock_stateid: SOME_SID,
-        offset: 0n,
-        length: 1n,
-      },
-    },
-    {
-      argop: OP.OP_RELEASE_LOCKOWNER,
-      oprelease_lockowner: { lock_owner: owner },
-    },
-    {
-      argop: OP.OP_EXCHANGE_ID,
-      opexchange_id: {
-        eia_clientowner: { co_verifier: VERF, co_ownerid: name("fuzz-41") },
-        eia_flags: 0,
-        eia_state_protect: { spa_how: state_protect_how4.SP4_NONE },
-        eia_client_impl_id: [],
-      },
-    },
-    {
-      argop: OP.OP_CREATE_SESSION,
-      opcreate_session: {
-        csa_clientid: 0x1234n,
-        csa_sequence: 1,
-        csa_flags: 0,
-        csa_fore_chan_attrs: {
-          ca_headerpadsize: 0,
-          ca_maxrequestsize: 1 << 20,
-          ca_maxresponsesize: 1 << 20,
-          ca_maxresponsesize_cached: 4096,
-          ca_maxoperations: 16,
-          ca_maxrequests: 8,
-          ca_rdma_ird: [],
-        },
-        csa_back_chan_attrs: {
-          ca_headerpadsize: 0,
-          ca_maxrequestsize: 4096,
-          ca_maxresponsesize: 4096,
-          ca_maxresponsesize_cached: 0,
-          ca_maxoperations: 2,
-          ca_maxrequests: 1,
-          ca_rdma_ird: [],
-        },
-        csa_cb_program: 0x40000000,
-        csa_sec_parms: [
-          { cb_secflavor: AUTH_NONE },
-          {
-            cb_secflavor: AUTH_SYS,
-            cbsp_sys_cred: {
-              stamp: 1,
-              machinename: "fuzz",
-              uid: 0,
-              gid: 0,
-              gids: [],
-            },
-          },
-        ],
-      },
-    },
-    {
-      argop: OP.OP_SEQUENCE,
-      opsequence: {
-        sa_sessionid: SESSION,
-        sa_sequenceid: 1,
-        sa_slotid: 0,
-        sa_highest_slotid: 0,
-        sa_cachethis: true,
-      },
-    },
-    {
-      argop: OP.OP_RECLAIM_COMPLETE,
-      opreclaim_complete: { rca_one_fs: false },
-    },
-    {
-      argop: OP.OP_DESTROY_SESSION,
-      opdestroy_session: { dsa_sessionid: SESSION },
-    },
-    {
-      argop: OP.OP_DESTROY_CLIENTID,
-      opdestroy_clientid: { dca_clientid: 0x1234n },
-    },
-    {
-      argop: OP.OP_TEST_STATEID,
-      optest_stateid: { ts_stateids: [SOME_SID, ZERO_SID] },
-    },
-    { argop: OP.OP_FREE_STATEID, opfree_stateid: { fsa_stateid: SOME_SID } },
-    { argop: OP.OP_SECINFO_NO_NAME, opsecinfo_no_name: 0 },
-    { argop: OP.OP_SECINFO, opsecinfo: { name: name("file") } },
-  ];
-}
 
 /** A request to mutate: the RPC call and where its COMPOUND's parts lie. */
 interface Seed {
@@ -366,7 +90,7 @@ function seed(ops: nfs_argop4[], minor: number, xid: number): Seed {
 
 /** Valid requests: each operation after a path to a file, and workloads. */
 function corpus(): Seed[] {
-  const all = operations();
+  const all = [...operations(), ...operations42()];
   const by = (n: number) => all.find((o) => o.argop === n)!;
   const lookup = (s: string): nfs_argop4 => ({
     argop: OP.OP_LOOKUP,
@@ -381,7 +105,61 @@ function corpus(): Seed[] {
       seed([sequence, by(OP.OP_PUTROOTFH), lookup("dir"), op], 1, xid++),
     );
     out.push(seed([op], 0, xid++));
+    out.push(
+      seed([sequence, by(OP.OP_PUTROOTFH), lookup("file"), op], 2, xid++),
+    );
   }
+  // 4.2 workloads: sparse files, copies between files, xattrs.
+  out.push(
+    seed(
+      [
+        sequence,
+        by(OP.OP_PUTROOTFH),
+        lookup("file"),
+        by(OP.OP_ALLOCATE),
+        by(OP.OP_SEEK),
+        by(OP.OP_DEALLOCATE),
+        by(OP.OP_READ_PLUS),
+        by(OP.OP_IO_ADVISE),
+      ],
+      2,
+      xid++,
+    ),
+  );
+  out.push(
+    seed(
+      [
+        sequence,
+        by(OP.OP_PUTROOTFH),
+        lookup("file"),
+        by(OP.OP_SAVEFH),
+        by(OP.OP_PUTROOTFH),
+        lookup("copy"),
+        by(OP.OP_COPY),
+        by(OP.OP_CLONE),
+        by(OP.OP_OFFLOAD_STATUS),
+        by(OP.OP_READ_PLUS),
+      ],
+      2,
+      xid++,
+    ),
+  );
+  out.push(
+    seed(
+      [
+        sequence,
+        by(OP.OP_PUTROOTFH),
+        lookup("file"),
+        by(OP.OP_SETXATTR),
+        by(OP.OP_GETXATTR),
+        by(OP.OP_LISTXATTRS),
+        by(OP.OP_REMOVEXATTR),
+        by(OP.OP_ACCESS),
+      ],
+      2,
+      xid++,
+    ),
+  );
   const read = by(OP.OP_READ);
   const getattr = by(OP.OP_GETATTR);
   out.push(seed([by(OP.OP_SETCLIENTID)], 0, xid++));
@@ -449,7 +227,9 @@ const EXTREMES = [
   0xffffffff,
   0xfffffffc,
   10044, // OP_ILLEGAL
-  58, // one past the last 4.1 operation
+  58, // the last 4.1 operation
+  59, // the first 4.2 operation
+  76, // one past the last 4.2 operation
   40, // one past the last 4.0 operation
   256,
   4096,
@@ -497,7 +277,7 @@ function mutate(r: Rng, seeds: Seed[]): Uint8Array {
         word(
           b,
           start,
-          r.next() < 0.6 ? 3 + r.int(56) : EXTREMES[r.int(EXTREMES.length)],
+          r.next() < 0.6 ? 3 + r.int(73) : EXTREMES[r.int(EXTREMES.length)],
         );
       }
       return b;
@@ -545,6 +325,11 @@ async function seeded(): Promise<MemFs> {
   });
   const f = await fs.create(ROOT, fs.root, "file");
   await fs.write(ROOT, f.fileid, 0, new Uint8Array(10000).fill(0x61));
+  // Sparse: data, a hole, data.
+  const c = await fs.create(ROOT, fs.root, "copy");
+  await fs.write(ROOT, c.fileid, 0, new Uint8Array(5000).fill(0x62));
+  await fs.write(ROOT, c.fileid, 3 << 20, new Uint8Array(5000).fill(0x63));
+  await fs.xattrs.setxattr(ROOT, f.fileid, "user.colour", new Uint8Array(4));
   const d = await fs.mkdir(ROOT, fs.root, "dir");
   for (let i = 0; i < 40; i++) await fs.create(ROOT, d.fileid, `entry-${i}`);
   await fs.symlink(ROOT, fs.root, "link", "file");
@@ -562,136 +347,184 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Sends `records` mutated COMPOUNDs (at most `timeLimit` ms' worth) to a
+ * live server of `program` over a seeded MemFs, and checks what the
+ * failure rules above say.
+ */
+async function fuzzLive(
+  what: string,
+  salt: number,
+  program: (exports: ExportTable, log: (m: string) => void) => RpcProgram,
+  RECORDS: number,
+  TIME_LIMIT_MS: number,
+  expect42 = false,
+): Promise<void> {
+  const ran42 = new Set<number>();
+  const r = rng(SEED ^ salt);
+  const seeds = corpus();
+  const fs = await seeded();
+  const exports = new ExportTable([
+    { path: "/", fs, squash: "none" },
+    { path: "/data", fs, squash: "none" },
+  ]);
+  const faults: string[] = [];
+  const rpcLines: string[] = [];
+  const server = serveRpc({
+    port: 0,
+    log: (m) => void rpcLines.push(m),
+    maxRecordSize: (1 << 20) + 65536,
+    programs: [program(exports, (m) => void faults.push(m))],
+  });
+  const memBefore = Deno.memoryUsage();
+  const started = Date.now();
+  let sent = 0;
+  let replies = 0;
+  let compounds = 0;
+  const CONNS = 4;
+  try {
+    await Promise.all(Array.from({ length: CONNS }, async () => {
+      while (sent < RECORDS && Date.now() - started < TIME_LIMIT_MS) {
+        const conn = await Deno.connect({ port: server.addr.port });
+        const reader = new RecordReader(conn, { maxRecordSize: 4 << 20 });
+        const drain = (async () => {
+          try {
+            for (;;) {
+              const rec = await reader.next();
+              if (rec === null) return;
+              const x = new XdrReader(rec);
+              const h = decodeReplyHeader(x);
+              replies++;
+              if (
+                h.replyStat === 0 && h.acceptStat === 0 && x.remaining > 0
+              ) {
+                // A COMPOUND reply (NULL's is empty) must decode whole.
+                const res = decode_COMPOUND4res(x);
+                for (const op of res.resarray) {
+                  if (
+                    op.resop >= OP.OP_ALLOCATE && op.resop <= OP.OP_REMOVEXATTR
+                  ) {
+                    ran42.add(op.resop);
+                  }
+                }
+                assert.equal(x.remaining, 0, "COMPOUND reply has no tail");
+                compounds++;
+              }
+            }
+          } catch (e) {
+            if (e instanceof XdrError || e instanceof assert.AssertionError) {
+              throw e; // a malformed reply is a bug
+            }
+          }
+        })();
+        try {
+          for (let batch = 0; batch < 50 && sent < RECORDS; batch++) {
+            const parts: Uint8Array[] = [];
+            for (let i = 0; i < 40; i++) {
+              parts.push(fragmentRecord(mutate(r, seeds)));
+              sent++;
+            }
+            await writeAll(conn, concat(parts));
+            if (Date.now() - started > TIME_LIMIT_MS) break;
+          }
+        } catch {
+          // The server closed a connection it would not read on: allowed.
+        } finally {
+          try {
+            conn.closeWrite();
+          } catch { /* already closed */ }
+        }
+        await within(drain, 10_000, "the server stopped answering");
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+    }));
+    const elapsed = Date.now() - started;
+    const mem = Deno.memoryUsage();
+    const grew = (mem.heapUsed + mem.external) -
+      (memBefore.heapUsed + memBefore.external);
+    console.log(
+      `fuzz ${what}: ${sent} requests, ${replies} replies (${compounds} COMPOUND) in ${elapsed} ms; memory +${
+        Math.round(grew / 1048576)
+      } MiB`,
+    );
+    assert.deepEqual(
+      faults,
+      [],
+      "no operation failed with an unexpected exception",
+    );
+    assert.deepEqual(
+      rpcLines.filter((l) => /SYSTEM_ERR|Call failed/.test(l)),
+      [],
+      "no procedure or encoder threw",
+    );
+    if (elapsed < TIME_LIMIT_MS) assert.ok(sent >= RECORDS);
+    assert.ok(
+      compounds > sent / 2,
+      `most requests were answered with a COMPOUND reply: ${compounds} of ${sent}`,
+    );
+    assert.ok(grew < 512 << 20, `memory stayed bounded: +${grew} bytes`);
+    if (expect42) {
+      assert.ok(
+        ran42.size >= 15,
+        `most 4.2 operations ran past SEQUENCE: ${[...ran42].sort()}`,
+      );
+    }
+    // The server still answers NULL and a plain COMPOUND.
+    const client = await RpcClient.connect({
+      hostname: "127.0.0.1",
+      port: server.addr.port,
+    });
+    try {
+      await client.call(100003, 4, 0, () => {});
+      const res = decode_COMPOUND4res(
+        await client.call(100003, 4, 1, (w) =>
+          encode_COMPOUND4args(w, {
+            tag: new Uint8Array(),
+            minorversion: 0,
+            argarray: [{ argop: OP.OP_PUTROOTFH }, { argop: OP.OP_GETFH }],
+          })),
+      );
+      assert.equal(res.status, 0);
+    } finally {
+      client.close();
+      await client.closed;
+    }
+  } catch (e) {
+    console.error(`fuzz ${what} seed ${SEED}`);
+    throw e;
+  } finally {
+    await server.shutdown();
+  }
+}
+
 Deno.test({
   name:
     `fuzz nfs4: ${RECORDS} mutated COMPOUNDs to a live server (seed ${SEED})`,
-  async fn() {
-    const r = rng(SEED);
-    const seeds = corpus();
-    const fs = await seeded();
-    const exports = new ExportTable([
-      { path: "/", fs, squash: "none" },
-      { path: "/data", fs, squash: "none" },
-    ]);
-    const faults: string[] = [];
-    const rpcLines: string[] = [];
-    const server = serveRpc({
-      port: 0,
-      log: (m) => void rpcLines.push(m),
-      maxRecordSize: (1 << 20) + 65536,
-      programs: [
-        nfs4Program({ exports, graceTime: 0, log: (m) => void faults.push(m) }),
-      ],
-    });
-    const memBefore = Deno.memoryUsage();
-    const started = Date.now();
-    let sent = 0;
-    let replies = 0;
-    let compounds = 0;
-    const CONNS = 4;
-    try {
-      await Promise.all(Array.from({ length: CONNS }, async () => {
-        while (sent < RECORDS && Date.now() - started < TIME_LIMIT_MS) {
-          const conn = await Deno.connect({ port: server.addr.port });
-          const reader = new RecordReader(conn, { maxRecordSize: 4 << 20 });
-          const drain = (async () => {
-            try {
-              for (;;) {
-                const rec = await reader.next();
-                if (rec === null) return;
-                const x = new XdrReader(rec);
-                const h = decodeReplyHeader(x);
-                replies++;
-                if (
-                  h.replyStat === 0 && h.acceptStat === 0 && x.remaining > 0
-                ) {
-                  // A COMPOUND reply (NULL's is empty) must decode whole.
-                  decode_COMPOUND4res(x);
-                  assert.equal(x.remaining, 0, "COMPOUND reply has no tail");
-                  compounds++;
-                }
-              }
-            } catch (e) {
-              if (e instanceof XdrError || e instanceof assert.AssertionError) {
-                throw e; // a malformed reply is a bug
-              }
-            }
-          })();
-          try {
-            for (let batch = 0; batch < 50 && sent < RECORDS; batch++) {
-              const parts: Uint8Array[] = [];
-              for (let i = 0; i < 40; i++) {
-                parts.push(fragmentRecord(mutate(r, seeds)));
-                sent++;
-              }
-              await writeAll(conn, concat(parts));
-              if (Date.now() - started > TIME_LIMIT_MS) break;
-            }
-          } catch {
-            // The server closed a connection it would not read on: allowed.
-          } finally {
-            try {
-              conn.closeWrite();
-            } catch { /* already closed */ }
-          }
-          await within(drain, 10_000, "the server stopped answering");
-          try {
-            conn.close();
-          } catch { /* already closed */ }
-        }
-      }));
-      const elapsed = Date.now() - started;
-      const mem = Deno.memoryUsage();
-      const grew = (mem.heapUsed + mem.external) -
-        (memBefore.heapUsed + memBefore.external);
-      console.log(
-        `fuzz nfs4: ${sent} requests, ${replies} replies (${compounds} COMPOUND) in ${elapsed} ms; memory +${
-          Math.round(grew / 1048576)
-        } MiB`,
-      );
-      assert.deepEqual(
-        faults,
-        [],
-        "no operation failed with an unexpected exception",
-      );
-      assert.deepEqual(
-        rpcLines.filter((l) => /SYSTEM_ERR|Call failed/.test(l)),
-        [],
-        "no procedure or encoder threw",
-      );
-      if (elapsed < TIME_LIMIT_MS) assert.ok(sent >= RECORDS);
-      assert.ok(
-        compounds > sent / 2,
-        `most requests were answered with a COMPOUND reply: ${compounds} of ${sent}`,
-      );
-      assert.ok(grew < 512 << 20, `memory stayed bounded: +${grew} bytes`);
-      // The server still answers NULL and a plain COMPOUND.
-      const client = await RpcClient.connect({
-        hostname: "127.0.0.1",
-        port: server.addr.port,
-      });
-      try {
-        await client.call(100003, 4, 0, () => {});
-        const res = decode_COMPOUND4res(
-          await client.call(100003, 4, 1, (w) =>
-            encode_COMPOUND4args(w, {
-              tag: new Uint8Array(),
-              minorversion: 0,
-              argarray: [{ argop: OP.OP_PUTROOTFH }, { argop: OP.OP_GETFH }],
-            })),
-        );
-        assert.equal(res.status, 0);
-      } finally {
-        client.close();
-        await client.closed;
-      }
-    } catch (e) {
-      console.error(`fuzz nfs4 seed ${SEED}`);
-      throw e;
-    } finally {
-      await server.shutdown();
-    }
-  },
+  fn: () =>
+    fuzzLive(
+      "nfs4",
+      0,
+      (exports, log) => nfs4Program({ exports, graceTime: 0, log }),
+      RECORDS,
+      TIME_LIMIT_MS,
+    ),
+});
+
+Deno.test({
+  name: `fuzz nfs4: ${
+    RECORDS / 2
+  } mutated COMPOUNDs past a steered SEQUENCE, 4.1 and 4.2 operations running (seed ${SEED})`,
+  fn: () =>
+    fuzzLive(
+      "nfs4 steered",
+      0x42,
+      steeredProgram,
+      RECORDS / 2,
+      TIME_LIMIT_MS / 2,
+      true,
+    ),
 });
 
 Deno.test({

@@ -38,14 +38,15 @@ export const JOBS: readonly Job[] = [
     out: "proto/nfs4/nfs4_gen.ts",
     xdrModule: "../../rpc/xdr.ts",
     moduleDoc: `
-NFSv4.0 (RFC 7531) and NFSv4.1 (RFC 5662): constants, types, and an
-encoder, a decoder and the encoded size bounds of every type, for the
-COMPOUND procedure and the callback program, in both directions.
+NFSv4.0 (RFC 7531), NFSv4.1 (RFC 5662), NFSv4.2 (RFC 7863) and its
+extended attributes (RFC 8276): constants, types, and an encoder, a
+decoder and the encoded size bounds of every type, for the COMPOUND
+procedure and the callback program, in both directions.
 
 Names are the RFCs' (\`COMPOUND4args\`, \`nfs_argop4\`, \`READ4resok\`).
 Import through \`proto/nfs4/mod.ts\`, which adds the hand-written pieces:
 the attribute table and fattr4 codec, bitmap helpers, READ's uncopied
-result data and READDIR's paging.`,
+result data (READ's and READ_PLUS's) and READDIR's paging.`,
     config: {
       hyperAsNumber: [
         "fattr4_size",
@@ -68,12 +69,39 @@ result data and READDIR's paging.`,
         "READ4args.offset",
         "WRITE4args.offset",
         "COMMIT4args.offset",
+        "fattr4_space_freed",
+        "ALLOCATE4args.aa_offset",
+        "ALLOCATE4args.aa_length",
+        "DEALLOCATE4args.da_offset",
+        "DEALLOCATE4args.da_length",
+        "SEEK4args.sa_offset",
+        "seek_res4.sr_offset",
+        "READ_PLUS4args.rpa_offset",
+        "data4.d_offset",
+        "data_info4.di_offset",
+        "data_info4.di_length",
+        "IO_ADVISE4args.iaa_offset",
+        "IO_ADVISE4args.iaa_count",
+        "COPY4args.ca_src_offset",
+        "COPY4args.ca_dst_offset",
+        "COPY4args.ca_count",
+        "CLONE4args.cl_src_offset",
+        "CLONE4args.cl_dst_offset",
+        "CLONE4args.cl_count",
+        "write_response4.wr_count",
+        "OFFLOAD_STATUS4resok.osr_count",
+        "offload_info4.coa_bytes_copied",
       ],
       exclude: {
         READ4resok: {
           encode: "./read.ts",
           reason: "the data goes out uncopied (`XdrWriter.opaqueRef`), as " +
             "NFSv3 READ's does.",
+        },
+        data4: {
+          encode: "./read.ts",
+          reason: "READ_PLUS's data goes out uncopied " +
+            "(`XdrWriter.opaqueRef`), as READ's does.",
         },
       },
     },

@@ -17,7 +17,8 @@
  *   since their names were last seen: a directory the host moves out of
  *   the export stops being served within that second. It adds MKNOD
  *   (devices as root), symlinks under scoped permissions, `user.` xattrs,
- *   allocate, deallocate, seek, kernel copies and nanosecond times.
+ *   allocate, deallocate, seek, kernel copies, clones (reflinks, where the
+ *   host file system has them: ENOTSUP elsewhere) and nanosecond times.
  * - **portable** (pure Deno: scoped permissions, any OS): every object is
  *   reached from the root by names the server checked itself (no "/", NUL,
  *   "." or ".."); symlinks are never followed (`O_NOFOLLOW`); every located
@@ -181,8 +182,8 @@ export interface LocalFsOptions {
  * `--allow-read --allow-write` (Deno's rule), otherwise SYMLINK answers
  * ENOTSUP; `--allow-sys=statfs,uid` gives real statfs figures and lets a
  * root process create objects owned by the caller. MKNOD answers ENOTSUP,
- * and xattrs, allocate, deallocate and seek are absent, on the portable
- * engine. A root Deno's permissions cannot reach with the flags given (any
+ * and xattrs, allocate, deallocate, seek and clone are absent, on the
+ * portable engine. A root Deno's permissions cannot reach with the flags given (any
  * path under /dev) fails with one line saying which flag to give.
  *
  * @example
@@ -232,6 +233,17 @@ export class LocalFs implements FileSystem {
     offset: number,
     what: "data" | "hole",
   ) => Promise<{ offset: number; eof: boolean }>;
+  /**
+   * Reflinks a range with FICLONE/FICLONERANGE (native engine only):
+   * ENOTSUP where the host file system has no reflinks (ext4, tmpfs), and
+   * EINVAL for ranges it cannot share (unaligned to its blocks).
+   */
+  declare readonly clone?: (
+    cred: Credentials,
+    src: FileId,
+    dst: FileId,
+    options: { srcOffset: number; dstOffset: number; length: number },
+  ) => Promise<void>;
 
   readonly #engine: Engine;
 
@@ -247,6 +259,7 @@ export class LocalFs implements FileSystem {
         allocate: caps.allocate,
         deallocate: caps.deallocate,
         seek: caps.seek,
+        clone: caps.clone,
       });
     }
     this.engine = engine.kind;

@@ -17,13 +17,19 @@
  *   is NFS4ERR_INVAL, an unsupported one NFS4ERR_ATTRNOTSUPP.
  * - ACCESS answers the bits it can decide for the object's type (on a
  *   non-directory, LOOKUP and DELETE are not "supported"), without write
- *   bits on a read-only export; bits above EXECUTE are NFS4ERR_INVAL. A
- *   pseudo directory allows READ and LOOKUP.
+ *   bits on a read-only export; bits above EXECUTE are NFS4ERR_INVAL (in
+ *   4.2, above XALIST). A pseudo directory allows READ and LOOKUP. 4.2's
+ *   XAREAD and XALIST are READ, XAWRITE is MODIFY, on regular files and
+ *   directories of a file system with extended attributes (RFC 8276
+ *   section 8.4.1.1); elsewhere they are not supported.
  *
  * @module
  */
 
 import {
+  ACCESS4_XALIST,
+  ACCESS4_XAREAD,
+  ACCESS4_XAWRITE,
   bitmapHas,
   encode_ACCESS4res,
   encode_GETATTR4res,
@@ -54,6 +60,13 @@ const ALL_ACCESS = 0x3f;
 const FILE_ACCESS = Access.READ | Access.MODIFY | Access.EXTEND |
   Access.EXECUTE;
 const PSEUDO_ACCESS = Access.READ | Access.LOOKUP;
+const XA_ACCESS = ACCESS4_XAREAD | ACCESS4_XAWRITE | ACCESS4_XALIST;
+
+/** The ACCESS bits an xattr bit is decided by. */
+function xattrBase(mask: number): number {
+  return ((mask & (ACCESS4_XAREAD | ACCESS4_XALIST)) !== 0 ? Access.READ : 0) |
+    ((mask & ACCESS4_XAWRITE) !== 0 ? Access.MODIFY : 0);
+}
 
 /**
  * The stateid an operation acts on: 4.1's "current stateid" (seqid 1,
@@ -122,21 +135,28 @@ async function same(
 
 async function access(mask: number, cs: CompoundState) {
   const fh = cs.current();
-  if ((mask & ~ALL_ACCESS) !== 0) {
+  const known = cs.minor >= 2 ? ALL_ACCESS | XA_ACCESS : ALL_ACCESS;
+  if ((mask & ~known) !== 0) {
     fail(nfsstat4.NFS4ERR_INVAL, `Unknown access bits: ${mask}`);
   }
   if (fh.obj.kind === "pseudo") {
-    return resok(mask, mask & PSEUDO_ACCESS);
+    return resok(mask & ~XA_ACCESS, mask & PSEUDO_ACCESS);
   }
   const t = cs.target(nfsstat4.NFS4ERR_INVAL, fh);
   const a = await t.fs.getattr(t.cred, t.id);
-  const supported = mask &
+  const xattrs = t.fs.xattrs !== undefined &&
+      (a.type === FileType.Regular || a.type === FileType.Directory)
+    ? mask & XA_ACCESS
+    : 0;
+  const plain = mask &
     (a.type === FileType.Directory ? ALL_ACCESS : FILE_ACCESS);
-  let granted = supported === 0
-    ? 0
-    : await t.fs.access(t.cred, t.id, supported);
+  const asked = plain | xattrBase(xattrs);
+  let granted = asked === 0 ? 0 : await t.fs.access(t.cred, t.id, asked);
   if (t.exp.readOnly) granted &= ~ACCESS_CHANGE_BITS;
-  return resok(supported, granted & supported);
+  const xGranted = xattrs &
+    (((granted & Access.READ) !== 0 ? ACCESS4_XAREAD | ACCESS4_XALIST : 0) |
+      ((granted & Access.MODIFY) !== 0 ? ACCESS4_XAWRITE : 0));
+  return resok(plain | xattrs, (granted & plain) | xGranted);
 }
 
 function resok(supported: number, access: number) {

@@ -68,7 +68,7 @@ const STABLE_HOW: Readonly<Record<Stability, stable_how4>> = {
 };
 
 /** Fails unless `type` is a regular file, with the minor version's status. */
-function requireRegular(type: FileType, minor: number): void {
+export function requireRegular(type: FileType, minor: number): void {
   if (type === FileType.Regular) return;
   if (type === FileType.Directory) fail(nfsstat4.NFS4ERR_ISDIR);
   if (minor === 0) fail(nfsstat4.NFS4ERR_INVAL);
@@ -92,8 +92,11 @@ export function presentedStateid(
   return cs.currentStateid;
 }
 
-/** Checks that `stateid` allows `io` on the target. */
-function checkStateid(
+/**
+ * Checks that `stateid` allows `io` on the target; returns the open it
+ * was made under (none for a special stateid).
+ */
+export function checkStateid(
   cs: CompoundState,
   nfs: Nfs4Server,
   t: Target,
@@ -111,8 +114,12 @@ function checkStateid(
   return r.open ?? r.lock?.open;
 }
 
-/** How many bytes READ may answer with. */
-function readCount(cs: CompoundState, nfs: Nfs4Server, asked: number) {
+/** How many bytes READ (and READ_PLUS) may answer with. */
+export function readCount(
+  cs: CompoundState,
+  nfs: Nfs4Server,
+  asked: number,
+): number {
   let count = Math.min(asked, nfs.maxIo);
   // A budget of nothing is left to the reply limit (NFS4ERR_REP_TOO_BIG):
   // answering zero bytes short of the end would have a client loop.

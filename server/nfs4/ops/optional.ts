@@ -1,7 +1,8 @@
 /**
- * The OPTIONAL features this server leaves out, answered as RFC 7530 and
- * RFC 8881 have a server without them answer: it grants no delegations,
- * offers no pNFS layouts and no SSV state protection.
+ * The OPTIONAL features this server leaves out, answered as RFC 7530,
+ * RFC 8881 and RFC 7862 have a server without them answer: it grants no
+ * delegations, offers no pNFS layouts, no SSV state protection, no
+ * inter-server copies and no application data blocks.
  *
  * - DELEGPURGE: NFS4ERR_NOTSUPP (no CLAIM_DELEGATE_PREV to purge for).
  * - DELEGRETURN: the stateid is checked as a delegation stateid, and since
@@ -14,21 +15,28 @@
  *   LAYOUTRETURN: NFS4ERR_NOTSUPP (EXCHANGE_ID never offers pNFS, so a
  *   client has no reason to send them).
  * - SET_SSV: NFS4ERR_INVAL, since no client ID was made with SP4_SSV.
+ * - 4.2: COPY_NOTIFY (the source side of an inter-server copy),
+ *   WRITE_SAME (application data blocks), LAYOUTERROR and LAYOUTSTATS
+ *   (flexible-files layout reports): NFS4ERR_NOTSUPP.
  *
  * @module
  */
 
 import {
+  encode_COPY_NOTIFY4res,
   encode_DELEGPURGE4res,
   encode_DELEGRETURN4res,
   encode_GET_DIR_DELEGATION4res,
   encode_GETDEVICEINFO4res,
   encode_GETDEVICELIST4res,
   encode_LAYOUTCOMMIT4res,
+  encode_LAYOUTERROR4res,
   encode_LAYOUTGET4res,
   encode_LAYOUTRETURN4res,
+  encode_LAYOUTSTATS4res,
   encode_SET_SSV4res,
   encode_WANT_DELEGATION4res,
+  encode_WRITE_SAME4res,
   gddrnf4_status,
   nfs_opnum4,
   nfsstat4,
@@ -108,6 +116,22 @@ export const optionalOps: ReadonlyMap<number, Op> = new Map<number, Op>([
   [
     nfs_opnum4.OP_LAYOUTRETURN,
     notSupported("LAYOUTRETURN", "lorr_status", encode_LAYOUTRETURN4res),
+  ],
+  [
+    nfs_opnum4.OP_COPY_NOTIFY,
+    notSupported("COPY_NOTIFY", "cnr_status", encode_COPY_NOTIFY4res),
+  ],
+  [
+    nfs_opnum4.OP_WRITE_SAME,
+    notSupported("WRITE_SAME", "wsr_status", encode_WRITE_SAME4res),
+  ],
+  [
+    nfs_opnum4.OP_LAYOUTERROR,
+    notSupported("LAYOUTERROR", "ler_status", encode_LAYOUTERROR4res),
+  ],
+  [
+    nfs_opnum4.OP_LAYOUTSTATS,
+    notSupported("LAYOUTSTATS", "lsr_status", encode_LAYOUTSTATS4res),
   ],
   [nfs_opnum4.OP_SET_SSV, {
     name: "SET_SSV",

@@ -113,10 +113,12 @@ export class Samples {
         return out;
       }
       case "union":
+        // A default arm with no discriminant value left (an enum every
+        // member of which has an arm) has no value: take a named arm.
         return this.union(
           name,
           this.int(t.arms.length + (t.defaultArm ? 1 : 0)),
-        );
+        ) ?? this.union(name, this.int(t.arms.length));
     }
   }
 

@@ -11,6 +11,7 @@ import {
   FATTR4,
   FATTR4_KNOWN_V40,
   FATTR4_KNOWN_V41,
+  FATTR4_KNOWN_V42,
   FATTR4_MODE,
   FATTR4_REQUIRED,
   FATTR4_SIZE,
@@ -32,7 +33,7 @@ function hex(s: string): Uint8Array {
   );
 }
 
-Deno.test("fattr4: the table covers 0..55 for 4.0 and 0..76 for 4.1", () => {
+Deno.test("fattr4: the table covers 0..55 for 4.0, 0..76 for 4.1, 0..80 and 82 for 4.2", () => {
   assert.deepEqual(
     bitmapBits(FATTR4_KNOWN_V40),
     Array.from({ length: 56 }, (_, i) => i),
@@ -40,6 +41,10 @@ Deno.test("fattr4: the table covers 0..55 for 4.0 and 0..76 for 4.1", () => {
   assert.deepEqual(
     bitmapBits(FATTR4_KNOWN_V41),
     Array.from({ length: 77 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    bitmapBits(FATTR4_KNOWN_V42),
+    [...Array.from({ length: 81 }, (_, i) => i), 82],
   );
   assert.deepEqual(bitmapBits(FATTR4_REQUIRED), [
     0,
@@ -75,7 +80,8 @@ Deno.test("fattr4: the table covers 0..55 for 4.0 and 0..76 for 4.1", () => {
       !bitmapHas(FATTR4_WRITABLE, FATTR4_TYPE),
   );
   assert.equal(FATTR4.time_modify_set.access, "W");
-  assert.equal(fattr4Entry(77), undefined);
+  assert.equal(fattr4Entry(81), undefined, "81 is not assigned");
+  assert.equal(fattr4Entry(83), undefined);
 });
 
 Deno.test("fattr4: encodes only requested, supported, present attributes, in bit order", () => {
@@ -127,7 +133,7 @@ Deno.test("fattr4: every attribute round-trips, alone and all together", () => {
       assert.deepEqual(decodeFattr4(one), { [name]: v }, name);
     }
     const f = fattr4Of(all as Fattr4Values);
-    assert.deepEqual(f.attrmask, [...FATTR4_KNOWN_V41]);
+    assert.deepEqual(f.attrmask, [...FATTR4_KNOWN_V42]);
     assert.deepEqual(decodeFattr4(f), all);
     const w = new XdrWriter();
     encode_fattr4(w, f);
@@ -151,6 +157,13 @@ Deno.test("fattr4: an unknown bit is refused and named", () => {
   assert.throws(
     () => decodeFattr4(suppattr, { minorversion: 0 }),
     (e: unknown) => e instanceof UnknownAttrError && e.bit === 75,
+  );
+  // A 4.2 attribute under minor version 1.
+  const xattr = fattr4Of({ xattr_support: true });
+  assert.deepEqual(decodeFattr4(xattr), { xattr_support: true });
+  assert.throws(
+    () => decodeFattr4(xattr, { minorversion: 1 }),
+    (e: unknown) => e instanceof UnknownAttrError && e.bit === 82,
   );
 });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { XdrError, XdrReader, XdrWriter } from "../../../rpc/xdr.ts";
 import {
+  data_content4,
   decode_nfs_resop4,
   decode_READDIR4resok,
   decodeCompoundArgs,
@@ -14,6 +15,7 @@ import {
   type nfs_argop4,
   nfs_opnum4,
   nfsstat4,
+  type read_plus_content,
   ReaddirPage,
 } from "../../../proto/nfs4/mod.ts";
 
@@ -51,6 +53,40 @@ Deno.test("nfs4 READ: data followed by more results is copied in, same bytes", (
   assert.deepEqual(byRef.bytes(), copied.bytes());
   const r = new XdrReader(copied.bytes());
   assert.deepEqual(decode_nfs_resop4(r), read);
+});
+
+Deno.test("nfs4 READ_PLUS: a last data segment is kept by reference, a hole after it copies it in", () => {
+  const data = new Uint8Array(65536).fill(7);
+  const res = (contents: read_plus_content[]) => ({
+    resop: nfs_opnum4.OP_READ_PLUS,
+    opread_plus: {
+      rp_status: nfsstat4.NFS4_OK,
+      rp_resok4: { rpr_eof: false, rpr_contents: contents },
+    },
+  } as const);
+  const hole: read_plus_content = {
+    rpc_content: data_content4.NFS4_CONTENT_HOLE,
+    rpc_hole: { di_offset: 0, di_length: 4096 },
+  };
+  const seg: read_plus_content = {
+    rpc_content: data_content4.NFS4_CONTENT_DATA,
+    rpc_data: { d_offset: 4096, d_data: data },
+  };
+  const w = new XdrWriter({ reserve: 4, refMin: 65536 });
+  encode_nfs_resop4(w, res([hole, seg]));
+  const { head, tail } = w.framed((v, n) => v.setUint32(0, n));
+  assert.equal(tail, data, "the data is not copied");
+  // mark, op, status, eof, count, hole (4 + 8 + 8), data arm, offset, length
+  assert.equal(head.length, 4 + 4 + 4 + 4 + 4 + 20 + 4 + 8 + 4);
+  const after = new XdrWriter({ refMin: 1 });
+  encode_nfs_resop4(after, res([seg, hole]));
+  const plain = new XdrWriter();
+  encode_nfs_resop4(plain, res([seg, hole]));
+  assert.deepEqual(after.bytes(), plain.bytes());
+  assert.deepEqual(
+    decode_nfs_resop4(new XdrReader(plain.bytes())),
+    res([seg, hole]),
+  );
 });
 
 function entry(cookie: number, name: string, attrBytes = 0): entry4 {

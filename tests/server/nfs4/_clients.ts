@@ -22,6 +22,7 @@ import {
   start4,
   sys,
 } from "./_harness.ts";
+import type { MemFs } from "../../../vfs/memfs.ts";
 
 const enc = new TextEncoder();
 
@@ -30,9 +31,9 @@ export const b = (s: string): Uint8Array => enc.encode(s);
 
 /** A server without a grace period (unless asked), for state tests. */
 export function startState(
-  options: Parameters<typeof start4>[0] = {},
+  options: Parameters<typeof start4<MemFs>>[0] = {},
 ): Promise<Nfs4Harness> {
-  return start4({
+  return start4<MemFs>({
     ...options,
     nfs4: { graceTime: 0, ...options.nfs4 },
   });
@@ -79,16 +80,27 @@ export async function client40(
   return r.resok4.clientid;
 }
 
-/** A 4.1 client with one session, sending SEQUENCE on slot 0 (or another). */
+/**
+ * A 4.1 (or 4.2) client with one session, sending SEQUENCE on slot 0 (or
+ * another).
+ */
 export interface Session41 {
   clientid: bigint;
   sessionid: Uint8Array;
   /** The next sequence ID of each slot. */
   seqids: number[];
-  /** Sends `ops` after a SEQUENCE on `slot`, moving the slot on. */
+  /**
+   * Sends `ops` after a SEQUENCE on `slot`, moving the slot on; as `auth`
+   * when given (AUTH_SYS credentials may change from call to call).
+   */
   call(
     ops: nfs_argop4[],
-    options?: { slot?: number; cacheThis?: boolean; seqid?: number },
+    options?: {
+      slot?: number;
+      cacheThis?: boolean;
+      seqid?: number;
+      auth?: AuthSysParms;
+    },
   ): Promise<COMPOUND4res>;
 }
 
@@ -143,18 +155,22 @@ export function chanAttrs(slots = 4, maxOps = 16): channel_attrs4 {
 
 /** EXCHANGE_ID, CREATE_SESSION and RECLAIM_COMPLETE for client `name`. */
 export async function session41(
-  h: Nfs4Harness,
+  // deno-lint-ignore no-explicit-any
+  h: Nfs4Harness<any>,
   name: string,
   options: {
     auth?: AuthSysParms;
     slots?: number;
     reclaim?: boolean;
     fore?: ReturnType<typeof chanAttrs>;
+    /** The minor version of every COMPOUND (default 1). */
+    minor?: number;
   } = {},
 ): Promise<Session41> {
   const auth = options.auth ?? sys(0);
+  const minor = options.minor ?? 1;
   const ex = ok(
-    await h.compound([exchangeIdOp(name)], { minor: 1, auth }),
+    await h.compound([exchangeIdOp(name)], { minor, auth }),
     "EXCHANGE_ID",
   );
   const e = resultOf(ex, OP.OP_EXCHANGE_ID).opexchange_id;
@@ -171,7 +187,7 @@ export async function session41(
         csa_cb_program: 0x40000000,
         csa_sec_parms: [{ cb_secflavor: 0 }],
       },
-    }], { minor: 1, auth }),
+    }], { minor, auth }),
     "CREATE_SESSION",
   );
   const c = resultOf(cr, OP.OP_CREATE_SESSION).opcreate_session;
@@ -188,7 +204,7 @@ export async function session41(
       const seqid = o.seqid ?? s.seqids[slot]++;
       return h.compound(
         [sequenceOp(s.sessionid, seqid, slot, o.cacheThis ?? false), ...ops],
-        { minor: 1, auth },
+        { minor, auth: o.auth ?? auth },
       );
     },
   };

@@ -21,9 +21,9 @@ import {
   nfsstat4,
 } from "../../../proto/nfs4/mod.ts";
 import { ExportTable } from "../../../server/exports.ts";
-import { compoundProcedure, type Op } from "../../../server/nfs4/compound.ts";
+import type { Op } from "../../../server/nfs4/compound.ts";
 import { Nfs4Server } from "../../../server/nfs4/context.ts";
-import { nfs4Ops } from "../../../server/nfs4/program.ts";
+import { nfs4Ops, nfs4ProgramOf } from "../../../server/nfs4/program.ts";
 import { MemFs } from "../../../vfs/memfs.ts";
 import { type Nfs4Harness, resultOf, sys } from "./_harness.ts";
 
@@ -125,16 +125,7 @@ export async function startState(
   ops.set(OP.OP_SEQUENCE, fakeSequence);
   const server = serveRpc({
     port: 0,
-    programs: [{
-      program: 100003,
-      version: 4,
-      name: "nfs",
-      procedures: {
-        0: { name: "NULL", run: () => {} },
-        1: compoundProcedure(nfs, ops),
-      },
-      close: () => nfs.close(),
-    }],
+    programs: [nfs4ProgramOf(nfs, ops)],
     log: () => {},
   });
   const client = await RpcClient.connect({

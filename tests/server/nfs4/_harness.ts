@@ -1,5 +1,6 @@
-// An NFSv4 server over MemFs exports on port 0, and a raw COMPOUND caller
-// through our RpcClient, shared by the NFSv4 protocol tests.
+// An NFSv4 server over MemFs exports (or another file system) on port 0,
+// and a raw COMPOUND caller through our RpcClient, shared by the NFSv4
+// protocol tests.
 import { RpcClient } from "../../../rpc/client.ts";
 import type { AuthSysParms } from "../../../rpc/program.ts";
 import { type RpcServer, serveRpc } from "../../../rpc/server.ts";
@@ -15,13 +16,14 @@ import { type ExportOptions, ExportTable } from "../../../server/exports.ts";
 import { nfs4ProgramOf } from "../../../server/nfs4/program.ts";
 import { type Nfs4Options, Nfs4Server } from "../../../server/nfs4/context.ts";
 import { MemFs } from "../../../vfs/memfs.ts";
+import type { FileSystem } from "../../../vfs/types.ts";
 
-export interface Nfs4Harness {
+export interface Nfs4Harness<F extends FileSystem = MemFs> {
   server: RpcServer;
   /** The program state, for tests that set up state directly. */
   nfs: Nfs4Server;
   client: RpcClient;
-  fs: MemFs;
+  fs: F;
   exports: ExportTable;
   /** Sends one COMPOUND and decodes its reply. */
   compound(
@@ -35,13 +37,13 @@ export function sys(uid: number, gid = uid, gids: number[] = []): AuthSysParms {
   return { stamp: 1, machineName: "test", uid, gid, gids };
 }
 
-export async function start4(options: {
+export async function start4<F extends FileSystem = MemFs>(options: {
   exports?: Partial<ExportOptions>[];
   nfs4?: Partial<Nfs4Options>;
   auth?: AuthSysParms | "none";
-  fs?: MemFs;
-} = {}): Promise<Nfs4Harness> {
-  const fs = options.fs ?? new MemFs();
+  fs?: F;
+} = {}): Promise<Nfs4Harness<F>> {
+  const fs = options.fs ?? new MemFs() as FileSystem as F;
   const exports = new ExportTable(
     (options.exports ?? [{}]).map((e) => ({
       path: "/",

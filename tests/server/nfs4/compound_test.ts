@@ -36,7 +36,7 @@ Deno.test("compound: an unserved minor version is MINOR_VERS_MISMATCH with no re
   const h = await start4();
   try {
     const res = await h.compound([{ argop: OP.OP_PUTROOTFH }], {
-      minor: 2,
+      minor: 3,
       tag: "t",
     });
     assert.equal(res.status, nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH);
@@ -44,6 +44,27 @@ Deno.test("compound: an unserved minor version is MINOR_VERS_MISMATCH with no re
     assert.equal(new TextDecoder().decode(res.tag), "t");
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("compound: minor version 2 is served by default, and not when minorVersions leaves it out", async () => {
+  const all = await start4();
+  const older = await start4({ nfs4: { minorVersions: [0, 1] } });
+  try {
+    // PUTROOTFH alone: a 4.2 COMPOUND, like 4.1's, needs SEQUENCE first.
+    const served = await all.compound([{ argop: OP.OP_PUTROOTFH }], {
+      minor: 2,
+    });
+    assert.equal(served.status, nfsstat4.NFS4ERR_OP_NOT_IN_SESSION);
+    assert.equal(served.resarray.length, 1);
+    const refused = await older.compound([{ argop: OP.OP_PUTROOTFH }], {
+      minor: 2,
+    });
+    assert.equal(refused.status, nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH);
+    assert.equal(refused.resarray.length, 0);
+  } finally {
+    await all.close();
+    await older.close();
   }
 });
 
