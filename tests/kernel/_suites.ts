@@ -162,7 +162,7 @@ export const NFS_VERSIONS: readonly NfsVersion[] = [
     checks: NFS42_CHECKS,
     restartChecks: NFS42_RESTART_CHECKS,
     // Until serveNfs speaks minor version 2; proven against knfsd meanwhile.
-    enabled: false,
+    enabled: true,
     workload: NFS42_WORKLOAD,
   },
 ];
