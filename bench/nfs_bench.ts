@@ -8,7 +8,15 @@
 // libnfs-dev and a C compiler. Two pairs: our MemFs against ganesha's MEM
 // FSAL (which keeps no file data: an optimistic bound for ganesha), and our
 // LocalFs over tmpfs against ganesha's VFS FSAL over tmpfs. Each row runs
-// alternately on both servers, twice, and keeps each side's best.
+// alternately on both servers `--reps` times (default 3); the table gives
+// each side's median with min–max, the ratio of the medians, and each
+// server's CPU (user + system, all threads) per operation, or per GiB for
+// the MiB/s rows, as the median over the repetitions.
+//
+//   --rows "seq write,create"   only the rows whose name contains one of these
+//   --quick                     smaller sizes, shorter runs, nothing recorded
+//
+// Only a full run (every row, not quick) appends to bench/RESULTS.md.
 import { parseArgs } from "node:util";
 import {
   buildTool,
@@ -24,8 +32,9 @@ const args = parseArgs({
   args: Deno.args,
   options: {
     quick: { type: "boolean", default: false },
-    reps: { type: "string", default: "2" },
+    reps: { type: "string", default: "3" },
     pair: { type: "string", default: "mem,local" },
+    rows: { type: "string" },
   },
 });
 const reps = Number(args.values.reps);
@@ -41,12 +50,19 @@ interface Row {
 const files = quick ? 2000 : 10000;
 const seqMiB = quick ? 64 : 256;
 const secs = quick ? "1" : "3";
-const rows: Row[] = [
+const seqWrite = (q: number): Row => ({
+  name: `seq write 1 MiB ×${q}`,
+  argv: ["seqwrite", "-s", `${seqMiB}`, "-b", "1048576", "-q", `${q}`],
+  unit: "MiB/s",
+});
+const allRows: Row[] = [
+  seqWrite(1),
   {
     name: "seq write 1 MiB ×4",
     argv: ["seqwrite", "-s", `${seqMiB}`, "-b", "1048576", "-q", "4"],
     unit: "MiB/s",
   },
+  seqWrite(8),
   {
     name: "seq read 1 MiB ×4",
     argv: ["seqread", "-b", "1048576", "-q", "4"],
@@ -120,15 +136,40 @@ const rows: Row[] = [
   },
 ];
 
+const wanted = args.values.rows?.split(",").map((r) => r.trim());
+const rows = wanted === undefined
+  ? allRows
+  : allRows.filter((r) => wanted.some((w) => r.name.includes(w)));
+const record = !quick && wanted === undefined;
+
 interface Server {
   name: string;
   url: string;
+  pid: number;
   stop(): Promise<void>;
+}
+
+/** A file of /proc: through cat, since Deno asks for --allow-all to read it. */
+async function proc(path: string): Promise<string> {
+  const r = await new Deno.Command("cat", { args: [`/proc/${path}`] }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+/** CPU seconds (user + system, all threads) a process has used. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await proc(`${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks
 }
 
 async function startGanesha(fsal: "MEM" | "VFS", dir: string): Promise<Server> {
   const g = await startGanesha_(fsal, dir);
-  return { name: `ganesha-${fsal.toLowerCase()}`, url: g.url, stop: g.stop };
+  return {
+    name: `ganesha-${fsal.toLowerCase()}`,
+    url: g.url,
+    pid: await g.pid(),
+    stop: g.stop,
+  };
 }
 
 async function startOurs(kind: "mem" | "local", dir: string): Promise<Server> {
@@ -153,6 +194,7 @@ async function startOurs(kind: "mem" | "local", dir: string): Promise<Server> {
   return {
     name: `netfs-${kind}fs`,
     url: `nfs://127.0.0.1/?nfsport=${port}&mountport=${port}&version=3`,
+    pid: child.pid,
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -164,12 +206,33 @@ function rate(r: Record<string, number>, unit: Row["unit"]): number {
   return unit === "MiB/s" ? r.bytes / 1048576 / r.seconds : r.ops / r.seconds;
 }
 
+/** Server CPU per unit of work: µs per op, or s per GiB for MiB/s rows. */
+function cpuPer(cpu: number, r: Record<string, number>, unit: Row["unit"]) {
+  return unit === "MiB/s" ? cpu / (r.bytes / 2 ** 30) : cpu / r.ops * 1e6;
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const f0 = (x: number) => x.toFixed(0);
+const spread = (v: number[]) =>
+  `${f0(median(v))} (${f0(Math.min(...v))}–${f0(Math.max(...v))})`;
+const cpuText = (v: number[], unit: Row["unit"]) =>
+  median(v).toFixed(unit === "MiB/s" ? 2 : 1);
+
 const tool = await buildTool("nfsbench", `${here}nfsbench.c`, ["-lnfs"]);
 const date = new Date().toISOString().slice(0, 10);
+const load = (await proc("loadavg")).split(" ", 3);
 let out =
   `\n### NFSv3 vs nfs-ganesha 4.3 (${date}${quick ? ", quick" : ""})\n\n` +
-  "Client: bench/nfsbench.c (libnfs 4.0 async API), one connection, over loopback; best of " +
-  `${reps} alternating runs per side.\n`;
+  "Client: bench/nfsbench.c (libnfs 4.0 async API), one connection, over loopback; " +
+  `${reps} alternating runs per side, median (min–max); load average ${
+    load.join(" ")
+  } at start. CPU: the server's user + system time, µs per operation ` +
+  "(s per GiB for MiB/s rows), median.\n";
 
 for (const pair of args.values.pair.split(",")) {
   // Both local exports live on one private tmpfs (see tmpfsDir).
@@ -180,14 +243,30 @@ for (const pair of args.values.pair.split(",")) {
   await Deno.mkdir(tmpB);
   const peer = await startGanesha(pair === "mem" ? "MEM" : "VFS", tmpA);
   const ours = await startOurs(pair === "mem" ? "mem" : "local", tmpB);
-  out +=
-    `\n| ${ours.name} vs ${peer.name} | unit | netfs | ganesha | ratio |\n|---|---|---|---|---|\n`;
+  out += `\n| ${ours.name} vs ${peer.name} | unit | netfs | ganesha | ratio ` +
+    "| netfs CPU | ganesha CPU |\n|---|---|---|---|---|---|---|\n";
+  // A metadata row that is not the first of its kind needs the tree its
+  // predecessors leave: stat and readdir need the files, remove too.
+  const needsFiles = (op: string) =>
+    ["stat", "readdir", "remove"].includes(op) &&
+    !rows.some((r) => r.argv[0] === "create");
+  for (const srv of [peer, ours]) {
+    if (rows.some((r) => needsFiles(r.argv[0]))) {
+      await runJson(tool, [srv.url, "create", "-n", `${files}`]);
+    }
+  }
   for (const row of rows) {
-    const best = { ours: 0, peer: 0 };
+    const got = {
+      ours: { v: [] as number[], cpu: [] as number[] },
+      peer: { v: [] as number[], cpu: [] as number[] },
+    };
     for (let i = 0; i < reps; i++) {
       for (const [side, srv] of [["peer", peer], ["ours", ours]] as const) {
+        const cpu0 = await cpuSeconds(srv.pid);
         const r = await runJson(tool, [srv.url, ...row.argv]);
-        best[side] = Math.max(best[side], rate(r, row.unit));
+        const cpu = await cpuSeconds(srv.pid) - cpu0;
+        got[side].v.push(rate(r, row.unit));
+        got[side].cpu.push(cpuPer(cpu, r, row.unit));
         // Metadata rows change the tree: undo so the next run starts equal.
         if (row.argv[0] === "create" && i < reps - 1) {
           await runJson(tool, [srv.url, "remove", "-n", `${files}`]);
@@ -197,9 +276,11 @@ for (const pair of args.values.pair.split(",")) {
         }
       }
     }
-    const line = `| ${row.name} | ${row.unit} | ${best.ours.toFixed(0)} | ${
-      best.peer.toFixed(0)
-    } | ${(best.ours / best.peer).toFixed(2)}× |`;
+    const line = `| ${row.name} | ${row.unit} | ${spread(got.ours.v)} | ${
+      spread(got.peer.v)
+    } | ${(median(got.ours.v) / median(got.peer.v)).toFixed(2)}× | ${
+      cpuText(got.ours.cpu, row.unit)
+    } | ${cpuText(got.peer.cpu, row.unit)} |`;
     console.log(line);
     out += line + "\n";
   }
@@ -208,6 +289,6 @@ for (const pair of args.values.pair.split(",")) {
   await tmp.remove();
 }
 console.log(out);
-if (!quick) {
+if (record) {
   await Deno.writeTextFile(`${here}RESULTS.md`, out, { append: true });
 }

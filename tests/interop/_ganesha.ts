@@ -23,6 +23,8 @@ export interface Ganesha {
   url: string;
   /** Ganesha's log so far. */
   log(): Promise<string>;
+  /** The ganesha.nfsd process id (for CPU accounting in benchmarks). */
+  pid(): Promise<number>;
   /** Stops ganesha and the rpcbind stand-in, removes the state folder. */
   stop(): Promise<void>;
 }
@@ -97,12 +99,12 @@ kill $RB`;
       return "";
     }
   };
+  const pid = async () =>
+    Number((await Deno.readTextFile(`${state}/ganesha.pid`)).trim());
   const stop = async () => {
     try {
-      const pid = Number(
-        (await Deno.readTextFile(`${state}/ganesha.pid`)).trim(),
-      );
-      if (pid > 0) Deno.kill(pid, "SIGTERM");
+      const id = await pid();
+      if (id > 0) Deno.kill(id, "SIGTERM");
     } catch { /* never started, or gone */ }
     const timer = setTimeout(() => {
       try {
@@ -128,6 +130,7 @@ kill $RB`;
     url:
       `nfs://127.0.0.1${exportPath}?nfsport=${nfsPort}&mountport=${mountPort}&version=3`,
     log,
+    pid,
     stop,
   };
 }
