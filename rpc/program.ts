@@ -145,6 +145,16 @@ export interface Procedure<A = any, R = any> {
    * a retransmitted xid. Default false.
    */
   cached?: boolean;
+  /**
+   * True when the decoded arguments, and every byte array in them, are
+   * only borrowed: nothing `run` or `encode` does keeps a reference to
+   * them once `run` has settled and `encode` has returned, so the server
+   * may reuse the call's storage for a later call (a large record's buffer,
+   * see `RecordPool`). NFSv3 WRITE is the case: its data goes to
+   * `FileSystem.write`, which copies what it keeps. Default false: the
+   * arguments are the procedure's to keep.
+   */
+  borrowsArgs?: boolean;
   /** Rows have no handler; see {@link RawProcedure}. */
   handler?: undefined;
 }

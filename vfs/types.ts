@@ -397,6 +397,14 @@ export interface FileSystem {
   /**
    * Writes `data` at `offset` with the asked stability. `context` is the
    * open's, as for {@link read}.
+   *
+   * `data` is lent for the call only: a file system must not keep it, or a
+   * view of it, once the returned promise has settled; one that needs the
+   * bytes later (a cache, a chunk store, a queue of writes) copies them. The
+   * NFS servers rely on this: a WRITE's data is a view of the call's
+   * record, whose storage is reused for a later call as soon as the write
+   * has settled. The conformance suite (tests/vfs/) checks it on every back
+   * end by overwriting the buffer after the write and reading the file.
    */
   write(
     cred: Credentials,

@@ -68,6 +68,9 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
     name: "WRITE",
     decode: decodeWriteArgs,
     encode: encodeWriteRes,
+    // The data is a view of the call's record: FileSystem.write copies
+    // what it keeps, and nothing else here holds on to it.
+    borrowsArgs: true,
     fh: (a) => a.file,
     run: async (a, t, nfs) => {
       if (

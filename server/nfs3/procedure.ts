@@ -90,6 +90,8 @@ export interface NfsProcedure<
   encode: (reply: XdrWriter, result: R) => void;
   /** True when the reply goes to the duplicate-request cache. */
   cached?: boolean;
+  /** As the RPC row's `borrowsArgs`: `run` keeps nothing of its arguments. */
+  borrowsArgs?: boolean;
   /** The handle the call is about; resolved before `run`. */
   fh: (args: A) => Uint8Array;
   /** A second handle (RENAME's target directory, LINK's directory). */
@@ -153,6 +155,7 @@ export function bindProcedure<
     decode: row.decode,
     encode: row.encode,
     cached: row.cached,
+    borrowsArgs: row.borrowsArgs,
     run: async (args: A, call: CallContext): Promise<R> => {
       const t = nfs.resolve(fh(args), call);
       if (typeof t === "number") return { status: t } as R;

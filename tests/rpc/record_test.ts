@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import {
   fragmentRecord,
   LAST_FRAGMENT,
+  RECORD_POOL_MIN,
   RecordError,
   recordMark,
+  RecordPool,
   RecordReader,
 } from "../../rpc/record.ts";
 import { XdrWriter } from "../../rpc/xdr.ts";
@@ -121,6 +123,77 @@ Deno.test("record: records handed out stay valid after later reads", async () =>
   const rb = await reader.next();
   assert.deepEqual(ra, a);
   assert.deepEqual(rb, b);
+});
+
+Deno.test("record pool: a given-back record's storage serves the next large record, wholly overwritten", async () => {
+  const a = body(300_000, 1);
+  const b = body(300_000, 2);
+  const pool = new RecordPool();
+  const reader = new RecordReader(
+    chunked(concat(fragmentRecord(a), fragmentRecord(b)), [4096]),
+    { bufferSize: 4096, pool },
+  );
+  const ra = (await reader.next())!;
+  assert.deepEqual(ra, a);
+  pool.give(ra);
+  assert.ok(pool.freeBytes >= a.length, "the storage is back in the pool");
+  const rb = (await reader.next())!;
+  assert.equal(rb.buffer, ra.buffer, "the same storage is reused");
+  assert.deepEqual(rb, b, "no stale byte of the first record shows");
+  assert.equal(pool.freeBytes, 0);
+});
+
+Deno.test("record pool: records not given back are never reused", async () => {
+  const a = body(300_000, 1);
+  const b = body(300_000, 2);
+  const pool = new RecordPool();
+  const reader = new RecordReader(
+    chunked(concat(fragmentRecord(a), fragmentRecord(b)), [70_000]),
+    { bufferSize: 4096, pool },
+  );
+  const ra = (await reader.next())!;
+  const rb = (await reader.next())!;
+  assert.notEqual(rb.buffer, ra.buffer);
+  assert.deepEqual(ra, a, "a record kept by the caller keeps its bytes");
+  assert.deepEqual(rb, b);
+});
+
+Deno.test("record pool: foreign arrays, views, second gives and storage over the limit are ignored", () => {
+  const pool = new RecordPool({ maxBytes: 2 * RECORD_POOL_MIN });
+  pool.give(new Uint8Array(RECORD_POOL_MIN));
+  assert.equal(pool.freeBytes, 0, "an array the pool did not make");
+  const r = pool.take(RECORD_POOL_MIN);
+  pool.give(r.subarray(1));
+  assert.equal(pool.freeBytes, 0, "a view that does not start the storage");
+  pool.give(r);
+  pool.give(r);
+  assert.equal(pool.freeBytes, RECORD_POOL_MIN, "given twice, kept once");
+  const big = pool.take(3 * RECORD_POOL_MIN);
+  pool.give(big);
+  assert.equal(pool.freeBytes, RECORD_POOL_MIN, "over maxBytes: dropped");
+});
+
+Deno.test("record pool: small records and multi-fragment records do not come from the pool", async () => {
+  const small = body(1000);
+  const big = body(200_000);
+  const pool = new RecordPool();
+  const reader = new RecordReader(
+    chunked(
+      concat(
+        fragmentRecord(small),
+        fragmentRecord(big, { fragmentSize: 100_000 }),
+      ),
+      [500],
+    ),
+    { bufferSize: 4096, pool },
+  );
+  const rs = (await reader.next())!;
+  const rb = (await reader.next())!;
+  assert.deepEqual(rs, small);
+  assert.deepEqual(rb, big);
+  pool.give(rs);
+  pool.give(rb);
+  assert.equal(pool.freeBytes, 0, "neither was the pool's");
 });
 
 Deno.test("record: recordMark and fragment encode the last-fragment bit", () => {

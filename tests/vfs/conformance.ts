@@ -16,6 +16,7 @@ import {
   ShareDeny,
   type VfsErrorCode,
 } from "../../vfs/mod.ts";
+import { lentDataCases } from "./_lent_data.ts";
 import { openHookCases } from "./_open_hooks.ts";
 
 /** A backend under test. */
@@ -143,6 +144,7 @@ export function conformance(
     return;
   }
   openHookCases(test, f.openHooks ?? false);
+  lentDataCases(test);
 
   test("root is a directory with nlink >= 1", async (fs) => {
     const a = await fs.getattr(ROOT, fs.root);

@@ -124,7 +124,11 @@ export interface CallbackHandlers<O = unknown> {
     length: number,
     ctx: CallbackContext,
   ): MaybePromise<Uint8Array>;
-  /** Writes `data` at `offset`; returns the bytes written. */
+  /**
+   * Writes `data` at `offset`; returns the bytes written. `data` is lent
+   * for the call only (as for `FileSystem.write`): copy what is kept after
+   * the returned value or promise settles.
+   */
   write?(
     path: string,
     open: O,
