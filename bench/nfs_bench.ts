@@ -15,6 +15,9 @@
 //
 //   --rows "seq write,create"   only the rows whose name contains one of these
 //   --quick                     smaller sizes, shorter runs, nothing recorded
+//   --baseline DIR              also measure the netfs checkout in DIR (say, a
+//                               `git archive` of the commit before a change),
+//                               interleaved in the same run: before/after ratios
 //
 // Only a full run (every row, not quick) appends to bench/RESULTS.md.
 import { parseArgs } from "node:util";
@@ -35,6 +38,7 @@ const args = parseArgs({
     reps: { type: "string", default: "3" },
     pair: { type: "string", default: "mem,local" },
     rows: { type: "string" },
+    baseline: { type: "string" },
   },
 });
 const reps = Number(args.values.reps);
@@ -140,7 +144,8 @@ const wanted = args.values.rows?.split(",").map((r) => r.trim());
 const rows = wanted === undefined
   ? allRows
   : allRows.filter((r) => wanted.some((w) => r.name.includes(w)));
-const record = !quick && wanted === undefined;
+const baseline = args.values.baseline;
+const record = !quick && wanted === undefined && baseline === undefined;
 
 interface Server {
   name: string;
@@ -172,7 +177,11 @@ async function startGanesha(fsal: "MEM" | "VFS", dir: string): Promise<Server> {
   };
 }
 
-async function startOurs(kind: "mem" | "local", dir: string): Promise<Server> {
+async function startOurs(
+  kind: "mem" | "local",
+  dir: string,
+  checkout = `${here}..`,
+): Promise<Server> {
   const port = await freePort();
   const perms = kind === "local"
     ? [`--allow-read=${dir}`, `--allow-write=${dir}`]
@@ -182,7 +191,7 @@ async function startOurs(kind: "mem" | "local", dir: string): Promise<Server> {
       "run",
       "--allow-net=127.0.0.1",
       ...perms,
-      `${here}_nfs_server.ts`,
+      `${checkout}/bench/_nfs_server.ts`,
       "--port",
       `${port}`,
       ...(kind === "local" ? ["--dir", dir] : []),
@@ -232,7 +241,11 @@ let out =
   `${reps} alternating runs per side, median (min–max); load average ${
     load.join(" ")
   } at start. CPU: the server's user + system time, µs per operation ` +
-  "(s per GiB for MiB/s rows), median.\n";
+  "(s per GiB for MiB/s rows), median." +
+  (baseline === undefined
+    ? ""
+    : ` Baseline: the checkout in ${baseline}, interleaved in the same run.`) +
+  "\n";
 
 for (const pair of args.values.pair.split(",")) {
   // Both local exports live on one private tmpfs (see tmpfsDir).
@@ -242,15 +255,27 @@ for (const pair of args.values.pair.split(",")) {
   await Deno.mkdir(tmpA);
   await Deno.mkdir(tmpB);
   const peer = await startGanesha(pair === "mem" ? "MEM" : "VFS", tmpA);
-  const ours = await startOurs(pair === "mem" ? "mem" : "local", tmpB);
+  const kind = pair === "mem" ? "mem" : "local";
+  const ours = await startOurs(kind, tmpB);
+  let base: Server | undefined;
+  if (baseline !== undefined) {
+    await Deno.mkdir(`${tmp.path}/baseline`);
+    base = await startOurs(kind, `${tmp.path}/baseline`, baseline);
+  }
+  const sides = base === undefined
+    ? [["peer", peer], ["ours", ours]] as const
+    : [["peer", peer], ["base", base], ["ours", ours]] as const;
   out += `\n| ${ours.name} vs ${peer.name} | unit | netfs | ganesha | ratio ` +
-    "| netfs CPU | ganesha CPU |\n|---|---|---|---|---|---|---|\n";
+    "| netfs CPU | ganesha CPU |" +
+    (base === undefined
+      ? "\n|---|---|---|---|---|---|---|\n"
+      : " baseline | ratio | CPU |\n|---|---|---|---|---|---|---|---|---|---|\n");
   // A metadata row that is not the first of its kind needs the tree its
   // predecessors leave: stat and readdir need the files, remove too.
   const needsFiles = (op: string) =>
     ["stat", "readdir", "remove"].includes(op) &&
     !rows.some((r) => r.argv[0] === "create");
-  for (const srv of [peer, ours]) {
+  for (const [, srv] of sides) {
     if (rows.some((r) => needsFiles(r.argv[0]))) {
       await runJson(tool, [srv.url, "create", "-n", `${files}`]);
     }
@@ -259,9 +284,10 @@ for (const pair of args.values.pair.split(",")) {
     const got = {
       ours: { v: [] as number[], cpu: [] as number[] },
       peer: { v: [] as number[], cpu: [] as number[] },
+      base: { v: [] as number[], cpu: [] as number[] },
     };
     for (let i = 0; i < reps; i++) {
-      for (const [side, srv] of [["peer", peer], ["ours", ours]] as const) {
+      for (const [side, srv] of sides) {
         const cpu0 = await cpuSeconds(srv.pid);
         const r = await runJson(tool, [srv.url, ...row.argv]);
         const cpu = await cpuSeconds(srv.pid) - cpu0;
@@ -276,15 +302,22 @@ for (const pair of args.values.pair.split(",")) {
         }
       }
     }
-    const line = `| ${row.name} | ${row.unit} | ${spread(got.ours.v)} | ${
-      spread(got.peer.v)
-    } | ${(median(got.ours.v) / median(got.peer.v)).toFixed(2)}× | ${
-      cpuText(got.ours.cpu, row.unit)
-    } | ${cpuText(got.peer.cpu, row.unit)} |`;
+    const line =
+      `| ${row.name} | ${row.unit} | ${spread(got.ours.v)} | ${
+        spread(got.peer.v)
+      } | ${(median(got.ours.v) / median(got.peer.v)).toFixed(2)}× | ${
+        cpuText(got.ours.cpu, row.unit)
+      } | ${cpuText(got.peer.cpu, row.unit)} |` +
+      (base === undefined
+        ? ""
+        : ` ${spread(got.base.v)} | ${
+          (median(got.base.v) / median(got.peer.v)).toFixed(2)
+        }× | ${cpuText(got.base.cpu, row.unit)} |`);
     console.log(line);
     out += line + "\n";
   }
   await ours.stop();
+  await base?.stop();
   await peer.stop();
   await tmp.remove();
 }
