@@ -18,6 +18,9 @@
 //   --baseline DIR              also measure the netfs checkout in DIR (say, a
 //                               `git archive` of the commit before a change),
 //                               interleaved in the same run: before/after ratios
+//   --env NAME=VALUE            an environment variable for the netfs server
+//                               under test only (not the baseline): measures a
+//                               setting, such as GLIBC_TUNABLES
 //
 // Only a full run (every row, not quick) appends to bench/RESULTS.md.
 import { parseArgs } from "node:util";
@@ -39,6 +42,7 @@ const args = parseArgs({
     pair: { type: "string", default: "mem,local" },
     rows: { type: "string" },
     baseline: { type: "string" },
+    env: { type: "string", multiple: true },
   },
 });
 const reps = Number(args.values.reps);
@@ -181,6 +185,7 @@ async function startOurs(
   kind: "mem" | "local",
   dir: string,
   checkout = `${here}..`,
+  env: Record<string, string> = {},
 ): Promise<Server> {
   const port = await freePort();
   const perms = kind === "local"
@@ -196,6 +201,7 @@ async function startOurs(
       `${port}`,
       ...(kind === "local" ? ["--dir", dir] : []),
     ],
+    env,
     stdout: "null",
     stderr: "inherit",
   }).spawn();
@@ -245,6 +251,9 @@ let out =
   (baseline === undefined
     ? ""
     : ` Baseline: the checkout in ${baseline}, interleaved in the same run.`) +
+  (args.values.env === undefined
+    ? ""
+    : ` The server under test ran with ${args.values.env.join(" ")}.`) +
   "\n";
 
 for (const pair of args.values.pair.split(",")) {
@@ -256,7 +265,12 @@ for (const pair of args.values.pair.split(",")) {
   await Deno.mkdir(tmpB);
   const peer = await startGanesha(pair === "mem" ? "MEM" : "VFS", tmpA);
   const kind = pair === "mem" ? "mem" : "local";
-  const ours = await startOurs(kind, tmpB);
+  const env = Object.fromEntries(
+    (args.values.env ?? []).map((
+      e,
+    ) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
+  const ours = await startOurs(kind, tmpB, `${here}..`, env);
   let base: Server | undefined;
   if (baseline !== undefined) {
     await Deno.mkdir(`${tmp.path}/baseline`);
