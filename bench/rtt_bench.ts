@@ -10,8 +10,8 @@
 // Each server runs `--reps` times, interleaved; the table gives the median
 // µs per round trip with min–max, and the server's CPU (user + system, all
 // threads) per round trip, median. Nothing is recorded: copy the table
-// into bench/RESULTS.md. `--baseline DIR` adds the NFS server of the netfs
-// checkout in DIR (the commit before a change, say) to the same run.
+// into bench/RESULTS.md. `--baseline DIR` (repeatable) adds the NFS server
+// of the netfs checkout in DIR (the commit before a change, say) to the run.
 import { parseArgs } from "node:util";
 import { buildTool, freePort, waitForPort } from "./_bench_util.ts";
 import { ganeshaMissing, startGanesha } from "../tests/interop/_ganesha.ts";
@@ -21,7 +21,7 @@ const args = parseArgs({
   options: {
     secs: { type: "string", default: "2" },
     reps: { type: "string", default: "3" },
-    baseline: { type: "string" },
+    baseline: { type: "string", multiple: true },
   },
 });
 const here = new URL(".", import.meta.url).pathname;
@@ -72,16 +72,14 @@ const starts: (() => Promise<Server | undefined>)[] = [
       `${here}_nfs_server.ts`,
       "--port",
     ]),
-  () => {
-    const dir = args.values.baseline;
-    if (dir === undefined) return Promise.resolve(undefined);
-    return spawn("netfs NFS NULL, baseline", deno, [
+  ...(args.values.baseline ?? []).map((dir) => () =>
+    spawn(`netfs NFS NULL, ${dir}`, deno, [
       "run",
       net,
       `${dir}/bench/_nfs_server.ts`,
       "--port",
-    ]);
-  },
+    ])
+  ),
   async () => {
     const why = ganeshaMissing("MEM");
     if (why !== null) {
