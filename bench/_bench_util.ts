@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks: building a C load generator into a
 // cache folder, finding a free port, waiting for a listener, running a tool
-// that prints one JSON line.
+// that prints one JSON line, a process's CPU time, medians.
 
 /** The cache folder for built tools (outside the repository). */
 export const cacheDir: string = `${
@@ -84,4 +84,24 @@ export async function tmpfsDir(
       await Deno.remove(path, { recursive: true });
     },
   };
+}
+
+/** A file of /proc: through cat, since Deno asks for --allow-all to read it. */
+export async function proc(path: string): Promise<string> {
+  const r = await new Deno.Command("cat", { args: [`/proc/${path}`] }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+/** CPU seconds (user + system, all threads) a process has used. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await proc(`${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks
+}
+
+/** The median of `v` (not empty). */
+export function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }

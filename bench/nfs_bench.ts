@@ -26,7 +26,10 @@
 import { parseArgs } from "node:util";
 import {
   buildTool,
+  cpuSeconds,
   freePort,
+  median,
+  proc,
   runJson,
   tmpfsDir,
   waitForPort,
@@ -158,19 +161,6 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** A file of /proc: through cat, since Deno asks for --allow-all to read it. */
-async function proc(path: string): Promise<string> {
-  const r = await new Deno.Command("cat", { args: [`/proc/${path}`] }).output();
-  return new TextDecoder().decode(r.stdout);
-}
-
-/** CPU seconds (user + system, all threads) a process has used. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await proc(`${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks
-}
-
 async function startGanesha(fsal: "MEM" | "VFS", dir: string): Promise<Server> {
   const g = await startGanesha_(fsal, dir);
   return {
@@ -224,12 +214,6 @@ function rate(r: Record<string, number>, unit: Row["unit"]): number {
 /** Server CPU per unit of work: µs per op, or s per GiB for MiB/s rows. */
 function cpuPer(cpu: number, r: Record<string, number>, unit: Row["unit"]) {
   return unit === "MiB/s" ? cpu / (r.bytes / 2 ** 30) : cpu / r.ops * 1e6;
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const f0 = (x: number) => x.toFixed(0);

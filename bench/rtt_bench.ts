@@ -13,7 +13,14 @@
 // into bench/RESULTS.md. `--baseline DIR` (repeatable) adds the NFS server
 // of the netfs checkout in DIR (the commit before a change, say) to the run.
 import { parseArgs } from "node:util";
-import { buildTool, freePort, waitForPort } from "./_bench_util.ts";
+import {
+  buildTool,
+  cpuSeconds,
+  freePort,
+  median,
+  proc,
+  waitForPort,
+} from "./_bench_util.ts";
 import { ganeshaMissing, startGanesha } from "../tests/interop/_ganesha.ts";
 
 const args = parseArgs({
@@ -95,24 +102,6 @@ const starts: (() => Promise<Server | undefined>)[] = [
     };
   },
 ];
-
-/** A file of /proc: through cat, since Deno asks for --allow-all to read it. */
-async function proc(path: string): Promise<string> {
-  const r = await new Deno.Command("cat", { args: [`/proc/${path}`] }).output();
-  return new TextDecoder().decode(r.stdout);
-}
-
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await proc(`${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const servers: Server[] = [];
 for (const start of starts) {
