@@ -1,0 +1,176 @@
+/**
+ * The two ends of `netfs cp` behind one shape: a local directory tree
+ * (Deno's file calls) or an NFS export (an `NfsClient` at a located URL).
+ * A copy reads with `open`, writes through a {@link Sink} that says how many
+ * bytes are on stable storage, and makes directories and links.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import type { NfsFile } from "../../client/nfs_file.ts";
+import { joinPath, type Located } from "./_common.ts";
+
+/** What a copy needs to know about an object. */
+export interface Kind {
+  type: "file" | "directory" | "symlink" | "other";
+  size: number;
+  /** Permission bits. */
+  mode: number;
+}
+
+/** Where a copy writes one file. */
+export interface Sink {
+  write(p: Uint8Array): Promise<void>;
+  /** Makes every byte written so far stable (NFS COMMIT). */
+  sync(): Promise<void>;
+  /** Syncs and closes. */
+  close(): Promise<void>;
+}
+
+/** One end of a copy. */
+export interface Side {
+  /** A path of this side as the user knows it (a URL for NFS). */
+  show(path: string): string;
+  join(dir: string, name: string): string;
+  /** The parent directory of `path`. */
+  parent(path: string): string;
+  /** The object itself (links not followed); null when missing. */
+  lstat(path: string): Promise<Kind | null>;
+  /** The object, links followed; null when missing. */
+  stat(path: string): Promise<Kind | null>;
+  list(path: string): Promise<string[]>;
+  open(path: string): Promise<ReadableStream<Uint8Array>>;
+  create(path: string, mode: number): Promise<Sink>;
+  /** Makes a directory; one already there is fine. */
+  mkdir(path: string, mode: number): Promise<void>;
+  readLink(path: string): Promise<string>;
+  symlink(target: string, path: string): Promise<void>;
+}
+
+function kindOf(i: {
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  size: number;
+  mode: number | null;
+}): Kind {
+  return {
+    type: i.isFile
+      ? "file"
+      : i.isDirectory
+      ? "directory"
+      : i.isSymlink
+      ? "symlink"
+      : "other",
+    size: i.size,
+    mode: (i.mode ?? 0o644) & 0o7777,
+  };
+}
+
+async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** The local file system. */
+export const localSide: Side = {
+  show: (p) => p,
+  join: (d, n) => join(d, n),
+  parent: (p) => dirname(p),
+  lstat: async (p) => {
+    const i = await orNull(Deno.lstat(p));
+    return i && kindOf(i);
+  },
+  stat: async (p) => {
+    const i = await orNull(Deno.stat(p));
+    return i && kindOf(i);
+  },
+  list: async (p) => {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(p)) names.push(e.name);
+    return names.sort();
+  },
+  open: async (p) => (await Deno.open(p)).readable,
+  create: async (p, mode) => {
+    const f = await Deno.open(p, {
+      write: true,
+      create: true,
+      truncate: true,
+      mode,
+    });
+    return {
+      write: async (data) => {
+        for (let off = 0; off < data.byteLength;) {
+          off += await f.write(data.subarray(off));
+        }
+      },
+      // Local data is the kernel's to keep; cp(1) does not fsync either.
+      sync: () => Promise.resolve(),
+      close: () => Promise.resolve(f.close()),
+    };
+  },
+  mkdir: async (p, mode) => {
+    try {
+      await Deno.mkdir(p, { mode });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      if (!(await Deno.stat(p)).isDirectory) throw e;
+    }
+  },
+  readLink: (p) => Deno.readLink(p),
+  symlink: (t, p) => Deno.symlink(t, p),
+};
+
+/** An NFS export, at a located URL. */
+export function nfsSide(at: Located): Side {
+  const { nfs } = at;
+  return {
+    show: (p) => at.show(p),
+    join: joinPath,
+    parent: (p) => p.replace(/\/[^/]*$/, "") || "/",
+    lstat: async (p) => {
+      const i = await orNull(nfs.lstat(p));
+      return i && kindOf(i);
+    },
+    stat: async (p) => {
+      const i = await orNull(nfs.stat(p));
+      return i && kindOf(i);
+    },
+    list: async (p) => {
+      const names: string[] = [];
+      for await (const e of nfs.readDir(p)) names.push(e.name);
+      return names.sort();
+    },
+    open: async (p) => (await nfs.open(p)).readable,
+    create: async (p, mode) => {
+      const f: NfsFile = await nfs.open(p, {
+        write: true,
+        create: true,
+        truncate: true,
+        mode,
+      });
+      return {
+        write: async (data) => {
+          await f.write(data);
+        },
+        sync: () => f.sync(),
+        close: () => f.close(),
+      };
+    },
+    mkdir: async (p, mode) => {
+      try {
+        await nfs.mkdir(p, { mode });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        if (!(await nfs.stat(p)).isDirectory) throw e;
+      }
+    },
+    readLink: (p) => nfs.readLink(p),
+    symlink: (t, p) => nfs.symlink(t, p),
+  };
+}
