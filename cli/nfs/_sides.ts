@@ -126,6 +126,15 @@ export const localSide: Side = {
   symlink: (t, p) => Deno.symlink(t, p),
 };
 
+/** Standard input as a source file named "-", of unknown size. */
+export const stdinSide: Side = {
+  ...localSide,
+  show: () => "standard input",
+  lstat: () => Promise.resolve({ type: "file", size: 0, mode: 0o644 }),
+  stat: () => Promise.resolve({ type: "file", size: 0, mode: 0o644 }),
+  open: () => Promise.resolve(Deno.stdin.readable),
+};
+
 /** An NFS export, at a located URL. */
 export function nfsSide(at: Located): Side {
   const { nfs } = at;

@@ -30,7 +30,7 @@ Write files on an NFS server to standard output, one after the other.
 
 ${PERMS}
 
-Example:
+Examples:
   netfs cat nfs://127.0.0.1/export/notes.txt | grep netfs
 `;
 
@@ -44,7 +44,7 @@ Make directories on an NFS server.
 
 ${PERMS}
 
-Example:
+Examples:
   netfs mkdir -p nfs://127.0.0.1/export/photos/2026
 `;
 
@@ -57,7 +57,7 @@ Remove files, links and (with -r) directories with everything in them.
 
 ${PERMS}
 
-Example:
+Examples:
   netfs rm -r nfs://127.0.0.1/export/old-backups
 `;
 
@@ -70,7 +70,7 @@ into it.
 
 ${PERMS}
 
-Example:
+Examples:
   netfs mv nfs://127.0.0.1/export/draft.txt nfs://127.0.0.1/export/final.txt
 `;
 

@@ -30,7 +30,13 @@ import {
   nfsNeed,
   shown,
 } from "./_common.ts";
-import { type Kind, localSide, nfsSide, type Side } from "./_sides.ts";
+import {
+  type Kind,
+  localSide,
+  nfsSide,
+  type Side,
+  stdinSide,
+} from "./_sides.ts";
 
 /** Bytes between COMMITs of one file (and the granularity of "committed"). */
 export const SYNC_EVERY = 8 << 20;
@@ -42,7 +48,8 @@ const FILES_IN_FLIGHT = 8;
 export const CP_HELP = `Usage: netfs cp [-r] SRC DST
 
 Copy a file or (with -r) a directory tree between the local disk and NFS,
-or from NFS to NFS. Either side is a local path or an nfs:// URL. When DST
+or from NFS to NFS. Either side is a local path or an nfs:// URL; a SRC of
+- is standard input (DST then names the file). When DST
 is an existing directory, SRC is copied into it. Symbolic links in a tree
 are copied as links; permission bits carry over.
 
@@ -54,13 +61,15 @@ file; when a copy fails, the message says how many bytes of the file being
 written were committed.
 
 Permissions (deno run): --allow-net=HOST for each server; --allow-read for a
-local SRC; --allow-read and --allow-write for a local DST; --allow-sys=uid,gid
-to call as yourself (else as nobody, 65534).
+local SRC; --allow-read and --allow-write for a local DST (without paths when
+a tree holds symbolic links: Deno.symlink wants that); --allow-sys=uid,gid to
+call as yourself (else as nobody, 65534).
 
 Examples:
   netfs cp ./report.pdf nfs://127.0.0.1/export/docs/
   netfs cp -r nfs://192.0.2.10/srv/photos ./photos-backup
   netfs cp nfs://a.example/export/x.iso nfs://b.example/export/x.iso
+  tar c ./logs | netfs cp - nfs://127.0.0.1/export/logs.tar
 `;
 
 /** One side of the copy as given on the command line. */
@@ -73,6 +82,7 @@ interface End {
 }
 
 async function endOf(arg: string): Promise<End> {
+  if (arg === "-") return { side: stdinSide, path: "-", name: "" };
   if (!isNfsUrl(arg)) {
     return { side: localSide, path: arg, name: baseName(arg) };
   }
@@ -87,6 +97,7 @@ async function endOf(arg: string): Promise<End> {
 }
 
 function needsOf(arg: string, write: boolean): Need[] {
+  if (arg === "-") return [];
   return isNfsUrl(arg) ? [nfsNeed(nfsArg("cp", arg))] : fileNeeds(arg, write);
 }
 
@@ -157,9 +168,7 @@ async function copyFile(
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     if (written > 0) {
-      err.message += ` (${committed} of ${s.kind.size} bytes of ${
-        dst.show(s.to)
-      } committed)`;
+      err.message += ` (${committed} bytes committed to ${dst.show(s.to)})`;
     }
     throw err;
   }
@@ -181,6 +190,11 @@ export async function cpCommand(args: string[]): Promise<number> {
   }
   atMost(positionals, 2);
   const [srcArg, dstArg] = positionals;
+  if (dstArg === "-") {
+    throw new UsageError(
+      "cp writes no standard output: use netfs cat URL for that",
+    );
+  }
   if (!isNfsUrl(srcArg) && !isNfsUrl(dstArg)) {
     throw new UsageError(
       "cp needs an nfs:// URL on at least one side (for local copies, use cp)",

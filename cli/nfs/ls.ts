@@ -233,7 +233,7 @@ size, blocks, file id, links, mode, owner, times.
 Permissions (deno run): --allow-net=HOST; --allow-sys=uid,gid to call as
 yourself (else as nobody, 65534).
 
-Example:
+Examples:
   netfs stat nfs://127.0.0.1/export/notes.txt
 `;
 

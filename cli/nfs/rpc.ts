@@ -27,7 +27,7 @@ DUMP). Without -e or -a, both.
 
 Permissions (deno run): --allow-net=HOST.
 
-Example:
+Examples:
   netfs showmount -e 127.0.0.1 --port 2049
 `;
 
@@ -42,7 +42,7 @@ The programs registered with a host's portmapper (portmap DUMP), as
 
 Permissions (deno run): --allow-net=HOST.
 
-Example:
+Examples:
   netfs rpcinfo 127.0.0.1 --port 2049
 `;
 

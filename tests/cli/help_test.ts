@@ -11,6 +11,15 @@ const VERBS = [
   ["nbd", "list"],
   ["nbd", "info"],
   ["nbd", "copy"],
+  ["ls"],
+  ["cat"],
+  ["cp"],
+  ["stat"],
+  ["mkdir"],
+  ["rm"],
+  ["mv"],
+  ["showmount"],
+  ["rpcinfo"],
 ];
 
 for (const verb of VERBS) {
