@@ -15,7 +15,7 @@
 import { NfsClient } from "../../client/nfs_client.ts";
 import { NfsError } from "../../client/errors.ts";
 import { parseNfsUrl } from "../../client/url.ts";
-import { UsageError } from "../_args.ts";
+import { logFormat, logLevel, parse, UsageError } from "../_args.ts";
 import { type Need, netNeed } from "../_runtime.ts";
 
 /** A checked `nfs://` argument. */
@@ -26,6 +26,22 @@ export interface NfsArg {
   readonly hostname: string;
   /** The path components of the URL. */
   readonly parts: readonly string[];
+}
+
+/**
+ * Parses a verb's arguments (see `parse`), checking the global log flags
+ * too: the client verbs log nothing, but a bad value is still an error.
+ */
+export function parseVerb<O extends Parameters<typeof parse>[2]>(
+  verb: string,
+  args: string[],
+  options: O,
+): ReturnType<typeof parse<O>> {
+  const parsed = parse(verb, args, options);
+  const v = parsed.values as Record<string, string | undefined>;
+  logLevel(v["log-level"]);
+  logFormat(v["log-format"]);
+  return parsed;
 }
 
 /** Whether `s` is meant as an NFS URL. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parse, UsageError } from "../_args.ts";
+import { UsageError } from "../_args.ts";
 import { checkPermissions } from "../_runtime.ts";
 import {
   atMost,
@@ -15,6 +15,7 @@ import {
   type NfsArg,
   nfsArg,
   nfsNeed,
+  parseVerb,
   shown,
   withLocated,
 } from "./_common.ts";
@@ -76,7 +77,7 @@ Examples:
 
 /** Runs `netfs cat ARGS`. */
 export async function catCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("cat", args, {});
+  const { values, positionals } = parseVerb("cat", args, {});
   if (values.help) {
     console.log(CAT_HELP);
     return 0;
@@ -128,7 +129,7 @@ async function locateEntry(
 
 /** Runs `netfs mkdir ARGS`. */
 export async function mkdirCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("mkdir", args, {
+  const { values, positionals } = parseVerb("mkdir", args, {
     parents: { type: "boolean", short: "p" },
     mode: { type: "string" },
   });
@@ -169,7 +170,7 @@ export async function mkdirCommand(args: string[]): Promise<number> {
 
 /** Runs `netfs rm ARGS`. */
 export async function rmCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("rm", args, {
+  const { values, positionals } = parseVerb("rm", args, {
     recursive: { type: "boolean", short: "r" },
   });
   if (values.help) {
@@ -198,7 +199,7 @@ export async function rmCommand(args: string[]): Promise<number> {
 
 /** Runs `netfs mv ARGS`. */
 export async function mvCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("mv", args, {});
+  const { values, positionals } = parseVerb("mv", args, {});
   if (values.help) {
     console.log(MV_HELP);
     return 0;

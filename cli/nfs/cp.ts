@@ -16,7 +16,7 @@
  * @module
  */
 
-import { parse, UsageError } from "../_args.ts";
+import { UsageError } from "../_args.ts";
 import { checkPermissions, fileNeeds, type Need } from "../_runtime.ts";
 import { Progress } from "../_progress.ts";
 import {
@@ -28,6 +28,7 @@ import {
   mapLimit,
   nfsArg,
   nfsNeed,
+  parseVerb,
   shown,
 } from "./_common.ts";
 import {
@@ -176,7 +177,7 @@ async function copyFile(
 
 /** Runs `netfs cp ARGS`. */
 export async function cpCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("cp", args, {
+  const { values, positionals } = parseVerb("cp", args, {
     recursive: { type: "boolean", short: "r" },
   });
   if (values.help) {

@@ -8,7 +8,6 @@
 
 import type { NfsClient } from "../../client/nfs_client.ts";
 import type { NfsFileInfo } from "../../client/file_info.ts";
-import { parse } from "../_args.ts";
 import { checkPermissions } from "../_runtime.ts";
 import {
   atMost,
@@ -17,6 +16,7 @@ import {
   mapLimit,
   nfsArg,
   nfsNeed,
+  parseVerb,
   withLocated,
 } from "./_common.ts";
 
@@ -156,7 +156,7 @@ Examples:
 
 /** Runs `netfs ls ARGS`. */
 export async function lsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("ls", args, {
+  const { values, positionals } = parseVerb("ls", args, {
     long: { type: "boolean", short: "l" },
     recursive: { type: "boolean", short: "R" },
     json: { type: "boolean" },
@@ -239,7 +239,7 @@ Examples:
 
 /** Runs `netfs stat ARGS`. */
 export async function statCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("stat", args, {
+  const { values, positionals } = parseVerb("stat", args, {
     dereference: { type: "boolean", short: "L" },
     json: { type: "boolean" },
   });

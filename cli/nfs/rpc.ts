@@ -9,9 +9,9 @@ import { MountClient } from "../../client/mount.ts";
 import { PortmapClient } from "../../client/portmap.ts";
 import { MOUNT_PROGRAM, MOUNT_V3 } from "../../proto/mount.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../proto/portmap.ts";
-import { host as hostArg, parse, port, UsageError } from "../_args.ts";
+import { host as hostArg, port, UsageError } from "../_args.ts";
 import { checkPermissions, netNeed } from "../_runtime.ts";
-import { atMost } from "./_common.ts";
+import { atMost, parseVerb } from "./_common.ts";
 
 /** `netfs showmount --help`. */
 export const SHOWMOUNT_HELP =
@@ -76,7 +76,7 @@ function hostOf(verb: string, positionals: string[]): string {
 
 /** Runs `netfs showmount ARGS`. */
 export async function showmountCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("showmount", args, {
+  const { values, positionals } = parseVerb("showmount", args, {
     exports: { type: "boolean", short: "e" },
     all: { type: "boolean", short: "a" },
     port: { type: "string" },
@@ -142,7 +142,7 @@ export async function showmountCommand(args: string[]): Promise<number> {
 
 /** Runs `netfs rpcinfo ARGS`. */
 export async function rpcinfoCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("rpcinfo", args, {
+  const { values, positionals } = parseVerb("rpcinfo", args, {
     port: { type: "string" },
     json: { type: "boolean" },
   });
