@@ -17,7 +17,13 @@
  */
 
 import { UsageError } from "../_args.ts";
-import { checkPermissions, fileNeeds, type Need } from "../_runtime.ts";
+import type { Logger } from "../../telemetry/log.ts";
+import {
+  checkPermissions,
+  fileNeeds,
+  loggerOf,
+  type Need,
+} from "../_runtime.ts";
 import { Progress } from "../_progress.ts";
 import {
   atMost,
@@ -57,7 +63,7 @@ are copied as links; permission bits carry over.
   -r, --recursive  copy directories and everything below them
 
 A progress line (bytes, rate, time left) shows on a terminal, never on a
-pipe. Data written to NFS is committed every 8 MiB and at the end of each
+pipe; --log-level debug logs each commit. Data written to NFS is committed every 8 MiB and at the end of each
 file; when a copy fails, the message says how many bytes of the file being
 written were committed.
 
@@ -143,6 +149,7 @@ async function copyFile(
   dst: Side,
   s: Step,
   progress: Progress,
+  log: Logger,
 ): Promise<void> {
   let written = 0;
   let committed = 0;
@@ -158,11 +165,13 @@ async function copyFile(
         if (written - committed >= SYNC_EVERY) {
           await sink.sync();
           committed = written;
+          log.debug(`Committed ${committed} bytes: ${dst.show(s.to)}`);
         }
       }
       closed = true;
       await sink.close();
       committed = written;
+      log.debug(`Copied ${written} bytes: ${dst.show(s.to)}`);
     } finally {
       if (!closed) await sink.close().catch(() => {});
     }
@@ -206,7 +215,7 @@ export async function cpCommand(args: string[]): Promise<number> {
   let dst: End | undefined;
   try {
     dst = await endOf(dstArg);
-    return await copy(src, dst, values.recursive ?? false);
+    return await copy(src, dst, values.recursive ?? false, loggerOf(values));
   } catch (e) {
     throw shown(shown(e, src.at), dst?.at);
   } finally {
@@ -215,7 +224,12 @@ export async function cpCommand(args: string[]): Promise<number> {
   }
 }
 
-async function copy(src: End, dst: End, recursive: boolean): Promise<number> {
+async function copy(
+  src: End,
+  dst: End,
+  recursive: boolean,
+  log: Logger,
+): Promise<number> {
   const top = await src.side.stat(src.path);
   if (top === null) {
     throw new Deno.errors.NotFound(
@@ -255,7 +269,7 @@ async function copy(src: End, dst: End, recursive: boolean): Promise<number> {
   await mapLimit(
     files,
     FILES_IN_FLIGHT,
-    (s) => copyFile(src.side, dst.side, s, progress),
+    (s) => copyFile(src.side, dst.side, s, progress, log),
   );
   for (const s of steps) {
     if (s.kind.type === "symlink") {
