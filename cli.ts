@@ -1,8 +1,10 @@
 /**
- * The `netfs` command: serve NFS and NBD, and talk to NFS and NBD servers.
+ * The `netfs` command: serve NFS and NBD, and talk to NFS and NBD servers
+ * (`ls`, `cat`, `cp`, `stat`, `mkdir`, `rm`, `mv`, `showmount`, `rpcinfo`,
+ * `nbd list|info|copy`).
  *
  * ```sh
- * deno install --global -n netfs --allow-net --allow-read --allow-write --allow-sys=statfs,uid jsr:@netfs/netfs/cli
+ * deno install --global -n netfs --allow-net --allow-read --allow-write --allow-sys=statfs,uid,gid jsr:@netfs/netfs/cli
  * netfs serve nfs ./export
  * ```
  *
