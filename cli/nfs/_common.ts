@@ -182,14 +182,15 @@ export function shown(e: unknown, at: Located | undefined): Error {
 }
 
 /**
- * Runs `f` on the located URL and closes the connection; errors name the
- * whole URL.
+ * Runs `f` on the located URL (or on `parts` of its path) and closes the
+ * connection; errors name the whole URL.
  */
 export async function withLocated<T>(
   a: NfsArg,
   f: (at: Located) => Promise<T>,
+  parts: readonly string[] = a.parts,
 ): Promise<T> {
-  const at = await locate(a);
+  const at = await locate(a, parts);
   try {
     return await f(at);
   } catch (e) {

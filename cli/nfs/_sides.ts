@@ -48,13 +48,16 @@ export interface Side {
   symlink(target: string, path: string): Promise<void>;
 }
 
-function kindOf(i: {
+/** The fields of `Deno.FileInfo` and `NfsFileInfo` a copy reads. */
+interface InfoLike {
   isFile: boolean;
   isDirectory: boolean;
   isSymlink: boolean;
   size: number;
   mode: number | null;
-}): Kind {
+}
+
+function kindOf(i: InfoLike): Kind {
   return {
     type: i.isFile
       ? "file"
@@ -77,24 +80,47 @@ async function orNull<T>(p: Promise<T>): Promise<T | null> {
   }
 }
 
+/** What both file APIs (Deno's and `NfsClient`) offer alike. */
+interface FileApi {
+  lstat(p: string): Promise<InfoLike>;
+  stat(p: string): Promise<InfoLike>;
+  readDir(p: string): AsyncIterable<{ name: string }>;
+  mkdir(p: string, o: { mode: number }): Promise<void>;
+}
+
+/** The members of a {@link Side} that are the same over either API. */
+function inspect(fs: FileApi): Pick<Side, "lstat" | "stat" | "list" | "mkdir"> {
+  return {
+    lstat: async (p) => {
+      const i = await orNull(fs.lstat(p));
+      return i && kindOf(i);
+    },
+    stat: async (p) => {
+      const i = await orNull(fs.stat(p));
+      return i && kindOf(i);
+    },
+    list: async (p) => {
+      const names: string[] = [];
+      for await (const e of fs.readDir(p)) names.push(e.name);
+      return names.sort();
+    },
+    mkdir: async (p, mode) => {
+      try {
+        await fs.mkdir(p, { mode });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        if (!(await fs.stat(p)).isDirectory) throw e;
+      }
+    },
+  };
+}
+
 /** The local file system. */
 export const localSide: Side = {
   show: (p) => p,
   join: (d, n) => join(d, n),
   parent: (p) => dirname(p),
-  lstat: async (p) => {
-    const i = await orNull(Deno.lstat(p));
-    return i && kindOf(i);
-  },
-  stat: async (p) => {
-    const i = await orNull(Deno.stat(p));
-    return i && kindOf(i);
-  },
-  list: async (p) => {
-    const names: string[] = [];
-    for await (const e of Deno.readDir(p)) names.push(e.name);
-    return names.sort();
-  },
+  ...inspect(Deno),
   open: async (p) => (await Deno.open(p)).readable,
   create: async (p, mode) => {
     const f = await Deno.open(p, {
@@ -113,14 +139,6 @@ export const localSide: Side = {
       sync: () => Promise.resolve(),
       close: () => Promise.resolve(f.close()),
     };
-  },
-  mkdir: async (p, mode) => {
-    try {
-      await Deno.mkdir(p, { mode });
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      if (!(await Deno.stat(p)).isDirectory) throw e;
-    }
   },
   readLink: (p) => Deno.readLink(p),
   symlink: (t, p) => Deno.symlink(t, p),
@@ -142,19 +160,7 @@ export function nfsSide(at: Located): Side {
     show: (p) => at.show(p),
     join: joinPath,
     parent: (p) => p.replace(/\/[^/]*$/, "") || "/",
-    lstat: async (p) => {
-      const i = await orNull(nfs.lstat(p));
-      return i && kindOf(i);
-    },
-    stat: async (p) => {
-      const i = await orNull(nfs.stat(p));
-      return i && kindOf(i);
-    },
-    list: async (p) => {
-      const names: string[] = [];
-      for await (const e of nfs.readDir(p)) names.push(e.name);
-      return names.sort();
-    },
+    ...inspect(nfs),
     open: async (p) => (await nfs.open(p)).readable,
     create: async (p, mode) => {
       const f: NfsFile = await nfs.open(p, {
@@ -170,14 +176,6 @@ export function nfsSide(at: Located): Side {
         sync: () => f.sync(),
         close: () => f.close(),
       };
-    },
-    mkdir: async (p, mode) => {
-      try {
-        await nfs.mkdir(p, { mode });
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        if (!(await nfs.stat(p)).isDirectory) throw e;
-      }
     },
     readLink: (p) => nfs.readLink(p),
     symlink: (t, p) => nfs.symlink(t, p),

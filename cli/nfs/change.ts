@@ -5,18 +5,16 @@
  * @module
  */
 
+import type { NfsClient } from "../../client/nfs_client.ts";
 import { UsageError } from "../_args.ts";
 import { checkPermissions } from "../_runtime.ts";
 import {
   atMost,
   joinPath,
-  locate,
-  type Located,
   type NfsArg,
   nfsArg,
   nfsNeed,
   parseVerb,
-  shown,
   withLocated,
 } from "./_common.ts";
 
@@ -109,22 +107,25 @@ async function writeAll(p: Uint8Array): Promise<void> {
 }
 
 /**
- * Connects to the parent of the URL's last component and names that
- * component, for the verbs that change an entry in its directory.
+ * Runs `f` on the URL's last component, connected to its parent, for the
+ * verbs that change an entry in its directory.
  */
-async function locateEntry(
+async function withEntry(
   verb: string,
   a: NfsArg,
-  parts = a.parts,
-): Promise<{ at: Located; path: string }> {
-  const name = parts.at(-1);
+  f: (nfs: NfsClient, path: string) => Promise<void>,
+): Promise<void> {
+  const name = a.parts.at(-1);
   if (name === undefined) {
     throw new UsageError(
       `URL names the server's root, not an entry: ${a.url.href} (see: netfs ${verb} --help)`,
     );
   }
-  const at = await locate(a, parts.slice(0, -1));
-  return { at, path: joinPath(at.path, name) };
+  await withLocated(
+    a,
+    ({ nfs, path }) => f(nfs, joinPath(path, name)),
+    a.parts.slice(0, -1),
+  );
 }
 
 /** Runs `netfs mkdir ARGS`. */
@@ -156,14 +157,7 @@ export async function mkdirCommand(args: string[]): Promise<number> {
       });
       continue;
     }
-    const { at, path } = await locateEntry("mkdir", a);
-    try {
-      await at.nfs.mkdir(path, { mode });
-    } catch (e) {
-      throw shown(e, at);
-    } finally {
-      await at.close();
-    }
+    await withEntry("mkdir", a, (nfs, path) => nfs.mkdir(path, { mode }));
   }
   return 0;
 }
@@ -181,18 +175,12 @@ export async function rmCommand(args: string[]): Promise<number> {
   const urls = positionals.map((p) => nfsArg("rm", p));
   checkPermissions(urls.map(nfsNeed));
   for (const a of urls) {
-    const { at, path } = await locateEntry("rm", a);
-    try {
-      const info = await at.nfs.lstat(path);
-      if (info.isDirectory && !values.recursive) {
+    await withEntry("rm", a, async (nfs, path) => {
+      if ((await nfs.lstat(path)).isDirectory && !values.recursive) {
         throw new Error(`Is a directory (use -r): ${a.url.href}`);
       }
-      await at.nfs.remove(path, { recursive: values.recursive ?? false });
-    } catch (e) {
-      throw shown(e, at);
-    } finally {
-      await at.close();
-    }
+      await nfs.remove(path, { recursive: values.recursive ?? false });
+    });
   }
   return 0;
 }
@@ -223,10 +211,9 @@ export async function mvCommand(args: string[]): Promise<number> {
     common < src.parts.length - 1 && common < dst.parts.length &&
     src.parts[common] === dst.parts[common]
   ) common++;
-  const at = await locate(src, src.parts.slice(0, common));
-  const rel = (p: NfsArg) =>
-    p.parts.slice(common).reduce((d, n) => joinPath(d, n), at.path);
-  try {
+  return await withLocated(src, async (at) => {
+    const rel = (p: NfsArg) =>
+      p.parts.slice(common).reduce((d, n) => joinPath(d, n), at.path);
     const from = rel(src);
     let to = rel(dst);
     try {
@@ -241,9 +228,5 @@ export async function mvCommand(args: string[]): Promise<number> {
     }
     await at.nfs.rename(from, to);
     return 0;
-  } catch (e) {
-    throw shown(e, at);
-  } finally {
-    await at.close();
-  }
+  }, src.parts.slice(0, common));
 }
