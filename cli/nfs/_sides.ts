@@ -115,6 +115,9 @@ function inspect(fs: FileApi): Pick<Side, "lstat" | "stat" | "list" | "mkdir"> {
   };
 }
 
+/** How a copy opens its destination file: made if missing, else emptied. */
+const REPLACE = { write: true, create: true, truncate: true } as const;
+
 /** The local file system. */
 export const localSide: Side = {
   show: (p) => p,
@@ -123,12 +126,7 @@ export const localSide: Side = {
   ...inspect(Deno),
   open: async (p) => (await Deno.open(p)).readable,
   create: async (p, mode) => {
-    const f = await Deno.open(p, {
-      write: true,
-      create: true,
-      truncate: true,
-      mode,
-    });
+    const f = await Deno.open(p, { ...REPLACE, mode });
     return {
       write: async (data) => {
         for (let off = 0; off < data.byteLength;) {
@@ -163,12 +161,7 @@ export function nfsSide(at: Located): Side {
     ...inspect(nfs),
     open: async (p) => (await nfs.open(p)).readable,
     create: async (p, mode) => {
-      const f: NfsFile = await nfs.open(p, {
-        write: true,
-        create: true,
-        truncate: true,
-        mode,
-      });
+      const f: NfsFile = await nfs.open(p, { ...REPLACE, mode });
       return {
         write: async (data) => {
           await f.write(data);

@@ -2,6 +2,8 @@
 // both run as a user runs them (subprocesses, scoped permissions).
 import assert from "node:assert/strict";
 import { serve } from "./_cli.ts";
+
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 import { clientPerms, exerciseVerbs, ok, under } from "./_verbs.ts";
 
 async function served(dir: string) {
@@ -82,6 +84,38 @@ Deno.test("cli nfs verbs: every verb against netfs serve nfs", async (t) => {
         ], clientPerms([scratch]));
         assert.equal(r.stderr, "");
         assert.equal(await Deno.readTextFile(`${disk}/in.txt`), "");
+      },
+    );
+
+    await t.step(
+      "cp on a terminal draws bytes, percentage, rate and ETA",
+      async () => {
+        // script(1) gives the cp a pseudo-terminal as standard error.
+        await Deno.writeFile(`${scratch}/tty.bin`, new Uint8Array(3 << 20));
+        const cmd = [
+          Deno.execPath(),
+          "run",
+          "--quiet",
+          ...clientPerms([scratch]),
+          CLI,
+          "cp",
+          `${scratch}/tty.bin`,
+          `nfs://127.0.0.1:${port}/tty.bin`,
+        ].join(" ");
+        const out = await new Deno.Command("script", {
+          args: ["-qec", cmd, "/dev/null"],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+          env: { NO_COLOR: "1" },
+        }).output();
+        const text = new TextDecoder().decode(out.stdout);
+        assert.equal(out.code, 0, text);
+        assert.match(
+          text,
+          /\r3\.0 MiB \/ 3\.0 MiB {2}100% {2}\d+\.\d [KMG]iB\/s {2}ETA 0:00\x1b\[K\r?\n/,
+        );
+        assert.equal((await Deno.stat(`${disk}/tty.bin`)).size, 3 << 20);
       },
     );
 
