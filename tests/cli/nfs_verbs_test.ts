@@ -88,6 +88,26 @@ Deno.test("cli nfs verbs: every verb against netfs serve nfs", async (t) => {
     );
 
     await t.step(
+      "serve nfs offers NFSv2 by default: cp and cat with ?version=2",
+      async () => {
+        const perms = clientPerms([scratch]);
+        const body = "over version 2\n".repeat(1000);
+        await Deno.writeTextFile(`${scratch}/v2.txt`, body);
+        await ok([
+          "cp",
+          `${scratch}/v2.txt`,
+          under(`nfs://127.0.0.1:${port}/?version=2`, "v2.txt"),
+        ], perms);
+        assert.equal(await Deno.readTextFile(`${disk}/v2.txt`), body);
+        const r = await ok([
+          "cat",
+          under(`nfs://127.0.0.1:${port}/?version=2`, "v2.txt"),
+        ], perms);
+        assert.equal(r.stdout, body);
+      },
+    );
+
+    await t.step(
       "cp on a terminal draws bytes, percentage, rate and ETA",
       async () => {
         // script(1) gives the cp a pseudo-terminal as standard error.

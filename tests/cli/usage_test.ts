@@ -29,12 +29,12 @@ const BAD_FLAGS: [string[], RegExp][] = [
     /^Invalid --host: example.com \(expected an IP address\)$/,
   ],
   [
-    ["serve", "nfs", "--memory", "--versions", "2,3"],
-    /^Invalid --versions: 2 \(this netfs serves 3, 4.0, 4.1\)$/,
+    ["serve", "nfs", "--memory", "--versions", "3,5"],
+    /^Invalid --versions: 5 \(this netfs serves 2, 3, 4.0, 4.1, 4.2\)$/,
   ],
   [
-    ["serve", "nfs", "--memory", "--versions", "4.2"],
-    /^Invalid --versions: 4.2 /,
+    ["serve", "nfs", "--memory", "--versions", "4.3"],
+    /^Invalid --versions: 4.3 /,
   ],
   [
     ["serve", "nfs", "--memory", "--clients", "10.1.2.0/99"],
