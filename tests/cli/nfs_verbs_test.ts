@@ -133,6 +133,7 @@ Deno.test("cli nfs verbs: every verb against netfs serve nfs", async (t) => {
         assert.equal(out.code, 0, text);
         assert.match(
           text,
+          // deno-lint-ignore no-control-regex -- the progress line ends with ESC [K
           /\r3\.0 MiB \/ 3\.0 MiB {2}100% {2}\d+\.\d [KMG]iB\/s {2}ETA 0:00\x1b\[K\r?\n/,
         );
         assert.equal((await Deno.stat(`${disk}/tty.bin`)).size, 3 << 20);
