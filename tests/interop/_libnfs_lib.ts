@@ -16,6 +16,8 @@ const SYMBOLS = {
   nfs_destroy_url: { parameters: ["pointer"], result: "void" },
   nfs_get_error: { parameters: ["pointer"], result: "pointer" },
   nfs_set_timeout: { parameters: ["pointer", "i32"], result: "void" },
+  nfs_set_uid: { parameters: ["pointer", "i32"], result: "void" },
+  nfs_set_gid: { parameters: ["pointer", "i32"], result: "void" },
   nfs_mount: {
     parameters: ["pointer", "buffer", "buffer"],
     result: "i32",
@@ -28,6 +30,21 @@ const SYMBOLS = {
   },
   nfs_mknod: {
     parameters: ["pointer", "buffer", "i32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  nfs_create: {
+    parameters: ["pointer", "buffer", "i32", "i32", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  nfs_write: {
+    parameters: ["pointer", "pointer", "u64", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  nfs_close: {
+    parameters: ["pointer", "pointer"],
     result: "i32",
     nonblocking: true,
   },
@@ -78,6 +95,7 @@ export class LibNfs {
     port: number,
     path: string,
     version: 3 | 4 = 3,
+    user?: { uid: number; gid: number },
   ): Promise<LibNfs> {
     const lib = Deno.dlopen("libnfs.so.13", SYMBOLS);
     const ctx = lib.symbols.nfs_init_context();
@@ -89,6 +107,10 @@ export class LibNfs {
     try {
       const s = lib.symbols;
       s.nfs_set_timeout(ctx, 10_000);
+      if (user) {
+        s.nfs_set_uid(ctx, user.uid);
+        s.nfs_set_gid(ctx, user.gid);
+      }
       const url = s.nfs_parse_url_dir(
         ctx,
         cstr(
@@ -138,6 +160,37 @@ export class LibNfs {
       dev,
     );
     if (r !== 0) throw new Error(`mknod ${path}: ${this.#error()}`);
+  }
+
+  /**
+   * Creates `path` with open(2) `flags` (O_CREAT and the like) and `mode`,
+   * writes `data` through that open file, and closes it.
+   */
+  async createAndWrite(
+    path: string,
+    flags: number,
+    mode: number,
+    data: Uint8Array,
+  ): Promise<void> {
+    const s = this.#lib.symbols;
+    const out = new BigUint64Array(1);
+    const r = await s.nfs_create(
+      this.#ctx,
+      cstr(path),
+      flags,
+      mode,
+      new Uint8Array(out.buffer),
+    );
+    if (r !== 0) throw new Error(`create ${path}: ${this.#error()}`);
+    const fh = Deno.UnsafePointer.create(out[0])!;
+    try {
+      const n = await s.nfs_write(this.#ctx, fh, BigInt(data.length), data);
+      if (n !== data.length) {
+        throw new Error(`write ${path}: ${n}: ${this.#error()}`);
+      }
+    } finally {
+      await s.nfs_close(this.#ctx, fh);
+    }
   }
 
   /** Frees the context (closing its connection) and the library. */

@@ -4,7 +4,8 @@
 // it (the FileId then carries a generation the handle keeps); MKNOD of a
 // fifo and of a character device over NFSv3 on the native engine; a MOUNT
 // through a symlink that stays inside the export, and none through one
-// that leaves. Run with --allow-ffi.
+// that leaves; a file created O_EXCL with mode 0 takes its creator's
+// writes. Run with --allow-ffi.
 import assert from "node:assert/strict";
 import { serveNfs } from "../../server/serve.ts";
 import { LocalFs, type LocalFsEngine } from "../../vfs/localfs.ts";
@@ -128,6 +129,50 @@ for (const engine of ENGINES) {
               /Mount .* failed/,
               path,
             );
+          }
+        });
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
+for (const engine of ENGINES) {
+  Deno.test({
+    name:
+      `libnfs: a file created O_EXCL with mode 0 takes its owner's writes, over NFSv3 and NFSv4 (${engine})`,
+    ignore: missing !== undefined,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "netfs-excl-" });
+      try {
+        await Deno.chmod(dir, 0o755);
+        await Deno.mkdir(`${dir}/shared`);
+        await Deno.chmod(`${dir}/shared`, 0o1777);
+        await withServer(dir, engine, async (port) => {
+          const user = { uid: 1000, gid: 1000 };
+          for (const version of [3, 4] as const) {
+            const name = `/shared/v${version}`;
+            const nfs = await LibNfs.mount(port, "/", version, user);
+            try {
+              // O_CREAT | O_EXCL | O_WRONLY, mode 0.
+              await nfs.createAndWrite(
+                name,
+                0o100 | 0o200 | 0o1,
+                0,
+                new TextEncoder().encode("mine"),
+              );
+            } finally {
+              await nfs.close();
+            }
+            const st = Deno.lstatSync(`${dir}${name}`);
+            assert.deepEqual([st.mode! & 0o7777, st.uid, st.gid], [
+              0,
+              1000,
+              1000,
+            ]);
+            await Deno.chmod(`${dir}${name}`, 0o600);
+            assert.equal(await Deno.readTextFile(`${dir}${name}`), "mine");
           }
         });
       } finally {
