@@ -54,14 +54,9 @@ import {
   SEEK_DATA,
   SEEK_HOLE,
 } from "../vfs/localfs/_libc.ts";
-import type {
-  BlockStatusOptions,
-  Device,
-  WriteOptions,
-  WriteZeroesOptions,
-} from "./device.ts";
+import type { Device, WriteOptions, WriteZeroesOptions } from "./device.ts";
 import { NbdError } from "./errors.ts";
-import { Errno, type Extent } from "./protocol.ts";
+import { Errno } from "./protocol.ts";
 import { extentsBySeek, writeZeroBuffers } from "./_sparse.ts";
 
 /** Options of {@link FileDevice.open}. */
@@ -166,23 +161,11 @@ export class FileDevice implements Device {
   /** Which engine serves the device (see {@link FileDeviceOptions.engine}). */
   readonly engine: "native" | "portable";
   /** Punches a hole (native engine, writable devices). */
-  declare readonly trim?: (
-    offset: number,
-    length: number,
-    options?: WriteOptions,
-  ) => Promise<void>;
+  declare readonly trim?: Device["trim"];
   /** Zeroes by fallocate where it can (native engine, writable devices). */
-  declare readonly writeZeroes?: (
-    offset: number,
-    length: number,
-    options?: WriteZeroesOptions,
-  ) => Promise<void>;
+  declare readonly writeZeroes?: Device["writeZeroes"];
   /** Holes found with SEEK_HOLE/SEEK_DATA (native engine). */
-  declare readonly blockStatus?: (
-    offset: number,
-    length: number,
-    options?: BlockStatusOptions,
-  ) => Promise<Extent[]>;
+  declare readonly blockStatus?: Device["blockStatus"];
   readonly #fd: number;
   readonly #native: NativeFd | undefined;
   readonly #path: string;

@@ -92,23 +92,11 @@ export class VfsDevice implements Device {
   /** The file system's declaration: calls reach it one for one. */
   declare readonly concurrency?: Concurrency;
   /** Present when the file system can deallocate. */
-  declare readonly trim?: (
-    offset: number,
-    length: number,
-    options?: WriteOptions,
-  ) => Promise<void>;
+  declare readonly trim?: Device["trim"];
   /** Present when the file system can deallocate. */
-  declare readonly writeZeroes?: (
-    offset: number,
-    length: number,
-    options?: WriteZeroesOptions,
-  ) => Promise<void>;
+  declare readonly writeZeroes?: Device["writeZeroes"];
   /** Present when the file system can seek data and holes. */
-  declare readonly blockStatus?: (
-    offset: number,
-    length: number,
-    options?: BlockStatusOptions,
-  ) => Promise<Extent[]>;
+  declare readonly blockStatus?: Device["blockStatus"];
   readonly #fs: FileSystem;
   readonly #id: FileId;
   readonly #cred: Credentials;
