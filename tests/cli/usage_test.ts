@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { netfs } from "./_cli.ts";
 import { validateConfig } from "../../cli/_nfs_config.ts";
 import { UsageError } from "../../cli/_args.ts";
+import { AT_FDCWD, AT_REMOVEDIR, openLibc } from "../../vfs/localfs/_libc.ts";
 
 const NET = ["--allow-net=127.0.0.1"];
 
@@ -227,6 +228,37 @@ Deno.test("cli: a directory that cannot be exported is a usage error naming it",
     r.stderr,
     /^netfs: Cannot export \/nonexistent-netfs-dir: No such file or directory/,
   );
+});
+
+Deno.test({
+  name:
+    "cli: a root under /dev with scoped flags is one line saying what to do, not a stack trace",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // Made through libc: Deno itself may not touch /dev/shm without -A.
+    const lib = openLibc();
+    assert.ok(typeof lib !== "string", `no native bindings: ${lib}`);
+    const dir = `/dev/shm/netfs-cli-${crypto.randomUUID()}`;
+    assert.equal(lib.mkdirat(AT_FDCWD, dir, 0o755), 0);
+    try {
+      for (const extra of [[], ["--allow-ffi"]]) {
+        const r = await netfs(["serve", "nfs", dir, "--port", "0"], [
+          ...NET,
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          ...extra,
+        ]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(
+          r.stderr,
+          /^netfs: Cannot export \/dev\/shm\/\S+: Deno's permissions cannot reach \S+ with scoped flags \(paths under \/dev need --allow-all\): run with --allow-all, or [^\n]*\n$/,
+        );
+      }
+    } finally {
+      assert.equal(lib.unlinkat(AT_FDCWD, dir, AT_REMOVEDIR), 0);
+      lib.release();
+    }
+  },
 });
 
 // [config, the field the message must name]

@@ -39,6 +39,7 @@ export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
 export const FALLOC_FL_KEEP_SIZE = 1;
 export const FALLOC_FL_PUNCH_HOLE = 2;
+export const FALLOC_FL_ZERO_RANGE = 0x10;
 export const SEEK_DATA = 3;
 export const SEEK_HOLE = 4;
 export const UTIME_NOW = (1 << 30) - 1;
