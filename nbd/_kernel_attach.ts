@@ -116,18 +116,6 @@ export async function within<T>(
   }
 }
 
-/**
- * NBD_CLEAR_SOCK on the device node, synchronously: the sockets are shut
- * down, queued I/O fails and the configuration is dropped (the kernel
- * allows this ioctl on netlink devices too).
- */
-export function clearSock(lib: NbdLibc, index: number): void {
-  const fd = lib.open(devPath(index), O_RDWR);
-  if (fd < 0) return;
-  lib.ioctl(fd, NbdIoctl.CLEAR_SOCK, 0);
-  lib.close(fd);
-}
-
 function netlinkError(e: unknown, index: number | undefined): unknown {
   if (!(e instanceof NetlinkRequestError)) return e;
   switch (e.errno) {
@@ -150,7 +138,6 @@ function netlinkError(e: unknown, index: number | undefined): unknown {
 
 /** Attaches through generic netlink; `genl` is the device's from then on. */
 export async function attachNetlink(
-  lib: NbdLibc,
   genl: GenlSocket,
   family: number,
   c: DeviceConfig,
@@ -186,6 +173,7 @@ export async function attachNetlink(
       "The kernel did not say which device it attached",
     );
   }
+  const which = new AttrWriter().u32(NbdAttr.INDEX, index).bytes();
   return {
     index,
     via: "netlink",
@@ -194,11 +182,13 @@ export async function attachNetlink(
         family,
         NbdCmd.DISCONNECT,
         1,
-        new AttrWriter().u32(NbdAttr.INDEX, index).bytes(),
+        which,
         "NBD_CMD_DISCONNECT",
       );
     },
-    clearNow: () => clearSock(lib, index),
+    // Opening the node could read the partition table, which this exiting
+    // process may be the one to serve: a netlink request needs no open.
+    clearNow: () => genl.sendNow(family, NbdCmd.DISCONNECT, 1, which),
     ended: new Promise<void>(() => {}),
     close: () => genl.close(),
   };
@@ -338,10 +328,16 @@ export async function attachIoctl(
     }
     return a;
   }
+  // Devices need not be numbered without gaps (netlink may have destroyed
+  // some): the scan ends after 32 absent indexes in a row.
   let devices = 0;
-  for (let index = 0; index < 1 << 16; index++) {
+  for (let index = 0, absent = 0; absent < 32 && index < 1 << 16; index++) {
     const state = deviceState(lib, index);
-    if (state === "absent") break;
+    if (state === "absent") {
+      absent++;
+      continue;
+    }
+    absent = 0;
     devices++;
     if (state !== "free") continue;
     const a = await configure(lib, index, c);

@@ -6,8 +6,9 @@
 // and reports only failure (-1): poll (waiting for a socket without holding
 // the JavaScript thread), fsync of the device, and the calls during which
 // the kernel may wait for this process to serve I/O (netlink CONNECT and
-// DISCONNECT, NBD_DO_IT and NBD_DISCONNECT): made on the JavaScript thread,
-// those would wait for a server that cannot run.
+// DISCONNECT, NBD_DO_IT and NBD_DISCONNECT, and opening and closing the
+// device, which reads its partition table or writes back): made on the
+// JavaScript thread, those would wait for a server that cannot run.
 import { cstr, EINTR, type LibcHandle, openLibrary, w } from "../sys/_libc.ts";
 
 export const AF_UNIX = 1;
@@ -85,7 +86,19 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   // open(2) without O_CREAT never reads its third argument.
   open: { parameters: ["buffer", "i32"], result: "i32" },
+  openAsync: {
+    name: "open",
+    parameters: ["buffer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   close: { parameters: ["i32"], result: "i32" },
+  closeAsync: {
+    name: "close",
+    parameters: ["i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   ioctlAsync: {
@@ -226,6 +239,23 @@ export class NbdLibc {
       const r = this.#r(this.#s.open(cstr(path), flags | O_CLOEXEC));
       if (r !== -EINTR) return r;
     }
+  }
+
+  /**
+   * open(2) on the thread pool: the descriptor, or -1 (errno unknown). For
+   * a block device this process may serve: its first open reads the
+   * partition table.
+   */
+  openAsync(path: string, flags: number): Promise<number> {
+    return this.#s.openAsync(cstr(path), flags | O_CLOEXEC);
+  }
+
+  /**
+   * close(2) on the thread pool. For a block device this process may
+   * serve: the last close writes back what is dirty.
+   */
+  async closeAsync(fd: number): Promise<void> {
+    await this.#s.closeAsync(fd);
   }
 
   /** close(2); errors are ignored (the descriptor is gone either way on Linux). */

@@ -309,6 +309,23 @@ export class GenlSocket {
   }
 
   /**
+   * Sends a request synchronously and leaves its answer unread (for the
+   * process's exit, when nothing can wait).
+   */
+  sendNow(
+    family: number,
+    cmd: number,
+    version: number,
+    attrs: Uint8Array,
+  ): void {
+    this.#lib.send(
+      this.#fd,
+      genlRequest(family, this.#seq++, cmd, version, attrs),
+      0,
+    );
+  }
+
+  /**
    * Sends a request from the thread pool (the kernel may wait on this
    * process while handling it) and returns the replies of its sequence
    * number before the acknowledgement; an error acknowledgement throws.

@@ -47,6 +47,7 @@
  */
 
 import { NbdLibc, O_RDONLY } from "./_libc.ts";
+import { ENOENT } from "../sys/_libc.ts";
 import {
   attachIoctl,
   type Attachment,
@@ -220,7 +221,9 @@ async function chooseInterface(
       );
     }
   }
-  if (typeof lib.readText("/sys/block/nbd0/size") === "number") {
+  // /sys/module/nbd is there for the module and for a built-in driver
+  // (it has parameters); it is a folder, so reading it fails otherwise.
+  if (lib.readText("/sys/module/nbd") === -ENOENT) {
     throw new NbdKernelError("no-driver", NO_DRIVER);
   }
   return { via: "ioctl" };
@@ -298,7 +301,7 @@ export async function attachKernel(
       fds,
     };
     const att = iface.via === "netlink"
-      ? await attachNetlink(lib, iface.genl, iface.family, config)
+      ? await attachNetlink(iface.genl, iface.family, config)
       : await attachIoctl(lib, config);
     return new Attached(lib, att, config);
   } catch (e) {
@@ -365,14 +368,15 @@ class Attached implements KernelDevice {
 
   /** Waits for the kernel to write back and flush, bounded by the request timeout. */
   async #flush(): Promise<void> {
-    const fd = this.#lib.open(this.path, O_RDONLY);
+    const fd = await this.#lib.openAsync(this.path, O_RDONLY);
     if (fd < 0) return;
     const limit = Math.max(this.#config.timeout, 5) * 2000;
     const synced = this.#lib.fsyncAsync(fd);
     // A flush that outlives the limit keeps its descriptor; closing it
     // under the pool thread would let the number be reused meanwhile.
-    if ((await within(synced, limit)) !== undefined) this.#lib.close(fd);
-    else synced.then(() => this.#lib.close(fd));
+    if ((await within(synced, limit)) !== undefined) {
+      await this.#lib.closeAsync(fd);
+    } else synced.then(() => this.#lib.closeAsync(fd));
   }
 
   async #end(flush: boolean, disconnect: boolean): Promise<void> {
