@@ -7,6 +7,7 @@
 import { VfsError, type VfsErrorCode } from "../errors.ts";
 import type { Time } from "../types.ts";
 import { arch, ERRNO_NAMES } from "../../sys/_libc.ts";
+import { VFS_CODES } from "./_host.ts";
 
 export { arch };
 
@@ -80,39 +81,6 @@ export {
   EROFS,
   EXDEV,
 } from "../../sys/_libc.ts";
-
-/** The errno names (sys/_libc.ts) that are VfsError codes of their own. */
-const VFS_CODES: ReadonlySet<string> = new Set<VfsErrorCode>([
-  "EPERM",
-  "ENOENT",
-  "EIO",
-  "ENXIO",
-  "E2BIG",
-  "EBADF",
-  "EAGAIN",
-  "EACCES",
-  "EBUSY",
-  "EEXIST",
-  "EXDEV",
-  "ENODEV",
-  "ENOTDIR",
-  "EISDIR",
-  "EINVAL",
-  "ETXTBSY",
-  "EFBIG",
-  "ENOSPC",
-  "EROFS",
-  "EMLINK",
-  "ERANGE",
-  "ENAMETOOLONG",
-  "ENOSYS",
-  "ENOTEMPTY",
-  "ELOOP",
-  "ENODATA",
-  "ENOTSUP",
-  "ESTALE",
-  "EDQUOT",
-]);
 
 /** The VfsError for `errno` (positive or negated), naming `what`. */
 export function errnoError(errno: number, what: string): VfsError {
