@@ -16,8 +16,15 @@
  * @module
  */
 
-import { EACCES, EBUSY, EINVAL, ENOENT, ENXIO, EPERM } from "../sys/_libc.ts";
-import { errnoText } from "../sys/_libc.ts";
+import {
+  EACCES,
+  EBUSY,
+  EINVAL,
+  ENOENT,
+  ENXIO,
+  EPERM,
+  errnoText,
+} from "../sys/_libc.ts";
 import { NbdIoctl, type NbdLibc, O_RDWR } from "./_libc.ts";
 import {
   attrUint,
