@@ -27,6 +27,7 @@ import config from "./deno.json" with { type: "json" };
 import { UsageError } from "./cli/_args.ts";
 import { permissionError } from "./cli/_runtime.ts";
 import { NBD_HELP, nbdCommand } from "./cli/nbd.ts";
+import { NBD_KERNEL_HELP } from "./cli/nbd_kernel.ts";
 import { SERVE_HELP, serveCommand } from "./cli/serve.ts";
 import { SERVE_NBD_HELP } from "./cli/serve_nbd.ts";
 import { SERVE_NFS_HELP } from "./cli/serve_nfs.ts";
@@ -45,6 +46,8 @@ Verbs:
   nbd list URI           list an NBD server's exports
   nbd info URI           show an NBD export's size and flags
   nbd copy SRC DST       copy between NBD exports and files
+  nbd attach URI         (Linux, root) an NBD export as /dev/nbdX
+  nbd loopback FILE      (Linux, root) a file, or --memory SIZE, as /dev/nbdX
 
 Global options:
   --log-level LEVEL      error, warn, info (default) or debug
@@ -70,6 +73,8 @@ const HELPS: Record<string, string> = {
   "nbd list": NBD_HELP,
   "nbd info": NBD_HELP,
   "nbd copy": NBD_HELP,
+  "nbd attach": NBD_KERNEL_HELP,
+  "nbd loopback": NBD_KERNEL_HELP,
 };
 
 /** Global flags that take a value, when they come before the verb. */

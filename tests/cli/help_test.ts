@@ -11,6 +11,8 @@ const VERBS = [
   ["nbd", "list"],
   ["nbd", "info"],
   ["nbd", "copy"],
+  ["nbd", "attach"],
+  ["nbd", "loopback"],
 ];
 
 for (const verb of VERBS) {
