@@ -4,7 +4,8 @@
  * against the guest's own NBD driver. Prints one `CHECK <name> ok|fail
  * <detail>` line per check (nbd_attach_test.ts turns them into test steps)
  * and `PERF` lines with the throughput rows. With the argument `child` it
- * is the process (d) kills: a loopback that prints its device and waits.
+ * is the process (d) kills: a loopback that prints its device and waits;
+ * with `child exit` it prints its device and exits without detaching.
  *
  * Environment: SERVER and NBD_PORT (the host's netfs server, export "mem"),
  * IMAGE (the FileDevice's image, on hostfs, checked by the host afterwards),
@@ -15,16 +16,33 @@
 
 import {
   attachKernel,
-  connectNbd,
-  connectSocket,
-  type Device,
   FileDevice,
   type KernelDevice,
   loopback,
   MemoryDevice,
+  NbdKernelError,
   serveNbd,
 } from "../../nbd/mod.ts";
 import { open } from "node:fs/promises";
+import {
+  check,
+  ddRow,
+  detached,
+  exited,
+  ext4Workload,
+  failed,
+  freeIndex,
+  Hangable,
+  hasPid,
+  MNT,
+  PAT4,
+  PAT64,
+  s,
+  sh,
+  spawnDeno,
+  sysSize,
+  tcpConnection,
+} from "./_nbd_attach_util.ts";
 
 /** The checks, in the order the guest reports them. */
 export const NBD_ATTACH_CHECKS: string[] = [
@@ -36,9 +54,12 @@ export const NBD_ATTACH_CHECKS: string[] = [
   "loopback-file-bytes",
   "multi-conn",
   "killed-server-fails-io",
+  "exit-detaches",
   "hung-server-fails-io",
   "ioctl-fallback",
   "example-sigterm",
+  "cli-attach-sigterm",
+  "cli-loopback-sigterm",
   "throughput",
 ];
 
@@ -64,202 +85,14 @@ export function pattern(n: number, seed: number): Uint8Array {
   return out;
 }
 
-const MNT = "/mnt/nbd";
-const PAT64 = "/tmp/pat64";
-const PAT4 = "/tmp/pat4";
-
-interface Ran {
-  code: number;
-  out: string;
-  ms: number;
-}
-
-/** `sh -c cmd`, killed after `timeoutMs`; throws on a non-zero exit unless `allowFail`. */
-async function sh(
-  cmd: string,
-  options: { timeoutMs?: number; allowFail?: boolean } = {},
-): Promise<Ran> {
-  const t0 = performance.now();
-  const child = new Deno.Command("sh", {
-    args: ["-c", cmd],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, options.timeoutMs ?? 120_000);
-  const r = await child.output();
-  clearTimeout(timer);
-  const out = new TextDecoder().decode(r.stdout) +
-    new TextDecoder().decode(r.stderr);
-  const ran = { code: r.code, out: out.trim(), ms: performance.now() - t0 };
-  if (r.code !== 0 && !options.allowFail) {
-    throw new Error(`${cmd}: exit ${r.code}: ${ran.out.slice(-300)}`);
-  }
-  return ran;
-}
-
-const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-
-let failures = 0;
-
-async function check(name: string, fn: () => Promise<string>): Promise<void> {
-  const t0 = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const detail = await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error("check timed out after 90 s")),
-          90_000,
-        );
-      }),
-    ]);
-    console.log(`CHECK ${name} ok ${s(performance.now() - t0)} ${detail}`);
-  } catch (e) {
-    failures++;
-    const msg = (e instanceof Error ? e.message : String(e)).replace(
-      /\s+/g,
-      " ",
-    );
-    console.log(`CHECK ${name} fail ${s(performance.now() - t0)}: ${msg}`);
-    const log = await sh("dmesg | tail -15", { allowFail: true });
-    for (const line of log.out.split("\n")) console.log(`INFO dmesg: ${line}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A device's size in sectors, or "gone" (Deno reads /sys only with --allow-all). */
-async function sysSize(index: number): Promise<string> {
-  const r = await sh(`cat /sys/block/nbd${index}/size`, { allowFail: true });
-  return r.code === 0 ? r.out : "gone";
-}
-
-/** mkfs.ext4, mount, 64 MiB written, remount and compared, unmount, e2fsck -fn. */
-async function ext4Workload(dev: string, fsSize = ""): Promise<string> {
-  await sh("dmesg -c >/dev/null");
-  const mkfs = await sh(`mkfs.ext4 -q -F ${dev} ${fsSize}`);
-  await sh(`mkdir -p ${MNT} && mount -t ext4 ${dev} ${MNT}`);
-  const write = await sh(`cp ${PAT64} ${MNT}/big && sync`);
-  await sh(`umount ${MNT} && mount -t ext4 ${dev} ${MNT}`);
-  await sh(`cmp ${PAT64} ${MNT}/big && umount ${MNT}`);
-  const fsck = await sh(`e2fsck -fn ${dev}`);
-  const bad = await sh(
-    "dmesg | grep -iE 'EXT4-fs (error|warning)|I/O error|blk_update_request|buffer_io_error|nbd[0-9]+: (Receive|Send|Dead|Connection)'",
-    { allowFail: true },
-  );
-  if (bad.code === 0) throw new Error(`kernel log: ${bad.out.slice(0, 300)}`);
-  return `mkfs ${s(mkfs.ms)}, 64 MiB written ${s(write.ms)}, ` +
-    `${fsck.out.split("\n").pop()}`;
-}
-
-/** Detaches; the device must be left without a size (or gone, when `destroyed`). */
-async function detached(dev: KernelDevice, destroyed = false): Promise<string> {
-  const t0 = performance.now();
-  await dev.detach();
-  await dev.finished;
-  const size = await sysSize(dev.index);
-  if (size !== (destroyed ? "gone" : "0")) {
-    throw new Error(`${dev.path} has size ${size} after detach`);
-  }
-  return `detached in ${s(performance.now() - t0)} (size ${size})`;
-}
-
-async function tcpConnection(hostname: string, port: number, name: string) {
-  return await connectNbd({
-    stream: await connectSocket({ hostname, port }),
-    export: name,
-    structuredReplies: false,
-  });
-}
-
-/** A device whose reads stop answering while `hung` (a server that hangs). */
-class Hangable implements Device {
-  readonly size: number;
-  hung = false;
-  #inner: MemoryDevice;
-  #held: (() => void)[] = [];
-  constructor(size: number) {
-    this.size = size;
-    this.#inner = new MemoryDevice(size);
-  }
-  async readAt(offset: number, into: Uint8Array): Promise<void> {
-    if (this.hung) await new Promise<void>((r) => this.#held.push(r));
-    await this.#inner.readAt(offset, into);
-  }
-  writeAt(offset: number, data: Uint8Array): Promise<void> {
-    return this.#inner.writeAt(offset, data);
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  release(): void {
-    this.hung = false;
-    for (const r of this.#held.splice(0)) r();
-  }
-}
-
-async function freeIndex(): Promise<number> {
-  for (let i = 15; i >= 0; i--) {
-    if (await sysSize(i) !== "0") continue;
-    const pid = await sh(`test -e /sys/block/nbd${i}/pid`, { allowFail: true });
-    if (pid.code !== 0) return i;
-  }
-  throw new Error("No free NBD device for nbd-client");
-}
-
-async function ddRow(dev: string): Promise<[number, number]> {
-  const w = await sh(`dd if=/dev/zero of=${dev} bs=1M count=256 conv=fsync`);
-  await sh("sync; echo 3 > /proc/sys/vm/drop_caches");
-  const r = await sh(`dd if=${dev} of=/dev/null bs=1M count=256`);
-  return [256 / (w.ms / 1000), 256 / (r.ms / 1000)];
-}
-
-/** Another deno in the guest, started through the host's loader. */
-function spawnDeno(env: (k: string) => string, args: string[]) {
-  const proc = new Deno.Command(env("LDSO"), {
-    args: ["--library-path", env("LIBDIR"), env("DENO_BIN"), "run", ...args],
-    stdout: "piped",
-    stderr: "inherit",
-    stdin: "null",
-  }).spawn();
-  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  return {
-    proc,
-    /** Reads its output until `re` matches; the match. */
-    async until(re: RegExp): Promise<RegExpExecArray> {
-      for (;;) {
-        const m = re.exec(text);
-        if (m) return m;
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`deno ended: ${text.slice(-300)}`);
-        text += value;
-      }
-    },
-    output: () => text,
-    /** Reads the rest of its output once it ended. */
-    async rest(): Promise<string> {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return text;
-        text += value;
-      }
-    },
-  };
-}
-
-async function child(): Promise<void> {
+async function child(exit: boolean): Promise<void> {
   const dev = await loopback(new MemoryDevice(64 << 20), {
     timeout: 5,
     deadConnectionTimeout: 2,
   });
   console.log(`DEVICE ${dev.path}`);
+  // An exit without detach(): the unload event shuts the device down.
+  if (exit) Deno.exit(0);
   await dev.finished;
 }
 
@@ -407,6 +240,10 @@ async function main(): Promise<void> {
     if (r.code === 0) {
       throw new Error(`read succeeded after the kill: ${r.out}`);
     }
+    // The kernel held the read for the dead-connection timeout, 2 s.
+    if (r.ms < 1500) {
+      throw new Error(`the read failed already after ${s(r.ms)}`);
+    }
     if (r.ms > 2000 + 8000) {
       throw new Error(`the read failed only after ${s(r.ms)}`);
     }
@@ -421,6 +258,36 @@ async function main(): Promise<void> {
     if (size !== "0") throw new Error(`size ${size} after nbd-client -d`);
     return `read failed after ${s(r.ms)} (dead-connection timeout 2 s); ` +
       `nbd-client -d freed it`;
+  });
+
+  // A process that exits (Deno.exit, not a signal) without detaching: its
+  // unload event disconnects the device, so nothing is left bound.
+  await check("exit-detaches", async () => {
+    const c = spawnDeno(env, [
+      "--allow-ffi",
+      new URL(import.meta.url).pathname,
+      "child",
+      "exit",
+    ]);
+    const path = (await c.until(/DEVICE (\S+)\n/))[1];
+    const status = await exited(c.proc, 15_000);
+    if (!status) {
+      c.proc.kill("SIGKILL");
+      throw new Error("the child did not exit");
+    }
+    await c.rest();
+    const index = Number(path.replace("/dev/nbd", ""));
+    const t0 = performance.now();
+    let size = await sysSize(index);
+    for (let i = 0; i < 50 && size !== "0"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      size = await sysSize(index);
+    }
+    if (size !== "0" || await hasPid(index)) {
+      throw new Error(`${path} is still bound (size ${size}) after the exit`);
+    }
+    return `${path}: exit ${status.code}, freed ${s(performance.now() - t0)} ` +
+      "after the process ended";
   });
 
   // (d) a server that hangs: requests time out and the device detaches itself.
@@ -442,6 +309,10 @@ async function main(): Promise<void> {
       );
       device.release();
       if (r.code === 0) throw new Error("read succeeded from a hung server");
+      // The request timeout (3 s) ran out first.
+      if (r.ms < 2500) {
+        throw new Error(`the read failed already after ${s(r.ms)}`);
+      }
       if (r.ms > 15_000) {
         throw new Error(`the read failed only after ${s(r.ms)}`);
       }
@@ -473,8 +344,24 @@ async function main(): Promise<void> {
       interface: "ioctl",
     });
     if (dev.interface !== "ioctl") throw new Error(`via ${dev.interface}`);
+    // What a device in use and one that does not exist are refused with.
+    const reasons: string[] = [];
+    for (const index of [dev.index, 999]) {
+      const r = await loopback(new MemoryDevice(1 << 20), {
+        index,
+        interface: "ioctl",
+      }).then(
+        (d) => d.detach().then(() => "attached"),
+        (e) => e instanceof NbdKernelError ? e.reason : String(e),
+      );
+      reasons.push(r);
+    }
+    if (reasons.join() !== "busy,no-device") {
+      throw new Error(`errors for a used and a missing device: ${reasons}`);
+    }
     const w = await ext4Workload(dev.path);
-    return `${dev.path} via ioctl: ${w}; ${await detached(dev)}`;
+    return `${dev.path} via ioctl: ${w}; ${await detached(dev)}; ` +
+      `another on it: ${reasons[0]}, on nbd999: ${reasons[1]}`;
   });
 
   // The example as a user runs it: mkfs and mount are theirs, SIGTERM detaches.
@@ -490,14 +377,7 @@ async function main(): Promise<void> {
     await sh(`mkfs.ext4 -q ${path} && mount ${path} ${MNT}`);
     await sh(`echo hello >${MNT}/greeting && umount ${MNT}`);
     c.proc.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      c.proc.status,
-      new Promise<undefined>((r) =>
-        timer = setTimeout(() => r(undefined), 15_000)
-      ),
-    ]);
-    clearTimeout(timer);
+    const status = await exited(c.proc, 15_000);
     if (!status) {
       c.proc.kill("SIGKILL");
       throw new Error("the example did not exit within 15 s of SIGTERM");
@@ -509,6 +389,58 @@ async function main(): Promise<void> {
     const size = await sysSize(Number(path.replace("/dev/nbd", "")));
     if (size !== "0") throw new Error(`size ${size} after the example exited`);
     return `${path}: mkfs, mount, write, umount; SIGTERM detached it and exited 0`;
+  });
+
+  // The CLI verbs: written data still in the page cache when SIGTERM comes
+  // must reach the device (detach flushes), then the device is free.
+  await check("cli-attach-sigterm", async () => {
+    const device = new MemoryDevice(64 << 20);
+    const srv = serveNbd({ port: 0, exports: [{ name: "mem", device }] });
+    try {
+      const r = await cliSigterm(env, [
+        "--allow-ffi",
+        "nbd",
+        "attach",
+        `nbd://127.0.0.1:${srv.addr.port}/mem`,
+        "--connections",
+        "2",
+      ], 0);
+      for (let i = 0; i < 50 && srv.connections().length > 0; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      if (srv.connections().length > 0) {
+        throw new Error(`${srv.connections().length} connection(s) left open`);
+      }
+      const got = new Uint8Array(4 << 20);
+      await device.readAt(0, got);
+      await samePattern(got);
+      return `${r}; the 2 connections closed, the server has the 4 MiB`;
+    } finally {
+      await srv.shutdown();
+    }
+  });
+  await check("cli-loopback-sigterm", async () => {
+    const img = "/tmp/cli.img";
+    await Deno.writeFile(img, new Uint8Array(0));
+    await Deno.truncate(img, 64 << 20);
+    try {
+      const r = await cliSigterm(env, [
+        `--allow-ffi`,
+        `--allow-read=${img}`,
+        `--allow-write=${img}`,
+        "nbd",
+        "loopback",
+        img,
+      ], 8);
+      const f = await open(img, "r");
+      const got = new Uint8Array(4 << 20);
+      await f.read(got, 0, got.length, 8 << 20);
+      await f.close();
+      await samePattern(got);
+      return `${r}; the file has the 4 MiB`;
+    } finally {
+      await Deno.remove(img);
+    }
   });
 
   // Throughput: dd of 256 MiB, loopback against nbd-client attached to a
@@ -558,10 +490,58 @@ async function main(): Promise<void> {
     return `MiB/s write/read: ${rows.join("; ")}`;
   });
 
-  Deno.exit(failures === 0 ? 0 : 1);
+  Deno.exit(failed() === 0 ? 0 : 1);
+}
+
+async function samePattern(got: Uint8Array): Promise<void> {
+  const want = await Deno.readFile(PAT4);
+  const at = got.findIndex((b, i) => b !== want[i]);
+  if (at >= 0) throw new Error(`the device differs at byte ${at}`);
+}
+
+/**
+ * Runs `netfs ARGS` (deno flags first), writes 4 MiB at `seekMiB` into its
+ * page cache without a sync, sends SIGTERM and checks the exit and that
+ * the device is free; says how it went.
+ */
+async function cliSigterm(
+  env: (k: string) => string,
+  args: string[],
+  seekMiB: number,
+): Promise<string> {
+  const cli = new URL("../../cli.ts", import.meta.url).pathname;
+  const at = args.indexOf("nbd");
+  const c = spawnDeno(env, [
+    ...args.slice(0, at),
+    cli,
+    ...args.slice(at),
+    "--log-level",
+    "warn",
+  ]);
+  try {
+    const path = (await c.until(/^(\/dev\/nbd\d+)\n/m))[1];
+    await sh(`dd if=${PAT4} of=${path} bs=1M seek=${seekMiB} 2>/dev/null`);
+    const t0 = performance.now();
+    c.proc.kill("SIGTERM");
+    const status = await exited(c.proc, 15_000);
+    if (!status) throw new Error("netfs did not exit within 15 s of SIGTERM");
+    const out = await c.rest();
+    if (status.code !== 0) throw new Error(`exit ${status.code}: ${out}`);
+    const index = Number(path.replace("/dev/nbd", ""));
+    const size = await sysSize(index);
+    if (size !== "0" || await hasPid(index)) {
+      throw new Error(`${path} still bound after the exit (size ${size})`);
+    }
+    return `${path}: SIGTERM, exit 0 in ${s(performance.now() - t0)}, ` +
+      "size 0, no pid";
+  } finally {
+    try {
+      c.proc.kill("SIGKILL");
+    } catch { /* exited */ }
+  }
 }
 
 if (import.meta.main) {
-  if (Deno.args[0] === "child") await child();
+  if (Deno.args[0] === "child") await child(Deno.args[1] === "exit");
   else await main();
 }

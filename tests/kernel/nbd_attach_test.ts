@@ -5,8 +5,9 @@
  * netfs's client attached over netlink (mkfs.ext4, mount, 64 MiB, e2fsck,
  * detach), loopback() with a memory and a file device (the file's bytes are
  * checked here afterwards too), two connections, a killed and a hung serving
- * side, the ioctl interface, the example stopped by SIGTERM, and dd
- * throughput against nbd-client. The netfs server the guest connects to
+ * side, a process exiting without detach, the ioctl interface (and its
+ * refusals), the example and the `netfs nbd attach|loopback` verbs stopped
+ * by SIGTERM, and dd throughput against nbd-client. The netfs server the guest connects to
  * first runs in this process; the others run in the guest's deno.
  */
 
