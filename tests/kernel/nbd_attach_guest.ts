@@ -60,6 +60,7 @@ export const NBD_ATTACH_CHECKS: string[] = [
   "example-sigterm",
   "cli-attach-sigterm",
   "cli-loopback-sigterm",
+  "not-root-refused",
   "throughput",
 ];
 
@@ -441,6 +442,25 @@ async function main(): Promise<void> {
     } finally {
       await Deno.remove(img);
     }
+  });
+
+  // An ordinary user (the image's "tester"): NBD_CMD_CONNECT needs
+  // CAP_SYS_ADMIN, and the error says so. The deno cache is root's: opened up.
+  await check("not-root-refused", async () => {
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    await sh("chmod -R a+rwX /tmp/h/deno");
+    const r = await sh(
+      `su tester -c "DENO_DIR=/tmp/h/deno NO_COLOR=1 ${env("LDSO")} ` +
+        `--library-path ${env("LIBDIR")} ${env("DENO_BIN")} run --allow-ffi ` +
+        `${cli} nbd loopback --memory 1M"`,
+      { allowFail: true, timeoutMs: 60_000 },
+    );
+    const line =
+      "netfs: Attaching an NBD device needs CAP_SYS_ADMIN (run as root)";
+    if (r.code !== 1 || !r.out.startsWith(line)) {
+      throw new Error(`exit ${r.code}: ${r.out.slice(0, 300)}`);
+    }
+    return `exit 1: ${r.out.split("\n")[0].slice(7, 90)}…`;
   });
 
   // Throughput: dd of 256 MiB, loopback against nbd-client attached to a
