@@ -30,6 +30,7 @@ import { UsageError } from "./cli/_args.ts";
 import { permissionError } from "./cli/_runtime.ts";
 import { NBD_HELP, nbdCommand } from "./cli/nbd.ts";
 import { NFS_VERBS } from "./cli/nfs/mod.ts";
+import { NBD_KERNEL_HELP } from "./cli/nbd_kernel.ts";
 import { SERVE_HELP, serveCommand } from "./cli/serve.ts";
 import { SERVE_NBD_HELP } from "./cli/serve_nbd.ts";
 import { SERVE_NFS_HELP } from "./cli/serve_nfs.ts";
@@ -48,6 +49,8 @@ Verbs:
   nbd list URI           list an NBD server's exports
   nbd info URI           show an NBD export's size and flags
   nbd copy SRC DST       copy between NBD exports and files
+  nbd attach URI         (Linux, root) an NBD export as /dev/nbdX
+  nbd loopback FILE      (Linux, root) a file, or --memory SIZE, as /dev/nbdX
 
 NFS client verbs (URL: nfs://HOST[:PORT]/EXPORT/PATH[?version=2|3]):
   ls [-l] [-R] URL       list a directory
@@ -90,6 +93,8 @@ const HELPS: Record<string, string> = {
   ...Object.fromEntries(
     Object.entries(NFS_VERBS).map(([name, v]) => [name, v.help]),
   ),
+  "nbd attach": NBD_KERNEL_HELP,
+  "nbd loopback": NBD_KERNEL_HELP,
 };
 
 /** Global flags that take a value, when they come before the verb. */

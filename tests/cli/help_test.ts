@@ -20,6 +20,8 @@ const VERBS = [
   ["mv"],
   ["showmount"],
   ["rpcinfo"],
+  ["nbd", "attach"],
+  ["nbd", "loopback"],
 ];
 
 for (const verb of VERBS) {

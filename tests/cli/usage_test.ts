@@ -151,6 +151,38 @@ const BAD_FLAGS: [string[], RegExp][] = [
     /^Invalid --connections: 0 /,
   ],
   [["nbd", "list", "--metrics", "9000"], /^Unknown option: --metrics /],
+  [["nbd", "attach"], /^Missing URI \(see: netfs nbd attach --help\)$/],
+  [["nbd", "attach", "/dev/sda"], /^Not an NBD URI: \/dev\/sda /],
+  [
+    ["nbd", "attach", "nbds://127.0.0.1/x"],
+    /^The kernel cannot take a TLS connection: nbds:\/\/127.0.0.1\/x /,
+  ],
+  [
+    ["nbd", "attach", "nbd://127.0.0.1/x", "--connections", "0"],
+    /^Invalid --connections: 0 \(expected a whole number from 1 to 16\)$/,
+  ],
+  [
+    ["nbd", "attach", "nbd://127.0.0.1/x", "--memory", "1G"],
+    /^--memory is for nbd loopback$/,
+  ],
+  [
+    ["nbd", "attach", "nbd://127.0.0.1/x", "--frob"],
+    /^Unknown option: --frob /,
+  ],
+  [
+    ["nbd", "loopback"],
+    /^Loopback serves a FILE or --memory SIZE, one of them /,
+  ],
+  [
+    ["nbd", "loopback", "disk.img", "--memory", "1G"],
+    /^Loopback serves a FILE or --memory SIZE, one of them /,
+  ],
+  [["nbd", "loopback", "--memory", "12Q"], /^Invalid --memory: 12Q /],
+  [
+    ["nbd", "loopback", "--memory", "1G", "--timeout", "soon"],
+    /^Invalid --timeout: soon /,
+  ],
+  [["nbd", "loopback", "a.img", "b.img"], /^Too many arguments: b.img$/],
   [["frob"], /^Unknown verb: frob /],
 ];
 
