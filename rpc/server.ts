@@ -36,10 +36,13 @@
  * reply, as if the READ had run a moment later.
  *
  * Procedures marked `cached: true` (the non-idempotent ones) go through a
- * duplicate-request cache keyed by peer address and port, xid, program,
- * version and procedure: a retransmission of a finished call gets the cached
- * reply; one that arrives while the original still runs is dropped (the
- * original's reply answers it).
+ * duplicate-request cache keyed as knfsd keys it: client address (not
+ * port), xid, program, version, procedure and a checksum of the arguments.
+ * A retransmission of a finished call gets the cached reply, on whichever
+ * connection it comes; one that arrives while the original still runs is
+ * dropped when it comes on the same connection (the original's reply
+ * answers it), and answered with the original's reply when it comes on
+ * another (the original's connection may be gone).
  *
  * `shutdown()` (or the abort signal) stops accepting, lets calls in flight
  * finish and their replies go out, then closes every connection and calls
@@ -602,15 +605,17 @@ class Server implements RpcServer {
         program,
         version,
         procedure,
+        args: rec.subarray(r.pos),
       });
-      const hit = this.#drc.begin(drcKey, Date.now());
-      if (hit === null) {
-        this.#release(w);
-        return; // The original is still running; its reply will answer.
-      }
+      const hit = this.#drc.begin(drcKey, Date.now(), c.info.id);
       if (hit !== undefined) {
         this.#release(w);
-        return this.#sendBytes(c, hit);
+        if (hit !== null) return this.#sendBytes(c, hit);
+        // The original is still running: its reply answers a retransmission
+        // on its own connection, and is sent again on another.
+        const reply = await this.#drc.follow(drcKey, c.info.id);
+        if (reply !== undefined) this.#sendBytes(c, reply);
+        return;
       }
     }
     const call: CallContext = {
