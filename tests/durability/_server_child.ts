@@ -1,0 +1,29 @@
+// A server to kill: started by the durability tests as a subprocess, it
+// serves Deno.args[1] and prints {"port": N} on its first line of stdout,
+// then runs until it is killed (the tests send SIGKILL, never a shutdown).
+//   nfs DIR ENGINE   NFSv3 + MOUNT over LocalFs(DIR) on that engine, stable handles
+//   nbd FILE SIZE    NBD over FileDevice(FILE), created at SIZE bytes
+import { FileDevice } from "../../nbd/file_device.ts";
+import { serveNbd } from "../../nbd/server.ts";
+import { serveNfs } from "../../server/serve.ts";
+import { LocalFs } from "../../vfs/localfs/mod.ts";
+
+const [kind, path, extra] = Deno.args;
+let port: number;
+if (kind === "nfs") {
+  const fs = await LocalFs.open(path, {
+    engine: extra as "native" | "portable",
+  });
+  const server = serveNfs({
+    port: 0,
+    quiet: true,
+    versions: [3],
+    exports: [{ path: "/", fs, squash: "none", stableHandles: true }],
+  });
+  port = server.addr.port;
+} else if (kind === "nbd") {
+  const device = await FileDevice.open(path, { create: Number(extra) });
+  const server = serveNbd({ port: 0, exports: [{ name: "disk", device }] });
+  port = server.addr.port;
+} else throw new Error(`Unknown server kind: ${kind}`);
+console.log(JSON.stringify({ port }));
