@@ -14,7 +14,11 @@
 // Durability: lines are appended with write(2) as each change happens, not
 // fsynced; they are in the kernel's page cache before the reply leaves, so
 // they survive a crash of the server process (as knfsd's dentries do), and
-// `flush` (COMMIT, close) fsyncs them against a crash of the host. Losing it is not fatal: FileIds
+// `flush` (COMMIT, close) fsyncs them against a crash of the host. A host
+// crash can leave a torn last line: replay ignores it and cuts it off before
+// appending (tests/vfs/localfs_journal_cut_test.ts cuts at every byte). A
+// compaction fsyncs the new file and its directory before appending to it.
+// Losing the journal is not fatal: FileIds
 // derive from inode numbers, so LocalFs finds objects again by walking the
 // tree; only generations (inode reuse detection) are forgotten.
 import * as nfs from "node:fs";
@@ -66,47 +70,63 @@ export class IdIndex {
     this.#file = file;
     this.#generations = generations;
     if (file === undefined) return;
-    let text = "";
+    let bytes = new Uint8Array(0);
     try {
-      text = Deno.readTextFileSync(file);
+      bytes = Deno.readFileSync(file);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    for (const line of text.split("\n")) {
-      if (line === "") continue;
-      let rec: {
-        i?: number;
-        p?: number;
-        n?: string;
-        b?: number;
-        d?: number;
-        g?: number;
-        v?: number;
-      };
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        continue; // A torn last line from a crash.
-      }
-      this.#lines++;
-      if (typeof rec.i === "number" && typeof rec.n === "string") {
-        const btime = rec.b ?? 0;
-        this.records.set(rec.i, { parent: rec.p ?? 0, name: rec.n, btime });
-        this.#dead.delete(rec.i);
-        this.#noteGen(rec.i, btime);
-      } else if (typeof rec.d === "number") {
-        this.records.delete(rec.d);
-        this.#dead.set(rec.d, rec.b ?? 0);
-        this.#noteGen(rec.d, rec.b ?? 0);
-      } else if (typeof rec.g === "number" && typeof rec.v === "number") {
-        this.#noteGen(rec.v * GEN_UNIT + rec.g, rec.b ?? 0);
-      }
+    // Lines end with "\n"; what follows the last one was cut by a crash.
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    const text = new TextDecoder().decode(bytes.subarray(0, end));
+    for (const line of text.split("\n")) this.#replay(line);
+    const tail = new TextDecoder().decode(bytes.subarray(end));
+    const whole = tail !== "" && this.#replay(tail);
+    if (end < bytes.byteLength) {
+      // Appending after a torn line would glue the next record to it, and
+      // lose that record on the next replay: drop the fragment, or end the
+      // line when only its newline was missing.
+      if (whole) nfs.appendFileSync(file, "\n");
+      else nfs.truncateSync(file, end);
     }
     this.#fd = nfs.openSync(file, "a");
     // Live lines: what a compaction now would write, about.
     const live = this.records.size + this.#dead.size;
     if (this.#lines > 2 * live + COMPACT_FLOOR) this.#compact();
     else this.#compactAt = Math.max(this.#lines, live) * 2 + COMPACT_FLOOR;
+  }
+
+  /** Applies one journal line; false when it is not a whole record. */
+  #replay(line: string): boolean {
+    if (line === "") return false;
+    let rec: {
+      i?: number;
+      p?: number;
+      n?: string;
+      b?: number;
+      d?: number;
+      g?: number;
+      v?: number;
+    };
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      return false; // A torn line from a crash.
+    }
+    this.#lines++;
+    if (typeof rec.i === "number" && typeof rec.n === "string") {
+      const btime = rec.b ?? 0;
+      this.records.set(rec.i, { parent: rec.p ?? 0, name: rec.n, btime });
+      this.#dead.delete(rec.i);
+      this.#noteGen(rec.i, btime);
+    } else if (typeof rec.d === "number") {
+      this.records.delete(rec.d);
+      this.#dead.set(rec.d, rec.b ?? 0);
+      this.#noteGen(rec.d, rec.b ?? 0);
+    } else if (typeof rec.g === "number" && typeof rec.v === "number") {
+      this.#noteGen(rec.v * GEN_UNIT + rec.g, rec.b ?? 0);
+    }
+    return true;
   }
 
   #noteGen(id: FileId, btime: number): void {
@@ -232,6 +252,7 @@ export class IdIndex {
       nfs.closeSync(fd);
     }
     Deno.renameSync(tmp, file);
+    syncDir(file.slice(0, file.lastIndexOf("/")) || "/");
     if (this.#fd !== undefined) nfs.closeSync(this.#fd);
     this.#fd = nfs.openSync(file, "a");
     this.#lines = out.length;
@@ -266,5 +287,23 @@ export class IdIndex {
       nfs.closeSync(this.#fd);
       this.#fd = undefined;
     }
+  }
+}
+
+/**
+ * fsyncs a directory, so a rename in it is durable before records are
+ * appended to the renamed file (otherwise a host crash could bring the old
+ * journal back and lose records fsynced since). Best effort: not every
+ * platform opens directories.
+ */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = nfs.openSync(dir, "r");
+    nfs.fsyncSync(fd);
+  } catch {
+    // Windows cannot open a directory; the rename still happened.
+  } finally {
+    if (fd !== undefined) nfs.closeSync(fd);
   }
 }
