@@ -58,6 +58,7 @@ import {
   type XattrOps,
 } from "../types.ts";
 import { AttrChanges } from "./_attrs.ts";
+import { defaultCapacity } from "./_capacity.ts";
 import { FileData } from "./_data.ts";
 import { Namespace } from "./_namespace.ts";
 import { Inodes, settle } from "./_nodes.ts";
@@ -65,7 +66,11 @@ import { Xattrs } from "./_xattrs.ts";
 
 /** Options for {@link MemFs}. */
 export interface MemFsOptions {
-  /** Capacity in bytes of file data and xattrs (default 1 TiB). */
+  /**
+   * Capacity in bytes of file data and xattrs; beyond it writes fail with
+   * ENOSPC. Default: a quarter of the machine's memory (known with
+   * `--allow-sys`; 1 GiB without).
+   */
   capacityBytes?: number;
   /** Capacity in objects, the root included (default 10,000,000). */
   capacityFiles?: number;
@@ -152,7 +157,7 @@ export class MemFs implements FileSystem {
       hardLinks: true,
     });
     const t = new Inodes({
-      capacityBytes: options.capacityBytes ?? 2 ** 40,
+      capacityBytes: options.capacityBytes ?? defaultCapacity(),
       capacityFiles: options.capacityFiles ?? 10_000_000,
       fsid: options.fsid ?? 1,
       clock: options.clock ?? strictClock(systemTime),
