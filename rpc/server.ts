@@ -3,8 +3,11 @@
  *
  * Per connection one read loop cuts the stream into records and dispatches
  * each call at once, without waiting for earlier ones, up to `maxInFlight`
- * calls; it stops reading while the window is full. Replies are written in
- * completion order, each with one write loop, never interleaved.
+ * calls; it stops reading while the window is full. A call holds its place
+ * in the window until its reply is written to the socket, so a client that
+ * sends calls and never reads the replies is held by TCP backpressure after
+ * at most `maxInFlight` unsent replies, however large. Replies are written
+ * in completion order, each with one write loop, never interleaved.
  *
  * What the server answers on its own (RFC 5531):
  * - `rpcvers` other than 2: MSG_DENIED RPC_MISMATCH (low 2, high 2).
@@ -187,6 +190,8 @@ class Connection {
   readonly conn: Deno.TcpConn;
   readonly info: ConnectionInfo;
   inflight = 0;
+  /** Replies queued or being written: they hold a place in the window too. */
+  unsent = 0;
   writing = false;
   closed = false;
   closing = false;
@@ -203,6 +208,11 @@ class Connection {
   constructor(conn: Deno.TcpConn, info: ConnectionInfo) {
     this.conn = conn;
     this.info = info;
+  }
+
+  /** Places taken in the in-flight window. */
+  get window(): number {
+    return this.inflight + this.unsent;
   }
 
   get idle(): boolean {
@@ -406,7 +416,7 @@ class Server implements RpcServer {
     const reader = new RecordReader(c.conn, { maxRecordSize: this.#maxRecord });
     try {
       for (;;) {
-        while (c.inflight >= this.#maxInFlight && !c.closed && !c.closing) {
+        while (c.window >= this.#maxInFlight && !c.closed && !c.closing) {
           await new Promise<void>((res) => c.slot = res);
           c.slot = null;
         }
@@ -436,7 +446,7 @@ class Server implements RpcServer {
           c.info.requests++;
           void this.#dispatch(c, rec);
         } while (
-          c.inflight < this.#maxInFlight && !c.closed && !c.closing &&
+          c.window < this.#maxInFlight && !c.closed && !c.closing &&
           (rec = reader.tryNext()) !== undefined
         );
       }
@@ -677,12 +687,14 @@ class Server implements RpcServer {
       this.#drc.finish(drcKey, tail === null ? head.slice() : join(head, tail));
     }
     if (c.closed) return this.#release(w);
+    c.unsent++;
     c.queue.push({ bytes: head, tail, writer: w });
     if (!c.writing) void this.#flush(c);
   }
 
   #sendBytes(c: Connection, bytes: Uint8Array): void {
     if (c.closed) return;
+    c.unsent++;
     c.queue.push({ bytes, tail: null, writer: null });
     if (!c.writing) void this.#flush(c);
   }
@@ -721,6 +733,8 @@ class Server implements RpcServer {
           c.abort();
         } finally {
           for (const out of batch) if (out.writer) this.#release(out.writer);
+          c.unsent -= batch.length;
+          c.slot?.();
         }
       }
     } finally {
