@@ -4,9 +4,45 @@
 import { XdrError } from "../../rpc/xdr.ts";
 
 /** The seed: NETFS_FUZZ_SEED to replay a run, else taken from the clock. */
-export const SEED = Number(
-  Deno.env.get("NETFS_FUZZ_SEED") ?? Date.now() % 2 ** 31,
-);
+export const SEED: number = fromEnv("NETFS_FUZZ_SEED") ??
+  Date.now() % 2 ** 31;
+
+/** A positive number from the environment, or undefined. */
+function fromEnv(name: string): number | undefined {
+  let text: string | undefined;
+  try {
+    text = Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: the fuzzer's own budget
+  }
+  const n = Number(text);
+  return text !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Inputs a fuzzer sends: NETFS_FUZZ_RECORDS (set by `deno task fuzz
+ * --records N`), else the fuzzer's own `fallback`.
+ */
+export function fuzzRecords(fallback: number): number {
+  return Math.floor(fromEnv("NETFS_FUZZ_RECORDS") ?? fallback);
+}
+
+/**
+ * A fuzzer's time limit in ms: NETFS_FUZZ_SECONDS (set by `deno task fuzz
+ * --seconds S`) times 1000, else the fuzzer's own `fallbackMs`.
+ */
+export function fuzzMs(fallbackMs: number): number {
+  const s = fromEnv("NETFS_FUZZ_SECONDS");
+  return s === undefined ? fallbackMs : Math.floor(s * 1000);
+}
+
+/**
+ * Whether the run is bounded by time on purpose (`--seconds`): a fuzzer that
+ * must reach its count in its own time limit may stop short then.
+ */
+export function fuzzTimeBound(): boolean {
+  return fromEnv("NETFS_FUZZ_SECONDS") !== undefined;
+}
 
 /** mulberry32: small, fast, seedable. */
 export function rng(seed: number) {

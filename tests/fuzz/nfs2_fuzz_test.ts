@@ -20,11 +20,11 @@ import { nfs2Program } from "../../server/nfs2/program.ts";
 import { encodeDirpath } from "../../proto/mount.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { mutate, rng, SEED, total } from "./_fuzz.ts";
+import { fuzzMs, fuzzRecords, mutate, rng, SEED, total } from "./_fuzz.ts";
 
-const CODEC_INPUTS = 20_000;
-const CALLS = 20_000;
-const TIME_LIMIT_MS = 10_000;
+const CODEC_INPUTS = fuzzRecords(20_000);
+const CALLS = fuzzRecords(20_000);
+const TIME_LIMIT_MS = fuzzMs(10_000);
 const IN_FLIGHT = 32;
 
 const UNSET = 0xffffffff;

@@ -39,10 +39,18 @@ import { ExportTable } from "../../server/exports.ts";
 import { nfs4Program } from "../../server/nfs4/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { concat, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
+import {
+  concat,
+  fuzzMs,
+  fuzzRecords,
+  type Rng,
+  rng,
+  SEED,
+  writeAll,
+} from "./_fuzz.ts";
 
-const RECORDS = 100_000;
-const TIME_LIMIT_MS = 20_000;
+const RECORDS = fuzzRecords(100_000);
+const TIME_LIMIT_MS = fuzzMs(20_000);
 
 const enc = new TextEncoder();
 const name = (s: string) => enc.encode(s);

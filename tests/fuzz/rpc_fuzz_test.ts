@@ -31,10 +31,19 @@ import {
 } from "../../proto/portmap.ts";
 import { portmapPrograms } from "../../server/portmap.ts";
 import type { RpcProgram } from "../../rpc/program.ts";
-import { concat, mutate, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
+import {
+  concat,
+  fuzzMs,
+  fuzzRecords,
+  mutate,
+  type Rng,
+  rng,
+  SEED,
+  writeAll,
+} from "./_fuzz.ts";
 
-const RECORDS = 100_000;
-const TIME_LIMIT_MS = 20_000; // per test; both together stay well under 45 s
+const RECORDS = fuzzRecords(100_000);
+const TIME_LIMIT_MS = fuzzMs(20_000); // per test; both together stay well under 45 s
 
 const FUZZ_PROG = 0x20000202;
 
