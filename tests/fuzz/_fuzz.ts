@@ -1,7 +1,7 @@
 // What the fuzz tests share: a seedable generator, the seed of the run, a
 // write loop, mutations of valid inputs and the rule decoders must keep.
 
-import { XdrError } from "../../rpc/xdr.ts";
+import { XdrError, XdrReader } from "../../rpc/xdr.ts";
 
 /** The seed: NETFS_FUZZ_SEED to replay a run, else taken from the clock. */
 export const SEED: number = fromEnv("NETFS_FUZZ_SEED") ??
@@ -156,4 +156,50 @@ export function total(
       })`,
     );
   }
+}
+
+/**
+ * Sends mutations of `seeds` through every decoder, each input through all
+ * of them (a type's bytes as another's too), until `count` inputs or `ms`.
+ * Only XdrError may escape a decoder (see {@link total}).
+ */
+export function throughDecoders(
+  r: Rng,
+  seeds: readonly Uint8Array[],
+  decoders: readonly ((r: XdrReader) => unknown)[],
+  limits: { count: number; ms: number },
+): { inputs: number; decoded: number; refused: number } {
+  const started = performance.now();
+  let decoded = 0;
+  let refused = 0;
+  let n = 0;
+  for (; n < limits.count && performance.now() - started < limits.ms; n++) {
+    const input = mutate(r, seeds);
+    for (const decode of decoders) {
+      if (total(() => decode(new XdrReader(input)), decode.name, input)) {
+        decoded++;
+      } else refused++;
+    }
+  }
+  return { inputs: n, decoded, refused };
+}
+
+/**
+ * Runs `one` `count` times, `inFlight` at a time, until done or `ms` have
+ * passed; returns how many ran.
+ */
+export async function pipelined(
+  one: () => Promise<void>,
+  limits: { count: number; ms: number; inFlight: number },
+): Promise<number> {
+  const started = performance.now();
+  let sent = 0;
+  while (sent < limits.count && performance.now() - started < limits.ms) {
+    const batch: Promise<void>[] = [];
+    for (let i = 0; i < limits.inFlight && sent < limits.count; i++, sent++) {
+      batch.push(one());
+    }
+    await Promise.all(batch);
+  }
+  return sent;
 }

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { RpcAcceptError, RpcClient } from "../../rpc/client.ts";
 import { serveRpc } from "../../rpc/server.ts";
-import { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
+import { type XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import * as P from "../../proto/nfs2/mod.ts";
 import { ExportTable } from "../../server/exports.ts";
 import { mountPrograms } from "../../server/mount.ts";
@@ -20,7 +20,15 @@ import { nfs2Program } from "../../server/nfs2/program.ts";
 import { encodeDirpath } from "../../proto/mount.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { fuzzMs, fuzzRecords, mutate, rng, SEED, total } from "./_fuzz.ts";
+import {
+  fuzzMs,
+  fuzzRecords,
+  mutate,
+  pipelined,
+  rng,
+  SEED,
+  throughDecoders,
+} from "./_fuzz.ts";
 
 const CODEC_INPUTS = fuzzRecords(20_000);
 const CALLS = fuzzRecords(20_000);
@@ -200,23 +208,11 @@ Deno.test("nfs2 fuzz: mutated arguments and results only ever give XdrError", ()
     ...Object.values(DECODERS).flat(),
     P.decode_fhstatus,
   ];
-  const started = performance.now();
-  let decoded = 0;
-  let refused = 0;
-  let n = 0;
-  for (
-    ;
-    n < CODEC_INPUTS && performance.now() - started < TIME_LIMIT_MS;
-    n++
-  ) {
-    const input = mutate(r, seeds);
-    // Every input through every decoder: a type's bytes as another's too.
-    for (const decode of decoders) {
-      if (total(() => decode(new XdrReader(input)), decode.name, input)) {
-        decoded++;
-      } else refused++;
-    }
-  }
+  const { inputs: n, decoded, refused } = throughDecoders(r, seeds, decoders, {
+    count: CODEC_INPUTS,
+    ms: TIME_LIMIT_MS,
+  });
+  console.log(`nfs2 fuzz: ${n} inputs through ${decoders.length} decoders`);
   assert.ok(n >= 1000, `at least 1000 inputs in time (${n}, seed ${SEED})`);
   assert.ok(
     decoded > 0 && refused > 0,
@@ -263,9 +259,7 @@ Deno.test(`nfs2 fuzz: ${CALLS} mutated calls to a live server (seed ${SEED})`, a
     const seeds = calls(root, found.diropres.file);
     const bytes = seeds.map(([, b]) => b);
     const r = rng(SEED ^ 0x2222);
-    const started = performance.now();
     const counts = { ok: 0, garbage: 0 };
-    let sent = 0;
     const one = async () => {
       // Mostly a procedure's own arguments, mutated; sometimes another's.
       const [proc, base] = seeds[r.int(seeds.length)];
@@ -293,13 +287,14 @@ Deno.test(`nfs2 fuzz: ${CALLS} mutated calls to a live server (seed ${SEED})`, a
         throw e;
       }
     };
-    while (sent < CALLS && performance.now() - started < TIME_LIMIT_MS) {
-      const batch: Promise<void>[] = [];
-      for (let i = 0; i < IN_FLIGHT && sent < CALLS; i++, sent++) {
-        batch.push(one());
-      }
-      await Promise.all(batch);
-    }
+    const sent = await pipelined(one, {
+      count: CALLS,
+      ms: TIME_LIMIT_MS,
+      inFlight: IN_FLIGHT,
+    });
+    console.log(
+      `nfs2 fuzz: ${sent} calls, ${counts.ok} answered, ${counts.garbage} GARBAGE_ARGS`,
+    );
     assert.deepEqual(faults, [], "no unexpected exception in the server");
     assert.ok(sent >= 1000, `at least 1000 calls in time (${sent})`);
     assert.ok(counts.ok > 0 && counts.garbage > 0, JSON.stringify(counts));

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { RpcAcceptError, RpcClient } from "../../rpc/client.ts";
 import { serveRpc } from "../../rpc/server.ts";
-import { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
+import { type XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import * as M from "../../proto/mount.ts";
 import * as P from "../../proto/nfs3.ts";
 import { ExportTable } from "../../server/exports.ts";
@@ -20,9 +20,17 @@ import { mountProgram } from "../../server/mount.ts";
 import { nfs3Program } from "../../server/nfs3/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { fuzzMs, fuzzRecords, mutate, rng, SEED, total } from "./_fuzz.ts";
+import {
+  fuzzMs,
+  fuzzRecords,
+  mutate,
+  pipelined,
+  rng,
+  SEED,
+  throughDecoders,
+} from "./_fuzz.ts";
 
-const CODEC_INPUTS = fuzzRecords(20_000);
+const CODEC_INPUTS = fuzzRecords(10_000);
 const CALLS = fuzzRecords(20_000);
 const TIME_LIMIT_MS = fuzzMs(10_000);
 const IN_FLIGHT = 32;
@@ -252,22 +260,10 @@ Deno.test(`nfs3 fuzz: mutated arguments and results only ever give XdrError (see
     ...Object.values(MOUNT_RESULTS),
     M.decodeDirpath,
   ];
-  const started = performance.now();
-  let decoded = 0;
-  let refused = 0;
-  let n = 0;
-  for (
-    ;
-    n < CODEC_INPUTS && performance.now() - started < TIME_LIMIT_MS;
-    n++
-  ) {
-    const input = mutate(r, seeds);
-    for (const decode of decoders) {
-      if (total(() => decode(new XdrReader(input)), decode.name, input)) {
-        decoded++;
-      } else refused++;
-    }
-  }
+  const { inputs: n, decoded, refused } = throughDecoders(r, seeds, decoders, {
+    count: CODEC_INPUTS,
+    ms: TIME_LIMIT_MS,
+  });
   console.log(`nfs3 fuzz: ${n} inputs through ${decoders.length} decoders`);
   assert.ok(n >= 1000, `at least 1000 inputs in time (${n}, seed ${SEED})`);
   assert.ok(
@@ -317,7 +313,6 @@ Deno.test(`nfs3 fuzz: ${CALLS} mutated NFSv3 and MOUNT calls to a live server (s
     const r = rng(SEED ^ 0x4444);
     const started = performance.now();
     const counts = { ok: 0, garbage: 0 };
-    let sent = 0;
     const one = async () => {
       // Mostly a procedure's own arguments, mutated; sometimes another's.
       const [prog, proc, base] = seeds[r.int(seeds.length)];
@@ -346,13 +341,11 @@ Deno.test(`nfs3 fuzz: ${CALLS} mutated NFSv3 and MOUNT calls to a live server (s
         throw e;
       }
     };
-    while (sent < CALLS && performance.now() - started < TIME_LIMIT_MS) {
-      const batch: Promise<void>[] = [];
-      for (let i = 0; i < IN_FLIGHT && sent < CALLS; i++, sent++) {
-        batch.push(one());
-      }
-      await Promise.all(batch);
-    }
+    const sent = await pipelined(one, {
+      count: CALLS,
+      ms: TIME_LIMIT_MS,
+      inFlight: IN_FLIGHT,
+    });
     console.log(
       `nfs3 fuzz: ${sent} calls, ${counts.ok} answered, ${counts.garbage} GARBAGE_ARGS in ${
         Math.round(performance.now() - started)

@@ -81,13 +81,35 @@ function tally() {
   };
 }
 
-function report(what: string, f: Flood, lat: number[], admitted: number) {
+/**
+ * Logs what happened and asserts the promise: every connection closed by
+ * the server, the limit reached and never passed, the admitted ones closed
+ * when idle and the rest refused, the busy client never failing nor waiting
+ * two seconds.
+ */
+function check(
+  what: string,
+  f: Flood,
+  busy: { lat: number[]; errors: string[] },
+  t: { peak: number; admitted: number },
+) {
+  const { lat, errors } = busy;
   const p99 = lat[Math.floor(lat.length * 0.99)];
   console.log(
-    `${what}: ${f.opened} opened (${admitted} admitted), ${f.closed} closed by the server, ${f.open} left open; busy client ${lat.length} calls, median ${
+    `${what}: ${f.opened} opened (${t.admitted} admitted), ${f.closed} closed by the server, ${f.open} left open; busy client ${lat.length} calls, median ${
       lat[lat.length >> 1].toFixed(2)
     } ms, p99 ${p99.toFixed(2)} ms, max ${lat.at(-1)!.toFixed(2)} ms`,
   );
+  assert.deepEqual(errors, [], "the busy client saw no error");
+  assert.equal(f.failed, 0, "every connect succeeded");
+  assert.equal(f.opened, COUNT);
+  assert.equal(f.closed, COUNT, "the server closed every one");
+  assert.equal(t.peak, MAX_CONNECTIONS, "the limit was reached, never passed");
+  assert.ok(
+    t.admitted >= MAX_CONNECTIONS && t.admitted < COUNT,
+    `some admitted and closed when idle, the rest refused: ${t.admitted} admitted`,
+  );
+  assert.ok(lat.at(-1)! < 2000, `busy client's slowest call: ${lat.at(-1)} ms`);
 }
 
 Deno.test("flood: 10,000 idle or half-sent RPC connections are closed; a busy client goes on", async () => {
@@ -110,28 +132,11 @@ Deno.test("flood: 10,000 idle or half-sent RPC connections are closed; a busy cl
     // A record mark announcing 100 bytes, then 10 of them.
     const half = "80000064" + "00".repeat(10);
     const storm = flood(server.addr.port, half);
-    const { lat, errors } = await busy(
+    const load = await busy(
       () => active.call(TEST_PROG, 1, 0, () => {}),
       storm,
     );
-    const f = await storm;
-    report("rpc", f, lat, t.admitted);
-    assert.deepEqual(errors, [], "the busy client saw no error");
-    assert.equal(f.failed, 0, "every connect succeeded");
-    assert.equal(f.opened, COUNT);
-    assert.equal(f.closed, COUNT, "the server closed every one");
-    assert.ok(
-      t.peak <= MAX_CONNECTIONS,
-      `at most the limit at once: ${t.peak}`,
-    );
-    assert.ok(
-      t.admitted >= MAX_CONNECTIONS && t.admitted < COUNT,
-      `some admitted and closed when idle, the rest refused: ${t.admitted} admitted`,
-    );
-    assert.ok(
-      lat.at(-1)! < 2000,
-      `busy client's slowest call: ${lat.at(-1)} ms`,
-    );
+    check("rpc", await storm, load, t);
     assert.deepEqual(
       server.connections().map((c) => c.remote.port),
       [active.localAddr.port],
@@ -158,25 +163,8 @@ Deno.test("flood: 10,000 idle or half-sent NBD connections are closed; a busy cl
   try {
     // Two of the four bytes of the client flags.
     const storm = flood(server.addr.port, "0000");
-    const { lat, errors } = await busy(() => disk.readAt(0, 4096), storm);
-    const f = await storm;
-    report("nbd", f, lat, t.admitted);
-    assert.deepEqual(errors, [], "the busy client saw no error");
-    assert.equal(f.failed, 0, "every connect succeeded");
-    assert.equal(f.opened, COUNT);
-    assert.equal(f.closed, COUNT, "the server closed every one");
-    assert.ok(
-      t.peak <= MAX_CONNECTIONS,
-      `at most the limit at once: ${t.peak}`,
-    );
-    assert.ok(
-      t.admitted >= MAX_CONNECTIONS && t.admitted < COUNT,
-      `some admitted and closed when idle, the rest refused: ${t.admitted} admitted`,
-    );
-    assert.ok(
-      lat.at(-1)! < 2000,
-      `busy client's slowest read: ${lat.at(-1)} ms`,
-    );
+    const load = await busy(() => disk.readAt(0, 4096), storm);
+    check("nbd", await storm, load, t);
     assert.equal(
       server.connections().length,
       1,

@@ -180,7 +180,7 @@ async function run(f: Fuzzer): Promise<Outcome> {
   // The fuzzers' summary lines ("nbd fuzz: 100000 mutated messages ..."),
   // not the test names.
   const lines = text.split("\n").filter((l) =>
-    /fuzz[^ ]*: \d/.test(l) && !/ \.\.\.( |$)/.test(l)
+    /fuzz[^:]*: \d/.test(l) && !/ \.\.\.( |$)/.test(l)
   );
   return {
     file: f.file + (f.filter ? ` (${f.filter})` : ""),
