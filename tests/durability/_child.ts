@@ -2,6 +2,8 @@
 // server gets no chance to flush, close or shut down.
 export interface Child {
   port: number;
+  /** The server process's id. */
+  pid: number;
   /** Sends SIGKILL now, synchronously. */
   kill(): void;
   /** SIGKILL, then waits for the process to be gone. */
@@ -57,6 +59,7 @@ export async function startChild(args: string[]): Promise<Child> {
   };
   return {
     port,
+    pid: proc.pid,
     kill,
     async kill9() {
       kill();
