@@ -12,8 +12,14 @@ export interface Child {
 
 const SCRIPT = new URL("./_server_child.ts", import.meta.url).pathname;
 
-/** Runs the child server with `args`; resolves once it listens. */
-export async function startChild(args: string[]): Promise<Child> {
+/**
+ * Runs the child server with `args` (and `flags` for deno, such as V8's);
+ * resolves once it listens.
+ */
+export async function startChild(
+  args: string[],
+  flags: string[] = [],
+): Promise<Child> {
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -24,6 +30,7 @@ export async function startChild(args: string[]): Promise<Child> {
       "--allow-ffi",
       "--allow-sys",
       "--allow-env",
+      ...flags,
       SCRIPT,
       ...args,
     ],
