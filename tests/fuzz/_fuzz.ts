@@ -1,6 +1,7 @@
 // What the fuzz tests share: a seedable generator, the seed of the run, a
 // write loop, mutations of valid inputs and the rule decoders must keep.
 
+import { RpcAcceptError, type RpcClient } from "../../rpc/client.ts";
 import { XdrError, XdrReader } from "../../rpc/xdr.ts";
 
 /** The seed: NETFS_FUZZ_SEED to replay a run, else taken from the clock. */
@@ -202,4 +203,49 @@ export async function pipelined(
     await Promise.all(batch);
   }
   return sent;
+}
+
+/** Counts of {@link mutatedCall}'s outcomes. */
+export interface CallCounts {
+  /** Answered, and the result decoded. */
+  ok: number;
+  /** Refused with GARBAGE_ARGS. */
+  garbage: number;
+}
+
+/**
+ * Calls `call` with `input` as its argument bytes and counts the outcome: a
+ * result `decode` accepts, or GARBAGE_ARGS. Anything else (a result that
+ * does not decode, another RPC error) throws, naming the seed.
+ */
+export async function mutatedCall(
+  client: RpcClient,
+  call: { program: number; version: number; procedure: number },
+  input: Uint8Array,
+  decode: (r: XdrReader) => unknown,
+  counts: CallCounts,
+): Promise<void> {
+  let reply: XdrReader;
+  try {
+    reply = await client.call(
+      call.program,
+      call.version,
+      call.procedure,
+      (w) => void w.fixedOpaque(input),
+    );
+  } catch (e) {
+    if (e instanceof RpcAcceptError && e.statusName === "GARBAGE_ARGS") {
+      counts.garbage++;
+      return;
+    }
+    throw e;
+  }
+  try {
+    decode(reply);
+  } catch (e) {
+    throw new Error(
+      `Reply of ${call.program} procedure ${call.procedure} does not decode: ${e} (seed ${SEED})`,
+    );
+  }
+  counts.ok++;
 }

@@ -10,7 +10,7 @@
 // program logs those), a reply that does not decode, or a server that no
 // longer answers NULL and GETATTR afterwards.
 import assert from "node:assert/strict";
-import { RpcAcceptError, RpcClient } from "../../rpc/client.ts";
+import { RpcClient } from "../../rpc/client.ts";
 import { serveRpc } from "../../rpc/server.ts";
 import { type XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import * as P from "../../proto/nfs2/mod.ts";
@@ -21,9 +21,11 @@ import { encodeDirpath } from "../../proto/mount.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
 import {
+  type CallCounts,
   fuzzMs,
   fuzzRecords,
   mutate,
+  mutatedCall,
   pipelined,
   rng,
   SEED,
@@ -259,33 +261,18 @@ Deno.test(`nfs2 fuzz: ${CALLS} mutated calls to a live server (seed ${SEED})`, a
     const seeds = calls(root, found.diropres.file);
     const bytes = seeds.map(([, b]) => b);
     const r = rng(SEED ^ 0x2222);
-    const counts = { ok: 0, garbage: 0 };
+    const counts: CallCounts = { ok: 0, garbage: 0 };
     const one = async () => {
       // Mostly a procedure's own arguments, mutated; sometimes another's.
       const [proc, base] = seeds[r.int(seeds.length)];
       const input = r.next() < 0.8 ? mutate(r, [base]) : mutate(r, bytes);
-      try {
-        const reply = await client.call(
-          P.NFS_PROGRAM,
-          2,
-          proc,
-          (w) => void w.fixedOpaque(input),
-        );
-        try {
-          DECODERS[proc][1](reply);
-        } catch (e) {
-          throw new Error(
-            `Reply of procedure ${proc} does not decode: ${e} (seed ${SEED})`,
-          );
-        }
-        counts.ok++;
-      } catch (e) {
-        if (e instanceof RpcAcceptError && e.statusName === "GARBAGE_ARGS") {
-          counts.garbage++;
-          return;
-        }
-        throw e;
-      }
+      await mutatedCall(
+        client,
+        { program: P.NFS_PROGRAM, version: 2, procedure: proc },
+        input,
+        DECODERS[proc][1],
+        counts,
+      );
     };
     const sent = await pipelined(one, {
       count: CALLS,
