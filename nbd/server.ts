@@ -43,6 +43,7 @@ import {
 import type { TransmissionControl } from "./_transmission.ts";
 import type { Device } from "./device.ts";
 import { type BlockSize, checkBlockSize } from "./protocol.ts";
+import { MAX_PAYLOAD } from "./_commands.ts";
 import { NbdMetrics } from "./_metrics.ts";
 import type { Reported } from "../telemetry/_connection_metrics.ts";
 import { type Logger, peerOf } from "../telemetry/log.ts";
@@ -88,7 +89,12 @@ export interface ServeNbdOptions extends ConnectionOptions {
   tls?: NbdTlsOptions;
   /** Requests handled at once per connection; default 128. */
   maxInFlight?: number;
-  /** Largest READ/WRITE payload; default 32 MiB (overrides `blockSize.max`). */
+  /**
+   * Largest READ/WRITE payload; default 64 MiB (overrides `blockSize.max`).
+   * Larger reads are refused with EINVAL (EOVERFLOW with DF), larger writes
+   * with EINVAL after their payload is read; a write payload over 128 MiB
+   * (or over this maximum when it is larger) ends the session.
+   */
   maxPayload?: number;
   /** Advertised and enforced size constraints; default min 1, preferred 4096. */
   blockSize?: Partial<BlockSize>;
@@ -196,7 +202,8 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
   ) {
     throw new TypeError("TLS needs a certificate and a key");
   }
-  const maxPayload = options.maxPayload ?? options.blockSize?.max ?? 1 << 25;
+  const maxPayload = options.maxPayload ?? options.blockSize?.max ??
+    MAX_PAYLOAD;
   const min = options.blockSize?.min ?? 1;
   const blockSize = checkBlockSize({
     min,
