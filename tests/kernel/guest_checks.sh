@@ -359,14 +359,20 @@ extra() {
   esac
 }
 
-# Errors the kernel only logs (a failed writeback, a journal error, a lost
-# NBD connection, lost NFSv4 locks) while every command above still
-# succeeded. The log is cleared for the next NFS version of the boot.
-c_kernel_log() {
+# Errors the kernel only logs (a failed writeback, a journal error, lost
+# NFSv4 locks) while every command above still succeeded.
+KERNEL_ERRORS='I/O error|EXT4-fs (error|warning)|WARNING:|BUG:|Call Trace|stale|blk_update_request|buffer_io_error|nfs: .*(error|bad)|lost [0-9]+ locks'
+# log_clean PATTERN: the kernel log into /tmp/dmesg, cleared for what comes
+# next (the next NFS version of the boot); fails on a line matching PATTERN.
+log_clean() {
   dmesg -c >/tmp/dmesg
-  if grep -iE 'I/O error|EXT4-fs (error|warning)|WARNING:|BUG:|Call Trace|stale|nbd[0-9]+: (Receive|Send|Dead|Other side|Connection)|blk_update_request|buffer_io_error|nfs: .*(error|bad)|lost [0-9]+ locks' /tmp/dmesg >/tmp/bad; then
+  if grep -iE "$1" /tmp/dmesg >/tmp/bad; then
     fail "kernel log: $(head -5 /tmp/bad | tr '\n' ' ')"
   fi
+}
+# ... and here a lost NBD connection too.
+c_kernel_log() {
+  log_clean "$KERNEL_ERRORS|nbd[0-9]+: (Receive|Send|Dead|Other side|Connection)"
   echo "$(wc -l </tmp/dmesg) kernel log lines, none an error"
 }
 
