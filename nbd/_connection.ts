@@ -26,7 +26,8 @@ import {
   writeRequestHeader,
 } from "./protocol.ts";
 
-const MAX_REPLY_PAYLOAD = (1 << 25) + 64;
+/** Largest reply chunk accepted: a default-sized (64 MiB) READ and its header. */
+const MAX_REPLY_PAYLOAD = (1 << 26) + 64;
 
 /** Options of {@link NbdConnection.readAt}. */
 export interface ReadOptions {

@@ -21,6 +21,7 @@ import {
   type Step,
 } from "./_handshake.ts";
 import { OPTION_HEADER_SIZE } from "./_constants.ts";
+import { MAX_PAYLOAD } from "./_commands.ts";
 import { BufferedReader, type Stream, writeAll } from "./_stream.ts";
 import { serverTls } from "./_tls.ts";
 import { type TransmissionControl, transmit } from "./_transmission.ts";
@@ -101,7 +102,8 @@ export function serverContext(options: ContextOptions): ServerContext {
   ) {
     throw new TypeError("TLS needs a certificate and a key");
   }
-  const maxPayload = options.maxPayload ?? options.blockSize?.max ?? 1 << 25;
+  const maxPayload = options.maxPayload ?? options.blockSize?.max ??
+    MAX_PAYLOAD;
   const min = options.blockSize?.min ?? 1;
   const blockSize = checkBlockSize({
     min,

@@ -88,7 +88,12 @@ export interface ServeNbdOptions extends ConnectionOptions {
   tls?: NbdTlsOptions;
   /** Requests handled at once per connection; default 128. */
   maxInFlight?: number;
-  /** Largest READ/WRITE payload; default 32 MiB (overrides `blockSize.max`). */
+  /**
+   * Largest READ/WRITE payload; default 64 MiB (overrides `blockSize.max`).
+   * Larger reads are refused with EINVAL (EOVERFLOW with DF), larger writes
+   * with EINVAL after their payload is read; a write payload over 128 MiB
+   * (or over this maximum when it is larger) ends the session.
+   */
   maxPayload?: number;
   /** Advertised and enforced size constraints; default min 1, preferred 4096. */
   blockSize?: Partial<BlockSize>;
