@@ -1,8 +1,10 @@
 /**
- * The `netfs` command: serve NFS and NBD, and talk to NBD servers.
+ * The `netfs` command: serve NFS and NBD, and talk to NFS and NBD servers
+ * (`ls`, `cat`, `cp`, `stat`, `mkdir`, `rm`, `mv`, `showmount`, `rpcinfo`,
+ * `nbd list|info|copy`).
  *
  * ```sh
- * deno install --global -n netfs --allow-net --allow-read --allow-write --allow-sys=statfs,uid jsr:@netfs/netfs/cli
+ * deno install --global -n netfs --allow-net --allow-read --allow-write --allow-sys=statfs,uid,gid jsr:@netfs/netfs/cli
  * netfs serve nfs ./export
  * ```
  *
@@ -27,6 +29,8 @@ import config from "./deno.json" with { type: "json" };
 import { UsageError } from "./cli/_args.ts";
 import { permissionError } from "./cli/_runtime.ts";
 import { NBD_HELP, nbdCommand } from "./cli/nbd.ts";
+import { NFS_VERBS } from "./cli/nfs/mod.ts";
+import { NBD_KERNEL_HELP } from "./cli/nbd_kernel.ts";
 import { SERVE_HELP, serveCommand } from "./cli/serve.ts";
 import { SERVE_NBD_HELP } from "./cli/serve_nbd.ts";
 import { SERVE_NFS_HELP } from "./cli/serve_nfs.ts";
@@ -45,11 +49,25 @@ Verbs:
   nbd list URI           list an NBD server's exports
   nbd info URI           show an NBD export's size and flags
   nbd copy SRC DST       copy between NBD exports and files
+  nbd attach URI         (Linux, root) an NBD export as /dev/nbdX
+  nbd loopback FILE      (Linux, root) a file, or --memory SIZE, as /dev/nbdX
+
+NFS client verbs (URL: nfs://HOST[:PORT]/EXPORT/PATH[?version=2|3]):
+  ls [-l] [-R] URL       list a directory
+  cat URL...             write files to standard output
+  cp [-r] SRC DST        copy local <-> NFS, NFS -> NFS (progress on a terminal)
+  stat URL               a file's attributes
+  mkdir [-p] URL...      make directories
+  rm [-r] URL...         remove files and trees
+  mv SRC DST             rename on one server
+  showmount HOST         exports and mounts (MOUNT EXPORT and DUMP)
+  rpcinfo HOST           programs registered with the portmapper
 
 Global options:
   --log-level LEVEL      error, warn, info (default) or debug
   --log-format FORMAT    text (default) or json, on standard error
   --metrics HOST:PORT    (serve verbs) Prometheus metrics at /metrics
+  --json                 (verbs that print data) JSON for scripts
   -h, --help             help; "netfs VERB --help" for a verb's options
   -V, --version          the version
 
@@ -57,6 +75,8 @@ Examples:
   netfs serve nfs ./export
   netfs serve nbd ./disk.img --metrics 127.0.0.1:9464
   netfs nbd info nbd://127.0.0.1:10809/disk
+  netfs ls -l nfs://127.0.0.1/export
+  netfs cp -r ./photos nfs://127.0.0.1/export/
 
 Exit status: 0 done, 1 failed while running, 2 wrong command line
 (unknown flag, bad value or config, missing permission).
@@ -70,6 +90,11 @@ const HELPS: Record<string, string> = {
   "nbd list": NBD_HELP,
   "nbd info": NBD_HELP,
   "nbd copy": NBD_HELP,
+  ...Object.fromEntries(
+    Object.entries(NFS_VERBS).map(([name, v]) => [name, v.help]),
+  ),
+  "nbd attach": NBD_KERNEL_HELP,
+  "nbd loopback": NBD_KERNEL_HELP,
 };
 
 /** Global flags that take a value, when they come before the verb. */
@@ -134,8 +159,17 @@ export async function main(args: readonly string[]): Promise<number> {
         sub === undefined ? [] : [sub, ...globals, ...more],
       );
     }
+    const client = NFS_VERBS[verb];
+    if (client !== undefined && Object.hasOwn(NFS_VERBS, verb)) {
+      if (globals.some((g) => g.startsWith("--metrics"))) {
+        throw new UsageError("--metrics is for the serve verbs");
+      }
+      return await client.run([...globals, ...rest]);
+    }
     throw new UsageError(
-      `Unknown verb: ${verb} (expected serve or nbd; see: netfs --help)`,
+      `Unknown verb: ${verb} (expected serve, nbd, ${
+        Object.keys(NFS_VERBS).join(", ")
+      }; see: netfs --help)`,
     );
   } catch (e) {
     const usage = e instanceof UsageError ? e : permissionError(e);

@@ -59,7 +59,8 @@ export function parse<O extends Options>(
 }
 
 function reason(e: Error & { code?: string }): string {
-  const flag = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
+  // Node writes "Option '-r, --recursive …'" for flags with a short form: name the long one.
+  const flag = /'(?:-[^-' ], )?(-{1,2}[^' ,]+)/.exec(e.message)?.[1];
   switch (e.code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
       return `Unknown option: ${flag ?? e.message}`;

@@ -21,19 +21,19 @@ import type { Squash } from "../server/exports.ts";
 import { choice, clients, host, integer, port, UsageError } from "./_args.ts";
 
 /** The NFS versions this netfs serves, as `--versions` names them. */
-export const NFS_VERSIONS = ["3", "4.0", "4.1"] as const;
+export const NFS_VERSIONS = ["2", "3", "4.0", "4.1", "4.2"] as const;
 
 /** What `--versions` (or `versions` in a config) selects. */
 export interface VersionChoice {
   /** For serveNfs's `versions`. */
-  versions: (3 | 4)[];
+  versions: (2 | 3 | 4)[];
   /** For `nfs4.minorVersions`. */
   minors: number[];
-  /** As given, normalized ("3", "4.0", "4.1"). */
+  /** As given, normalized ("2", "3", "4.0", "4.1", "4.2"). */
   names: string[];
 }
 
-/** Parses `3,4.0,4.1` (`4` means every minor version). */
+/** Parses `2,3,4.0,4.1,4.2` (`4` means every minor version). */
 export function parseVersions(field: string, v: string): VersionChoice {
   const names = new Set<string>();
   for (const raw of v.split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -53,6 +53,7 @@ export function parseVersions(field: string, v: string): VersionChoice {
   const sorted = NFS_VERSIONS.filter((n) => names.has(n));
   return {
     versions: [
+      ...(names.has("2") ? [2 as const] : []),
       ...(names.has("3") ? [3 as const] : []),
       ...(sorted.some((n) => n.startsWith("4.")) ? [4 as const] : []),
     ],

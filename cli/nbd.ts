@@ -18,11 +18,16 @@ import { Info, Rep, TxFlag } from "../nbd/protocol.ts";
 import { parse, UsageError } from "./_args.ts";
 import { checkPermissions, fileNeeds, type Need, netNeed } from "./_runtime.ts";
 import { Progress } from "./_progress.ts";
+import { nbdKernelCommand } from "./nbd_kernel.ts";
+import { type NbdUri, parseNbdUri, uriArg } from "./_nbd_uri.ts";
+
+export { type NbdUri, parseNbdUri } from "./_nbd_uri.ts";
 
 /** `netfs nbd --help`. */
 export const NBD_HELP = `Usage: netfs nbd list URI
        netfs nbd info URI
        netfs nbd copy SRC DST
+       netfs nbd attach URI | loopback --memory SIZE | loopback FILE
 
 NBD client verbs. URI is nbd://HOST[:PORT]/EXPORT (port 10809 by default;
 nbds:// upgrades with STARTTLS; no EXPORT means the server's default).
@@ -33,6 +38,9 @@ nbds:// upgrades with STARTTLS; no EXPORT means the server's default).
                    export to export; - is standard input or output. Zero
                    blocks become holes in a new file and WRITE_ZEROES on an
                    export. Shows progress on a terminal.
+  attach URI       (Linux, root) the export as /dev/nbdX until SIGINT/SIGTERM
+  loopback ...     (Linux, root) a RAM disk or file as /dev/nbdX, served by
+                   this process; see: netfs nbd attach --help
 
 Options:
   --json                 machine-readable output on standard output
@@ -57,52 +65,6 @@ const OPTIONS = {
   connections: { type: "string" },
 } as const;
 
-/** A parsed NBD URI. */
-export interface NbdUri {
-  hostname: string;
-  port: number;
-  export: string;
-  tls: boolean;
-}
-
-/** Parses `nbd://HOST[:PORT]/EXPORT` (or `nbds://`); undefined for anything else. */
-export function parseNbdUri(s: string): NbdUri | undefined {
-  if (!/^nbds?:\/\//.test(s)) return undefined;
-  let url: URL;
-  try {
-    url = new URL(s);
-  } catch {
-    throw new UsageError(`Invalid NBD URI: ${s}`);
-  }
-  if (!url.hostname) throw new UsageError(`NBD URI without a host: ${s}`);
-  let name: string;
-  try {
-    name = decodeURIComponent(url.pathname.replace(/^\//, ""));
-  } catch {
-    throw new UsageError(`Invalid export name in: ${s}`);
-  }
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  return {
-    hostname: hostname === "localhost" ? "127.0.0.1" : hostname,
-    port: url.port ? Number(url.port) : 10809,
-    export: name,
-    tls: url.protocol === "nbds:",
-  };
-}
-
-function uriArg(s: string | undefined, verb: string): NbdUri {
-  if (s === undefined) {
-    throw new UsageError(`Missing URI (see: netfs nbd ${verb} --help)`);
-  }
-  const u = parseNbdUri(s);
-  if (!u) {
-    throw new UsageError(
-      `Not an NBD URI: ${s} (expected nbd://HOST[:PORT]/EXPORT)`,
-    );
-  }
-  return u;
-}
-
 async function tlsOf(
   u: NbdUri,
   ca: string | undefined,
@@ -117,6 +79,11 @@ export async function nbdCommand(args: string[]): Promise<number> {
     return await nbdVerb(args);
   } catch (e) {
     if (e instanceof NbdOptionError && e.reply === Rep.ERR_TLS_REQD) {
+      if (args[0] === "attach") {
+        throw new Error(
+          "The server requires TLS, and the kernel's NBD driver takes plain connections only",
+        );
+      }
       throw new Error(
         "The server requires TLS: use nbds:// (with --tls-ca FILE unless its CA is in the system store)",
       );
@@ -131,9 +98,12 @@ async function nbdVerb(args: string[]): Promise<number> {
     console.log(NBD_HELP);
     return sub === undefined ? 2 : 0;
   }
+  if (sub === "attach" || sub === "loopback") {
+    return await nbdKernelCommand(sub, rest);
+  }
   if (!["list", "info", "copy"].includes(sub)) {
     throw new UsageError(
-      `Unknown nbd verb: ${sub} (expected list, info or copy)`,
+      `Unknown nbd verb: ${sub} (expected list, info, copy, attach or loopback)`,
     );
   }
   const { values, positionals } = parse(`nbd ${sub}`, rest, OPTIONS);

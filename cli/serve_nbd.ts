@@ -228,6 +228,8 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
   }
 
   const files: FileDevice[] = [];
+  /** Export name -> the FileDevice engine, for the banner. */
+  const engines = new Map<string, string>();
   const exports: { name: string; device: Device; description: string }[] = [];
   try {
     for (const s of specs) {
@@ -241,6 +243,7 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
             );
           });
         files.push(dev);
+        engines.set(s.name, dev.engine);
         exports.push({
           name: s.name,
           device: ro ? readOnly(dev) : dev,
@@ -305,7 +308,7 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
         await f.close();
       })),
     where: `${hostname}:${listenPort}`,
-    banner: (addr) => banner(addr, exports, tls?.mode, workers),
+    banner: (addr) => banner(addr, exports, tls?.mode, workers, engines),
     metrics: metricsAt && registry ? { at: metricsAt, registry } : undefined,
     log,
     timeoutMs,
@@ -317,6 +320,7 @@ function banner(
   exports: { name: string; device: Device; description: string }[],
   tls: string | undefined,
   workers: number | undefined,
+  engines: Map<string, string>,
 ): string {
   const { hostname, port } = addr;
   const h = hostname === "0.0.0.0" || hostname === "::"
@@ -333,11 +337,9 @@ function banner(
   exports.forEach((e, i) => {
     const uri = `${scheme}://${h}:${port}/${encodeURIComponent(e.name)}`;
     lines.push(
-      `  export "${e.name}"${
-        i === 0 ? " (default)" : ""
-      }: ${e.description}, ${e.device.size} bytes${
-        e.device.readOnly ? ", read-only" : ""
-      }`,
+      `  export "${e.name}"${i === 0 ? " (default)" : ""}: ${e.description}${
+        engines.has(e.name) ? ` (${engines.get(e.name)} engine)` : ""
+      }, ${e.device.size} bytes${e.device.readOnly ? ", read-only" : ""}`,
       `    nbdinfo ${uri}`,
       `    qemu-img info ${uri}`,
       `    sudo nbd-client -N ${e.name} ${h} ${port} /dev/nbd0`,

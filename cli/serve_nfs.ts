@@ -211,6 +211,7 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
   checkPermissions(needs);
 
   const opened: LocalFs[] = [];
+  const engines = new Map<ExportSpec, string>();
   const exports: ExportOptions[] = [];
   try {
     for (const s of specs) {
@@ -232,6 +233,7 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
           );
         });
         opened.push(fs);
+        engines.set(s, fs.engine);
       } else fs = new MemFs({ rootMode: 0o1777 });
       exports.push({
         path: s.path,
@@ -280,7 +282,7 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
     // Flushes each LocalFs's FileId journal.
     close: async () => void await Promise.all(opened.map((fs) => fs.close())),
     where: `${hostname}:${listenPort}`,
-    banner: (addr) => banner(addr, versions.names, specs, portmap111),
+    banner: (addr) => banner(addr, versions.names, specs, portmap111, engines),
     metrics: metricsAt && registry ? { at: metricsAt, registry } : undefined,
     log,
     timeoutMs,
@@ -292,6 +294,7 @@ function banner(
   versions: string[],
   specs: ExportSpec[],
   portmap111: boolean,
+  engines: Map<ExportSpec, string>,
 ): string {
   const { hostname, port } = addr;
   const v3 = versions.includes("3");
@@ -310,8 +313,10 @@ function banner(
       : hostname;
     lines.push(
       `  export ${s.path}: ${s.dir ?? "(in memory)"}${
-        s.readOnly ? ", read-only" : ""
-      }, clients ${(s.clients ?? ["127.0.0.0/8", "::1"]).join(" ")}`,
+        engines.has(s) ? ` (LocalFs, ${engines.get(s)} engine)` : ""
+      }${s.readOnly ? ", read-only" : ""}, clients ${
+        (s.clients ?? ["127.0.0.0/8", "::1"]).join(" ")
+      }`,
     );
     if (v3) lines.push(`    Linux:   ${m.linux}`);
     if (v4) {

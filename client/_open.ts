@@ -68,6 +68,10 @@ export async function openUrl(
       readahead: u.readahead ?? window * limits.rsize,
     };
   } catch (e) {
+    // The MNT succeeded: take it back, or the server lists it forever.
+    try {
+      await m.mount.umnt(m.exportPath);
+    } catch { /* the server forgets mounts on its own */ }
     m.mount.close();
     await Promise.all([proto.close(), m.mount.rpc.closed]);
     throw e;

@@ -3,7 +3,9 @@
 // Serves a file (a disk image, or a block device node given read and write
 // permission for its path) over NBD as export "disk". Reads and writes are
 // positional (pread/pwrite); FLUSH and FUA run fdatasync. Deno has no
-// fallocate, so TRIM is not offered and WRITE_ZEROES writes zeroes.
+// fallocate, so TRIM is not offered and WRITE_ZEROES writes zeroes, unless
+// --allow-ffi is given on Linux: then TRIM punches holes, WRITE_ZEROES uses
+// fallocate and block status shows the holes (SEEK_HOLE/SEEK_DATA).
 // Permissions are scoped to the one file; --allow-net to the listen address.
 //
 //   nbdinfo nbd://127.0.0.1:10809/disk
@@ -70,7 +72,7 @@ const server = serveNbd({
 });
 const { hostname, port } = server.addr;
 console.log(
-  `NBD: serving ${path} (${device.size} bytes) as "${values.name}" on ${hostname}:${port}`,
+  `NBD: serving ${path} (${device.size} bytes, ${device.engine} engine) as "${values.name}" on ${hostname}:${port}`,
 );
 console.log(`  nbdinfo nbd://${hostname}:${port}/${values.name}`);
 console.log(

@@ -10,7 +10,8 @@
  * PAYLOAD_LEN (where its payload ends is unknowable), a payload above
  * {@link HARD_PAYLOAD} (or the maximum payload when that is larger), DISC.
  * Everything else is answered: refusals with EINVAL (unknown commands and
- * flags, misalignment, reads above the maximum payload, EOVERFLOW with DF),
+ * flags, misalignment, reads above the maximum payload, EOVERFLOW with DF,
+ * writes above it up to the hard limit, whose payload is read and dropped),
  * EPERM (writes to a read-only export), ENOSPC (writes past the end),
  * ENOTSUP (FAST_ZERO the device cannot do), and device errors mapped by
  * `toErrno`.
@@ -55,8 +56,16 @@ import {
 import type { Device } from "./device.ts";
 import { NbdError, toErrno } from "./errors.ts";
 
-/** Payloads above this (or the maximum payload, if larger) end the session. */
-export const HARD_PAYLOAD = 1 << 25;
+/**
+ * The default largest READ or WRITE: 64 MiB, as nbdkit's, advertised in
+ * NBD_INFO_BLOCK_SIZE.
+ */
+export const MAX_PAYLOAD = 1 << 26;
+/**
+ * Write payloads above this (or the maximum payload, if larger) end the
+ * session; up to it, one over the maximum is read, dropped and refused.
+ */
+export const HARD_PAYLOAD = 1 << 27;
 /** Structured reads at least this long are checked for holes and answered sparsely. */
 export const SPARSE_READ = 65536;
 const HOLE_MIN = 4096;

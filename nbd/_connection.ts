@@ -26,7 +26,8 @@ import {
   writeRequestHeader,
 } from "./protocol.ts";
 
-const MAX_REPLY_PAYLOAD = (1 << 25) + 64;
+/** Largest reply chunk accepted: a default-sized (64 MiB) READ and its header. */
+const MAX_REPLY_PAYLOAD = (1 << 26) + 64;
 
 /** Options of {@link NbdConnection.readAt}. */
 export interface ReadOptions {
@@ -68,6 +69,43 @@ interface Pending {
   error?: NbdError;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+}
+
+/** What {@link releaseStream} gives back. */
+export interface ReleasedStream {
+  /** The stream, no longer read or written by the connection. */
+  stream: Stream;
+  /** Bytes received and not consumed (a well-behaved server sends none unasked). */
+  buffered: number;
+}
+
+/** How {@link releaseStream} takes a stream. */
+export interface StreamTaker {
+  /** Whether this kind of stream can be taken (checked before anything changes). */
+  accepts(s: Stream): boolean;
+  /** Ends the connection's pending read without consuming bytes (a socket's hand-off does). */
+  stop(s: Stream): Promise<void>;
+}
+
+const releasers = new WeakMap<
+  NbdConnection,
+  (taker: StreamTaker) => Promise<ReleasedStream>
+>();
+
+/**
+ * Takes the stream from a connection in transmission with nothing in
+ * flight, for a new owner (the kernel). The connection then acts closed:
+ * requests reject, `close()` returns at once.
+ */
+export function releaseStream(
+  c: NbdConnection,
+  taker: StreamTaker,
+): Promise<ReleasedStream> {
+  const release = releasers.get(c);
+  if (!release) {
+    return Promise.reject(new TypeError("Not an NbdConnection"));
+  }
+  return release(taker);
 }
 
 /** Where a connection is after the handshake (internal wiring). */
@@ -149,6 +187,34 @@ export class NbdConnection {
     this.#allocationId = o.allocationId;
     this.#maxInFlight = Math.max(1, o.maxInFlight);
     this.#loop = this.#readLoop();
+    releasers.set(this, (taker) => this.#release(taker));
+  }
+
+  async #release(taker: StreamTaker): Promise<ReleasedStream> {
+    if (this.#closed) throw this.#failure ?? new Error("Connection is closed");
+    if (!taker.accepts(this.#stream)) {
+      throw new TypeError(
+        "Connection's stream cannot be handed over: open it with connectSocket",
+      );
+    }
+    if (this.#pending.size) {
+      throw new Error(`Requests in flight: ${this.#pending.size}`);
+    }
+    // Closed first, so that the read loop's failure leaves the stream open.
+    this.#closed = true;
+    this.#failure = new Error("Connection was handed over");
+    for (const w of this.#slotWaiters.splice(0)) w();
+    try {
+      await taker.stop(this.#stream);
+    } catch (e) {
+      try {
+        this.#stream.close();
+      } catch { /* closed */ }
+      throw e;
+    } finally {
+      await this.#loop;
+    }
+    return { stream: this.#stream, buffered: this.#reader.buffered };
   }
 
   /** Whether `base:allocation` was selected (block status is usable). */

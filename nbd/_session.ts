@@ -21,11 +21,13 @@ import {
   type Step,
 } from "./_handshake.ts";
 import { OPTION_HEADER_SIZE } from "./_constants.ts";
+import { MAX_PAYLOAD } from "./_commands.ts";
 import { BufferedReader, type Stream, writeAll } from "./_stream.ts";
 import { serverTls } from "./_tls.ts";
 import { type TransmissionControl, transmit } from "./_transmission.ts";
 import type { Device } from "./device.ts";
-import type { BlockSize } from "./protocol.ts";
+import { type BlockSize, checkBlockSize } from "./protocol.ts";
+import type { ServeNbdOptions } from "./server.ts";
 import type { NbdMetrics } from "./_metrics.ts";
 import { type LogFields, type Logger, peerOf } from "../telemetry/log.ts";
 
@@ -51,6 +53,73 @@ export interface ServerContext {
   logger?: Logger;
   /** The series to count in, when a registry was given. */
   metrics?: NbdMetrics;
+}
+
+/** The options {@link serverContext} reads (those of `serveNbd` about exports and limits). */
+export type ContextOptions = Pick<
+  ServeNbdOptions,
+  | "exports"
+  | "defaultExport"
+  | "tls"
+  | "maxInFlight"
+  | "maxPayload"
+  | "blockSize"
+  | "log"
+>;
+
+/** Checks the exports and limits and builds the settings sessions read. */
+export function serverContext(options: ContextOptions): ServerContext {
+  const exports = new Map<string, ResolvedExport>();
+  if (options.exports instanceof Map) {
+    for (const [name, e] of options.exports) {
+      exports.set(name, { name, device: e.device, description: e.description });
+    }
+  } else {
+    for (const e of options.exports) exports.set(e.name, { ...e });
+  }
+  for (const e of exports.values()) {
+    if (new TextEncoder().encode(e.name).length > 4096) {
+      throw new RangeError(
+        `Export name longer than 4096 bytes: ${e.name.slice(0, 40)}…`,
+      );
+    }
+    if (!Number.isSafeInteger(e.device.size) || e.device.size < 0) {
+      throw new RangeError(
+        `Device size must be a non-negative safe integer: ${e.name}`,
+      );
+    }
+  }
+  if (
+    options.defaultExport !== undefined && !exports.has(options.defaultExport)
+  ) {
+    throw new RangeError(
+      `Default export does not exist: ${options.defaultExport}`,
+    );
+  }
+  if (
+    options.tls && options.tls.mode !== "off" &&
+    (!options.tls.cert || !options.tls.key)
+  ) {
+    throw new TypeError("TLS needs a certificate and a key");
+  }
+  const maxPayload = options.maxPayload ?? options.blockSize?.max ??
+    MAX_PAYLOAD;
+  const min = options.blockSize?.min ?? 1;
+  const blockSize = checkBlockSize({
+    min,
+    preferred: options.blockSize?.preferred ?? Math.max(4096, min),
+    max: maxPayload,
+  });
+  return {
+    exports,
+    defaultExport: options.defaultExport,
+    tls: options.tls,
+    blockSize,
+    maxInFlight: Math.max(1, options.maxInFlight ?? 128),
+    maxOptionLength: 65536,
+    shuttingDown: false,
+    log: options.log ?? (() => {}),
+  };
 }
 
 /** One connection's stream and counters. */

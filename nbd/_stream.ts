@@ -135,27 +135,36 @@ export class MessageWriter {
   bytesOut = 0;
   /** Bytes queued and not yet written. */
   pendingBytes = 0;
-  #below: { limit: number; resolve: () => void }[] = [];
+  /** Buffers queued and not yet written (a message sent in parts counts each). */
+  pendingCount = 0;
+  #below: { limit: number; count: number; resolve: () => void }[] = [];
 
   constructor(s: Stream) {
     this.#s = s;
   }
 
-  /** Resolves once at most `limit` bytes are waiting to be written. */
-  waitBelow(limit: number): Promise<void> {
-    if (this.pendingBytes <= limit || this.failed !== undefined) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#below.push({ limit, resolve }));
+  /**
+   * Resolves once at most `limit` bytes in at most `count` buffers are
+   * waiting to be written.
+   */
+  waitBelow(limit: number, count = Infinity): Promise<void> {
+    if (!this.#over(limit, count)) return Promise.resolve();
+    return new Promise((resolve) =>
+      this.#below.push({ limit, count, resolve })
+    );
   }
 
-  #written(n: number): void {
+  #over(limit: number, count: number): boolean {
+    return this.failed === undefined &&
+      (this.pendingBytes > limit || this.pendingCount > count);
+  }
+
+  #written(n: number, messages: number): void {
     this.pendingBytes -= n;
+    this.pendingCount -= messages;
     if (this.#below.length) {
       this.#below = this.#below.filter((w) => {
-        if (this.pendingBytes > w.limit && this.failed === undefined) {
-          return true;
-        }
+        if (this.#over(w.limit, w.count)) return true;
         w.resolve();
         return false;
       });
@@ -170,6 +179,7 @@ export class MessageWriter {
     }
     this.#queue.push({ bytes, done });
     this.pendingBytes += bytes.length;
+    this.pendingCount++;
     if (!this.#busy) this.#pump();
   }
 
@@ -190,6 +200,7 @@ export class MessageWriter {
       });
       this.pendingBytes += bytes.length;
     }
+    this.pendingCount += parts.length;
     if (!this.#busy) this.#pump();
   }
 
@@ -225,13 +236,13 @@ export class MessageWriter {
           for (const p of batch) p.done?.();
           await writeAll(this.#s, buf.subarray(0, n));
           this.bytesOut += n;
-          this.#written(n);
+          this.#written(n, k);
         } else {
           const p = q.shift()!;
           try {
             await writeAll(this.#s, p.bytes);
             this.bytesOut += p.bytes.length;
-            this.#written(p.bytes.length);
+            this.#written(p.bytes.length, 1);
           } finally {
             p.done?.();
           }
@@ -240,7 +251,7 @@ export class MessageWriter {
     } catch (e) {
       this.failed = e;
       for (const p of q.splice(0)) p.done?.();
-      this.#written(this.pendingBytes);
+      this.#written(this.pendingBytes, this.pendingCount);
     } finally {
       this.#busy = false;
       for (const r of this.#idle.splice(0)) r();

@@ -6,8 +6,10 @@
  * `_replies.ts`; what stays here is I/O, scheduling and shutdown.
  *
  * Guarantees: at most `maxInFlight` requests and {@link BYTE_BUDGET} bytes of
- * payloads and read replies per connection at once (a client that sends
- * faster than it reads replies is paused, not buffered); replies never
+ * payloads and read replies per connection at once, and reading pauses
+ * while more than `maxInFlight` replies wait to be written (a client that
+ * sends faster than it reads replies is paused, not buffered, however small
+ * its replies: tests/nbd/backpressure_test.ts); replies never
  * interleave; on DISC, end of stream or a fatal error, what is in flight is
  * answered before the phase ends; on graceful shutdown new requests get
  * ESHUTDOWN and the connection closes once nothing is in flight.
@@ -108,8 +110,11 @@ export async function transmit(
       while (inflight >= ctx.maxInFlight || inflightBytes >= BYTE_BUDGET) {
         await new Promise<void>((r) => slotWaiter = r);
       }
-      if (writer.pendingBytes > BYTE_BUDGET) {
-        await writer.waitBelow(BYTE_BUDGET / 2);
+      if (
+        writer.pendingBytes > BYTE_BUDGET ||
+        writer.pendingCount > ctx.maxInFlight
+      ) {
+        await writer.waitBelow(BYTE_BUDGET / 2, ctx.maxInFlight >> 1);
       }
       if (!await reader.fill(tx.headerSize)) break;
       const r = parseRequest(tx, reader.take(tx.headerSize));

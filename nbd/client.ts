@@ -58,12 +58,32 @@ export {
 const MAX_OPTION_REPLY = 1 << 20;
 const decoder = new TextDecoder();
 
+/**
+ * A byte stream the client can negotiate over instead of a TCP connection it
+ * opens itself: what `Deno.Conn` offers (`Deno.UnixConn`, say), or a socket
+ * from `connectSocket` that `attachKernel` can hand to the kernel.
+ */
+export interface NbdStream {
+  /** Reads into `p`: the byte count, or null at end of stream. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p` and returns how much. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the stream. */
+  close(): void;
+}
+
 /** Where to connect. */
 export interface NbdConnectOptions {
   /** Server address; default `"127.0.0.1"`. */
   hostname?: string;
   /** Server port; default 10809. */
   port?: number;
+  /**
+   * Negotiate over this open stream instead of connecting (`hostname` then
+   * only names the server for TLS, which needs a `Deno.TcpConn`). The
+   * connection owns it from then on.
+   */
+  stream?: NbdStream;
 }
 
 /** TLS settings of the client. */
@@ -150,7 +170,7 @@ export class NbdOptionError extends Error {
  * ```
  */
 export class NbdHandshake {
-  #conn: Deno.TcpConn;
+  #conn: Deno.TcpConn | undefined;
   #stream: Stream;
   #reader: BufferedReader;
   #hostname: string;
@@ -165,13 +185,14 @@ export class NbdHandshake {
   #done = false;
 
   private constructor(
-    conn: Deno.TcpConn,
+    conn: Deno.TcpConn | undefined,
+    stream: Stream,
     reader: BufferedReader,
     hostname: string,
     flags: number,
   ) {
     this.#conn = conn;
-    this.#stream = conn;
+    this.#stream = stream;
     this.#reader = reader;
     this.#hostname = hostname;
     this.serverFlags = flags;
@@ -184,9 +205,17 @@ export class NbdHandshake {
    */
   static async connect(options: NbdConnectOptions = {}): Promise<NbdHandshake> {
     const hostname = options.hostname ?? "127.0.0.1";
-    const conn = await Deno.connect({ hostname, port: options.port ?? 10809 });
+    let tcp: Deno.TcpConn | undefined;
+    let conn: Stream;
+    if (options.stream) conn = options.stream;
+    else {
+      conn = tcp = await Deno.connect({
+        hostname,
+        port: options.port ?? 10809,
+      });
+    }
     try {
-      conn.setNoDelay(true);
+      tcp?.setNoDelay(true);
       const reader = new BufferedReader(conn, 1 << 20);
       if (!await reader.fill(18)) {
         throw new NbdProtocolError("Server closed during the greeting");
@@ -203,7 +232,7 @@ export class NbdHandshake {
         HandshakeFlag.FIXED_NEWSTYLE | (flags & HandshakeFlag.NO_ZEROES),
       );
       await writeAll(conn, c);
-      return new NbdHandshake(conn, reader, hostname, flags);
+      return new NbdHandshake(tcp, conn, reader, hostname, flags);
     } catch (e) {
       conn.close();
       throw e;
@@ -276,6 +305,9 @@ export class NbdHandshake {
 
   /** Upgrades to TLS (NBD_OPT_STARTTLS); forgets earlier negotiation as the spec says. */
   async startTls(options: NbdClientTlsOptions = {}): Promise<void> {
+    if (!this.#conn) {
+      throw new Error("STARTTLS needs a TCP connection opened by the client");
+    }
     await this.#expectAck(Opt.STARTTLS);
     if (this.#reader.buffered) {
       throw new NbdProtocolError("Data after the STARTTLS reply");

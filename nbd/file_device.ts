@@ -3,10 +3,18 @@
  * positional IO through `node:fs` (real `pread`/`pwrite`, safe with many
  * requests in flight) and `fdatasync` for FLUSH and FUA.
  *
- * Deno exposes no `fallocate` (neither `Deno.FsFile` nor `node:fs`), so a
- * file device cannot punch holes or find them: it offers no TRIM, reports
- * every byte as data in block status, and WRITE_ZEROES is done by the server
- * writing zero buffers (FAST_ZERO requests are refused with ENOTSUP).
+ * Deno has no `fallocate` or `SEEK_DATA`/`SEEK_HOLE`. On Linux with
+ * `--allow-ffi` (the `"native"` engine, what `"auto"` picks there) the
+ * device opens a second descriptor of the file through libc and gains:
+ * TRIM (punching a hole, `FALLOC_FL_PUNCH_HOLE`; a file system that cannot
+ * punch ignores the hint), WRITE_ZEROES by punching a hole or, with
+ * NO_HOLE, by `FALLOC_FL_ZERO_RANGE` (or a punch then an allocation where
+ * the file system has no ZERO_RANGE, as tmpfs), and block status read with
+ * `lseek` SEEK_HOLE/SEEK_DATA (holes are HOLE|ZERO, the rest data). Where
+ * none of the fast ways works, zeroes are written (and FAST_ZERO is refused
+ * with ENOTSUP). The `"portable"` engine (any OS, no FFI) offers no TRIM,
+ * reports every byte as data, and leaves WRITE_ZEROES to the server, which
+ * writes zero buffers and refuses FAST_ZERO.
  *
  * @example Create a disk image and write to it
  * ```ts
@@ -29,7 +37,27 @@
  */
 
 import * as fs from "node:fs";
-import type { Device, WriteOptions } from "./device.ts";
+import {
+  AT_FDCWD,
+  EINVAL,
+  ENOSYS,
+  ENXIO,
+  EOPNOTSUPP,
+  errnoError,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  type Libc,
+  O_RDONLY,
+  O_RDWR,
+  openLibc,
+  SEEK_DATA,
+  SEEK_HOLE,
+} from "../vfs/localfs/_libc.ts";
+import type { Device, WriteOptions, WriteZeroesOptions } from "./device.ts";
+import { NbdError } from "./errors.ts";
+import { Errno } from "./protocol.ts";
+import { extentsBySeek, writeZeroBuffers } from "./_sparse.ts";
 
 /** Options of {@link FileDevice.open}. */
 export interface FileDeviceOptions {
@@ -42,6 +70,49 @@ export interface FileDeviceOptions {
   create?: number;
   /** Advertise `NBD_FLAG_ROTATIONAL`. */
   rotational?: boolean;
+  /**
+   * `"native"` (Linux, `--allow-ffi`: TRIM, fast WRITE_ZEROES and block
+   * status through libc; fails with ENOTSUP where it cannot run),
+   * `"portable"` (`node:fs` only), or `"auto"` (the default: native where
+   * it can run).
+   */
+  engine?: "native" | "portable" | "auto";
+}
+
+/** The second, libc descriptor of the native engine. */
+interface NativeFd {
+  lib: Libc;
+  fd: number;
+}
+
+/**
+ * A libc descriptor of the file open at `path` as inode `ino`, or why there
+ * is none (no FFI, not Linux, or the path now names another file).
+ */
+function openNativeFd(
+  path: string,
+  ino: number,
+  readOnly: boolean,
+): NativeFd | string {
+  const lib = openLibc();
+  if (typeof lib === "string") return lib;
+  const fd = lib.openat2(AT_FDCWD, path, readOnly ? O_RDONLY : O_RDWR, 0, 0);
+  if (fd < 0) {
+    lib.release();
+    return errnoError(fd, path).message;
+  }
+  const st = lib.fstat(fd);
+  if (typeof st === "number" || st.ino !== ino) {
+    lib.close(fd);
+    lib.release();
+    return `the file was replaced while opening: ${path}`;
+  }
+  return { lib, fd };
+}
+
+/** fallocate errors that mean "this file system cannot do that". */
+function unsupported(r: number): boolean {
+  return r === -EOPNOTSUPP || r === -ENOSYS || r === -EINVAL;
 }
 
 function call<T>(
@@ -87,19 +158,52 @@ export class FileDevice implements Device {
   readonly multiConn = true;
   /** Calls may overlap. */
   readonly concurrency = "parallel" as const;
+  /** Which engine serves the device (see {@link FileDeviceOptions.engine}). */
+  readonly engine: "native" | "portable";
+  /** Punches a hole (native engine, writable devices). */
+  declare readonly trim?: Device["trim"];
+  /** Zeroes by fallocate where it can (native engine, writable devices). */
+  declare readonly writeZeroes?: Device["writeZeroes"];
+  /** Holes found with SEEK_HOLE/SEEK_DATA (native engine). */
+  declare readonly blockStatus?: Device["blockStatus"];
   readonly #fd: number;
+  readonly #native: NativeFd | undefined;
+  readonly #path: string;
   #closed = false;
 
-  private constructor(fd: number, size: number, options: FileDeviceOptions) {
+  private constructor(
+    fd: number,
+    size: number,
+    path: string,
+    native: NativeFd | undefined,
+    options: FileDeviceOptions,
+  ) {
     this.#fd = fd;
     this.size = size;
+    this.#path = path;
+    this.#native = native;
     this.readOnly = options.readOnly ?? false;
     this.rotational = options.rotational ?? false;
+    this.engine = native ? "native" : "portable";
+    if (native === undefined) return;
+    const opts = { fua: false };
+    if (!this.readOnly) {
+      this.trim = (o, l, w) => this.#trim(native, o, l, w ?? opts);
+      this.writeZeroes = (o, l, w) => this.#zero(native, o, l, w ?? opts);
+    }
+    this.blockStatus = (o, l, b) =>
+      extentsBySeek(
+        (pos, what) => Promise.resolve(this.#seek(native, pos, what)),
+        o,
+        l,
+        this.size,
+        b?.maxExtents ?? 1 << 20,
+      );
   }
 
   /**
    * Opens `path`. Needs read permission for the path, and write permission
-   * unless `readOnly`.
+   * unless `readOnly`; the native engine needs `--allow-ffi`.
    */
   static async open(
     path: string,
@@ -117,6 +221,7 @@ export class FileDevice implements Device {
       // "wx" creates without ever truncating an existing file.
       fd = await call<number>((cb) => fs.open(path, "wx+", 0o644, cb));
     }
+    let native: NativeFd | undefined;
     try {
       let st = await call<fs.Stats>((cb) => fs.fstat(fd, cb));
       if (options.create !== undefined && st.size < options.create) {
@@ -125,8 +230,20 @@ export class FileDevice implements Device {
         );
         st = await call<fs.Stats>((cb) => fs.fstat(fd, cb));
       }
-      return new FileDevice(fd, st.size, options);
+      const engine = options.engine ?? "auto";
+      if (engine !== "portable") {
+        const n = openNativeFd(path, st.ino, options.readOnly ?? false);
+        if (typeof n !== "string") native = n;
+        else if (engine === "native") {
+          throw new NbdError(Errno.ENOTSUP, `No native engine here: ${n}`);
+        }
+      }
+      return new FileDevice(fd, st.size, path, native, options);
     } catch (e) {
+      if (native) {
+        native.lib.close(native.fd);
+        native.lib.release();
+      }
       fs.closeSync(fd);
       throw e;
     }
@@ -185,10 +302,81 @@ export class FileDevice implements Device {
     }
   }
 
-  /** Closes the descriptor. */
+  /** Punches a hole; a file system that cannot ignores the hint. */
+  async #trim(
+    n: NativeFd,
+    offset: number,
+    length: number,
+    o: WriteOptions,
+  ): Promise<void> {
+    const r = await n.lib.fallocateAsync(
+      n.fd,
+      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+      offset,
+      length,
+    );
+    if (r < 0 && !unsupported(r)) throw errnoError(r, this.#path);
+    if (o.fua) await this.flush();
+  }
+
+  /**
+   * Zeroes a range: a hole (or ZERO_RANGE) when holes are allowed,
+   * ZERO_RANGE (or a hole then an allocation) with `noHole`; zero buffers
+   * where the file system can do neither, unless `fast`.
+   */
+  async #zero(
+    n: NativeFd,
+    offset: number,
+    length: number,
+    o: WriteZeroesOptions,
+  ): Promise<void> {
+    const punch = [FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE];
+    const zero = [FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE];
+    const provision = [...punch, FALLOC_FL_KEEP_SIZE];
+    const ways = o.noHole ? [zero, provision] : [punch, zero];
+    let done = false;
+    for (const steps of ways) {
+      let r = 0;
+      for (const mode of steps) {
+        r = await n.lib.fallocateAsync(n.fd, mode, offset, length);
+        if (r < 0) break;
+      }
+      if (r >= 0) {
+        done = true;
+        break;
+      }
+      if (!unsupported(r)) throw errnoError(r, this.#path);
+    }
+    if (!done) {
+      if (o.fast) {
+        throw new NbdError(Errno.ENOTSUP, "Zeroing is not fast here");
+      }
+      await writeZeroBuffers(this, offset, length);
+    }
+    if (o.fua) await this.flush();
+  }
+
+  /** lseek SEEK_HOLE/SEEK_DATA; an error reads as data to the end. */
+  #seek(
+    n: NativeFd,
+    pos: number,
+    what: "data" | "hole",
+  ): { offset: number; eof: boolean } {
+    const r = n.lib.seek(n.fd, pos, what === "data" ? SEEK_DATA : SEEK_HOLE);
+    // ENXIO: no data after pos. Other failures: assume data, never a hole.
+    if (r === -ENXIO) return { offset: this.size, eof: true };
+    if (r < 0) return { offset: what === "hole" ? this.size : pos, eof: false };
+    return { offset: r, eof: r >= this.size };
+  }
+
+  /** Closes the descriptors. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#native) {
+      this.#native.lib.close(this.#native.fd);
+      this.#native.lib.release();
+    }
     await call<void>((cb) =>
       fs.close(this.#fd, (e) => cb(e ?? null, undefined))
     );

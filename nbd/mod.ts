@@ -2,7 +2,8 @@
  * NBD (Network Block Device): a concurrent server with the whole protocol
  * (fixed newstyle, STARTTLS, INFO/GO, structured replies, block status,
  * extended headers), a client, and block devices (sparse memory, file,
- * read-only wrapper, a file of any netfs `FileSystem`).
+ * read-only wrapper, a file of any netfs `FileSystem`), and on Linux the
+ * attachment of an export or a device to the kernel as `/dev/nbdX`.
  *
  * @example Serve a sparse RAM disk and read it back with the client
  * ```ts
@@ -33,3 +34,4 @@ export type { ConnectionInfo, ConnectionOptions } from "../net/connection.ts";
 export type * from "../vfs/types.ts";
 export * from "./shared_memory_device.ts";
 export * from "./cluster.ts";
+export * from "./kernel.ts";

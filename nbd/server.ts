@@ -35,14 +35,14 @@ import {
   type ConnectionOptions,
 } from "../net/mod.ts";
 import {
-  type ResolvedExport,
   type ServerContext,
+  serverContext,
   serveSession,
   Session,
 } from "./_session.ts";
 import type { TransmissionControl } from "./_transmission.ts";
 import type { Device } from "./device.ts";
-import { type BlockSize, checkBlockSize } from "./protocol.ts";
+import type { BlockSize } from "./protocol.ts";
 import { NbdMetrics } from "./_metrics.ts";
 import type { Reported } from "../telemetry/_connection_metrics.ts";
 import { type Logger, peerOf } from "../telemetry/log.ts";
@@ -88,7 +88,12 @@ export interface ServeNbdOptions extends ConnectionOptions {
   tls?: NbdTlsOptions;
   /** Requests handled at once per connection; default 128. */
   maxInFlight?: number;
-  /** Largest READ/WRITE payload; default 32 MiB (overrides `blockSize.max`). */
+  /**
+   * Largest READ/WRITE payload; default 64 MiB (overrides `blockSize.max`).
+   * Larger reads are refused with EINVAL (EOVERFLOW with DF), larger writes
+   * with EINVAL after their payload is read; a write payload over 128 MiB
+   * (or over this maximum when it is larger) ends the session.
+   */
   maxPayload?: number;
   /** Advertised and enforced size constraints; default min 1, preferred 4096. */
   blockSize?: Partial<BlockSize>;
@@ -163,65 +168,14 @@ interface Live {
  * ```
  */
 export function serveNbd(options: ServeNbdOptions): NbdServer {
-  const exports = new Map<string, ResolvedExport>();
-  if (options.exports instanceof Map) {
-    for (const [name, e] of options.exports) {
-      exports.set(name, { name, device: e.device, description: e.description });
-    }
-  } else {
-    for (const e of options.exports) exports.set(e.name, { ...e });
-  }
-  for (const e of exports.values()) {
-    if (new TextEncoder().encode(e.name).length > 4096) {
-      throw new RangeError(
-        `Export name longer than 4096 bytes: ${e.name.slice(0, 40)}…`,
-      );
-    }
-    if (!Number.isSafeInteger(e.device.size) || e.device.size < 0) {
-      throw new RangeError(
-        `Device size must be a non-negative safe integer: ${e.name}`,
-      );
-    }
-  }
-  if (
-    options.defaultExport !== undefined && !exports.has(options.defaultExport)
-  ) {
-    throw new RangeError(
-      `Default export does not exist: ${options.defaultExport}`,
-    );
-  }
-  if (
-    options.tls && options.tls.mode !== "off" &&
-    (!options.tls.cert || !options.tls.key)
-  ) {
-    throw new TypeError("TLS needs a certificate and a key");
-  }
-  const maxPayload = options.maxPayload ?? options.blockSize?.max ?? 1 << 25;
-  const min = options.blockSize?.min ?? 1;
-  const blockSize = checkBlockSize({
-    min,
-    preferred: options.blockSize?.preferred ?? Math.max(4096, min),
-    max: maxPayload,
-  });
   const logger = options.logger;
-  const plain = options.log ?? (() => {});
+  const metrics = options.metrics ? new NbdMetrics(options.metrics) : undefined;
+  const ctx: ServerContext = { ...serverContext(options), logger, metrics };
+  const plain = ctx.log;
   // Lines that are not a connection's: refusals, hook failures.
   const log = (level: "warn" | "error", message: string, peer?: string) => {
     if (logger) logger[level](message, peer ? { peer } : undefined);
     else plain(message);
-  };
-  const metrics = options.metrics ? new NbdMetrics(options.metrics) : undefined;
-  const ctx: ServerContext = {
-    exports,
-    defaultExport: options.defaultExport,
-    tls: options.tls,
-    blockSize,
-    maxInFlight: Math.max(1, options.maxInFlight ?? 128),
-    maxOptionLength: 65536,
-    shuttingDown: false,
-    log: plain,
-    logger,
-    metrics,
   };
   const admission = new Admission(options);
   const listener = Deno.listen(

@@ -43,7 +43,8 @@ import type {
   WriteZeroesOptions,
 } from "./device.ts";
 import { NbdError } from "./errors.ts";
-import { Errno, type Extent, State } from "./protocol.ts";
+import { Errno, type Extent } from "./protocol.ts";
+import { extentsBySeek, writeZeroBuffers } from "./_sparse.ts";
 
 /** Options of {@link VfsDevice.open}. */
 export interface VfsDeviceOptions {
@@ -91,23 +92,11 @@ export class VfsDevice implements Device {
   /** The file system's declaration: calls reach it one for one. */
   declare readonly concurrency?: Concurrency;
   /** Present when the file system can deallocate. */
-  declare readonly trim?: (
-    offset: number,
-    length: number,
-    options?: WriteOptions,
-  ) => Promise<void>;
+  declare readonly trim?: Device["trim"];
   /** Present when the file system can deallocate. */
-  declare readonly writeZeroes?: (
-    offset: number,
-    length: number,
-    options?: WriteZeroesOptions,
-  ) => Promise<void>;
+  declare readonly writeZeroes?: Device["writeZeroes"];
   /** Present when the file system can seek data and holes. */
-  declare readonly blockStatus?: (
-    offset: number,
-    length: number,
-    options?: BlockStatusOptions,
-  ) => Promise<Extent[]>;
+  declare readonly blockStatus?: Device["blockStatus"];
   readonly #fs: FileSystem;
   readonly #id: FileId;
   readonly #cred: Credentials;
@@ -206,40 +195,21 @@ export class VfsDevice implements Device {
     if (o.fast) {
       throw new NbdError(Errno.ENOTSUP, "Provisioned zeroing is not fast here");
     }
-    const z = new Uint8Array(Math.min(CHUNK, length));
-    for (let pos = offset, end = offset + length; pos < end;) {
-      const n = Math.min(z.length, end - pos);
-      await this.writeAt(pos, z.subarray(0, n));
-      pos += n;
-    }
+    await writeZeroBuffers(this, offset, length);
     if (o.fua) await this.flush();
   }
 
-  async #status(
+  #status(
     offset: number,
     length: number,
     o: BlockStatusOptions,
   ): Promise<Extent[]> {
-    const max = o.maxExtents ?? 1 << 20;
-    const end = Math.min(offset + length, this.size);
-    const out: Extent[] = [];
-    let pos = offset;
-    while (pos < end && out.length < max) {
-      const hole = await this.#fs.seek!(this.#cred, this.#id, pos, "hole");
-      const holeAt = hole.eof ? end : Math.min(hole.offset, end);
-      if (holeAt > pos) {
-        out.push({ length: holeAt - pos, flags: 0 });
-        pos = holeAt;
-        continue;
-      }
-      const data = await this.#fs.seek!(this.#cred, this.#id, pos, "data");
-      const dataAt = data.eof ? end : Math.min(data.offset, end);
-      out.push({
-        length: Math.max(dataAt - pos, 1),
-        flags: State.HOLE | State.ZERO,
-      });
-      pos = Math.max(dataAt, pos + 1);
-    }
-    return out;
+    return extentsBySeek(
+      (pos, what) => this.#fs.seek!(this.#cred, this.#id, pos, what),
+      offset,
+      length,
+      this.size,
+      o.maxExtents ?? 1 << 20,
+    );
   }
 }

@@ -27,6 +27,8 @@ export class Connection {
   readonly conn: Deno.TcpConn;
   readonly info: ConnectionInfo;
   inflight = 0;
+  /** Replies queued or being written: they hold a place in the window too. */
+  unsent = 0;
   writing = false;
   closed = false;
   closing = false;
@@ -56,6 +58,11 @@ export class Connection {
       conn: this.info.id,
       peer: peerOf(this.info.remote),
     };
+  }
+
+  /** Places taken in the in-flight window. */
+  get window(): number {
+    return this.inflight + this.unsent;
   }
 
   get idle(): boolean {
@@ -222,6 +229,8 @@ export async function writeQueue(
       c.abort();
     } finally {
       for (const out of batch) if (out.writer) pool.release(out.writer);
+      c.unsent -= batch.length;
+      c.slot?.();
     }
   }
 }

@@ -1,8 +1,13 @@
 /**
  * The duplicate-request cache: replies of non-idempotent procedures kept
- * for a while, so that a retransmitted call (same peer, xid and procedure)
- * gets the original reply instead of running twice. A REMOVE that succeeded
- * but whose reply was lost must not answer NOENT on the retry.
+ * for a while, so that a retransmitted call gets the original reply instead
+ * of running twice. A REMOVE that succeeded but whose reply was lost must
+ * not answer NOENT on the retry.
+ *
+ * A call is identified as knfsd identifies it: client address (not its
+ * port: a client that lost its connection resends from a new one), xid,
+ * program, version, procedure, and the length and a checksum of the
+ * argument bytes (so an xid a client reuses for other arguments runs).
  *
  * @example A retransmitted call: dropped while running, then replayed
  * ```ts
@@ -10,15 +15,17 @@
  * import assert from "node:assert/strict";
  *
  * const drc = new DuplicateRequestCache({ entries: 16, ttlMs: 60_000 });
- * const key = DuplicateRequestCache.key(
- *   { hostname: "127.0.0.1", port: 900 },
- *   { xid: 1, program: 100003, version: 3, procedure: 12 },
- * );
+ * const args = new Uint8Array([0, 0, 0, 1]);
+ * const call = { xid: 1, program: 100003, version: 3, procedure: 12, args };
+ * const key = DuplicateRequestCache.key({ hostname: "127.0.0.1", port: 900 }, call);
  * assert.equal(drc.begin(key, 0), undefined); // new: run it
  * assert.equal(drc.begin(key, 1), null); // still running: drop the retry
  * const reply = new Uint8Array([1]);
  * drc.finish(key, reply);
  * assert.equal(drc.begin(key, 2), reply); // done: send the same reply again
+ * // The same call resent from another port of the same host is the same call.
+ * const again = DuplicateRequestCache.key({ hostname: "127.0.0.1", port: 901 }, call);
+ * assert.equal(drc.begin(again, 3), reply);
  * ```
  *
  * @module
@@ -27,6 +34,10 @@
 interface Entry {
   reply: Uint8Array | null;
   at: number;
+  /** Who began the call (a connection id), while it runs. */
+  origin: number;
+  /** Retransmissions from other origins waiting for the reply. */
+  waiters: ((reply: Uint8Array | undefined) => void)[] | null;
 }
 
 /** Options of {@link DuplicateRequestCache}. */
@@ -35,6 +46,20 @@ export interface DrcOptions {
   entries?: number;
   /** How long a reply is kept (ms). Default 120000. */
   ttlMs?: number;
+}
+
+/** What identifies a call in {@link DuplicateRequestCache.key}. */
+export interface DrcCall {
+  /** The transaction id. */
+  xid: number;
+  /** Program number. */
+  program: number;
+  /** Program version. */
+  version: number;
+  /** Procedure number. */
+  procedure: number;
+  /** The argument bytes (after the verifier); none means empty. */
+  args?: Uint8Array;
 }
 
 /**
@@ -71,14 +96,18 @@ export class DuplicateRequestCache {
   }
 
   /**
-   * The cache key of a call: peer address and port, xid, program, version,
-   * procedure.
+   * The cache key of a call: client address (its port is ignored), xid,
+   * program, version, procedure, and the arguments' length and FNV-1a
+   * checksum.
    */
   static key(
-    remote: { hostname: string; port: number },
-    call: { xid: number; program: number; version: number; procedure: number },
+    remote: { hostname: string; port?: number },
+    call: DrcCall,
   ): string {
-    return `${remote.hostname}|${remote.port}|${call.xid}|${call.program}|${call.version}|${call.procedure}`;
+    const args = call.args ?? new Uint8Array(0);
+    return `${remote.hostname}|${call.xid}|${call.program}|${call.version}|${call.procedure}|${args.byteLength}|${
+      fnv1a(args)
+    }`;
   }
 
   /** Entries held, in progress or done. */
@@ -88,35 +117,81 @@ export class DuplicateRequestCache {
 
   /**
    * Looks a call up at time `now` (ms). `undefined`: not seen, now recorded
-   * as in progress, so run it; `null`: the original is still running, so
-   * drop the retransmission; bytes: the reply to send again.
+   * as in progress (begun by `origin`, a connection id), so run it; `null`:
+   * the original is still running, so drop the retransmission (or
+   * {@link follow} it); bytes: the reply to send again.
    */
-  begin(key: string, now: number): Uint8Array | null | undefined {
+  begin(key: string, now: number, origin = 0): Uint8Array | null | undefined {
     this.#expire(now);
     const hit = this.#map.get(key);
     if (hit !== undefined) return hit.reply;
-    this.#map.set(key, { reply: null, at: now });
+    this.#map.set(key, { reply: null, at: now, origin, waiters: null });
     while (this.#map.size > this.#entries) {
-      this.#map.delete(this.#map.keys().next().value!);
+      const oldest = this.#map.keys().next().value!;
+      this.#settle(oldest, undefined);
     }
     return undefined;
+  }
+
+  /**
+   * For a retransmission of a call still running: when it came from
+   * another `origin` than the original (a new connection, which the
+   * original's reply will not reach), a promise of the reply, resolving to
+   * `undefined` if the call is forgotten or evicted first; `undefined` when
+   * the origin is the same (the original's reply answers it) or the call is
+   * not running.
+   */
+  follow(
+    key: string,
+    origin: number,
+  ): Promise<Uint8Array | undefined> | undefined {
+    const e = this.#map.get(key);
+    if (e === undefined || e.reply !== null || e.origin === origin) {
+      return undefined;
+    }
+    const { promise, resolve } = Promise.withResolvers<
+      Uint8Array | undefined
+    >();
+    (e.waiters ??= []).push(resolve);
+    return promise;
   }
 
   /** Records the reply of a call that {@link begin} let through. */
   finish(key: string, reply: Uint8Array): void {
     const e = this.#map.get(key);
-    if (e !== undefined) e.reply = reply;
+    if (e === undefined) return;
+    e.reply = reply;
+    const waiters = e.waiters;
+    e.waiters = null;
+    for (const w of waiters ?? []) w(reply);
   }
 
   /** Forgets a call (its reply could not be produced). */
   forget(key: string): void {
+    this.#settle(key, undefined);
+  }
+
+  /** Deletes an entry, answering whoever follows it. */
+  #settle(key: string, reply: Uint8Array | undefined): void {
+    const e = this.#map.get(key);
+    if (e === undefined) return;
     this.#map.delete(key);
+    for (const w of e.waiters ?? []) w(reply);
   }
 
   #expire(now: number): void {
     for (const [k, e] of this.#map) {
       if (now - e.at < this.#ttl) return;
-      this.#map.delete(k);
+      this.#settle(k, undefined);
     }
   }
+}
+
+/** FNV-1a, 32 bits: cheap, and a retransmission is byte-identical. */
+function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.byteLength; i++) {
+    h = Math.imul(h ^ bytes[i], 0x01000193);
+  }
+  return h >>> 0;
 }

@@ -3,8 +3,11 @@
  *
  * Per connection one read loop cuts the stream into records and dispatches
  * each call at once, without waiting for earlier ones, up to `maxInFlight`
- * calls; it stops reading while the window is full. Replies are written in
- * completion order, each with one write loop, never interleaved.
+ * calls; it stops reading while the window is full. A call holds its place
+ * in the window until its reply is written to the socket, so a client that
+ * sends calls and never reads the replies is held by TCP backpressure after
+ * at most `maxInFlight` unsent replies, however large. Replies are written
+ * in completion order, each with one write loop, never interleaved.
  *
  * What the server answers on its own (RFC 5531):
  * - `rpcvers` other than 2: MSG_DENIED RPC_MISMATCH (low 2, high 2).
@@ -36,10 +39,13 @@
  * reply, as if the READ had run a moment later.
  *
  * Procedures marked `cached: true` (the non-idempotent ones) go through a
- * duplicate-request cache keyed by peer address and port, xid, program,
- * version and procedure: a retransmission of a finished call gets the cached
- * reply; one that arrives while the original still runs is dropped (the
- * original's reply answers it).
+ * duplicate-request cache keyed as knfsd keys it: client address (not
+ * port), xid, program, version, procedure and a checksum of the arguments.
+ * A retransmission of a finished call gets the cached reply, on whichever
+ * connection it comes; one that arrives while the original still runs is
+ * dropped when it comes on the same connection (the original's reply
+ * answers it), and answered with the original's reply when it comes on
+ * another (the original's connection may be gone).
  *
  * `shutdown()` (or the abort signal) stops accepting, lets calls in flight
  * finish and their replies go out, then closes every connection and calls
@@ -333,7 +339,7 @@ class Server implements RpcServer {
     const reader = new RecordReader(c.conn, { maxRecordSize: this.#maxRecord });
     try {
       for (;;) {
-        while (c.inflight >= this.#maxInFlight && !c.closed && !c.closing) {
+        while (c.window >= this.#maxInFlight && !c.closed && !c.closing) {
           await new Promise<void>((res) => c.slot = res);
           c.slot = null;
         }
@@ -369,7 +375,7 @@ class Server implements RpcServer {
           c.info.requests++;
           void this.#dispatch(c, rec);
         } while (
-          c.inflight < this.#maxInFlight && !c.closed && !c.closing &&
+          c.window < this.#maxInFlight && !c.closed && !c.closing &&
           (rec = reader.tryNext()) !== undefined
         );
       }
@@ -520,16 +526,23 @@ class Server implements RpcServer {
         program,
         version,
         procedure,
+        args: rec.subarray(r.pos),
       });
-      const hit = this.#drc.begin(drcKey, Date.now());
-      if (hit === null) {
-        this.#pool.release(w);
-        return; // The original is still running; its reply will answer.
-      }
+      const hit = this.#drc.begin(drcKey, Date.now(), c.info.id);
       if (hit !== undefined) {
         this.#pool.release(w);
-        this.#metrics?.replays.inc();
-        return this.#sendBytes(c, hit);
+        if (hit !== null) {
+          this.#metrics?.replays.inc();
+          return this.#sendBytes(c, hit);
+        }
+        // The original is still running: its reply answers a retransmission
+        // on its own connection, and is sent again on another.
+        const reply = await this.#drc.follow(drcKey, c.info.id);
+        if (reply !== undefined) {
+          this.#metrics?.replays.inc();
+          this.#sendBytes(c, reply);
+        }
+        return;
       }
     }
     const call: CallContext = {
@@ -609,12 +622,14 @@ class Server implements RpcServer {
       this.#drc.finish(drcKey, tail === null ? head.slice() : join(head, tail));
     }
     if (c.closed) return this.#pool.release(w);
+    c.unsent++;
     c.queue.push({ bytes: head, tail, writer: w });
     if (!c.writing) void this.#flush(c);
   }
 
   #sendBytes(c: Connection, bytes: Uint8Array): void {
     if (c.closed) return;
+    c.unsent++;
     c.queue.push({ bytes, tail: null, writer: null });
     if (!c.writing) void this.#flush(c);
   }

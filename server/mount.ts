@@ -54,6 +54,12 @@ import {
   MountStatus,
 } from "../proto/mount.ts";
 import { VfsError } from "../vfs/errors.ts";
+import {
+  type Credentials,
+  type FileId,
+  type FileSystem,
+  FileType,
+} from "../vfs/types.ts";
 import type { ExportTable } from "./exports.ts";
 import { encodeHandle, padHandle } from "./handles.ts";
 
@@ -109,6 +115,47 @@ const MNT_STATUS: Partial<Record<string, number>> = {
   ESTALE: MountStatus.NOENT,
 };
 
+/** Most symlinks followed in one MOUNT path, as Linux's MAXSYMLINKS. */
+const MAX_LINKS = 40;
+
+/**
+ * The object `names` leads to from the export's root, following symlinks
+ * on the way whose targets stay inside the export (a relative target is
+ * read from the link's directory; ".." above the root leaves the export).
+ * An absolute target names a host path, which the file system does not
+ * see: it counts as leaving. "ACCES" for a path that leaves, "INVAL" after
+ * too many links; lookups throw as they do.
+ */
+async function walk(
+  fs: FileSystem,
+  cred: Credentials,
+  root: FileId,
+  names: string[],
+): Promise<FileId | "ACCES" | "INVAL"> {
+  const dirs = [root];
+  const todo = names.toReversed();
+  let links = 0;
+  while (todo.length > 0) {
+    const name = todo.pop()!;
+    if (name === "" || name === ".") continue;
+    if (name === "..") {
+      if (dirs.length === 1) return "ACCES";
+      dirs.pop();
+      continue;
+    }
+    const a = await fs.lookup(cred, dirs.at(-1)!, name);
+    if (a.type !== FileType.Symlink) {
+      dirs.push(a.fileid);
+      continue;
+    }
+    if (++links > MAX_LINKS) return "INVAL";
+    const target = await fs.readlink(cred, a.fileid);
+    if (target.startsWith("/")) return "ACCES";
+    todo.push(...target.split("/").reverse());
+  }
+  return dirs.at(-1)!;
+}
+
 /** The state of one MOUNT program: the exports and who mounted what. */
 class MountState {
   readonly #table: ExportTable;
@@ -129,14 +176,14 @@ class MountState {
     if (exp.secure && call.remote.port >= 1024) {
       return { status: MountStatus.PERM };
     }
+    if (m.rest.includes("..")) return { status: MountStatus.INVAL };
     const cred = exp.credentials(call.auth);
     const fs = exp.fsFor(cred);
-    let id = exp.root;
+    let id: FileId;
     try {
-      for (const name of m.rest) {
-        if (name === "..") return { status: MountStatus.INVAL };
-        id = (await fs.lookup(cred, id, name)).fileid;
-      }
+      const found = await walk(fs, cred, exp.root, m.rest);
+      if (typeof found === "string") return { status: MountStatus[found] };
+      id = found;
       const attrs = await fs.getattr(cred, id);
       if (attrs.type !== 2) return { status: MountStatus.NOTDIR };
     } catch (e) {
@@ -196,7 +243,14 @@ class MountState {
  * exist below one), MNT3ERR_NOTDIR for a path through or to a non-directory,
  * MNT3ERR_ACCES for a client the export does not allow, MNT3ERR_PERM for an
  * unprivileged source port on a `secure` export, MNT3ERR_NAMETOOLONG for an
- * over-long component. The root handle comes with AUTH_SYS as the flavour.
+ * over-long component, MNT3ERR_INVAL for a path with "..". The root handle
+ * comes with AUTH_SYS as the flavour.
+ *
+ * A symlink on the way is followed (as mountd resolves a path on the host)
+ * when its target stays inside the export: a relative target, read from the
+ * link's directory, that never climbs above the export's root. One that
+ * does, or an absolute target (a host path, which the file system does not
+ * see), is MNT3ERR_ACCES; more than 40 links, MNT3ERR_INVAL.
  *
  * @example What MNT answers for paths it cannot mount
  * ```ts
@@ -207,6 +261,9 @@ class MountState {
  *
  * const fs = new MemFs();
  * await fs.create(ROOT, fs.root, "notes.txt");
+ * await fs.mkdir(ROOT, fs.root, "real");
+ * await fs.symlink(ROOT, fs.root, "link", "real"); // stays inside
+ * await fs.symlink(ROOT, fs.root, "up", "real/../.."); // climbs out
  * const exports = new ExportTable([
  *   { path: "/", fs },
  *   { path: "/lan", fs: new MemFs(), clients: ["192.0.2.0/24"] },
@@ -219,6 +276,8 @@ class MountState {
  * assert.equal(await mnt("/missing"), 2); // MNT3ERR_NOENT
  * assert.equal(await mnt("/notes.txt"), 20); // MNT3ERR_NOTDIR
  * assert.equal(await mnt("/lan"), 13); // MNT3ERR_ACCES: we are not on that network
+ * assert.equal(await mnt("/link"), 0); // through a symlink inside the export
+ * assert.equal(await mnt("/up"), 13); // MNT3ERR_ACCES: the link leaves it
  * client.close();
  * await server.shutdown();
  * ```

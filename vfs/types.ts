@@ -106,6 +106,13 @@ export interface Attributes {
   fsid: number;
   /** This object's {@link FileId}. */
   fileid: FileId;
+  /**
+   * The number clients are shown as this object's fileid (NFS `fileid`,
+   * `ls -i`) where it is not `fileid` itself: LocalFs's host inode number
+   * once the host reused it (the FileId then carries a generation above
+   * bit 32, which stays in the file handle). Absent: clients see `fileid`.
+   */
+  inode?: number;
   /** Last access. */
   atime: Time;
   /** Last data modification. */
@@ -144,6 +151,8 @@ export interface DirEntry {
   name: string;
   /** The object it names. */
   fileid: FileId;
+  /** What clients are shown as its fileid, as {@link Attributes.inode}. */
+  inode?: number;
   /**
    * Where to resume reading after this entry. Cookies are at least 3
    * (0 means "from the start"; 1 and 2 are kept for "." and ".." by

@@ -55,8 +55,8 @@ async function listing(
   start: number,
   count: number,
 ): Promise<readdirres> {
-  const dirAttrs = fattr(await t.fs.getattr(t.cred, t.id));
-  if (dirAttrs.type !== FileType.Directory) {
+  const dir = await t.fs.getattr(t.cred, t.id);
+  if (dir.type !== FileType.Directory) {
     return { status: nfsstat.NFSERR_NOTDIR };
   }
   let next = 0n;
@@ -82,9 +82,9 @@ async function listing(
   const add = (fileid: number, name: string, cookie: number): void => {
     entries.push({ fileid: fold32(fileid), name, cookie: cookieBytes(cookie) });
   };
-  if (!full && start === 0 && room(".")) add(t.id, ".", 1);
+  if (!full && start === 0 && room(".")) add(fattr(dir).fileid, ".", 1);
   if (!full && start <= 1 && room("..")) {
-    add((await parentOf(t, dirAttrs)).fileid, "..", 2);
+    add(fattr(await parentOf(t, dir)).fileid, "..", 2);
   }
   let eof = false;
   while (!full) {
@@ -100,7 +100,11 @@ async function listing(
     }
     for (const d of page.entries) {
       if (!room(d.name)) break;
-      add(d.fileid, d.name, nfs.cookies.wire(t.exp.id, t.id, d.cookie));
+      add(
+        d.inode ?? d.fileid,
+        d.name,
+        nfs.cookies.wire(t.exp.id, t.id, d.cookie),
+      );
       next = d.cookie;
     }
     if (full) break;

@@ -160,9 +160,12 @@ function verfKey(v: Uint8Array): string {
 
 /**
  * Attributes as sent: a directory never reports fewer than one link (some
- * clients treat nlink 0 on the root as a removed directory).
+ * clients treat nlink 0 on the root as a removed directory), and `fileid`
+ * is what clients are shown (`inode` where the file system gives one), so
+ * handles are made from the VFS attributes' `fileid`, never from these.
  */
 export function fattr(a: Attributes): Fattr3 {
+  if (a.inode !== undefined) a = { ...a, fileid: a.inode };
   return a.nlink < 1 && a.type === 2 ? { ...a, nlink: 1 } : a;
 }
 

@@ -81,11 +81,11 @@ async function creating(
   if (t.exp.readOnly) {
     return { status: Nfs3Status.ROFS, dirWcc: wcc(before, before) };
   }
-  const attrs = fattr(await op());
+  const made = await op();
   return {
     status: 0,
-    object: nfs.handle(t.exp, attrs.fileid),
-    attrs,
+    object: nfs.handle(t.exp, made.fileid),
+    attrs: fattr(made),
     dirWcc: wcc(before, await nfs.attrs(t)),
   };
 }

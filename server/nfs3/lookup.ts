@@ -39,11 +39,11 @@ export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
       // A failed lookup reports the directory's attributes from `pre`.
       const found = t.fs.lookup(t.cred, t.id, name);
       const dir = t.pre = nfs.attrs(t);
-      const obj = fattr(await found);
+      const obj = await found;
       return {
         status: 0,
         object: nfs.handle(t.exp, obj.fileid),
-        objAttrs: obj,
+        objAttrs: fattr(obj),
         dirAttrs: await dir,
       };
     },

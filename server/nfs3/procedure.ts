@@ -33,8 +33,8 @@
  *   encode: encodeLookupRes,
  *   fh: (a) => a.dir,
  *   run: async (a, t, nfs) => {
- *     const obj = fattr(await t.fs.lookup(t.cred, t.id, a.name));
- *     return { status: 0, object: nfs.handle(t.exp, obj.fileid), objAttrs: obj };
+ *     const obj = await t.fs.lookup(t.cred, t.id, a.name);
+ *     return { status: 0, object: nfs.handle(t.exp, obj.fileid), objAttrs: fattr(obj) };
  *   },
  * });
  * const fs = new MemFs();

@@ -28,7 +28,6 @@ import {
   type Entry3,
   entry3Size,
   entryplus3Size,
-  type Fattr3,
   FATTR3_SIZE,
   Nfs3Proc,
   Nfs3Status,
@@ -36,6 +35,7 @@ import {
   utf8Length,
 } from "../../proto/nfs3.ts";
 import { VfsError } from "../../vfs/errors.ts";
+import type { Attributes } from "../../vfs/types.ts";
 import { HANDLE_SIZE } from "../handles.ts";
 import {
   fattr,
@@ -63,7 +63,8 @@ async function listing(
   plus: boolean,
   limits: Limits,
 ): Promise<ReaddirRes> {
-  const dirAttrs = fattr(await t.fs.getattr(t.cred, t.id));
+  const dir = await t.fs.getattr(t.cred, t.id);
+  const dirAttrs = fattr(dir);
   if (dirAttrs.type !== 2) {
     return { status: Nfs3Status.NOTDIR, dirAttrs };
   }
@@ -96,27 +97,28 @@ async function listing(
     add(
       plus
         ? {
-          fileid: t.id,
+          fileid: dirAttrs.fileid,
           name: ".",
           cookie: 1n,
           attrs: dirAttrs,
           handle: nfs.handle(t.exp, t.id),
         }
-        : { fileid: t.id, name: ".", cookie: 1n },
+        : { fileid: dirAttrs.fileid, name: ".", cookie: 1n },
     );
   }
   if (!full && cookie <= 1n) {
-    const parent = await parentOf(t, dirAttrs);
+    const parent = await parentOf(t, dir);
+    const attrs = fattr(parent);
     add(
       plus
         ? {
-          fileid: parent.fileid,
+          fileid: attrs.fileid,
           name: "..",
           cookie: 2n,
-          attrs: parent,
+          attrs,
           handle: nfs.handle(t.exp, parent.fileid),
         }
-        : { fileid: parent.fileid, name: "..", cookie: 2n },
+        : { fileid: attrs.fileid, name: "..", cookie: 2n },
     );
   }
   let eof = false;
@@ -148,13 +150,15 @@ async function listing(
           attrs = await nfs.attrs(t, d.fileid);
         }
         e = {
-          fileid: d.fileid,
+          fileid: attrs?.fileid ?? d.inode ?? d.fileid,
           name: d.name,
           cookie: d.cookie,
           attrs,
           handle: nfs.handle(t.exp, d.fileid),
         };
-      } else e = { fileid: d.fileid, name: d.name, cookie: d.cookie };
+      } else {
+        e = { fileid: d.inode ?? d.fileid, name: d.name, cookie: d.cookie };
+      }
       if (!add(e)) break;
       next = d.cookie;
     }
@@ -183,13 +187,13 @@ async function listing(
  */
 export async function parentOf(
   t: Target,
-  dirAttrs: Fattr3,
-): Promise<Fattr3> {
-  if (t.id === t.exp.root) return dirAttrs;
+  dir: Attributes,
+): Promise<Attributes> {
+  if (t.id === t.exp.root) return dir;
   try {
-    return fattr(await t.fs.lookup(t.cred, t.id, ".."));
+    return await t.fs.lookup(t.cred, t.id, "..");
   } catch {
-    return dirAttrs;
+    return dir;
   }
 }
 

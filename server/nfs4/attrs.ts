@@ -30,6 +30,9 @@
  * - `fh_expire_type`: FH4_PERSISTENT (handles carry the export's verifier,
  *   stable with `stableHandles`).
  * - `owner` and `owner_group`: see {@link OwnerNames}.
+ * - `fileid`: the VFS attributes' `inode` where the file system gives one
+ *   (LocalFs's host inode number after a reuse), else the FileId; handles
+ *   always carry the FileId.
  * - `mounted_on_fileid` of an export's root: the fileid of the entry it
  *   covers in the pseudo file system or the parent export.
  * - `space_used`: the VFS `used`, which counts allocated storage only, so
@@ -178,6 +181,12 @@ export const EXCLCREAT_ATTRS: readonly number[] = Object.freeze(bitmapOf([
 ]));
 
 /** Attributes whose values need the object's VFS attributes. */
+/**
+ * Attributes that show the fileid clients see: the VFS attributes' `inode`
+ * where there is one, which a listing's entry also carries.
+ */
+const NEEDS_INODE = bitmapOf([A.fileid, A.mounted_on_fileid].map((d) => d.bit));
+
 const NEEDS_GETATTR = bitmapOf([
   A.type,
   A.change,
@@ -287,6 +296,7 @@ export class AttrReader {
   readonly #cs: CompoundState;
   readonly #nfs: Nfs4Server;
   readonly #getattr: boolean;
+  readonly #inode: boolean;
   readonly #statfs: boolean;
   readonly #stats = new Map<Export, Promise<FsStats>>();
 
@@ -296,6 +306,7 @@ export class AttrReader {
     this.#cs = cs;
     this.#nfs = nfs;
     this.#getattr = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_GETATTR));
+    this.#inode = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_INODE));
     this.#statfs = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_STATFS));
   }
 
@@ -306,12 +317,14 @@ export class AttrReader {
 
   /**
    * The values of `obj` (whose handle is `fh`); `attrs` when the caller
-   * has them already. VFS failures are thrown.
+   * has them already, `listed` when it comes from a listing (whose entry
+   * says what fileid clients see). VFS failures are thrown.
    */
   async values(
     obj: Nfs4Object,
     fh: Uint8Array,
     attrs?: Attributes,
+    listed?: { inode?: number },
   ): Promise<Fattr4Values> {
     const nfs = this.#nfs;
     const common = this.#common(fh);
@@ -321,9 +334,13 @@ export class AttrReader {
     const { exp, fileid } = obj;
     const cred = this.#cs.credentials(exp);
     const fs = exp.fsFor(cred);
-    if (attrs === undefined && this.#getattr) {
+    if (
+      attrs === undefined &&
+      (this.#getattr || (this.#inode && listed === undefined))
+    ) {
       attrs = await fs.getattr(cred, fileid);
     }
+    const shown = attrs?.inode ?? listed?.inode ?? fileid;
     let stats: FsStats | undefined;
     if (this.#statfs) {
       let p = this.#stats.get(exp);
@@ -335,10 +352,10 @@ export class AttrReader {
       ...common,
       link_support: l.hardLinks,
       symlink_support: l.symlinks,
-      fileid,
+      fileid: shown,
       mounted_on_fileid: fileid === exp.root
         ? nfs.pseudo.mountedOnFileid(exp)
-        : fileid,
+        : shown,
       maxfilesize: l.maxFileSize,
       maxlink: Math.min(l.maxLinks, 0xffffffff),
       maxname: l.maxNameLength,
@@ -383,8 +400,9 @@ export class AttrReader {
     obj: Nfs4Object,
     fh: Uint8Array,
     attrs?: Attributes,
+    listed?: { inode?: number },
   ): Promise<fattr4> {
-    return this.encode(await this.values(obj, fh, attrs));
+    return this.encode(await this.values(obj, fh, attrs, listed));
   }
 
   /** Encodes `values` as the `fattr4` of this reader's attributes. */

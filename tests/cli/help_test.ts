@@ -11,6 +11,17 @@ const VERBS = [
   ["nbd", "list"],
   ["nbd", "info"],
   ["nbd", "copy"],
+  ["ls"],
+  ["cat"],
+  ["cp"],
+  ["stat"],
+  ["mkdir"],
+  ["rm"],
+  ["mv"],
+  ["showmount"],
+  ["rpcinfo"],
+  ["nbd", "attach"],
+  ["nbd", "loopback"],
 ];
 
 for (const verb of VERBS) {

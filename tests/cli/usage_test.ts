@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { netfs } from "./_cli.ts";
 import { validateConfig } from "../../cli/_nfs_config.ts";
 import { UsageError } from "../../cli/_args.ts";
+import { AT_FDCWD, AT_REMOVEDIR, openLibc } from "../../vfs/localfs/_libc.ts";
 
 const NET = ["--allow-net=127.0.0.1"];
 
@@ -29,12 +30,12 @@ const BAD_FLAGS: [string[], RegExp][] = [
     /^Invalid --host: example.com \(expected an IP address\)$/,
   ],
   [
-    ["serve", "nfs", "--memory", "--versions", "2,3"],
-    /^Invalid --versions: 2 \(this netfs serves 3, 4.0, 4.1\)$/,
+    ["serve", "nfs", "--memory", "--versions", "3,5"],
+    /^Invalid --versions: 5 \(this netfs serves 2, 3, 4.0, 4.1, 4.2\)$/,
   ],
   [
-    ["serve", "nfs", "--memory", "--versions", "4.2"],
-    /^Invalid --versions: 4.2 /,
+    ["serve", "nfs", "--memory", "--versions", "4.3"],
+    /^Invalid --versions: 4.3 /,
   ],
   [
     ["serve", "nfs", "--memory", "--clients", "10.1.2.0/99"],
@@ -150,6 +151,38 @@ const BAD_FLAGS: [string[], RegExp][] = [
     /^Invalid --connections: 0 /,
   ],
   [["nbd", "list", "--metrics", "9000"], /^Unknown option: --metrics /],
+  [["nbd", "attach"], /^Missing URI \(see: netfs nbd attach --help\)$/],
+  [["nbd", "attach", "/dev/sda"], /^Not an NBD URI: \/dev\/sda /],
+  [
+    ["nbd", "attach", "nbds://127.0.0.1/x"],
+    /^The kernel cannot take a TLS connection: nbds:\/\/127.0.0.1\/x /,
+  ],
+  [
+    ["nbd", "attach", "nbd://127.0.0.1/x", "--connections", "0"],
+    /^Invalid --connections: 0 \(expected a whole number from 1 to 16\)$/,
+  ],
+  [
+    ["nbd", "attach", "nbd://127.0.0.1/x", "--memory", "1G"],
+    /^--memory is for nbd loopback$/,
+  ],
+  [
+    ["nbd", "attach", "nbd://127.0.0.1/x", "--frob"],
+    /^Unknown option: --frob /,
+  ],
+  [
+    ["nbd", "loopback"],
+    /^Loopback serves a FILE or --memory SIZE, one of them /,
+  ],
+  [
+    ["nbd", "loopback", "disk.img", "--memory", "1G"],
+    /^Loopback serves a FILE or --memory SIZE, one of them /,
+  ],
+  [["nbd", "loopback", "--memory", "12Q"], /^Invalid --memory: 12Q /],
+  [
+    ["nbd", "loopback", "--memory", "1G", "--timeout", "soon"],
+    /^Invalid --timeout: soon /,
+  ],
+  [["nbd", "loopback", "a.img", "b.img"], /^Too many arguments: b.img$/],
   [["frob"], /^Unknown verb: frob /],
 ];
 
@@ -227,6 +260,37 @@ Deno.test("cli: a directory that cannot be exported is a usage error naming it",
     r.stderr,
     /^netfs: Cannot export \/nonexistent-netfs-dir: No such file or directory/,
   );
+});
+
+Deno.test({
+  name:
+    "cli: a root under /dev with scoped flags is one line saying what to do, not a stack trace",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // Made through libc: Deno itself may not touch /dev/shm without -A.
+    const lib = openLibc();
+    assert.ok(typeof lib !== "string", `no native bindings: ${lib}`);
+    const dir = `/dev/shm/netfs-cli-${crypto.randomUUID()}`;
+    assert.equal(lib.mkdirat(AT_FDCWD, dir, 0o755), 0);
+    try {
+      for (const extra of [[], ["--allow-ffi"]]) {
+        const r = await netfs(["serve", "nfs", dir, "--port", "0"], [
+          ...NET,
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          ...extra,
+        ]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(
+          r.stderr,
+          /^netfs: Cannot export \/dev\/shm\/\S+: Deno's permissions cannot reach \S+ with scoped flags \(paths under \/dev need --allow-all\): run with --allow-all, or [^\n]*\n$/,
+        );
+      }
+    } finally {
+      assert.equal(lib.unlinkat(AT_FDCWD, dir, AT_REMOVEDIR), 0);
+      lib.release();
+    }
+  },
 });
 
 // [config, the field the message must name]

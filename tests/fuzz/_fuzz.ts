@@ -1,12 +1,76 @@
 // What the fuzz tests share: a seedable generator, the seed of the run, a
 // write loop, mutations of valid inputs and the rule decoders must keep.
 
-import { XdrError } from "../../rpc/xdr.ts";
+import { RpcAcceptError, type RpcClient } from "../../rpc/client.ts";
+import { XdrError, XdrReader } from "../../rpc/xdr.ts";
 
 /** The seed: NETFS_FUZZ_SEED to replay a run, else taken from the clock. */
-export const SEED = Number(
-  Deno.env.get("NETFS_FUZZ_SEED") ?? Date.now() % 2 ** 31,
-);
+export const SEED: number = fromEnv("NETFS_FUZZ_SEED") ??
+  Date.now() % 2 ** 31;
+
+/** A positive number from the environment, or undefined. */
+function fromEnv(name: string): number | undefined {
+  let text: string | undefined;
+  try {
+    text = Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: the fuzzer's own budget
+  }
+  const n = Number(text);
+  return text !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Inputs a fuzzer sends: NETFS_FUZZ_RECORDS (set by `deno task fuzz
+ * --records N`), else the fuzzer's own `fallback`.
+ */
+export function fuzzRecords(fallback: number): number {
+  return Math.floor(fromEnv("NETFS_FUZZ_RECORDS") ?? fallback);
+}
+
+/**
+ * A fuzzer's time limit in ms: NETFS_FUZZ_SECONDS (set by `deno task fuzz
+ * --seconds S`) times 1000, else the fuzzer's own `fallbackMs`.
+ */
+export function fuzzMs(fallbackMs: number): number {
+  const s = fromEnv("NETFS_FUZZ_SECONDS");
+  return s === undefined ? fallbackMs : Math.floor(s * 1000);
+}
+
+/**
+ * Whether the run is bounded by time on purpose (`--seconds`): a fuzzer that
+ * must reach its count in its own time limit may stop short then.
+ */
+export function fuzzTimeBound(): boolean {
+  return fromEnv("NETFS_FUZZ_SECONDS") !== undefined;
+}
+
+/**
+ * A log sink whose memory does not grow with the run: it counts every line
+ * and keeps the first `keep` that `match` accepts (all lines by default), so
+ * a 1,000,000-record run that makes a log line per record stays bounded.
+ */
+export class LineSink {
+  /** Lines seen. */
+  count = 0;
+  /** The first lines that matched, at most `keep`. */
+  readonly kept: string[] = [];
+  readonly #keep: number;
+  readonly #match: RegExp | undefined;
+
+  constructor(keep = 20, match?: RegExp) {
+    this.#keep = keep;
+    this.#match = match;
+  }
+
+  /** Takes one line: pass it as a server's `log`. */
+  readonly log = (line: string): void => {
+    this.count++;
+    if (this.kept.length < this.#keep && (this.#match?.test(line) ?? true)) {
+      this.kept.push(line);
+    }
+  };
+}
 
 /** mulberry32: small, fast, seedable. */
 export function rng(seed: number) {
@@ -120,4 +184,95 @@ export function total(
       })`,
     );
   }
+}
+
+/**
+ * Sends mutations of `seeds` through every decoder, each input through all
+ * of them (a type's bytes as another's too), until `count` inputs or `ms`.
+ * Only XdrError may escape a decoder (see {@link total}).
+ */
+export function throughDecoders(
+  r: Rng,
+  seeds: readonly Uint8Array[],
+  decoders: readonly ((r: XdrReader) => unknown)[],
+  limits: { count: number; ms: number },
+): { inputs: number; decoded: number; refused: number } {
+  const started = performance.now();
+  let decoded = 0;
+  let refused = 0;
+  let n = 0;
+  for (; n < limits.count && performance.now() - started < limits.ms; n++) {
+    const input = mutate(r, seeds);
+    for (const decode of decoders) {
+      if (total(() => decode(new XdrReader(input)), decode.name, input)) {
+        decoded++;
+      } else refused++;
+    }
+  }
+  return { inputs: n, decoded, refused };
+}
+
+/**
+ * Runs `one` `count` times, `inFlight` at a time, until done or `ms` have
+ * passed; returns how many ran.
+ */
+export async function pipelined(
+  one: () => Promise<void>,
+  limits: { count: number; ms: number; inFlight: number },
+): Promise<number> {
+  const started = performance.now();
+  let sent = 0;
+  while (sent < limits.count && performance.now() - started < limits.ms) {
+    const batch: Promise<void>[] = [];
+    for (let i = 0; i < limits.inFlight && sent < limits.count; i++, sent++) {
+      batch.push(one());
+    }
+    await Promise.all(batch);
+  }
+  return sent;
+}
+
+/** Counts of {@link mutatedCall}'s outcomes. */
+export interface CallCounts {
+  /** Answered, and the result decoded. */
+  ok: number;
+  /** Refused with GARBAGE_ARGS. */
+  garbage: number;
+}
+
+/**
+ * Calls `call` with `input` as its argument bytes and counts the outcome: a
+ * result `decode` accepts, or GARBAGE_ARGS. Anything else (a result that
+ * does not decode, another RPC error) throws, naming the seed.
+ */
+export async function mutatedCall(
+  client: RpcClient,
+  call: { program: number; version: number; procedure: number },
+  input: Uint8Array,
+  decode: (r: XdrReader) => unknown,
+  counts: CallCounts,
+): Promise<void> {
+  let reply: XdrReader;
+  try {
+    reply = await client.call(
+      call.program,
+      call.version,
+      call.procedure,
+      (w) => void w.fixedOpaque(input),
+    );
+  } catch (e) {
+    if (e instanceof RpcAcceptError && e.statusName === "GARBAGE_ARGS") {
+      counts.garbage++;
+      return;
+    }
+    throw e;
+  }
+  try {
+    decode(reply);
+  } catch (e) {
+    throw new Error(
+      `Reply of ${call.program} procedure ${call.procedure} does not decode: ${e} (seed ${SEED})`,
+    );
+  }
+  counts.ok++;
 }

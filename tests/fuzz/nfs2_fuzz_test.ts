@@ -10,9 +10,9 @@
 // program logs those), a reply that does not decode, or a server that no
 // longer answers NULL and GETATTR afterwards.
 import assert from "node:assert/strict";
-import { RpcAcceptError, RpcClient } from "../../rpc/client.ts";
+import { RpcClient } from "../../rpc/client.ts";
 import { serveRpc } from "../../rpc/server.ts";
-import { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
+import { type XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import * as P from "../../proto/nfs2/mod.ts";
 import { ExportTable } from "../../server/exports.ts";
 import { mountPrograms } from "../../server/mount.ts";
@@ -20,11 +20,22 @@ import { nfs2Program } from "../../server/nfs2/program.ts";
 import { encodeDirpath } from "../../proto/mount.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { mutate, rng, SEED, total } from "./_fuzz.ts";
+import {
+  type CallCounts,
+  fuzzMs,
+  fuzzRecords,
+  LineSink,
+  mutate,
+  mutatedCall,
+  pipelined,
+  rng,
+  SEED,
+  throughDecoders,
+} from "./_fuzz.ts";
 
-const CODEC_INPUTS = 20_000;
-const CALLS = 20_000;
-const TIME_LIMIT_MS = 10_000;
+const CODEC_INPUTS = fuzzRecords(20_000);
+const CALLS = fuzzRecords(20_000);
+const TIME_LIMIT_MS = fuzzMs(10_000);
 const IN_FLIGHT = 32;
 
 const UNSET = 0xffffffff;
@@ -200,23 +211,11 @@ Deno.test("nfs2 fuzz: mutated arguments and results only ever give XdrError", ()
     ...Object.values(DECODERS).flat(),
     P.decode_fhstatus,
   ];
-  const started = performance.now();
-  let decoded = 0;
-  let refused = 0;
-  let n = 0;
-  for (
-    ;
-    n < CODEC_INPUTS && performance.now() - started < TIME_LIMIT_MS;
-    n++
-  ) {
-    const input = mutate(r, seeds);
-    // Every input through every decoder: a type's bytes as another's too.
-    for (const decode of decoders) {
-      if (total(() => decode(new XdrReader(input)), decode.name, input)) {
-        decoded++;
-      } else refused++;
-    }
-  }
+  const { inputs: n, decoded, refused } = throughDecoders(r, seeds, decoders, {
+    count: CODEC_INPUTS,
+    ms: TIME_LIMIT_MS,
+  });
+  console.log(`nfs2 fuzz: ${n} inputs through ${decoders.length} decoders`);
   assert.ok(n >= 1000, `at least 1000 inputs in time (${n}, seed ${SEED})`);
   assert.ok(
     decoded > 0 && refused > 0,
@@ -231,13 +230,13 @@ Deno.test(`nfs2 fuzz: ${CALLS} mutated calls to a live server (seed ${SEED})`, a
   await fs.mkdir(ROOT, fs.root, "sub");
   await fs.symlink(ROOT, fs.root, "link", "f");
   const exports = new ExportTable([{ path: "/", fs, squash: "none" }]);
-  const faults: string[] = [];
+  const faults = new LineSink();
   const server = serveRpc({
     port: 0,
     log: () => {},
     programs: [
       ...mountPrograms({ exports, versions: [1] }),
-      nfs2Program({ exports, log: (m) => faults.push(m) }),
+      nfs2Program({ exports, log: faults.log }),
     ],
   });
   const client = await RpcClient.connect({
@@ -263,44 +262,28 @@ Deno.test(`nfs2 fuzz: ${CALLS} mutated calls to a live server (seed ${SEED})`, a
     const seeds = calls(root, found.diropres.file);
     const bytes = seeds.map(([, b]) => b);
     const r = rng(SEED ^ 0x2222);
-    const started = performance.now();
-    const counts = { ok: 0, garbage: 0 };
-    let sent = 0;
+    const counts: CallCounts = { ok: 0, garbage: 0 };
     const one = async () => {
       // Mostly a procedure's own arguments, mutated; sometimes another's.
       const [proc, base] = seeds[r.int(seeds.length)];
       const input = r.next() < 0.8 ? mutate(r, [base]) : mutate(r, bytes);
-      try {
-        const reply = await client.call(
-          P.NFS_PROGRAM,
-          2,
-          proc,
-          (w) => void w.fixedOpaque(input),
-        );
-        try {
-          DECODERS[proc][1](reply);
-        } catch (e) {
-          throw new Error(
-            `Reply of procedure ${proc} does not decode: ${e} (seed ${SEED})`,
-          );
-        }
-        counts.ok++;
-      } catch (e) {
-        if (e instanceof RpcAcceptError && e.statusName === "GARBAGE_ARGS") {
-          counts.garbage++;
-          return;
-        }
-        throw e;
-      }
+      await mutatedCall(
+        client,
+        { program: P.NFS_PROGRAM, version: 2, procedure: proc },
+        input,
+        DECODERS[proc][1],
+        counts,
+      );
     };
-    while (sent < CALLS && performance.now() - started < TIME_LIMIT_MS) {
-      const batch: Promise<void>[] = [];
-      for (let i = 0; i < IN_FLIGHT && sent < CALLS; i++, sent++) {
-        batch.push(one());
-      }
-      await Promise.all(batch);
-    }
-    assert.deepEqual(faults, [], "no unexpected exception in the server");
+    const sent = await pipelined(one, {
+      count: CALLS,
+      ms: TIME_LIMIT_MS,
+      inFlight: IN_FLIGHT,
+    });
+    console.log(
+      `nfs2 fuzz: ${sent} calls, ${counts.ok} answered, ${counts.garbage} GARBAGE_ARGS`,
+    );
+    assert.deepEqual(faults.kept, [], "no unexpected exception in the server");
     assert.ok(sent >= 1000, `at least 1000 calls in time (${sent})`);
     assert.ok(counts.ok > 0 && counts.garbage > 0, JSON.stringify(counts));
     // Still serving.

@@ -17,10 +17,10 @@ import {
 } from "../../proto/nfs4/mod.ts";
 import type { COMPOUND4args, COMPOUND4res } from "../../proto/nfs4/mod.ts";
 import { prng, Samples } from "../proto/nfs4/_samples.ts";
-import { SEED, total } from "./_fuzz.ts";
+import { fuzzMs, fuzzRecords, SEED, total } from "./_fuzz.ts";
 
-const MUTATIONS = 20_000;
-const TIME_LIMIT_MS = 10_000;
+const MUTATIONS = fuzzRecords(20_000);
+const TIME_LIMIT_MS = fuzzMs(10_000);
 
 const EDGES = [0, 1, 2, 3, 4, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 

@@ -34,12 +34,21 @@ import { ExportTable } from "../../server/exports.ts";
 import { nfs4Program } from "../../server/nfs4/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
-import { concat, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
+import {
+  concat,
+  fuzzMs,
+  fuzzRecords,
+  LineSink,
+  type Rng,
+  rng,
+  SEED,
+  writeAll,
+} from "./_fuzz.ts";
 import { operations42, steeredProgram } from "./_nfs4_42.ts";
 import { operations } from "./_nfs4_ops.ts";
 
-const RECORDS = 100_000;
-const TIME_LIMIT_MS = 20_000;
+const RECORDS = fuzzRecords(100_000);
+const TIME_LIMIT_MS = fuzzMs(20_000);
 
 const enc = new TextEncoder();
 const name = (s: string) => enc.encode(s);
@@ -368,13 +377,13 @@ async function fuzzLive(
     { path: "/", fs, squash: "none" },
     { path: "/data", fs, squash: "none" },
   ]);
-  const faults: string[] = [];
-  const rpcLines: string[] = [];
+  const faults = new LineSink();
+  const rpcLines = new LineSink(20, /SYSTEM_ERR|Call failed/);
   const server = serveRpc({
     port: 0,
-    log: (m) => void rpcLines.push(m),
+    log: rpcLines.log,
     maxRecordSize: (1 << 20) + 65536,
-    programs: [program(exports, (m) => void faults.push(m))],
+    programs: [program(exports, faults.log)],
   });
   const memBefore = Deno.memoryUsage();
   const started = Date.now();
@@ -450,12 +459,12 @@ async function fuzzLive(
       } MiB`,
     );
     assert.deepEqual(
-      faults,
+      faults.kept,
       [],
       "no operation failed with an unexpected exception",
     );
     assert.deepEqual(
-      rpcLines.filter((l) => /SYSTEM_ERR|Call failed/.test(l)),
+      rpcLines.kept,
       [],
       "no procedure or encoder threw",
     );

@@ -26,8 +26,11 @@ import {
   XdrReader as Reader,
   XdrWriter,
 } from "../../rpc/xdr.ts";
+import { fuzzMs, fuzzRecords } from "./_fuzz.ts";
 
 const SEED = Number(Deno.env.get("NETFS_FUZZ_SEED") ?? Date.now() % 2 ** 31);
+const CALLS = fuzzRecords(400);
+const TIME_LIMIT_MS = fuzzMs(15_000);
 const ROOT_FH = new Uint8Array([1, 2, 3, 4]);
 const FILE_FH = new Uint8Array([5, 6, 7, 8]);
 const T = { sec: 1, nsec: 0 };
@@ -545,9 +548,9 @@ Deno.test("nfs fuzz: mutated replies settle every call with a clear error or a v
   const nfs = new Nfs3Client(rpc);
   fuzzing = true;
   const outcomes = { ok: 0, protocol: 0, rpc: 0, nfs: 0 };
-  const end = performance.now() + 15_000;
+  const end = performance.now() + TIME_LIMIT_MS;
   try {
-    for (let i = 0; i < 400 && performance.now() < end; i++) {
+    for (let i = 0; i < CALLS && performance.now() < end; i++) {
       const proc = procs[int(procs.length)];
       const call = proc === Nfs3Proc.READ
         ? nfs.read({ file: FILE_FH, offset: 0, count: 64 })

@@ -31,10 +31,20 @@ import {
 } from "../../proto/portmap.ts";
 import { portmapPrograms } from "../../server/portmap.ts";
 import type { RpcProgram } from "../../rpc/program.ts";
-import { concat, mutate, type Rng, rng, SEED, writeAll } from "./_fuzz.ts";
+import {
+  concat,
+  fuzzMs,
+  fuzzRecords,
+  LineSink,
+  mutate,
+  type Rng,
+  rng,
+  SEED,
+  writeAll,
+} from "./_fuzz.ts";
 
-const RECORDS = 100_000;
-const TIME_LIMIT_MS = 20_000; // per test; both together stay well under 45 s
+const RECORDS = fuzzRecords(100_000);
+const TIME_LIMIT_MS = fuzzMs(20_000); // per test; both together stay well under 45 s
 
 const FUZZ_PROG = 0x20000202;
 
@@ -152,10 +162,10 @@ Deno.test({
   async fn() {
     const r = rng(SEED);
     const seeds = corpus();
-    const lines: string[] = [];
+    const lines = new LineSink(0);
     const server = serveRpc({
       port: 0,
-      log: (m) => void lines.push(m),
+      log: lines.log,
       maxRecordSize: 8192,
       programs: [fuzzProgram],
     });
@@ -212,7 +222,7 @@ Deno.test({
       }));
       const elapsed = Date.now() - started;
       console.log(
-        `fuzz: ${sent} records, ${replies} replies, ${lines.length} log lines in ${elapsed} ms`,
+        `fuzz: ${sent} records, ${replies} replies, ${lines.count} log lines in ${elapsed} ms`,
       );
       if (elapsed < TIME_LIMIT_MS) assert.ok(sent >= RECORDS);
       assert.ok(

@@ -26,7 +26,11 @@ Deno.test("cli serve nbd: a file read by nbdinfo and qemu-img, SIGTERM exits 0 w
     );
     assert.match(
       served.stdout,
-      new RegExp(`export "disk.img" \\(default\\): ${img}, ${8 << 20} bytes`),
+      new RegExp(
+        `export "disk.img" \\(default\\): ${img} \\(portable engine\\), ${
+          8 << 20
+        } bytes`,
+      ),
     );
     assert.match(
       served.stdout,

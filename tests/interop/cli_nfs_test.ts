@@ -124,7 +124,9 @@ Deno.test("cli serve nfs --config: two exports (a directory and memory), JSON lo
     assert.match(served.stdout, /serving NFS 3 on/);
     assert.match(
       served.stdout,
-      new RegExp(`export /data: ${dir}/data, read-only`),
+      new RegExp(
+        `export /data: ${dir}/data \\(LocalFs, portable engine\\), read-only`,
+      ),
     );
     assert.match(served.stdout, /export \/scratch: \(in memory\)/);
     assert.doesNotMatch(served.stdout, /vers=4/, "NFSv4 is not served");

@@ -2,6 +2,7 @@
 // qemu-io pattern writes and reads (some qemu-io versions exit 0 even when a
 // pattern check fails, so its output is read).
 import assert from "node:assert/strict";
+import { FileDevice } from "../../nbd/file_device.ts";
 import { MemoryDevice } from "../../nbd/memory_device.ts";
 import { serveNbd } from "../../nbd/server.ts";
 import { ok, run } from "../nbd/_peers.ts";
@@ -125,4 +126,69 @@ Deno.test("qemu: qemu-io pattern writes, reads, zeroes and discards", async () =
   } finally {
     await s.shutdown();
   }
+});
+
+Deno.test({
+  name:
+    "FileDevice (native engine): nbdinfo --map shows the holes a TRIM punched; qemu-img map agrees",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "nbd-file-map-" });
+    const path = `${dir}/disk.img`;
+    const device = await FileDevice.open(path, {
+      create: 16 * MiB,
+      engine: "native",
+    });
+    const s = serveNbd({ port: 0, exports: [{ name: "f", device }] });
+    try {
+      const uri = `nbd://127.0.0.1:${s.addr.port}/f`;
+      // Data over the first 8 MiB, through qemu-io, then discard (TRIM)
+      // 2-4 MiB and zero (WRITE_ZEROES, holes allowed) 6-7 MiB.
+      const io = await ok("qemu-io", [
+        "-f",
+        "raw",
+        "-c",
+        "write -P 0x5a 0 8M",
+        "-c",
+        "flush",
+        "-c",
+        "discard 2M 2M",
+        "-c",
+        "write -z -u 6M 1M", // -u: may unmap (no NO_HOLE)
+        "-c",
+        "read -P 0 2M 2M",
+        "-c",
+        "read -P 0x5a 4M 2M",
+        uri,
+      ]);
+      assert.doesNotMatch(io, /Pattern verification failed|error|failed/i);
+      const data = [[0, 2 * MiB], [4 * MiB, 2 * MiB], [7 * MiB, MiB]];
+      const map = JSON.parse(await ok("nbdinfo", ["--map", "--json", uri]));
+      assert.deepEqual(
+        map.map((e: any) => [e.offset, e.length, e.type]),
+        [
+          [0, 2 * MiB, 0],
+          [2 * MiB, 2 * MiB, 3],
+          [4 * MiB, 2 * MiB, 0],
+          [6 * MiB, MiB, 3],
+          [7 * MiB, MiB, 0],
+          [8 * MiB, 8 * MiB, 3],
+        ],
+      );
+      const qmap = JSON.parse(
+        await ok("qemu-img", ["map", "--output=json", "-f", "raw", uri]),
+      );
+      assert.deepEqual(
+        qmap.filter((e: any) => e.data).map((e: any) => [e.start, e.length]),
+        data,
+      );
+      // The host file has the same holes.
+      const st = await Deno.stat(path);
+      assert.ok(st.blocks! * 512 <= 6 * MiB + 65536, `${st.blocks} blocks`);
+    } finally {
+      await s.shutdown();
+      await device.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

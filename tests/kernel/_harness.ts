@@ -1,7 +1,7 @@
 /**
  * Host side of the kernel suite: decides whether this machine can boot the
  * user-mode Linux guest, builds and caches the guest images and the static
- * helpers (fsx.c, locks.c, sparse.c) outside the repository, boots the guest through
+ * helpers (fsx.c, locks.c, sparse.c, nbdpersist.c) outside the repository, boots the guest through
  * run_guest.sh, and turns the guest's `CHECK <name> ok|fail <detail>` lines
  * into test steps.
  *
@@ -14,9 +14,9 @@ const RUN_SCRIPT = `${HERE}run_guest.sh`;
 /** The script the guest runs; its environment selects the suite. */
 export const GUEST_CHECKS: string = `${HERE}guest_checks.sh`;
 /** The static helpers, each compiled from `<name>.c` and put in /root. */
-const HELPERS = ["fsx", "locks", "sparse"];
+const HELPERS = ["fsx", "locks", "sparse", "nbdpersist"];
 /** Shell files guest_checks.sh sources, put in /root. */
-const SOURCED = ["nfs42_checks.sh"];
+const SOURCED = ["nfs42_checks.sh", "crash_checks.sh"];
 const KNFSD_SCRIPT = `${HERE}knfsd_guest.sh`;
 
 // Deno may run with a PATH that lacks the sbin folders (ip, depmod, modprobe).

@@ -7,7 +7,7 @@
 # and INFO lines for context. Exit status 0 iff every check passed.
 #
 # Environment (from run_guest.sh --env):
-#   SUITE       nfs | nbd | knfsd-peer
+#   SUITE       nfs | nbd | knfsd-peer | crash (crash_checks.sh says its variables)
 #   SERVER      the host end of the guest's network (set by run_guest.sh)
 #   NFS_RUNS    nfs: how many NFS versions this boot runs, one after the other.
 #               Run i has NFS_NAME_i (its checks are named NAME/check, and it
@@ -26,7 +26,8 @@
 #   FSX_OPS     nbd: operations of the fsx run
 #   FSX_SEED    nbd: seed of the fsx run
 # /root/fsx, /root/locks and /root/sparse are the static helpers built from
-# fsx.c, locks.c and sparse.c; /root/nfs42_checks.sh holds the NFSv4.2 checks.
+# fsx.c, locks.c and sparse.c; /root/nfs42_checks.sh holds the NFSv4.2 checks,
+# /root/crash_checks.sh the crash suite.
 FSX=/root/fsx
 LOCKS=/root/locks
 MP=/mnt/t    # mount point; the checks work in $M, the mount's root or a folder in it
@@ -335,6 +336,7 @@ c_server_restart_locked() {
 
 # --- NFSv4.2: sparse files, copies, extended attributes ------------------------------
 . /root/nfs42_checks.sh
+. /root/crash_checks.sh
 
 # The checks a version runs after the workload, by name (_suites.ts).
 extra() {
@@ -357,14 +359,20 @@ extra() {
   esac
 }
 
-# Errors the kernel only logs (a failed writeback, a journal error, a lost
-# NBD connection, lost NFSv4 locks) while every command above still
-# succeeded. The log is cleared for the next NFS version of the boot.
-c_kernel_log() {
+# Errors the kernel only logs (a failed writeback, a journal error, lost
+# NFSv4 locks) while every command above still succeeded.
+KERNEL_ERRORS='I/O error|EXT4-fs (error|warning)|WARNING:|BUG:|Call Trace|stale|blk_update_request|buffer_io_error|nfs: .*(error|bad)|lost [0-9]+ locks'
+# log_clean PATTERN: the kernel log into /tmp/dmesg, cleared for what comes
+# next (the next NFS version of the boot); fails on a line matching PATTERN.
+log_clean() {
   dmesg -c >/tmp/dmesg
-  if grep -iE 'I/O error|EXT4-fs (error|warning)|WARNING:|BUG:|Call Trace|stale|nbd[0-9]+: (Receive|Send|Dead|Other side|Connection)|blk_update_request|buffer_io_error|nfs: .*(error|bad)|lost [0-9]+ locks' /tmp/dmesg >/tmp/bad; then
+  if grep -iE "$1" /tmp/dmesg >/tmp/bad; then
     fail "kernel log: $(head -5 /tmp/bad | tr '\n' ' ')"
   fi
+}
+# ... and here a lost NBD connection too.
+c_kernel_log() {
+  log_clean "$KERNEL_ERRORS|nbd[0-9]+: (Receive|Send|Dead|Other side|Connection)"
   echo "$(wc -l </tmp/dmesg) kernel log lines, none an error"
 }
 
@@ -503,6 +511,11 @@ case $SUITE in
     check e2fsck-clean e2fsck -fn /dev/nbd0
     check nbd-disconnect nbd-client -d /dev/nbd0
     check kernel-log-clean c_kernel_log
+    ;;
+  crash)
+    NFS_PATH=/
+    remount() { mount_nfs "$SERVER:$NFS_PATH" $MP "$NFS_OPTS"; }
+    crash_suite
     ;;
   knfsd-peer)
     . /root/knfsd_guest.sh

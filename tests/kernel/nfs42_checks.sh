@@ -12,9 +12,9 @@ COPY_MB=64  # the copy checks' file (the issue's 64 MiB)
 
 # mark OP...: note how many requests of these operations the mount at $MP
 # has sent (/proc/self/mountstats); delta OP: how many it sent since; sent:
-# "OP=N ..." of the noted ones.
+# "OP=N ..." of the noted ones. opcount OP 5 gives the bytes they sent.
 opcount() {
-  awk -v mp="$MP" -v op="$1:" '$1 == "device" { on = $5 == mp; next } on && $1 == op { n = $2 } END { print n + 0 }' \
+  awk -v mp="$MP" -v op="$1:" -v f="${2:-2}" '$1 == "device" { on = $5 == mp; next } on && $1 == op { n = $f } END { print n + 0 }' \
     /proc/self/mountstats
 }
 mark() {

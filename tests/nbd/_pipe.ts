@@ -117,7 +117,7 @@ export interface PipeServerOptions {
   chunk?: number | (() => number);
 }
 
-/** A server context with serveNbd's defaults (block size 1/4096/32 MiB). */
+/** A server context with serveNbd's defaults (block size 1/4096/64 MiB). */
 export function context(
   o: PipeServerOptions,
   log: (message: string) => void = () => {},
@@ -128,7 +128,7 @@ export function context(
     exports,
     defaultExport: o.defaultExport,
     tls: o.tls,
-    blockSize: o.blockSize ?? { min: 1, preferred: 4096, max: 1 << 25 },
+    blockSize: o.blockSize ?? { min: 1, preferred: 4096, max: 1 << 26 },
     maxInFlight: o.maxInFlight ?? 128,
     maxOptionLength: o.maxOptionLength ?? 65536,
     shuttingDown: false,

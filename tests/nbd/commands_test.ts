@@ -166,11 +166,11 @@ Deno.test("commands: what a header asks of the stream", () => {
   if (over.do === "skip") {
     assert.deepEqual(simple(over.reply).slice(0, 2), [Errno.EINVAL, COOKIE]);
   }
-  assert.deepEqual(onRequest(c, req(Cmd.WRITE, 0, 2 ** 25)).do, "skip");
-  assert.deepEqual(onRequest(c, req(Cmd.WRITE, 0, 2 ** 25 + 1)), {
+  assert.deepEqual(onRequest(c, req(Cmd.WRITE, 0, 2 ** 27)).do, "skip");
+  assert.deepEqual(onRequest(c, req(Cmd.WRITE, 0, 2 ** 27 + 1)), {
     do: "close",
-    log: `payload of ${2 ** 25 + 1} bytes, closing`,
-  }, "past the hard limit the stream is not worth reading");
+    log: `payload of ${2 ** 27 + 1} bytes, closing`,
+  }, "past the hard limit (128 MiB) the stream is not worth reading");
 
   const e = tx("extended");
   const P = CmdFlag.PAYLOAD_LEN;

@@ -13,6 +13,7 @@ import { CallbackFs } from "../../vfs/callback.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { FileType, ROOT } from "../../vfs/types.ts";
 import { VfsError } from "../../vfs/errors.ts";
+import { privateTmpfs } from "../vfs/_tmpfs.ts";
 
 const H = State.HOLE | State.ZERO;
 
@@ -142,8 +143,12 @@ Deno.test("file device: positional IO, FUA, flush, read-only, served with zero e
   const dir = await Deno.makeTempDir();
   const path = `${dir}/disk.img`;
   try {
-    const dev = await FileDevice.open(path, { create: 1 << 20 });
+    const dev = await FileDevice.open(path, {
+      create: 1 << 20,
+      engine: "portable",
+    });
     assert.equal(dev.size, 1 << 20);
+    assert.equal(dev.engine, "portable");
     assert.equal(
       (dev as Device).trim,
       undefined,
@@ -182,7 +187,10 @@ Deno.test("file device: positional IO, FUA, flush, read-only, served with zero e
     assert.equal(file.length, 1 << 20);
     assert.ok(file.subarray(100, 300100).every((x) => x === 0));
     assert.deepEqual(file.subarray(300100, 400000), data.subarray(100100));
-    const ro = await FileDevice.open(path, { readOnly: true });
+    const ro = await FileDevice.open(path, {
+      readOnly: true,
+      engine: "portable",
+    });
     assert.ok(ro.readOnly);
     const tail = new Uint8Array(10);
     await ro.readAt(ro.size - 5, tail.subarray(0, 5));
@@ -195,6 +203,105 @@ Deno.test("file device: positional IO, FUA, flush, read-only, served with zero e
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "file device, native engine: TRIM punches holes, WRITE_ZEROES with and without NO_HOLE, block status from SEEK_HOLE",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // On the disk and on tmpfs, which has no ZERO_RANGE (NO_HOLE is then a
+    // punch and an allocation).
+    const tmpfs = await privateTmpfs();
+    if (tmpfs === undefined) console.log("no private tmpfs (needs root)");
+    try {
+      await nativeFileDevice();
+      if (tmpfs) await nativeFileDevice(tmpfs.path);
+    } finally {
+      await tmpfs?.remove();
+    }
+  },
+});
+
+async function nativeFileDevice(base?: string): Promise<void> {
+  const dir = await Deno.makeTempDir({ dir: base });
+  const path = `${dir}/disk.img`;
+  const MiB = 1 << 20;
+  try {
+    const dev = await FileDevice.open(path, {
+      create: 8 * MiB,
+      engine: "native",
+    });
+    assert.equal(dev.engine, "native");
+    const space = async () => (await Deno.stat(path)).blocks! * 512;
+    const data = random(4 * MiB);
+    await dev.writeAt(0, data);
+    await dev.flush();
+    assert.deepEqual(await dev.blockStatus!(0, dev.size), [
+      { length: 4 * MiB, flags: 0 },
+      { length: 4 * MiB, flags: H },
+    ]);
+    const s = serveNbd({ port: 0, exports: [{ name: "f", device: dev }] });
+    const c = await connectNbd({ port: s.addr.port, export: "f" });
+    try {
+      assert.ok(c.flags & TxFlag.SEND_TRIM);
+      await c.trim(MiB, MiB);
+      assert.deepEqual(
+        (await c.blockStatus(0, dev.size)).get(
+          "base:allocation",
+        ),
+        [
+          { length: MiB, flags: 0 },
+          { length: MiB, flags: H },
+          { length: 2 * MiB, flags: 0 },
+          { length: 4 * MiB, flags: H },
+        ],
+      );
+      assert.ok(await space() <= 3 * MiB + 65536, "the hole frees storage");
+      // Without NO_HOLE a zeroed range becomes a hole, fast.
+      await c.writeZeroes(2 * MiB, MiB, { fast: true });
+      assert.deepEqual(
+        (await c.blockStatus(0, dev.size)).get(
+          "base:allocation",
+        ),
+        [
+          { length: MiB, flags: 0 },
+          { length: 2 * MiB, flags: H },
+          { length: MiB, flags: 0 },
+          { length: 4 * MiB, flags: H },
+        ],
+      );
+      // With NO_HOLE the range is allocated (ext4 keeps it as unwritten
+      // extents, which SEEK_DATA reports as holes) and reads as zeroes.
+      const before = await space();
+      await c.writeZeroes(5 * MiB, MiB, { noHole: true, fast: true });
+      assert.ok(await space() >= before + MiB, "NO_HOLE allocates");
+      const back = await c.readAt(0, 8 * MiB);
+      assert.deepEqual(back.subarray(0, MiB), data.subarray(0, MiB));
+      assert.ok(back.subarray(MiB, 3 * MiB).every((b) => b === 0));
+      assert.deepEqual(
+        back.subarray(3 * MiB, 4 * MiB),
+        data.subarray(3 * MiB, 4 * MiB),
+      );
+      assert.ok(back.subarray(4 * MiB).every((b) => b === 0));
+    } finally {
+      await c.close();
+      await s.shutdown();
+      await dev.close();
+    }
+    const ro = await FileDevice.open(path, {
+      readOnly: true,
+      engine: "native",
+    });
+    assert.equal(ro.trim, undefined, "no TRIM on a read-only device");
+    assert.deepEqual((await ro.blockStatus!(0, 2 * MiB))[0], {
+      length: MiB,
+      flags: 0,
+    });
+    await ro.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 Deno.test("vfs device: a MemFs file served over NBD with holes, trims and FUA", async () => {
   const fs = new MemFs();

@@ -177,7 +177,7 @@ Deno.test("handshake machine: structured replies, meta context, GO", () => {
     size: 1 << 20,
     flags: step.negotiated.flags,
     name: "mem",
-    blockSize: { min: 1, preferred: 4096, max: 1 << 25 },
+    blockSize: { min: 1, preferred: 4096, max: 1 << 26 },
   });
   assert.ok(step.negotiated.flags & TxFlag.SEND_DF, "DF once structured");
   assert.equal(step.negotiated.export.name, "mem");

@@ -195,7 +195,7 @@ Deno.test("handshake: INFO answers every information type and stays in haggling"
     assert.equal(info.size, 1 << 20);
     assert.equal(info.name, "mem");
     assert.equal(info.description, "a test disk");
-    assert.deepEqual(info.blockSize, { min: 1, preferred: 4096, max: 1 << 25 });
+    assert.deepEqual(info.blockSize, { min: 1, preferred: 4096, max: 1 << 26 });
     assert.ok(info.flags & TxFlag.SEND_TRIM);
     assert.ok(info.flags & TxFlag.CAN_MULTI_CONN);
     assert.ok(info.flags & TxFlag.SEND_FAST_ZERO);

@@ -20,6 +20,7 @@ import {
   random,
 } from "./_pipe.ts";
 import { concat, enc } from "./_raw.ts";
+import { fuzzMs, fuzzRecords } from "../fuzz/_fuzz.ts";
 
 const u32 = (x: number) => {
   const b = new Uint8Array(4);
@@ -252,12 +253,24 @@ const KNOWN_LOGS = [
   /^connection \d+: unknown export ".*", closing$/,
 ];
 
-Deno.test("session: malformed requests and options end sessions cleanly (2,000 sessions)", async () => {
-  const rnd = random(Number(Deno.env.get("NBD_SESSION_SEED") ?? 4242));
+// `deno task fuzz` sets the count, the time and the seed; by default 2,000
+// sessions, 20 s and seed 4242 (NBD_SESSION_SEED replays another).
+const SESSIONS = fuzzRecords(2000);
+const SESSIONS_MS = fuzzMs(20_000);
+const SESSION_SEED = Number(
+  Deno.env.get("NBD_SESSION_SEED") ?? Deno.env.get("NETFS_FUZZ_SEED") ?? 4242,
+);
+
+Deno.test(`session: malformed requests and options end sessions cleanly (${SESSIONS} sessions, seed ${SESSION_SEED})`, async () => {
+  const rnd = random(SESSION_SEED);
   const pick = (n: number) => Math.floor(rnd() * n);
   const started = Date.now();
   let sessions = 0;
-  for (; sessions < 2000 && Date.now() - started < 20000; sessions++) {
+  for (
+    ;
+    sessions < SESSIONS && Date.now() - started < SESSIONS_MS;
+    sessions++
+  ) {
     const extended = rnd() < 0.3;
     const parts: Uint8Array[] = [u32(rnd() < 0.95 ? 3 : pick(8))];
     const seeds: Uint8Array[] = [];
@@ -352,5 +365,9 @@ Deno.test("session: malformed requests and options end sessions cleanly (2,000 s
       );
     }
   }
-  assert.ok(sessions >= 500, `enough sessions ran (${sessions})`);
+  assert.ok(
+    sessions >= Math.min(500, SESSIONS),
+    `enough sessions ran (${sessions})`,
+  );
+  console.log(`nbd session fuzz: ${sessions} sessions (seed ${SESSION_SEED})`);
 });

@@ -156,7 +156,7 @@ Deno.test("transmission: simple replies carry the spec's error values", () =>
       ["flush with offset", { type: Cmd.FLUSH, offset: 512 }, Errno.EINVAL],
       [
         "read over max payload",
-        { type: Cmd.READ, length: (1 << 25) + 1 },
+        { type: Cmd.READ, length: (1 << 26) + 1 },
         Errno.EINVAL,
       ],
       [
@@ -201,7 +201,7 @@ Deno.test("transmission: simple replies carry the spec's error values", () =>
     ro.close();
   }));
 
-Deno.test("transmission: a write payload larger than 32 MiB ends the session", () =>
+Deno.test("transmission: a write payload larger than 128 MiB ends the session", () =>
   withPipe({ mem: new MemoryDevice(65536) }, async (s) => {
     const r = await simpleConn(s, "mem");
     await r.request({

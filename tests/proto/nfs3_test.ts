@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { XdrError, XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 import * as P from "../../proto/nfs3.ts";
+import { fuzzMs, fuzzRecords } from "../fuzz/_fuzz.ts";
 
 const attrs: P.Fattr3 = {
   type: 1,
@@ -305,8 +306,12 @@ Deno.test("proto/nfs3: random bytes never escape as anything but XdrError", () =
   const decoders = [...new Set(cases.map((c) => c[2]))];
   let seed = 12345;
   const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0);
-  const deadline = Date.now() + 2000;
-  for (let i = 0; i < 20_000 && Date.now() < deadline; i++) {
+  const deadline = Date.now() + fuzzMs(2000);
+  for (
+    let i = 0, n = fuzzRecords(20_000);
+    i < n && Date.now() < deadline;
+    i++
+  ) {
     const len = rand() % 200;
     const buf = new Uint8Array(len);
     for (let j = 0; j < len; j++) {

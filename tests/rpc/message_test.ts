@@ -222,11 +222,12 @@ Deno.test("drc: in progress, done, evicted, expired", () => {
       version: 1,
       procedure: 1,
     }),
-    DuplicateRequestCache.key({ hostname: "::1", port: 701 }, {
+    DuplicateRequestCache.key({ hostname: "::2", port: 700 }, {
       xid: 1,
       program: 1,
       version: 1,
       procedure: 1,
     }),
+    "another client address is another call",
   );
 });

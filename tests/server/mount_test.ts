@@ -256,3 +256,47 @@ Deno.test("mount v1: mountPrograms builds the versions asked for, and only those
     /MOUNT versions must be 1 and\/or 3/,
   );
 });
+
+Deno.test("mount: symlinks on the way are followed inside the export; leaving it, absolute targets and loops are refused", async () => {
+  const fs = new MemFs();
+  const a = await fs.mkdir(ROOT, fs.root, "a");
+  const b = await fs.mkdir(ROOT, a.fileid, "b");
+  await fs.symlink(ROOT, fs.root, "toB", "a/./b"); // relative, two steps
+  await fs.symlink(ROOT, a.fileid, "sib", "../a/b"); // climbs, stays inside
+  await fs.symlink(ROOT, a.fileid, "chain", "../toB"); // a link to a link
+  await fs.symlink(ROOT, fs.root, "out", "a/../.."); // above the root
+  await fs.symlink(ROOT, fs.root, "abs", "/a"); // a host path
+  await fs.symlink(ROOT, fs.root, "loop", "loop");
+  const exports = new ExportTable([{ path: "/", fs }]);
+  const server = serveRpc({ port: 0, programs: [mountProgram({ exports })] });
+  const client = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  const mnt = async (path: string) =>
+    decodeMntRes(
+      await client.call(
+        MOUNT_PROGRAM,
+        3,
+        MountProc.MNT,
+        (w) => encodeDirpath(w, path),
+      ),
+    );
+  try {
+    for (const path of ["/toB", "/a/sib", "/a/chain", "/toB/../b"]) {
+      const r = await mnt(path);
+      if (path.includes("..")) {
+        assert.equal(r.status, MountStatus.INVAL, "'..' in the path itself");
+        continue;
+      }
+      assert.equal(r.status, MountStatus.OK, path);
+      assert.equal(decodeHandle(r.handle!)!.fileid, b.fileid, path);
+    }
+    assert.equal((await mnt("/out")).status, MountStatus.ACCES);
+    assert.equal((await mnt("/abs")).status, MountStatus.ACCES);
+    assert.equal((await mnt("/loop")).status, MountStatus.INVAL);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});

@@ -114,11 +114,15 @@ function after(a: { sec: number; nsec: number }, b: typeof a): boolean {
  * @param name Shown in test names.
  * @param factory Makes a fresh, empty backend (root mode 0o777 is not assumed).
  * @param features What the backend supports.
+ * @param register Registers one case (default: a Deno.test of its own); a
+ *   caller with a setup to share (a mounted file system) collects the cases
+ *   and runs them as steps.
  */
 export function conformance(
   name: string,
   factory: () => Promise<Subject>,
   features: Features = {},
+  register: (label: string, fn: () => Promise<void>) => void = Deno.test,
 ): void {
   const f = {
     ownership: true,
@@ -130,7 +134,7 @@ export function conformance(
     ...features,
   };
   const test = (label: string, fn: (fs: FileSystem) => Promise<void>) =>
-    Deno.test(`${name}: ${label}`, async () => {
+    register(`${name}: ${label}`, async () => {
       const s = await factory();
       try {
         await fn(s.fs);

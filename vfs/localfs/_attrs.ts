@@ -197,6 +197,15 @@ export class AttrMap {
    * `times` (the native engine's statx) instead of Deno's milliseconds.
    */
   of(st: HostStat, id: FileId): Attributes {
+    const a = this.#of(st, id);
+    // Clients see the host's inode number; the generation stays in the id.
+    if (st.ino !== undefined && st.ino !== null && st.ino !== id) {
+      a.inode = st.ino;
+    }
+    return a;
+  }
+
+  #of(st: HostStat, id: FileId): Attributes {
     const mtimeMs = st.mtime?.getTime() ?? 0;
     // Deno reports ctime in whole seconds: within the same second, the
     // finer mtime is the better estimate (ctime is never before mtime).

@@ -9,7 +9,8 @@ export const C: typeof nfs.constants = nfs.constants;
 export const O_NOFOLLOW: number = C.O_NOFOLLOW;
 export const O_DIRECTORY: number = C.O_DIRECTORY;
 
-const HOST_CODES = new Set<string>([
+/** Every VfsError code, for mapping host error names (here and in ./_libc_abi.ts). */
+export const VFS_CODES: ReadonlySet<string> = new Set<VfsErrorCode>([
   "EPERM",
   "ENOENT",
   "EIO",
@@ -57,7 +58,7 @@ export function hostError(e: unknown, what: string): VfsError {
       : code === "EWOULDBLOCK"
       ? "EAGAIN"
       : code;
-    if (HOST_CODES.has(mapped)) {
+    if (VFS_CODES.has(mapped)) {
       return new VfsError(mapped as VfsErrorCode, `${mapped}: ${what}`);
     }
   }

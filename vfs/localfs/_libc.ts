@@ -25,9 +25,10 @@
 //   libc without one (glibc before 2.33) leaves the native engine
 //   unavailable, never half there. It costs ~8 ms (Deno prepares a call
 //   path per symbol), once per period in which any native LocalFs is open.
+//   Opening, holders and errno are sys/_libc.ts's, shared with nbd/.
 import type { Time } from "../types.ts";
+import { cstr, type LibcHandle, openLibrary, w } from "../../sys/_libc.ts";
 import {
-  arch,
   AT_EMPTY_PATH,
   AT_SYMLINK_NOFOLLOW,
   EINTR,
@@ -50,17 +51,7 @@ export * from "./_libc_abi.ts";
 
 type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** The library while any holder keeps it open. */
-let shared:
-  | {
-    lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-    errno: Deno.UnsafePointerView;
-    holders: number;
-  }
-  | undefined;
 
 /**
  * The bindings, or why they cannot be had here: not Linux on x86_64 or
@@ -69,61 +60,14 @@ let shared:
  * releases it (`Libc.release`).
  */
 export function openLibc(): Libc | string {
-  if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
-  if (arch !== "x86_64" && arch !== "aarch64") {
-    return `unsupported architecture (${arch})`;
-  }
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return "--allow-ffi not granted";
-  }
-  if (shared === undefined) {
-    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-    try {
-      lib = Deno.dlopen("libc.so.6", SYMBOLS);
-    } catch (e) {
-      return `libc.so.6 could not be opened: ${(e as Error).message}`;
-    }
-    const at = lib.symbols.errnoLocation();
-    if (at === null) {
-      lib.close();
-      return "no errno location";
-    }
-    shared = { lib, errno: new Deno.UnsafePointerView(at), holders: 0 };
-  }
-  shared.holders++;
-  return new Libc(shared.lib.symbols, shared.errno);
-}
-
-function releaseShared(): void {
-  if (shared !== undefined && --shared.holders === 0) {
-    shared.lib.close();
-    shared = undefined;
-  }
-}
-
-/**
- * A safe integer as a 64-bit FFI argument. Deno's FFI takes a number or a
- * bigint for u64/i64/usize (its declarations say bigint only); a BigInt
- * per argument cost ~0.1 µs of a ~0.7 µs pread here.
- */
-function w(n: number): bigint {
-  return n as unknown as bigint;
-}
-
-/** A NUL-terminated copy of `s` in `scratch` when it fits, else a new buffer. */
-function cstr(s: string, scratch: Uint8Array): Uint8Array {
-  if (s.length * 3 < scratch.length) {
-    const n = enc.encodeInto(s, scratch).written;
-    scratch[n] = 0;
-    return scratch;
-  }
-  return enc.encode(s + "\0");
+  const handle = openLibrary(SYMBOLS);
+  return typeof handle === "string" ? handle : new Libc(handle);
 }
 
 /** The libc calls the native engine makes; each returns its result or -errno. */
 export class Libc {
   readonly #s: Symbols;
-  readonly #errno: Deno.UnsafePointerView;
+  readonly #handle: LibcHandle<typeof SYMBOLS>;
   // Scratch for names (two per call at most) and call arguments: every
   // call is synchronous, so one of each is enough.
   readonly #n1 = new Uint8Array(1024);
@@ -135,12 +79,10 @@ export class Libc {
   readonly #times = new Uint8Array(32);
   readonly #timesView = new DataView(this.#times.buffer);
 
-  #released = false;
-
   /** Wraps opened symbols; see `openLibc()`. */
-  constructor(sym: Symbols, errno: Deno.UnsafePointerView) {
-    this.#s = sym;
-    this.#errno = errno;
+  constructor(handle: LibcHandle<typeof SYMBOLS>) {
+    this.#handle = handle;
+    this.#s = handle.symbols;
   }
 
   /**
@@ -148,13 +90,11 @@ export class Libc {
    * made, or be in flight, after.
    */
   release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    releaseShared();
+    this.#handle.release();
   }
 
   #r(r: number): number {
-    return r >= 0 ? r : -this.#errno.getInt32();
+    return r >= 0 ? r : -this.#handle.errno();
   }
 
   /** openat2(2) of `name` under `dirfd`; `resolve` restricts the walk. */
@@ -209,7 +149,7 @@ export class Libc {
   /** symlinkat(2): `name` under `dirfd` holds `target`. */
   symlinkat(target: string, dirfd: number, name: string): number {
     return this.#r(
-      this.#s.symlinkat(enc.encode(target + "\0"), dirfd, cstr(name, this.#n1)),
+      this.#s.symlinkat(cstr(target), dirfd, cstr(name, this.#n1)),
     );
   }
 
@@ -430,7 +370,7 @@ export class Libc {
   /** lseek(2) with SEEK_DATA or SEEK_HOLE. */
   seek(fd: number, offset: number, whence: number): number {
     const r = this.#s.lseek(fd, w(offset), whence);
-    return r >= 0n ? Number(r) : -this.#errno.getInt32();
+    return r >= 0n ? Number(r) : -this.#handle.errno();
   }
 
   /** fallocate(2), synchronously. */
@@ -561,8 +501,8 @@ export class Libc {
   /** realpath(3), or -errno. */
   realpath(path: string): string | number {
     const out = new Uint8Array(4097);
-    const p = this.#s.realpath(enc.encode(path + "\0"), out);
-    if (p === null) return -this.#errno.getInt32();
+    const p = this.#s.realpath(cstr(path), out);
+    if (p === null) return -this.#handle.errno();
     const end = out.indexOf(0);
     return dec.decode(out.subarray(0, end < 0 ? out.length : end));
   }

@@ -2,9 +2,14 @@
 // rely on, kept apart from the calls: open and *at flags (two differ
 // between x86_64 and aarch64), errno numbers and their VfsError codes, the
 // symbols declared to Deno.dlopen, and the layout of struct statx. Linux on
-// x86_64 and aarch64 share everything else here.
+// x86_64 and aarch64 share everything else here. The errno numbers and their
+// texts are sys/_libc.ts's, shared with the NBD kernel attachment.
 import { VfsError, type VfsErrorCode } from "../errors.ts";
 import type { Time } from "../types.ts";
+import { arch, ERRNO_NAMES } from "../../sys/_libc.ts";
+import { VFS_CODES } from "./_host.ts";
+
+export { arch };
 
 /** Open flags, which differ between architectures. */
 const ARCH_FLAGS = {
@@ -12,7 +17,6 @@ const ARCH_FLAGS = {
   aarch64: { O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000 },
 } as const;
 
-export const arch = Deno.build.arch as string;
 const archFlags = arch === "x86_64" || arch === "aarch64"
   ? ARCH_FLAGS[arch]
   : ARCH_FLAGS.x86_64;
@@ -39,6 +43,7 @@ export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
 export const FALLOC_FL_KEEP_SIZE = 1;
 export const FALLOC_FL_PUNCH_HOLE = 2;
+export const FALLOC_FL_ZERO_RANGE = 0x10;
 export const SEEK_DATA = 3;
 export const SEEK_HOLE = 4;
 export const UTIME_NOW = (1 << 30) - 1;
@@ -58,63 +63,32 @@ export const FICLONERANGE = 0x4020940d;
 export const STATX_ALL = 0xfff;
 const STATX_BTIME = 0x800;
 
-export const ENOENT = 2;
-export const EBADF = 9;
-export const EROFS = 30;
-export const ENOSYS = 38;
-export const EIO = 5;
-export const EINTR = 4;
-export const EACCES = 13;
-export const EEXIST = 17;
-export const EXDEV = 18;
-export const ENOTDIR = 20;
-export const EINVAL = 22;
-export const ENOTTY = 25;
-export const ERANGE = 34;
-export const ELOOP = 40;
-export const ENODATA = 61;
-export const EOPNOTSUPP = 95;
-export const ENXIO = 6;
-
-/** errno values (the same on x86_64 and aarch64) with a VfsError code of their own, and their text. */
-const ERRNOS: Record<number, [VfsErrorCode, string]> = {
-  1: ["EPERM", "Operation not permitted"],
-  2: ["ENOENT", "No such file or directory"],
-  5: ["EIO", "Input/output error"],
-  6: ["ENXIO", "No such device or address"],
-  7: ["E2BIG", "Argument list too long"],
-  9: ["EBADF", "Bad file descriptor"],
-  11: ["EAGAIN", "Resource temporarily unavailable"],
-  13: ["EACCES", "Permission denied"],
-  16: ["EBUSY", "Device or resource busy"],
-  17: ["EEXIST", "File exists"],
-  18: ["EXDEV", "Crosses a mount point"],
-  19: ["ENODEV", "No such device"],
-  20: ["ENOTDIR", "Not a directory"],
-  21: ["EISDIR", "Is a directory"],
-  22: ["EINVAL", "Invalid argument"],
-  26: ["ETXTBSY", "Text file busy"],
-  27: ["EFBIG", "File too large"],
-  28: ["ENOSPC", "No space left on device"],
-  30: ["EROFS", "Read-only file system"],
-  31: ["EMLINK", "Too many links"],
-  34: ["ERANGE", "Result out of range"],
-  36: ["ENAMETOOLONG", "File name too long"],
-  38: ["ENOSYS", "Function not implemented"],
-  39: ["ENOTEMPTY", "Directory not empty"],
-  40: ["ELOOP", "Too many levels of symbolic links"],
-  61: ["ENODATA", "No such attribute"],
-  95: ["ENOTSUP", "Operation not supported"],
-  116: ["ESTALE", "Stale file handle"],
-  122: ["EDQUOT", "Disk quota exceeded"],
-};
+export {
+  EACCES,
+  EBADF,
+  EEXIST,
+  EINTR,
+  EINVAL,
+  EIO,
+  ELOOP,
+  ENODATA,
+  ENOENT,
+  ENOSYS,
+  ENOTDIR,
+  ENOTTY,
+  ENXIO,
+  EOPNOTSUPP,
+  ERANGE,
+  EROFS,
+  EXDEV,
+} from "../../sys/_libc.ts";
 
 /** The VfsError for `errno` (positive or negated), naming `what`. */
 export function errnoError(errno: number, what: string): VfsError {
   const e = Math.abs(errno);
-  const known = ERRNOS[e];
-  if (known !== undefined) {
-    return new VfsError(known[0], `${known[1]}: ${what}`);
+  const known = ERRNO_NAMES[e];
+  if (known !== undefined && VFS_CODES.has(known[0])) {
+    return new VfsError(known[0] as VfsErrorCode, `${known[1]}: ${what}`);
   }
   return new VfsError("EIO", `I/O error (errno ${e}): ${what}`);
 }
@@ -258,11 +232,6 @@ export const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   geteuid: { parameters: [], result: "u32" },
   realpath: { parameters: ["buffer", "buffer"], result: "pointer" },
-  errnoLocation: {
-    name: "__errno_location",
-    parameters: [],
-    result: "pointer",
-  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** glibc's makedev, in doubles (device numbers pass 2^32). */

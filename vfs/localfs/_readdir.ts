@@ -196,6 +196,7 @@ export class Listings<D extends { st: Deno.FileInfo }> {
           fileid: id,
           cookie: BigInt(hashes[i]) + 3n,
         };
+        if (st.ino !== id && st.ino !== null) entry.inode = st.ino;
         if (options.withAttributes) entry.attrs = this.#attrs.of(st, id);
         entries.push(entry);
       }

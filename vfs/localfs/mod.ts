@@ -44,7 +44,8 @@
  *
  * - **FileIds** are host inode numbers plus a generation in the bits above
  *   2^32 (bumped when the host reuses an inode number, seen by a different
- *   birth time). A journal in a hidden `.netfs` folder at the export's root
+ *   birth time); where the two differ, attributes and listings carry the
+ *   inode number as `inode`, which servers show clients as the fileid. A journal in a hidden `.netfs` folder at the export's root
  *   (or `stateDir`) maps each FileId to its parent and name, so FileIds keep
  *   resolving after a restart; an object moved behind the server's back is
  *   found again by walking the tree (bounded by `scanLimit`). Each change is

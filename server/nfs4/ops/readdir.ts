@@ -77,11 +77,12 @@ class Listing {
     cookie: bigint,
     obj: Nfs4Object,
     attrs?: Attributes,
+    listed?: { inode?: number },
   ): Promise<boolean> {
     const fh = this.#nfs.fhOf(obj).fh;
     let attributes;
     try {
-      attributes = await this.#reader.fattr(obj, fh, attrs);
+      attributes = await this.#reader.fattr(obj, fh, attrs, listed);
     } catch (e) {
       if (!this.#rdattrError) throw e;
       const status = nfs4StatusOf(e, this.#nfs.log, "READDIR");
@@ -158,11 +159,17 @@ async function listExport(
           exp: sub,
           fileid: sub.root,
         })
-        : await l.add(d.name, d.cookie, {
-          kind: "export",
-          exp: t.exp,
-          fileid: d.fileid,
-        }, d.attrs);
+        : await l.add(
+          d.name,
+          d.cookie,
+          {
+            kind: "export",
+            exp: t.exp,
+            fileid: d.fileid,
+          },
+          d.attrs,
+          d,
+        );
       if (!added) return false;
       next = d.cookie;
     }

@@ -1,0 +1,82 @@
+// Starts ./_server_child.ts as a subprocess and kills it with SIGKILL: the
+// server gets no chance to flush, close or shut down.
+export interface Child {
+  port: number;
+  /** The server process's id. */
+  pid: number;
+  /** Sends SIGKILL now, synchronously. */
+  kill(): void;
+  /** SIGKILL, then waits for the process to be gone. */
+  kill9(): Promise<void>;
+}
+
+const SCRIPT = new URL("./_server_child.ts", import.meta.url).pathname;
+
+/**
+ * Runs the child server with `args` (and `flags` for deno, such as V8's);
+ * resolves once it listens.
+ */
+export async function startChild(
+  args: string[],
+  flags: string[] = [],
+): Promise<Child> {
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "--allow-write",
+      "--allow-ffi",
+      "--allow-sys",
+      "--allow-env",
+      ...flags,
+      SCRIPT,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = proc.stdout.getReader();
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+  let first = "";
+  try {
+    const dec = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      first += dec.decode(value, { stream: true });
+      if (first.includes("\n")) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!first.includes("\n")) {
+    await reader.cancel();
+    await proc.status;
+    throw new Error(`Server child exited before listening: ${args.join(" ")}`);
+  }
+  first = first.slice(0, first.indexOf("\n"));
+  const { port } = JSON.parse(first) as { port: number };
+  const kill = () => {
+    try {
+      proc.kill("SIGKILL");
+    } catch { /* already gone */ }
+  };
+  return {
+    port,
+    pid: proc.pid,
+    kill,
+    async kill9() {
+      kill();
+      const status = await proc.status;
+      await reader.cancel();
+      if (status.signal !== "SIGKILL") {
+        throw new Error(
+          `Server child ended otherwise: ${JSON.stringify(status)}`,
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,162 @@
+// The duplicate-request cache as a state machine, and through the RPC server
+// over real sockets: a retransmission on a NEW connection from the same
+// client address gets the original reply.
+import assert from "node:assert/strict";
+import { DuplicateRequestCache } from "../../rpc/drc.ts";
+import { RpcClient } from "../../rpc/client.ts";
+import { serveRpc } from "../../rpc/server.ts";
+import { TEST_PROG, testProgram } from "./_helpers.ts";
+
+const call = (xid: number, args: number[] = [1, 2, 3, 4], procedure = 8) => ({
+  xid,
+  program: 100003,
+  version: 3,
+  procedure,
+  args: new Uint8Array(args),
+});
+const local = (port: number) => ({ hostname: "127.0.0.1", port });
+
+Deno.test("drc key: the client's port is not part of a call's identity", () => {
+  assert.equal(
+    DuplicateRequestCache.key(local(700), call(1)),
+    DuplicateRequestCache.key(local(41000), call(1)),
+    "a client resends from a new connection, hence a new port",
+  );
+});
+
+Deno.test("drc key: address, xid, procedure and arguments each tell calls apart", () => {
+  const base = DuplicateRequestCache.key(local(700), call(1));
+  const others = [
+    DuplicateRequestCache.key({ hostname: "127.0.0.2", port: 700 }, call(1)),
+    DuplicateRequestCache.key(local(700), call(2)),
+    DuplicateRequestCache.key(local(700), call(1, [1, 2, 3, 4], 12)),
+    DuplicateRequestCache.key(local(700), call(1, [1, 2, 3, 5])),
+    DuplicateRequestCache.key(local(700), call(1, [1, 2, 3, 4, 0, 0, 0, 0])),
+    DuplicateRequestCache.key(local(700), call(1, [])),
+  ];
+  for (const k of others) {
+    assert.notEqual(k, base, `${k} must differ from ${base}`);
+  }
+  assert.equal(new Set(others).size, others.length, "all pairwise distinct");
+});
+
+Deno.test("drc follow: a retransmission from another origin gets the reply when it is done", async () => {
+  const drc = new DuplicateRequestCache();
+  assert.equal(drc.begin("k", 0, 1), undefined);
+  assert.equal(drc.begin("k", 1, 2), null, "still running");
+  assert.equal(drc.follow("k", 1), undefined, "same origin: dropped");
+  const later = drc.follow("k", 2);
+  assert.ok(later instanceof Promise, "another origin waits");
+  const reply = new Uint8Array([7]);
+  drc.finish("k", reply);
+  assert.equal(await later, reply);
+  assert.equal(
+    drc.follow("k", 3),
+    undefined,
+    "done: begin answers, not follow",
+  );
+  assert.equal(drc.follow("absent", 3), undefined);
+});
+
+Deno.test("drc follow: forgetting, evicting or expiring a running call answers undefined", async () => {
+  const drc = new DuplicateRequestCache({ entries: 1, ttlMs: 100 });
+  drc.begin("a", 0, 1);
+  const forgotten = drc.follow("a", 2)!;
+  drc.forget("a");
+  assert.equal(await forgotten, undefined);
+  drc.begin("b", 0, 1);
+  const evicted = drc.follow("b", 2)!;
+  drc.begin("c", 0, 1); // one entry only: "b" goes
+  assert.equal(await evicted, undefined);
+  const expired = drc.follow("c", 2)!;
+  drc.begin("d", 100, 1); // "c" is 100 ms old
+  assert.equal(await expired, undefined);
+  assert.equal(drc.size, 1);
+});
+
+/** A server whose procedure 7 counts its runs, waiting at `gate` if set. */
+function counting() {
+  let runs = 0;
+  let gate: Promise<void> | null = null;
+  const server = serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [testProgram(1, {
+      7: {
+        name: "CREATE",
+        cached: true,
+        handler: async (args, reply) => {
+          const tag = args.u32();
+          const n = ++runs;
+          if (gate !== null) await gate;
+          reply.u32(tag);
+          reply.u32(n);
+        },
+      },
+    })],
+  });
+  const connect = () =>
+    RpcClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const create = async (c: RpcClient, xid: number, tag: number) => {
+    const r = await c.call(TEST_PROG, 1, 7, (w) => w.u32(tag), { xid });
+    return [r.u32(), r.u32()];
+  };
+  return {
+    server,
+    connect,
+    create,
+    get runs() {
+      return runs;
+    },
+    hold(p: Promise<void> | null) {
+      gate = p;
+    },
+  };
+}
+
+Deno.test("server drc: a call resent on a new connection gets the original reply", async () => {
+  const t = counting();
+  const a = await t.connect();
+  const first = await t.create(a, 0x1234, 5);
+  const aPort = a.localAddr.port;
+  a.close();
+  await a.closed;
+  const b = await t.connect();
+  try {
+    assert.notEqual(b.localAddr.port, aPort, "a new connection");
+    assert.deepEqual(await t.create(b, 0x1234, 5), first, "the original reply");
+    assert.equal(t.runs, 1, "the call ran once");
+    assert.deepEqual(
+      await t.create(b, 0x1234, 6),
+      [6, 2],
+      "the same xid with other arguments is another call",
+    );
+    assert.deepEqual(await t.create(b, 0x1235, 5), [5, 3], "a new xid runs");
+  } finally {
+    b.close();
+    await t.server.shutdown();
+  }
+});
+
+Deno.test("server drc: a resend on a new connection while the original runs waits for its reply", async () => {
+  const t = counting();
+  const gate = Promise.withResolvers<void>();
+  t.hold(gate.promise);
+  const a = await t.connect();
+  const lost = t.create(a, 99, 1).catch((e) => e);
+  while (t.runs === 0) await new Promise((r) => setTimeout(r, 2));
+  a.close(); // the connection breaks while the call runs
+  await lost;
+  const b = await t.connect();
+  try {
+    const resent = t.create(b, 99, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(t.runs, 1, "the resend did not run");
+    gate.resolve();
+    assert.deepEqual(await resent, [1, 1], "answered with the original reply");
+    assert.equal(t.runs, 1);
+  } finally {
+    b.close();
+    await t.server.shutdown();
+  }
+});
