@@ -1,14 +1,15 @@
 /**
  * One RPC server connection's state and the write path's helpers: the
  * reply queue, joining the replies that are ready into one write, the
- * write loop, the pool of reply writers, and the per-connection cache of
- * the last AUTH_SYS credential. `server.ts` runs the connection.
+ * write loop, the pool of reply writers, the per-connection cache of the
+ * last AUTH_SYS credential, and the idle timer. `server.ts` runs the
+ * connection.
  *
  * @module
  */
 
 import type { ConnectionInfo } from "../net/mod.ts";
-import { type LogFields, peerOf } from "../telemetry/log.ts";
+import { type LogFields, type Logger, peerOf } from "../telemetry/log.ts";
 import { checkCredentials } from "./auth.ts";
 import { AUTH_NONE_OPAQUE, AuthFlavor, type OpaqueAuth } from "./message.ts";
 import type { CallAuth, RpcProgram } from "./program.ts";
@@ -79,6 +80,33 @@ export class Connection {
       // Already closed by the peer side of a failed write.
     }
   }
+}
+
+/**
+ * Closes `c` once it has been idle (nothing in flight or queued) for
+ * `idleMs` (0: never), checking again after each quiet spell.
+ */
+export function armIdle(
+  c: Connection,
+  idleMs: number,
+  log: Logger,
+  ms = idleMs,
+): void {
+  if (idleMs <= 0 || c.closed) return;
+  c.idleTimer = setTimeout(() => {
+    c.idleTimer = undefined;
+    if (c.closed) return;
+    const quiet = Date.now() - c.lastActive;
+    if (c.idle && quiet >= idleMs) {
+      log.info(
+        `Closing idle connection ${c.info.id} after ${quiet} ms`,
+        c.fields,
+      );
+      c.abort();
+      return;
+    }
+    armIdle(c, idleMs, log, c.idle ? idleMs - quiet : idleMs);
+  }, Math.max(1, ms));
 }
 
 /** Largest write that several small replies are joined into. */

@@ -95,6 +95,7 @@
  */
 
 import {
+  armIdle,
   Connection,
   credentialsOf,
   join,
@@ -120,6 +121,7 @@ import {
   DEFAULT_MAX_RECORD,
   RecordError,
   recordMark,
+  RecordPool,
   RecordReader,
 } from "./record.ts";
 import { XdrError, XdrReader, type XdrWriter } from "./xdr.ts";
@@ -168,6 +170,8 @@ class Server implements RpcServer {
   readonly #programs = new Map<number, Map<number, RpcProgram>>();
   readonly #conns = new Map<number, Connection>();
   readonly #pool = new WriterPool();
+  /** Large records' storage, reused after calls that borrow their arguments. */
+  readonly #records = new RecordPool();
   readonly #drc: DuplicateRequestCache;
   readonly #admission: Admission;
   readonly #opts: RpcServerOptions;
@@ -321,7 +325,7 @@ class Server implements RpcServer {
     };
     const c = new Connection(conn, info);
     this.#conns.set(info.id, c);
-    this.#armIdle(c, this.#idleMs);
+    armIdle(c, this.#idleMs, this.#log);
     if (this.#metrics !== undefined) {
       this.#metrics.connections.open.inc();
       this.#metrics.connections.total.inc();
@@ -336,7 +340,10 @@ class Server implements RpcServer {
   }
 
   async #serve(c: Connection): Promise<void> {
-    const reader = new RecordReader(c.conn, { maxRecordSize: this.#maxRecord });
+    const reader = new RecordReader(c.conn, {
+      maxRecordSize: this.#maxRecord,
+      pool: this.#records,
+    });
     try {
       for (;;) {
         while (c.window >= this.#maxInFlight && !c.closed && !c.closing) {
@@ -409,24 +416,6 @@ class Server implements RpcServer {
         );
       }
     }
-  }
-
-  #armIdle(c: Connection, ms: number): void {
-    if (this.#idleMs <= 0 || c.closed) return;
-    c.idleTimer = setTimeout(() => {
-      c.idleTimer = undefined;
-      if (c.closed) return;
-      const quiet = Date.now() - c.lastActive;
-      if (c.idle && quiet >= this.#idleMs) {
-        this.#log.info(
-          `Closing idle connection ${c.info.id} after ${quiet} ms`,
-          c.fields,
-        );
-        c.abort();
-        return;
-      }
-      this.#armIdle(c, c.idle ? this.#idleMs - quiet : this.#idleMs);
-    }, Math.max(1, ms));
   }
 
   async #dispatch(c: Connection, rec: Uint8Array): Promise<void> {
@@ -600,6 +589,11 @@ class Server implements RpcServer {
         encodeAcceptedReply(w, xid, AcceptStat.SYSTEM_ERR);
         replied = Replied.SYSTEM_ERR;
       }
+    }
+    // Nothing holds the arguments of a row that borrows them any more: the
+    // record's storage may serve the next large call.
+    if (proc.handler === undefined && proc.borrowsArgs === true) {
+      this.#records.give(rec);
     }
     if (this.#metrics !== undefined) {
       const m = this.#metrics.procedure(prog, procedure);
