@@ -109,6 +109,8 @@ export interface NetfsOptions {
   root?: string;
   /** Appended to the server's name ("netfs-memfs before"). */
   tag?: string;
+  /** Write a V8 CPU profile of the server into this folder (--cpu-prof). */
+  profileDir?: string;
 }
 
 /**
@@ -130,6 +132,9 @@ export async function startNetfs(
       "run",
       "--allow-net=127.0.0.1",
       ...perms,
+      ...(options.profileDir
+        ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`]
+        : []),
       `${root}_nfs_server.ts`,
       "--port",
       `${port}`,

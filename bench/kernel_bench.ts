@@ -2,7 +2,7 @@
 // boot: dd write and read of a big file, and a create / stat / remove loop
 // over many files (bench/kbench.c), over NFSv4.1 by default.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/kernel_bench.ts [--reps 3] [--mb 256] [--files 10000] [--vers 4.1] [--record]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/kernel_bench.ts [--reps 3] [--mb 256] [--files 10000] [--vers 4.1] [--profile DIR] [--record]
 //
 // Needs what the kernel suite needs (tests/kernel/README.md: root, the
 // user-mode Linux guest, its own cache under NETFS_KERNEL_CACHE) and what
@@ -13,6 +13,7 @@
 // an order rotated by one, and asks the host over a control port for each
 // server's CPU time around each phase. A cell is the median with the range
 // of the repetitions; the ratio's range is that of the per-repetition ratios.
+// --profile DIR writes a V8 CPU profile of each netfs server into DIR.
 import { parseArgs } from "node:util";
 import {
   buildTool,
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     mb: { type: "string", default: "256" },
     files: { type: "string", default: "10000" },
     vers: { type: "string", default: "4.1" },
+    profile: { type: "string" },
     record: { type: "boolean", default: false },
   },
 });
@@ -72,9 +74,11 @@ try {
     await Deno.chmod(`${tmp.path}/${d}`, 0o755);
   }
   servers.push(
-    await startNetfs("mem", ""),
+    await startNetfs("mem", "", { profileDir: values.profile }),
     await startGanesha("MEM", ""),
-    await startNetfs("local", `${tmp.path}/netfs`),
+    await startNetfs("local", `${tmp.path}/netfs`, {
+      profileDir: values.profile,
+    }),
     await startGanesha("VFS", `${tmp.path}/ganesha`),
   );
   const control = controlPort((command) => {

@@ -258,11 +258,13 @@ async function fio(s: Server, r: Row): Promise<[number, number, number]> {
   return [side.bw_bytes / MiB, side.iops, (cpu / (side.iops * wall)) * 1e6];
 }
 
-/** nbdcopy of 256 MiB; returns MiB/s. */
-async function nbdcopy(args: string[]): Promise<number> {
+/** nbdcopy of 256 MiB to or from `s`; returns MiB/s and server CPU µs per MiB. */
+async function nbdcopy(s: Server, args: string[]): Promise<[number, number]> {
+  const cpu0 = await cpuSeconds(s.pid);
   const t = performance.now();
   await sh("nbdcopy", args);
-  return 256 / ((performance.now() - t) / 1000);
+  const mibs = 256 / ((performance.now() - t) / 1000);
+  return [mibs, ((await cpuSeconds(s.pid) - cpu0) / 256) * 1e6];
 }
 
 const workers = Number(values.workers);
@@ -271,7 +273,7 @@ const head = await machineLine();
 const servers = [await startOurs(), await startNbdkit()];
 if (workers > 1) servers.push(await startOurs(workers));
 if (values.before) servers.push(await startOurs(1, values.before));
-/** A row's samples per server: rates, and server CPU µs per I/O for fio. */
+/** A row's samples per server: rates, and server CPU µs per I/O (per MiB). */
 const results: {
   label: string;
   unit: string;
@@ -320,16 +322,19 @@ try {
       }, ${conns} connection(s)`;
       if (values.only && !label.includes(values.only)) continue;
       const v: number[][] = servers.map(() => []);
+      const cpu: number[][] = servers.map(() => []);
       for (let rep = 0; rep < reps; rep++) {
         for (const i of order()) {
           const args = dir === "in"
             ? [`--connections=${conns}`, src, servers[i].uri]
             : [`--connections=${conns}`, servers[i].uri, "null:"]; // the 768 MiB of holes are skipped
-          v[i].push(await nbdcopy(args));
+          const [mibs, us] = await nbdcopy(servers[i], args);
+          v[i].push(mibs);
+          cpu[i].push(us);
         }
         turn++;
       }
-      results.push({ label, unit: "MiB/s", v });
+      results.push({ label, unit: "MiB/s", v, cpu });
       progress(label, v);
     }
   }
@@ -376,7 +381,7 @@ const lines = [
     } |`
   ),
   "",
-  "Server CPU per I/O, in µs (user + system, all threads; median; nbdkit ÷ netfs",
+  "Server CPU per I/O (per MiB for nbdcopy), in µs (user + system, all threads; median; nbdkit ÷ netfs",
   "above 1 means netfs spends less CPU for the same work, whatever the machine's load):",
   "",
   `| workload | ${servers.map((s) => s.name).join(" | ")} | ${

@@ -1,7 +1,7 @@
 // NFS: netfs against nfs-ganesha, with the same independent client
 // (bench/nfsbench.c on libnfs's async API) in the same run.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--quick] [--record]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--profile DIR] [--quick] [--record]
 //
 // Needs root (ganesha runs in a private mount namespace with a unix-socket
 // rpcbind stand-in), Debian's nfs-ganesha, nfs-ganesha-mem, nfs-ganesha-vfs,
@@ -12,7 +12,8 @@
 // --nfs 4 runs the read rows over NFSv4.0: libnfs 4.0.0 speaks minor version
 // 0 only and cannot write over NFSv4, so the file and the 10,000 names are
 // first made over NFSv3. --before DIR adds a third server, netfs from the
-// checkout DIR (a before/after comparison in one session).
+// checkout DIR (a before/after comparison in one session). --profile DIR
+// writes a V8 CPU profile of each netfs server into DIR.
 //
 // Each row runs on every server in turn, `--reps` times, the order rotating
 // by one each repetition; a cell is the median with the range of the runs,
@@ -39,6 +40,7 @@ const args = parseArgs({
     pair: { type: "string", default: "mem,local" },
     nfs: { type: "string", default: "3" },
     before: { type: "string" },
+    profile: { type: "string" },
   },
 });
 const reps = Number(args.values.reps);
@@ -158,7 +160,7 @@ for (const pair of args.values.pair.split(",")) {
   const dirs = ["ganesha", "netfs", "before"].map((d) => `${tmp.path}/${d}`);
   for (const d of dirs) await Deno.mkdir(d);
   const servers: NfsServer[] = [
-    await startNetfs(kind, dirs[1]),
+    await startNetfs(kind, dirs[1], { profileDir: args.values.profile }),
     await startGanesha(kind === "mem" ? "MEM" : "VFS", dirs[0]),
   ];
   if (before) {
