@@ -107,7 +107,9 @@ try {
     });
     output = run.output;
     for (const line of output) {
-      if (!line.startsWith("RESULT")) console.log(line);
+      if (!line.startsWith("RESULT") && !line.startsWith("RPCS")) {
+        console.log(line);
+      }
     }
     if (run.code !== 0) {
       throw new Error(`Guest run ended with ${run.code}:\n${run.log}`);
@@ -157,6 +159,26 @@ for (const [ours, peer] of [[0, 1], [2, 3]]) {
       ca.toFixed(1)
     } / ${cb.toFixed(1)} | ${(cb / ca).toFixed(2)}× |\n`;
   }
+}
+// RPCS <server> <rep> <phase> OP=n ...: the first repetition's, per unit of
+// work (the client sends the same calls each time).
+out +=
+  `\nRPCs the client sent per file (per MiB for dd), first repetition, from the guest's /proc/self/mountstats:\n\n| phase | ${
+    servers.map((s) => s.name).join(" | ")
+  } |\n|---|${"---|".repeat(servers.length)}\n`;
+for (const p of PHASES) {
+  const cells = servers.map((srv) => {
+    const line = output.find((l) =>
+      l.startsWith(`RPCS ${srv.name} 1 ${p.phase} `)
+    );
+    const work = samples.get(`${srv.name} ${p.phase}`)?.[0]?.work ?? 1;
+    return (line?.split(" ").slice(4) ?? []).filter((f) => f.includes("="))
+      .map((f) => {
+        const [op, n] = f.split("=");
+        return `${op} ${(Number(n) / work).toFixed(2)}`;
+      }).join(", ");
+  });
+  out += `| ${p.phase} | ${cells.join(" | ")} |\n`;
 }
 console.log(out);
 if (values.record) {

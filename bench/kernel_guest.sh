@@ -24,12 +24,21 @@ cpu() { echo "cpu $1" | nc "$SERVER" "$CTL_PORT"; }
 die() { echo "INFO failed: $*"; exit 1; }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
+# The client's RPC count per operation on $MP so far: "OPEN 10000" lines.
+rpcs() {
+  awk -v mp="$MP" '$1 == "device" { on = ($5 == mp) } on && /^[ \t]+[A-Z_0-9]+: [0-9]/ { if ($2 > 0) print substr($1, 1, length($1) - 1), $2 }' /proc/self/mountstats
+}
+
 # result NAME REP PHASE WORK CPU0 T0 [SECONDS]: one RESULT line, the phase's
-# server CPU taken now; SECONDS defaults to the uptime since T0.
+# server CPU taken now (SECONDS defaults to the uptime since T0), then the
+# RPCS line: what the client sent since the last rpcs >/tmp/rpcs.
 result() {
   c1=$(cpu "$1")
   s=${7:-$(secs "$6" "$(up)")}
   echo "RESULT $1 $2 $3 $s $4 $(awk -v a="$5" -v b="$c1" 'BEGIN{printf "%.2f", b-a}')"
+  rpcs >/tmp/rpcs.new
+  echo "RPCS $1 $2 $3 $(awk 'NR == FNR { a[$1] = $2; next } $2 - a[$1] > 0 { printf "%s=%d ", $1, $2 - a[$1] }' /tmp/rpcs /tmp/rpcs.new)"
+  mv /tmp/rpcs.new /tmp/rpcs
 }
 
 # One server, once: mount, dd write and read, the metadata loop, umount.
@@ -41,10 +50,12 @@ visit() {
   d=$MP/kbench-$rep
   mkdir $d || die "mkdir on $name"
 
+  rpcs >/tmp/rpcs
   c0=$(cpu "$name") t0=$(up)
   dd if=/tmp/pattern of=$d/big bs=1M conv=fsync 2>/tmp/dd.err || die "dd write to $name: $(cat /tmp/dd.err)"
   result "$name" "$rep" write "$BIG_MB" "$c0" "$t0"
   drop_caches
+  rpcs >/tmp/rpcs
   c0=$(cpu "$name") t0=$(up)
   dd if=$d/big of=/dev/null bs=1M 2>/tmp/dd.err || die "dd read from $name: $(cat /tmp/dd.err)"
   result "$name" "$rep" read "$BIG_MB" "$c0" "$t0"
@@ -53,6 +64,7 @@ visit() {
   for phase in create stat remove; do
     # Every stat and remove goes to the server, not to the client's caches.
     [ $phase = create ] || drop_caches
+    rpcs >/tmp/rpcs
     c0=$(cpu "$name")
     s=$(/root/kbench $phase $d "$FILES") || die "$phase on $name"
     result "$name" "$rep" $phase "$FILES" "$c0" 0 "$s"

@@ -1,7 +1,7 @@
 // NFS: netfs against nfs-ganesha, with the same independent client
 // (bench/nfsbench.c on libnfs's async API) in the same run.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--profile DIR] [--quick] [--record]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--only TEXT] [--profile DIR] [--quick] [--record]
 //
 // Needs root (ganesha runs in a private mount namespace with a unix-socket
 // rpcbind stand-in), Debian's nfs-ganesha, nfs-ganesha-mem, nfs-ganesha-vfs,
@@ -13,7 +13,8 @@
 // 0 only and cannot write over NFSv4, so the file and the 10,000 names are
 // first made over NFSv3. --before DIR adds a third server, netfs from the
 // checkout DIR (a before/after comparison in one session). --profile DIR
-// writes a V8 CPU profile of each netfs server into DIR.
+// writes a V8 CPU profile of each netfs server into DIR; --only runs the
+// rows whose name contains TEXT.
 //
 // Each row runs on every server in turn, `--reps` times, the order rotating
 // by one each repetition; a cell is the median with the range of the runs,
@@ -41,6 +42,7 @@ const args = parseArgs({
     nfs: { type: "string", default: "3" },
     before: { type: "string" },
     profile: { type: "string" },
+    only: { type: "string" },
   },
 });
 const reps = Number(args.values.reps);
@@ -191,6 +193,7 @@ for (const pair of args.values.pair.split(",")) {
     let turn = 0;
     for (const row of rows) {
       if (version === 4 && !row.v4) continue;
+      if (args.values.only && !row.name.includes(args.values.only)) continue;
       const samples: Sample[][] = servers.map(() => []);
       for (let i = 0; i < reps; i++) {
         for (let k = 0; k < servers.length; k++) {
