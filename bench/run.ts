@@ -5,7 +5,10 @@
 const here = new URL(".", import.meta.url).pathname;
 const all = ["rpc", "vfs", "nfs", "nbd"];
 // Flags that make a benchmark record its results (the others always do).
-const recordFlags: Record<string, string[]> = { nbd: ["--record"] };
+const recordFlags: Record<string, string[]> = {
+  nbd: ["--record"],
+  nfs: ["--record"],
+};
 const chosen = Deno.args.length > 0 ? Deno.args : all;
 let failed = 0;
 for (const name of chosen) {
