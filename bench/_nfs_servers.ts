@@ -59,6 +59,12 @@ export interface NetfsOptions {
   tag?: string;
   /** Write a V8 CPU profile of the server into this folder (--cpu-prof). */
   profileDir?: string;
+  /**
+   * LocalFs's engine (default portable: the server runs without
+   * --allow-ffi). Native grants --allow-ffi; either names the server
+   * "netfs-localfs native" or "... portable".
+   */
+  engine?: "native" | "portable";
 }
 
 /**
@@ -73,7 +79,11 @@ export async function startNetfs(
   const port = freePort();
   const root = options.root ? `${options.root}/bench/` : here;
   const perms = kind === "local"
-    ? [`--allow-read=${dir}`, `--allow-write=${dir}`]
+    ? [
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      ...(options.engine === "native" ? ["--allow-ffi"] : []),
+    ]
     : [];
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -87,13 +97,17 @@ export async function startNetfs(
       "--port",
       `${port}`,
       ...(kind === "local" ? ["--dir", dir] : []),
+      ...(kind === "local" && options.engine
+        ? ["--engine", options.engine]
+        : []),
     ],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
   await waitForPort(port, 15000);
   const s = {
-    name: `netfs-${kind}fs${options.tag ? ` ${options.tag}` : ""}`,
+    name: [`netfs-${kind}fs`, options.engine, options.tag].filter((x) => x)
+      .join(" "),
     port,
     mountPort: port,
     exportPath: "/",

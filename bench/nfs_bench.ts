@@ -43,6 +43,7 @@ const args = parseArgs({
     before: { type: "string" },
     profile: { type: "string" },
     only: { type: "string" },
+    engines: { type: "string", default: "native" },
   },
 });
 const reps = Number(args.values.reps);
@@ -159,18 +160,29 @@ for (const pair of args.values.pair.split(",")) {
   const kind = pair === "mem" ? "mem" : "local";
   // Every local export lives on one private tmpfs (see tmpfsDir).
   const tmp = await tmpfsDir("netfs-nfs-bench-");
-  const dirs = ["ganesha", "netfs", "before"].map((d) => `${tmp.path}/${d}`);
-  for (const d of dirs) await Deno.mkdir(d);
-  const servers: NfsServer[] = [
-    await startNetfs(kind, dirs[1], { profileDir: args.values.profile }),
-    await startGanesha(kind === "mem" ? "MEM" : "VFS", dirs[0]),
-  ];
+  const dirs = ["ganesha", "unused", "before"].map((d) => `${tmp.path}/${d}`);
+  for (const d of [dirs[0], dirs[2]]) await Deno.mkdir(d);
+  // netfs first (one server per LocalFs engine), then ganesha, then the
+  // "before" checkout: every netfs column gets a ratio to ganesha.
+  const engines = kind === "local"
+    ? args.values.engines.split(",") as ("native" | "portable")[]
+    : [undefined];
+  const servers: NfsServer[] = [];
+  for (const [i, engine] of engines.entries()) {
+    const dir = `${tmp.path}/netfs${i}`;
+    if (kind === "local") await Deno.mkdir(dir);
+    servers.push(
+      await startNetfs(kind, dir, { profileDir: args.values.profile, engine }),
+    );
+  }
+  const peerAt = servers.length;
+  servers.push(await startGanesha(kind === "mem" ? "MEM" : "VFS", dirs[0]));
   if (before) {
     servers.push(
       await startNetfs(kind, dirs[2], { root: before, tag: "before" }),
     );
   }
-  const [ours, peer] = servers;
+  const peer = servers[peerAt];
   try {
     if (version === 4) {
       // The data the NFSv4 rows read, written over NFSv3.
@@ -181,13 +193,18 @@ for (const pair of args.values.pair.split(",")) {
       }
     }
     const names = servers.map((s) => s.name);
+    // Each other server's rate over ganesha's, then after over before.
+    const others = servers.map((_, i) => i).filter((i) => i !== peerAt);
+    const short = (i: number) => servers[i].name.replace(/^netfs-\w+ ?/, "");
     const ratioNames = [
-      "netfs ÷ ganesha",
-      ...(before ? ["before ÷ ganesha", "after ÷ before"] : []),
+      ...others.map((i) => `${short(i) || "netfs"} ÷ ganesha`),
+      ...(before ? ["after ÷ before"] : []),
     ];
-    out += `\n| ${ours.name} vs ${peer.name} | unit | ${names.join(" | ")} | ${
-      ratioNames.join(" | ")
-    } | CPU µs ${names.join(" / ")} | ganesha CPU ÷ netfs CPU |\n|---|---|${
+    out += `\n| ${servers[0].name} vs ${peer.name} | unit | ${
+      names.join(" | ")
+    } | ${ratioNames.join(" | ")} | CPU µs ${
+      names.join(" / ")
+    } | ganesha CPU ÷ netfs CPU |\n|---|---|${
       "---:|".repeat(servers.length + ratioNames.length + 2)
     }\n`;
     let turn = 0;
@@ -220,16 +237,17 @@ for (const pair of args.values.pair.split(",")) {
         ss.reduce((a, s) => a + s.work, 0)
       );
       const ratios = [
-        fmtRatio(rates[0], rates[1]),
-        ...(before
-          ? [fmtRatio(rates[2], rates[1]), fmtRatio(rates[0], rates[2])]
-          : []),
+        ...others.map((i) => fmtRatio(rates[i], rates[peerAt])),
+        ...(before ? [fmtRatio(rates[0], rates[peerAt + 1])] : []),
       ];
       const line = `| ${row.name} | ${row.unit} | ${
         rates.map(fmtSpread).join(" | ")
       } | ${ratios.join(" | ")} | ${
         cpus.map((c) => c.toFixed(1)).join(" / ")
-      } | ${(cpus[1] / cpus[0]).toFixed(2)}× |`;
+      } | ${
+        others.filter((i) => !servers[i].name.includes("before"))
+          .map((i) => `${(cpus[peerAt] / cpus[i]).toFixed(2)}×`).join(" / ")
+      } |`;
       console.log(line);
       out += line + "\n";
     }
