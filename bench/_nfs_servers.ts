@@ -55,14 +55,14 @@ export async function startGanesha(
 export interface NetfsOptions {
   /** A checkout to run bench/_nfs_server.ts from. Default this one. */
   root?: string;
-  /** Appended to the server's name ("netfs-memfs before"). */
+  /** Appended to the server's name ("netfs-memfs-before"). */
   tag?: string;
   /** Write a V8 CPU profile of the server into this folder (--cpu-prof). */
   profileDir?: string;
   /**
    * LocalFs's engine (default portable: the server runs without
    * --allow-ffi). Native grants --allow-ffi; either names the server
-   * "netfs-localfs native" or "... portable".
+   * "netfs-localfs-native" or "...-portable".
    */
   engine?: "native" | "portable";
 }
@@ -107,7 +107,7 @@ export async function startNetfs(
   await waitForPort(port, 15000);
   const s = {
     name: [`netfs-${kind}fs`, options.engine, options.tag].filter((x) => x)
-      .join(" "),
+      .join("-"),
     port,
     mountPort: port,
     exportPath: "/",

@@ -195,7 +195,8 @@ for (const pair of args.values.pair.split(",")) {
     const names = servers.map((s) => s.name);
     // Each other server's rate over ganesha's, then after over before.
     const others = servers.map((_, i) => i).filter((i) => i !== peerAt);
-    const short = (i: number) => servers[i].name.replace(/^netfs-\w+ ?/, "");
+    const short = (i: number) =>
+      servers[i].name.replace(/^netfs-(mem|local)fs-?/, "");
     const ratioNames = [
       ...others.map((i) => `${short(i) || "netfs"} ÷ ganesha`),
       ...(before ? ["after ÷ before"] : []),
