@@ -155,7 +155,7 @@ const servers = [
   await startNetfs("local", `${tmp.path}/local`, { engine: "native" }),
 ];
 let out =
-  `\n### NFSv4.2 READ_PLUS vs READ of a sparse file (netfs)\n\n${head}. bench/readplus_bench.ts: a 1 GiB file with ten 1 MiB data regions (at 0, 100, … 900 MiB), written through NfsClient (NFSv3) and truncated up, read whole in 1 MiB READ or READ_PLUS requests (anonymous stateid), ${LANES} in flight on one NFSv4.2 session over loopback; the client is this benchmark's own COMPOUND loop (the guest kernel has no READ_PLUS, see the kernel table). ${reps} repetitions, READ and READ_PLUS alternating (order swapped each repetition); median (min–max). Bytes: the RPC replies as received (RPC header included). Server CPU: user + system ms per pass.\n\n| server | op | MiB/s (file size ÷ time) | seconds | reply MiB | requests | server CPU ms |\n|---|---|---:|---:|---:|---:|---:|\n`;
+  `\n### NFSv4.2 READ_PLUS vs READ of a sparse file (netfs)\n\n${head}. bench/readplus_bench.ts: a 1 GiB file with ten 1 MiB data regions (at 0, 100, … 900 MiB), written through NfsClient (NFSv3) and truncated up, read whole in 1 MiB READ or READ_PLUS requests (anonymous stateid), ${LANES} in flight on one NFSv4.2 session over loopback; the client is this benchmark's own COMPOUND loop (the guest kernel has no READ_PLUS, see the kernel table). ${reps} repetitions, READ and READ_PLUS alternating (order swapped each repetition); median (min–max). Bytes: the RPC replies as received (RPC header included). Server CPU: user + system ms per pass.\n\n| server | op | MiB/s (file size ÷ time) | ms | reply MiB | requests | server CPU ms |\n|---|---|---:|---:|---:|---:|---:|\n`;
 try {
   for (const srv of servers) {
     await makeSparse(srv);
@@ -170,7 +170,7 @@ try {
     for (const op of ["READ", "READ_PLUS"]) {
       const ps = passes[op];
       const line = `| ${srv.name} | ${op} | ${fmtSpread(rate(ps))} | ${
-        fmtSpread(ps.map((p) => p.seconds))
+        fmtSpread(ps.map((p) => p.seconds * 1000))
       } | ${(ps[0].bytes / MIB).toFixed(2)} | ${ps[0].requests} | ${
         fmtSpread(ps.map((p) => p.cpu * 1000))
       } |`;
