@@ -84,13 +84,20 @@ function fileUrl(srv: NfsServer, name: string): string {
   return `${u.slice(0, q)}/${name}${u.slice(q)}`;
 }
 
-/** nfs-cp of the big file to or from the server, timed as a whole. */
+/**
+ * nfs-cp of the big file to the server (as a new file: nfs-cp will not
+ * overwrite), or of /nfsbench.dat from it, timed as a whole.
+ */
 async function nfsCp(
   srv: NfsServer,
   op: string,
   local: string,
+  rep: number,
 ): Promise<Record<string, number>> {
-  const remote = fileUrl(srv, "nfscp.dat");
+  const remote = fileUrl(
+    srv,
+    op === "seqwrite" ? `nfscp-${rep}.dat` : "nfsbench.dat",
+  );
   const t0 = performance.now();
   const r = await new Deno.Command("nfs-cp", {
     // Read into a tmpfs file: nfs-cp cannot open /dev/null.
@@ -167,7 +174,7 @@ try {
       }
       if (row.unit === "MiB/s") {
         for (const [s, srv] of servers.entries()) {
-          const r = await nfsCp(srv, row.op, `${local}.big`);
+          const r = await nfsCp(srv, row.op, `${local}.big`, i);
           cps[s].push(r.bytes / 1048576 / r.seconds);
         }
       }
