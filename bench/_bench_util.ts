@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks: building a C load generator into a
 // cache folder, finding a free port, waiting for a listener, running a tool
-// that prints one JSON line, a process's CPU time, medians.
+// that prints one JSON line.
 
 /** The cache folder for built tools (outside the repository). */
 export const cacheDir: string = `${
@@ -86,22 +86,87 @@ export async function tmpfsDir(
   };
 }
 
-/** A file of /proc: through cat, since Deno asks for --allow-all to read it. */
-export async function proc(path: string): Promise<string> {
-  const r = await new Deno.Command("cat", { args: [`/proc/${path}`] }).output();
-  return new TextDecoder().decode(r.stdout);
-}
-
-/** CPU seconds (user + system, all threads) a process has used. */
+/**
+ * CPU seconds (user + system, all threads, reaped children not counted) a
+ * process has used so far.
+ */
 export async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await proc(`${pid}/stat`);
+  // Through cat: Deno asks for --allow-all to read another process's /proc.
+  const r = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/stat`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const stat = new TextDecoder().decode(r.stdout);
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks
 }
 
+/** Median, minimum and maximum of some samples. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** The {@link Spread} of `xs` (the mean of the middle two for an even count). */
+export function spread(xs: readonly number[]): Spread {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1] };
+}
+
+/** A number for a table: thousands separated from 100 up, else one decimal. */
+export function fmt(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
+}
+
+/** "1,234 (1,100–1,300)": the median, then the range of the samples. */
+export function fmtSpread(xs: readonly number[]): string {
+  const s = spread(xs);
+  return `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+}
+
+/**
+ * The ratio of two sides' medians, with the range of the per-repetition
+ * ratios (sample i of `a` over sample i of `b`: interleaved runs of the same
+ * repetition saw the same load): "1.12× (0.98–1.30)".
+ */
+export function fmtRatio(a: readonly number[], b: readonly number[]): string {
+  const r = spread(a.map((x, i) => x / b[i]));
+  return `${(spread(a).median / spread(b).median).toFixed(2)}× (${
+    r.min.toFixed(2)
+  }–${r.max.toFixed(2)})`;
+}
+
+/** The machine line of a RESULTS.md section. */
+export async function machineLine(): Promise<string> {
+  // Through cat, as in cpuSeconds.
+  const read = async (path: string) =>
+    new TextDecoder().decode(
+      (await new Deno.Command("cat", { args: [path], stderr: "null" })
+        .output()).stdout,
+    );
+  const cpu = (await read("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)
+    ?.[1] ?? "unknown CPU";
+  const load = (await read("/proc/loadavg")).split(" ")[0];
+  return `${
+    new Date().toISOString().slice(0, 16)
+  }Z, ${cpu}, ${navigator.hardwareConcurrency} cores, linux ${Deno.osRelease()}, Deno ${Deno.version.deno}, load average ${load} at start`;
+}
+
+/** A file of /proc: through cat, since Deno asks for --allow-all to read it. */
+export async function proc(path: string): Promise<string> {
+  const r = await new Deno.Command("cat", {
+    args: [`/proc/${path}`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
 /** The median of `v` (not empty). */
-export function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+export function median(v: readonly number[]): number {
+  return spread(v).median;
 }

@@ -1,4 +1,4 @@
-// deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/nbd_bench.ts [--runtime 5] [--workers 2] [--record]
+// deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/nbd_bench.ts [--runtime 5] [--workers 2] [--reps 3] [--before DIR] [--record]
 //
 // Our NBD server (examples/nbd_memory.ts, in its own process) against
 // nbdkit's memory plugin, in the same run, with the same clients: fio's nbd
@@ -8,9 +8,21 @@
 // first to spread out drift. With --workers N (default 2; 1 turns it off) a
 // third column runs the example with N worker threads on one port
 // (SO_REUSEPORT, needs --unstable-net, which the bench passes to the child).
+// --before DIR adds a column for the example of the checkout DIR (a
+// before/after comparison in one session). Each row runs `--reps` times per
+// server (nbdcopy rows too); a cell is the median with the range of the runs.
 // Prints a markdown section; --record appends it to bench/RESULTS.md.
 import { parseArgs } from "node:util";
-import { freePort, waitForPort } from "./_bench_util.ts";
+import {
+  cpuSeconds,
+  fmt,
+  fmtRatio,
+  fmtSpread,
+  freePort,
+  machineLine,
+  spread,
+  waitForPort,
+} from "./_bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -19,6 +31,8 @@ const { values } = parseArgs({
     record: { type: "boolean", default: false },
     only: { type: "string" },
     workers: { type: "string", default: "2" },
+    reps: { type: "string", default: "3" },
+    before: { type: "string" },
   },
 });
 const runtime = Number(values.runtime);
@@ -45,24 +59,18 @@ interface Server {
   stop: () => Promise<void>;
 }
 
-/** CPU seconds (user + system, all threads) a process has used. */
-async function cpuSeconds(pid: number): Promise<number> {
-  // Through cat: Deno asks for --allow-all to read another process's /proc.
-  const stat = await sh("cat", [`/proc/${pid}/stat`]);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks
-}
-
-async function startOurs(workers = 1): Promise<Server> {
+/** The example from this checkout, or from `root` (tagged "before"). */
+async function startOurs(workers = 1, root?: string): Promise<Server> {
   const port = freePort();
+  const top = root ?? `${here}..`;
   const flags = workers > 1
-    ? ["--unstable-net", "--allow-net", `--allow-read=${here}..`]
+    ? ["--unstable-net", "--allow-net", `--allow-read=${top}`]
     : ["--allow-net"];
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...flags,
-      `${here}../examples/nbd_memory.ts`,
+      `${top}/examples/nbd_memory.ts`,
       "--port",
       String(port),
       "--size",
@@ -75,7 +83,7 @@ async function startOurs(workers = 1): Promise<Server> {
   }).spawn();
   await waitForPort(port, 20000);
   return {
-    name: workers > 1 ? `netfs x${workers}` : "netfs",
+    name: `netfs${workers > 1 ? ` ×${workers}` : ""}${root ? " before" : ""}`,
     pid: child.pid,
     uri: `nbd://127.0.0.1:${port}/mem`,
     stop: async () => {
@@ -250,22 +258,38 @@ async function fio(s: Server, r: Row): Promise<[number, number, number]> {
   return [side.bw_bytes / MiB, side.iops, (cpu / (side.iops * wall)) * 1e6];
 }
 
-/** nbdcopy of 256 MiB; returns MiB/s. */
-async function nbdcopy(args: string[]): Promise<number> {
+/** nbdcopy of 256 MiB to or from `s`; returns MiB/s and server CPU µs per MiB. */
+async function nbdcopy(s: Server, args: string[]): Promise<[number, number]> {
+  const cpu0 = await cpuSeconds(s.pid);
   const t = performance.now();
   await sh("nbdcopy", args);
-  return 256 / ((performance.now() - t) / 1000);
+  const mibs = 256 / ((performance.now() - t) / 1000);
+  return [mibs, ((await cpuSeconds(s.pid) - cpu0) / 256) * 1e6];
 }
 
 const workers = Number(values.workers);
+const reps = Number(values.reps);
+const head = await machineLine();
 const servers = [await startOurs(), await startNbdkit()];
 if (workers > 1) servers.push(await startOurs(workers));
-const results: { label: string; unit: string; v: number[]; cpu?: number[] }[] =
-  [];
+if (values.before) servers.push(await startOurs(1, values.before));
+/** A row's samples per server: rates, and server CPU µs per I/O (per MiB). */
+const results: {
+  label: string;
+  unit: string;
+  v: number[][];
+  cpu?: number[][];
+}[] = [];
 const tmp = await Deno.makeTempDir({ prefix: "nbd-bench-" });
-// Rotate which server goes first, row by row, to spread out drift.
+// Rotate which server goes first, run by run, to spread out drift.
 let turn = 0;
 const order = () => servers.map((_, i) => (i + turn) % servers.length);
+const progress = (label: string, v: number[][]) =>
+  console.error(
+    `${label}: ${
+      servers.map((s, i) => `${s.name} ${fmtSpread(v[i])}`).join(", ")
+    }`,
+  );
 try {
   const src = `${tmp}/random.img`;
   await sh("sh", ["-c", `head -c ${256 * MiB} /dev/urandom > ${src}`]);
@@ -273,14 +297,13 @@ try {
 
   for (const r of rows) {
     if (values.only && !r.label.includes(values.only)) continue;
-    const v = servers.map(() => 0);
-    const cpu = servers.map(() => Infinity);
-    // Best of two runs per server: the machine is shared, noise only slows.
-    for (let rep = 0; rep < 2; rep++) {
+    const v: number[][] = servers.map(() => []);
+    const cpu: number[][] = servers.map(() => []);
+    for (let rep = 0; rep < reps; rep++) {
       for (const i of order()) {
         const [mibs, iops, us] = await fio(servers[i], r);
-        v[i] = Math.max(v[i], r.bs === "4k" ? iops : mibs);
-        cpu[i] = Math.min(cpu[i], us);
+        v[i].push(r.bs === "4k" ? iops : mibs);
+        cpu[i].push(us);
       }
       turn++;
     }
@@ -290,11 +313,7 @@ try {
       v,
       cpu,
     });
-    console.error(
-      `${r.label}: ${
-        servers.map((s, i) => `${s.name} ${Math.round(v[i])}`).join(", ")
-      }`,
-    );
+    progress(r.label, v);
   }
   for (const conns of [1, 4]) {
     for (const dir of ["in", "out"] as const) {
@@ -302,22 +321,21 @@ try {
         dir === "in" ? "file → export" : "export → null"
       }, ${conns} connection(s)`;
       if (values.only && !label.includes(values.only)) continue;
-      const v = servers.map(() => 0);
-      for (let rep = 0; rep < 3; rep++) {
+      const v: number[][] = servers.map(() => []);
+      const cpu: number[][] = servers.map(() => []);
+      for (let rep = 0; rep < reps; rep++) {
         for (const i of order()) {
           const args = dir === "in"
             ? [`--connections=${conns}`, src, servers[i].uri]
             : [`--connections=${conns}`, servers[i].uri, "null:"]; // the 768 MiB of holes are skipped
-          v[i] = Math.max(v[i], await nbdcopy(args));
+          const [mibs, us] = await nbdcopy(servers[i], args);
+          v[i].push(mibs);
+          cpu[i].push(us);
         }
         turn++;
       }
-      results.push({ label, unit: "MiB/s", v });
-      console.error(
-        `${label}: ${
-          servers.map((s, i) => `${s.name} ${Math.round(v[i])}`).join(", ")
-        }`,
-      );
+      results.push({ label, unit: "MiB/s", v, cpu });
+      progress(label, v);
     }
   }
 } finally {
@@ -325,47 +343,57 @@ try {
   await Deno.remove(tmp, { recursive: true });
 }
 
-const fmt = (n: number) =>
-  n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-const extra = workers > 1;
+// Columns: every server, then each of ours against nbdkit (index 1), then
+// after against before when there is a before.
+const ours = servers.map((_, i) => i).filter((i) => i !== 1);
+const beforeIdx = values.before ? servers.length - 1 : -1;
+const ratioHeads = [
+  ...ours.map((i) => `${servers[i].name} ÷ nbdkit`),
+  ...(beforeIdx > 0 ? ["after ÷ before"] : []),
+];
+const ratioCells = (v: number[][]) => [
+  ...ours.map((i) => fmtRatio(v[i], v[1])),
+  ...(beforeIdx > 0 ? [fmtRatio(v[0], v[beforeIdx])] : []),
+];
+const med = (xs: number[]) => spread(xs).median;
 const lines = [
   "## NBD",
   "",
   `Our server (examples/nbd_memory.ts, 1 GiB${
-    extra ? `; and with --workers ${workers}` : ""
+    workers > 1 ? `; and with --workers ${workers}` : ""
+  }${
+    values.before ? `; and the same example from ${values.before}` : ""
   }) vs nbdkit ${
     (await sh("nbdkit", ["--version"])).trim().split(" ")[1]
   } memory plugin (1 GiB), both filled with the same 256 MiB of random data;`,
   `${
     (await sh("fio", ["--version"])).trim()
-  } nbd engine (libnbd), ${runtime} s per run after 1 s ramp, --size=256M,`,
-  `best of two runs per server (nbdcopy: best of three); ${
-    new Date().toISOString().slice(0, 16)
-  }Z, ${navigator.hardwareConcurrency} CPUs shared with other work.`,
+  } nbd engine (libnbd), ${runtime} s per run after 1 s ramp, --size=256M;`,
+  `${reps} runs per server and row, interleaved; median (min–max). ${head}.`,
   "",
-  `| workload | unit | netfs | nbdkit memory | ratio |${
-    extra ? ` netfs ×${workers} | ratio |` : ""
-  }`,
-  `| --- | --- | ---: | ---: | ---: |${extra ? " ---: | ---: |" : ""}`,
+  `| workload | unit | ${servers.map((s) => s.name).join(" | ")} | ${
+    ratioHeads.join(" | ")
+  } |`,
+  `| --- | --- |${" ---: |".repeat(servers.length + ratioHeads.length)}`,
   ...results.map((r) =>
-    `| ${r.label} | ${r.unit} | ${fmt(r.v[0])} | ${fmt(r.v[1])} | ${
-      ratio(r.v[0], r.v[1])
-    } |` +
-    (extra ? ` ${fmt(r.v[2])} | ${ratio(r.v[2], r.v[1])} |` : "")
+    `| ${r.label} | ${r.unit} | ${r.v.map(fmtSpread).join(" | ")} | ${
+      ratioCells(r.v).join(" | ")
+    } |`
   ),
   "",
-  "Server CPU per I/O, in µs (user + system, all threads; best run; nbdkit ÷ netfs",
+  "Server CPU per I/O (per MiB for nbdcopy), in µs (user + system, all threads; median; nbdkit ÷ netfs",
   "above 1 means netfs spends less CPU for the same work, whatever the machine's load):",
   "",
-  `| workload | netfs | nbdkit memory | nbdkit ÷ netfs |${
-    extra ? ` netfs ×${workers} |` : ""
-  }`,
-  `| --- | ---: | ---: | ---: |${extra ? " ---: |" : ""}`,
+  `| workload | ${servers.map((s) => s.name).join(" | ")} | ${
+    ours.map((i) => `nbdkit ÷ ${servers[i].name}`).join(" | ")
+  } |`,
+  `| --- |${" ---: |".repeat(servers.length + ours.length)}`,
   ...results.filter((r) => r.cpu).map((r) =>
-    `| ${r.label} | ${r.cpu![0].toFixed(1)} | ${r.cpu![1].toFixed(1)} | ${
-      ratio(r.cpu![1], r.cpu![0])
-    } |` + (extra ? ` ${r.cpu![2].toFixed(1)} |` : "")
+    `| ${r.label} | ${r.cpu!.map((c) => fmt(med(c))).join(" | ")} | ${
+      ours.map((i) => `${(med(r.cpu![1]) / med(r.cpu![i])).toFixed(2)}×`).join(
+        " | ",
+      )
+    } |`
   ),
   "",
 ];

@@ -1,134 +1,105 @@
-// NFSv3: netfs against nfs-ganesha, with the same independent client
+// NFS: netfs against nfs-ganesha, with the same independent client
 // (bench/nfsbench.c on libnfs's async API) in the same run.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--only TEXT] [--profile DIR] [--quick] [--record]
 //
 // Needs root (ganesha runs in a private mount namespace with a unix-socket
 // rpcbind stand-in), Debian's nfs-ganesha, nfs-ganesha-mem, nfs-ganesha-vfs,
 // libnfs-dev and a C compiler. Two pairs: our MemFs against ganesha's MEM
 // FSAL (which keeps no file data: an optimistic bound for ganesha), and our
-// LocalFs over tmpfs against ganesha's VFS FSAL over tmpfs. Each row runs
-// alternately on both servers `--reps` times (default 3); the table gives
-// each side's median with min–max, the ratio of the medians, and each
-// server's CPU (user + system, all threads) per operation, or per GiB for
-// the MiB/s rows, as the median over the repetitions.
+// LocalFs over tmpfs against ganesha's VFS FSAL over tmpfs.
 //
-//   --rows "seq write,create"   only the rows whose name contains one of these
-//   --quick                     smaller sizes, shorter runs, nothing recorded
-//   --baseline DIR              also measure the netfs checkout in DIR (say, a
-//                               `git archive` of the commit before a change),
-//                               interleaved in the same run: before/after ratios
-//   --env NAME=VALUE            an environment variable for the netfs server
-//                               under test only (not the baseline): measures a
-//                               setting, such as GLIBC_TUNABLES
+// --nfs 4 runs the read rows over NFSv4.0: libnfs 4.0.0 speaks minor version
+// 0 only and cannot write over NFSv4, so the file and the 10,000 names are
+// first made over NFSv3. --before DIR adds a third server, netfs from the
+// checkout DIR (a before/after comparison in one session). --profile DIR
+// writes a V8 CPU profile of each netfs server into DIR; --only runs the
+// rows whose name contains TEXT.
 //
-// Only a full run (every row, not quick) appends to bench/RESULTS.md.
+// Each row runs on every server in turn, `--reps` times, the order rotating
+// by one each repetition; a cell is the median with the range of the runs,
+// and the server's CPU time per operation (per MiB for MiB/s rows) is
+// reported beside it: unlike throughput it hardly depends on the load.
 import { parseArgs } from "node:util";
 import {
   buildTool,
   cpuSeconds,
-  freePort,
-  median,
-  proc,
+  fmtRatio,
+  fmtSpread,
+  machineLine,
   runJson,
   tmpfsDir,
-  waitForPort,
 } from "./_bench_util.ts";
-// Ganesha with its private rpcbind stand-in, shared with the interop tests.
-import { startGanesha as startGanesha_ } from "../tests/interop/_ganesha.ts";
+import { type NfsServer, startGanesha, startNetfs } from "./_nfs_servers.ts";
 
 const args = parseArgs({
   args: Deno.args,
   options: {
     quick: { type: "boolean", default: false },
+    record: { type: "boolean", default: false },
     reps: { type: "string", default: "3" },
     pair: { type: "string", default: "mem,local" },
-    rows: { type: "string" },
-    baseline: { type: "string" },
-    env: { type: "string", multiple: true },
+    nfs: { type: "string", default: "3" },
+    before: { type: "string" },
+    profile: { type: "string" },
+    only: { type: "string" },
+    engines: { type: "string", default: "native" },
   },
 });
 const reps = Number(args.values.reps);
 const quick = args.values.quick;
+const version = args.values.nfs === "4" ? 4 : 3;
+const before = args.values.before;
 const here = new URL(".", import.meta.url).pathname;
 
 interface Row {
   name: string;
   argv: string[];
   unit: "MiB/s" | "ops/s" | "entries/s";
+  /** Runs over NFSv4 too (libnfs reads only there). */
+  v4?: boolean;
 }
 
 const files = quick ? 2000 : 10000;
 const seqMiB = quick ? 64 : 256;
 const secs = quick ? "1" : "3";
-const seqWrite = (q: number): Row => ({
-  name: `seq write 1 MiB ×${q}`,
-  argv: ["seqwrite", "-s", `${seqMiB}`, "-b", "1048576", "-q", `${q}`],
-  unit: "MiB/s",
-});
-const allRows: Row[] = [
-  seqWrite(1),
+const timed = (op: string, q: number) => [
+  op,
+  "-b",
+  "4096",
+  "-q",
+  `${q}`,
+  "-t",
+  secs,
+  "-n",
+  "1000000000",
+];
+const rows: Row[] = [
   {
     name: "seq write 1 MiB ×4",
     argv: ["seqwrite", "-s", `${seqMiB}`, "-b", "1048576", "-q", "4"],
     unit: "MiB/s",
   },
-  seqWrite(8),
   {
     name: "seq read 1 MiB ×4",
     argv: ["seqread", "-b", "1048576", "-q", "4"],
     unit: "MiB/s",
+    v4: true,
   },
   {
     name: "rand read 4 KiB ×1",
-    argv: ["randread", "-b", "4096", "-q", "1", "-t", secs, "-n", "1000000000"],
+    argv: timed("randread", 1),
     unit: "ops/s",
+    v4: true,
   },
   {
     name: "rand read 4 KiB ×32",
-    argv: [
-      "randread",
-      "-b",
-      "4096",
-      "-q",
-      "32",
-      "-t",
-      secs,
-      "-n",
-      "1000000000",
-    ],
+    argv: timed("randread", 32),
     unit: "ops/s",
+    v4: true,
   },
-  {
-    name: "rand write 4 KiB ×1",
-    argv: [
-      "randwrite",
-      "-b",
-      "4096",
-      "-q",
-      "1",
-      "-t",
-      secs,
-      "-n",
-      "1000000000",
-    ],
-    unit: "ops/s",
-  },
-  {
-    name: "rand write 4 KiB ×32",
-    argv: [
-      "randwrite",
-      "-b",
-      "4096",
-      "-q",
-      "32",
-      "-t",
-      secs,
-      "-n",
-      "1000000000",
-    ],
-    unit: "ops/s",
-  },
+  { name: "rand write 4 KiB ×1", argv: timed("randwrite", 1), unit: "ops/s" },
+  { name: "rand write 4 KiB ×32", argv: timed("randwrite", 32), unit: "ops/s" },
   {
     name: `create ${files}`,
     argv: ["create", "-n", `${files}`, "-q", "1"],
@@ -138,8 +109,16 @@ const allRows: Row[] = [
     name: `stat ${files}`,
     argv: ["stat", "-n", `${files}`, "-q", "1"],
     unit: "ops/s",
+    v4: true,
   },
-  { name: `readdirplus ${files}`, argv: ["readdir"], unit: "entries/s" },
+  {
+    // libnfs lists with READDIRPLUS over NFSv3, READDIR with attributes
+    // over NFSv4.
+    name: `${version === 4 ? "readdir" : "readdirplus"} ${files}`,
+    argv: ["readdir"],
+    unit: "entries/s",
+    v4: true,
+  },
   {
     name: `remove ${files}`,
     argv: ["remove", "-n", `${files}`, "-q", "1"],
@@ -147,179 +126,138 @@ const allRows: Row[] = [
   },
 ];
 
-const wanted = args.values.rows?.split(",").map((r) => r.trim());
-const rows = wanted === undefined
-  ? allRows
-  : allRows.filter((r) => wanted.some((w) => r.name.includes(w)));
-const baseline = args.values.baseline;
-const record = !quick && wanted === undefined && baseline === undefined;
-
-interface Server {
-  name: string;
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
+/** A row's rate, the work done (operations or MiB) and the server's CPU. */
+interface Sample {
+  rate: number;
+  work: number;
+  cpu: number;
 }
 
-async function startGanesha(fsal: "MEM" | "VFS", dir: string): Promise<Server> {
-  const g = await startGanesha_(fsal, dir);
-  return {
-    name: `ganesha-${fsal.toLowerCase()}`,
-    url: g.url,
-    pid: await g.pid(),
-    stop: g.stop,
-  };
+async function measure(
+  tool: string,
+  srv: NfsServer,
+  row: Row,
+): Promise<Sample> {
+  const cpu0 = await cpuSeconds(srv.pid);
+  const r = await runJson(tool, [srv.url(version), ...row.argv]);
+  const cpu = await cpuSeconds(srv.pid) - cpu0;
+  const work = row.unit === "MiB/s" ? r.bytes / 1048576 : r.ops;
+  const rate = work / r.seconds;
+  return { rate, work, cpu };
 }
-
-async function startOurs(
-  kind: "mem" | "local",
-  dir: string,
-  checkout = `${here}..`,
-  env: Record<string, string> = {},
-): Promise<Server> {
-  const port = await freePort();
-  const perms = kind === "local"
-    ? [`--allow-read=${dir}`, `--allow-write=${dir}`]
-    : [];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      ...perms,
-      `${checkout}/bench/_nfs_server.ts`,
-      "--port",
-      `${port}`,
-      ...(kind === "local" ? ["--dir", dir] : []),
-    ],
-    env,
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  await waitForPort(port, 15000);
-  return {
-    name: `netfs-${kind}fs`,
-    url: `nfs://127.0.0.1/?nfsport=${port}&mountport=${port}&version=3`,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
-}
-
-function rate(r: Record<string, number>, unit: Row["unit"]): number {
-  return unit === "MiB/s" ? r.bytes / 1048576 / r.seconds : r.ops / r.seconds;
-}
-
-/** Server CPU per unit of work: µs per op, or s per GiB for MiB/s rows. */
-function cpuPer(cpu: number, r: Record<string, number>, unit: Row["unit"]) {
-  return unit === "MiB/s" ? cpu / (r.bytes / 2 ** 30) : cpu / r.ops * 1e6;
-}
-
-const f0 = (x: number) => x.toFixed(0);
-const spread = (v: number[]) =>
-  `${f0(median(v))} (${f0(Math.min(...v))}–${f0(Math.max(...v))})`;
-const cpuText = (v: number[], unit: Row["unit"]) =>
-  median(v).toFixed(unit === "MiB/s" ? 2 : 1);
 
 const tool = await buildTool("nfsbench", `${here}nfsbench.c`, ["-lnfs"]);
-const date = new Date().toISOString().slice(0, 10);
-const load = (await proc("loadavg")).split(" ", 3);
-let out =
-  `\n### NFSv3 vs nfs-ganesha 4.3 (${date}${quick ? ", quick" : ""})\n\n` +
-  "Client: bench/nfsbench.c (libnfs 4.0 async API), one connection, over loopback; " +
-  `${reps} alternating runs per side, median (min–max); load average ${
-    load.join(" ")
-  } at start. CPU: the server's user + system time, µs per operation ` +
-  "(s per GiB for MiB/s rows), median." +
-  (baseline === undefined
-    ? ""
-    : ` Baseline: the checkout in ${baseline}, interleaved in the same run.`) +
-  (args.values.env === undefined
-    ? ""
-    : ` The server under test ran with ${args.values.env.join(" ")}.`) +
-  "\n";
+const vname = version === 4 ? "NFSv4.0" : "NFSv3";
+let out = `\n### ${vname} vs nfs-ganesha 4.3${
+  before ? `, before (${before}) and after` : ""
+}${
+  quick ? ", quick" : ""
+}\n\n${await machineLine()}. Client: bench/nfsbench.c (libnfs 4.0.0 async API${
+  version === 4 ? ", NFSv4.0: its only minor version" : ""
+}), one connection, over loopback; ${reps} runs per server, interleaved; median (min–max). CPU: the server process's user + system time per operation (per MiB for MiB/s rows) over all its runs.\n`;
 
 for (const pair of args.values.pair.split(",")) {
-  // Both local exports live on one private tmpfs (see tmpfsDir).
-  const tmp = await tmpfsDir("netfs-nfs-bench-");
-  const tmpA = `${tmp.path}/ganesha`;
-  const tmpB = `${tmp.path}/netfs`;
-  await Deno.mkdir(tmpA);
-  await Deno.mkdir(tmpB);
-  const peer = await startGanesha(pair === "mem" ? "MEM" : "VFS", tmpA);
   const kind = pair === "mem" ? "mem" : "local";
-  const env = Object.fromEntries(
-    (args.values.env ?? []).map((
-      e,
-    ) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
-  );
-  const ours = await startOurs(kind, tmpB, `${here}..`, env);
-  let base: Server | undefined;
-  if (baseline !== undefined) {
-    await Deno.mkdir(`${tmp.path}/baseline`);
-    base = await startOurs(kind, `${tmp.path}/baseline`, baseline);
+  // Every local export lives on one private tmpfs (see tmpfsDir).
+  const tmp = await tmpfsDir("netfs-nfs-bench-");
+  const dirs = ["ganesha", "unused", "before"].map((d) => `${tmp.path}/${d}`);
+  for (const d of [dirs[0], dirs[2]]) await Deno.mkdir(d);
+  // netfs first (one server per LocalFs engine), then ganesha, then the
+  // "before" checkout: every netfs column gets a ratio to ganesha.
+  const engines = kind === "local"
+    ? args.values.engines.split(",") as ("native" | "portable")[]
+    : [undefined];
+  const servers: NfsServer[] = [];
+  for (const [i, engine] of engines.entries()) {
+    const dir = `${tmp.path}/netfs${i}`;
+    if (kind === "local") await Deno.mkdir(dir);
+    servers.push(
+      await startNetfs(kind, dir, { profileDir: args.values.profile, engine }),
+    );
   }
-  const sides = base === undefined
-    ? [["peer", peer], ["ours", ours]] as const
-    : [["peer", peer], ["base", base], ["ours", ours]] as const;
-  out += `\n| ${ours.name} vs ${peer.name} | unit | netfs | ganesha | ratio ` +
-    "| netfs CPU | ganesha CPU |" +
-    (base === undefined
-      ? "\n|---|---|---|---|---|---|---|\n"
-      : " baseline | ratio | CPU |\n|---|---|---|---|---|---|---|---|---|---|\n");
-  // A metadata row that is not the first of its kind needs the tree its
-  // predecessors leave: stat and readdir need the files, remove too.
-  const needsFiles = (op: string) =>
-    ["stat", "readdir", "remove"].includes(op) &&
-    !rows.some((r) => r.argv[0] === "create");
-  for (const [, srv] of sides) {
-    if (rows.some((r) => needsFiles(r.argv[0]))) {
-      await runJson(tool, [srv.url, "create", "-n", `${files}`]);
-    }
+  const peerAt = servers.length;
+  servers.push(await startGanesha(kind === "mem" ? "MEM" : "VFS", dirs[0]));
+  if (before) {
+    servers.push(
+      await startNetfs(kind, dirs[2], { root: before, tag: "before" }),
+    );
   }
-  for (const row of rows) {
-    const got = {
-      ours: { v: [] as number[], cpu: [] as number[] },
-      peer: { v: [] as number[], cpu: [] as number[] },
-      base: { v: [] as number[], cpu: [] as number[] },
-    };
-    for (let i = 0; i < reps; i++) {
-      for (const [side, srv] of sides) {
-        const cpu0 = await cpuSeconds(srv.pid);
-        const r = await runJson(tool, [srv.url, ...row.argv]);
-        const cpu = await cpuSeconds(srv.pid) - cpu0;
-        got[side].v.push(rate(r, row.unit));
-        got[side].cpu.push(cpuPer(cpu, r, row.unit));
-        // Metadata rows change the tree: undo so the next run starts equal.
-        if (row.argv[0] === "create" && i < reps - 1) {
-          await runJson(tool, [srv.url, "remove", "-n", `${files}`]);
-        }
-        if (row.argv[0] === "remove" && i < reps - 1) {
-          await runJson(tool, [srv.url, "create", "-n", `${files}`]);
-        }
+  const peer = servers[peerAt];
+  try {
+    if (version === 4) {
+      // The data the NFSv4 rows read, written over NFSv3.
+      for (const srv of servers) {
+        const v3 = srv.url(3);
+        await runJson(tool, [v3, "seqwrite", "-s", `${seqMiB}`, "-q", "4"]);
+        await runJson(tool, [v3, "create", "-n", `${files}`, "-q", "4"]);
       }
     }
-    const line =
-      `| ${row.name} | ${row.unit} | ${spread(got.ours.v)} | ${
-        spread(got.peer.v)
-      } | ${(median(got.ours.v) / median(got.peer.v)).toFixed(2)}× | ${
-        cpuText(got.ours.cpu, row.unit)
-      } | ${cpuText(got.peer.cpu, row.unit)} |` +
-      (base === undefined
-        ? ""
-        : ` ${spread(got.base.v)} | ${
-          (median(got.base.v) / median(got.peer.v)).toFixed(2)
-        }× | ${cpuText(got.base.cpu, row.unit)} |`);
-    console.log(line);
-    out += line + "\n";
+    const names = servers.map((s) => s.name);
+    // Each other server's rate over ganesha's, then after over before.
+    const others = servers.map((_, i) => i).filter((i) => i !== peerAt);
+    const short = (i: number) =>
+      servers[i].name.replace(/^netfs-(mem|local)fs-?/, "");
+    const ratioNames = [
+      ...others.map((i) => `${short(i) || "netfs"} ÷ ganesha`),
+      ...(before ? ["after ÷ before"] : []),
+    ];
+    out += `\n| ${servers[0].name} vs ${peer.name} | unit | ${
+      names.join(" | ")
+    } | ${ratioNames.join(" | ")} | CPU µs ${
+      names.join(" / ")
+    } | ganesha CPU ÷ netfs CPU |\n|---|---|${
+      "---:|".repeat(servers.length + ratioNames.length + 2)
+    }\n`;
+    let turn = 0;
+    for (const row of rows) {
+      if (version === 4 && !row.v4) continue;
+      if (args.values.only && !row.name.includes(args.values.only)) continue;
+      const samples: Sample[][] = servers.map(() => []);
+      for (let i = 0; i < reps; i++) {
+        for (let k = 0; k < servers.length; k++) {
+          const s = (k + turn) % servers.length;
+          const srv = servers[s];
+          samples[s].push(await measure(tool, srv, row));
+          // Metadata rows change the tree: undo so the next run starts equal.
+          const undo = row.argv[0] === "create"
+            ? "remove"
+            : row.argv[0] === "remove"
+            ? "create"
+            : undefined;
+          if (undo && i < reps - 1) {
+            await runJson(tool, [srv.url(3), undo, "-n", `${files}`]);
+          }
+        }
+        turn++;
+      }
+      const rates = samples.map((ss) => ss.map((s) => s.rate));
+      // CPU µs per operation over all runs of a server: /proc counts in
+      // 10 ms ticks, too coarse for one short run.
+      const cpus = samples.map((ss) =>
+        ss.reduce((a, s) => a + s.cpu, 0) * 1e6 /
+        ss.reduce((a, s) => a + s.work, 0)
+      );
+      const ratios = [
+        ...others.map((i) => fmtRatio(rates[i], rates[peerAt])),
+        ...(before ? [fmtRatio(rates[0], rates[peerAt + 1])] : []),
+      ];
+      const line = `| ${row.name} | ${row.unit} | ${
+        rates.map(fmtSpread).join(" | ")
+      } | ${ratios.join(" | ")} | ${
+        cpus.map((c) => c.toFixed(1)).join(" / ")
+      } | ${
+        others.filter((i) => !servers[i].name.includes("before"))
+          .map((i) => `${(cpus[peerAt] / cpus[i]).toFixed(2)}×`).join(" / ")
+      } |`;
+      console.log(line);
+      out += line + "\n";
+    }
+  } finally {
+    for (const srv of servers) await srv.stop();
+    await tmp.remove();
   }
-  await ours.stop();
-  await base?.stop();
-  await peer.stop();
-  await tmp.remove();
 }
 console.log(out);
-if (record) {
+if (args.values.record && !quick) {
   await Deno.writeTextFile(`${here}RESULTS.md`, out, { append: true });
 }

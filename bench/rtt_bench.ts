@@ -97,7 +97,7 @@ const starts: (() => Promise<Server | undefined>)[] = [
     return {
       name: "nfs-ganesha NFS NULL",
       port: g.nfsPort,
-      pid: await g.pid(),
+      pid: g.pid,
       stop: g.stop,
     };
   },

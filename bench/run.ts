@@ -1,11 +1,18 @@
 // `deno task bench`: runs every benchmark in its own process, one after the
 // other (they compete for the same two cores otherwise). Pass names to run
 // only some: `deno task bench nfs nbd`. Results are appended to
-// bench/RESULTS.md by each benchmark.
+// bench/RESULTS.md by each benchmark. `kernel` (the Linux client in the
+// user-mode guest, several minutes) runs only when named.
 const here = new URL(".", import.meta.url).pathname;
-const all = ["rpc", "vfs", "nfs", "nbd"];
+const all = ["rpc", "vfs", "nfs", "client", "readplus", "nbd"];
 // Flags that make a benchmark record its results (the others always do).
-const recordFlags: Record<string, string[]> = { nbd: ["--record"] };
+const recordFlags: Record<string, string[]> = {
+  nbd: ["--record"],
+  nfs: ["--record"],
+  client: ["--record"],
+  readplus: ["--record"],
+  kernel: ["--record"],
+};
 const chosen = Deno.args.length > 0 ? Deno.args : all;
 let failed = 0;
 for (const name of chosen) {

@@ -21,10 +21,10 @@ export interface Ganesha {
   exportPath: string;
   /** An nfs:// URL with both ports. */
   url: string;
+  /** The ganesha.nfsd process id (for its CPU time). */
+  pid: number;
   /** Ganesha's log so far. */
   log(): Promise<string>;
-  /** The ganesha.nfsd process id (for CPU accounting in benchmarks). */
-  pid(): Promise<number>;
   /** Stops ganesha and the rpcbind stand-in, removes the state folder. */
   stop(): Promise<void>;
 }
@@ -51,30 +51,45 @@ export function ganeshaMissing(fsal: "VFS" | "MEM"): string | null {
   return null;
 }
 
+/** Options of {@link startGanesha}. */
+export interface GaneshaOptions {
+  /**
+   * Serve NFSv4.0 and 4.1 too, with numeric owners (as netfs answers them)
+   * and the client records in the private state folder. Default NFSv3 only.
+   */
+  nfs4?: boolean;
+}
+
 /**
- * Starts ganesha serving NFSv3 over TCP: the MEM FSAL at /mem, or the VFS
- * FSAL over `dir`. Root is not squashed.
+ * Starts ganesha serving NFSv3 (and NFSv4 when asked) over TCP: the MEM FSAL
+ * at /mem, or the VFS FSAL over `dir`. Root is not squashed.
  */
 export async function startGanesha(
   fsal: "MEM" | "VFS",
   dir: string,
+  options: GaneshaOptions = {},
 ): Promise<Ganesha> {
   const nfsPort = freePort();
   const mountPort = freePort();
   const state = await Deno.makeTempDir({ prefix: "netfs-ganesha-" });
   const exportPath = fsal === "MEM" ? "/mem" : dir;
+  const protocols = options.nfs4 ? "3, 4" : "3";
+  const v4 = options.nfs4
+    ? `Minor_Versions = 0, 1; Only_Numeric_Owners = true;
+  RecoveryRoot = ${state}/recovery; `
+    : "";
   await Deno.writeTextFile(
     `${state}/ganesha.conf`,
     `NFS_CORE_PARAM {
   NFS_Port = ${nfsPort}; MNT_Port = ${mountPort}; Bind_Addr = 127.0.0.1;
-  Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; NFS_Protocols = 3;
+  Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; NFS_Protocols = ${protocols};
   Plugins_Dir = ${PLUGINS};
 }
-NFSv4 { Graceless = true; RecoveryBackend = fs; }
+NFSv4 { Graceless = true; ${v4}RecoveryBackend = fs; }
 NFS_KRB5 { Active_krb5 = false; }
 EXPORT {
   Export_Id = 1; Path = ${exportPath}; Pseudo = ${exportPath}; Access_Type = RW;
-  Squash = No_Root_Squash; SecType = sys; Protocols = 3; Transports = TCP;
+  Squash = No_Root_Squash; SecType = sys; Protocols = ${protocols}; Transports = TCP;
   FSAL { Name = ${fsal}; }
 }
 `,
@@ -99,11 +114,11 @@ kill $RB`;
       return "";
     }
   };
-  const pid = async () =>
-    Number((await Deno.readTextFile(`${state}/ganesha.pid`)).trim());
+  let pid = 0;
   const stop = async () => {
     try {
-      const id = await pid();
+      const id = pid ||
+        Number((await Deno.readTextFile(`${state}/ganesha.pid`)).trim());
       if (id > 0) Deno.kill(id, "SIGTERM");
     } catch { /* never started, or gone */ }
     const timer = setTimeout(() => {
@@ -118,6 +133,14 @@ kill $RB`;
   try {
     await waitForPort(nfsPort, 20_000);
     await waitForPort(mountPort, 5_000);
+    for (let i = 0; i < 100 && !pid; i++) {
+      pid = Number(
+        (await Deno.readTextFile(`${state}/ganesha.pid`).catch(() => ""))
+          .trim(),
+      );
+      if (!pid) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!pid) throw new Error(`No pid file: ${state}/ganesha.pid`);
   } catch (e) {
     const text = await log();
     await stop();
@@ -129,8 +152,8 @@ kill $RB`;
     exportPath,
     url:
       `nfs://127.0.0.1${exportPath}?nfsport=${nfsPort}&mountport=${mountPort}&version=3`,
-    log,
     pid,
+    log,
     stop,
   };
 }

@@ -269,6 +269,8 @@ export interface RunGuestOptions {
   onCheck?: (name: string, result: CheckResult) => void;
   /** The guest image to boot. Default "base". */
   image?: ImageVariant;
+  /** More host files to copy into the guest: [host path, guest path]. */
+  files?: [string, string][];
 }
 
 const CHECK_LINE = /^CHECK (\S+) (ok|fail) ?(.*)$/;
@@ -297,6 +299,9 @@ export async function runGuest(
   }
   if (variant === "knfsd") {
     args.push("--file", `${KNFSD_SCRIPT}:/root/knfsd_guest.sh`);
+  }
+  for (const [src, dst] of options.files ?? []) {
+    args.push("--file", `${src}:${dst}`);
   }
   for (const [gp, hp] of options.forwards ?? []) {
     args.push("--forward", `${gp}:${hp}`);

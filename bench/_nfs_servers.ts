@@ -1,0 +1,124 @@
+// The NFS servers the benchmarks compare: nfs-ganesha (MEM or VFS FSAL) in a
+// private mount namespace with a unix-socket rpcbind stand-in
+// (tests/interop/_ganesha.ts, shared with the interop tests), and netfs
+// (bench/_nfs_server.ts, MemFs or LocalFs) in a child process, optionally
+// from another checkout (a before/after comparison). Each reports its process
+// id, so a benchmark can charge the server's CPU time to the work it did.
+import { freePort, waitForPort } from "./_bench_util.ts";
+import { startGanesha as startGanesha_ } from "../tests/interop/_ganesha.ts";
+
+const here = new URL(".", import.meta.url).pathname;
+
+/** A running NFS server. */
+export interface NfsServer {
+  /** netfs-memfs, ganesha-mem, ... */
+  name: string;
+  /** The TCP port of NFS (and, for netfs, of MOUNT). */
+  port: number;
+  /** The MOUNT port (ganesha keeps it apart). */
+  mountPort: number;
+  /** The export path for NFSv3 MOUNT and the NFSv4 pseudo tree. */
+  exportPath: string;
+  /** The server process, for its CPU time. */
+  pid: number;
+  /** A libnfs URL of the export root over NFS `version` 3 or 4. */
+  url(version: 3 | 4): string;
+  stop(): Promise<void>;
+}
+
+function libnfsUrl(s: Omit<NfsServer, "url" | "stop">, version: 3 | 4) {
+  return `nfs://127.0.0.1${s.exportPath}?nfsport=${s.port}&mountport=${s.mountPort}&version=${version}`;
+}
+
+/**
+ * nfs-ganesha 4.3 serving `dir` (VFS) or an in-memory tree (MEM) over NFSv3
+ * and NFSv4 (minor versions 0 and 1), root not squashed, without a grace
+ * period and with numeric owners (as netfs answers them); see
+ * tests/interop/_ganesha.ts. Needs root.
+ */
+export async function startGanesha(
+  fsal: "MEM" | "VFS",
+  dir: string,
+): Promise<NfsServer> {
+  const g = await startGanesha_(fsal, dir, { nfs4: true });
+  const s = {
+    name: `ganesha-${fsal.toLowerCase()}`,
+    port: g.nfsPort,
+    mountPort: g.mountPort,
+    exportPath: g.exportPath,
+    pid: g.pid,
+  };
+  return { ...s, url: (version) => libnfsUrl(s, version), stop: g.stop };
+}
+
+/** Options of {@link startNetfs}. */
+export interface NetfsOptions {
+  /** A checkout to run bench/_nfs_server.ts from. Default this one. */
+  root?: string;
+  /** Appended to the server's name ("netfs-memfs-before"). */
+  tag?: string;
+  /** Write a V8 CPU profile of the server into this folder (--cpu-prof). */
+  profileDir?: string;
+  /**
+   * LocalFs's engine (default portable: the server runs without
+   * --allow-ffi). Native grants --allow-ffi; either names the server
+   * "netfs-localfs-native" or "...-portable".
+   */
+  engine?: "native" | "portable";
+}
+
+/**
+ * netfs's server (bench/_nfs_server.ts) in its own process: MemFs, or
+ * LocalFs over `dir`, exported at "/" over NFSv3 and NFSv4.
+ */
+export async function startNetfs(
+  kind: "mem" | "local",
+  dir: string,
+  options: NetfsOptions = {},
+): Promise<NfsServer> {
+  const port = freePort();
+  const root = options.root ? `${options.root}/bench/` : here;
+  const perms = kind === "local"
+    ? [
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      ...(options.engine === "native" ? ["--allow-ffi"] : []),
+    ]
+    : [];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      ...perms,
+      ...(options.profileDir
+        ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`]
+        : []),
+      `${root}_nfs_server.ts`,
+      "--port",
+      `${port}`,
+      ...(kind === "local" ? ["--dir", dir] : []),
+      ...(kind === "local" && options.engine
+        ? ["--engine", options.engine]
+        : []),
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  await waitForPort(port, 15000);
+  const s = {
+    name: [`netfs-${kind}fs`, options.engine, options.tag].filter((x) => x)
+      .join("-"),
+    port,
+    mountPort: port,
+    exportPath: "/",
+    pid: child.pid,
+  };
+  return {
+    ...s,
+    url: (version) => libnfsUrl(s, version),
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}

@@ -1,0 +1,206 @@
+// netfs's NfsClient against libnfs on the same server in the same run: a
+// 256 MiB file written and read sequentially, then a create / stat /
+// readdir / remove pass over many small files, against netfs (MemFs) and
+// nfs-ganesha 4.3 (VFS FSAL over a private tmpfs), NFSv3 over loopback.
+//
+//   deno run --allow-net=127.0.0.1,[::1],localhost --allow-read --allow-write --allow-run --allow-env --allow-sys bench/client_bench.ts [--reps 3] [--mb 256] [--files 10000] [--record]
+//
+// libnfs is bench/nfsbench.c (libnfs 4.0.0's async API, 1 MiB READs and
+// WRITEs, 8 in flight: NfsClient's default window); NfsClient is
+// bench/_client_run.ts in its own Deno process, through the file streams
+// and the path API a user would write. Every repetition runs each server
+// with each client, in an order rotated by one per repetition. libnfs's
+// nfs-cp copies the same file for reference (its time includes connecting
+// and mounting, the others' does not). Needs root for ganesha (see
+// tests/interop/_ganesha.ts).
+import { parseArgs } from "node:util";
+import {
+  buildTool,
+  cpuSeconds,
+  fmtRatio,
+  fmtSpread,
+  machineLine,
+  runJson,
+  tmpfsDir,
+} from "./_bench_util.ts";
+import { type NfsServer, startGanesha, startNetfs } from "./_nfs_servers.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    reps: { type: "string", default: "3" },
+    mb: { type: "string", default: "256" },
+    files: { type: "string", default: "10000" },
+    record: { type: "boolean", default: false },
+  },
+});
+const reps = Number(values.reps);
+const mb = values.mb;
+const files = values.files;
+const here = new URL(".", import.meta.url).pathname;
+
+/** One client: how it runs an operation ("seqwrite", "stat", ...). */
+interface Client {
+  name: string;
+  run(srv: NfsServer, op: string): Promise<Record<string, number>>;
+}
+
+const nfsbench = await buildTool("nfsbench", `${here}nfsbench.c`, ["-lnfs"]);
+const libnfsArgs: Record<string, string[]> = {
+  seqwrite: ["-s", mb, "-b", "1048576", "-q", "8"],
+  seqread: ["-b", "1048576", "-q", "8"],
+  create: ["-n", files, "-q", "1"],
+  stat: ["-n", files, "-q", "1"],
+  readdir: [],
+  remove: ["-n", files, "-q", "1"],
+};
+const libnfs: Client = {
+  name: "libnfs",
+  run: (srv, op) => runJson(nfsbench, [srv.url(3), op, ...libnfsArgs[op]]),
+};
+const nfsClient: Client = {
+  name: "NfsClient",
+  run: (srv, op) =>
+    runJson(Deno.execPath(), [
+      "run",
+      "--allow-net=127.0.0.1",
+      `${here}_client_run.ts`,
+      `${srv.url(3)}&uid=0&gid=0`,
+      op,
+      "-s",
+      mb,
+      "-n",
+      files,
+    ]),
+};
+
+/**
+ * A file on the server as an nfs-cp URL: export path, "/", file name (so
+ * "nfs://host//name" for the export "/", which libnfs splits right).
+ */
+function fileUrl(srv: NfsServer, name: string): string {
+  const u = srv.url(3);
+  const q = u.indexOf("?");
+  return `${u.slice(0, q)}/${name}${u.slice(q)}`;
+}
+
+/**
+ * nfs-cp of the big file to the server (as a new file: nfs-cp will not
+ * overwrite), or of /nfsbench.dat from it, timed as a whole.
+ */
+async function nfsCp(
+  srv: NfsServer,
+  op: string,
+  local: string,
+  rep: number,
+): Promise<Record<string, number>> {
+  const remote = fileUrl(
+    srv,
+    op === "seqwrite" ? `nfscp-${rep}.dat` : "nfsbench.dat",
+  );
+  const t0 = performance.now();
+  const r = await new Deno.Command("nfs-cp", {
+    // Read into a tmpfs file: nfs-cp cannot open /dev/null.
+    args: op === "seqwrite" ? [local, remote] : [remote, `${local}.out`],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    throw new Error(`nfs-cp failed: ${new TextDecoder().decode(r.stderr)}`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (op !== "seqwrite") await Deno.remove(`${local}.out`);
+  return { ops: Number(mb), bytes: Number(mb) * 1048576, seconds };
+}
+
+const rows = [
+  { op: "seqwrite", label: `seq write ${mb} MiB`, unit: "MiB/s" },
+  { op: "seqread", label: `seq read ${mb} MiB`, unit: "MiB/s" },
+  { op: "create", label: `create ${files}`, unit: "files/s" },
+  { op: "stat", label: `stat ${files}`, unit: "files/s" },
+  { op: "readdir", label: `readdir ${files}`, unit: "entries/s" },
+  { op: "remove", label: `remove ${files}`, unit: "files/s" },
+] as const;
+
+interface Sample {
+  rate: number;
+  work: number;
+  cpu: number;
+}
+
+const head = await machineLine();
+const tmp = await tmpfsDir("netfs-client-bench-");
+await Deno.mkdir(`${tmp.path}/ganesha`);
+const local = `${tmp.path}/local.dat`;
+await Deno.writeFile(local, crypto.getRandomValues(new Uint8Array(65536)));
+await new Deno.Command("bash", {
+  args: [
+    "-c",
+    `for i in $(seq ${Number(mb) * 16}); do cat ${local}; done >${local}.big`,
+  ],
+}).output();
+const servers: NfsServer[] = [
+  await startNetfs("mem", ""),
+  await startGanesha("VFS", `${tmp.path}/ganesha`),
+];
+const clients = [libnfs, nfsClient];
+let out =
+  `\n### NfsClient vs libnfs, same servers, same run\n\n${head}. bench/client_bench.ts: NFSv3 over loopback; libnfs = bench/nfsbench.c (libnfs 4.0.0 async API, 1 MiB READ/WRITE, 8 in flight), NfsClient = bench/_client_run.ts (its own Deno process; the file's writable and readable streams, default window of 8; one path call at a time for the metadata rows, as libnfs with 1 in flight). NfsClient's write time includes the close (COMMIT), libnfs's does not. ${reps} repetitions, each running every server × client in an order rotated by one; median (min–max); the ratio's range is that of the per-repetition ratios. Server CPU: user + system µs per MiB or per file over all runs. nfs-cp (libnfs 4.0.0's, whole process timed, connecting and mounting included; reads into a tmpfs file) for reference.\n`;
+try {
+  // One table per server.
+  const tables = servers.map((srv) =>
+    `\n| ${srv.name} | unit | libnfs | NfsClient | NfsClient ÷ libnfs | nfs-cp | server CPU µs libnfs / NfsClient |\n|---|---|---:|---:|---:|---:|---:|\n`
+  );
+  let turn = 0;
+  for (const row of rows) {
+    // samples[server][client]
+    const samples = servers.map(() => clients.map((): Sample[] => []));
+    const cps = servers.map((): number[] => []);
+    const pairs = servers.flatMap((_, s) => clients.map((_, c) => [s, c]));
+    const runs = servers.map(() => 0);
+    for (let i = 0; i < reps; i++) {
+      for (let k = 0; k < pairs.length; k++) {
+        const [s, c] = pairs[(k + turn) % pairs.length];
+        const srv = servers[s];
+        const cpu0 = await cpuSeconds(srv.pid);
+        const r = await clients[c].run(srv, row.op);
+        const cpu = await cpuSeconds(srv.pid) - cpu0;
+        const work = row.unit === "MiB/s" ? r.bytes / 1048576 : r.ops;
+        samples[s][c].push({ rate: work / r.seconds, work, cpu });
+        // Metadata rows change the tree: undo all but each server's last.
+        const last = ++runs[s] === reps * clients.length;
+        if (row.op === "create" && !last) await libnfs.run(srv, "remove");
+        if (row.op === "remove" && !last) await libnfs.run(srv, "create");
+      }
+      if (row.unit === "MiB/s") {
+        for (const [s, srv] of servers.entries()) {
+          const r = await nfsCp(srv, row.op, `${local}.big`, i);
+          cps[s].push(r.bytes / 1048576 / r.seconds);
+        }
+      }
+      turn++;
+    }
+    for (const [s, srv] of servers.entries()) {
+      const rates = samples[s].map((ss) => ss.map((x) => x.rate));
+      const cpus = samples[s].map((ss) =>
+        ss.reduce((a, x) => a + x.cpu, 0) * 1e6 /
+        ss.reduce((a, x) => a + x.work, 0)
+      );
+      const line = `| ${row.label} | ${row.unit} | ${fmtSpread(rates[0])} | ${
+        fmtSpread(rates[1])
+      } | ${fmtRatio(rates[1], rates[0])} | ${
+        cps[s].length ? fmtSpread(cps[s]) : ""
+      } | ${cpus.map((c) => c.toFixed(1)).join(" / ")} |`;
+      console.log(srv.name, line);
+      tables[s] += line + "\n";
+    }
+  }
+  out += tables.join("");
+} finally {
+  for (const srv of servers) await srv.stop();
+  await tmp.remove();
+}
+console.log(out);
+if (values.record) {
+  await Deno.writeTextFile(`${here}RESULTS.md`, out, { append: true });
+}
