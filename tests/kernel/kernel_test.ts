@@ -190,7 +190,7 @@ if (versions.length > 0) {
         ? await Deno.makeTempDir({ prefix: "netfs-kernel-serve-" })
         : undefined;
       if (serveDir) await Deno.chmod(serveDir, 0o777);
-      const cli = serveDir ? await netfsServe(serveDir) : undefined;
+      let cli: { served: Served; port: number } | undefined;
       let cliStopped = false;
       // The guest asks for the restart while it holds handles and an open
       // file, and for the host's view of a path (host_checks.sh).
@@ -209,6 +209,7 @@ if (versions.length > 0) {
         return "restarted";
       });
       try {
+        if (serveDir) cli = await netfsServe(serveDir);
         const forwards: [number, number][] = [
           [GUEST_PORTS.nfs, port],
           [GUEST_PORTS.control, control.port],
@@ -233,6 +234,7 @@ if (versions.length > 0) {
           ...(cli ? netfsServeChecks() : []),
         ]);
         if (cli && serveDir) {
+          const { served } = cli;
           await t.step(
             "netfs serve nfs: the guest's files in its folder; SIGTERM exits 0",
             async () => {
@@ -250,7 +252,7 @@ if (versions.length > 0) {
                   `65534:65534 written by the kernel client over ${v}`,
                 );
               }
-              const end = await cli.served.stop("SIGTERM");
+              const end = await served.stop("SIGTERM");
               cliStopped = true;
               assert.equal(end.code, 0, end.stderr);
               assert.match(end.stderr, /INFO +Mounted \/ peer=127\.0\.0\.1/);
