@@ -50,7 +50,7 @@ export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
     decode: decodeSetattrArgs,
     encode: encodeWccRes,
     fh: (a) => a.object,
-    run: async (a, t) => {
+    run: async (a, t, nfs) => {
       const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
       if (
         a.guard &&
@@ -62,6 +62,7 @@ export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
         return { status: Nfs3Status.ROFS, wcc: wcc(before, before) };
       }
       const after = fattr(await t.fs.setattr(t.cred, t.id, a.attrs));
+      nfs.forgetCreate(t.exp, t.id);
       return { status: 0, wcc: wcc(before, after) };
     },
     fail: wccFailed,

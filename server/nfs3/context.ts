@@ -148,6 +148,18 @@ export class Nfs3Context {
     this.createVerifiers.set(key, verfKey(verf));
   }
 
+  /**
+   * Forgets the verifier of `fileid`'s EXCLUSIVE create once its attributes
+   * are set: the client's SETATTR after the create completes it (RFC 1813),
+   * so a later EXCLUSIVE create of the name is another create and gets
+   * EXIST, whatever its verifier. Linux's verifier is the jiffies and the
+   * pid, which two creates by one process can share (knfsd keeps it in the
+   * times the SETATTR overwrites).
+   */
+  forgetCreate(exp: Export, fileid: FileId): void {
+    this.createVerifiers.delete(`${exp.id}:${fileid}`);
+  }
+
   /** Whether `fileid` was made by an EXCLUSIVE create with `verf`. */
   createdWith(exp: Export, fileid: FileId, verf: Uint8Array): boolean {
     return this.createVerifiers.get(`${exp.id}:${fileid}`) === verfKey(verf);

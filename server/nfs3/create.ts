@@ -9,8 +9,9 @@
  * directory or symlink type is NFS3ERR_BADTYPE.
  *
  * An EXCLUSIVE create remembers its verifier by file id (in memory, the
- * latest 65536), so a retransmitted create with the same verifier succeeds
- * and one with another verifier gets NFS3ERR_EXIST.
+ * latest 65536) until a SETATTR of the file completes the create, so a
+ * retransmitted create with the same verifier succeeds and one with another
+ * verifier, or any after that SETATTR, gets NFS3ERR_EXIST.
  *
  * @example A retransmitted EXCLUSIVE create succeeds, another client's fails
  * ```ts

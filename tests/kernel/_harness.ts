@@ -16,7 +16,7 @@ export const GUEST_CHECKS: string = `${HERE}guest_checks.sh`;
 /** The static helpers, each compiled from `<name>.c` and put in /root. */
 const HELPERS = ["fsx", "locks", "sparse", "nbdpersist"];
 /** Shell files guest_checks.sh sources, put in /root. */
-const SOURCED = ["nfs42_checks.sh", "crash_checks.sh"];
+const SOURCED = ["nfs42_checks.sh", "crash_checks.sh", "host_checks.sh"];
 const KNFSD_SCRIPT = `${HERE}knfsd_guest.sh`;
 
 // Deno may run with a PATH that lacks the sbin folders (ip, depmod, modprobe).

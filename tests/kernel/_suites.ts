@@ -6,7 +6,13 @@
  */
 
 /** Guest-visible ports on 10.213.0.1 inside the guest's network namespace. */
-export const GUEST_PORTS = { nfs: 2049, nbd: 10809, control: 7000 } as const;
+export const GUEST_PORTS = {
+  nfs: 2049,
+  nbd: 10809,
+  control: 7000,
+  /** `netfs serve nfs`, run by kernel_test.ts as a subprocess. */
+  netfsServe: 2050,
+} as const;
 
 /** Sizes of the shared workload. */
 export interface Workload {
@@ -66,6 +72,21 @@ export const NFS42_RESTART_CHECKS: readonly string[] = [
   "xattr-restart",
 ];
 
+/**
+ * Checks that compare the guest's view with the export's folder on the host
+ * (host_checks.sh; the host answers `stat REL` on the control port with
+ * `Deno.lstat`), for a LocalFs export on the native engine: the inode numbers
+ * the client sees are the host's, MKNOD makes a fifo and character and block
+ * devices (type, rdev, mode and owner alike on both sides), and a MOUNT
+ * through a symlink inside the export reaches its target while links that
+ * leave the export never show what is outside.
+ */
+export const HOST_CHECKS: readonly string[] = [
+  "inode-is-host-inode",
+  "mknod-fifo-chr-blk",
+  "mount-through-symlink",
+];
+
 /** An NFS version the kernel client mounts; adding one is one line. */
 export interface NfsVersion {
   name: string;
@@ -77,6 +98,8 @@ export interface NfsVersion {
   checks: readonly string[];
   /** Checks that restart the server, for backends whose handles survive it. */
   restartChecks: readonly string[];
+  /** Checks against the host folder, for LocalFs ({@link HOST_CHECKS}). */
+  hostChecks: readonly string[];
   /** kernel_test.ts runs it (unless NETFS_KERNEL_NFS names the versions). */
   enabled: boolean;
   /**
@@ -127,6 +150,7 @@ export const NFS_VERSIONS: readonly NfsVersion[] = [
     path: "/",
     checks: [],
     restartChecks: ["server-restart"],
+    hostChecks: [],
     enabled: true,
     workload: NFS2_WORKLOAD,
   },
@@ -135,8 +159,10 @@ export const NFS_VERSIONS: readonly NfsVersion[] = [
     mountOpts:
       "vers=3,proto=tcp,port=$PORT,mountport=$PORT,mountproto=tcp,nolock",
     path: "/",
-    checks: [],
+    // O_CREAT|O_EXCL: CREATE EXCLUSIVE, then SETATTR of the mode 0.
+    checks: ["open-excl"],
     restartChecks: ["server-restart"],
+    hostChecks: HOST_CHECKS,
     enabled: true,
   },
   {
@@ -145,6 +171,7 @@ export const NFS_VERSIONS: readonly NfsVersion[] = [
     path: "/",
     checks: NFS4_CHECKS,
     restartChecks: NFS4_RESTART_CHECKS,
+    hostChecks: [],
     enabled: true,
   },
   {
@@ -153,6 +180,7 @@ export const NFS_VERSIONS: readonly NfsVersion[] = [
     path: "/",
     checks: NFS4_CHECKS,
     restartChecks: NFS4_RESTART_CHECKS,
+    hostChecks: HOST_CHECKS,
     enabled: true,
   },
   {
@@ -161,6 +189,7 @@ export const NFS_VERSIONS: readonly NfsVersion[] = [
     path: "/",
     checks: NFS42_CHECKS,
     restartChecks: NFS42_RESTART_CHECKS,
+    hostChecks: [],
     // Until serveNfs speaks minor version 2; proven against knfsd meanwhile.
     enabled: true,
     workload: NFS42_WORKLOAD,
@@ -196,6 +225,8 @@ export interface NfsRun {
   version: NfsVersion;
   /** Also run the version's restart checks. */
   restart: boolean;
+  /** Also run the version's host checks (a LocalFs export, native engine). */
+  host?: boolean;
   /** The guest-visible server port that replaces `$PORT`. */
   port: number;
   /** Instead of the version's own path. */
@@ -215,6 +246,7 @@ export function runWorkload(run: NfsRun): Workload {
 export function extraChecks(run: NfsRun): string[] {
   return [
     ...run.version.checks,
+    ...(run.host ? run.version.hostChecks : []),
     ...(run.restart ? run.version.restartChecks : []),
   ].filter((c) => !run.skip?.includes(c));
 }
@@ -271,6 +303,33 @@ export function nfsChecks(run: NfsRun): string[] {
     "umount",
     "kernel-log-clean",
   ].map((c) => `${run.version.name}/${c}`);
+}
+
+/**
+ * The versions the kernel client mounts from `netfs serve nfs` (cli.ts in a
+ * subprocess, host_checks.sh's `netfs-serve/*` checks).
+ */
+export const NETFS_SERVE_VERSIONS: readonly string[] = ["nfs3", "nfs4.1"];
+
+/** guest_checks.sh's environment for the `netfs serve nfs` checks. */
+export function netfsServeEnv(): Record<string, string> {
+  const env: Record<string, string> = {
+    SERVE_RUNS: String(NETFS_SERVE_VERSIONS.length),
+  };
+  NETFS_SERVE_VERSIONS.forEach((name, i) => {
+    const v = NFS_VERSIONS.find((v) => v.name === name)!;
+    env[`SERVE_NAME_${i + 1}`] = name;
+    env[`SERVE_OPTS_${i + 1}`] = v.mountOpts.replaceAll(
+      "$PORT",
+      String(GUEST_PORTS.netfsServe),
+    );
+  });
+  return env;
+}
+
+/** Checks of the `netfs serve nfs` mounts, as the guest names them. */
+export function netfsServeChecks(): string[] {
+  return NETFS_SERVE_VERSIONS.map((name) => `netfs-serve/${name}`);
 }
 
 /** Checks of an NBD suite, in the order the guest runs them. */

@@ -25,9 +25,12 @@
 #   DIR_ENTRIES nbd, knfsd-peer: entries in the big directory
 #   FSX_OPS     nbd: operations of the fsx run
 #   FSX_SEED    nbd: seed of the fsx run
+#   SERVE_RUNS  nfs: how many mounts of `netfs serve nfs` follow the NFS runs;
+#               mount i has SERVE_NAME_i and SERVE_OPTS_i (host_checks.sh)
 # /root/fsx, /root/locks and /root/sparse are the static helpers built from
 # fsx.c, locks.c and sparse.c; /root/nfs42_checks.sh holds the NFSv4.2 checks,
-# /root/crash_checks.sh the crash suite.
+# /root/crash_checks.sh the crash suite, /root/host_checks.sh those that
+# compare with the host.
 FSX=/root/fsx
 LOCKS=/root/locks
 MP=/mnt/t    # mount point; the checks work in $M, the mount's root or a folder in it
@@ -338,6 +341,9 @@ c_server_restart_locked() {
 . /root/nfs42_checks.sh
 . /root/crash_checks.sh
 
+# --- against the host: inode numbers, MKNOD, MOUNT through symlinks, netfs serve ----
+. /root/host_checks.sh
+
 # The checks a version runs after the workload, by name (_suites.ts).
 extra() {
   case $1 in
@@ -355,6 +361,9 @@ extra() {
     cp-reflink-auto) check "$1" c_cp_reflink_auto ;;
     xattr-user) check "$1" c_xattr_user ;;
     xattr-restart) check "$1" c_xattr_restart ;;
+    inode-is-host-inode) check "$1" c_inode_host ;;
+    mknod-fifo-chr-blk) check "$1" c_mknod ;;
+    mount-through-symlink) check "$1" c_mount_symlink ;;
     *) failures=$((failures + 1)); echo "CHECK $P$1 fail unknown check" ;;
   esac
 }
@@ -497,6 +506,7 @@ case $SUITE in
       run_nfs $i
       i=$((i + 1))
     done
+    serve_runs
     ;;
   nbd)
     remount() { mount -t ext4 /dev/nbd0 $MP; }

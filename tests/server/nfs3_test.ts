@@ -285,6 +285,19 @@ Deno.test("nfs3: CREATE modes, EXCLUSIVE verifier retransmission", async () => {
       verf,
     });
     assert.equal(e4.status, S.EXIST, "a file not made by EXCLUSIVE create");
+    // The client's SETATTR completes the create: the same verifier again is
+    // another create (Linux's verifier is jiffies and pid), so EXIST.
+    const set = await h.nfs(
+      Proc.SETATTR,
+      (w) => P.encodeSetattrArgs(w, { object: e1.object!, attrs: { mode: 0 } }),
+      P.decodeWccRes,
+    );
+    assert.equal(set.status, 0);
+    const e5 = await create(h, h.root, "x", {
+      mode: P.CreateMode.EXCLUSIVE,
+      verf,
+    });
+    assert.equal(e5.status, S.EXIST, "an EXCLUSIVE create after its SETATTR");
     // A verifier of the wrong length (4 bytes, then nothing) is garbage.
     await assert.rejects(
       h.client.call(P.NFS_PROGRAM, 3, Proc.CREATE, (w) => {
