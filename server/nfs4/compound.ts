@@ -30,7 +30,7 @@
  */
 
 import type { CallContext, Procedure } from "../../rpc/program.ts";
-import type { XdrWriter } from "../../rpc/xdr.ts";
+import { XdrWriter } from "../../rpc/xdr.ts";
 import {
   type CompoundArgs,
   decodeCompoundArgs,
@@ -152,6 +152,7 @@ export async function runCompound(
     return { tag, status: nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH, results };
   }
   const cs = new CompoundState(call, minor);
+  cs.replied = () => replySize(tag, results);
   const count = argarray.length + (args.stopped ? 1 : 0);
   cs.opCount = count;
   if (minor === 0 && count > MAX_OPS_40) {
@@ -218,6 +219,21 @@ export async function runCompound(
     }
   }
   return { tag, status, results, cs };
+}
+
+/** The encoded size of a COMPOUND4res with `results`, as far as they go. */
+function replySize(tag: Uint8Array, results: readonly Outcome[]): number {
+  const w = new XdrWriter();
+  const start = w.offset;
+  w.u32(0);
+  w.opaque(tag);
+  w.u32(0);
+  for (const { opnum, op, res } of results) {
+    w.u32(opnum);
+    if (op === undefined) w.u32(res.status);
+    else op.encode(w, res);
+  }
+  return w.offset - start;
 }
 
 /** Writes COMPOUND4res, holding the reply to the session's size limits. */
