@@ -112,12 +112,20 @@ function inMinor(opnum: number, minor: number): boolean {
   return opnum <= LAST_OP[Math.min(minor, LAST_OP.length - 1)];
 }
 
+/** The field name of each operation's arguments in `nfs_argop4`, by number. */
+const ARG_FIELD: (string | null | undefined)[] = [];
+
 /** The arguments in an `nfs_argop4` arm (its one field besides `argop`). */
 function argsOf(a: nfs_argop4): unknown {
-  for (const k in a) {
-    if (k !== "argop") return (a as Record<string, unknown>)[k];
+  // The field depends on the operation alone: look it up once per number
+  // (a `for…in` per operation showed in profiles).
+  let field = ARG_FIELD[a.argop];
+  if (field === undefined) {
+    field = null;
+    for (const k in a) if (k !== "argop") field = k;
+    ARG_FIELD[a.argop] = field;
   }
-  return undefined;
+  return field === null ? undefined : (a as Record<string, unknown>)[field];
 }
 
 /** The COMPOUND procedure's row over the program state and operations. */
