@@ -282,12 +282,12 @@ export class AttrReader {
     this.want = want;
     this.#cs = cs;
     this.#nfs = nfs;
-    this.#getattr = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_GETATTR));
-    this.#inode = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_INODE));
-    this.#statfs = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_STATFS));
-    // Every supported attribute has a value for an export object.
-    this.#mask = bitmapIntersect(want, supportedAttrs(cs.minor));
-    this.#writers = writersOf(this.#mask);
+    const p = planOf(want, cs.minor);
+    this.#getattr = p.getattr;
+    this.#inode = p.inode;
+    this.#statfs = p.statfs;
+    this.#mask = p.mask;
+    this.#writers = p.writers;
   }
 
   /** Whether the values need each object's VFS attributes. */
@@ -351,6 +351,38 @@ export class AttrReader {
       supported: supportedAttrs(this.#cs.minor),
     });
   }
+}
+
+/** What a reader of one request needs to know, worked out once. */
+interface Plan {
+  getattr: boolean;
+  inode: boolean;
+  statfs: boolean;
+  mask: number[];
+  writers: ReturnType<typeof writersOf>;
+}
+
+/** Plans by minor version and request: clients send a few masks only. */
+const PLANS = new Map<string, Plan>();
+const MAX_PLANS = 64;
+
+function planOf(want: readonly number[], minor: number): Plan {
+  const key = `${minor}:${want.join(",")}`;
+  let p = PLANS.get(key);
+  if (p === undefined) {
+    // Every supported attribute has a value for an export object.
+    const mask = Object.freeze(bitmapIntersect(want, supportedAttrs(minor)));
+    p = {
+      getattr: !bitmapIsEmpty(bitmapIntersect(want, NEEDS_GETATTR)),
+      inode: !bitmapIsEmpty(bitmapIntersect(want, NEEDS_INODE)),
+      statfs: !bitmapIsEmpty(bitmapIntersect(want, NEEDS_STATFS)),
+      mask: mask as number[],
+      writers: writersOf(mask),
+    };
+    if (PLANS.size >= MAX_PLANS) PLANS.delete(PLANS.keys().next().value!);
+    PLANS.set(key, p);
+  }
+  return p;
 }
 
 /** The values of a pseudo directory that every object shares. */
