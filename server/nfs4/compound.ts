@@ -181,6 +181,9 @@ export async function runCompound(
     }
     let res: { status: number };
     cs.index = i;
+    if (opnum !== nfs_opnum4.OP_GETFH && opnum !== nfs_opnum4.OP_GETATTR) {
+      cs.lookedUp = undefined;
+    }
     const refused = gate(op, opnum, i, count, cs);
     if (refused !== undefined) {
       res = op.failure ? op.failure(refused) : { status: refused };

@@ -18,7 +18,12 @@ import type { XdrWriter } from "../../rpc/xdr.ts";
 import { nfsstat4, type stateid4 } from "../../proto/nfs4/mod.ts";
 import type { Export, ExportTable } from "../exports.ts";
 import { decodeHandle, encodeHandle } from "../handles.ts";
-import type { Credentials, FileId, FileSystem } from "../../vfs/types.ts";
+import type {
+  Attributes,
+  Credentials,
+  FileId,
+  FileSystem,
+} from "../../vfs/types.ts";
 import { fail } from "./errors.ts";
 import { type Nfs4IdMapping, OwnerNames } from "./idmap.ts";
 import { type Nfs4Object, PseudoFs } from "./pseudo.ts";
@@ -255,6 +260,13 @@ export class CompoundState {
   currentStateid: stateid4 | undefined;
   /** The saved stateid (4.1), saved and restored with the filehandle. */
   savedStateid: stateid4 | undefined;
+  /**
+   * The attributes LOOKUP found for the current filehandle while only GETFH
+   * and GETATTR have run since (the COMPOUND loop clears it before any
+   * other operation): GETATTR answers from them instead of asking the file
+   * system again, as NFSv3's LOOKUP returns the attributes it found.
+   */
+  lookedUp: { fh: Fh; attrs: Attributes } | undefined = undefined;
   /** Operations in the COMPOUND (SEQUENCE checks the session's limit). */
   opCount = 0;
   /** The position of the operation running (0-based). */

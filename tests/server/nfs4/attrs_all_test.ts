@@ -9,6 +9,7 @@ import {
   type nfs_argop4,
   nfs_opnum4 as OP,
 } from "../../../proto/nfs4/mod.ts";
+import { MemFs } from "../../../vfs/memfs.ts";
 import { FileType, ROOT } from "../../../vfs/types.ts";
 import { start4 } from "./_harness.ts";
 import { attrsIn, dec, getattr, start41, walk } from "./_fsops.ts";
@@ -74,3 +75,40 @@ for (const minor of [0, 1] as const) {
     }
   });
 }
+
+Deno.test("GETATTR after LOOKUP (and GETFH) answers from LOOKUP's attributes; after anything else it asks again", async () => {
+  const mem = new MemFs();
+  let getattrs = 0;
+  const fs = new Proxy(mem, {
+    get(t, k) {
+      const v = Reflect.get(t, k, t);
+      if (k === "getattr") {
+        return (...a: Parameters<MemFs["getattr"]>) => {
+          getattrs++;
+          return t.getattr(...a);
+        };
+      }
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+  const h = await start4({ fs });
+  try {
+    await mem.create(ROOT, mem.root, "f");
+    const size = getattr("size", "type");
+    getattrs = 0;
+    const a = attrsIn(
+      await h.compound([...walk("f"), { argop: OP.OP_GETFH }, size]),
+    );
+    assert.equal(a.size, 0);
+    assert.equal(getattrs, 0, "LOOKUP's attributes were used");
+    const anon = { seqid: 0, other: new Uint8Array(12) };
+    const res = await h.compound([...walk("f"), {
+      argop: OP.OP_WRITE,
+      opwrite: { stateid: anon, offset: 0, stable: 2, data: new Uint8Array(5) },
+    }, size]);
+    assert.equal(attrsIn(res).size, 5, "WRITE in between: fresh attributes");
+    assert.ok(getattrs > 0);
+  } finally {
+    await h.close();
+  }
+});
