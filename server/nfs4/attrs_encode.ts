@@ -10,6 +10,7 @@
  */
 
 import {
+  bitmapBits,
   change_attr_type4,
   FATTR4,
   type fattr4,
@@ -172,19 +173,11 @@ on("xattr_support", (s) => s.fs.xattrs !== undefined);
  * attribute without one (a supported attribute this module forgot).
  */
 export function writersOf(mask: readonly number[]): Writer[] {
-  const out: Writer[] = [];
-  for (let i = 0; i < mask.length; i++) {
-    let bits = mask[i] | 0;
-    while (bits !== 0) {
-      const low = bits & -bits;
-      bits ^= low;
-      const bit = i * 32 + 31 - Math.clz32(low);
-      const f = WRITERS[bit];
-      if (f === undefined) throw new Error(`No writer for attribute ${bit}`);
-      out.push(f);
-    }
-  }
-  return out;
+  return bitmapBits(mask).map((bit) => {
+    const f = WRITERS[bit];
+    if (f === undefined) throw new Error(`No writer for attribute ${bit}`);
+    return f;
+  });
 }
 
 /** The `fattr4` of `mask` (whose writers are `writers`) for `s`. */
