@@ -151,10 +151,11 @@ export class Nfs4Server {
       storage: options.stableStorage,
       onRelease: (open) => this.fsOpens.released(open),
       // A READ or WRITE of maxIo bytes and its COMPOUND around it fit a
-      // session (a client asks for maxIo plus its own estimate of that).
+      // session (a client asks for maxIo plus its own estimate of that);
+      // never below 1 MiB, which other replies (READDIR) may fill.
       sessions: {
-        maxRequestSize: this.maxIo + SESSION_OVERHEAD,
-        maxResponseSize: this.maxIo + SESSION_OVERHEAD,
+        maxRequestSize: Math.max(this.maxIo, 1 << 20) + SESSION_OVERHEAD,
+        maxResponseSize: Math.max(this.maxIo, 1 << 20) + SESSION_OVERHEAD,
       },
     });
   }

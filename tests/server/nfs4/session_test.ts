@@ -278,6 +278,42 @@ Deno.test("READ: a maxread READ in SEQUENCE, PUTFH, READ fits the session and co
   }
 });
 
+Deno.test("CREATE_SESSION: a maxIo above 1 MiB raises the session's sizes with it", async () => {
+  const h = await startState({ nfs4: { maxIo: 2 * MIB } });
+  try {
+    const f = await h.fs.create(ROOT, h.fs.root, "f");
+    await h.fs.write(ROOT, f.fileid, 0, new Uint8Array(2 * MIB));
+    const fore = { ...chanAttrs(), ca_maxresponsesize: 2 * MIB + 904 };
+    const e = await exchange(h, "a");
+    const cr = ok(
+      await h.compound([
+        createSession(e.eir_clientid, e.eir_sequenceid, fore),
+      ], { minor: 1 }),
+    );
+    const r = resultOf(cr, OP.OP_CREATE_SESSION).opcreate_session;
+    assert.ok(r.csr_status === nfsstat4.NFS4_OK);
+    assert.equal(
+      r.csr_resok4.csr_fore_chan_attrs.ca_maxresponsesize,
+      2 * MIB + 904,
+    );
+    const s = await session41(h, "b", { fore });
+    const fh = fhIn(ok(await s.call([...walk("f"), { argop: OP.OP_GETFH }])));
+    const read = resultOf(
+      ok(
+        await s.call([{ argop: OP.OP_PUTFH, opputfh: { object: fh } }, {
+          argop: OP.OP_READ,
+          opread: { stateid: ANON, offset: 0, count: 2 * MIB },
+        }]),
+      ),
+      OP.OP_READ,
+    ).opread;
+    assert.ok(read.status === nfsstat4.NFS4_OK);
+    assert.equal(read.resok4.data.byteLength, 2 * MIB);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("READ: a session too small for the count gets what fits, never REP_TOO_BIG", async () => {
   const h = await startState();
   try {
