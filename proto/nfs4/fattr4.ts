@@ -322,11 +322,47 @@ export function fattr4Of(
   values: Fattr4Values,
   options: EncodeFattr4Options = {},
 ): fattr4 {
-  const w = new XdrWriter({ size: 128 });
-  const attrmask = encodeFattr4(w, values, options);
-  // After the mask: its count and words, then the values' length.
-  return { attrmask, attr_vals: w.bytes().subarray(8 + 4 * attrmask.length) };
+  const defs: Fattr4Entry[] = [];
+  const vals: unknown[] = [];
+  const mask = _select(values, options, defs, vals);
+  return fattr4From(mask, (w) => {
+    for (let i = 0; i < defs.length; i++) defs[i].encode(w, vals[i]);
+  });
 }
+
+/**
+ * An `fattr4` of `attrmask` whose values `write` puts into the writer it
+ * is given, in number order (a caller that encodes attributes its own
+ * way). The writer is one shared by every call, so `write` must not keep
+ * it; the values come back as a copy of their own size.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FATTR4_SIZE } from "./nfs4_gen.ts";
+ * import { fattr4From } from "./fattr4.ts";
+ * const f = fattr4From([1 << FATTR4_SIZE], (w) => w.u64(5));
+ * assert.deepEqual(f.attr_vals, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 5]));
+ * ```
+ */
+export function fattr4From(
+  attrmask: number[],
+  write: (w: XdrWriter) => void,
+): fattr4 {
+  // One writer for every call (encoding is synchronous): a GETATTR or a
+  // READDIR entry costs one buffer of the values' size, not a writer that
+  // grows. A writer grown by a huge value is dropped after use.
+  const w = scratch;
+  w.reset();
+  write(w);
+  const attr_vals = w.bytes().slice();
+  if (w.capacity > SCRATCH_KEEP) scratch = new XdrWriter({ size: SCRATCH });
+  return { attrmask, attr_vals };
+}
+
+const SCRATCH = 1024;
+const SCRATCH_KEEP = 64 * 1024;
+let scratch = new XdrWriter({ size: SCRATCH });
 
 /** Options of {@link decodeFattr4}. */
 export interface DecodeFattr4Options {

@@ -71,7 +71,6 @@ import {
   type Fattr4Values,
   FH4_PERSISTENT,
   nfsstat4,
-  type nfstime4,
   type settime4,
   time_how4,
   UnknownAttrError,
@@ -89,6 +88,9 @@ import type { Export } from "../exports.ts";
 import type { CompoundState, Nfs4Server } from "./context.ts";
 import { fail } from "./errors.ts";
 import type { Nfs4Object, PseudoNode } from "./pseudo.ts";
+import { exportFattr, nfstime, writersOf } from "./attrs_encode.ts";
+
+export { changeOf } from "./attrs_encode.ts";
 
 const A = FATTR4;
 
@@ -256,39 +258,11 @@ const PSEUDO_BORN: Time = (() => {
   return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 };
 })();
 
-function nfstime(t: Time): nfstime4 {
-  return { seconds: t.sec, nseconds: t.nsec };
-}
-
-function timeDelta(ns: number): nfstime4 {
-  const d = Math.max(1, Math.floor(ns));
-  return { seconds: Math.floor(d / 1e9), nseconds: d % 1e9 };
-}
-
-/** Whether the back end keeps a change counter for `a`. */
-function hasCounter(a: Attributes): boolean {
-  return Number.isSafeInteger(a.change) && a.change >= 0;
-}
-
-/**
- * The `change` attribute of `a`: its change counter, or its ctime in
- * nanoseconds when the back end keeps none.
- */
-export function changeOf(a: Attributes): bigint {
-  if (hasCounter(a)) return BigInt(a.change);
-  return BigInt(a.ctime.sec) * 1_000_000_000n + BigInt(a.ctime.nsec);
-}
-
-/** The `fsid` major of export objects: the export's id plus one. */
-function fsidOf(exp: Export, a: Attributes) {
-  const minor = Number.isFinite(a.fsid) ? Math.trunc(Math.abs(a.fsid)) : 0;
-  return { major: BigInt(exp.id + 1), minor: BigInt(minor) };
-}
-
 /**
  * Reads the values of the attributes in `want` for objects of one
  * COMPOUND, fetching VFS attributes and file system statistics only when
- * `want` needs them (statistics once per export).
+ * `want` needs them (statistics once per export). Export objects are
+ * encoded by `attrs_encode.ts` without an intermediate table of values.
  */
 export class AttrReader {
   /** The attributes to answer (already cut to the supported ones). */
@@ -299,15 +273,21 @@ export class AttrReader {
   readonly #inode: boolean;
   readonly #statfs: boolean;
   readonly #stats = new Map<Export, Promise<FsStats>>();
+  /** The mask an export object's `fattr4` carries, and its writers. */
+  readonly #mask: number[];
+  readonly #writers: ReturnType<typeof writersOf>;
 
   /** A reader of `want` for the objects of `cs`. */
   constructor(cs: CompoundState, nfs: Nfs4Server, want: readonly number[]) {
     this.want = want;
     this.#cs = cs;
     this.#nfs = nfs;
-    this.#getattr = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_GETATTR));
-    this.#inode = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_INODE));
-    this.#statfs = !bitmapIsEmpty(bitmapIntersect(want, NEEDS_STATFS));
+    const p = planOf(want, cs.minor);
+    this.#getattr = p.getattr;
+    this.#inode = p.inode;
+    this.#statfs = p.statfs;
+    this.#mask = p.mask;
+    this.#writers = p.writers;
   }
 
   /** Whether the values need each object's VFS attributes. */
@@ -316,20 +296,23 @@ export class AttrReader {
   }
 
   /**
-   * The values of `obj` (whose handle is `fh`); `attrs` when the caller
+   * The `fattr4` of `obj` (whose handle is `fh`); `attrs` when the caller
    * has them already, `listed` when it comes from a listing (whose entry
    * says what fileid clients see). VFS failures are thrown.
    */
-  async values(
+  async fattr(
     obj: Nfs4Object,
     fh: Uint8Array,
     attrs?: Attributes,
     listed?: { inode?: number },
-  ): Promise<Fattr4Values> {
+  ): Promise<fattr4> {
     const nfs = this.#nfs;
-    const common = this.#common(fh);
+    const minor = this.#cs.minor;
     if (obj.kind === "pseudo") {
-      return { ...common, ...pseudoValues(obj.node, nfs) };
+      return this.encode({
+        ...commonValues(nfs, minor, fh),
+        ...pseudoValues(obj.node, nfs),
+      });
     }
     const { exp, fileid } = obj;
     const cred = this.#cs.credentials(exp);
@@ -340,69 +323,25 @@ export class AttrReader {
     ) {
       attrs = await fs.getattr(cred, fileid);
     }
-    const shown = attrs?.inode ?? listed?.inode ?? fileid;
     let stats: FsStats | undefined;
     if (this.#statfs) {
       let p = this.#stats.get(exp);
       if (p === undefined) this.#stats.set(exp, p = fs.statfs(cred, exp.root));
       stats = await p;
     }
-    const l = fs.limits;
-    const v: Fattr4Values = {
-      ...common,
-      link_support: l.hardLinks,
-      symlink_support: l.symlinks,
-      fileid: shown,
-      mounted_on_fileid: fileid === exp.root
-        ? nfs.pseudo.mountedOnFileid(exp)
-        : shown,
-      maxfilesize: l.maxFileSize,
-      maxlink: Math.min(l.maxLinks, 0xffffffff),
-      maxname: l.maxNameLength,
-      time_delta: timeDelta(l.timeDelta),
-      clone_blksize: 0,
-      xattr_support: fs.xattrs !== undefined,
-    };
-    if (attrs !== undefined) {
-      v.type = attrs.type;
-      v.change = changeOf(attrs);
-      v.size = attrs.size;
-      v.fsid = fsidOf(exp, attrs);
-      v.mode = attrs.mode & 0o7777;
-      v.numlinks = attrs.nlink;
-      v.owner = nfs.owners.owner(attrs.uid);
-      v.owner_group = nfs.owners.group(attrs.gid);
-      v.rawdev = { specdata1: attrs.rdev.major, specdata2: attrs.rdev.minor };
-      v.space_used = attrs.used;
-      v.time_access = nfstime(attrs.atime);
-      v.time_metadata = nfstime(attrs.ctime);
-      v.time_modify = nfstime(attrs.mtime);
-      v.space_freed = attrs.nlink > 1 && attrs.type !== FileType.Directory
-        ? 0
-        : attrs.used;
-      v.change_attr_type = hasCounter(attrs)
-        ? change_attr_type4.NFS4_CHANGE_TYPE_IS_MONOTONIC_INCR
-        : change_attr_type4.NFS4_CHANGE_TYPE_IS_TIME_METADATA;
-    }
-    if (stats !== undefined) {
-      v.files_avail = stats.availFiles;
-      v.files_free = stats.freeFiles;
-      v.files_total = stats.totalFiles;
-      v.space_avail = stats.availBytes;
-      v.space_free = stats.freeBytes;
-      v.space_total = stats.totalBytes;
-    }
-    return v;
-  }
-
-  /** The `fattr4` of `obj`: {@link values}, encoded. */
-  async fattr(
-    obj: Nfs4Object,
-    fh: Uint8Array,
-    attrs?: Attributes,
-    listed?: { inode?: number },
-  ): Promise<fattr4> {
-    return this.encode(await this.values(obj, fh, attrs, listed));
+    return exportFattr(this.#mask, this.#writers, {
+      nfs,
+      minor,
+      exp,
+      fs,
+      fileid,
+      fh,
+      attrs,
+      shown: attrs?.inode ?? listed?.inode ?? fileid,
+      stats,
+      supported: supportedAttrs(minor) as number[],
+      exclcreat: EXCLCREAT_ATTRS as number[],
+    });
   }
 
   /** Encodes `values` as the `fattr4` of this reader's attributes. */
@@ -412,30 +351,64 @@ export class AttrReader {
       supported: supportedAttrs(this.#cs.minor),
     });
   }
+}
 
-  /** What is the same for every object. */
-  #common(fh: Uint8Array): Fattr4Values {
-    const nfs = this.#nfs;
-    const minor = this.#cs.minor;
-    return {
-      supported_attrs: supportedAttrs(minor) as number[],
-      suppattr_exclcreat: minor >= 1 ? EXCLCREAT_ATTRS as number[] : undefined,
-      fh_expire_type: FH4_PERSISTENT,
-      named_attr: false,
-      unique_handles: true,
-      lease_time: nfs.leaseTime,
-      rdattr_error: nfsstat4.NFS4_OK,
-      filehandle: fh,
-      cansettime: true,
-      case_insensitive: false,
-      case_preserving: true,
-      chown_restricted: true,
-      homogeneous: true,
-      no_trunc: true,
-      maxread: nfs.maxIo,
-      maxwrite: nfs.maxIo,
+/** What a reader of one request needs to know, worked out once. */
+interface Plan {
+  getattr: boolean;
+  inode: boolean;
+  statfs: boolean;
+  mask: number[];
+  writers: ReturnType<typeof writersOf>;
+}
+
+/** Plans by minor version and request: clients send a few masks only. */
+const PLANS = new Map<string, Plan>();
+const MAX_PLANS = 64;
+
+function planOf(want: readonly number[], minor: number): Plan {
+  const key = `${minor}:${want.join(",")}`;
+  let p = PLANS.get(key);
+  if (p === undefined) {
+    // Every supported attribute has a value for an export object.
+    const mask = Object.freeze(bitmapIntersect(want, supportedAttrs(minor)));
+    p = {
+      getattr: !bitmapIsEmpty(bitmapIntersect(want, NEEDS_GETATTR)),
+      inode: !bitmapIsEmpty(bitmapIntersect(want, NEEDS_INODE)),
+      statfs: !bitmapIsEmpty(bitmapIntersect(want, NEEDS_STATFS)),
+      mask: mask as number[],
+      writers: writersOf(mask),
     };
+    if (PLANS.size >= MAX_PLANS) PLANS.delete(PLANS.keys().next().value!);
+    PLANS.set(key, p);
   }
+  return p;
+}
+
+/** The values of a pseudo directory that every object shares. */
+function commonValues(
+  nfs: Nfs4Server,
+  minor: number,
+  fh: Uint8Array,
+): Fattr4Values {
+  return {
+    supported_attrs: supportedAttrs(minor) as number[],
+    suppattr_exclcreat: minor >= 1 ? EXCLCREAT_ATTRS as number[] : undefined,
+    fh_expire_type: FH4_PERSISTENT,
+    named_attr: false,
+    unique_handles: true,
+    lease_time: nfs.leaseTime,
+    rdattr_error: nfsstat4.NFS4_OK,
+    filehandle: fh,
+    cansettime: true,
+    case_insensitive: false,
+    case_preserving: true,
+    chown_restricted: true,
+    homogeneous: true,
+    no_trunc: true,
+    maxread: nfs.maxIo,
+    maxwrite: nfs.maxIo,
+  };
 }
 
 /** A pseudo directory: read-only, root's, mode 0555, fsid {0, 0}. */

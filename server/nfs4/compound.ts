@@ -30,7 +30,7 @@
  */
 
 import type { CallContext, Procedure } from "../../rpc/program.ts";
-import type { XdrWriter } from "../../rpc/xdr.ts";
+import { XdrWriter } from "../../rpc/xdr.ts";
 import {
   type CompoundArgs,
   decodeCompoundArgs,
@@ -112,12 +112,20 @@ function inMinor(opnum: number, minor: number): boolean {
   return opnum <= LAST_OP[Math.min(minor, LAST_OP.length - 1)];
 }
 
+/** The field name of each operation's arguments in `nfs_argop4`, by number. */
+const ARG_FIELD: (string | null | undefined)[] = [];
+
 /** The arguments in an `nfs_argop4` arm (its one field besides `argop`). */
 function argsOf(a: nfs_argop4): unknown {
-  for (const k in a) {
-    if (k !== "argop") return (a as Record<string, unknown>)[k];
+  // The field depends on the operation alone: look it up once per number
+  // (a `for…in` per operation showed in profiles).
+  let field = ARG_FIELD[a.argop];
+  if (field === undefined) {
+    field = null;
+    for (const k in a) if (k !== "argop") field = k;
+    ARG_FIELD[a.argop] = field;
   }
-  return undefined;
+  return field === null ? undefined : (a as Record<string, unknown>)[field];
 }
 
 /** The COMPOUND procedure's row over the program state and operations. */
@@ -152,6 +160,7 @@ export async function runCompound(
     return { tag, status: nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH, results };
   }
   const cs = new CompoundState(call, minor);
+  cs.replied = () => replySize(tag, results);
   const count = argarray.length + (args.stopped ? 1 : 0);
   cs.opCount = count;
   if (minor === 0 && count > MAX_OPS_40) {
@@ -172,6 +181,9 @@ export async function runCompound(
     }
     let res: { status: number };
     cs.index = i;
+    if (opnum !== nfs_opnum4.OP_GETFH && opnum !== nfs_opnum4.OP_GETATTR) {
+      cs.lookedUp = undefined;
+    }
     const refused = gate(op, opnum, i, count, cs);
     if (refused !== undefined) {
       res = op.failure ? op.failure(refused) : { status: refused };
@@ -218,6 +230,21 @@ export async function runCompound(
     }
   }
   return { tag, status, results, cs };
+}
+
+/** The encoded size of a COMPOUND4res with `results`, as far as they go. */
+function replySize(tag: Uint8Array, results: readonly Outcome[]): number {
+  const w = new XdrWriter();
+  const start = w.offset;
+  w.u32(0);
+  w.opaque(tag);
+  w.u32(0);
+  for (const { opnum, op, res } of results) {
+    w.u32(opnum);
+    if (op === undefined) w.u32(res.status);
+    else op.encode(w, res);
+  }
+  return w.offset - start;
 }
 
 /** Writes COMPOUND4res, holding the reply to the session's size limits. */

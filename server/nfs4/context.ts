@@ -18,7 +18,12 @@ import type { XdrWriter } from "../../rpc/xdr.ts";
 import { nfsstat4, type stateid4 } from "../../proto/nfs4/mod.ts";
 import type { Export, ExportTable } from "../exports.ts";
 import { decodeHandle, encodeHandle } from "../handles.ts";
-import type { Credentials, FileId, FileSystem } from "../../vfs/types.ts";
+import type {
+  Attributes,
+  Credentials,
+  FileId,
+  FileSystem,
+} from "../../vfs/types.ts";
 import { fail } from "./errors.ts";
 import { type Nfs4IdMapping, OwnerNames } from "./idmap.ts";
 import { type Nfs4Object, PseudoFs } from "./pseudo.ts";
@@ -145,6 +150,13 @@ export class Nfs4Server {
       graceSeconds: this.graceTime,
       storage: options.stableStorage,
       onRelease: (open) => this.fsOpens.released(open),
+      // A READ or WRITE of maxIo bytes and its COMPOUND around it fit a
+      // session (a client asks for maxIo plus its own estimate of that);
+      // never below 1 MiB, which other replies (READDIR) may fill.
+      sessions: {
+        maxRequestSize: Math.max(this.maxIo, 1 << 20) + SESSION_OVERHEAD,
+        maxResponseSize: Math.max(this.maxIo, 1 << 20) + SESSION_OVERHEAD,
+      },
     });
   }
 
@@ -222,6 +234,19 @@ export class Nfs4Server {
   }
 }
 
+/**
+ * The largest 4.1 request and reply go this far past `maxIo`: room for
+ * the RPC header and the operations around a full-size READ or WRITE.
+ */
+const SESSION_OVERHEAD = 4096;
+
+/**
+ * Bytes of a 4.1 reply that an operation with a variable-size result
+ * (READ, READ_PLUS, GETXATTR, LISTXATTRS) leaves for the operations after
+ * it in the COMPOUND, such as a GETATTR after a READ.
+ */
+export const LATER_OPS_RESERVE = 1024;
+
 /** What one COMPOUND keeps while its operations run. */
 export class CompoundState {
   /** The RPC call. */
@@ -236,6 +261,13 @@ export class CompoundState {
   currentStateid: stateid4 | undefined;
   /** The saved stateid (4.1), saved and restored with the filehandle. */
   savedStateid: stateid4 | undefined;
+  /**
+   * The attributes LOOKUP found for the current filehandle while only GETFH
+   * and GETATTR have run since (the COMPOUND loop clears it before any
+   * other operation): GETATTR answers from them instead of asking the file
+   * system again, as NFSv3's LOOKUP returns the attributes it found.
+   */
+  lookedUp: { fh: Fh; attrs: Attributes } | undefined = undefined;
   /** Operations in the COMPOUND (SEQUENCE checks the session's limit). */
   opCount = 0;
   /** The position of the operation running (0-based). */
@@ -244,6 +276,12 @@ export class CompoundState {
   session: Session | undefined = undefined;
   /** 4.1: the largest reply the session allows, set by SEQUENCE. */
   maxResponse: number | undefined = undefined;
+  /**
+   * The encoded size of the reply so far: the COMPOUND4res header and the
+   * results of the operations before the running one (set by the COMPOUND
+   * loop; nothing for a state built by hand).
+   */
+  replied: () => number = () => 0;
   /** 4.1: whether the client asked for the reply to be cached. */
   cacheThis = false;
   /**
@@ -257,6 +295,18 @@ export class CompoundState {
   constructor(call: CallContext, minor: number) {
     this.call = call;
     this.minor = minor;
+  }
+
+  /**
+   * 4.1: how many bytes of the session's reply budget are left for the
+   * running operation's result past its first `fixed` bytes: the largest
+   * reply less what is already encoded, less {@link LATER_OPS_RESERVE}
+   * when operations follow. Infinity without a session limit (4.0).
+   */
+  replyRoom(fixed: number): number {
+    if (this.maxResponse === undefined) return Infinity;
+    const later = this.index < this.opCount - 1 ? LATER_OPS_RESERVE : 0;
+    return this.maxResponse - this.replied() - fixed - later;
   }
 
   /** The current filehandle, or NFS4ERR_NOFILEHANDLE. */

@@ -28,15 +28,26 @@ export function component(raw: Uint8Array): string {
   if (raw.byteLength === 0) fail(nfsstat4.NFS4ERR_INVAL, "Empty name");
   if (raw.byteLength > MAX_NAME) fail(nfsstat4.NFS4ERR_NAMETOOLONG);
   let name: string;
-  try {
-    name = utf8.decode(raw);
-  } catch {
-    fail(nfsstat4.NFS4ERR_INVAL, "Name is not UTF-8");
+  if (isAscii(raw)) {
+    // Most names: no decoder call (one per LOOKUP showed in profiles).
+    name = String.fromCharCode.apply(null, raw as unknown as number[]);
+  } else {
+    try {
+      name = utf8.decode(raw);
+    } catch {
+      fail(nfsstat4.NFS4ERR_INVAL, "Name is not UTF-8");
+    }
   }
   if (name === "." || name === ".." || /[/\0]/.test(name)) {
     fail(nfsstat4.NFS4ERR_BADNAME, `Bad name: ${name}`);
   }
   return name;
+}
+
+/** Whether every byte of `raw` is below 0x80. */
+function isAscii(raw: Uint8Array): boolean {
+  for (let i = 0; i < raw.length; i++) if (raw[i] >= 0x80) return false;
+  return true;
 }
 
 /** A UTF-8 string, or NFS4ERR_INVAL (symlink targets, owners). */

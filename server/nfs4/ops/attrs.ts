@@ -171,9 +171,10 @@ export const attrOps: ReadonlyMap<number, Op> = new Map<number, Op>([
     run: async (a, cs, nfs) => {
       const fh = cs.current();
       const r = new AttrReader(cs, nfs, readRequest(a.attr_request, cs.minor));
+      const found = cs.lookedUp?.fh === fh ? cs.lookedUp.attrs : undefined;
       return {
         status: OK.status,
-        resok4: { obj_attributes: await r.fattr(fh.obj, fh.fh) },
+        resok4: { obj_attributes: await r.fattr(fh.obj, fh.fh, found) },
       };
     },
   }],

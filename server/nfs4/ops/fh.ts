@@ -85,10 +85,9 @@ export async function lookup(
     if (e instanceof VfsError && e.code === "ENOTDIR") await notDir(cs, fh);
     throw e;
   }
-  setCurrent(
-    cs,
-    nfs.fhOf({ kind: "export", exp: t.exp, fileid: found.fileid }),
-  );
+  const child = nfs.fhOf({ kind: "export", exp: t.exp, fileid: found.fileid });
+  setCurrent(cs, child);
+  cs.lookedUp = { fh: child, attrs: found };
 }
 
 /** LOOKUPP: makes the parent of the current directory current. */

@@ -23,7 +23,9 @@
  * client's lease.
  *
  * READ answers at most `maxIo` bytes and, in a 4.1 session, what fits in
- * the session's largest reply after {@link READ_REPLY_RESERVE}; when it is
+ * the session's largest reply after what the COMPOUND already encoded
+ * (`CompoundState.replyRoom`), so a READ of the session's `maxread` in
+ * SEQUENCE, PUTFH, READ comes back whole; when it is
  * the COMPOUND's last operation its data goes out uncopied, as NFSv3 READ's
  * does (`proto/nfs4/read.ts`). WRITE
  * writes at most `maxIo` bytes and says how many; it honours `stable` as
@@ -53,12 +55,8 @@ import { specialStateid } from "../state/stateids.ts";
 import type { OpenState } from "../state/opens.ts";
 import { stateFile } from "./_util.ts";
 
-/**
- * Bytes of a 4.1 reply kept for what is not READ's data: the COMPOUND
- * header, SEQUENCE (44 bytes), PUTFH, READ's own header and a GETATTR after
- * it, with room for a tag of a few hundred bytes.
- */
-export const READ_REPLY_RESERVE = 1024;
+/** READ's result before its data: opnum, status, eof and the length. */
+const READ_HEAD = 16;
 
 const STABILITY: readonly Stability[] = ["unstable", "data", "file"];
 const STABLE_HOW: Readonly<Record<Stability, stable_how4>> = {
@@ -114,18 +112,23 @@ export function checkStateid(
   return r.open ?? r.lock?.open;
 }
 
-/** How many bytes READ (and READ_PLUS) may answer with. */
+/**
+ * How many bytes READ (and READ_PLUS, whose result takes `head` bytes
+ * besides the data) may answer with: at most `maxIo`, and in a session what
+ * is left of its largest reply (a multiple of 4, so the padding fits).
+ */
 export function readCount(
   cs: CompoundState,
   nfs: Nfs4Server,
   asked: number,
+  head = READ_HEAD,
 ): number {
-  let count = Math.min(asked, nfs.maxIo);
+  const count = Math.min(asked, nfs.maxIo);
+  const room = cs.replyRoom(head);
   // A budget of nothing is left to the reply limit (NFS4ERR_REP_TOO_BIG):
   // answering zero bytes short of the end would have a client loop.
-  const budget = (cs.maxResponse ?? Infinity) - READ_REPLY_RESERVE;
-  if (budget > 0) count = Math.min(count, budget);
-  return count;
+  if (room >= count || room < 4) return count;
+  return room - (room % 4);
 }
 
 /** The data operations by number. */

@@ -43,6 +43,11 @@ import { checkStateid, readCount, requireRegular } from "./io.ts";
 
 /** Bytes a data segment takes besides its data: arm, offset, length. */
 const DATA_HEAD = 4 + 8 + 4;
+/**
+ * READ_PLUS's result before the first segment's data
+ * (opnum, status, eof, count, the segment's head).
+ */
+const READ_PLUS_HEAD = 16 + DATA_HEAD;
 /** Bytes a hole segment takes: arm, offset, length. */
 const HOLE_SIZE = 4 + 8 + 8;
 /** Most segments in one reply: bounds the seeks and reads one call makes. */
@@ -138,7 +143,7 @@ export const readPlusOps: ReadonlyMap<number, Op> = new Map<number, Op>([
       const attrs = await t.fs.getattr(t.cred, t.id);
       requireRegular(attrs.type, cs.minor);
       const offset: number = a.rpa_offset;
-      const count = readCount(cs, nfs, a.rpa_count);
+      const count = readCount(cs, nfs, a.rpa_count, READ_PLUS_HEAD);
       const end = Math.min(offset + count, attrs.size);
       const read = (at: number, n: number) =>
         nfs.fsOpens.withContext(

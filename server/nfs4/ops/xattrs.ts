@@ -54,7 +54,6 @@ import type { Op } from "../compound.ts";
 import type { CompoundState, Target } from "../context.ts";
 import { fail } from "../errors.ts";
 import { statusAs } from "./_state.ts";
-import { READ_REPLY_RESERVE } from "./io.ts";
 
 /** The namespace every name on the wire belongs to. */
 const PREFIX = "user.";
@@ -138,8 +137,8 @@ export const xattrOps: ReadonlyMap<number, Op> = new Map<number, Op>([
       const { t, x } = xattrTarget(cs, false);
       const name = xattrName(a.gxa_name);
       const value = await xattrCall(() => x.getxattr(t.cred, t.id, name));
-      const room = (cs.maxResponse ?? Infinity) - READ_REPLY_RESERVE;
-      if (value.byteLength > room) {
+      // opnum, status and the value's length, then the value padded.
+      if (((value.byteLength + 3) & ~3) > cs.replyRoom(12)) {
         fail(nfsstat4.NFS4ERR_XATTR2BIG, "Value does not fit in a reply");
       }
       return { status: nfsstat4.NFS4_OK, gxr_value: value };
@@ -173,7 +172,7 @@ export const xattrOps: ReadonlyMap<number, Op> = new Map<number, Op>([
         .map((n) => enc.encode(n));
       const maxcount = Math.min(
         a.lxa_maxcount,
-        (cs.maxResponse ?? Infinity) - READ_REPLY_RESERVE,
+        cs.replyRoom(8), // opnum and status before LISTXATTRS4resok
       );
       // The cookie, the array's count and eof take 16 bytes.
       if (maxcount < 16) fail(nfsstat4.NFS4ERR_TOOSMALL);

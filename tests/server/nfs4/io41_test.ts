@@ -6,9 +6,13 @@ import assert from "node:assert/strict";
 import type { CallContext } from "../../../rpc/program.ts";
 import { nfs_opnum4 as OP, type stateid4 } from "../../../proto/nfs4/mod.ts";
 import { ExportTable } from "../../../server/exports.ts";
-import { CompoundState, Nfs4Server } from "../../../server/nfs4/context.ts";
+import {
+  CompoundState,
+  LATER_OPS_RESERVE,
+  Nfs4Server,
+} from "../../../server/nfs4/context.ts";
 import { Nfs4Error } from "../../../server/nfs4/errors.ts";
-import { ioOps, READ_REPLY_RESERVE } from "../../../server/nfs4/ops/io.ts";
+import { ioOps } from "../../../server/nfs4/ops/io.ts";
 import { stateFile } from "../../../server/nfs4/ops/_util.ts";
 import { ShareAccess, ShareDeny } from "../../../server/nfs4/state/opens.ts";
 import { MemFs } from "../../../vfs/memfs.ts";
@@ -96,11 +100,19 @@ Deno.test("io 4.1: READ fits the session's largest reply", async () => {
   const f = await fs.create(ROOT, fs.root, "f");
   await fs.write(ROOT, f.fileid, 0, new Uint8Array(100_000));
   const c = cs(f.fileid);
-  c.maxResponse = 8192 + READ_REPLY_RESERVE;
+  // What the COMPOUND already encoded, READ's 16 bytes of head, and 8192
+  // bytes of data.
+  c.replied = () => 100;
+  c.maxResponse = 100 + 16 + 8192 + 3;
   const r = await ioOps.get(OP.OP_READ)!.run(read(65536), c, nfs);
   assert.equal(r.status, nfsstat4.NFS4_OK);
-  assert.equal(r.resok4.data.byteLength, 8192);
+  assert.equal(r.resok4.data.byteLength, 8192, "a multiple of 4 that fits");
   assert.equal(r.resok4.eof, false);
+  // An operation after READ keeps LATER_OPS_RESERVE for itself.
+  c.opCount = 2;
+  c.maxResponse += LATER_OPS_RESERVE;
+  const mid = await ioOps.get(OP.OP_READ)!.run(read(65536), c, nfs);
+  assert.equal(mid.resok4.data.byteLength, 8192);
   // Without a session limit only maxIo counts.
   const all = await ioOps.get(OP.OP_READ)!.run(read(65536), cs(f.fileid), nfs);
   assert.equal(all.resok4.data.byteLength, 65536);

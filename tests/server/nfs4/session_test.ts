@@ -14,7 +14,12 @@ import {
   startState,
 } from "./_clients.ts";
 import type { Nfs4Harness } from "./_harness.ts";
-import type { nfs_argop4 } from "../../../proto/nfs4/mod.ts";
+import { attrsIn, fhIn, getattr, walk } from "./_fsops.ts";
+import { ROOT } from "../../../vfs/types.ts";
+import type { nfs_argop4, stateid4 } from "../../../proto/nfs4/mod.ts";
+
+const MIB = 1 << 20;
+const ANON: stateid4 = { seqid: 0, other: new Uint8Array(12) };
 
 async function exchange(h: Nfs4Harness, name: string) {
   const res = ok(await h.compound([exchangeIdOp(name)], { minor: 1 }));
@@ -231,6 +236,104 @@ Deno.test("SEQUENCE: a cached reply over ca_maxresponsesize_cached is REP_TOO_BI
     const cached = await s.call(ops, { cacheThis: true });
     assert.equal(cached.status, nfsstat4.NFS4ERR_REP_TOO_BIG_TO_CACHE);
     ok(await s.call(ops), "without caching it fits");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("READ: a maxread READ in SEQUENCE, PUTFH, READ fits the session and comes back whole", async () => {
+  const h = await startState();
+  try {
+    const f = await h.fs.create(ROOT, h.fs.root, "f");
+    await h.fs.write(ROOT, f.fileid, 0, new Uint8Array(MIB + 1000).fill(7));
+    // What Linux asks for: rsize plus its estimate of the COMPOUND around
+    // a READ (nfs41_maxread_overhead, 904 bytes in one x86 build).
+    const maxResponse = MIB + 904;
+    const s = await session41(h, "a", {
+      fore: { ...chanAttrs(), ca_maxresponsesize: maxResponse },
+    });
+    const look = ok(
+      await s.call([...walk("f"), getattr("maxread"), {
+        argop: OP.OP_GETFH,
+      }]),
+    );
+    const maxread = Number(attrsIn(look).maxread);
+    assert.equal(maxread, MIB);
+    const fh = fhIn(look);
+    const read = (count: number) =>
+      s.call([{ argop: OP.OP_PUTFH, opputfh: { object: fh } }, {
+        argop: OP.OP_READ,
+        opread: { stateid: ANON, offset: 0, count },
+      }]);
+    const r = resultOf(ok(await read(maxread)), OP.OP_READ).opread;
+    assert.ok(r.status === nfsstat4.NFS4_OK);
+    assert.equal(r.resok4.data.byteLength, maxread, "the full count");
+    assert.equal(r.resok4.eof, false);
+    // The rest of the file, then past its end.
+    const rest = resultOf(ok(await read(maxread)), OP.OP_READ).opread;
+    assert.ok(rest.status === nfsstat4.NFS4_OK);
+    assert.equal(rest.resok4.data.byteLength, MIB);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("CREATE_SESSION: a maxIo above 1 MiB raises the session's sizes with it", async () => {
+  const h = await startState({ nfs4: { maxIo: 2 * MIB } });
+  try {
+    const f = await h.fs.create(ROOT, h.fs.root, "f");
+    await h.fs.write(ROOT, f.fileid, 0, new Uint8Array(2 * MIB));
+    const fore = { ...chanAttrs(), ca_maxresponsesize: 2 * MIB + 904 };
+    const e = await exchange(h, "a");
+    const cr = ok(
+      await h.compound([
+        createSession(e.eir_clientid, e.eir_sequenceid, fore),
+      ], { minor: 1 }),
+    );
+    const r = resultOf(cr, OP.OP_CREATE_SESSION).opcreate_session;
+    assert.ok(r.csr_status === nfsstat4.NFS4_OK);
+    assert.equal(
+      r.csr_resok4.csr_fore_chan_attrs.ca_maxresponsesize,
+      2 * MIB + 904,
+    );
+    const s = await session41(h, "b", { fore });
+    const fh = fhIn(ok(await s.call([...walk("f"), { argop: OP.OP_GETFH }])));
+    const read = resultOf(
+      ok(
+        await s.call([{ argop: OP.OP_PUTFH, opputfh: { object: fh } }, {
+          argop: OP.OP_READ,
+          opread: { stateid: ANON, offset: 0, count: 2 * MIB },
+        }]),
+      ),
+      OP.OP_READ,
+    ).opread;
+    assert.ok(read.status === nfsstat4.NFS4_OK);
+    assert.equal(read.resok4.data.byteLength, 2 * MIB);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("READ: a session too small for the count gets what fits, never REP_TOO_BIG", async () => {
+  const h = await startState();
+  try {
+    const f = await h.fs.create(ROOT, h.fs.root, "f");
+    await h.fs.write(ROOT, f.fileid, 0, new Uint8Array(20_000));
+    const s = await session41(h, "a", {
+      fore: { ...chanAttrs(), ca_maxresponsesize: 8191 },
+    });
+    const fh = fhIn(ok(await s.call([...walk("f"), { argop: OP.OP_GETFH }])));
+    const res = ok(
+      await s.call([{ argop: OP.OP_PUTFH, opputfh: { object: fh } }, {
+        argop: OP.OP_READ,
+        opread: { stateid: ANON, offset: 0, count: 16384 },
+      }]),
+    );
+    const r = resultOf(res, OP.OP_READ).opread;
+    assert.ok(r.status === nfsstat4.NFS4_OK);
+    const n = r.resok4.data.byteLength;
+    // 12 (COMPOUND header) + 44 (SEQUENCE) + 8 (PUTFH) + 16 (READ's head).
+    assert.equal(n, 8108, "8191 - 80 bytes, down to a multiple of 4");
   } finally {
     await h.close();
   }
