@@ -335,15 +335,6 @@ export function fattr4Of(
  * is given, in number order (a caller that encodes attributes its own
  * way). The writer is one shared by every call, so `write` must not keep
  * it; the values come back as a copy of their own size.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { FATTR4_SIZE } from "./nfs4_gen.ts";
- * import { fattr4From } from "./fattr4.ts";
- * const f = fattr4From([1 << FATTR4_SIZE], (w) => w.u64(5));
- * assert.deepEqual(f.attr_vals, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 5]));
- * ```
  */
 export function fattr4From(
   attrmask: number[],
