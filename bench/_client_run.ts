@@ -1,6 +1,7 @@
 // The NfsClient side of bench/client_bench.ts: the operations of
 // bench/nfsbench.c (the libnfs side) through netfs's NfsClient, on the same
-// paths, printing the same JSON line ({"ops", "bytes", "seconds"}). The time
+// paths, printing the same JSON line ({"ops", "bytes", "seconds"}, and
+// "cpu": the CPU seconds this process used in the timed part). The time
 // leaves out connecting and opening, as nfsbench does, but includes closing
 // a written file (its COMMIT), which nfsbench leaves out.
 //
@@ -10,6 +11,7 @@
 //       writable stream) | seqread (all of /nfsbench.dat through its readable
 //       stream) | create | stat | remove (-n files /nfsbench.d/f000000 ...,
 //       one call at a time) | readdir (/nfsbench.d)
+import { cpuUsage } from "node:process";
 import { NfsClient } from "../client/mod.ts";
 
 const [url, op, ...rest] = Deno.args;
@@ -25,7 +27,11 @@ await using nfs = await NfsClient.connect(url, {
   auth: { stamp: 0, machineName: "bench", uid: 0, gid: 0, gids: [] },
 });
 let ops = 0, bytes = 0, t0 = 0;
-const start = () => t0 = performance.now();
+let cpu0 = cpuUsage();
+const start = () => {
+  cpu0 = cpuUsage();
+  t0 = performance.now();
+};
 switch (op) {
   case "seqwrite": {
     const f = await nfs.open("/nfsbench.dat", { write: true, create: true });
@@ -72,5 +78,7 @@ switch (op) {
     throw new Error(`Unknown operation: ${op}`);
 }
 const seconds = (performance.now() - t0) / 1000;
+const used = cpuUsage(cpu0);
+const cpu = (used.user + used.system) / 1e6;
 if (op === "remove") await nfs.remove("/nfsbench.d");
-console.log(JSON.stringify({ op, ops, bytes, seconds }));
+console.log(JSON.stringify({ op, ops, bytes, seconds, cpu }));

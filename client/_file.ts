@@ -79,7 +79,7 @@ export class OpenFile implements NfsFile {
     this.#pos += p.byteLength;
     this.#size = Math.max(this.#size, this.#pos);
     this.#ahead.clear();
-    await this.#behind.write(at, p.slice());
+    await this.#behind.write(at, p, true);
     return p.byteLength;
   }
 
@@ -141,6 +141,7 @@ export class OpenFile implements NfsFile {
     } finally {
       this.#closed = true;
       this.#ahead.clear();
+      this.#behind.release();
     }
   }
 

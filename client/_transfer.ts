@@ -13,6 +13,7 @@
 // Every loop makes progress or throws: a READ that returns nothing before
 // the end of the file, or a WRITE that stores nothing, is an
 // NfsProtocolError rather than a retry forever.
+import { RECORD_POOL_MIN, RecordPool } from "../rpc/record.ts";
 import { NfsProtocolError } from "./errors.ts";
 import type { NfsProtocol } from "./_protocol.ts";
 
@@ -135,16 +136,35 @@ export async function readWhole(
   return out;
 }
 
+/**
+ * A copy of the caller's bytes in reused storage, and how many WRITEs in
+ * flight and uncommitted pieces still use it.
+ */
+interface Copy {
+  bytes: Uint8Array;
+  holds: number;
+  /** A call that used it failed: it may still be queued, so never reuse it. */
+  failed: boolean;
+}
+
 /** A written piece not yet known to be stored. */
 interface Piece {
   offset: number;
   data: Uint8Array;
   verf: Uint8Array;
+  copy: Copy | undefined;
 }
 
 /**
  * Write-behind for one file: `write` queues WRITE calls (waiting only for
  * room in the window), `flush` makes everything written durable.
+ *
+ * `write`'s `copy` keeps the caller's bytes as a copy of its own. Large
+ * copies live in storage that is reused once every WRITE of it was
+ * answered stable, or committed (a fresh 1 MiB array per write, zero-filled
+ * and faulted in page by page, costs several times the copy itself);
+ * `release` drops that storage. A copy a failed call used is left to the
+ * garbage collector: the call may still hold it.
  */
 export class WriteBehind {
   readonly #t: Target;
@@ -154,11 +174,35 @@ export class WriteBehind {
   #unstable: Piece[] = [];
   #unstableBytes = 0;
   #error: unknown;
+  #pool: RecordPool | undefined;
 
   constructor(t: Target, options: { wsize: number; commitBytes?: number }) {
     this.#t = t;
     this.#wsize = options.wsize;
     this.#commitBytes = options.commitBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Forgets the storage kept for copies (when the file closes). */
+  release(): void {
+    this.#pool = undefined;
+  }
+
+  #copy(data: Uint8Array): Copy {
+    const n = data.byteLength;
+    let bytes;
+    if (n < RECORD_POOL_MIN) bytes = data.slice();
+    else {
+      this.#pool ??= new RecordPool({ maxBytes: this.#commitBytes });
+      bytes = this.#pool.take(n);
+      bytes.set(data);
+    }
+    return { bytes, holds: 0, failed: false };
+  }
+
+  #unhold(c: Copy | undefined): void {
+    if (c !== undefined && --c.holds === 0 && !c.failed) {
+      this.#pool?.give(c.bytes);
+    }
   }
 
   /** Whether writes wait to be committed. */
@@ -167,22 +211,29 @@ export class WriteBehind {
   }
 
   /**
-   * Queues `data` at `offset`; the bytes are kept by reference until
-   * committed, so the caller must not change them. Rejects with the error
-   * of an earlier write that failed.
+   * Queues `data` at `offset`. Without `copy` the bytes are kept by
+   * reference until committed, so the caller must not change them. Rejects
+   * with the error of an earlier write that failed.
    */
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  async write(offset: number, data: Uint8Array, copy = false): Promise<void> {
+    const c = copy ? this.#copy(data) : undefined;
+    if (c !== undefined) data = c.bytes;
     for (let at = 0; at < data.byteLength; at += this.#wsize) {
       const piece = data.subarray(at, at + this.#wsize);
       while (this.#inflight.size >= this.#t.window) {
         await Promise.race(this.#inflight);
       }
       this.#check();
-      const p: Promise<void> = this.#send(offset + at, piece, false)
+      if (c !== undefined) c.holds++;
+      const p: Promise<void> = this.#send(offset + at, piece, false, c)
         .catch((e) => {
           this.#error ??= e;
+          if (c !== undefined) c.failed = true;
         })
-        .finally(() => this.#inflight.delete(p));
+        .finally(() => {
+          this.#inflight.delete(p);
+          this.#unhold(c);
+        });
       this.#inflight.add(p);
     }
     if (this.#unstableBytes >= this.#commitBytes) await this.flush();
@@ -199,12 +250,18 @@ export class WriteBehind {
     await this.drain();
     if (this.#unstable.length === 0) return;
     const verf = await this.#t.proto.commit(this.#t.fh, this.#t.path);
-    const lost = this.#unstable.filter((p) => !sameVerf(p.verf, verf));
+    const done = this.#unstable;
+    const lost = done.filter((p) => !sameVerf(p.verf, verf));
     this.#unstable = [];
     this.#unstableBytes = 0;
     // The server restarted since these were written: send them again,
     // stable this time, so no second COMMIT can disagree.
-    await pool(lost, this.#t.window, (p) => this.#send(p.offset, p.data, true));
+    await pool(
+      lost,
+      this.#t.window,
+      (p) => this.#send(p.offset, p.data, true, p.copy),
+    );
+    for (const p of done) this.#unhold(p.copy);
   }
 
   #check(): void {
@@ -215,7 +272,12 @@ export class WriteBehind {
     }
   }
 
-  async #send(offset: number, data: Uint8Array, stable: boolean) {
+  async #send(
+    offset: number,
+    data: Uint8Array,
+    stable: boolean,
+    copy: Copy | undefined,
+  ) {
     while (data.byteLength > 0) {
       const res = await this.#t.proto.write(this.#t.fh, {
         offset,
@@ -233,7 +295,9 @@ export class WriteBehind {
           offset,
           data: data.subarray(0, res.count),
           verf: res.verf,
+          copy,
         });
+        if (copy !== undefined) copy.holds++;
         this.#unstableBytes += res.count;
       }
       offset += res.count;

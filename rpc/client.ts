@@ -280,6 +280,14 @@ export interface CallOptions {
 /** Largest write that several small calls are joined into. */
 const BATCH_BYTES = 64 * 1024;
 
+/**
+ * Arguments data at least this large that an encoder passes to
+ * `XdrWriter.opaqueRef` (a WRITE's) goes to the socket from the caller's
+ * array, in a write of its own, instead of being copied into the call's
+ * buffer (and the buffer grown to hold it).
+ */
+const REF_MIN = 16 * 1024;
+
 interface Pending {
   resolve: (r: XdrReader) => void;
   reject: (e: Error) => void;
@@ -382,6 +390,10 @@ export class RpcClient {
    * `encodeArgs` writes, and resolves to a reader positioned at the
    * results. Rejects with an {@link RpcError} subclass.
    *
+   * Data of 16 KiB or more that `encodeArgs` passes to
+   * `XdrWriter.opaqueRef` (a WRITE's) is sent from the caller's array
+   * rather than copied: keep it unchanged until the call settles.
+   *
    * The numbers come first, as every RPC specification writes them; this
    * is the one public signature with more than two positional arguments.
    *
@@ -407,7 +419,7 @@ export class RpcClient {
     } else if (this.#pending.has(xid = options.xid >>> 0)) {
       return Promise.reject(new RpcError(`Xid already in flight: ${xid}`));
     }
-    const w = new XdrWriter({ size: 256, reserve: 4 });
+    const w = new XdrWriter({ size: 256, reserve: 4, refMin: REF_MIN });
     const cred = options.auth === undefined
       ? this.#cred
       : credentialOf(options.auth);
@@ -417,7 +429,7 @@ export class RpcClient {
     } catch (e) {
       return Promise.reject(e);
     }
-    const bytes = w.withHeader(recordMark);
+    const { head, tail } = w.framed(recordMark);
     return new Promise<XdrReader>((resolve, reject) => {
       const ms = options.timeoutMs ?? this.#timeoutMs;
       const deadline = ms > 0 ? performance.now() + ms : 0;
@@ -431,7 +443,8 @@ export class RpcClient {
         ms,
       });
       if (deadline > 0) this.#arm(deadline);
-      this.#queue.push(bytes);
+      this.#queue.push(head);
+      if (tail !== null) this.#queue.push(tail);
       if (!this.#writing) void this.#flush();
     });
   }

@@ -188,6 +188,35 @@ Deno.test("nfs transfer: UNSTABLE writes end with one COMMIT", async () => {
   }
 });
 
+Deno.test("nfs transfer: a file's writes copy the caller's buffer, whose reuse never reaches the file", async () => {
+  // Stable replies (MemFs) free each copy at once; UNSTABLE ones keep 64
+  // MiB of copies until the COMMIT, whose storage the next writes reuse.
+  for (const fs of [new MemFs(), new SlowUnstableFs()]) {
+    const s = serve({ fs });
+    const nfs = await client(s);
+    try {
+      const chunks = 70;
+      const buf = new Uint8Array(MiB);
+      const want = new Uint8Array(chunks * MiB);
+      const f = await nfs.create("/f");
+      for (let i = 0; i < chunks; i++) {
+        buf.fill(i + 1);
+        buf[i] = 0xff; // no two chunks alike
+        want.set(buf, i * MiB);
+        await f.write(buf);
+        buf.fill(0xee); // what a reused buffer holds next
+      }
+      await f.close();
+      const got = await nfs.readFile("/f");
+      assert.equal(got.byteLength, want.byteLength);
+      assert.equal(await sha256(got), await sha256(want));
+    } finally {
+      await nfs.close();
+      await s.close();
+    }
+  }
+});
+
 Deno.test("nfs transfer: a server that restarted (new write verifier) gets the lost data again", async () => {
   const fs = new SlowUnstableFs();
   const verf1 = new Uint8Array(8).fill(1);
@@ -208,6 +237,34 @@ Deno.test("nfs transfer: a server that restarted (new write verifier) gets the l
     await f.close(); // COMMIT on a new connection: verifier 2, not 1
     assert.equal(fs.writes - writesBefore, 3, "the three pieces went again");
     assert.equal(await sha256(await nfs.readFile("/f")), await sha256(data));
+  } finally {
+    await nfs.close();
+    await s.close();
+  }
+});
+
+Deno.test("nfs transfer: after a restart the pieces sent again are the bytes written, not the reused buffer's", async () => {
+  const fs = new SlowUnstableFs();
+  let s = serve({ fs, writeVerifier: new Uint8Array(8).fill(1) });
+  const port = s.port;
+  const nfs = await client(s);
+  try {
+    const chunks = 20; // more than the window: copies would be reused
+    const buf = new Uint8Array(MiB);
+    const want = new Uint8Array(chunks * MiB);
+    const f = await nfs.create("/f");
+    for (let i = 0; i < chunks; i++) {
+      buf.fill(i + 1);
+      want.set(buf, i * MiB);
+      await f.write(buf);
+    }
+    await f.stat(); // all landed, UNSTABLE
+    await s.close();
+    const id = (await fs.lookup(ROOT, fs.root, "f")).fileid;
+    await fs.setattr(ROOT, id, { size: 0 });
+    s = serve({ fs, port, writeVerifier: new Uint8Array(8).fill(2) });
+    await f.close();
+    assert.equal(await sha256(await nfs.readFile("/f")), await sha256(want));
   } finally {
     await nfs.close();
     await s.close();
