@@ -9,7 +9,8 @@
 //
 //   OP  seqwrite (-s MiB to /nfsbench.dat, 1 MiB writes through the file's
 //       writable stream) | seqread (all of /nfsbench.dat through its readable
-//       stream) | create | stat | remove (-n files /nfsbench.d/f000000 ...,
+//       stream) | seqreadinto (the same through read() into one 1 MiB
+//       buffer) | create | stat | remove (-n files /nfsbench.d/f000000 ...,
 //       one call at a time) | readdir (/nfsbench.d)
 import { cpuUsage } from "node:process";
 import { NfsClient } from "../client/mod.ts";
@@ -50,6 +51,17 @@ switch (op) {
     start();
     for await (const chunk of f.readable) {
       bytes += chunk.byteLength;
+      ops++;
+    }
+    break;
+  }
+  case "seqreadinto": {
+    // As nfsbench reads: into one buffer, used again for every read.
+    const f = await nfs.open("/nfsbench.dat");
+    const buf = new Uint8Array(1 << 20);
+    start();
+    for (let n = await f.read(buf); n !== null; n = await f.read(buf)) {
+      bytes += n;
       ops++;
     }
     break;

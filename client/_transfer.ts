@@ -81,6 +81,7 @@ export async function readRange(
     }, t.path);
     out.set(res.data, off);
     const n = res.data.byteLength;
+    t.proto.recycle(res.data);
     if (res.eof) {
       eof = true;
       end = Math.min(end, off + n);
@@ -314,96 +315,4 @@ export async function writeRange(
   const w = new WriteBehind(t, { wsize: at.wsize });
   await w.write(at.offset, at.data);
   await w.flush();
-}
-
-/**
- * Sequential reads with read-ahead: chunks of `rsize` aligned to `rsize`,
- * fetched up to `ahead` bytes past the one asked for. Chunks behind the
- * reader or beyond the read-ahead are dropped, so memory stays near
- * `ahead`.
- */
-export class ReadAhead {
-  readonly #t: Target;
-  readonly #rsize: number;
-  readonly #ahead: number;
-  readonly #chunks = new Map<
-    number,
-    Promise<{ data: Uint8Array; eof: boolean }>
-  >();
-
-  constructor(t: Target, options: { rsize: number; ahead: number }) {
-    this.#t = t;
-    this.#rsize = options.rsize;
-    this.#ahead = Math.max(0, options.ahead);
-  }
-
-  /** Forgets every chunk (after a write or truncate). */
-  clear(): void {
-    for (const p of this.#chunks.values()) p.catch(() => {});
-    this.#chunks.clear();
-  }
-
-  #fetch(key: number) {
-    let p = this.#chunks.get(key);
-    if (p === undefined) {
-      p = this.#t.proto.read(this.#t.fh, {
-        offset: key,
-        count: this.#rsize,
-      }, this.#t.path);
-      // A prefetch nobody reads must not surface as an unhandled rejection.
-      p.catch(() => {});
-      this.#chunks.set(key, p);
-    }
-    return p;
-  }
-
-  /**
-   * Up to `max` bytes at `pos`; an empty array with `eof` at the end.
-   */
-  async read(
-    pos: number,
-    max: number,
-  ): Promise<{ data: Uint8Array; eof: boolean }> {
-    const key = pos - pos % this.#rsize;
-    const last = key + this.#ahead;
-    for (const k of this.#chunks.keys()) {
-      if (k < key || k > last) {
-        this.#chunks.get(k)!.catch(() => {});
-        this.#chunks.delete(k);
-      }
-    }
-    const chunk = this.#fetch(key);
-    for (let k = key + this.#rsize; k <= last; k += this.#rsize) {
-      this.#fetch(k);
-    }
-    let res;
-    try {
-      res = await chunk;
-    } catch (e) {
-      this.#chunks.delete(key);
-      throw e;
-    }
-    const skip = pos - key;
-    if (skip < res.data.byteLength) {
-      const data = res.data.subarray(skip, skip + max);
-      return {
-        data,
-        eof: res.eof && skip + data.byteLength === res.data.byteLength,
-      };
-    }
-    if (res.eof) return { data: new Uint8Array(0), eof: true };
-    // A short chunk that does not reach `pos`: ask for exactly this spot.
-    this.#chunks.delete(key);
-    const direct = await this.#t.proto.read(this.#t.fh, {
-      offset: pos,
-      count: Math.min(max, this.#rsize),
-    }, this.#t.path);
-    if (direct.data.byteLength === 0 && !direct.eof) {
-      throw new NfsProtocolError(
-        "READ",
-        `no data and no end of file at offset ${pos} of ${this.#t.path}`,
-      );
-    }
-    return direct;
-  }
 }
