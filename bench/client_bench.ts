@@ -255,11 +255,9 @@ try {
       const line = `| ${row.label} | ${row.unit} | ${fmtSpread(rates[0])} | ${
         rates.slice(1).map((r) => `${fmtSpread(r)} | ${fmtRatio(r, rates[0])}`)
           .join(" | ")
-      } | ${fmtSpread(rates[0])} | ${
-        cps[s].length ? fmtSpread(cps[s]) : ""
-      } | ${cpus.map((c) => c.toFixed(1)).join(" / ")} | ${
-        clientCpus.map((c) => c.toFixed(1)).join(" / ")
-      } |`;
+      } | ${cps[s].length ? fmtSpread(cps[s]) : ""} | ${
+        cpus.map((c) => c.toFixed(1)).join(" / ")
+      } | ${clientCpus.map((c) => c.toFixed(1)).join(" / ")} |`;
       console.log(srv.name, line);
       tables[s] += line + "\n";
     }
