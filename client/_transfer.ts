@@ -176,6 +176,8 @@ export class WriteBehind {
   #unstableBytes = 0;
   #error: unknown;
   #pool: RecordPool | undefined;
+  /** A COMMIT sent while writes go on. */
+  #committing: Promise<void> | undefined;
 
   constructor(t: Target, options: { wsize: number; commitBytes?: number }) {
     this.#t = t;
@@ -208,7 +210,8 @@ export class WriteBehind {
 
   /** Whether writes wait to be committed. */
   get dirty(): boolean {
-    return this.#inflight.size > 0 || this.#unstable.length > 0;
+    return this.#inflight.size > 0 || this.#unstable.length > 0 ||
+      this.#committing !== undefined;
   }
 
   /**
@@ -237,24 +240,57 @@ export class WriteBehind {
         });
       this.#inflight.add(p);
     }
-    if (this.#unstableBytes >= this.#commitBytes) await this.flush();
+    if (this.#unstableBytes < this.#commitBytes) return;
+    // COMMIT what has been answered while the next WRITEs go on (waiting
+    // for the window to empty first stalled the pipeline); a writer that
+    // gets twice as far ahead waits for it.
+    if (this.#committing === undefined) {
+      this.#committing = this.#commit()
+        .catch((e) => {
+          this.#error ??= e;
+        })
+        .finally(() => {
+          this.#committing = undefined;
+        });
+    } else if (this.#unstableBytes >= 2 * this.#commitBytes) {
+      await this.#committing;
+      this.#check();
+    }
   }
 
-  /** Waits for the writes in flight; rejects if one failed. */
+  /** Waits for the writes (and a COMMIT) in flight; rejects if one failed. */
   async drain(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+    while (this.#inflight.size > 0 || this.#committing !== undefined) {
+      await Promise.all([...this.#inflight, this.#committing]);
+    }
     this.#check();
   }
 
   /** Makes every write so far durable (COMMIT, resending what was lost). */
   async flush(): Promise<void> {
     await this.drain();
-    if (this.#unstable.length === 0) return;
-    const verf = await this.#t.proto.commit(this.#t.fh, this.#t.path);
+    if (this.#unstable.length > 0) await this.#commit();
+  }
+
+  /**
+   * COMMITs the pieces answered so far (a COMMIT covers every WRITE the
+   * server answered before it) and sends again those the server lost.
+   */
+  async #commit(): Promise<void> {
     const done = this.#unstable;
-    const lost = done.filter((p) => !sameVerf(p.verf, verf));
+    const bytes = this.#unstableBytes;
     this.#unstable = [];
     this.#unstableBytes = 0;
+    let verf: Uint8Array;
+    try {
+      verf = await this.#t.proto.commit(this.#t.fh, this.#t.path);
+    } catch (e) {
+      // Still to be committed, by the next flush.
+      this.#unstable = done.concat(this.#unstable);
+      this.#unstableBytes += bytes;
+      throw e;
+    }
+    const lost = done.filter((p) => !sameVerf(p.verf, verf));
     // The server restarted since these were written: send them again,
     // stable this time, so no second COMMIT can disagree.
     await pool(

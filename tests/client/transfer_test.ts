@@ -2,6 +2,7 @@
 // directory, calls in flight at once, UNSTABLE writes with COMMIT and the
 // verifier check, and a connection that breaks or a server that goes away.
 import assert from "node:assert/strict";
+import { NfsError } from "../../client/errors.ts";
 import { NfsClient } from "../../client/nfs_client.ts";
 import { RpcClosedError } from "../../rpc/client.ts";
 import { serveRpc } from "../../rpc/server.ts";
@@ -9,6 +10,7 @@ import { ExportTable } from "../../server/exports.ts";
 import { mountProgram } from "../../server/mount.ts";
 import { nfs3Program } from "../../server/nfs3/program.ts";
 import { portmapPrograms } from "../../server/portmap.ts";
+import { VfsError } from "../../vfs/errors.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import {
   type Credentials,
@@ -265,6 +267,38 @@ Deno.test("nfs transfer: after a restart the pieces sent again are the bytes wri
     s = serve({ fs, port, writeVerifier: new Uint8Array(8).fill(2) });
     await f.close();
     assert.equal(await sha256(await nfs.readFile("/f")), await sha256(want));
+  } finally {
+    await nfs.close();
+    await s.close();
+  }
+});
+
+Deno.test("nfs transfer: a COMMIT sent while writes go on, when it fails, fails the file's next call", async () => {
+  class FailingCommitFs extends SlowUnstableFs {
+    override commit(cred: Credentials, id: FileId): Promise<void> {
+      this.commits++;
+      return Promise.reject(new VfsError("EIO", "Disk on fire"));
+    }
+  }
+  const fs = new FailingCommitFs();
+  const s = serve({ fs });
+  const nfs = await client(s);
+  try {
+    const f = await nfs.create("/f");
+    const buf = new Uint8Array(MiB).fill(1);
+    let failed: unknown;
+    // 64 MiB of UNSTABLE writes start a COMMIT; its failure surfaces in a
+    // later write, or at the latest in close.
+    try {
+      for (let i = 0; i < 80; i++) await f.write(buf);
+      await f.close();
+    } catch (e) {
+      failed = e;
+    }
+    assert.ok(failed instanceof NfsError, `got ${failed}`);
+    assert.equal(failed.procedure, "COMMIT");
+    assert.equal(failed.statusName, "NFS3ERR_IO");
+    assert.ok(fs.commits >= 1);
   } finally {
     await nfs.close();
     await s.close();
