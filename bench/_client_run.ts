@@ -1,6 +1,7 @@
 // The NfsClient side of bench/client_bench.ts: the operations of
 // bench/nfsbench.c (the libnfs side) through netfs's NfsClient, on the same
-// paths, printing the same JSON line ({"ops", "bytes", "seconds"}). The time
+// paths, printing the same JSON line ({"ops", "bytes", "seconds"}, and
+// "cpu": the CPU seconds this process used in the timed part). The time
 // leaves out connecting and opening, as nfsbench does, but includes closing
 // a written file (its COMMIT), which nfsbench leaves out.
 //
@@ -8,8 +9,10 @@
 //
 //   OP  seqwrite (-s MiB to /nfsbench.dat, 1 MiB writes through the file's
 //       writable stream) | seqread (all of /nfsbench.dat through its readable
-//       stream) | create | stat | remove (-n files /nfsbench.d/f000000 ...,
+//       stream) | seqreadinto (the same through read() into one 1 MiB
+//       buffer) | create | stat | remove (-n files /nfsbench.d/f000000 ...,
 //       one call at a time) | readdir (/nfsbench.d)
+import { cpuUsage } from "node:process";
 import { NfsClient } from "../client/mod.ts";
 
 const [url, op, ...rest] = Deno.args;
@@ -25,7 +28,11 @@ await using nfs = await NfsClient.connect(url, {
   auth: { stamp: 0, machineName: "bench", uid: 0, gid: 0, gids: [] },
 });
 let ops = 0, bytes = 0, t0 = 0;
-const start = () => t0 = performance.now();
+let cpu0 = cpuUsage();
+const start = () => {
+  cpu0 = cpuUsage();
+  t0 = performance.now();
+};
 switch (op) {
   case "seqwrite": {
     const f = await nfs.open("/nfsbench.dat", { write: true, create: true });
@@ -44,6 +51,17 @@ switch (op) {
     start();
     for await (const chunk of f.readable) {
       bytes += chunk.byteLength;
+      ops++;
+    }
+    break;
+  }
+  case "seqreadinto": {
+    // As nfsbench reads: into one buffer, used again for every read.
+    const f = await nfs.open("/nfsbench.dat");
+    const buf = new Uint8Array(1 << 20);
+    start();
+    for (let n = await f.read(buf); n !== null; n = await f.read(buf)) {
+      bytes += n;
       ops++;
     }
     break;
@@ -72,5 +90,7 @@ switch (op) {
     throw new Error(`Unknown operation: ${op}`);
 }
 const seconds = (performance.now() - t0) / 1000;
+const used = cpuUsage(cpu0);
+const cpu = (used.user + used.system) / 1e6;
 if (op === "remove") await nfs.remove("/nfsbench.d");
-console.log(JSON.stringify({ op, ops, bytes, seconds }));
+console.log(JSON.stringify({ op, ops, bytes, seconds, cpu }));

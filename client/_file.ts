@@ -2,7 +2,8 @@
 
 import { fileInfoOf, type NfsFileInfo } from "./file_info.ts";
 import type { NfsFile } from "./nfs_file.ts";
-import { ReadAhead, type Target, WriteBehind } from "./_transfer.ts";
+import { ReadAhead } from "./_read_ahead.ts";
+import { type Target, WriteBehind } from "./_transfer.ts";
 
 /** How a file was opened and what it may use. */
 export interface NfsFileSetup {
@@ -65,11 +66,10 @@ export class OpenFile implements NfsFile {
     if (p.byteLength === 0) return 0;
     // Our own writes must reach the server before we read over them.
     if (this.#behind.dirty) await this.#behind.drain();
-    const { data, eof } = await this.#ahead.read(this.#pos, p.byteLength);
-    if (data.byteLength === 0 && eof) return null;
-    p.set(data);
-    this.#pos += data.byteLength;
-    return data.byteLength;
+    const { n, eof } = await this.#ahead.readInto(this.#pos, p);
+    if (n === 0 && eof) return null;
+    this.#pos += n;
+    return n;
   }
 
   async write(p: Uint8Array): Promise<number> {
@@ -79,7 +79,7 @@ export class OpenFile implements NfsFile {
     this.#pos += p.byteLength;
     this.#size = Math.max(this.#size, this.#pos);
     this.#ahead.clear();
-    await this.#behind.write(at, p.slice());
+    await this.#behind.write(at, p, true);
     return p.byteLength;
   }
 
@@ -141,6 +141,7 @@ export class OpenFile implements NfsFile {
     } finally {
       this.#closed = true;
       this.#ahead.clear();
+      this.#behind.release();
     }
   }
 

@@ -53,6 +53,11 @@ export interface NfsProtocol {
     at: { offset: number; count: number },
     path: string,
   ): Promise<{ data: Uint8Array; eof: boolean }>;
+  /**
+   * Hands back the storage of `read`'s data once it was copied out and no
+   * view of it is used again.
+   */
+  recycle(data: Uint8Array): void;
   /** `stable`: false asks for UNSTABLE (commit later), true FILE_SYNC. */
   write(
     fh: Uint8Array,

@@ -13,6 +13,7 @@
 // Every loop makes progress or throws: a READ that returns nothing before
 // the end of the file, or a WRITE that stores nothing, is an
 // NfsProtocolError rather than a retry forever.
+import { RECORD_POOL_MIN, RecordPool } from "../rpc/record.ts";
 import { NfsProtocolError } from "./errors.ts";
 import type { NfsProtocol } from "./_protocol.ts";
 
@@ -80,6 +81,7 @@ export async function readRange(
     }, t.path);
     out.set(res.data, off);
     const n = res.data.byteLength;
+    t.proto.recycle(res.data);
     if (res.eof) {
       eof = true;
       end = Math.min(end, off + n);
@@ -135,16 +137,35 @@ export async function readWhole(
   return out;
 }
 
+/**
+ * A copy of the caller's bytes in reused storage, and how many WRITEs in
+ * flight and uncommitted pieces still use it.
+ */
+interface Copy {
+  bytes: Uint8Array;
+  holds: number;
+  /** A call that used it failed: it may still be queued, so never reuse it. */
+  failed: boolean;
+}
+
 /** A written piece not yet known to be stored. */
 interface Piece {
   offset: number;
   data: Uint8Array;
   verf: Uint8Array;
+  copy: Copy | undefined;
 }
 
 /**
  * Write-behind for one file: `write` queues WRITE calls (waiting only for
  * room in the window), `flush` makes everything written durable.
+ *
+ * `write`'s `copy` keeps the caller's bytes as a copy of its own. Large
+ * copies live in storage that is reused once every WRITE of it was
+ * answered stable, or committed (a fresh 1 MiB array per write, zero-filled
+ * and faulted in page by page, costs several times the copy itself);
+ * `release` drops that storage. A copy a failed call used is left to the
+ * garbage collector: the call may still hold it.
  */
 export class WriteBehind {
   readonly #t: Target;
@@ -154,6 +175,9 @@ export class WriteBehind {
   #unstable: Piece[] = [];
   #unstableBytes = 0;
   #error: unknown;
+  #pool: RecordPool | undefined;
+  /** A COMMIT sent while writes go on. */
+  #committing: Promise<void> | undefined;
 
   constructor(t: Target, options: { wsize: number; commitBytes?: number }) {
     this.#t = t;
@@ -161,50 +185,120 @@ export class WriteBehind {
     this.#commitBytes = options.commitBytes ?? 64 * 1024 * 1024;
   }
 
+  /** Forgets the storage kept for copies (when the file closes). */
+  release(): void {
+    this.#pool = undefined;
+  }
+
+  #copy(data: Uint8Array): Copy {
+    const n = data.byteLength;
+    let bytes;
+    if (n < RECORD_POOL_MIN) bytes = data.slice();
+    else {
+      this.#pool ??= new RecordPool({ maxBytes: this.#commitBytes });
+      bytes = this.#pool.take(n);
+      bytes.set(data);
+    }
+    return { bytes, holds: 0, failed: false };
+  }
+
+  #unhold(c: Copy | undefined): void {
+    if (c !== undefined && --c.holds === 0 && !c.failed) {
+      this.#pool?.give(c.bytes);
+    }
+  }
+
   /** Whether writes wait to be committed. */
   get dirty(): boolean {
-    return this.#inflight.size > 0 || this.#unstable.length > 0;
+    return this.#inflight.size > 0 || this.#unstable.length > 0 ||
+      this.#committing !== undefined;
   }
 
   /**
-   * Queues `data` at `offset`; the bytes are kept by reference until
-   * committed, so the caller must not change them. Rejects with the error
-   * of an earlier write that failed.
+   * Queues `data` at `offset`. Without `copy` the bytes are kept by
+   * reference until committed, so the caller must not change them. Rejects
+   * with the error of an earlier write that failed.
    */
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  async write(offset: number, data: Uint8Array, copy = false): Promise<void> {
+    const c = copy ? this.#copy(data) : undefined;
+    if (c !== undefined) data = c.bytes;
     for (let at = 0; at < data.byteLength; at += this.#wsize) {
       const piece = data.subarray(at, at + this.#wsize);
       while (this.#inflight.size >= this.#t.window) {
         await Promise.race(this.#inflight);
       }
       this.#check();
-      const p: Promise<void> = this.#send(offset + at, piece, false)
+      if (c !== undefined) c.holds++;
+      const p: Promise<void> = this.#send(offset + at, piece, false, c)
+        .catch((e) => {
+          this.#error ??= e;
+          if (c !== undefined) c.failed = true;
+        })
+        .finally(() => {
+          this.#inflight.delete(p);
+          this.#unhold(c);
+        });
+      this.#inflight.add(p);
+    }
+    if (this.#unstableBytes < this.#commitBytes) return;
+    // COMMIT what has been answered while the next WRITEs go on (waiting
+    // for the window to empty first stalled the pipeline); a writer that
+    // gets twice as far ahead waits for it.
+    if (this.#committing === undefined) {
+      this.#committing = this.#commit()
         .catch((e) => {
           this.#error ??= e;
         })
-        .finally(() => this.#inflight.delete(p));
-      this.#inflight.add(p);
+        .finally(() => {
+          this.#committing = undefined;
+        });
+    } else if (this.#unstableBytes >= 2 * this.#commitBytes) {
+      await this.#committing;
+      this.#check();
     }
-    if (this.#unstableBytes >= this.#commitBytes) await this.flush();
   }
 
-  /** Waits for the writes in flight; rejects if one failed. */
+  /** Waits for the writes (and a COMMIT) in flight; rejects if one failed. */
   async drain(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+    while (this.#inflight.size > 0 || this.#committing !== undefined) {
+      await Promise.all([...this.#inflight, this.#committing]);
+    }
     this.#check();
   }
 
   /** Makes every write so far durable (COMMIT, resending what was lost). */
   async flush(): Promise<void> {
     await this.drain();
-    if (this.#unstable.length === 0) return;
-    const verf = await this.#t.proto.commit(this.#t.fh, this.#t.path);
-    const lost = this.#unstable.filter((p) => !sameVerf(p.verf, verf));
+    if (this.#unstable.length > 0) await this.#commit();
+  }
+
+  /**
+   * COMMITs the pieces answered so far (a COMMIT covers every WRITE the
+   * server answered before it) and sends again those the server lost.
+   */
+  async #commit(): Promise<void> {
+    const done = this.#unstable;
+    const bytes = this.#unstableBytes;
     this.#unstable = [];
     this.#unstableBytes = 0;
+    let verf: Uint8Array;
+    try {
+      verf = await this.#t.proto.commit(this.#t.fh, this.#t.path);
+    } catch (e) {
+      // Still to be committed, by the next flush.
+      this.#unstable = done.concat(this.#unstable);
+      this.#unstableBytes += bytes;
+      throw e;
+    }
+    const lost = done.filter((p) => !sameVerf(p.verf, verf));
     // The server restarted since these were written: send them again,
     // stable this time, so no second COMMIT can disagree.
-    await pool(lost, this.#t.window, (p) => this.#send(p.offset, p.data, true));
+    await pool(
+      lost,
+      this.#t.window,
+      (p) => this.#send(p.offset, p.data, true, p.copy),
+    );
+    for (const p of done) this.#unhold(p.copy);
   }
 
   #check(): void {
@@ -215,7 +309,12 @@ export class WriteBehind {
     }
   }
 
-  async #send(offset: number, data: Uint8Array, stable: boolean) {
+  async #send(
+    offset: number,
+    data: Uint8Array,
+    stable: boolean,
+    copy: Copy | undefined,
+  ) {
     while (data.byteLength > 0) {
       const res = await this.#t.proto.write(this.#t.fh, {
         offset,
@@ -233,7 +332,9 @@ export class WriteBehind {
           offset,
           data: data.subarray(0, res.count),
           verf: res.verf,
+          copy,
         });
+        if (copy !== undefined) copy.holds++;
         this.#unstableBytes += res.count;
       }
       offset += res.count;
@@ -250,96 +351,4 @@ export async function writeRange(
   const w = new WriteBehind(t, { wsize: at.wsize });
   await w.write(at.offset, at.data);
   await w.flush();
-}
-
-/**
- * Sequential reads with read-ahead: chunks of `rsize` aligned to `rsize`,
- * fetched up to `ahead` bytes past the one asked for. Chunks behind the
- * reader or beyond the read-ahead are dropped, so memory stays near
- * `ahead`.
- */
-export class ReadAhead {
-  readonly #t: Target;
-  readonly #rsize: number;
-  readonly #ahead: number;
-  readonly #chunks = new Map<
-    number,
-    Promise<{ data: Uint8Array; eof: boolean }>
-  >();
-
-  constructor(t: Target, options: { rsize: number; ahead: number }) {
-    this.#t = t;
-    this.#rsize = options.rsize;
-    this.#ahead = Math.max(0, options.ahead);
-  }
-
-  /** Forgets every chunk (after a write or truncate). */
-  clear(): void {
-    for (const p of this.#chunks.values()) p.catch(() => {});
-    this.#chunks.clear();
-  }
-
-  #fetch(key: number) {
-    let p = this.#chunks.get(key);
-    if (p === undefined) {
-      p = this.#t.proto.read(this.#t.fh, {
-        offset: key,
-        count: this.#rsize,
-      }, this.#t.path);
-      // A prefetch nobody reads must not surface as an unhandled rejection.
-      p.catch(() => {});
-      this.#chunks.set(key, p);
-    }
-    return p;
-  }
-
-  /**
-   * Up to `max` bytes at `pos`; an empty array with `eof` at the end.
-   */
-  async read(
-    pos: number,
-    max: number,
-  ): Promise<{ data: Uint8Array; eof: boolean }> {
-    const key = pos - pos % this.#rsize;
-    const last = key + this.#ahead;
-    for (const k of this.#chunks.keys()) {
-      if (k < key || k > last) {
-        this.#chunks.get(k)!.catch(() => {});
-        this.#chunks.delete(k);
-      }
-    }
-    const chunk = this.#fetch(key);
-    for (let k = key + this.#rsize; k <= last; k += this.#rsize) {
-      this.#fetch(k);
-    }
-    let res;
-    try {
-      res = await chunk;
-    } catch (e) {
-      this.#chunks.delete(key);
-      throw e;
-    }
-    const skip = pos - key;
-    if (skip < res.data.byteLength) {
-      const data = res.data.subarray(skip, skip + max);
-      return {
-        data,
-        eof: res.eof && skip + data.byteLength === res.data.byteLength,
-      };
-    }
-    if (res.eof) return { data: new Uint8Array(0), eof: true };
-    // A short chunk that does not reach `pos`: ask for exactly this spot.
-    this.#chunks.delete(key);
-    const direct = await this.#t.proto.read(this.#t.fh, {
-      offset: pos,
-      count: Math.min(max, this.#rsize),
-    }, this.#t.path);
-    if (direct.data.byteLength === 0 && !direct.eof) {
-      throw new NfsProtocolError(
-        "READ",
-        `no data and no end of file at offset ${pos} of ${this.#t.path}`,
-      );
-    }
-    return direct;
-  }
 }

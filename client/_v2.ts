@@ -186,6 +186,10 @@ export class Nfs2Protocol implements NfsProtocol {
     return { data: res.data, eof: end >= res.attributes.size };
   }
 
+  recycle(data: Uint8Array): void {
+    this.nfs.rpc.recycle?.(data);
+  }
+
   async write(
     fh: Uint8Array,
     at: { offset: number; data: Uint8Array; stable: boolean },

@@ -73,6 +73,10 @@ export class Nfs3Protocol implements NfsProtocol {
     return { data: res.data, eof: res.eof };
   }
 
+  recycle(data: Uint8Array): void {
+    this.nfs.rpc.recycle?.(data);
+  }
+
   async write(
     fh: Uint8Array,
     at: { offset: number; data: Uint8Array; stable: boolean },

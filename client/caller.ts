@@ -72,6 +72,12 @@ export interface RpcCaller {
   close(): void;
   /** Resolves when the connection's read loop has ended, after `close`. */
   readonly closed: Promise<void>;
+  /**
+   * Hands back the storage of a reply no view of which is used again (see
+   * `RpcClient.recycle`). Optional: a caller without it lets the garbage
+   * collector have the reply.
+   */
+  recycle?(bytes: Uint8Array): void;
 }
 
 /** Options of {@link ReconnectingRpc.connect}. */
@@ -180,6 +186,16 @@ export class ReconnectingRpc implements RpcCaller {
         }
       }
     }
+  }
+
+  /**
+   * Hands back the storage of a reply no view of which is used again (see
+   * `RpcClient.recycle`); a reply of an earlier connection is ignored.
+   *
+   * @param bytes A view of a reply.
+   */
+  recycle(bytes: Uint8Array): void {
+    this.#rpc?.recycle(bytes);
   }
 
   /** Closes the connection for good; waiting calls fail. */

@@ -54,6 +54,7 @@ import {
   type NfsFileInfo,
   type NfsFsStats,
 } from "./file_info.ts";
+import { NfsError } from "./errors.ts";
 import { type Opened, openUrl } from "./_open.ts";
 import { NFS2_MAX_SIZE, tooLarge } from "./_v2.ts";
 import type { NfsFile } from "./nfs_file.ts";
@@ -369,12 +370,21 @@ export class NfsClient implements AsyncDisposable {
    */
   async remove(path: string, options: NfsRemoveOptions = {}): Promise<void> {
     const p = await this.#walker.parent(path);
-    const f = await this.#proto.lookup(p.dir, p.name, path);
-    const type = (f.attrs ?? await this.#proto.getattr(f.handle, path)).type;
-    if (type !== Ftype3.DIR) {
+    // REMOVE first: most removes are of files, and then it is the one
+    // round trip. When it fails, LOOKUP tells a directory (for RMDIR) from
+    // anything else (REMOVE's error stands), and a name that is not there
+    // fails in LOOKUP as it always did.
+    let refused: NfsError;
+    try {
       await this.#proto.remove(p.dir, p.name, path);
       return;
+    } catch (e) {
+      if (!(e instanceof NfsError)) throw e;
+      refused = e;
     }
+    const f = await this.#proto.lookup(p.dir, p.name, path);
+    const type = (f.attrs ?? await this.#proto.getattr(f.handle, path)).type;
+    if (type !== Ftype3.DIR) throw refused;
     if (options.recursive) await emptyDir(this.#tree, f.handle, path);
     await this.#proto.rmdir(p.dir, p.name, path);
   }

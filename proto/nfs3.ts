@@ -27,8 +27,9 @@
  * instead of failing, 64-bit numbers in results lose precision above 2^53,
  * and directory cookies stay `bigint`.
  *
- * Copies: {@link encodeReadRes} passes READ data to `XdrWriter.opaqueRef`,
- * so a writer made with `refMin` sends it without copying; WRITE data and
+ * Copies: {@link encodeReadRes} and {@link encodeWriteArgs} pass the data
+ * to `XdrWriter.opaqueRef`, so a writer made with `refMin` (the server's
+ * replies, `RpcClient`'s calls) sends it without copying; WRITE data and
  * READ results decode as views into the received record.
  *
  * Not here: READDIR's paging by byte count (server/nfs3/readdir.ts counts
@@ -605,13 +606,16 @@ export interface WriteArgs {
   data: Uint8Array;
 }
 
-/** Encodes WRITE arguments. */
+/**
+ * Encodes WRITE arguments; the data goes to `XdrWriter.opaqueRef`, kept by
+ * reference by a writer made with `refMin`.
+ */
 export function encodeWriteArgs(w: XdrWriter, a: WriteArgs): void {
   encodeFh3(w, a.file);
   w.u64(a.offset);
   w.u32(a.count);
   w.u32(a.stable);
-  w.opaque(a.data);
+  w.opaqueRef(a.data);
 }
 
 /** Decodes WRITE arguments; `maxData` bounds the data length. */

@@ -47,7 +47,12 @@ import {
   RejectStat,
 } from "./message.ts";
 import type { AuthSysParms } from "./program.ts";
-import { DEFAULT_MAX_RECORD, recordMark, RecordReader } from "./record.ts";
+import {
+  DEFAULT_MAX_RECORD,
+  recordMark,
+  RecordPool,
+  RecordReader,
+} from "./record.ts";
 import { XdrReader, XdrWriter } from "./xdr.ts";
 
 /**
@@ -280,6 +285,14 @@ export interface CallOptions {
 /** Largest write that several small calls are joined into. */
 const BATCH_BYTES = 64 * 1024;
 
+/**
+ * Arguments data at least this large that an encoder passes to
+ * `XdrWriter.opaqueRef` (a WRITE's) goes to the socket from the caller's
+ * array, in a write of its own, instead of being copied into the call's
+ * buffer (and the buffer grown to hold it).
+ */
+const REF_MIN = 16 * 1024;
+
 interface Pending {
   resolve: (r: XdrReader) => void;
   reject: (e: Error) => void;
@@ -329,6 +342,8 @@ export class RpcClient {
   readonly #cred: OpaqueAuth;
   readonly #timeoutMs: number;
   readonly #reader: RecordReader;
+  /** Storage for large replies, handed back with `recycle`. */
+  readonly #pool = new RecordPool();
   readonly #queue: Uint8Array[] = [];
   #writing = false;
   #staging: Uint8Array | undefined;
@@ -345,6 +360,7 @@ export class RpcClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#reader = new RecordReader(conn, {
       maxRecordSize: options.maxRecordSize ?? DEFAULT_MAX_RECORD,
+      pool: this.#pool,
     });
     this.#xid = crypto.getRandomValues(new Uint32Array(1))[0];
     this.closed = this.#readLoop();
@@ -382,6 +398,10 @@ export class RpcClient {
    * `encodeArgs` writes, and resolves to a reader positioned at the
    * results. Rejects with an {@link RpcError} subclass.
    *
+   * Data of 16 KiB or more that `encodeArgs` passes to
+   * `XdrWriter.opaqueRef` (a WRITE's) is sent from the caller's array
+   * rather than copied: keep it unchanged until the call settles.
+   *
    * The numbers come first, as every RPC specification writes them; this
    * is the one public signature with more than two positional arguments.
    *
@@ -407,7 +427,7 @@ export class RpcClient {
     } else if (this.#pending.has(xid = options.xid >>> 0)) {
       return Promise.reject(new RpcError(`Xid already in flight: ${xid}`));
     }
-    const w = new XdrWriter({ size: 256, reserve: 4 });
+    const w = new XdrWriter({ size: 256, reserve: 4, refMin: REF_MIN });
     const cred = options.auth === undefined
       ? this.#cred
       : credentialOf(options.auth);
@@ -417,7 +437,7 @@ export class RpcClient {
     } catch (e) {
       return Promise.reject(e);
     }
-    const bytes = w.withHeader(recordMark);
+    const { head, tail } = w.framed(recordMark);
     return new Promise<XdrReader>((resolve, reject) => {
       const ms = options.timeoutMs ?? this.#timeoutMs;
       const deadline = ms > 0 ? performance.now() + ms : 0;
@@ -431,9 +451,23 @@ export class RpcClient {
         ms,
       });
       if (deadline > 0) this.#arm(deadline);
-      this.#queue.push(bytes);
+      this.#queue.push(head);
+      if (tail !== null) this.#queue.push(tail);
       if (!this.#writing) void this.#flush();
     });
+  }
+
+  /**
+   * Hands back the storage of a reply the caller is done with: `bytes` is
+   * any view of it (a READ's data), and neither it nor any other view of
+   * that reply may be used again. Large replies are read into reused
+   * storage, which saves a fresh, zero-filled array per 1 MiB READ; any
+   * other array is ignored.
+   *
+   * @param bytes A view of a reply this client delivered.
+   */
+  recycle(bytes: Uint8Array): void {
+    this.#pool.give(new Uint8Array(bytes.buffer as ArrayBuffer));
   }
 
   /**

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { NfsError } from "../../client/errors.ts";
 import type { NfsClient } from "../../client/nfs_client.ts";
+import { MemFs } from "../../vfs/memfs.ts";
+import type { Credentials, FileId } from "../../vfs/types.ts";
 import { client, serve } from "./_server.ts";
 
 async function withClient(
@@ -186,6 +188,40 @@ Deno.test("nfs client: remove of a non-empty directory is NOTEMPTY; recursive re
     assert.deepEqual(await names(nfs, "/"), []);
     await assert.rejects(nfs.remove("/t"), Deno.errors.NotFound);
   });
+});
+
+/** A MemFs that counts the names looked up. */
+class CountingFs extends MemFs {
+  lookups: string[] = [];
+  override lookup(cred: Credentials, dir: FileId, name: string) {
+    this.lookups.push(name);
+    return super.lookup(cred, dir, name);
+  }
+}
+
+Deno.test("nfs client: remove of a file is one REMOVE; a missing name still fails in LOOKUP", async () => {
+  const fs = new CountingFs();
+  const s = serve({ fs });
+  const nfs = await client(s);
+  try {
+    await nfs.mkdir("/d");
+    await nfs.writeTextFile("/d/f", "x");
+    fs.lookups = [];
+    await nfs.remove("/d/f");
+    assert.deepEqual(fs.lookups, ["d"], "the parent only: no LOOKUP of f");
+    await assert.rejects(
+      nfs.remove("/d/f"),
+      (e) =>
+        e instanceof Deno.errors.NotFound && e instanceof NfsError &&
+        e.procedure === "LOOKUP" && e.path === "/d/f",
+    );
+    // A directory: REMOVE refuses it, LOOKUP says what it is, RMDIR.
+    await nfs.remove("/d");
+    assert.deepEqual(await names(nfs, "/"), []);
+  } finally {
+    await nfs.close();
+    await s.close();
+  }
 });
 
 Deno.test("nfs client: remove takes away a link, not its target", async () => {

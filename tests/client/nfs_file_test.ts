@@ -99,6 +99,34 @@ Deno.test("nfs file: read-ahead serves a sequential reader across chunk edges", 
   }, { readahead: 3 * 1024 * 1024 });
 });
 
+Deno.test("nfs file: reads into a buffer reuse READ storage; chunks the readable gave out stay as they were", async () => {
+  await withClient(async (nfs) => {
+    const MiB = 1024 * 1024;
+    const data = new Uint8Array(40 * MiB).map((_, i) => (i >> 20) + i);
+    await nfs.writeFile("/big", data);
+    // read(p) copies each 1 MiB READ out: its storage serves the next READs.
+    const f = await nfs.open("/big");
+    const buf = new Uint8Array(MiB);
+    for (let i = 0; i < 40; i++) {
+      assert.equal(await f.read(buf), MiB);
+      assert.deepEqual(buf, data.subarray(i * MiB, (i + 1) * MiB), `MiB ${i}`);
+    }
+    assert.equal(await f.read(buf), null);
+    // Chunks from the readable are the caller's: reads after them, by
+    // read(p) on the same file, must not overwrite them.
+    await f.seek(0);
+    const reader = f.readable.getReader();
+    const kept: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) kept.push((await reader.read()).value!);
+    reader.releaseLock();
+    for (let i = 0; i < 30; i++) assert.equal(await f.read(buf), MiB);
+    for (const [i, c] of kept.entries()) {
+      assert.deepEqual(c, data.subarray(i * MiB, (i + 1) * MiB), `chunk ${i}`);
+    }
+    await f.close();
+  });
+});
+
 Deno.test("nfs file: reading what this file just wrote sees the new bytes", async () => {
   await withClient(async (nfs) => {
     await nfs.writeTextFile("/rw", "aaaaaaaaaa");

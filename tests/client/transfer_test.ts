@@ -2,6 +2,7 @@
 // directory, calls in flight at once, UNSTABLE writes with COMMIT and the
 // verifier check, and a connection that breaks or a server that goes away.
 import assert from "node:assert/strict";
+import { NfsError } from "../../client/errors.ts";
 import { NfsClient } from "../../client/nfs_client.ts";
 import { RpcClosedError } from "../../rpc/client.ts";
 import { serveRpc } from "../../rpc/server.ts";
@@ -9,6 +10,7 @@ import { ExportTable } from "../../server/exports.ts";
 import { mountProgram } from "../../server/mount.ts";
 import { nfs3Program } from "../../server/nfs3/program.ts";
 import { portmapPrograms } from "../../server/portmap.ts";
+import { VfsError } from "../../vfs/errors.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import {
   type Credentials,
@@ -188,6 +190,35 @@ Deno.test("nfs transfer: UNSTABLE writes end with one COMMIT", async () => {
   }
 });
 
+Deno.test("nfs transfer: a file's writes copy the caller's buffer, whose reuse never reaches the file", async () => {
+  // Stable replies (MemFs) free each copy at once; UNSTABLE ones keep 64
+  // MiB of copies until the COMMIT, whose storage the next writes reuse.
+  for (const fs of [new MemFs(), new SlowUnstableFs()]) {
+    const s = serve({ fs });
+    const nfs = await client(s);
+    try {
+      const chunks = 70;
+      const buf = new Uint8Array(MiB);
+      const want = new Uint8Array(chunks * MiB);
+      const f = await nfs.create("/f");
+      for (let i = 0; i < chunks; i++) {
+        buf.fill(i + 1);
+        buf[i] = 0xff; // no two chunks alike
+        want.set(buf, i * MiB);
+        await f.write(buf);
+        buf.fill(0xee); // what a reused buffer holds next
+      }
+      await f.close();
+      const got = await nfs.readFile("/f");
+      assert.equal(got.byteLength, want.byteLength);
+      assert.equal(await sha256(got), await sha256(want));
+    } finally {
+      await nfs.close();
+      await s.close();
+    }
+  }
+});
+
 Deno.test("nfs transfer: a server that restarted (new write verifier) gets the lost data again", async () => {
   const fs = new SlowUnstableFs();
   const verf1 = new Uint8Array(8).fill(1);
@@ -208,6 +239,66 @@ Deno.test("nfs transfer: a server that restarted (new write verifier) gets the l
     await f.close(); // COMMIT on a new connection: verifier 2, not 1
     assert.equal(fs.writes - writesBefore, 3, "the three pieces went again");
     assert.equal(await sha256(await nfs.readFile("/f")), await sha256(data));
+  } finally {
+    await nfs.close();
+    await s.close();
+  }
+});
+
+Deno.test("nfs transfer: after a restart the pieces sent again are the bytes written, not the reused buffer's", async () => {
+  const fs = new SlowUnstableFs();
+  let s = serve({ fs, writeVerifier: new Uint8Array(8).fill(1) });
+  const port = s.port;
+  const nfs = await client(s);
+  try {
+    const chunks = 20; // more than the window: copies would be reused
+    const buf = new Uint8Array(MiB);
+    const want = new Uint8Array(chunks * MiB);
+    const f = await nfs.create("/f");
+    for (let i = 0; i < chunks; i++) {
+      buf.fill(i + 1);
+      want.set(buf, i * MiB);
+      await f.write(buf);
+    }
+    await f.stat(); // all landed, UNSTABLE
+    await s.close();
+    const id = (await fs.lookup(ROOT, fs.root, "f")).fileid;
+    await fs.setattr(ROOT, id, { size: 0 });
+    s = serve({ fs, port, writeVerifier: new Uint8Array(8).fill(2) });
+    await f.close();
+    assert.equal(await sha256(await nfs.readFile("/f")), await sha256(want));
+  } finally {
+    await nfs.close();
+    await s.close();
+  }
+});
+
+Deno.test("nfs transfer: a COMMIT sent while writes go on, when it fails, fails the file's next call", async () => {
+  class FailingCommitFs extends SlowUnstableFs {
+    override commit(cred: Credentials, id: FileId): Promise<void> {
+      this.commits++;
+      return Promise.reject(new VfsError("EIO", "Disk on fire"));
+    }
+  }
+  const fs = new FailingCommitFs();
+  const s = serve({ fs });
+  const nfs = await client(s);
+  try {
+    const f = await nfs.create("/f");
+    const buf = new Uint8Array(MiB).fill(1);
+    let failed: unknown;
+    // 64 MiB of UNSTABLE writes start a COMMIT; its failure surfaces in a
+    // later write, or at the latest in close.
+    try {
+      for (let i = 0; i < 80; i++) await f.write(buf);
+      await f.close();
+    } catch (e) {
+      failed = e;
+    }
+    assert.ok(failed instanceof NfsError, `got ${failed}`);
+    assert.equal(failed.procedure, "COMMIT");
+    assert.equal(failed.statusName, "NFS3ERR_IO");
+    assert.ok(fs.commits >= 1);
   } finally {
     await nfs.close();
     await s.close();
