@@ -275,7 +275,7 @@ Deno.test("nfs transfer: after a restart the pieces sent again are the bytes wri
 
 Deno.test("nfs transfer: a COMMIT sent while writes go on, when it fails, fails the file's next call", async () => {
   class FailingCommitFs extends SlowUnstableFs {
-    override commit(cred: Credentials, id: FileId): Promise<void> {
+    override commit(_cred: Credentials, _id: FileId): Promise<void> {
       this.commits++;
       return Promise.reject(new VfsError("EIO", "Disk on fire"));
     }
