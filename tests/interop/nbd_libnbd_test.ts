@@ -70,7 +70,7 @@ Deno.test("libnbd: nbdinfo --list --json shows exports and capabilities", async 
     }
     assert.equal(mem.is_read_only, false);
     assert.equal(mem.block_size_minimum, 1);
-    assert.equal(mem.block_size_maximum, 32 * MiB);
+    assert.equal(mem.block_size_maximum, 64 * MiB);
     const ro = byName.ro;
     assert.equal(ro.is_read_only, true);
     assert.equal(ro.can_trim, false);
