@@ -2,7 +2,8 @@
  * The shell of the transmission phase: reads request headers and payloads
  * from the stream, asks `_commands.ts` what each means, runs many at once
  * against the device (bounded by count and by bytes), and writes each reply
- * whole as it completes. Every byte it sends is built by `_commands.ts` and
+ * whole as it completes; the replies to the requests that one socket read
+ * brought in go out in one write. Every byte it sends is built by `_commands.ts` and
  * `_replies.ts`; what stays here is I/O, scheduling and shutdown.
  *
  * Guarantees: at most `maxInFlight` requests and {@link BYTE_BUDGET} bytes of
@@ -105,9 +106,15 @@ export async function transmit(
     }
   };
 
+  // Replies to the requests of one read from the socket go out together:
+  // the writer is corked while buffered requests are handled and uncorked
+  // before anything is awaited that may wait for the peer or for a reply.
+  reader.beforeRead = () => writer.uncork();
   try {
     for (;;) {
+      writer.cork();
       while (inflight >= ctx.maxInFlight || inflightBytes >= BYTE_BUDGET) {
+        writer.uncork();
         await new Promise<void>((r) => slotWaiter = r);
       }
       if (
@@ -194,6 +201,9 @@ export async function transmit(
     }
   } catch (e) {
     if (!s.closed) s.log(ctx, (e as Error)?.message ?? String(e));
+  } finally {
+    reader.beforeRead = undefined;
+    writer.uncork();
   }
   if (inflight > 0) await new Promise<void>((r) => drainWaiter = r);
   await writer.idle();
