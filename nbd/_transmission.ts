@@ -107,12 +107,12 @@ export async function transmit(
   };
 
   // Replies to the requests of one read from the socket go out together:
-  // the writer is corked while buffered requests are handled and uncorked
-  // before anything is awaited that may wait for the peer or for a reply.
+  // the writer is corked once a read returns and uncorked before anything
+  // is awaited that may wait for the peer (the reader's beforeRead) or for
+  // a reply (the slot wait; waitBelow and idle uncork themselves).
   reader.beforeRead = () => writer.uncork();
   try {
     for (;;) {
-      writer.cork();
       while (inflight >= ctx.maxInFlight || inflightBytes >= BYTE_BUDGET) {
         writer.uncork();
         await new Promise<void>((r) => slotWaiter = r);
@@ -124,6 +124,7 @@ export async function transmit(
         await writer.waitBelow(BYTE_BUDGET / 2, ctx.maxInFlight >> 1);
       }
       if (!await reader.fill(tx.headerSize)) break;
+      writer.cork();
       const r = parseRequest(tx, reader.take(tx.headerSize));
       if ("do" in r) {
         s.log(ctx, r.log);
@@ -142,6 +143,7 @@ export async function transmit(
       }
       if (next.do === "skip") {
         if (!await reader.skip(r.length)) break;
+        writer.cork();
         send(next.reply);
         m?.done(r.type, r.length, start);
         continue;
@@ -154,6 +156,7 @@ export async function transmit(
         if (view) {
           // Zero copy: the payload goes straight into device memory.
           if (!await reader.readInto(view)) break;
+          writer.cork();
           const cost = r.length;
           inflight++;
           inflightBytes += cost;
@@ -171,6 +174,7 @@ export async function transmit(
         }
         payload = pool.get(r.length);
         if (!await reader.readInto(payload)) break;
+        writer.cork();
       }
       if (ctx.shuttingDown || stopping) {
         if (payload) pool.release(payload);
