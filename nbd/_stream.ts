@@ -282,7 +282,10 @@ export class MessageWriter {
       this.#written(this.pendingBytes, this.pendingCount);
     } finally {
       this.#busy = false;
-      if (q.length === 0) for (const r of this.#idle.splice(0)) r();
+      // Stopped by a cork with messages left: not idle yet.
+      if (q.length === 0) {
+        for (const r of this.#idle.splice(0)) r();
+      }
     }
   }
 }
