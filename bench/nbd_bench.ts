@@ -210,6 +210,20 @@ const rows: Row[] = [
     jobs: 4,
   },
   {
+    label: "rand read 4 KiB, 8 in flight, 4 connections",
+    rw: "randread",
+    bs: "4k",
+    depth: 8,
+    jobs: 4,
+  },
+  {
+    label: "rand write 4 KiB, 8 in flight, 4 connections",
+    rw: "randwrite",
+    bs: "4k",
+    depth: 8,
+    jobs: 4,
+  },
+  {
     label: "rand read 4 KiB, 32 in flight, 4 connections",
     rw: "randread",
     bs: "4k",

@@ -21,6 +21,11 @@ export class BufferedReader {
   #end = 0;
   /** Bytes read from the stream so far. */
   bytesIn = 0;
+  /**
+   * Called before each read from the stream, that is before waiting for the
+   * peer (the server flushes the replies it held back here).
+   */
+  beforeRead: (() => void) | undefined;
 
   constructor(s: Stream, size = 256 * 1024) {
     this.#s = s;
@@ -47,6 +52,7 @@ export class BufferedReader {
       this.#start = 0;
     }
     while (this.#end - this.#start < n) {
+      this.beforeRead?.();
       const got = await this.#s.read(this.#buf.subarray(this.#end));
       if (got === null || got === 0) return false;
       this.#end += got;
@@ -77,6 +83,7 @@ export class BufferedReader {
         dst.set(this.take(dst.length - at), at);
         return true;
       }
+      this.beforeRead?.();
       const got = await this.#s.read(dst.subarray(at));
       if (got === null || got === 0) return false;
       at += got;
@@ -120,13 +127,15 @@ const SMALL = 64 * 1024;
 
 /**
  * Sends whole messages in the order they are queued; messages queued while a
- * write is in progress are coalesced into one write when small. A message is
- * never split between others, so replies never interleave.
+ * write is in progress, or while the writer is corked, are coalesced into one
+ * write when small. A message is never split between others, so replies
+ * never interleave.
  */
 export class MessageWriter {
   #s: Stream;
   #queue: Pending[] = [];
   #busy = false;
+  #corked = false;
   #scratch: Uint8Array | undefined;
   #idle: (() => void)[] = [];
   /** Set when a write failed; later messages are dropped. */
@@ -148,10 +157,26 @@ export class MessageWriter {
    * waiting to be written.
    */
   waitBelow(limit: number, count = Infinity): Promise<void> {
+    if (this.#corked) this.uncork();
     if (!this.#over(limit, count)) return Promise.resolve();
     return new Promise((resolve) =>
       this.#below.push({ limit, count, resolve })
     );
+  }
+
+  /**
+   * Holds messages back until {@link uncork}, so that the replies to a batch
+   * of requests go out in one write. The caller must uncork before it waits
+   * for anything but {@link waitBelow} and {@link idle}, which uncork.
+   */
+  cork(): void {
+    this.#corked = true;
+  }
+
+  /** Ends {@link cork}: writes what was held back. */
+  uncork(): void {
+    this.#corked = false;
+    if (!this.#busy && this.#queue.length) this.#pump();
   }
 
   #over(limit: number, count: number): boolean {
@@ -180,7 +205,7 @@ export class MessageWriter {
     this.#queue.push({ bytes, done });
     this.pendingBytes += bytes.length;
     this.pendingCount++;
-    if (!this.#busy) this.#pump();
+    if (!this.#busy && !this.#corked) this.#pump();
   }
 
   /**
@@ -201,11 +226,12 @@ export class MessageWriter {
       this.pendingBytes += bytes.length;
     }
     this.pendingCount += parts.length;
-    if (!this.#busy) this.#pump();
+    if (!this.#busy && !this.#corked) this.#pump();
   }
 
   /** Resolves when everything queued so far has been written or dropped. */
   idle(): Promise<void> {
+    if (this.#corked) this.uncork();
     if (!this.#busy && this.#queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.#idle.push(r));
   }
@@ -214,7 +240,9 @@ export class MessageWriter {
     this.#busy = true;
     const q = this.#queue;
     try {
-      while (q.length) {
+      // Corked again while a write was under way: what is queued now waits
+      // for the uncork, to go out with the rest of its batch.
+      while (q.length && !this.#corked) {
         if (
           q.length > 1 && q[0].bytes.length <= SMALL &&
           q[1].bytes.length <= SMALL
@@ -254,7 +282,10 @@ export class MessageWriter {
       this.#written(this.pendingBytes, this.pendingCount);
     } finally {
       this.#busy = false;
-      for (const r of this.#idle.splice(0)) r();
+      // Stopped by a cork with messages left: not idle yet.
+      if (q.length === 0) {
+        for (const r of this.#idle.splice(0)) r();
+      }
     }
   }
 }

@@ -2,7 +2,8 @@
  * The shell of the transmission phase: reads request headers and payloads
  * from the stream, asks `_commands.ts` what each means, runs many at once
  * against the device (bounded by count and by bytes), and writes each reply
- * whole as it completes. Every byte it sends is built by `_commands.ts` and
+ * whole as it completes; the replies to the requests that one socket read
+ * brought in go out in one write. Every byte it sends is built by `_commands.ts` and
  * `_replies.ts`; what stays here is I/O, scheduling and shutdown.
  *
  * Guarantees: at most `maxInFlight` requests and {@link BYTE_BUDGET} bytes of
@@ -105,9 +106,15 @@ export async function transmit(
     }
   };
 
+  // Replies to the requests of one read from the socket go out together:
+  // the writer is corked once a read returns and uncorked before anything
+  // is awaited that may wait for the peer (the reader's beforeRead) or for
+  // a reply (the slot wait; waitBelow and idle uncork themselves).
+  reader.beforeRead = () => writer.uncork();
   try {
     for (;;) {
       while (inflight >= ctx.maxInFlight || inflightBytes >= BYTE_BUDGET) {
+        writer.uncork();
         await new Promise<void>((r) => slotWaiter = r);
       }
       if (
@@ -117,6 +124,7 @@ export async function transmit(
         await writer.waitBelow(BYTE_BUDGET / 2, ctx.maxInFlight >> 1);
       }
       if (!await reader.fill(tx.headerSize)) break;
+      writer.cork();
       const r = parseRequest(tx, reader.take(tx.headerSize));
       if ("do" in r) {
         s.log(ctx, r.log);
@@ -135,6 +143,7 @@ export async function transmit(
       }
       if (next.do === "skip") {
         if (!await reader.skip(r.length)) break;
+        writer.cork();
         send(next.reply);
         m?.done(r.type, r.length, start);
         continue;
@@ -147,6 +156,7 @@ export async function transmit(
         if (view) {
           // Zero copy: the payload goes straight into device memory.
           if (!await reader.readInto(view)) break;
+          writer.cork();
           const cost = r.length;
           inflight++;
           inflightBytes += cost;
@@ -164,6 +174,7 @@ export async function transmit(
         }
         payload = pool.get(r.length);
         if (!await reader.readInto(payload)) break;
+        writer.cork();
       }
       if (ctx.shuttingDown || stopping) {
         if (payload) pool.release(payload);
@@ -194,6 +205,9 @@ export async function transmit(
     }
   } catch (e) {
     if (!s.closed) s.log(ctx, (e as Error)?.message ?? String(e));
+  } finally {
+    reader.beforeRead = undefined;
+    writer.uncork();
   }
   if (inflight > 0) await new Promise<void>((r) => drainWaiter = r);
   await writer.idle();
