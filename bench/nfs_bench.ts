@@ -12,7 +12,8 @@
 // --nfs 4 runs the read rows over NFSv4.0: libnfs 4.0.0 speaks minor version
 // 0 only and cannot write over NFSv4, so the file and the 10,000 names are
 // first made over NFSv3. --before DIR adds a third server, netfs from the
-// checkout DIR (a before/after comparison in one session). --profile DIR
+// checkout DIR (a before/after comparison in one session), with the first
+// of --engines for the local pair. --profile DIR
 // writes a V8 CPU profile of each netfs server into DIR; --only runs the
 // rows whose name contains TEXT.
 //
@@ -179,7 +180,12 @@ for (const pair of args.values.pair.split(",")) {
   servers.push(await startGanesha(kind === "mem" ? "MEM" : "VFS", dirs[0]));
   if (before) {
     servers.push(
-      await startNetfs(kind, dirs[2], { root: before, tag: "before" }),
+      // The same LocalFs engine as the first netfs server.
+      await startNetfs(kind, dirs[2], {
+        root: before,
+        tag: "before",
+        engine: engines[0],
+      }),
     );
   }
   const peer = servers[peerAt];

@@ -12,6 +12,7 @@ import {
   requireSticky,
 } from "../access.ts";
 import { VfsError } from "../errors.ts";
+import { trimOldest } from "./_trim.ts";
 import {
   type Attributes,
   type Credentials,
@@ -187,9 +188,7 @@ export class AttrMap {
     const n = (this.#bumps.get(id) ?? 0) + 1;
     this.#bumps.delete(id);
     this.#bumps.set(id, n);
-    if (this.#bumps.size > 10_000) {
-      this.#bumps.delete(this.#bumps.keys().next().value!);
-    }
+    trimOldest(this.#bumps, 10_000);
   }
 
   /**
@@ -275,9 +274,7 @@ export class AttrMap {
     rec.bumps = bumps;
     this.#seen.delete(id);
     this.#seen.set(id, rec);
-    if (this.#seen.size > 10_000) {
-      this.#seen.delete(this.#seen.keys().next().value!);
-    }
+    trimOldest(this.#seen, 10_000);
     return baseMs * 1000 + rec.k;
   }
 

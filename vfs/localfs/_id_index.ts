@@ -23,6 +23,7 @@
 // tree; only generations (inode reuse detection) are forgotten.
 import * as nfs from "node:fs";
 import type { FileId } from "../types.ts";
+import { trimOldest } from "./_trim.ts";
 
 /** Where an object was last seen. */
 export interface IdRecord {
@@ -217,9 +218,7 @@ export class IdIndex {
     if (this.#dead.has(id)) return;
     this.#dead.set(id, btime);
     // Bound the in-memory tombstones; generations still catch most reuse.
-    if (this.#dead.size > 100_000) {
-      this.#dead.delete(this.#dead.keys().next().value!);
-    }
+    trimOldest(this.#dead, 100_000);
     this.#append(JSON.stringify({ d: id, b: btime }));
   }
 

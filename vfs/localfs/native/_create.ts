@@ -132,19 +132,40 @@ export class NativeCreator {
     },
   ): NativeStat {
     const lib = this.#tree.lib;
-    try {
-      if (set.owner !== undefined) {
-        const { uid, gid } = set.owner;
-        check(lib.fchownat(fd, "", uid, gid, AT_EMPTY_PATH), name);
-      }
-      check(lib.fchmod(fd, set.mode), name);
-      if (set.size > 0) check(lib.ftruncate(fd, set.size), name);
-      if (set.times !== undefined) {
-        check(lib.futimens(fd, set.times[0], set.times[1]), name);
-      }
+    const stat = (): NativeStat => {
       const st = lib.fstat(fd);
       check(typeof st === "number" ? st : 0, name);
       return st as NativeStat;
+    };
+    try {
+      // What the kernel made already has the owner and mode asked for,
+      // usually (the caller's ids, the umask leaving the mode alone): a
+      // call is made only for what differs, and the stat is taken again
+      // only after a change.
+      let st = stat();
+      let changed = false;
+      if (
+        set.owner !== undefined &&
+        (st.uid !== set.owner.uid || st.gid !== set.owner.gid)
+      ) {
+        const { uid, gid } = set.owner;
+        check(lib.fchownat(fd, "", uid, gid, AT_EMPTY_PATH), name);
+        changed = true; // A chown may clear the set-id bits: the mode follows.
+      }
+      if (changed || (st.mode! & 0o7777) !== set.mode) {
+        check(lib.fchmod(fd, set.mode), name);
+        changed = true;
+      }
+      if (set.size > 0) {
+        check(lib.ftruncate(fd, set.size), name);
+        changed = true;
+      }
+      if (set.times !== undefined) {
+        check(lib.futimens(fd, set.times[0], set.times[1]), name);
+        changed = true;
+      }
+      if (changed) st = stat();
+      return st;
     } catch (e) {
       lib.close(fd);
       throw e;
