@@ -24,15 +24,7 @@ crash_setup() {
   dmesg -c >/dev/null
 }
 
-# ask LINE: the host's answer to LINE on the control port. nc's input stays
-# open until the answer is there: the forwarder (socat) closes a connection
-# half a second after one side ends it, and a restart takes longer.
-ask() {
-  : >/tmp/ctl.out
-  (echo "$1"; i=0; while [ ! -s /tmp/ctl.out ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done) |
-    nc "$SERVER" "$CTL_PORT" >/tmp/ctl.out
-  cat /tmp/ctl.out
-}
+# ask LINE (guest_checks.sh): the host's answer to LINE on the control port.
 
 # kill_server nfs|nbd: the host kills the server and starts it again.
 kill_server() {

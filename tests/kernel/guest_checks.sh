@@ -31,6 +31,19 @@
 # fsx.c, locks.c and sparse.c; /root/nfs42_checks.sh holds the NFSv4.2 checks,
 # /root/crash_checks.sh the crash suite, /root/host_checks.sh those that
 # compare with the host.
+# ask LINE: the host's answer to LINE on the control port. nc's input stays
+# open until the answer is there (at most 60 s): the forwarder (socat) closes a
+# connection half a second after one side ends it, and a server restart on a
+# loaded machine takes longer. ASK_FN is also put into restart_script's script.
+ASK_FN='ask() {
+  o=/tmp/ask.$$
+  : >"$o"
+  (echo "$1"; i=0; while [ ! -s "$o" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done) |
+    nc "$SERVER" "$CTL_PORT" >"$o"
+  cat "$o"
+  rm -f "$o"
+}'
+eval "$ASK_FN"
 FSX=/root/fsx
 LOCKS=/root/locks
 MP=/mnt/t    # mount point; the checks work in $M, the mount's root or a folder in it
@@ -443,7 +456,7 @@ restart_script() {
   if [ "$KNFSD" = 1 ]; then
     printf '%s\n' 'fail() { echo "$*" >&2; exit 1; }' '. /root/knfsd_guest.sh' knfsd_restart
   else
-    printf '%s\n' 'r=$(echo restart | nc "$SERVER" "$CTL_PORT")' \
+    printf '%s\n' "$ASK_FN" 'r=$(ask restart)' \
       '[ "$r" = restarted ] || { echo "control port said: $r" >&2; exit 1; }' 'echo restarted'
   fi
 }
@@ -472,11 +485,11 @@ c_knfsd_many() {
 }
 
 c_host_client() {
-  r=$(echo ready | nc "$SERVER" "$CTL_PORT")
+  r=$(ask ready)
   [ "$r" = ok ] || fail "control port said: $r"
   i=0
   while [ $i -lt 400 ]; do
-    r=$(echo done? | nc "$SERVER" "$CTL_PORT")
+    r=$(ask done?)
     [ "$r" = done ] && { echo "the host's client is done after ${i} polls"; return 0; }
     [ "$r" = wait ] || fail "control port said: $r"
     i=$((i + 1))

@@ -19,7 +19,7 @@ host_stat() {
     "$MP") rel=. ;;
     *) rel=${1#"$MP"/} ;;
   esac
-  echo "stat $rel" | nc "$SERVER" "$CTL_PORT"
+  ask "stat $rel"
 }
 # same_as_host PATH: inode, type and mode, rdev and owner alike on both sides.
 same_as_host() {
@@ -124,7 +124,7 @@ c_netfs_serve() {  # NAME OPTIONS
   drop_caches
   got=$(cat /mnt/serve/$f) owner=$(stat -c %u:%g /mnt/serve/$f)
   ls=$(ls /mnt/serve | tr '\n' ' ')
-  host=$(echo "serve-file $f" | nc "$SERVER" "$CTL_PORT")
+  host=$(ask "serve-file $f")
   df=$(df -k /mnt/serve | tail -1 | awk '{print $2}')
   umount /mnt/serve
   [ "$got" = "$text" ] || fail "read back: $got"
