@@ -63,7 +63,7 @@ export function flood(
 /**
  * Waits for the server's request count to settle, then asserts that the
  * sender is stalled, the server stopped reading, and this process's memory
- * grew by less than 96 MiB meanwhile. Returns the requests served.
+ * grew by less than 128 MiB meanwhile. Returns the requests served.
  */
 export async function assertHeld(
   f: Flood,
@@ -77,7 +77,11 @@ export async function assertHeld(
     `the sender is stalled: ${f.sent()} of ${f.calls} sent`,
   );
   assert.ok(held < f.calls, `the server stopped reading at ${held}`);
-  assert.ok(grown < 96 << 20, `server memory grew by ${grown >> 20} MiB`);
+  // The RSS is this whole process's: the flooding client's garbage is in it
+  // too (21-97 MiB for the NBD flood on a loaded 2-core machine while the
+  // server held at the same request count), so the bound is loose; the
+  // held count above is the sharper proof.
+  assert.ok(grown < 128 << 20, `server memory grew by ${grown >> 20} MiB`);
   return held;
 }
 
