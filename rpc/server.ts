@@ -98,9 +98,9 @@ import {
   armIdle,
   Connection,
   credentialsOf,
+  flushQueue,
   join,
   versionRange,
-  writeQueue,
   WriterPool,
 } from "./_connection.ts";
 import { Admission, type ConnectionInfo } from "../net/mod.ts";
@@ -618,34 +618,27 @@ class Server implements RpcServer {
     if (c.closed) return this.#pool.release(w);
     c.unsent++;
     c.queue.push({ bytes: head, tail, writer: w });
-    if (!c.writing) void this.#flush(c);
+    if (!c.writing) this.#flush(c);
   }
 
   #sendBytes(c: Connection, bytes: Uint8Array): void {
     if (c.closed) return;
     c.unsent++;
     c.queue.push({ bytes, tail: null, writer: null });
-    if (!c.writing) void this.#flush(c);
+    if (!c.writing) this.#flush(c);
   }
 
-  async #flush(c: Connection): Promise<void> {
-    c.writing = true;
-    try {
-      // Look at the queue again after each resumption: a reply queued while
-      // writeQueue's promise settled saw `writing` still true and did not
-      // start a flush of its own, and `writing` must drop in the same turn
-      // as the last look.
-      do {
-        await writeQueue(c, this.#pool, (e) => {
-          this.#log.warn(
-            `Write failed on connection ${c.info.id}: ${e.message}`,
-            c.fields,
-          );
-        });
-      } while (c.queue.length > 0);
-    } finally {
-      c.writing = false;
-      this.#settle(c);
-    }
+  #flush(c: Connection): void {
+    void flushQueue(c, this.#pool, this.#writeFailed, this.#settled);
   }
+
+  /** One function for every connection's failed writes, not one per flush. */
+  readonly #writeFailed = (c: Connection, e: Error): void => {
+    this.#log.warn(
+      `Write failed on connection ${c.info.id}: ${e.message}`,
+      c.fields,
+    );
+  };
+
+  readonly #settled = (c: Connection): void => this.#settle(c);
 }
