@@ -58,6 +58,8 @@ export interface ChunkBacking {
   readonly chunkSize: number;
   /** Bytes of storage allocated. */
   readonly allocated: number;
+  /** Lets go of freed storage kept for reuse, if the backing keeps any. */
+  dropSpare?(): void;
   /**
    * All chunks as one buffer (chunk `i` at `i * chunkSize`, holes zero), when
    * the backing is contiguous: reads and writes then copy in one step.
@@ -131,6 +133,11 @@ export class ChunkStore {
   /** Bytes of storage allocated. */
   get allocated(): number {
     return this.#b.allocated;
+  }
+
+  /** Lets go of freed storage the backing keeps for reuse (see `ChunkSpares`). */
+  dropSpare(): void {
+    this.#b.dropSpare?.();
   }
 
   /** Copies `[offset, offset + into.length)` into `into`; holes read as zeros. */
