@@ -30,7 +30,8 @@
  * The zero-copy promise (vfs/types.ts `ReadResult`, nbd/device.ts `view`):
  * {@link ChunkStore.view} and {@link ChunkStore.bytes} return views of the
  * chunks' storage, and no backing ever reuses storage for other offsets or
- * another store. `MapChunks` drops freed chunks and grows or shrinks a chunk
+ * another store. `MapChunks` drops freed chunks (or, given `ChunkSpares`,
+ * keeps one for the same chunk's next write) and grows or shrinks a chunk
  * into a new array, so an old view keeps the bytes it had; `FlatChunks`
  * reuses memory only for the same offsets. Either way a view may show a
  * later write or zeroing of its own range, as a concurrent write would, and
