@@ -112,8 +112,11 @@ export function armIdle(
 /** Largest write that several small replies are joined into. */
 export const BATCH_BYTES = 64 * 1024;
 
-/** Takes the replies that go out in the next write, in order. */
-export function takeBatch(queue: Outgoing[]): Outgoing[] {
+/**
+ * How many replies at the head of `queue` go out in the next write: one,
+ * or several small ones joined up to {@link BATCH_BYTES}.
+ */
+export function batchSize(queue: Outgoing[]): number {
   let n = 1;
   let total = queue[0].bytes.byteLength;
   // A reply with a tail ends a batch: its tail must follow its head.
@@ -124,15 +127,19 @@ export function takeBatch(queue: Outgoing[]): Outgoing[] {
     total += queue[n].bytes.byteLength;
     n++;
   }
-  return queue.splice(0, n);
+  return n;
 }
 
-/** Copies a batch into `staging`; returns the part used. */
-export function joinBatch(batch: Outgoing[], staging: Uint8Array): Uint8Array {
+/** Copies the first `n` replies of `queue` into `staging`; returns the part used. */
+export function joinBatch(
+  queue: Outgoing[],
+  n: number,
+  staging: Uint8Array,
+): Uint8Array {
   let at = 0;
-  for (const out of batch) {
-    staging.set(out.bytes, at);
-    at += out.bytes.byteLength;
+  for (let i = 0; i < n; i++) {
+    staging.set(queue[i].bytes, at);
+    at += queue[i].bytes.byteLength;
   }
   return staging.subarray(0, at);
 }
@@ -143,17 +150,6 @@ export function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
   out.set(head);
   out.set(tail, head.byteLength);
   return out;
-}
-
-/** Writes all of `bytes` (a write may take part of them). */
-export async function writeAll(
-  conn: Deno.Conn,
-  bytes: Uint8Array,
-): Promise<void> {
-  let at = 0;
-  while (at < bytes.byteLength) {
-    at += await conn.write(at === 0 ? bytes : bytes.subarray(at));
-  }
 }
 
 /** Whether two arrays hold the same bytes. */
@@ -191,6 +187,11 @@ export function credentialsOf(
 
 const MAX_POOLED_WRITERS = 256;
 const MAX_POOLED_CAPACITY = 1536 * 1024;
+/**
+ * The pool's buffers together, at most: without it 256 writers grown by
+ * large replies (READDIR, READ under 64 KiB) could keep 384 MiB.
+ */
+const MAX_POOLED_BYTES = 4 * 1024 * 1024;
 
 /**
  * Data at least this large that a handler passes to `opaqueRef` (a READ
@@ -204,62 +205,95 @@ const REF_MIN = 64 * 1024;
 /** Reply writers kept for reuse, so a call allocates no buffer. */
 export class WriterPool {
   readonly #free: XdrWriter[] = [];
+  /** The capacity of the writers in `#free`, summed. */
+  #bytes = 0;
 
   /** A writer, empty. */
   acquire(): XdrWriter {
-    return this.#free.pop() ??
-      new XdrWriter({ size: 512, reserve: 4, refMin: REF_MIN });
+    const w = this.#free.pop();
+    if (w === undefined) {
+      return new XdrWriter({ size: 512, reserve: 4, refMin: REF_MIN });
+    }
+    this.#bytes -= w.capacity;
+    return w;
   }
 
   /** Takes `w` back (unless the pool is full or `w` grew too large). */
   release(w: XdrWriter): void {
+    const size = w.capacity;
     if (
       this.#free.length < MAX_POOLED_WRITERS &&
-      w.capacity <= MAX_POOLED_CAPACITY
+      size <= MAX_POOLED_CAPACITY && this.#bytes + size <= MAX_POOLED_BYTES
     ) {
       w.reset();
       this.#free.push(w);
+      this.#bytes += size;
     }
   }
 }
 
 /**
- * Writes `c`'s queue until it is empty; a failed write closes the
- * connection (after `failed` hears of it) and drops what is queued.
+ * Writes `c`'s queue until it is empty, with `c.writing` set meanwhile,
+ * then calls `settled`; a failed write closes the connection (after
+ * `failed` hears of it) and drops what is queued. One async function with
+ * the write loop inline: a reply costs one promise chain rather than one
+ * per helper, and fewer objects outlive a scavenge.
  */
-export async function writeQueue(
+export async function flushQueue(
   c: Connection,
   pool: WriterPool,
-  failed: (e: Error) => void,
+  failed: (c: Connection, e: Error) => void,
+  settled: (c: Connection) => void,
 ): Promise<void> {
-  while (c.queue.length > 0) {
-    // Replies that queued up behind the previous write go out together:
-    // a write op costs several microseconds in Deno, more than copying
-    // a few small replies. Each reply is still whole and in order.
-    const batch = takeBatch(c.queue);
-    const bytes = batch.length === 1
-      ? batch[0].bytes
-      : joinBatch(batch, c.staging ??= new Uint8Array(BATCH_BYTES));
-    // Only the last reply of a batch can have a tail (see takeBatch).
-    const tail = batch[batch.length - 1].tail;
-    try {
-      if (!c.closed) {
-        await writeAll(c.conn, bytes);
-        c.info.bytesOut += bytes.byteLength;
-        if (tail !== null) {
-          await writeAll(c.conn, tail);
-          c.info.bytesOut += tail.byteLength;
+  const queue = c.queue;
+  c.writing = true;
+  // A reply queued while a write is in progress sees `writing` and leaves
+  // it to this loop; `writing` drops in the same turn as the last look.
+  try {
+    while (queue.length > 0) {
+      // Replies that queued up behind the previous write go out together:
+      // a write op costs several microseconds in Deno, more than copying
+      // a few small replies. Each reply is still whole and in order.
+      // Replies queued during the write go behind these n: they stay put.
+      const n = batchSize(queue);
+      const bytes = n === 1
+        ? queue[0].bytes
+        : joinBatch(queue, n, c.staging ??= new Uint8Array(BATCH_BYTES));
+      // Only the last reply of a batch can have a tail (see batchSize).
+      const tail = queue[n - 1].tail;
+      try {
+        if (!c.closed) {
+          let at = 0;
+          while (at < bytes.byteLength) {
+            at += await c.conn.write(at === 0 ? bytes : bytes.subarray(at));
+          }
+          c.info.bytesOut += at;
+          if (tail !== null) {
+            at = 0;
+            while (at < tail.byteLength) {
+              at += await c.conn.write(at === 0 ? tail : tail.subarray(at));
+            }
+            c.info.bytesOut += at;
+          }
+          c.lastActive = Date.now();
         }
-        c.lastActive = Date.now();
+      } catch (e) {
+        if (!c.closed) failed(c, e as Error);
+        c.abort();
+      } finally {
+        for (let i = 0; i < n; i++) {
+          const w = queue[i].writer;
+          if (w !== null) pool.release(w);
+        }
+        if (n === 1) queue.shift();
+        else queue.splice(0, n);
+        c.unsent -= n;
+        c.slot?.();
       }
-    } catch (e) {
-      if (!c.closed) failed(e as Error);
-      c.abort();
-    } finally {
-      for (const out of batch) if (out.writer) pool.release(out.writer);
-      c.unsent -= batch.length;
-      c.slot?.();
     }
+  } finally {
+    c.writing = false;
+    settled(c);
   }
 }
 

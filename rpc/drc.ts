@@ -46,6 +46,13 @@ export interface DrcOptions {
   entries?: number;
   /** How long a reply is kept (ms). Default 120000. */
   ttlMs?: number;
+  /**
+   * Most reply bytes kept, summed; the oldest entries go first. Default
+   * 4 MiB: 1024 NFS replies of a few hundred bytes fit many times over,
+   * and a program whose cached replies are large cannot make the cache
+   * hold 1024 of them.
+   */
+  maxBytes?: number;
 }
 
 /** What identifies a call in {@link DuplicateRequestCache.key}. */
@@ -84,15 +91,19 @@ export class DuplicateRequestCache {
   readonly #map = new Map<string, Entry>();
   readonly #entries: number;
   readonly #ttl: number;
+  readonly #maxBytes: number;
+  /** Reply bytes held. */
+  #bytes = 0;
 
   /**
    * Creates an empty cache.
    *
-   * @param options Size and age bounds.
+   * @param options Size, bytes and age bounds.
    */
   constructor(options: DrcOptions = {}) {
     this.#entries = Math.max(1, options.entries ?? 1024);
     this.#ttl = Math.max(0, options.ttlMs ?? 120_000);
+    this.#maxBytes = Math.max(0, options.maxBytes ?? 4 * 1024 * 1024);
   }
 
   /**
@@ -113,6 +124,11 @@ export class DuplicateRequestCache {
   /** Entries held, in progress or done. */
   get size(): number {
     return this.#map.size;
+  }
+
+  /** Bytes of the replies held. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /**
@@ -156,14 +172,22 @@ export class DuplicateRequestCache {
     return promise;
   }
 
-  /** Records the reply of a call that {@link begin} let through. */
+  /**
+   * Records the reply of a call that {@link begin} let through; then, while
+   * the replies held exceed `maxBytes`, drops the oldest entries (this one
+   * too, when it is larger than `maxBytes` alone).
+   */
   finish(key: string, reply: Uint8Array): void {
     const e = this.#map.get(key);
     if (e === undefined) return;
+    this.#bytes += reply.byteLength - (e.reply?.byteLength ?? 0);
     e.reply = reply;
     const waiters = e.waiters;
     e.waiters = null;
     for (const w of waiters ?? []) w(reply);
+    while (this.#bytes > this.#maxBytes) {
+      this.#settle(this.#map.keys().next().value!, undefined);
+    }
   }
 
   /** Forgets a call (its reply could not be produced). */
@@ -176,6 +200,7 @@ export class DuplicateRequestCache {
     const e = this.#map.get(key);
     if (e === undefined) return;
     this.#map.delete(key);
+    if (e.reply !== null) this.#bytes -= e.reply.byteLength;
     for (const w of e.waiters ?? []) w(reply);
   }
 

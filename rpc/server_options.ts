@@ -25,7 +25,7 @@ export interface RpcServerOptions extends ConnectionOptions {
   /** Largest record accepted. Default 4 MiB + 64 KiB. */
   maxRecordSize?: number;
   /** Duplicate-request cache bounds (for procedures marked `cached`). */
-  drc?: { entries?: number; ttlMs?: number };
+  drc?: { entries?: number; ttlMs?: number; maxBytes?: number };
   /** Called once listening, with the bound address. */
   onListen?: (addr: Deno.NetAddr) => void;
   /**

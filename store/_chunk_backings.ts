@@ -16,6 +16,28 @@ import {
 } from "./_chunks.ts";
 
 /**
+ * How many bytes of freed chunks the {@link MapChunks} sharing it may keep
+ * for reuse, together. A file rewritten as truncate-then-write (what NFS
+ * clients send for `writeFile`) would otherwise drop its chunk and allocate
+ * a new one each time: garbage that lives long enough to reach V8's old
+ * generation, and an RSS that grows with the write rate (measured: ~15 MiB
+ * of a 64-client load's peak).
+ */
+export class ChunkSpares {
+  /** Bytes kept, summed over the stores. */
+  bytes = 0;
+  /** Bytes that may be kept. */
+  readonly max: number;
+  /** Largest chunk storage kept. */
+  readonly largest: number;
+
+  constructor(max = 4 << 20, largest = 64 << 10) {
+    this.max = max;
+    this.largest = largest;
+  }
+}
+
+/**
  * Chunks in a `Map`, each its own `Uint8Array`, allocated on first write and
  * dropped when freed. With `minChunk` below `chunkSize` a chunk starts at
  * `minChunk` bytes and doubles as writes reach further into it.
@@ -28,14 +50,61 @@ export class MapChunks implements ChunkBacking {
   // Allocated chunks known to hold only zeroes; made on first use.
   #zero: Set<number> | undefined;
   #allocated = 0;
+  readonly #spares: ChunkSpares | undefined;
+  /**
+   * The storage chunk `#spareIndex` had when it was last freed, kept for
+   * that chunk only: reused for the same offsets, it may show through an
+   * old view only as a later write to that range would.
+   */
+  #spare: Uint8Array | undefined;
+  #spareIndex = -1;
 
   /**
    * @param chunkSize Bytes per chunk, a power of two.
    * @param minChunk Smallest storage of a chunk, a power of two (default: `chunkSize`).
+   * @param spares Budget for keeping one freed chunk's storage for reuse
+   *   (default: none kept).
    */
-  constructor(chunkSize: number, minChunk: number = chunkSize) {
+  constructor(
+    chunkSize: number,
+    minChunk: number = chunkSize,
+    spares?: ChunkSpares,
+  ) {
     this.chunkSize = chunkSize;
     this.#min = Math.min(minChunk, chunkSize);
+    this.#spares = spares;
+  }
+
+  /** Gives the kept storage, if any, back to the budget. */
+  dropSpare(): void {
+    if (this.#spare === undefined) return;
+    this.#spares!.bytes -= this.#spare.length;
+    this.#spare = undefined;
+    this.#spareIndex = -1;
+  }
+
+  /** Keeps `old`, the storage of chunk `i` just freed, if the budget allows. */
+  #keep(i: number, old: Uint8Array): void {
+    const sp = this.#spares;
+    if (sp === undefined || old.length > sp.largest) return;
+    this.dropSpare();
+    if (sp.bytes + old.length > sp.max) return;
+    sp.bytes += old.length;
+    this.#spare = old;
+    this.#spareIndex = i;
+  }
+
+  /** New zeroed storage of at least `size` bytes for chunk `i`: the spare if it fits. */
+  #fresh(i: number, size: number): Uint8Array {
+    const spare = this.#spare;
+    if (
+      spare !== undefined && this.#spareIndex === i &&
+      spare.length >= size && spare.length <= 2 * size
+    ) {
+      this.dropSpare();
+      return spare.fill(0);
+    }
+    return new Uint8Array(size);
   }
 
   /** Bytes of storage allocated. */
@@ -69,7 +138,9 @@ export class MapChunks implements ChunkBacking {
     const old = this.#chunks.get(i);
     if (this.#zero !== undefined && this.#zero.size > 0) this.#zero.delete(i);
     if (old !== undefined && old.length >= need) return old;
-    const grown = new Uint8Array(this.sizeFor(i, need));
+    const grown = old === undefined
+      ? this.#fresh(i, this.sizeFor(i, need))
+      : new Uint8Array(this.sizeFor(i, need));
     if (old !== undefined) grown.set(old);
     this.#allocated += grown.length - (old?.length ?? 0);
     this.#chunks.set(i, grown);
@@ -96,6 +167,7 @@ export class MapChunks implements ChunkBacking {
     this.#chunks.delete(i);
     this.#zero?.delete(i);
     this.#allocated -= old.length;
+    this.#keep(i, old);
   }
 
   /** Marks allocated chunk `i` as DATA or ZERO. */

@@ -30,7 +30,8 @@
  * The zero-copy promise (vfs/types.ts `ReadResult`, nbd/device.ts `view`):
  * {@link ChunkStore.view} and {@link ChunkStore.bytes} return views of the
  * chunks' storage, and no backing ever reuses storage for other offsets or
- * another store. `MapChunks` drops freed chunks and grows or shrinks a chunk
+ * another store. `MapChunks` drops freed chunks (or, given `ChunkSpares`,
+ * keeps one for the same chunk's next write) and grows or shrinks a chunk
  * into a new array, so an old view keeps the bytes it had; `FlatChunks`
  * reuses memory only for the same offsets. Either way a view may show a
  * later write or zeroing of its own range, as a concurrent write would, and
@@ -58,6 +59,8 @@ export interface ChunkBacking {
   readonly chunkSize: number;
   /** Bytes of storage allocated. */
   readonly allocated: number;
+  /** Lets go of freed storage kept for reuse, if the backing keeps any. */
+  dropSpare?(): void;
   /**
    * All chunks as one buffer (chunk `i` at `i * chunkSize`, holes zero), when
    * the backing is contiguous: reads and writes then copy in one step.
@@ -131,6 +134,11 @@ export class ChunkStore {
   /** Bytes of storage allocated. */
   get allocated(): number {
     return this.#b.allocated;
+  }
+
+  /** Lets go of freed storage the backing keeps for reuse (see `ChunkSpares`). */
+  dropSpare(): void {
+    this.#b.dropSpare?.();
   }
 
   /** Copies `[offset, offset + into.length)` into `into`; holes read as zeros. */

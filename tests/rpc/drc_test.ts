@@ -160,3 +160,30 @@ Deno.test("server drc: a resend on a new connection while the original runs wait
     await t.server.shutdown();
   }
 });
+
+Deno.test("drc bytes: the oldest replies go once the bytes held pass maxBytes", () => {
+  const drc = new DuplicateRequestCache({ entries: 100, maxBytes: 1000 });
+  for (const key of ["a", "b", "c"]) {
+    assert.equal(drc.begin(key, 0), undefined);
+    drc.finish(key, new Uint8Array(400));
+  }
+  // a + b + c = 1200 bytes: "a", the oldest, went.
+  assert.equal(drc.bytes, 800);
+  assert.equal(drc.size, 2);
+  assert.equal(drc.begin("a", 1), undefined, "evicted: runs again");
+  assert.equal(drc.begin("b", 1)?.byteLength, 400, "kept: replayed");
+  // A reply larger than the whole budget is not kept, nor is anything older.
+  drc.finish("a", new Uint8Array(1001));
+  assert.equal(drc.size, 0);
+  assert.equal(drc.bytes, 0);
+  // Forgetting and expiring give the bytes back.
+  drc.begin("d", 2);
+  drc.finish("d", new Uint8Array(10));
+  drc.forget("d");
+  assert.equal(drc.bytes, 0);
+  drc.begin("e", 3);
+  drc.finish("e", new Uint8Array(10));
+  drc.begin("f", 200_000); // past the default 120 s: "e" expires
+  assert.equal(drc.bytes, 0);
+  assert.equal(drc.size, 1);
+});

@@ -303,3 +303,37 @@ Deno.test("chunks (flat): views span chunks, and zeroing holes leaves them untou
     /State array too short: 1 bytes for 2 chunks/,
   );
 });
+
+Deno.test("map chunks: a chunk freed and written again reuses its storage, zeroed, within the spares budget", async () => {
+  const { ChunkSpares } = await import("../../store/_chunk_backings.ts");
+  const spares = new ChunkSpares(3 * C, 2 * C);
+  const a = new ChunkStore(new MapChunks(1 << 20, C, spares));
+  a.write(0, new Uint8Array(6000).fill(0xaa));
+  const before = a.bytes(0, 6000);
+  a.truncate(0); // what an NFS client's writeFile sends first
+  assert.equal(a.allocated, 0, "freed storage is not charged");
+  assert.equal(spares.bytes, 2 * C, "kept for the next write");
+  a.write(0, new Uint8Array(5000).fill(0xbb));
+  assert.equal(a.bytes(0, 5000).buffer, before.buffer, "the same storage");
+  assert.equal(spares.bytes, 0);
+  assert.equal(a.allocated, 2 * C);
+  // No stale byte survives: past the new data it reads zeros.
+  assert.ok(a.bytes(5000, 2 * C - 5000).every((b) => b === 0));
+  assert.ok(before.subarray(0, 5000).every((b) => b === 0xbb));
+
+  // Another store never gets it: spares are kept per store and chunk.
+  const b = new ChunkStore(new MapChunks(1 << 20, C, spares));
+  a.truncate(0);
+  b.write(0, new Uint8Array(6000).fill(1));
+  assert.notEqual(b.bytes(0, 6000).buffer, before.buffer);
+  // Over `largest` (2 chunks of C here) or past `max`: not kept.
+  b.truncate(0);
+  assert.equal(spares.bytes, 2 * C, "b's spare would pass max: dropped");
+  const big = new ChunkStore(new MapChunks(1 << 20, C, spares));
+  big.write(0, new Uint8Array(3 * C));
+  big.truncate(0);
+  assert.equal(spares.bytes, 2 * C);
+  // Dropping a store's spare gives the budget back.
+  a.dropSpare();
+  assert.equal(spares.bytes, 0);
+});

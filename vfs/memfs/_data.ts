@@ -7,7 +7,7 @@
 import { modeAfterWrite, requireData } from "../access.ts";
 import { VfsError } from "../errors.ts";
 import { ChunkStore } from "../../store/_chunks.ts";
-import { MapChunks } from "../../store/_chunk_backings.ts";
+import { ChunkSpares, MapChunks } from "../../store/_chunk_backings.ts";
 import type {
   Credentials,
   FileId,
@@ -26,6 +26,8 @@ const EMPTY = new Uint8Array(0);
 /** The byte-range operations on regular files. */
 export class FileData {
   readonly #t: Inodes;
+  /** Freed chunks kept for the file's next write (truncate, then write). */
+  readonly #spares = new ChunkSpares();
 
   constructor(table: Inodes) {
     this.#t = table;
@@ -33,7 +35,9 @@ export class FileData {
 
   /** A regular file's chunk store, made on first use so that empty files stay cheap. */
   #store(node: Node): ChunkStore {
-    return node.data ??= new ChunkStore(new MapChunks(CHUNK, MIN_CHUNK));
+    return node.data ??= new ChunkStore(
+      new MapChunks(CHUNK, MIN_CHUNK, this.#spares),
+    );
   }
 
   /** Charges the file system for what a change to `node`'s data allocated or freed. */

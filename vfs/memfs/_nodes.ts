@@ -242,6 +242,7 @@ export class Inodes {
     else node.nlink--;
     if (node.nlink === 0) {
       this.#used -= node.allocated;
+      node.data?.dropSpare();
       this.#nodes.delete(node.id);
     } else {
       this.changed(node);
