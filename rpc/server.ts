@@ -133,7 +133,7 @@ import type { RpcServer, RpcServerOptions } from "./server_options.ts";
 export type { RpcServer, RpcServerOptions } from "./server_options.ts";
 
 /** Each connection's receive buffer (see {@link RecordReader}). */
-const READ_BUFFER = 16 * 1024;
+const READ_BUFFER = 64 * 1024;
 
 /**
  * Starts an RPC server. Like `Deno.serve`, it listens at once and returns a
@@ -345,9 +345,10 @@ class Server implements RpcServer {
   async #serve(c: Connection): Promise<void> {
     const reader = new RecordReader(c.conn, {
       maxRecordSize: this.#maxRecord,
-      // 16 KiB holds dozens of pipelined small calls; a larger record is
-      // read into an array of its own anyway. 64 KiB per connection was
-      // 4 MiB at 64 connections.
+      // 64 KiB, not 16: with 32 pipelined 4 KiB WRITEs a 16 KiB buffer
+      // took four times the socket reads and cut the rate to 0.55x
+      // (bench/RESULTS.md, issue 16); 48 KiB more per connection is 3 MiB
+      // at 64 connections.
       bufferSize: READ_BUFFER,
       pool: this.#records,
     });
