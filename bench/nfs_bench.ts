@@ -1,7 +1,7 @@
 // NFS: netfs against nfs-ganesha, with the same independent client
 // (bench/nfsbench.c on libnfs's async API) in the same run.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--only TEXT] [--profile DIR] [--quick] [--record]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--only TEXT] [--profile DIR] [--quick] [--record] [--pin S,C]
 //
 // Needs root (ganesha runs in a private mount namespace with a unix-socket
 // rpcbind stand-in), Debian's nfs-ganesha, nfs-ganesha-mem, nfs-ganesha-vfs,
@@ -45,8 +45,33 @@ const args = parseArgs({
     profile: { type: "string" },
     only: { type: "string" },
     engines: { type: "string", default: "native" },
+    pin: { type: "string" },
   },
 });
+// --pin S,C: every server (all its threads) on CPU S, the client on CPU C,
+// so each server pays the same cross-CPU wake-up per round trip (or, with
+// S = C, none) instead of whatever the scheduler's placement gives it.
+const pin = args.values.pin?.split(",").map(Number);
+if (pin && (pin.length !== 2 || pin.some((n) => !Number.isInteger(n)))) {
+  throw new Error(`--pin takes SERVER_CPU,CLIENT_CPU: ${args.values.pin}`);
+}
+
+/** Runs the client, on the pinned CPU if --pin was given. */
+function client(tool: string, argv: string[]) {
+  return pin
+    ? runJson("taskset", ["-c", `${pin[1]}`, tool, ...argv])
+    : runJson(tool, argv);
+}
+
+/** Moves every thread of a started server to the pinned CPU. */
+async function pinServer(srv: NfsServer): Promise<void> {
+  if (!pin) return;
+  const r = await new Deno.Command("taskset", {
+    args: ["-a", "-p", "-c", `${pin[0]}`, `${srv.pid}`],
+    stdout: "null",
+  }).output();
+  if (!r.success) throw new Error(`taskset failed for ${srv.name}`);
+}
 const reps = Number(args.values.reps);
 const quick = args.values.quick;
 const version = args.values.nfs === "4" ? 4 : 3;
@@ -140,7 +165,7 @@ async function measure(
   row: Row,
 ): Promise<Sample> {
   const cpu0 = await cpuSeconds(srv.pid);
-  const r = await runJson(tool, [srv.url(version), ...row.argv]);
+  const r = await client(tool, [srv.url(version), ...row.argv]);
   const cpu = await cpuSeconds(srv.pid) - cpu0;
   const work = row.unit === "MiB/s" ? r.bytes / 1048576 : r.ops;
   const rate = work / r.seconds;
@@ -155,7 +180,11 @@ let out = `\n### ${vname} vs nfs-ganesha 4.3${
   quick ? ", quick" : ""
 }\n\n${await machineLine()}. Client: bench/nfsbench.c (libnfs 4.0.0 async API${
   version === 4 ? ", NFSv4.0: its only minor version" : ""
-}), one connection, over loopback; ${reps} runs per server, interleaved; median (min–max). CPU: the server process's user + system time per operation (per MiB for MiB/s rows) over all its runs.\n`;
+}), one connection, over loopback; ${reps} runs per server, interleaved; median (min–max). CPU: the server process's user + system time per operation (per MiB for MiB/s rows) over all its runs.${
+  pin
+    ? ` Pinned: every server on CPU ${pin[0]}, the client on CPU ${pin[1]}.`
+    : ""
+}\n`;
 
 for (const pair of args.values.pair.split(",")) {
   const kind = pair === "mem" ? "mem" : "local";
@@ -189,13 +218,14 @@ for (const pair of args.values.pair.split(",")) {
     );
   }
   const peer = servers[peerAt];
+  for (const srv of servers) await pinServer(srv);
   try {
     if (version === 4) {
       // The data the NFSv4 rows read, written over NFSv3.
       for (const srv of servers) {
         const v3 = srv.url(3);
-        await runJson(tool, [v3, "seqwrite", "-s", `${seqMiB}`, "-q", "4"]);
-        await runJson(tool, [v3, "create", "-n", `${files}`, "-q", "4"]);
+        await client(tool, [v3, "seqwrite", "-s", `${seqMiB}`, "-q", "4"]);
+        await client(tool, [v3, "create", "-n", `${files}`, "-q", "4"]);
       }
     }
     const names = servers.map((s) => s.name);
@@ -231,7 +261,7 @@ for (const pair of args.values.pair.split(",")) {
             ? "create"
             : undefined;
           if (undo && i < reps - 1) {
-            await runJson(tool, [srv.url(3), undo, "-n", `${files}`]);
+            await client(tool, [srv.url(3), undo, "-n", `${files}`]);
           }
         }
         turn++;

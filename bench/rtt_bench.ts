@@ -29,8 +29,15 @@ const args = parseArgs({
     secs: { type: "string", default: "2" },
     reps: { type: "string", default: "3" },
     baseline: { type: "string", multiple: true },
+    pin: { type: "string" },
   },
 });
+// --pin S,C: every server (all threads) on CPU S, the client on CPU C (see
+// bench/nfs_bench.ts): the same wake-up cost for every server.
+const pin = args.values.pin?.split(",").map(Number);
+if (pin && (pin.length !== 2 || pin.some((n) => !Number.isInteger(n)))) {
+  throw new Error(`--pin takes SERVER_CPU,CLIENT_CPU: ${args.values.pin}`);
+}
 const here = new URL(".", import.meta.url).pathname;
 const tool = await buildTool("rttbench", `${here}rttbench.c`, []);
 
@@ -106,7 +113,15 @@ const starts: (() => Promise<Server | undefined>)[] = [
 const servers: Server[] = [];
 for (const start of starts) {
   const s = await start();
-  if (s !== undefined) servers.push(s);
+  if (s === undefined) continue;
+  servers.push(s);
+  if (pin) {
+    const r = await new Deno.Command("taskset", {
+      args: ["-a", "-p", "-c", `${pin[0]}`, `${s.pid}`],
+      stdout: "null",
+    }).output();
+    if (!r.success) throw new Error(`taskset failed for ${s.name}`);
+  }
 }
 const load = (await proc("loadavg")).split(" ", 3).join(" ");
 const rtt = servers.map(() => [] as number[]);
@@ -115,8 +130,9 @@ try {
   for (let rep = 0; rep < Number(args.values.reps); rep++) {
     for (const [i, s] of servers.entries()) {
       const cpu0 = await cpuSeconds(s.pid);
-      const r = await new Deno.Command(tool, {
-        args: ["client", `${s.port}`, args.values.secs],
+      const argv = ["client", `${s.port}`, args.values.secs];
+      const r = await new Deno.Command(pin ? "taskset" : tool, {
+        args: pin ? ["-c", `${pin[1]}`, tool, ...argv] : argv,
       }).output();
       if (!r.success) {
         throw new Error(
