@@ -249,8 +249,16 @@ Deno.test("cli serve nfs: SIGTERM during a 64 MiB copy over LocalFs exits 0 with
     let next = 0;
     let failed: unknown;
     const acked = new Set<number>();
+    // The second half waits for the signal, so the copy is under way when
+    // it goes however the timers run on a loaded machine.
+    let signalled = false;
+    let quarter!: () => void;
+    const quarterCommitted = new Promise<void>((r) => quarter = r);
+    let release!: () => void;
+    const released = new Promise<void>((r) => release = r);
     const writer = async () => {
       while (next < 64 && failed === undefined) {
+        if (next >= 32 && !signalled) await released;
         const i = next++;
         const r = decodeWriteRes(
           await client.call(100003, 3, 7, (w) =>
@@ -280,6 +288,7 @@ Deno.test("cli serve nfs: SIGTERM during a 64 MiB copy over LocalFs exits 0 with
           );
           assert.equal(c.status, 0);
           committed = upto;
+          if (committed >= 16) quarter();
         } else await new Promise((r) => setTimeout(r, 5));
       }
     };
@@ -292,14 +301,15 @@ Deno.test("cli serve nfs: SIGTERM during a 64 MiB copy over LocalFs exits 0 with
     ])
       .catch((e) => failed = e);
     // SIGTERM once a quarter is committed, with writes still in flight.
-    for (let i = 0; i < 3000 && committed < 16 && failed === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await Promise.race([quarterCommitted, copying]);
     assert.ok(
       committed >= 16 && committed < 64,
       `copy under way when the signal goes: ${committed} MiB committed`,
     );
-    const end = await served.stop("SIGTERM");
+    signalled = true;
+    const stopping = served.stop("SIGTERM");
+    release();
+    const end = await stopping;
     await copying;
     client.close();
     assert.equal(end.code, 0, end.stderr);
