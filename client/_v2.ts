@@ -22,11 +22,10 @@ import {
   FIFO_RDEV,
   ftype,
   NFS_MAXDATA,
-  S_IF,
-  S_IFMT,
   type sattr,
   SERVER_TIME_USEC,
   type timeval,
+  typeOfBits,
   UNSET,
 } from "../proto/nfs2/mod.ts";
 import type { NfsFsStats } from "./file_info.ts";
@@ -58,16 +57,6 @@ export function tooLarge(path: string, what: string): RangeError {
   );
 }
 
-const FTYPE3_OF_BITS: Readonly<Record<number, number>> = {
-  [S_IF.REG]: Ftype3.REG,
-  [S_IF.DIR]: Ftype3.DIR,
-  [S_IF.BLK]: Ftype3.BLK,
-  [S_IF.CHR]: Ftype3.CHR,
-  [S_IF.LNK]: Ftype3.LNK,
-  [S_IF.SOCK]: Ftype3.SOCK,
-  [S_IF.FIFO]: Ftype3.FIFO,
-};
-
 const FTYPE3_OF: Readonly<Record<number, number>> = {
   [ftype.NFREG]: Ftype3.REG,
   [ftype.NFDIR]: Ftype3.DIR,
@@ -82,7 +71,7 @@ function typeOf(a: fattr): number {
   if (a.type === ftype.NFCHR && a.rdev === FIFO_RDEV) return Ftype3.FIFO;
   // The mode's type bits are the more precise where the type is NFNON or
   // NFBAD (a server from before sockets and FIFOs had a type).
-  return FTYPE3_OF[a.type] ?? FTYPE3_OF_BITS[a.mode & S_IFMT] ?? 0;
+  return FTYPE3_OF[a.type] ?? typeOfBits(a.mode);
 }
 
 function time(t: timeval): { sec: number; nsec: number } {
