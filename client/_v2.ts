@@ -17,6 +17,7 @@
 import type { Fattr3, Sattr3, SetTime3 } from "../proto/nfs3.ts";
 import { Ftype3 } from "../proto/nfs3.ts";
 import {
+  type createargs,
   decodeDev,
   type fattr,
   FIFO_RDEV,
@@ -32,12 +33,13 @@ import type { NfsFsStats } from "./file_info.ts";
 import type { Nfs2Client } from "./nfs2.ts";
 import { UNSET_SATTR } from "./nfs2.ts";
 import { pages } from "./_listing.ts";
-import type {
-  Found,
-  Limits,
-  Listed,
-  NfsProtocol,
-  Written,
+import {
+  AlikeCalls,
+  type Found,
+  type Limits,
+  type Listed,
+  type NfsProtocol,
+  type Written,
 } from "./_protocol.ts";
 
 /** The largest size or offset version 2 can carry (all ones means "unset"). */
@@ -125,21 +127,23 @@ function found(r: { file: Uint8Array; attributes: fattr }): Found {
   return { handle: r.file, attrs: fattr3Of(r.attributes) };
 }
 
+/** CREATE's and MKDIR's arguments: the new name, and its mode alone. */
+function made(
+  dir: Uint8Array,
+  entry: { name: string; mode: number },
+): createargs {
+  return {
+    where: { dir, name: entry.name },
+    attributes: { ...UNSET_SATTR, mode: entry.mode & 0o7777 },
+  };
+}
+
 const cookieKey = (c: Uint8Array) =>
   new DataView(c.buffer, c.byteOffset, 4).getUint32(0);
 
-export class Nfs2Protocol implements NfsProtocol {
+export class Nfs2Protocol extends AlikeCalls<Nfs2Client>
+  implements NfsProtocol {
   readonly version = 2 as const;
-  readonly nfs: Nfs2Client;
-
-  constructor(nfs: Nfs2Client) {
-    this.nfs = nfs;
-  }
-
-  async close(): Promise<void> {
-    this.nfs.close();
-    await this.nfs.rpc.closed;
-  }
 
   async getattr(fh: Uint8Array, path: string): Promise<Fattr3> {
     return fattr3Of(await this.nfs.getattr(fh, { path }));
@@ -173,10 +177,6 @@ export class Nfs2Protocol implements NfsProtocol {
     );
     const end = at.offset + res.data.byteLength;
     return { data: res.data, eof: end >= res.attributes.size };
-  }
-
-  recycle(data: Uint8Array): void {
-    this.nfs.rpc.recycle?.(data);
   }
 
   async write(
@@ -214,12 +214,7 @@ export class Nfs2Protocol implements NfsProtocol {
       });
       if (there) throw new Deno.errors.AlreadyExists(`File exists: ${path}`);
     }
-    return found(
-      await this.nfs.create({
-        where: { dir, name: entry.name },
-        attributes: { ...UNSET_SATTR, mode: entry.mode & 0o7777 },
-      }, { path }),
-    );
+    return found(await this.nfs.create(made(dir, entry), { path }));
   }
 
   async mkdir(
@@ -227,12 +222,7 @@ export class Nfs2Protocol implements NfsProtocol {
     entry: { name: string; mode: number },
     path: string,
   ): Promise<Found> {
-    return found(
-      await this.nfs.mkdir({
-        where: { dir, name: entry.name },
-        attributes: { ...UNSET_SATTR, mode: entry.mode & 0o7777 },
-      }, { path }),
-    );
+    return found(await this.nfs.mkdir(made(dir, entry), { path }));
   }
 
   async symlink(
@@ -245,14 +235,6 @@ export class Nfs2Protocol implements NfsProtocol {
       to: entry.target,
       attributes: { ...UNSET_SATTR, mode: 0o777 },
     }, { path });
-  }
-
-  async remove(dir: Uint8Array, name: string, path: string): Promise<void> {
-    await this.nfs.remove({ dir, name }, { path });
-  }
-
-  async rmdir(dir: Uint8Array, name: string, path: string): Promise<void> {
-    await this.nfs.rmdir({ dir, name }, { path });
   }
 
   async rename(
