@@ -12,10 +12,10 @@
 import { createLogger, type Logger } from "../telemetry/log.ts";
 import {
   EXPOSITION_CONTENT_TYPE,
-  type MetricsRegistry,
+  MetricsRegistry,
 } from "../telemetry/metrics.ts";
 import { processMetrics } from "../telemetry/process.ts";
-import { hostPort, logFormat, logLevel, UsageError } from "./_args.ts";
+import { hostPort, integer, logFormat, logLevel, UsageError } from "./_args.ts";
 
 /** The logger of `--log-level` and `--log-format`, writing to standard error. */
 export function loggerOf(values: {
@@ -40,6 +40,56 @@ export function metricsAddress(
   v: string | undefined,
 ): { hostname: string; port: number } | undefined {
   return v === undefined ? undefined : hostPort("--metrics", v);
+}
+
+/** What the flags every serving verb has ask for, parsed. */
+export interface Serving {
+  /** `--shutdown-timeout` in milliseconds (10 s when not given). */
+  readonly timeoutMs: number;
+  /** With `--metrics`: where to serve `/metrics`, and the registry. */
+  readonly metrics?: {
+    readonly at: { hostname: string; port: number };
+    readonly registry: MetricsRegistry;
+  };
+  /** Network access to listen on each port, then for `--metrics`. */
+  readonly needs: Need[];
+}
+
+/**
+ * Parses `--shutdown-timeout` and `--metrics`, and lists the network
+ * permissions a server listening on `hostname` at `ports` needs.
+ */
+export function servingOf(
+  values: { "shutdown-timeout"?: string; metrics?: string },
+  hostname: string,
+  ports: readonly number[],
+): Serving {
+  const timeout = values["shutdown-timeout"];
+  const timeoutMs = 1000 *
+    (timeout === undefined
+      ? 10
+      : integer("--shutdown-timeout", timeout, 0, 3600));
+  const at = metricsAddress(values.metrics);
+  const needs = ports.map((p) => netNeed(hostname, p));
+  if (at) needs.push(netNeed(at.hostname, at.port));
+  return {
+    timeoutMs,
+    metrics: at && { at, registry: new MetricsRegistry() },
+    needs,
+  };
+}
+
+/**
+ * The host a client on this machine dials to reach a server listening on
+ * `hostname`, as it goes in a URI or command line: loopback for a wildcard
+ * address, an IPv6 address in brackets.
+ */
+export function dialHost(hostname: string): string {
+  return hostname === "0.0.0.0" || hostname === "::"
+    ? "127.0.0.1"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
 }
 
 /** Serves `registry` in the Prometheus text format at `/metrics`. */
@@ -163,6 +213,27 @@ export interface Started {
   shutdown(): Promise<void>;
   disconnectAll(): void;
   readonly finished: Promise<void>;
+}
+
+/** NbdServer and NfsServer alike, as far as the lifecycle drives them. */
+interface Server {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+  connections(): readonly { id: number }[];
+  disconnect(id: number): boolean;
+}
+
+/** A server as {@link serveUntilSignal} starts it. */
+export function startedOf(server: Server): Started {
+  return {
+    addr: server.addr,
+    shutdown: () => server.shutdown(),
+    disconnectAll: () => {
+      for (const c of server.connections()) server.disconnect(c.id);
+    },
+    finished: server.finished,
+  };
 }
 
 /**

@@ -15,7 +15,6 @@ import { FileDevice } from "../nbd/file_device.ts";
 import { MemoryDevice } from "../nbd/memory_device.ts";
 import { SharedMemoryDevice } from "../nbd/shared_memory_device.ts";
 import { type Device, readOnly } from "../nbd/device.ts";
-import { MetricsRegistry } from "../telemetry/metrics.ts";
 import {
   choice,
   host,
@@ -28,12 +27,12 @@ import {
 } from "./_args.ts";
 import {
   checkPermissions,
+  dialHost,
   fileNeeds,
   loggerOf,
-  metricsAddress,
-  type Need,
-  netNeed,
   serveUntilSignal,
+  servingOf,
+  startedOf,
 } from "./_runtime.ts";
 
 /** `netfs serve nbd --help`. */
@@ -198,14 +197,8 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
   const tlsMode = values.tls === undefined
     ? "required"
     : choice("--tls", values.tls, ["required", "optional"] as const);
-  const timeoutMs = 1000 *
-    (values["shutdown-timeout"] === undefined
-      ? 10
-      : integer("--shutdown-timeout", values["shutdown-timeout"], 0, 3600));
-  const metricsAt = metricsAddress(values.metrics);
-
-  const needs: Need[] = [netNeed(hostname, listenPort)];
-  if (metricsAt) needs.push(netNeed(metricsAt.hostname, metricsAt.port));
+  const serving = servingOf(values, hostname, [listenPort]);
+  const needs = serving.needs;
   for (const s of specs) if (s.file) needs.push(...fileNeeds(s.file, !ro));
   if (cert && key) {
     needs.push(...fileNeeds(cert, false), ...fileNeeds(key, false));
@@ -265,7 +258,6 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
     throw e;
   }
 
-  const registry = metricsAt ? new MetricsRegistry() : undefined;
   const common = {
     hostname,
     port: listenPort,
@@ -286,20 +278,12 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
         });
         return { ...cluster, disconnectAll: () => {} };
       }
-      const server = serveNbd({
+      return startedOf(serveNbd({
         ...common,
         exports,
         logger: log,
-        metrics: registry,
-      });
-      return {
-        addr: server.addr,
-        shutdown: () => server.shutdown(),
-        disconnectAll: () => {
-          for (const c of server.connections()) server.disconnect(c.id);
-        },
-        finished: server.finished,
-      };
+        metrics: serving.metrics?.registry,
+      }));
     },
     // Writes a client never flushed reach the disk before we exit.
     close: async () =>
@@ -309,9 +293,9 @@ export async function serveNbdCommand(args: string[]): Promise<number> {
       })),
     where: `${hostname}:${listenPort}`,
     banner: (addr) => banner(addr, exports, tls?.mode, workers, engines),
-    metrics: metricsAt && registry ? { at: metricsAt, registry } : undefined,
+    metrics: serving.metrics,
     log,
-    timeoutMs,
+    timeoutMs: serving.timeoutMs,
   });
 }
 
@@ -323,11 +307,7 @@ function banner(
   engines: Map<string, string>,
 ): string {
   const { hostname, port } = addr;
-  const h = hostname === "0.0.0.0" || hostname === "::"
-    ? "127.0.0.1"
-    : hostname.includes(":")
-    ? `[${hostname}]`
-    : hostname;
+  const h = dialHost(hostname);
   const scheme = tls === "required" ? "nbds" : "nbd";
   const lines = [
     `netfs: serving NBD on ${peerOf(addr)}${tls ? `, TLS ${tls}` : ""}${

@@ -13,7 +13,6 @@ import { mountCommands, serveNfs } from "../server/serve.ts";
 import type { ExportOptions } from "../server/exports.ts";
 import { LocalFs } from "../vfs/localfs.ts";
 import { MemFs } from "../vfs/memfs.ts";
-import { MetricsRegistry } from "../telemetry/metrics.ts";
 import {
   choice,
   clients,
@@ -35,12 +34,12 @@ import {
 } from "./_nfs_config.ts";
 import {
   checkPermissions,
+  dialHost,
   fileNeeds,
   loggerOf,
-  metricsAddress,
-  type Need,
-  netNeed,
   serveUntilSignal,
+  servingOf,
+  startedOf,
 } from "./_runtime.ts";
 
 /** `netfs serve nfs --help`. */
@@ -196,15 +195,12 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
     ? integer("--grace", values.grace, 0, 3600)
     : file.grace;
   const portmap111 = values.portmap111 ?? file.portmap111 ?? false;
-  const timeoutMs = 1000 *
-    (values["shutdown-timeout"] === undefined
-      ? 10
-      : integer("--shutdown-timeout", values["shutdown-timeout"], 0, 3600));
-  const metricsAt = metricsAddress(values.metrics);
-
-  const needs: Need[] = [netNeed(hostname, listenPort)];
-  if (portmap111) needs.push(netNeed(hostname, 111));
-  if (metricsAt) needs.push(netNeed(metricsAt.hostname, metricsAt.port));
+  const serving = servingOf(
+    values,
+    hostname,
+    portmap111 ? [listenPort, 111] : [listenPort],
+  );
+  const needs = serving.needs;
   for (const s of specs) {
     if (s.dir !== undefined) needs.push(...fileNeeds(s.dir, !s.readOnly));
   }
@@ -252,10 +248,9 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
     await Promise.all(opened.map((fs) => fs.close()));
     throw e;
   }
-  const registry = metricsAt ? new MetricsRegistry() : undefined;
   return await serveUntilSignal({
-    start: () => {
-      const nfs = serveNfs({
+    start: () =>
+      startedOf(serveNfs({
         hostname,
         port: listenPort,
         exports,
@@ -267,25 +262,16 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
         },
         portmap111,
         logger: log,
-        metrics: registry,
+        metrics: serving.metrics?.registry,
         onListen: () => {},
-      });
-      return {
-        addr: nfs.addr,
-        shutdown: () => nfs.shutdown(),
-        disconnectAll: () => {
-          for (const c of nfs.connections()) nfs.disconnect(c.id);
-        },
-        finished: nfs.finished,
-      };
-    },
+      })),
     // Flushes each LocalFs's FileId journal.
     close: async () => void await Promise.all(opened.map((fs) => fs.close())),
     where: `${hostname}:${listenPort}`,
     banner: (addr) => banner(addr, versions.names, specs, portmap111, engines),
-    metrics: metricsAt && registry ? { at: metricsAt, registry } : undefined,
+    metrics: serving.metrics,
     log,
-    timeoutMs,
+    timeoutMs: serving.timeoutMs,
   });
 }
 
@@ -306,11 +292,7 @@ function banner(
   ];
   for (const s of specs) {
     const m = mountCommands(hostname, port, s.path);
-    const h = hostname === "0.0.0.0" || hostname === "::"
-      ? "127.0.0.1"
-      : hostname.includes(":")
-      ? `[${hostname}]`
-      : hostname;
+    const h = dialHost(hostname);
     lines.push(
       `  export ${s.path}: ${s.dir ?? "(in memory)"}${
         engines.has(s) ? ` (LocalFs, ${engines.get(s)} engine)` : ""

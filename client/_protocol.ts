@@ -101,3 +101,43 @@ export interface NfsProtocol {
   /** Closes the connection; resolves once it is down. */
   close(): Promise<void>;
 }
+
+/** A name in a directory, as REMOVE and RMDIR take it in both versions. */
+type DirName = { dir: Uint8Array; name: string };
+
+/** What the version 2 and version 3 clients offer alike. */
+interface VersionClient {
+  readonly rpc: {
+    readonly closed: Promise<void>;
+    recycle?(data: Uint8Array): void;
+  };
+  close(): void;
+  remove(args: DirName, options: { path: string }): Promise<unknown>;
+  rmdir(args: DirName, options: { path: string }): Promise<unknown>;
+}
+
+/** The NfsProtocol methods that forward alike to either version's client. */
+export abstract class AlikeCalls<C extends VersionClient> {
+  readonly nfs: C;
+
+  constructor(nfs: C) {
+    this.nfs = nfs;
+  }
+
+  async close(): Promise<void> {
+    this.nfs.close();
+    await this.nfs.rpc.closed;
+  }
+
+  recycle(data: Uint8Array): void {
+    this.nfs.rpc.recycle?.(data);
+  }
+
+  async remove(dir: Uint8Array, name: string, path: string): Promise<void> {
+    await this.nfs.remove({ dir, name }, { path });
+  }
+
+  async rmdir(dir: Uint8Array, name: string, path: string): Promise<void> {
+    await this.nfs.rmdir({ dir, name }, { path });
+  }
+}

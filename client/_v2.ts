@@ -17,28 +17,29 @@
 import type { Fattr3, Sattr3, SetTime3 } from "../proto/nfs3.ts";
 import { Ftype3 } from "../proto/nfs3.ts";
 import {
+  type createargs,
   decodeDev,
   type fattr,
   FIFO_RDEV,
   ftype,
   NFS_MAXDATA,
-  S_IF,
-  S_IFMT,
   type sattr,
   SERVER_TIME_USEC,
   type timeval,
+  typeOfBits,
   UNSET,
 } from "../proto/nfs2/mod.ts";
 import type { NfsFsStats } from "./file_info.ts";
 import type { Nfs2Client } from "./nfs2.ts";
 import { UNSET_SATTR } from "./nfs2.ts";
 import { pages } from "./_listing.ts";
-import type {
-  Found,
-  Limits,
-  Listed,
-  NfsProtocol,
-  Written,
+import {
+  AlikeCalls,
+  type Found,
+  type Limits,
+  type Listed,
+  type NfsProtocol,
+  type Written,
 } from "./_protocol.ts";
 
 /** The largest size or offset version 2 can carry (all ones means "unset"). */
@@ -58,16 +59,6 @@ export function tooLarge(path: string, what: string): RangeError {
   );
 }
 
-const FTYPE3_OF_BITS: Readonly<Record<number, number>> = {
-  [S_IF.REG]: Ftype3.REG,
-  [S_IF.DIR]: Ftype3.DIR,
-  [S_IF.BLK]: Ftype3.BLK,
-  [S_IF.CHR]: Ftype3.CHR,
-  [S_IF.LNK]: Ftype3.LNK,
-  [S_IF.SOCK]: Ftype3.SOCK,
-  [S_IF.FIFO]: Ftype3.FIFO,
-};
-
 const FTYPE3_OF: Readonly<Record<number, number>> = {
   [ftype.NFREG]: Ftype3.REG,
   [ftype.NFDIR]: Ftype3.DIR,
@@ -82,7 +73,7 @@ function typeOf(a: fattr): number {
   if (a.type === ftype.NFCHR && a.rdev === FIFO_RDEV) return Ftype3.FIFO;
   // The mode's type bits are the more precise where the type is NFNON or
   // NFBAD (a server from before sockets and FIFOs had a type).
-  return FTYPE3_OF[a.type] ?? FTYPE3_OF_BITS[a.mode & S_IFMT] ?? 0;
+  return FTYPE3_OF[a.type] ?? typeOfBits(a.mode);
 }
 
 function time(t: timeval): { sec: number; nsec: number } {
@@ -136,21 +127,23 @@ function found(r: { file: Uint8Array; attributes: fattr }): Found {
   return { handle: r.file, attrs: fattr3Of(r.attributes) };
 }
 
+/** CREATE's and MKDIR's arguments: the new name, and its mode alone. */
+function made(
+  dir: Uint8Array,
+  entry: { name: string; mode: number },
+): createargs {
+  return {
+    where: { dir, name: entry.name },
+    attributes: { ...UNSET_SATTR, mode: entry.mode & 0o7777 },
+  };
+}
+
 const cookieKey = (c: Uint8Array) =>
   new DataView(c.buffer, c.byteOffset, 4).getUint32(0);
 
-export class Nfs2Protocol implements NfsProtocol {
+export class Nfs2Protocol extends AlikeCalls<Nfs2Client>
+  implements NfsProtocol {
   readonly version = 2 as const;
-  readonly nfs: Nfs2Client;
-
-  constructor(nfs: Nfs2Client) {
-    this.nfs = nfs;
-  }
-
-  async close(): Promise<void> {
-    this.nfs.close();
-    await this.nfs.rpc.closed;
-  }
 
   async getattr(fh: Uint8Array, path: string): Promise<Fattr3> {
     return fattr3Of(await this.nfs.getattr(fh, { path }));
@@ -184,10 +177,6 @@ export class Nfs2Protocol implements NfsProtocol {
     );
     const end = at.offset + res.data.byteLength;
     return { data: res.data, eof: end >= res.attributes.size };
-  }
-
-  recycle(data: Uint8Array): void {
-    this.nfs.rpc.recycle?.(data);
   }
 
   async write(
@@ -225,12 +214,7 @@ export class Nfs2Protocol implements NfsProtocol {
       });
       if (there) throw new Deno.errors.AlreadyExists(`File exists: ${path}`);
     }
-    return found(
-      await this.nfs.create({
-        where: { dir, name: entry.name },
-        attributes: { ...UNSET_SATTR, mode: entry.mode & 0o7777 },
-      }, { path }),
-    );
+    return found(await this.nfs.create(made(dir, entry), { path }));
   }
 
   async mkdir(
@@ -238,12 +222,7 @@ export class Nfs2Protocol implements NfsProtocol {
     entry: { name: string; mode: number },
     path: string,
   ): Promise<Found> {
-    return found(
-      await this.nfs.mkdir({
-        where: { dir, name: entry.name },
-        attributes: { ...UNSET_SATTR, mode: entry.mode & 0o7777 },
-      }, { path }),
-    );
+    return found(await this.nfs.mkdir(made(dir, entry), { path }));
   }
 
   async symlink(
@@ -256,14 +235,6 @@ export class Nfs2Protocol implements NfsProtocol {
       to: entry.target,
       attributes: { ...UNSET_SATTR, mode: 0o777 },
     }, { path });
-  }
-
-  async remove(dir: Uint8Array, name: string, path: string): Promise<void> {
-    await this.nfs.remove({ dir, name }, { path });
-  }
-
-  async rmdir(dir: Uint8Array, name: string, path: string): Promise<void> {
-    await this.nfs.rmdir({ dir, name }, { path });
   }
 
   async rename(

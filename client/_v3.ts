@@ -17,12 +17,13 @@ import { NfsError } from "./errors.ts";
 import { pages } from "./_listing.ts";
 import type { NfsFsStats } from "./file_info.ts";
 import type { Nfs3Client } from "./nfs3.ts";
-import type {
-  Found,
-  Limits,
-  Listed,
-  NfsProtocol,
-  Written,
+import {
+  AlikeCalls,
+  type Found,
+  type Limits,
+  type Listed,
+  type NfsProtocol,
+  type Written,
 } from "./_protocol.ts";
 
 const ZERO_VERF = new Uint8Array(8);
@@ -32,20 +33,11 @@ const MAXCOUNT = 512 * 1024;
 /** Largest transfer asked for, whatever the server offers. */
 const MAX_TRANSFER = 1024 * 1024;
 
-export class Nfs3Protocol implements NfsProtocol {
+export class Nfs3Protocol extends AlikeCalls<Nfs3Client>
+  implements NfsProtocol {
   readonly version = 3 as const;
-  readonly nfs: Nfs3Client;
   #plus = true;
   #dirSize = 64 * 1024;
-
-  constructor(nfs: Nfs3Client) {
-    this.nfs = nfs;
-  }
-
-  async close(): Promise<void> {
-    this.nfs.close();
-    await this.nfs.rpc.closed;
-  }
 
   getattr(fh: Uint8Array, path: string): Promise<Fattr3> {
     return this.nfs.getattr(fh, { path });
@@ -71,10 +63,6 @@ export class Nfs3Protocol implements NfsProtocol {
   ): Promise<{ data: Uint8Array; eof: boolean }> {
     const res = await this.nfs.read({ file: fh, ...at }, { path });
     return { data: res.data, eof: res.eof };
-  }
-
-  recycle(data: Uint8Array): void {
-    this.nfs.rpc.recycle?.(data);
   }
 
   async write(
@@ -134,14 +122,6 @@ export class Nfs3Protocol implements NfsProtocol {
     path: string,
   ): Promise<void> {
     await this.nfs.symlink({ dir, ...entry, attrs: {} }, { path });
-  }
-
-  async remove(dir: Uint8Array, name: string, path: string): Promise<void> {
-    await this.nfs.remove({ dir, name }, { path });
-  }
-
-  async rmdir(dir: Uint8Array, name: string, path: string): Promise<void> {
-    await this.nfs.rmdir({ dir, name }, { path });
   }
 
   async rename(

@@ -22,6 +22,7 @@
  */
 
 import { type Fattr3, Ftype3, type Time3 } from "../proto/nfs3.ts";
+import { encodeDev, typeBits } from "../proto/nfs2/fields.ts";
 
 /** File information, field for field as `Deno.FileInfo`. */
 export interface NfsFileInfo {
@@ -97,17 +98,6 @@ export interface NfsFsStats {
   availableFiles: number;
 }
 
-/** `st_mode` type bits of each `ftype3`. */
-const TYPE_BITS: Readonly<Record<number, number>> = {
-  [Ftype3.REG]: 0o100000,
-  [Ftype3.DIR]: 0o040000,
-  [Ftype3.BLK]: 0o060000,
-  [Ftype3.CHR]: 0o020000,
-  [Ftype3.LNK]: 0o120000,
-  [Ftype3.SOCK]: 0o140000,
-  [Ftype3.FIFO]: 0o010000,
-};
-
 function dateOf(t: Time3): Date {
   return new Date(t.sec * 1000 + Math.floor(t.nsec / 1e6));
 }
@@ -118,7 +108,6 @@ function dateOf(t: Time3): Date {
  * @param a The attributes (v2 attributes map onto the same shape).
  */
 export function fileInfoOf(a: Fattr3): NfsFileInfo {
-  const { major, minor } = a.rdev;
   return {
     isFile: a.type === Ftype3.REG,
     isDirectory: a.type === Ftype3.DIR,
@@ -130,13 +119,12 @@ export function fileInfoOf(a: Fattr3): NfsFileInfo {
     ctime: dateOf(a.ctime),
     dev: a.fsid,
     ino: a.fileid,
-    mode: (TYPE_BITS[a.type] ?? 0) | (a.mode & 0o7777),
+    mode: typeBits(a.type) | (a.mode & 0o7777),
     nlink: a.nlink,
     uid: a.uid,
     gid: a.gid,
-    // glibc's makedev, within 32 bits.
-    rdev: ((major & 0xfff) << 8 | (minor & 0xff) | (minor & ~0xff) << 12) >>>
-      0,
+    // glibc's makedev within 32 bits, as NFSv2 packs device numbers.
+    rdev: encodeDev(a.rdev),
     blksize: null,
     blocks: Math.ceil(a.used / 512),
     isBlockDevice: a.type === Ftype3.BLK,

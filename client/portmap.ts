@@ -60,6 +60,16 @@ export interface PortQuery {
   netid?: string;
 }
 
+/** The mapping GETPORT and UNSET send for a query: TCP unless it says. */
+function queried(query: PortQuery): PortMapping {
+  return {
+    program: query.program,
+    version: query.version,
+    protocol: query.protocol ?? IPPROTO_TCP,
+    port: 0,
+  };
+}
+
 /**
  * Talks to a portmapper or rpcbind over TCP.
  *
@@ -118,13 +128,7 @@ export class PortmapClient {
       PMAP_PROG,
       2,
       Pmap2Proc.GETPORT,
-      (w) =>
-        encodeMapping(w, {
-          program: query.program,
-          version: query.version,
-          protocol: query.protocol ?? IPPROTO_TCP,
-          port: 0,
-        }),
+      (w) => encodeMapping(w, queried(query)),
     );
     return r.u32("port");
   }
@@ -152,13 +156,7 @@ export class PortmapClient {
       PMAP_PROG,
       2,
       Pmap2Proc.UNSET,
-      (w) =>
-        encodeMapping(w, {
-          program: query.program,
-          version: query.version,
-          protocol: query.protocol ?? IPPROTO_TCP,
-          port: 0,
-        }),
+      (w) => encodeMapping(w, queried(query)),
     );
     return r.bool("result");
   }

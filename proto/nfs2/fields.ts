@@ -4,7 +4,8 @@
  * client (the other way round):
  *
  * - `fattr.mode` carries the `st_mode` file type bits ({@link S_IF}) as
- *   well as the permissions;
+ *   well as the permissions ({@link typeBits} and {@link typeOfBits} turn
+ *   them into a file type number and back);
  * - device numbers are one word, packed as Linux packs them (12 bits of
  *   major, 20 of minor: {@link encodeDev});
  * - a FIFO may be sent as NFCHR with rdev {@link FIFO_RDEV}, the convention
@@ -47,6 +48,35 @@ export const S_IF = {
   LNK: 0o120000,
   SOCK: 0o140000,
 } as const;
+
+/**
+ * {@link S_IF} at each file type's number in NFSv3's `ftype3`, which the
+ * VFS's `FileType` shares (1 regular file … 7 FIFO).
+ */
+const BITS_OF_TYPE: readonly number[] = [
+  0,
+  S_IF.REG,
+  S_IF.DIR,
+  S_IF.BLK,
+  S_IF.CHR,
+  S_IF.LNK,
+  S_IF.SOCK,
+  S_IF.FIFO,
+];
+
+/**
+ * The `st_mode` type bits of a file type numbered as `ftype3` (and the
+ * VFS's `FileType`); 0 for a number that is no such type.
+ */
+export function typeBits(type: number): number {
+  return BITS_OF_TYPE[type] ?? 0;
+}
+
+/** The `ftype3` number of `st_mode`'s type bits; 0 where they name none. */
+export function typeOfBits(mode: number): number {
+  const bits = mode & S_IFMT;
+  return bits === 0 ? 0 : Math.max(0, BITS_OF_TYPE.indexOf(bits));
+}
 
 /** Device numbers packed into one word, as Linux's `new_encode_dev`. */
 export function encodeDev(rdev: { major: number; minor: number }): number {

@@ -54,8 +54,8 @@ import { fattr as withLinks } from "../nfs3/context.ts";
 import {
   encodeDev,
   FIFO_RDEV,
-  S_IF,
   SERVER_TIME_USEC,
+  typeBits,
   UNSET,
 } from "../../proto/nfs2/fields.ts";
 
@@ -71,16 +71,6 @@ const U32_MAX = 0xffffffff;
 const TWO_32 = 4294967296;
 /** `blocksize` as sent, and the unit of `blocks`. */
 export const BLOCK = 512;
-
-const IFMT_OF: Record<FileType, number> = {
-  [FileType.Regular]: S_IF.REG,
-  [FileType.Directory]: S_IF.DIR,
-  [FileType.Block]: S_IF.BLK,
-  [FileType.Char]: S_IF.CHR,
-  [FileType.Symlink]: S_IF.LNK,
-  [FileType.Socket]: S_IF.SOCK,
-  [FileType.Fifo]: S_IF.FIFO,
-};
 
 const FTYPE_OF: Record<FileType, ftype> = {
   [FileType.Regular]: ftype.NFREG,
@@ -114,7 +104,7 @@ export function fattrOf(attrs: Attributes): fattr {
   const type = a.type as FileType;
   return {
     type: FTYPE_OF[type] ?? ftype.NFNON,
-    mode: (IFMT_OF[type] ?? 0) | (a.mode & 0o7777),
+    mode: typeBits(type) | (a.mode & 0o7777),
     nlink: saturate32(a.nlink),
     uid: a.uid >>> 0,
     gid: a.gid >>> 0,

@@ -14,12 +14,14 @@ import {
   Opt,
 } from "../../nbd/protocol.ts";
 import { serveNbd } from "../../nbd/server.ts";
-import { fuzzMs, fuzzRecords, fuzzTimeBound, LineSink } from "./_fuzz.ts";
+import { fuzzMs, fuzzRecords, fuzzTimeBound, LineSink, SEED } from "./_fuzz.ts";
 
 const TARGET = fuzzRecords(100_000);
 const DEADLINE_MS = fuzzMs(40_000);
 const PER_CONN = 60;
 const WORKERS = 6;
+/** The run's seed (NETFS_FUZZ_SEED or NBD_FUZZ_SEED replays one). */
+const FUZZ_SEED = Number(Deno.env.get("NBD_FUZZ_SEED") ?? SEED);
 
 // A small deterministic PRNG so failures can be replayed from the seed.
 function prng(seed: number): () => number {
@@ -212,7 +214,7 @@ async function session(port: number, rnd: () => number): Promise<number> {
   return mutated;
 }
 
-Deno.test(`fuzz: ${TARGET} mutated handshakes and requests; the server keeps serving`, async () => {
+Deno.test(`fuzz: ${TARGET} mutated handshakes and requests; the server keeps serving (seed ${FUZZ_SEED})`, async () => {
   const device = new MemoryDevice(1 << 20);
   const errors = new LineSink(0);
   const s = serveNbd({
@@ -226,10 +228,9 @@ Deno.test(`fuzz: ${TARGET} mutated handshakes and requests; the server keeps ser
   let count = 0;
   let sessions = 0;
   let health = 0;
-  const seed = Number(Deno.env.get("NBD_FUZZ_SEED") ?? 20251121);
   try {
     const worker = async (w: number) => {
-      const rnd = prng(seed + w * 7919);
+      const rnd = prng(FUZZ_SEED + w * 7919);
       while (count < TARGET && Date.now() - started < DEADLINE_MS) {
         const n = await session(s.addr.port, rnd); // not `count += await`: that loses updates
         count += n;
@@ -259,11 +260,11 @@ Deno.test(`fuzz: ${TARGET} mutated handshakes and requests; the server keeps ser
   console.log(
     `nbd fuzz: ${count} mutated messages in ${sessions} sessions, ${health} health checks, ${
       secs.toFixed(1)
-    } s`,
+    } s (seed ${FUZZ_SEED})`,
   );
   assert.ok(
     count >= TARGET || (fuzzTimeBound() && secs * 1000 >= DEADLINE_MS),
-    `only ${count} mutated messages before the ${DEADLINE_MS} ms deadline`,
+    `only ${count} mutated messages before the ${DEADLINE_MS} ms deadline (seed ${FUZZ_SEED})`,
   );
   assert.ok(health > 0);
   assert.ok(

@@ -20,7 +20,7 @@ import {
   random,
 } from "./_pipe.ts";
 import { concat, enc } from "./_raw.ts";
-import { fuzzMs, fuzzRecords } from "../fuzz/_fuzz.ts";
+import { fuzzMs, fuzzRecords, SEED } from "../fuzz/_fuzz.ts";
 
 const u32 = (x: number) => {
   const b = new Uint8Array(4);
@@ -254,12 +254,11 @@ const KNOWN_LOGS = [
 ];
 
 // `deno task fuzz` sets the count, the time and the seed; by default 2,000
-// sessions, 20 s and seed 4242 (NBD_SESSION_SEED replays another).
+// sessions, 20 s and the fuzzers' seed of this run (from the clock, in the
+// test's name: NETFS_FUZZ_SEED or NBD_SESSION_SEED replays it).
 const SESSIONS = fuzzRecords(2000);
 const SESSIONS_MS = fuzzMs(20_000);
-const SESSION_SEED = Number(
-  Deno.env.get("NBD_SESSION_SEED") ?? Deno.env.get("NETFS_FUZZ_SEED") ?? 4242,
-);
+const SESSION_SEED = Number(Deno.env.get("NBD_SESSION_SEED") ?? SEED);
 
 Deno.test(`session: malformed requests and options end sessions cleanly (${SESSIONS} sessions, seed ${SESSION_SEED})`, async () => {
   const rnd = random(SESSION_SEED);
@@ -361,13 +360,13 @@ Deno.test(`session: malformed requests and options end sessions cleanly (${SESSI
     for (const l of server.logs) {
       assert.ok(
         KNOWN_LOGS.some((k) => k.test(l)),
-        `session ${sessions}: unexpected log ${l}`,
+        `session ${sessions} (seed ${SESSION_SEED}): unexpected log ${l}`,
       );
     }
   }
   assert.ok(
     sessions >= Math.min(500, SESSIONS),
-    `enough sessions ran (${sessions})`,
+    `enough sessions ran (${sessions}, seed ${SESSION_SEED})`,
   );
   console.log(`nbd session fuzz: ${sessions} sessions (seed ${SESSION_SEED})`);
 });

@@ -1,6 +1,7 @@
 // NFSv2's 32-bit attribute forms and READDIR cookie table, without sockets.
 import assert from "node:assert/strict";
-import { ftype } from "../../proto/nfs2/mod.ts";
+import { ftype, typeBits, typeOfBits } from "../../proto/nfs2/mod.ts";
+import { Ftype3 } from "../../proto/nfs3.ts";
 import {
   decodeDev,
   encodeDev,
@@ -55,6 +56,26 @@ Deno.test("nfs2 convert: device numbers pack as Linux's new_encode_dev", () => {
     }]
   ) {
     assert.deepEqual(decodeDev(encodeDev(d)), d);
+  }
+});
+
+Deno.test("nfs2 fields: type bits of each file type and back", () => {
+  const bits: [number, number][] = [
+    [Ftype3.REG, 0o100000],
+    [Ftype3.DIR, 0o040000],
+    [Ftype3.BLK, 0o060000],
+    [Ftype3.CHR, 0o020000],
+    [Ftype3.LNK, 0o120000],
+    [Ftype3.SOCK, 0o140000],
+    [Ftype3.FIFO, 0o010000],
+  ];
+  for (const [type, b] of bits) {
+    assert.equal(typeBits(type), b);
+    assert.equal(typeOfBits(b | 0o4755), type);
+  }
+  for (const type of [0, 8, -1, 1.5]) assert.equal(typeBits(type), 0);
+  for (const mode of [0, 0o755, 0o030000, 0o170000]) {
+    assert.equal(typeOfBits(mode), 0);
   }
 });
 

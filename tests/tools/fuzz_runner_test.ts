@@ -47,3 +47,28 @@ Deno.test("fuzz runner: bad arguments are refused before anything runs", async (
   assert.equal(bogus.code, 2);
   assert.match(bogus.text, /Unknown protocol: smb \(one of rpc, portmap, nfs3/);
 });
+
+Deno.test("fuzz runner: without --seed one seed from the clock reaches the fuzzers and is printed", async () => {
+  const { code, text } = await fuzz(
+    "--records",
+    "300",
+    "--seconds",
+    "10",
+    "--only",
+    "nbd",
+  );
+  assert.equal(code, 0, text);
+  const seed = /, seed (\d+) \(from the clock: --seed replays it\)/.exec(text)
+    ?.[1];
+  assert.ok(seed, `the first line names the seed: ${text}`);
+  // Both NBD fuzzers ran from it, the session fuzz too (it had its own).
+  assert.match(
+    text,
+    new RegExp(`nbd session fuzz: \\d+ sessions \\(seed ${seed}\\)`),
+  );
+  assert.match(
+    text,
+    new RegExp(`nbd fuzz: \\d+ mutated messages .*\\(seed ${seed}\\)`),
+  );
+  assert.match(text, /fuzz: 2 of 2 files passed/);
+});

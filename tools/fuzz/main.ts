@@ -5,7 +5,7 @@
  * deno task fuzz                                 # each fuzzer's own count and time limit
  * deno task fuzz --records 100000 --seconds 120  # CI: 100,000 inputs per fuzzer
  * deno task fuzz --records 1000000 --seconds 1200 --only nfs3,nbd
- * deno task fuzz --seed 12345                    # replay a run
+ * deno task fuzz --seed 12345                    # replay a run (its first line names the seed)
  * ```
  *
  * A thin runner: the fuzzers stay in `tests/fuzz/` (and the random-bytes
@@ -13,9 +13,10 @@
  * `tests/nbd/session_test.ts`, which drive the handshake and transmission
  * state machines without a socket) and run as `deno test` files; the
  * budget reaches them as NETFS_FUZZ_RECORDS, NETFS_FUZZ_SECONDS and
- * NETFS_FUZZ_SEED (read by `tests/fuzz/_fuzz.ts`). `--seconds` bounds each
- * fuzzer test; a file that runs past twice its tests' limits plus a minute
- * is killed and counted as a hang. The report gives, per file, the result,
+ * NETFS_FUZZ_SEED (read by `tests/fuzz/_fuzz.ts`). The seed is `--seed`,
+ * else one from the clock, named in the report's first line. `--seconds`
+ * bounds each fuzzer test; a file that runs past twice its tests' limits
+ * plus a minute is killed and counted as a hang. The report gives, per file, the result,
  * the time, the largest RSS of its process seen by `ps` every 250 ms, and
  * the fuzzers' own summary lines; the exit status is 1 when any file failed
  * or hung.
@@ -102,7 +103,10 @@ function positive(name: string, text: string | undefined): number | undefined {
 
 const records = positive("records", values.records);
 const seconds = positive("seconds", values.seconds);
-const seed = positive("seed", values.seed);
+// One seed for every fuzzer, printed first, so that `--seed` replays the
+// whole run; without `--seed` it comes from the clock, as each fuzzer's own.
+const seed = positive("seed", values.seed) ??
+  (Date.now() % 2 ** 31 || 1);
 const only = values.only?.split(",").map((s) => s.trim().toLowerCase());
 const known = new Set(FUZZERS.flatMap((f) => f.protocols));
 for (const p of only ?? []) {
@@ -118,7 +122,7 @@ const chosen = FUZZERS.filter((f) =>
 const env: Record<string, string> = { NO_COLOR: "1" };
 if (records !== undefined) env.NETFS_FUZZ_RECORDS = String(records);
 if (seconds !== undefined) env.NETFS_FUZZ_SECONDS = String(seconds);
-if (seed !== undefined) env.NETFS_FUZZ_SEED = String(seed);
+env.NETFS_FUZZ_SEED = String(seed);
 
 /**
  * The resident set of a live process in bytes, from `ps` (Deno reads
@@ -202,7 +206,9 @@ async function run(f: Fuzzer): Promise<Outcome> {
 console.log(
   `fuzz: ${chosen.length} files, records ${records ?? "default"}, seconds ${
     seconds ?? "default"
-  }, seed ${seed ?? "random"}`,
+  }, seed ${seed}${
+    values.seed === undefined ? " (from the clock: --seed replays it)" : ""
+  }`,
 );
 const outcomes: Outcome[] = [];
 for (const f of chosen) {

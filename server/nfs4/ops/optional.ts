@@ -59,6 +59,23 @@ function notSupported(
   };
 }
 
+/**
+ * The operations answered NFS4ERR_NOTSUPP alone: name, the status field of
+ * the result, and its encoder.
+ */
+const NOT_SUPPORTED = [
+  ["WANT_DELEGATION", "wdr_status", encode_WANT_DELEGATION4res],
+  ["GETDEVICEINFO", "gdir_status", encode_GETDEVICEINFO4res],
+  ["GETDEVICELIST", "gdlr_status", encode_GETDEVICELIST4res],
+  ["LAYOUTGET", "logr_status", encode_LAYOUTGET4res],
+  ["LAYOUTCOMMIT", "locr_status", encode_LAYOUTCOMMIT4res],
+  ["LAYOUTRETURN", "lorr_status", encode_LAYOUTRETURN4res],
+  ["COPY_NOTIFY", "cnr_status", encode_COPY_NOTIFY4res],
+  ["WRITE_SAME", "wsr_status", encode_WRITE_SAME4res],
+  ["LAYOUTERROR", "ler_status", encode_LAYOUTERROR4res],
+  ["LAYOUTSTATS", "lsr_status", encode_LAYOUTSTATS4res],
+] as const;
+
 /** The rows of the features this server leaves out, by number. */
 export const optionalOps: ReadonlyMap<number, Op> = new Map<number, Op>([
   [nfs_opnum4.OP_DELEGPURGE, {
@@ -89,50 +106,12 @@ export const optionalOps: ReadonlyMap<number, Op> = new Map<number, Op>([
       };
     },
   }],
-  [
-    nfs_opnum4.OP_WANT_DELEGATION,
-    notSupported(
-      "WANT_DELEGATION",
-      "wdr_status",
-      encode_WANT_DELEGATION4res,
-    ),
-  ],
-  [
-    nfs_opnum4.OP_GETDEVICEINFO,
-    notSupported("GETDEVICEINFO", "gdir_status", encode_GETDEVICEINFO4res),
-  ],
-  [
-    nfs_opnum4.OP_GETDEVICELIST,
-    notSupported("GETDEVICELIST", "gdlr_status", encode_GETDEVICELIST4res),
-  ],
-  [
-    nfs_opnum4.OP_LAYOUTGET,
-    notSupported("LAYOUTGET", "logr_status", encode_LAYOUTGET4res),
-  ],
-  [
-    nfs_opnum4.OP_LAYOUTCOMMIT,
-    notSupported("LAYOUTCOMMIT", "locr_status", encode_LAYOUTCOMMIT4res),
-  ],
-  [
-    nfs_opnum4.OP_LAYOUTRETURN,
-    notSupported("LAYOUTRETURN", "lorr_status", encode_LAYOUTRETURN4res),
-  ],
-  [
-    nfs_opnum4.OP_COPY_NOTIFY,
-    notSupported("COPY_NOTIFY", "cnr_status", encode_COPY_NOTIFY4res),
-  ],
-  [
-    nfs_opnum4.OP_WRITE_SAME,
-    notSupported("WRITE_SAME", "wsr_status", encode_WRITE_SAME4res),
-  ],
-  [
-    nfs_opnum4.OP_LAYOUTERROR,
-    notSupported("LAYOUTERROR", "ler_status", encode_LAYOUTERROR4res),
-  ],
-  [
-    nfs_opnum4.OP_LAYOUTSTATS,
-    notSupported("LAYOUTSTATS", "lsr_status", encode_LAYOUTSTATS4res),
-  ],
+  ...NOT_SUPPORTED.map(([name, key, encode]) =>
+    [
+      nfs_opnum4[`OP_${name}` as const],
+      notSupported(name, key, encode),
+    ] as const
+  ),
   [nfs_opnum4.OP_SET_SSV, {
     name: "SET_SSV",
     encode: statusAs("ssr_status", encode_SET_SSV4res),

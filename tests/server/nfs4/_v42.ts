@@ -12,7 +12,7 @@ import {
 import type { ExportOptions } from "../../../server/exports.ts";
 import { LocalFs } from "../../../vfs/localfs.ts";
 import { MemFs } from "../../../vfs/memfs.ts";
-import type { FileSystem } from "../../../vfs/types.ts";
+import { type FileSystem, ROOT } from "../../../vfs/types.ts";
 import { chanAttrs, type Session41, session41 } from "./_clients.ts";
 import { type Nfs4Harness, start4 } from "./_harness.ts";
 
@@ -21,6 +21,9 @@ export const MIB = 1 << 20;
 
 /** The anonymous stateid (all zeros): I/O without an open. */
 export const ANON: stateid4 = { seqid: 0, other: new Uint8Array(12) };
+
+/** A stateid the server never handed out. */
+export const BOGUS: stateid4 = { seqid: 1, other: new Uint8Array(12).fill(9) };
 
 /** The back ends every 4.2 test runs on. */
 export type Backend = "memfs" | "localfs native";
@@ -149,6 +152,37 @@ export async function makeFile(
   for (const [at, data] of parts) await fs.write(cred, f.fileid, at, data);
   if (size !== undefined) await fs.setattr(cred, f.fileid, { size });
   return f.fileid;
+}
+
+/**
+ * The objects a test of the wrong kind of file needs, in the root: "f"
+ * (10 bytes of 1), the directory "d" and the symlink "l" to "f".
+ */
+export async function makeKinds(fs: FileSystem): Promise<void> {
+  await makeFile(fs, "f", [[0, filled(10, 1)]]);
+  await fs.mkdir(ROOT, fs.root, "d");
+  await fs.symlink(ROOT, fs.root, "l", "f");
+}
+
+/**
+ * Asserts that `op` is ISDIR on "d" and SYMLINK on "l" (see
+ * {@link makeKinds}); `what` begins the messages.
+ */
+export async function expectNotRegular(
+  v: V42,
+  op: nfs_argop4,
+  what = "",
+): Promise<void> {
+  expectStatus(
+    await v.call([...at("d"), op]),
+    nfsstat4.NFS4ERR_ISDIR,
+    `${what}directory`,
+  );
+  expectStatus(
+    await v.call([...at("l"), op]),
+    nfsstat4.NFS4ERR_SYMLINK,
+    `${what}symlink`,
+  );
 }
 
 /** A file of 4 MiB: data in [0, 1 MiB) and [3 MiB, 4 MiB), a hole between. */

@@ -15,9 +15,11 @@ import { resultOf } from "./_harness.ts";
 import {
   ANON,
   at,
+  BOGUS,
   expectStatus,
   filled,
   makeFile,
+  makeKinds,
   MIB,
   nfsstat4,
   OP,
@@ -231,9 +233,7 @@ test42(
 test42(
   "COPY: no saved filehandle, a directory, a symlink, a made-up stateid",
   async (v) => {
-    await makeFile(v.fs, "f", [[0, filled(10, 1)]]);
-    await v.fs.mkdir(ROOT, v.fs.root, "d");
-    await v.fs.symlink(ROOT, v.fs.root, "l", "f");
+    await makeKinds(v.fs);
     const r = { src: 0, dst: 0, count: 1 };
     expectStatus(
       await v.call([...at("f"), copyOp(r)]),
@@ -250,9 +250,8 @@ test42(
       nfsstat4.NFS4ERR_SYMLINK,
       "symlink destination",
     );
-    const bogus: stateid4 = { seqid: 1, other: new Uint8Array(12).fill(9) };
     const op = copyOp(r) as Extract<nfs_argop4, { argop: 60 }>;
-    op.opcopy.ca_dst_stateid = bogus;
+    op.opcopy.ca_dst_stateid = BOGUS;
     expectStatus(
       await v.call(between("f", "f", op)),
       nfsstat4.NFS4ERR_BAD_STATEID,

@@ -13,9 +13,12 @@ import { attrsIn, getattr } from "./_fsops.ts";
 import {
   ANON,
   at,
+  BOGUS,
+  expectNotRegular,
   expectStatus,
   filled,
   makeFile,
+  makeKinds,
   MIB,
   nfsstat4,
   OP,
@@ -127,18 +130,8 @@ test42("SEEK: an offset at or past the end of file is NXIO", async (v) => {
 test42(
   "SEEK: a directory is ISDIR, a symlink SYMLINK, no filehandle NOFILEHANDLE",
   async (v) => {
-    await v.fs.mkdir(ROOT, v.fs.root, "d");
-    await v.fs.symlink(ROOT, v.fs.root, "l", "d");
-    expectStatus(
-      await v.call([...at("d"), seekOp(0, DATA)]),
-      nfsstat4.NFS4ERR_ISDIR,
-      "directory",
-    );
-    expectStatus(
-      await v.call([...at("l"), seekOp(0, DATA)]),
-      nfsstat4.NFS4ERR_SYMLINK,
-      "symlink",
-    );
+    await makeKinds(v.fs);
+    await expectNotRegular(v, seekOp(0, DATA));
     expectStatus(
       await v.call([seekOp(0, DATA)]),
       nfsstat4.NFS4ERR_NOFILEHANDLE,
@@ -260,20 +253,9 @@ test42(
 test42(
   "ALLOCATE and DEALLOCATE: not a regular file, read-only export, wrong stateids",
   async (v) => {
-    await makeFile(v.fs, "f", [[0, filled(10, 1)]]);
-    await v.fs.mkdir(ROOT, v.fs.root, "d");
-    await v.fs.symlink(ROOT, v.fs.root, "l", "f");
+    await makeKinds(v.fs);
     for (const op of [allocateOp(0, 10), deallocateOp(0, 10)]) {
-      expectStatus(
-        await v.call([...at("d"), op]),
-        nfsstat4.NFS4ERR_ISDIR,
-        `${op.argop} on a directory`,
-      );
-      expectStatus(
-        await v.call([...at("l"), op]),
-        nfsstat4.NFS4ERR_SYMLINK,
-        `${op.argop} on a symlink`,
-      );
+      await expectNotRegular(v, op, `${op.argop} on a `);
       expectStatus(
         await v.call([{ argop: OP.OP_PUTROOTFH }, op]),
         nfsstat4.NFS4ERR_ISDIR,
@@ -289,7 +271,6 @@ test42(
     const o = resultOf(opened, OP.OP_OPEN).opopen;
     assert.ok(o.status === nfsstat4.NFS4_OK);
     const readOnly: stateid4 = o.resok4.stateid;
-    const bogus: stateid4 = { seqid: 1, other: new Uint8Array(12).fill(9) };
     for (const make of [allocateOp, deallocateOp]) {
       expectStatus(
         await v.call([...at("f"), make(0, 10, readOnly)]),
@@ -297,7 +278,7 @@ test42(
         "a read-only open",
       );
       expectStatus(
-        await v.call([...at("f"), make(0, 10, bogus)]),
+        await v.call([...at("f"), make(0, 10, BOGUS)]),
         nfsstat4.NFS4ERR_BAD_STATEID,
         "a made-up stateid",
       );
@@ -337,8 +318,7 @@ test42(
 test42(
   "IO_ADVISE: hints are accepted and none acted on; a directory is ISDIR",
   async (v) => {
-    await makeFile(v.fs, "f", [[0, filled(10, 1)]]);
-    await v.fs.mkdir(ROOT, v.fs.root, "d");
+    await makeKinds(v.fs);
     const advise = (): nfs_argop4 => ({
       argop: OP.OP_IO_ADVISE,
       opio_advise: {
