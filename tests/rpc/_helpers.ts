@@ -1,9 +1,15 @@
 // Raw-socket helpers for RPC server tests: build calls byte by byte and read
 // whole reply records, so malformed calls can be sent on purpose.
-import { encodeCallHeader, type OpaqueAuth } from "../../rpc/message.ts";
+import assert from "node:assert/strict";
+import {
+  decodeReplyHeader,
+  encodeCallHeader,
+  type OpaqueAuth,
+  type ReplyHeader,
+} from "../../rpc/message.ts";
 import { recordMark, RecordReader } from "../../rpc/record.ts";
 import { procedure, type RpcProgram } from "../../rpc/program.ts";
-import { XdrWriter } from "../../rpc/xdr.ts";
+import { XdrReader, XdrWriter } from "../../rpc/xdr.ts";
 
 /** A test program: NULL, ECHO (opaque), SLOW (waits args ms, echoes u32), BOOM. */
 export const TEST_PROG = 0x20000101;
@@ -118,4 +124,23 @@ export class RawConn {
       this.conn.close();
     } catch { /* closed */ }
   }
+}
+
+/** A log sink that keeps lines in `lines` instead of printing them. */
+export function quietLog(lines: string[] = []) {
+  return (m: string) => void lines.push(m);
+}
+
+/** The next reply on `c`: its header and a reader at its results. */
+export async function reply(c: RawConn): Promise<[ReplyHeader, XdrReader]> {
+  const rec = await c.next();
+  assert.ok(rec, "expected a reply record");
+  const r = new XdrReader(rec);
+  return [decodeReplyHeader(r), r];
+}
+
+/** Asserts `h` is an accepted reply with accept status `stat`. */
+export function accepted(h: ReplyHeader, stat: number) {
+  assert.equal(h.replyStat, 0, "accepted reply");
+  if (h.replyStat === 0) assert.equal(h.acceptStat, stat);
 }
