@@ -160,7 +160,7 @@ export async function runCompound(
     return { tag, status: nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH, results };
   }
   const cs = new CompoundState(call, minor);
-  cs.replied = () => replySize(tag, results);
+  cs.replied = replyMeter(tag, results);
   const count = argarray.length + (args.stopped ? 1 : 0);
   cs.opCount = count;
   if (minor === 0 && count > MAX_OPS_40) {
@@ -232,19 +232,45 @@ export async function runCompound(
   return { tag, status, results, cs };
 }
 
-/** The encoded size of a COMPOUND4res with `results`, as far as they go. */
-function replySize(tag: Uint8Array, results: readonly Outcome[]): number {
-  const w = new XdrWriter();
-  const start = w.offset;
-  w.u32(0);
-  w.opaque(tag);
-  w.u32(0);
-  for (const { opnum, op, res } of results) {
-    w.u32(opnum);
-    if (op === undefined) w.u32(res.status);
-    else op.encode(w, res);
+/**
+ * The encoded size of a COMPOUND4res holding `results` as far as they go,
+ * kept as a running sum: each result is measured once, the first time an
+ * operation asks after it was added (READ, READ_PLUS, GETXATTR and
+ * LISTXATTRS size their results to what the session has left). Measuring
+ * the whole reply again on each ask cost a writer and every earlier result
+ * (an earlier READ's data among them) per READ.
+ */
+function replyMeter(
+  tag: Uint8Array,
+  results: readonly Outcome[],
+): () => number {
+  // Status, the tag and the count of results.
+  let size = 4 + 4 + ((tag.byteLength + 3) & ~3) + 4;
+  let measured = 0;
+  return () => {
+    while (measured < results.length) size += resultSize(results[measured++]);
+    return size;
+  };
+}
+
+/** The scratch writer of {@link resultSize}, dropped when it grew large. */
+let scratch: XdrWriter | undefined;
+
+/**
+ * The encoded size of one result, its operation number included. The
+ * scratch writer keeps opaque data by reference (`refMin` 4), so a READ's
+ * data is counted, not copied.
+ */
+function resultSize({ op, res }: Outcome): number {
+  if (op === undefined) return 8;
+  const w = scratch ??= new XdrWriter({ refMin: 4 });
+  try {
+    op.encode(w, res);
+    return 4 + w.length;
+  } finally {
+    w.reset();
+    if (w.capacity > 64 * 1024) scratch = undefined;
   }
-  return w.offset - start;
 }
 
 /** Writes COMPOUND4res, holding the reply to the session's size limits. */
