@@ -53,7 +53,11 @@ export interface Op<A = any, R extends { status: number } = any> {
   readonly encode: (w: XdrWriter, res: R) => void;
   /**
    * Runs the operation. It returns its result, or throws an `Nfs4Error` or a
-   * `VfsError` whose status becomes the result.
+   * `VfsError` whose status becomes the result. Byte arrays in `args` are
+   * lent: views of the call's record, reused once the COMPOUND has settled.
+   * What the operation keeps past that (in the state, a cache, work still
+   * running) it copies first; its result may hold them, since results are
+   * encoded before the record goes back.
    */
   readonly run: (args: A, cs: CompoundState, nfs: Nfs4Server) =>
     | R
@@ -136,6 +140,19 @@ export function compoundProcedure(
   return {
     name: "COMPOUND",
     decode: decodeCompoundArgs,
+    // Opaque arguments (WRITE's data, owners, verifiers, session IDs,
+    // stateids, names, filehandles) are views of the call's record, which
+    // the RPC server reuses for a later large call once this row settles
+    // (a fresh zero-filled 1 MiB record per WRITE cost about a quarter of
+    // the CPU per MiB written). Every operation finishes with them by then:
+    // the state copies the owners, verifiers and client names it keeps
+    // (`state/clients.ts`, `opens.ts`, `locks.ts`), stateids and session
+    // IDs are only looked up, names become strings, SEQUENCE keeps a copy
+    // of the reply, WRITE and SETXATTR wait for the file system, which
+    // copies what it keeps (`FileSystem.write`, `XattrOps.setxattr`), and
+    // CREATE_SESSION copies the callback's GSS handles. An operation that
+    // keeps an argument's bytes must copy them (see `Op.run`).
+    borrowsArgs: true,
     run: async (args, call) => {
       try {
         return await runCompound(args, call, nfs, ops);
