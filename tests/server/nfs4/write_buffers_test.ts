@@ -19,17 +19,9 @@ import {
 import { ExportTable } from "../../../server/exports.ts";
 import { nfs4Program } from "../../../server/nfs4/program.ts";
 import { hexKey } from "../../../server/nfs4/state/types.ts";
-import { VfsError } from "../../../vfs/errors.ts";
 import { MemFs } from "../../../vfs/memfs.ts";
-import { PassthroughFs } from "../../../vfs/passthrough.ts";
-import {
-  type Attributes,
-  type Credentials,
-  type FileId,
-  ROOT,
-  type Stability,
-  type WriteResult,
-} from "../../../vfs/types.ts";
+import { ROOT } from "../../../vfs/types.ts";
+import { pattern, SlowWrites } from "../_slow_writes.ts";
 import {
   b,
   chanAttrs,
@@ -48,35 +40,6 @@ import { type Nfs4Harness, start4 } from "./_harness.ts";
 const MiB = 1 << 20;
 /** The 4.1 current stateid: seqid 1, `other` all zeros. */
 const CURRENT: stateid4 = { seqid: 1, other: new Uint8Array(12) };
-
-/** Copies `data` only after a timer: it relies on `data` until it settles. */
-class SlowWrites extends PassthroughFs {
-  /** Files whose getattr fails at once, while their writes still land. */
-  readonly failing = new Set<FileId>();
-
-  override getattr(cred: Credentials, id: FileId): Promise<Attributes> {
-    if (this.failing.has(id)) {
-      return Promise.reject(new VfsError("EIO", "Injected getattr failure"));
-    }
-    return super.getattr(cred, id);
-  }
-
-  override async write(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    data: Uint8Array,
-    stable?: Stability,
-    context?: unknown,
-  ): Promise<WriteResult> {
-    await new Promise((r) => setTimeout(r, 5));
-    return await super.write(cred, id, offset, data, stable, context);
-  }
-}
-
-function pattern(n: number, seed: number): Uint8Array {
-  return new Uint8Array(n).map((_, i) => ((i * 13 + seed * 101) % 253) + 1);
-}
 
 function write(
   offset: number,
