@@ -262,7 +262,11 @@ export interface FsLimits {
 export interface XattrOps {
   /** The value of attribute `name`; ENODATA if absent. */
   getxattr(cred: Credentials, id: FileId, name: string): Promise<Uint8Array>;
-  /** Sets attribute `name`; `mode` "create" fails with EEXIST, "replace" with ENODATA. */
+  /**
+   * Sets attribute `name`; `mode` "create" fails with EEXIST, "replace"
+   * with ENODATA. `value` is lent for the call only, as `FileSystem.write`'s
+   * data is: an NFSv4.2 SETXATTR's value is a view of the call's record.
+   */
   setxattr(
     cred: Credentials,
     id: FileId,

@@ -53,7 +53,11 @@ export interface Op<A = any, R extends { status: number } = any> {
   readonly encode: (w: XdrWriter, res: R) => void;
   /**
    * Runs the operation. It returns its result, or throws an `Nfs4Error` or a
-   * `VfsError` whose status becomes the result.
+   * `VfsError` whose status becomes the result. Byte arrays in `args` are
+   * lent: views of the call's record, reused once the COMPOUND has settled.
+   * What the operation keeps past that (in the state, a cache, work still
+   * running) it copies first; its result may hold them, since results are
+   * encoded before the record goes back.
    */
   readonly run: (args: A, cs: CompoundState, nfs: Nfs4Server) =>
     | R
@@ -136,6 +140,19 @@ export function compoundProcedure(
   return {
     name: "COMPOUND",
     decode: decodeCompoundArgs,
+    // Opaque arguments (WRITE's data, owners, verifiers, session IDs,
+    // stateids, names, filehandles) are views of the call's record, which
+    // the RPC server reuses for a later large call once this row settles
+    // (a fresh zero-filled 1 MiB record per WRITE cost about a quarter of
+    // the CPU per MiB written). Every operation finishes with them by then:
+    // the state copies the owners, verifiers and client names it keeps
+    // (`state/clients.ts`, `opens.ts`, `locks.ts`), stateids and session
+    // IDs are only looked up, names become strings, SEQUENCE keeps a copy
+    // of the reply, WRITE and SETXATTR wait for the file system, which
+    // copies what it keeps (`FileSystem.write`, `XattrOps.setxattr`), and
+    // CREATE_SESSION copies the callback's GSS handles. An operation that
+    // keeps an argument's bytes must copy them (see `Op.run`).
+    borrowsArgs: true,
     run: async (args, call) => {
       try {
         return await runCompound(args, call, nfs, ops);
@@ -160,7 +177,7 @@ export async function runCompound(
     return { tag, status: nfsstat4.NFS4ERR_MINOR_VERS_MISMATCH, results };
   }
   const cs = new CompoundState(call, minor);
-  cs.replied = () => replySize(tag, results);
+  cs.replied = replyMeter(tag, results);
   const count = argarray.length + (args.stopped ? 1 : 0);
   cs.opCount = count;
   if (minor === 0 && count > MAX_OPS_40) {
@@ -232,19 +249,45 @@ export async function runCompound(
   return { tag, status, results, cs };
 }
 
-/** The encoded size of a COMPOUND4res with `results`, as far as they go. */
-function replySize(tag: Uint8Array, results: readonly Outcome[]): number {
-  const w = new XdrWriter();
-  const start = w.offset;
-  w.u32(0);
-  w.opaque(tag);
-  w.u32(0);
-  for (const { opnum, op, res } of results) {
-    w.u32(opnum);
-    if (op === undefined) w.u32(res.status);
-    else op.encode(w, res);
+/**
+ * The encoded size of a COMPOUND4res holding `results` as far as they go,
+ * kept as a running sum: each result is measured once, the first time an
+ * operation asks after it was added (READ, READ_PLUS, GETXATTR and
+ * LISTXATTRS size their results to what the session has left). Measuring
+ * the whole reply again on each ask cost a writer and every earlier result
+ * (an earlier READ's data among them) per READ.
+ */
+function replyMeter(
+  tag: Uint8Array,
+  results: readonly Outcome[],
+): () => number {
+  // Status, the tag and the count of results.
+  let size = 4 + 4 + ((tag.byteLength + 3) & ~3) + 4;
+  let measured = 0;
+  return () => {
+    while (measured < results.length) size += resultSize(results[measured++]);
+    return size;
+  };
+}
+
+/** The scratch writer of {@link resultSize}, dropped when it grew large. */
+let scratch: XdrWriter | undefined;
+
+/**
+ * The encoded size of one result, its operation number included. The
+ * scratch writer keeps opaque data by reference (`refMin` 4), so a READ's
+ * data is counted, not copied.
+ */
+function resultSize({ op, res }: Outcome): number {
+  if (op === undefined) return 8;
+  const w = scratch ??= new XdrWriter({ refMin: 4 });
+  try {
+    op.encode(w, res);
+    return 4 + w.length;
+  } finally {
+    w.reset();
+    if (w.capacity > 64 * 1024) scratch = undefined;
   }
-  return w.offset - start;
 }
 
 /** Writes COMPOUND4res, holding the reply to the session's size limits. */

@@ -19,36 +19,11 @@ import {
 import { mountProgram } from "../../server/mount.ts";
 import { nfs3Program } from "../../server/nfs3/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
-import { PassthroughFs } from "../../vfs/passthrough.ts";
 import { ROOT } from "../../vfs/mod.ts";
-import type {
-  Credentials,
-  FileId,
-  Stability,
-  WriteResult,
-} from "../../vfs/types.ts";
 import { exportTable, sys } from "./_harness.ts";
+import { pattern, SlowWrites } from "./_slow_writes.ts";
 
 const MiB = 1 << 20;
-
-/** Copies `data` only after a timer: it relies on `data` until it settles. */
-class SlowWrites extends PassthroughFs {
-  override async write(
-    cred: Credentials,
-    id: FileId,
-    offset: number,
-    data: Uint8Array,
-    stable?: Stability,
-    context?: unknown,
-  ): Promise<WriteResult> {
-    await new Promise((r) => setTimeout(r, 5));
-    return await super.write(cred, id, offset, data, stable, context);
-  }
-}
-
-function pattern(n: number, seed: number): Uint8Array {
-  return new Uint8Array(n).map((_, i) => ((i * 13 + seed * 101) % 253) + 1);
-}
 
 Deno.test("nfs3 WRITE: pipelined 1 MiB writes through a file system that keeps data until it settles land whole", async () => {
   const fs = new SlowWrites(new MemFs());

@@ -188,9 +188,14 @@ export const ioOps: ReadonlyMap<number, Op> = new Map<number, Op>([
             context,
           ),
       );
-      written.catch(() => {});
-      requireRegular((await attrs).type, cs.minor);
-      const res = await written;
+      // `data` is a view of the call's record, which the RPC server reuses
+      // once the COMPOUND has settled (the row borrows its arguments): a
+      // failed type check must not leave the write running behind it.
+      const [got, done] = await Promise.allSettled([attrs, written]);
+      if (got.status === "rejected") throw got.reason;
+      requireRegular(got.value.type, cs.minor);
+      if (done.status === "rejected") throw done.reason;
+      const res = done.value;
       return {
         status: nfsstat4.NFS4_OK,
         resok4: {

@@ -87,8 +87,10 @@ function secIn(p: callback_sec_parms4): CallbackSec {
       return {
         flavor: 6,
         service: p.cbsp_gss_handles.gcbp_service,
-        handleFromServer: p.cbsp_gss_handles.gcbp_handle_from_server,
-        handleFromClient: p.cbsp_gss_handles.gcbp_handle_from_client,
+        // Copies: the session keeps them, and the arguments are views of
+        // the call's record, which is reused once the COMPOUND settles.
+        handleFromServer: p.cbsp_gss_handles.gcbp_handle_from_server.slice(),
+        handleFromClient: p.cbsp_gss_handles.gcbp_handle_from_client.slice(),
       };
     default:
       return { flavor: 0 };
