@@ -216,6 +216,7 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
   try {
     for (const s of specs) {
       let fs;
+      let journal = false;
       if (s.dir !== undefined) {
         const dir = s.dir;
         // A read-only export may run without write permission: its FileId
@@ -223,9 +224,8 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
         const writable =
           Deno.permissions.querySync({ name: "write", path: dir })
             .state === "granted";
-        const options = s.readOnly && !writable
-          ? { stateDir: false as const }
-          : {};
+        journal = !s.readOnly || writable;
+        const options = journal ? {} : { stateDir: false as const };
         fs = await LocalFs.open(dir, options).catch((e) => {
           if (e instanceof Deno.errors.NotCapable) throw e;
           throw new UsageError(
@@ -244,8 +244,11 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
         anonUid: s.anonUid,
         anonGid: s.anonGid,
         secure: s.secure,
-        // LocalFs FileIds survive a restart, so its handles may too.
-        stableHandles: s.dir !== undefined,
+        // LocalFs FileIds survive a restart with their journal, so its
+        // handles may too. Without the journal (its generations and
+        // tombstones) a FileId from before a restart could name whatever
+        // now has that inode number: such handles must be stale instead.
+        stableHandles: journal,
       });
     }
   } catch (e) {
