@@ -35,6 +35,11 @@ Deno.test("cli serve nfs --read-only without write permission: handles from befo
     const perms = ["--allow-net=127.0.0.1", `--allow-read=${dir}`];
     const args = ["serve", "nfs", dir, "--read-only", "--port", "0"];
     const first = await serve(args, perms);
+    assert.match(
+      first.served.stdout,
+      /serving NFS 3, 4\.0, 4\.1, 4\.2 on /,
+      "NFSv2 is off unless --versions names it",
+    );
     const fh = await handleOf(first.port, "a");
     const same = await getattr(first.port, fh);
     assert.equal((same as { size: number }).size, 1, "the handle works");
