@@ -36,6 +36,7 @@ import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/types.ts";
 import {
   concat,
+  endedStream,
   fuzzMs,
   fuzzRecords,
   LineSink,
@@ -421,9 +422,8 @@ async function fuzzLive(
               }
             }
           } catch (e) {
-            if (e instanceof XdrError || e instanceof assert.AssertionError) {
-              throw e; // a malformed reply is a bug
-            }
+            // A malformed or truncated reply is a bug; a reset is not.
+            if (!endedStream(e)) throw e;
           }
         })();
         try {
