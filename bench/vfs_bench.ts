@@ -4,7 +4,10 @@
 // (steadier than rates on a shared machine). Appends the tables to
 // bench/RESULTS.md (not with --quick); --localfs leaves MemFs out.
 //
-//   deno run --allow-read --allow-write --allow-sys --allow-env --allow-run --allow-ffi bench/vfs_bench.ts [--quick] [--localfs]
+//   deno run --allow-read --allow-write --allow-sys --allow-env --allow-run --allow-ffi bench/vfs_bench.ts [--quick] [--localfs] [--no-sync-metadata]
+//
+// --no-sync-metadata opens LocalFs with `syncMetadata: false` (no directory
+// fsync after creates and removes), to see what that durability costs.
 //
 // Without --allow-ffi the native LocalFs engine's columns are left out.
 //
@@ -25,6 +28,7 @@ const args = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     localfs: { type: "boolean", default: false },
+    "no-sync-metadata": { type: "boolean", default: false },
   },
 });
 const quick = args.values.quick;
@@ -177,7 +181,10 @@ const columns: Column[] = ([
               return Deno.remove(this.path, { recursive: true });
             },
           };
-          const fs = await LocalFs.open(d.path, { engine });
+          const fs = await LocalFs.open(d.path, {
+            engine,
+            syncMetadata: !args.values["no-sync-metadata"],
+          });
           return {
             fs,
             done: async () => {
@@ -215,7 +222,9 @@ const date = new Date().toISOString().slice(0, 10);
 let md =
   `\n## VFS\n\n\`deno run … bench/vfs_bench.ts\`: the FileSystem methods called ` +
   `directly, one at a time, as root; ${fileMiB} MiB file, ${files} files. ` +
-  `LocalFs writes are unstable (no fsync). ${date}, load average ${
+  `LocalFs writes are unstable (no fsync)${
+    args.values["no-sync-metadata"] ? ", directories not fsynced" : ""
+  }. ${date}, load average ${
     Deno.loadavg()[0].toFixed(1)
   }.\n\n| operation | unit | ${
     columns.map(([n]) => n).join(" | ")

@@ -23,6 +23,12 @@ import { choice, clients, host, integer, port, UsageError } from "./_args.ts";
 /** The NFS versions this netfs serves, as `--versions` names them. */
 export const NFS_VERSIONS = ["2", "3", "4.0", "4.1", "4.2"] as const;
 
+/**
+ * What `serve nfs` serves unless told: all but NFSv2, whose 32-bit sizes and
+ * offsets and MOUNT v1 few clients still need; `--versions 2,...` adds it.
+ */
+export const DEFAULT_NFS_VERSIONS = ["3", "4.0", "4.1", "4.2"] as const;
+
 /** What `--versions` (or `versions` in a config) selects. */
 export interface VersionChoice {
   /** For serveNfs's `versions`. */

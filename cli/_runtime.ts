@@ -287,7 +287,8 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Runs until the server finishes or a signal arrives; then shuts down
- * within `timeoutMs` and closes. Resolves with the exit status.
+ * within `timeoutMs` and closes. Resolves with the exit status; a failed
+ * shutdown (an NBD device's flush) is thrown once everything is closed.
  */
 export async function runUntilSignal(
   running: Running,
@@ -299,6 +300,7 @@ export async function runUntilSignal(
     ? ["SIGINT"]
     : ["SIGINT", "SIGTERM"];
   let received = 0;
+  let failed: { error: unknown } | undefined;
   const handlers = signals.map((sig) => {
     const h = () => {
       received++;
@@ -320,7 +322,11 @@ export async function runUntilSignal(
       );
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = await Promise.race([
-        running.shutdown().then(() => false),
+        running.shutdown().then(() => false, (error) => {
+          // Reported (exit 1) once everything is closed anyway.
+          failed = { error };
+          return false;
+        }),
         new Promise<boolean>((r) =>
           timer = setTimeout(() => r(true), timeoutMs)
         ),
@@ -339,6 +345,7 @@ export async function runUntilSignal(
       }
     }
     await running.close();
+    if (failed !== undefined) throw failed.error;
     log.info("Stopped");
     return 0;
   } finally {

@@ -260,8 +260,11 @@ async function nbdEnd(
       ? (offset, length) => disk.writeZeroes(offset, length)
       : undefined,
     close: async () => {
-      if (writing) await disk.flush();
-      await disk.close();
+      try {
+        if (writing) await disk.flush();
+      } finally {
+        await disk.close();
+      }
     },
   };
 }
@@ -285,6 +288,7 @@ async function copy(
   checkPermissions(needs);
   const from = su ? await nbdEnd(su, o.ca, false) : await fileSource(src);
   let to: End | undefined;
+  let closed = false;
   try {
     to = du ? await nbdEnd(du, o.ca, true) : await fileDest(dst, from.size);
     if (to.size < from.size) {
@@ -296,10 +300,11 @@ async function copy(
     const started = performance.now();
     const window = from.sequential || to.sequential ? 1 : o.inFlight;
     let next = 0;
+    let failed = false;
     const target = to;
     const worker = async () => {
       const buf = new Uint8Array(CHUNK);
-      while (next < from.size) {
+      while (!failed && next < from.size) {
         const at = next;
         const n = Math.min(CHUNK, from.size - at);
         next += n;
@@ -310,7 +315,26 @@ async function copy(
         progress.add(n);
       }
     };
-    await Promise.all(Array.from({ length: window }, worker));
+    // The first failure stops the other workers at their next chunk, and
+    // both ends close only once none is inside a read or write.
+    const ran = await Promise.allSettled(
+      Array.from({ length: window }, () =>
+        worker().catch((e) => {
+          failed = true;
+          throw e;
+        })),
+    );
+    const failure = ran.find((r) => r.status === "rejected");
+    if (failure !== undefined) throw failure.reason;
+    // The destination's close is its FLUSH or fsync, the copy's only step
+    // to stable storage: its failure fails the copy (exit 1). The source
+    // closes either way.
+    closed = true;
+    try {
+      await target.close();
+    } finally {
+      await from.close().catch(() => {});
+    }
     progress.done();
     const seconds = (performance.now() - started) / 1000;
     if (o.json && dst !== "-") {
@@ -325,7 +349,7 @@ async function copy(
     }
     return 0;
   } finally {
-    await Promise.allSettled([from.close(), to?.close()]);
+    if (!closed) await Promise.allSettled([from.close(), to?.close()]);
   }
 }
 
@@ -430,8 +454,11 @@ async function fileDest(path: string, size: number): Promise<End> {
     },
     zero: () => Promise.resolve(),
     close: async () => {
-      await f.sync();
-      await f.close();
+      try {
+        await f.sync();
+      } finally {
+        await f.close();
+      }
     },
   };
 }

@@ -3,8 +3,8 @@
  * or from a RAM disk or file this process serves, on `nbd/kernel.ts` (Linux,
  * as root, with the nbd module). The device's path goes to standard output;
  * it stays attached until SIGINT or SIGTERM, which flush, detach and exit 0
- * (signals end a Deno process without its `unload` event, so the verb
- * detaches itself).
+ * (1 when the flush failed or timed out; it detaches anyway). Signals end a
+ * Deno process without its `unload` event, so the verb detaches itself.
  *
  * @module
  */
@@ -38,7 +38,7 @@ export const NBD_KERNEL_HELP = `Usage: netfs nbd attach URI [options]
 Linux, as root, with the nbd module loaded (modprobe nbd): a block device
 /dev/nbdX without nbd-client. The device's path is printed on standard
 output; it stays attached until SIGINT or SIGTERM, which flush it, detach it
-and exit 0. Meanwhile: mkfs, mount, dd... as with any disk.
+and exit 0 (1 when the flush failed or timed out). Meanwhile: mkfs, mount, dd... as with any disk.
 
   attach URI             an NBD server's export, nbd://HOST[:PORT]/EXPORT
                          (no nbds://: the kernel takes plain sockets)

@@ -1,7 +1,8 @@
 /**
  * `netfs serve nfs`: export a host directory (LocalFs) or an in-memory
- * tree (MemFs) over NFSv3 with MOUNT, and NFSv4.0 and 4.1, on one port;
- * several exports from a JSON config file. Prints the mount commands, logs
+ * tree (MemFs) over NFSv3 with MOUNT and NFSv4.0, 4.1 and 4.2 on one port
+ * (NFSv2 with MOUNT v1 too when `--versions` names it); several exports from
+ * a JSON config file. Prints the mount commands, logs
  * mounts, serves `/metrics` when asked, and stops cleanly on SIGINT or
  * SIGTERM (LocalFs journals flushed).
  *
@@ -25,6 +26,7 @@ import {
   UsageError,
 } from "./_args.ts";
 import {
+  DEFAULT_NFS_VERSIONS,
   exportPath,
   type ExportSpec,
   NFS_VERSIONS,
@@ -47,7 +49,8 @@ export const SERVE_NFS_HELP =
   `Usage: netfs serve nfs [DIR | --memory | --config FILE] [options]
 
 Serve a host directory (or an in-memory tree) over NFSv3 (with MOUNT and
-portmap) and NFSv4.0/4.1, all on one TCP port. Prints the mount commands.
+portmap) and NFSv4.0/4.1/4.2, all on one TCP port (NFSv2 only when --versions
+names it). Prints the mount commands.
 
 Exports:
   DIR                    the directory to export (file handles survive restarts)
@@ -65,7 +68,8 @@ Exports:
 Server:
   --host ADDR            address to listen on (default 127.0.0.1; 0.0.0.0 or ::)
   --port N               TCP port for everything (default 2049; 0 picks one)
-  --versions LIST        ${NFS_VERSIONS.join(",")} or a part of it (default all)
+  --versions LIST        ${NFS_VERSIONS.join(",")} or a part of it
+                         (default ${DEFAULT_NFS_VERSIONS.join(",")})
   --portmap111           also answer portmap on port 111 (needs root)
   --lease SECONDS        NFSv4 lease time (default 90)
   --grace SECONDS        NFSv4 grace period after a start (default: the lease)
@@ -187,7 +191,8 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
     : file.port ?? 2049;
   const versions = values.versions !== undefined
     ? parseVersions("--versions", values.versions)
-    : file.versions ?? parseVersions("versions", NFS_VERSIONS.join(","));
+    : file.versions ??
+      parseVersions("versions", DEFAULT_NFS_VERSIONS.join(","));
   const lease = values.lease !== undefined
     ? integer("--lease", values.lease, 1, 3600)
     : file.lease;
@@ -212,6 +217,7 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
   try {
     for (const s of specs) {
       let fs;
+      let journal = false;
       if (s.dir !== undefined) {
         const dir = s.dir;
         // A read-only export may run without write permission: its FileId
@@ -219,9 +225,8 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
         const writable =
           Deno.permissions.querySync({ name: "write", path: dir })
             .state === "granted";
-        const options = s.readOnly && !writable
-          ? { stateDir: false as const }
-          : {};
+        journal = !s.readOnly || writable;
+        const options = journal ? {} : { stateDir: false as const };
         fs = await LocalFs.open(dir, options).catch((e) => {
           if (e instanceof Deno.errors.NotCapable) throw e;
           throw new UsageError(
@@ -240,8 +245,11 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
         anonUid: s.anonUid,
         anonGid: s.anonGid,
         secure: s.secure,
-        // LocalFs FileIds survive a restart, so its handles may too.
-        stableHandles: s.dir !== undefined,
+        // LocalFs FileIds survive a restart with their journal, so its
+        // handles may too. Without the journal (its generations and
+        // tombstones) a FileId from before a restart could name whatever
+        // now has that inode number: such handles must be stale instead.
+        stableHandles: journal,
       });
     }
   } catch (e) {

@@ -45,15 +45,17 @@ export type NbdKernelReason =
   | "no-device"
   | "permission"
   | "busy"
-  | "refused";
+  | "refused"
+  | "flush";
 
 /**
  * A failure to attach to (or detach from) the Linux NBD driver, with what
  * was missing as `reason`: `"unsupported"` (not Linux, no `--allow-ffi`, a
  * connection the kernel cannot take), `"no-driver"` (no nbd module),
  * `"no-device"` (no free /dev/nbdX), `"permission"` (not root),
- * `"busy"` (the device asked for is in use) or `"refused"` (the kernel
- * refused the configuration; its log says why).
+ * `"busy"` (the device asked for is in use), `"refused"` (the kernel
+ * refused the configuration; its log says why) or `"flush"` (the flush
+ * before a detach failed or timed out: writes may be lost).
  */
 export class NbdKernelError extends Error {
   /** What was missing. */

@@ -276,9 +276,21 @@ export function socketPair(name: string): [SocketStream, SocketStream] {
     lib.release();
     throw new Error(`Socket pair creation failed: ${errnoText(fds)}`);
   }
+  // A failed end closes its own descriptor and holder; the other is
+  // closed here, so a failure leaks neither.
   const other = socketLibc();
-  return [
-    new SocketStream(lib, fds[0], `${name} (client end)`),
-    new SocketStream(other, fds[1], `${name} (server end)`),
-  ];
+  let first: SocketStream;
+  try {
+    first = new SocketStream(lib, fds[0], `${name} (client end)`);
+  } catch (e) {
+    other.close(fds[1]);
+    other.release();
+    throw e;
+  }
+  try {
+    return [first, new SocketStream(other, fds[1], `${name} (server end)`)];
+  } catch (e) {
+    first.close();
+    throw e;
+  }
 }

@@ -122,7 +122,11 @@ export interface KernelDevice extends AsyncDisposable {
    * connection died (after `deadConnectionTimeout`), or by someone else.
    */
   readonly finished: Promise<void>;
-  /** Flushes, disconnects and frees the device; resolves with {@link finished}. */
+  /**
+   * Flushes, disconnects and frees the device; resolves with
+   * {@link finished}. Rejects with an {@link NbdKernelError} (reason
+   * `"flush"`) when the flush failed or timed out, after disconnecting.
+   */
   detach(): Promise<void>;
 }
 
@@ -366,24 +370,50 @@ class Attached implements KernelDevice {
     return this.detach();
   }
 
-  /** Waits for the kernel to write back and flush, bounded by the request timeout. */
+  /**
+   * Waits for the kernel to write back and flush, bounded by twice the
+   * request timeout (at least 10 s); throws when the device cannot be
+   * opened, when the fsync fails (a writeback error: data the kernel could
+   * not write) and when it runs past the limit.
+   */
   async #flush(): Promise<void> {
     const fd = await this.#lib.openAsync(this.path, O_RDONLY);
-    if (fd < 0) return;
+    if (fd < 0) {
+      throw new NbdKernelError(
+        "flush",
+        `Cannot open the device to flush it: ${this.path}`,
+      );
+    }
     const limit = Math.max(this.#config.timeout, 5) * 2000;
     const synced = this.#lib.fsyncAsync(fd);
-    // A flush that outlives the limit keeps its descriptor; closing it
-    // under the pool thread would let the number be reused meanwhile.
-    if ((await within(synced, limit)) !== undefined) {
-      await this.#lib.closeAsync(fd);
-    } else synced.then(() => this.#lib.closeAsync(fd));
+    const r = await within(synced, limit);
+    if (r === undefined) {
+      // A flush that outlives the limit keeps its descriptor; closing it
+      // under the pool thread would let the number be reused meanwhile.
+      synced.then(() => this.#lib.closeAsync(fd));
+      throw new NbdKernelError(
+        "flush",
+        `Flush timed out: ${this.path} after ${limit} ms (writes may be lost)`,
+      );
+    }
+    await this.#lib.closeAsync(fd);
+    if (r < 0) {
+      throw new NbdKernelError(
+        "flush",
+        `Flush failed: ${this.path} (the kernel could not write back, writes may be lost)`,
+      );
+    }
   }
 
   async #end(flush: boolean, disconnect: boolean): Promise<void> {
     if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
     const dead = this.#watcher?.dead ?? false;
+    // A failed flush is reported once the device is disconnected anyway.
+    let failed: { error: unknown } | undefined;
     try {
-      if (flush && !dead) await this.#flush();
+      if (flush && !dead) {
+        await this.#flush().catch((error) => failed = { error });
+      }
       if (disconnect) {
         // A device someone else detached has no size left: leave it alone.
         const size = this.#lib.readText(`/sys/block/nbd${this.index}/size`);
@@ -401,6 +431,7 @@ class Attached implements KernelDevice {
       this.#lib.release();
       this.#done();
     }
+    if (failed !== undefined) throw failed.error;
   }
 }
 

@@ -90,6 +90,64 @@ export interface LoggerOptions {
   now?: () => Date;
   /** Fields added to every line (after the event's own). */
   fields?: LogFields;
+  /**
+   * Most warn lines of one connection (its `conn` field) written per
+   * second (default 20; `Infinity` for no limit). Warnings are what peers
+   * cause, so a client sending bad records could otherwise keep the event
+   * loop writing to a slow standard error; the rest of its second is
+   * counted and reported in one line ("Dropped N more warnings of this
+   * connection") with the first line written after the second is over.
+   */
+  warnsPerConnection?: number;
+}
+
+/** One connection's warn lines in its current second. */
+interface WarnWindow {
+  start: number;
+  written: number;
+  dropped: number;
+  fields: LogFields;
+}
+
+/**
+ * Counts warn lines per connection; `admit` says whether one may be
+ * written and `sweep` hands out the summaries of seconds that are over.
+ * Windows are kept in the order they opened, so the ones over are first.
+ */
+class WarnLimiter {
+  readonly #max: number;
+  readonly #windows = new Map<number, WarnWindow>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  admit(conn: number, fields: LogFields, t: number): boolean {
+    let w = this.#windows.get(conn);
+    if (w === undefined) {
+      w = { start: t, written: 0, dropped: 0, fields };
+      this.#windows.set(conn, w);
+    }
+    if (w.written < this.#max) {
+      w.written++;
+      return true;
+    }
+    w.dropped++;
+    return false;
+  }
+
+  /** Ends the windows a second old, calling `report` for those that dropped lines. */
+  sweep(t: number, report: (dropped: number, fields: LogFields) => void) {
+    for (const [conn, w] of this.#windows) {
+      if (t - w.start < 1000) break;
+      this.#windows.delete(conn);
+      if (w.dropped > 0) report(w.dropped, w.fields);
+    }
+  }
+
+  get active(): boolean {
+    return this.#windows.size > 0;
+  }
 }
 
 const encoder = new TextEncoder();
@@ -133,11 +191,32 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     throw new RangeError(`Unknown log format: ${format}`);
   }
   const line = format === "json" ? jsonLine : textLine;
+  const max = options.warnsPerConnection ?? 20;
+  const limiter = max === Infinity || rank < LOG_LEVELS.indexOf("warn")
+    ? undefined
+    : new WarnLimiter(max);
+  const report = (dropped: number, fields: LogFields) =>
+    write(line(
+      now(),
+      "warn",
+      `Dropped ${dropped} more warning${
+        dropped === 1 ? "" : "s"
+      } of this connection in a second`,
+      fields,
+      extra,
+    ));
   const method = (l: LogLevel) =>
     LOG_LEVELS.indexOf(l) > rank
       ? silent
-      : (message: string, fields?: LogFields) =>
-        write(line(now(), l, message, fields, extra));
+      : (message: string, fields?: LogFields) => {
+        const time = now();
+        if (limiter?.active) limiter.sweep(time.getTime(), report);
+        if (
+          l === "warn" && limiter !== undefined && fields?.conn !== undefined &&
+          !limiter.admit(fields.conn, fields, time.getTime())
+        ) return;
+        write(line(time, l, message, fields, extra));
+      };
   return {
     error: method("error"),
     warn: method("warn"),

@@ -1,13 +1,17 @@
 // A stand-in server for the lifecycle tests: its shutdown never finishes on
-// its own, so the timeout and a second signal decide how it ends.
+// its own, so the timeout and a second signal decide how it ends; with a
+// second argument "fail" its shutdown fails at once (an NBD device whose
+// flush failed), and the child prints what runUntilSignal threw.
 import { createLogger } from "../../telemetry/log.ts";
 import { runUntilSignal } from "../../cli/_runtime.ts";
 
 const never = new Promise<void>(() => {});
+const fail = Deno.args[1] === "fail";
 const dropped = Promise.withResolvers<void>();
 const running = runUntilSignal(
   {
-    shutdown: () => never,
+    shutdown: () =>
+      fail ? Promise.reject(new Error("Flush failed: test")) : never,
     disconnectAll: () => {
       console.log("disconnectAll");
       dropped.resolve();
@@ -23,6 +27,11 @@ const running = runUntilSignal(
 );
 // The signal listeners are in place once runUntilSignal has been called.
 console.log("ready");
-const code = await running;
-console.log(`exit ${code}`);
-Deno.exit(code);
+try {
+  const code = await running;
+  console.log(`exit ${code}`);
+  Deno.exit(code);
+} catch (e) {
+  console.log(`threw ${(e as Error).message}`);
+  Deno.exit(1);
+}

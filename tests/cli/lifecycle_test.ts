@@ -3,10 +3,10 @@ import { Served } from "./_cli.ts";
 
 const CHILD = new URL("./_lifecycle_child.ts", import.meta.url).pathname;
 
-function start(timeoutMs: number): Served {
+function start(timeoutMs: number, mode = ""): Served {
   return new Served(
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", CHILD, String(timeoutMs)],
+      args: ["run", "--quiet", CHILD, String(timeoutMs), mode],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -46,4 +46,13 @@ Deno.test("cli lifecycle: a second signal exits at once", async () => {
   assert.equal(end.code, 143, "128 + SIGTERM");
   assert.equal(end.stdout, "ready\n", "nothing was closed or finished");
   assert.match(end.stderr, /WARN +Received SIGTERM again: exiting at once/);
+});
+
+Deno.test("cli lifecycle: a failed shutdown (a flush) still closes, then is thrown (exit 1)", async () => {
+  const s = start(60_000, "fail");
+  await ready(s);
+  s.kill("SIGTERM");
+  const end = await s.finished();
+  assert.equal(end.code, 1, end.stderr);
+  assert.equal(end.stdout, "ready\nclosed\nthrew Flush failed: test\n");
 });

@@ -2,7 +2,7 @@
 // server gets no chance to flush, close or shut down.
 export interface Child {
   port: number;
-  /** The server process's id. */
+  /** The server process's id (not a wrapper's, such as strace). */
   pid: number;
   /** Sends SIGKILL now, synchronously. */
   kill(): void;
@@ -13,15 +13,21 @@ export interface Child {
 const SCRIPT = new URL("./_server_child.ts", import.meta.url).pathname;
 
 /**
- * Runs the child server with `args` (and `flags` for deno, such as V8's);
+ * Runs the child server with `args` (and `flags` for deno, such as V8's),
+ * under the command `wrap` when given (such as strace and its options);
  * resolves once it listens.
  */
 export async function startChild(
   args: string[],
   flags: string[] = [],
+  wrap: string[] = [],
 ): Promise<Child> {
-  const proc = new Deno.Command(Deno.execPath(), {
+  const [exe, ...pre] = wrap.length > 0
+    ? [...wrap, Deno.execPath()]
+    : [Deno.execPath()];
+  const proc = new Deno.Command(exe, {
     args: [
+      ...pre,
       "run",
       "--no-prompt",
       "--allow-net=127.0.0.1",
@@ -58,15 +64,16 @@ export async function startChild(
     throw new Error(`Server child exited before listening: ${args.join(" ")}`);
   }
   first = first.slice(0, first.indexOf("\n"));
-  const { port } = JSON.parse(first) as { port: number };
+  const { port, pid } = JSON.parse(first) as { port: number; pid: number };
+  // The server itself: a killed strace would leave it running, detached.
   const kill = () => {
     try {
-      proc.kill("SIGKILL");
+      Deno.kill(pid, "SIGKILL");
     } catch { /* already gone */ }
   };
   return {
     port,
-    pid: proc.pid,
+    pid,
     kill,
     async kill9() {
       kill();

@@ -1,5 +1,7 @@
 // A server in its own process: started by the durability, load and kernel
-// crash tests, it prints {"port": N} on its first line of stdout, then runs
+// crash tests, it prints {"port": N, "pid": P} on its first line of stdout
+// (P is its own process id, which differs from the spawned one's when it
+// runs under strace), then runs
 // until it is killed (the tests send SIGKILL, never a shutdown), so its RSS
 // and its crashes are its own.
 //   nfs DIR ENGINE   NFSv3 + MOUNT over LocalFs(DIR) on that engine, stable handles
@@ -65,7 +67,7 @@ if (kind === "nfs" || kind === "memfs") {
   });
   port = server.addr.port;
 } else throw new Error(`Unknown server kind: ${kind}`);
-console.log(JSON.stringify({ port }));
+console.log(JSON.stringify({ port, pid: Deno.pid }));
 // Diagnosis of the load test's memory (tests/load/load_test.ts), off unless
 // set: NETFS_MEMLOG=MS prints Deno.memoryUsage(), V8's spaces, the MiB V8
 // has allocated and the calls of closed connections to stderr every MS ms;

@@ -96,6 +96,18 @@ export function rng(seed: number) {
 /** A generator made by {@link rng}. */
 export type Rng = ReturnType<typeof rng>;
 
+/**
+ * Whether `e`, thrown while draining replies, is the connection ending:
+ * the server closing (reset) a connection it would not read on, or a read
+ * cut short by our own close. Anything else (a reply cut mid-record, one
+ * over the size limit, a decoder's or an assertion's error) is a failure.
+ */
+export function endedStream(e: unknown): boolean {
+  return e instanceof Deno.errors.ConnectionReset ||
+    e instanceof Deno.errors.BadResource ||
+    e instanceof Deno.errors.Interrupted;
+}
+
 /** Writes all of `bytes` (conn.write may write part). */
 export async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
   let at = 0;

@@ -95,3 +95,37 @@ Deno.test("peerOf: IPv4 and IPv6", () => {
     "[fe80::1]:1",
   );
 });
+
+Deno.test("logger: a connection's warnings are limited per second, the rest counted in one line", () => {
+  let t = Date.UTC(2030, 0, 1);
+  const { log, lines } = capture({ now: () => new Date(t) });
+  for (let i = 0; i < 100; i++) {
+    log.warn(`Dropped a record ${i}`, { conn: 1, peer: "192.0.2.1:700" });
+  }
+  for (let i = 0; i < 3; i++) log.warn("Other peer", { conn: 2 });
+  log.warn("No connection"); // not a peer's: never limited
+  log.info("Listening", { conn: 1 }); // only warnings are limited
+  assert.equal(lines.filter((l) => l.includes("conn=1")).length, 21);
+  assert.equal(lines.filter((l) => /Dropped a record/.test(l)).length, 20);
+  assert.equal(lines.filter((l) => l.includes("Other peer")).length, 3);
+  assert.ok(lines.some((l) => l.includes("No connection")));
+  const before = lines.length;
+  t += 999;
+  log.warn("Still limited", { conn: 1 });
+  assert.equal(lines.length, before, "within the same second");
+  t += 1;
+  log.info("Next second");
+  assert.match(
+    lines[before],
+    /WARN {2}Dropped 81 more warnings of this connection in a second conn=1 peer=192\.0\.2\.1:700$/,
+  );
+  assert.match(lines[before + 1], /INFO {2}Next second$/);
+  log.warn("Written again", { conn: 1 });
+  assert.match(lines.at(-1)!, /Written again conn=1$/);
+});
+
+Deno.test("logger: warnsPerConnection Infinity writes every warning", () => {
+  const { log, lines } = capture({ warnsPerConnection: Infinity });
+  for (let i = 0; i < 100; i++) log.warn("w", { conn: 1 });
+  assert.equal(lines.length, 100);
+});

@@ -168,3 +168,34 @@ Deno.test("serveRpc log: the plain function still gets the lines it always got, 
     /^test v1 BOOM failed, answering SYSTEM_ERR: Error: Intentional failure/,
   );
 });
+
+Deno.test("serveRpc logger: a client streaming non-call records gets 20 warnings a second, not one per record", async () => {
+  const lines: string[] = [];
+  const server = serveRpc({
+    port: 0,
+    programs: [testProgram()],
+    logger: createLogger({ format: "json", write: (l) => lines.push(l) }),
+  });
+  const raw = await RawConn.open(server.addr);
+  try {
+    // 200 eight-byte REPLY records (xid, msg_type 1), each one a warning,
+    // then a NULL call: its reply comes once all 200 were read.
+    const records = new Uint8Array(200 * 12);
+    const view = new DataView(records.buffer);
+    for (let i = 0; i < 200; i++) {
+      view.setUint32(i * 12, 0x80000008);
+      view.setUint32(i * 12 + 4, i);
+      view.setUint32(i * 12 + 8, 1);
+    }
+    await raw.send(records);
+    await raw.send(callRecord({ xid: 1000 }));
+    assert.notEqual(await raw.next(), null, "the NULL call is answered");
+  } finally {
+    raw.close();
+    await server.shutdown();
+  }
+  const warned = lines.map((l) => JSON.parse(l)).filter((e) =>
+    /not a call/.test(e.msg)
+  );
+  assert.equal(warned.length, 20, "at most 20 a second per connection");
+});

@@ -1,14 +1,19 @@
 // LocalFs attributes reused within one synchronous turn: what the reuse may
 // never hide (changes made through the LocalFs, host changes in a later turn).
 import assert from "node:assert/strict";
-import { LocalFs } from "../../vfs/localfs.ts";
+import { LocalFs, type LocalFsEngine } from "../../vfs/localfs.ts";
 import { ROOT } from "../../vfs/types.ts";
+
+const ENGINES: readonly LocalFsEngine[] = Deno.build.os === "linux"
+  ? ["portable", "native"]
+  : ["portable"];
 
 async function withFs(
   fn: (fs: LocalFs, dir: string) => Promise<void>,
+  engine?: LocalFsEngine,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "netfs-localfs-attrs-" });
-  const fs = await LocalFs.open(dir, { stateDir: false });
+  const fs = await LocalFs.open(dir, { stateDir: false, engine });
   try {
     await fn(fs, dir);
   } finally {
@@ -66,3 +71,36 @@ Deno.test("localfs attrs: a host change after the turn is seen", async () => {
     await assert.rejects(fs.getattr(ROOT, d.fileid), { code: "ESTALE" });
   });
 });
+
+for (const engine of ENGINES) {
+  Deno.test(`localfs attrs (${engine}): change never goes backwards when mtime is set into the past`, async () => {
+    await withFs(async (fs) => {
+      const f = await fs.create(ROOT, fs.root, "f", {});
+      const seen = [f.change];
+      const note = (a: { change: number }) => {
+        assert.ok(
+          a.change > seen.at(-1)!,
+          `change only grows (NFSv4.2 MONOTONIC_INCR): ${
+            seen.join(", ")
+          } then ${a.change}`,
+        );
+        seen.push(a.change);
+      };
+      // What tar, cp -p and rsync -t do: write, then set mtime to a time
+      // in the past, within the same second of ctime.
+      note((await fs.write(ROOT, f.fileid, 0, new Uint8Array([1]))).attrs);
+      note(await fs.setattr(ROOT, f.fileid, { mtime: { sec: 5, nsec: 0 } }));
+      const again = await fs.getattr(ROOT, f.fileid);
+      assert.equal(again.change, seen.at(-1), "unchanged without a change");
+      // An mtime an hour ahead, then set back: the time base drops by an
+      // hour on either engine.
+      const ahead = Math.floor(Date.now() / 1000) + 3600;
+      note(
+        await fs.setattr(ROOT, f.fileid, { mtime: { sec: ahead, nsec: 0 } }),
+      );
+      note(await fs.setattr(ROOT, f.fileid, { mtime: { sec: 7, nsec: 0 } }));
+      note((await fs.write(ROOT, f.fileid, 1, new Uint8Array([2]))).attrs);
+      assert.equal((await fs.getattr(ROOT, f.fileid)).change, seen.at(-1));
+    }, engine);
+  });
+}

@@ -26,6 +26,8 @@ import {
 interface Seen {
   base: number;
   k: number;
+  /** The value last returned: the counter never goes below it again. */
+  value: number;
   mode: number | null;
   uid: number | null;
   gid: number | null;
@@ -236,7 +238,13 @@ export class AttrMap {
 
   /**
    * A change counter from the times, bumped when attributes change within
-   * one millisecond of the time base (Deno's ctime has whole seconds).
+   * one millisecond of the time base (Deno's ctime has whole seconds), and
+   * never lower than the value it last gave for the object: the time base
+   * moves down when mtime is set into the past within ctime's second (the
+   * portable engine), when an mtime in the future is set back, or when the
+   * clock steps back, and NFSv4.2 tells clients the counter only grows
+   * (Linux discards attributes whose change is lower as older). The high-
+   * water mark is kept for the 10,000 objects seen last and in memory only.
    */
   #change(id: FileId, st: Deno.FileInfo, baseMs: number): number {
     // Compared field by field: building a string signature cost more than
@@ -249,7 +257,7 @@ export class AttrMap {
         seen.nlink === st.nlink && seen.size === st.size &&
         seen.bumps === bumps
       ) {
-        return baseMs * 1000 + seen.k;
+        return seen.value;
       }
       seen.k = Math.min(seen.k + 1, 999);
     } else if (seen !== undefined) {
@@ -259,6 +267,7 @@ export class AttrMap {
     const rec = seen ?? {
       base: baseMs,
       k: 0,
+      value: 0,
       mode: 0,
       uid: 0,
       gid: 0,
@@ -272,10 +281,14 @@ export class AttrMap {
     rec.nlink = st.nlink;
     rec.size = st.size;
     rec.bumps = bumps;
+    const computed = baseMs * 1000 + rec.k;
+    rec.value = seen === undefined
+      ? computed
+      : Math.max(seen.value + 1, computed);
     this.#seen.delete(id);
     this.#seen.set(id, rec);
     trimOldest(this.#seen, 10_000);
-    return baseMs * 1000 + rec.k;
+    return rec.value;
   }
 
   /** Remembers attributes read in this synchronous turn (see DataIo.openStat). */

@@ -98,6 +98,12 @@ export interface Engine<L extends Found = Found, D extends Found = L> {
   readonly caps?:
     & Required<Pick<FileSystem, "xattrs" | "allocate" | "deallocate" | "seek">>
     & { clone: Clone };
+  /**
+   * fsyncs the directory `id`, so that the names made, moved or removed in
+   * it are on stable storage; nothing when the directory is gone or the
+   * server may not open it for reading.
+   */
+  syncDir(id: FileId): Promise<void>;
   /** Host statfs figures of the file system holding `id`. */
   statfs(id: FileId): FsStats;
   /** Copies a byte range (see FileSystem.copy). */

@@ -69,6 +69,19 @@ export class FdCache {
   release(f: OpenFile): void {
     f.users--;
     if (f.closing && f.users === 0) this.#close(f.fd);
+    this.unhold();
+  }
+
+  /**
+   * Counts a call in flight that holds a descriptor of its own (a
+   * directory's fsync), so that `whenIdle` waits for it too; `unhold` ends it.
+   */
+  hold(): void {
+    this.#busy++;
+  }
+
+  /** Ends what `hold` (or `take` and `add`) began. */
+  unhold(): void {
     if (--this.#busy === 0 && this.#idle !== undefined) {
       const idle = this.#idle;
       this.#idle = undefined;

@@ -15,6 +15,8 @@ import {
   fsStats,
   planCopy,
 } from "./_engine.ts";
+import { syncFd } from "./_fd_cache.ts";
+import { C, hostError, O_DIRECTORY, O_NOFOLLOW } from "./_host.ts";
 import { DataIo } from "./_io.ts";
 import { Namespace } from "./_namespace.ts";
 import { Listings, pathListing } from "./_readdir.ts";
@@ -56,6 +58,30 @@ export class PortableEngine implements Engine<Located> {
       chown: setup.chown,
       symlinks: this.symlinks,
     });
+  }
+
+  /** fsyncs the directory `id` through a descriptor of its own. */
+  async syncDir(id: FileId): Promise<void> {
+    let fd: number;
+    try {
+      fd = nfs.openSync(
+        this.tree.locate(id).path,
+        C.O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+      );
+    } catch {
+      // Gone since the change, or not readable by the server: nothing to
+      // open, so nothing to sync (the change itself was made).
+      return;
+    }
+    this.io.files.hold();
+    try {
+      await syncFd(fd, false);
+    } catch (e) {
+      throw hostError(e, `directory fileid ${id}`);
+    } finally {
+      nfs.closeSync(fd);
+      this.io.files.unhold();
+    }
   }
 
   /** Host statfs figures (with `--allow-sys=statfs`), else large placeholders. */

@@ -18,6 +18,7 @@ import {
   O_DIRECTORY,
   O_RDONLY,
   openLibc,
+  RESOLVE_CONFINED,
 } from "../_libc.ts";
 import { type ListingHost, Listings } from "../_readdir.ts";
 import { NativeCaps } from "./_caps.ts";
@@ -133,6 +134,34 @@ export class NativeEngine implements Engine<Found> {
       lib.close(rootFd);
       lib.release();
       throw e;
+    }
+  }
+
+  /**
+   * fsyncs the directory `id` through a descriptor of its own (a cached one
+   * may be closed at the end of this turn, while the fsync runs on).
+   */
+  async syncDir(id: FileId): Promise<void> {
+    const { lib } = this.tree;
+    const dirFd = this.tree.dirFd(id);
+    if (dirFd === undefined) return;
+    const fd = lib.openat2(
+      dirFd,
+      ".",
+      O_RDONLY | O_DIRECTORY,
+      0,
+      RESOLVE_CONFINED,
+    );
+    // Not readable by the server (only an O_PATH descriptor would open,
+    // which cannot be fsynced): nothing to sync with.
+    if (fd < 0) return;
+    this.io.files.hold();
+    try {
+      const r = await lib.fsync(fd, false);
+      if (r < 0) throw errnoError(r, `directory fileid ${id}`);
+    } finally {
+      lib.close(fd);
+      this.io.files.unhold();
     }
   }
 
