@@ -82,6 +82,11 @@ export interface ExportSpec {
   anonUid: number;
   anonGid: number;
   secure: boolean;
+  /**
+   * Answer namespace changes before their directories are on disk (LocalFs
+   * `syncMetadata: false`), like an `async` export of knfsd.
+   */
+  async: boolean;
 }
 
 /** The server settings a config file may give (flags override them). */
@@ -118,6 +123,7 @@ const EXPORT_KEYS = [
   "anonUid",
   "anonGid",
   "secure",
+  "async",
 ];
 const SERVER_KEYS = [
   "host",
@@ -303,6 +309,7 @@ export function validateConfig(
         ? 65534
         : num(`${at}.anonGid`, e.anonGid, 0, 0xffffffff),
       secure: e.secure === undefined ? false : bool(`${at}.secure`, e.secure),
+      async: e.async === undefined ? false : bool(`${at}.async`, e.async),
     });
   });
   return { server, exports };

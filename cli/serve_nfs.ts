@@ -64,6 +64,9 @@ Exports:
   --anon-gid N           gid of anonymous callers (default 65534)
   --read-only            refuse every change
   --secure               require client ports below 1024
+  --async                answer creates, renames and removes before their
+                         directories are on disk (faster; a host crash may
+                         lose names the client was told exist)
 
 Server:
   --host ADDR            address to listen on (default 127.0.0.1; 0.0.0.0 or ::)
@@ -103,6 +106,7 @@ const OPTIONS = {
   "anon-gid": { type: "string" },
   "read-only": { type: "boolean" },
   secure: { type: "boolean" },
+  async: { type: "boolean" },
   host: { type: "string" },
   port: { type: "string" },
   versions: { type: "string" },
@@ -121,6 +125,7 @@ const EXPORT_FLAGS = [
   "anon-gid",
   "read-only",
   "secure",
+  "async",
 ] as const;
 
 /** Runs `netfs serve nfs ARGS`; resolves with the exit status. */
@@ -181,6 +186,7 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
         ? 65534
         : integer("--anon-gid", values["anon-gid"], 0, 0xffffffff),
       secure: values.secure ?? false,
+      async: values.async ?? false,
     }];
   }
   const hostname = values.host !== undefined
@@ -226,7 +232,10 @@ export async function serveNfsCommand(args: string[]): Promise<number> {
           Deno.permissions.querySync({ name: "write", path: dir })
             .state === "granted";
         journal = !s.readOnly || writable;
-        const options = journal ? {} : { stateDir: false as const };
+        const options = {
+          syncMetadata: !s.async,
+          ...(journal ? {} : { stateDir: false as const }),
+        };
         fs = await LocalFs.open(dir, options).catch((e) => {
           if (e instanceof Deno.errors.NotCapable) throw e;
           throw new UsageError(

@@ -409,6 +409,7 @@ Deno.test("cli config: a good file, with relative dirs taken from its folder", (
           anonUid: 1000,
           anonGid: 100,
           secure: true,
+          async: true,
         },
       ],
     },
@@ -432,6 +433,7 @@ Deno.test("cli config: a good file, with relative dirs taken from its folder", (
       anonUid: 65534,
       anonGid: 65534,
       secure: false,
+      async: false,
     },
     {
       path: "/scratch",
@@ -442,6 +444,7 @@ Deno.test("cli config: a good file, with relative dirs taken from its folder", (
       anonUid: 1000,
       anonGid: 100,
       secure: true,
+      async: true,
     },
   ]);
 });
