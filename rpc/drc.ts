@@ -31,6 +31,8 @@
  * @module
  */
 
+import { BoundedMap } from "../collections/_bounded_map.ts";
+
 interface Entry {
   reply: Uint8Array | null;
   at: number;
@@ -88,8 +90,7 @@ export interface DrcCall {
  * ```
  */
 export class DuplicateRequestCache {
-  readonly #map = new Map<string, Entry>();
-  readonly #entries: number;
+  readonly #map: BoundedMap<string, Entry>;
   readonly #ttl: number;
   readonly #maxBytes: number;
   /** Reply bytes held. */
@@ -101,7 +102,9 @@ export class DuplicateRequestCache {
    * @param options Size, bytes and age bounds.
    */
   constructor(options: DrcOptions = {}) {
-    this.#entries = Math.max(1, options.entries ?? 1024);
+    this.#map = new BoundedMap(Math.max(1, options.entries ?? 1024), {
+      onEvict: (_, e) => this.#release(e),
+    });
     this.#ttl = Math.max(0, options.ttlMs ?? 120_000);
     this.#maxBytes = Math.max(0, options.maxBytes ?? 4 * 1024 * 1024);
   }
@@ -141,11 +144,8 @@ export class DuplicateRequestCache {
     this.#expire(now);
     const hit = this.#map.get(key);
     if (hit !== undefined) return hit.reply;
+    // Past `entries`, the oldest entry is evicted (and its followers told).
     this.#map.set(key, { reply: null, at: now, origin, waiters: null });
-    while (this.#map.size > this.#entries) {
-      const oldest = this.#map.keys().next().value!;
-      this.#settle(oldest, undefined);
-    }
     return undefined;
   }
 
@@ -185,29 +185,34 @@ export class DuplicateRequestCache {
     const waiters = e.waiters;
     e.waiters = null;
     for (const w of waiters ?? []) w(reply);
-    while (this.#bytes > this.#maxBytes) {
-      this.#settle(this.#map.keys().next().value!, undefined);
+    while (this.#bytes > this.#maxBytes && this.#map.size > 0) {
+      this.#map.evictOldest();
     }
   }
 
   /** Forgets a call (its reply could not be produced). */
   forget(key: string): void {
-    this.#settle(key, undefined);
-  }
-
-  /** Deletes an entry, answering whoever follows it. */
-  #settle(key: string, reply: Uint8Array | undefined): void {
     const e = this.#map.get(key);
     if (e === undefined) return;
     this.#map.delete(key);
-    if (e.reply !== null) this.#bytes -= e.reply.byteLength;
-    for (const w of e.waiters ?? []) w(reply);
+    this.#release(e);
   }
 
+  /**
+   * Accounts for an entry that has left the map (forgotten, evicted or
+   * expired) and tells whoever follows it that no reply will come.
+   */
+  #release(e: Entry): void {
+    if (e.reply !== null) this.#bytes -= e.reply.byteLength;
+    for (const w of e.waiters ?? []) w(undefined);
+  }
+
+  /** Evicts the entries older than the TTL: they are the oldest ones. */
   #expire(now: number): void {
-    for (const [k, e] of this.#map) {
-      if (now - e.at < this.#ttl) return;
-      this.#settle(k, undefined);
+    for (;;) {
+      const k = this.#map.oldestKey();
+      if (k === undefined || now - this.#map.get(k)!.at < this.#ttl) return;
+      this.#map.evictOldest();
     }
   }
 }

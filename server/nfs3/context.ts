@@ -15,6 +15,7 @@ import {
 } from "../../proto/nfs3.ts";
 import type { Attributes, FileId } from "../../vfs/types.ts";
 import { VfsError } from "../../vfs/errors.ts";
+import { BoundedMap } from "../../collections/_bounded_map.ts";
 import type { Export, ExportTable } from "../exports.ts";
 import { decodeHandle } from "../handles.ts";
 import {
@@ -77,7 +78,9 @@ export class Nfs3Context {
   /** Logs unexpected failures. */
   readonly log: (msg: string) => void;
   /** EXCLUSIVE create verifiers by "export:fileid", oldest first. */
-  readonly createVerifiers: Map<string, string> = new Map();
+  readonly createVerifiers: BoundedMap<string, string> = new BoundedMap(
+    65536,
+  );
   readonly #handles = new HandleCache();
 
   /** Builds the state from `options`. */
@@ -141,10 +144,6 @@ export class Nfs3Context {
   rememberCreate(exp: Export, fileid: FileId, verf: Uint8Array): void {
     const key = `${exp.id}:${fileid}`;
     this.createVerifiers.delete(key);
-    if (this.createVerifiers.size >= 65536) {
-      const oldest = this.createVerifiers.keys().next().value;
-      if (oldest !== undefined) this.createVerifiers.delete(oldest);
-    }
     this.createVerifiers.set(key, verfKey(verf));
   }
 

@@ -85,6 +85,7 @@ import type {
 } from "../../vfs/types.ts";
 import { FileType } from "../../vfs/types.ts";
 import type { Export } from "../exports.ts";
+import { BoundedMap } from "../../collections/_bounded_map.ts";
 import type { CompoundState, Nfs4Server } from "./context.ts";
 import { fail } from "./errors.ts";
 import type { Nfs4Object, PseudoNode } from "./pseudo.ts";
@@ -363,8 +364,7 @@ interface Plan {
 }
 
 /** Plans by minor version and request: clients send a few masks only. */
-const PLANS = new Map<string, Plan>();
-const MAX_PLANS = 64;
+const PLANS = new BoundedMap<string, Plan>(64);
 
 function planOf(want: readonly number[], minor: number): Plan {
   const key = `${minor}:${want.join(",")}`;
@@ -379,7 +379,6 @@ function planOf(want: readonly number[], minor: number): Plan {
       mask: mask as number[],
       writers: writersOf(mask),
     };
-    if (PLANS.size >= MAX_PLANS) PLANS.delete(PLANS.keys().next().value!);
     PLANS.set(key, p);
   }
   return p;

@@ -17,7 +17,8 @@ import type { CallContext } from "../../rpc/program.ts";
 import type { XdrWriter } from "../../rpc/xdr.ts";
 import { nfsstat4, type stateid4 } from "../../proto/nfs4/mod.ts";
 import type { Export, ExportTable } from "../exports.ts";
-import { decodeHandle, encodeHandle } from "../handles.ts";
+import { decodeHandle } from "../handles.ts";
+import { HandleCache } from "../_targets.ts";
 import type {
   Attributes,
   Credentials,
@@ -90,8 +91,6 @@ export interface Target {
   readonly id: FileId;
 }
 
-const HANDLE_CACHE = 1 << 16;
-
 /** What the NFSv4 program keeps for the life of the server. */
 export class Nfs4Server {
   /** The export table. */
@@ -118,7 +117,7 @@ export class Nfs4Server {
   readonly fsOpens: FsOpens;
   /** The owner strings of uids and gids, both ways. */
   readonly owners: OwnerNames;
-  readonly #handles = new WeakMap<Export, Map<FileId, Uint8Array>>();
+  readonly #handles = new HandleCache();
   #leaseTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** The program state over `options.exports`. */
@@ -190,15 +189,7 @@ export class Nfs4Server {
 
   /** The handle of object `fileid` of `exp` (shared: callers only encode it). */
   handle(exp: Export, fileid: FileId): Uint8Array {
-    let cache = this.#handles.get(exp);
-    if (cache === undefined) this.#handles.set(exp, cache = new Map());
-    let fh = cache.get(fileid);
-    if (fh === undefined) {
-      fh = encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });
-      if (cache.size >= HANDLE_CACHE) cache.delete(cache.keys().next().value!);
-      cache.set(fileid, fh);
-    }
-    return fh;
+    return this.#handles.get(exp, fileid);
   }
 
   /** The {@link Fh} of an object. */

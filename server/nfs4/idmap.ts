@@ -14,6 +14,7 @@
  */
 
 import { nfsstat4 } from "../../proto/nfs4/mod.ts";
+import { BoundedMap } from "../../collections/_bounded_map.ts";
 import { fail } from "./errors.ts";
 
 /**
@@ -45,8 +46,8 @@ const NUMERIC = /^[0-9]{1,10}$/;
 export class OwnerNames {
   readonly #map: Nfs4IdMapping | undefined;
   readonly #domain: string | undefined;
-  readonly #users = new Map<number, Uint8Array>();
-  readonly #groups = new Map<number, Uint8Array>();
+  readonly #users = new BoundedMap<number, Uint8Array>(CACHE);
+  readonly #groups = new BoundedMap<number, Uint8Array>(CACHE);
 
   /** Owner names under `mapping`; numeric only without one. */
   constructor(mapping?: Nfs4IdMapping) {
@@ -75,7 +76,7 @@ export class OwnerNames {
   }
 
   #name(
-    cache: Map<number, Uint8Array>,
+    cache: BoundedMap<number, Uint8Array>,
     id: number,
     name: ((id: number) => string | undefined) | undefined,
   ): Uint8Array {
@@ -85,7 +86,6 @@ export class OwnerNames {
     out = enc.encode(
       n === undefined ? String(id) : `${n}@${this.#map!.domain}`,
     );
-    if (cache.size >= CACHE) cache.delete(cache.keys().next().value!);
     cache.set(id, out);
     return out;
   }

@@ -9,6 +9,7 @@
 // the adapter knows its own when the context comes back, used by the I/O
 // that carries it, closed exactly once: by release, or by close() if the
 // open is still there then. Neither the LRU limit nor removal closes one.
+import { BoundedMap } from "../../collections/_bounded_map.ts";
 import { VfsError } from "../errors.ts";
 import {
   type Credentials,
@@ -45,13 +46,16 @@ class ClientOpen<O> implements Opened<O> {
 /** The open contexts, by FileId, least recently used first. */
 export class Opens<O> {
   readonly #h: CallbackHandlers<O>;
-  readonly #open = new Map<FileId, Opened<O>>();
+  readonly #open: BoundedMap<FileId, Opened<O>>;
   readonly #clients = new Map<FileId, Set<ClientOpen<O>>>();
-  readonly #maxOpen: number;
+  /** The adapter's contexts evicted by the bound, for `opened` to close. */
+  readonly #evicted: Opened<O>[] = [];
 
   constructor(handlers: CallbackHandlers<O>, openFiles: number) {
     this.#h = handlers;
-    this.#maxOpen = Math.max(1, openFiles);
+    this.#open = new BoundedMap(Math.max(1, openFiles), {
+      onEvict: (_, o) => this.#evicted.push(o),
+    });
   }
 
   /**
@@ -105,8 +109,7 @@ export class Opens<O> {
   ): Promise<Opened<O>> {
     const have = this.#open.get(id);
     if (have !== undefined && (have.write || !write) && have.path === path) {
-      this.#open.delete(id);
-      this.#open.set(id, have);
+      this.#open.touch(id);
       have.users++;
       return have;
     }
@@ -121,12 +124,8 @@ export class Opens<O> {
       client: false,
     });
     const o: Opened<O> = { id, path, write, ctx, users: 1 };
-    this.#open.set(id, o);
-    while (this.#open.size > this.#maxOpen) {
-      const [oldId, old] = this.#open.entries().next().value!;
-      this.#open.delete(oldId);
-      await this.#closeQuietly(old);
-    }
+    this.#open.set(id, o); // the least recently used past the bound go
+    for (const old of this.#evicted.splice(0)) await this.#closeQuietly(old);
     return o;
   }
 

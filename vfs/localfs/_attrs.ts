@@ -12,7 +12,7 @@ import {
   requireSticky,
 } from "../access.ts";
 import { VfsError } from "../errors.ts";
-import { trimOldest } from "./_trim.ts";
+import { BoundedMap } from "../../collections/_bounded_map.ts";
 import {
   type Attributes,
   type Credentials,
@@ -165,8 +165,8 @@ export function newOwner(
 export class AttrMap {
   readonly #fsid: number | undefined;
   /** Changes made through this server, per object, for the change counter. */
-  readonly #bumps = new Map<FileId, number>();
-  readonly #seen = new Map<FileId, Seen>();
+  readonly #bumps = new BoundedMap<FileId, number>(10_000);
+  readonly #seen = new BoundedMap<FileId, Seen>(10_000);
   /** Attributes read in the current synchronous turn (see DataIo's openStat). */
   readonly #turnStats = new Map<FileId, Deno.FileInfo>();
   #turnArmed = false;
@@ -190,7 +190,6 @@ export class AttrMap {
     const n = (this.#bumps.get(id) ?? 0) + 1;
     this.#bumps.delete(id);
     this.#bumps.set(id, n);
-    trimOldest(this.#bumps, 10_000);
   }
 
   /**
@@ -287,7 +286,6 @@ export class AttrMap {
       : Math.max(seen.value + 1, computed);
     this.#seen.delete(id);
     this.#seen.set(id, rec);
-    trimOldest(this.#seen, 10_000);
     return rec.value;
   }
 

@@ -7,6 +7,7 @@
 // again if the check fails. The FileId journal (./_id_index.ts) supplies the
 // recorded names; this file is the only one that trusts a path.
 import * as nfs from "node:fs";
+import { BoundedMap } from "../../collections/_bounded_map.ts";
 import { checkName } from "../_names.ts";
 import { VfsError } from "../errors.ts";
 import type { FileId } from "../types.ts";
@@ -34,7 +35,7 @@ export class Confinement extends TreeIds {
   readonly rootPath: string;
   readonly #scanLimit: number;
   /** Ids a scan did not find, and when: not scanned for again for a while. */
-  readonly #missing = new Map<FileId, number>();
+  readonly #missing = new BoundedMap<FileId, number>(1000);
   /** FileIds verified to be directories. */
   readonly #dirs = new Set<FileId>();
 
@@ -133,9 +134,6 @@ export class Confinement extends TreeIds {
       }
     }
     this.#missing.set(id, Date.now());
-    if (this.#missing.size > 1000) {
-      this.#missing.delete(this.#missing.keys().next().value!);
-    }
     return undefined;
   }
 

@@ -23,7 +23,7 @@
 // tree; only generations (inode reuse detection) are forgotten.
 import * as nfs from "node:fs";
 import type { FileId } from "../types.ts";
-import { trimOldest } from "./_trim.ts";
+import { BoundedMap } from "../../collections/_bounded_map.ts";
 
 /** Where an object was last seen. */
 export interface IdRecord {
@@ -53,7 +53,8 @@ export function splitId(id: FileId): { ino: number; gen: number } {
 export class IdIndex {
   readonly records: Map<FileId, IdRecord> = new Map();
   readonly #gens = new Map<number, Gen>();
-  readonly #dead = new Map<FileId, number>();
+  /** Tombstones, bounded; generations still catch most reuse. */
+  readonly #dead = new BoundedMap<FileId, number>(100_000);
   #file: string | undefined;
   #fd: number | undefined;
   #lines = 0;
@@ -217,8 +218,6 @@ export class IdIndex {
     this.records.delete(id);
     if (this.#dead.has(id)) return;
     this.#dead.set(id, btime);
-    // Bound the in-memory tombstones; generations still catch most reuse.
-    trimOldest(this.#dead, 100_000);
     this.#append(JSON.stringify({ d: id, b: btime }));
   }
 

@@ -6,6 +6,7 @@
 // portable one reads by path and confirms entries like lookups (see
 // Confinement.confirmed), the native one reads through the directory's
 // descriptor.
+import { BoundedMap } from "../../collections/_bounded_map.ts";
 import { Perm } from "../access.ts";
 import type {
   Credentials,
@@ -97,7 +98,7 @@ function nameHash(s: string): number {
 export class Listings<D extends { st: Deno.FileInfo }> {
   readonly #tree: ListingHost<D>;
   readonly #attrs: AttrMap;
-  readonly #cache = new Map<FileId, Listing>();
+  readonly #cache = new BoundedMap<FileId, Listing>(64);
 
   constructor(tree: ListingHost<D>, attrs: AttrMap) {
     this.#tree = tree;
@@ -120,8 +121,7 @@ export class Listings<D extends { st: Deno.FileInfo }> {
       `${dir.st.mtime?.getTime()}:${dir.st.ctime?.getTime()}:${dir.st.size}:${dir.st.nlink}`;
     const cached = this.#cache.get(dirId);
     if (cached !== undefined && cached.stamp === stamp) {
-      this.#cache.delete(dirId);
-      this.#cache.set(dirId, cached);
+      this.#cache.touch(dirId);
       return cached;
     }
     const all: { name: string; hash: number }[] = [];
@@ -150,9 +150,6 @@ export class Listings<D extends { st: Deno.FileInfo }> {
       return listing;
     }
     this.#cache.set(dirId, listing);
-    if (this.#cache.size > 64) {
-      this.#cache.delete(this.#cache.keys().next().value!);
-    }
     return listing;
   }
 

@@ -56,6 +56,7 @@
  * @module
  */
 
+import { BoundedMap } from "../../../collections/_bounded_map.ts";
 import { Nfs4Status } from "./status.ts";
 import {
   bytesEqual,
@@ -205,7 +206,7 @@ export class ClientTable {
   readonly #unconfirmed = new Map<bigint, ClientRecord>();
   readonly #confirmedByOwner = new Map<string, ClientRecord>();
   readonly #unconfirmedByOwner = new Map<string, ClientRecord>();
-  readonly #expired = new Set<bigint>();
+  readonly #expired = new BoundedMap<bigint, true>(EXPIRED_KEPT);
   #next = 1;
   #nextVerifier = 1;
 
@@ -441,10 +442,7 @@ export class ClientTable {
       this.#confirmedByOwner.delete(rec.ownerKey);
     }
     if (expired) {
-      this.#expired.add(rec.clientid);
-      if (this.#expired.size > EXPIRED_KEPT) {
-        this.#expired.delete(this.#expired.values().next().value!);
-      }
+      this.#expired.set(rec.clientid, true);
     }
   }
 

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { BoundedMap } from "../../../collections/_bounded_map.ts";
 import { SetMap } from "./_index.ts";
 import { Nfs4Status } from "./status.ts";
 import {
@@ -141,7 +142,7 @@ export class StateidTable {
   readonly #boot: number;
   readonly #entries = new Map<number, StateEntry>();
   readonly #byClient = new SetMap<bigint, StateEntry>();
-  readonly #tombstones = new Map<number, Revocation>();
+  readonly #tombstones = new BoundedMap<number, Revocation>(TOMBSTONES);
   readonly #revoked = new SetMap<bigint, StateEntry>();
   #next = 1;
 
@@ -250,9 +251,6 @@ export class StateidTable {
     if (e.minor === 0) {
       this.remove(e);
       this.#tombstones.set(e.id, why);
-      if (this.#tombstones.size > TOMBSTONES) {
-        this.#tombstones.delete(this.#tombstones.keys().next().value!);
-      }
       return;
     }
     this.#revoked.add(e.clientid, e);

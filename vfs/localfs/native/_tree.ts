@@ -14,6 +14,7 @@
 // chain): a directory the host moves out of the export stops being served
 // within that bound. An evicted descriptor is closed at the end of the
 // current synchronous turn, never under an operation still using it.
+import { BoundedMap } from "../../../collections/_bounded_map.ts";
 import { checkName } from "../../_names.ts";
 import { VfsError } from "../../errors.ts";
 import type { FileId } from "../../types.ts";
@@ -66,11 +67,13 @@ interface CachedDir {
 export class NativeTree extends TreeIds {
   readonly lib: Libc;
   readonly rootFd: number;
-  readonly #dirs = new Map<FileId, CachedDir>();
+  readonly #dirs = new BoundedMap<FileId, CachedDir>(DIR_CACHE, {
+    onEvict: (_, c) => this.#closeLater(c.fd),
+  });
   readonly #retired: number[] = [];
   readonly #scanLimit: number;
   /** Ids a scan did not find, and when: not scanned for again for a while. */
-  readonly #missing = new Map<FileId, number>();
+  readonly #missing = new BoundedMap<FileId, number>(1000);
 
   constructor(
     lib: Libc,
@@ -156,8 +159,7 @@ export class NativeTree extends TreeIds {
     const now = Date.now();
     const cached = this.#dirs.get(id);
     if (cached !== undefined && now - cached.checked < REVALIDATE_MS) {
-      this.#dirs.delete(id);
-      this.#dirs.set(id, cached);
+      this.#dirs.touch(id);
       return cached.fd;
     }
     const rec = this.index.records.get(id);
@@ -174,8 +176,7 @@ export class NativeTree extends TreeIds {
         return this.#forget(id);
       }
       cached.checked = checked;
-      this.#dirs.delete(id);
-      this.#dirs.set(id, cached);
+      this.#dirs.touch(id);
       return cached.fd;
     }
     const fd = this.openDir(parentFd, rec.name);
@@ -213,9 +214,6 @@ export class NativeTree extends TreeIds {
 
   #cache(id: FileId, fd: number, checked: number): void {
     this.#dirs.set(id, { fd, checked });
-    if (this.#dirs.size > DIR_CACHE) {
-      this.#retire(this.#dirs.keys().next().value!);
-    }
   }
 
   /** Caches the descriptor of a directory this engine just made and verified. */
@@ -234,8 +232,13 @@ export class NativeTree extends TreeIds {
     const c = this.#dirs.get(id);
     if (c === undefined) return;
     this.#dirs.delete(id);
+    this.#closeLater(c.fd);
+  }
+
+  /** Closes `fd` at the end of this turn. */
+  #closeLater(fd: number): void {
     if (this.#retired.length === 0) queueMicrotask(this.#closeRetired);
-    this.#retired.push(c.fd);
+    this.#retired.push(fd);
   }
 
   readonly #closeRetired = (): void => {
@@ -289,9 +292,6 @@ export class NativeTree extends TreeIds {
       }
     }
     this.#missing.set(id, Date.now());
-    if (this.#missing.size > 1000) {
-      this.#missing.delete(this.#missing.keys().next().value!);
-    }
     return undefined;
   }
 
