@@ -217,10 +217,10 @@ export class Dispatcher {
 
   /**
    * The rest of a call whose procedure answers later: when `pending`
-   * settles, encodes and queues the reply, and ends the call. Two closures
-   * and a `then` rather than an async function: one that waits costs
-   * several hundred bytes more per call (measured), and the closures'
-   * context is made here, not in every call's `#call`.
+   * settles, encodes and queues the reply, and ends the call. Closures and
+   * a `then` rather than an async function: one that waits costs several
+   * hundred bytes more per call (measured), and the closures' context is
+   * made here, not in every call's `#call`.
    */
   #later(
     c: Connection,
@@ -233,44 +233,28 @@ export class Dispatcher {
     start: number,
     pending: Promise<unknown>,
   ): Promise<void> {
-    return pending.then(
-      (res) => this.#settled(c, w, rec, prog, proc, call, drcKey, start, res),
-      (e) => this.#settled(c, w, rec, prog, proc, call, drcKey, start, e, true),
-    );
-  }
-
-  /** A call whose procedure answered later: its reply, and its end. */
-  #settled(
-    c: Connection,
-    w: XdrWriter,
-    rec: Uint8Array,
-    prog: RpcProgram,
-    proc: Procedure | RawProcedure,
-    call: CallContext,
-    drcKey: string | null,
-    start: number,
-    res: unknown,
-    threw = false,
-  ): void {
-    try {
-      let replied: number = Replied.SUCCESS;
+    const settled = (res: unknown, threw = false): void => {
       try {
-        if (threw) throw res;
-        if (proc.handler === undefined && proc.encode !== undefined) {
-          proc.encode(w, res);
+        let replied: number = Replied.SUCCESS;
+        try {
+          if (threw) throw res;
+          if (proc.handler === undefined && proc.encode !== undefined) {
+            proc.encode(w, res);
+          }
+        } catch (e) {
+          // A row's arguments were decoded before it ran; a raw handler's
+          // XdrErrors are all garbage.
+          const decoded = proc.handler === undefined;
+          replied = this.#failure(w, e, decoded, prog, proc, call, c);
         }
+        this.#reply(c, w, rec, prog, proc, call, drcKey, start, replied);
       } catch (e) {
-        // A row's arguments were decoded before it ran; a raw handler's
-        // XdrErrors are all garbage.
-        const decoded = proc.handler === undefined;
-        replied = this.#failure(w, e, decoded, prog, proc, call, c);
+        this.#failed(c, e);
+      } finally {
+        c.callEnded();
       }
-      this.#reply(c, w, rec, prog, proc, call, drcKey, start, replied);
-    } catch (e) {
-      this.#failed(c, e);
-    } finally {
-      c.callEnded();
-    }
+    };
+    return pending.then(settled, (e) => settled(e, true));
   }
 
   /** Rewrites `w` as the reply to a call that threw `e`; its status. */
