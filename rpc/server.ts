@@ -94,40 +94,21 @@
  * @module
  */
 
-import {
-  armIdle,
-  Connection,
-  credentialsOf,
-  flushQueue,
-  join,
-  versionRange,
-  WriterPool,
-} from "./_connection.ts";
+import { armIdle, Connection } from "./_connection.ts";
+import { Dispatcher } from "./_dispatch.ts";
+import { Replies } from "./_replies.ts";
 import { Admission, type ConnectionInfo } from "../net/mod.ts";
 import { DuplicateRequestCache } from "./drc.ts";
-import {
-  AcceptStat,
-  AuthStat,
-  decodeOpaqueAuth,
-  encodeAcceptedReply,
-  encodeAuthError,
-  encodeRpcMismatch,
-  MsgType,
-  RPC_VERSION,
-} from "./message.ts";
-import type { CallAuth, CallContext, RpcProgram } from "./program.ts";
-import { RpcReplyError } from "./program.ts";
+import type { RpcProgram } from "./program.ts";
 import {
   DEFAULT_MAX_RECORD,
   RecordError,
-  recordMark,
   RecordPool,
   RecordReader,
 } from "./record.ts";
-import { XdrError, XdrReader, type XdrWriter } from "./xdr.ts";
 import { type Logger, peerOf } from "../telemetry/log.ts";
 import { messageLogger } from "../telemetry/_message_logger.ts";
-import { Replied, RpcMetrics } from "./_metrics.ts";
+import { RpcMetrics } from "./_metrics.ts";
 import type { RpcServer, RpcServerOptions } from "./server_options.ts";
 
 export type { RpcServer, RpcServerOptions } from "./server_options.ts";
@@ -172,10 +153,9 @@ class Server implements RpcServer {
   readonly #listener: Deno.TcpListener;
   readonly #programs = new Map<number, Map<number, RpcProgram>>();
   readonly #conns = new Map<number, Connection>();
-  readonly #pool = new WriterPool();
   /** Large records' storage, reused after calls that borrow their arguments. */
   readonly #records = new RecordPool();
-  readonly #drc: DuplicateRequestCache;
+  readonly #dispatcher: Dispatcher;
   readonly #admission: Admission;
   readonly #opts: RpcServerOptions;
   readonly #log: Logger;
@@ -207,7 +187,14 @@ class Server implements RpcServer {
     this.#maxRecord = options.maxRecordSize ?? DEFAULT_MAX_RECORD;
     this.#idleMs = options.idleTimeout ?? 0;
     this.#admission = new Admission(options);
-    this.#drc = new DuplicateRequestCache(options.drc);
+    const drc = new DuplicateRequestCache(options.drc);
+    this.#dispatcher = new Dispatcher(this.#programs, {
+      replies: new Replies(drc, this.#metrics, this.#log),
+      records: this.#records,
+      drc,
+      metrics: this.#metrics,
+      log: this.#log,
+    });
     for (const p of options.programs) this.register(p);
     this.#listener = Deno.listen({
       hostname: options.hostname ?? "127.0.0.1",
@@ -361,7 +348,26 @@ class Server implements RpcServer {
         if (c.closed || c.closing) break;
         let rec: Uint8Array | null | undefined;
         try {
-          rec = await reader.next();
+          // A record already buffered is taken at once; otherwise the
+          // socket is read here, into the receive buffer: an async call per
+          // record (RecordReader.next) would cost ~700 bytes of garbage per
+          // call. A record too large for that buffer is left to `next`.
+          rec = reader.tryNext();
+          while (rec === undefined) {
+            const room = reader.room();
+            if (room === undefined) {
+              rec = await reader.next();
+              break;
+            }
+            const got = await c.conn.read(room);
+            if (got === null) {
+              reader.end();
+              rec = null;
+              break;
+            }
+            reader.received(got);
+            rec = reader.tryNext();
+          }
         } catch (e) {
           c.info.bytesIn = reader.bytesRead;
           if (e instanceof RecordError) {
@@ -388,7 +394,7 @@ class Server implements RpcServer {
         // their replies can share writes.
         do {
           c.info.requests++;
-          void this.#dispatch(c, rec);
+          this.#dispatcher.dispatch(c, rec);
         } while (
           c.window < this.#maxInFlight && !c.closed && !c.closing &&
           (rec = reader.tryNext()) !== undefined
@@ -425,228 +431,4 @@ class Server implements RpcServer {
       }
     }
   }
-
-  async #dispatch(c: Connection, rec: Uint8Array): Promise<void> {
-    c.inflight++;
-    try {
-      await this.#handle(c, rec);
-    } catch (e) {
-      this.#log.error(
-        `Call failed on connection ${c.info.id}: ${(e as Error).message}`,
-        c.fields,
-      );
-    } finally {
-      c.inflight--;
-      c.slot?.();
-      this.#settle(c);
-    }
-  }
-
-  /** Wakes whoever waits for the connection to go quiet. */
-  #settle(c: Connection): void {
-    if (!c.idle) return;
-    c.drained?.();
-    if (c.closing) c.abort();
-  }
-
-  async #handle(c: Connection, rec: Uint8Array): Promise<void> {
-    if (rec.byteLength < 8) {
-      this.#log.warn(
-        `Dropped a ${rec.byteLength}-byte record from ${c.info.remote.hostname}: too short for an RPC header`,
-        c.fields,
-      );
-      return;
-    }
-    const r = new XdrReader(rec);
-    const xid = r.u32();
-    const mtype = r.u32();
-    if (mtype !== MsgType.CALL) {
-      this.#log.warn(
-        `Dropped a message that is not a call from ${c.info.remote.hostname}: msg_type ${mtype}, xid ${xid}`,
-        c.fields,
-      );
-      return;
-    }
-    const w = this.#pool.acquire();
-    if (r.remaining < 16) {
-      if (r.remaining >= 4 && r.u32() !== RPC_VERSION) {
-        encodeRpcMismatch(w, xid);
-        return this.#send(c, w, null, Replied.RPC_MISMATCH);
-      }
-      encodeAcceptedReply(w, xid, AcceptStat.GARBAGE_ARGS);
-      return this.#send(c, w, null, Replied.GARBAGE_ARGS);
-    }
-    const rpcvers = r.u32();
-    if (rpcvers !== RPC_VERSION) {
-      encodeRpcMismatch(w, xid);
-      return this.#send(c, w, null, Replied.RPC_MISMATCH);
-    }
-    const program = r.u32();
-    const version = r.u32();
-    const procedure = r.u32();
-    let auth: CallAuth | number;
-    try {
-      const cred = decodeOpaqueAuth(r, "cred");
-      const verf = decodeOpaqueAuth(r, "verf");
-      auth = credentialsOf(c, cred, verf);
-    } catch {
-      auth = AuthStat.AUTH_BADCRED;
-    }
-    if (typeof auth === "number") {
-      encodeAuthError(w, xid, auth);
-      return this.#send(c, w, null, Replied.AUTH_ERROR);
-    }
-    const versions = this.#programs.get(program);
-    if (versions === undefined) {
-      encodeAcceptedReply(w, xid, AcceptStat.PROG_UNAVAIL);
-      return this.#send(c, w, null, Replied.PROG_UNAVAIL);
-    }
-    const prog = versions.get(version);
-    if (prog === undefined) {
-      encodeAcceptedReply(
-        w,
-        xid,
-        AcceptStat.PROG_MISMATCH,
-        versionRange(versions),
-      );
-      return this.#send(c, w, null, Replied.PROG_MISMATCH);
-    }
-    const proc = prog.procedures[procedure];
-    if (proc === undefined) {
-      encodeAcceptedReply(w, xid, AcceptStat.PROC_UNAVAIL);
-      return this.#send(c, w, null, Replied.PROC_UNAVAIL);
-    }
-    let drcKey: string | null = null;
-    if (proc.cached === true) {
-      drcKey = DuplicateRequestCache.key(c.info.remote, {
-        xid,
-        program,
-        version,
-        procedure,
-        args: rec.subarray(r.pos),
-      });
-      const hit = this.#drc.begin(drcKey, Date.now(), c.info.id);
-      if (hit !== undefined) {
-        this.#pool.release(w);
-        if (hit !== null) {
-          this.#metrics?.replays.inc();
-          return this.#sendBytes(c, hit);
-        }
-        // The original is still running: its reply answers a retransmission
-        // on its own connection, and is sent again on another.
-        const reply = await this.#drc.follow(drcKey, c.info.id);
-        if (reply !== undefined) {
-          this.#metrics?.replays.inc();
-          this.#sendBytes(c, reply);
-        }
-        return;
-      }
-    }
-    const call: CallContext = {
-      xid,
-      program,
-      version,
-      procedure,
-      auth,
-      remote: c.info.remote,
-      local: c.info.local,
-      connectionId: c.info.id,
-    };
-    const start = this.#metrics === undefined ? 0 : performance.now();
-    let replied: number = Replied.SUCCESS;
-    encodeAcceptedReply(w, xid, AcceptStat.SUCCESS);
-    // Decode, run, encode. Until the arguments are decoded an XdrError
-    // means they are garbage; after, it is the procedure's own failure.
-    // A raw handler decodes as it goes, so its XdrErrors all count as
-    // garbage. A run that returns a plain value is not awaited.
-    let decoded = false;
-    try {
-      if (proc.handler === undefined) {
-        const args = proc.decode === undefined ? undefined : proc.decode(r);
-        decoded = true;
-        let res = proc.run(args, call);
-        if (res instanceof Promise) res = await res;
-        if (proc.encode !== undefined) proc.encode(w, res);
-      } else {
-        const pending = proc.handler(r, w, call);
-        if (pending !== undefined) await pending;
-      }
-    } catch (e) {
-      w.reset();
-      if (e instanceof XdrError && !decoded) {
-        encodeAcceptedReply(w, xid, AcceptStat.GARBAGE_ARGS);
-        replied = Replied.GARBAGE_ARGS;
-      } else if (e instanceof RpcReplyError) {
-        replied = Replied[e.status];
-        if (e.status === "AUTH_ERROR") encodeAuthError(w, xid, e.auth);
-        else {
-          encodeAcceptedReply(
-            w,
-            xid,
-            AcceptStat[e.status],
-            versionRange(versions),
-          );
-        }
-      } else {
-        this.#log.error(
-          `${prog.name} v${version} ${proc.name} failed, answering SYSTEM_ERR: ${
-            (e as Error)?.stack ?? e
-          }`,
-          c.fields,
-        );
-        encodeAcceptedReply(w, xid, AcceptStat.SYSTEM_ERR);
-        replied = Replied.SYSTEM_ERR;
-      }
-    }
-    // Nothing holds the arguments of a row that borrows them any more: the
-    // record's storage may serve the next large call.
-    if (proc.handler === undefined && proc.borrowsArgs === true) {
-      this.#records.give(rec);
-    }
-    if (this.#metrics !== undefined) {
-      const m = this.#metrics.procedure(prog, procedure);
-      m.calls.inc();
-      m.latency.observe((performance.now() - start) / 1000);
-    }
-    this.#send(c, w, drcKey, replied);
-  }
-
-  /** Queues a reply; `replied` is its status for the metrics ({@link Replied}). */
-  #send(
-    c: Connection,
-    w: XdrWriter,
-    drcKey: string | null,
-    replied: number,
-  ): void {
-    this.#metrics?.reply(replied);
-    const { head, tail } = w.framed(recordMark);
-    if (drcKey !== null) {
-      this.#drc.finish(drcKey, tail === null ? head.slice() : join(head, tail));
-    }
-    if (c.closed) return this.#pool.release(w);
-    c.unsent++;
-    c.queue.push({ bytes: head, tail, writer: w });
-    if (!c.writing) this.#flush(c);
-  }
-
-  #sendBytes(c: Connection, bytes: Uint8Array): void {
-    if (c.closed) return;
-    c.unsent++;
-    c.queue.push({ bytes, tail: null, writer: null });
-    if (!c.writing) this.#flush(c);
-  }
-
-  #flush(c: Connection): void {
-    void flushQueue(c, this.#pool, this.#writeFailed, this.#settled);
-  }
-
-  /** One function for every connection's failed writes, not one per flush. */
-  readonly #writeFailed = (c: Connection, e: Error): void => {
-    this.#log.warn(
-      `Write failed on connection ${c.info.id}: ${e.message}`,
-      c.fields,
-    );
-  };
-
-  readonly #settled = (c: Connection): void => this.#settle(c);
 }

@@ -114,16 +114,21 @@ export function encodeHandle(parts: HandleParts): Uint8Array {
  */
 export function decodeHandle(fh: Uint8Array): DecodedHandle | undefined {
   if (fh.byteLength !== HANDLE_SIZE || fh[0] !== FORMAT) return undefined;
-  const v = new DataView(fh.buffer, fh.byteOffset, HANDLE_SIZE);
-  if (v.getUint16(2) !== check(fh)) return undefined;
-  const hi = v.getUint32(12);
+  // Read from the bytes, not through a DataView: every call decodes one.
+  if (((fh[2] << 8) | fh[3]) !== check(fh)) return undefined;
+  const hi = u32At(fh, 12);
   if (hi > 0x1fffff) return undefined;
   return {
     exportId: fh[1],
-    verfHi: v.getUint32(4),
-    verfLo: v.getUint32(8),
-    fileid: hi * TWO_32 + v.getUint32(16),
+    verfHi: u32At(fh, 4),
+    verfLo: u32At(fh, 8),
+    fileid: hi * TWO_32 + u32At(fh, 16),
   };
+}
+
+function u32At(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>>
+    0;
 }
 
 /** Size of an NFSv2 (and MOUNT v1) handle: {@link HANDLE_SIZE} bytes padded. */

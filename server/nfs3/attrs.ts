@@ -23,13 +23,19 @@ import {
   encodeAccessRes,
   encodeGetattrRes,
   encodeWccRes,
+  type GetattrRes,
   Nfs3Proc,
   Nfs3Status,
 } from "../../proto/nfs3.ts";
+import type { Attributes } from "../../vfs/types.ts";
 import { fattr, wcc } from "./context.ts";
 import { type Nfs3Procedure, nfs3Procedure, wccFailed } from "./procedure.ts";
 
 const CHANGE_BITS = Access3.MODIFY | Access3.EXTEND | Access3.DELETE;
+
+function getattrOk(a: Attributes): GetattrRes {
+  return { status: 0, attrs: fattr(a) };
+}
 
 /**
  * The GETATTR, SETATTR and ACCESS procedures.
@@ -40,10 +46,8 @@ export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
     decode: decodeFhArgs,
     encode: encodeGetattrRes,
     fh: (a) => a.object,
-    run: async (_a, t) => ({
-      status: 0,
-      attrs: fattr(await t.fs.getattr(t.cred, t.id)),
-    }),
+    // A then, not an async function: see Nfs3Context.attrs.
+    run: (_a, t) => t.fs.getattr(t.cred, t.id).then(getattrOk),
   }),
   [Nfs3Proc.SETATTR]: nfs3Procedure({
     name: "SETATTR",

@@ -53,14 +53,19 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
     decode: decodeReadArgs,
     encode: encodeReadRes,
     fh: (a) => a.file,
-    run: async (a, t, nfs) => {
+    run: (a, t, nfs) => {
       const count = Math.min(a.count, nfs.rtmax);
       // The attributes and the data are independent: fetch both at once.
-      const [attrs, res] = await Promise.all([
+      // A then, not an async function: see Nfs3Context.attrs.
+      return Promise.all([
         t.fs.getattr(t.cred, t.id),
         t.fs.read(t.cred, t.id, a.offset, count),
-      ]);
-      return { status: 0, attrs: fattr(attrs), eof: res.eof, data: res.data };
+      ]).then(([attrs, res]) => ({
+        status: 0,
+        attrs: fattr(attrs),
+        eof: res.eof,
+        data: res.data,
+      }));
     },
     fail: attrsFailed,
   }),
@@ -72,15 +77,17 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
     // what it keeps, and nothing else here holds on to it.
     borrowsArgs: true,
     fh: (a) => a.file,
-    run: async (a, t, nfs) => {
+    run: (a, t, nfs) => {
       if (
         t.exp.readOnly || a.count > a.data.byteLength || a.count > nfs.wtmax
       ) {
-        const attrs = fattr(await t.fs.getattr(t.cred, t.id));
-        return {
-          status: t.exp.readOnly ? Nfs3Status.ROFS : Nfs3Status.INVAL,
-          wcc: wcc(attrs, attrs),
-        };
+        return t.fs.getattr(t.cred, t.id).then((got) => {
+          const attrs = fattr(got);
+          return {
+            status: t.exp.readOnly ? Nfs3Status.ROFS : Nfs3Status.INVAL,
+            wcc: wcc(attrs, attrs),
+          };
+        });
       }
       const data = a.count < a.data.byteLength
         ? a.data.subarray(0, a.count)
@@ -92,20 +99,17 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
       // verified. One that answers later may report the state after the
       // write as "before", which only makes a client drop its cache.
       const pre = t.pre = nfs.attrs(t);
-      const res = await t.fs.write(
-        t.cred,
-        t.id,
-        a.offset,
-        data,
-        STABILITY[a.stable],
-      );
-      return {
-        status: 0,
-        wcc: wcc(await pre, fattr(res.attrs)),
-        count: res.count,
-        committed: STABLE_HOW[res.committed],
-        verf: nfs.writeVerf,
-      };
+      // Thens, not an async function: see Nfs3Context.attrs.
+      return t.fs.write(t.cred, t.id, a.offset, data, STABILITY[a.stable])
+        .then((res) =>
+          pre.then((before) => ({
+            status: 0,
+            wcc: wcc(before, fattr(res.attrs)),
+            count: res.count,
+            committed: STABLE_HOW[res.committed],
+            verf: nfs.writeVerf,
+          }))
+        );
     },
     fail: wccFailed,
   }),

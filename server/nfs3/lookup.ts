@@ -29,7 +29,7 @@ export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
     decode: decodeDirOpArgs,
     encode: encodeLookupRes,
     fh: (a) => a.dir,
-    run: async (a, t, nfs) => {
+    run: (a, t, nfs) => {
       // ".." of the export's root stays at the root: clients must not
       // climb out of what they mounted.
       const name = a.name === ".." && t.id === t.exp.root ? "." : a.name;
@@ -37,15 +37,17 @@ export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
       // the directory's attributes from what the lookup just read (see
       // LocalFs getattr). Both only read, so their order does not matter.
       // A failed lookup reports the directory's attributes from `pre`.
+      // Thens, not an async function: see Nfs3Context.attrs.
       const found = t.fs.lookup(t.cred, t.id, name);
       const dir = t.pre = nfs.attrs(t);
-      const obj = await found;
-      return {
-        status: 0,
-        object: nfs.handle(t.exp, obj.fileid),
-        objAttrs: fattr(obj),
-        dirAttrs: await dir,
-      };
+      return found.then((obj) =>
+        dir.then((dirAttrs) => ({
+          status: 0,
+          object: nfs.handle(t.exp, obj.fileid),
+          objAttrs: fattr(obj),
+          dirAttrs,
+        }))
+      );
     },
     fail: async (status, t, nfs) => ({
       status,

@@ -150,33 +150,49 @@ export function bindProcedure<
   row: NfsProcedure<C, A, R>,
 ): Procedure<A, R> {
   const { name, fh, fh2, run, fail } = row;
+  /** The reply to a call whose `run` threw `e`. */
+  const failed = (
+    e: unknown,
+    t: Target,
+    second: Target | undefined,
+  ): R | Promise<R> => {
+    const status = nfs.status(e, name);
+    return fail === undefined ? { status } as R : fail(status, t, nfs, second);
+  };
+  /** RENAME and LINK: the second handle, then `run`. */
+  const runTwo = async (args: A, call: CallContext, t: Target): Promise<R> => {
+    const s = nfs.resolve(fh2!(args), call);
+    if (typeof s === "number") {
+      return fail === undefined
+        ? { status: s } as R
+        : await fail(s, t, nfs, undefined);
+    }
+    try {
+      return await run(args, t, nfs, s);
+    } catch (e) {
+      return await failed(e, t, s);
+    }
+  };
   return {
     name,
     decode: row.decode,
     encode: row.encode,
     cached: row.cached,
     borrowsArgs: row.borrowsArgs,
-    run: async (args: A, call: CallContext): Promise<R> => {
+    // Not an async function: a refused handle is answered at once, and a
+    // call that runs costs a `then` rather than an async frame that waits
+    // (several hundred bytes of garbage more per call, measured).
+    run: (args: A, call: CallContext): R | Promise<R> => {
       const t = nfs.resolve(fh(args), call);
       if (typeof t === "number") return { status: t } as R;
-      let second: Target | undefined;
-      if (fh2 !== undefined) {
-        const s = nfs.resolve(fh2(args), call);
-        if (typeof s === "number") {
-          return fail === undefined
-            ? { status: s } as R
-            : await fail(s, t, nfs, undefined);
-        }
-        second = s;
-      }
+      if (fh2 !== undefined) return runTwo(args, call, t);
+      let pending: Promise<R>;
       try {
-        return await run(args, t, nfs, second);
+        pending = run(args, t, nfs, undefined);
       } catch (e) {
-        const status = nfs.status(e, name);
-        return fail === undefined
-          ? { status } as R
-          : await fail(status, t, nfs, second);
+        return failed(e, t, undefined);
       }
+      return pending.then(undefined, (e) => failed(e, t, undefined));
     },
   };
 }
