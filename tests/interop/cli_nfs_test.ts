@@ -34,7 +34,7 @@ Deno.test("cli serve nfs: a temp dir read by nfs-ls and nfs-cat over NFSv3, then
     assert.match(
       served.stdout,
       new RegExp(
-        `^netfs: serving NFS 2, 3, 4\\.0, 4\\.1, 4\\.2 on 127\\.0\\.0\\.1:${port}$`,
+        `^netfs: serving NFS 3, 4\\.0, 4\\.1, 4\\.2 on 127\\.0\\.0\\.1:${port}$`,
         "m",
       ),
     );
