@@ -4,7 +4,7 @@
  * what it does not handle. `ReadOnlyFs` and `PerUserFs` are built on it.
  *
  * What it promises:
- * - A wrapper offers an optional capability (`xattrs`, `allocate`,
+ * - A wrapper offers an optional capability (`find`, `xattrs`, `allocate`,
  *   `deallocate`, `seek`, `copy`, `clone`, and the `open`/`release` hooks) exactly
  *   when the file system it wraps does: the constructor sets each as an own
  *   property only then, so `"allocate" in wrapper` answers truthfully.
@@ -30,6 +30,7 @@
  */
 
 import { VfsError } from "./errors.ts";
+import { findByLookup, findName } from "./_find.ts";
 import type {
   Attributes,
   Concurrency,
@@ -52,6 +53,7 @@ import type {
 
 /** The optional capabilities of a {@link FileSystem}. */
 export type FsCapability =
+  | "find"
   | "xattrs"
   | "allocate"
   | "deallocate"
@@ -62,6 +64,7 @@ export type FsCapability =
   | "release";
 
 const CAPABILITIES: readonly FsCapability[] = [
+  "find",
   "xattrs",
   "allocate",
   "deallocate",
@@ -142,6 +145,12 @@ export class PassthroughFs implements FileSystem {
     this.root = inner.root;
     this.limits = inner.limits;
     if (inner.concurrency !== undefined) this.concurrency = inner.concurrency;
+    if (inner.find !== undefined) {
+      // A subclass that changes `lookup` decides what `find` finds too.
+      this.find = this.lookup === PassthroughFs.prototype.lookup
+        ? (c, d, n) => this.forward(c, (fs) => findName(fs, c, d, n))
+        : (c, d, n) => findByLookup(this, c, d, n);
+    }
     if (inner.xattrs !== undefined) {
       this.xattrs = {
         getxattr: (c, id, n) =>
@@ -367,6 +376,15 @@ export class PassthroughFs implements FileSystem {
   commit(cred: Credentials, id: FileId): Promise<void> {
     return this.forward(cred, (fs) => fs.commit(cred, id));
   }
+  /**
+   * Passes through, when the wrapped file system has it; through this
+   * wrapper's own `lookup` when a subclass overrides that.
+   */
+  find?(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+  ): Promise<Attributes | undefined>;
   /** Passes through, when the wrapped file system can allocate. */
   allocate?(
     cred: Credentials,

@@ -440,6 +440,20 @@ export interface FileSystem {
    */
   readonly xattrs?: XattrOps;
   /**
+   * {@link lookup} for a name that may be absent: the same answer, except
+   * that a name that does not exist resolves to `undefined` where `lookup`
+   * rejects with ENOENT. Every other failure (EACCES, ENOTDIR, ESTALE …)
+   * rejects as `lookup`'s does. A missing name is an answer here, not an
+   * accident: the servers look names up before creating them, and building
+   * an `Error` costs several microseconds per call. Absent: the servers
+   * call `lookup` and catch ENOENT.
+   */
+  find?(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+  ): Promise<Attributes | undefined>;
+  /**
    * Reserves space (fallocate). Absent: space cannot be reserved ahead,
    * and a protocol's ALLOCATE answers "not supported".
    */

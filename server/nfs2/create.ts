@@ -38,6 +38,7 @@ import {
   type SetAttributes,
 } from "../../vfs/types.ts";
 import { isVfsError, VfsError } from "../../vfs/errors.ts";
+import { findName } from "../../vfs/_find.ts";
 import type { Target } from "../_targets.ts";
 import {
   decodeDev,
@@ -113,11 +114,8 @@ async function createRegular(
 ): Promise<Attributes> {
   const { fs, cred, id } = t;
   const name = a.where.name;
-  let existing: Attributes;
-  try {
-    existing = await fs.lookup(cred, id, name);
-  } catch (e) {
-    if (!isVfsError(e, "ENOENT")) throw e;
+  let existing = await findName(fs, cred, id, name);
+  if (existing === undefined) {
     try {
       return await fs.create(cred, id, name, { attrs, exclusive: true });
     } catch (e) {

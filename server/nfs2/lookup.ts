@@ -19,6 +19,7 @@ import {
   nfsstat,
 } from "../../proto/nfs2/mod.ts";
 import { utf8Length } from "../../proto/nfs3.ts";
+import { findName } from "../../vfs/_find.ts";
 import { fattrOf } from "./convert.ts";
 import { type Nfs2Procedure, nfs2Procedure } from "./context.ts";
 
@@ -33,7 +34,8 @@ export const lookupProcedures: Record<number, Nfs2Procedure<any, any>> = {
     fh: (a) => a.dir,
     run: async (a, t, nfs) => {
       const name = a.name === ".." && t.id === t.exp.root ? "." : a.name;
-      const obj = await t.fs.lookup(t.cred, t.id, name);
+      const obj = await findName(t.fs, t.cred, t.id, name);
+      if (obj === undefined) return { status: nfsstat.NFSERR_NOENT };
       return {
         status: nfsstat.NFS_OK,
         diropres: {

@@ -16,7 +16,9 @@ import {
   encodeLookupRes,
   encodeReadlinkRes,
   Nfs3Proc,
+  Nfs3Status,
 } from "../../proto/nfs3.ts";
+import { findName } from "../../vfs/_find.ts";
 import { fattr } from "./context.ts";
 import { attrsFailed, type Nfs3Procedure, nfs3Procedure } from "./procedure.ts";
 
@@ -38,15 +40,18 @@ export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
       // LocalFs getattr). Both only read, so their order does not matter.
       // A failed lookup reports the directory's attributes from `pre`.
       // Thens, not an async function: see Nfs3Context.attrs.
-      const found = t.fs.lookup(t.cred, t.id, name);
+      // An absent name is answered here, not thrown: see FileSystem.find.
+      const found = findName(t.fs, t.cred, t.id, name);
       const dir = t.pre = nfs.attrs(t);
       return found.then((obj) =>
-        dir.then((dirAttrs) => ({
-          status: 0,
-          object: nfs.handle(t.exp, obj.fileid),
-          objAttrs: fattr(obj),
-          dirAttrs,
-        }))
+        dir.then((dirAttrs) =>
+          obj === undefined ? { status: Nfs3Status.NOENT, dirAttrs } : {
+            status: 0,
+            object: nfs.handle(t.exp, obj.fileid),
+            objAttrs: fattr(obj),
+            dirAttrs,
+          }
+        )
       );
     },
     fail: async (status, t, nfs) => ({

@@ -29,3 +29,15 @@ export function withRoot(fs: FileSystem, root: FileId): FileSystem {
     get: (t, p) => p === "root" ? root : Reflect.get(t, p),
   });
 }
+
+/** `fs` without `find`, as a file system written before it existed. */
+export function withoutFind<F extends FileSystem>(fs: F): F {
+  return new Proxy(fs, {
+    get: (t, p) => {
+      if (p === "find") return undefined;
+      const v = Reflect.get(t, p);
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+    has: (t, p) => p !== "find" && Reflect.has(t, p),
+  });
+}

@@ -16,6 +16,7 @@ import {
   type Subject,
   text,
 } from "./_conformance_shared.ts";
+import { agree } from "./_conformance_find.ts";
 
 /** Registers the read-only suite for one back end. */
 export function readOnlySuite(
@@ -42,6 +43,8 @@ export function readOnlySuite(
       await fs.getattr(ROOT, a.fileid);
       assert.equal(await fs.access(ROOT, a.fileid, 0x3f), Access.READ);
       await rejects(fs.lookup(ROOT, fs.root, "none"), "ENOENT");
+      assert.equal(await agree(fs, ROOT, fs.root, "none"), "absent");
+      assert.equal(await agree(fs, ROOT, d.fileid, "a"), "found");
       assert.equal("open" in fs, openHooks, "open is offered as declared");
       if (fs.open && fs.release) {
         const ctx = await fs.open(ROOT, a.fileid, {

@@ -7,6 +7,7 @@ import { lentDataCases } from "./_lent_data.ts";
 import { openHookCases } from "./_open_hooks.ts";
 import { extraCases } from "./_conformance_extras.ts";
 import { fileCases } from "./_conformance_files.ts";
+import { findCases } from "./_conformance_find.ts";
 import { permissionCases } from "./_conformance_permissions.ts";
 import { readOnlySuite } from "./_conformance_readonly.ts";
 import type { Features, Subject } from "./_conformance_shared.ts";
@@ -57,6 +58,7 @@ export function conformance(
   lentDataCases(test);
 
   fileCases(test, f);
+  findCases(test);
   treeCases(test, f);
   permissionCases(test, f);
   extraCases(test, f, name);

@@ -44,8 +44,9 @@ import {
   requireData,
   requirePermission,
 } from "../access.ts";
+import { found } from "../_find.ts";
 import { checkName } from "../_names.ts";
-import { VfsError } from "../errors.ts";
+import { isVfsError, VfsError } from "../errors.ts";
 import {
   type Attributes,
   type CreateOptions,
@@ -293,6 +294,31 @@ export class CallbackFs<O = unknown> implements FileSystem {
     dirId: FileId,
     name: string,
   ): Promise<Attributes> {
+    return found(name, await this.#find(cred, dirId, name));
+  }
+
+  /**
+   * As {@link lookup}, but an absent name resolves to `undefined`: one
+   * `getAttr` answers `undefined` for, or one whose handler throws ENOENT.
+   */
+  async find(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes | undefined> {
+    try {
+      return await this.#find(cred, dirId, name);
+    } catch (e) {
+      if (isVfsError(e, "ENOENT")) return undefined;
+      throw e;
+    }
+  }
+
+  async #find(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes | undefined> {
     const [dir, dattrs] = await this.#nodes.dir(cred, dirId);
     requirePermission(
       dattrs,
@@ -307,11 +333,7 @@ export class CallbackFs<O = unknown> implements FileSystem {
         : (await this.#nodes.stat(cred, dir.parent)).attrs;
     }
     checkName(name);
-    const a = await this.#nodes.peek(cred, dir, name);
-    if (a === undefined) {
-      throw new VfsError("ENOENT", `No such file or directory: ${name}`);
-    }
-    return a;
+    return await this.#nodes.peek(cred, dir, name);
   }
 
   /** Which NFS ACCESS bits the caller has. */

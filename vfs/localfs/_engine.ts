@@ -69,6 +69,8 @@ export interface Engine<L extends Found = Found, D extends Found = L> {
   };
   /** Lookup, readlink and rename; the entry a remove acts on, and the act. */
   readonly names: Pick<FileSystem, "lookup" | "readlink" | "rename"> & {
+    /** As `lookup`, an absent name `undefined` (see `FileSystem.find`). */
+    find: NonNullable<FileSystem["find"]>;
     /** What a change of names tells the rest of the engine. */
     readonly effects: NameEffects;
     /** The entry `name` of `dirId` to remove, permissions checked. */

@@ -93,14 +93,17 @@ export function dirForChange<D extends Seen>(
   return dir;
 }
 
-/** LOOKUP: "." and ".." name the directory itself and its parent. */
-export function lookupIn<D extends Seen, L extends Seen>(
+/**
+ * LOOKUP: "." and ".." name the directory itself and its parent; an absent
+ * name is `undefined` (no error is built for it: see `FileSystem.find`).
+ */
+export function findIn<D extends Seen, L extends Seen>(
   tree: NameTree<D, L>,
   attrs: AttrMap,
   cred: Credentials,
   dirId: FileId,
   name: string,
-): Attributes {
+): Attributes | undefined {
   const dir = tree.dir(dirId);
   requireOn(cred, dir.st, Perm.X, `cannot search fileid ${dirId}`);
   attrs.noteTurn(dirId, dir.st);
@@ -111,9 +114,7 @@ export function lookupIn<D extends Seen, L extends Seen>(
     return attrs.of(tree.locate(parent).st, parent);
   }
   const child = tree.child(dirId, dir, name);
-  if (child === undefined) {
-    throw new VfsError("ENOENT", `No such file or directory: ${name}`);
-  }
+  if (child === undefined) return undefined;
   return attrs.of(child.st, tree.place(dirId, name, child.st));
 }
 

@@ -7,6 +7,7 @@
 // path right after checking the object there, and re-checks the directories
 // after.
 import * as nfs from "node:fs";
+import { found } from "../_find.ts";
 import { Perm } from "../access.ts";
 import { VfsError } from "../errors.ts";
 import type { Attributes, Credentials, FileId } from "../types.ts";
@@ -17,8 +18,8 @@ import type { DataIo } from "./_io.ts";
 import {
   checkRename,
   dirForChange,
+  findIn,
   findVictim,
-  lookupIn,
   type NameEffects,
   nameEffects,
   renamed,
@@ -45,19 +46,32 @@ export class Namespace {
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
   lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
-    return settle(() => {
-      const e = this.#tree.entry(dirId, name);
-      if (e !== undefined) {
-        requireOn(cred, e.dir.st, Perm.X, `cannot search fileid ${dirId}`);
-        this.#attrs.noteTurn(dirId, e.dir.st);
-        if (e.child === undefined) {
-          throw new VfsError("ENOENT", `No such file or directory: ${name}`);
-        }
-        const st = e.child.st;
-        return this.#attrs.of(st, this.#tree.place(dirId, name, st));
-      }
-      return lookupIn(this.#tree, this.#attrs, cred, dirId, name);
-    });
+    return settle(() => found(name, this.#find(cred, dirId, name)));
+  }
+
+  /** As {@link lookup}, but an absent name is `undefined`, not ENOENT. */
+  find(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes | undefined> {
+    return settle(() => this.#find(cred, dirId, name));
+  }
+
+  #find(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Attributes | undefined {
+    const e = this.#tree.entry(dirId, name);
+    if (e === undefined) {
+      return findIn(this.#tree, this.#attrs, cred, dirId, name);
+    }
+    requireOn(cred, e.dir.st, Perm.X, `cannot search fileid ${dirId}`);
+    this.#attrs.noteTurn(dirId, e.dir.st);
+    if (e.child === undefined) return undefined;
+    const st = e.child.st;
+    return this.#attrs.of(st, this.#tree.place(dirId, name, st));
   }
 
   /** The target of a symbolic link. */

@@ -374,6 +374,15 @@ export class LocalFs implements FileSystem {
     return this.#engine.names.lookup(cred, dirId, name);
   }
 
+  /** As {@link lookup}, but an absent name resolves to `undefined`. */
+  find(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes | undefined> {
+    return this.#engine.names.find(cred, dirId, name);
+  }
+
   /** Reads up to `length` bytes at `offset` with one positional read. */
   read(
     cred: Credentials,

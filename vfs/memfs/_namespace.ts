@@ -9,6 +9,7 @@ import {
   requirePermission,
   requireSticky,
 } from "../access.ts";
+import { found } from "../_find.ts";
 import { checkName } from "../_names.ts";
 import { VfsError } from "../errors.ts";
 import {
@@ -121,19 +122,31 @@ export class Namespace {
     dirId: FileId,
     name: string,
   ): Promise<Attributes> {
+    return settle(() =>
+      this.#t.attrs(found(name, this.#find(cred, dirId, name)))
+    );
+  }
+
+  /** As {@link lookup}, but an absent name is `undefined`, not ENOENT. */
+  find(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes | undefined> {
     return settle(() => {
-      const t = this.#t;
-      const dir = t.dir(dirId);
-      requirePermission(dir, cred, Perm.X, `cannot search ${describe(dir)}`);
-      if (name === ".") return t.attrs(dir);
-      if (name === "..") return t.attrs(t.node(dir.parent));
-      checkName(name);
-      const node = entry(dir, name);
-      if (node === undefined) {
-        throw new VfsError("ENOENT", `No such file or directory: ${name}`);
-      }
-      return t.attrs(node);
+      const node = this.#find(cred, dirId, name);
+      return node === undefined ? undefined : this.#t.attrs(node);
     });
+  }
+
+  #find(cred: Credentials, dirId: FileId, name: string): Node | undefined {
+    const t = this.#t;
+    const dir = t.dir(dirId);
+    requirePermission(dir, cred, Perm.X, `cannot search ${describe(dir)}`);
+    if (name === ".") return dir;
+    if (name === "..") return t.node(dir.parent);
+    checkName(name);
+    return entry(dir, name);
   }
 
   /** Creates a regular file, or opens an existing one unless `exclusive`. */

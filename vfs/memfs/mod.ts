@@ -213,6 +213,15 @@ export class MemFs implements FileSystem {
     return this.#ns.lookup(cred, dirId, name);
   }
 
+  /** As {@link lookup}, but an absent name resolves to `undefined`. */
+  find(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes | undefined> {
+    return this.#ns.find(cred, dirId, name);
+  }
+
   /** Which NFS ACCESS bits the caller has (see {@link accessBits}). */
   access(cred: Credentials, id: FileId, mask: number): Promise<number> {
     return settle(() => {

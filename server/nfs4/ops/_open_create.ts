@@ -20,6 +20,7 @@ import {
   opentype4,
 } from "../../../proto/nfs4/mod.ts";
 import { VfsError } from "../../../vfs/errors.ts";
+import { findName } from "../../../vfs/_find.ts";
 import {
   type Attributes,
   FileType,
@@ -51,16 +52,11 @@ function verifierTimes(verf: Uint8Array): { mtime: number; atime: number } {
   };
 }
 
-async function lookupMaybe(
+function lookupMaybe(
   t: Target,
   name: string,
 ): Promise<Attributes | undefined> {
-  try {
-    return await t.fs.lookup(t.cred, t.id, name);
-  } catch (e) {
-    if (e instanceof VfsError && e.code === "ENOENT") return undefined;
-    throw e;
-  }
+  return findName(t.fs, t.cred, t.id, name);
 }
 
 /** CLAIM_NULL: the file `name` in the current directory, made if asked. */

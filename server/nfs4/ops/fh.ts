@@ -19,6 +19,7 @@ import {
 } from "../../../proto/nfs4/mod.ts";
 import { FileType } from "../../../vfs/types.ts";
 import { VfsError } from "../../../vfs/errors.ts";
+import { findName } from "../../../vfs/_find.ts";
 import type { Op } from "../compound.ts";
 import type { CompoundState, Fh, Nfs4Server } from "../context.ts";
 import { fail } from "../errors.ts";
@@ -26,6 +27,9 @@ import type { Nfs4Object } from "../pseudo.ts";
 import { component, OK } from "./_util.ts";
 
 /** Makes `obj` the current filehandle, after checking the client may use it. */
+/** LOOKUP's result for a name that does not exist. */
+const NOENT = Object.freeze({ status: nfsstat4.NFS4ERR_NOENT });
+
 function enter(cs: CompoundState, nfs: Nfs4Server, obj: Nfs4Object): void {
   if (obj.kind === "export") cs.admit(obj.exp);
   setCurrent(cs, nfs.fhOf(obj));
@@ -59,35 +63,48 @@ export async function lookup(
   nfs: Nfs4Server,
   raw: Uint8Array,
 ): Promise<void> {
+  if (!(await enterChild(cs, nfs, raw))) fail(nfsstat4.NFS4ERR_NOENT);
+}
+
+/**
+ * As {@link lookup}, but a name that does not exist is `false` (the current
+ * filehandle unchanged) rather than a thrown NFS4ERR_NOENT: no error object
+ * is built for the commonest failure of LOOKUP.
+ */
+async function enterChild(
+  cs: CompoundState,
+  nfs: Nfs4Server,
+  raw: Uint8Array,
+): Promise<boolean> {
   const fh = cs.current();
   const o = fh.obj;
   const name = component(raw);
   if (o.kind === "pseudo") {
     const found = nfs.pseudo.lookup(o.node, name, visible(cs));
-    if (found === undefined) fail(nfsstat4.NFS4ERR_NOENT);
-    return enter(cs, nfs, found);
+    if (found === undefined) return false;
+    enter(cs, nfs, found);
+    return true;
   }
   if (o.fileid === o.exp.root) {
     const nested = nfs.pseudo.nestedExport(o.exp, name);
     if (nested !== undefined && nested.allows(cs.call.remote.hostname)) {
-      return enter(cs, nfs, {
-        kind: "export",
-        exp: nested,
-        fileid: nested.root,
-      });
+      enter(cs, nfs, { kind: "export", exp: nested, fileid: nested.root });
+      return true;
     }
   }
   const t = cs.target(nfsstat4.NFS4ERR_NOTDIR, fh);
   let found;
   try {
-    found = await t.fs.lookup(t.cred, t.id, name);
+    found = await findName(t.fs, t.cred, t.id, name);
   } catch (e) {
     if (e instanceof VfsError && e.code === "ENOTDIR") await notDir(cs, fh);
     throw e;
   }
+  if (found === undefined) return false;
   const child = nfs.fhOf({ kind: "export", exp: t.exp, fileid: found.fileid });
   setCurrent(cs, child);
   cs.lookedUp = { fh: child, attrs: found };
+  return true;
 }
 
 /** LOOKUPP: makes the parent of the current directory current. */
@@ -175,7 +192,8 @@ export const fhOps: ReadonlyMap<number, Op> = new Map<number, Op>([
   [nfs_opnum4.OP_LOOKUP, {
     name: "LOOKUP",
     encode: encode_LOOKUP4res,
-    run: async (a, cs, nfs) => (await lookup(cs, nfs, a.objname), OK),
+    run: async (a, cs, nfs) =>
+      (await enterChild(cs, nfs, a.objname)) ? OK : NOENT,
   }],
   [nfs_opnum4.OP_LOOKUPP, {
     name: "LOOKUPP",

@@ -9,13 +9,14 @@
 import { VfsError } from "../../errors.ts";
 import type { Attributes, Credentials, FileId } from "../../types.ts";
 import type { AttrMap } from "../_attrs.ts";
+import { found } from "../../_find.ts";
 import { settle } from "../_host.ts";
 import { AT_REMOVEDIR, EEXIST, RENAME_NOREPLACE } from "../_libc.ts";
 import {
   checkRename,
   dirForChange,
+  findIn,
   findVictim,
-  lookupIn,
   type NameEffects,
   nameEffects,
   renamed,
@@ -50,7 +51,18 @@ export class NativeNames {
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
   lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
-    return settle(() => lookupIn(this.#tree, this.#attrs, cred, dirId, name));
+    return settle(() =>
+      found(name, findIn(this.#tree, this.#attrs, cred, dirId, name))
+    );
+  }
+
+  /** As {@link lookup}, but an absent name is `undefined`, not ENOENT. */
+  find(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Promise<Attributes | undefined> {
+    return settle(() => findIn(this.#tree, this.#attrs, cred, dirId, name));
   }
 
   /** The target of a symbolic link. */
