@@ -25,6 +25,8 @@
 
 const TWO_32 = 4294967296;
 const MAX_SAFE_HIGH = 0x1fffff; // high word of Number.MAX_SAFE_INTEGER
+import { ascii } from "./_ascii.ts";
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 
@@ -225,6 +227,8 @@ export class XdrReader {
   /** A UTF-8 string of at most `max` bytes; invalid UTF-8 is an error. */
   string(max: number, field = ""): string {
     const bytes = this.opaque(max, field);
+    const short = ascii(bytes);
+    if (short !== undefined) return short;
     try {
       return decoder.decode(bytes);
     } catch {

@@ -298,3 +298,22 @@ Deno.test("xdr: lengths near 2^31 and 2^32 cannot wrap the padding", () => {
     );
   }
 });
+
+Deno.test("xdr: strings decode the same on both sides of the ASCII shortcut (255 bytes)", () => {
+  const cases = [
+    "",
+    "a",
+    "x".repeat(255),
+    "x".repeat(256),
+    "y".repeat(254) + "é",
+    "\0\x7f",
+    "z".repeat(4000),
+  ];
+  for (const s of cases) {
+    const bytes = new XdrWriter().string(s).bytes();
+    assert.equal(new XdrReader(bytes).string(8192), s, `${s.length} chars`);
+  }
+  // Invalid UTF-8 past the shortcut's reach, and within it, is still refused.
+  const bad = new Uint8Array([0, 0, 0, 2, 0x80, 0x41, 0, 0]);
+  assert.throws(() => new XdrReader(bad).string(8), /UTF-8/);
+});

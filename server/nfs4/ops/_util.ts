@@ -6,6 +6,7 @@
  */
 
 import { nfsstat4 } from "../../../proto/nfs4/mod.ts";
+import { ascii } from "../../../rpc/_ascii.ts";
 import { fail } from "../errors.ts";
 
 /** The result of an operation whose success carries nothing. */
@@ -27,11 +28,9 @@ export const MAX_NAME = 255;
 export function component(raw: Uint8Array): string {
   if (raw.byteLength === 0) fail(nfsstat4.NFS4ERR_INVAL, "Empty name");
   if (raw.byteLength > MAX_NAME) fail(nfsstat4.NFS4ERR_NAMETOOLONG);
-  let name: string;
-  if (isAscii(raw)) {
-    // Most names: no decoder call (one per LOOKUP showed in profiles).
-    name = String.fromCharCode.apply(null, raw as unknown as number[]);
-  } else {
+  // Most names: no decoder call (one per LOOKUP showed in profiles).
+  let name = ascii(raw);
+  if (name === undefined) {
     try {
       name = utf8.decode(raw);
     } catch {
@@ -42,12 +41,6 @@ export function component(raw: Uint8Array): string {
     fail(nfsstat4.NFS4ERR_BADNAME, `Bad name: ${name}`);
   }
   return name;
-}
-
-/** Whether every byte of `raw` is below 0x80. */
-function isAscii(raw: Uint8Array): boolean {
-  for (let i = 0; i < raw.length; i++) if (raw[i] >= 0x80) return false;
-  return true;
 }
 
 /** A UTF-8 string, or NFS4ERR_INVAL (symlink targets, owners). */
