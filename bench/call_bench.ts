@@ -3,7 +3,7 @@
 // reply encoded as the RPC dispatcher does, with the duplicate-request
 // cache's key, begin and finish for the procedures it caches (CREATE,
 // REMOVE). What a call costs the server above the socket, measured apart
-// from the machine's network noise: µs per call, the best of `--rounds`.
+// from the machine's network noise: CPU µs per call, the best of `--rounds`.
 //
 //   deno run --allow-read --allow-env bench/call_bench.ts [--count N] [--rounds R]
 //
@@ -11,6 +11,7 @@
 // names that do not exist, GETATTR of each file, REMOVE of each, then
 // CREATE GUARDED of N new names and their REMOVE, in one directory of N
 // entries at most.
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import * as P from "../proto/nfs3.ts";
 import { Nfs3Proc } from "../proto/nfs3.ts";
@@ -138,15 +139,19 @@ const steps: Step[] = [
   ["REMOVE (guarded's)", removing("g")],
 ];
 const want: Record<string, number> = { "LOOKUP absent": P.Nfs3Status.NOENT };
+// CPU time (user + system, every thread of the process: the garbage
+// collector's too) rather than the clock, so that time spent descheduled on
+// a busy machine does not count.
 const best = new Map<string, number>();
 for (let round = 0; round < rounds; round++) {
   for (const [name, step] of steps) {
-    const t0 = performance.now();
+    const c0 = cpuUsage();
     for (let i = 0; i < count; i++) {
       const s = await step(i);
       if (s !== (want[name] ?? 0)) throw new Error(`${name} ${i}: status ${s}`);
     }
-    const us = (performance.now() - t0) * 1000 / count;
+    const c = cpuUsage(c0);
+    const us = (c.user + c.system) / count;
     best.set(name, Math.min(best.get(name) ?? Infinity, us));
   }
 }
