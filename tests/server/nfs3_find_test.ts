@@ -5,28 +5,9 @@ import assert from "node:assert/strict";
 import * as P from "../../proto/nfs3.ts";
 import { Nfs3Proc as Proc, Nfs3Status as S } from "../../proto/nfs3.ts";
 import { MemFs } from "../../vfs/memfs.ts";
-import type { Attributes, Credentials, FileId } from "../../vfs/types.ts";
-import { withoutFind } from "../vfs/_bare.ts";
+import { Counted, withoutFind } from "../vfs/_bare.ts";
 import { start, sys } from "./_harness.ts";
 import { create, lookup, mkdir } from "./_nfs3.ts";
-
-/** A MemFs that counts which of lookup and find the server asks. */
-class Counted extends MemFs {
-  lookups = 0;
-  finds = 0;
-  override lookup(c: Credentials, d: FileId, n: string): Promise<Attributes> {
-    this.lookups++;
-    return super.lookup(c, d, n);
-  }
-  override find(
-    c: Credentials,
-    d: FileId,
-    n: string,
-  ): Promise<Attributes | undefined> {
-    this.finds++;
-    return super.find(c, d, n);
-  }
-}
 
 Deno.test("nfs3 LOOKUP: asks find, not lookup, and answers NOENT with the directory's attributes", async () => {
   const fs = new Counted();

@@ -1,8 +1,11 @@
 import {
+  type Attributes,
   CallbackFs,
+  type Credentials,
   type FileId,
   type FileSystem,
   FileType,
+  MemFs,
 } from "../../vfs/mod.ts";
 
 /** The optional capabilities of a FileSystem. */
@@ -40,4 +43,22 @@ export function withoutFind<F extends FileSystem>(fs: F): F {
     },
     has: (t, p) => p !== "find" && Reflect.has(t, p),
   });
+}
+
+/** A MemFs that counts which of `lookup` and `find` it is asked. */
+export class Counted extends MemFs {
+  lookups = 0;
+  finds = 0;
+  override lookup(c: Credentials, d: FileId, n: string): Promise<Attributes> {
+    this.lookups++;
+    return super.lookup(c, d, n);
+  }
+  override find(
+    c: Credentials,
+    d: FileId,
+    n: string,
+  ): Promise<Attributes | undefined> {
+    this.finds++;
+    return super.find(c, d, n);
+  }
 }

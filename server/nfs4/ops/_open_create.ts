@@ -59,13 +59,17 @@ function lookupMaybe(
   return findName(t.fs, t.cred, t.id, name);
 }
 
-/** CLAIM_NULL: the file `name` in the current directory, made if asked. */
+/**
+ * CLAIM_NULL: the file `name` in the current directory, made if asked;
+ * NFS4ERR_NOENT returned, not thrown, when it is absent and not to be made
+ * (see `FileSystem.find`: no error object for the commonest failure).
+ */
 export async function byName(
   a: OPEN4args,
   name: string,
   cs: CompoundState,
   nfs: Nfs4Server,
-): Promise<Found> {
+): Promise<Found | typeof nfsstat4.NFS4ERR_NOENT> {
   const dirFh = cs.current();
   const create = a.openhow.opentype === opentype4.OPEN4_CREATE;
   const o = dirFh.obj;
@@ -103,7 +107,7 @@ export async function byName(
   });
   if (a.openhow.opentype !== opentype4.OPEN4_CREATE) {
     const attrs = await lookupMaybe(dir, name);
-    if (attrs === undefined) fail(nfsstat4.NFS4ERR_NOENT);
+    if (attrs === undefined) return nfsstat4.NFS4ERR_NOENT;
     return found(attrs);
   }
   if (dir.exp.readOnly) fail(nfsstat4.NFS4ERR_ROFS);

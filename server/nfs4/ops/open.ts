@@ -107,7 +107,7 @@ function find(
   a: OPEN4args,
   cs: CompoundState,
   nfs: Nfs4Server,
-): Promise<Found> {
+): Promise<Found | typeof nfsstat4.NFS4ERR_NOENT> {
   const c = a.claim;
   if (
     c.claim !== open_claim_type4.CLAIM_NULL &&
@@ -198,6 +198,7 @@ async function opening(
   access: number,
 ): Promise<OPEN4res> {
   const f = await find(a, cs, nfs);
+  if (f === nfsstat4.NFS4ERR_NOENT) return { status: f };
   requireRegular(f.attrs.type, cs.minor);
   permit(f, access);
   const fh = nfs.fhOf({ kind: "export", exp: f.t.exp, fileid: f.t.id });
