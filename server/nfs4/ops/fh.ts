@@ -26,10 +26,10 @@ import { fail } from "../errors.ts";
 import type { Nfs4Object } from "../pseudo.ts";
 import { component, OK } from "./_util.ts";
 
-/** Makes `obj` the current filehandle, after checking the client may use it. */
 /** LOOKUP's result for a name that does not exist. */
 const NOENT = Object.freeze({ status: nfsstat4.NFS4ERR_NOENT });
 
+/** Makes `obj` the current filehandle, after checking the client may use it. */
 function enter(cs: CompoundState, nfs: Nfs4Server, obj: Nfs4Object): void {
   if (obj.kind === "export") cs.admit(obj.exp);
   setCurrent(cs, nfs.fhOf(obj));
