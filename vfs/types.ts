@@ -447,6 +447,18 @@ export interface FileSystem {
    * accident: the servers look names up before creating them, and building
    * an `Error` costs several microseconds per call. Absent: the servers
    * call `lookup` and catch ENOENT.
+   *
+   * @example A name that is free is `undefined`, not an error
+   * ```ts
+   * import { MemFs, ROOT } from "@netfs/netfs/vfs";
+   * import assert from "node:assert/strict";
+   *
+   * const fs = new MemFs();
+   * assert.equal(await fs.find(ROOT, fs.root, "a.txt"), undefined);
+   * await assert.rejects(fs.lookup(ROOT, fs.root, "a.txt"), { code: "ENOENT" });
+   * const made = await fs.create(ROOT, fs.root, "a.txt");
+   * assert.equal((await fs.find(ROOT, fs.root, "a.txt"))?.fileid, made.fileid);
+   * ```
    */
   find?(
     cred: Credentials,
