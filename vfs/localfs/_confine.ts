@@ -7,13 +7,13 @@
 // again if the check fails. The FileId journal (./_id_index.ts) supplies the
 // recorded names; this file is the only one that trusts a path.
 import * as nfs from "node:fs";
-import { BoundedMap } from "../../collections/_bounded_map.ts";
 import { checkName } from "../_names.ts";
 import { VfsError } from "../errors.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex } from "./_id_index.ts";
 import { lstat, sameObject } from "./_host.ts";
 import { TreeIds } from "./_tree_ids.ts";
+import { WalkPolicy } from "./_walks.ts";
 
 /** An object found on the host: its verified path and what lstat said. */
 export interface Located {
@@ -34,8 +34,8 @@ function validName(name: string): boolean {
 export class Confinement extends TreeIds {
   readonly rootPath: string;
   readonly #scanLimit: number;
-  /** Ids a scan did not find, and when: not scanned for again for a while. */
-  readonly #missing = new BoundedMap<FileId, number>(1000);
+  /** Whether a walk could find an id, and what walks did. */
+  readonly #walks: WalkPolicy;
   /** FileIds verified to be directories. */
   readonly #dirs = new Set<FileId>();
 
@@ -49,6 +49,7 @@ export class Confinement extends TreeIds {
     super(rootSt, index, hidden);
     this.rootPath = rootPath;
     this.#scanLimit = scanLimit;
+    this.#walks = new WalkPolicy(index);
   }
 
   /**
@@ -98,8 +99,7 @@ export class Confinement extends TreeIds {
    * mount points, to find an object moved behind the server's back.
    */
   #scan(id: FileId): Located | undefined {
-    const missed = this.#missing.get(id);
-    if (missed !== undefined && Date.now() - missed < 5000) return undefined;
+    if (!this.#walks.worthWalking(id)) return undefined;
     const queue: { id: FileId; path: string }[] = [{
       id: this.root,
       path: this.rootPath,
@@ -129,11 +129,14 @@ export class Confinement extends TreeIds {
         }
         const childId = this.idOf(st);
         this.index.set(childId, dir.id, name, st.birthtime?.getTime() ?? 0);
-        if (childId === id) return { path, st };
+        if (childId === id) {
+          this.#walks.walked(id, true, seen);
+          return { path, st };
+        }
         if (st.isDirectory) queue.push({ id: childId, path });
       }
     }
-    this.#missing.set(id, Date.now());
+    this.#walks.walked(id, false, Math.min(seen, this.#scanLimit));
     return undefined;
   }
 

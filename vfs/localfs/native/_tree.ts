@@ -34,6 +34,7 @@ import {
   RESOLVE_CONFINED,
 } from "../_libc.ts";
 import { TreeIds } from "../_tree_ids.ts";
+import { WalkPolicy } from "../_walks.ts";
 
 /** How long a cached descriptor is trusted without looking at its name again. */
 export const REVALIDATE_MS = 1000;
@@ -72,8 +73,8 @@ export class NativeTree extends TreeIds {
   });
   readonly #retired: number[] = [];
   readonly #scanLimit: number;
-  /** Ids a scan did not find, and when: not scanned for again for a while. */
-  readonly #missing = new BoundedMap<FileId, number>(1000);
+  /** Whether a walk could find an id, and what walks did. */
+  readonly #walks: WalkPolicy;
 
   constructor(
     lib: Libc,
@@ -87,6 +88,7 @@ export class NativeTree extends TreeIds {
     this.lib = lib;
     this.rootFd = rootFd;
     this.#scanLimit = scanLimit;
+    this.#walks = new WalkPolicy(index);
   }
 
   /** `st` of the directory `id` at its own descriptor. */
@@ -271,8 +273,7 @@ export class NativeTree extends TreeIds {
    * server's back.
    */
   #scan(id: FileId): Found | undefined {
-    const missed = this.#missing.get(id);
-    if (missed !== undefined && Date.now() - missed < 5000) return undefined;
+    if (!this.#walks.worthWalking(id)) return undefined;
     const queue: FileId[] = [this.root];
     let seen = 0;
     for (let q = 0; q < queue.length && seen < this.#scanLimit; q++) {
@@ -287,11 +288,14 @@ export class NativeTree extends TreeIds {
         const st = this.lib.statx(fd, name, AT_SYMLINK_NOFOLLOW);
         if (typeof st === "number" || st.dev !== this.dev) continue;
         const childId = this.place(dirId, name, st);
-        if (childId === id) return { st, dirFd: fd, name };
+        if (childId === id) {
+          this.#walks.walked(id, true, seen);
+          return { st, dirFd: fd, name };
+        }
         if (st.isDirectory) queue.push(childId);
       }
     }
-    this.#missing.set(id, Date.now());
+    this.#walks.walked(id, false, Math.min(seen, this.#scanLimit));
     return undefined;
   }
 
