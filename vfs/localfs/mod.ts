@@ -47,8 +47,13 @@
  *   birth time); where the two differ, attributes and listings carry the
  *   inode number as `inode`, which servers show clients as the fileid. A journal in a hidden `.netfs` folder at the export's root
  *   (or `stateDir`) maps each FileId to its parent and name, so FileIds keep
- *   resolving after a restart; an object moved behind the server's back is
- *   found again by walking the tree (bounded by `scanLimit`). Each change is
+ *   resolving after a restart; an object moved behind the server's back, or
+ *   whose record a host crash cut from the journal, is found again by
+ *   walking the tree (bounded by `scanLimit`). Handles carry no secret: a
+ *   walk records every object it passes, so after one that ran to its end a
+ *   FileId with no record answers ESTALE without another walk for 5 s, or 50
+ *   times as long as that walk took (at most 60 s): a flood of made-up
+ *   handles costs one walk per such period (`_walks.ts`). Each change is
  *   appended with write(2) before the call returns (in the page cache, so it
  *   survives a crash of the server process, as knfsd's dentries do) and
  *   fsynced on `commit` and `close`; the journal is compacted when it has
@@ -158,7 +163,11 @@ export interface LocalFsOptions {
    * does (default: true when the process runs as root and may ask its uid).
    */
   chownToCaller?: boolean;
-  /** Most entries walked to find an object moved behind the server's back (default 100,000). */
+  /**
+   * Most entries walked to find an object moved behind the server's back
+   * (default 100,000). A walk is synchronous; after one that ran to its end,
+   * FileIds with no record answer ESTALE without walking for at least 5 s.
+   */
   scanLimit?: number;
   /**
    * Put a generation above bit 32 of each FileId (default true). Turn off for
