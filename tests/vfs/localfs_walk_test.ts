@@ -4,23 +4,14 @@
 // recorded since a walk missed its FileId, moved behind the server's back,
 // or living on under a hard link's other name is still found.
 import assert from "node:assert/strict";
-import { FileType, isVfsError, LocalFs, ROOT } from "../../vfs/mod.ts";
+import { FileType, LocalFs, ROOT } from "../../vfs/mod.ts";
 import type { FileId } from "../../vfs/types.ts";
 import { walkTotals } from "../../vfs/localfs/_walks.ts";
+import { outcome as code } from "./_conformance_shared.ts";
 
 const ENGINES = Deno.build.os === "linux"
   ? ["portable", "native"] as const
   : ["portable"] as const;
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (isVfsError(e)) return e.code;
-    throw e;
-  }
-}
 
 /** An export and a folder beside it on the same device, for host moves. */
 async function setup(engine: "portable" | "native") {
