@@ -2,12 +2,14 @@
 // place (vfs/localfs/_walks.ts): a walk that ran to its end answers every
 // unrecorded FileId for a while without another walk, and yet an object
 // recorded since a walk missed its FileId, moved behind the server's back,
-// or living on under a hard link's other name is still found.
+// or living on under a hard link's other name is still found. A walk that
+// takes turns with other calls finds what they rename meanwhile, and stops
+// when the LocalFs closes.
 import assert from "node:assert/strict";
 import { FileType, LocalFs, ROOT } from "../../vfs/mod.ts";
 import type { FileId } from "../../vfs/types.ts";
 import { walkTotals } from "../../vfs/localfs/_walks.ts";
-import { outcome as code } from "./_conformance_shared.ts";
+import { outcome, outcome as code } from "./_conformance_shared.ts";
 
 const ENGINES = Deno.build.os === "linux"
   ? ["portable", "native"] as const
@@ -110,4 +112,54 @@ for (const engine of ENGINES) {
       await t.close();
     }
   });
+
+  Deno.test(`localfs walks (${engine}): a walk taking turns finds what a call renamed meanwhile`, async () => {
+    const t = await setup(engine);
+    try {
+      fill(t.dir, 50, 200);
+      // Not recorded: the journal never saw it, as after a host crash.
+      Deno.mkdirSync(`${t.dir}/z/deep`, { recursive: true });
+      Deno.writeFileSync(`${t.dir}/z/deep/t`, new Uint8Array([7]));
+      const tid: FileId = Deno.lstatSync(`${t.dir}/z/deep/t`).ino!;
+      const z = (await t.fs.lookup(ROOT, t.fs.root, "z")).fileid;
+      const before = walkTotals.walks;
+      const found = t.fs.getattr(ROOT, tid);
+      // The walk starts, takes a slice of work and waits for its next turn;
+      // the rename runs then, "z" queued but not yet read.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await t.fs.rename(ROOT, t.fs.root, "z", t.fs.root, "z2");
+      const a = await found;
+      assert.equal(a.fileid, tid);
+      assert.equal(a.size, 1);
+      assert.equal(walkTotals.walks - before, 1);
+      assert.equal((await t.fs.lookup(ROOT, t.fs.root, "z2")).fileid, z);
+    } finally {
+      await t.close();
+    }
+  });
+
+  Deno.test(`localfs walks (${engine}): closing stops a walk that takes turns`, async () => {
+    const t = await setup(engine);
+    let closed = false;
+    try {
+      fill(t.dir, 50, 200);
+      const pending = outcome(t.fs.getattr(ROOT, 2 ** 40 + 9));
+      await t.fs.close();
+      closed = true;
+      assert.equal(await pending, "EIO");
+    } finally {
+      if (!closed) await t.fs.close();
+      await Deno.remove(t.base, { recursive: true });
+    }
+  });
+}
+
+/** `dirs` folders of `files` empty files in `dir`. */
+function fill(dir: string, dirs: number, files: number): void {
+  for (let d = 0; d < dirs; d++) {
+    Deno.mkdirSync(`${dir}/a${d}`);
+    for (let f = 0; f < files; f++) {
+      Deno.writeFileSync(`${dir}/a${d}/f${f}`, new Uint8Array(0));
+    }
+  }
 }

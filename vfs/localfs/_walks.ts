@@ -1,7 +1,8 @@
 // When a LocalFs engine walks its tree for a FileId it cannot find at the
-// recorded place, and what those walks cost. Both engines' trees
-// (./_confine.ts, ./native/_tree.ts) ask `worthWalking` before a walk and
-// report it with `walked`.
+// recorded place, what those walks cost, and how they take turns with other
+// calls. Both engines' trees (./_confine.ts, ./native/_tree.ts) write
+// their walk as steps (WalkSteps) and hand it to WalkPolicy's `scan` (at
+// once) or `sweep` (taking turns), which decide whether it is worth it.
 //
 // A walk records every object it passes in the FileId journal, and walks
 // are breadth-first from the root with the same bound (scanLimit), so a
@@ -13,7 +14,7 @@
 //   passed is recorded, and an object that appeared since was either made
 //   by this LocalFs (recorded when made) or by the host, and then no client
 //   can hold its handle before a lookup records it. A sweep is trusted for
-//   SWEEP_TRUST_MS, or 50 times as long as it took (so walks for unknown
+//   SWEEP_TRUST_MS, or 50 times as long as it worked (so walks for unknown
 //   ids take at most about 2% of the server's time), at most MAX_TRUST_MS.
 //   A flood of made-up handles thus costs one walk per trust period, not
 //   one per handle. Ids whose record a removed hard link dropped
@@ -22,11 +23,20 @@
 //   within SWEEP_TRUST_MS while its record is the same object: recording
 //   it anew (made, renamed, found by a lookup) lifts that at once.
 //
+// Taking turns: the calls that change nothing (getattr, access, lookup,
+// readlink, read, readdir) run through `afterWalks`. Their locate throws
+// WalkNeeded instead of walking; the call waits for a sweep that gives the
+// event loop a turn every SLICE_MS of work (one sweep at a time: a call
+// that needs one while it runs waits for it, which is as good, since it
+// records everything it passes), then runs again and finds the object by
+// its record, or answers ESTALE by the rules above. Other calls (a call
+// that changes something could not safely run twice) still walk at once,
+// synchronously, up to scanLimit entries, under the same rules.
+//
 // Left to host races: an object the host moves into the export from
 // outside, or across a walk while it runs, with a client holding a handle
 // that no record names (the journal lost it), answers ESTALE until the
-// trust ends. A walk itself still runs synchronously, up to scanLimit
-// entries (100,000 took 0.3 to 1.7 s on a shared 2-core machine).
+// trust ends.
 import { BoundedMap } from "../../collections/_bounded_map.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex, IdRecord } from "./_id_index.ts";
@@ -52,6 +62,87 @@ interface Miss {
   rec: IdRecord | undefined;
 }
 
+/**
+ * Thrown by a tree's locate, while walks may wait (`deferWalks`), for a
+ * FileId worth a walk: the facade awaits a sweep and runs the call again.
+ */
+export class WalkNeeded extends Error {
+  readonly id: FileId;
+  constructor(id: FileId) {
+    super(`Walk needed: fileid ${id}`);
+    this.id = id;
+  }
+}
+
+/**
+ * A walk as steps: it yields after every directory and every STEP entries,
+ * and returns what it looked for when it found it.
+ */
+export type WalkSteps<T> = Generator<void, T | undefined, void>;
+
+/** Entries a walk passes between two of its steps. */
+export const STEP = 256;
+/** Work a yielding walk does between two turns of the event loop. */
+const SLICE_MS = 5;
+
+/** Runs a walk to its end at once: what it found, and the time it took. */
+function walkNow<T>(
+  steps: WalkSteps<T>,
+): { found: T | undefined; ms: number } {
+  const t0 = performance.now();
+  let r = steps.next();
+  while (!r.done) r = steps.next();
+  return { found: r.value, ms: performance.now() - t0 };
+}
+
+/**
+ * Runs a walk with a turn of the event loop every SLICE_MS of work, until
+ * it ends or `stopped()`; the time it worked, turns not counted.
+ */
+async function walkYielding(
+  steps: WalkSteps<unknown>,
+  stopped: () => boolean,
+): Promise<number> {
+  let busy = 0;
+  let slice = performance.now();
+  for (let r = steps.next(); !r.done; r = steps.next()) {
+    const now = performance.now();
+    if (now - slice < SLICE_MS) continue;
+    busy += now - slice;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (stopped()) {
+      steps.return(undefined);
+      return busy;
+    }
+    slice = performance.now();
+  }
+  return busy + performance.now() - slice;
+}
+
+/**
+ * Runs `call`, which changes nothing and so may run twice, with walks
+ * deferred: when it needs one, it runs again after a sweep, so that the
+ * walk takes turns with other clients' calls instead of blocking them.
+ */
+export function afterWalks<T>(
+  tree: { deferWalks: boolean; sweep(id: FileId): Promise<void> },
+  call: () => Promise<T>,
+): Promise<T> {
+  let p: Promise<T>;
+  tree.deferWalks = true;
+  try {
+    p = call();
+  } catch (e) {
+    p = Promise.reject(e);
+  } finally {
+    tree.deferWalks = false;
+  }
+  return p.catch((e) => {
+    if (!(e instanceof WalkNeeded)) throw e;
+    return tree.sweep(e.id).then(call);
+  });
+}
+
 /** Decides whether a walk for an id could find it, and remembers walks. */
 export class WalkPolicy {
   readonly #index: IdIndex;
@@ -59,18 +150,16 @@ export class WalkPolicy {
   #sweptAt = -Infinity;
   /** How long the last sweep is trusted. */
   #trust = SWEEP_TRUST_MS;
-  /** When the walk running now began (walks are synchronous). */
-  #began = 0;
   readonly #misses = new BoundedMap<FileId, Miss>(MISSES);
+  /** The sweep running now, and the ids waiting for it. */
+  #sweeping: Promise<void> | undefined;
+  readonly #wanted = new Set<FileId>();
 
   constructor(index: IdIndex) {
     this.#index = index;
   }
 
-  /**
-   * Whether walking the tree for `id` could find it (see the rules above);
-   * true means the caller walks now and reports it with {@link walked}.
-   */
+  /** Whether walking the tree for `id` could find it (see the rules above). */
   worthWalking(id: FileId): boolean {
     const now = Date.now();
     const rec = this.#index.records.get(id);
@@ -79,31 +168,79 @@ export class WalkPolicy {
       now - this.#sweptAt < this.#trust
     ) return false;
     const miss = this.#misses.get(id);
-    if (
-      miss !== undefined && miss.rec === rec && now - miss.at < SWEEP_TRUST_MS
-    ) return false;
-    this.#began = performance.now();
-    return true;
+    return miss === undefined || miss.rec !== rec ||
+      now - miss.at >= SWEEP_TRUST_MS;
   }
 
   /**
-   * Notes a walk for `id` that passed `entries` entries: found it (and
-   * stopped there), or ran to its end or to scanLimit without it.
+   * Walks for `id` at once, when worth it, and notes the walk: found it
+   * (and stopped there), or ran to its end or to scanLimit without it. With
+   * `defer`, throws WalkNeeded instead of walking (see afterWalks).
    */
-  walked(id: FileId, found: boolean, entries: number): void {
+  scan<T>(
+    id: FileId,
+    defer: boolean,
+    steps: (count: { seen: number }) => WalkSteps<T>,
+  ): T | undefined {
+    if (!this.worthWalking(id)) return undefined;
+    if (defer) throw new WalkNeeded(id);
+    const count = { seen: 0 };
+    const { found, ms } = walkNow(steps(count));
+    if (found !== undefined) {
+      this.#count(count.seen);
+      this.#misses.delete(id);
+      return found;
+    }
+    this.#swept(count.seen, ms);
+    this.#missed(id);
+    return undefined;
+  }
+
+  /**
+   * Walks the whole tree with turns of the event loop between slices of
+   * work, for `id` and every id that asks while it runs (one sweep at a
+   * time: they wait for the one running). Afterwards those ids are found
+   * by their records, or remembered as missed.
+   */
+  sweep(
+    id: FileId,
+    steps: (count: { seen: number }) => WalkSteps<unknown>,
+    stopped: () => boolean,
+    present: (id: FileId) => boolean,
+  ): Promise<void> {
+    if (this.#wanted.size < MISSES) this.#wanted.add(id);
+    if (this.#sweeping !== undefined) return this.#sweeping;
+    const count = { seen: 0 };
+    this.#sweeping = walkYielding(steps(count), stopped).then((ms) => {
+      if (stopped()) return; // Closed: the tree is not to be touched.
+      this.#swept(count.seen, ms);
+      for (const w of this.#wanted) if (!present(w)) this.#missed(w);
+    }).finally(() => {
+      this.#wanted.clear();
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  #count(entries: number): void {
     walkTotals.walks++;
     walkTotals.entries += entries;
-    if (found) {
-      this.#misses.delete(id);
-      return;
-    }
-    const now = Date.now();
-    this.#sweptAt = now;
-    const took = performance.now() - this.#began;
+  }
+
+  /** A walk ran to its end (or to scanLimit) in `ms` of work. */
+  #swept(entries: number, ms: number): void {
+    this.#count(entries);
+    this.#sweptAt = Date.now();
     this.#trust = Math.min(
       MAX_TRUST_MS,
-      Math.max(SWEEP_TRUST_MS, took * TRUST_PER_WALK_MS),
+      Math.max(SWEEP_TRUST_MS, ms * TRUST_PER_WALK_MS),
     );
-    this.#misses.set(id, { at: now, rec: this.#index.records.get(id) });
+  }
+
+  #missed(id: FileId): void {
+    this.#misses.set(id, {
+      at: Date.now(),
+      rec: this.#index.records.get(id),
+    });
   }
 }

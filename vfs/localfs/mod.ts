@@ -53,11 +53,12 @@
  *   walk records every object it passes, so after one that ran to its end a
  *   FileId with no record answers ESTALE without another walk for 5 s, or 50
  *   times as long as that walk took (at most 60 s): a flood of made-up
- *   handles costs one walk per such period (`_walks.ts`). Each change is
- *   appended with write(2) before the call returns (in the page cache, so it
- *   survives a crash of the server process, as knfsd's dentries do) and
- *   fsynced on `commit` and `close`; the journal is compacted when it has
- *   doubled since the last compaction (amortised O(1) per change).
+ *   handles costs one walk per such period, and calls that change nothing
+ *   wait for a walk that takes turns with other calls (`_walks.ts`). Each
+ *   change is appended with write(2) before the call returns (in the page
+ *   cache, so it survives a crash of the server process, as knfsd's dentries
+ *   do) and fsynced on `commit` and `close`; the journal is compacted when
+ *   it has doubled since the last compaction (amortised O(1) per change).
  * - **IO** is positional through a bounded cache of open descriptors:
  *   synchronous up to 64 KiB (a pread from the page cache costs a few
  *   microseconds, the thread pool several times more), through the thread
@@ -138,6 +139,7 @@ import type { Engine } from "./_engine.ts";
 import { settle } from "./_host.ts";
 import { createOrOpen, removeEntry } from "./_names_policy.ts";
 import { MAX_FILE_SIZE, openEngine } from "./_open.ts";
+import { afterWalks } from "./_walks.ts";
 
 /**
  * The engines a LocalFs runs on: `"native"` (Linux, `--allow-ffi`: the
@@ -165,8 +167,8 @@ export interface LocalFsOptions {
   chownToCaller?: boolean;
   /**
    * Most entries walked to find an object moved behind the server's back
-   * (default 100,000). A walk is synchronous; after one that ran to its end,
-   * FileIds with no record answer ESTALE without walking for at least 5 s.
+   * (default 100,000). After a walk that ran to its end, FileIds with no
+   * record answer ESTALE without walking for at least 5 s.
    */
   scanLimit?: number;
   /**
@@ -342,19 +344,20 @@ export class LocalFs implements FileSystem {
   /** Attributes of an object; ESTALE if it no longer exists. */
   getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
     const { tree, attrs } = this.#engine;
-    return settle(() => {
-      // Attributes verified earlier in this same synchronous turn (the NFS
-      // LOOKUP asks for the directory's right after looking a name up in
-      // it) are as fresh as another stat: no code of ours ran in between,
-      // and every change made through this LocalFs drops them (AttrMap.bump).
-      const seen = tree.closed || tree.index.isDead(id)
-        ? undefined
-        : attrs.turnStat(id);
-      if (seen !== undefined) return attrs.of(seen, id);
-      const at = tree.locate(id);
-      attrs.noteTurn(id, at.st);
-      return attrs.of(at.st, id);
-    });
+    return afterWalks(tree, () =>
+      settle(() => {
+        // Attributes verified earlier in this same synchronous turn (the NFS
+        // LOOKUP asks for the directory's right after looking a name up in
+        // it) are as fresh as another stat: no code of ours ran in between,
+        // and every change made through this LocalFs drops them (AttrMap.bump).
+        const seen = tree.closed || tree.index.isDead(id)
+          ? undefined
+          : attrs.turnStat(id);
+        if (seen !== undefined) return attrs.of(seen, id);
+        const at = tree.locate(id);
+        attrs.noteTurn(id, at.st);
+        return attrs.of(at.st, id);
+      }));
   }
 
   /** Changes attributes with POSIX ownership rules. */
@@ -373,14 +376,17 @@ export class LocalFs implements FileSystem {
 
   /** Which NFS ACCESS bits the caller has. */
   access(cred: Credentials, id: FileId, mask: number): Promise<number> {
-    return settle(() =>
-      accessBits(owned(this.#engine.tree.locate(id).st), cred, mask)
+    const tree = this.#engine.tree;
+    return afterWalks(
+      tree,
+      () => settle(() => accessBits(owned(tree.locate(id).st), cred, mask)),
     );
   }
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
   lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
-    return this.#engine.names.lookup(cred, dirId, name);
+    const { tree, names } = this.#engine;
+    return afterWalks(tree, () => names.lookup(cred, dirId, name));
   }
 
   /** Reads up to `length` bytes at `offset` with one positional read. */
@@ -390,7 +396,8 @@ export class LocalFs implements FileSystem {
     offset: number,
     length: number,
   ): Promise<ReadResult> {
-    return this.#engine.io.read(cred, id, offset, length);
+    const { tree, io } = this.#engine;
+    return afterWalks(tree, () => io.read(cred, id, offset, length));
   }
 
   /** Writes at `offset`; "data" and "file" stability fsync before returning. */
@@ -456,7 +463,8 @@ export class LocalFs implements FileSystem {
 
   /** The target of a symbolic link. */
   readlink(cred: Credentials, id: FileId): Promise<string> {
-    return this.#engine.names.readlink(cred, id);
+    const { tree, names } = this.#engine;
+    return afterWalks(tree, () => names.readlink(cred, id));
   }
 
   /** Creates a device (as root), fifo or socket node; ENOTSUP on the portable engine. */
@@ -543,7 +551,8 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     options: ReaddirOptions = {},
   ): Promise<ReaddirResult> {
-    return this.#engine.listings.readdir(cred, dirId, options);
+    const { tree, listings } = this.#engine;
+    return afterWalks(tree, () => listings.readdir(cred, dirId, options));
   }
 
   /** fsyncs the file (and the FileId journal); errors are reported. */

@@ -34,7 +34,7 @@ import {
   RESOLVE_CONFINED,
 } from "../_libc.ts";
 import { TreeIds } from "../_tree_ids.ts";
-import { WalkPolicy } from "../_walks.ts";
+import { STEP, WalkPolicy, type WalkSteps } from "../_walks.ts";
 
 /** How long a cached descriptor is trusted without looking at its name again. */
 export const REVALIDATE_MS = 1000;
@@ -270,33 +270,56 @@ export class NativeTree extends TreeIds {
   /**
    * Walks the tree breadth-first from the root through descriptors (never
    * through symlinks or mount points) to find an object moved behind the
-   * server's back.
+   * server's back (or a FileId the journal lost); see ../_walks.ts for when
+   * it is worth it.
    */
   #scan(id: FileId): Found | undefined {
-    if (!this.#walks.worthWalking(id)) return undefined;
+    return this.#walks.scan(
+      id,
+      this.deferWalks,
+      (count) => this.#steps(id, count),
+    );
+  }
+
+  /**
+   * The walk for `id` (undefined: every object), recording what it passes.
+   * A descriptor is used only within the step that got it.
+   */
+  *#steps(id: FileId | undefined, count: { seen: number }): WalkSteps<Found> {
     const queue: FileId[] = [this.root];
-    let seen = 0;
-    for (let q = 0; q < queue.length && seen < this.#scanLimit; q++) {
+    for (let q = 0; q < queue.length && count.seen < this.#scanLimit; q++) {
       const dirId = queue[q];
-      const fd = this.dirFd(dirId);
+      let fd = this.dirFd(dirId);
       if (fd === undefined) continue;
       const names = this.lib.readdir(fd);
       if (typeof names === "number") continue;
       for (const name of names) {
-        if (++seen > this.#scanLimit) break;
+        if (count.seen >= this.#scanLimit) break;
+        if (++count.seen % STEP === 0) {
+          yield;
+          fd = this.dirFd(dirId);
+          if (fd === undefined) break;
+        }
         if (dirId === this.root && name === this.hidden) continue;
         const st = this.lib.statx(fd, name, AT_SYMLINK_NOFOLLOW);
         if (typeof st === "number" || st.dev !== this.dev) continue;
         const childId = this.place(dirId, name, st);
-        if (childId === id) {
-          this.#walks.walked(id, true, seen);
-          return { st, dirFd: fd, name };
-        }
+        if (childId === id) return { st, dirFd: fd, name };
         if (st.isDirectory) queue.push(childId);
       }
+      yield;
     }
-    this.#walks.walked(id, false, Math.min(seen, this.#scanLimit));
     return undefined;
+  }
+
+  /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
+  sweep(id: FileId): Promise<void> {
+    return this.#walks.sweep(
+      id,
+      (count) => this.#steps(undefined, count),
+      () => this.closed,
+      (w) => this.#recorded(w) !== undefined,
+    );
   }
 
   /** Closes every descriptor. */
