@@ -82,11 +82,12 @@
  * `_names_policy.ts` (lookup, victims, rename checks, bookkeeping),
  * `_file_io.ts` (READ, WRITE, COMMIT), `_readdir.ts` (hash-ordered
  * listings), `_attrs.ts` (stat to attributes, the change counter, this
- * turn's attributes), `_tree_ids.ts`, `_id_index.ts` (the FileId journal)
- * and `_fd_cache.ts`. The portable engine is `_portable.ts` over
- * `_confine.ts` (finding objects and proving a path leads to them), `_io.ts`,
- * `_namespace.ts`, `_create.ts` and `_host.ts`; the native engine is
- * `native/` over the libc bindings `_libc.ts` and `_libc_abi.ts`.
+ * turn's attributes), `_tree_ids.ts`, `_id_index.ts` (the FileId journal),
+ * `_walks.ts` (walks for FileIds) and `_fd_cache.ts`. The portable engine
+ * is `_portable.ts` over `_confine.ts` (finding objects and proving a path
+ * leads to them), `_io.ts`, `_namespace.ts`, `_create.ts` and `_host.ts`;
+ * the native engine is `native/` over the libc bindings `_libc.ts` and
+ * `_libc_abi.ts`.
  *
  * @example Serve a temporary directory
  * ```ts
