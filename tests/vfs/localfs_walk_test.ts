@@ -138,20 +138,26 @@ for (const engine of ENGINES) {
     }
   });
 
-  Deno.test(`localfs walks (${engine}): closing stops a walk that takes turns`, async () => {
-    const t = await setup(engine);
-    let closed = false;
-    try {
-      fill(t.dir, 50, 200);
-      const pending = outcome(t.fs.getattr(ROOT, 2 ** 40 + 9));
-      await t.fs.close();
-      closed = true;
-      assert.equal(await pending, "EIO");
-    } finally {
-      if (!closed) await t.fs.close();
-      await Deno.remove(t.base, { recursive: true });
-    }
-  });
+  for (const wait of [false, true]) {
+    Deno.test(`localfs walks (${engine}): closing ${wait ? "stops a walk that takes turns" : "before a walk begins"}`, async () => {
+      const t = await setup(engine);
+      let closed = false;
+      try {
+        fill(t.dir, 50, 200);
+        const before = walkTotals.walks;
+        const pending = outcome(t.fs.getattr(ROOT, 2 ** 40 + 9));
+        // With a turn of the event loop, the walk has begun and waits.
+        if (wait) await new Promise((resolve) => setTimeout(resolve, 0));
+        await t.fs.close();
+        closed = true;
+        assert.equal(await pending, "EIO");
+        assert.equal(walkTotals.walks, before, "no walk ran to its end");
+      } finally {
+        if (!closed) await t.fs.close();
+        await Deno.remove(t.base, { recursive: true });
+      }
+    });
+  }
 }
 
 /** `dirs` folders of `files` empty files in `dir`. */

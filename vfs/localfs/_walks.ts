@@ -208,17 +208,20 @@ export class WalkPolicy {
     stopped: () => boolean,
     present: (id: FileId) => boolean,
   ): Promise<void> {
+    if (this.#sweeping === undefined) {
+      if (stopped()) return Promise.resolve(); // Closed before it began.
+      const count = { seen: 0 };
+      this.#sweeping = walkYielding(steps(count), stopped).then((ms) => {
+        if (stopped()) return; // Closed: the tree is not to be touched.
+        this.#swept(count.seen, ms);
+        for (const w of this.#wanted) if (!present(w)) this.#missed(w);
+      }).finally(() => {
+        this.#wanted.clear();
+        this.#sweeping = undefined;
+      });
+    }
+    // Read when the sweep ends, never during its first, synchronous slice.
     if (this.#wanted.size < MISSES) this.#wanted.add(id);
-    if (this.#sweeping !== undefined) return this.#sweeping;
-    const count = { seen: 0 };
-    this.#sweeping = walkYielding(steps(count), stopped).then((ms) => {
-      if (stopped()) return; // Closed: the tree is not to be touched.
-      this.#swept(count.seen, ms);
-      for (const w of this.#wanted) if (!present(w)) this.#missed(w);
-    }).finally(() => {
-      this.#wanted.clear();
-      this.#sweeping = undefined;
-    });
     return this.#sweeping;
   }
 
