@@ -43,8 +43,8 @@ import type { IdIndex, IdRecord } from "./_id_index.ts";
 
 /** How long a sweep (or a walk's miss) is trusted, at least. */
 export const SWEEP_TRUST_MS = 5000;
-/** A sweep is trusted this many times as long as it took... */
-const TRUST_PER_WALK_MS = 50;
+/** A sweep is trusted this many times as long as it worked... */
+const TRUST_FACTOR = 50;
 /** ...but never longer than this. */
 const MAX_TRUST_MS = 60_000;
 /** Ids whose miss is remembered. */
@@ -160,7 +160,7 @@ export class WalkPolicy {
   }
 
   /** Whether walking the tree for `id` could find it (see the rules above). */
-  worthWalking(id: FileId): boolean {
+  #worthWalking(id: FileId): boolean {
     const now = Date.now();
     const rec = this.#index.records.get(id);
     if (
@@ -182,7 +182,7 @@ export class WalkPolicy {
     defer: boolean,
     steps: (count: { seen: number }) => WalkSteps<T>,
   ): T | undefined {
-    if (!this.worthWalking(id)) return undefined;
+    if (!this.#worthWalking(id)) return undefined;
     if (defer) throw new WalkNeeded(id);
     const count = { seen: 0 };
     const { found, ms } = walkNow(steps(count));
@@ -236,7 +236,7 @@ export class WalkPolicy {
     this.#sweptAt = Date.now();
     this.#trust = Math.min(
       MAX_TRUST_MS,
-      Math.max(SWEEP_TRUST_MS, ms * TRUST_PER_WALK_MS),
+      Math.max(SWEEP_TRUST_MS, ms * TRUST_FACTOR),
     );
   }
 
