@@ -1,5 +1,6 @@
 // What the conformance suite's case modules share: the subject and feature
-// types of conformance.ts, two callers, and small assertions and builders.
+// types of conformance.ts, two callers, and small assertions and builders
+// (outcome is used by the LocalFs tests too).
 import assert from "node:assert/strict";
 import {
   type Attributes,
@@ -72,6 +73,17 @@ export async function rejects(
   throw new assert.AssertionError({
     message: `Expected ${codes.join("|")}, but it succeeded`,
   });
+}
+
+/** "ok", or the VfsError's code; anything else fails the test. */
+export async function outcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    if (isVfsError(e)) return e.code;
+    throw e;
+  }
 }
 
 export async function text(fs: FileSystem, id: FileId): Promise<string> {

@@ -12,6 +12,7 @@ import {
 } from "../../vfs/mod.ts";
 import { FileType } from "../../vfs/types.ts";
 import { startSwapper } from "./_swapper.ts";
+import { outcome as code } from "./_conformance_shared.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -70,16 +71,6 @@ async function attempt<T>(p: Promise<T>): Promise<T | VfsError> {
     return await p;
   } catch (e) {
     if (isVfsError(e)) return e;
-    throw e;
-  }
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (isVfsError(e)) return e.code;
     throw e;
   }
 }

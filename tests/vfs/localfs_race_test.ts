@@ -6,7 +6,7 @@
 // this way can leave an empty object outside: it runs the read-side race in
 // ./localfs_adversarial_test.ts only.)
 import assert from "node:assert/strict";
-import { FileType, isVfsError, LocalFs, ROOT } from "../../vfs/mod.ts";
+import { FileType, LocalFs, ROOT } from "../../vfs/mod.ts";
 import {
   AT_FDCWD,
   ENODATA,
@@ -14,6 +14,7 @@ import {
   openLibc,
 } from "../../vfs/localfs/_libc.ts";
 import { startSwapper } from "./_swapper.ts";
+import { outcome } from "./_conformance_shared.ts";
 
 const enc = new TextEncoder();
 
@@ -33,17 +34,6 @@ async function tree(dir: string, prefix = ""): Promise<Map<string, string>> {
     }
   }
   return out;
-}
-
-/** "ok", or the VfsError's code; anything else fails the test. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (isVfsError(e)) return e.code;
-    throw e;
-  }
 }
 
 Deno.test({

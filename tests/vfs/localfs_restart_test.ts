@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
-import { FileType, isVfsError, LocalFs, ROOT } from "../../vfs/mod.ts";
+import { FileType, LocalFs, ROOT } from "../../vfs/mod.ts";
+import { outcome as code } from "./_conformance_shared.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (isVfsError(e)) return e.code;
-    throw e;
-  }
-}
 
 Deno.test("localfs restart: a new LocalFs resolves the old FileIds", async () => {
   const dir = await Deno.makeTempDir({ prefix: "netfs-restart-" });

@@ -7,13 +7,13 @@
 // again if the check fails. The FileId journal (./_id_index.ts) supplies the
 // recorded names; this file is the only one that trusts a path.
 import * as nfs from "node:fs";
-import { BoundedMap } from "../../collections/_bounded_map.ts";
 import { checkName } from "../_names.ts";
 import { VfsError } from "../errors.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex } from "./_id_index.ts";
 import { lstat, sameObject } from "./_host.ts";
 import { TreeIds } from "./_tree_ids.ts";
+import { STEP, WalkPolicy, type WalkSteps } from "./_walks.ts";
 
 /** An object found on the host: its verified path and what lstat said. */
 export interface Located {
@@ -34,8 +34,8 @@ function validName(name: string): boolean {
 export class Confinement extends TreeIds {
   readonly rootPath: string;
   readonly #scanLimit: number;
-  /** Ids a scan did not find, and when: not scanned for again for a while. */
-  readonly #missing = new BoundedMap<FileId, number>(1000);
+  /** Whether a walk could find an id, and what walks did. */
+  readonly #walks: WalkPolicy;
   /** FileIds verified to be directories. */
   readonly #dirs = new Set<FileId>();
 
@@ -49,6 +49,7 @@ export class Confinement extends TreeIds {
     super(rootSt, index, hidden);
     this.rootPath = rootPath;
     this.#scanLimit = scanLimit;
+    this.#walks = new WalkPolicy(index);
   }
 
   /**
@@ -95,18 +96,32 @@ export class Confinement extends TreeIds {
 
   /**
    * Walks the tree breadth-first from the root, never through symlinks or
-   * mount points, to find an object moved behind the server's back.
+   * mount points, to find an object moved behind the server's back (or a
+   * FileId the journal lost); see ./_walks.ts for when it is worth it.
    */
   #scan(id: FileId): Located | undefined {
-    const missed = this.#missing.get(id);
-    if (missed !== undefined && Date.now() - missed < 5000) return undefined;
-    const queue: { id: FileId; path: string }[] = [{
-      id: this.root,
-      path: this.rootPath,
-    }];
-    let seen = 0;
-    for (let q = 0; q < queue.length && seen < this.#scanLimit; q++) {
-      const dir = queue[q];
+    return this.#walks.scan(
+      id,
+      this.deferWalks,
+      (count) => this.#steps(id, count),
+    );
+  }
+
+  /**
+   * The walk for `id` (undefined: every object), recording what it passes.
+   * A directory's path is taken from the journal when its turn comes, so
+   * one renamed meanwhile (by a call served between two steps) is read.
+   */
+  *#steps(
+    id: FileId | undefined,
+    count: { seen: number },
+  ): WalkSteps<Located> {
+    const queue: FileId[] = [this.root];
+    for (let q = 0; q < queue.length && count.seen < this.#scanLimit; q++) {
+      const dir = queue[q] === this.root
+        ? { id: this.root, path: this.rootPath }
+        : { id: queue[q], path: this.verifiedPath(queue[q])?.path };
+      if (dir.path === undefined) continue;
       let names: string[];
       try {
         names = [...Deno.readDirSync(dir.path)].map((e) => e.name);
@@ -114,13 +129,15 @@ export class Confinement extends TreeIds {
         continue;
       }
       for (const name of names) {
-        if (++seen > this.#scanLimit) break;
+        if (count.seen >= this.#scanLimit) break;
+        if (++count.seen % STEP === 0) yield;
         if (dir.id === this.root && name === this.hidden) continue;
         const path = `${dir.path}/${name}`;
         const st = lstat(path);
         if (st === undefined || st.dev !== this.dev) continue;
         if (!this.known(dir.id, name, st)) {
           // Recorded names must be confirmed like lookups (see confirmed).
+          // (This also catches a directory swapped between two steps.)
           const d = lstat(dir.path);
           if (
             d === undefined || !this.matches(d, dir.id) ||
@@ -130,11 +147,21 @@ export class Confinement extends TreeIds {
         const childId = this.idOf(st);
         this.index.set(childId, dir.id, name, st.birthtime?.getTime() ?? 0);
         if (childId === id) return { path, st };
-        if (st.isDirectory) queue.push({ id: childId, path });
+        if (st.isDirectory) queue.push(childId);
       }
+      yield;
     }
-    this.#missing.set(id, Date.now());
     return undefined;
+  }
+
+  /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
+  sweep(id: FileId): Promise<void> {
+    return this.#walks.sweep(
+      id,
+      (count) => this.#steps(undefined, count),
+      () => this.closed,
+      (w) => this.verifiedPath(w) !== undefined,
+    );
   }
 
   dir(id: FileId): Located {

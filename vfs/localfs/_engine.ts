@@ -60,7 +60,13 @@ export interface Engine<L extends Found = Found, D extends Found = L> {
   /** Whether symlinks can be created. */
   readonly symlinks: boolean;
   /** Finds objects and proves they are what their FileId names. */
-  readonly tree: NameTree<D, L> & { closed: boolean };
+  readonly tree: NameTree<D, L> & {
+    closed: boolean;
+    /** See TreeIds.deferWalks and ./_walks.ts. */
+    deferWalks: boolean;
+    /** Walks the whole tree, taking turns with other calls, for `id`. */
+    sweep(id: FileId): Promise<void>;
+  };
   /** Attributes, the change counter and this turn's verified stats. */
   readonly attrs: AttrMap;
   /** Reads, writes, commits and attribute changes. */

@@ -55,6 +55,8 @@ export class IdIndex {
   readonly #gens = new Map<number, Gen>();
   /** Tombstones, bounded; generations still catch most reuse. */
   readonly #dead = new BoundedMap<FileId, number>(100_000);
+  /** Ids whose record a removed hard link dropped, the object living on. */
+  readonly #homeless = new BoundedMap<FileId, true>(100_000);
   #file: string | undefined;
   #fd: number | undefined;
   #lines = 0;
@@ -205,17 +207,25 @@ export class IdIndex {
     }
     this.records.set(id, { parent, name, btime });
     this.#dead.delete(id);
+    this.#homeless.delete(id);
     this.#append(JSON.stringify({ i: id, p: parent, n: name, b: btime }));
   }
 
   /** Drops where `id` lives, without declaring it gone (another link may remain). */
   unplace(id: FileId): void {
     this.records.delete(id);
+    this.#homeless.set(id, true);
+  }
+
+  /** Whether `id`'s record was dropped by {@link unplace} and not set again. */
+  homeless(id: FileId): boolean {
+    return this.#homeless.has(id);
   }
 
   /** Records that `id` is gone for good. */
   forget(id: FileId, btime: number): void {
     this.records.delete(id);
+    this.#homeless.delete(id);
     if (this.#dead.has(id)) return;
     this.#dead.set(id, btime);
     this.#append(JSON.stringify({ d: id, b: btime }));

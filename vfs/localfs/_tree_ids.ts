@@ -18,6 +18,12 @@ export class TreeIds {
   readonly hidden: string | undefined;
   /** Set by LocalFs.close: every lookup answers EIO after. */
   closed = false;
+  /**
+   * Set by the facade around the synchronous start of a call that may run
+   * again: a FileId worth a walk then throws WalkNeeded (./_walks.ts)
+   * instead of walking at once.
+   */
+  deferWalks = false;
 
   constructor(
     rootSt: Deno.FileInfo,

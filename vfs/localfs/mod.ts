@@ -47,12 +47,18 @@
  *   birth time); where the two differ, attributes and listings carry the
  *   inode number as `inode`, which servers show clients as the fileid. A journal in a hidden `.netfs` folder at the export's root
  *   (or `stateDir`) maps each FileId to its parent and name, so FileIds keep
- *   resolving after a restart; an object moved behind the server's back is
- *   found again by walking the tree (bounded by `scanLimit`). Each change is
- *   appended with write(2) before the call returns (in the page cache, so it
- *   survives a crash of the server process, as knfsd's dentries do) and
- *   fsynced on `commit` and `close`; the journal is compacted when it has
- *   doubled since the last compaction (amortised O(1) per change).
+ *   resolving after a restart; an object moved behind the server's back, or
+ *   whose record a host crash cut from the journal, is found again by
+ *   walking the tree (bounded by `scanLimit`). Handles carry no secret: a
+ *   walk records every object it passes, so after one that ran to its end a
+ *   FileId with no record answers ESTALE without another walk for 5 s, or 50
+ *   times as long as that walk took (at most 60 s): a flood of made-up
+ *   handles costs one walk per such period, and calls that change nothing
+ *   wait for a walk that takes turns with other calls (`_walks.ts`). Each
+ *   change is appended with write(2) before the call returns (in the page
+ *   cache, so it survives a crash of the server process, as knfsd's dentries
+ *   do) and fsynced on `commit` and `close`; the journal is compacted when
+ *   it has doubled since the last compaction (amortised O(1) per change).
  * - **IO** is positional through a bounded cache of open descriptors:
  *   synchronous up to 64 KiB (a pread from the page cache costs a few
  *   microseconds, the thread pool several times more), through the thread
@@ -76,11 +82,12 @@
  * `_names_policy.ts` (lookup, victims, rename checks, bookkeeping),
  * `_file_io.ts` (READ, WRITE, COMMIT), `_readdir.ts` (hash-ordered
  * listings), `_attrs.ts` (stat to attributes, the change counter, this
- * turn's attributes), `_tree_ids.ts`, `_id_index.ts` (the FileId journal)
- * and `_fd_cache.ts`. The portable engine is `_portable.ts` over
- * `_confine.ts` (finding objects and proving a path leads to them), `_io.ts`,
- * `_namespace.ts`, `_create.ts` and `_host.ts`; the native engine is
- * `native/` over the libc bindings `_libc.ts` and `_libc_abi.ts`.
+ * turn's attributes), `_tree_ids.ts`, `_id_index.ts` (the FileId journal),
+ * `_walks.ts` (walks for FileIds) and `_fd_cache.ts`. The portable engine
+ * is `_portable.ts` over `_confine.ts` (finding objects and proving a path
+ * leads to them), `_io.ts`, `_namespace.ts`, `_create.ts` and `_host.ts`;
+ * the native engine is `native/` over the libc bindings `_libc.ts` and
+ * `_libc_abi.ts`.
  *
  * @example Serve a temporary directory
  * ```ts
@@ -133,6 +140,7 @@ import type { Engine } from "./_engine.ts";
 import { settle } from "./_host.ts";
 import { createOrOpen, removeEntry } from "./_names_policy.ts";
 import { MAX_FILE_SIZE, openEngine } from "./_open.ts";
+import { afterWalks } from "./_walks.ts";
 
 /**
  * The engines a LocalFs runs on: `"native"` (Linux, `--allow-ffi`: the
@@ -158,7 +166,11 @@ export interface LocalFsOptions {
    * does (default: true when the process runs as root and may ask its uid).
    */
   chownToCaller?: boolean;
-  /** Most entries walked to find an object moved behind the server's back (default 100,000). */
+  /**
+   * Most entries walked to find an object moved behind the server's back
+   * (default 100,000). After a walk that ran to its end, FileIds with no
+   * record answer ESTALE without walking for at least 5 s.
+   */
   scanLimit?: number;
   /**
    * Put a generation above bit 32 of each FileId (default true). Turn off for
@@ -333,19 +345,20 @@ export class LocalFs implements FileSystem {
   /** Attributes of an object; ESTALE if it no longer exists. */
   getattr(_cred: Credentials, id: FileId): Promise<Attributes> {
     const { tree, attrs } = this.#engine;
-    return settle(() => {
-      // Attributes verified earlier in this same synchronous turn (the NFS
-      // LOOKUP asks for the directory's right after looking a name up in
-      // it) are as fresh as another stat: no code of ours ran in between,
-      // and every change made through this LocalFs drops them (AttrMap.bump).
-      const seen = tree.closed || tree.index.isDead(id)
-        ? undefined
-        : attrs.turnStat(id);
-      if (seen !== undefined) return attrs.of(seen, id);
-      const at = tree.locate(id);
-      attrs.noteTurn(id, at.st);
-      return attrs.of(at.st, id);
-    });
+    return afterWalks(tree, () =>
+      settle(() => {
+        // Attributes verified earlier in this same synchronous turn (the NFS
+        // LOOKUP asks for the directory's right after looking a name up in
+        // it) are as fresh as another stat: no code of ours ran in between,
+        // and every change made through this LocalFs drops them (AttrMap.bump).
+        const seen = tree.closed || tree.index.isDead(id)
+          ? undefined
+          : attrs.turnStat(id);
+        if (seen !== undefined) return attrs.of(seen, id);
+        const at = tree.locate(id);
+        attrs.noteTurn(id, at.st);
+        return attrs.of(at.st, id);
+      }));
   }
 
   /** Changes attributes with POSIX ownership rules. */
@@ -364,14 +377,17 @@ export class LocalFs implements FileSystem {
 
   /** Which NFS ACCESS bits the caller has. */
   access(cred: Credentials, id: FileId, mask: number): Promise<number> {
-    return settle(() =>
-      accessBits(owned(this.#engine.tree.locate(id).st), cred, mask)
+    const tree = this.#engine.tree;
+    return afterWalks(
+      tree,
+      () => settle(() => accessBits(owned(tree.locate(id).st), cred, mask)),
     );
   }
 
   /** Finds a name; "." and ".." name the directory itself and its parent. */
   lookup(cred: Credentials, dirId: FileId, name: string): Promise<Attributes> {
-    return this.#engine.names.lookup(cred, dirId, name);
+    const { tree, names } = this.#engine;
+    return afterWalks(tree, () => names.lookup(cred, dirId, name));
   }
 
   /** As {@link lookup}, but an absent name resolves to `undefined`. */
@@ -390,7 +406,8 @@ export class LocalFs implements FileSystem {
     offset: number,
     length: number,
   ): Promise<ReadResult> {
-    return this.#engine.io.read(cred, id, offset, length);
+    const { tree, io } = this.#engine;
+    return afterWalks(tree, () => io.read(cred, id, offset, length));
   }
 
   /** Writes at `offset`; "data" and "file" stability fsync before returning. */
@@ -456,7 +473,8 @@ export class LocalFs implements FileSystem {
 
   /** The target of a symbolic link. */
   readlink(cred: Credentials, id: FileId): Promise<string> {
-    return this.#engine.names.readlink(cred, id);
+    const { tree, names } = this.#engine;
+    return afterWalks(tree, () => names.readlink(cred, id));
   }
 
   /** Creates a device (as root), fifo or socket node; ENOTSUP on the portable engine. */
@@ -543,7 +561,8 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     options: ReaddirOptions = {},
   ): Promise<ReaddirResult> {
-    return this.#engine.listings.readdir(cred, dirId, options);
+    const { tree, listings } = this.#engine;
+    return afterWalks(tree, () => listings.readdir(cred, dirId, options));
   }
 
   /** fsyncs the file (and the FileId journal); errors are reported. */

@@ -34,6 +34,7 @@ import {
   RESOLVE_CONFINED,
 } from "../_libc.ts";
 import { TreeIds } from "../_tree_ids.ts";
+import { STEP, WalkPolicy, type WalkSteps } from "../_walks.ts";
 
 /** How long a cached descriptor is trusted without looking at its name again. */
 export const REVALIDATE_MS = 1000;
@@ -72,8 +73,8 @@ export class NativeTree extends TreeIds {
   });
   readonly #retired: number[] = [];
   readonly #scanLimit: number;
-  /** Ids a scan did not find, and when: not scanned for again for a while. */
-  readonly #missing = new BoundedMap<FileId, number>(1000);
+  /** Whether a walk could find an id, and what walks did. */
+  readonly #walks: WalkPolicy;
 
   constructor(
     lib: Libc,
@@ -87,6 +88,7 @@ export class NativeTree extends TreeIds {
     this.lib = lib;
     this.rootFd = rootFd;
     this.#scanLimit = scanLimit;
+    this.#walks = new WalkPolicy(index);
   }
 
   /** `st` of the directory `id` at its own descriptor. */
@@ -268,21 +270,36 @@ export class NativeTree extends TreeIds {
   /**
    * Walks the tree breadth-first from the root through descriptors (never
    * through symlinks or mount points) to find an object moved behind the
-   * server's back.
+   * server's back (or a FileId the journal lost); see ../_walks.ts for when
+   * it is worth it.
    */
   #scan(id: FileId): Found | undefined {
-    const missed = this.#missing.get(id);
-    if (missed !== undefined && Date.now() - missed < 5000) return undefined;
+    return this.#walks.scan(
+      id,
+      this.deferWalks,
+      (count) => this.#steps(id, count),
+    );
+  }
+
+  /**
+   * The walk for `id` (undefined: every object), recording what it passes.
+   * A descriptor is used only within the step that got it.
+   */
+  *#steps(id: FileId | undefined, count: { seen: number }): WalkSteps<Found> {
     const queue: FileId[] = [this.root];
-    let seen = 0;
-    for (let q = 0; q < queue.length && seen < this.#scanLimit; q++) {
+    for (let q = 0; q < queue.length && count.seen < this.#scanLimit; q++) {
       const dirId = queue[q];
-      const fd = this.dirFd(dirId);
+      let fd = this.dirFd(dirId);
       if (fd === undefined) continue;
       const names = this.lib.readdir(fd);
       if (typeof names === "number") continue;
       for (const name of names) {
-        if (++seen > this.#scanLimit) break;
+        if (count.seen >= this.#scanLimit) break;
+        if (++count.seen % STEP === 0) {
+          yield;
+          fd = this.dirFd(dirId);
+          if (fd === undefined) break;
+        }
         if (dirId === this.root && name === this.hidden) continue;
         const st = this.lib.statx(fd, name, AT_SYMLINK_NOFOLLOW);
         if (typeof st === "number" || st.dev !== this.dev) continue;
@@ -290,9 +307,19 @@ export class NativeTree extends TreeIds {
         if (childId === id) return { st, dirFd: fd, name };
         if (st.isDirectory) queue.push(childId);
       }
+      yield;
     }
-    this.#missing.set(id, Date.now());
     return undefined;
+  }
+
+  /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
+  sweep(id: FileId): Promise<void> {
+    return this.#walks.sweep(
+      id,
+      (count) => this.#steps(undefined, count),
+      () => this.closed,
+      (w) => this.#recorded(w) !== undefined,
+    );
   }
 
   /** Closes every descriptor. */
