@@ -26,14 +26,14 @@ import {
  *   each time: garbage that lives long enough to reach V8's old generation,
  *   and an RSS that grows with the write rate (measured: ~15 MiB of a
  *   64-client load's peak).
- * - Storage of any size that was never lent (no view of it left the store:
- *   written, then freed unread) goes to a free list shared by every store,
- *   within `pooled` bytes, for any chunk's next allocation. A fresh 1 MiB
- *   array costs 256 page faults as the copy first touches it, and its
- *   external memory makes V8 run a full garbage collection every 64 MiB
- *   allocated: together most of MemFs's CPU per MiB written into a file
- *   truncated first (measured: bench/RESULTS.md, issue 16, evening). No
- *   reader can see reused storage: none was given a view of it.
+ * - A whole chunk's storage that was never lent (no view of it left the
+ *   store: written, then freed unread) goes to a free list shared by every
+ *   store, within `pooled` bytes, for any chunk's next whole allocation. A
+ *   fresh 1 MiB array costs 256 page faults as the copy first touches it,
+ *   and its external memory makes V8 run a full garbage collection every
+ *   64 MiB allocated: together most of MemFs's CPU per MiB written into a
+ *   file truncated first (measured: bench/RESULTS.md, issue 16, evening).
+ *   No reader can see reused storage: none was given a view of it.
  */
 export class ChunkSpares {
   /** Bytes kept for their own chunk, summed over the stores. */
@@ -149,8 +149,9 @@ export class MapChunks implements ChunkBacking {
 
   /**
    * New zeroed storage of at least `size` bytes for chunk `i`: the spare
-   * if it fits, else from the shared free list (zero-filled: warm memory
-   * costs less to clear than fresh memory to fault in).
+   * if it fits, else for a whole chunk from the shared free list
+   * (zero-filled: warm memory costs less to clear than fresh memory to
+   * fault in).
    */
   #fresh(i: number, size: number): Uint8Array {
     const spare = this.#spare;
@@ -161,7 +162,10 @@ export class MapChunks implements ChunkBacking {
       this.dropSpare();
       return spare.fill(0);
     }
-    return this.#spares?.take(size)?.fill(0) ?? new Uint8Array(size);
+    const listed = size === this.chunkSize
+      ? this.#spares?.take(size)
+      : undefined;
+    return listed?.fill(0) ?? new Uint8Array(size);
   }
 
   /**
@@ -240,7 +244,10 @@ export class MapChunks implements ChunkBacking {
     this.#chunks.delete(i);
     this.#zero?.delete(i);
     this.#allocated -= old.length;
-    if (!this.#spares?.give(old)) this.#keep(i, old);
+    // Only whole chunks are listed: smaller storage is cheap to allocate,
+    // and a tree of small files removed would fill the list with pieces.
+    const listed = old.length === this.chunkSize && this.#spares?.give(old);
+    if (!listed) this.#keep(i, old);
   }
 
   /** Marks allocated chunk `i` as DATA or ZERO. */

@@ -376,6 +376,14 @@ Deno.test("map chunks: storage freed unread serves any store's next chunk; stora
   c.write(0, new Uint8Array(4 * CHUNK).fill(1));
   c.truncate(0);
   assert.equal(spares.freeBytes, 3 * CHUNK);
+  // Storage smaller than a whole chunk is never listed.
+  c.write(0, new Uint8Array(C).fill(1));
+  c.truncate(0);
+  assert.equal(spares.freeBytes, 3 * CHUNK);
+  spares.take(CHUNK);
+  c.write(0, new Uint8Array(C).fill(1));
+  c.truncate(0);
+  assert.equal(spares.freeBytes, 2 * CHUNK, "a partial chunk is dropped");
   // Without a list budget (the default), nothing is listed.
   const plain = new ChunkSpares();
   const d = new ChunkStore(new MapChunks(CHUNK, C, plain));
