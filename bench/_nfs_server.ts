@@ -1,6 +1,7 @@
 // The netfs side of bench/nfs_bench.ts: serves MemFs (default) or LocalFs
 // over --dir on --port, root not squashed (as ganesha is configured).
 // --engine native|portable picks LocalFs's engine (native needs --allow-ffi).
+// --discard: writes keep nothing (MemFs only).
 //
 //   deno run --allow-net=127.0.0.1 [--allow-read=DIR --allow-write=DIR [--allow-ffi]] bench/_nfs_server.ts --port P [--dir DIR [--engine E]]
 import { parseArgs } from "node:util";
@@ -14,6 +15,9 @@ const { values } = parseArgs({
     port: { type: "string", default: "11111" },
     dir: { type: "string" },
     engine: { type: "string", default: "auto" },
+    // MemFs whose writes keep nothing, as ganesha's MEM FSAL: the RPC
+    // path's own cost (bench/seqio_bench.ts --floor).
+    discard: { type: "boolean", default: false },
   },
 });
 const fs: FileSystem = values.dir
@@ -21,6 +25,14 @@ const fs: FileSystem = values.dir
     engine: values.engine as "native" | "portable" | "auto",
   })
   : new MemFs({ rootMode: 0o1777 });
+if (values.discard) {
+  fs.write = (cred, id, _offset, data) =>
+    fs.getattr(cred, id).then((attrs) => ({
+      count: data.byteLength,
+      committed: "file",
+      attrs,
+    }));
+}
 const server = serveNfs({
   port: Number(values.port),
   quiet: true,

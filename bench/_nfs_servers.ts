@@ -65,6 +65,8 @@ export interface NetfsOptions {
    * "netfs-localfs-native" or "...-portable".
    */
   engine?: "native" | "portable";
+  /** MemFs whose writes keep nothing (bench/_nfs_server.ts --discard). */
+  discard?: boolean;
 }
 
 /**
@@ -100,6 +102,7 @@ export async function startNetfs(
       ...(kind === "local" && options.engine
         ? ["--engine", options.engine]
         : []),
+      ...(options.discard ? ["--discard"] : []),
     ],
     stdout: "null",
     stderr: "inherit",

@@ -16,24 +16,77 @@ import {
 } from "./_chunks.ts";
 
 /**
- * How many bytes of freed chunks the {@link MapChunks} sharing it may keep
- * for reuse, together. A file rewritten as truncate-then-write (what NFS
- * clients send for `writeFile`) would otherwise drop its chunk and allocate
- * a new one each time: garbage that lives long enough to reach V8's old
- * generation, and an RSS that grows with the write rate (measured: ~15 MiB
- * of a 64-client load's peak).
+ * Freed chunk storage that the {@link MapChunks} sharing it may keep for
+ * reuse, in two budgets.
+ *
+ * - A freed chunk small enough (`largest`) is kept for the same chunk of the
+ *   same store, whether or not a reader was lent a view of it, within `max`
+ *   bytes. A file rewritten as truncate-then-write (what NFS clients send
+ *   for `writeFile`) would otherwise drop its chunk and allocate a new one
+ *   each time: garbage that lives long enough to reach V8's old generation,
+ *   and an RSS that grows with the write rate (measured: ~15 MiB of a
+ *   64-client load's peak).
+ * - A whole chunk's storage that was never lent (no view of it left the
+ *   store: written, then freed unread) goes to a free list shared by every
+ *   store, within `pooled` bytes, for any chunk's next whole allocation. A
+ *   fresh 1 MiB array costs 256 page faults as the copy first touches it,
+ *   and its external memory makes V8 run a full garbage collection every
+ *   64 MiB allocated: together most of MemFs's CPU per MiB written into a
+ *   file truncated first (measured: bench/RESULTS.md, issue 16, evening).
+ *   No reader can see reused storage: none was given a view of it.
  */
 export class ChunkSpares {
-  /** Bytes kept, summed over the stores. */
+  /** Bytes kept for their own chunk, summed over the stores. */
   bytes = 0;
-  /** Bytes that may be kept. */
+  /** Bytes that may be kept for their own chunk. */
   readonly max: number;
-  /** Largest chunk storage kept. */
+  /** Largest chunk storage kept for its own chunk. */
   readonly largest: number;
+  /** Bytes that the shared free list may hold. */
+  readonly pooled: number;
+  /** Storage never lent, by length. */
+  readonly #free = new Map<number, Uint8Array[]>();
+  #freeBytes = 0;
+  /** Storage of which a view left its store: never listed. */
+  readonly #lent = new WeakSet<Uint8Array>();
 
-  constructor(max = 4 << 20, largest = 64 << 10) {
+  constructor(max = 4 << 20, largest = 64 << 10, pooled = 0) {
     this.max = max;
     this.largest = largest;
+    this.pooled = pooled;
+  }
+
+  /** Bytes on the shared free list. */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
+
+  /** Notes that a view of `storage` left its store. */
+  lend(storage: Uint8Array): void {
+    this.#lent.add(storage);
+  }
+
+  /**
+   * Takes freed `storage` onto the free list if no view of it was lent and
+   * it fits the budget; false when it did not.
+   */
+  give(storage: Uint8Array): boolean {
+    const n = storage.length;
+    if (this.#freeBytes + n > this.pooled || this.#lent.has(storage)) {
+      return false;
+    }
+    let list = this.#free.get(n);
+    if (list === undefined) this.#free.set(n, list = []);
+    list.push(storage);
+    this.#freeBytes += n;
+    return true;
+  }
+
+  /** Storage of exactly `length` bytes from the free list (stale contents), if any. */
+  take(length: number): Uint8Array | undefined {
+    const s = this.#free.get(length)?.pop();
+    if (s !== undefined) this.#freeBytes -= length;
+    return s;
   }
 }
 
@@ -94,7 +147,12 @@ export class MapChunks implements ChunkBacking {
     this.#spareIndex = i;
   }
 
-  /** New zeroed storage of at least `size` bytes for chunk `i`: the spare if it fits. */
+  /**
+   * New zeroed storage of at least `size` bytes for chunk `i`: the spare
+   * if it fits, else for a whole chunk from the shared free list
+   * (zero-filled: warm memory costs less to clear than fresh memory to
+   * fault in).
+   */
   #fresh(i: number, size: number): Uint8Array {
     const spare = this.#spare;
     if (
@@ -104,7 +162,22 @@ export class MapChunks implements ChunkBacking {
       this.dropSpare();
       return spare.fill(0);
     }
-    return new Uint8Array(size);
+    const listed = size === this.chunkSize
+      ? this.#spares?.take(size)
+      : undefined;
+    return listed?.fill(0) ?? new Uint8Array(size);
+  }
+
+  /**
+   * A view of chunk `i`'s storage is leaving the store (a read handed out
+   * without copying): the storage is never put on the shared free list.
+   */
+  lend(i: number): void {
+    const sp = this.#spares;
+    // Without a free list nothing is reused elsewhere: nothing to note.
+    if (sp === undefined || sp.pooled === 0) return;
+    const s = this.#chunks.get(i);
+    if (s !== undefined) sp.lend(s);
   }
 
   /** Bytes of storage allocated. */
@@ -149,7 +222,11 @@ export class MapChunks implements ChunkBacking {
 
   /** Allocates hole `i` as a copy of a whole chunk. */
   put(i: number, bytes: Uint8Array): void {
-    this.#chunks.set(i, bytes.slice());
+    // The constructor copies into storage it does not zero first; `slice`
+    // zero-fills, then copies (a 1 MiB memset per chunk, measured).
+    const reused = this.#spares?.take(bytes.length);
+    if (reused !== undefined) reused.set(bytes);
+    this.#chunks.set(i, reused ?? new Uint8Array(bytes));
     this.#allocated += bytes.length;
   }
 
@@ -167,7 +244,10 @@ export class MapChunks implements ChunkBacking {
     this.#chunks.delete(i);
     this.#zero?.delete(i);
     this.#allocated -= old.length;
-    this.#keep(i, old);
+    // Only whole chunks are listed: smaller storage is cheap to allocate,
+    // and a tree of small files removed would fill the list with pieces.
+    const listed = old.length === this.chunkSize && this.#spares?.give(old);
+    if (!listed) this.#keep(i, old);
   }
 
   /** Marks allocated chunk `i` as DATA or ZERO. */

@@ -29,9 +29,11 @@
  *
  * The zero-copy promise (vfs/types.ts `ReadResult`, nbd/device.ts `view`):
  * {@link ChunkStore.view} and {@link ChunkStore.bytes} return views of the
- * chunks' storage, and no backing ever reuses storage for other offsets or
- * another store. `MapChunks` drops freed chunks (or, given `ChunkSpares`,
- * keeps one for the same chunk's next write) and grows or shrinks a chunk
+ * chunks' storage, and no backing ever reuses storage a view was taken of
+ * for other offsets or another store. `MapChunks` drops freed chunks (or,
+ * given `ChunkSpares`, keeps one for the same chunk's next write, and puts
+ * storage no view was ever taken of on a free list for any chunk: the
+ * backing is told of each view through `lend`) and grows or shrinks a chunk
  * into a new array, so an old view keeps the bytes it had; `FlatChunks`
  * reuses memory only for the same offsets. Either way a view may show a
  * later write or zeroing of its own range, as a concurrent write would, and
@@ -79,6 +81,8 @@ export interface ChunkBacking {
   ensure(i: number, need: number): Uint8Array;
   /** Allocates hole `i` as a copy of `bytes`, a whole chunk (saves zero-filling). */
   put?(i: number, bytes: Uint8Array): void;
+  /** A view of chunk `i`'s storage leaves the store: it must never be reused elsewhere. */
+  lend?(i: number): void;
   /** The storage length {@link ensure} gives chunk `i` when asked for `need` bytes. */
   sizeFor(i: number, need: number): number;
   /** Makes chunk `i` a hole. */
@@ -184,7 +188,10 @@ export class ChunkStore {
     const stop = within + length;
     if (stop <= c) {
       const s = b.get(i);
-      if (s !== undefined && s.length >= stop) return s.subarray(within, stop);
+      if (s !== undefined && s.length >= stop) {
+        b.lend?.(i);
+        return s.subarray(within, stop);
+      }
     }
     return this.#copy(offset, length);
   }
@@ -218,6 +225,7 @@ export class ChunkStore {
     if (stop > c) return undefined;
     const s = write ? b.ensure(i, stop) : b.get(i);
     if (s === undefined || s.length < stop) return undefined;
+    b.lend?.(i);
     return s.subarray(within, stop);
   }
 

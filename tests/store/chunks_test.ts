@@ -337,3 +337,57 @@ Deno.test("map chunks: a chunk freed and written again reuses its storage, zeroe
   a.dropSpare();
   assert.equal(spares.bytes, 0);
 });
+
+Deno.test("map chunks: storage freed unread serves any store's next chunk; storage a reader was lent never does", async () => {
+  const { ChunkSpares } = await import("../../store/_chunk_backings.ts");
+  const CHUNK = 4 * C;
+  const spares = new ChunkSpares(0, 0, 3 * CHUNK);
+  const a = new ChunkStore(new MapChunks(CHUNK, C, spares));
+  const b = new ChunkStore(new MapChunks(CHUNK, C, spares));
+  // Two whole chunks written, never read, then freed: both go to the list.
+  a.write(0, new Uint8Array(2 * CHUNK).fill(0xaa));
+  a.truncate(0);
+  assert.equal(spares.freeBytes, 2 * CHUNK);
+  assert.equal(a.allocated, 0, "listed storage is not charged");
+  // Another store's whole-chunk write takes one and overwrites all of it.
+  b.write(CHUNK, new Uint8Array(CHUNK).fill(0xbb));
+  assert.equal(spares.freeBytes, CHUNK);
+  assert.ok(b.bytes(CHUNK, CHUNK).every((x) => x === 0xbb));
+  // A partial write into a listed chunk: the stale bytes around it read 0.
+  b.write(4 * CHUNK - 15, new Uint8Array(5).fill(0xcc));
+  assert.equal(spares.freeBytes, 0, "the chunk came from the list");
+  const got = b.bytes(3 * CHUNK, CHUNK);
+  assert.ok(got.subarray(0, CHUNK - 15).every((x) => x === 0));
+  assert.ok(got.subarray(CHUNK - 15, CHUNK - 10).every((x) => x === 0xcc));
+  assert.ok(got.subarray(CHUNK - 10).every((x) => x === 0));
+
+  // A chunk a reader holds a view of is never listed: the view keeps its bytes.
+  a.write(0, new Uint8Array(CHUNK).fill(0x11));
+  const view = a.bytes(0, CHUNK);
+  const nbd = a.view(0, 8); // the device path lends too
+  assert.ok(nbd !== undefined);
+  a.truncate(0);
+  assert.equal(spares.freeBytes, 0, "lent storage stays off the list");
+  b.write(4 * CHUNK, new Uint8Array(CHUNK).fill(0x22));
+  a.write(0, new Uint8Array(CHUNK).fill(0x33));
+  assert.ok(view.every((x) => x === 0x11), "no other data shows through");
+  // Past the budget, freed storage is dropped, not listed.
+  const c = new ChunkStore(new MapChunks(CHUNK, C, spares));
+  c.write(0, new Uint8Array(4 * CHUNK).fill(1));
+  c.truncate(0);
+  assert.equal(spares.freeBytes, 3 * CHUNK);
+  // Storage smaller than a whole chunk is never listed.
+  c.write(0, new Uint8Array(C).fill(1));
+  c.truncate(0);
+  assert.equal(spares.freeBytes, 3 * CHUNK);
+  spares.take(CHUNK);
+  c.write(0, new Uint8Array(C).fill(1));
+  c.truncate(0);
+  assert.equal(spares.freeBytes, 2 * CHUNK, "a partial chunk is dropped");
+  // Without a list budget (the default), nothing is listed.
+  const plain = new ChunkSpares();
+  const d = new ChunkStore(new MapChunks(CHUNK, C, plain));
+  d.write(0, new Uint8Array(CHUNK));
+  d.truncate(0);
+  assert.equal(plain.freeBytes, 0);
+});

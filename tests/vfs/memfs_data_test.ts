@@ -76,3 +76,34 @@ Deno.test("memfs data: copy keeps holes holes and charges only what it writes", 
   const st = await fs.statfs(ROOT, fs.root);
   assert.equal(st.totalBytes - st.freeBytes, 2 * 4096);
 });
+
+Deno.test("memfs data: a read's view keeps its bytes when the file is truncated or removed and others are written", async () => {
+  const fs = new MemFs();
+  const MIB = 1 << 20;
+  const a = await fs.create(ROOT, fs.root, "a");
+  const b = await fs.create(ROOT, fs.root, "b");
+  await fs.write(ROOT, a.fileid, 0, new Uint8Array(2 * MIB).fill(1));
+  // A READ reply holds this view until its socket write is done.
+  const { data } = await fs.read(ROOT, a.fileid, 0, MIB);
+  assert.equal(data.length, MIB);
+  await fs.setattr(ROOT, a.fileid, { size: 0 });
+  await fs.write(ROOT, b.fileid, 0, new Uint8Array(2 * MIB).fill(2));
+  await fs.write(ROOT, a.fileid, 0, new Uint8Array(MIB).fill(3));
+  assert.ok(
+    data.every((x) => x === 1),
+    "a truncate's freed storage is not reused under a view",
+  );
+  const view2 = (await fs.read(ROOT, b.fileid, MIB, MIB)).data;
+  await fs.remove(ROOT, fs.root, "b");
+  const c = await fs.create(ROOT, fs.root, "c");
+  await fs.write(ROOT, c.fileid, 0, new Uint8Array(4 * MIB).fill(4));
+  assert.ok(view2.every((x) => x === 2), "nor a removed file's");
+  // Storage freed unread (c's, full of 4s) is reused for a new chunk, and
+  // reads back as what was written there, zeros around it.
+  await fs.remove(ROOT, fs.root, "c");
+  const d = await fs.create(ROOT, fs.root, "d");
+  await fs.write(ROOT, d.fileid, 2 * MIB - 9, new Uint8Array(9).fill(5));
+  const back = (await fs.read(ROOT, d.fileid, MIB, MIB)).data;
+  assert.ok(back.subarray(0, MIB - 9).every((x) => x === 0), "no stale byte");
+  assert.ok(back.subarray(MIB - 9).every((x) => x === 5));
+});

@@ -22,15 +22,27 @@ const CHUNK = 1 << 20;
 /** A chunk starts this small and doubles, so small files stay small. */
 const MIN_CHUNK = 4096;
 const EMPTY = new Uint8Array(0);
+/**
+ * Freed storage no reader saw, kept for new chunks (see `ChunkSpares`): at
+ * most this, and at most a quarter of the capacity (the default capacity
+ * without `--allow-sys` is 1 GiB). Enough for a 256 MiB file truncated and
+ * written again to reuse all of its storage.
+ */
+const POOLED = 256 << 20;
 
 /** The byte-range operations on regular files. */
 export class FileData {
   readonly #t: Inodes;
-  /** Freed chunks kept for the file's next write (truncate, then write). */
-  readonly #spares = new ChunkSpares();
+  /**
+   * Freed chunks kept for the file's next write (truncate, then write), and
+   * freed storage that no reader saw, for any file's next chunk.
+   */
+  readonly #spares: ChunkSpares;
 
   constructor(table: Inodes) {
     this.#t = table;
+    const pooled = Math.min(POOLED, Math.floor(table.stats().totalBytes / 4));
+    this.#spares = new ChunkSpares(undefined, undefined, pooled);
   }
 
   /** A regular file's chunk store, made on first use so that empty files stay cheap. */

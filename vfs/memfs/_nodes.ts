@@ -242,6 +242,9 @@ export class Inodes {
     else node.nlink--;
     if (node.nlink === 0) {
       this.#used -= node.allocated;
+      // Freeing the chunks puts storage no reader saw on the shared free
+      // list, for the next file's writes (see `ChunkSpares`).
+      node.data?.truncate(0);
       node.data?.dropSpare();
       this.#nodes.delete(node.id);
     } else {
