@@ -18,9 +18,37 @@ export function findName(
   dir: FileId,
   name: string,
 ): Promise<Attributes | undefined> {
-  return fs.find !== undefined
+  return fs.find !== undefined && findAgrees(fs)
     ? fs.find(cred, dir, name)
     : findByLookup(fs, cred, dir, name);
+}
+
+/** Per prototype: whether {@link findAgrees} holds for its instances. */
+const agrees = new WeakMap<object, boolean>();
+
+/**
+ * Whether `fs.find` can stand for `fs.lookup`: not when a subclass
+ * overrides `lookup` below the class that defines `find` (a MemFs subclass
+ * that hides names in its `lookup`, say), since the inherited `find` would
+ * not hide them. Walks the prototype chain once per class.
+ */
+function findAgrees(fs: FileSystem): boolean {
+  const own = Object.hasOwn(fs, "find") || Object.hasOwn(fs, "lookup");
+  const proto = Object.getPrototypeOf(fs);
+  if (!own && proto !== null) {
+    const known = agrees.get(proto);
+    if (known !== undefined) return known;
+  }
+  let answer = true;
+  for (let o: object | null = fs; o !== null; o = Object.getPrototypeOf(o)) {
+    if (Object.hasOwn(o, "find")) break;
+    if (Object.hasOwn(o, "lookup")) {
+      answer = false;
+      break;
+    }
+  }
+  if (!own && proto !== null) agrees.set(proto, answer);
+  return answer;
 }
 
 /** `fs.lookup`, an ENOENT turned into `undefined`. */

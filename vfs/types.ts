@@ -446,7 +446,9 @@ export interface FileSystem {
    * rejects as `lookup`'s does. A missing name is an answer here, not an
    * accident: the servers look names up before creating them, and building
    * an `Error` costs several microseconds per call. Absent: the servers
-   * call `lookup` and catch ENOENT.
+   * call `lookup` and catch ENOENT — as they also do for a subclass that
+   * overrides `lookup` but inherits `find` (a MemFs that hides names, say),
+   * so a `lookup` of your own is never bypassed.
    *
    * @example A name that is free is `undefined`, not an error
    * ```ts

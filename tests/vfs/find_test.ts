@@ -61,3 +61,37 @@ Deno.test("passthrough: a subclass that changes lookup decides what find finds",
   assert.equal((await fs.find!(ROOT, fs.root, "shown"))?.fileid, shown.fileid);
   assert.equal(await fs.find!(ROOT, fs.root, "absent"), undefined);
 });
+
+Deno.test("findName: a back end's subclass that changes lookup is asked through lookup, not the inherited find", async () => {
+  const asked: string[] = [];
+  class Hiding extends MemFs {
+    override lookup(
+      cred: Credentials,
+      dir: FileId,
+      name: string,
+    ): Promise<Attributes> {
+      asked.push(name);
+      if (name.startsWith(".")) {
+        return Promise.reject(new VfsError("ENOENT", `Hidden: ${name}`));
+      }
+      return super.lookup(cred, dir, name);
+    }
+  }
+  const fs = new Hiding();
+  await fs.create(ROOT, fs.root, ".secret");
+  const shown = await fs.create(ROOT, fs.root, "shown");
+  assert.ok(await fs.find(ROOT, fs.root, ".secret"), "MemFs's own find");
+  assert.equal(await findName(fs, ROOT, fs.root, ".secret"), undefined);
+  assert.equal(
+    (await findName(fs, ROOT, fs.root, "shown"))?.fileid,
+    shown.fileid,
+  );
+  assert.deepEqual(asked, [".secret", "shown"], "both went through lookup");
+  // A subclass that leaves lookup alone keeps the fast path.
+  class Plain extends MemFs {}
+  const plain = new Plain();
+  await plain.create(ROOT, plain.root, "x");
+  const before = asked.length;
+  assert.ok(await findName(plain, ROOT, plain.root, "x"));
+  assert.equal(asked.length, before);
+});
