@@ -3,8 +3,8 @@
 // unrecorded FileId for a while without another walk, and yet an object
 // recorded since a walk missed its FileId, moved behind the server's back,
 // or living on under a hard link's other name is still found. A walk that
-// takes turns with other calls finds what they rename meanwhile, and stops
-// when the LocalFs closes.
+// takes turns with other calls finds what they rename meanwhile (a folder
+// moved to a part it has read included), and stops when the LocalFs closes.
 import assert from "node:assert/strict";
 import { FileType, LocalFs, ROOT } from "../../vfs/mod.ts";
 import type { FileId } from "../../vfs/types.ts";
@@ -133,6 +133,36 @@ for (const engine of ENGINES) {
       assert.equal(a.size, 1);
       assert.equal(walkTotals.walks - before, 1);
       assert.equal((await t.fs.lookup(ROOT, t.fs.root, "z2")).fileid, z);
+    } finally {
+      await t.close();
+    }
+  });
+
+  Deno.test(`localfs walks (${engine}): a walk taking turns reads a directory a call moved to where it had been`, async () => {
+    const t = await setup(engine);
+    try {
+      fill(t.dir, 50, 200);
+      // Not recorded, as after a host crash: "deep" and "t". Depth 3, read
+      // after every folder above it, so long after the walk's first slice.
+      Deno.mkdirSync(`${t.dir}/z/y/deep`, { recursive: true });
+      Deno.writeFileSync(`${t.dir}/z/y/deep/t`, new Uint8Array([7]));
+      const tid: FileId = Deno.lstatSync(`${t.dir}/z/y/deep/t`).ino!;
+      const z = (await t.fs.lookup(ROOT, t.fs.root, "z")).fileid;
+      const y = (await t.fs.lookup(ROOT, z, "y")).fileid;
+      const before = walkTotals.walks;
+      const found = t.fs.getattr(ROOT, tid);
+      // After the walk's first slice, the root read, "z/y" not yet: "deep"
+      // moves from the part not read to the part read.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await t.fs.rename(ROOT, y, "deep", t.fs.root, "deep2");
+      const a = await found;
+      assert.equal(a.fileid, tid);
+      assert.equal(a.size, 1);
+      assert.equal((await t.fs.getattr(ROOT, tid)).fileid, tid);
+      assert.equal(walkTotals.walks - before, 1);
+      // The walk still counts as one that ran to its end.
+      assert.equal(await code(t.fs.getattr(ROOT, 2 ** 40 + 11)), "ESTALE");
+      assert.equal(walkTotals.walks - before, 1);
     } finally {
       await t.close();
     }

@@ -13,7 +13,7 @@ import type { FileId } from "../types.ts";
 import type { IdIndex } from "./_id_index.ts";
 import { lstat, sameObject } from "./_host.ts";
 import { TreeIds } from "./_tree_ids.ts";
-import { STEP, WalkPolicy, type WalkSteps } from "./_walks.ts";
+import { queued, STEP, type WalkSteps } from "./_walks.ts";
 
 /** An object found on the host: its verified path and what lstat said. */
 export interface Located {
@@ -34,8 +34,6 @@ function validName(name: string): boolean {
 export class Confinement extends TreeIds {
   readonly rootPath: string;
   readonly #scanLimit: number;
-  /** Whether a walk could find an id, and what walks did. */
-  readonly #walks: WalkPolicy;
   /** FileIds verified to be directories. */
   readonly #dirs = new Set<FileId>();
 
@@ -49,7 +47,6 @@ export class Confinement extends TreeIds {
     super(rootSt, index, hidden);
     this.rootPath = rootPath;
     this.#scanLimit = scanLimit;
-    this.#walks = new WalkPolicy(index);
   }
 
   /**
@@ -100,27 +97,31 @@ export class Confinement extends TreeIds {
    * FileId the journal lost); see ./_walks.ts for when it is worth it.
    */
   #scan(id: FileId): Located | undefined {
-    return this.#walks.scan(
+    return this.walks.scan(
       id,
       this.deferWalks,
-      (count) => this.#steps(id, count),
+      (count, more) => this.#steps(id, count, more),
     );
   }
 
   /**
-   * The walk for `id` (undefined: every object), recording what it passes.
-   * A directory's path is taken from the journal when its turn comes, so
-   * one renamed meanwhile (by a call served between two steps) is read.
+   * The walk for `id` (undefined: every object), recording what it passes,
+   * then the directories `more` gives. A directory's path is taken from the
+   * journal when its turn comes, so one renamed meanwhile (by a call served
+   * between two steps) is read.
    */
   *#steps(
     id: FileId | undefined,
     count: { seen: number },
+    more: () => FileId | undefined,
   ): WalkSteps<Located> {
     const queue: FileId[] = [this.root];
-    for (let q = 0; q < queue.length && count.seen < this.#scanLimit; q++) {
-      const dir = queue[q] === this.root
+    for (let q = 0; count.seen < this.#scanLimit; q++) {
+      const dirId = queued(queue, q, more);
+      if (dirId === undefined) break;
+      const dir = dirId === this.root
         ? { id: this.root, path: this.rootPath }
-        : { id: queue[q], path: this.verifiedPath(queue[q])?.path };
+        : { id: dirId, path: this.verifiedPath(dirId)?.path };
       if (dir.path === undefined) continue;
       let names: string[];
       try {
@@ -156,9 +157,9 @@ export class Confinement extends TreeIds {
 
   /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
   sweep(id: FileId): Promise<void> {
-    return this.#walks.sweep(
+    return this.walks.sweep(
       id,
-      (count) => this.#steps(undefined, count),
+      (count, more) => this.#steps(undefined, count, more),
       () => this.closed,
       (w) => this.verifiedPath(w) !== undefined,
     );

@@ -6,6 +6,7 @@
 import { VfsError } from "../errors.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex } from "./_id_index.ts";
+import { WalkPolicy } from "./_walks.ts";
 
 /** The export's identity bookkeeping, shared by both engines' trees. */
 export class TreeIds {
@@ -24,6 +25,8 @@ export class TreeIds {
    * instead of walking at once.
    */
   deferWalks = false;
+  /** Whether a walk could find an id, and what walks did. */
+  protected readonly walks: WalkPolicy;
 
   constructor(
     rootSt: Deno.FileInfo,
@@ -34,6 +37,12 @@ export class TreeIds {
     this.index = index;
     this.hidden = hidden;
     this.root = index.idFor(rootSt.ino!, rootSt.birthtime?.getTime() ?? 0);
+    this.walks = new WalkPolicy(index);
+  }
+
+  /** A call renamed the directory `id` (see WalkPolicy.moved). */
+  moved(id: FileId): void {
+    this.walks.moved(id);
   }
 
   idOf(st: Deno.FileInfo): FileId {

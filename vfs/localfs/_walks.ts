@@ -33,6 +33,11 @@
 // that changes something could not safely run twice) still walk at once,
 // synchronously, up to scanLimit entries, under the same rules.
 //
+// A directory a call renames while a sweep runs may leave a part of the
+// tree the sweep has not read for a part it has: the sweep walks every
+// directory renamed meanwhile again before it ends (more than MISSES of
+// them, and it is not trusted at all).
+//
 // Left to host races: an object the host moves into the export from
 // outside, or across a walk while it runs, with a client holding a handle
 // that no record names (the journal lost it), answers ESTALE until the
@@ -79,6 +84,32 @@ export class WalkNeeded extends Error {
  * and returns what it looked for when it found it.
  */
 export type WalkSteps<T> = Generator<void, T | undefined, void>;
+
+/**
+ * How a tree makes its walk: `count` counts the entries passed, and `more`
+ * gives directories to walk once the queue from the root is done.
+ */
+export type WalkMaker<T> = (
+  count: { seen: number },
+  more: () => FileId | undefined,
+) => WalkSteps<T>;
+
+/**
+ * The directory at `q` in a walk's queue; past its end, the next one
+ * `more` gives (added to the queue), or undefined when the walk is done.
+ */
+export function queued(
+  queue: FileId[],
+  q: number,
+  more: () => FileId | undefined,
+): FileId | undefined {
+  if (q < queue.length) return queue[q];
+  const m = more();
+  if (m !== undefined) queue.push(m);
+  return m;
+}
+
+const nothingMore = (): undefined => undefined;
 
 /** Entries a walk passes between two of its steps. */
 export const STEP = 256;
@@ -154,6 +185,10 @@ export class WalkPolicy {
   /** The sweep running now, and the ids waiting for it. */
   #sweeping: Promise<void> | undefined;
   readonly #wanted = new Set<FileId>();
+  /** Directories renamed while the sweep runs, not yet walked again. */
+  readonly #moved = new Set<FileId>();
+  /** More were renamed than #moved keeps: the sweep proves nothing. */
+  #movedTooMany = false;
 
   constructor(index: IdIndex) {
     this.#index = index;
@@ -180,12 +215,12 @@ export class WalkPolicy {
   scan<T>(
     id: FileId,
     defer: boolean,
-    steps: (count: { seen: number }) => WalkSteps<T>,
+    steps: WalkMaker<T>,
   ): T | undefined {
     if (!this.#worthWalking(id)) return undefined;
     if (defer) throw new WalkNeeded(id);
     const count = { seen: 0 };
-    const { found, ms } = walkNow(steps(count));
+    const { found, ms } = walkNow(steps(count, nothingMore));
     if (found !== undefined) {
       this.#count(count.seen);
       this.#misses.delete(id);
@@ -204,25 +239,52 @@ export class WalkPolicy {
    */
   sweep(
     id: FileId,
-    steps: (count: { seen: number }) => WalkSteps<unknown>,
+    steps: WalkMaker<unknown>,
     stopped: () => boolean,
     present: (id: FileId) => boolean,
   ): Promise<void> {
     if (this.#sweeping === undefined) {
       if (stopped()) return Promise.resolve(); // Closed before it began.
       const count = { seen: 0 };
-      this.#sweeping = walkYielding(steps(count), stopped).then((ms) => {
+      const more = () => this.#nextMoved();
+      this.#sweeping = walkYielding(steps(count, more), stopped).then((ms) => {
         if (stopped()) return; // Closed: the tree is not to be touched.
+        if (this.#movedTooMany) {
+          // Parts of the tree may be unread: the calls waiting walk again.
+          this.#count(count.seen);
+          return;
+        }
         this.#swept(count.seen, ms);
         for (const w of this.#wanted) if (!present(w)) this.#missed(w);
       }).finally(() => {
         this.#wanted.clear();
+        this.#moved.clear();
+        this.#movedTooMany = false;
         this.#sweeping = undefined;
       });
     }
     // Read when the sweep ends, never during its first, synchronous slice.
     if (this.#wanted.size < MISSES) this.#wanted.add(id);
     return this.#sweeping;
+  }
+
+  /**
+   * The directory `id` was renamed: a sweep running walks it again before
+   * it ends, since it may have moved from a part the sweep had not read yet
+   * to one it had.
+   */
+  moved(id: FileId): void {
+    if (this.#sweeping === undefined) return;
+    if (this.#moved.size < MISSES) this.#moved.add(id);
+    else this.#movedTooMany = true;
+  }
+
+  #nextMoved(): FileId | undefined {
+    for (const id of this.#moved) {
+      this.#moved.delete(id);
+      return id;
+    }
+    return undefined;
   }
 
   #count(entries: number): void {

@@ -34,7 +34,7 @@ import {
   RESOLVE_CONFINED,
 } from "../_libc.ts";
 import { TreeIds } from "../_tree_ids.ts";
-import { STEP, WalkPolicy, type WalkSteps } from "../_walks.ts";
+import { queued, STEP, type WalkSteps } from "../_walks.ts";
 
 /** How long a cached descriptor is trusted without looking at its name again. */
 export const REVALIDATE_MS = 1000;
@@ -73,8 +73,6 @@ export class NativeTree extends TreeIds {
   });
   readonly #retired: number[] = [];
   readonly #scanLimit: number;
-  /** Whether a walk could find an id, and what walks did. */
-  readonly #walks: WalkPolicy;
 
   constructor(
     lib: Libc,
@@ -88,7 +86,6 @@ export class NativeTree extends TreeIds {
     this.lib = lib;
     this.rootFd = rootFd;
     this.#scanLimit = scanLimit;
-    this.#walks = new WalkPolicy(index);
   }
 
   /** `st` of the directory `id` at its own descriptor. */
@@ -274,21 +271,27 @@ export class NativeTree extends TreeIds {
    * it is worth it.
    */
   #scan(id: FileId): Found | undefined {
-    return this.#walks.scan(
+    return this.walks.scan(
       id,
       this.deferWalks,
-      (count) => this.#steps(id, count),
+      (count, more) => this.#steps(id, count, more),
     );
   }
 
   /**
-   * The walk for `id` (undefined: every object), recording what it passes.
-   * A descriptor is used only within the step that got it.
+   * The walk for `id` (undefined: every object), recording what it passes,
+   * then the directories `more` gives. A descriptor is used only within the
+   * step that got it.
    */
-  *#steps(id: FileId | undefined, count: { seen: number }): WalkSteps<Found> {
+  *#steps(
+    id: FileId | undefined,
+    count: { seen: number },
+    more: () => FileId | undefined,
+  ): WalkSteps<Found> {
     const queue: FileId[] = [this.root];
-    for (let q = 0; q < queue.length && count.seen < this.#scanLimit; q++) {
-      const dirId = queue[q];
+    for (let q = 0; count.seen < this.#scanLimit; q++) {
+      const dirId = queued(queue, q, more);
+      if (dirId === undefined) break;
       let fd = this.dirFd(dirId);
       if (fd === undefined) continue;
       const names = this.lib.readdir(fd);
@@ -314,9 +317,9 @@ export class NativeTree extends TreeIds {
 
   /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
   sweep(id: FileId): Promise<void> {
-    return this.#walks.sweep(
+    return this.walks.sweep(
       id,
-      (count) => this.#steps(undefined, count),
+      (count, more) => this.#steps(undefined, count, more),
       () => this.closed,
       (w) => this.#recorded(w) !== undefined,
     );
