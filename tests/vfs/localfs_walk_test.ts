@@ -138,6 +138,25 @@ for (const engine of ENGINES) {
     }
   });
 
+  for (const call of ["lookup", "find"] as const) {
+    Deno.test(`localfs walks (${engine}): ${call} of a name in an unknown folder waits for a walk taking turns`, async () => {
+      const t = await setup(engine);
+      try {
+        fill(t.dir, 50, 200);
+        const before = walkTotals.walks;
+        let settled = false;
+        const pending = outcome(t.fs[call]!(ROOT, 2 ** 40 + 13, "x"))
+          .finally(() => settled = true);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        assert.equal(settled, false, "the walk gave other calls a turn");
+        assert.equal(await pending, "ESTALE");
+        assert.equal(walkTotals.walks - before, 1);
+      } finally {
+        await t.close();
+      }
+    });
+  }
+
   Deno.test(`localfs walks (${engine}): a walk taking turns reads a directory a call moved to where it had been`, async () => {
     const t = await setup(engine);
     try {
