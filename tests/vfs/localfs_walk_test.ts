@@ -5,8 +5,9 @@
 // or living on under a hard link's other name is still found. A walk that
 // takes turns with other calls finds what they rename meanwhile (a folder
 // moved to a part it has read included), and stops when the LocalFs closes.
+// LocalFs instances on one folder (PerUserFs's views) share their records.
 import assert from "node:assert/strict";
-import { FileType, LocalFs, ROOT } from "../../vfs/mod.ts";
+import { FileType, LocalFs, PerUserFs, ROOT } from "../../vfs/mod.ts";
 import type { FileId } from "../../vfs/types.ts";
 import { walkTotals } from "../../vfs/localfs/_walks.ts";
 import { outcome, outcome as code } from "./_conformance_shared.ts";
@@ -135,6 +136,48 @@ for (const engine of ENGINES) {
       assert.equal((await t.fs.lookup(ROOT, t.fs.root, "z2")).fileid, z);
     } finally {
       await t.close();
+    }
+  });
+
+  Deno.test(`localfs walks (${engine}): per-user LocalFs views of one folder find what another made`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "netfs-walk-" });
+    const fs = await PerUserFs.open(() => LocalFs.open(dir, { engine }));
+    try {
+      const alice = { uid: 1000, gid: 1000, groups: [] };
+      await fs.getattr(alice, fs.root); // alice's instance opens here.
+      const g = await fs.create(ROOT, fs.root, "g");
+      assert.equal((await fs.getattr(alice, g.fileid)).fileid, g.fileid);
+      // Made by root's instance after alice's could have walked for g.
+      const f = await fs.create(ROOT, fs.root, "f");
+      assert.equal((await fs.getattr(alice, f.fileid)).fileid, f.fileid);
+      assert.equal(fs.instances, 2);
+    } finally {
+      await fs.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`localfs walks (${engine}): LocalFs instances sharing a journal each close their share`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "netfs-walk-" });
+    try {
+      const a = await LocalFs.open(dir, { engine });
+      const b = await LocalFs.open(dir, { engine });
+      await a.close();
+      // b's journal stays open: what b makes now is recorded.
+      const h = await b.mkdir(ROOT, b.root, "h");
+      await b.close();
+      const journal = Deno.readTextFileSync(`${dir}/.netfs/ids.jsonl`);
+      assert.ok(journal.includes(`{"i":${h.fileid},`), "h is in the journal");
+      // No walks (scanLimit 0): only the journal can name h.
+      const c = await LocalFs.open(dir, { engine, scanLimit: 0 });
+      try {
+        assert.equal((await c.getattr(ROOT, h.fileid)).fileid, h.fileid);
+        assert.equal(await code(c.getattr(ROOT, h.fileid + 1)), "ESTALE");
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   });
 

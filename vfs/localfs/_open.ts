@@ -87,12 +87,15 @@ function engineSetup(
 ): EngineSetup {
   let hidden: string | undefined;
   let journal: string | undefined;
+  // Without a journal, LocalFs instances on the same root share one index.
+  let sharedAs = `memory:${rootPath}`;
   if (options.stateDir !== false) {
     const dir = options.stateDir ?? `${rootPath}/.netfs`;
     try {
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
       journal = `${dir}/ids.jsonl`;
       const real = Deno.realPathSync(dir);
+      sharedAs = `${real}/ids.jsonl`;
       const slash = real.lastIndexOf("/");
       if (real.slice(0, slash) === rootPath) hidden = real.slice(slash + 1);
     } catch (e) {
@@ -104,7 +107,8 @@ function engineSetup(
       ) throw e;
     }
   }
-  const index = new IdIndex(journal, options.generations ?? true);
+  // Shared with the other LocalFs instances on this journal (./_id_index.ts).
+  const index = IdIndex.open(journal, options.generations ?? true, sharedAs);
   let chown = options.chownToCaller;
   if (chown === undefined) {
     try {

@@ -12,8 +12,9 @@
 // - An id with no record (never seen, or made up: handles carry no secret)
 //   is not walked for while the last sweep is trusted: anything the sweep
 //   passed is recorded, and an object that appeared since was either made
-//   by this LocalFs (recorded when made) or by the host, and then no client
-//   can hold its handle before a lookup records it. A sweep is trusted for
+//   by this LocalFs, or another of this process on the same journal
+//   (recorded when made: they share one IdIndex), or by the host, and then
+//   no client can hold its handle before a lookup records it. A sweep is trusted for
 //   SWEEP_TRUST_MS, or 50 times as long as it worked (so walks for unknown
 //   ids take at most about 2% of the server's time), at most MAX_TRUST_MS.
 //   A flood of made-up handles thus costs one walk per trust period, not
@@ -41,7 +42,8 @@
 // Left to host races: an object the host moves into the export from
 // outside, or across a walk while it runs, with a client holding a handle
 // that no record names (the journal lost it), answers ESTALE until the
-// trust ends.
+// trust ends; so does one that another process serving the same tree made
+// and handed out.
 import { BoundedMap } from "../../collections/_bounded_map.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex, IdRecord } from "./_id_index.ts";
