@@ -95,6 +95,30 @@ for (const engine of ENGINES) {
     }
   });
 
+  Deno.test(`localfs walks (${engine}): the wall clock set back does not lengthen the time a walk is trusted`, async () => {
+    const t = await setup(engine);
+    const { now } = Date;
+    const perf = performance.now;
+    try {
+      Deno.writeFileSync(`${t.base}/out/x`, new Uint8Array([1, 2]));
+      const id: FileId = Deno.lstatSync(`${t.base}/out/x`).ino!;
+      // A walk that ran to its end: unrecorded FileIds answer ESTALE.
+      assert.equal(await code(t.fs.getattr(ROOT, id)), "ESTALE");
+      Deno.renameSync(`${t.base}/out/x`, `${t.dir}/x`);
+      assert.equal(await code(t.fs.getattr(ROOT, id)), "ESTALE");
+      // 61 s later (longer than any trust), the wall clock set back an hour
+      // meanwhile (NTP, a resumed VM): the moved-in object is walked for.
+      const [wall, mono] = [now(), perf.call(performance)];
+      Date.now = () => wall - 3_600_000 + 61_000;
+      performance.now = () => mono + 61_000;
+      assert.equal((await t.fs.getattr(ROOT, id)).size, 2);
+    } finally {
+      Date.now = now;
+      performance.now = perf;
+      await t.close();
+    }
+  });
+
   Deno.test(`localfs walks (${engine}): a hard link's other name is found after a sweep`, async () => {
     const t = await setup(engine);
     try {

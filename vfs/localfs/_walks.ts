@@ -48,6 +48,9 @@ import { BoundedMap } from "../../collections/_bounded_map.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex, IdRecord } from "./_id_index.ts";
 
+// Times here are the monotonic clock's (performance.now): a wall clock set
+// back would otherwise stretch every trust by as much.
+
 /** How long a sweep (or a walk's miss) is trusted, at least. */
 export const SWEEP_TRUST_MS = 5000;
 /** A sweep is trusted this many times as long as it worked... */
@@ -198,7 +201,7 @@ export class WalkPolicy {
 
   /** Whether walking the tree for `id` could find it (see the rules above). */
   #worthWalking(id: FileId): boolean {
-    const now = Date.now();
+    const now = performance.now();
     const rec = this.#index.records.get(id);
     if (
       rec === undefined && !this.#index.homeless(id) &&
@@ -297,7 +300,7 @@ export class WalkPolicy {
   /** A walk ran to its end (or to scanLimit) in `ms` of work. */
   #swept(entries: number, ms: number): void {
     this.#count(entries);
-    this.#sweptAt = Date.now();
+    this.#sweptAt = performance.now();
     this.#trust = Math.min(
       MAX_TRUST_MS,
       Math.max(SWEEP_TRUST_MS, ms * TRUST_FACTOR),
@@ -306,7 +309,7 @@ export class WalkPolicy {
 
   #missed(id: FileId): void {
     this.#misses.set(id, {
-      at: Date.now(),
+      at: performance.now(),
       rec: this.#index.records.get(id),
     });
   }
