@@ -22,8 +22,8 @@
 // derive from inode numbers, so LocalFs finds objects again by walking the
 // tree; only generations (inode reuse detection) are forgotten.
 //
-// LocalFs instances of one process on the same journal (PerUserFs's views
-// of one tree, one per caller) share one IdIndex (IdIndex.open): what one
+// LocalFs instances of one process on the same root and journal (PerUserFs's
+// views of one tree, one per caller) share one IdIndex (IdIndex.open): what one
 // makes, the others find by its record at once, and one journal has one
 // writer in the process.
 import * as nfs from "node:fs";
@@ -113,8 +113,8 @@ export class IdIndex {
 
   /**
    * The index of `file`, shared with every other LocalFs of this process
-   * that opened it under the same `key` (the journal's real path, or the
-   * root's without a journal) and has not closed it yet; each close is one
+   * that opened it under the same `key` (the root's and the journal's real
+   * paths) and has not closed it yet; each close is one
    * {@link close}.
    */
   static open(

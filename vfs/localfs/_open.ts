@@ -87,15 +87,16 @@ function engineSetup(
 ): EngineSetup {
   let hidden: string | undefined;
   let journal: string | undefined;
-  // Without a journal, LocalFs instances on the same root share one index.
-  let sharedAs = `memory:${rootPath}`;
+  // LocalFs instances on the same root and journal (or on the same root
+  // without one) share one index.
+  let sharedAs = `${rootPath}:memory`;
   if (options.stateDir !== false) {
     const dir = options.stateDir ?? `${rootPath}/.netfs`;
     try {
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
       journal = `${dir}/ids.jsonl`;
       const real = Deno.realPathSync(dir);
-      sharedAs = `${real}/ids.jsonl`;
+      sharedAs = `${rootPath}:${real}/ids.jsonl`;
       const slash = real.lastIndexOf("/");
       if (real.slice(0, slash) === rootPath) hidden = real.slice(slash + 1);
     } catch (e) {
