@@ -74,9 +74,14 @@ export async function openEngine(
     }
     permissionError(e, rootPath, kind);
   }
-  return lib !== undefined
-    ? NativeEngine.create(setup, lib, rootFd)
-    : new PortableEngine(setup, rootSt!);
+  try {
+    return lib !== undefined
+      ? NativeEngine.create(setup, lib, rootFd)
+      : new PortableEngine(setup, rootSt!);
+  } catch (e) {
+    setup.index.close(); // Its share, so that no LocalFs inherits it.
+    throw e;
+  }
 }
 
 /** The journal, the hidden state folder and the ownership policy. */
