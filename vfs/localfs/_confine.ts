@@ -31,7 +31,7 @@ function validName(name: string): boolean {
 }
 
 /** The export's root, the FileId journal, and the checks that keep every path inside. */
-export class Confinement extends TreeIds {
+export class Confinement extends TreeIds<Located> {
   readonly rootPath: string;
   readonly #scanLimit: number;
   /** FileIds verified to be directories. */
@@ -63,7 +63,7 @@ export class Confinement extends TreeIds {
       }
       return { path: this.rootPath, st };
     }
-    const found = this.verifiedPath(id) ?? this.#scan(id);
+    const found = this.verifiedPath(id) ?? this.scan(id);
     if (found === undefined) {
       throw new VfsError("ESTALE", `Stale file id: ${id}`);
     }
@@ -92,25 +92,11 @@ export class Confinement extends TreeIds {
   }
 
   /**
-   * Walks the tree breadth-first from the root, never through symlinks or
-   * mount points, to find an object moved behind the server's back (or a
-   * FileId the journal lost); see ./_walks.ts for when it is worth it.
+   * The walk (see TreeIds.steps), never through symlinks or mount points.
+   * A directory's path is taken from the journal when its turn comes, so
+   * one renamed meanwhile (by a call served between two steps) is read.
    */
-  #scan(id: FileId): Located | undefined {
-    return this.walks.scan(
-      id,
-      this.deferWalks,
-      (count, more) => this.#steps(id, count, more),
-    );
-  }
-
-  /**
-   * The walk for `id` (undefined: every object), recording what it passes,
-   * then the directories `more` gives. A directory's path is taken from the
-   * journal when its turn comes, so one renamed meanwhile (by a call served
-   * between two steps) is read.
-   */
-  *#steps(
+  protected override *steps(
     id: FileId | undefined,
     count: { seen: number },
     more: () => FileId | undefined,
@@ -155,14 +141,8 @@ export class Confinement extends TreeIds {
     return undefined;
   }
 
-  /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
-  sweep(id: FileId): Promise<void> {
-    return this.walks.sweep(
-      id,
-      (count, more) => this.#steps(undefined, count, more),
-      () => this.closed,
-      (w) => this.verifiedPath(w) !== undefined,
-    );
+  protected override atRecord(id: FileId): boolean {
+    return this.verifiedPath(id) !== undefined;
   }
 
   dir(id: FileId): Located {

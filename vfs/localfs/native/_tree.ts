@@ -65,7 +65,7 @@ interface CachedDir {
 }
 
 /** The root descriptor, the directory descriptor cache and the lookups through them. */
-export class NativeTree extends TreeIds {
+export class NativeTree extends TreeIds<Found> {
   readonly lib: Libc;
   readonly rootFd: number;
   readonly #dirs = new BoundedMap<FileId, CachedDir>(DIR_CACHE, {
@@ -118,7 +118,7 @@ export class NativeTree extends TreeIds {
       }
       this.#retire(id);
     }
-    const found = this.#recorded(id) ?? this.#scan(id);
+    const found = this.#recorded(id) ?? this.scan(id);
     if (found === undefined) {
       throw new VfsError("ESTALE", `Stale file id: ${id}`);
     }
@@ -265,25 +265,11 @@ export class NativeTree extends TreeIds {
   }
 
   /**
-   * Walks the tree breadth-first from the root through descriptors (never
-   * through symlinks or mount points) to find an object moved behind the
-   * server's back (or a FileId the journal lost); see ../_walks.ts for when
-   * it is worth it.
+   * The walk (see TreeIds.steps), through descriptors, never through
+   * symlinks or mount points. A descriptor is used only within the step
+   * that got it.
    */
-  #scan(id: FileId): Found | undefined {
-    return this.walks.scan(
-      id,
-      this.deferWalks,
-      (count, more) => this.#steps(id, count, more),
-    );
-  }
-
-  /**
-   * The walk for `id` (undefined: every object), recording what it passes,
-   * then the directories `more` gives. A descriptor is used only within the
-   * step that got it.
-   */
-  *#steps(
+  protected override *steps(
     id: FileId | undefined,
     count: { seen: number },
     more: () => FileId | undefined,
@@ -315,14 +301,8 @@ export class NativeTree extends TreeIds {
     return undefined;
   }
 
-  /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
-  sweep(id: FileId): Promise<void> {
-    return this.walks.sweep(
-      id,
-      (count, more) => this.#steps(undefined, count, more),
-      () => this.closed,
-      (w) => this.#recorded(w) !== undefined,
-    );
+  protected override atRecord(id: FileId): boolean {
+    return this.#recorded(id) !== undefined;
   }
 
   /** Closes every descriptor. */
