@@ -1,8 +1,9 @@
 // What both LocalFs engines know about an export's objects before they
 // touch the host: the root's FileId, the export's device, the FileId
-// journal, the hidden state folder, and the FileId of a stat result. Each
-// engine's tree (./_confine.ts, ./native/_tree.ts) extends this with how it
-// reaches objects.
+// journal, the hidden state folder, and the FileId of a stat result; and
+// when to walk the tree for a FileId (./_walks.ts). Each engine's tree
+// (./_confine.ts, ./native/_tree.ts) extends this with how it reaches
+// objects and how it walks.
 import { VfsError } from "../errors.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex } from "./_id_index.ts";
