@@ -5,7 +5,8 @@
 // file's attributes: the other client is answered throughout, every made-up
 // handle is NFS3ERR_STALE, and the flood's walk work stays at about one walk
 // of the tree per SWEEP_TRUST_MS instead of one walk per handle. And while
-// one walk of a larger tree runs, another client's calls are answered.
+// one walk of a larger tree runs, for a GETATTR or a LOOKUP (which asks
+// FileSystem.find), another client's calls are answered.
 import assert from "node:assert/strict";
 import * as P from "../../proto/nfs3.ts";
 import { Nfs3Proc as Proc } from "../../proto/nfs3.ts";
@@ -107,6 +108,25 @@ async function getattrStatus(
   return res.status;
 }
 
+/** LOOKUP of a name in the folder `dir` through `client`: its status. */
+async function lookupStatus(
+  client: RpcClient,
+  dir: Uint8Array,
+): Promise<number> {
+  const r = await client.call(
+    P.NFS_PROGRAM,
+    3,
+    Proc.LOOKUP,
+    (w) => P.encodeDirOpArgs(w, { dir, name: "x" }),
+  );
+  const res = P.decodeLookupRes(r);
+  r.end();
+  return res.status;
+}
+
+/** A call with a made-up handle: GETATTR of it, or LOOKUP in it. */
+const UNKNOWN_CALLS = { GETATTR: getattrStatus, LOOKUP: lookupStatus };
+
 for (const engine of ENGINES) {
   Deno.test(`nfs3 unknown handles (${engine}): a flood of made-up handles does not walk the tree per handle`, async () => {
     await withExport(
@@ -163,33 +183,35 @@ for (const engine of ENGINES) {
     );
   });
 
-  Deno.test(`nfs3 unknown handles (${engine}): another client is answered while a walk runs`, async () => {
-    await withExport(
-      engine,
-      BIG_DIRS,
-      BIG_FILES,
-      async ({ h, flooder, real, madeUp }) => {
-        const before = { ...walkTotals };
-        let answeredBefore = -1;
-        let otherAnswered = 0;
-        const unknown = getattrStatus(flooder, madeUp(0)).then((status) => {
-          answeredBefore = otherAnswered;
-          return status;
-        });
-        // Sent after the made-up handle, one after the other, until it is answered.
-        for (let i = 0; i < OTHER_DURING && answeredBefore < 0; i++) {
-          const r = await getattr(h, real);
-          assert.equal(r.status, 0, `the other client's GETATTR ${i}`);
-          otherAnswered++;
-        }
-        assert.equal(await unknown, P.Nfs3Status.STALE);
-        assert.equal(walkTotals.walks - before.walks, 1, "one walk");
-        assert.equal(walkTotals.entries - before.entries, BIG_TREE);
-        assert.ok(
-          answeredBefore >= OTHER_MIN,
-          `the other client's GETATTRs answered while the walk of ${BIG_TREE} entries ran: ${answeredBefore}`,
-        );
-      },
-    );
-  });
+  for (const [proc, unknownCall] of Object.entries(UNKNOWN_CALLS)) {
+    Deno.test(`nfs3 unknown handles (${engine}): another client is answered while a walk for a ${proc} runs`, async () => {
+      await withExport(
+        engine,
+        BIG_DIRS,
+        BIG_FILES,
+        async ({ h, flooder, real, madeUp }) => {
+          const before = { ...walkTotals };
+          let answeredBefore = -1;
+          let otherAnswered = 0;
+          const unknown = unknownCall(flooder, madeUp(0)).then((status) => {
+            answeredBefore = otherAnswered;
+            return status;
+          });
+          // Sent after the made-up handle, one after the other, until it is answered.
+          for (let i = 0; i < OTHER_DURING && answeredBefore < 0; i++) {
+            const r = await getattr(h, real);
+            assert.equal(r.status, 0, `the other client's GETATTR ${i}`);
+            otherAnswered++;
+          }
+          assert.equal(await unknown, P.Nfs3Status.STALE);
+          assert.equal(walkTotals.walks - before.walks, 1, "one walk");
+          assert.equal(walkTotals.entries - before.entries, BIG_TREE);
+          assert.ok(
+            answeredBefore >= OTHER_MIN,
+            `the other client's GETATTRs answered while the walk of ${BIG_TREE} entries ran: ${answeredBefore}`,
+          );
+        },
+      );
+    });
+  }
 }

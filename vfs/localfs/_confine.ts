@@ -13,7 +13,7 @@ import type { FileId } from "../types.ts";
 import type { IdIndex } from "./_id_index.ts";
 import { lstat, sameObject } from "./_host.ts";
 import { TreeIds } from "./_tree_ids.ts";
-import { STEP, WalkPolicy, type WalkSteps } from "./_walks.ts";
+import { queued, STEP, type WalkSteps } from "./_walks.ts";
 
 /** An object found on the host: its verified path and what lstat said. */
 export interface Located {
@@ -31,11 +31,9 @@ function validName(name: string): boolean {
 }
 
 /** The export's root, the FileId journal, and the checks that keep every path inside. */
-export class Confinement extends TreeIds {
+export class Confinement extends TreeIds<Located> {
   readonly rootPath: string;
   readonly #scanLimit: number;
-  /** Whether a walk could find an id, and what walks did. */
-  readonly #walks: WalkPolicy;
   /** FileIds verified to be directories. */
   readonly #dirs = new Set<FileId>();
 
@@ -49,7 +47,6 @@ export class Confinement extends TreeIds {
     super(rootSt, index, hidden);
     this.rootPath = rootPath;
     this.#scanLimit = scanLimit;
-    this.#walks = new WalkPolicy(index);
   }
 
   /**
@@ -66,7 +63,7 @@ export class Confinement extends TreeIds {
       }
       return { path: this.rootPath, st };
     }
-    const found = this.verifiedPath(id) ?? this.#scan(id);
+    const found = this.verifiedPath(id) ?? this.scan(id);
     if (found === undefined) {
       throw new VfsError("ESTALE", `Stale file id: ${id}`);
     }
@@ -95,32 +92,22 @@ export class Confinement extends TreeIds {
   }
 
   /**
-   * Walks the tree breadth-first from the root, never through symlinks or
-   * mount points, to find an object moved behind the server's back (or a
-   * FileId the journal lost); see ./_walks.ts for when it is worth it.
-   */
-  #scan(id: FileId): Located | undefined {
-    return this.#walks.scan(
-      id,
-      this.deferWalks,
-      (count) => this.#steps(id, count),
-    );
-  }
-
-  /**
-   * The walk for `id` (undefined: every object), recording what it passes.
+   * The walk (see TreeIds.steps), never through symlinks or mount points.
    * A directory's path is taken from the journal when its turn comes, so
    * one renamed meanwhile (by a call served between two steps) is read.
    */
-  *#steps(
+  protected override *steps(
     id: FileId | undefined,
     count: { seen: number },
+    more: () => FileId | undefined,
   ): WalkSteps<Located> {
     const queue: FileId[] = [this.root];
-    for (let q = 0; q < queue.length && count.seen < this.#scanLimit; q++) {
-      const dir = queue[q] === this.root
+    for (let q = 0; count.seen < this.#scanLimit; q++) {
+      const dirId = queued(queue, q, more);
+      if (dirId === undefined) break;
+      const dir = dirId === this.root
         ? { id: this.root, path: this.rootPath }
-        : { id: queue[q], path: this.verifiedPath(queue[q])?.path };
+        : { id: dirId, path: this.verifiedPath(dirId)?.path };
       if (dir.path === undefined) continue;
       let names: string[];
       try {
@@ -154,14 +141,8 @@ export class Confinement extends TreeIds {
     return undefined;
   }
 
-  /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
-  sweep(id: FileId): Promise<void> {
-    return this.#walks.sweep(
-      id,
-      (count) => this.#steps(undefined, count),
-      () => this.closed,
-      (w) => this.verifiedPath(w) !== undefined,
-    );
+  protected override atRecord(id: FileId): boolean {
+    return this.verifiedPath(id) !== undefined;
   }
 
   dir(id: FileId): Located {

@@ -21,6 +21,11 @@
 // Losing the journal is not fatal: FileIds
 // derive from inode numbers, so LocalFs finds objects again by walking the
 // tree; only generations (inode reuse detection) are forgotten.
+//
+// LocalFs instances of one process on the same root and journal (PerUserFs's
+// views of one tree, one per caller) share one IdIndex (IdIndex.open): what one
+// makes, the others find by its record at once, and one journal has one
+// writer in the process.
 import * as nfs from "node:fs";
 import type { FileId } from "../types.ts";
 import { BoundedMap } from "../../collections/_bounded_map.ts";
@@ -50,8 +55,14 @@ export function splitId(id: FileId): { ino: number; gen: number } {
   return { ino: id % GEN_UNIT, gen: Math.floor(id / GEN_UNIT) };
 }
 
+/** The indexes open through IdIndex.open, by journal (or root) and mode. */
+const shared = new Map<string, IdIndex>();
+
 export class IdIndex {
   readonly records: Map<FileId, IdRecord> = new Map();
+  /** Its LocalFs instances still open, and its key in `shared`. */
+  #users = 1;
+  #key: string | undefined;
   readonly #gens = new Map<number, Gen>();
   /** Tombstones, bounded; generations still catch most reuse. */
   readonly #dead = new BoundedMap<FileId, number>(100_000);
@@ -98,6 +109,29 @@ export class IdIndex {
     const live = this.records.size + this.#dead.size;
     if (this.#lines > 2 * live + COMPACT_FLOOR) this.#compact();
     else this.#compactAt = Math.max(this.#lines, live) * 2 + COMPACT_FLOOR;
+  }
+
+  /**
+   * The index of `file`, shared with every other LocalFs of this process
+   * that opened it under the same `key` (the root's and the journal's real
+   * paths) and has not closed it yet; each close is one
+   * {@link close}.
+   */
+  static open(
+    file: string | undefined,
+    generations: boolean,
+    key: string,
+  ): IdIndex {
+    key = `${generations}:${key}`;
+    const have = shared.get(key);
+    if (have !== undefined) {
+      have.#users++;
+      return have;
+    }
+    const index = new IdIndex(file, generations);
+    index.#key = key;
+    shared.set(key, index);
+    return index;
   }
 
   /** Applies one journal line; false when it is not a whole record. */
@@ -286,8 +320,20 @@ export class IdIndex {
     }
   }
 
-  /** Flushes and closes the journal. */
+  /**
+   * Flushes the journal, and closes it when no other LocalFs shares it
+   * (see {@link IdIndex.open}).
+   */
   close(): void {
+    if (this.#users > 1) {
+      this.#users--;
+      this.flush();
+      return;
+    }
+    if (this.#users === 1) {
+      this.#users = 0;
+      if (this.#key !== undefined) shared.delete(this.#key);
+    }
     if (this.#fd === undefined) return;
     try {
       this.flush();

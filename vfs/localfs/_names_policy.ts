@@ -225,9 +225,12 @@ export function checkRename(
   }
 }
 
-/** After a rename: the journal records the new place, a replaced target goes. */
+/**
+ * After a rename: the journal records the new place, a walk running learns
+ * of a moved directory, a replaced target goes.
+ */
 export function renamed(
-  index: IdIndex,
+  tree: { readonly index: IdIndex; moved(id: FileId): void },
   effects: NameEffects,
   from: { dirId: FileId; src: Seen; id: FileId },
   to: {
@@ -239,7 +242,9 @@ export function renamed(
 ): void {
   effects.changed(from.dirId);
   effects.changed(to.dirId);
+  const index = tree.index;
   index.set(from.id, to.dirId, to.name, from.src.st.birthtime?.getTime() ?? 0);
+  if (from.src.st.isDirectory) tree.moved(from.id);
   effects.attrs.bump(from.id);
   if (to.target !== undefined && to.targetId !== undefined) {
     if (to.target.st.isDirectory || (to.target.st.nlink ?? 1) <= 1) {

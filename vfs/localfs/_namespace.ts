@@ -185,7 +185,7 @@ export class Namespace {
         this.#tree.stillThere(toDirId, to, () => {});
       }
       renamed(
-        this.#tree.index,
+        this.#tree,
         this.effects,
         { dirId: fromDirId, src, id },
         { dirId: toDirId, name: toName, target, targetId },

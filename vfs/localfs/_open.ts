@@ -74,9 +74,14 @@ export async function openEngine(
     }
     permissionError(e, rootPath, kind);
   }
-  return lib !== undefined
-    ? NativeEngine.create(setup, lib, rootFd)
-    : new PortableEngine(setup, rootSt!);
+  try {
+    return lib !== undefined
+      ? NativeEngine.create(setup, lib, rootFd)
+      : new PortableEngine(setup, rootSt!);
+  } catch (e) {
+    setup.index.close(); // Its share, so that no LocalFs inherits it.
+    throw e;
+  }
 }
 
 /** The journal, the hidden state folder and the ownership policy. */
@@ -87,12 +92,16 @@ function engineSetup(
 ): EngineSetup {
   let hidden: string | undefined;
   let journal: string | undefined;
+  // LocalFs instances on the same root and journal (or on the same root
+  // without one) share one index.
+  let sharedAs = `${rootPath}:memory`;
   if (options.stateDir !== false) {
     const dir = options.stateDir ?? `${rootPath}/.netfs`;
     try {
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
       journal = `${dir}/ids.jsonl`;
       const real = Deno.realPathSync(dir);
+      sharedAs = `${rootPath}:${real}/ids.jsonl`;
       const slash = real.lastIndexOf("/");
       if (real.slice(0, slash) === rootPath) hidden = real.slice(slash + 1);
     } catch (e) {
@@ -104,7 +113,8 @@ function engineSetup(
       ) throw e;
     }
   }
-  const index = new IdIndex(journal, options.generations ?? true);
+  // Shared with the other LocalFs instances on this journal (./_id_index.ts).
+  const index = IdIndex.open(journal, options.generations ?? true, sharedAs);
   let chown = options.chownToCaller;
   if (chown === undefined) {
     try {

@@ -1,14 +1,19 @@
 // What both LocalFs engines know about an export's objects before they
 // touch the host: the root's FileId, the export's device, the FileId
-// journal, the hidden state folder, and the FileId of a stat result. Each
-// engine's tree (./_confine.ts, ./native/_tree.ts) extends this with how it
-// reaches objects.
+// journal, the hidden state folder, and the FileId of a stat result; and
+// when to walk the tree for a FileId (./_walks.ts). Each engine's tree
+// (./_confine.ts, ./native/_tree.ts) extends this with how it reaches
+// objects and how it walks.
 import { VfsError } from "../errors.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex } from "./_id_index.ts";
+import { WalkPolicy, type WalkSteps } from "./_walks.ts";
 
-/** The export's identity bookkeeping, shared by both engines' trees. */
-export class TreeIds {
+/**
+ * The export's identity bookkeeping, shared by both engines' trees, and
+ * their walks for FileIds (`F`: what a tree's walk finds).
+ */
+export abstract class TreeIds<F> {
   /** The root directory's id. */
   readonly root: FileId;
   /** The export's host device: objects on other devices are not served. */
@@ -24,6 +29,8 @@ export class TreeIds {
    * instead of walking at once.
    */
   deferWalks = false;
+  /** Whether a walk could find an id, and what walks did. */
+  protected readonly walks: WalkPolicy;
 
   constructor(
     rootSt: Deno.FileInfo,
@@ -34,6 +41,47 @@ export class TreeIds {
     this.index = index;
     this.hidden = hidden;
     this.root = index.idFor(rootSt.ino!, rootSt.birthtime?.getTime() ?? 0);
+    this.walks = new WalkPolicy(index);
+  }
+
+  /** A call renamed the directory `id` (see WalkPolicy.moved). */
+  moved(id: FileId): void {
+    this.walks.moved(id);
+  }
+
+  /**
+   * The tree's walk for `id` (undefined: every object), breadth-first from
+   * the root, recording what it passes, then the directories `more` gives.
+   */
+  protected abstract steps(
+    id: FileId | undefined,
+    count: { seen: number },
+    more: () => FileId | undefined,
+  ): WalkSteps<F>;
+
+  /** Whether `id` is at its recorded place. */
+  protected abstract atRecord(id: FileId): boolean;
+
+  /**
+   * Walks the tree for `id` (an object moved behind the server's back, or
+   * a FileId the journal lost), when worth it (see ./_walks.ts).
+   */
+  protected scan(id: FileId): F | undefined {
+    return this.walks.scan(
+      id,
+      this.deferWalks,
+      (count, more) => this.steps(id, count, more),
+    );
+  }
+
+  /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
+  sweep(id: FileId): Promise<void> {
+    return this.walks.sweep(
+      id,
+      (count, more) => this.steps(undefined, count, more),
+      () => this.closed,
+      (w) => this.atRecord(w),
+    );
   }
 
   idOf(st: Deno.FileInfo): FileId {

@@ -12,8 +12,9 @@
 // - An id with no record (never seen, or made up: handles carry no secret)
 //   is not walked for while the last sweep is trusted: anything the sweep
 //   passed is recorded, and an object that appeared since was either made
-//   by this LocalFs (recorded when made) or by the host, and then no client
-//   can hold its handle before a lookup records it. A sweep is trusted for
+//   by this LocalFs, or another of this process on the same journal
+//   (recorded when made: they share one IdIndex), or by the host, and then
+//   no client can hold its handle before a lookup records it. A sweep is trusted for
 //   SWEEP_TRUST_MS, or 50 times as long as it worked (so walks for unknown
 //   ids take at most about 2% of the server's time), at most MAX_TRUST_MS.
 //   A flood of made-up handles thus costs one walk per trust period, not
@@ -33,13 +34,22 @@
 // that changes something could not safely run twice) still walk at once,
 // synchronously, up to scanLimit entries, under the same rules.
 //
+// A directory a call renames while a sweep runs may leave a part of the
+// tree the sweep has not read for a part it has: the sweep walks every
+// directory renamed meanwhile again before it ends (more than MISSES of
+// them, and it is not trusted at all).
+//
 // Left to host races: an object the host moves into the export from
 // outside, or across a walk while it runs, with a client holding a handle
 // that no record names (the journal lost it), answers ESTALE until the
-// trust ends.
+// trust ends; so does one that another process serving the same tree made
+// and handed out.
 import { BoundedMap } from "../../collections/_bounded_map.ts";
 import type { FileId } from "../types.ts";
 import type { IdIndex, IdRecord } from "./_id_index.ts";
+
+// Times here are the monotonic clock's (performance.now): a wall clock set
+// back would otherwise stretch every trust by as much.
 
 /** How long a sweep (or a walk's miss) is trusted, at least. */
 export const SWEEP_TRUST_MS = 5000;
@@ -79,6 +89,32 @@ export class WalkNeeded extends Error {
  * and returns what it looked for when it found it.
  */
 export type WalkSteps<T> = Generator<void, T | undefined, void>;
+
+/**
+ * How a tree makes its walk: `count` counts the entries passed, and `more`
+ * gives directories to walk once the queue from the root is done.
+ */
+export type WalkMaker<T> = (
+  count: { seen: number },
+  more: () => FileId | undefined,
+) => WalkSteps<T>;
+
+/**
+ * The directory at `q` in a walk's queue; past its end, the next one
+ * `more` gives (added to the queue), or undefined when the walk is done.
+ */
+export function queued(
+  queue: FileId[],
+  q: number,
+  more: () => FileId | undefined,
+): FileId | undefined {
+  if (q < queue.length) return queue[q];
+  const m = more();
+  if (m !== undefined) queue.push(m);
+  return m;
+}
+
+const nothingMore = (): undefined => undefined;
 
 /** Entries a walk passes between two of its steps. */
 export const STEP = 256;
@@ -154,6 +190,10 @@ export class WalkPolicy {
   /** The sweep running now, and the ids waiting for it. */
   #sweeping: Promise<void> | undefined;
   readonly #wanted = new Set<FileId>();
+  /** Directories renamed while the sweep runs, not yet walked again. */
+  readonly #moved = new Set<FileId>();
+  /** More were renamed than #moved keeps: the sweep proves nothing. */
+  #movedTooMany = false;
 
   constructor(index: IdIndex) {
     this.#index = index;
@@ -161,7 +201,7 @@ export class WalkPolicy {
 
   /** Whether walking the tree for `id` could find it (see the rules above). */
   #worthWalking(id: FileId): boolean {
-    const now = Date.now();
+    const now = performance.now();
     const rec = this.#index.records.get(id);
     if (
       rec === undefined && !this.#index.homeless(id) &&
@@ -180,12 +220,12 @@ export class WalkPolicy {
   scan<T>(
     id: FileId,
     defer: boolean,
-    steps: (count: { seen: number }) => WalkSteps<T>,
+    steps: WalkMaker<T>,
   ): T | undefined {
     if (!this.#worthWalking(id)) return undefined;
     if (defer) throw new WalkNeeded(id);
     const count = { seen: 0 };
-    const { found, ms } = walkNow(steps(count));
+    const { found, ms } = walkNow(steps(count, nothingMore));
     if (found !== undefined) {
       this.#count(count.seen);
       this.#misses.delete(id);
@@ -204,25 +244,52 @@ export class WalkPolicy {
    */
   sweep(
     id: FileId,
-    steps: (count: { seen: number }) => WalkSteps<unknown>,
+    steps: WalkMaker<unknown>,
     stopped: () => boolean,
     present: (id: FileId) => boolean,
   ): Promise<void> {
     if (this.#sweeping === undefined) {
       if (stopped()) return Promise.resolve(); // Closed before it began.
       const count = { seen: 0 };
-      this.#sweeping = walkYielding(steps(count), stopped).then((ms) => {
+      const more = () => this.#nextMoved();
+      this.#sweeping = walkYielding(steps(count, more), stopped).then((ms) => {
         if (stopped()) return; // Closed: the tree is not to be touched.
+        if (this.#movedTooMany) {
+          // Parts of the tree may be unread: the calls waiting walk again.
+          this.#count(count.seen);
+          return;
+        }
         this.#swept(count.seen, ms);
         for (const w of this.#wanted) if (!present(w)) this.#missed(w);
       }).finally(() => {
         this.#wanted.clear();
+        this.#moved.clear();
+        this.#movedTooMany = false;
         this.#sweeping = undefined;
       });
     }
     // Read when the sweep ends, never during its first, synchronous slice.
     if (this.#wanted.size < MISSES) this.#wanted.add(id);
     return this.#sweeping;
+  }
+
+  /**
+   * The directory `id` was renamed: a sweep running walks it again before
+   * it ends, since it may have moved from a part the sweep had not read yet
+   * to one it had.
+   */
+  moved(id: FileId): void {
+    if (this.#sweeping === undefined) return;
+    if (this.#moved.size < MISSES) this.#moved.add(id);
+    else this.#movedTooMany = true;
+  }
+
+  #nextMoved(): FileId | undefined {
+    for (const id of this.#moved) {
+      this.#moved.delete(id);
+      return id;
+    }
+    return undefined;
   }
 
   #count(entries: number): void {
@@ -233,7 +300,7 @@ export class WalkPolicy {
   /** A walk ran to its end (or to scanLimit) in `ms` of work. */
   #swept(entries: number, ms: number): void {
     this.#count(entries);
-    this.#sweptAt = Date.now();
+    this.#sweptAt = performance.now();
     this.#trust = Math.min(
       MAX_TRUST_MS,
       Math.max(SWEEP_TRUST_MS, ms * TRUST_FACTOR),
@@ -242,7 +309,7 @@ export class WalkPolicy {
 
   #missed(id: FileId): void {
     this.#misses.set(id, {
-      at: Date.now(),
+      at: performance.now(),
       rec: this.#index.records.get(id),
     });
   }

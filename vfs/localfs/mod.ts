@@ -396,7 +396,8 @@ export class LocalFs implements FileSystem {
     dirId: FileId,
     name: string,
   ): Promise<Attributes | undefined> {
-    return this.#engine.names.find(cred, dirId, name);
+    const { tree, names } = this.#engine;
+    return afterWalks(tree, () => names.find(cred, dirId, name));
   }
 
   /** Reads up to `length` bytes at `offset` with one positional read. */

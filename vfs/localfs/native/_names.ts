@@ -153,7 +153,7 @@ export class NativeNames {
     if (r === -EEXIST && flags !== 0 && !last) return false;
     check(r, toName);
     renamed(
-      this.#tree.index,
+      this.#tree,
       this.effects,
       { dirId: fromDirId, src, id },
       { dirId: toDirId, name: toName, target, targetId },

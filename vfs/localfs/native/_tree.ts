@@ -34,7 +34,7 @@ import {
   RESOLVE_CONFINED,
 } from "../_libc.ts";
 import { TreeIds } from "../_tree_ids.ts";
-import { STEP, WalkPolicy, type WalkSteps } from "../_walks.ts";
+import { queued, STEP, type WalkSteps } from "../_walks.ts";
 
 /** How long a cached descriptor is trusted without looking at its name again. */
 export const REVALIDATE_MS = 1000;
@@ -65,7 +65,7 @@ interface CachedDir {
 }
 
 /** The root descriptor, the directory descriptor cache and the lookups through them. */
-export class NativeTree extends TreeIds {
+export class NativeTree extends TreeIds<Found> {
   readonly lib: Libc;
   readonly rootFd: number;
   readonly #dirs = new BoundedMap<FileId, CachedDir>(DIR_CACHE, {
@@ -73,8 +73,6 @@ export class NativeTree extends TreeIds {
   });
   readonly #retired: number[] = [];
   readonly #scanLimit: number;
-  /** Whether a walk could find an id, and what walks did. */
-  readonly #walks: WalkPolicy;
 
   constructor(
     lib: Libc,
@@ -88,7 +86,6 @@ export class NativeTree extends TreeIds {
     this.lib = lib;
     this.rootFd = rootFd;
     this.#scanLimit = scanLimit;
-    this.#walks = new WalkPolicy(index);
   }
 
   /** `st` of the directory `id` at its own descriptor. */
@@ -121,7 +118,7 @@ export class NativeTree extends TreeIds {
       }
       this.#retire(id);
     }
-    const found = this.#recorded(id) ?? this.#scan(id);
+    const found = this.#recorded(id) ?? this.scan(id);
     if (found === undefined) {
       throw new VfsError("ESTALE", `Stale file id: ${id}`);
     }
@@ -268,27 +265,19 @@ export class NativeTree extends TreeIds {
   }
 
   /**
-   * Walks the tree breadth-first from the root through descriptors (never
-   * through symlinks or mount points) to find an object moved behind the
-   * server's back (or a FileId the journal lost); see ../_walks.ts for when
-   * it is worth it.
+   * The walk (see TreeIds.steps), through descriptors, never through
+   * symlinks or mount points. A descriptor is used only within the step
+   * that got it.
    */
-  #scan(id: FileId): Found | undefined {
-    return this.#walks.scan(
-      id,
-      this.deferWalks,
-      (count) => this.#steps(id, count),
-    );
-  }
-
-  /**
-   * The walk for `id` (undefined: every object), recording what it passes.
-   * A descriptor is used only within the step that got it.
-   */
-  *#steps(id: FileId | undefined, count: { seen: number }): WalkSteps<Found> {
+  protected override *steps(
+    id: FileId | undefined,
+    count: { seen: number },
+    more: () => FileId | undefined,
+  ): WalkSteps<Found> {
     const queue: FileId[] = [this.root];
-    for (let q = 0; q < queue.length && count.seen < this.#scanLimit; q++) {
-      const dirId = queue[q];
+    for (let q = 0; count.seen < this.#scanLimit; q++) {
+      const dirId = queued(queue, q, more);
+      if (dirId === undefined) break;
       let fd = this.dirFd(dirId);
       if (fd === undefined) continue;
       const names = this.lib.readdir(fd);
@@ -312,14 +301,8 @@ export class NativeTree extends TreeIds {
     return undefined;
   }
 
-  /** Walks the whole tree for `id`, yielding to the event loop (see WalkPolicy.sweep). */
-  sweep(id: FileId): Promise<void> {
-    return this.#walks.sweep(
-      id,
-      (count) => this.#steps(undefined, count),
-      () => this.closed,
-      (w) => this.#recorded(w) !== undefined,
-    );
+  protected override atRecord(id: FileId): boolean {
+    return this.#recorded(id) !== undefined;
   }
 
   /** Closes every descriptor. */
