@@ -131,10 +131,11 @@ class Traced {
     const from = (await Deno.stat(this.#trace)).size;
     await request();
     // strace writes a line when the write returns: the client may have
-    // read the reply first. Wait for the line, at most 5 s.
+    // read the reply first. Wait for the line, at most 20 s (a loaded
+    // machine has taken more than 5).
     let seen: Event[] = [];
     let lines: string[] = [];
-    for (let i = 0; i < 250; i++) {
+    for (let i = 0; i < 1000; i++) {
       lines = await this.#linesFrom(from);
       seen = events(lines);
       if (seen.some((e) => e.kind === "reply")) break;
