@@ -159,11 +159,13 @@ Deno.test("nfs transfer: without READDIRPLUS the listing falls back to READDIR",
 
 Deno.test("nfs transfer: reads and writes keep several calls in flight", async () => {
   const fs = new SlowUnstableFs();
-  fs.delayMs = 1;
+  // 8 calls of 1 MiB each way, each held 5 ms by the file system: room for
+  // 4 to overlap even when a loaded machine sends them slowly.
+  fs.delayMs = 5;
   const s = serve({ fs });
   const nfs = await client(s, { window: 8 });
   try {
-    const data = randomBytes(4 * MiB);
+    const data = randomBytes(8 * MiB);
     await nfs.writeFile("/f", data);
     assert.ok(fs.maxActive >= 4, `writes overlapped ${fs.maxActive} deep`);
     fs.maxActive = 0;
