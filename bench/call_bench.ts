@@ -8,9 +8,12 @@
 //   deno run --allow-read --allow-env bench/call_bench.ts [--count N] [--rounds R]
 //
 // Each round: CREATE UNCHECKED of N new names, LOOKUP of each, LOOKUP of N
-// names that do not exist, GETATTR of each file, REMOVE of each, then
-// CREATE GUARDED of N new names and their REMOVE, in one directory of N
-// entries at most.
+// names that do not exist, GETATTR and ACCESS of each file, REMOVE of
+// each, then CREATE GUARDED of N new names and their REMOVE, in one
+// directory of N entries at most; then N random 4 KiB READs, UNSTABLE
+// WRITEs and FILE_SYNC WRITEs within a 1 MiB file, and READDIRPLUS of a
+// directory of `--entries` files from start to end (µs per entry, with
+// libnfs's dircount 8 KiB and maxcount 32 KiB).
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import * as P from "../proto/nfs3.ts";
@@ -28,10 +31,12 @@ const { values } = parseArgs({
   options: {
     count: { type: "string", default: "20000" },
     rounds: { type: "string", default: "5" },
+    entries: { type: "string", default: "10000" },
   },
 });
 const count = Number(values.count);
 const rounds = Number(values.rounds);
+const entries = Number(values.entries);
 
 const exports = new ExportTable([{
   path: "/",
@@ -134,10 +139,116 @@ const steps: Step[] = [
       await run(nfs, Nfs3Proc.GETATTR, (w) =>
         P.encodeFhArgs(w, { object: handles[i] })),
     )],
+  ["ACCESS", async (i) =>
+    status(
+      await run(nfs, Nfs3Proc.ACCESS, (w) =>
+        P.encodeAccessArgs(w, { object: handles[i], access: 0x3f })),
+    )],
   ["REMOVE", removing("f")],
   ["CREATE GUARDED", creating(P.CreateMode.GUARDED, "g")],
   ["REMOVE (guarded's)", removing("g")],
 ];
+
+// The data file, 1 MiB, and the directory READDIRPLUS lists.
+const made = async (
+  dir: Uint8Array,
+  name: string,
+  mode = P.CreateMode.UNCHECKED,
+) => {
+  const b = await run(
+    nfs,
+    Nfs3Proc.CREATE,
+    (w) => P.encodeCreateArgs(w, { dir, name, mode, attrs: { mode: 0o644 } }),
+  );
+  return P.decodeCreateRes(new XdrReader(b)).object!.slice();
+};
+const file = await made(root, "data");
+const block = new Uint8Array(4096).fill(7);
+for (let off = 0; off < 1 << 20; off += 4096) {
+  await run(nfs, Nfs3Proc.WRITE, (w) =>
+    P.encodeWriteArgs(w, {
+      file,
+      offset: off,
+      count: 4096,
+      stable: P.StableHow.UNSTABLE,
+      data: block,
+    }));
+}
+const mk = P.decodeCreateRes(
+  new XdrReader(
+    await run(
+      nfs,
+      Nfs3Proc.MKDIR,
+      (w) =>
+        P.encodeMkdirArgs(w, {
+          dir: root,
+          name: "big",
+          attrs: { mode: 0o755 },
+        }),
+    ),
+  ),
+);
+const big = mk.object!.slice();
+for (let i = 0; i < entries; i++) await made(big, `entry-${i}`);
+// The same random offsets every round: 4 KiB aligned within the file.
+const offsets = Array.from(
+  { length: count },
+  (_, i) => ((i * 2654435761) % 256) * 4096,
+);
+const writing = (stable: number) => async (i: number) =>
+  status(
+    await run(nfs, Nfs3Proc.WRITE, (w) =>
+      P.encodeWriteArgs(w, {
+        file,
+        offset: offsets[i],
+        count: 4096,
+        stable,
+        data: block,
+      })),
+  );
+steps.push(
+  ["READ 4 KiB", async (i) =>
+    status(
+      await run(nfs, Nfs3Proc.READ, (w) =>
+        P.encodeReadArgs(w, { file, offset: offsets[i], count: 4096 })),
+    )],
+  ["WRITE 4 KiB UNSTABLE", writing(P.StableHow.UNSTABLE)],
+  ["WRITE 4 KiB FILE_SYNC", writing(P.StableHow.FILE_SYNC)],
+);
+/**
+ * Lists `big` from start to end; the entries seen. The CPU time of the
+ * server's calls alone (not the client's decoding of the replies) is
+ * added to `cpu.us`.
+ */
+async function listAll(cpu: { us: number }): Promise<number> {
+  let cookie = 0n;
+  let cookieverf = new Uint8Array(8);
+  let seen = 0;
+  for (let pages = 0; pages < 1_000_000; pages++) {
+    const c0 = cpuUsage();
+    const b = await run(
+      nfs,
+      Nfs3Proc.READDIRPLUS,
+      (w) =>
+        P.encodeReaddirplusArgs(w, {
+          dir: big,
+          cookie,
+          cookieverf,
+          dircount: 8192,
+          maxcount: 32768,
+        }),
+    );
+    const c = cpuUsage(c0);
+    cpu.us += c.user + c.system;
+    const r = P.decodeReaddirplusRes(new XdrReader(b));
+    if (r.status !== 0) throw new Error(`READDIRPLUS: status ${r.status}`);
+    seen += r.entries!.length;
+    if (r.eof) return seen;
+    cookie = r.entries!.at(-1)!.cookie;
+    cookieverf = r.cookieverf!.slice();
+  }
+  throw new Error("READDIRPLUS: no end");
+}
 const want: Record<string, number> = { "LOOKUP absent": P.Nfs3Status.NOENT };
 // CPU time (user + system, every thread of the process: the garbage
 // collector's too) rather than the clock, so that time spent descheduled on
@@ -154,6 +265,13 @@ for (let round = 0; round < rounds; round++) {
     const us = (c.user + c.system) / count;
     best.set(name, Math.min(best.get(name) ?? Infinity, us));
   }
+  // READDIRPLUS per entry: whole listings, at least `count` entries.
+  const cpu = { us: 0 };
+  let seen = 0;
+  while (seen < count) seen += await listAll(cpu);
+  const us = cpu.us / seen;
+  const name = "READDIRPLUS per entry";
+  best.set(name, Math.min(best.get(name) ?? Infinity, us));
 }
 console.log(
   JSON.stringify(
