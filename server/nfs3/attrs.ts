@@ -76,12 +76,17 @@ export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
     decode: decodeAccessArgs,
     encode: encodeAccessRes,
     fh: (a) => a.object,
-    run: async (a, t, nfs) => {
+    // Thens, not an async function: see Nfs3Context.attrs.
+    run: (a, t, nfs) => {
       // macOS rejects ACCESS errors without attributes, so fetch them first.
-      const attrs = t.pre = await nfs.attrs(t);
-      let access = await t.fs.access(t.cred, t.id, a.access & 0x3f);
-      if (t.exp.readOnly) access &= ~CHANGE_BITS;
-      return { status: 0, attrs, access };
+      const pre = t.pre = nfs.attrs(t);
+      return pre.then((attrs) =>
+        t.fs.access(t.cred, t.id, a.access & 0x3f).then((access) => ({
+          status: 0,
+          attrs,
+          access: t.exp.readOnly ? access & ~CHANGE_BITS : access,
+        }))
+      );
     },
     fail: async (status, t) => ({ status, attrs: await t.pre }),
   }),
