@@ -43,6 +43,9 @@ function getattrOk(a: Attributes): GetattrRes {
 export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.GETATTR]: nfs3Procedure({
     name: "GETATTR",
+    // Run keeps nothing of the arguments (a handle it resolves, numbers):
+    // the call's record may serve a later call once this one is answered.
+    borrowsArgs: true,
     decode: decodeFhArgs,
     encode: encodeGetattrRes,
     fh: (a) => a.object,
@@ -73,6 +76,9 @@ export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.ACCESS]: nfs3Procedure({
     name: "ACCESS",
+    // Run keeps nothing of the arguments (a handle it resolves, numbers):
+    // the call's record may serve a later call once this one is answered.
+    borrowsArgs: true,
     decode: decodeAccessArgs,
     encode: encodeAccessRes,
     fh: (a) => a.object,

@@ -52,6 +52,9 @@ function ignore(): void {}
 export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.READ]: nfs3Procedure({
     name: "READ",
+    // Run keeps nothing of the arguments (a handle it resolves, numbers):
+    // the call's record may serve a later call once this one is answered.
+    borrowsArgs: true,
     decode: decodeReadArgs,
     encode: encodeReadRes,
     fh: (a) => a.file,
@@ -125,6 +128,9 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.COMMIT]: nfs3Procedure({
     name: "COMMIT",
+    // Run keeps nothing of the arguments (a handle it resolves, numbers):
+    // the call's record may serve a later call once this one is answered.
+    borrowsArgs: true,
     decode: decodeCommitArgs,
     encode: encodeCommitRes,
     fh: (a) => a.file,

@@ -213,6 +213,9 @@ async function failed(
 export const readdirProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.READDIR]: nfs3Procedure({
     name: "READDIR",
+    // Run keeps nothing of the arguments (a handle it resolves, numbers):
+    // the call's record may serve a later call once this one is answered.
+    borrowsArgs: true,
     decode: decodeReaddirArgs,
     encode: encodeReaddirRes,
     fh: (a) => a.dir,
@@ -225,6 +228,9 @@ export const readdirProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.READDIRPLUS]: nfs3Procedure({
     name: "READDIRPLUS",
+    // Run keeps nothing of the arguments (a handle it resolves, numbers):
+    // the call's record may serve a later call once this one is answered.
+    borrowsArgs: true,
     decode: decodeReaddirplusArgs,
     encode: encodeReaddirplusRes,
     fh: (a) => a.dir,
