@@ -52,9 +52,7 @@ function ignore(): void {}
 export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.READ]: nfs3Procedure({
     name: "READ",
-    // Run keeps nothing of the arguments (a handle it resolves, numbers):
-    // the call's record may serve a later call once this one is answered.
-    borrowsArgs: true,
+    borrowsArgs: true, // a handle it resolves and numbers: none kept
     decode: decodeReadArgs,
     encode: encodeReadRes,
     fh: (a) => a.file,
@@ -128,9 +126,7 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.COMMIT]: nfs3Procedure({
     name: "COMMIT",
-    // Run keeps nothing of the arguments (a handle it resolves, numbers):
-    // the call's record may serve a later call once this one is answered.
-    borrowsArgs: true,
+    borrowsArgs: true, // a handle it resolves and numbers: none kept
     decode: decodeCommitArgs,
     encode: encodeCommitRes,
     fh: (a) => a.file,

@@ -213,9 +213,7 @@ async function failed(
 export const readdirProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.READDIR]: nfs3Procedure({
     name: "READDIR",
-    // Run keeps nothing of the arguments (a handle it resolves, numbers):
-    // the call's record may serve a later call once this one is answered.
-    borrowsArgs: true,
+    borrowsArgs: true, // a handle, a cookie and its verifier: none kept
     decode: decodeReaddirArgs,
     encode: encodeReaddirRes,
     fh: (a) => a.dir,
@@ -228,9 +226,7 @@ export const readdirProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.READDIRPLUS]: nfs3Procedure({
     name: "READDIRPLUS",
-    // Run keeps nothing of the arguments (a handle it resolves, numbers):
-    // the call's record may serve a later call once this one is answered.
-    borrowsArgs: true,
+    borrowsArgs: true, // a handle, a cookie and its verifier: none kept
     decode: decodeReaddirplusArgs,
     encode: encodeReaddirplusRes,
     fh: (a) => a.dir,
