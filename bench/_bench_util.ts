@@ -2,6 +2,9 @@
 // cache folder, finding a free port, waiting for a listener, running a tool
 // that prints one JSON line.
 
+import { decodeReaddirplusRes, encodeReaddirplusArgs } from "../proto/nfs3.ts";
+import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
+
 /** The cache folder for built tools (outside the repository). */
 export const cacheDir: string = `${
   Deno.env.get("NETFS_CACHE") ??
@@ -37,6 +40,40 @@ export async function buildTool(
 }
 
 export { freePort, waitForPort } from "../tests/_net.ts";
+
+/**
+ * Lists directory `dir` whole with NFSv3 READDIRPLUS in libnfs's pages
+ * (dircount and maxcount 8 KiB, about 54 entries a call); the entries
+ * seen. `call` makes one READDIRPLUS call with the arguments it is given
+ * and answers the reply's results.
+ */
+export async function readdirplusAll(
+  dir: Uint8Array,
+  call: (args: (w: XdrWriter) => void) => Promise<XdrReader>,
+): Promise<number> {
+  let cookie = 0n;
+  let cookieverf = new Uint8Array(8);
+  let seen = 0;
+  for (let pages = 0; pages < 1_000_000; pages++) {
+    const r = decodeReaddirplusRes(
+      await call((w) =>
+        encodeReaddirplusArgs(w, {
+          dir,
+          cookie,
+          cookieverf,
+          dircount: 8192,
+          maxcount: 8192,
+        })
+      ),
+    );
+    if (r.status !== 0) throw new Error(`READDIRPLUS: status ${r.status}`);
+    seen += r.entries!.length;
+    if (r.eof) return seen;
+    cookie = r.entries!.at(-1)!.cookie;
+    cookieverf = r.cookieverf!.slice();
+  }
+  throw new Error("READDIRPLUS: no end");
+}
 
 /** Runs `tool` and parses the JSON line it prints. */
 export async function runJson(

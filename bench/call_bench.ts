@@ -26,6 +26,7 @@ import { ExportTable } from "../server/exports.ts";
 import { mountProgram } from "../server/mount.ts";
 import { nfs3Program } from "../server/nfs3/program.ts";
 import { MemFs } from "../vfs/memfs.ts";
+import { readdirplusAll } from "./_bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -225,34 +226,14 @@ steps.push(
  * server's calls alone (not the client's decoding of the replies) is
  * added to `cpu.us`.
  */
-async function listAll(cpu: { us: number }): Promise<number> {
-  let cookie = 0n;
-  let cookieverf = new Uint8Array(8);
-  let seen = 0;
-  for (let pages = 0; pages < 1_000_000; pages++) {
+function listAll(cpu: { us: number }): Promise<number> {
+  return readdirplusAll(big, async (args) => {
     const c0 = cpuUsage();
-    const b = await run(
-      nfs,
-      Nfs3Proc.READDIRPLUS,
-      (w) =>
-        P.encodeReaddirplusArgs(w, {
-          dir: big,
-          cookie,
-          cookieverf,
-          dircount: 8192,
-          maxcount: 8192,
-        }),
-    );
+    const b = await run(nfs, Nfs3Proc.READDIRPLUS, args);
     const c = cpuUsage(c0);
     cpu.us += c.user + c.system;
-    const r = P.decodeReaddirplusRes(new XdrReader(b));
-    if (r.status !== 0) throw new Error(`READDIRPLUS: status ${r.status}`);
-    seen += r.entries!.length;
-    if (r.eof) return seen;
-    cookie = r.entries!.at(-1)!.cookie;
-    cookieverf = r.cookieverf!.slice();
-  }
-  throw new Error("READDIRPLUS: no end");
+    return new XdrReader(b);
+  });
 }
 const want: Record<string, number> = { "LOOKUP absent": P.Nfs3Status.NOENT };
 // CPU time (user + system, every thread of the process: the garbage

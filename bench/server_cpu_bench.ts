@@ -17,6 +17,7 @@ import * as P from "../proto/nfs3.ts";
 import { Nfs3Proc, NFS_PROGRAM } from "../proto/nfs3.ts";
 import { RpcClient } from "../rpc/client.ts";
 import type { XdrWriter } from "../rpc/xdr.ts";
+import { readdirplusAll } from "./_bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -156,8 +157,16 @@ async function client(port: number): Promise<void> {
     [Nfs3Proc.ACCESS]: (w) =>
       P.encodeAccessArgs(w, { object: file, access: 0x3f }),
   };
-  for (let i = 0; i < 256; i++) {
-    await call(Nfs3Proc.WRITE, (w) => args[Nfs3Proc.WRITE](w, i * 4096));
+  // The file's 1 MiB, so that every READ finds 4 KiB.
+  for (let at = 0; at < 1 << 20; at += 4096) {
+    await call(Nfs3Proc.WRITE, (w) =>
+      P.encodeWriteArgs(w, {
+        file,
+        offset: at,
+        count: 4096,
+        stable: P.StableHow.UNSTABLE,
+        data: block,
+      }));
   }
   let big: Uint8Array | undefined;
   if (steps.some((s) => s.proc === "list")) {
@@ -175,34 +184,11 @@ async function client(port: number): Promise<void> {
     for (let i = 0; i < ENTRIES; i++) await create(big, `entry-${i}`);
   }
   /** Lists `big` whole; the entries. */
-  const list = async (): Promise<number> => {
-    let cookie = 0n;
-    let cookieverf = new Uint8Array(8);
-    let seen = 0;
-    for (let pages = 0; pages < 100_000; pages++) {
-      const r = P.decodeReaddirplusRes(
-        await c.call(
-          NFS_PROGRAM,
-          3,
-          Nfs3Proc.READDIRPLUS,
-          (w) =>
-            P.encodeReaddirplusArgs(w, {
-              dir: big!,
-              cookie,
-              cookieverf,
-              dircount: 8192,
-              maxcount: 8192,
-            }),
-        ),
-      );
-      if (r.status !== 0) throw new Error(`READDIRPLUS: status ${r.status}`);
-      seen += r.entries!.length;
-      if (r.eof) return seen;
-      cookie = r.entries!.at(-1)!.cookie;
-      cookieverf = r.cookieverf!.slice();
-    }
-    throw new Error("READDIRPLUS: no end");
-  };
+  const list = () =>
+    readdirplusAll(
+      big!,
+      (args) => c.call(NFS_PROGRAM, 3, Nfs3Proc.READDIRPLUS, args),
+    );
   const input = Deno.stdin.readable.pipeThrough(new TextDecoderStream())
     .getReader();
   const out = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(s));
@@ -220,7 +206,12 @@ async function client(port: number): Promise<void> {
           Array.from({ length: step.depth }, async () => {
             while (next < count) {
               const i = next++;
-              await call(proc, (w) => args[proc](w, i));
+              const r = await call(proc, (w) => args[proc](w, i));
+              if (proc === Nfs3Proc.READ) {
+                P.decodePostOpAttr(r);
+                const n = r.u32();
+                if (n !== 4096) throw new Error(`READ: ${n} bytes`);
+              }
             }
           }),
         );

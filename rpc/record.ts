@@ -254,7 +254,9 @@ export class RecordPool {
  * read); a record larger than what is already buffered gets its own array
  * (from the {@link RecordPool} given, if any) and the rest of it is read
  * straight into that array, so a 1 MiB WRITE is not copied twice. Every
- * record handed out is the caller's to keep.
+ * record handed out is the caller's to keep, but for
+ * {@link RecordReader.tryNextView}'s, which are views of the staging
+ * buffer.
  *
  * @example Two pipelined records arriving in one read
  * ```ts
@@ -369,16 +371,7 @@ export class RecordReader {
    * without an `await` between them.
    */
   tryNext(): Uint8Array | undefined {
-    const have = this.#end - this.#start;
-    if (have < 4) return undefined;
-    const mark = this.#view.getUint32(this.#start);
-    const len = mark & MAX_FRAGMENT;
-    if (mark < LAST_FRAGMENT || len > this.#max || have - 4 < len) {
-      return undefined;
-    }
-    const from = this.#start + 4;
-    this.#start = from + len;
-    return this.#buf.slice(from, from + len);
+    return this.tryNextView()?.slice();
   }
 
   /**
