@@ -152,7 +152,7 @@ export interface Procedure<A = any, R = any> {
    * may reuse the call's storage for a later call (its record's buffer,
    * see `RecordPool`). NFSv3 WRITE is the case: its data goes to
    * `FileSystem.write`, which copies what it keeps; so are the NFSv3
-   * procedures whose arguments are a handle and numbers (GETATTR, READ …).
+   * procedures whose arguments are a handle, numbers and at most a name (GETATTR, LOOKUP, READ …).
    * Default false: the arguments are the procedure's to keep.
    */
   borrowsArgs?: boolean;
