@@ -1,8 +1,17 @@
 // Small helpers shared by the benchmarks: building a C load generator into a
 // cache folder, finding a free port, waiting for a listener, running a tool
-// that prints one JSON line.
+// that prints one JSON line, and a large directory made and listed over
+// NFSv3.
 
-import { decodeReaddirplusRes, encodeReaddirplusArgs } from "../proto/nfs3.ts";
+import {
+  CreateMode,
+  decodeCreateRes,
+  decodeReaddirplusRes,
+  encodeCreateArgs,
+  encodeMkdirArgs,
+  encodeReaddirplusArgs,
+  Nfs3Proc,
+} from "../proto/nfs3.ts";
 import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 
 /** The cache folder for built tools (outside the repository). */
@@ -40,6 +49,38 @@ export async function buildTool(
 }
 
 export { freePort, waitForPort } from "../tests/_net.ts";
+
+/**
+ * Makes directory "big" in `root` with `entries` empty files in it
+ * ("entry-0" …); its handle. `call` makes one NFSv3 call (procedure,
+ * arguments) and answers the whole reply's results, status first.
+ */
+export async function bigDirectory(
+  root: Uint8Array,
+  entries: number,
+  call: (proc: number, args: (w: XdrWriter) => void) => Promise<XdrReader>,
+): Promise<Uint8Array> {
+  const made = async (proc: number, args: (w: XdrWriter) => void) => {
+    const r = decodeCreateRes(await call(proc, args));
+    if (r.status !== 0) throw new Error(`Call ${proc}: status ${r.status}`);
+    return r.object!.slice();
+  };
+  const dir = await made(
+    Nfs3Proc.MKDIR,
+    (w) =>
+      encodeMkdirArgs(w, { dir: root, name: "big", attrs: { mode: 0o755 } }),
+  );
+  for (let i = 0; i < entries; i++) {
+    await made(Nfs3Proc.CREATE, (w) =>
+      encodeCreateArgs(w, {
+        dir,
+        name: `entry-${i}`,
+        mode: CreateMode.UNCHECKED,
+        attrs: { mode: 0o644 },
+      }));
+  }
+  return dir;
+}
 
 /**
  * Lists directory `dir` whole with NFSv3 READDIRPLUS in libnfs's pages

@@ -26,7 +26,7 @@ import { ExportTable } from "../server/exports.ts";
 import { mountProgram } from "../server/mount.ts";
 import { nfs3Program } from "../server/nfs3/program.ts";
 import { MemFs } from "../vfs/memfs.ts";
-import { readdirplusAll } from "./_bench_util.ts";
+import { bigDirectory, readdirplusAll } from "./_bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -180,22 +180,11 @@ for (let off = 0; off < 1 << 20; off += 4096) {
       data: block,
     }));
 }
-const mk = P.decodeCreateRes(
-  new XdrReader(
-    await run(
-      nfs,
-      Nfs3Proc.MKDIR,
-      (w) =>
-        P.encodeMkdirArgs(w, {
-          dir: root,
-          name: "big",
-          attrs: { mode: 0o755 },
-        }),
-    ),
-  ),
+const big = await bigDirectory(
+  root,
+  entries,
+  async (proc, args) => new XdrReader(await run(nfs, proc, args)),
 );
-const big = mk.object!.slice();
-for (let i = 0; i < entries; i++) await made(big, `entry-${i}`);
 // The same random offsets every round: 4 KiB aligned within the file.
 const offsets = Array.from(
   { length: count },

@@ -17,7 +17,7 @@ import * as P from "../proto/nfs3.ts";
 import { Nfs3Proc, NFS_PROGRAM } from "../proto/nfs3.ts";
 import { RpcClient } from "../rpc/client.ts";
 import type { XdrWriter } from "../rpc/xdr.ts";
-import { readdirplusAll } from "./_bench_util.ts";
+import { bigDirectory, readdirplusAll } from "./_bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -170,18 +170,11 @@ async function client(port: number): Promise<void> {
   }
   let big: Uint8Array | undefined;
   if (steps.some((s) => s.proc === "list")) {
-    const made = await call(
-      Nfs3Proc.MKDIR,
-      (w) =>
-        P.encodeMkdirArgs(w, {
-          dir: root,
-          name: "big",
-          attrs: { mode: 0o755 },
-        }),
+    big = await bigDirectory(
+      root,
+      ENTRIES,
+      (proc, args) => c.call(NFS_PROGRAM, 3, proc, args),
     );
-    made.bool();
-    big = made.opaque(64).slice();
-    for (let i = 0; i < ENTRIES; i++) await create(big, `entry-${i}`);
   }
   /** Lists `big` whole; the entries. */
   const list = () =>
