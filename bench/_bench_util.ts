@@ -1,6 +1,18 @@
 // Small helpers shared by the benchmarks: building a C load generator into a
 // cache folder, finding a free port, waiting for a listener, running a tool
-// that prints one JSON line.
+// that prints one JSON line, and a large directory made and listed over
+// NFSv3.
+
+import {
+  CreateMode,
+  decodeCreateRes,
+  decodeReaddirplusRes,
+  encodeCreateArgs,
+  encodeMkdirArgs,
+  encodeReaddirplusArgs,
+  Nfs3Proc,
+} from "../proto/nfs3.ts";
+import type { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 
 /** The cache folder for built tools (outside the repository). */
 export const cacheDir: string = `${
@@ -37,6 +49,72 @@ export async function buildTool(
 }
 
 export { freePort, waitForPort } from "../tests/_net.ts";
+
+/**
+ * Makes directory "big" in `root` with `entries` empty files in it
+ * ("entry-0" …); its handle. `call` makes one NFSv3 call (procedure,
+ * arguments) and answers the whole reply's results, status first.
+ */
+export async function bigDirectory(
+  root: Uint8Array,
+  entries: number,
+  call: (proc: number, args: (w: XdrWriter) => void) => Promise<XdrReader>,
+): Promise<Uint8Array> {
+  const made = async (proc: number, args: (w: XdrWriter) => void) => {
+    const r = decodeCreateRes(await call(proc, args));
+    if (r.status !== 0) throw new Error(`Call ${proc}: status ${r.status}`);
+    return r.object!.slice();
+  };
+  const dir = await made(
+    Nfs3Proc.MKDIR,
+    (w) =>
+      encodeMkdirArgs(w, { dir: root, name: "big", attrs: { mode: 0o755 } }),
+  );
+  for (let i = 0; i < entries; i++) {
+    await made(Nfs3Proc.CREATE, (w) =>
+      encodeCreateArgs(w, {
+        dir,
+        name: `entry-${i}`,
+        mode: CreateMode.UNCHECKED,
+        attrs: { mode: 0o644 },
+      }));
+  }
+  return dir;
+}
+
+/**
+ * Lists directory `dir` whole with NFSv3 READDIRPLUS in libnfs's pages
+ * (dircount and maxcount 8 KiB, about 54 entries a call); the entries
+ * seen. `call` makes one READDIRPLUS call with the arguments it is given
+ * and answers the reply's results.
+ */
+export async function readdirplusAll(
+  dir: Uint8Array,
+  call: (args: (w: XdrWriter) => void) => Promise<XdrReader>,
+): Promise<number> {
+  let cookie = 0n;
+  let cookieverf = new Uint8Array(8);
+  let seen = 0;
+  for (let pages = 0; pages < 1_000_000; pages++) {
+    const r = decodeReaddirplusRes(
+      await call((w) =>
+        encodeReaddirplusArgs(w, {
+          dir,
+          cookie,
+          cookieverf,
+          dircount: 8192,
+          maxcount: 8192,
+        })
+      ),
+    );
+    if (r.status !== 0) throw new Error(`READDIRPLUS: status ${r.status}`);
+    seen += r.entries!.length;
+    if (r.eof) return seen;
+    cookie = r.entries!.at(-1)!.cookie;
+    cookieverf = r.cookieverf!.slice();
+  }
+  throw new Error("READDIRPLUS: no end");
+}
 
 /** Runs `tool` and parses the JSON line it prints. */
 export async function runJson(

@@ -6,11 +6,15 @@
 // from the machine's network noise: CPU µs per call, the best of `--rounds`.
 //
 //   deno run --allow-read --allow-env bench/call_bench.ts [--count N] [--rounds R]
+//     [--entries E] [--only REGEXP]
 //
 // Each round: CREATE UNCHECKED of N new names, LOOKUP of each, LOOKUP of N
-// names that do not exist, GETATTR of each file, REMOVE of each, then
-// CREATE GUARDED of N new names and their REMOVE, in one directory of N
-// entries at most.
+// names that do not exist, GETATTR and ACCESS of each file, REMOVE of
+// each, then CREATE GUARDED of N new names and their REMOVE, in one
+// directory of N entries at most; then N random 4 KiB READs, UNSTABLE
+// WRITEs and FILE_SYNC WRITEs within a 1 MiB file, and READDIRPLUS of a
+// directory of `--entries` files from start to end (µs per entry, with
+// libnfs's dircount and maxcount, 8 KiB: about 54 entries a call).
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import * as P from "../proto/nfs3.ts";
@@ -22,16 +26,23 @@ import { ExportTable } from "../server/exports.ts";
 import { mountProgram } from "../server/mount.ts";
 import { nfs3Program } from "../server/nfs3/program.ts";
 import { MemFs } from "../vfs/memfs.ts";
+import { bigDirectory, readdirplusAll } from "./_bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     count: { type: "string", default: "20000" },
     rounds: { type: "string", default: "5" },
+    entries: { type: "string", default: "10000" },
+    // A regular expression: only the steps it matches run (for profiling
+    // one; GETATTR, ACCESS and REMOVE need CREATE UNCHECKED's files).
+    only: { type: "string", default: "" },
   },
 });
 const count = Number(values.count);
 const rounds = Number(values.rounds);
+const entries = Number(values.entries);
+const only = new RegExp(values.only);
 
 const exports = new ExportTable([{
   path: "/",
@@ -134,10 +145,85 @@ const steps: Step[] = [
       await run(nfs, Nfs3Proc.GETATTR, (w) =>
         P.encodeFhArgs(w, { object: handles[i] })),
     )],
+  ["ACCESS", async (i) =>
+    status(
+      await run(nfs, Nfs3Proc.ACCESS, (w) =>
+        P.encodeAccessArgs(w, { object: handles[i], access: 0x3f })),
+    )],
   ["REMOVE", removing("f")],
   ["CREATE GUARDED", creating(P.CreateMode.GUARDED, "g")],
   ["REMOVE (guarded's)", removing("g")],
 ];
+
+// The data file, 1 MiB, and the directory READDIRPLUS lists.
+const made = async (
+  dir: Uint8Array,
+  name: string,
+  mode = P.CreateMode.UNCHECKED,
+) => {
+  const b = await run(
+    nfs,
+    Nfs3Proc.CREATE,
+    (w) => P.encodeCreateArgs(w, { dir, name, mode, attrs: { mode: 0o644 } }),
+  );
+  return P.decodeCreateRes(new XdrReader(b)).object!.slice();
+};
+const file = await made(root, "data");
+const block = new Uint8Array(4096).fill(7);
+for (let off = 0; off < 1 << 20; off += 4096) {
+  await run(nfs, Nfs3Proc.WRITE, (w) =>
+    P.encodeWriteArgs(w, {
+      file,
+      offset: off,
+      count: 4096,
+      stable: P.StableHow.UNSTABLE,
+      data: block,
+    }));
+}
+const big = await bigDirectory(
+  root,
+  entries,
+  async (proc, args) => new XdrReader(await run(nfs, proc, args)),
+);
+// The same random offsets every round: 4 KiB aligned within the file.
+const offsets = Array.from(
+  { length: count },
+  (_, i) => ((i * 2654435761) % 256) * 4096,
+);
+const writing = (stable: number) => async (i: number) =>
+  status(
+    await run(nfs, Nfs3Proc.WRITE, (w) =>
+      P.encodeWriteArgs(w, {
+        file,
+        offset: offsets[i],
+        count: 4096,
+        stable,
+        data: block,
+      })),
+  );
+steps.push(
+  ["READ 4 KiB", async (i) =>
+    status(
+      await run(nfs, Nfs3Proc.READ, (w) =>
+        P.encodeReadArgs(w, { file, offset: offsets[i], count: 4096 })),
+    )],
+  ["WRITE 4 KiB UNSTABLE", writing(P.StableHow.UNSTABLE)],
+  ["WRITE 4 KiB FILE_SYNC", writing(P.StableHow.FILE_SYNC)],
+);
+/**
+ * Lists `big` from start to end; the entries seen. The CPU time of the
+ * server's calls alone (not the client's decoding of the replies) is
+ * added to `cpu.us`.
+ */
+function listAll(cpu: { us: number }): Promise<number> {
+  return readdirplusAll(big, async (args) => {
+    const c0 = cpuUsage();
+    const b = await run(nfs, Nfs3Proc.READDIRPLUS, args);
+    const c = cpuUsage(c0);
+    cpu.us += c.user + c.system;
+    return new XdrReader(b);
+  });
+}
 const want: Record<string, number> = { "LOOKUP absent": P.Nfs3Status.NOENT };
 // CPU time (user + system, every thread of the process: the garbage
 // collector's too) rather than the clock, so that time spent descheduled on
@@ -145,6 +231,7 @@ const want: Record<string, number> = { "LOOKUP absent": P.Nfs3Status.NOENT };
 const best = new Map<string, number>();
 for (let round = 0; round < rounds; round++) {
   for (const [name, step] of steps) {
+    if (!only.test(name)) continue;
     const c0 = cpuUsage();
     for (let i = 0; i < count; i++) {
       const s = await step(i);
@@ -154,6 +241,14 @@ for (let round = 0; round < rounds; round++) {
     const us = (c.user + c.system) / count;
     best.set(name, Math.min(best.get(name) ?? Infinity, us));
   }
+  if (!only.test("READDIRPLUS per entry")) continue;
+  // READDIRPLUS per entry: whole listings, at least `count` entries.
+  const cpu = { us: 0 };
+  let seen = 0;
+  while (seen < count) seen += await listAll(cpu);
+  const us = cpu.us / seen;
+  const name = "READDIRPLUS per entry";
+  best.set(name, Math.min(best.get(name) ?? Infinity, us));
 }
 console.log(
   JSON.stringify(

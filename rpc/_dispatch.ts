@@ -64,8 +64,15 @@ export class Dispatcher {
     this.#log = parts.log;
   }
 
-  /** Runs the call in `rec`, a record of `c`, to its reply. */
-  dispatch(c: Connection, rec: Uint8Array): void {
+  /**
+   * Runs the call in `rec`, a record of `c`, to its reply. A `view` record
+   * is valid only in this turn (the receive buffer's bytes): it is copied
+   * first, into the record pool's storage when its procedure borrows its
+   * arguments (the storage goes back when the call ends, so a call
+   * allocates none), else into an array of its own.
+   */
+  dispatch(c: Connection, rec: Uint8Array, view = false): void {
+    if (view) rec = this.#own(rec);
     c.inflight++;
     let pending: Promise<void> | void = undefined;
     try {
@@ -75,6 +82,27 @@ export class Dispatcher {
     }
     // A call still running ends in its own continuation.
     if (pending === undefined) c.callEnded();
+  }
+
+  /**
+   * A copy of the record `view`: pooled storage when the procedure it calls
+   * (read where the call header has it; `#call` checks the header itself)
+   * is a row that borrows its arguments, which `#reply` gives back.
+   */
+  #own(view: Uint8Array): Uint8Array {
+    const n = view.byteLength;
+    if (n >= 24) {
+      const at = (i: number) =>
+        ((view[i] << 24) | (view[i + 1] << 16) | (view[i + 2] << 8) |
+          view[i + 3]) >>> 0;
+      const proc = this.#programs.get(at(12))?.get(at(16))?.procedures[at(20)];
+      if (proc?.handler === undefined && proc?.borrowsArgs === true) {
+        const own = this.#records.take(n);
+        own.set(view);
+        return own;
+      }
+    }
+    return view.slice();
   }
 
   #failed(c: Connection, e: unknown): void {

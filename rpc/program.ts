@@ -149,10 +149,11 @@ export interface Procedure<A = any, R = any> {
    * True when the decoded arguments, and every byte array in them, are
    * only borrowed: nothing `run` or `encode` does keeps a reference to
    * them once `run` has settled and `encode` has returned, so the server
-   * may reuse the call's storage for a later call (a large record's buffer,
+   * may reuse the call's storage for a later call (its record's buffer,
    * see `RecordPool`). NFSv3 WRITE is the case: its data goes to
-   * `FileSystem.write`, which copies what it keeps. Default false: the
-   * arguments are the procedure's to keep.
+   * `FileSystem.write`, which copies what it keeps; so are the NFSv3
+   * procedures whose arguments are a handle, numbers and at most a name (GETATTR, LOOKUP, READ …).
+   * Default false: the arguments are the procedure's to keep.
    */
   borrowsArgs?: boolean;
   /** Rows have no handler; see {@link RawProcedure}. */

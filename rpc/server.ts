@@ -347,16 +347,18 @@ class Server implements RpcServer {
         }
         if (c.closed || c.closing) break;
         let rec: Uint8Array | null | undefined;
+        let large = false;
         try {
           // A record already buffered is taken at once; otherwise the
           // socket is read here, into the receive buffer: an async call per
           // record (RecordReader.next) would cost ~700 bytes of garbage per
           // call. A record too large for that buffer is left to `next`.
-          rec = reader.tryNext();
+          rec = reader.tryNextView();
           while (rec === undefined) {
             const room = reader.room();
             if (room === undefined) {
               rec = await reader.next();
+              large = true;
               break;
             }
             const got = await c.conn.read(room);
@@ -366,7 +368,7 @@ class Server implements RpcServer {
               break;
             }
             reader.received(got);
-            rec = reader.tryNext();
+            rec = reader.tryNextView();
           }
         } catch (e) {
           c.info.bytesIn = reader.bytesRead;
@@ -391,13 +393,17 @@ class Server implements RpcServer {
         if (rec === null || c.closed || c.closing) break;
         c.lastActive = Date.now();
         // Dispatch every call this read brought in before awaiting again, so
-        // their replies can share writes.
+        // their replies can share writes. A record from the receive buffer
+        // is a view of it, which the dispatcher copies before anything
+        // waits (it chooses where to); one `next` read is the call's own.
+        let view = !large;
         do {
           c.info.requests++;
-          this.#dispatcher.dispatch(c, rec);
+          this.#dispatcher.dispatch(c, rec, view);
+          view = true;
         } while (
           c.window < this.#maxInFlight && !c.closed && !c.closing &&
-          (rec = reader.tryNext()) !== undefined
+          (rec = reader.tryNextView()) !== undefined
         );
       }
     } finally {

@@ -92,10 +92,31 @@ export class HandleCache {
 
   /** The handle of object `fileid` in `exp`, shared (callers only encode it). */
   get(exp: Export, fileid: FileId): Uint8Array {
+    return this.#get(exp, this.#cache(exp), fileid);
+  }
+
+  /**
+   * {@link HandleCache.get} for one export, found once: a READDIRPLUS
+   * listing asks for one handle per entry, all in the same export.
+   */
+  of(exp: Export): (fileid: FileId) => Uint8Array {
+    const cache = this.#cache(exp);
+    return (fileid) => this.#get(exp, cache, fileid);
+  }
+
+  #cache(exp: Export): BoundedMap<FileId, Uint8Array> {
     let cache = this.#handles.get(exp);
     if (cache === undefined) {
       this.#handles.set(exp, cache = new BoundedMap(HANDLE_CACHE));
     }
+    return cache;
+  }
+
+  #get(
+    exp: Export,
+    cache: BoundedMap<FileId, Uint8Array>,
+    fileid: FileId,
+  ): Uint8Array {
     let fh = cache.get(fileid);
     if (fh === undefined) {
       fh = encodeHandle({ exportId: exp.id, verifier: exp.verifier, fileid });

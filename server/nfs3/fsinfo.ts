@@ -35,6 +35,7 @@ import { attrsFailed, type Nfs3Procedure, nfs3Procedure } from "./procedure.ts";
 export const fsinfoProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.FSSTAT]: nfs3Procedure({
     name: "FSSTAT",
+    borrowsArgs: true, // a handle it resolves and numbers: none kept
     decode: decodeFhArgs,
     encode: encodeFsstatRes,
     fh: (a) => a.object,
@@ -57,6 +58,7 @@ export const fsinfoProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.FSINFO]: nfs3Procedure({
     name: "FSINFO",
+    borrowsArgs: true, // a handle it resolves and numbers: none kept
     decode: decodeFhArgs,
     encode: encodeFsinfoRes,
     fh: (a) => a.object,
@@ -85,6 +87,7 @@ export const fsinfoProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.PATHCONF]: nfs3Procedure({
     name: "PATHCONF",
+    borrowsArgs: true, // a handle it resolves and numbers: none kept
     decode: decodeFhArgs,
     encode: encodePathconfRes,
     fh: (a) => a.object,

@@ -28,6 +28,7 @@ import { attrsFailed, type Nfs3Procedure, nfs3Procedure } from "./procedure.ts";
 export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.LOOKUP]: nfs3Procedure({
     name: "LOOKUP",
+    borrowsArgs: true, // a handle it resolves and a name (a string): none kept
     decode: decodeDirOpArgs,
     encode: encodeLookupRes,
     fh: (a) => a.dir,
@@ -61,6 +62,7 @@ export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.READLINK]: nfs3Procedure({
     name: "READLINK",
+    borrowsArgs: true, // a handle it resolves and numbers: none kept
     decode: decodeFhArgs,
     encode: encodeReadlinkRes,
     fh: (a) => a.object,

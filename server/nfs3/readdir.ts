@@ -76,10 +76,10 @@ async function listing(
   // Adds an entry if it fits; false once the reply is full.
   const add = (e: Entry3): boolean => {
     const n = utf8Length(e.name);
+    const dsize = entry3Size(n);
     const size = plus
       ? entryplus3Size(n, e.attrs !== undefined, e.handle?.byteLength)
-      : entry3Size(n);
-    const dsize = entry3Size(n);
+      : dsize;
     if (
       used + size > max ||
       (plus && entries.length > 0 && dirUsed + dsize > limits.dir)
@@ -123,6 +123,7 @@ async function listing(
   }
   let eof = false;
   let next = cookie >= 3n ? cookie : 0n;
+  const handleOf = plus ? nfs.handles(t.exp) : undefined;
   while (!full) {
     const room = max - used;
     const limit = Math.min(
@@ -154,7 +155,7 @@ async function listing(
           name: d.name,
           cookie: d.cookie,
           attrs,
-          handle: nfs.handle(t.exp, d.fileid),
+          handle: handleOf!(d.fileid),
         };
       } else {
         e = { fileid: d.inode ?? d.fileid, name: d.name, cookie: d.cookie };
@@ -212,6 +213,7 @@ async function failed(
 export const readdirProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.READDIR]: nfs3Procedure({
     name: "READDIR",
+    borrowsArgs: true, // a handle, a cookie and its verifier: none kept
     decode: decodeReaddirArgs,
     encode: encodeReaddirRes,
     fh: (a) => a.dir,
@@ -224,6 +226,7 @@ export const readdirProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.READDIRPLUS]: nfs3Procedure({
     name: "READDIRPLUS",
+    borrowsArgs: true, // a handle, a cookie and its verifier: none kept
     decode: decodeReaddirplusArgs,
     encode: encodeReaddirplusRes,
     fh: (a) => a.dir,

@@ -232,3 +232,29 @@ Deno.test("record: tryNext hands out whole buffered records only", async () => {
   await big.next().catch(() => {});
   assert.equal(big.tryNext(), undefined);
 });
+
+Deno.test("record pool: small storage comes back by its size in 512-byte steps", () => {
+  const pool = new RecordPool({ maxBytes: 8192 });
+  const a = pool.take(4200);
+  assert.equal(a.byteLength, 4200);
+  assert.equal(a.buffer.byteLength, 4608, "nine 512-byte steps");
+  pool.give(a);
+  assert.equal(pool.freeBytes, 4608);
+  pool.give(a);
+  assert.equal(pool.freeBytes, 4608, "given twice, kept once");
+  const b = pool.take(4100);
+  assert.equal(b.buffer, a.buffer, "a size in the same step reuses it");
+  assert.equal(b.byteLength, 4100);
+  assert.equal(pool.freeBytes, 0);
+  const c = pool.take(4200);
+  assert.notEqual(c.buffer, a.buffer, "in use storage is not handed out twice");
+  const d = pool.take(100);
+  pool.give(d);
+  assert.notEqual(pool.take(1000).buffer, d.buffer, "another step's storage");
+  pool.give(new Uint8Array(512));
+  pool.give(b.subarray(1));
+  assert.equal(pool.freeBytes, 512, "foreign arrays and views are ignored");
+  pool.give(b);
+  pool.give(c);
+  assert.equal(pool.freeBytes, 512 + 4608, "over maxBytes: dropped");
+});

@@ -212,3 +212,65 @@ Deno.test("server rows: a cached row runs once per xid, garbage replies included
     await server.shutdown();
   }
 });
+
+Deno.test("server rows: a row that borrows its arguments gets reused storage once answered; one that keeps them gets its own", async () => {
+  const lent: Uint8Array[] = [];
+  const kept: Uint8Array[] = [];
+  const server = serveRpc({
+    port: 0,
+    log: () => {},
+    programs: [testProgram(1, {
+      5: procedure({
+        name: "LEND",
+        borrowsArgs: true,
+        decode: (args) => args.opaque(64, "data"),
+        run: (data) => {
+          lent.push(data);
+          return data[0];
+        },
+        encode: (reply, n) => void reply.u32(n),
+      }),
+      6: procedure({
+        name: "KEEP",
+        decode: (args) => args.opaque(64, "data"),
+        // Answers later, after more calls have come in on the connection.
+        run: async (data) => {
+          kept.push(data);
+          await new Promise((r) => setTimeout(r, 5));
+          return data[0];
+        },
+        encode: (reply, n) => void reply.u32(n),
+      }),
+    })],
+  });
+  const c = await RawConn.open(server.addr);
+  try {
+    const bytes = (n: number) => new Uint8Array(16).fill(n);
+    for (let i = 1; i <= 3; i++) {
+      const [stat, r] = await call(c, i, 5, (w) => void w.opaque(bytes(i)));
+      assert.equal(stat, AcceptStat.SUCCESS);
+      assert.equal(r.u32(), i);
+    }
+    assert.equal(lent.length, 3);
+    assert.equal(lent[1].buffer, lent[0].buffer, "the first call's storage");
+    assert.equal(lent[2].buffer, lent[0].buffer, "and again");
+    // Pipelined in one write: each record is read out of the same receive
+    // buffer, and each call keeps its own bytes while the later ones run.
+    const calls = [10, 11, 12].map((n) =>
+      callRecord({ xid: n, procedure: 6 }, (w) => void w.opaque(bytes(n)))
+    );
+    const all = new Uint8Array(calls.reduce((n, b) => n + b.length, 0));
+    calls.reduce((at, b) => (all.set(b, at), at + b.length), 0);
+    await c.send(all);
+    for (let i = 0; i < 3; i++) assert.ok(await c.next(), "a reply");
+    for (let i = 1; i <= 3; i++) {
+      await call(c, 20 + i, 5, (w) => void w.opaque(bytes(20 + i)));
+    }
+    assert.deepEqual(kept, [bytes(10), bytes(11), bytes(12)]);
+    const buffers = new Set([...kept, ...lent].map((b) => b.buffer));
+    assert.equal(buffers.size, 4, "kept records share no storage");
+  } finally {
+    c.close();
+    await server.shutdown();
+  }
+});
