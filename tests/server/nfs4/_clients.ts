@@ -45,24 +45,28 @@ export function ok(res: COMPOUND4res, what = "COMPOUND"): COMPOUND4res {
   return res;
 }
 
-/** A confirmed 4.0 client ID, named `name`, as user `auth`. */
+/**
+ * A confirmed 4.0 client ID, named `name`, as user `auth`; its verifier is
+ * zeros unless given, and `tag` goes in both COMPOUNDs.
+ */
 export async function client40(
   h: Nfs4Harness,
   name: string,
   auth: AuthSysParms = sys(0),
+  o: { verifier?: Uint8Array; tag?: string } = {},
 ): Promise<bigint> {
   const res = ok(
     await h.compound([{
       argop: OP.OP_SETCLIENTID,
       opsetclientid: {
-        client: { verifier: new Uint8Array(8), id: b(name) },
+        client: { verifier: o.verifier ?? new Uint8Array(8), id: b(name) },
         callback: {
           cb_program: 0x40000000,
           cb_location: { na_r_netid: "tcp", na_r_addr: "127.0.0.1.3.232" },
         },
         callback_ident: 1,
       },
-    }], { auth }),
+    }], { auth, tag: o.tag }),
     "SETCLIENTID",
   );
   const r = resultOf(res, OP.OP_SETCLIENTID).opsetclientid;
@@ -74,7 +78,7 @@ export async function client40(
         clientid: r.resok4.clientid,
         setclientid_confirm: r.resok4.setclientid_confirm,
       },
-    }], { auth }),
+    }], { auth, tag: o.tag }),
     "SETCLIENTID_CONFIRM",
   );
   return r.resok4.clientid;

@@ -5,7 +5,9 @@
 // COMPOUNDs, through a file system that holds on to `data` across a timer
 // before copying it: a record handed back before its write settled would
 // put a later call's bytes in the file, and an owner, verifier or client
-// name kept as a view of the record would change under the state.
+// name kept as a view of the record would change under the state. Small
+// calls come from pooled storage too: the NFSv4.0 test below reuses it
+// call after call, with a client verifier and owners the state compares.
 import assert from "node:assert/strict";
 import {
   type COMPOUND4res,
@@ -25,15 +27,19 @@ import { pattern, SlowWrites } from "../_slow_writes.ts";
 import {
   b,
   chanAttrs,
+  client40,
   createHow,
   exchangeIdOp,
   nfsstat4,
   OP,
+  open40,
   openArgs,
   resultOf,
   sequenceOp,
   type Session41,
   session41,
+  startState,
+  sys,
 } from "./_clients.ts";
 import { type Nfs4Harness, start4 } from "./_harness.ts";
 
@@ -52,7 +58,13 @@ function write(
   };
 }
 
-function lockNew(owner: string, clientid: bigint): nfs_argop4 {
+/** LOCK of the first MiB by a lock-owner new to the open (4.0: its seqid). */
+function lockNew(
+  owner: string,
+  clientid: bigint,
+  open = CURRENT,
+  openSeqid = 0,
+): nfs_argop4 {
   return {
     argop: OP.OP_LOCK,
     oplock: {
@@ -63,12 +75,25 @@ function lockNew(owner: string, clientid: bigint): nfs_argop4 {
       locker: {
         new_lock_owner: true,
         open_owner: {
-          open_seqid: 0,
-          open_stateid: CURRENT,
+          open_seqid: openSeqid,
+          open_stateid: open,
           lock_seqid: 0,
           lock_owner: { clientid, owner: b(owner) },
         },
       },
+    },
+  };
+}
+
+/** LOCKT of the first byte by an owner of `clientid` that holds nothing. */
+function locktOther(clientid: bigint): nfs_argop4 {
+  return {
+    argop: OP.OP_LOCKT,
+    oplockt: {
+      locktype: nfs_lock_type4.WRITE_LT,
+      offset: 0n,
+      length: 1n,
+      owner: { clientid, owner: b("someone-else") },
     },
   };
 }
@@ -182,15 +207,7 @@ async function pipelined(size: number): Promise<void> {
       // Another owner's LOCKT names the holder as the state keeps it.
       const t = await s.call([
         { argop: OP.OP_PUTFH, opputfh: { object: opened[k].fh } },
-        {
-          argop: OP.OP_LOCKT,
-          oplockt: {
-            locktype: nfs_lock_type4.WRITE_LT,
-            offset: 0n,
-            length: 1n,
-            owner: { clientid: s.clientid, owner: b("someone-else") },
-          },
-        },
+        locktOther(s.clientid),
       ]);
       const denied = resultOf(t, OP.OP_LOCKT).oplockt;
       assert.ok(denied.status === nfsstat4.NFS4ERR_DENIED);
@@ -254,6 +271,63 @@ Deno.test("nfs4 WRITE: a write whose type check failed still holds its record un
         `block ${i} must hold its own WRITE's bytes, not a later call's`,
       );
     }
+  } finally {
+    await h.close();
+  }
+});
+
+// NFSv4.0 keeps a client's verifier and its owners' names across calls and
+// compares them later. Each call below is small, so each is copied into the
+// same pooled 512-byte storage, over the call before it: a verifier or
+// owner kept as a view of it would read another call's bytes.
+Deno.test("nfs4.0 SETCLIENTID, OPEN and LOCK: the verifier and the owners the state compares are its own copies", async () => {
+  const h = await startState();
+  /** Client `x` with verifier `verifier` opens and locks file `file`. */
+  const lockedBy = async (x: string, verifier: Uint8Array, file: string) => {
+    const clientid = await client40(h, `client-${x}`, sys(0), { verifier });
+    const o = await open40(h, clientid, file, { owner: `open-owner-${x}` });
+    ok(
+      await h.compound([
+        { argop: OP.OP_PUTFH, opputfh: { object: o.fh } },
+        lockNew(`lock-owner-${x}`, clientid, o.stateid, o.seqid),
+      ]),
+      `LOCK by client ${x}`,
+    );
+    return { clientid, fh: o.fh };
+  };
+  try {
+    const va = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const { clientid: a, fh } = await lockedBy("a", va, "f");
+    // Another client sends the same calls with other bytes in their places.
+    const vb = new Uint8Array([9, 10, 11, 12, 13, 14, 15, 16]);
+    const { clientid: c } = await lockedBy("b", vb, "g");
+
+    const t = await h.compound([
+      { argop: OP.OP_PUTFH, opputfh: { object: fh } },
+      locktOther(c),
+    ]);
+    const denied = resultOf(t, OP.OP_LOCKT).oplockt;
+    assert.ok(denied.status === nfsstat4.NFS4ERR_DENIED);
+    assert.deepEqual(
+      denied.denied.owner,
+      { clientid: a, owner: b("lock-owner-a") },
+      "the holder is named as its LOCK named it",
+    );
+    const id = (await h.fs.lookup(ROOT, h.fs.root, "f")).fileid;
+    const opens = h.nfs.state.opens.opensOf(`${h.exports.exports[0].id}:${id}`);
+    assert.equal(opens.length, 1);
+    assert.deepEqual(opens[0].owner.owner.owner, b("open-owner-a"));
+    const rec = h.nfs.state.clients.confirmedRecords()
+      .find((r) => r.clientid === a);
+    assert.deepEqual(rec?.ownerId, b("client-a"));
+    // Client a again with its verifier, in a record whose tag moves every
+    // field: the callback update of a client that did not restart keeps
+    // its client ID, which takes the kept verifier to compare equal.
+    assert.equal(
+      await client40(h, "client-a", sys(0), { verifier: va, tag: "shifted" }),
+      a,
+      "the same verifier is a callback update, not a restart",
+    );
   } finally {
     await h.close();
   }
