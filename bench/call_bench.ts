@@ -1,7 +1,7 @@
 // The server's JavaScript per NFSv3 call, in one process and without a
 // socket: each call's arguments are decoded, run against a MemFs and the
 // reply encoded as the RPC dispatcher does, with the duplicate-request
-// cache's key, begin and finish for the procedures it caches (CREATE,
+// cache's id, begin and finish for the procedures it caches (CREATE,
 // REMOVE). What a call costs the server above the socket, measured apart
 // from the machine's network noise: CPU µs per call, the best of `--rounds`.
 //
@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import * as P from "../proto/nfs3.ts";
 import { Nfs3Proc } from "../proto/nfs3.ts";
 import type { CallContext, Procedure, RpcProgram } from "../rpc/program.ts";
-import { DuplicateRequestCache } from "../rpc/drc.ts";
+import { type DrcKey, DuplicateRequestCache } from "../rpc/drc.ts";
 import { XdrReader, XdrWriter } from "../rpc/xdr.ts";
 import { ExportTable } from "../server/exports.ts";
 import { mountProgram } from "../server/mount.ts";
@@ -89,9 +89,9 @@ async function run(
   const proc = prog.procedures[n] as Procedure;
   call.xid++;
   call.procedure = n;
-  let key: string | null = null;
+  let key: DrcKey | null = null;
   if (proc.cached) {
-    key = DuplicateRequestCache.key(remote, { ...call, args: rec });
+    key = DuplicateRequestCache.id(remote, { ...call, args: rec });
     drc.begin(key, Date.now(), 1);
   }
   const a = proc.decode?.(new XdrReader(rec));

@@ -18,7 +18,7 @@ import type { Logger } from "../telemetry/log.ts";
 import { type Connection, credentialsAt, versionRange } from "./_connection.ts";
 import { Replied, type RpcMetrics } from "./_metrics.ts";
 import type { Replies } from "./_replies.ts";
-import { DuplicateRequestCache } from "./drc.ts";
+import { type DrcKey, DuplicateRequestCache } from "./drc.ts";
 import {
   AcceptStat,
   encodeAcceptedReply,
@@ -177,9 +177,9 @@ export class Dispatcher {
       encodeAcceptedReply(w, xid, AcceptStat.PROC_UNAVAIL);
       return replies.send(c, w, null, Replied.PROC_UNAVAIL);
     }
-    let drcKey: string | null = null;
+    let drcKey: DrcKey | null = null;
     if (proc.cached === true) {
-      drcKey = DuplicateRequestCache.key(c.info.remote, {
+      drcKey = DuplicateRequestCache.id(c.info.remote, {
         xid,
         program,
         version,
@@ -257,7 +257,7 @@ export class Dispatcher {
     prog: RpcProgram,
     proc: Procedure | RawProcedure,
     call: CallContext,
-    drcKey: string | null,
+    drcKey: DrcKey | null,
     start: number,
     pending: Promise<unknown>,
   ): Promise<void> {
@@ -332,7 +332,7 @@ export class Dispatcher {
     prog: RpcProgram,
     proc: Procedure | RawProcedure,
     call: CallContext,
-    drcKey: string | null,
+    drcKey: DrcKey | null,
     start: number,
     replied: number,
   ): void {
@@ -353,7 +353,7 @@ export class Dispatcher {
    * A retransmission of a call still running: its reply answers it on its
    * own connection; on another it is sent again when it is ready.
    */
-  async #follow(c: Connection, drcKey: string): Promise<void> {
+  async #follow(c: Connection, drcKey: DrcKey): Promise<void> {
     try {
       const reply = await this.#drc.follow(drcKey, c.info.id);
       if (reply !== undefined) {

@@ -12,7 +12,7 @@
 import type { Logger } from "../telemetry/log.ts";
 import type { Connection } from "./_connection.ts";
 import type { RpcMetrics } from "./_metrics.ts";
-import type { DuplicateRequestCache } from "./drc.ts";
+import type { DrcKey, DuplicateRequestCache } from "./drc.ts";
 import { recordMark } from "./record.ts";
 import { XdrWriter } from "./xdr.ts";
 
@@ -144,7 +144,7 @@ export class Replies {
   send(
     c: Connection,
     w: XdrWriter,
-    drcKey: string | null,
+    drcKey: DrcKey | null,
     replied: number,
   ): void {
     this.#metrics?.reply(replied);

@@ -33,6 +33,37 @@
 
 import { BoundedMap } from "../collections/_bounded_map.ts";
 
+/**
+ * A call's identity as {@link DuplicateRequestCache.id} gives it: the
+ * fields of {@link DuplicateRequestCache.key}, unjoined. The server files
+ * its calls under these rather than strings: an entry is found by its xid,
+ * a number, and compared field by field, so no string is built and hashed
+ * per call.
+ */
+export interface DrcId {
+  /** The client's address (its port is not part of the identity). */
+  readonly host: string;
+  /** The transaction id. */
+  readonly xid: number;
+  /** Program number. */
+  readonly program: number;
+  /** Program version. */
+  readonly version: number;
+  /** Procedure number. */
+  readonly procedure: number;
+  /** The argument bytes' length. */
+  readonly length: number;
+  /** The argument bytes' FNV-1a checksum. */
+  readonly sum: number;
+}
+
+/**
+ * What a {@link DuplicateRequestCache} files a call under: a string (from
+ * {@link DuplicateRequestCache.key}, or any) or a {@link DrcId}. A string
+ * and an id never name the same entry, even for the same call.
+ */
+export type DrcKey = string | DrcId;
+
 interface Entry {
   reply: Uint8Array | null;
   at: number;
@@ -40,6 +71,10 @@ interface Entry {
   origin: number;
   /** Retransmissions from other origins waiting for the reply. */
   waiters: ((reply: Uint8Array | undefined) => void)[] | null;
+  /** What the entry is filed under. */
+  key: DrcKey;
+  /** The next entry filed under an id of the same xid. */
+  next: Entry | null;
 }
 
 /** Options of {@link DuplicateRequestCache}. */
@@ -88,9 +123,33 @@ export interface DrcCall {
  * drc.begin("d", 1000); // everything from time 0 has expired
  * assert.equal(drc.size, 1);
  * ```
+ *
+ * @example Calls filed by id, as the server files them
+ * ```ts
+ * import { DuplicateRequestCache } from "@netfs/netfs/rpc";
+ * import assert from "node:assert/strict";
+ *
+ * const drc = new DuplicateRequestCache();
+ * const call = { xid: 7, program: 100003, version: 3, procedure: 12 };
+ * const id = DuplicateRequestCache.id({ hostname: "::1", port: 900 }, call);
+ * assert.equal(drc.begin(id, 0), undefined);
+ * const reply = new Uint8Array([1]);
+ * drc.finish(id, reply);
+ * // An equal id (another object, another port) finds the same entry.
+ * const again = DuplicateRequestCache.id({ hostname: "::1", port: 901 }, call);
+ * assert.equal(drc.begin(again, 1), reply);
+ * // Another procedure with the same xid is another call.
+ * const other = DuplicateRequestCache.id({ hostname: "::1" }, { ...call, procedure: 13 });
+ * assert.equal(drc.begin(other, 2), undefined);
+ * ```
  */
 export class DuplicateRequestCache {
-  readonly #map: BoundedMap<string, Entry>;
+  /** Every entry, oldest first: the bounds' order. */
+  readonly #order: BoundedMap<Entry, Entry>;
+  /** Entries filed under strings. */
+  readonly #strings = new Map<string, Entry>();
+  /** Entries filed under ids, by xid, chained through `next`. */
+  readonly #ids = new Map<number, Entry>();
   readonly #ttl: number;
   readonly #maxBytes: number;
   /** Reply bytes held. */
@@ -102,31 +161,43 @@ export class DuplicateRequestCache {
    * @param options Size, bytes and age bounds.
    */
   constructor(options: DrcOptions = {}) {
-    this.#map = new BoundedMap(Math.max(1, options.entries ?? 1024), {
-      onEvict: (_, e) => this.#release(e),
+    this.#order = new BoundedMap(Math.max(1, options.entries ?? 1024), {
+      onEvict: (e) => this.#release(e),
     });
     this.#ttl = Math.max(0, options.ttlMs ?? 120_000);
     this.#maxBytes = Math.max(0, options.maxBytes ?? 4 * 1024 * 1024);
   }
 
   /**
-   * The cache key of a call: client address (its port is ignored), xid,
+   * The identity of a call: client address (its port is ignored), xid,
    * program, version, procedure, and the arguments' length and FNV-1a
    * checksum.
    */
+  static id(remote: { hostname: string; port?: number }, call: DrcCall): DrcId {
+    const args = call.args ?? NO_ARGS;
+    return {
+      host: remote.hostname,
+      xid: call.xid,
+      program: call.program,
+      version: call.version,
+      procedure: call.procedure,
+      length: args.byteLength,
+      sum: fnv1a(args),
+    };
+  }
+
+  /** {@link DuplicateRequestCache.id} as one string. */
   static key(
     remote: { hostname: string; port?: number },
     call: DrcCall,
   ): string {
-    const args = call.args ?? new Uint8Array(0);
-    return `${remote.hostname}|${call.xid}|${call.program}|${call.version}|${call.procedure}|${args.byteLength}|${
-      fnv1a(args)
-    }`;
+    const i = DuplicateRequestCache.id(remote, call);
+    return `${i.host}|${i.xid}|${i.program}|${i.version}|${i.procedure}|${i.length}|${i.sum}`;
   }
 
   /** Entries held, in progress or done. */
   get size(): number {
-    return this.#map.size;
+    return this.#order.size;
   }
 
   /** Bytes of the replies held. */
@@ -140,12 +211,25 @@ export class DuplicateRequestCache {
    * the original is still running, so drop the retransmission (or
    * {@link follow} it); bytes: the reply to send again.
    */
-  begin(key: string, now: number, origin = 0): Uint8Array | null | undefined {
+  begin(key: DrcKey, now: number, origin = 0): Uint8Array | null | undefined {
     this.#expire(now);
-    const hit = this.#map.get(key);
+    const hit = this.#find(key);
     if (hit !== undefined) return hit.reply;
+    const e: Entry = {
+      reply: null,
+      at: now,
+      origin,
+      waiters: null,
+      key,
+      next: null,
+    };
+    if (typeof key === "string") this.#strings.set(key, e);
+    else {
+      e.next = this.#ids.get(key.xid) ?? null;
+      this.#ids.set(key.xid, e);
+    }
     // Past `entries`, the oldest entry is evicted (and its followers told).
-    this.#map.set(key, { reply: null, at: now, origin, waiters: null });
+    this.#order.set(e, e);
     return undefined;
   }
 
@@ -158,10 +242,10 @@ export class DuplicateRequestCache {
    * not running.
    */
   follow(
-    key: string,
+    key: DrcKey,
     origin: number,
   ): Promise<Uint8Array | undefined> | undefined {
-    const e = this.#map.get(key);
+    const e = this.#find(key);
     if (e === undefined || e.reply !== null || e.origin === origin) {
       return undefined;
     }
@@ -177,32 +261,58 @@ export class DuplicateRequestCache {
    * the replies held exceed `maxBytes`, drops the oldest entries (this one
    * too, when it is larger than `maxBytes` alone).
    */
-  finish(key: string, reply: Uint8Array): void {
-    const e = this.#map.get(key);
+  finish(key: DrcKey, reply: Uint8Array): void {
+    const e = this.#find(key);
     if (e === undefined) return;
     this.#bytes += reply.byteLength - (e.reply?.byteLength ?? 0);
     e.reply = reply;
     const waiters = e.waiters;
     e.waiters = null;
     for (const w of waiters ?? []) w(reply);
-    while (this.#bytes > this.#maxBytes && this.#map.size > 0) {
-      this.#map.evictOldest();
+    while (this.#bytes > this.#maxBytes && this.#order.size > 0) {
+      this.#order.evictOldest();
     }
   }
 
   /** Forgets a call (its reply could not be produced). */
-  forget(key: string): void {
-    const e = this.#map.get(key);
+  forget(key: DrcKey): void {
+    const e = this.#find(key);
     if (e === undefined) return;
-    this.#map.delete(key);
+    this.#order.delete(e);
     this.#release(e);
   }
 
+  /** The entry filed under `key`. */
+  #find(key: DrcKey): Entry | undefined {
+    if (typeof key === "string") return this.#strings.get(key);
+    for (
+      let e = this.#ids.get(key.xid);
+      e !== undefined;
+      e = e.next ?? undefined
+    ) {
+      if (sameCall(e.key as DrcId, key)) return e;
+    }
+    return undefined;
+  }
+
   /**
-   * Accounts for an entry that has left the map (forgotten, evicted or
-   * expired) and tells whoever follows it that no reply will come.
+   * Unfiles an entry that has left `#order` (forgotten, evicted or
+   * expired), accounts for it and tells whoever follows it that no reply
+   * will come.
    */
   #release(e: Entry): void {
+    const key = e.key;
+    if (typeof key === "string") this.#strings.delete(key);
+    else {
+      let head = this.#ids.get(key.xid)!;
+      if (head === e) {
+        if (e.next === null) this.#ids.delete(key.xid);
+        else this.#ids.set(key.xid, e.next);
+      } else {
+        while (head.next !== e) head = head.next!;
+        head.next = e.next;
+      }
+    }
     if (e.reply !== null) this.#bytes -= e.reply.byteLength;
     for (const w of e.waiters ?? []) w(undefined);
   }
@@ -210,11 +320,20 @@ export class DuplicateRequestCache {
   /** Evicts the entries older than the TTL: they are the oldest ones. */
   #expire(now: number): void {
     for (;;) {
-      const k = this.#map.oldestKey();
-      if (k === undefined || now - this.#map.get(k)!.at < this.#ttl) return;
-      this.#map.evictOldest();
+      const e = this.#order.oldestKey();
+      if (e === undefined || now - e.at < this.#ttl) return;
+      this.#order.evictOldest();
     }
   }
+}
+
+const NO_ARGS = new Uint8Array(0);
+
+/** Whether two ids name the same call. */
+function sameCall(a: DrcId, b: DrcId): boolean {
+  return a.xid === b.xid && a.host === b.host && a.program === b.program &&
+    a.version === b.version && a.procedure === b.procedure &&
+    a.length === b.length && a.sum === b.sum;
 }
 
 /** FNV-1a, 32 bits: cheap, and a retransmission is byte-identical. */

@@ -187,3 +187,59 @@ Deno.test("drc bytes: the oldest replies go once the bytes held pass maxBytes", 
   assert.equal(drc.bytes, 0);
   assert.equal(drc.size, 1);
 });
+
+Deno.test("drc ids: one xid for several calls is several entries, each evicted alone", () => {
+  const drc = new DuplicateRequestCache({ entries: 3, ttlMs: 1000 });
+  const id = (procedure: number, hostname = "127.0.0.1", port = 700) =>
+    DuplicateRequestCache.id(
+      { hostname, port },
+      call(5, [1, 2, 3, 4], procedure),
+    );
+  const reply = (n: number) => new Uint8Array([n]);
+  // Same xid: two procedures from one host, one from another host.
+  for (const [i, k] of [id(8), id(12), id(8, "127.0.0.2")].entries()) {
+    assert.equal(drc.begin(k, 0, 1), undefined, `call ${i} is new`);
+    drc.finish(k, reply(i));
+  }
+  assert.equal(drc.size, 3);
+  assert.equal(drc.bytes, 3);
+  // Equal ids, new objects, another port: replayed, each its own reply.
+  assert.deepEqual(drc.begin(id(8, "127.0.0.1", 41000), 1), reply(0));
+  assert.deepEqual(drc.begin(id(12), 1), reply(1));
+  assert.deepEqual(drc.begin(id(8, "127.0.0.2"), 1), reply(2));
+  // Other arguments under the same xid: a fourth call, which evicts the
+  // oldest (the first of the chain); the other two are still found.
+  const other = DuplicateRequestCache.id(local(700), call(5, [9, 9, 9, 9]));
+  assert.equal(drc.begin(other, 2), undefined);
+  assert.equal(drc.size, 3);
+  assert.equal(drc.bytes, 2);
+  assert.equal(drc.begin(id(8), 3), undefined, "evicted: runs again");
+  assert.equal(drc.size, 3, "and evicts the next oldest, id(12)");
+  assert.equal(drc.begin(id(12), 3), undefined, "evicted in turn");
+  assert.equal(drc.size, 3);
+  assert.equal(drc.begin(other, 3), null, "still running");
+  // A string key and an id never meet.
+  assert.equal(
+    drc.begin(DuplicateRequestCache.key(local(700), call(5, [9, 9, 9, 9])), 4),
+    undefined,
+  );
+  // Everything expires by age, and the chains empty with it.
+  drc.begin(id(1), 5000);
+  assert.equal(drc.size, 1);
+  assert.equal(drc.bytes, 0);
+  assert.equal(drc.begin(other, 5000), undefined, "expired: runs again");
+});
+
+Deno.test("drc ids: follow and forget find an entry by an equal id", async () => {
+  const drc = new DuplicateRequestCache();
+  const k = () => DuplicateRequestCache.id(local(700), call(9));
+  assert.equal(drc.begin(k(), 0, 1), undefined);
+  const followed = drc.follow(k(), 2);
+  assert.ok(followed !== undefined, "another origin follows");
+  drc.finish(k(), new Uint8Array([4]));
+  assert.deepEqual(await followed, new Uint8Array([4]));
+  drc.forget(k());
+  assert.equal(drc.size, 0);
+  assert.equal(drc.bytes, 0);
+  assert.equal(drc.begin(k(), 1), undefined, "forgotten: runs again");
+});
