@@ -73,22 +73,57 @@ import { type Nfs3Procedure, nfs3Procedure, wccSince } from "./procedure.ts";
  * shares: refuse on a read-only export, take the directory's attributes
  * before and after, build the new handle.
  */
-async function creating(
+function creating(
   t: Target,
   nfs: Nfs3Context,
   op: () => Promise<Attributes>,
 ): Promise<CreateRes> {
-  const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
-  if (t.exp.readOnly) {
-    return { status: Nfs3Status.ROFS, dirWcc: wcc(before, before) };
+  // Thens, not an async function: see Nfs3Context.attrs. A throw in a
+  // callback rejects as it would in an async function.
+  let dir: Promise<Attributes>;
+  try {
+    dir = t.fs.getattr(t.cred, t.id);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  const made = await op();
-  return {
-    status: 0,
-    object: nfs.handle(t.exp, made.fileid),
-    attrs: fattr(made),
-    dirWcc: wcc(before, await nfs.attrs(t)),
-  };
+  return dir.then((attrs) => {
+    const before = t.pre = fattr(attrs);
+    if (t.exp.readOnly) {
+      return { status: Nfs3Status.ROFS, dirWcc: wcc(before, before) };
+    }
+    return op().then((made) => {
+      const object = nfs.handle(t.exp, made.fileid);
+      const attrs = fattr(made);
+      return nfs.attrs(t).then((after) => ({
+        status: 0,
+        object,
+        attrs,
+        dirWcc: wcc(before, after),
+      }));
+    });
+  });
+}
+
+/**
+ * CREATE EXCLUSIVE: creates `name` and remembers `verf`; a retransmission
+ * of a create that already happened (same verifier) succeeds.
+ */
+async function createExclusive(
+  name: string,
+  verf: Uint8Array,
+  t: Target,
+  nfs: Nfs3Context,
+): Promise<Attributes> {
+  try {
+    const attrs = await t.fs.create(t.cred, t.id, name, { exclusive: true });
+    nfs.rememberCreate(t.exp, attrs.fileid, verf);
+    return attrs;
+  } catch (e) {
+    if (!(e instanceof VfsError) || e.code !== "EEXIST") throw e;
+    const existing = await t.fs.lookup(t.cred, t.id, name);
+    if (nfs.createdWith(t.exp, existing.fileid, verf)) return existing;
+    throw e;
+  }
 }
 
 /** The `fail` of the creating procedures: the directory's wcc data. */
@@ -111,28 +146,17 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
     encode: encodeCreateRes,
     fh: (a) => a.dir,
     run: (a, t, nfs) =>
-      creating(t, nfs, async () => {
-        if (a.mode !== CreateMode.EXCLUSIVE) {
-          return await t.fs.create(t.cred, t.id, a.name, {
-            attrs: a.attrs,
-            exclusive: a.mode === CreateMode.GUARDED,
-          });
-        }
-        const verf = a.verf!;
-        try {
-          const attrs = await t.fs.create(t.cred, t.id, a.name, {
-            exclusive: true,
-          });
-          nfs.rememberCreate(t.exp, attrs.fileid, verf);
-          return attrs;
-        } catch (e) {
-          if (!(e instanceof VfsError) || e.code !== "EEXIST") throw e;
-          // A retransmission of a create that already happened succeeds.
-          const existing = await t.fs.lookup(t.cred, t.id, a.name);
-          if (nfs.createdWith(t.exp, existing.fileid, verf)) return existing;
-          throw e;
-        }
-      }),
+      creating(
+        t,
+        nfs,
+        a.mode === CreateMode.EXCLUSIVE
+          ? () => createExclusive(a.name, a.verf!, t, nfs)
+          : () =>
+            t.fs.create(t.cred, t.id, a.name, {
+              attrs: a.attrs,
+              exclusive: a.mode === CreateMode.GUARDED,
+            }),
+      ),
     fail: createFailed,
   }),
   [Nfs3Proc.MKDIR]: nfs3Procedure({
