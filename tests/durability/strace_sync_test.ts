@@ -44,11 +44,13 @@ type Event =
  * path of its descriptor, or the start of a write to a TCP socket.
  */
 function events(lines: string[]): Event[] {
+  // strace pads the pid to five columns: "2020  write(" on a machine whose
+  // pids are still short (a fresh CI machine), "17057 write(" here.
   const out: Event[] = [];
   const pending = new Map<string, string>();
   for (const line of lines) {
     const pid = line.slice(0, line.indexOf(" "));
-    const call = /^\d+ (fsync|fdatasync|sync_file_range)\(\d+<([^>]*)>/.exec(
+    const call = /^\d+ +(fsync|fdatasync|sync_file_range)\(\d+<([^>]*)>/.exec(
       line,
     );
     if (call !== null) {
@@ -58,7 +60,7 @@ function events(lines: string[]): Event[] {
       }
       continue;
     }
-    if (/^\d+ <\.\.\. (fsync|fdatasync|sync_file_range) resumed>/.test(line)) {
+    if (/^\d+ +<\.\.\. (fsync|fdatasync|sync_file_range) resumed>/.test(line)) {
       const path = pending.get(pid);
       pending.delete(pid);
       if (path !== undefined && /\) = 0$/.test(line)) {
@@ -74,16 +76,35 @@ function events(lines: string[]): Event[] {
 /**
  * Whether a trace line starts a write to a socket. strace -yy names a TCP
  * socket `TCP:[...]` (or `TCPv6`) when it can ask the kernel through
- * sock_diag, but only `socket:[inode]` where it cannot (seen on a CI
- * machine); sendto and sendmsg go to sockets whatever the name says.
+ * sock_diag, but only `socket:[inode]` where it cannot; sendto and sendmsg
+ * go to sockets whatever the name says.
  */
 function isSocketWrite(line: string): boolean {
-  const call = /^\d+ (write|writev|sendto|sendmsg)\(\d+(<[^>]*>)?/.exec(line);
+  const call = /^\d+ +(write|writev|sendto|sendmsg)\(\d+(<[^>]*>)?/.exec(line);
   if (call === null) return false;
   if (call[1] === "sendto" || call[1] === "sendmsg") return true;
   const name = call[2] ?? "";
   return name.startsWith("<TCP") || name.startsWith("<socket:");
 }
+
+Deno.test("strace sync: the trace parser reads short and long pids, and sockets strace could not name", () => {
+  const lines = [
+    '2020  write(21</x/.netfs/ids.jsonl>, "{}", 2) = 2',
+    "2024  fsync(26</x/export> <unfinished ...>",
+    "17057 fdatasync(25</x/disk.img>) = 0",
+    "2024  <... fsync resumed>) = 0",
+    '2020  write(23<socket:[5564653]>, "\\0", 1) = 1',
+    '17057 sendto(24<TCP:[127.0.0.1:1->127.0.0.1:2]>, "\\0", 1, MSG_NOSIGNAL, NULL, 0) = 1',
+    '2020  write(9<anon_inode:[eventfd]>, "\\1", 8) = 8',
+    "2020  fsync(26</x/failed>) = -1 EIO (Input/output error)",
+  ];
+  assert.deepEqual(events(lines), [
+    { kind: "synced", path: "/x/disk.img" },
+    { kind: "synced", path: "/x/export" },
+    { kind: "reply" },
+    { kind: "reply" },
+  ]);
+});
 
 /** A server subprocess under strace, writing its trace to a file. */
 class Traced {
