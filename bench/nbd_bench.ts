@@ -1,4 +1,4 @@
-// deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/nbd_bench.ts [--runtime 5] [--workers 2] [--reps 3] [--before DIR] [--record]
+// deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/nbd_bench.ts [--runtime 5] [--workers 2] [--reps 3] [--before DIR] [--floor] [--pin S,C] [--only TEXT] [--record]
 //
 // Our NBD server (examples/nbd_memory.ts, in its own process) against
 // nbdkit's memory plugin, in the same run, with the same clients: fio's nbd
@@ -9,7 +9,11 @@
 // third column runs the example with N worker threads on one port
 // (SO_REUSEPORT, needs --unstable-net, which the bench passes to the child).
 // --before DIR adds a column for the example of the checkout DIR (a
-// before/after comparison in one session). Each row runs `--reps` times per
+// before/after comparison in one session). --floor adds a column for
+// bench/_nbd_floor_deno.ts, the least a Deno program does to serve the same
+// requests from memory: Deno's floor, measured in the same run, for the
+// rows where one event loop waits on each request (1 in flight). Each row
+// runs `--reps` times per
 // server (nbdcopy rows too); a cell is the median with the range of the runs.
 // Prints a markdown section; --record appends it to bench/RESULTS.md.
 import { parseArgs } from "node:util";
@@ -33,8 +37,19 @@ const { values } = parseArgs({
     workers: { type: "string", default: "2" },
     reps: { type: "string", default: "3" },
     before: { type: "string" },
+    floor: { type: "boolean", default: false },
+    pin: { type: "string" },
   },
 });
+// --pin S,C: every server (all its threads, also those it starts later) on
+// CPU S, fio on CPU C. Left free, the scheduler puts a 1-in-flight client
+// and a single event loop on one CPU in some runs (~13 µs a round trip)
+// and on two in others (~70 µs, an idle vCPU woken each way), so a row's
+// runs split into two modes that say nothing about either server.
+const pin = values.pin?.split(",").map(Number);
+if (pin && (pin.length !== 2 || pin.some((n) => !Number.isInteger(n)))) {
+  throw new Error(`--pin takes SERVER_CPU,CLIENT_CPU: ${values.pin}`);
+}
 const runtime = Number(values.runtime);
 const here = new URL(".", import.meta.url).pathname;
 const MiB = 1 << 20;
@@ -86,6 +101,32 @@ async function startOurs(workers = 1, root?: string): Promise<Server> {
     name: `netfs${workers > 1 ? ` ×${workers}` : ""}${root ? " before" : ""}`,
     pid: child.pid,
     uri: `nbd://127.0.0.1:${port}/mem`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** The bare Deno NBD server of bench/_nbd_floor_deno.ts. */
+async function startFloor(): Promise<Server> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      `${here}_nbd_floor_deno.ts`,
+      "--port",
+      String(port),
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  await waitForPort(port, 20000);
+  return {
+    name: "deno floor",
+    pid: child.pid,
+    uri: `nbd://127.0.0.1:${port}/`,
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;
@@ -249,7 +290,8 @@ async function fio(s: Server, r: Row): Promise<[number, number, number]> {
   const uri = s.uri;
   const cpu0 = await cpuSeconds(s.pid);
   const t0 = performance.now();
-  const out = await sh("fio", [
+  const out = await sh(pin ? "taskset" : "fio", [
+    ...(pin ? ["-c", `${pin[1]}`, "fio"] : []),
     "--name=nbd",
     "--ioengine=nbd",
     `--uri=${uri}`,
@@ -286,6 +328,7 @@ const reps = Number(values.reps);
 const head = await machineLine();
 const servers = [await startOurs(), await startNbdkit()];
 if (workers > 1) servers.push(await startOurs(workers));
+const floorIdx = values.floor ? servers.push(await startFloor()) - 1 : -1;
 if (values.before) servers.push(await startOurs(1, values.before));
 /** A row's samples per server: rates, and server CPU µs per I/O (per MiB). */
 const results: {
@@ -294,6 +337,11 @@ const results: {
   v: number[][];
   cpu?: number[][];
 }[] = [];
+if (pin) {
+  for (const s of servers) {
+    await sh("taskset", ["-a", "-p", "-c", `${pin[0]}`, `${s.pid}`]);
+  }
+}
 const tmp = await Deno.makeTempDir({ prefix: "nbd-bench-" });
 // Rotate which server goes first, run by run, to spread out drift.
 let turn = 0;
@@ -358,15 +406,18 @@ try {
 }
 
 // Columns: every server, then each of ours against nbdkit (index 1), then
-// after against before when there is a before.
+// ours against Deno's floor when there is one, then after against before
+// when there is a before.
 const ours = servers.map((_, i) => i).filter((i) => i !== 1);
 const beforeIdx = values.before ? servers.length - 1 : -1;
 const ratioHeads = [
   ...ours.map((i) => `${servers[i].name} ÷ nbdkit`),
+  ...(floorIdx > 0 ? ["netfs ÷ deno floor"] : []),
   ...(beforeIdx > 0 ? ["after ÷ before"] : []),
 ];
 const ratioCells = (v: number[][]) => [
   ...ours.map((i) => fmtRatio(v[i], v[1])),
+  ...(floorIdx > 0 ? [fmtRatio(v[0], v[floorIdx])] : []),
   ...(beforeIdx > 0 ? [fmtRatio(v[0], v[beforeIdx])] : []),
 ];
 const med = (xs: number[]) => spread(xs).median;
@@ -375,15 +426,17 @@ const lines = [
   "",
   `Our server (examples/nbd_memory.ts, 1 GiB${
     workers > 1 ? `; and with --workers ${workers}` : ""
-  }${
-    values.before ? `; and the same example from ${values.before}` : ""
+  }${values.before ? `; and the same example from ${values.before}` : ""}${
+    values.floor ? "; and bench/_nbd_floor_deno.ts, a bare Deno server" : ""
   }) vs nbdkit ${
     (await sh("nbdkit", ["--version"])).trim().split(" ")[1]
   } memory plugin (1 GiB), both filled with the same 256 MiB of random data;`,
   `${
     (await sh("fio", ["--version"])).trim()
   } nbd engine (libnbd), ${runtime} s per run after 1 s ramp, --size=256M;`,
-  `${reps} runs per server and row, interleaved; median (min–max). ${head}.`,
+  `${reps} runs per server and row, interleaved; median (min–max). ${head}.${
+    pin ? ` Pinned: every server on CPU ${pin[0]}, fio on CPU ${pin[1]}.` : ""
+  }`,
   "",
   `| workload | unit | ${servers.map((s) => s.name).join(" | ")} | ${
     ratioHeads.join(" | ")
