@@ -73,7 +73,15 @@ const Arena = replies.ReplyArena as
   | (new () => { copy(h: Uint8Array, t: null): Uint8Array })
   | undefined;
 const arena = Arena === undefined ? undefined : new Arena();
-const keep = (b: Uint8Array) => arena?.copy(b, null) ?? b.slice();
+// The cache's own copy (`finishCopy`, where this tree has it) or a slice.
+const finish = (key: DrcKey, b: Uint8Array) => {
+  const d = drc as unknown as {
+    finishCopy?: (k: DrcKey, h: Uint8Array, t: null) => void;
+  };
+  if (arena === undefined && d.finishCopy !== undefined) {
+    d.finishCopy(key, b, null);
+  } else drc.finish(key, arena?.copy(b, null) ?? b.slice());
+};
 const args = new XdrWriter();
 const reply = new XdrWriter();
 
@@ -100,7 +108,7 @@ async function run(
   reply.reset();
   proc.encode?.(reply, res);
   const out = reply.bytes();
-  if (key !== null) drc.finish(key, keep(out));
+  if (key !== null) finish(key, out);
   return out;
 }
 
