@@ -6,7 +6,13 @@
 // from the machine's network noise: CPU µs per call, the best of `--rounds`.
 //
 //   deno run --allow-read --allow-env bench/call_bench.ts [--count N] [--rounds R]
-//     [--entries E] [--only REGEXP]
+//     [--entries E] [--only REGEXP] [--bytes]
+//
+// --bytes: JS heap bytes allocated per call (V8's total_allocated_bytes,
+// garbage included, the bench's own share too: encoding the arguments,
+// decoding the reply) instead of CPU µs, the least of the rounds. Unlike
+// the CPU time it does not depend on the machine's load. An ArrayBuffer's
+// backing store is not on the JS heap: only its object counts.
 //
 // Each round: CREATE UNCHECKED of N new names, LOOKUP of each, LOOKUP of N
 // names that do not exist, GETATTR and ACCESS of each file, REMOVE of
@@ -16,6 +22,7 @@
 // directory of `--entries` files from start to end (µs per entry, with
 // libnfs's dircount and maxcount, 8 KiB: about 54 entries a call).
 import { cpuUsage } from "node:process";
+import v8 from "node:v8";
 import { parseArgs } from "node:util";
 import * as P from "../proto/nfs3.ts";
 import { Nfs3Proc } from "../proto/nfs3.ts";
@@ -37,12 +44,22 @@ const { values } = parseArgs({
     // A regular expression: only the steps it matches run (for profiling
     // one; GETATTR, ACCESS and REMOVE need CREATE UNCHECKED's files).
     only: { type: "string", default: "" },
+    bytes: { type: "boolean", default: false },
   },
 });
 const count = Number(values.count);
 const rounds = Number(values.rounds);
 const entries = Number(values.entries);
 const only = new RegExp(values.only);
+/** CPU µs so far, or with --bytes the JS heap bytes allocated so far. */
+const meter: () => number = values.bytes
+  ? () =>
+    (v8.getHeapStatistics() as unknown as { total_allocated_bytes: number })
+      .total_allocated_bytes
+  : () => {
+    const c = cpuUsage();
+    return c.user + c.system;
+  };
 
 const exports = new ExportTable([{
   path: "/",
@@ -225,10 +242,9 @@ steps.push(
  */
 function listAll(cpu: { us: number }): Promise<number> {
   return readdirplusAll(big, async (args) => {
-    const c0 = cpuUsage();
+    const m0 = meter();
     const b = await run(nfs, Nfs3Proc.READDIRPLUS, args);
-    const c = cpuUsage(c0);
-    cpu.us += c.user + c.system;
+    cpu.us += meter() - m0;
     return new XdrReader(b);
   });
 }
@@ -255,13 +271,12 @@ for (let round = 0; round < rounds; round++) {
       continue;
     }
     ran.add(name);
-    const c0 = cpuUsage();
+    const m0 = meter();
     for (let i = 0; i < count; i++) {
       const s = await step(i);
       if (s !== (want[name] ?? 0)) throw new Error(`${name} ${i}: status ${s}`);
     }
-    const c = cpuUsage(c0);
-    const us = (c.user + c.system) / count;
+    const us = (meter() - m0) / count;
     best.set(name, Math.min(best.get(name) ?? Infinity, us));
   }
   if (!only.test("READDIRPLUS per entry")) continue;
