@@ -142,6 +142,9 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.CREATE]: nfs3Procedure({
     name: "CREATE",
     cached: true,
+    // A handle it resolves, a name, attributes and a verifier it turns into
+    // a string: none kept.
+    borrowsArgs: true,
     decode: decodeCreateArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,
@@ -162,6 +165,7 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.MKDIR]: nfs3Procedure({
     name: "MKDIR",
     cached: true,
+    borrowsArgs: true, // a handle it resolves, a name and attributes: none kept
     decode: decodeMkdirArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,
@@ -172,6 +176,7 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.SYMLINK]: nfs3Procedure({
     name: "SYMLINK",
     cached: true,
+    borrowsArgs: true, // a handle, a name, a target (strings), attributes
     decode: decodeSymlinkArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,
@@ -186,6 +191,7 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.MKNOD]: nfs3Procedure({
     name: "MKNOD",
     cached: true,
+    borrowsArgs: true, // a handle it resolves, a name and numbers: none kept
     decode: decodeMknodArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,

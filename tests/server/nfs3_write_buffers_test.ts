@@ -20,6 +20,13 @@ import { mountProgram } from "../../server/mount.ts";
 import { nfs3Program } from "../../server/nfs3/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/mod.ts";
+import { PassthroughFs } from "../../vfs/passthrough.ts";
+import type {
+  Attributes,
+  CreateOptions,
+  Credentials,
+  FileId,
+} from "../../vfs/types.ts";
 import { exportTable, sys } from "./_harness.ts";
 import { pattern, SlowWrites } from "./_slow_writes.ts";
 
@@ -117,3 +124,79 @@ async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
     await server.shutdown();
   }
 }
+
+/** Creates only after a timer, so that creates overlap. */
+class SlowCreates extends PassthroughFs {
+  override async create(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+    options?: CreateOptions,
+  ): Promise<Attributes> {
+    await new Promise((r) => setTimeout(r, 5));
+    return await super.create(cred, dir, name, options);
+  }
+}
+
+// CREATE borrows its record too: its verifier is read after the file system
+// answers, while later calls' records (from the same pool) are being read.
+Deno.test("nfs3 CREATE EXCLUSIVE: pipelined creates remember each its own verifier", async () => {
+  const exports = exportTable(new SlowCreates(new MemFs()));
+  const server = serveRpc({
+    port: 0,
+    programs: [
+      mountProgram({ exports }),
+      nfs3Program({ exports, log: () => {} }),
+    ],
+    log: () => {},
+  });
+  const client = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+    auth: sys(0),
+  });
+  try {
+    const mnt = decodeMntRes(
+      await client.call(MOUNT_PROGRAM, 3, 1, (w) => encodeDirpath(w, "/")),
+    );
+    const create = async (k: number, verifier: number) => {
+      const r = await client.call(
+        NFS_PROGRAM,
+        3,
+        Proc.CREATE,
+        (w) =>
+          P.encodeCreateArgs(w, {
+            dir: mnt.handle!,
+            name: `file-${k}`,
+            mode: P.CreateMode.EXCLUSIVE,
+            verf: new Uint8Array(8).fill(verifier),
+          }),
+      );
+      const v = P.decodeCreateRes(r);
+      r.end();
+      return v;
+    };
+    const n = 24;
+    const first = await Promise.all(
+      Array.from({ length: n }, (_, k) => create(k, k + 1)),
+    );
+    for (const r of first) assert.equal(r.status, 0);
+    // Resent with its verifier (new xids: not the reply cache): the same
+    // file; with the next call's verifier: another create, EXIST.
+    const again = await Promise.all(
+      Array.from({ length: n }, (_, k) => create(k, k + 1)),
+    );
+    const other = await Promise.all(
+      Array.from({ length: n }, (_, k) => create(k, k + 2)),
+    );
+    for (let k = 0; k < n; k++) {
+      assert.equal(again[k].status, 0, `file-${k} with its own verifier`);
+      assert.deepEqual(again[k].object, first[k].object);
+      assert.equal(other[k].status, 17, `file-${k} with another verifier`);
+    }
+  } finally {
+    client.close();
+    await client.closed;
+    await server.shutdown();
+  }
+});
