@@ -349,12 +349,28 @@ export class DuplicateRequestCache {
     return new Uint8Array(buf, 0, n);
   }
 
-  /** Keeps the storage of a reply of ours that left the cache, if room. */
+  /**
+   * Keeps the storage of a reply of ours that left the cache. Past
+   * SPARE_BYTES, storage of the size holding the most bytes goes first:
+   * when the replies change size (a run of REMOVEs after a run of
+   * CREATEs), the old size's storage must not crowd out the new one's.
+   */
   #spare(reply: Uint8Array): void {
     const buf = reply.buffer as ArrayBuffer;
     const size = buf.byteLength;
-    if (this.#spareBytes + size > SPARE_BYTES) return;
-    (this.#spares[size / REUSE_STEP] ??= []).push(buf);
+    const steps = size / REUSE_STEP;
+    const spares = this.#spares;
+    while (this.#spareBytes + size > SPARE_BYTES) {
+      let most = 0;
+      for (let i = 1; i < spares.length; i++) {
+        const n = (spares[i]?.length ?? 0) * i;
+        if (i !== steps && n > (spares[most]?.length ?? 0) * most) most = i;
+      }
+      if (most === 0) return;
+      spares[most].pop();
+      this.#spareBytes -= most * REUSE_STEP;
+    }
+    (spares[steps] ??= []).push(buf);
     this.#spareBytes += size;
   }
 

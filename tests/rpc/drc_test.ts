@@ -333,6 +333,23 @@ Deno.test("drc finishCopy: spare storage is bounded, and large replies are not k
   assert.equal(drc.spareBytes, spare, "a 4 KiB reply's storage is not kept");
 });
 
+Deno.test("drc finishCopy: when replies change size, the new size's storage displaces the old", () => {
+  const drc = new DuplicateRequestCache({ entries: 600 });
+  let xid = 0;
+  const add = (size: number) => {
+    const id = DuplicateRequestCache.id(local(700), call(xid++));
+    drc.begin(id, 0);
+    drc.finishCopy(id, new Uint8Array(size));
+  };
+  for (let i = 0; i < 600; i++) add(128); // a run of small replies
+  for (let i = 0; i < 600; i++) add(256); // then of larger ones
+  assert.equal(drc.spareBytes, 64 * 1024, "the small replies' storage");
+  // A large reply evicted: its storage displaces two small ones', and the
+  // next large reply is copied into it.
+  add(256);
+  assert.equal(drc.spareBytes, 64 * 1024 - 256);
+});
+
 Deno.test("drc finishCopy: maxBytes still bounds the replies held", () => {
   const drc = new DuplicateRequestCache({ entries: 100, maxBytes: 1000 });
   for (let x = 0; x < 10; x++) {
