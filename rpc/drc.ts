@@ -418,7 +418,8 @@ export class DuplicateRequestCache {
       if (e.own) this.#spare(e.reply);
       e.own = false;
     }
-    for (const w of e.waiters ?? []) w(undefined);
+    const waiters = e.waiters;
+    if (waiters !== null) { for (const w of waiters) w(undefined); }
   }
 
   /** Evicts the entries older than the TTL: they are the oldest ones. */

@@ -94,7 +94,7 @@ function creating(
     return op().then((made) => {
       const object = nfs.handle(t.exp, made.fileid);
       const attrs = fattr(made);
-      return nfs.attrs(t).then((after) => ({
+      return nfs.withAttrs(t, (after) => ({
         status: 0,
         object,
         attrs,
