@@ -31,8 +31,6 @@
  * @module
  */
 
-import { BoundedMap } from "../collections/_bounded_map.ts";
-
 /**
  * A call's identity as {@link DuplicateRequestCache.id} gives it: the
  * fields of {@link DuplicateRequestCache.key}, unjoined. The server files
@@ -81,6 +79,10 @@ interface Entry {
    * the next reply once the entry goes.
    */
   own: boolean;
+  /** The entry begun before this one, in the bounds' order. */
+  older: Entry | null;
+  /** The entry begun after this one. */
+  newer: Entry | null;
 }
 
 /** Copies of replies up to this size go to storage the cache reuses. */
@@ -157,8 +159,15 @@ export interface DrcCall {
  * ```
  */
 export class DuplicateRequestCache {
-  /** Every entry, oldest first: the bounds' order. */
-  readonly #order: BoundedMap<Entry, Entry>;
+  /**
+   * Every entry, oldest first (the bounds' order), as a list through the
+   * entries themselves: a Map keyed by entry cost a hash, an iterator
+   * result per eviction and an entry in a table per call.
+   */
+  #oldest: Entry | null = null;
+  #newest: Entry | null = null;
+  #size = 0;
+  readonly #max: number;
   /** Entries filed under strings. */
   readonly #strings = new Map<string, Entry>();
   /** Entries filed under ids, by xid, chained through `next`. */
@@ -182,9 +191,7 @@ export class DuplicateRequestCache {
    * @param options Size, bytes and age bounds.
    */
   constructor(options: DrcOptions = {}) {
-    this.#order = new BoundedMap(Math.max(1, options.entries ?? 1024), {
-      onEvict: (e) => this.#release(e),
-    });
+    this.#max = Math.max(1, options.entries ?? 1024);
     this.#ttl = Math.max(0, options.ttlMs ?? 120_000);
     this.#maxBytes = Math.max(0, options.maxBytes ?? 4 * 1024 * 1024);
   }
@@ -218,7 +225,7 @@ export class DuplicateRequestCache {
 
   /** Entries held, in progress or done. */
   get size(): number {
-    return this.#order.size;
+    return this.#size;
   }
 
   /** Bytes of the replies held. */
@@ -256,6 +263,8 @@ export class DuplicateRequestCache {
       key,
       next: null,
       own: false,
+      older: this.#newest,
+      newer: null,
     };
     if (typeof key === "string") this.#strings.set(key, e);
     else {
@@ -263,7 +272,10 @@ export class DuplicateRequestCache {
       this.#ids.set(key.xid, e);
     }
     // Past `entries`, the oldest entry is evicted (and its followers told).
-    this.#order.set(e, e);
+    if (this.#newest === null) this.#oldest = e;
+    else this.#newest.newer = e;
+    this.#newest = e;
+    if (++this.#size > this.#max) this.#evict(this.#oldest!);
     return undefined;
   }
 
@@ -332,8 +344,8 @@ export class DuplicateRequestCache {
       e.own = false; // the followers send these bytes
       for (const w of waiters) w(reply);
     }
-    while (this.#bytes > this.#maxBytes && this.#order.size > 0) {
-      this.#order.evictOldest();
+    while (this.#bytes > this.#maxBytes && this.#oldest !== null) {
+      this.#evict(this.#oldest);
     }
   }
 
@@ -378,8 +390,7 @@ export class DuplicateRequestCache {
   forget(key: DrcKey): void {
     const e = this.#find(key);
     if (e === undefined) return;
-    this.#order.delete(e);
-    this.#release(e);
+    this.#evict(e);
   }
 
   /** The entry filed under `key`. */
@@ -396,7 +407,7 @@ export class DuplicateRequestCache {
   }
 
   /**
-   * Unfiles an entry that has left `#order` (forgotten, evicted or
+   * Unfiles an entry that has left the bounds' order (forgotten, evicted or
    * expired), accounts for it and tells whoever follows it that no reply
    * will come.
    */
@@ -425,10 +436,21 @@ export class DuplicateRequestCache {
   /** Evicts the entries older than the TTL: they are the oldest ones. */
   #expire(now: number): void {
     for (;;) {
-      const e = this.#order.oldestKey();
-      if (e === undefined || now - e.at < this.#ttl) return;
-      this.#order.evictOldest();
+      const e = this.#oldest;
+      if (e === null || now - e.at < this.#ttl) return;
+      this.#evict(e);
     }
+  }
+
+  /** Takes `e` out of the bounds' order, then releases it. */
+  #evict(e: Entry): void {
+    if (e.older === null) this.#oldest = e.newer;
+    else e.older.newer = e.newer;
+    if (e.newer === null) this.#newest = e.older;
+    else e.newer.older = e.older;
+    e.older = e.newer = null;
+    this.#size--;
+    this.#release(e);
   }
 }
 

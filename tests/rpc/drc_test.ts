@@ -360,3 +360,30 @@ Deno.test("drc finishCopy: maxBytes still bounds the replies held", () => {
   assert.equal(drc.bytes, 900);
   assert.equal(drc.size, 3);
 });
+
+Deno.test("drc order: forgetting an entry in the middle keeps the oldest-first order", () => {
+  const drc = new DuplicateRequestCache({ entries: 3 });
+  const ids = [1, 2, 3, 4, 5].map((x) =>
+    DuplicateRequestCache.id(local(700), call(x))
+  );
+  for (const id of ids.slice(0, 3)) drc.begin(id, 0);
+  drc.forget(ids[1]); // the middle one
+  assert.equal(drc.size, 2);
+  drc.begin(ids[3], 0); // 1, 3, 4: full, nothing evicted
+  assert.equal(drc.size, 3);
+  drc.begin(ids[4], 0); // evicts 1, the oldest
+  assert.equal(drc.size, 3);
+  assert.equal(drc.begin(ids[2], 0), null, "3 is still held (running)");
+  assert.equal(drc.begin(ids[3], 0), null, "4 is still held");
+  assert.equal(drc.begin(ids[0], 0), undefined, "1 was evicted: new again");
+  // Held: 4, 5, 1 (3 evicted by 1). Forget the oldest and the newest.
+  drc.forget(ids[3]);
+  drc.forget(ids[0]);
+  assert.equal(drc.size, 1);
+  drc.begin(ids[1], 0);
+  drc.begin(ids[2], 0); // 5, 2, 3: full
+  assert.equal(drc.size, 3);
+  drc.begin(ids[0], 0); // evicts 5, the oldest
+  assert.equal(drc.begin(ids[1], 0), null, "2 is still held");
+  assert.equal(drc.begin(ids[4], 0), undefined, "5 was evicted");
+});
