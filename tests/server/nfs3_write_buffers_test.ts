@@ -26,6 +26,7 @@ import type {
   CreateOptions,
   Credentials,
   FileId,
+  FileSystem,
 } from "../../vfs/types.ts";
 import { exportTable, sys } from "./_harness.ts";
 import { pattern, SlowWrites } from "./_slow_writes.ts";
@@ -42,9 +43,14 @@ Deno.test("nfs3 WRITE: pipelined 4 KiB writes through a file system that keeps d
   await pipelinedWrites(4096, 32);
 });
 
-/** Two rounds of `inFlight` WRITEs of `size` bytes each, then the file checked. */
-async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
-  const fs = new SlowWrites(new MemFs());
+/**
+ * Runs `body` with a client of an NFSv3 server over `fs` and the handle of
+ * its mounted root, then closes both.
+ */
+async function mounted(
+  fs: FileSystem,
+  body: (client: RpcClient, root: Uint8Array) => Promise<void>,
+): Promise<void> {
   const exports = exportTable(fs);
   const server = serveRpc({
     port: 0,
@@ -63,6 +69,18 @@ async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
     const mnt = decodeMntRes(
       await client.call(MOUNT_PROGRAM, 3, 1, (w) => encodeDirpath(w, "/")),
     );
+    await body(client, mnt.handle!);
+  } finally {
+    client.close();
+    await client.closed;
+    await server.shutdown();
+  }
+}
+
+/** Two rounds of `inFlight` WRITEs of `size` bytes each, then the file checked. */
+async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
+  const fs = new SlowWrites(new MemFs());
+  await mounted(fs, async (client, root) => {
     const call = async <T>(
       proc: number,
       enc: (w: XdrWriter) => void,
@@ -77,7 +95,7 @@ async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
       Proc.CREATE,
       (w) =>
         P.encodeCreateArgs(w, {
-          dir: mnt.handle!,
+          dir: root,
           name: "big.bin",
           mode: P.CreateMode.UNCHECKED,
           attrs: { mode: 0o644 },
@@ -118,11 +136,7 @@ async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
         `block ${i} must hold its own WRITE's bytes, not a later call's`,
       );
     }
-  } finally {
-    client.close();
-    await client.closed;
-    await server.shutdown();
-  }
+  });
 }
 
 /** Creates only after a timer, so that creates overlap. */
@@ -141,24 +155,7 @@ class SlowCreates extends PassthroughFs {
 // CREATE borrows its record too: its verifier is read after the file system
 // answers, while later calls' records (from the same pool) are being read.
 Deno.test("nfs3 CREATE EXCLUSIVE: pipelined creates remember each its own verifier", async () => {
-  const exports = exportTable(new SlowCreates(new MemFs()));
-  const server = serveRpc({
-    port: 0,
-    programs: [
-      mountProgram({ exports }),
-      nfs3Program({ exports, log: () => {} }),
-    ],
-    log: () => {},
-  });
-  const client = await RpcClient.connect({
-    hostname: "127.0.0.1",
-    port: server.addr.port,
-    auth: sys(0),
-  });
-  try {
-    const mnt = decodeMntRes(
-      await client.call(MOUNT_PROGRAM, 3, 1, (w) => encodeDirpath(w, "/")),
-    );
+  await mounted(new SlowCreates(new MemFs()), async (client, root) => {
     const create = async (k: number, verifier: number) => {
       const r = await client.call(
         NFS_PROGRAM,
@@ -166,7 +163,7 @@ Deno.test("nfs3 CREATE EXCLUSIVE: pipelined creates remember each its own verifi
         Proc.CREATE,
         (w) =>
           P.encodeCreateArgs(w, {
-            dir: mnt.handle!,
+            dir: root,
             name: `file-${k}`,
             mode: P.CreateMode.EXCLUSIVE,
             verf: new Uint8Array(8).fill(verifier),
@@ -194,9 +191,5 @@ Deno.test("nfs3 CREATE EXCLUSIVE: pipelined creates remember each its own verifi
       assert.deepEqual(again[k].object, first[k].object);
       assert.equal(other[k].status, 17, `file-${k} with another verifier`);
     }
-  } finally {
-    client.close();
-    await client.closed;
-    await server.shutdown();
-  }
+  });
 });
