@@ -136,20 +136,6 @@ export class Nfs3Context {
     }
   }
 
-  /**
-   * `next` of the attributes of `t` (undefined if they cannot be had): as
-   * `attrs(t).then(next)`, in one `then` instead of two.
-   */
-  withAttrs<R>(t: Target, next: (a: Fattr3 | undefined) => R): Promise<R> {
-    let got: Promise<Attributes>;
-    try {
-      got = t.fs.getattr(t.cred, t.id);
-    } catch {
-      return Promise.resolve(undefined).then(next);
-    }
-    return got.then((a) => next(fattr(a)), () => next(undefined));
-  }
-
   /** The status for a failure; unexpected exceptions are logged. */
   status(e: unknown, what: string): number {
     const s = nfs3StatusOf(e);
