@@ -6,7 +6,13 @@
 // from the machine's network noise: CPU µs per call, the best of `--rounds`.
 //
 //   deno run --allow-read --allow-env bench/call_bench.ts [--count N] [--rounds R]
-//     [--entries E] [--only REGEXP]
+//     [--entries E] [--only REGEXP] [--bytes]
+//
+// --bytes: JS heap bytes allocated per call (V8's total_allocated_bytes,
+// garbage included, the bench's own share too: encoding the arguments,
+// decoding the reply) instead of CPU µs, the least of the rounds. Unlike
+// the CPU time it does not depend on the machine's load. An ArrayBuffer's
+// backing store is not on the JS heap: only its object counts.
 //
 // Each round: CREATE UNCHECKED of N new names, LOOKUP of each, LOOKUP of N
 // names that do not exist, GETATTR and ACCESS of each file, REMOVE of
@@ -16,6 +22,7 @@
 // directory of `--entries` files from start to end (µs per entry, with
 // libnfs's dircount and maxcount, 8 KiB: about 54 entries a call).
 import { cpuUsage } from "node:process";
+import v8 from "node:v8";
 import { parseArgs } from "node:util";
 import * as P from "../proto/nfs3.ts";
 import { Nfs3Proc } from "../proto/nfs3.ts";
@@ -26,6 +33,7 @@ import { ExportTable } from "../server/exports.ts";
 import { mountProgram } from "../server/mount.ts";
 import { nfs3Program } from "../server/nfs3/program.ts";
 import { MemFs } from "../vfs/memfs.ts";
+import { RecordPool } from "../rpc/record.ts";
 import { bigDirectory, readdirplusAll } from "./_bench_util.ts";
 
 const { values } = parseArgs({
@@ -37,12 +45,22 @@ const { values } = parseArgs({
     // A regular expression: only the steps it matches run (for profiling
     // one; GETATTR, ACCESS and REMOVE need CREATE UNCHECKED's files).
     only: { type: "string", default: "" },
+    bytes: { type: "boolean", default: false },
   },
 });
 const count = Number(values.count);
 const rounds = Number(values.rounds);
 const entries = Number(values.entries);
 const only = new RegExp(values.only);
+/** CPU µs so far, or with --bytes the JS heap bytes allocated so far. */
+const meter: () => number = values.bytes
+  ? () =>
+    (v8.getHeapStatistics() as unknown as { total_allocated_bytes: number })
+      .total_allocated_bytes
+  : () => {
+    const c = cpuUsage();
+    return c.user + c.system;
+  };
 
 const exports = new ExportTable([{
   path: "/",
@@ -73,34 +91,72 @@ const Arena = replies.ReplyArena as
   | (new () => { copy(h: Uint8Array, t: null): Uint8Array })
   | undefined;
 const arena = Arena === undefined ? undefined : new Arena();
-const keep = (b: Uint8Array) => arena?.copy(b, null) ?? b.slice();
+// The cache's own copy (`finishCopy`, where this tree has it) or a slice.
+const finish = (key: DrcKey, b: Uint8Array) => {
+  const d = drc as unknown as {
+    finishCopy?: (k: DrcKey, h: Uint8Array, t: null) => void;
+  };
+  if (arena === undefined && d.finishCopy !== undefined) {
+    d.finishCopy(key, b, null);
+  } else drc.finish(key, arena?.copy(b, null) ?? b.slice());
+};
 const args = new XdrWriter();
 const reply = new XdrWriter();
+// A record arrives as a view of the receive buffer, which the dispatcher
+// copies: into the record pool's storage for a row that borrows its
+// arguments (given back once the call is answered), else into an array of
+// its own (rpc/_dispatch.ts `#own`).
+const pool = new RecordPool();
 
-/** One call, as the dispatcher makes it; the reply's bytes. */
-async function run(
+// The call in progress (calls run one at a time): module state rather than
+// a closure per call, so that the bench's own garbage stays small.
+let proc: Procedure;
+let rec: Uint8Array;
+let key: DrcKey | null = null;
+
+/**
+ * One call, as the dispatcher makes it: the reply's bytes, or their promise
+ * (not an async function: the bench's own frames would weigh on the
+ * server's numbers).
+ */
+function run(
   prog: RpcProgram,
   n: number,
   encode: (w: XdrWriter) => void,
-): Promise<Uint8Array> {
+): Uint8Array | Promise<Uint8Array> {
   args.reset();
   encode(args);
-  const rec = args.bytes();
-  const proc = prog.procedures[n] as Procedure;
+  const view = args.bytes();
+  proc = prog.procedures[n] as Procedure;
+  if (proc.borrowsArgs === true) {
+    rec = pool.take(view.byteLength);
+    rec.set(view);
+  } else rec = view.slice();
   call.xid++;
   call.procedure = n;
-  let key: DrcKey | null = null;
+  key = null;
   if (proc.cached) {
-    key = DuplicateRequestCache.id(remote, { ...call, args: rec });
+    key = DuplicateRequestCache.id(remote, {
+      xid: call.xid,
+      program: call.program,
+      version: call.version,
+      procedure: n,
+      args: rec,
+    });
     drc.begin(key, Date.now(), 1);
   }
   const a = proc.decode?.(new XdrReader(rec));
   const r = proc.run(a, call);
-  const res = r instanceof Promise ? await r : r;
+  return r instanceof Promise ? r.then(answer) : answer(r);
+}
+
+/** Encodes the call in progress's result; the reply's bytes. */
+function answer(res: unknown): Uint8Array {
+  if (proc.borrowsArgs === true) pool.give(rec);
   reply.reset();
   proc.encode?.(reply, res);
   const out = reply.bytes();
-  if (key !== null) drc.finish(key, keep(out));
+  if (key !== null) finish(key, out);
   return out;
 }
 
@@ -108,51 +164,69 @@ const mnt = new XdrReader(await run(mount, 1, (w) => w.string("/")));
 if (mnt.u32() !== 0) throw new Error("MNT failed");
 const root = mnt.opaque(64).slice();
 
-type Step = [string, (i: number) => Promise<number>];
+/** A step: its i-th call (the reply's bytes), and what it reads of them. */
+type Step = [
+  string,
+  (i: number) => Uint8Array | Promise<Uint8Array>,
+  ((i: number, reply: Uint8Array) => void)?,
+];
+/** CREATE UNCHECKED's handles, views of one array (made once). */
 const handles: Uint8Array[] = [];
+const handleBytes = new Uint8Array(count * 64);
 const status = (b: Uint8Array) =>
-  new DataView(b.buffer, b.byteOffset).getUint32(0);
-const creating = (mode: number, prefix: string) => async (i: number) => {
-  const b = await run(nfs, Nfs3Proc.CREATE, (w) =>
-    P.encodeCreateArgs(w, {
-      dir: root,
-      name: `${prefix}${i}`,
-      mode,
-      attrs: { mode: 0o644 },
-    }));
-  if (mode === P.CreateMode.UNCHECKED) {
-    const r = P.decodeCreateRes(new XdrReader(b));
-    handles[i] = r.object!.slice();
-  }
-  return status(b);
+  ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+/** Names, made before they are timed. */
+const names = (prefix: string) =>
+  Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+const creating = (mode: number, prefix: string): Step[1] => {
+  const name = names(prefix);
+  return (i) =>
+    run(nfs, Nfs3Proc.CREATE, (w) =>
+      P.encodeCreateArgs(w, {
+        dir: root,
+        name: name[i],
+        mode,
+        attrs: { mode: 0o644 },
+      }));
 };
-const removing = (prefix: string) => async (i: number) =>
-  status(
-    await run(nfs, Nfs3Proc.REMOVE, (w) =>
-      P.encodeDirOpArgs(w, { dir: root, name: `${prefix}${i}` })),
-  );
-const looking = (prefix: string) => async (i: number) =>
-  status(
-    await run(nfs, Nfs3Proc.LOOKUP, (w) =>
-      P.encodeDirOpArgs(w, { dir: root, name: `${prefix}${i}` })),
-  );
+/** The handle of a CREATE reply (status, then post_op_fh3), kept. */
+const keepHandle = (i: number, b: Uint8Array) => {
+  if (status(b) !== 0 || status(b.subarray(4)) !== 1) return;
+  const n = status(b.subarray(8));
+  const at = i * 64;
+  handleBytes.set(b.subarray(12, 12 + n), at);
+  handles[i] = handleBytes.subarray(at, at + n);
+};
+const dirOp = (proc: number, prefix: string): Step[1] => {
+  const name = names(prefix);
+  return (i) =>
+    run(nfs, proc, (w) => P.encodeDirOpArgs(w, { dir: root, name: name[i] }));
+};
 const steps: Step[] = [
-  ["CREATE UNCHECKED", creating(P.CreateMode.UNCHECKED, "f")],
-  ["LOOKUP found", looking("f")],
-  ["LOOKUP absent", looking("none")],
-  ["GETATTR", async (i) =>
-    status(
-      await run(nfs, Nfs3Proc.GETATTR, (w) =>
-        P.encodeFhArgs(w, { object: handles[i] })),
-    )],
-  ["ACCESS", async (i) =>
-    status(
-      await run(nfs, Nfs3Proc.ACCESS, (w) =>
-        P.encodeAccessArgs(w, { object: handles[i], access: 0x3f })),
-    )],
-  ["REMOVE", removing("f")],
+  ["CREATE UNCHECKED", creating(P.CreateMode.UNCHECKED, "f"), keepHandle],
+  ["LOOKUP found", dirOp(Nfs3Proc.LOOKUP, "f")],
+  ["LOOKUP absent", dirOp(Nfs3Proc.LOOKUP, "none")],
+  [
+    "GETATTR",
+    (i) =>
+      run(
+        nfs,
+        Nfs3Proc.GETATTR,
+        (w) => P.encodeFhArgs(w, { object: handles[i] }),
+      ),
+  ],
+  [
+    "ACCESS",
+    (i) =>
+      run(
+        nfs,
+        Nfs3Proc.ACCESS,
+        (w) => P.encodeAccessArgs(w, { object: handles[i], access: 0x3f }),
+      ),
+  ],
+  ["REMOVE", dirOp(Nfs3Proc.REMOVE, "f")],
   ["CREATE GUARDED", creating(P.CreateMode.GUARDED, "g")],
-  ["REMOVE (guarded's)", removing("g")],
+  ["REMOVE (guarded's)", dirOp(Nfs3Proc.REMOVE, "g")],
 ];
 
 // The data file, 1 MiB, and the directory READDIRPLUS lists.
@@ -190,23 +264,25 @@ const offsets = Array.from(
   { length: count },
   (_, i) => ((i * 2654435761) % 256) * 4096,
 );
-const writing = (stable: number) => async (i: number) =>
-  status(
-    await run(nfs, Nfs3Proc.WRITE, (w) =>
-      P.encodeWriteArgs(w, {
-        file,
-        offset: offsets[i],
-        count: 4096,
-        stable,
-        data: block,
-      })),
-  );
+const writing = (stable: number): Step[1] => (i) =>
+  run(nfs, Nfs3Proc.WRITE, (w) =>
+    P.encodeWriteArgs(w, {
+      file,
+      offset: offsets[i],
+      count: 4096,
+      stable,
+      data: block,
+    }));
 steps.push(
-  ["READ 4 KiB", async (i) =>
-    status(
-      await run(nfs, Nfs3Proc.READ, (w) =>
-        P.encodeReadArgs(w, { file, offset: offsets[i], count: 4096 })),
-    )],
+  [
+    "READ 4 KiB",
+    (i) =>
+      run(
+        nfs,
+        Nfs3Proc.READ,
+        (w) => P.encodeReadArgs(w, { file, offset: offsets[i], count: 4096 }),
+      ),
+  ],
   ["WRITE 4 KiB UNSTABLE", writing(P.StableHow.UNSTABLE)],
   ["WRITE 4 KiB FILE_SYNC", writing(P.StableHow.FILE_SYNC)],
 );
@@ -217,10 +293,9 @@ steps.push(
  */
 function listAll(cpu: { us: number }): Promise<number> {
   return readdirplusAll(big, async (args) => {
-    const c0 = cpuUsage();
+    const m0 = meter();
     const b = await run(nfs, Nfs3Proc.READDIRPLUS, args);
-    const c = cpuUsage(c0);
-    cpu.us += c.user + c.system;
+    cpu.us += meter() - m0;
     return new XdrReader(b);
   });
 }
@@ -236,7 +311,7 @@ const undoes: Record<string, string> = {
 };
 for (let round = 0; round < rounds; round++) {
   const ran = new Set<string>();
-  for (const [name, step] of steps) {
+  for (const [name, step, after] of steps) {
     if (!only.test(name)) {
       // A REMOVE left out still runs, untimed, after the CREATE it undoes,
       // so that the next round's CREATEs find the directory as the full
@@ -247,13 +322,14 @@ for (let round = 0; round < rounds; round++) {
       continue;
     }
     ran.add(name);
-    const c0 = cpuUsage();
+    const m0 = meter();
     for (let i = 0; i < count; i++) {
-      const s = await step(i);
+      const b = await step(i);
+      after?.(i, b);
+      const s = status(b);
       if (s !== (want[name] ?? 0)) throw new Error(`${name} ${i}: status ${s}`);
     }
-    const c = cpuUsage(c0);
-    const us = (c.user + c.system) / count;
+    const us = (meter() - m0) / count;
     best.set(name, Math.min(best.get(name) ?? Infinity, us));
   }
   if (!only.test("READDIRPLUS per entry")) continue;

@@ -59,14 +59,6 @@ export function joinBatch(
   return staging.subarray(0, at);
 }
 
-/** One array holding `head` then `tail`. */
-export function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
-  const out = new Uint8Array(head.byteLength + tail.byteLength);
-  out.set(head);
-  out.set(tail, head.byteLength);
-  return out;
-}
-
 const MAX_POOLED_WRITERS = 256;
 const MAX_POOLED_CAPACITY = 1536 * 1024;
 /**
@@ -150,7 +142,7 @@ export class Replies {
     this.#metrics?.reply(replied);
     const { head, tail } = w.framed(recordMark);
     if (drcKey !== null) {
-      this.#drc.finish(drcKey, tail === null ? head.slice() : join(head, tail));
+      this.#drc.finishCopy(drcKey, head, tail);
     }
     if (c.closed) return this.pool.release(w);
     c.unsent++;

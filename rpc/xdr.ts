@@ -83,7 +83,8 @@ export class XdrReader {
   readonly buf: Uint8Array;
   /** The current read position, in bytes from the start of `buf`. */
   pos: number;
-  #view: DataView;
+  /** Made on first use: only 64-bit bigints read through it. */
+  #view: DataView | undefined;
 
   /**
    * Starts reading `buf` at `offset`.
@@ -94,7 +95,21 @@ export class XdrReader {
   constructor(buf: Uint8Array, offset = 0) {
     this.buf = buf;
     this.pos = offset;
-    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // No DataView here: one per reader (every call has one) costs more
+    // than reading the bytes (see `#u32`).
+    this.#view = undefined;
+  }
+
+  /** The unsigned 32 bits at `at`, read from the bytes. */
+  #u32(at: number): number {
+    const b = this.buf;
+    return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) |
+      b[at + 3]) >>> 0;
+  }
+
+  #dataView(): DataView {
+    const b = this.buf;
+    return this.#view ??= new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
   /** Bytes not yet read. */
@@ -116,7 +131,7 @@ export class XdrReader {
   /** An unsigned 32-bit integer. */
   u32(field = ""): number {
     this.#need(4, field);
-    const v = this.#view.getUint32(this.pos);
+    const v = this.#u32(this.pos);
     this.pos += 4;
     return v;
   }
@@ -124,7 +139,7 @@ export class XdrReader {
   /** A signed 32-bit integer. */
   i32(field = ""): number {
     this.#need(4, field);
-    const v = this.#view.getInt32(this.pos);
+    const v = this.#u32(this.pos) | 0;
     this.pos += 4;
     return v;
   }
@@ -135,8 +150,8 @@ export class XdrReader {
    */
   u64(field = ""): number {
     this.#need(8, field);
-    const hi = this.#view.getUint32(this.pos);
-    const lo = this.#view.getUint32(this.pos + 4);
+    const hi = this.#u32(this.pos);
+    const lo = this.#u32(this.pos + 4);
     if (hi > MAX_SAFE_HIGH) {
       throw new XdrError(
         `Value too large for a number: ${(BigInt(hi) << 32n) | BigInt(lo)}`,
@@ -154,8 +169,8 @@ export class XdrReader {
    */
   u64sat(field = ""): number {
     this.#need(8, field);
-    const hi = this.#view.getUint32(this.pos);
-    const lo = this.#view.getUint32(this.pos + 4);
+    const hi = this.#u32(this.pos);
+    const lo = this.#u32(this.pos + 4);
     this.pos += 8;
     return hi > MAX_SAFE_HIGH ? Number.MAX_SAFE_INTEGER : hi * TWO_32 + lo;
   }
@@ -163,7 +178,7 @@ export class XdrReader {
   /** An unsigned 64-bit integer as a `bigint` (cookies, verifiers). */
   u64big(field = ""): bigint {
     this.#need(8, field);
-    const v = this.#view.getBigUint64(this.pos);
+    const v = this.#dataView().getBigUint64(this.pos);
     this.pos += 8;
     return v;
   }
@@ -171,8 +186,8 @@ export class XdrReader {
   /** A signed 64-bit integer as a `number`; throws outside ±(2^53 − 1). */
   i64(field = ""): number {
     this.#need(8, field);
-    const hi = this.#view.getInt32(this.pos);
-    const lo = this.#view.getUint32(this.pos + 4);
+    const hi = this.#u32(this.pos) | 0;
+    const lo = this.#u32(this.pos + 4);
     const v = hi * TWO_32 + lo;
     if (!Number.isSafeInteger(v)) {
       throw new XdrError(`Value out of safe range: ${v}`, field);
@@ -184,7 +199,7 @@ export class XdrReader {
   /** A signed 64-bit integer as a `bigint`. */
   i64big(field = ""): bigint {
     this.#need(8, field);
-    const v = this.#view.getBigInt64(this.pos);
+    const v = this.#dataView().getBigInt64(this.pos);
     this.pos += 8;
     return v;
   }

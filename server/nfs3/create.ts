@@ -73,35 +73,22 @@ import { type Nfs3Procedure, nfs3Procedure, wccSince } from "./procedure.ts";
  * shares: refuse on a read-only export, take the directory's attributes
  * before and after, build the new handle.
  */
-function creating(
+async function creating(
   t: Target,
   nfs: Nfs3Context,
   op: () => Promise<Attributes>,
 ): Promise<CreateRes> {
-  // Thens, not an async function: see Nfs3Context.attrs. A throw in a
-  // callback rejects as it would in an async function.
-  let dir: Promise<Attributes>;
-  try {
-    dir = t.fs.getattr(t.cred, t.id);
-  } catch (e) {
-    return Promise.reject(e);
+  // An async function: it allocates less than the same steps as nested
+  // thens with their closures (4,936–4,974 against 5,218–5,221 B per CREATE
+  // in bench/call_bench.ts, CPU the same within noise).
+  const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
+  if (t.exp.readOnly) {
+    return { status: Nfs3Status.ROFS, dirWcc: wcc(before, before) };
   }
-  return dir.then((attrs) => {
-    const before = t.pre = fattr(attrs);
-    if (t.exp.readOnly) {
-      return { status: Nfs3Status.ROFS, dirWcc: wcc(before, before) };
-    }
-    return op().then((made) => {
-      const object = nfs.handle(t.exp, made.fileid);
-      const attrs = fattr(made);
-      return nfs.attrs(t).then((after) => ({
-        status: 0,
-        object,
-        attrs,
-        dirWcc: wcc(before, after),
-      }));
-    });
-  });
+  const made = await op();
+  const object = nfs.handle(t.exp, made.fileid);
+  const attrs = fattr(made);
+  return { status: 0, object, attrs, dirWcc: wcc(before, await nfs.attrs(t)) };
 }
 
 /**
@@ -142,6 +129,9 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.CREATE]: nfs3Procedure({
     name: "CREATE",
     cached: true,
+    // A handle it resolves, a name, attributes and a verifier it turns into
+    // a string: none kept.
+    borrowsArgs: true,
     decode: decodeCreateArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,
@@ -162,6 +152,7 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.MKDIR]: nfs3Procedure({
     name: "MKDIR",
     cached: true,
+    borrowsArgs: true, // a handle it resolves, a name and attributes: none kept
     decode: decodeMkdirArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,
@@ -172,6 +163,7 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.SYMLINK]: nfs3Procedure({
     name: "SYMLINK",
     cached: true,
+    borrowsArgs: true, // a handle, a name, a target (strings), attributes
     decode: decodeSymlinkArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,
@@ -186,6 +178,7 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.MKNOD]: nfs3Procedure({
     name: "MKNOD",
     cached: true,
+    borrowsArgs: true, // a handle it resolves, a name and numbers: none kept
     decode: decodeMknodArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,

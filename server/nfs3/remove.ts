@@ -34,6 +34,7 @@ function unlink(rmdir: boolean): Nfs3Procedure<DirOpArgs, WccRes> {
   return {
     name: rmdir ? "RMDIR" : "REMOVE",
     cached: true,
+    borrowsArgs: true, // a handle it resolves and a name: none kept
     decode: decodeDirOpArgs,
     encode: encodeWccRes,
     fh: (a) => a.dir,
@@ -59,6 +60,7 @@ export const removeProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.RENAME]: nfs3Procedure({
     name: "RENAME",
     cached: true,
+    borrowsArgs: true, // handles it resolves and names: none kept
     decode: decodeRenameArgs,
     encode: encodeRenameRes,
     fh: (a) => a.fromDir,
@@ -104,6 +106,7 @@ export const removeProcedures: Record<number, Nfs3Procedure<any, any>> = {
   [Nfs3Proc.LINK]: nfs3Procedure({
     name: "LINK",
     cached: true,
+    borrowsArgs: true, // handles it resolves and a name: none kept
     decode: decodeLinkArgs,
     encode: encodeLinkRes,
     fh: (a) => a.file,

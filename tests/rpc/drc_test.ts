@@ -243,3 +243,147 @@ Deno.test("drc ids: follow and forget find an entry by an equal id", async () =>
   assert.equal(drc.bytes, 0);
   assert.equal(drc.begin(k(), 1), undefined, "forgotten: runs again");
 });
+
+Deno.test("drc finishCopy: the cache keeps a copy of head and tail, counted by its length", () => {
+  const drc = new DuplicateRequestCache();
+  const key = DuplicateRequestCache.id(local(700), call(1));
+  drc.begin(key, 0);
+  const head = new Uint8Array([1, 2, 3]);
+  const tail = new Uint8Array([4, 5]);
+  drc.finishCopy(key, head, tail);
+  head.fill(9); // the caller's bytes go on being used
+  tail.fill(9);
+  assert.deepEqual(drc.begin(key, 1), new Uint8Array([1, 2, 3, 4, 5]));
+  assert.equal(drc.bytes, 5, "the bound counts the reply's bytes");
+});
+
+Deno.test("drc finishCopy: an evicted reply nobody was given leaves its storage for the next of its size", () => {
+  const drc = new DuplicateRequestCache({ entries: 1 });
+  const ids = [1, 2, 3].map((x) =>
+    DuplicateRequestCache.id(local(700), call(x))
+  );
+  drc.begin(ids[0], 0);
+  drc.finishCopy(ids[0], new Uint8Array(200).fill(1));
+  assert.equal(drc.spareBytes, 0);
+  drc.begin(ids[1], 0); // evicts the first, whose reply nobody saw
+  assert.equal(drc.spareBytes, 256, "its storage, in 64-byte steps, is spare");
+  drc.finishCopy(ids[1], new Uint8Array(100).fill(2)); // another size
+  assert.equal(drc.spareBytes, 256);
+  drc.begin(ids[2], 0); // evicts the second
+  assert.equal(drc.spareBytes, 256 + 128);
+  drc.finishCopy(ids[2], new Uint8Array(193).fill(3)); // the first's size
+  assert.equal(
+    drc.spareBytes,
+    128,
+    "the first's storage holds the third reply",
+  );
+  assert.deepEqual(drc.begin(ids[2], 1), new Uint8Array(193).fill(3));
+});
+
+Deno.test("drc finishCopy: storage handed out by begin or follow is never reused", async () => {
+  const drc = new DuplicateRequestCache({ entries: 1 });
+  const ids = [1, 2, 3, 4].map((x) =>
+    DuplicateRequestCache.id(local(700), call(x))
+  );
+  // Replayed: begin hands the bytes out.
+  drc.begin(ids[0], 0);
+  drc.finishCopy(ids[0], new Uint8Array(100).fill(1));
+  const replayed = drc.begin(ids[0], 1)!;
+  // Followed: a resend from another connection waits for the bytes.
+  drc.begin(ids[1], 2, 1); // evicts ids[0]
+  assert.equal(drc.spareBytes, 0, "a replayed reply's storage is not spare");
+  const following = drc.follow(ids[1], 2)!;
+  drc.finishCopy(ids[1], new Uint8Array(100).fill(2));
+  const followed = (await following)!;
+  drc.begin(ids[2], 3); // evicts ids[1]
+  assert.equal(drc.spareBytes, 0, "a followed reply's storage is not spare");
+  drc.finishCopy(ids[2], new Uint8Array(100).fill(3));
+  drc.begin(ids[3], 4); // evicts ids[2], unseen
+  drc.finishCopy(ids[3], new Uint8Array(100).fill(4));
+  assert.deepEqual(replayed, new Uint8Array(100).fill(1));
+  assert.deepEqual(followed, new Uint8Array(100).fill(2));
+  assert.deepEqual(drc.begin(ids[3], 5), new Uint8Array(100).fill(4));
+});
+
+Deno.test("drc finishCopy: a reply given to finish is never reused", () => {
+  const drc = new DuplicateRequestCache({ entries: 1 });
+  const a = DuplicateRequestCache.id(local(700), call(1));
+  drc.begin(a, 0);
+  drc.finish(a, new Uint8Array(100));
+  drc.begin(DuplicateRequestCache.id(local(700), call(2)), 0);
+  assert.equal(drc.spareBytes, 0, "the caller's own bytes are not the cache's");
+});
+
+Deno.test("drc finishCopy: spare storage is bounded, and large replies are not kept for reuse", () => {
+  const drc = new DuplicateRequestCache({ entries: 1 });
+  for (let x = 0; x < 40; x++) {
+    const id = DuplicateRequestCache.id(local(700), call(x));
+    drc.begin(id, 0);
+    // Each a new size, so none reuses another's storage.
+    drc.finishCopy(id, new Uint8Array(64 * (x % 32) + 1));
+  }
+  drc.begin(DuplicateRequestCache.id(local(700), call(99)), 0);
+  assert.ok(drc.spareBytes <= 64 * 1024, `spare ${drc.spareBytes}`);
+  const big = DuplicateRequestCache.id(local(700), call(100));
+  drc.begin(big, 0);
+  drc.finishCopy(big, new Uint8Array(4096));
+  assert.equal(drc.bytes, 4096);
+  const spare = drc.spareBytes;
+  drc.begin(DuplicateRequestCache.id(local(700), call(101)), 0);
+  assert.equal(drc.spareBytes, spare, "a 4 KiB reply's storage is not kept");
+});
+
+Deno.test("drc finishCopy: when replies change size, the new size's storage displaces the old", () => {
+  const drc = new DuplicateRequestCache({ entries: 600 });
+  let xid = 0;
+  const add = (size: number) => {
+    const id = DuplicateRequestCache.id(local(700), call(xid++));
+    drc.begin(id, 0);
+    drc.finishCopy(id, new Uint8Array(size));
+  };
+  for (let i = 0; i < 600; i++) add(128); // a run of small replies
+  for (let i = 0; i < 600; i++) add(256); // then of larger ones
+  assert.equal(drc.spareBytes, 64 * 1024, "the small replies' storage");
+  // A large reply evicted: its storage displaces two small ones', and the
+  // next large reply is copied into it.
+  add(256);
+  assert.equal(drc.spareBytes, 64 * 1024 - 256);
+});
+
+Deno.test("drc finishCopy: maxBytes still bounds the replies held", () => {
+  const drc = new DuplicateRequestCache({ entries: 100, maxBytes: 1000 });
+  for (let x = 0; x < 10; x++) {
+    const id = DuplicateRequestCache.id(local(700), call(x));
+    drc.begin(id, 0);
+    drc.finishCopy(id, new Uint8Array(300));
+  }
+  assert.equal(drc.bytes, 900);
+  assert.equal(drc.size, 3);
+});
+
+Deno.test("drc order: forgetting an entry in the middle keeps the oldest-first order", () => {
+  const drc = new DuplicateRequestCache({ entries: 3 });
+  const ids = [1, 2, 3, 4, 5].map((x) =>
+    DuplicateRequestCache.id(local(700), call(x))
+  );
+  for (const id of ids.slice(0, 3)) drc.begin(id, 0);
+  drc.forget(ids[1]); // the middle one
+  assert.equal(drc.size, 2);
+  drc.begin(ids[3], 0); // 1, 3, 4: full, nothing evicted
+  assert.equal(drc.size, 3);
+  drc.begin(ids[4], 0); // evicts 1, the oldest
+  assert.equal(drc.size, 3);
+  assert.equal(drc.begin(ids[2], 0), null, "3 is still held (running)");
+  assert.equal(drc.begin(ids[3], 0), null, "4 is still held");
+  assert.equal(drc.begin(ids[0], 0), undefined, "1 was evicted: new again");
+  // Held: 4, 5, 1 (3 evicted by 1). Forget the oldest and the newest.
+  drc.forget(ids[3]);
+  drc.forget(ids[0]);
+  assert.equal(drc.size, 1);
+  drc.begin(ids[1], 0);
+  drc.begin(ids[2], 0); // 5, 2, 3: full
+  assert.equal(drc.size, 3);
+  drc.begin(ids[0], 0); // evicts 5, the oldest
+  assert.equal(drc.begin(ids[1], 0), null, "2 is still held");
+  assert.equal(drc.begin(ids[4], 0), undefined, "5 was evicted");
+});

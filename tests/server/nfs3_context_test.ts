@@ -27,3 +27,44 @@ Deno.test("nfs3 context: cached handles are the encoded handles, per export", ()
   }
   assert.notDeepEqual(c.handle(a, 5), c.handle(b, 5));
 });
+
+Deno.test("nfs3 context: handles cut from shared storage keep their own bytes", () => {
+  const table = new ExportTable([{ path: "/", fs: new MemFs() }]);
+  const c = new Nfs3Context({ exports: table });
+  const [exp] = table.exports;
+  // Made one after another (several share a block), checked after all.
+  const made = [...Array(50).keys()].map((i) => c.handle(exp, 1000 + i));
+  made.forEach((fh, i) => {
+    assert.equal(fh.byteLength, 20);
+    assert.deepEqual(
+      fh,
+      encodeHandle({
+        exportId: exp.id,
+        verifier: exp.verifier,
+        fileid: 1000 + i,
+      }),
+      `handle ${i} is intact after the others were written`,
+    );
+  });
+});
+
+Deno.test("nfs3 context: encodeHandle writes into a caller's array, whole", () => {
+  const verifier = new Uint8Array(8).fill(3);
+  const into = new Uint8Array(24).fill(0xee);
+  const out = encodeHandle(
+    { exportId: 2, verifier, fileid: 9 },
+    into.subarray(2, 22),
+  );
+  assert.deepEqual(out, encodeHandle({ exportId: 2, verifier, fileid: 9 }));
+  assert.deepEqual([into[0], into[1], into[22], into[23]], [
+    0xee,
+    0xee,
+    0xee,
+    0xee,
+  ]);
+  assert.throws(
+    () =>
+      encodeHandle({ exportId: 2, verifier, fileid: 9 }, new Uint8Array(19)),
+    { name: "RangeError", message: "Handle needs 20 bytes: 19 given" },
+  );
+});

@@ -20,6 +20,14 @@ import { mountProgram } from "../../server/mount.ts";
 import { nfs3Program } from "../../server/nfs3/program.ts";
 import { MemFs } from "../../vfs/memfs.ts";
 import { ROOT } from "../../vfs/mod.ts";
+import { PassthroughFs } from "../../vfs/passthrough.ts";
+import type {
+  Attributes,
+  CreateOptions,
+  Credentials,
+  FileId,
+  FileSystem,
+} from "../../vfs/types.ts";
 import { exportTable, sys } from "./_harness.ts";
 import { pattern, SlowWrites } from "./_slow_writes.ts";
 
@@ -35,9 +43,14 @@ Deno.test("nfs3 WRITE: pipelined 4 KiB writes through a file system that keeps d
   await pipelinedWrites(4096, 32);
 });
 
-/** Two rounds of `inFlight` WRITEs of `size` bytes each, then the file checked. */
-async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
-  const fs = new SlowWrites(new MemFs());
+/**
+ * Runs `body` with a client of an NFSv3 server over `fs` and the handle of
+ * its mounted root, then closes both.
+ */
+async function mounted(
+  fs: FileSystem,
+  body: (client: RpcClient, root: Uint8Array) => Promise<void>,
+): Promise<void> {
   const exports = exportTable(fs);
   const server = serveRpc({
     port: 0,
@@ -56,6 +69,18 @@ async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
     const mnt = decodeMntRes(
       await client.call(MOUNT_PROGRAM, 3, 1, (w) => encodeDirpath(w, "/")),
     );
+    await body(client, mnt.handle!);
+  } finally {
+    client.close();
+    await client.closed;
+    await server.shutdown();
+  }
+}
+
+/** Two rounds of `inFlight` WRITEs of `size` bytes each, then the file checked. */
+async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
+  const fs = new SlowWrites(new MemFs());
+  await mounted(fs, async (client, root) => {
     const call = async <T>(
       proc: number,
       enc: (w: XdrWriter) => void,
@@ -70,7 +95,7 @@ async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
       Proc.CREATE,
       (w) =>
         P.encodeCreateArgs(w, {
-          dir: mnt.handle!,
+          dir: root,
           name: "big.bin",
           mode: P.CreateMode.UNCHECKED,
           attrs: { mode: 0o644 },
@@ -111,9 +136,60 @@ async function pipelinedWrites(size: number, inFlight: number): Promise<void> {
         `block ${i} must hold its own WRITE's bytes, not a later call's`,
       );
     }
-  } finally {
-    client.close();
-    await client.closed;
-    await server.shutdown();
+  });
+}
+
+/** Creates only after a timer, so that creates overlap. */
+class SlowCreates extends PassthroughFs {
+  override async create(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+    options?: CreateOptions,
+  ): Promise<Attributes> {
+    await new Promise((r) => setTimeout(r, 5));
+    return await super.create(cred, dir, name, options);
   }
 }
+
+// CREATE borrows its record too: its verifier is read after the file system
+// answers, while later calls' records (from the same pool) are being read.
+Deno.test("nfs3 CREATE EXCLUSIVE: pipelined creates remember each its own verifier", async () => {
+  await mounted(new SlowCreates(new MemFs()), async (client, root) => {
+    const create = async (k: number, verifier: number) => {
+      const r = await client.call(
+        NFS_PROGRAM,
+        3,
+        Proc.CREATE,
+        (w) =>
+          P.encodeCreateArgs(w, {
+            dir: root,
+            name: `file-${k}`,
+            mode: P.CreateMode.EXCLUSIVE,
+            verf: new Uint8Array(8).fill(verifier),
+          }),
+      );
+      const v = P.decodeCreateRes(r);
+      r.end();
+      return v;
+    };
+    const n = 24;
+    const first = await Promise.all(
+      Array.from({ length: n }, (_, k) => create(k, k + 1)),
+    );
+    for (const r of first) assert.equal(r.status, 0);
+    // Resent with its verifier (new xids: not the reply cache): the same
+    // file; with the next call's verifier: another create, EXIST.
+    const again = await Promise.all(
+      Array.from({ length: n }, (_, k) => create(k, k + 1)),
+    );
+    const other = await Promise.all(
+      Array.from({ length: n }, (_, k) => create(k, k + 2)),
+    );
+    for (let k = 0; k < n; k++) {
+      assert.equal(again[k].status, 0, `file-${k} with its own verifier`);
+      assert.deepEqual(again[k].object, first[k].object);
+      assert.equal(other[k].status, 17, `file-${k} with another verifier`);
+    }
+  });
+});
