@@ -17,6 +17,7 @@
 #   CTL_PORT  control port: "cpu NAME" answers the server's CPU seconds
 #   SUITE     "io" (the above, default) or "v42": NFSv4.2 against NFSv4.1
 #             on each server (see visit42), with WIRE lines besides RESULT
+#   PHASES    "metadata": the io suite without its dd write and read
 # /root/kbench is bench/kbench.c, /root/fsx tests/kernel/fsx.c, /root/sparse
 # tests/kernel/sparse.c.
 set -u
@@ -25,7 +26,11 @@ MP41=/mnt/c
 up() { cut -d' ' -f1 /proc/uptime; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
 cpu() { echo "cpu $1" | nc "$SERVER" "$CTL_PORT"; }
-die() { echo "INFO failed: $*"; exit 1; }
+die() {
+  echo "INFO failed: $*"
+  dmesg | tail -15 | sed 's/^/INFO kernel log: /'
+  exit 1
+}
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
 # The client's RPC count per operation on $MP so far: "OPEN 10000" lines.
@@ -55,20 +60,25 @@ visit() {
   name=$1 port=$2 path=$3 rep=$4
   mkdir -p $MP
   mount.nfs "$SERVER:$path" $MP -o "$NFS_OPTS,port=$port" || die "mount $name"
-  [ "$rep" = 1 ] && echo "INFO $name $(grep " $MP " /proc/mounts)"
+  if [ "$rep" = 1 ]; then
+    echo "INFO $name $(grep " $MP " /proc/mounts)"
+    echo "INFO $name root: $(ls $MP | tr '\n' ' ')"
+  fi
   d=$MP/kbench-$rep
   mkdir $d || die "mkdir on $name"
 
-  rpcs >/tmp/rpcs
-  c0=$(cpu "$name") t0=$(up)
-  dd if=/tmp/pattern of=$d/big bs=1M conv=fsync 2>/tmp/dd.err || die "dd write to $name: $(cat /tmp/dd.err)"
-  result "$name" "$rep" write "$BIG_MB" "$c0" "$t0"
-  drop_caches
-  rpcs >/tmp/rpcs
-  c0=$(cpu "$name") t0=$(up)
-  dd if=$d/big of=/dev/null bs=1M 2>/tmp/dd.err || die "dd read from $name: $(cat /tmp/dd.err)"
-  result "$name" "$rep" read "$BIG_MB" "$c0" "$t0"
-  rm $d/big
+  if [ "${PHASES:-all}" != metadata ]; then
+    rpcs >/tmp/rpcs
+    c0=$(cpu "$name") t0=$(up)
+    dd if=/tmp/pattern of=$d/big bs=1M conv=fsync 2>/tmp/dd.err || die "dd write to $name: $(cat /tmp/dd.err)"
+    result "$name" "$rep" write "$BIG_MB" "$c0" "$t0"
+    drop_caches
+    rpcs >/tmp/rpcs
+    c0=$(cpu "$name") t0=$(up)
+    dd if=$d/big of=/dev/null bs=1M 2>/tmp/dd.err || die "dd read from $name: $(cat /tmp/dd.err)"
+    result "$name" "$rep" read "$BIG_MB" "$c0" "$t0"
+    rm $d/big
+  fi
 
   for phase in create stat remove; do
     # Every stat and remove goes to the server, not to the client's caches.
@@ -146,7 +156,9 @@ visit42() {
 }
 
 echo "INFO kernel $(uname -r), $REPS repetitions, $BIG_MB MiB, $FILES files, $NFS_OPTS"
-/root/fsx pattern 7 $((BIG_MB * 1048576)) >/tmp/pattern || die "pattern"
+if [ "${PHASES:-all}" != metadata ]; then
+  /root/fsx pattern 7 $((BIG_MB * 1048576)) >/tmp/pattern || die "pattern"
+fi
 n=$(echo $SERVERS | wc -w)
 rep=1
 while [ $rep -le "$REPS" ]; do
