@@ -5,7 +5,7 @@
 // 1 GiB sparse file read over 4.2 and 4.1, and a server-side COPY of --mb
 // MiB against the client's read + write, with the bytes on the wire.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/kernel_bench.ts [--suite io|v42] [--reps 3] [--mb 256] [--files 10000] [--vers 4.1] [--engine native|portable] [--node-peer] [--metadata] [--profile DIR] [--record]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/kernel_bench.ts [--suite io|v42] [--reps 3] [--mb 256] [--files 10000] [--vers 4.1] [--engine native|portable] [--node-peer] [--metadata] [--watchdog 600] [--profile DIR] [--record]
 //
 // Needs what the kernel suite needs (tests/kernel/README.md: root, the
 // user-mode Linux guest, its own cache under NETFS_KERNEL_CACHE) and what
@@ -21,7 +21,10 @@
 // --node-peer adds issue 16's Node 22 TypeScript peer (bench/_node_peer.ts,
 // installed on first use; NFSv4.0 only, so with --vers 4.0) as a fifth
 // server over its own folder of the tmpfs, compared with both netfs servers.
-// --metadata runs the create / stat / remove rows alone (no dd). --vers 4.0
+// --metadata runs the create / stat / remove rows alone (no dd). A create /
+// stat / remove loop still running after --watchdog seconds is stopped, the
+// guest prints what the client waits for (INFO stall lines) and visits that
+// server no more; its cells read "stalled". --vers 4.0
 // mounts with clientaddr=0.0.0.0, as the kernel suite does: no callbacks
 // (the host could not reach the guest's callback port).
 import { parseArgs } from "node:util";
@@ -53,6 +56,7 @@ const { values } = parseArgs({
     profile: { type: "string" },
     "node-peer": { type: "boolean", default: false },
     metadata: { type: "boolean", default: false },
+    watchdog: { type: "string", default: "600" },
     record: { type: "boolean", default: false },
   },
 });
@@ -141,6 +145,7 @@ try {
         CTL_PORT: "7000",
         SUITE: values.suite,
         PHASES: values.metadata ? "metadata" : "all",
+        WATCHDOG: values.watchdog,
       },
       timeout: 3600,
     });
@@ -210,11 +215,14 @@ function ioReport(): string {
       `\n| ${a} vs ${b} | unit | netfs | ${them} | netfs ÷ ${them} | CPU µs netfs / ${them} | ${them} CPU ÷ netfs CPU |\n|---|---|---:|---:|---:|---:|---:|\n`;
     for (const p of PHASES) {
       const ca = cpuPer(a, p.phase), cb = cpuPer(b, p.phase);
-      out += `| ${p.label} | ${p.unit} | ${fmtSpread(rates(a, p.phase))} | ${
-        fmtSpread(rates(b, p.phase))
-      } | ${fmtRatio(rates(a, p.phase), rates(b, p.phase))} | ${
-        ca.toFixed(1)
-      } / ${cb.toFixed(1)} | ${(cb / ca).toFixed(2)}× |\n`;
+      // A server that stalled (see WATCHDOG in kernel_guest.sh) has fewer
+      // repetitions, or none: the ratio takes the repetitions both have.
+      const ra = rates(a, p.phase), rb = rates(b, p.phase);
+      const n = Math.min(ra.length, rb.length);
+      const cell = (xs: number[]) => xs.length ? fmtSpread(xs) : "stalled";
+      out += `| ${p.label} | ${p.unit} | ${cell(ra)} | ${cell(rb)} | ${
+        n ? fmtRatio(ra.slice(0, n), rb.slice(0, n)) : "—"
+      } | ${ca.toFixed(1)} / ${cb.toFixed(1)} | ${(cb / ca).toFixed(2)}× |\n`;
     }
   }
   // RPCS <server> <rep> <phase> OP=n ...: the first repetition's, per unit of
