@@ -15,10 +15,22 @@
 // not among the package's dependencies, so it serves a real folder (a
 // private tmpfs in the benchmarks).
 //
+// What it cannot do (bench/RESULTS.md has the evidence): libnfs 4.0.0 cannot
+// mount it (the peer returns no owner / owner_group, and libnfs reads the
+// attributes it asked for by position); it returns no maxread / maxwrite, so
+// the Linux client uses 1 KiB reads and writes; and its reply framing breaks
+// each time its encoder's 64 KiB buffer fills mid-reply (the record mark is
+// written at the old buffer's offset), which stops a Linux client's create
+// loop for 60 s at about 64 KiB of replies and for good at about 128 KiB.
+//
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/_node_peer.ts DIR [--port P] [--seconds S]
+//   deno run --allow-read --allow-write --allow-run --allow-env bench/_node_peer.ts --framing
 //
 // run alone installs the peer if needed, serves DIR and prints the port,
 // the pid and a libnfs URL, until S seconds (default 600) pass or Ctrl-C.
+// --framing runs bench/_node_peer_framing.mjs: the records whose record
+// mark the peer's encoder gets wrong (see bench/RESULTS.md, "the Node 22
+// TypeScript peer").
 import { parseArgs } from "node:util";
 import { cacheDir, freePort, waitForPort } from "./_bench_util.ts";
 import type { NfsServer } from "./_nfs_servers.ts";
@@ -140,8 +152,16 @@ if (import.meta.main) {
     options: {
       port: { type: "string" },
       seconds: { type: "string", default: "600" },
+      framing: { type: "boolean", default: false },
     },
   });
+  if (values.framing) {
+    const { prefix, node } = await installNodePeer();
+    const r = await new Deno.Command(node, {
+      args: [`${here}_node_peer_framing.mjs`, prefix],
+    }).spawn().status;
+    Deno.exit(r.code);
+  }
   const dir = positionals[0];
   if (!dir) throw new Error("Usage: _node_peer.ts DIR [--port P]");
   const peer = await startNodePeer(
