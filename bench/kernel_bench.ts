@@ -5,7 +5,7 @@
 // 1 GiB sparse file read over 4.2 and 4.1, and a server-side COPY of --mb
 // MiB against the client's read + write, with the bytes on the wire.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/kernel_bench.ts [--suite io|v42] [--reps 3] [--mb 256] [--files 10000] [--vers 4.1] [--engine native|portable] [--profile DIR] [--record]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/kernel_bench.ts [--suite io|v42] [--reps 3] [--mb 256] [--files 10000] [--vers 4.1] [--engine native|portable] [--node-peer] [--metadata] [--watchdog 600] [--profile DIR] [--record]
 //
 // Needs what the kernel suite needs (tests/kernel/README.md: root, the
 // user-mode Linux guest, its own cache under NETFS_KERNEL_CACHE) and what
@@ -18,6 +18,16 @@
 // server's CPU time around each phase. A cell is the median with the range
 // of the repetitions; the ratio's range is that of the per-repetition ratios.
 // --profile DIR writes a V8 CPU profile of each netfs server into DIR.
+// --node-peer adds issue 16's Node 22 TypeScript peer (bench/_node_peer.ts,
+// installed on first use; NFSv4.0 only, so with --vers 4.0) as a fifth
+// server over its own folder of the tmpfs, compared with both netfs servers.
+// --metadata runs the create / stat / remove rows alone (no dd). A create /
+// stat / remove loop still running after --watchdog seconds ends the run:
+// the guest prints what the client waits for (INFO stall lines) and powers
+// off, and the tables show what came before ("stalled" where a server has
+// no sample; the run exits 1). --vers 4.0
+// mounts with clientaddr=0.0.0.0, as the kernel suite does: no callbacks
+// (the host could not reach the guest's callback port).
 import { parseArgs } from "node:util";
 import {
   buildTool,
@@ -28,6 +38,7 @@ import {
   tmpfsDir,
 } from "./_bench_util.ts";
 import { type NfsServer, startGanesha, startNetfs } from "./_nfs_servers.ts";
+import { startNodePeer } from "./_node_peer.ts";
 import {
   controlPort,
   kernelSkipReason,
@@ -44,6 +55,9 @@ const { values } = parseArgs({
     suite: { type: "string", default: "io" },
     engine: { type: "string", default: "native" },
     profile: { type: "string" },
+    "node-peer": { type: "boolean", default: false },
+    metadata: { type: "boolean", default: false },
+    watchdog: { type: "string", default: "600" },
     record: { type: "boolean", default: false },
   },
 });
@@ -56,13 +70,16 @@ if (skip) {
 }
 
 /** The phases the guest reports, in table order, and their work unit. */
-const PHASES = [
+const ALL_PHASES = [
   { phase: "write", label: `dd write ${values.mb} MiB`, unit: "MiB/s" },
   { phase: "read", label: `dd read ${values.mb} MiB`, unit: "MiB/s" },
   { phase: "create", label: `create ${values.files}`, unit: "files/s" },
   { phase: "stat", label: `stat ${values.files}`, unit: "files/s" },
   { phase: "remove", label: `remove ${values.files}`, unit: "files/s" },
 ] as const;
+const PHASES = ALL_PHASES.filter((p) =>
+  !values.metadata || !["write", "read"].includes(p.phase)
+);
 
 interface Sample {
   seconds: number;
@@ -75,8 +92,10 @@ const kbench = await buildTool("kbench", `${here}kbench.c`, ["-static"]);
 const tmp = await tmpfsDir("netfs-kernel-bench-");
 const servers: NfsServer[] = [];
 let output: string[] = [];
+/** The guest's log when it ended badly: the tables show what came before. */
+let failure = "";
 try {
-  for (const d of ["netfs", "ganesha"]) {
+  for (const d of ["netfs", "ganesha", "node"]) {
     await Deno.mkdir(`${tmp.path}/${d}`);
     await Deno.chmod(`${tmp.path}/${d}`, 0o755);
   }
@@ -94,6 +113,16 @@ try {
     servers.splice(1, 0, await startGanesha("MEM", ""));
     servers.push(await startGanesha("VFS", `${tmp.path}/ganesha`));
   }
+  if (values["node-peer"]) {
+    if (v42) {
+      throw new Error(
+        "The Node peer speaks NFSv4.0 only: not with --suite v42",
+      );
+    }
+    // A file the host wrote, for the guest's listing of the export.
+    await Deno.writeTextFile(`${tmp.path}/node/from-host.txt`, "hello\n");
+    servers.push(await startNodePeer(`${tmp.path}/node`));
+  }
   const control = controlPort((command) => {
     const [verb, name] = command.split(" ");
     const srv = servers.find((s) => s.name === name);
@@ -110,12 +139,16 @@ try {
       env: {
         SERVERS: servers.map((s, i) => `${s.name}:${2049 + i}:${s.exportPath}`)
           .join(" "),
-        NFS_OPTS: `vers=${values.vers},proto=tcp`,
+        NFS_OPTS: `vers=${values.vers},proto=tcp${
+          values.vers === "4.0" ? ",clientaddr=0.0.0.0" : ""
+        }`,
         REPS: values.reps,
         BIG_MB: values.mb,
         FILES: values.files,
         CTL_PORT: "7000",
         SUITE: values.suite,
+        PHASES: values.metadata ? "metadata" : "all",
+        WATCHDOG: values.watchdog,
       },
       timeout: 3600,
     });
@@ -125,14 +158,20 @@ try {
         console.log(line);
       }
     }
-    if (run.code !== 0) {
-      throw new Error(`Guest run ended with ${run.code}:\n${run.log}`);
-    }
+    if (run.code !== 0) failure = `Guest run ended with ${run.code}`;
+    if (failure) console.error(`${failure}:\n${run.log}`);
   } finally {
     await control.close();
   }
 } finally {
   for (const s of servers) await s.stop();
+  if (values["node-peer"]) {
+    // The peer's own log (its errors), for a run that failed on it.
+    const log = await Deno.readTextFile(`${tmp.path}/node.log`).catch(() => "");
+    if (log) {
+      console.log(`node-peer log:\n${log.split("\n").slice(-40).join("\n")}`);
+    }
+  }
   await tmp.remove();
 }
 
@@ -159,20 +198,33 @@ const cpuPer = (name: string, phase: string) => {
 };
 
 function ioReport(): string {
+  const peer = values["node-peer"] ? " and the Node peer" : "";
   let out =
-    `\n### Linux NFSv${values.vers} client vs nfs-ganesha 4.3 (kernel guest)\n\n` +
-    `${head}. bench/kernel_bench.ts: Debian's user-mode Linux 6.1 guest (one CPU, tap + socat forwarders), ${values.reps} repetitions, each visiting the four servers in turn (order rotated by one per repetition); dd bs=1M (write with conv=fsync from the guest's tmpfs, read after drop_caches), then bench/kbench.c: create (open O_CREAT|O_EXCL + close), stat and remove of ${values.files} files, caches dropped before stat and remove. Median (min–max); server CPU: user + system µs per MiB or per file over all repetitions.\n`;
-  for (const [ours, peer] of [[0, 1], [2, 3]]) {
-    const a = servers[ours].name, b = servers[peer].name;
+    `\n### Linux NFSv${values.vers} client vs nfs-ganesha 4.3${peer} (kernel guest)\n\n` +
+    `${head}. bench/kernel_bench.ts: Debian's user-mode Linux 6.1 guest (one CPU, tap + socat forwarders), ${values.reps} repetitions, each visiting the ${servers.length} servers in turn (order rotated by one per repetition); ${
+      values.metadata
+        ? ""
+        : "dd bs=1M (write with conv=fsync from the guest's tmpfs, read after drop_caches), then "
+    }bench/kbench.c: create (open O_CREAT|O_EXCL + close), stat and remove of ${values.files} files, caches dropped before stat and remove. Median (min–max); server CPU: user + system µs per MiB or per file over all repetitions.\n`;
+  // netfs MemFs against ganesha MEM, LocalFs against ganesha VFS, then both
+  // against the Node peer (over tmpfs, as LocalFs).
+  const pairs = [[0, 1], [2, 3]];
+  if (values["node-peer"]) pairs.push([0, 4], [2, 4]);
+  for (const [ours, theirs] of pairs) {
+    const a = servers[ours].name, b = servers[theirs].name;
+    const them = b === "node-peer" ? "peer" : "ganesha";
     out +=
-      `\n| ${a} vs ${b} | unit | netfs | ganesha | netfs ÷ ganesha | CPU µs netfs / ganesha | ganesha CPU ÷ netfs CPU |\n|---|---|---:|---:|---:|---:|---:|\n`;
+      `\n| ${a} vs ${b} | unit | netfs | ${them} | netfs ÷ ${them} | CPU µs netfs / ${them} | ${them} CPU ÷ netfs CPU |\n|---|---|---:|---:|---:|---:|---:|\n`;
     for (const p of PHASES) {
       const ca = cpuPer(a, p.phase), cb = cpuPer(b, p.phase);
-      out += `| ${p.label} | ${p.unit} | ${fmtSpread(rates(a, p.phase))} | ${
-        fmtSpread(rates(b, p.phase))
-      } | ${fmtRatio(rates(a, p.phase), rates(b, p.phase))} | ${
-        ca.toFixed(1)
-      } / ${cb.toFixed(1)} | ${(cb / ca).toFixed(2)}× |\n`;
+      // A server that stalled (see WATCHDOG in kernel_guest.sh) has fewer
+      // repetitions, or none: the ratio takes the repetitions both have.
+      const ra = rates(a, p.phase), rb = rates(b, p.phase);
+      const n = Math.min(ra.length, rb.length);
+      const cell = (xs: number[]) => xs.length ? fmtSpread(xs) : "stalled";
+      out += `| ${p.label} | ${p.unit} | ${cell(ra)} | ${cell(rb)} | ${
+        n ? fmtRatio(ra.slice(0, n), rb.slice(0, n)) : "—"
+      } | ${ca.toFixed(1)} / ${cb.toFixed(1)} | ${(cb / ca).toFixed(2)}× |\n`;
     }
   }
   // RPCS <server> <rep> <phase> OP=n ...: the first repetition's, per unit of
@@ -242,8 +294,10 @@ function v42Report(): string {
   return out;
 }
 
-const out = v42 ? v42Report() : ioReport();
+const out = (v42 ? v42Report() : ioReport()) +
+  (failure ? `\nPartial: ${failure.toLowerCase()}; see its INFO lines.\n` : "");
 console.log(out);
 if (values.record) {
   await Deno.writeTextFile(`${here}RESULTS.md`, out, { append: true });
 }
+if (failure) Deno.exit(1);

@@ -17,6 +17,12 @@
 #   CTL_PORT  control port: "cpu NAME" answers the server's CPU seconds
 #   SUITE     "io" (the above, default) or "v42": NFSv4.2 against NFSv4.1
 #             on each server (see visit42), with WIRE lines besides RESULT
+#   PHASES    "metadata": the io suite without its dd write and read
+#   WATCHDOG  seconds a create / stat / remove loop may take (default 600):
+#             past it the guest prints its view of the stall (blocked tasks,
+#             the mount's RPC counts) as INFO lines and powers off: a task
+#             waiting on a reply that never comes could not be killed (seen
+#             with the Node peer), so the run could not go on
 # /root/kbench is bench/kbench.c, /root/fsx tests/kernel/fsx.c, /root/sparse
 # tests/kernel/sparse.c.
 set -u
@@ -25,7 +31,11 @@ MP41=/mnt/c
 up() { cut -d' ' -f1 /proc/uptime; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
 cpu() { echo "cpu $1" | nc "$SERVER" "$CTL_PORT"; }
-die() { echo "INFO failed: $*"; exit 1; }
+die() {
+  echo "INFO failed: $*"
+  dmesg | tail -15 | sed 's/^/INFO kernel log: /'
+  exit 1
+}
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
 # The client's RPC count per operation on $MP so far: "OPEN 10000" lines.
@@ -50,32 +60,73 @@ result() {
   mv /tmp/rpcs.new /tmp/rpcs
 }
 
+# stall NAME: the guest's view of a loop that does not end, as INFO lines:
+# the kernel log, blocked tasks (sysrq w) and the mount's statistics (per
+# operation: calls, sends, timeouts, bytes, times; the xprt line: sends and
+# receives).
+stall() {
+  echo "INFO stall on $1 after ${WATCHDOG:-600} s"
+  dmesg -c >/tmp/dmesg.before
+  tail -15 /tmp/dmesg.before | sed "s/^/INFO stall $1 kernel log: /"
+  echo w >/proc/sysrq-trigger 2>/dev/null
+  dmesg | head -60 | sed "s/^/INFO stall $1 tasks: /"
+  awk -v mp="$MP" '$1 == "device" { on = ($5 == mp) } on' /proc/self/mountstats |
+    grep -E 'xprt|OPEN|CLOSE|SETATTR|GETATTR|LOOKUP|REMOVE|RENEW|ACCESS' |
+    sed "s/^/INFO stall $1 mountstats: /"
+}
+
+# run_loop NAME PHASE DIR: bench/kbench.c's seconds for PHASE, under the
+# watchdog (see stall). The watchdog writes to stderr: its sleep must not
+# hold the caller's $(...) open.
+run_loop() {
+  /root/kbench "$2" "$3" "$FILES" >/tmp/kbench.out &
+  kb=$!
+  (
+    sleep "${WATCHDOG:-600}"
+    kill -0 $kb 2>/dev/null || exit 0
+    stall "$1"
+    echo "INFO failed: $2 on $1 stalled; powering off"
+    poweroff -f
+  ) >&2 &
+  wd=$!
+  wait $kb
+  rc=$?
+  kill $wd 2>/dev/null
+  cat /tmp/kbench.out
+  return $rc
+}
+
 # One server, once: mount, dd write and read, the metadata loop, umount.
 visit() {
   name=$1 port=$2 path=$3 rep=$4
   mkdir -p $MP
   mount.nfs "$SERVER:$path" $MP -o "$NFS_OPTS,port=$port" || die "mount $name"
-  [ "$rep" = 1 ] && echo "INFO $name $(grep " $MP " /proc/mounts)"
+  if [ "$rep" = 1 ]; then
+    echo "INFO $name $(grep " $MP " /proc/mounts)"
+    echo "INFO $name root: $(ls $MP | tr '\n' ' ')"
+  fi
   d=$MP/kbench-$rep
   mkdir $d || die "mkdir on $name"
 
-  rpcs >/tmp/rpcs
-  c0=$(cpu "$name") t0=$(up)
-  dd if=/tmp/pattern of=$d/big bs=1M conv=fsync 2>/tmp/dd.err || die "dd write to $name: $(cat /tmp/dd.err)"
-  result "$name" "$rep" write "$BIG_MB" "$c0" "$t0"
-  drop_caches
-  rpcs >/tmp/rpcs
-  c0=$(cpu "$name") t0=$(up)
-  dd if=$d/big of=/dev/null bs=1M 2>/tmp/dd.err || die "dd read from $name: $(cat /tmp/dd.err)"
-  result "$name" "$rep" read "$BIG_MB" "$c0" "$t0"
-  rm $d/big
+  if [ "${PHASES:-all}" != metadata ]; then
+    rpcs >/tmp/rpcs
+    c0=$(cpu "$name") t0=$(up)
+    dd if=/tmp/pattern of=$d/big bs=1M conv=fsync 2>/tmp/dd.err || die "dd write to $name: $(cat /tmp/dd.err)"
+    result "$name" "$rep" write "$BIG_MB" "$c0" "$t0"
+    drop_caches
+    rpcs >/tmp/rpcs
+    c0=$(cpu "$name") t0=$(up)
+    dd if=$d/big of=/dev/null bs=1M 2>/tmp/dd.err || die "dd read from $name: $(cat /tmp/dd.err)"
+    result "$name" "$rep" read "$BIG_MB" "$c0" "$t0"
+    rm $d/big
+  fi
 
   for phase in create stat remove; do
     # Every stat and remove goes to the server, not to the client's caches.
     [ $phase = create ] || drop_caches
     rpcs >/tmp/rpcs
     c0=$(cpu "$name")
-    s=$(/root/kbench $phase $d "$FILES") || die "$phase on $name"
+    s=$(run_loop "$name" $phase $d) || die "$phase on $name"
     result "$name" "$rep" $phase "$FILES" "$c0" 0 "$s"
   done
   rmdir $d
@@ -146,7 +197,9 @@ visit42() {
 }
 
 echo "INFO kernel $(uname -r), $REPS repetitions, $BIG_MB MiB, $FILES files, $NFS_OPTS"
-/root/fsx pattern 7 $((BIG_MB * 1048576)) >/tmp/pattern || die "pattern"
+if [ "${PHASES:-all}" != metadata ]; then
+  /root/fsx pattern 7 $((BIG_MB * 1048576)) >/tmp/pattern || die "pattern"
+fi
 n=$(echo $SERVERS | wc -w)
 rep=1
 while [ $rep -le "$REPS" ]; do
