@@ -224,6 +224,54 @@ async function pipelined(size: number): Promise<void> {
   }
 }
 
+// A whole aligned 1 MiB WRITE's record becomes MemFs's chunk
+// (store/_offers.ts): its record must not go back to the pool, and what the
+// file gives back when written over serves the WRITEs after it.
+Deno.test("nfs4 WRITE: whole 1 MiB chunks kept without a copy hold their bytes while later WRITEs reuse the pool", async () => {
+  const { h, fs, s } = await setUp();
+  try {
+    const res = ok(
+      await s.call([
+        { argop: OP.OP_PUTROOTFH },
+        openArgs("kept", { owner: "o", access: 3, how: createHow() }),
+        { argop: OP.OP_GETFH },
+      ]),
+      "OPEN",
+    );
+    const opened = resultOf(res, OP.OP_OPEN).opopen;
+    const fh = resultOf(res, OP.OP_GETFH).opgetfh;
+    assert.ok(opened.status === nfsstat4.NFS4_OK);
+    assert.ok(fh.status === nfsstat4.NFS4_OK);
+    // Chunks 0-7, 8-15, then both written over, eight in flight.
+    const blocks = Array.from({ length: 32 }, (_, i) => pattern(MiB, 40 + i));
+    for (let round = 0; round < 4; round++) {
+      const replies = await Promise.all(
+        blocks.slice(round * 8, round * 8 + 8).map((data, k) =>
+          s.call([
+            { argop: OP.OP_PUTFH, opputfh: { object: fh.resok4.object } },
+            write(((round % 2) * 8 + k) * MiB, data, opened.resok4.stateid),
+          ], { slot: k })
+        ),
+      );
+      replies.forEach((r, k) => ok(r, `round ${round}, COMPOUND ${k}`));
+    }
+    const id = (await fs.lookup(ROOT, fs.root, "kept")).fileid;
+    assert.equal(
+      (await fs.getattr(ROOT, id)).used,
+      16 * (MiB + 4096),
+      "each chunk is a kept record (1 MiB and the pool's 4 KiB step)",
+    );
+    for (let i = 0; i < 16; i++) {
+      assert.ok(
+        same(await bytesOf(fs, "kept", i * MiB, MiB), blocks[16 + i]),
+        `block ${i} must hold its last WRITE's bytes, not a later call's`,
+      );
+    }
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("nfs4 WRITE: a write whose type check failed still holds its record until it settles", async () => {
   const { h, fs, s } = await setUp();
   try {
