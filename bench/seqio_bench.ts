@@ -16,7 +16,7 @@
 // it, and MemFs's copy. The file is written over in place after the first
 // `--mib` MiB, which are not measured.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-run --allow-env --allow-sys bench/seqio_bench.ts [--mib 256] [--reps 5] [--before DIR] [--profile DIR] [--floor]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-run --allow-env --allow-sys bench/seqio_bench.ts [--mib 256] [--reps 5] [--before DIR] [--profile DIR] [--floor] [--inflight N]
 import { parseArgs } from "node:util";
 import {
   fmtSpread,
@@ -43,11 +43,13 @@ const { values } = parseArgs({
     before: { type: "string", multiple: true },
     profile: { type: "string" },
     floor: { type: "boolean", default: false },
+    inflight: { type: "string", default: "1" },
   },
 });
 const MIB = 1 << 20;
 const total = Number(values.mib);
 const reps = Number(values.reps);
+const inflight = Math.max(1, Number(values.inflight));
 
 /** CPU nanoseconds the threads of `pid` have run so far. */
 async function cpuNs(pid: number): Promise<number> {
@@ -98,20 +100,25 @@ async function pass(srv: NfsServer): Promise<Pass> {
     }
     const c0 = await cpuNs(srv.pid!);
     const t0 = performance.now();
-    for (let i = 0; i < total; i++) {
-      if (op === "read") {
-        const r = await nfs.read({ file, offset: i * MIB, count: MIB });
-        if (r.data.byteLength !== MIB) throw new Error("Short read");
-      } else {
-        await nfs.write({
-          file,
-          offset: i * MIB,
-          count: MIB,
-          stable: StableHow.UNSTABLE,
-          data,
-        });
+    let next = 0;
+    // `inflight` loops, each taking the next MiB when its call is answered.
+    const loop = async () => {
+      for (let i = next++; i < total; i = next++) {
+        if (op === "read") {
+          const r = await nfs.read({ file, offset: i * MIB, count: MIB });
+          if (r.data.byteLength !== MIB) throw new Error("Short read");
+        } else {
+          await nfs.write({
+            file,
+            offset: i * MIB,
+            count: MIB,
+            stable: StableHow.UNSTABLE,
+            data,
+          });
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: inflight }, loop));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = (await cpuNs(srv.pid!)) - c0;
     out[op] = { mibs: total / seconds, cpu: cpu / 1000 / total };

@@ -34,7 +34,8 @@ import type {
   RpcProgram,
 } from "./program.ts";
 import { RpcReplyError } from "./program.ts";
-import type { RecordPool } from "./record.ts";
+import { closeOffer, offerStorage } from "../store/_offers.ts";
+import { RECORD_POOL_MIN, type RecordPool } from "./record.ts";
 import { XdrError, XdrReader, type XdrWriter } from "./xdr.ts";
 
 /** Runs the calls of every connection of one server. */
@@ -45,6 +46,8 @@ export class Dispatcher {
   readonly #drc: DuplicateRequestCache;
   readonly #metrics: RpcMetrics | undefined;
   readonly #log: Logger;
+  /** Gives a record back to the pool (an offer's owner, see `#offers`). */
+  readonly #giveBack = (record: Uint8Array): void => this.#records.give(record);
 
   constructor(
     programs: Map<number, Map<number, RpcProgram>>,
@@ -177,6 +180,10 @@ export class Dispatcher {
       encodeAcceptedReply(w, xid, AcceptStat.PROC_UNAVAIL);
       return replies.send(c, w, null, Replied.PROC_UNAVAIL);
     }
+    // A large record whose row borrows its arguments is offered to the
+    // file system its call writes to (store/_offers.ts): nothing but this
+    // call holds a view of it, and the reply holds none.
+    if (offers(proc, rec)) offerStorage(rec, this.#giveBack);
     let drcKey: DrcKey | null = null;
     if (proc.cached === true) {
       drcKey = DuplicateRequestCache.id(c.info.remote, {
@@ -337,10 +344,12 @@ export class Dispatcher {
     replied: number,
   ): void {
     // Nothing holds the arguments of a row that borrows them any more: the
-    // record's storage may serve the next large call.
-    if (proc.handler === undefined && proc.borrowsArgs === true) {
-      this.#records.give(rec);
-    }
+    // record's storage may serve the next large call, unless a file system
+    // took it (it gives it back itself when it lets go of it).
+    if (
+      proc.handler === undefined && proc.borrowsArgs === true &&
+      (!offers(proc, rec) || closeOffer(rec))
+    ) this.#records.give(rec);
     if (this.#metrics !== undefined) {
       const m = this.#metrics.procedure(prog, call.procedure);
       m.calls.inc();
@@ -366,4 +375,15 @@ export class Dispatcher {
       c.callEnded();
     }
   }
+}
+
+/**
+ * Whether a call's record is offered to the file system its call writes to:
+ * a row that borrows its arguments and is not cached (the duplicate-request
+ * cache keeps nothing of the arguments either, but a cached row has no
+ * reason to write), with a record large enough to hold a chunk's data.
+ */
+function offers(proc: Procedure | RawProcedure, rec: Uint8Array): boolean {
+  return proc.handler === undefined && proc.borrowsArgs === true &&
+    proc.cached !== true && rec.byteLength >= RECORD_POOL_MIN;
 }

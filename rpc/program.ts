@@ -154,6 +154,15 @@ export interface Procedure<A = any, R = any> {
    * `FileSystem.write`, which copies what it keeps; so are the NFSv3
    * procedures whose arguments are a handle, numbers and at most a name (GETATTR, LOOKUP, READ …).
    * Default false: the arguments are the procedure's to keep.
+   *
+   * While such a call runs, a record of 64 KiB or more of a row that is
+   * not `cached` is offered to the file systems it writes to
+   * (`FileSystem.write`'s exception, vfs/types.ts): one may keep the
+   * record's storage instead of copying the data (MemFs keeps a whole
+   * 1 MiB chunk), and the server then does not reuse it; the file system
+   * hands it back once no view of it can be read. A row that writes the
+   * same `data` twice copies it first: after the first write took it, the
+   * second would read the first file's storage.
    */
   borrowsArgs?: boolean;
   /** Rows have no handler; see {@link RawProcedure}. */

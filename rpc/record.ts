@@ -105,8 +105,13 @@ export interface RecordReaderOptions {
  */
 export const RECORD_POOL_MIN = 64 * 1024;
 
-/** Pooled storage is allocated in steps of this size, so nearby sizes share buffers. */
-const POOL_STEP = 64 * 1024;
+/**
+ * Pooled storage is allocated in steps of this size (nearby sizes still
+ * share buffers: `take` serves any free one up to twice the size asked). A
+ * page, not more: a MemFs may keep a 1 MiB WRITE's whole record as a chunk
+ * (store/_offers.ts), so the step is memory a file holds per MiB.
+ */
+const POOL_STEP = 4 * 1024;
 
 /**
  * Storage under {@link RECORD_POOL_MIN} is allocated in steps of this

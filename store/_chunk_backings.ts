@@ -14,6 +14,7 @@ import {
   HOLE,
   ZERO,
 } from "./_chunks.ts";
+import type { StorageOffer } from "./_offers.ts";
 
 /**
  * Freed chunk storage that the {@link MapChunks} sharing it may keep for
@@ -34,6 +35,12 @@ import {
  *   64 MiB allocated: together most of MemFs's CPU per MiB written into a
  *   file truncated first (measured: bench/RESULTS.md, issue 16, evening).
  *   No reader can see reused storage: none was given a view of it.
+ * - Adopted storage (a chunk that is an NFS WRITE's record, kept rather
+ *   than copied: store/_offers.ts) that no reader was lent goes, once its
+ *   call is over, to a list of its own within the same `pooled` budget, and
+ *   each adoption gives one back to the record pool it came from: after a
+ *   file is truncated and written again, the pool serves each WRITE from
+ *   storage the truncation freed, as the free list serves `put`.
  */
 export class ChunkSpares {
   /** Bytes kept for their own chunk, summed over the stores. */
@@ -49,6 +56,8 @@ export class ChunkSpares {
   #freeBytes = 0;
   /** Storage of which a view left its store: never listed. */
   readonly #lent = new WeakSet<Uint8Array>();
+  /** Adopted storage no reader saw, whose call is over. */
+  readonly #adopted: StorageOffer[] = [];
 
   constructor(max = 4 << 20, largest = 64 << 10, pooled = 0) {
     this.max = max;
@@ -64,6 +73,36 @@ export class ChunkSpares {
   /** Notes that a view of `storage` left its store. */
   lend(storage: Uint8Array): void {
     this.#lent.add(storage);
+  }
+
+  /** Whether a view of `storage` left its store (known only with a free list). */
+  lent(storage: Uint8Array): boolean {
+    return this.pooled === 0 || this.#lent.has(storage);
+  }
+
+  /**
+   * Takes adopted storage a store let go of, which no reader was lent: kept
+   * for {@link ChunkSpares.swap} when its call is over and it fits the
+   * budget, else released to its owner (at once, or when its call ends).
+   */
+  keepAdopted(offer: StorageOffer): void {
+    if (!offer.closed || this.#freeBytes + offer.bytes > this.pooled) {
+      offer.release();
+      return;
+    }
+    this.#adopted.push(offer);
+    this.#freeBytes += offer.bytes;
+  }
+
+  /**
+   * A store adopted a record's storage: gives kept adopted storage, if
+   * any, back to its record pool in exchange, for the next record.
+   */
+  swap(): void {
+    const offer = this.#adopted.pop();
+    if (offer === undefined) return;
+    this.#freeBytes -= offer.bytes;
+    offer.release();
   }
 
   /**
@@ -90,6 +129,12 @@ export class ChunkSpares {
   }
 }
 
+/** A chunk's adopted storage: its offer, and whether a reader was lent a view. */
+interface Adopted {
+  readonly offer: StorageOffer;
+  lent: boolean;
+}
+
 /**
  * Chunks in a `Map`, each its own `Uint8Array`, allocated on first write and
  * dropped when freed. With `minChunk` below `chunkSize` a chunk starts at
@@ -111,6 +156,11 @@ export class MapChunks implements ChunkBacking {
    */
   #spare: Uint8Array | undefined;
   #spareIndex = -1;
+  /**
+   * Chunks whose storage is adopted (see `adopt`): its offer, and whether
+   * a view of it was lent (then it is never given back).
+   */
+  readonly #adopted = new Map<number, Adopted>();
 
   /**
    * @param chunkSize Bytes per chunk, a power of two.
@@ -173,6 +223,11 @@ export class MapChunks implements ChunkBacking {
    * without copying): the storage is never put on the shared free list.
    */
   lend(i: number): void {
+    const a = this.#adopted.get(i);
+    if (a !== undefined) {
+      a.lent = true;
+      return;
+    }
     const sp = this.#spares;
     // Without a free list nothing is reused elsewhere: nothing to note.
     if (sp === undefined || sp.pooled === 0) return;
@@ -243,6 +298,11 @@ export class MapChunks implements ChunkBacking {
     if (old === undefined) return;
     this.#chunks.delete(i);
     this.#zero?.delete(i);
+    const a = this.#adopted.get(i);
+    if (a !== undefined) {
+      this.#letGo(i, a);
+      return;
+    }
     this.#allocated -= old.length;
     // Only whole chunks are listed: smaller storage is cheap to allocate,
     // and a tree of small files removed would fill the list with pieces.
@@ -263,8 +323,50 @@ export class MapChunks implements ChunkBacking {
     const len = this.sizeFor(i, keep);
     const next = len < old.length ? old.slice(0, len) : old;
     next.fill(0, keep);
-    this.#allocated += next.length - old.length;
+    const a = this.#adopted.get(i);
+    if (a !== undefined && next !== old) this.#letGo(i, a);
+    else this.#allocated -= old.length;
+    this.#allocated += next.length;
     this.#chunks.set(i, next);
+  }
+
+  /**
+   * Bytes of storage adopting `bytes` of storage as chunk `i` would add
+   * (negative frees), or undefined when chunk `i` is better written in
+   * place: its storage was lent to a reader (it cannot be reused, so the
+   * record pool would have to allocate a new record for it), or it is
+   * plain storage whose loans are not known.
+   */
+  adoptGrowth(i: number, bytes: number): number | undefined {
+    const a = this.#adopted.get(i);
+    if (a !== undefined) return a.lent ? undefined : bytes - a.offer.bytes;
+    const old = this.#chunks.get(i);
+    if (old === undefined) return bytes;
+    const sp = this.#spares;
+    if (sp === undefined || sp.lent(old)) return undefined;
+    return bytes - old.length;
+  }
+
+  /**
+   * Makes `storage`, a whole chunk's view of storage the caller took from
+   * `offer`, chunk `i`'s storage (see `adoptGrowth`); what chunk `i` had
+   * is freed, and kept adopted storage goes back to its record pool.
+   */
+  adopt(i: number, storage: Uint8Array, offer: StorageOffer): void {
+    this.free(i);
+    this.#chunks.set(i, storage);
+    this.#adopted.set(i, { offer, lent: false });
+    this.#allocated += offer.bytes;
+    this.#spares?.swap();
+  }
+
+  /** Chunk `i`'s adopted storage leaves it: back to its owner unless lent. */
+  #letGo(i: number, a: Adopted): void {
+    this.#adopted.delete(i);
+    this.#allocated -= a.offer.bytes;
+    if (a.lent) return; // a reader may still hold a view: the collector's
+    if (this.#spares === undefined) a.offer.release();
+    else this.#spares.keepAdopted(a.offer);
   }
 
   /** Allocated chunk numbers from `first` to `last`, ascending. */

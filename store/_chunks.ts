@@ -39,12 +39,20 @@
  * later write or zeroing of its own range, as a concurrent write would, and
  * never anything else.
  *
+ * The one exception to "storage is the store's own": `MapChunks` may adopt
+ * a whole chunk's storage from a {@link StorageOffer} (an NFS WRITE's
+ * record, store/_offers.ts) instead of copying into its own, and gives
+ * such storage back to its owner when the chunk lets go of it, unless a
+ * view of it was lent (then the collector takes it, as above).
+ *
  * Calls never overlap within a thread (everything is synchronous); across
  * workers, `FlatChunks` gives each call the effect of its own byte copies,
  * as with any shared memory.
  *
  * @module
  */
+
+import type { StorageOffer } from "./_offers.ts";
 
 /** A chunk never written, or freed: reads as zeros. */
 export const HOLE = 0;
@@ -81,6 +89,14 @@ export interface ChunkBacking {
   ensure(i: number, need: number): Uint8Array;
   /** Allocates hole `i` as a copy of `bytes`, a whole chunk (saves zero-filling). */
   put?(i: number, bytes: Uint8Array): void;
+  /**
+   * Bytes of storage making `bytes` of adopted storage chunk `i`'s would
+   * add (negative frees), or undefined when chunk `i` should be written in
+   * place instead. Absent: the backing never adopts.
+   */
+  adoptGrowth?(i: number, bytes: number): number | undefined;
+  /** Makes `storage`, taken from `offer`, chunk `i`'s (a whole chunk). */
+  adopt?(i: number, storage: Uint8Array, offer: StorageOffer): void;
   /** A view of chunk `i`'s storage leaves the store: it must never be reused elsewhere. */
   lend?(i: number): void;
   /** The storage length {@link ensure} gives chunk `i` when asked for `need` bytes. */
@@ -255,6 +271,35 @@ export class ChunkStore {
       }
       pos = stop;
     }
+  }
+
+  /**
+   * Bytes of storage {@link ChunkStore.adopt} of `offer`'s storage as the
+   * chunk at `offset` would add (negative frees), or undefined when it
+   * would not: the backing never adopts, `offset` is not a chunk's start,
+   * or that chunk is better written in place (see `MapChunks`).
+   */
+  adoptGrowth(offset: number, offer: StorageOffer): number | undefined {
+    const b = this.#b;
+    const c = this.chunkSize;
+    if (b.adoptGrowth === undefined || offset % c !== 0) return undefined;
+    return b.adoptGrowth(offset / c, offer.bytes);
+  }
+
+  /**
+   * Keeps `data` as the whole chunk at `offset` instead of copying it: its
+   * storage, which the caller took from `offer`, becomes the chunk's (see
+   * {@link ChunkStore.adoptGrowth}, which must have allowed it).
+   */
+  adopt(offset: number, data: Uint8Array, offer: StorageOffer): void {
+    const c = this.chunkSize;
+    const adopt = this.#b.adopt;
+    if (adopt === undefined || data.length !== c || offset % c !== 0) {
+      throw new RangeError(
+        `Not a whole chunk to adopt: ${data.length} bytes at ${offset}`,
+      );
+    }
+    adopt.call(this.#b, offset / c, data, offer);
   }
 
   #markData(offset: number, end: number): void {

@@ -357,6 +357,20 @@ export interface FileSystem {
    * record, whose storage is reused for a later call as soon as the write
    * has settled. The conformance suite (tests/vfs/) checks it on every back
    * end by overwriting the buffer after the write and reading the file.
+   *
+   * The one exception is storage its owner offers for the call (the NFS
+   * servers offer a WRITE's record of 64 KiB or more while the call runs;
+   * the offer is found from `data`'s buffer, so wrappers that pass `data`
+   * on unchanged pass it too). A file system may take the offer and keep
+   * the storage rather than copy: MemFs does for a write of exactly one
+   * aligned 1 MiB chunk that succeeds and fits its capacity, charging the
+   * whole record (1 MiB and up to 4 KiB). The server then never reuses that
+   * storage; the file system hands it back through the offer once it lets
+   * go of it, only if it lent no view of it to a reader, and the server
+   * reuses it only after the call has settled. Until then, `data` reads as
+   * the file's storage of that range: a caller that uses `data` after the
+   * write (a wrapper writing it to a second file system) may see a later
+   * write to that range there, and nothing else.
    */
   write(
     cred: Credentials,

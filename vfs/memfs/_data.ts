@@ -4,10 +4,13 @@
 // this part checks ranges and data permissions (../access.ts), keeps the
 // file's size, charges the inode table for what the store allocates or frees
 // (ENOSPC before anything is written) and clears set-id bits on a write.
+// A whole-chunk write whose storage the RPC server offers (an NFS WRITE's
+// record, ../../store/_offers.ts) is kept rather than copied.
 import { modeAfterWrite, requireData } from "../access.ts";
 import { VfsError } from "../errors.ts";
 import { ChunkStore } from "../../store/_chunks.ts";
 import { ChunkSpares, MapChunks } from "../../store/_chunk_backings.ts";
+import { offered } from "../../store/_offers.ts";
 import type {
   Credentials,
   FileId,
@@ -119,10 +122,12 @@ export class FileData {
       if (data.length > 0) {
         const store = this.#store(node);
         const end = offset + data.length;
-        t.reserve(store.growth(offset, end));
-        const before = store.allocated;
-        store.write(offset, data);
-        this.#charge(node, before);
+        if (!this.#adopt(node, store, offset, data)) {
+          t.reserve(store.growth(offset, end));
+          const before = store.allocated;
+          store.write(offset, data);
+          this.#charge(node, before);
+        }
         if (end > node.size) node.size = end;
         // A non-root write clears setuid, and setgid when group-executable.
         node.mode = modeAfterWrite(node.mode, cred);
@@ -134,6 +139,35 @@ export class FileData {
         attrs: t.attrs(node),
       };
     });
+  }
+
+  /**
+   * Keeps `data` as the file's chunk instead of copying it, when it is a
+   * whole chunk whose storage the RPC server offers, the chunk's current
+   * storage was lent to no reader, and the storage it holds (the record's
+   * whole buffer: 1 MiB and the pool's step, 4 KiB, for a 1 MiB WRITE)
+   * fits the capacity; false when it did not (the write then copies, and
+   * reports ENOSPC if even that does not fit). Each adoption lets the
+   * record pool have storage the file system let go of (see `ChunkSpares`).
+   * Measured: bench/RESULTS.md, "Issue 16: WRITEs kept without a copy".
+   */
+  #adopt(
+    node: Node,
+    store: ChunkStore,
+    offset: number,
+    data: Uint8Array,
+  ): boolean {
+    if (data.length !== CHUNK) return false;
+    const offer = offered(data);
+    if (offer === undefined) return false;
+    const more = store.adoptGrowth(offset, offer);
+    if (more === undefined || !this.#t.fits(more) || !offer.take()) {
+      return false;
+    }
+    const before = store.allocated;
+    store.adopt(offset, data, offer);
+    this.#charge(node, before);
+    return true;
   }
 
   /** Sets the size of `node`, freeing what lies beyond a smaller one. */

@@ -252,9 +252,14 @@ export class Inodes {
     }
   }
 
+  /** Whether `bytes` more fit in the capacity. */
+  fits(bytes: number): boolean {
+    return bytes <= 0 || this.#used + bytes <= this.#capacityBytes;
+  }
+
   /** ENOSPC unless `bytes` more fit in the capacity. */
   reserve(bytes: number): void {
-    if (bytes > 0 && this.#used + bytes > this.#capacityBytes) {
+    if (!this.fits(bytes)) {
       throw new VfsError(
         "ENOSPC",
         `No space left on device: ${bytes} more bytes needed, ${

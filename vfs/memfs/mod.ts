@@ -97,6 +97,10 @@ export interface MemFsOptions {
  * - Files are sparse: data lives in 1 MiB chunks that start at 4 KiB and
  *   grow by doubling, so a 1 TiB sparse file costs nothing until written,
  *   holes read as zeros and `used` counts allocated chunk bytes.
+ * - A write of exactly one aligned 1 MiB chunk whose storage an NFS server
+ *   offers (a WRITE's record) keeps that storage as the chunk instead of
+ *   copying it, and `used` then counts the whole record (1 MiB and up to
+ *   4 KiB); see `FileSystem.write`.
  * - A read that falls inside one allocated chunk returns a view of the
  *   file's storage without copying: treat it as read-only and consume it
  *   before the next write to the file.

@@ -224,21 +224,67 @@ async function pipelined(size: number): Promise<void> {
   }
 }
 
+/** Opens (creating) `name` in the root: its open stateid and handle. */
+async function openFile(
+  s: Session41,
+  name: string,
+): Promise<{ stateid: stateid4; fh: Uint8Array }> {
+  const res = ok(
+    await s.call([
+      { argop: OP.OP_PUTROOTFH },
+      openArgs(name, { owner: "o", access: 3, how: createHow() }),
+      { argop: OP.OP_GETFH },
+    ]),
+    "OPEN",
+  );
+  const opened = resultOf(res, OP.OP_OPEN).opopen;
+  assert.ok(opened.status === nfsstat4.NFS4_OK);
+  const fh = resultOf(res, OP.OP_GETFH).opgetfh;
+  assert.ok(fh.status === nfsstat4.NFS4_OK);
+  return { stateid: opened.resok4.stateid, fh: fh.resok4.object };
+}
+
+// A whole aligned 1 MiB WRITE's record becomes MemFs's chunk
+// (store/_offers.ts): its record must not go back to the pool, and what the
+// file gives back when written over serves the WRITEs after it.
+Deno.test("nfs4 WRITE: whole 1 MiB chunks kept without a copy hold their bytes while later WRITEs reuse the pool", async () => {
+  const { h, fs, s } = await setUp();
+  try {
+    const { stateid, fh } = await openFile(s, "kept");
+    // Chunks 0-7, 8-15, then both written over, eight in flight.
+    const blocks = Array.from({ length: 32 }, (_, i) => pattern(MiB, 40 + i));
+    for (let round = 0; round < 4; round++) {
+      const replies = await Promise.all(
+        blocks.slice(round * 8, round * 8 + 8).map((data, k) =>
+          s.call([
+            { argop: OP.OP_PUTFH, opputfh: { object: fh } },
+            write(((round % 2) * 8 + k) * MiB, data, stateid),
+          ], { slot: k })
+        ),
+      );
+      replies.forEach((r, k) => ok(r, `round ${round}, COMPOUND ${k}`));
+    }
+    const id = (await fs.lookup(ROOT, fs.root, "kept")).fileid;
+    assert.equal(
+      (await fs.getattr(ROOT, id)).used,
+      16 * (MiB + 4096),
+      "each chunk is a kept record (1 MiB and the pool's 4 KiB step)",
+    );
+    for (let i = 0; i < 16; i++) {
+      assert.ok(
+        same(await bytesOf(fs, "kept", i * MiB, MiB), blocks[16 + i]),
+        `block ${i} must hold its last WRITE's bytes, not a later call's`,
+      );
+    }
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("nfs4 WRITE: a write whose type check failed still holds its record until it settles", async () => {
   const { h, fs, s } = await setUp();
   try {
-    const res = ok(
-      await s.call([
-        { argop: OP.OP_PUTROOTFH },
-        openArgs("f", { owner: "o", access: 3, how: createHow() }),
-        { argop: OP.OP_GETFH },
-      ]),
-      "OPEN",
-    );
-    const stateid = resultOf(res, OP.OP_OPEN).opopen;
-    assert.ok(stateid.status === nfsstat4.NFS4_OK);
-    const fh = resultOf(res, OP.OP_GETFH).opgetfh;
-    assert.ok(fh.status === nfsstat4.NFS4_OK);
+    const { stateid, fh } = await openFile(s, "f");
     // The getattr beside each WRITE fails at once; the write goes on
     // behind its timer. An answer sent before the write settled would hand
     // its record to the next WRITE while the write still reads it.
@@ -253,12 +299,8 @@ Deno.test("nfs4 WRITE: a write whose type check failed still holds its record un
               minorversion: 1,
               argarray: [
                 sequenceOp(s.sessionid, s.seqids[k]++, k),
-                { argop: OP.OP_PUTFH, opputfh: { object: fh.resok4.object } },
-                write(
-                  (round * 8 + k) * MiB,
-                  data,
-                  stateid.resok4.stateid,
-                ),
+                { argop: OP.OP_PUTFH, opputfh: { object: fh } },
+                write((round * 8 + k) * MiB, data, stateid),
               ],
             })).then(decode_COMPOUND4res)
         ),
