@@ -1,8 +1,9 @@
 // A bare Deno NBD server for bench/nbd_bench.ts --floor: the least a
 // Deno program does to serve fio's nbd engine (libnbd) from memory. Fixed
-// newstyle handshake answering NBD_OPT_GO and NBD_OPT_EXPORT_NAME (every
-// other option gets NBD_REP_ERR_UNSUP, so the client falls back to simple
-// replies), then READ, WRITE, FLUSH and DISC with simple replies, one
+// newstyle handshake answering NBD_OPT_GO, NBD_OPT_EXPORT_NAME and
+// NBD_OPT_STRUCTURED_REPLY (every other option gets NBD_REP_ERR_UNSUP), then
+// READ (an OFFSET_DATA chunk once structured replies are on, as libnbd asks
+// and netfs and nbdkit agree to), WRITE, FLUSH and DISC (simple replies), one
 // request at a time per connection: a 64 KiB receive buffer (one socket
 // read brings a request and a 4 KiB payload; a longer payload is read
 // straight into memory), and one write per reply. No checks beyond what
@@ -53,8 +54,11 @@ function optionReply(option: number, type: number, data: Uint8Array) {
   return out;
 }
 
-/** The handshake; answers false when the client left or aborted. */
-async function handshake(conn: Deno.Conn): Promise<boolean> {
+/**
+ * The handshake; answers whether structured replies are on, or undefined
+ * when the client left or aborted.
+ */
+async function handshake(conn: Deno.Conn): Promise<boolean | undefined> {
   const hello = new Uint8Array(18);
   const hv = new DataView(hello.buffer);
   hv.setBigUint64(0, 0x4e42444d41474943n);
@@ -62,38 +66,44 @@ async function handshake(conn: Deno.Conn): Promise<boolean> {
   hv.setUint16(16, 1 | 2); // FIXED_NEWSTYLE | NO_ZEROES
   await writeAll(conn, hello);
   const clientFlags = new Uint8Array(4);
-  if (!await readFull(conn, clientFlags)) return false;
+  if (!await readFull(conn, clientFlags)) return undefined;
   const noZeroes = (clientFlags[3] & 2) !== 0;
   const head = new Uint8Array(16);
   const info = new Uint8Array(12);
   const iv = new DataView(info.buffer);
   iv.setBigUint64(2, BigInt(SIZE)); // NBD_INFO_EXPORT: type 0, size, flags
   iv.setUint16(10, TX_FLAGS);
+  let structured = false;
   for (let i = 0; i < 64; i++) {
-    if (!await readFull(conn, head)) return false;
+    if (!await readFull(conn, head)) return undefined;
     const v = new DataView(head.buffer);
     const option = v.getUint32(8);
     const length = v.getUint32(12);
-    if (v.getBigUint64(0) !== OPT_MAGIC || length > 4096) return false;
+    if (v.getBigUint64(0) !== OPT_MAGIC || length > 4096) return undefined;
     const data = new Uint8Array(length);
-    if (!await readFull(conn, data)) return false;
+    if (!await readFull(conn, data)) return undefined;
     if (option === 1) { // EXPORT_NAME: size, flags, and no reply header
       const out = new Uint8Array(noZeroes ? 10 : 134);
       new DataView(out.buffer).setBigUint64(0, BigInt(SIZE));
       new DataView(out.buffer).setUint16(8, TX_FLAGS);
       await writeAll(conn, out);
-      return true;
+      return structured;
     }
-    if (option === 2) return false; // ABORT
+    if (option === 2) return undefined; // ABORT
+    if (option === 8) { // STRUCTURED_REPLY
+      structured = true;
+      await writeAll(conn, optionReply(option, 1, new Uint8Array(0)));
+      continue;
+    }
     if (option === 7 || option === 6) { // GO, INFO
       await writeAll(conn, optionReply(option, 3, info));
       await writeAll(conn, optionReply(option, 1, new Uint8Array(0)));
-      if (option === 7) return true;
+      if (option === 7) return structured;
       continue;
     }
     await writeAll(conn, optionReply(option, 0x80000001, new Uint8Array(0)));
   }
-  return false;
+  return undefined;
 }
 
 /** A connection's receive buffer: one socket read brings what the client sent. */
@@ -129,12 +139,16 @@ class Received {
 
 async function serve(conn: Deno.TcpConn): Promise<void> {
   conn.setNoDelay(true);
-  if (!await handshake(conn)) return;
+  const structured = await handshake(conn);
+  if (structured === undefined) return;
   const r = new Received(conn);
   const rv = new DataView(r.buf.buffer);
-  const reply = new Uint8Array(16 + 32 * 1024 * 1024);
+  const reply = new Uint8Array(28 + 32 * 1024 * 1024);
   const out = new DataView(reply.buffer);
-  out.setUint32(0, 0x67446698);
+  // A simple reply's header, or a READ's OFFSET_DATA chunk header (flag
+  // DONE, type 1, the cookie, the length, then the offset) over it.
+  const SIMPLE = 0x67446698;
+  const CHUNK = 0x668e33ef;
   for (;;) {
     if (!await r.need(28)) return;
     const at = r.start;
@@ -142,18 +156,33 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
     const offset = Number(rv.getBigUint64(at + 16));
     const length = rv.getUint32(at + 24);
     if (rv.getUint32(at) !== 0x25609513 || type === 2) return; // or DISC
-    reply.set(r.buf.subarray(at + 8, at + 16), 8); // the cookie
+    const cookie = r.buf.subarray(at + 8, at + 16);
     r.start += 28;
     const inBounds = offset + length <= SIZE && length <= 32 * 1024 * 1024;
     if (type === 1) {
       if (!inBounds) return;
       if (!await r.fill(disk.subarray(offset, offset + length))) return;
     }
-    out.setUint32(4, type > 3 || (type === 0 && !inBounds) ? 22 : 0);
     if (type === 0 && inBounds) {
-      reply.set(disk.subarray(offset, offset + length), 16);
-      await writeAll(conn, reply.subarray(0, 16 + length));
+      let head = 16;
+      if (structured) {
+        out.setUint32(0, CHUNK);
+        out.setUint32(4, 0x00010001); // flags DONE, type OFFSET_DATA
+        reply.set(cookie, 8);
+        out.setUint32(16, 8 + length);
+        out.setBigUint64(20, BigInt(offset));
+        head = 28;
+      } else {
+        out.setUint32(0, SIMPLE);
+        out.setUint32(4, 0);
+        reply.set(cookie, 8);
+      }
+      reply.set(disk.subarray(offset, offset + length), head);
+      await writeAll(conn, reply.subarray(0, head + length));
     } else {
+      out.setUint32(0, SIMPLE);
+      out.setUint32(4, type > 3 || type === 0 ? 22 : 0);
+      reply.set(cookie, 8);
       await writeAll(conn, reply.subarray(0, 16));
     }
   }
