@@ -18,21 +18,7 @@
  * @module
  */
 
-export type {
-  ConstDef,
-  Decl,
-  Definition,
-  EnumDef,
-  NamedDecl,
-  Procedure,
-  ProgramDef,
-  StructDef,
-  TypedefDef,
-  TypeSpec,
-  UnionArm,
-  UnionDef,
-  Value,
-} from "./ast.ts";
+export type * from "./ast.ts";
 import type {
   Decl,
   Definition,
