@@ -74,33 +74,28 @@ interface Server {
   stop: () => Promise<void>;
 }
 
-/** The example from this checkout, or from `root` (tagged "before"). */
-async function startOurs(workers = 1, root?: string): Promise<Server> {
+/**
+ * A Deno server in its own process: `deno run FLAGS... SCRIPT --port P
+ * ARGS...`, served at `nbd://127.0.0.1:P/EXPORT`.
+ */
+async function startDeno(
+  name: string,
+  flags: string[],
+  script: string,
+  args: string[],
+  exportName = "",
+): Promise<Server> {
   const port = freePort();
-  const top = root ?? `${here}..`;
-  const flags = workers > 1
-    ? ["--unstable-net", "--allow-net", `--allow-read=${top}`]
-    : ["--allow-net"];
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...flags,
-      `${top}/examples/nbd_memory.ts`,
-      "--port",
-      String(port),
-      "--size",
-      "1G",
-      "--workers",
-      String(workers),
-    ],
+    args: ["run", ...flags, script, "--port", String(port), ...args],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
   await waitForPort(port, 20000);
   return {
-    name: `netfs${workers > 1 ? ` ×${workers}` : ""}${root ? " before" : ""}`,
+    name,
     pid: child.pid,
-    uri: `nbd://127.0.0.1:${port}/mem`,
+    uri: `nbd://127.0.0.1:${port}/${exportName}`,
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;
@@ -108,30 +103,28 @@ async function startOurs(workers = 1, root?: string): Promise<Server> {
   };
 }
 
+/** The example from this checkout, or from `root` (tagged "before"). */
+function startOurs(workers = 1, root?: string): Promise<Server> {
+  const top = root ?? `${here}..`;
+  return startDeno(
+    `netfs${workers > 1 ? ` ×${workers}` : ""}${root ? " before" : ""}`,
+    workers > 1
+      ? ["--unstable-net", "--allow-net", `--allow-read=${top}`]
+      : ["--allow-net"],
+    `${top}/examples/nbd_memory.ts`,
+    ["--size", "1G", "--workers", String(workers)],
+    "mem",
+  );
+}
+
 /** The bare Deno NBD server of bench/_nbd_floor_deno.ts. */
-async function startFloor(): Promise<Server> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      `${here}_nbd_floor_deno.ts`,
-      "--port",
-      String(port),
-    ],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  await waitForPort(port, 20000);
-  return {
-    name: "deno floor",
-    pid: child.pid,
-    uri: `nbd://127.0.0.1:${port}/`,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+function startFloor(): Promise<Server> {
+  return startDeno(
+    "deno floor",
+    ["--allow-net=127.0.0.1"],
+    `${here}_nbd_floor_deno.ts`,
+    [],
+  );
 }
 
 async function startNbdkit(): Promise<Server> {
