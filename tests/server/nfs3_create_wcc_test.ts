@@ -4,7 +4,7 @@
 // failing the create.
 import assert from "node:assert/strict";
 import { CreateMode, Nfs3Proc } from "../../proto/nfs3.ts";
-import type { CallContext } from "../../rpc/program.ts";
+import { rootCall } from "./_call.ts";
 import { ExportTable } from "../../server/exports.ts";
 import { decodeHandle } from "../../server/handles.ts";
 import { Nfs3Context } from "../../server/nfs3/context.ts";
@@ -20,19 +20,7 @@ import {
   ROOT,
 } from "../../vfs/mod.ts";
 
-const call = {
-  xid: 1,
-  program: 100003,
-  version: 3,
-  procedure: Nfs3Proc.CREATE,
-  auth: {
-    flavor: 1,
-    sys: { stamp: 0, machineName: "test", uid: 0, gid: 0, gids: [] },
-  },
-  remote: { transport: "tcp", hostname: "127.0.0.1", port: 700 },
-  local: { transport: "tcp", hostname: "127.0.0.1", port: 2049 },
-  connectionId: 1,
-} satisfies CallContext;
+const call = rootCall(100003, 3, Nfs3Proc.CREATE);
 
 /** Counts getattr calls; from call `failFrom` on, fails them (or throws). */
 class FailingGetattr extends PassthroughFs {

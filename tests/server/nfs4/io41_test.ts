@@ -3,7 +3,7 @@
 // session would set (its client, the largest reply, the current stateid)
 // is set on the COMPOUND state by hand, as SEQUENCE and OPEN do.
 import assert from "node:assert/strict";
-import type { CallContext } from "../../../rpc/program.ts";
+import { rootCall } from "../_call.ts";
 import { nfs_opnum4 as OP, type stateid4 } from "../../../proto/nfs4/mod.ts";
 import { ExportTable } from "../../../server/exports.ts";
 import {
@@ -24,19 +24,7 @@ const enc = new TextEncoder();
 const ANON: stateid4 = { seqid: 0, other: new Uint8Array(12) };
 const CURRENT: stateid4 = { seqid: 1, other: new Uint8Array(12) };
 
-const call: CallContext = {
-  xid: 1,
-  program: 100003,
-  version: 4,
-  procedure: 1,
-  auth: {
-    flavor: 1,
-    sys: { stamp: 0, machineName: "t", uid: 0, gid: 0, gids: [] },
-  },
-  remote: { transport: "tcp", hostname: "127.0.0.1", port: 700 },
-  local: { transport: "tcp", hostname: "127.0.0.1", port: 2049 },
-  connectionId: 1,
-} as unknown as CallContext;
+const call = rootCall(100003, 4, 1);
 
 function setup() {
   const fs = new MemFs();
