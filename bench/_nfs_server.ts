@@ -3,7 +3,9 @@
 // --engine native|portable picks LocalFs's engine (native needs --allow-ffi).
 // --discard: writes keep nothing (MemFs only).
 //
-//   deno run --allow-net=127.0.0.1 [--allow-read=DIR --allow-write=DIR [--allow-ffi]] bench/_nfs_server.ts --port P [--dir DIR [--engine E]]
+// --allow-ffi also turns on the receive low-water marks (lowWater).
+//
+//   deno run --allow-net=127.0.0.1 [--allow-ffi] [--allow-read=DIR --allow-write=DIR] bench/_nfs_server.ts --port P [--dir DIR [--engine E]]
 import { parseArgs } from "node:util";
 import { serveNfs } from "../server/serve.ts";
 import type { FileSystem } from "../vfs/types.ts";

@@ -86,7 +86,8 @@ export async function startNetfs(
       `--allow-write=${dir}`,
       ...(options.engine === "native" ? ["--allow-ffi"] : []),
     ]
-    : [];
+    // MemFs: --allow-ffi for the receive low-water marks (lowWater).
+    : ["--allow-ffi"];
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

@@ -26,6 +26,13 @@ export class BufferedReader {
    * peer (the server flushes the replies it held back here).
    */
   beforeRead: (() => void) | undefined;
+  /**
+   * Told, before each read straight into a payload, how many of its bytes
+   * are still missing, and 0 once it is whole (a plain socket's receive
+   * low-water mark: net/_low_water.ts). Never set over TLS, whose reads
+   * do not map to the socket's bytes.
+   */
+  lowWater: ((bytes: number) => void) | undefined;
 
   constructor(s: Stream, size = 256 * 1024) {
     this.#s = s;
@@ -76,19 +83,27 @@ export class BufferedReader {
     this.#start += have;
     if (this.#start === this.#end) this.#start = this.#end = 0;
     let at = have;
+    const lowWater = this.lowWater;
+    let marked = false;
     while (at < dst.length) {
       // Small remainders go through the buffer so that following headers are read ahead too.
       if (dst.length - at < 16384) {
+        if (marked) lowWater?.(0);
         if (!await this.fill(dst.length - at)) return false;
         dst.set(this.take(dst.length - at), at);
         return true;
       }
       this.beforeRead?.();
+      if (lowWater !== undefined) {
+        lowWater(dst.length - at);
+        marked = true;
+      }
       const got = await this.#s.read(dst.subarray(at));
       if (got === null || got === 0) return false;
       at += got;
       this.bytesIn += got;
     }
+    if (marked) lowWater?.(0);
     return true;
   }
 

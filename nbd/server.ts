@@ -47,6 +47,7 @@ import { NbdMetrics } from "./_metrics.ts";
 import type { Reported } from "../telemetry/_connection_metrics.ts";
 import { type Logger, peerOf } from "../telemetry/log.ts";
 import type { MetricsRegistry } from "../telemetry/metrics.ts";
+import { type LowWaterMarks, openLowWater } from "../net/_low_water.ts";
 
 /** One export: a name clients ask for and the device behind it. */
 export interface NbdExport {
@@ -186,6 +187,13 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
       ...(options.reusePort ? { reusePort: true } : {}),
     } as Deno.TcpListenOptions & { transport: "tcp" },
   );
+  let lowWater: LowWaterMarks | undefined;
+  try {
+    lowWater = openLowWater(options.lowWater);
+  } catch (e) {
+    listener.close();
+    throw e;
+  }
   const live = new Map<number, Live>();
   const running = new Set<Promise<void>>();
   let nextId = 1;
@@ -216,6 +224,7 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
       requests: 0,
     };
     const session = new Session(conn, info);
+    session.reader.lowWater = lowWater?.watch(conn, () => session.closed);
     const entry: Live = {
       session,
       control: { inflight: () => 0, bytesOut: () => 0 },
@@ -332,6 +341,7 @@ export function serveNbd(options: ServeNbdOptions): NbdServer {
         await acceptLoop;
         while (running.size) await Promise.allSettled([...running]);
         stopCollect?.();
+        lowWater?.close();
         resolveFinished();
       })();
     }

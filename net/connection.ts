@@ -62,4 +62,14 @@ export interface ConnectionOptions {
   maxConnections?: number;
   /** Close a connection idle this long (ms). Default 0: never. */
   idleTimeout?: number;
+  /**
+   * Whether a connection waiting for the rest of a large message (a 1 MiB
+   * WRITE) asks the kernel to wake it only once all of it has arrived
+   * (the socket's receive low-water mark, SO_RCVLOWAT, set through libc:
+   * `--allow-ffi`), rather than for every burst of segments. Default: on
+   * where it can be (Linux on x86_64 or aarch64 with `--allow-ffi`
+   * granted), else off; true makes its absence an error at start. Not
+   * used on TLS connections.
+   */
+  lowWater?: boolean;
 }

@@ -97,6 +97,14 @@ export interface RecordReaderOptions {
    * Absent: a new zero-filled array each time.
    */
   pool?: RecordPool;
+  /**
+   * Told, before each read inside a record too large for the staging
+   * buffer, how many bytes of it are still missing, and told 0 once it is
+   * whole: a socket can then wake its reader once for the rest instead of
+   * for every burst that arrives (SO_RCVLOWAT, net/_low_water.ts). Called
+   * only between reads of this reader's own.
+   */
+  lowWater?: (bytes: number) => void;
 }
 
 /**
@@ -292,6 +300,7 @@ export class RecordReader {
   readonly #source: ByteSource;
   readonly #max: number;
   readonly #pool: RecordPool | undefined;
+  readonly #lowWater: ((bytes: number) => void) | undefined;
   #buf: Uint8Array;
   #view: DataView;
   #start = 0;
@@ -309,6 +318,7 @@ export class RecordReader {
     this.#source = source;
     this.#max = options.maxRecordSize ?? DEFAULT_MAX_RECORD;
     this.#pool = options.pool;
+    this.#lowWater = options.lowWater;
     this.#buf = new Uint8Array(Math.max(options.bufferSize ?? 65536, 64));
     this.#view = new DataView(this.#buf.buffer);
   }
@@ -500,7 +510,9 @@ export class RecordReader {
     out.set(this.#buf.subarray(this.#start, this.#end));
     this.#start = this.#end = 0;
     let at = have;
+    const lowWater = this.#lowWater;
     while (at < len) {
+      lowWater?.(len - at);
       const n = await this.#source.read(out.subarray(at));
       if (n === null) {
         throw new RecordError(
@@ -510,6 +522,7 @@ export class RecordReader {
       at += n;
       this.bytesRead += n;
     }
+    if (have < len) lowWater?.(0);
     return out;
   }
 

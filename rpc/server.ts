@@ -98,6 +98,7 @@ import { armIdle, Connection } from "./_connection.ts";
 import { Dispatcher } from "./_dispatch.ts";
 import { Replies } from "./_replies.ts";
 import { Admission, type ConnectionInfo } from "../net/mod.ts";
+import { type LowWaterMarks, openLowWater } from "../net/_low_water.ts";
 import { DuplicateRequestCache } from "./drc.ts";
 import type { RpcProgram } from "./program.ts";
 import {
@@ -166,6 +167,8 @@ class Server implements RpcServer {
   readonly #maxInFlight: number;
   readonly #maxRecord: number;
   readonly #idleMs: number;
+  /** Receive low-water marks (net/_low_water.ts), if set. */
+  readonly #lowWater: LowWaterMarks | undefined;
   #nextId = 1;
   #closing = false;
   #onAbort: (() => void) | undefined;
@@ -202,6 +205,12 @@ class Server implements RpcServer {
       transport: "tcp",
     });
     this.addr = this.#listener.addr;
+    try {
+      this.#lowWater = openLowWater(options.lowWater);
+    } catch (e) {
+      this.#listener.close();
+      throw e;
+    }
     this.finished = this.#run();
     const signal = options.signal;
     if (signal) {
@@ -286,6 +295,7 @@ class Server implements RpcServer {
       this.#opts.signal?.removeEventListener("abort", this.#onAbort);
     }
     this.#stopCollect?.();
+    this.#lowWater?.close();
   }
 
   #admit(conn: Deno.TcpConn): void {
@@ -338,6 +348,7 @@ class Server implements RpcServer {
       // at 64 connections.
       bufferSize: READ_BUFFER,
       pool: this.#records,
+      lowWater: this.#lowWater?.watch(c.conn, () => c.closed),
     });
     try {
       for (;;) {

@@ -325,6 +325,7 @@ export function serveNfs(options: NfsServerOptions): NfsServer {
     onDisconnect: options.onDisconnect,
     maxConnections: options.maxConnections,
     idleTimeout: options.idleTimeout,
+    lowWater: options.lowWater,
     maxInFlight: options.maxInFlight,
     ...telemetry,
     maxRecordSize: Math.max(

@@ -81,7 +81,7 @@ Deno.test("libnbd: nbdinfo --list --json shows exports and capabilities", async 
 });
 
 Deno.test("libnbd: nbdcopy 256 MiB of random data in and out, 1 and 4 connections", async () => {
-  const s = start();
+  const s = start({ lowWater: true }); // receive marks, on or an error
   const dir = await Deno.makeTempDir({ prefix: "nbdcopy-" });
   try {
     const src = `${dir}/src.img`;

@@ -258,3 +258,25 @@ Deno.test("record pool: small storage comes back by its size in 512-byte steps",
   pool.give(c);
   assert.equal(pool.freeBytes, 512 + 4608, "over maxBytes: dropped");
 });
+
+Deno.test("record reader: lowWater hears the bytes each read inside a large record waits for, then 0", async () => {
+  const body = new Uint8Array(100_000).map((_, i) => i * 7);
+  const small = new Uint8Array([1, 2, 3]);
+  const stream = new Uint8Array([
+    ...fragmentRecord(body),
+    ...fragmentRecord(small),
+  ]);
+  const marks: number[] = [];
+  const source = chunked(stream, [30_004, 50_000, 40_000]);
+  const reader = new RecordReader(source, {
+    bufferSize: 4096,
+    lowWater: (n) => marks.push(n),
+  });
+  assert.deepEqual(await reader.next(), body);
+  // The first read fills the 4 KiB staging buffer (a mark and 4,092 bytes
+  // of body); the rest is read straight into the record, 50,000 and
+  // 40,000 bytes at a time, each read told what is still missing.
+  assert.deepEqual(marks, [95_908, 45_908, 5_908, 0]);
+  assert.deepEqual(await reader.next(), small);
+  assert.deepEqual(marks.length, 4, "a buffered small record: no mark");
+});
