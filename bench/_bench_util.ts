@@ -1,5 +1,6 @@
 // Small helpers shared by the benchmarks: building a C load generator into a
-// cache folder, finding a free port, waiting for a listener, running a tool
+// cache folder, finding a free port, waiting for a listener, starting a Deno
+// server in its own process, running a tool
 // that prints one JSON line, and a large directory made and listed over
 // NFSv3.
 
@@ -48,7 +49,45 @@ export async function buildTool(
   return out;
 }
 
-export { freePort, waitForPort } from "../tests/_net.ts";
+import { freePort, waitForPort } from "../tests/_net.ts";
+export { freePort, waitForPort };
+
+/** A benchmark's server in a Deno child process. */
+export interface DenoChild {
+  /** Its TCP port on 127.0.0.1. */
+  port: number;
+  /** The process, for its CPU time. */
+  pid: number;
+  /** Ends it with SIGTERM and waits for it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `deno run FLAGS... SCRIPT --port P ARGS...` on a free port P of
+ * 127.0.0.1 (its stdout dropped, its stderr shown), once something accepts
+ * connections there.
+ */
+export async function startDeno(
+  flags: string[],
+  script: string,
+  args: string[] = [],
+): Promise<DenoChild> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, script, "--port", String(port), ...args],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  await waitForPort(port, 20000);
+  return {
+    port,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
 
 /**
  * Makes directory "big" in `root` with `entries` empty files in it
