@@ -4,8 +4,8 @@
 // with its own XDR (a DataView and a cursor; nothing of netfs in it).
 //
 // Serves one flat root directory ("/", handle = file number) whose files are
-// kept in memory, each one growable array, so that what WRITE stores READ
-// gives back. MOUNT: NULL, MNT (of "/" only), UMNT, EXPORT. NFS: NULL,
+// kept in memory, each one array that grows in place (a resizable
+// ArrayBuffer), so that what WRITE stores READ gives back. MOUNT: NULL, MNT (of "/" only), UMNT, EXPORT. NFS: NULL,
 // GETATTR, SETATTR (size only), LOOKUP, ACCESS (grants what is asked), READ,
 // WRITE (answered FILE_SYNC), CREATE, FSSTAT, FSINFO (1 MiB reads and
 // writes, as netfs offers), PATHCONF and COMMIT; every other procedure gets
@@ -15,9 +15,7 @@
 //
 // Left out: directories below the root, REMOVE, READDIR(PLUS) and every other
 // namespace call (the metadata rows do not run on it), permissions, a
-// duplicate-request cache, multi-fragment records, replies batched per read,
-// and two connections writing one file at once (a WRITE that grows the file
-// while another connection's long WRITE streams into it loses that data).
+// duplicate-request cache, multi-fragment records, replies batched per read.
 //
 // One connection is served one call at a time, in order of arrival
 // (pipelined calls wait in the receive buffer): a 64 KiB receive buffer
@@ -58,6 +56,7 @@ const FBIG = 27, NOSPC = 28, STALE = 70;
 interface Node {
   id: number;
   dir: boolean;
+  /** A file's: a view of a resizable ArrayBuffer, tracking its length. */
   data: Uint8Array;
   size: number;
   /** Modification time in milliseconds. */
@@ -74,14 +73,16 @@ const root: Node = {
 const byId = new Map<number, Node>([[1, root]]);
 const byName = new Map<string, Node>();
 
-/** Grows `f`'s array to hold `n` bytes (n at most MAX_FILE). */
+/**
+ * Grows `f`'s array in place to hold `n` bytes (n at most MAX_FILE): the
+ * array is a view of a resizable ArrayBuffer, so growing copies nothing
+ * and views of it taken before stay valid.
+ */
 function reserve(f: Node, n: number): void {
   if (n <= f.data.length) return;
-  const grown = new Uint8Array(
-    Math.min(MAX_FILE, Math.max(n, 2 * f.data.length, 65536)),
+  (f.data.buffer as ArrayBuffer).resize(
+    Math.min(MAX_FILE, Math.max(n, 2 * f.data.length)),
   );
-  grown.set(f.data.subarray(0, f.size));
-  f.data = grown;
 }
 
 /** Sets `f`'s size; bytes past a shrunk end read as zeros when regrown. */
@@ -382,7 +383,7 @@ function nfs(proc: number, i: In, o: Out): boolean {
         g = {
           id: byId.size + 1,
           dir: false,
-          data: new Uint8Array(0),
+          data: new Uint8Array(new ArrayBuffer(0, { maxByteLength: MAX_FILE })),
           size: 0,
           mtime: Date.now(),
         };
