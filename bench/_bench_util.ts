@@ -52,8 +52,8 @@ export async function buildTool(
 import { freePort, waitForPort } from "../tests/_net.ts";
 export { freePort, waitForPort };
 
-/** A benchmark's server in a Deno child process. */
-export interface DenoChild {
+/** A benchmark's server in a child process. */
+export interface ServerProcess {
   /** Its TCP port on 127.0.0.1. */
   port: number;
   /** The process, for its CPU time. */
@@ -63,18 +63,17 @@ export interface DenoChild {
 }
 
 /**
- * Runs `deno run FLAGS... SCRIPT --port P ARGS...` on a free port P of
- * 127.0.0.1 (its stdout dropped, its stderr shown), once something accepts
- * connections there.
+ * Runs `cmd` with the arguments `args` gives for a free port P of 127.0.0.1
+ * (its stdout dropped, its stderr shown), once something accepts
+ * connections on P.
  */
-export async function startDeno(
-  flags: string[],
-  script: string,
-  args: string[] = [],
-): Promise<DenoChild> {
+export async function startServer(
+  cmd: string,
+  args: (port: number) => string[],
+): Promise<ServerProcess> {
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, script, "--port", String(port), ...args],
+  const child = new Deno.Command(cmd, {
+    args: args(port),
     stdout: "null",
     stderr: "inherit",
   }).spawn();
@@ -87,6 +86,18 @@ export async function startDeno(
       await child.status;
     },
   };
+}
+
+/** {@link startServer} of `deno run FLAGS... SCRIPT --port P ARGS...`. */
+export function startDeno(
+  flags: string[],
+  script: string,
+  args: string[] = [],
+): Promise<ServerProcess> {
+  return startServer(
+    Deno.execPath(),
+    (port) => ["run", ...flags, script, "--port", String(port), ...args],
+  );
 }
 
 /**

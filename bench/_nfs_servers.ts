@@ -5,7 +5,7 @@
 // from another checkout (a before/after comparison), and Deno's floor
 // (bench/_nfs_floor_deno.ts, a bare NFSv3 server). Each reports its process
 // id, so a benchmark can charge the server's CPU time to the work it did.
-import { type DenoChild, startDeno } from "./_bench_util.ts";
+import { type ServerProcess, startDeno } from "./_bench_util.ts";
 import { startGanesha as startGanesha_ } from "../tests/interop/_ganesha.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -124,7 +124,7 @@ export async function startFloor(): Promise<NfsServer> {
 }
 
 /** A Deno child serving NFS and MOUNT of "/" on its one port. */
-function denoServer(name: string, child: DenoChild): NfsServer {
+function denoServer(name: string, child: ServerProcess): NfsServer {
   const s = {
     name,
     port: child.port,
