@@ -33,6 +33,7 @@
 //
 //   deno run --allow-net=127.0.0.1 bench/_nfs_floor_deno.ts --port PORT [--max MiB]
 import { parseArgs } from "node:util";
+import { readFull, serveEach, writeAll } from "./_floor_io.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -460,22 +461,6 @@ function call(i: In, o: Out): void {
   v.setUint32(0, 0x80000000 | (o.at - 4 + (o.tail?.length ?? 0)));
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
-}
-
-/** Reads exactly `into.length` bytes, or answers false at end of stream. */
-async function readFull(conn: Deno.Conn, into: Uint8Array): Promise<boolean> {
-  let at = 0;
-  while (at < into.length) {
-    const n = await conn.read(into.subarray(at));
-    if (n === null) return false;
-    at += n;
-  }
-  return true;
-}
-
 async function serve(conn: Deno.TcpConn): Promise<void> {
   conn.setNoDelay(true);
   const buf = new Uint8Array(BUF);
@@ -525,14 +510,4 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
   }
 }
 
-const listener = Deno.listen({
-  hostname: "127.0.0.1",
-  port: Number(values.port),
-});
-for await (const conn of listener) {
-  serve(conn).catch(() => {}).finally(() => {
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  });
-}
+await serveEach(Number(values.port), serve);
