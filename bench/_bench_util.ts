@@ -1,5 +1,6 @@
 // Small helpers shared by the benchmarks: building a C load generator into a
-// cache folder, finding a free port, waiting for a listener, running a tool
+// cache folder, finding a free port, waiting for a listener, starting a Deno
+// server in its own process, running a tool
 // that prints one JSON line, and a large directory made and listed over
 // NFSv3.
 
@@ -48,7 +49,56 @@ export async function buildTool(
   return out;
 }
 
-export { freePort, waitForPort } from "../tests/_net.ts";
+import { freePort, waitForPort } from "../tests/_net.ts";
+export { freePort, waitForPort };
+
+/** A benchmark's server in a child process. */
+export interface ServerProcess {
+  /** Its TCP port on 127.0.0.1. */
+  port: number;
+  /** The process, for its CPU time. */
+  pid: number;
+  /** Ends it with SIGTERM and waits for it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `cmd` with the arguments `args` gives for a free port P of 127.0.0.1
+ * (its stdout dropped, its stderr shown), once something accepts
+ * connections on P.
+ */
+export async function startServer(
+  cmd: string,
+  args: (port: number) => string[],
+): Promise<ServerProcess> {
+  const port = freePort();
+  const child = new Deno.Command(cmd, {
+    args: args(port),
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  await waitForPort(port, 20000);
+  return {
+    port,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** {@link startServer} of `deno run FLAGS... SCRIPT --port P ARGS...`. */
+export function startDeno(
+  flags: string[],
+  script: string,
+  args: string[] = [],
+): Promise<ServerProcess> {
+  return startServer(
+    Deno.execPath(),
+    (port) => ["run", ...flags, script, "--port", String(port), ...args],
+  );
+}
 
 /**
  * Makes directory "big" in `root` with `entries` empty files in it

@@ -12,6 +12,7 @@
 //
 //   deno run --allow-net=127.0.0.1 bench/_nbd_floor_deno.ts --port PORT [--size MiB]
 import { parseArgs } from "node:util";
+import { readFull, serveEach, writeAll } from "./_floor_io.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -26,22 +27,6 @@ const OPT_MAGIC = 0x49484156454f5054n;
 const REPLY_MAGIC = 0x3e889045565a9n;
 // HAS_FLAGS | SEND_FLUSH | CAN_MULTI_CONN
 const TX_FLAGS = 1 | 4 | 256;
-
-/** Reads exactly `into.length` bytes, or answers false at end of stream. */
-async function readFull(conn: Deno.Conn, into: Uint8Array): Promise<boolean> {
-  let at = 0;
-  while (at < into.length) {
-    const n = await conn.read(into.subarray(at));
-    if (n === null) return false;
-    at += n;
-  }
-  return true;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
-}
 
 function optionReply(option: number, type: number, data: Uint8Array) {
   const out = new Uint8Array(20 + data.length);
@@ -188,14 +173,4 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
   }
 }
 
-const listener = Deno.listen({
-  hostname: "127.0.0.1",
-  port: Number(values.port),
-});
-for await (const conn of listener) {
-  serve(conn).catch(() => {}).finally(() => {
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  });
-}
+await serveEach(Number(values.port), serve);

@@ -2,9 +2,10 @@
 // private mount namespace with a unix-socket rpcbind stand-in
 // (tests/interop/_ganesha.ts, shared with the interop tests), and netfs
 // (bench/_nfs_server.ts, MemFs or LocalFs) in a child process, optionally
-// from another checkout (a before/after comparison). Each reports its process
+// from another checkout (a before/after comparison), and Deno's floor
+// (bench/_nfs_floor_deno.ts, a bare NFSv3 server). Each reports its process
 // id, so a benchmark can charge the server's CPU time to the work it did.
-import { freePort, waitForPort } from "./_bench_util.ts";
+import { type ServerProcess, startDeno } from "./_bench_util.ts";
 import { startGanesha as startGanesha_ } from "../tests/interop/_ganesha.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -78,7 +79,6 @@ export async function startNetfs(
   dir: string,
   options: NetfsOptions = {},
 ): Promise<NfsServer> {
-  const port = freePort();
   const root = options.root ? `${options.root}/bench/` : here;
   const perms = kind === "local"
     ? [
@@ -88,41 +88,50 @@ export async function startNetfs(
     ]
     // MemFs: --allow-ffi for the receive low-water marks (lowWater).
     : ["--allow-ffi"];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
+  const child = await startDeno(
+    [
       "--allow-net=127.0.0.1",
       ...perms,
       ...(options.profileDir
         ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`]
         : []),
-      `${root}_nfs_server.ts`,
-      "--port",
-      `${port}`,
+    ],
+    `${root}_nfs_server.ts`,
+    [
       ...(kind === "local" ? ["--dir", dir] : []),
       ...(kind === "local" && options.engine
         ? ["--engine", options.engine]
         : []),
       ...(options.discard ? ["--discard"] : []),
     ],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  await waitForPort(port, 15000);
+  );
+  const name = [`netfs-${kind}fs`, options.engine, options.tag].filter((x) => x)
+    .join("-");
+  return denoServer(name, child);
+}
+
+/**
+ * Deno's floor ("deno-floor"): bench/_nfs_floor_deno.ts, a bare NFSv3 server
+ * from memory, exported at "/". It serves file I/O (LOOKUP, CREATE, READ,
+ * WRITE and what libnfs mounts with) and no other namespace call, and no
+ * NFSv4.
+ */
+export async function startFloor(): Promise<NfsServer> {
+  const child = await startDeno(
+    ["--allow-net=127.0.0.1"],
+    `${here}_nfs_floor_deno.ts`,
+  );
+  return denoServer("deno-floor", child);
+}
+
+/** A Deno child serving NFS and MOUNT of "/" on its one port. */
+function denoServer(name: string, child: ServerProcess): NfsServer {
   const s = {
-    name: [`netfs-${kind}fs`, options.engine, options.tag].filter((x) => x)
-      .join("-"),
-    port,
-    mountPort: port,
+    name,
+    port: child.port,
+    mountPort: child.port,
     exportPath: "/",
     pid: child.pid,
   };
-  return {
-    ...s,
-    url: (version) => libnfsUrl(s, version),
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  return { ...s, url: (version) => libnfsUrl(s, version), stop: child.stop };
 }

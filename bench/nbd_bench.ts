@@ -25,6 +25,7 @@ import {
   freePort,
   machineLine,
   spread,
+  startDeno,
   waitForPort,
 } from "./_bench_util.ts";
 
@@ -74,39 +75,27 @@ interface Server {
   stop: () => Promise<void>;
 }
 
-/**
- * A Deno server in its own process: `deno run FLAGS... SCRIPT --port P
- * ARGS...`, served at `nbd://127.0.0.1:P/EXPORT`.
- */
-async function startDeno(
+/** A Deno server in its own process, served at `nbd://127.0.0.1:P/EXPORT`. */
+async function startNbd(
   name: string,
   flags: string[],
   script: string,
   args: string[],
   exportName = "",
 ): Promise<Server> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, script, "--port", String(port), ...args],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  await waitForPort(port, 20000);
+  const d = await startDeno(flags, script, args);
   return {
     name,
-    pid: child.pid,
-    uri: `nbd://127.0.0.1:${port}/${exportName}`,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
+    pid: d.pid,
+    uri: `nbd://127.0.0.1:${d.port}/${exportName}`,
+    stop: d.stop,
   };
 }
 
 /** The example from this checkout, or from `root` (tagged "before"). */
 function startOurs(workers = 1, root?: string): Promise<Server> {
   const top = root ?? `${here}..`;
-  return startDeno(
+  return startNbd(
     `netfs${workers > 1 ? ` ×${workers}` : ""}${root ? " before" : ""}`,
     workers > 1
       ? ["--unstable-net", "--allow-net", `--allow-read=${top}`]
@@ -119,7 +108,7 @@ function startOurs(workers = 1, root?: string): Promise<Server> {
 
 /** The bare Deno NBD server of bench/_nbd_floor_deno.ts. */
 function startFloor(): Promise<Server> {
-  return startDeno(
+  return startNbd(
     "deno floor",
     ["--allow-net=127.0.0.1"],
     `${here}_nbd_floor_deno.ts`,

@@ -1,7 +1,7 @@
 // NFS: netfs against nfs-ganesha, with the same independent client
 // (bench/nfsbench.c on libnfs's async API) in the same run.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--only TEXT] [--profile DIR] [--quick] [--record] [--pin S,C]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--floor] [--only TEXT] [--profile DIR] [--quick] [--record] [--pin S,C]
 //
 // Needs root (ganesha runs in a private mount namespace with a unix-socket
 // rpcbind stand-in), Debian's nfs-ganesha, nfs-ganesha-mem, nfs-ganesha-vfs,
@@ -13,7 +13,11 @@
 // 0 only and cannot write over NFSv4, so the file and the 10,000 names are
 // first made over NFSv3. --before DIR adds a third server, netfs from the
 // checkout DIR (a before/after comparison in one session), with the first
-// of --engines for the local pair. --profile DIR
+// of --engines for the local pair. --floor adds Deno's floor,
+// bench/_nfs_floor_deno.ts (a bare Deno NFSv3 server from memory), on the
+// rows it serves (file I/O; "–" on the metadata rows), with a column "netfs
+// ÷ deno floor": what one call costs in Deno with nothing of netfs in it,
+// measured in the same run as the rows it bounds. --profile DIR
 // writes a V8 CPU profile of each netfs server into DIR; --only runs the
 // rows whose name contains TEXT.
 //
@@ -31,7 +35,12 @@ import {
   runJson,
   tmpfsDir,
 } from "./_bench_util.ts";
-import { type NfsServer, startGanesha, startNetfs } from "./_nfs_servers.ts";
+import {
+  type NfsServer,
+  startFloor,
+  startGanesha,
+  startNetfs,
+} from "./_nfs_servers.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -42,6 +51,7 @@ const args = parseArgs({
     pair: { type: "string", default: "mem,local" },
     nfs: { type: "string", default: "3" },
     before: { type: "string" },
+    floor: { type: "boolean", default: false },
     profile: { type: "string" },
     only: { type: "string" },
     engines: { type: "string", default: "native" },
@@ -76,6 +86,8 @@ const reps = Number(args.values.reps);
 const quick = args.values.quick;
 const version = args.values.nfs === "4" ? 4 : 3;
 const before = args.values.before;
+const floor = args.values.floor;
+if (floor && version === 4) throw new Error("--floor serves NFSv3 only");
 const here = new URL(".", import.meta.url).pathname;
 
 interface Row {
@@ -84,6 +96,8 @@ interface Row {
   unit: "MiB/s" | "ops/s" | "entries/s";
   /** Runs over NFSv4 too (libnfs reads only there). */
   v4?: boolean;
+  /** Runs on Deno's floor too (file I/O: it serves no metadata rows). */
+  io?: boolean;
 }
 
 const files = quick ? 2000 : 10000;
@@ -105,27 +119,35 @@ const rows: Row[] = [
     name: `seq write 1 MiB ×${q}`,
     argv: ["seqwrite", "-s", `${seqMiB}`, "-b", "1048576", "-q", `${q}`],
     unit: "MiB/s",
+    io: true,
   })),
   ...[1, 4].map((q): Row => ({
     name: `seq read 1 MiB ×${q}`,
     argv: ["seqread", "-b", "1048576", "-q", `${q}`],
     unit: "MiB/s",
     v4: true,
+    io: true,
   })),
   {
     name: "rand read 4 KiB ×1",
     argv: timed("randread", 1),
     unit: "ops/s",
     v4: true,
+    io: true,
   },
   {
     name: "rand read 4 KiB ×32",
     argv: timed("randread", 32),
     unit: "ops/s",
     v4: true,
+    io: true,
   },
-  { name: "rand write 4 KiB ×1", argv: timed("randwrite", 1), unit: "ops/s" },
-  { name: "rand write 4 KiB ×32", argv: timed("randwrite", 32), unit: "ops/s" },
+  ...[1, 32].map((q): Row => ({
+    name: `rand write 4 KiB ×${q}`,
+    argv: timed("randwrite", q),
+    unit: "ops/s",
+    io: true,
+  })),
   {
     name: `create ${files}`,
     argv: ["create", "-n", `${files}`, "-q", "1"],
@@ -182,6 +204,10 @@ let out = `\n### ${vname} vs nfs-ganesha 4.3${
 }\n\n${await machineLine()}. Client: bench/nfsbench.c (libnfs 4.0.0 async API${
   version === 4 ? ", NFSv4.0: its only minor version" : ""
 }), one connection, over loopback; ${reps} runs per server, interleaved; median (min–max). CPU: the server process's user + system time per operation (per MiB for MiB/s rows) over all its runs.${
+  floor
+    ? " deno-floor: bench/_nfs_floor_deno.ts, a bare Deno NFSv3 server from memory (file I/O rows only)."
+    : ""
+}${
   pin
     ? ` Pinned: every server on CPU ${pin[0]}, the client on CPU ${pin[1]}.`
     : ""
@@ -218,6 +244,7 @@ for (const pair of args.values.pair.split(",")) {
       }),
     );
   }
+  const floorAt = floor ? servers.push(await startFloor()) - 1 : -1;
   const peer = servers[peerAt];
   for (const srv of servers) await pinServer(srv);
   try {
@@ -230,14 +257,19 @@ for (const pair of args.values.pair.split(",")) {
       }
     }
     const names = servers.map((s) => s.name);
-    // Each other server's rate over ganesha's, then after over before.
+    // Each other server's rate over ganesha's, then netfs's over Deno's
+    // floor, then after over before.
     const others = servers.map((_, i) => i).filter((i) => i !== peerAt);
     const short = (i: number) =>
       servers[i].name.replace(/^netfs-(mem|local)fs-?/, "");
     const ratioNames = [
       ...others.map((i) => `${short(i) || "netfs"} ÷ ganesha`),
+      ...(floor ? ["netfs ÷ deno floor"] : []),
       ...(before ? ["after ÷ before"] : []),
     ];
+    const ours = others.filter((i) =>
+      i !== floorAt && !servers[i].name.includes("before")
+    );
     out += `\n| ${servers[0].name} vs ${peer.name} | unit | ${
       names.join(" | ")
     } | ${ratioNames.join(" | ")} | CPU µs ${
@@ -245,14 +277,24 @@ for (const pair of args.values.pair.split(",")) {
     } | ganesha CPU ÷ netfs CPU |\n|---|---|${
       "---:|".repeat(servers.length + ratioNames.length + 2)
     }\n`;
+    const runs = rows.filter((row) =>
+      (version === 3 || row.v4) &&
+      (!args.values.only || row.name.includes(args.values.only))
+    );
+    const op = (re: RegExp) => runs.some((row) => re.test(row.argv[0]));
+    if (version === 3 && op(/^(seq|rand)read$/) && !op(/^seqwrite$/)) {
+      // The file the read rows read, when --only leaves out its writing.
+      for (const srv of servers) {
+        await client(tool, [srv.url(3), "seqwrite", "-s", `${seqMiB}`]);
+      }
+    }
     let turn = 0;
-    for (const row of rows) {
-      if (version === 4 && !row.v4) continue;
-      if (args.values.only && !row.name.includes(args.values.only)) continue;
+    for (const row of runs) {
       const samples: Sample[][] = servers.map(() => []);
       for (let i = 0; i < reps; i++) {
         for (let k = 0; k < servers.length; k++) {
           const s = (k + turn) % servers.length;
+          if (s === floorAt && !row.io) continue;
           const srv = servers[s];
           samples[s].push(await measure(tool, srv, row));
           // Metadata rows change the tree: undo so the next run starts equal.
@@ -274,17 +316,20 @@ for (const pair of args.values.pair.split(",")) {
         ss.reduce((a, s) => a + s.cpu, 0) * 1e6 /
         ss.reduce((a, s) => a + s.work, 0)
       );
+      // "–" where Deno's floor did not run the row.
+      const ratio = (a: number, b: number) =>
+        rates[a].length && rates[b].length ? fmtRatio(rates[a], rates[b]) : "–";
       const ratios = [
-        ...others.map((i) => fmtRatio(rates[i], rates[peerAt])),
-        ...(before ? [fmtRatio(rates[0], rates[peerAt + 1])] : []),
+        ...others.map((i) => ratio(i, peerAt)),
+        ...(floor ? [ratio(0, floorAt)] : []),
+        ...(before ? [ratio(0, peerAt + 1)] : []),
       ];
       const line = `| ${row.name} | ${row.unit} | ${
-        rates.map(fmtSpread).join(" | ")
+        rates.map((r) => r.length ? fmtSpread(r) : "–").join(" | ")
       } | ${ratios.join(" | ")} | ${
-        cpus.map((c) => c.toFixed(1)).join(" / ")
+        cpus.map((c, i) => rates[i].length ? c.toFixed(1) : "–").join(" / ")
       } | ${
-        others.filter((i) => !servers[i].name.includes("before"))
-          .map((i) => `${(cpus[peerAt] / cpus[i]).toFixed(2)}×`).join(" / ")
+        ours.map((i) => `${(cpus[peerAt] / cpus[i]).toFixed(2)}×`).join(" / ")
       } |`;
       console.log(line);
       out += line + "\n";

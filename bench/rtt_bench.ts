@@ -16,10 +16,9 @@ import { parseArgs } from "node:util";
 import {
   buildTool,
   cpuSeconds,
-  freePort,
   median,
   proc,
-  waitForPort,
+  startServer,
 } from "./_bench_util.ts";
 import { ganeshaMissing, startGanesha } from "../tests/interop/_ganesha.ts";
 
@@ -48,27 +47,13 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/** `cmd ARGV... PORT`, once it listens. */
 async function spawn(
   name: string,
   cmd: string,
   argv: string[],
 ): Promise<Server> {
-  const port = freePort();
-  const child = new Deno.Command(cmd, {
-    args: [...argv, `${port}`],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  await waitForPort(port, 15000);
-  return {
-    name,
-    port,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  return { name, ...await startServer(cmd, (port) => [...argv, `${port}`]) };
 }
 
 const deno = Deno.execPath();

@@ -18,13 +18,7 @@
 //
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-run --allow-env --allow-sys bench/seqio_bench.ts [--mib 256] [--reps 5] [--before DIR] [--profile DIR] [--floor] [--inflight N]
 import { parseArgs } from "node:util";
-import {
-  fmtSpread,
-  freePort,
-  machineLine,
-  spread,
-  waitForPort,
-} from "./_bench_util.ts";
+import { fmtSpread, machineLine, spread, startDeno } from "./_bench_util.ts";
 import { type NfsServer, startNetfs } from "./_nfs_servers.ts";
 import { MountClient } from "../client/mount.ts";
 import { Nfs3Client } from "../client/nfs3.ts";
@@ -210,30 +204,19 @@ async function floorPass(srv: NfsServer, nfs: boolean): Promise<number> {
 
 /** bench/_recv_deno.ts in its own process. */
 async function startRecv(): Promise<NfsServer> {
-  const port = freePort();
   const here = new URL(".", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      `${here}_recv_deno.ts`,
-      "--port",
-      `${port}`,
-    ],
-    stdout: "null",
-  }).spawn();
-  await waitForPort(port, 15000);
+  const child = await startDeno(
+    ["--allow-net=127.0.0.1"],
+    `${here}_recv_deno.ts`,
+  );
   return {
     name: "Deno receiver",
-    port,
-    mountPort: port,
+    port: child.port,
+    mountPort: child.port,
     exportPath: "/",
     pid: child.pid,
     url: () => "",
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
+    stop: child.stop,
   };
 }
 
