@@ -47,6 +47,7 @@ import {
 } from "./_fuzz.ts";
 import { operations42, steeredProgram } from "./_nfs4_42.ts";
 import { operations } from "./_nfs4_ops.ts";
+import { within } from "../_within.ts";
 
 const RECORDS = fuzzRecords(100_000);
 const TIME_LIMIT_MS = fuzzMs(20_000);
@@ -344,17 +345,6 @@ async function seeded(): Promise<MemFs> {
   for (let i = 0; i < 40; i++) await fs.create(ROOT, d.fileid, `entry-${i}`);
   await fs.symlink(ROOT, fs.root, "link", "file");
   return fs;
-}
-
-/** Resolves with `p`, or fails after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Hang: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /**

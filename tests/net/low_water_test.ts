@@ -9,19 +9,7 @@ import {
   openLowWater,
   socketKey,
 } from "../../net/_low_water.ts";
-
-/** Whether `p` settles within `ms`. */
-async function settlesWithin(p: Promise<unknown>, ms: number) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((res) => {
-    timer = setTimeout(() => res(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { settlesWithin } from "../_within.ts";
 
 /** Two connections to one listener on `hostname`: [client, server] pairs. */
 async function pairs(hostname: string, n: number) {

@@ -14,17 +14,7 @@ import {
   reply,
   testProgram,
 } from "./_helpers.ts";
-
-/** `p`, or a failure after `ms` (a mark left too high would hang). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, rej) => {
-      timer = setTimeout(() => rej(new Error(`Hung: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+import { within } from "../_within.ts";
 
 Deno.test("server low water: a large call in slow pieces, then a small one in its last segment", async () => {
   const server = serveRpc({
