@@ -9,8 +9,9 @@
 //
 // What it promises:
 // - `LowWaterMarks.open()` gives the marks or says why not: not Linux on
-//   x86_64 or aarch64, or no `--allow-ffi` (sys/_libc.ts). One libc symbol
-//   set is held until `close()`.
+//   x86_64 or aarch64, no `--allow-ffi` (sys/_libc.ts), or a kernel older
+//   than 4.19 (which did not grow the receive buffer to hold a mark). One
+//   libc symbol set is held until `close()`.
 // - Deno does not expose a connection's descriptor, so the setter
 //   `watch(conn)` gives finds it at its first mark over 1: the descriptor whose local and peer addresses both equal the
 //   connection's (a TCP connection's address pair is unique on a host).
@@ -34,6 +35,7 @@ const SYMBOLS = {
     parameters: ["i32", "i32", "i32", "buffer", "u32"],
     result: "i32",
   },
+  uname: { parameters: ["buffer"], result: "i32" },
 } as const;
 
 /** Linux's values on x86_64 and aarch64 (asm-generic). */
@@ -68,7 +70,13 @@ export class LowWaterMarks {
   /** The marks, or why they cannot be set here. */
   static open(): LowWaterMarks | string {
     const lib = openLibrary(SYMBOLS);
-    return typeof lib === "string" ? lib : new LowWaterMarks(lib);
+    if (typeof lib === "string") return lib;
+    const old = oldKernel(lib);
+    if (old !== undefined) {
+      lib.release();
+      return old;
+    }
+    return new LowWaterMarks(lib);
   }
 
   /**
@@ -127,6 +135,30 @@ export class LowWaterMarks {
     const got = socketKey(this.#addr, this.#len[0]);
     return got !== undefined && equal(got, key);
   }
+}
+
+/**
+ * Why the running kernel's marks could hang a connection, or undefined:
+ * before Linux 4.19 a mark over half the receive buffer was not met by
+ * growing the buffer, so the reader could wait for bytes that never fit.
+ */
+function oldKernel(lib: LibcHandle<typeof SYMBOLS>): string | undefined {
+  // struct utsname: six 65-byte fields; the release is the third.
+  const u = new Uint8Array(6 * 65);
+  if (lib.symbols.uname(u) !== 0) return "uname failed";
+  const release = new TextDecoder().decode(u.subarray(130, 195))
+    .replace(/\0.*$/s, "");
+  return kernelProblem(release);
+}
+
+/** Why marks are unsafe on kernel `release` ("6.1.0-18-amd64"), or undefined. */
+export function kernelProblem(release: string): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (m === null) return `unknown kernel release: ${release}`;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 4 || (major === 4 && minor >= 19)
+    ? undefined
+    : `kernel ${release} is older than 4.19`;
 }
 
 function u8(a: Int32Array | Uint32Array): Uint8Array {

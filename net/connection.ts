@@ -67,9 +67,9 @@ export interface ConnectionOptions {
    * WRITE) asks the kernel to wake it only once all of it has arrived
    * (the socket's receive low-water mark, SO_RCVLOWAT, set through libc:
    * `--allow-ffi`), rather than for every burst of segments. Default: on
-   * where it can be (Linux on x86_64 or aarch64 with `--allow-ffi`
-   * granted), else off; true makes its absence an error at start. Not
-   * used on TLS connections.
+   * where it can be (Linux 4.19 or later on x86_64 or aarch64, with
+   * `--allow-ffi` granted), else off; true makes its absence an error at
+   * start. Not used on TLS connections.
    */
   lowWater?: boolean;
 }

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   addressKey,
+  kernelProblem,
   LowWaterMarks,
   openLowWater,
   socketKey,
@@ -170,4 +171,18 @@ Deno.test("low water: without --allow-ffi the default is off and true is an erro
     new TextDecoder().decode(out.stdout).trim(),
     "Receive low-water marks unavailable: --allow-ffi not granted",
   );
+});
+
+Deno.test("low water: kernels before 4.19 are refused", () => {
+  for (
+    const ok of ["4.19.0", "5.4.0-150-generic", "6.18.44-fc-v1272", "10.0"]
+  ) {
+    assert.equal(kernelProblem(ok), undefined, ok);
+  }
+  assert.equal(kernelProblem("4.18.20"), "kernel 4.18.20 is older than 4.19");
+  assert.equal(
+    kernelProblem("3.10.0-1160.el7"),
+    "kernel 3.10.0-1160.el7 is older than 4.19",
+  );
+  assert.equal(kernelProblem("weird"), "unknown kernel release: weird");
 });
