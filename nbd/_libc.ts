@@ -11,16 +11,14 @@
 // JavaScript thread, those would wait for a server that cannot run.
 import { cstr, EINTR, type LibcHandle, openLibrary, w } from "../sys/_libc.ts";
 
+export { AF_INET, AF_INET6, SOL_SOCKET } from "../sys/_libc.ts";
 export const AF_UNIX = 1;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
 export const SOCK_STREAM = 1;
 export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const NETLINK_GENERIC = 16;
-export const SOL_SOCKET = 1;
 export const SO_ERROR = 4;
 export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;

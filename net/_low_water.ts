@@ -25,7 +25,13 @@
 // - `openLowWater(option)` is the servers' `lowWater` option: false is
 //   off, undefined on where it can be, true on or an error.
 
-import { type LibcHandle, openLibrary } from "../sys/_libc.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  type LibcHandle,
+  openLibrary,
+  SOL_SOCKET,
+} from "../sys/_libc.ts";
 import { ipv4Bytes, ipv6Bytes } from "./address.ts";
 
 const SYMBOLS = {
@@ -38,11 +44,8 @@ const SYMBOLS = {
   uname: { parameters: ["buffer"], result: "i32" },
 } as const;
 
-/** Linux's values on x86_64 and aarch64 (asm-generic). */
-const SOL_SOCKET = 1;
+/** Linux's value on x86_64 and aarch64 (asm-generic). */
 const SO_RCVLOWAT = 18;
-const AF_INET = 2;
-const AF_INET6 = 10;
 
 /** The highest descriptor tried when looking for a connection's. */
 const MAX_FD = 65535;
@@ -60,7 +63,9 @@ export class LowWaterMarks {
   readonly #lib: LibcHandle<typeof SYMBOLS>;
   readonly #addr = new Uint8Array(128);
   readonly #len = new Uint32Array(1);
+  readonly #lenBytes = u8(this.#len);
   readonly #value = new Int32Array(1);
+  readonly #valueBytes = u8(this.#value);
   #closed = false;
 
   private constructor(lib: LibcHandle<typeof SYMBOLS>) {
@@ -87,6 +92,7 @@ export class LowWaterMarks {
   watch(conn: Deno.TcpConn, closed: () => boolean): LowWater {
     const s = this.#lib.symbols;
     const value = this.#value;
+    const valueBytes = this.#valueBytes;
     let fd: number | undefined;
     let current = 1;
     return (bytes: number) => {
@@ -96,7 +102,7 @@ export class LowWaterMarks {
       if (fd < 0) return;
       current = want;
       value[0] = want;
-      if (s.setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, u8(value), 4) !== 0) {
+      if (s.setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, valueBytes, 4) !== 0) {
         fd = -1;
       }
     };
@@ -131,7 +137,7 @@ export class LowWaterMarks {
     key: Uint8Array,
   ): boolean {
     this.#len[0] = this.#addr.length;
-    if (call(fd, this.#addr, u8(this.#len)) !== 0) return false;
+    if (call(fd, this.#addr, this.#lenBytes) !== 0) return false;
     const got = socketKey(this.#addr, this.#len[0]);
     return got !== undefined && equal(got, key);
   }

@@ -1,7 +1,9 @@
 // What every libc binding of this toolkit shares (the native LocalFs engine's
 // in vfs/localfs/_libc.ts, the NBD kernel attachment's in nbd/_libc.ts): the
 // platform check, opening libc.so.6 with a symbol set while some holder
-// needs it, reading errno, and the errno numbers with their names and texts.
+// needs it, reading errno, the errno numbers with their names and texts, and
+// the socket constants both socket users (nbd/_libc.ts, net/_low_water.ts)
+// need.
 //
 // What it promises:
 // - `openLibrary(symbols)` gives the symbols or says why it cannot: not
@@ -18,6 +20,11 @@
 
 /** The architecture, as Deno names it. */
 export const arch = Deno.build.arch as string;
+
+/** Socket families and the socket option level (the same on x86_64 and aarch64). */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOL_SOCKET = 1;
 
 /** errno values (the same on x86_64 and aarch64). */
 export const EPERM = 1;
