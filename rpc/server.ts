@@ -118,6 +118,18 @@ export type { RpcServer, RpcServerOptions } from "./server_options.ts";
 const READ_BUFFER = 64 * 1024;
 
 /**
+ * Microtask turns the read loop waits, when calls are in flight and nothing
+ * is buffered, for those calls to reply before it reads the socket. A call
+ * that needs no I/O (MemFs, a cached attribute) replies within 3–6 turns;
+ * read first, and a client with one call in flight has sent nothing yet, so
+ * the read finds the socket empty and costs a failed `recvfrom`, an
+ * `epoll_wait` and a wake-up before the next call arrives. A call waiting
+ * on real I/O only delays the read by these turns (bench/RESULTS.md, issue
+ * 16, "the read after the reply").
+ */
+const SETTLE_TURNS = 32;
+
+/**
  * Starts an RPC server. Like `Deno.serve`, it listens at once and returns a
  * handle; the address is known synchronously.
  *
@@ -370,6 +382,13 @@ class Server implements RpcServer {
             if (room === undefined) {
               rec = await reader.next();
               large = true;
+              break;
+            }
+            for (let t = 0; t < SETTLE_TURNS && c.inflight > 0; t++) {
+              await undefined;
+            }
+            if (c.closed) {
+              rec = null;
               break;
             }
             const got = await c.conn.read(room);

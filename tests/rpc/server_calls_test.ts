@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { RpcClient } from "../../rpc/client.ts";
 import { serveRpc } from "../../rpc/server.ts";
+import { within } from "../_within.ts";
 import {
   callRecord,
   quietLog,
@@ -83,6 +84,43 @@ Deno.test("server: the in-flight window pauses reading", async () => {
     );
     assert.equal(peak, 4);
   } finally {
+    client.close();
+    await client.closed;
+    await server.shutdown();
+  }
+});
+
+Deno.test("server: a call waiting on another does not hold back reading", async () => {
+  // The read loop lets calls in flight reply before it reads the socket
+  // again, but only for a few microtask turns: WAIT below replies only
+  // after RELEASE, which arrives alone, later, on the same connection.
+  let release!: () => void;
+  const released = new Promise<void>((r) => release = r);
+  const server = serveRpc({
+    port: 0,
+    log: quietLog(),
+    programs: [testProgram(1, {
+      7: { name: "WAIT", handler: () => released },
+      8: { name: "RELEASE", handler: () => release() },
+    })],
+  });
+  const client = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  try {
+    const waiting = client.call(TEST_PROG, 1, 7, () => {});
+    waiting.catch(() => {}); // awaited below; closing must not leave it unhandled
+    // Long enough for WAIT to be read and dispatched alone.
+    await new Promise((r) => setTimeout(r, 50));
+    await within(
+      client.call(TEST_PROG, 1, 8, () => {}),
+      5000,
+      "RELEASE behind a call in flight",
+    );
+    await within(waiting, 5000, "WAIT after RELEASE");
+  } finally {
+    release(); // so that the server can drain when the test fails
     client.close();
     await client.closed;
     await server.shutdown();
