@@ -118,14 +118,16 @@ export type { RpcServer, RpcServerOptions } from "./server_options.ts";
 const READ_BUFFER = 64 * 1024;
 
 /**
- * Microtask turns the read loop waits, when calls are in flight and nothing
- * is buffered, for those calls to reply before it reads the socket. A call
- * that needs no I/O (MemFs, a cached attribute) replies within 3–6 turns;
- * read first, and a client with one call in flight has sent nothing yet, so
- * the read finds the socket empty and costs a failed `recvfrom`, an
- * `epoll_wait` and a wake-up before the next call arrives. A call waiting
- * on real I/O only delays the read by these turns (bench/RESULTS.md, issue
- * 16, "the read after the reply").
+ * Microtask turns the read loop waits, after a record too large for the
+ * receive buffer, for the call it carried to reply before the socket is
+ * read again. Such a record's last read fills exactly what it asks for, so
+ * the runtime still takes the socket for readable (Tokio forgets readiness
+ * only on a short read or `EAGAIN`), and a read started before the reply
+ * tries `recvfrom` at once: with one call in flight the client has sent
+ * nothing yet, so it fails, and the call costs an `epoll_wait` and a
+ * wake-up more (seen with strace on every 1 MiB WRITE). A MemFs WRITE
+ * replies within these turns; a call waiting on real I/O only delays the
+ * read by them (bench/RESULTS.md, issue 16, "the read after the reply").
  */
 const SETTLE_TURNS = 32;
 
@@ -362,6 +364,8 @@ class Server implements RpcServer {
       pool: this.#records,
       lowWater: this.#lowWater?.watch(c.conn, () => c.closed),
     });
+    // The last record was read by `next` (see SETTLE_TURNS).
+    let settle = false;
     try {
       for (;;) {
         while (c.window >= this.#maxInFlight && !c.closed && !c.closing) {
@@ -381,15 +385,18 @@ class Server implements RpcServer {
             const room = reader.room();
             if (room === undefined) {
               rec = await reader.next();
-              large = true;
+              large = settle = true;
               break;
             }
-            for (let t = 0; t < SETTLE_TURNS && c.inflight > 0; t++) {
-              await undefined;
-            }
-            if (c.closed) {
-              rec = null;
-              break;
+            if (settle) {
+              settle = false;
+              for (let t = 0; t < SETTLE_TURNS && c.inflight > 0; t++) {
+                await undefined;
+              }
+              if (c.closed) {
+                rec = null;
+                break;
+              }
             }
             const got = await c.conn.read(room);
             if (got === null) {

@@ -91,9 +91,10 @@ Deno.test("server: the in-flight window pauses reading", async () => {
 });
 
 Deno.test("server: a call waiting on another does not hold back reading", async () => {
-  // The read loop lets calls in flight reply before it reads the socket
-  // again, but only for a few microtask turns: WAIT below replies only
-  // after RELEASE, which arrives alone, later, on the same connection.
+  // After a record larger than its receive buffer, the read loop lets the
+  // call reply before it reads the socket again, but only for a few
+  // microtask turns: WAIT below (a 128 KiB record) replies only after
+  // RELEASE, which arrives alone, later, on the same connection.
   let release!: () => void;
   const released = new Promise<void>((r) => release = r);
   const server = serveRpc({
@@ -109,7 +110,12 @@ Deno.test("server: a call waiting on another does not hold back reading", async 
     port: server.addr.port,
   });
   try {
-    const waiting = client.call(TEST_PROG, 1, 7, () => {});
+    const waiting = client.call(
+      TEST_PROG,
+      1,
+      7,
+      (w) => w.opaque(new Uint8Array(128 * 1024)),
+    );
     waiting.catch(() => {}); // awaited below; closing must not leave it unhandled
     // Long enough for WAIT to be read and dispatched alone.
     await new Promise((r) => setTimeout(r, 50));
