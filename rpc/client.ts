@@ -51,6 +51,7 @@ import {
   RecordReader,
 } from "./record.ts";
 import { XdrReader, XdrWriter } from "./xdr.ts";
+import { settle } from "./_settle.ts";
 import {
   RpcAcceptError,
   RpcClosedError,
@@ -91,6 +92,9 @@ export interface CallOptions {
 
 /** Largest write that several small calls are joined into. */
 const BATCH_BYTES = 64 * 1024;
+
+/** The receive buffer; a reply this large was read to its last byte. */
+const READ_BUFFER = 64 * 1024;
 
 /**
  * Arguments data at least this large that an encoder passes to
@@ -157,6 +161,8 @@ export class RpcClient {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #xid: number;
+  /** Calls made so far. */
+  #calls = 0;
   #closed: Error | null = null;
   /** Resolves when the connection's read loop has ended. */
   readonly closed: Promise<void>;
@@ -167,6 +173,7 @@ export class RpcClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#reader = new RecordReader(conn, {
       maxRecordSize: options.maxRecordSize ?? DEFAULT_MAX_RECORD,
+      bufferSize: READ_BUFFER,
       pool: this.#pool,
     });
     this.#xid = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -226,6 +233,7 @@ export class RpcClient {
     options: CallOptions = {},
   ): Promise<XdrReader> {
     if (this.#closed) return Promise.reject(this.#closed);
+    this.#calls++;
     let xid: number;
     if (options.xid === undefined) {
       xid = this.#xid = (this.#xid + 1) >>> 0;
@@ -389,6 +397,12 @@ export class RpcClient {
         // calls their callers make next can share a write.
         for (let r = this.#reader.tryNext(); r; r = this.#reader.tryNext()) {
           this.#deliver(r);
+        }
+        if (rec.byteLength >= READ_BUFFER) {
+          // Read to its last byte: let its caller make the next call before
+          // the socket is read again (see `_settle.ts`).
+          const calls = this.#calls;
+          await settle(() => this.#calls === calls && this.#closed === null);
         }
       }
     } catch (e) {

@@ -110,26 +110,13 @@ import {
 import { type Logger, peerOf } from "../telemetry/log.ts";
 import { messageLogger } from "../telemetry/_message_logger.ts";
 import { RpcMetrics } from "./_metrics.ts";
+import { settle } from "./_settle.ts";
 import type { RpcServer, RpcServerOptions } from "./server_options.ts";
 
 export type { RpcServer, RpcServerOptions } from "./server_options.ts";
 
 /** Each connection's receive buffer (see {@link RecordReader}). */
 const READ_BUFFER = 64 * 1024;
-
-/**
- * Microtask turns the read loop waits, after a record too large for the
- * receive buffer, for the call it carried to reply before the socket is
- * read again. Such a record's last read fills exactly what it asks for, so
- * the runtime still takes the socket for readable (Tokio forgets readiness
- * only on a short read or `EAGAIN`), and a read started before the reply
- * tries `recvfrom` at once: with one call in flight the client has sent
- * nothing yet, so it fails, and the call costs an `epoll_wait` and a
- * wake-up more (seen with strace on every 1 MiB WRITE). A MemFs WRITE
- * replies within these turns; a call waiting on real I/O only delays the
- * read by them (bench/RESULTS.md, issue 16, "the read after the reply").
- */
-const SETTLE_TURNS = 32;
 
 /**
  * Starts an RPC server. Like `Deno.serve`, it listens at once and returns a
@@ -364,8 +351,9 @@ class Server implements RpcServer {
       pool: this.#records,
       lowWater: this.#lowWater?.watch(c.conn, () => c.closed),
     });
-    // The last record was read by `next` (see SETTLE_TURNS).
-    let settle = false;
+    // The last record was read by `next`: let its call reply before the
+    // socket is read again (see `_settle.ts`).
+    let long = false;
     try {
       for (;;) {
         while (c.window >= this.#maxInFlight && !c.closed && !c.closing) {
@@ -385,14 +373,12 @@ class Server implements RpcServer {
             const room = reader.room();
             if (room === undefined) {
               rec = await reader.next();
-              large = settle = true;
+              large = long = true;
               break;
             }
-            if (settle) {
-              settle = false;
-              for (let t = 0; t < SETTLE_TURNS && c.inflight > 0; t++) {
-                await undefined;
-              }
+            if (long) {
+              long = false;
+              await settle(() => c.inflight > 0);
               if (c.closed) {
                 rec = null;
                 break;

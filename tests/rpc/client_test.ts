@@ -10,6 +10,7 @@ import {
 import { AcceptStat, AuthStat } from "../../rpc/message.ts";
 import { RpcReplyError } from "../../rpc/program.ts";
 import { serveRpc } from "../../rpc/server.ts";
+import { within } from "../_within.ts";
 import { TEST_PROG, testProgram } from "./_helpers.ts";
 
 function server() {
@@ -230,6 +231,31 @@ Deno.test("client: a chosen xid goes on the wire and is refused while in flight"
   } finally {
     c.close();
     await c.closed;
+    await s.shutdown();
+  }
+});
+
+Deno.test("client: a large reply no later call follows does not hold back the next reply", async () => {
+  // After a reply larger than its receive buffer the read loop gives the
+  // caller a few microtask turns to make its next call before it reads
+  // again, and no more: here nobody calls again, and SLOW's reply must
+  // still arrive.
+  const s = server();
+  const client = await RpcClient.connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+  });
+  try {
+    const slow = client.call(TEST_PROG, 1, 2, (w) => w.u32(50).u32(7));
+    slow.catch(() => {}); // awaited below; closing must not leave it unhandled
+    const big = new Uint8Array(128 * 1024).fill(5);
+    const echoed = await client.call(TEST_PROG, 1, 1, (w) => w.opaque(big));
+    assert.deepEqual(echoed.opaque(1 << 20), big);
+    const tag = await within(slow, 5000, "the reply after a large one");
+    assert.equal(tag.u32(), 7);
+  } finally {
+    client.close();
+    await client.closed;
     await s.shutdown();
   }
 });
