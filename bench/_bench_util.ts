@@ -284,6 +284,31 @@ export async function machineLine(): Promise<string> {
   }Z, ${cpu}, ${navigator.hardwareConcurrency} cores, linux ${Deno.osRelease()}, Deno ${Deno.version.deno}, load average ${load} at start`;
 }
 
+/** The CPUs' time so far, in ticks: all of it, and what the hypervisor took. */
+export interface CpuTicks {
+  total: number;
+  steal: number;
+}
+
+/** The machine's {@link CpuTicks} now, from /proc/stat. */
+export async function cpuTicks(): Promise<CpuTicks> {
+  // cpu user nice system idle iowait irq softirq steal ...
+  const f = (await proc("stat")).split("\n")[0].trim().split(/\s+/).slice(1)
+    .map(Number);
+  return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+
+/**
+ * The share of the CPUs' time the hypervisor took (steal) between two
+ * {@link cpuTicks}, as "1.2 %": runs where it is high are disturbed.
+ */
+export function stealShare(a: CpuTicks, b: CpuTicks): string {
+  const total = b.total - a.total;
+  return total > 0
+    ? `${(100 * (b.steal - a.steal) / total).toFixed(1)} %`
+    : "–";
+}
+
 /** A file of /proc: through cat, since Deno asks for --allow-all to read it. */
 export async function proc(path: string): Promise<string> {
   const r = await new Deno.Command("cat", {

@@ -29,10 +29,12 @@ import { parseArgs } from "node:util";
 import {
   buildTool,
   cpuSeconds,
+  cpuTicks,
   fmtRatio,
   fmtSpread,
   machineLine,
   runJson,
+  stealShare,
   tmpfsDir,
 } from "./_bench_util.ts";
 import {
@@ -203,7 +205,7 @@ let out = `\n### ${vname} vs nfs-ganesha 4.3${
   quick ? ", quick" : ""
 }\n\n${await machineLine()}. Client: bench/nfsbench.c (libnfs 4.0.0 async API${
   version === 4 ? ", NFSv4.0: its only minor version" : ""
-}), one connection, over loopback; ${reps} runs per server, interleaved; median (min–max). CPU: the server process's user + system time per operation (per MiB for MiB/s rows) over all its runs.${
+}), one connection, over loopback; ${reps} runs per server, interleaved; median (min–max). CPU: the server process's user + system time per operation (per MiB for MiB/s rows) over all its runs; steal: the share of both CPUs' time the hypervisor took during the row's runs (this VM's noise).${
   floor
     ? " deno-floor: bench/_nfs_floor_deno.ts, a bare Deno NFSv3 server from memory (file I/O rows only)."
     : ""
@@ -274,8 +276,8 @@ for (const pair of args.values.pair.split(",")) {
       names.join(" | ")
     } | ${ratioNames.join(" | ")} | CPU µs ${
       names.join(" / ")
-    } | ganesha CPU ÷ netfs CPU |\n|---|---|${
-      "---:|".repeat(servers.length + ratioNames.length + 2)
+    } | ganesha CPU ÷ netfs CPU | steal |\n|---|---|${
+      "---:|".repeat(servers.length + ratioNames.length + 3)
     }\n`;
     const runs = rows.filter((row) =>
       (version === 3 || row.v4) &&
@@ -291,6 +293,7 @@ for (const pair of args.values.pair.split(",")) {
     let turn = 0;
     for (const row of runs) {
       const samples: Sample[][] = servers.map(() => []);
+      const ticks0 = await cpuTicks();
       for (let i = 0; i < reps; i++) {
         for (let k = 0; k < servers.length; k++) {
           const s = (k + turn) % servers.length;
@@ -330,7 +333,7 @@ for (const pair of args.values.pair.split(",")) {
         cpus.map((c, i) => rates[i].length ? c.toFixed(1) : "–").join(" / ")
       } | ${
         ours.map((i) => `${(cpus[peerAt] / cpus[i]).toFixed(2)}×`).join(" / ")
-      } |`;
+      } | ${stealShare(ticks0, await cpuTicks())} |`;
       console.log(line);
       out += line + "\n";
     }
