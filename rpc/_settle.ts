@@ -3,7 +3,8 @@
  * byte, shared by the RPC server's and client's read loops.
  *
  * A record too large for the receive buffer is read straight into its own
- * storage, and its last read fills exactly what it asks for. Tokio forgets
+ * storage, and its last read fills exactly what it asks for
+ * (`RecordReader.filledLast`). Tokio forgets
  * that a socket is readable only on a short read or `EAGAIN`, so a read
  * started right after such a record tries `recvfrom` at once. When the peer
  * is waiting for this side (a client with one call in flight waiting for
@@ -17,9 +18,10 @@
  */
 
 /**
- * Microtask turns {@link settle} waits at most: a MemFs WRITE replies
- * within 3–7; something waiting on real I/O only delays the read by these
- * turns (32 cost under a microsecond).
+ * Microtask turns {@link settle} waits at most: a MemFs call replies within
+ * 3–7 (counted: 4 KiB NFSv3 WRITEs 5, NFSv4 READs 7); something waiting on
+ * real I/O only delays the read by these turns (32 cost under a
+ * microsecond).
  */
 export const SETTLE_TURNS = 32;
 

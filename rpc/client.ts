@@ -93,9 +93,6 @@ export interface CallOptions {
 /** Largest write that several small calls are joined into. */
 const BATCH_BYTES = 64 * 1024;
 
-/** The receive buffer; a reply this large was read to its last byte. */
-const READ_BUFFER = 64 * 1024;
-
 /**
  * Arguments data at least this large that an encoder passes to
  * `XdrWriter.opaqueRef` (a WRITE's) goes to the socket from the caller's
@@ -173,7 +170,6 @@ export class RpcClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#reader = new RecordReader(conn, {
       maxRecordSize: options.maxRecordSize ?? DEFAULT_MAX_RECORD,
-      bufferSize: READ_BUFFER,
       pool: this.#pool,
     });
     this.#xid = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -398,7 +394,7 @@ export class RpcClient {
         for (let r = this.#reader.tryNext(); r; r = this.#reader.tryNext()) {
           this.#deliver(r);
         }
-        if (rec.byteLength >= READ_BUFFER) {
+        if (this.#reader.filledLast) {
           // Read to its last byte: let its caller make the next call before
           // the socket is read again (see `_settle.ts`).
           const calls = this.#calls;

@@ -155,6 +155,7 @@ export class RecordReader {
   #view: DataView;
   #start = 0;
   #end = 0;
+  #filled = false;
   /** Bytes read from the source so far. */
   bytesRead = 0;
 
@@ -173,6 +174,18 @@ export class RecordReader {
     this.#view = new DataView(this.#buf.buffer);
   }
 
+  /**
+   * Whether the record {@link RecordReader.next} last returned ended with a
+   * read that filled all it asked for: a fragment longer than what was
+   * buffered, read from the source straight into its own storage. A socket
+   * then still counts as readable to Deno's runtime, so a read started at
+   * once tries it even when the peer has sent nothing yet (the RPC server
+   * and client wait a little first: `_settle.ts`).
+   */
+  get filledLast(): boolean {
+    return this.#filled;
+  }
+
   /** Bytes received but not yet returned as part of a record. */
   get buffered(): number {
     return this.#end - this.#start;
@@ -186,6 +199,7 @@ export class RecordReader {
   async next(): Promise<Uint8Array | null> {
     let parts: Uint8Array[] | undefined;
     let total = 0;
+    this.#filled = false;
     for (;;) {
       if (this.#end - this.#start < 4) {
         // Reads until a mark is buffered, written out here rather than in
@@ -204,6 +218,7 @@ export class RecordReader {
           }
           this.#end += got;
           this.bytesRead += got;
+          this.#filled = false;
         }
       }
       const mark = this.#view.getUint32(this.#start);
@@ -372,7 +387,10 @@ export class RecordReader {
       at += n;
       this.bytesRead += n;
     }
-    if (have < len) lowWater?.(0);
+    if (have < len) {
+      lowWater?.(0);
+      this.#filled = true;
+    }
     return out;
   }
 

@@ -351,8 +351,8 @@ class Server implements RpcServer {
       pool: this.#records,
       lowWater: this.#lowWater?.watch(c.conn, () => c.closed),
     });
-    // The last record was read by `next`: let its call reply before the
-    // socket is read again (see `_settle.ts`).
+    // The last record was read to its last byte (`filledLast`): let its
+    // call reply before the socket is read again (see `_settle.ts`).
     let long = false;
     try {
       for (;;) {
@@ -373,7 +373,8 @@ class Server implements RpcServer {
             const room = reader.room();
             if (room === undefined) {
               rec = await reader.next();
-              large = long = true;
+              large = true;
+              long = reader.filledLast;
               break;
             }
             if (long) {

@@ -280,3 +280,28 @@ Deno.test("record reader: lowWater hears the bytes each read inside a large reco
   assert.deepEqual(await reader.next(), small);
   assert.deepEqual(marks.length, 4, "a buffered small record: no mark");
 });
+
+Deno.test("RecordReader.filledLast: a record whose tail was read into its own storage", async () => {
+  const record = (n: number) => {
+    const b = new Uint8Array(4 + n).fill(9);
+    new DataView(b.buffer).setUint32(0, 0x80000000 | n);
+    return b;
+  };
+  // A 100-byte record that arrives whole, then a 1,000-byte one in pieces.
+  const chunks = [record(100), record(1000).subarray(0, 300)];
+  chunks.push(record(1000).subarray(300));
+  const reader = new RecordReader({
+    read(p: Uint8Array) {
+      const c = chunks.shift();
+      if (c === undefined) return Promise.resolve(null);
+      p.set(c);
+      return Promise.resolve(c.length);
+    },
+  }, { bufferSize: 512 });
+  assert.equal((await reader.next())?.length, 100);
+  assert.equal(reader.filledLast, false, "taken from the buffer");
+  assert.equal((await reader.next())?.length, 1000);
+  assert.equal(reader.filledLast, true, "its tail read straight in");
+  assert.equal(await reader.next(), null);
+  assert.equal(reader.filledLast, false);
+});
