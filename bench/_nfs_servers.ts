@@ -32,6 +32,43 @@ function libnfsUrl(s: Omit<NfsServer, "url" | "stop">, version: 3 | 4) {
 }
 
 /**
+ * A file of the export as an nfs-cp URL over NFSv3: export path, "/", file
+ * name (so "nfs://host//name" for the export "/", which libnfs splits right).
+ */
+export function fileUrl(srv: NfsServer, name: string): string {
+  const u = srv.url(3);
+  const q = u.indexOf("?");
+  return `${u.slice(0, q)}/${name}${u.slice(q)}`;
+}
+
+/**
+ * libnfs's `nfs-cp` of the local file `local` to the new file `name` on the
+ * server ("in": nfs-cp will not overwrite), or of the server's `name` to
+ * `local` ("out"), timed as a whole process (connecting and mounting
+ * included). Returns the seconds it took.
+ */
+export async function nfsCp(
+  srv: NfsServer,
+  direction: "in" | "out",
+  local: string,
+  name: string,
+): Promise<number> {
+  const remote = fileUrl(srv, name);
+  const t0 = performance.now();
+  const r = await new Deno.Command("nfs-cp", {
+    args: direction === "in" ? [local, remote] : [remote, local],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    throw new Error(
+      `nfs-cp failed on ${srv.name}: ${new TextDecoder().decode(r.stderr)}`,
+    );
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/**
  * nfs-ganesha 4.3 serving `dir` (VFS) or an in-memory tree (MEM) over NFSv3
  * and NFSv4 (minor versions 0 and 1), root not squashed, without a grace
  * period and with numeric owners (as netfs answers them); see

@@ -23,7 +23,12 @@ import {
   runJson,
   tmpfsDir,
 } from "./_bench_util.ts";
-import { type NfsServer, startGanesha, startNetfs } from "./_nfs_servers.ts";
+import {
+  nfsCp,
+  type NfsServer,
+  startGanesha,
+  startNetfs,
+} from "./_nfs_servers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -106,40 +111,18 @@ const nfsClientAt = (name: string, bench: string): Client => ({
 const nfsClient = nfsClientAt("NfsClient", here);
 
 /**
- * A file on the server as an nfs-cp URL: export path, "/", file name (so
- * "nfs://host//name" for the export "/", which libnfs splits right).
+ * nfs-cp of the big file to the server (as a new file), or of
+ * /nfsbench.dat from it into a tmpfs file (nfs-cp cannot open /dev/null).
  */
-function fileUrl(srv: NfsServer, name: string): string {
-  const u = srv.url(3);
-  const q = u.indexOf("?");
-  return `${u.slice(0, q)}/${name}${u.slice(q)}`;
-}
-
-/**
- * nfs-cp of the big file to the server (as a new file: nfs-cp will not
- * overwrite), or of /nfsbench.dat from it, timed as a whole.
- */
-async function nfsCp(
+async function nfsCpRow(
   srv: NfsServer,
   op: string,
   local: string,
   rep: number,
 ): Promise<Record<string, number>> {
-  const remote = fileUrl(
-    srv,
-    op === "seqwrite" ? `nfscp-${rep}.dat` : "nfsbench.dat",
-  );
-  const t0 = performance.now();
-  const r = await new Deno.Command("nfs-cp", {
-    // Read into a tmpfs file: nfs-cp cannot open /dev/null.
-    args: op === "seqwrite" ? [local, remote] : [remote, `${local}.out`],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!r.success) {
-    throw new Error(`nfs-cp failed: ${new TextDecoder().decode(r.stderr)}`);
-  }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = op === "seqwrite"
+    ? await nfsCp(srv, "in", local, `nfscp-${rep}.dat`)
+    : await nfsCp(srv, "out", `${local}.out`, "nfsbench.dat");
   if (op !== "seqwrite") await Deno.remove(`${local}.out`);
   return { ops: Number(mb), bytes: Number(mb) * 1048576, seconds };
 }
@@ -237,7 +220,7 @@ try {
       }
       if (row.op === "seqwrite" || row.op === "seqread") {
         for (const [s, srv] of servers.entries()) {
-          const r = await nfsCp(srv, row.op, `${local}.big`, i);
+          const r = await nfsCpRow(srv, row.op, `${local}.big`, i);
           cps[s].push(r.bytes / 1048576 / r.seconds);
         }
       }

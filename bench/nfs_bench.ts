@@ -38,6 +38,7 @@ import {
   tmpfsDir,
 } from "./_bench_util.ts";
 import {
+  nfsCp,
   type NfsServer,
   startFloor,
   startGanesha,
@@ -100,6 +101,8 @@ interface Row {
   v4?: boolean;
   /** Runs on Deno's floor too (file I/O: it serves no metadata rows). */
   io?: boolean;
+  /** Not nfsbench but libnfs's nfs-cp, a whole process, into or out of the server. */
+  cp?: "in" | "out";
 }
 
 const files = quick ? 2000 : 10000;
@@ -150,6 +153,13 @@ const rows: Row[] = [
     unit: "ops/s",
     io: true,
   })),
+  ...(["in", "out"] as const).map((cp): Row => ({
+    name: `nfs-cp ${seqMiB} MiB ${cp}`,
+    argv: [],
+    unit: "MiB/s",
+    io: true,
+    cp,
+  })),
   {
     name: `create ${files}`,
     argv: ["create", "-n", `${files}`, "-q", "1"],
@@ -177,6 +187,17 @@ const rows: Row[] = [
   },
 ];
 
+/** `mib` MiB of bytes that do not repeat within a MiB, for nfs-cp to copy in. */
+function seqData(mib: number): Uint8Array {
+  const mb = new Uint8Array(1048576);
+  for (let at = 0; at < mb.length; at += 65536) {
+    crypto.getRandomValues(mb.subarray(at, at + 65536));
+  }
+  const out = new Uint8Array(mib * 1048576);
+  for (let i = 0; i < mib; i++) out.set(mb, i * 1048576);
+  return out;
+}
+
 /** A row's rate, the work done (operations or MiB) and the server's CPU. */
 interface Sample {
   rate: number;
@@ -184,12 +205,26 @@ interface Sample {
   cpu: number;
 }
 
+/** Files copied in so far: nfs-cp will not overwrite, so each gets a name. */
+let copies = 0;
+
 async function measure(
   tool: string,
   srv: NfsServer,
   row: Row,
+  cpFile: string,
 ): Promise<Sample> {
   const cpu0 = await cpuSeconds(srv.pid);
+  if (row.cp) {
+    // The whole process: connecting and mounting are part of what a user
+    // of nfs-cp waits for. Out of the server: the file the seq rows wrote.
+    const seconds = row.cp === "in"
+      ? await nfsCp(srv, "in", cpFile, `nfscp-${copies++}.dat`)
+      : await nfsCp(srv, "out", `${cpFile}.out`, "nfsbench.dat");
+    const cpu = await cpuSeconds(srv.pid) - cpu0;
+    if (row.cp === "out") await Deno.remove(`${cpFile}.out`);
+    return { rate: seqMiB / seconds, work: seqMiB, cpu };
+  }
   const r = await client(tool, [srv.url(version), ...row.argv]);
   const cpu = await cpuSeconds(srv.pid) - cpu0;
   const work = row.unit === "MiB/s" ? r.bytes / 1048576 : r.ops;
@@ -220,6 +255,9 @@ for (const pair of args.values.pair.split(",")) {
   // Every local export lives on one private tmpfs (see tmpfsDir).
   const tmp = await tmpfsDir("netfs-nfs-bench-");
   const dirs = ["ganesha", "unused", "before"].map((d) => `${tmp.path}/${d}`);
+  // What the nfs-cp rows copy in, from the same tmpfs.
+  const cpFile = `${tmp.path}/cp-source.dat`;
+  await Deno.writeFile(cpFile, seqData(seqMiB));
   for (const d of [dirs[0], dirs[2]]) await Deno.mkdir(d);
   // netfs first (one server per LocalFs engine), then ganesha, then the
   // "before" checkout: every netfs column gets a ratio to ganesha.
@@ -283,7 +321,8 @@ for (const pair of args.values.pair.split(",")) {
       (version === 3 || row.v4) &&
       (!args.values.only || row.name.includes(args.values.only))
     );
-    const op = (re: RegExp) => runs.some((row) => re.test(row.argv[0]));
+    const op = (re: RegExp) =>
+      runs.some((row) => re.test(row.cp === "out" ? "seqread" : row.argv[0]));
     if (version === 3 && op(/^(seq|rand)read$/) && !op(/^seqwrite$/)) {
       // The file the read rows read, when --only leaves out its writing.
       for (const srv of servers) {
@@ -299,7 +338,7 @@ for (const pair of args.values.pair.split(",")) {
           const s = (k + turn) % servers.length;
           if (s === floorAt && !row.io) continue;
           const srv = servers[s];
-          samples[s].push(await measure(tool, srv, row));
+          samples[s].push(await measure(tool, srv, row, cpFile));
           // Metadata rows change the tree: undo so the next run starts equal.
           const undo = row.argv[0] === "create"
             ? "remove"
