@@ -2,7 +2,9 @@
 // time, against the NFSv4.0 server of @jsonjoy.com/json-pack 17.67.0 on
 // node 22 (bench/_node_peer.ts) over a private tmpfs folder, netfs LocalFs
 // over another folder of the same tmpfs (the fair pair: both make real
-// files), netfs MemFs and, with --ganesha, nfs-ganesha's MEM FSAL.
+// files), netfs MemFs and, with --ganesha, nfs-ganesha's MEM FSAL. LocalFs
+// fsyncs the directory after each create (knfsd's `sync`; the peer never
+// fsyncs): --async adds a LocalFs server that does not.
 //
 // The client is this process (bench/_nfs40_creates.ts): per file a COMPOUND
 // PUTFH OPEN(CREATE) GETFH GETATTR, OPEN_CONFIRM if asked, then PUTFH CLOSE,
@@ -17,7 +19,7 @@
 //
 // Needs root (the tmpfs mount; ganesha's mount namespace):
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/create4_bench.ts [--files 2000] [--reps 3] [--warmup 500] [--budget 40960] [--guarded] [--ganesha] [--engine native|portable] [--pin S,C] [--timeout 5000] [--record]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/create4_bench.ts [--files 2000] [--reps 3] [--warmup 2000] [--budget 40960] [--guarded] [--ganesha] [--async] [--engine native|portable] [--pin S,C] [--timeout 5000] [--record]
 import { parseArgs } from "node:util";
 import {
   cpuTicks,
@@ -41,10 +43,11 @@ const { values } = parseArgs({
   options: {
     files: { type: "string", default: "2000" },
     reps: { type: "string", default: "3" },
-    warmup: { type: "string", default: "500" },
+    warmup: { type: "string", default: "2000" },
     budget: { type: "string", default: `${40 * 1024}` },
     guarded: { type: "boolean", default: false },
     ganesha: { type: "boolean", default: false },
+    async: { type: "boolean", default: false },
     engine: { type: "string", default: "native" },
     pin: { type: "string" },
     timeout: { type: "string", default: "5000" },
@@ -75,7 +78,7 @@ let peerLog = "";
 const folders = new Map<string, string>();
 let out = "";
 try {
-  for (const d of ["node", "netfs"]) {
+  for (const d of ["node", "netfs", "netfs-async"]) {
     await Deno.mkdir(`${tmp.path}/${d}`);
     await Deno.chmod(`${tmp.path}/${d}`, 0o755);
   }
@@ -85,6 +88,11 @@ try {
     await startNetfs("mem", ""),
   );
   folders.set(servers[0].name, `${tmp.path}/netfs`);
+  if (values.async) {
+    const dir = `${tmp.path}/netfs-async`;
+    servers.push(await startNetfs("local", dir, { engine, async: true }));
+    folders.set(servers.at(-1)!.name, dir);
+  }
   if (values.ganesha) servers.push(await startGanesha("MEM", ""));
   const peer = await startNodePeer(`${tmp.path}/node`);
   peerLog = peer.log;
@@ -107,20 +115,25 @@ try {
     }
   }
   const passes: CreatePass[][] = servers.map(() => []);
+  /** The hypervisor's share of the CPUs' time during each pass (%). */
+  const steals: number[][] = servers.map(() => []);
   const ticks0 = await cpuTicks();
   for (let i = 0; i < reps; i++) {
     for (let k = 0; k < servers.length; k++) {
       const s = (k + i) % servers.length;
+      const ticks = await cpuTicks();
       const p = await createFiles(servers[s], {
         ...options,
         files,
         dirName: `rep-${i}`,
       });
       passes[s].push(p);
+      const stolen = stealShare(ticks, await cpuTicks());
+      steals[s].push(parseFloat(stolen));
       console.log(
         `rep ${i} ${servers[s].name}: ${fmt(files / p.seconds)} files/s, ${
           (p.cpu * 1e6 / files).toFixed(0)
-        } µs CPU/create, ${p.connections} connections (≤ ${p.maxConnBytes} reply bytes each)`,
+        } µs CPU/create, ${p.connections} connections (≤ ${p.maxConnBytes} reply bytes each), steal ${stolen}`,
       );
     }
   }
@@ -133,13 +146,15 @@ try {
   out =
     `\n${head}. bench/create4_bench.ts: ${files} files per pass, ${reps} repetitions, the servers taking turns (order rotated each repetition) after ${warmup} untimed creates each; median (min–max). Per create: OPEN(${
       values.guarded ? "GUARDED4" : "UNCHECKED4"
-    }, WRITE) with GETFH and the kernel's GETATTR, OPEN_CONFIRM if asked, CLOSE; 1 in flight; a fresh connection and NFSv4.0 client ID before a connection's replies pass ${budget} bytes; connection set-up neither timed nor charged. CPU: the server's user + system time over the creates (/proc/PID/stat, 10 ms ticks summed over each connection's creates). LocalFs (${engine} engine) and the peer on one private tmpfs. Steal during the run: ${steal}.${
+    }, WRITE) with GETFH and the kernel's GETATTR, OPEN_CONFIRM if asked, CLOSE; 1 in flight; a fresh connection and NFSv4.0 client ID before a connection's replies pass ${budget} bytes; connection set-up neither timed nor charged. CPU: the server's user + system time over the creates (/proc/PID/stat, 10 ms ticks summed over each connection's creates). LocalFs (${engine} engine; it fsyncs the directory after each create, the peer does not${
+      values.async ? ", -async does not either" : ""
+    }) and the peer on one private tmpfs. Steal: the hypervisor's share of the CPUs' time, ${steal} over the run, per pass in the last column.${
       pin
         ? ` Pinned: servers on CPU ${pin[0]}, the client on CPU ${pin[1]}.`
         : ""
     }\n\n| server | files/s | ÷ ${
       servers[peerAt].name
-    } | server CPU µs per create | reply bytes per create | RPCs per create | connections per pass |\n|---|---:|---:|---:|---:|---:|---:|\n`;
+    } | server CPU µs per create | reply bytes per create | RPCs per create | connections per pass | steal % |\n|---|---:|---:|---:|---:|---:|---:|---:|\n`;
   for (const [s, srv] of servers.entries()) {
     const ps = passes[s];
     out += `| ${srv.name} | ${fmtSpread(rates[s])} | ${
@@ -148,7 +163,7 @@ try {
       (sum(ps, (p) => p.bytes) / (files * ps.length)).toFixed(0)
     } | ${(sum(ps, (p) => p.calls) / (files * ps.length)).toFixed(2)} | ${
       spread(ps.map((p) => p.connections)).median
-    } |\n`;
+    } | ${fmtSpread(steals[s])} |\n`;
   }
 } catch (e) {
   if (peerLog) {
