@@ -84,6 +84,8 @@ export interface CreatePass {
   seconds: number;
   /** Server CPU seconds over the creates only. */
   cpu: number;
+  /** This process's (the client's) CPU seconds over the creates. */
+  clientCpu: number;
   /** Reply bytes of the creates (record marks included). */
   bytes: number;
   /** RPCs the creates made. */
@@ -235,6 +237,7 @@ export async function createFiles(
   const pass: CreatePass = {
     seconds: 0,
     cpu: 0,
+    clientCpu: 0,
     bytes: 0,
     calls: 0,
     connections: 0,
@@ -254,6 +257,7 @@ export async function createFiles(
       const seqid = { next: 1 };
       const bytes0 = c.bytes, calls0 = c.calls;
       const cpu0 = await cpuSeconds(srv.pid);
+      const own0 = await cpuSeconds(Deno.pid);
       const t0 = performance.now();
       let here = 0;
       while (
@@ -268,6 +272,7 @@ export async function createFiles(
         here++;
       }
       pass.seconds += (performance.now() - t0) / 1000;
+      pass.clientCpu += await cpuSeconds(Deno.pid) - own0;
       pass.cpu += await cpuSeconds(srv.pid) - cpu0;
       pass.bytes += c.bytes - bytes0;
       pass.calls += c.calls - calls0;

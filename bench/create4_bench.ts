@@ -146,7 +146,7 @@ try {
   out =
     `\n${head}. bench/create4_bench.ts: ${files} files per pass, ${reps} repetitions, the servers taking turns (order rotated each repetition) after ${warmup} untimed creates each; median (min–max). Per create: OPEN(${
       values.guarded ? "GUARDED4" : "UNCHECKED4"
-    }, WRITE) with GETFH and the kernel's GETATTR, OPEN_CONFIRM if asked, CLOSE; 1 in flight; a fresh connection and NFSv4.0 client ID before a connection's replies pass ${budget} bytes; connection set-up neither timed nor charged. CPU: the server's user + system time over the creates (/proc/PID/stat, 10 ms ticks summed over each connection's creates). LocalFs (${engine} engine; it fsyncs the directory after each create, the peer does not${
+    }, WRITE) with GETFH and the kernel's GETATTR, OPEN_CONFIRM if asked, CLOSE; 1 in flight; a fresh connection and NFSv4.0 client ID before a connection's replies pass ${budget} bytes; connection set-up neither timed nor charged. CPU: the server's user + system time over the creates (/proc/PID/stat, 10 ms ticks summed over each connection's creates); the client's is this process's (Deno, the same code for every server). LocalFs (${engine} engine; it fsyncs the directory after each create, the peer does not${
       values.async ? ", -async does not either" : ""
     }) and the peer on one private tmpfs. Steal: the hypervisor's share of the CPUs' time, ${steal} over the run, per pass in the last column.${
       pin
@@ -154,16 +154,18 @@ try {
         : ""
     }\n\n| server | files/s | ÷ ${
       servers[peerAt].name
-    } | server CPU µs per create | reply bytes per create | RPCs per create | connections per pass | steal % |\n|---|---:|---:|---:|---:|---:|---:|---:|\n`;
+    } | server CPU µs per create | client CPU µs per create | reply bytes per create | RPCs per create | connections per pass | steal % |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n`;
   for (const [s, srv] of servers.entries()) {
     const ps = passes[s];
     out += `| ${srv.name} | ${fmtSpread(rates[s])} | ${
       s === peerAt ? "1" : fmtRatio(rates[s], rates[peerAt])
     } | ${(sum(ps, (p) => p.cpu) * 1e6 / (files * ps.length)).toFixed(0)} | ${
-      (sum(ps, (p) => p.bytes) / (files * ps.length)).toFixed(0)
-    } | ${(sum(ps, (p) => p.calls) / (files * ps.length)).toFixed(2)} | ${
-      spread(ps.map((p) => p.connections)).median
-    } | ${fmtSpread(steals[s])} |\n`;
+      (sum(ps, (p) => p.clientCpu) * 1e6 / (files * ps.length)).toFixed(0)
+    } | ${(sum(ps, (p) => p.bytes) / (files * ps.length)).toFixed(0)} | ${
+      (sum(ps, (p) => p.calls) / (files * ps.length)).toFixed(2)
+    } | ${spread(ps.map((p) => p.connections)).median} | ${
+      fmtSpread(steals[s])
+    } |\n`;
   }
 } catch (e) {
   if (peerLog) {
