@@ -139,6 +139,14 @@ try {
   }
   const steal = stealShare(ticks0, await cpuTicks());
   await verify(servers, folders);
+  const logged = (await Deno.readTextFile(peerLog)).trim();
+  console.log(
+    logged
+      ? `node-peer log (last lines):\n${
+        logged.split("\n").slice(-20).join("\n")
+      }`
+      : "node-peer log: empty",
+  );
 
   const rates = passes.map((ps) => ps.map((p) => files / p.seconds));
   const sum = (ps: CreatePass[], f: (p: CreatePass) => number) =>
