@@ -323,3 +323,27 @@ export async function proc(path: string): Promise<string> {
 export function median(v: readonly number[]): number {
   return spread(v).median;
 }
+
+/**
+ * `--pin S,C` parsed: the servers' CPU, then the client's; undefined when
+ * not given.
+ */
+export function parsePin(
+  text: string | undefined,
+): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const pin = text.split(",").map(Number);
+  if (pin.length !== 2 || pin.some((n) => !Number.isInteger(n))) {
+    throw new Error(`--pin takes SERVER_CPU,CLIENT_CPU: ${text}`);
+  }
+  return [pin[0], pin[1]];
+}
+
+/** Moves every thread of process `pid` to CPU `cpu` (taskset). */
+export async function pinProcess(pid: number, cpu: number): Promise<void> {
+  const r = await new Deno.Command("taskset", {
+    args: ["-a", "-p", "-c", `${cpu}`, `${pid}`],
+    stdout: "null",
+  }).output();
+  if (!r.success) throw new Error(`taskset failed: pid ${pid}, CPU ${cpu}`);
+}

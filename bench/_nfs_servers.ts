@@ -105,6 +105,11 @@ export interface NetfsOptions {
   engine?: "native" | "portable";
   /** MemFs whose writes keep nothing (bench/_nfs_server.ts --discard). */
   discard?: boolean;
+  /**
+   * LocalFs without an fsync of the directory after each create, remove
+   * or rename (bench/_nfs_server.ts --async); adds "async" to the name.
+   */
+  async?: boolean;
 }
 
 /**
@@ -140,10 +145,15 @@ export async function startNetfs(
         ? ["--engine", options.engine]
         : []),
       ...(options.discard ? ["--discard"] : []),
+      ...(options.async ? ["--async"] : []),
     ],
   );
-  const name = [`netfs-${kind}fs`, options.engine, options.tag].filter((x) => x)
-    .join("-");
+  const name = [
+    `netfs-${kind}fs`,
+    options.engine,
+    options.async ? "async" : undefined,
+    options.tag,
+  ].filter((x) => x).join("-");
   return denoServer(name, child);
 }
 

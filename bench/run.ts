@@ -2,7 +2,8 @@
 // other (they compete for the same two cores otherwise). Pass names to run
 // only some: `deno task bench nfs nbd`. Results are appended to
 // bench/RESULTS.md by each benchmark. `kernel` (the Linux client in the
-// user-mode guest, several minutes) runs only when named.
+// user-mode guest, several minutes) and `create4` (NFSv4.0 creates against
+// the Node peer, which it installs from npm) run only when named.
 const here = new URL(".", import.meta.url).pathname;
 const all = ["rpc", "vfs", "nfs", "client", "readplus", "nbd"];
 // Flags that make a benchmark record its results (the others always do).
@@ -12,6 +13,7 @@ const recordFlags: Record<string, string[]> = {
   client: ["--record"],
   readplus: ["--record"],
   kernel: ["--record"],
+  create4: ["--record", "--ganesha", "--async"],
 };
 const chosen = Deno.args.length > 0 ? Deno.args : all;
 let failed = 0;
