@@ -7,13 +7,14 @@
 // kept in memory, each one array that grows in place (a resizable
 // ArrayBuffer), so that what WRITE stores READ gives back. MOUNT: NULL, MNT (of "/" only), UMNT, EXPORT. NFS: NULL,
 // GETATTR, SETATTR (size only), LOOKUP, ACCESS (grants what is asked), READ,
-// WRITE (answered FILE_SYNC), CREATE, FSSTAT, FSINFO (1 MiB reads and
+// WRITE (answered FILE_SYNC), CREATE, REMOVE, FSSTAT, FSINFO (1 MiB reads and
 // writes, as netfs offers), PATHCONF and COMMIT; every other procedure gets
 // PROC_UNAVAIL, another program PROG_UNAVAIL. libnfs's mount and the I/O
-// rows use all of these but SETATTR, FSSTAT and PATHCONF. Credentials are
+// rows use all of these but SETATTR, REMOVE, FSSTAT and PATHCONF (REMOVE
+// clears up after the nfs-cp rows). Credentials are
 // skipped unchecked; owners are root, times the last change's.
 //
-// Left out: directories below the root, REMOVE, READDIR(PLUS) and every other
+// Left out: directories below the root, READDIR(PLUS) and every other
 // namespace call (the metadata rows do not run on it), permissions, a
 // duplicate-request cache, multi-fragment records, replies batched per read.
 //
@@ -72,6 +73,8 @@ const root: Node = {
   mtime: Date.now(),
 };
 const byId = new Map<number, Node>([[1, root]]);
+/** The last file number given out (never reused: a removed file's handle goes stale). */
+let lastId = 1;
 const byName = new Map<string, Node>();
 
 /**
@@ -254,12 +257,12 @@ function mount(proc: number, i: In, o: Out): boolean {
 /** NFS v3: writes the results; false for a procedure it does not serve. */
 function nfs(proc: number, i: In, o: Out): boolean {
   if (proc === 0) return true;
-  if (proc > 21 || !((1 << proc) & 0x3c01de)) return false;
+  if (proc > 21 || !((1 << proc) & 0x3c11de)) return false;
   const f = i.fh();
   if (!f) { // then no attributes: post_op_attr or wcc_data absent
     o.u32(STALE);
     if (proc !== 1) o.u32(0);
-    if (proc === 2 || proc === 7 || proc === 8 || proc === 21) o.u32(0);
+    if ([2, 7, 8, 12, 21].includes(proc)) o.u32(0);
     return true;
   }
   switch (proc) {
@@ -382,7 +385,7 @@ function nfs(proc: number, i: In, o: Out): boolean {
       }
       if (!g) {
         g = {
-          id: byId.size + 1,
+          id: ++lastId,
           dir: false,
           data: new Uint8Array(new ArrayBuffer(0, { maxByteLength: MAX_FILE })),
           size: 0,
@@ -396,6 +399,17 @@ function nfs(proc: number, i: In, o: Out): boolean {
       o.u32(1);
       o.fh(g);
       o.post(g);
+      o.wcc(f);
+      return true;
+    }
+    case 12: { // REMOVE
+      const name = i.name();
+      const g = f.dir ? byName.get(name) : undefined;
+      if (g) {
+        byName.delete(name);
+        byId.delete(g.id);
+      }
+      o.u32(!f.dir ? NOTDIR : g ? 0 : NOENT);
       o.wcc(f);
       return true;
     }

@@ -26,6 +26,7 @@
 // and the server's CPU time per operation (per MiB for MiB/s rows) is
 // reported beside it: unlike throughput it hardly depends on the load.
 import { parseArgs } from "node:util";
+import { NfsClient } from "../client/mod.ts";
 import {
   buildTool,
   cpuSeconds,
@@ -205,8 +206,16 @@ interface Sample {
   cpu: number;
 }
 
-/** Files copied in so far: nfs-cp will not overwrite, so each gets a name. */
-let copies = 0;
+/**
+ * Removes what an nfs-cp row copied in (nfs-cp will not overwrite, and
+ * MemFs has 1 GiB without --allow-sys), untimed and after the CPU count.
+ */
+async function removeCopy(srv: NfsServer, name: string): Promise<void> {
+  await using nfs = await NfsClient.connect(srv.url(3), {
+    auth: { stamp: 0, machineName: "bench", uid: 0, gid: 0, gids: [] },
+  });
+  await nfs.remove(`/${name}`);
+}
 
 async function measure(
   tool: string,
@@ -219,10 +228,11 @@ async function measure(
     // The whole process: connecting and mounting are part of what a user
     // of nfs-cp waits for. Out of the server: the file the seq rows wrote.
     const seconds = row.cp === "in"
-      ? await nfsCp(srv, "in", cpFile, `nfscp-${copies++}.dat`)
+      ? await nfsCp(srv, "in", cpFile, "nfscp.dat")
       : await nfsCp(srv, "out", `${cpFile}.out`, "nfsbench.dat");
     const cpu = await cpuSeconds(srv.pid) - cpu0;
     if (row.cp === "out") await Deno.remove(`${cpFile}.out`);
+    else await removeCopy(srv, "nfscp.dat");
     return { rate: seqMiB / seconds, work: seqMiB, cpu };
   }
   const r = await client(tool, [srv.url(version), ...row.argv]);
