@@ -120,12 +120,22 @@ export function keep<R extends { status: number }>(
   res: R,
 ): Uint8Array | undefined {
   if (seq === undefined) return undefined;
-  const w = new XdrWriter({ size: 128 });
-  encode(w, res);
-  const bytes = w.bytes().slice();
+  const w = keepScratch ??= new XdrWriter({ size: 256 });
+  let bytes: Uint8Array;
+  try {
+    encode(w, res);
+    bytes = w.bytes().slice();
+  } finally {
+    w.reset();
+    // A LOCK denial's owner can be 1 KiB; nothing kept grows it far.
+    if (w.capacity > 4096) keepScratch = undefined;
+  }
   seq.finish(res.status, bytes);
   return bytes;
 }
+
+/** The writer {@link keep} encodes into before copying the bytes out. */
+let keepScratch: XdrWriter | undefined;
 
 /**
  * The result of a sequenced state operation (OPEN_CONFIRM, CLOSE, LOCK …):
