@@ -3,19 +3,20 @@
 // I/O rows from memory. NFS v3 and MOUNT v3 on one TCP port of 127.0.0.1,
 // with its own XDR (a DataView and a cursor; nothing of netfs in it).
 //
-// Serves one flat root directory ("/", handle = file number) whose files are
+// Serves a tree of directories ("/", handle = node number) whose files are
 // kept in memory, each one array that grows in place (a resizable
 // ArrayBuffer), so that what WRITE stores READ gives back. MOUNT: NULL, MNT (of "/" only), UMNT, EXPORT. NFS: NULL,
 // GETATTR, SETATTR (size only), LOOKUP, ACCESS (grants what is asked), READ,
-// WRITE (answered FILE_SYNC), CREATE, REMOVE, FSSTAT, FSINFO (1 MiB reads and
+// WRITE (answered FILE_SYNC), CREATE, MKDIR, REMOVE, RMDIR, FSSTAT, FSINFO (1 MiB reads and
 // writes, as netfs offers), PATHCONF and COMMIT; every other procedure gets
 // PROC_UNAVAIL, another program PROG_UNAVAIL. libnfs's mount and the I/O
-// rows use all of these but SETATTR, REMOVE, FSSTAT and PATHCONF (REMOVE
-// clears up after the nfs-cp rows). Credentials are
+// rows use all of these but SETATTR, FSSTAT and PATHCONF (REMOVE also clears
+// up after the nfs-cp rows; the create, stat and remove rows work in a
+// directory below the root). Credentials are
 // skipped unchecked; owners are root, times the last change's.
 //
-// Left out: directories below the root, READDIR(PLUS) and every other
-// namespace call (the metadata rows do not run on it), permissions, a
+// Left out: READDIR(PLUS) (the listing row does not run on it), RENAME,
+// LINK and the other namespace calls, permissions, a
 // duplicate-request cache, multi-fragment records, replies batched per read.
 //
 // One connection is served one call at a time, in order of arrival
@@ -30,7 +31,7 @@
 // into one write). Bounded: a record over 1 MiB + 64 KiB, a fragment that is
 // not the last, a long record that is no WRITE, or a call that does not
 // decode closes the connection; files stop at --max MiB each (NFS3ERR_FBIG)
-// and 1,024 names (NFS3ERR_NOSPC).
+// and a directory at 65,536 names (NFS3ERR_NOSPC).
 //
 //   deno run --allow-net=127.0.0.1 bench/_nfs_floor_deno.ts --port PORT [--max MiB]
 import { parseArgs } from "node:util";
@@ -47,17 +48,22 @@ const MAX_FILE = Number(values.max) * 1024 * 1024;
 const XFER = 1 << 20; // rtmax and wtmax
 const BUF = 64 * 1024;
 const MAX_RECORD = XFER + BUF;
-const MAX_NAMES = 1024;
+const MAX_NAMES = 65536;
 const NFS = 100003;
 const MOUNT = 100005;
 // NFS3ERR_*
 const NOENT = 2, EXIST = 17, NOTDIR = 20, ISDIR = 21, INVAL = 22;
+const NOTEMPTY = 66;
 const FBIG = 27, NOSPC = 28, STALE = 70;
 
-/** A file (or, number 1, the root directory) and its data. */
+/** A file or a directory (number 1 is the root) and its data. */
 interface Node {
   id: number;
   dir: boolean;
+  /** A directory's entries. */
+  names?: Map<string, Node>;
+  /** A directory's parent (the root's is itself). */
+  parent?: Node;
   /** A file's: a view of a resizable ArrayBuffer, tracking its length. */
   data: Uint8Array;
   size: number;
@@ -72,10 +78,43 @@ const root: Node = {
   size: 4096,
   mtime: Date.now(),
 };
+root.names = new Map();
+root.parent = root;
 const byId = new Map<number, Node>([[1, root]]);
-/** The last file number given out (never reused: a removed file's handle goes stale). */
+/** The last node number given out (never reused: a removed node's handle goes stale). */
 let lastId = 1;
-const byName = new Map<string, Node>();
+
+/** A new node named `name` in the directory `d`. */
+function add(d: Node, name: string, dir: boolean): Node {
+  const g: Node = {
+    id: ++lastId,
+    dir,
+    data: dir
+      ? new Uint8Array(0)
+      : new Uint8Array(new ArrayBuffer(0, { maxByteLength: MAX_FILE })),
+    size: dir ? 4096 : 0,
+    mtime: Date.now(),
+  };
+  if (dir) {
+    g.names = new Map();
+    g.parent = d;
+  }
+  byId.set(g.id, g);
+  d.names!.set(name, g);
+  d.mtime = g.mtime;
+  return g;
+}
+
+/** Why `name` cannot be made in `f`, or 0. */
+function cannotAdd(f: Node, name: string): number {
+  return !f.dir
+    ? NOTDIR
+    : name.length === 0 || name.includes("/") || name === "." || name === ".."
+    ? INVAL
+    : f.names!.size >= MAX_NAMES
+    ? NOSPC
+    : 0;
+}
 
 /**
  * Grows `f`'s array in place to hold `n` bytes (n at most MAX_FILE): the
@@ -257,12 +296,12 @@ function mount(proc: number, i: In, o: Out): boolean {
 /** NFS v3: writes the results; false for a procedure it does not serve. */
 function nfs(proc: number, i: In, o: Out): boolean {
   if (proc === 0) return true;
-  if (proc > 21 || !((1 << proc) & 0x3c11de)) return false;
+  if (proc > 21 || !((1 << proc) & 0x3c33de)) return false;
   const f = i.fh();
   if (!f) { // then no attributes: post_op_attr or wcc_data absent
     o.u32(STALE);
     if (proc !== 1) o.u32(0);
-    if ([2, 7, 8, 12, 21].includes(proc)) o.u32(0);
+    if ([2, 7, 8, 9, 12, 13, 21].includes(proc)) o.u32(0);
     return true;
   }
   switch (proc) {
@@ -283,9 +322,11 @@ function nfs(proc: number, i: In, o: Out): boolean {
       const name = i.name();
       const found = !f.dir
         ? undefined
-        : name === "." || name === ".."
-        ? root
-        : byName.get(name);
+        : name === "."
+        ? f
+        : name === ".."
+        ? f.parent
+        : f.names!.get(name);
       if (!found) {
         o.u32(f.dir ? NOENT : NOTDIR);
         o.post(f);
@@ -366,34 +407,18 @@ function nfs(proc: number, i: In, o: Out): boolean {
       let size = -1;
       if (how === 2) i.u64(); // EXCLUSIVE's verifier
       else size = i.sattr();
-      let g = byName.get(name);
-      const status = !f.dir
-        ? NOTDIR
-        : name.length === 0 || name.includes("/")
-        ? INVAL
-        : g && how !== 0
-        ? EXIST
-        : !g && byName.size >= MAX_NAMES
-        ? NOSPC
+      let g = f.dir ? f.names!.get(name) : undefined;
+      const status = g
+        ? (how !== 0 || g.dir ? EXIST : size > MAX_FILE ? FBIG : 0)
         : size > MAX_FILE
         ? FBIG
-        : 0;
+        : cannotAdd(f, name);
       if (status) {
         o.u32(status);
         o.wcc(f);
         return true;
       }
-      if (!g) {
-        g = {
-          id: ++lastId,
-          dir: false,
-          data: new Uint8Array(new ArrayBuffer(0, { maxByteLength: MAX_FILE })),
-          size: 0,
-          mtime: Date.now(),
-        };
-        byId.set(g.id, g);
-        byName.set(name, g);
-      }
+      g ??= add(f, name, false);
       if (size >= 0) resize(g, size);
       o.u32(0);
       o.u32(1);
@@ -402,14 +427,44 @@ function nfs(proc: number, i: In, o: Out): boolean {
       o.wcc(f);
       return true;
     }
-    case 12: { // REMOVE
+    case 9: { // MKDIR
       const name = i.name();
-      const g = f.dir ? byName.get(name) : undefined;
-      if (g) {
-        byName.delete(name);
-        byId.delete(g.id);
+      i.sattr();
+      const status = f.dir && f.names!.has(name) ? EXIST : cannotAdd(f, name);
+      if (status) {
+        o.u32(status);
+        o.wcc(f);
+        return true;
       }
-      o.u32(!f.dir ? NOTDIR : g ? 0 : NOENT);
+      const g = add(f, name, true);
+      o.u32(0);
+      o.u32(1);
+      o.fh(g);
+      o.post(g);
+      o.wcc(f);
+      return true;
+    }
+    case 12: // REMOVE
+    case 13: { // RMDIR
+      const name = i.name();
+      const g = f.dir ? f.names!.get(name) : undefined;
+      const status = !f.dir
+        ? NOTDIR
+        : !g
+        ? NOENT
+        : proc === 12 && g.dir
+        ? ISDIR
+        : proc === 13 && !g.dir
+        ? NOTDIR
+        : g.names?.size
+        ? NOTEMPTY
+        : 0;
+      if (status === 0) {
+        f.names!.delete(name);
+        byId.delete(g!.id);
+        f.mtime = Date.now();
+      }
+      o.u32(status);
       o.wcc(f);
       return true;
     }

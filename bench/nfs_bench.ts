@@ -15,7 +15,7 @@
 // checkout DIR (a before/after comparison in one session), with the first
 // of --engines for the local pair. --floor adds Deno's floor,
 // bench/_nfs_floor_deno.ts (a bare Deno NFSv3 server from memory), on the
-// rows it serves (file I/O; "–" on the metadata rows), with a column "netfs
+// rows it serves (all but the listing: "–" there), with a column "netfs
 // ÷ deno floor": what one call costs in Deno with nothing of netfs in it,
 // measured in the same run as the rows it bounds. --profile DIR
 // writes a V8 CPU profile of each netfs server into DIR; --only runs the
@@ -100,8 +100,8 @@ interface Row {
   unit: "MiB/s" | "ops/s" | "entries/s";
   /** Runs over NFSv4 too (libnfs reads only there). */
   v4?: boolean;
-  /** Runs on Deno's floor too (file I/O: it serves no metadata rows). */
-  io?: boolean;
+  /** Runs on Deno's floor too (all but the listing, which it does not serve). */
+  floor?: boolean;
   /** Not nfsbench but libnfs's nfs-cp, a whole process, into or out of the server. */
   cp?: "in" | "out";
 }
@@ -125,51 +125,53 @@ const rows: Row[] = [
     name: `seq write 1 MiB ×${q}`,
     argv: ["seqwrite", "-s", `${seqMiB}`, "-b", "1048576", "-q", `${q}`],
     unit: "MiB/s",
-    io: true,
+    floor: true,
   })),
   ...[1, 4].map((q): Row => ({
     name: `seq read 1 MiB ×${q}`,
     argv: ["seqread", "-b", "1048576", "-q", `${q}`],
     unit: "MiB/s",
     v4: true,
-    io: true,
+    floor: true,
   })),
   {
     name: "rand read 4 KiB ×1",
     argv: timed("randread", 1),
     unit: "ops/s",
     v4: true,
-    io: true,
+    floor: true,
   },
   {
     name: "rand read 4 KiB ×32",
     argv: timed("randread", 32),
     unit: "ops/s",
     v4: true,
-    io: true,
+    floor: true,
   },
   ...[1, 32].map((q): Row => ({
     name: `rand write 4 KiB ×${q}`,
     argv: timed("randwrite", q),
     unit: "ops/s",
-    io: true,
+    floor: true,
   })),
   ...(["in", "out"] as const).map((cp): Row => ({
     name: `nfs-cp ${seqMiB} MiB ${cp}`,
     argv: [],
     unit: "MiB/s",
-    io: true,
+    floor: true,
     cp,
   })),
   {
     name: `create ${files}`,
     argv: ["create", "-n", `${files}`, "-q", "1"],
     unit: "ops/s",
+    floor: true,
   },
   {
     name: `stat ${files}`,
     argv: ["stat", "-n", `${files}`, "-q", "1"],
     unit: "ops/s",
+    floor: true,
     v4: true,
   },
   {
@@ -185,6 +187,7 @@ const rows: Row[] = [
     name: `remove ${files}`,
     argv: ["remove", "-n", `${files}`, "-q", "1"],
     unit: "ops/s",
+    floor: true,
   },
 ];
 
@@ -252,7 +255,7 @@ let out = `\n### ${vname} vs nfs-ganesha 4.3${
   version === 4 ? ", NFSv4.0: its only minor version" : ""
 }), one connection, over loopback; ${reps} runs per server, interleaved; median (min–max). CPU: the server process's user + system time per operation (per MiB for MiB/s rows) over all its runs; steal: the share of both CPUs' time the hypervisor took during the row's runs (this VM's noise).${
   floor
-    ? " deno-floor: bench/_nfs_floor_deno.ts, a bare Deno NFSv3 server from memory (file I/O rows only)."
+    ? " deno-floor: bench/_nfs_floor_deno.ts, a bare Deno NFSv3 server from memory (every row but the listing)."
     : ""
 }${
   pin
@@ -346,7 +349,7 @@ for (const pair of args.values.pair.split(",")) {
       for (let i = 0; i < reps; i++) {
         for (let k = 0; k < servers.length; k++) {
           const s = (k + turn) % servers.length;
-          if (s === floorAt && !row.io) continue;
+          if (s === floorAt && !row.floor) continue;
           const srv = servers[s];
           samples[s].push(await measure(tool, srv, row, cpFile));
           // Metadata rows change the tree: undo so the next run starts equal.
