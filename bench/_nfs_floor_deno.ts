@@ -262,6 +262,15 @@ class Out {
     this.post(f);
   }
 
+  /** CREATE's or MKDIR's success: `g`'s handle and attributes, `d`'s wcc. */
+  made(g: Node, d: Node): void {
+    this.u32(0);
+    this.u32(1);
+    this.fh(g);
+    this.post(g);
+    this.wcc(d);
+  }
+
   /** A status with no attributes (post_op_attr absent). */
   fail(status: number): void {
     this.u32(status);
@@ -420,11 +429,7 @@ function nfs(proc: number, i: In, o: Out): boolean {
       }
       g ??= add(f, name, false);
       if (size >= 0) resize(g, size);
-      o.u32(0);
-      o.u32(1);
-      o.fh(g);
-      o.post(g);
-      o.wcc(f);
+      o.made(g, f);
       return true;
     }
     case 9: { // MKDIR
@@ -437,11 +442,7 @@ function nfs(proc: number, i: In, o: Out): boolean {
         return true;
       }
       const g = add(f, name, true);
-      o.u32(0);
-      o.u32(1);
-      o.fh(g);
-      o.post(g);
-      o.wcc(f);
+      o.made(g, f);
       return true;
     }
     case 12: // REMOVE
