@@ -24,6 +24,8 @@ import {
   fmtSpread,
   freePort,
   machineLine,
+  parsePin,
+  pinProcess,
   spread,
   startDeno,
   waitForPort,
@@ -47,10 +49,7 @@ const { values } = parseArgs({
 // and a single event loop on one CPU in some runs (~13 µs a round trip)
 // and on two in others (~70 µs, an idle vCPU woken each way), so a row's
 // runs split into two modes that say nothing about either server.
-const pin = values.pin?.split(",").map(Number);
-if (pin && (pin.length !== 2 || pin.some((n) => !Number.isInteger(n)))) {
-  throw new Error(`--pin takes SERVER_CPU,CLIENT_CPU: ${values.pin}`);
-}
+const pin = parsePin(values.pin);
 const runtime = Number(values.runtime);
 const here = new URL(".", import.meta.url).pathname;
 const MiB = 1 << 20;
@@ -320,9 +319,7 @@ const results: {
   cpu?: number[][];
 }[] = [];
 if (pin) {
-  for (const s of servers) {
-    await sh("taskset", ["-a", "-p", "-c", `${pin[0]}`, `${s.pid}`]);
-  }
+  for (const s of servers) await pinProcess(s.pid, pin[0]);
 }
 const tmp = await Deno.makeTempDir({ prefix: "nbd-bench-" });
 // Rotate which server goes first, run by run, to spread out drift.

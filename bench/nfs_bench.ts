@@ -34,6 +34,8 @@ import {
   fmtRatio,
   fmtSpread,
   machineLine,
+  parsePin,
+  pinProcess,
   runJson,
   stealShare,
   tmpfsDir,
@@ -65,10 +67,7 @@ const args = parseArgs({
 // --pin S,C: every server (all its threads) on CPU S, the client on CPU C,
 // so each server pays the same cross-CPU wake-up per round trip (or, with
 // S = C, none) instead of whatever the scheduler's placement gives it.
-const pin = args.values.pin?.split(",").map(Number);
-if (pin && (pin.length !== 2 || pin.some((n) => !Number.isInteger(n)))) {
-  throw new Error(`--pin takes SERVER_CPU,CLIENT_CPU: ${args.values.pin}`);
-}
+const pin = parsePin(args.values.pin);
 
 /** Runs the client, on the pinned CPU if --pin was given. */
 function client(tool: string, argv: string[]) {
@@ -79,12 +78,7 @@ function client(tool: string, argv: string[]) {
 
 /** Moves every thread of a started server to the pinned CPU. */
 async function pinServer(srv: NfsServer): Promise<void> {
-  if (!pin) return;
-  const r = await new Deno.Command("taskset", {
-    args: ["-a", "-p", "-c", `${pin[0]}`, `${srv.pid}`],
-    stdout: "null",
-  }).output();
-  if (!r.success) throw new Error(`taskset failed for ${srv.name}`);
+  if (pin) await pinProcess(srv.pid, pin[0]);
 }
 const reps = Number(args.values.reps);
 const quick = args.values.quick;

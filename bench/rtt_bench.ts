@@ -17,6 +17,8 @@ import {
   buildTool,
   cpuSeconds,
   median,
+  parsePin,
+  pinProcess,
   proc,
   startServer,
 } from "./_bench_util.ts";
@@ -33,10 +35,7 @@ const args = parseArgs({
 });
 // --pin S,C: every server (all threads) on CPU S, the client on CPU C (see
 // bench/nfs_bench.ts): the same wake-up cost for every server.
-const pin = args.values.pin?.split(",").map(Number);
-if (pin && (pin.length !== 2 || pin.some((n) => !Number.isInteger(n)))) {
-  throw new Error(`--pin takes SERVER_CPU,CLIENT_CPU: ${args.values.pin}`);
-}
+const pin = parsePin(args.values.pin);
 const here = new URL(".", import.meta.url).pathname;
 const tool = await buildTool("rttbench", `${here}rttbench.c`, []);
 
@@ -100,13 +99,7 @@ for (const start of starts) {
   const s = await start();
   if (s === undefined) continue;
   servers.push(s);
-  if (pin) {
-    const r = await new Deno.Command("taskset", {
-      args: ["-a", "-p", "-c", `${pin[0]}`, `${s.pid}`],
-      stdout: "null",
-    }).output();
-    if (!r.success) throw new Error(`taskset failed for ${s.name}`);
-  }
+  if (pin) await pinProcess(s.pid, pin[0]);
 }
 const load = (await proc("loadavg")).split(" ", 3).join(" ");
 const rtt = servers.map(() => [] as number[]);
