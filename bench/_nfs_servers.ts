@@ -5,6 +5,7 @@
 // from another checkout (a before/after comparison), and Deno's floor
 // (bench/_nfs_floor_deno.ts, a bare NFSv3 server). Each reports its process
 // id, so a benchmark can charge the server's CPU time to the work it did.
+import { NfsClient } from "../client/mod.ts";
 import { type ServerProcess, startDeno } from "./_bench_util.ts";
 import { startGanesha as startGanesha_ } from "../tests/interop/_ganesha.ts";
 
@@ -66,6 +67,18 @@ export async function nfsCp(
     );
   }
   return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Removes the file `name` from the export's root, as root over NFSv3: what
+ * an nfs-cp "in" copied (nfs-cp will not overwrite, and a MemFs without
+ * --allow-sys holds 1 GiB).
+ */
+export async function removeFile(srv: NfsServer, name: string): Promise<void> {
+  await using nfs = await NfsClient.connect(srv.url(3), {
+    auth: { stamp: 0, machineName: "bench", uid: 0, gid: 0, gids: [] },
+  });
+  await nfs.remove(`/${name}`);
 }
 
 /**

@@ -26,6 +26,7 @@ import {
 import {
   nfsCp,
   type NfsServer,
+  removeFile,
   startGanesha,
   startNetfs,
 } from "./_nfs_servers.ts";
@@ -111,19 +112,20 @@ const nfsClientAt = (name: string, bench: string): Client => ({
 const nfsClient = nfsClientAt("NfsClient", here);
 
 /**
- * nfs-cp of the big file to the server (as a new file), or of
- * /nfsbench.dat from it into a tmpfs file (nfs-cp cannot open /dev/null).
+ * nfs-cp of the big file to the server (as a new file, removed afterwards),
+ * or of /nfsbench.dat from it into a tmpfs file (nfs-cp cannot open
+ * /dev/null).
  */
 async function nfsCpRow(
   srv: NfsServer,
   op: string,
   local: string,
-  rep: number,
 ): Promise<Record<string, number>> {
   const seconds = op === "seqwrite"
-    ? await nfsCp(srv, "in", local, `nfscp-${rep}.dat`)
+    ? await nfsCp(srv, "in", local, "nfscp.dat")
     : await nfsCp(srv, "out", `${local}.out`, "nfsbench.dat");
-  if (op !== "seqwrite") await Deno.remove(`${local}.out`);
+  if (op === "seqwrite") await removeFile(srv, "nfscp.dat");
+  else await Deno.remove(`${local}.out`);
   return { ops: Number(mb), bytes: Number(mb) * 1048576, seconds };
 }
 
@@ -220,7 +222,7 @@ try {
       }
       if (row.op === "seqwrite" || row.op === "seqread") {
         for (const [s, srv] of servers.entries()) {
-          const r = await nfsCpRow(srv, row.op, `${local}.big`, i);
+          const r = await nfsCpRow(srv, row.op, `${local}.big`);
           cps[s].push(r.bytes / 1048576 / r.seconds);
         }
       }

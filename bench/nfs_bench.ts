@@ -26,7 +26,6 @@
 // and the server's CPU time per operation (per MiB for MiB/s rows) is
 // reported beside it: unlike throughput it hardly depends on the load.
 import { parseArgs } from "node:util";
-import { NfsClient } from "../client/mod.ts";
 import {
   buildTool,
   cpuSeconds,
@@ -43,6 +42,7 @@ import {
 import {
   nfsCp,
   type NfsServer,
+  removeFile,
   startFloor,
   startGanesha,
   startNetfs,
@@ -203,17 +203,6 @@ interface Sample {
   cpu: number;
 }
 
-/**
- * Removes what an nfs-cp row copied in (nfs-cp will not overwrite, and
- * MemFs has 1 GiB without --allow-sys), untimed and after the CPU count.
- */
-async function removeCopy(srv: NfsServer, name: string): Promise<void> {
-  await using nfs = await NfsClient.connect(srv.url(3), {
-    auth: { stamp: 0, machineName: "bench", uid: 0, gid: 0, gids: [] },
-  });
-  await nfs.remove(`/${name}`);
-}
-
 async function measure(
   tool: string,
   srv: NfsServer,
@@ -229,7 +218,7 @@ async function measure(
       : await nfsCp(srv, "out", `${cpFile}.out`, "nfsbench.dat");
     const cpu = await cpuSeconds(srv.pid) - cpu0;
     if (row.cp === "out") await Deno.remove(`${cpFile}.out`);
-    else await removeCopy(srv, "nfscp.dat");
+    else await removeFile(srv, "nfscp.dat"); // untimed, uncharged
     return { rate: seqMiB / seconds, work: seqMiB, cpu };
   }
   const r = await client(tool, [srv.url(version), ...row.argv]);
