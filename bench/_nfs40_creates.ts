@@ -17,7 +17,6 @@ import {
   createmode4,
   decode_COMPOUND4res,
   encode_COMPOUND4args,
-  type fattr4,
   type nfs_argop4,
   nfs_opnum4 as OP,
   OPEN4_RESULT_CONFIRM,
@@ -31,6 +30,7 @@ import {
   openArgs,
   resultOf,
 } from "../tests/server/nfs4/_clients.ts";
+import { fattr, getattr, walk } from "../tests/server/nfs4/_fsops.ts";
 
 const AUTH: AuthSysParms = {
   stamp: 0,
@@ -40,20 +40,24 @@ const AUTH: AuthSysParms = {
   gids: [],
 };
 
-/**
- * The attributes the Linux client asks for after an OPEN (nfs4_fattr_bitmap):
- * type, change, size, fsid, fileid; mode, numlinks, owner, owner_group,
- * rawdev, space_used, time_access, time_metadata, time_modify,
- * mounted_on_fileid.
- */
-const ATTRS = [0x0010011a, 0x00b0a23a];
-
-/** A fattr4 of the mode alone, as a create sets it. */
-function modeAttr(mode: number): fattr4 {
-  const v = new Uint8Array(4);
-  new DataView(v.buffer).setUint32(0, mode);
-  return { attrmask: [0, 1 << 1], attr_vals: v };
-}
+/** The GETATTR the Linux client sends after an OPEN (nfs4_fattr_bitmap). */
+const OPEN_GETATTR = getattr(
+  "type",
+  "change",
+  "size",
+  "fsid",
+  "fileid",
+  "mode",
+  "numlinks",
+  "owner",
+  "owner_group",
+  "rawdev",
+  "space_used",
+  "time_access",
+  "time_metadata",
+  "time_modify",
+  "mounted_on_fileid",
+);
 
 /** One connection with a confirmed 4.0 client ID. */
 interface Conn {
@@ -143,20 +147,15 @@ async function connect(
 
 /** The handle of a new directory `name` in the export's root. */
 async function makeDir(c: Conn, srv: NfsServer, name: string) {
-  const path = srv.exportPath.split("/").filter((x) => x);
   const res = ok(
     await c.compound([
-      { argop: OP.OP_PUTROOTFH },
-      ...path.map((p): nfs_argop4 => ({
-        argop: OP.OP_LOOKUP,
-        oplookup: { objname: b(p) },
-      })),
+      ...walk(srv.exportPath),
       {
         argop: OP.OP_CREATE,
         opcreate: {
           objtype: { type: 2 }, // NF4DIR
           objname: b(name),
-          createattrs: modeAttr(0o755),
+          createattrs: fattr({ mode: 0o755 }),
         },
       } as nfs_argop4,
       { argop: OP.OP_GETFH },
@@ -184,11 +183,11 @@ async function createOne(
         access: 2, // OPEN4_SHARE_ACCESS_WRITE
         how: {
           mode: guarded ? createmode4.GUARDED4 : createmode4.UNCHECKED4,
-          createattrs: modeAttr(0o644),
+          createattrs: fattr({ mode: 0o644 }),
         },
       }),
       { argop: OP.OP_GETFH },
-      { argop: OP.OP_GETATTR, opgetattr: { attr_request: ATTRS } },
+      OPEN_GETATTR,
     ]),
     `OPEN ${name}`,
   );
