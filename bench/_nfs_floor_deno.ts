@@ -1,6 +1,6 @@
 // A bare Deno NFSv3 server for bench/nfs_bench.ts --floor: the least a Deno
-// program does to serve bench/nfsbench.c (libnfs) its sequential and random
-// I/O rows from memory. NFS v3 and MOUNT v3 on one TCP port of 127.0.0.1,
+// program does to serve bench/nfsbench.c (libnfs) its I/O, create, stat and
+// remove rows, and nfs-cp its copies, from memory. NFS v3 and MOUNT v3 on one TCP port of 127.0.0.1,
 // with its own XDR (a DataView and a cursor; nothing of netfs in it).
 //
 // Serves a tree of directories ("/", handle = node number) whose files are
