@@ -75,10 +75,15 @@ export async function nfsCp(
  * --allow-sys holds 1 GiB).
  */
 export async function removeFile(srv: NfsServer, name: string): Promise<void> {
-  await using nfs = await NfsClient.connect(srv.url(3), {
+  await using nfs = await rootClient(srv);
+  await nfs.remove(`/${name}`);
+}
+
+/** An NfsClient of the export over NFSv3, as root (the benches' checks). */
+export function rootClient(srv: NfsServer): Promise<NfsClient> {
+  return NfsClient.connect(srv.url(3), {
     auth: { stamp: 0, machineName: "bench", uid: 0, gid: 0, gids: [] },
   });
-  await nfs.remove(`/${name}`);
 }
 
 /**

@@ -33,10 +33,14 @@ import {
   stealShare,
   tmpfsDir,
 } from "./_bench_util.ts";
-import { type NfsServer, startGanesha, startNetfs } from "./_nfs_servers.ts";
+import {
+  type NfsServer,
+  rootClient,
+  startGanesha,
+  startNetfs,
+} from "./_nfs_servers.ts";
 import { startNodePeer } from "./_node_peer.ts";
 import { createFiles, type CreatePass } from "./_nfs40_creates.ts";
-import { NfsClient } from "../client/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -201,11 +205,7 @@ async function verify(
 ): Promise<void> {
   for (const srv of servers) {
     const folder = folders.get(srv.name);
-    await using nfs = folder === undefined
-      ? await NfsClient.connect(`${srv.url(3)}&uid=0&gid=0`, {
-        auth: { stamp: 0, machineName: "bench", uid: 0, gid: 0, gids: [] },
-      })
-      : undefined;
+    await using nfs = folder === undefined ? await rootClient(srv) : undefined;
     for (let i = 0; i < reps; i++) {
       let n = 0;
       if (nfs) {
