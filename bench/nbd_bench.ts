@@ -1,4 +1,4 @@
-// deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/nbd_bench.ts [--runtime 5] [--workers 2] [--reps 3] [--before DIR] [--floor] [--pin S,C] [--only TEXT] [--record]
+// deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env --allow-sys bench/nbd_bench.ts [--runtime 5] [--workers 2] [--reps 3] [--before DIR] [--floor] [--pin S,C] [--halt-poll NS] [--only TEXT] [--record]
 //
 // Our NBD server (examples/nbd_memory.ts, in its own process) against
 // nbdkit's memory plugin, in the same run, with the same clients: fio's nbd
@@ -23,6 +23,7 @@ import {
   fmtRatio,
   fmtSpread,
   freePort,
+  haltPollForRun,
   machineLine,
   parsePin,
   pinProcess,
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     before: { type: "string" },
     floor: { type: "boolean", default: false },
     pin: { type: "string" },
+    "halt-poll": { type: "string" },
   },
 });
 // --pin S,C: every server (all its threads, also those it starts later) on
@@ -50,6 +52,12 @@ const { values } = parseArgs({
 // and on two in others (~70 µs, an idle vCPU woken each way), so a row's
 // runs split into two modes that say nothing about either server.
 const pin = parsePin(values.pin);
+// --halt-poll NS: this guest's idle CPUs poll NS ns before they halt, for
+// the run (every server alike; see haltPollForRun). The machine line says
+// which applied.
+if (values["halt-poll"] !== undefined) {
+  haltPollForRun(Number(values["halt-poll"]));
+}
 const runtime = Number(values.runtime);
 const here = new URL(".", import.meta.url).pathname;
 const MiB = 1 << 20;

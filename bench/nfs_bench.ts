@@ -1,7 +1,7 @@
 // NFS: netfs against nfs-ganesha, with the same independent client
 // (bench/nfsbench.c on libnfs's async API) in the same run.
 //
-//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--floor] [--only TEXT] [--profile DIR] [--quick] [--record] [--pin S,C]
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-run --allow-env bench/nfs_bench.ts [--pair mem,local] [--nfs 3|4] [--reps 3] [--before DIR] [--floor] [--only TEXT] [--profile DIR] [--quick] [--record] [--pin S,C] [--halt-poll NS]
 //
 // Needs root (ganesha runs in a private mount namespace with a unix-socket
 // rpcbind stand-in), Debian's nfs-ganesha, nfs-ganesha-mem, nfs-ganesha-vfs,
@@ -32,6 +32,7 @@ import {
   cpuTicks,
   fmtRatio,
   fmtSpread,
+  haltPollForRun,
   machineLine,
   parsePin,
   pinProcess,
@@ -62,12 +63,19 @@ const args = parseArgs({
     only: { type: "string" },
     engines: { type: "string", default: "native" },
     pin: { type: "string" },
+    "halt-poll": { type: "string" },
   },
 });
 // --pin S,C: every server (all its threads) on CPU S, the client on CPU C,
 // so each server pays the same cross-CPU wake-up per round trip (or, with
 // S = C, none) instead of whatever the scheduler's placement gives it.
 const pin = parsePin(args.values.pin);
+// --halt-poll NS: this guest's idle CPUs poll NS ns before they halt, for
+// the run (every server alike; see haltPollForRun). The machine line says
+// which applied.
+if (args.values["halt-poll"] !== undefined) {
+  haltPollForRun(Number(args.values["halt-poll"]));
+}
 
 /** Runs the client, on the pinned CPU if --pin was given. */
 function client(tool: string, argv: string[]) {
