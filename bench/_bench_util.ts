@@ -294,19 +294,21 @@ export async function machineLine(): Promise<string> {
 const HALT_POLL = "/sys/module/haltpoll/parameters/guest_halt_poll_ns";
 
 /**
- * `--halt-poll NS`: sets how long an idle CPU of this guest polls for work
- * before it halts, for the rest of the run (root and `--allow-run`: Deno
- * opens nothing under /sys without `-A`, so `cat` and `sh` do), and puts
- * back what it was when
- * the program ends: normally, on an uncaught error, or on SIGINT or
- * SIGTERM. This VM ships with 0, so every wait at 1 in flight is a halted
- * vCPU that the next call wakes; the kernel's own default is 200,000. The
- * same for every server of a run: it compares them under another idle
- * policy and favours none.
+ * `--halt-poll NS` (`flag`, its text; nothing when not given): sets how long
+ * an idle CPU of this guest polls for work before it halts, for the rest of
+ * the run, and puts back what it was when the program ends: normally, on an
+ * uncaught error, or on SIGINT or SIGTERM. Needs root and `--allow-run`
+ * (Deno opens nothing under /sys without `-A`, so `cat` and `sh` do). This
+ * VM ships with 0, so every wait at 1 in flight is a halted vCPU that the
+ * next call wakes; the kernel's own default is 200,000. The same for every
+ * server of a run: it compares them under another idle policy and favours
+ * none; {@link machineLine} says which value applied.
  */
-export function haltPollForRun(ns: number): void {
-  if (!Number.isInteger(ns) || ns < 0) {
-    throw new Error(`--halt-poll takes nanoseconds: ${ns}`);
+export function haltPollForRun(flag: string | undefined): void {
+  if (flag === undefined) return;
+  const ns = Number(flag);
+  if (flag.trim() === "" || !Number.isInteger(ns) || ns < 0) {
+    throw new Error(`--halt-poll takes nanoseconds: ${flag}`);
   }
   const was = new TextDecoder().decode(
     new Deno.Command("cat", { args: [HALT_POLL] }).outputSync().stdout,
@@ -327,10 +329,11 @@ export function haltPollForRun(ns: number): void {
   globalThis.addEventListener("unload", restore);
   globalThis.addEventListener("error", restore);
   globalThis.addEventListener("unhandledrejection", restore);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  // Exit as the signal would have: 128 + its number.
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     Deno.addSignalListener(signal, () => {
       restore();
-      Deno.exit(130);
+      Deno.exit(code);
     });
   }
 }

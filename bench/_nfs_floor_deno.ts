@@ -1,14 +1,16 @@
 // A bare Deno NFSv3 server for bench/nfs_bench.ts --floor: the least a Deno
 // program does to serve bench/nfsbench.c (libnfs) its I/O, create, stat and
-// remove rows, and nfs-cp its copies, from memory. NFS v3 and MOUNT v3 on one TCP port of 127.0.0.1,
-// with its own XDR (a DataView and a cursor; nothing of netfs in it).
+// remove rows, and nfs-cp its copies, from memory. NFS v3 and MOUNT v3 on
+// one TCP port of 127.0.0.1, with its own XDR (a DataView and a cursor;
+// nothing of netfs in it).
 //
 // Serves a tree of directories ("/", handle = node number) whose files are
 // kept in memory, each one array that grows in place (a resizable
-// ArrayBuffer), so that what WRITE stores READ gives back. MOUNT: NULL, MNT (of "/" only), UMNT, EXPORT. NFS: NULL,
-// GETATTR, SETATTR (size only), LOOKUP, ACCESS (grants what is asked), READ,
-// WRITE (answered FILE_SYNC), CREATE, MKDIR, REMOVE, RMDIR, FSSTAT, FSINFO (1 MiB reads and
-// writes, as netfs offers), PATHCONF and COMMIT; every other procedure gets
+// ArrayBuffer), so that what WRITE stores READ gives back. MOUNT: NULL, MNT
+// (of "/" only), UMNT, EXPORT. NFS: NULL, GETATTR, SETATTR (size only),
+// LOOKUP, ACCESS (grants what is asked), READ, WRITE (answered FILE_SYNC),
+// CREATE, MKDIR, REMOVE, RMDIR, FSSTAT, FSINFO (1 MiB reads and writes, as
+// netfs offers), PATHCONF and COMMIT; every other procedure gets
 // PROC_UNAVAIL, another program PROG_UNAVAIL. libnfs's mount and the I/O
 // rows use all of these but SETATTR, FSSTAT and PATHCONF (REMOVE also clears
 // up after the nfs-cp rows; the create, stat and remove rows work in a

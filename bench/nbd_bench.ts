@@ -53,11 +53,8 @@ const { values } = parseArgs({
 // runs split into two modes that say nothing about either server.
 const pin = parsePin(values.pin);
 // --halt-poll NS: this guest's idle CPUs poll NS ns before they halt, for
-// the run (every server alike; see haltPollForRun). The machine line says
-// which applied.
-if (values["halt-poll"] !== undefined) {
-  haltPollForRun(Number(values["halt-poll"]));
-}
+// the run (every server alike; see haltPollForRun).
+haltPollForRun(values["halt-poll"]);
 const runtime = Number(values.runtime);
 const here = new URL(".", import.meta.url).pathname;
 const MiB = 1 << 20;

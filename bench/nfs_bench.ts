@@ -71,11 +71,8 @@ const args = parseArgs({
 // S = C, none) instead of whatever the scheduler's placement gives it.
 const pin = parsePin(args.values.pin);
 // --halt-poll NS: this guest's idle CPUs poll NS ns before they halt, for
-// the run (every server alike; see haltPollForRun). The machine line says
-// which applied.
-if (args.values["halt-poll"] !== undefined) {
-  haltPollForRun(Number(args.values["halt-poll"]));
-}
+// the run (every server alike; see haltPollForRun).
+haltPollForRun(args.values["halt-poll"]);
 
 /** Runs the client, on the pinned CPU if --pin was given. */
 function client(tool: string, argv: string[]) {
