@@ -147,7 +147,15 @@ function run(
   }
   const a = proc.decode?.(new XdrReader(rec));
   const r = proc.run(a, call);
-  return r instanceof Promise ? r.then(answer) : answer(r);
+  if (!(r instanceof Promise)) return answer(r);
+  // As the dispatcher waits: one `then`, with the row's rescue on rejection.
+  return r.then(answer, (e) => Promise.resolve(rescue(e)).then(answer));
+}
+
+/** The call in progress's failure reply, as the dispatcher asks for it. */
+function rescue(e: unknown): unknown {
+  if (proc.rescue === undefined) throw e;
+  return proc.rescue(e, call);
 }
 
 /** Encodes the call in progress's result; the reply's bytes. */

@@ -210,6 +210,7 @@ export class Dispatcher {
       remote: c.info.remote,
       local: c.info.local,
       connectionId: c.info.id,
+      state: undefined,
     };
     const start = this.#metrics === undefined ? 0 : performance.now();
     let replied: number = Replied.SUCCESS;
@@ -289,7 +290,21 @@ export class Dispatcher {
         c.callEnded();
       }
     };
-    return pending.then(settled, (e) => settled(e, true));
+    const rescue = proc.handler === undefined ? proc.rescue : undefined;
+    if (rescue === undefined) {
+      return pending.then(settled, (e) => settled(e, true));
+    }
+    const thrown = (e: unknown): void => settled(e, true);
+    return pending.then(settled, (e) => {
+      let res;
+      try {
+        res = rescue(e, call);
+      } catch (e) {
+        return thrown(e);
+      }
+      if (res instanceof Promise) return res.then(settled, thrown);
+      settled(res);
+    });
   }
 
   /** Rewrites `w` as the reply to a call that threw `e`; its status. */

@@ -20,7 +20,7 @@
  * import { Nfs3Context } from "./context.ts";
  * import { bindProcedure } from "./procedure.ts";
  * import { CreateMode, Nfs3Proc } from "../../proto/nfs3.ts";
- * import type { CallContext } from "@netfs/netfs/rpc";
+ * import { type CallContext, runProcedure } from "@netfs/netfs/rpc";
  * import { ExportTable } from "@netfs/netfs/server";
  * import { MemFs } from "@netfs/netfs/vfs";
  *
@@ -34,12 +34,12 @@
  * };
  * const dir = nfs.handle(nfs.table.exports[0], fs.root);
  * const exclusive = (verifier: number) =>
- *   create.run({
+ *   runProcedure(create, {
  *     dir,
  *     name: "lock",
  *     mode: CreateMode.EXCLUSIVE,
  *     verf: new Uint8Array(8).fill(verifier),
- *   }, call as CallContext);
+ *   }, { ...call } as CallContext);
  * const first = await exclusive(1);
  * assert.equal(first.status, 0);
  * const again = await exclusive(1); // the reply was lost and the client resends

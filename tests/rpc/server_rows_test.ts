@@ -165,6 +165,61 @@ Deno.test("server rows: run throws RpcReplyError for another status", async () =
   }
 });
 
+Deno.test("server rows: rescue answers a rejected run, with the state run left", async () => {
+  const lines: string[] = [];
+  const rescued: unknown[] = [];
+  const server = serveRpc({
+    port: 0,
+    log: (m) => void lines.push(m),
+    programs: [testProgram(1, {
+      5: procedure({
+        name: "HALF",
+        decode: (args) => args.u32("n"),
+        run: (n, call) => {
+          call.state = n;
+          if (n === 0) throw new RangeError("zero"); // not a rejection
+          return n % 2 === 0
+            ? Promise.resolve(n / 2)
+            : Promise.reject(new RangeError(`odd ${n}`));
+        },
+        rescue: (e, call) => {
+          rescued.push(call.state);
+          const n = call.state as number;
+          if (n === 3) throw new RpcReplyError("PROC_UNAVAIL", "three");
+          if (n === 5) return Promise.reject(new TypeError("five"));
+          if (n === 7) return Promise.resolve(1000 + n);
+          return (e as Error).message.length;
+        },
+        encode: (reply, n) => void reply.u32(n),
+      }),
+    })],
+  });
+  const c = await RawConn.open(server.addr);
+  try {
+    let [stat, r] = await call(c, 1, 5, (w) => void w.u32(8));
+    assert.equal(stat, AcceptStat.SUCCESS);
+    assert.equal(r.u32(), 4, "a run that resolves is not rescued");
+    [stat, r] = await call(c, 2, 5, (w) => void w.u32(9));
+    assert.equal(stat, AcceptStat.SUCCESS);
+    assert.equal(r.u32(), "odd 9".length, "rescue's result is encoded");
+    [stat, r] = await call(c, 3, 5, (w) => void w.u32(7));
+    assert.equal(stat, AcceptStat.SUCCESS);
+    assert.equal(r.u32(), 1007, "a promised rescue is awaited");
+    [stat] = await call(c, 4, 5, (w) => void w.u32(3));
+    assert.equal(stat, AcceptStat.PROC_UNAVAIL, "rescue may throw a status");
+    [stat, r] = await call(c, 5, 5, (w) => void w.u32(5));
+    assert.equal(stat, AcceptStat.SYSTEM_ERR, "a rescue that rejects fails");
+    assert.equal(r.remaining, 0);
+    [stat] = await call(c, 6, 5, (w) => void w.u32(0));
+    assert.equal(stat, AcceptStat.SYSTEM_ERR, "a synchronous throw is run's");
+    assert.deepEqual(rescued, [9, 7, 3, 5], "each call's own state");
+    assert.equal(lines.filter((l) => l.includes("SYSTEM_ERR")).length, 2);
+  } finally {
+    c.close();
+    await server.shutdown();
+  }
+});
+
 Deno.test("server rows: a cached row runs once per xid, garbage replies included", async () => {
   let runs = 0;
   const server = serveRpc({

@@ -4,6 +4,7 @@
 // failing the create.
 import assert from "node:assert/strict";
 import { CreateMode, Nfs3Proc } from "../../proto/nfs3.ts";
+import { runProcedure } from "../../rpc/program.ts";
 import { rootCall } from "./_call.ts";
 import { ExportTable } from "../../server/exports.ts";
 import { decodeHandle } from "../../server/handles.ts";
@@ -46,7 +47,7 @@ function setup() {
   const create = bindProcedure(nfs, createProcedures[Nfs3Proc.CREATE]);
   const dir = nfs.handle(nfs.table.exports[0], mem.root);
   const run = (name: string) =>
-    Promise.resolve(create.run({
+    Promise.resolve(runProcedure(create, {
       dir,
       name,
       mode: CreateMode.UNCHECKED,

@@ -2,7 +2,7 @@
 // error mapping after it, and what `fail` is given.
 import assert from "node:assert/strict";
 import { Nfs3Status as S } from "../../proto/nfs3.ts";
-import type { CallContext } from "../../rpc/program.ts";
+import { type CallContext, runProcedure } from "../../rpc/program.ts";
 import { ExportTable } from "../../server/exports.ts";
 import { encodeHandle } from "../../server/handles.ts";
 import { Nfs3Context, type Target } from "../../server/nfs3/context.ts";
@@ -69,7 +69,7 @@ Deno.test("nfs3 procedure: an unresolvable handle is answered without running", 
     }),
   );
   const garbage = new Uint8Array([1, 2, 3]);
-  assert.deepEqual(await proc.run({ fh: garbage, fh2: root }, call), {
+  assert.deepEqual(await runProcedure(proc, { fh: garbage, fh2: root }, call), {
     status: S.BADHANDLE,
   });
   // Another server instance's handle: a good checksum, another verifier.
@@ -79,7 +79,7 @@ Deno.test("nfs3 procedure: an unresolvable handle is answered without running", 
     verifier: exp.verifier.map((b) => b ^ 0xff),
     fileid: exp.root,
   });
-  assert.deepEqual(await proc.run({ fh: stale, fh2: root }, call), {
+  assert.deepEqual(await runProcedure(proc, { fh: stale, fh2: root }, call), {
     status: S.STALE,
   });
   assert.equal(ran, false, "run never ran");
@@ -100,7 +100,7 @@ Deno.test("nfs3 procedure: run gets the target; its throw is mapped once and han
       },
     }),
   );
-  const res = await proc.run({ fh: root, fh2: root }, call);
+  const res = await runProcedure(proc, { fh: root, fh2: root }, call);
   assert.deepEqual(res, { status: S.NOTEMPTY, note: "from fail" });
   const [[status, t]] = seen;
   assert.equal(status, S.NOTEMPTY);
@@ -117,7 +117,7 @@ Deno.test("nfs3 procedure: a plain exception is SERVERFAULT, logged with the nam
       throw new TypeError("oops");
     }),
   );
-  assert.deepEqual(await proc.run({ fh: root, fh2: root }, call), {
+  assert.deepEqual(await runProcedure(proc, { fh: root, fh2: root }, call), {
     status: S.SERVERFAULT,
   });
   assert.equal(logs.length, 1);
@@ -144,12 +144,12 @@ Deno.test("nfs3 procedure: a second handle that does not resolve goes to fail wi
     }),
   );
   assert.deepEqual(
-    await proc.run({ fh: root, fh2: new Uint8Array(2) }, call),
+    await runProcedure(proc, { fh: root, fh2: new Uint8Array(2) }, call),
     { status: S.BADHANDLE, note: "second" },
   );
   assert.equal(seen.length, 1);
   assert.equal(seen[0], undefined, "fail gets no second target");
-  assert.deepEqual(await proc.run({ fh: root, fh2: root }, call), {
+  assert.deepEqual(await runProcedure(proc, { fh: root, fh2: root }, call), {
     status: 0,
   });
   assert.equal(seen[1]?.id, nfs.table.exports[0].root, "run gets it resolved");
