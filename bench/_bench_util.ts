@@ -1,6 +1,7 @@
 // Small helpers shared by the benchmarks: building a C load generator into a
 // cache folder, finding a free port, waiting for a listener, starting a Deno
-// server in its own process, running a tool
+// server in its own process, undoing what a run set up if it is stopped
+// half way, running a tool
 // that prints one JSON line, and a large directory made and listed over
 // NFSv3.
 
@@ -53,6 +54,57 @@ import { freePort, waitForPort } from "../tests/_net.ts";
 export { freePort, waitForPort };
 
 /** A benchmark's server in a child process. */
+/** What {@link atExit} runs, newest first. */
+const cleanups = new Set<() => void>();
+
+/**
+ * Runs `fn` if the program ends before its owner undoes what `fn` would:
+ * when it ends normally, on an uncaught error, or on SIGINT or SIGTERM,
+ * which then exit as the signal would have (128 + its number). So a bench
+ * stopped half way leaves no server running, no tmpfs mounted and no
+ * /sys setting changed. `fn` must be synchronous; what it throws is shown
+ * and the rest still run. The newest run first: a server goes before the
+ * tmpfs it serves. Returns what takes `fn` back, for the owner's own
+ * clean-up.
+ */
+export function atExit(fn: () => void): () => void {
+  if (!exitHooked) hookExit();
+  cleanups.add(fn);
+  return () => void cleanups.delete(fn);
+}
+
+let exitHooked = false;
+
+function hookExit(): void {
+  exitHooked = true;
+  const runAll = () => {
+    for (const fn of [...cleanups].reverse()) {
+      cleanups.delete(fn);
+      try {
+        fn();
+      } catch (e) {
+        console.error(`bench: a clean-up failed: ${e}`);
+      }
+    }
+  };
+  globalThis.addEventListener("unload", runAll);
+  globalThis.addEventListener("error", runAll);
+  globalThis.addEventListener("unhandledrejection", runAll);
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    Deno.addSignalListener(signal, () => {
+      runAll();
+      Deno.exit(code);
+    });
+  }
+}
+
+/** Sends SIGTERM to `pid` unless it is gone already. */
+function terminate(pid: number): void {
+  try {
+    Deno.kill(pid, "SIGTERM");
+  } catch { /* gone */ }
+}
+
 export interface ServerProcess {
   /** Its TCP port on 127.0.0.1. */
   port: number;
@@ -77,12 +129,21 @@ export async function startServer(
     stdout: "null",
     stderr: "inherit",
   }).spawn();
-  await waitForPort(port, 20000);
+  const forget = atExit(() => terminate(child.pid));
+  try {
+    await waitForPort(port, 20000);
+  } catch (e) {
+    forget();
+    terminate(child.pid);
+    await child.status;
+    throw e;
+  }
   return {
     port,
     pid: child.pid,
     async stop() {
-      child.kill("SIGTERM");
+      forget();
+      terminate(child.pid);
       await child.status;
     },
   };
@@ -202,10 +263,18 @@ export async function tmpfsDir(
       }`,
     );
   }
+  // Stopped half way, the servers may still hold files: a lazy unmount.
+  const forget = atExit(() => {
+    if (r.success) {
+      new Deno.Command("umount", { args: ["-l", path] }).outputSync();
+    }
+    Deno.removeSync(path, { recursive: true });
+  });
   return {
     path,
     tmpfs: r.success,
     async remove() {
+      forget();
       if (r.success) {
         await new Deno.Command("umount", { args: [path] }).output();
       }
@@ -320,22 +389,7 @@ export function haltPollForRun(flag: string | undefined): void {
     if (!r.success) throw new Error(`cannot set ${HALT_POLL} (root?)`);
   };
   set(`${ns}`);
-  let restored = false;
-  const restore = () => {
-    if (restored) return;
-    restored = true;
-    set(was);
-  };
-  globalThis.addEventListener("unload", restore);
-  globalThis.addEventListener("error", restore);
-  globalThis.addEventListener("unhandledrejection", restore);
-  // Exit as the signal would have: 128 + its number.
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    Deno.addSignalListener(signal, () => {
-      restore();
-      Deno.exit(code);
-    });
-  }
+  atExit(() => set(was));
 }
 
 /** The CPUs' time so far, in ticks: all of it, and what the hypervisor took. */

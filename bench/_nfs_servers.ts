@@ -6,7 +6,7 @@
 // (bench/_nfs_floor_deno.ts, a bare NFSv3 server). Each reports its process
 // id, so a benchmark can charge the server's CPU time to the work it did.
 import { NfsClient } from "../client/mod.ts";
-import { type ServerProcess, startDeno } from "./_bench_util.ts";
+import { atExit, type ServerProcess, startDeno } from "./_bench_util.ts";
 import { startGanesha as startGanesha_ } from "../tests/interop/_ganesha.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -97,6 +97,11 @@ export async function startGanesha(
   dir: string,
 ): Promise<NfsServer> {
   const g = await startGanesha_(fsal, dir, { nfs4: true });
+  const forget = atExit(() => Deno.kill(g.pid, "SIGTERM"));
+  const stop = () => {
+    forget();
+    return g.stop();
+  };
   const s = {
     name: `ganesha-${fsal.toLowerCase()}`,
     port: g.nfsPort,
@@ -104,7 +109,7 @@ export async function startGanesha(
     exportPath: g.exportPath,
     pid: g.pid,
   };
-  return { ...s, url: (version) => libnfsUrl(s, version), stop: g.stop };
+  return { ...s, url: (version) => libnfsUrl(s, version), stop };
 }
 
 /** Options of {@link startNetfs}. */

@@ -18,6 +18,7 @@
 // Prints a markdown section; --record appends it to bench/RESULTS.md.
 import { parseArgs } from "node:util";
 import {
+  atExit,
   cpuSeconds,
   fmt,
   fmtRatio,
@@ -143,11 +144,13 @@ async function startNbdkit(): Promise<Server> {
     if (!pid) await new Promise((r) => setTimeout(r, 50));
   }
   if (!pid) throw new Error(`nbdkit wrote no pid file: ${pidFile}`);
+  const forget = atExit(() => Deno.kill(pid, "SIGTERM"));
   return {
     name: "nbdkit",
     pid,
     uri: `nbd://127.0.0.1:${port}/`,
     stop: async () => {
+      forget();
       try {
         Deno.kill(pid, "SIGTERM");
       } catch { /* gone */ }
