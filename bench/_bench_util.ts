@@ -99,7 +99,7 @@ function hookExit(): void {
 }
 
 /** Sends SIGTERM to `pid` unless it is gone already. */
-function terminate(pid: number): void {
+export function terminate(pid: number): void {
   try {
     Deno.kill(pid, "SIGTERM");
   } catch { /* gone */ }

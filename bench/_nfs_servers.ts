@@ -6,7 +6,12 @@
 // (bench/_nfs_floor_deno.ts, a bare NFSv3 server). Each reports its process
 // id, so a benchmark can charge the server's CPU time to the work it did.
 import { NfsClient } from "../client/mod.ts";
-import { atExit, type ServerProcess, startDeno } from "./_bench_util.ts";
+import {
+  atExit,
+  type ServerProcess,
+  startDeno,
+  terminate,
+} from "./_bench_util.ts";
 import { startGanesha as startGanesha_ } from "../tests/interop/_ganesha.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -97,7 +102,7 @@ export async function startGanesha(
   dir: string,
 ): Promise<NfsServer> {
   const g = await startGanesha_(fsal, dir, { nfs4: true });
-  const forget = atExit(() => Deno.kill(g.pid, "SIGTERM"));
+  const forget = atExit(() => terminate(g.pid));
   const stop = () => {
     forget();
     return g.stop();

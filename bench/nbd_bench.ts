@@ -30,6 +30,7 @@ import {
   pinProcess,
   spread,
   startDeno,
+  terminate,
   waitForPort,
 } from "./_bench_util.ts";
 
@@ -144,7 +145,10 @@ async function startNbdkit(): Promise<Server> {
     if (!pid) await new Promise((r) => setTimeout(r, 50));
   }
   if (!pid) throw new Error(`nbdkit wrote no pid file: ${pidFile}`);
-  const forget = atExit(() => Deno.kill(pid, "SIGTERM"));
+  const forget = atExit(() => {
+    terminate(pid);
+    Deno.removeSync(dir, { recursive: true });
+  });
   return {
     name: "nbdkit",
     pid,
@@ -330,6 +334,7 @@ if (pin) {
   for (const s of servers) await pinProcess(s.pid, pin[0]);
 }
 const tmp = await Deno.makeTempDir({ prefix: "nbd-bench-" });
+const forgetTmp = atExit(() => Deno.removeSync(tmp, { recursive: true }));
 // Rotate which server goes first, run by run, to spread out drift.
 let turn = 0;
 const order = () => servers.map((_, i) => (i + turn) % servers.length);
@@ -389,6 +394,7 @@ try {
   }
 } finally {
   for (const s of servers) await s.stop();
+  forgetTmp();
   await Deno.remove(tmp, { recursive: true });
 }
 
