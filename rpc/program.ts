@@ -118,7 +118,9 @@ export interface CallContext {
   /**
    * The procedure's own state for this call: undefined when the call
    * starts, then whatever `run` leaves for its row's `rescue` (the NFS
-   * rows leave the file handle they resolved).
+   * rows leave the file handle they resolved). So a context serves one
+   * call: the server makes a new one for each, and so should a caller of
+   * {@link runProcedure} whose calls overlap.
    */
   state?: unknown;
 }

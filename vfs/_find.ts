@@ -3,13 +3,20 @@
  * system has it, `lookup` with ENOENT caught where it does not (see
  * `FileSystem.find`). The servers' lookups and lookups-before-create go
  * through here. {@link found} is the other way round, for the back ends
- * that make `lookup` out of their `find`.
+ * that make `lookup` out of their `find`. {@link nowOf} is the same care
+ * for `FileSystem.now`.
  *
  * @module
  */
 
 import { isVfsError, VfsError } from "./errors.ts";
-import type { Attributes, Credentials, FileId, FileSystem } from "./types.ts";
+import type {
+  Attributes,
+  Credentials,
+  FileId,
+  FileSystem,
+  FileSystemNow,
+} from "./types.ts";
 
 /** `name` in `dir`, or `undefined` where `lookup` would answer ENOENT. */
 export function findName(
@@ -23,33 +30,66 @@ export function findName(
     : findByLookup(fs, cred, dir, name);
 }
 
-/** Per prototype: whether {@link findAgrees} holds for its instances. */
-const agrees = new WeakMap<object, boolean>();
-
 /**
- * Whether `fs.find` can stand for `fs.lookup`: not when a subclass
- * overrides `lookup` below the class that defines `find` (a MemFs subclass
- * that hides names in its `lookup`, say), since the inherited `find` would
- * not hide them. Walks the prototype chain once per class.
+ * Whether the member `key` of `fs` stands for the calls `mirrors`: not when
+ * a subclass overrides one of them below the class that defines `key` (a
+ * MemFs subclass that hides names in its `lookup`, say), since the
+ * inherited member would not do what the override does. Walks the
+ * prototype chain once per class and key.
  */
-function findAgrees(fs: FileSystem): boolean {
-  const own = Object.hasOwn(fs, "find") || Object.hasOwn(fs, "lookup");
+function agrees(fs: FileSystem, key: string, mirrors: string[]): boolean {
+  const own = Object.hasOwn(fs, key) ||
+    mirrors.some((m) => Object.hasOwn(fs, m));
   const proto = Object.getPrototypeOf(fs);
-  if (!own && proto !== null) {
-    const known = agrees.get(proto);
-    if (known !== undefined) return known;
-  }
+  const cache = own || proto === null ? undefined : known(key);
+  const seen = cache?.get(proto);
+  if (seen !== undefined) return seen;
   let answer = true;
   for (let o: object | null = fs; o !== null; o = Object.getPrototypeOf(o)) {
-    if (Object.hasOwn(o, "find")) break;
-    if (Object.hasOwn(o, "lookup")) {
+    if (Object.hasOwn(o, key)) break;
+    if (mirrors.some((m) => Object.hasOwn(o!, m))) {
       answer = false;
       break;
     }
   }
-  if (!own && proto !== null) agrees.set(proto, answer);
+  cache?.set(proto, answer);
   return answer;
 }
+
+/** Per key, per prototype: what {@link agrees} answered for its instances. */
+const answers = new Map<string, WeakMap<object, boolean>>();
+
+function known(key: string): WeakMap<object, boolean> {
+  let m = answers.get(key);
+  if (m === undefined) answers.set(key, m = new WeakMap());
+  return m;
+}
+
+const FIND_MIRRORS = ["lookup"];
+const NOW_MIRRORS = ["getattr", "find", "lookup", "create"];
+
+/** Whether `fs.find` can stand for `fs.lookup` (see {@link agrees}). */
+function findAgrees(fs: FileSystem): boolean {
+  return agrees(fs, "find", FIND_MIRRORS);
+}
+
+/**
+ * `fs.now` (`FileSystemNow`) where it answers as the object's own async
+ * calls would, or undefined: absent, or a subclass overrides `getattr`,
+ * `find`, `lookup` or `create` below the class that defines `now`.
+ */
+export function nowOf(fs: FileSystem): FileSystemNow | undefined {
+  let now = nows.get(fs);
+  if (now === undefined) {
+    const own = fs.now;
+    now = own !== undefined && agrees(fs, "now", NOW_MIRRORS) ? own : null;
+    nows.set(fs, now);
+  }
+  return now ?? undefined;
+}
+
+/** What {@link nowOf} answered, per file system: one lookup per call. */
+const nows = new WeakMap<FileSystem, FileSystemNow | null>();
 
 /** `fs.lookup`, an ENOENT turned into `undefined`. */
 export async function findByLookup(

@@ -28,6 +28,7 @@ import {
   Nfs3Status,
 } from "../../proto/nfs3.ts";
 import type { Attributes } from "../../vfs/types.ts";
+import { nowOf } from "../../vfs/_find.ts";
 import { fattr, wcc } from "./context.ts";
 import { type Nfs3Procedure, nfs3Procedure, wccFailed } from "./procedure.ts";
 
@@ -47,8 +48,14 @@ export const attrProcedures: Record<number, Nfs3Procedure<any, any>> = {
     decode: decodeFhArgs,
     encode: encodeGetattrRes,
     fh: (a) => a.object,
-    // A then, not an async function: see Nfs3Context.attrs.
-    run: (_a, t) => t.fs.getattr(t.cred, t.id).then(getattrOk),
+    // At once where the file system can (vfs `nowOf`); else a then, not
+    // an async function: see Nfs3Context.attrs.
+    run: (_a, t) => {
+      const now = nowOf(t.fs);
+      return now !== undefined
+        ? getattrOk(now.getattr(t.cred, t.id))
+        : t.fs.getattr(t.cred, t.id).then(getattrOk);
+    },
   }),
   [Nfs3Proc.SETATTR]: nfs3Procedure({
     name: "SETATTR",

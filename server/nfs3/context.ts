@@ -13,7 +13,7 @@ import {
   type WccAttr,
   type WccData,
 } from "../../proto/nfs3.ts";
-import type { Attributes, FileId } from "../../vfs/types.ts";
+import type { Attributes, FileId, FileSystemNow } from "../../vfs/types.ts";
 import { VfsError } from "../../vfs/errors.ts";
 import { BoundedMap } from "../../collections/_bounded_map.ts";
 import type { Export, ExportTable } from "../exports.ts";
@@ -133,6 +133,15 @@ export class Nfs3Context {
       return t.fs.getattr(t.cred, id).then(fattr, noAttributes);
     } catch {
       return Promise.resolve(undefined);
+    }
+  }
+
+  /** {@link attrs}, at once, from a file system's `now` (see vfs `nowOf`). */
+  attrsNow(now: FileSystemNow, t: Target): Fattr3 | undefined {
+    try {
+      return fattr(now.getattr(t.cred, t.id));
+    } catch {
+      return undefined;
     }
   }
 

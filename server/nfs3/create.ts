@@ -63,7 +63,13 @@ import {
   Nfs3Proc,
   Nfs3Status,
 } from "../../proto/nfs3.ts";
-import type { Attributes, FileType } from "../../vfs/types.ts";
+import type {
+  Attributes,
+  CreateOptions,
+  FileSystemNow,
+  FileType,
+} from "../../vfs/types.ts";
+import { nowOf } from "../../vfs/_find.ts";
 import { VfsError } from "../../vfs/errors.ts";
 import { fattr, type Nfs3Context, type Target, wcc } from "./context.ts";
 import { type Nfs3Procedure, nfs3Procedure, wccSince } from "./procedure.ts";
@@ -89,6 +95,30 @@ async function creating(
   const object = nfs.handle(t.exp, made.fileid);
   const attrs = fattr(made);
   return { status: 0, object, attrs, dirWcc: wcc(before, await nfs.attrs(t)) };
+}
+
+/**
+ * CREATE UNCHECKED or GUARDED at once, for a file system with `now` (vfs
+ * `nowOf`): {@link creating}'s steps in the turn the call was decoded in.
+ */
+function creatingNow(
+  now: FileSystemNow,
+  t: Target,
+  nfs: Nfs3Context,
+  name: string,
+  options: CreateOptions,
+): CreateRes {
+  const before = t.pre = fattr(now.getattr(t.cred, t.id));
+  if (t.exp.readOnly) {
+    return { status: Nfs3Status.ROFS, dirWcc: wcc(before, before) };
+  }
+  const made = now.create(t.cred, t.id, name, options);
+  return {
+    status: 0,
+    object: nfs.handle(t.exp, made.fileid),
+    attrs: fattr(made),
+    dirWcc: wcc(before, nfs.attrsNow(now, t)),
+  };
 }
 
 /**
@@ -135,18 +165,23 @@ export const createProcedures: Record<number, Nfs3Procedure<any, any>> = {
     decode: decodeCreateArgs,
     encode: encodeCreateRes,
     fh: (a) => a.dir,
-    run: (a, t, nfs) =>
-      creating(
-        t,
-        nfs,
-        a.mode === CreateMode.EXCLUSIVE
-          ? () => createExclusive(a.name, a.verf!, t, nfs)
-          : () =>
-            t.fs.create(t.cred, t.id, a.name, {
-              attrs: a.attrs,
-              exclusive: a.mode === CreateMode.GUARDED,
-            }),
-      ),
+    run: (a, t, nfs) => {
+      if (a.mode === CreateMode.EXCLUSIVE) {
+        return creating(
+          t,
+          nfs,
+          () => createExclusive(a.name, a.verf!, t, nfs),
+        );
+      }
+      const options = {
+        attrs: a.attrs,
+        exclusive: a.mode === CreateMode.GUARDED,
+      };
+      const now = nowOf(t.fs);
+      return now !== undefined
+        ? creatingNow(now, t, nfs, a.name, options)
+        : creating(t, nfs, () => t.fs.create(t.cred, t.id, a.name, options));
+    },
     fail: createFailed,
   }),
   [Nfs3Proc.MKDIR]: nfs3Procedure({

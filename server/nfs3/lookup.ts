@@ -19,7 +19,8 @@ import {
   Nfs3Proc,
   Nfs3Status,
 } from "../../proto/nfs3.ts";
-import { findName } from "../../vfs/_find.ts";
+import { findName, nowOf } from "../../vfs/_find.ts";
+import type { FileSystemNow } from "../../vfs/types.ts";
 import { fattr, type Nfs3Context, type Target } from "./context.ts";
 import { attrsFailed, type Nfs3Procedure, nfs3Procedure } from "./procedure.ts";
 
@@ -51,6 +52,27 @@ async function lookingUp(
 }
 
 /**
+ * {@link lookingUp} at once, for a file system with `now` (vfs `nowOf`):
+ * the reply is encoded in the turn the call was decoded in. A failed find
+ * throws, and the row's `fail` takes the directory's attributes.
+ */
+function lookingUpNow(
+  now: FileSystemNow,
+  t: Target,
+  nfs: Nfs3Context,
+  name: string,
+): LookupRes {
+  const obj = now.find(t.cred, t.id, name);
+  const dirAttrs = nfs.attrsNow(now, t);
+  return obj === undefined ? { status: Nfs3Status.NOENT, dirAttrs } : {
+    status: 0,
+    object: nfs.handle(t.exp, obj.fileid),
+    objAttrs: fattr(obj),
+    dirAttrs,
+  };
+}
+
+/**
  * The LOOKUP and READLINK procedures.
  */
 export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
@@ -64,7 +86,10 @@ export const lookupProcedures: Record<number, Nfs3Procedure<any, any>> = {
       // ".." of the export's root stays at the root: clients must not
       // climb out of what they mounted.
       const name = a.name === ".." && t.id === t.exp.root ? "." : a.name;
-      return lookingUp(t, nfs, name);
+      const now = nowOf(t.fs);
+      return now === undefined
+        ? lookingUp(t, nfs, name)
+        : lookingUpNow(now, t, nfs, name);
     },
     fail: async (status, t, nfs) => ({
       status,

@@ -103,14 +103,15 @@ export interface NfsProcedure<
   fh2?: (args: A) => Uint8Array;
   /**
    * Does the work on the resolved target (and second target, for a row
-   * with `fh2`). It may throw a file system's error; see `fail`.
+   * with `fh2`). It may throw a file system's error; see `fail`. A result
+   * it has at once (from a file system's `now`) is encoded at once.
    */
   run: (
     args: A,
     target: Target,
     nfs: C,
     second: Target | undefined,
-  ) => Promise<R>;
+  ) => R | Promise<R>;
   /**
    * The reply when `run` throws (with the status errors.ts gives the
    * error) or the second handle does not resolve (with its status, and no

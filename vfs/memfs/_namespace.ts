@@ -133,10 +133,17 @@ export class Namespace {
     dirId: FileId,
     name: string,
   ): Promise<Attributes | undefined> {
-    return settle(() => {
-      const node = this.#find(cred, dirId, name);
-      return node === undefined ? undefined : this.#t.attrs(node);
-    });
+    return settle(() => this.findNow(cred, dirId, name));
+  }
+
+  /** {@link find}, at once. */
+  findNow(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+  ): Attributes | undefined {
+    const node = this.#find(cred, dirId, name);
+    return node === undefined ? undefined : this.#t.attrs(node);
   }
 
   #find(cred: Credentials, dirId: FileId, name: string): Node | undefined {
@@ -156,51 +163,59 @@ export class Namespace {
     name: string,
     options: CreateOptions = {},
   ): Promise<Attributes> {
-    return settle(() => {
-      const t = this.#t;
-      const dir = t.dir(dirId);
-      checkName(name);
-      const existing = entry(dir, name);
-      if (existing !== undefined) {
-        if (options.exclusive) {
-          throw new VfsError("EEXIST", `File exists: ${name}`);
-        }
-        if (existing.type === FileType.Directory) {
-          throw new VfsError("EISDIR", `Is a directory: ${name}`);
-        }
-        if (existing.type !== FileType.Regular) {
-          throw new VfsError("EEXIST", `File exists: ${name}`);
-        }
-        requirePermission(dir, cred, Perm.X, `cannot search ${describe(dir)}`);
-        const attrs = options.attrs;
-        if (attrs !== undefined) {
-          // Only size and times apply to an opened file; its mode and owner stay.
-          const { size, atime, mtime } = attrs;
-          if (
-            size !== undefined || atime !== undefined || mtime !== undefined
-          ) {
-            this.#attrs.apply(cred, existing, { size, atime, mtime });
-          }
-        }
-        return t.attrs(existing);
+    return settle(() => this.createNow(cred, dirId, name, options));
+  }
+
+  /** {@link create}, at once. */
+  createNow(
+    cred: Credentials,
+    dirId: FileId,
+    name: string,
+    options: CreateOptions = {},
+  ): Attributes {
+    const t = this.#t;
+    const dir = t.dir(dirId);
+    checkName(name);
+    const existing = entry(dir, name);
+    if (existing !== undefined) {
+      if (options.exclusive) {
+        throw new VfsError("EEXIST", `File exists: ${name}`);
       }
-      this.#requireDirWrite(cred, dir, name);
-      const size = options.attrs?.size ?? 0;
-      if (!isInt(size)) throw new VfsError("EINVAL", `Invalid size: ${size}`);
-      if (size > t.limits.maxFileSize) {
-        throw new VfsError("EFBIG", `File too large: ${size}`);
+      if (existing.type === FileType.Directory) {
+        throw new VfsError("EISDIR", `Is a directory: ${name}`);
       }
-      const node = this.#makeChild(
-        cred,
-        dir,
-        name,
-        FileType.Regular,
-        options.attrs,
-        0o644,
-      );
-      node.size = size;
-      return t.attrs(node);
-    });
+      if (existing.type !== FileType.Regular) {
+        throw new VfsError("EEXIST", `File exists: ${name}`);
+      }
+      requirePermission(dir, cred, Perm.X, `cannot search ${describe(dir)}`);
+      const attrs = options.attrs;
+      if (attrs !== undefined) {
+        // Only size and times apply to an opened file; its mode and owner stay.
+        const { size, atime, mtime } = attrs;
+        if (
+          size !== undefined || atime !== undefined || mtime !== undefined
+        ) {
+          this.#attrs.apply(cred, existing, { size, atime, mtime });
+        }
+      }
+      return t.attrs(existing);
+    }
+    this.#requireDirWrite(cred, dir, name);
+    const size = options.attrs?.size ?? 0;
+    if (!isInt(size)) throw new VfsError("EINVAL", `Invalid size: ${size}`);
+    if (size > t.limits.maxFileSize) {
+      throw new VfsError("EFBIG", `File too large: ${size}`);
+    }
+    const node = this.#makeChild(
+      cred,
+      dir,
+      name,
+      FileType.Regular,
+      options.attrs,
+      0o644,
+    );
+    node.size = size;
+    return t.attrs(node);
   }
 
   /** Creates a directory. */

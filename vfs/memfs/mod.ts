@@ -44,6 +44,7 @@ import {
   type Credentials,
   type FileId,
   type FileSystem,
+  type FileSystemNow,
   FileType,
   type FsLimits,
   type FsStats,
@@ -145,6 +146,7 @@ export class MemFs implements FileSystem {
   readonly #data: FileData;
   readonly #attrs: AttrChanges;
   readonly #ns: Namespace;
+  readonly #now: FileSystemNow;
 
   /**
    * Creates an empty file system holding only its root directory.
@@ -188,6 +190,21 @@ export class MemFs implements FileSystem {
       listxattrs: (c, id) => x.listxattrs(c, id),
       removexattr: (c, id, name) => x.removexattr(c, id, name),
     };
+    const ns = this.#ns;
+    this.#now = {
+      getattr: (_c, id) => t.attrs(t.node(id)),
+      find: (c, dir, name) => ns.findNow(c, dir, name),
+      create: (c, dir, name, options) => ns.createNow(c, dir, name, options),
+    };
+  }
+
+  /**
+   * `getattr`, `find` and `create` at once (see {@link FileSystemNow}): a
+   * getter on the class, so that a subclass overriding one of them is not
+   * bypassed by a server.
+   */
+  get now(): FileSystemNow {
+    return this.#now;
   }
 
   /** Attributes of an object; ESTALE if it no longer exists. */
