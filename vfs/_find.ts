@@ -66,7 +66,7 @@ function known(key: string): WeakMap<object, boolean> {
 }
 
 const FIND_MIRRORS = ["lookup"];
-const NOW_MIRRORS = ["getattr", "find", "lookup", "create"];
+const NOW_MIRRORS = ["getattr", "find", "lookup", "create", "remove"];
 
 /** Whether `fs.find` can stand for `fs.lookup` (see {@link agrees}). */
 function findAgrees(fs: FileSystem): boolean {
@@ -76,7 +76,7 @@ function findAgrees(fs: FileSystem): boolean {
 /**
  * `fs.now` (`FileSystemNow`) where it answers as the object's own async
  * calls would, or undefined: absent, or a subclass overrides `getattr`,
- * `find`, `lookup` or `create` below the class that defines `now`.
+ * `find`, `lookup`, `create` or `remove` below the class that defines `now`.
  */
 export function nowOf(fs: FileSystem): FileSystemNow | undefined {
   let now = nows.get(fs);

@@ -303,14 +303,14 @@ export interface FsLimits {
 export type Concurrency = "parallel" | "serialize";
 
 /**
- * The synchronous forms of `getattr`, `find` and `create`, for a file
+ * The synchronous forms of `getattr`, `find`, `create` and `remove`, for a file
  * system whose answers never wait (memory): the same arguments, results,
  * errors (thrown, not rejected) and effects as the async calls. A server
  * answers a call from them in the same turn it decoded it, skipping the
- * promise turns of the async calls: 6–10 % less server CPU per create and
+ * promise turns of the async calls: 3–8 % less server CPU per create and
  * per stat over NFSv3 at 1 in flight (bench/RESULTS.md, issue 16, session
  * 11). A server uses them only where the class that defines `now` also
- * defines all three async calls (and `lookup`) that the object has, so a
+ * defines all four async calls (and `lookup`) that the object has, so a
  * subclass that overrides one of them is called through it
  * (`vfs/_find.ts`, `nowOf`).
  *
@@ -326,6 +326,8 @@ export type Concurrency = "parallel" | "serialize";
  * assert.equal(now.find(ROOT, fs.root, "b.txt"), undefined);
  * assert.deepEqual(now.getattr(ROOT, made.fileid), await fs.getattr(ROOT, made.fileid));
  * assert.throws(() => now.create(ROOT, fs.root, "a.txt", { exclusive: true }), { code: "EEXIST" });
+ * now.remove(ROOT, fs.root, "a.txt");
+ * assert.equal(now.find(ROOT, fs.root, "a.txt"), undefined);
  * ```
  */
 export interface FileSystemNow {
@@ -340,6 +342,8 @@ export interface FileSystemNow {
     name: string,
     options?: CreateOptions,
   ): Attributes;
+  /** As {@link FileSystem.remove}. */
+  remove(cred: Credentials, dir: FileId, name: string): void;
 }
 
 /**

@@ -27,7 +27,9 @@ import {
   Nfs3Status,
   type WccRes,
 } from "../../proto/nfs3.ts";
-import { fattr, wcc } from "./context.ts";
+import { fattr, type Nfs3Context, type Target, wcc } from "./context.ts";
+import { nowOf } from "../../vfs/_find.ts";
+import type { FileSystemNow } from "../../vfs/types.ts";
 import { type Nfs3Procedure, nfs3Procedure, wccFailed } from "./procedure.ts";
 
 function unlink(rmdir: boolean): Nfs3Procedure<DirOpArgs, WccRes> {
@@ -38,17 +40,47 @@ function unlink(rmdir: boolean): Nfs3Procedure<DirOpArgs, WccRes> {
     decode: decodeDirOpArgs,
     encode: encodeWccRes,
     fh: (a) => a.dir,
-    run: async (a, t, nfs) => {
-      const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
-      if (t.exp.readOnly) {
-        return { status: Nfs3Status.ROFS, wcc: wcc(before, before) };
-      }
-      if (rmdir) await t.fs.rmdir(t.cred, t.id, a.name);
-      else await t.fs.remove(t.cred, t.id, a.name);
-      return { status: 0, wcc: wcc(before, await nfs.attrs(t)) };
+    run: (a, t, nfs) => {
+      const now = rmdir ? undefined : nowOf(t.fs);
+      return now === undefined
+        ? unlinking(a, t, nfs)
+        : removingNow(now, a, t, nfs);
     },
     fail: wccFailed,
   };
+
+  /** The directory's attributes, the removal, the attributes again. */
+  async function unlinking(
+    a: DirOpArgs,
+    t: Target,
+    nfs: Nfs3Context,
+  ): Promise<WccRes> {
+    const before = t.pre = fattr(await t.fs.getattr(t.cred, t.id));
+    if (t.exp.readOnly) {
+      return { status: Nfs3Status.ROFS, wcc: wcc(before, before) };
+    }
+    if (rmdir) await t.fs.rmdir(t.cred, t.id, a.name);
+    else await t.fs.remove(t.cred, t.id, a.name);
+    return { status: 0, wcc: wcc(before, await nfs.attrs(t)) };
+  }
+}
+
+/**
+ * REMOVE at once, for a file system with `now` (vfs `nowOf`): `unlinking`'s
+ * steps in the turn the call was decoded in.
+ */
+function removingNow(
+  now: FileSystemNow,
+  a: DirOpArgs,
+  t: Target,
+  nfs: Nfs3Context,
+): WccRes {
+  const before = t.pre = fattr(now.getattr(t.cred, t.id));
+  if (t.exp.readOnly) {
+    return { status: Nfs3Status.ROFS, wcc: wcc(before, before) };
+  }
+  now.remove(t.cred, t.id, a.name);
+  return { status: 0, wcc: wcc(before, nfs.attrsNow(now, t)) };
 }
 
 /**

@@ -9,6 +9,7 @@ import { attrProcedures } from "../../server/nfs3/attrs.ts";
 import { Nfs3Context } from "../../server/nfs3/context.ts";
 import { createProcedures } from "../../server/nfs3/create.ts";
 import { lookupProcedures } from "../../server/nfs3/lookup.ts";
+import { removeProcedures } from "../../server/nfs3/remove.ts";
 import { bindProcedure } from "../../server/nfs3/procedure.ts";
 import {
   type Attributes,
@@ -30,10 +31,11 @@ function setup(fs: MemFs) {
     getattr: bind(attrProcedures, Nfs3Proc.GETATTR),
     lookup: bind(lookupProcedures, Nfs3Proc.LOOKUP),
     create: bind(createProcedures, Nfs3Proc.CREATE),
+    remove: bind(removeProcedures, Nfs3Proc.REMOVE),
   };
 }
 
-Deno.test("nfs3 now: MemFs's GETATTR, LOOKUP and CREATE answer at once, failures included", async () => {
+Deno.test("nfs3 now: MemFs's GETATTR, LOOKUP, CREATE and REMOVE answer at once, failures included", async () => {
   const p = setup(new MemFs());
   const call = () => rootCall(100003, 3, 0);
   const created = p.create.run({
@@ -71,6 +73,13 @@ Deno.test("nfs3 now: MemFs's GETATTR, LOOKUP and CREATE answer at once, failures
   );
   assert.equal(notDir.status, Nfs3Status.NOTDIR);
   assert.equal(notDir.dirAttrs?.fileid, attrs.attrs.fileid);
+  const removed = p.remove.run({ dir: p.dir, name: "f" }, call());
+  assert.ok(!(removed instanceof Promise), "REMOVE answered at once");
+  assert.equal(removed.status, Nfs3Status.OK);
+  assert.ok(removed.wcc.before && removed.wcc.after, "wcc both sides");
+  const gone = await runProcedure(p.remove, { dir: p.dir, name: "f" }, call());
+  assert.equal(gone.status, Nfs3Status.NOENT);
+  assert.ok(gone.wcc?.before, "the wcc before of the failed remove");
 });
 
 Deno.test("nfs3 now: a MemFs subclass that overrides getattr is called through it", async () => {

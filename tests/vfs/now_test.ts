@@ -1,4 +1,4 @@
-// FileSystem.now: MemFs's synchronous getattr, find and create answer as
+// FileSystem.now: MemFs's synchronous getattr, find, create and remove answer as
 // its async calls do, wrappers do not offer it, and `nowOf` (what the NFS
 // servers ask) refuses it where a subclass overrides a call it mirrors.
 import assert from "node:assert/strict";
@@ -58,6 +58,22 @@ Deno.test("MemFs now: the same results and errors as the async calls", async () 
   find(ROOT, a.root, "absent");
   find(ROOT, a.root, ".");
   find(ROOT, 999, "f"); // ESTALE
+  const remove = (c: Credentials, name: string) =>
+    steps.push([
+      `remove ${name}`,
+      () => now.remove(c, a.root, name),
+      () => b.remove(c, b.root, name),
+    ]);
+  steps.push([
+    "mkdir d",
+    () => a.mkdir(ROOT, a.root, "d"),
+    () => b.mkdir(ROOT, b.root, "d"),
+  ]);
+  remove(USER, "f"); // EACCES
+  remove(ROOT, "d"); // EISDIR
+  remove(ROOT, "f");
+  remove(ROOT, "f"); // ENOENT
+  find(ROOT, a.root, "f");
   steps.push([
     "getattr",
     () => now.getattr(ROOT, a.root),
@@ -80,7 +96,9 @@ Deno.test("MemFs now: the same results and errors as the async calls", async () 
       "error EACCES",
       "error EEXIST",
       "error EINVAL",
+      "error EISDIR",
       "error ENAMETOOLONG",
+      "error ENOENT",
       "error ESTALE",
       "ok",
     ],
@@ -129,6 +147,12 @@ Deno.test("nowOf: MemFs and its plain subclasses; not wrappers, not a subclass t
     }
   }
   assert.equal(nowOf(new Creating()), undefined, "create overridden");
+  class Removing extends MemFs {
+    override remove(cred: Credentials, dir: FileId, name: string) {
+      return super.remove(cred, dir, name);
+    }
+  }
+  assert.equal(nowOf(new Removing()), undefined, "remove overridden");
   // An instance's own property counts as an override too.
   const patched = new MemFs();
   Object.defineProperty(patched, "find", {

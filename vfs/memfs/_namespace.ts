@@ -368,15 +368,18 @@ export class Namespace {
 
   /** Removes a non-directory entry. */
   remove(cred: Credentials, dirId: FileId, name: string): Promise<void> {
-    return settle(() => {
-      const [dir, node] = this.#victim(cred, dirId, name);
-      if (node.type === FileType.Directory) {
-        throw new VfsError("EISDIR", `Is a directory: ${name}`);
-      }
-      removeEntry(dir, name);
-      this.#t.dropLink(node);
-      this.#t.modified(dir);
-    });
+    return settle(() => this.removeNow(cred, dirId, name));
+  }
+
+  /** {@link remove}, at once. */
+  removeNow(cred: Credentials, dirId: FileId, name: string): void {
+    const [dir, node] = this.#victim(cred, dirId, name);
+    if (node.type === FileType.Directory) {
+      throw new VfsError("EISDIR", `Is a directory: ${name}`);
+    }
+    removeEntry(dir, name);
+    this.#t.dropLink(node);
+    this.#t.modified(dir);
   }
 
   /** Removes an empty directory. */

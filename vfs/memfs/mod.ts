@@ -195,11 +195,13 @@ export class MemFs implements FileSystem {
       getattr: (_c, id) => t.attrs(t.node(id)),
       find: (c, dir, name) => ns.findNow(c, dir, name),
       create: (c, dir, name, options) => ns.createNow(c, dir, name, options),
+      remove: (c, dir, name) => ns.removeNow(c, dir, name),
     };
   }
 
   /**
-   * `getattr`, `find` and `create` at once (see {@link FileSystemNow}): a
+   * `getattr`, `find`, `create` and `remove` at once (see
+   * {@link FileSystemNow}): a
    * getter on the class, so that a subclass overriding one of them is not
    * bypassed by a server.
    */
