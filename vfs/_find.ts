@@ -79,17 +79,9 @@ function findAgrees(fs: FileSystem): boolean {
  * `find`, `lookup`, `create` or `remove` below the class that defines `now`.
  */
 export function nowOf(fs: FileSystem): FileSystemNow | undefined {
-  let now = nows.get(fs);
-  if (now === undefined) {
-    const own = fs.now;
-    now = own !== undefined && agrees(fs, "now", NOW_MIRRORS) ? own : null;
-    nows.set(fs, now);
-  }
-  return now ?? undefined;
+  const now = fs.now;
+  return now !== undefined && agrees(fs, "now", NOW_MIRRORS) ? now : undefined;
 }
-
-/** What {@link nowOf} answered, per file system: one lookup per call. */
-const nows = new WeakMap<FileSystem, FileSystemNow | null>();
 
 /** `fs.lookup`, an ENOENT turned into `undefined`. */
 export async function findByLookup(

@@ -197,7 +197,9 @@ export function bindProcedure<
       try {
         return run(args, t, nfs, undefined);
       } catch (e) {
-        return failed(e, t, undefined);
+        // To `rescue`, as a rejection is: a `fail` that rejects then
+        // fails the call once, not twice.
+        return Promise.reject(e);
       }
     },
     // RENAME and LINK answer their failures in `runTwo`.

@@ -154,3 +154,33 @@ Deno.test("nfs3 procedure: a second handle that does not resolve goes to fail wi
   });
   assert.equal(seen[1]?.id, nfs.table.exports[0].root, "run gets it resolved");
 });
+
+Deno.test("nfs3 procedure: a fail that rejects fails the call once, whether run threw or rejected", async () => {
+  const { nfs, root } = setup();
+  for (const sync of [true, false]) {
+    let fails = 0;
+    const proc = bindProcedure(
+      nfs,
+      row(() => {
+        const e = new VfsError("EIO", "Injected");
+        if (sync) throw e;
+        return Promise.reject(e);
+      }, {
+        fail: () => {
+          fails++;
+          return Promise.reject(new TypeError("fail failed"));
+        },
+      }),
+    );
+    await assert.rejects(
+      Promise.resolve(runProcedure(proc, { fh: root, fh2: root }, call)),
+      TypeError,
+      "fail's error is the call's (SYSTEM_ERR from the server)",
+    );
+    assert.equal(
+      fails,
+      1,
+      `fail ran once (run ${sync ? "threw" : "rejected"})`,
+    );
+  }
+});

@@ -159,6 +159,13 @@ Deno.test("nowOf: MemFs and its plain subclasses; not wrappers, not a subclass t
     value: () => Promise.resolve(undefined),
   });
   assert.equal(nowOf(patched), undefined, "find set on the instance");
+  // Also when it is set after the server first asked.
+  const later = new MemFs();
+  assert.equal(nowOf(later), later.now);
+  Object.defineProperty(later, "getattr", {
+    value: () => Promise.reject(new Error("patched")),
+  });
+  assert.equal(nowOf(later), undefined, "getattr set after the first ask");
   assert.equal(
     await counted.getattr(ROOT, counted.root).then(() => counted.calls),
     1,
