@@ -38,8 +38,7 @@ export function findName(
  * prototype chain once per class and key.
  */
 function agrees(fs: FileSystem, key: string, mirrors: string[]): boolean {
-  const own = Object.hasOwn(fs, key) ||
-    mirrors.some((m) => Object.hasOwn(fs, m));
+  const own = Object.hasOwn(fs, key) || ownsAny(fs, mirrors);
   const proto = Object.getPrototypeOf(fs);
   const cache = own || proto === null ? undefined : known(key);
   const seen = cache?.get(proto);
@@ -47,13 +46,21 @@ function agrees(fs: FileSystem, key: string, mirrors: string[]): boolean {
   let answer = true;
   for (let o: object | null = fs; o !== null; o = Object.getPrototypeOf(o)) {
     if (Object.hasOwn(o, key)) break;
-    if (mirrors.some((m) => Object.hasOwn(o!, m))) {
+    if (ownsAny(o, mirrors)) {
       answer = false;
       break;
     }
   }
   cache?.set(proto, answer);
   return answer;
+}
+
+/** Whether `o` has one of `keys` as its own (a loop: no closure per call). */
+function ownsAny(o: object, keys: string[]): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    if (Object.hasOwn(o, keys[i])) return true;
+  }
+  return false;
 }
 
 /** Per key, per prototype: what {@link agrees} answered for its instances. */
