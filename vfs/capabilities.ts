@@ -1,10 +1,16 @@
 /**
- * The optional capabilities of a `FileSystem`: extended attributes and
- * NFSv4-style opens with share reservations. Re-exported by `types.ts`.
+ * The optional capabilities of a `FileSystem`: extended attributes,
+ * NFSv4-style opens with share reservations, and synchronous forms of
+ * calls that never wait (`now`). Re-exported by `types.ts`.
  *
  * @module
  */
-import type { Credentials, FileId } from "./types.ts";
+import type {
+  Attributes,
+  CreateOptions,
+  Credentials,
+  FileId,
+} from "./types.ts";
 
 /** Extended attributes (RFC 8276), an optional capability. */
 export interface XattrOps {
@@ -72,4 +78,48 @@ export interface OpenOptions {
    * not meant to be parsed. The NFSv4 server always sets it.
    */
   owner?: string;
+}
+
+/**
+ * The synchronous forms of `getattr`, `find`, `create` and `remove`, for a file
+ * system whose answers never wait (memory): the same arguments, results,
+ * errors (thrown, not rejected) and effects as the async calls. A server
+ * answers a call from them in the same turn it decoded it, skipping the
+ * promise turns of the async calls: 3–8 % less server CPU per create and
+ * per stat over NFSv3 at 1 in flight (bench/RESULTS.md, issue 16, session
+ * 11). A server uses them only where the class that defines `now` also
+ * defines all four async calls (and `lookup`) that the object has, so a
+ * subclass that overrides one of them is called through it
+ * (`vfs/_find.ts`, `nowOf`).
+ *
+ * @example The same answers, now
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemFs, ROOT } from "@netfs/netfs/vfs";
+ *
+ * const fs = new MemFs();
+ * const now = fs.now;
+ * const made = now.create(ROOT, fs.root, "a.txt", { exclusive: true });
+ * assert.equal(now.find(ROOT, fs.root, "a.txt")?.fileid, made.fileid);
+ * assert.equal(now.find(ROOT, fs.root, "b.txt"), undefined);
+ * assert.deepEqual(now.getattr(ROOT, made.fileid), await fs.getattr(ROOT, made.fileid));
+ * assert.throws(() => now.create(ROOT, fs.root, "a.txt", { exclusive: true }), { code: "EEXIST" });
+ * now.remove(ROOT, fs.root, "a.txt");
+ * assert.equal(now.find(ROOT, fs.root, "a.txt"), undefined);
+ * ```
+ */
+export interface FileSystemNow {
+  /** As `FileSystem.getattr`. */
+  getattr(cred: Credentials, id: FileId): Attributes;
+  /** As `FileSystem.find`. */
+  find(cred: Credentials, dir: FileId, name: string): Attributes | undefined;
+  /** As `FileSystem.create`. */
+  create(
+    cred: Credentials,
+    dir: FileId,
+    name: string,
+    options?: CreateOptions,
+  ): Attributes;
+  /** As `FileSystem.remove`. */
+  remove(cred: Credentials, dir: FileId, name: string): void;
 }

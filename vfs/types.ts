@@ -36,12 +36,13 @@
 
 export type { VfsError, VfsErrorCode } from "./errors.ts";
 export {
+  type FileSystemNow,
   type OpenOptions,
   ShareAccess,
   ShareDeny,
   type XattrOps,
 } from "./capabilities.ts";
-import type { OpenOptions, XattrOps } from "./capabilities.ts";
+import type { FileSystemNow, OpenOptions, XattrOps } from "./capabilities.ts";
 
 /**
  * The identity of an object in one file system: a non-negative safe integer,
@@ -301,50 +302,6 @@ export interface FsLimits {
  * ```
  */
 export type Concurrency = "parallel" | "serialize";
-
-/**
- * The synchronous forms of `getattr`, `find`, `create` and `remove`, for a file
- * system whose answers never wait (memory): the same arguments, results,
- * errors (thrown, not rejected) and effects as the async calls. A server
- * answers a call from them in the same turn it decoded it, skipping the
- * promise turns of the async calls: 3–8 % less server CPU per create and
- * per stat over NFSv3 at 1 in flight (bench/RESULTS.md, issue 16, session
- * 11). A server uses them only where the class that defines `now` also
- * defines all four async calls (and `lookup`) that the object has, so a
- * subclass that overrides one of them is called through it
- * (`vfs/_find.ts`, `nowOf`).
- *
- * @example The same answers, now
- * ```ts
- * import assert from "node:assert/strict";
- * import { MemFs, ROOT } from "@netfs/netfs/vfs";
- *
- * const fs = new MemFs();
- * const now = fs.now;
- * const made = now.create(ROOT, fs.root, "a.txt", { exclusive: true });
- * assert.equal(now.find(ROOT, fs.root, "a.txt")?.fileid, made.fileid);
- * assert.equal(now.find(ROOT, fs.root, "b.txt"), undefined);
- * assert.deepEqual(now.getattr(ROOT, made.fileid), await fs.getattr(ROOT, made.fileid));
- * assert.throws(() => now.create(ROOT, fs.root, "a.txt", { exclusive: true }), { code: "EEXIST" });
- * now.remove(ROOT, fs.root, "a.txt");
- * assert.equal(now.find(ROOT, fs.root, "a.txt"), undefined);
- * ```
- */
-export interface FileSystemNow {
-  /** As {@link FileSystem.getattr}. */
-  getattr(cred: Credentials, id: FileId): Attributes;
-  /** As {@link FileSystem.find}. */
-  find(cred: Credentials, dir: FileId, name: string): Attributes | undefined;
-  /** As {@link FileSystem.create}. */
-  create(
-    cred: Credentials,
-    dir: FileId,
-    name: string,
-    options?: CreateOptions,
-  ): Attributes;
-  /** As {@link FileSystem.remove}. */
-  remove(cred: Credentials, dir: FileId, name: string): void;
-}
 
 /**
  * A file system served by netfs. Implementations: `MemFs`, `LocalFs`,
