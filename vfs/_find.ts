@@ -73,7 +73,15 @@ function known(key: string): WeakMap<object, boolean> {
 }
 
 const FIND_MIRRORS = ["lookup"];
-const NOW_MIRRORS = ["getattr", "find", "lookup", "create", "remove"];
+const NOW_MIRRORS = [
+  "getattr",
+  "find",
+  "lookup",
+  "create",
+  "remove",
+  "read",
+  "write",
+];
 
 /** Whether `fs.find` can stand for `fs.lookup` (see {@link agrees}). */
 function findAgrees(fs: FileSystem): boolean {
@@ -83,7 +91,8 @@ function findAgrees(fs: FileSystem): boolean {
 /**
  * `fs.now` (`FileSystemNow`) where it answers as the object's own async
  * calls would, or undefined: absent, or a subclass overrides `getattr`,
- * `find`, `lookup`, `create` or `remove` below the class that defines `now`.
+ * `find`, `lookup`, `create`, `remove`, `read` or `write` below the class
+ * that defines `now`.
  */
 export function nowOf(fs: FileSystem): FileSystemNow | undefined {
   const now = fs.now;

@@ -10,6 +10,9 @@ import type {
   CreateOptions,
   Credentials,
   FileId,
+  ReadResult,
+  Stability,
+  WriteResult,
 } from "./types.ts";
 
 /** Extended attributes (RFC 8276), an optional capability. */
@@ -81,14 +84,14 @@ export interface OpenOptions {
 }
 
 /**
- * The synchronous forms of `getattr`, `find`, `create` and `remove`, for a file
- * system whose answers never wait (memory): the same arguments, results,
+ * The synchronous forms of `getattr`, `find`, `create`, `remove`, `read` and
+ * `write`, for a file system whose answers never wait (memory): the same arguments, results,
  * errors (thrown, not rejected) and effects as the async calls. A server
  * answers a call from them in the same turn it decoded it, skipping the
  * promise turns of the async calls: 3–8 % less server CPU per create and
  * per stat over NFSv3 at 1 in flight (bench/RESULTS.md, issue 16, session
  * 11). A server uses them only where the class that defines `now` also
- * defines all four async calls (and `lookup`) that the object has, so a
+ * defines all six async calls (and `lookup`) that the object has, so a
  * subclass that overrides one of them is called through it
  * (`vfs/_find.ts`, `nowOf`).
  *
@@ -122,4 +125,19 @@ export interface FileSystemNow {
   ): Attributes;
   /** As `FileSystem.remove`. */
   remove(cred: Credentials, dir: FileId, name: string): void;
+  /** As `FileSystem.read`: the data may be a view, lent as that one's. */
+  read(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): ReadResult;
+  /** As `FileSystem.write`: `data` is lent for the call only, as to that one. */
+  write(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    data: Uint8Array,
+    stable?: Stability,
+  ): WriteResult;
 }

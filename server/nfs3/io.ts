@@ -10,6 +10,9 @@
  *   file system reached.
  * - COMMIT makes the whole file durable (the range is not used).
  *
+ * READ and WRITE answer in the turn the call was decoded in where the file
+ * system has `now` (vfs `nowOf`), with the same steps in the same order.
+ *
  * Every WRITE and COMMIT reply carries this server instance's write
  * verifier, so a client resends UNSTABLE data that a restarted server may
  * have lost.
@@ -24,12 +27,19 @@ import {
   encodeCommitRes,
   encodeReadRes,
   encodeWriteRes,
+  type Fattr3,
   Nfs3Proc,
   Nfs3Status,
   StableHow,
 } from "../../proto/nfs3.ts";
-import type { Stability } from "../../vfs/types.ts";
-import { fattr, wcc } from "./context.ts";
+import type {
+  Attributes,
+  ReadResult,
+  Stability,
+  WriteResult,
+} from "../../vfs/types.ts";
+import { nowOf } from "../../vfs/_find.ts";
+import { fattr, type Nfs3Context, wcc } from "./context.ts";
 import {
   attrsFailed,
   type Nfs3Procedure,
@@ -46,6 +56,24 @@ const STABLE_HOW: Record<Stability, number> = {
 
 function ignore(): void {}
 
+function readOk(attrs: Attributes, res: ReadResult) {
+  return { status: 0, attrs: fattr(attrs), eof: res.eof, data: res.data };
+}
+
+function writeOk(
+  before: Fattr3 | undefined,
+  res: WriteResult,
+  nfs: Nfs3Context,
+) {
+  return {
+    status: 0,
+    wcc: wcc(before, fattr(res.attrs)),
+    count: res.count,
+    committed: STABLE_HOW[res.committed],
+    verf: nfs.writeVerf,
+  };
+}
+
 /**
  * The READ, WRITE and COMMIT procedures.
  */
@@ -58,18 +86,17 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
     fh: (a) => a.file,
     run: (a, t, nfs) => {
       const count = Math.min(a.count, nfs.rtmax);
+      const now = nowOf(t.fs);
+      if (now !== undefined) {
+        const got = now.getattr(t.cred, t.id);
+        return readOk(got, now.read(t.cred, t.id, a.offset, count));
+      }
       // The attributes and the data are independent: both are asked for
       // at once. Thens, not an async function (see Nfs3Context.attrs), nor
       // Promise.all, whose array and per-element callbacks cost more.
       const attrs = t.fs.getattr(t.cred, t.id);
       return t.fs.read(t.cred, t.id, a.offset, count).then(
-        (res) =>
-          attrs.then((got) => ({
-            status: 0,
-            attrs: fattr(got),
-            eof: res.eof,
-            data: res.data,
-          })),
+        (res) => attrs.then((got) => readOk(got, res)),
         (e) => {
           // The read's failure is the answer: the attributes' own is
           // handled here rather than left unhandled.
@@ -103,6 +130,16 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
       const data = a.count < a.data.byteLength
         ? a.data.subarray(0, a.count)
         : a.data;
+      const stable = STABILITY[a.stable];
+      const now = nowOf(t.fs);
+      if (now !== undefined) {
+        const before = t.pre = fattr(now.getattr(t.cred, t.id));
+        return writeOk(
+          before,
+          now.write(t.cred, t.id, a.offset, data, stable),
+          nfs,
+        );
+      }
       // The pre-operation attributes are asked for first, in the same
       // synchronous turn as the write: a file system that reads them
       // synchronously (MemFs, LocalFs) answers them before the write
@@ -111,16 +148,8 @@ export const ioProcedures: Record<number, Nfs3Procedure<any, any>> = {
       // write as "before", which only makes a client drop its cache.
       const pre = t.pre = nfs.attrs(t);
       // Thens, not an async function: see Nfs3Context.attrs.
-      return t.fs.write(t.cred, t.id, a.offset, data, STABILITY[a.stable])
-        .then((res) =>
-          pre.then((before) => ({
-            status: 0,
-            wcc: wcc(before, fattr(res.attrs)),
-            count: res.count,
-            committed: STABLE_HOW[res.committed],
-            verf: nfs.writeVerf,
-          }))
-        );
+      return t.fs.write(t.cred, t.id, a.offset, data, stable)
+        .then((res) => pre.then((before) => writeOk(before, res, nfs)));
     },
     fail: wccFailed,
   }),

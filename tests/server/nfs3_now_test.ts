@@ -8,6 +8,7 @@ import { ExportTable } from "../../server/exports.ts";
 import { attrProcedures } from "../../server/nfs3/attrs.ts";
 import { Nfs3Context } from "../../server/nfs3/context.ts";
 import { createProcedures } from "../../server/nfs3/create.ts";
+import { ioProcedures } from "../../server/nfs3/io.ts";
 import { lookupProcedures } from "../../server/nfs3/lookup.ts";
 import { removeProcedures } from "../../server/nfs3/remove.ts";
 import { bindProcedure } from "../../server/nfs3/procedure.ts";
@@ -32,6 +33,8 @@ function setup(fs: MemFs) {
     lookup: bind(lookupProcedures, Nfs3Proc.LOOKUP),
     create: bind(createProcedures, Nfs3Proc.CREATE),
     remove: bind(removeProcedures, Nfs3Proc.REMOVE),
+    read: bind(ioProcedures, Nfs3Proc.READ),
+    write: bind(ioProcedures, Nfs3Proc.WRITE),
   };
 }
 
@@ -80,6 +83,49 @@ Deno.test("nfs3 now: MemFs's GETATTR, LOOKUP, CREATE and REMOVE answer at once, 
   const gone = await runProcedure(p.remove, { dir: p.dir, name: "f" }, call());
   assert.equal(gone.status, Nfs3Status.NOENT);
   assert.ok(gone.wcc?.before, "the wcc before of the failed remove");
+});
+
+Deno.test("nfs3 now: MemFs's READ and WRITE answer at once; their failures keep their attributes", async () => {
+  const p = setup(new MemFs());
+  const call = () => rootCall(100003, 3, 0);
+  const made = await runProcedure(p.create, {
+    dir: p.dir,
+    name: "f",
+    mode: CreateMode.UNCHECKED,
+    attrs: { mode: 0o644 },
+  }, call());
+  const file = made.object!;
+  const data = new TextEncoder().encode("hello");
+  const wrote = p.write.run(
+    { file, offset: 3, count: 5, stable: 2, data },
+    call(),
+  );
+  assert.ok(!(wrote instanceof Promise), "WRITE answered at once");
+  assert.equal(wrote.status, Nfs3Status.OK);
+  assert.equal(wrote.count, 5);
+  assert.equal(wrote.wcc.before?.size, 0);
+  assert.equal(wrote.wcc.after?.size, 8);
+  const read = p.read.run({ file, offset: 0, count: 100 }, call());
+  assert.ok(!(read instanceof Promise), "READ answered at once");
+  assert.equal(read.status, Nfs3Status.OK);
+  assert.deepEqual([...read.data], [0, 0, 0, ...data]);
+  assert.equal(read.eof, true);
+  assert.equal(read.attrs.size, 8);
+  // Both on a directory: the failure carries the directory's attributes.
+  const readDir = await runProcedure(
+    p.read,
+    { file: p.dir, offset: 0, count: 4 },
+    call(),
+  );
+  assert.equal(readDir.status, Nfs3Status.ISDIR);
+  assert.equal(readDir.attrs?.type, 2);
+  const writeDir = await runProcedure(
+    p.write,
+    { file: p.dir, offset: 0, count: 5, stable: 2, data },
+    call(),
+  );
+  assert.equal(writeDir.status, Nfs3Status.ISDIR);
+  assert.ok(writeDir.wcc?.before && writeDir.wcc.after, "wcc both sides");
 });
 
 Deno.test("nfs3 now: a MemFs subclass that overrides getattr is called through it", async () => {

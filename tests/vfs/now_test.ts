@@ -1,4 +1,5 @@
-// FileSystem.now: MemFs's synchronous getattr, find, create and remove answer as
+// FileSystem.now: MemFs's synchronous getattr, find, create, remove, read and
+// write answer as
 // its async calls do, wrappers do not offer it, and `nowOf` (what the NFS
 // servers ask) refuses it where a subclass overrides a call it mirrors.
 import assert from "node:assert/strict";
@@ -69,6 +70,33 @@ Deno.test("MemFs now: the same results and errors as the async calls", async () 
     () => a.mkdir(ROOT, a.root, "d"),
     () => b.mkdir(ROOT, b.root, "d"),
   ]);
+  // Data, both ways, on the file "f" (each side's own, found when the step
+  // runs) or the root directory.
+  const idOf = (fs: MemFs, what: string) =>
+    what === "f" ? fs.now.find(ROOT, fs.root, "f")!.fileid : fs.root;
+  const bytes = new TextEncoder().encode("hello, world");
+  const write = (c: Credentials, offset: number) =>
+    steps.push([
+      `write at ${offset}`,
+      () => now.write(c, idOf(a, "f"), offset, bytes),
+      () => b.write(c, idOf(b, "f"), offset, bytes),
+    ]);
+  const read = (what: string, offset: number, length: number) =>
+    steps.push([
+      `read ${what} ${offset}+${length}`,
+      () => now.read(ROOT, idOf(a, what), offset, length),
+      () => b.read(ROOT, idOf(b, what), offset, length),
+    ]);
+  write(ROOT, 0);
+  write(ROOT, 1 << 20); // past a chunk: a hole between
+  write(ROOT, 0.5); // EINVAL
+  write(ROOT, Number.MAX_SAFE_INTEGER - 4); // EFBIG
+  write(USER, 0); // EACCES: mode 0600, root's
+  read("f", 0, 5);
+  read("f", (1 << 20) - 2, 6); // across a chunk's end, the hole's zeros
+  read("f", 2 << 20, 4); // past the end: eof
+  read("f", -1, 4); // EINVAL
+  read("root", 0, 4); // EISDIR
   remove(USER, "f"); // EACCES
   remove(ROOT, "d"); // EISDIR
   remove(ROOT, "f");
@@ -95,6 +123,7 @@ Deno.test("MemFs now: the same results and errors as the async calls", async () 
     [
       "error EACCES",
       "error EEXIST",
+      "error EFBIG",
       "error EINVAL",
       "error EISDIR",
       "error ENAMETOOLONG",
@@ -153,6 +182,23 @@ Deno.test("nowOf: MemFs and its plain subclasses; not wrappers, not a subclass t
     }
   }
   assert.equal(nowOf(new Removing()), undefined, "remove overridden");
+  class Reading extends MemFs {
+    override read(cred: Credentials, id: FileId, offset: number, n: number) {
+      return super.read(cred, id, offset, n);
+    }
+  }
+  assert.equal(nowOf(new Reading()), undefined, "read overridden");
+  class Writing extends MemFs {
+    override write(
+      cred: Credentials,
+      id: FileId,
+      offset: number,
+      data: Uint8Array,
+    ) {
+      return super.write(cred, id, offset, data);
+    }
+  }
+  assert.equal(nowOf(new Writing()), undefined, "write overridden");
   // An instance's own property counts as an override too.
   const patched = new MemFs();
   Object.defineProperty(patched, "find", {

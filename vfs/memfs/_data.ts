@@ -11,13 +11,7 @@ import { VfsError } from "../errors.ts";
 import { ChunkStore } from "../../store/_chunks.ts";
 import { ChunkSpares, MapChunks } from "../../store/_chunk_backings.ts";
 import { offered } from "../../store/_offers.ts";
-import type {
-  Credentials,
-  FileId,
-  ReadResult,
-  Stability,
-  WriteResult,
-} from "../types.ts";
+import type { Credentials, FileId, ReadResult, WriteResult } from "../types.ts";
 import { describe, type Inodes, isInt, type Node, settle } from "./_nodes.ts";
 
 /** File data lives in chunks of this size, absent chunks read as zeros. */
@@ -81,21 +75,29 @@ export class FileData {
     offset: number,
     length: number,
   ): Promise<ReadResult> {
-    return settle(() => {
-      const node = this.#t.regular(id);
-      this.#requireData(cred, node, false);
-      if (!isInt(offset) || !isInt(length)) {
-        throw new VfsError("EINVAL", `Invalid range: ${offset}+${length}`);
-      }
-      const size = node.size;
-      if (offset >= size || length === 0) {
-        return { data: EMPTY, eof: offset >= size };
-      }
-      const end = Math.min(size, offset + length);
-      // A view of the chunk when the range lies in one, else a new copy.
-      const data = this.#store(node).bytes(offset, end - offset);
-      return { data, eof: end >= size };
-    });
+    return settle(() => this.readNow(cred, id, offset, length));
+  }
+
+  /** {@link read}, its errors thrown (MemFs `now`). */
+  readNow(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    length: number,
+  ): ReadResult {
+    const node = this.#t.regular(id);
+    this.#requireData(cred, node, false);
+    if (!isInt(offset) || !isInt(length)) {
+      throw new VfsError("EINVAL", `Invalid range: ${offset}+${length}`);
+    }
+    const size = node.size;
+    if (offset >= size || length === 0) {
+      return { data: EMPTY, eof: offset >= size };
+    }
+    const end = Math.min(size, offset + length);
+    // A view of the chunk when the range lies in one, else a new copy.
+    const data = this.#store(node).bytes(offset, end - offset);
+    return { data, eof: end >= size };
   }
 
   /** Writes at `offset`; data is durable on return. */
@@ -104,41 +106,44 @@ export class FileData {
     id: FileId,
     offset: number,
     data: Uint8Array,
-    _stable?: Stability,
   ): Promise<WriteResult> {
-    return settle(() => {
-      const t = this.#t;
-      const node = t.regular(id);
-      this.#requireData(cred, node, true);
-      if (!isInt(offset)) {
-        throw new VfsError("EINVAL", `Invalid offset: ${offset}`);
+    return settle(() => this.writeNow(cred, id, offset, data));
+  }
+
+  /** {@link write}, its errors thrown (MemFs `now`). */
+  writeNow(
+    cred: Credentials,
+    id: FileId,
+    offset: number,
+    data: Uint8Array,
+  ): WriteResult {
+    const t = this.#t;
+    const node = t.regular(id);
+    this.#requireData(cred, node, true);
+    if (!isInt(offset)) {
+      throw new VfsError("EINVAL", `Invalid offset: ${offset}`);
+    }
+    if (offset + data.length > t.limits.maxFileSize) {
+      throw new VfsError(
+        "EFBIG",
+        `File too large: write ends at ${offset + data.length}`,
+      );
+    }
+    if (data.length > 0) {
+      const store = this.#store(node);
+      const end = offset + data.length;
+      if (!this.#adopt(node, store, offset, data)) {
+        t.reserve(store.growth(offset, end));
+        const before = store.allocated;
+        store.write(offset, data);
+        this.#charge(node, before);
       }
-      if (offset + data.length > t.limits.maxFileSize) {
-        throw new VfsError(
-          "EFBIG",
-          `File too large: write ends at ${offset + data.length}`,
-        );
-      }
-      if (data.length > 0) {
-        const store = this.#store(node);
-        const end = offset + data.length;
-        if (!this.#adopt(node, store, offset, data)) {
-          t.reserve(store.growth(offset, end));
-          const before = store.allocated;
-          store.write(offset, data);
-          this.#charge(node, before);
-        }
-        if (end > node.size) node.size = end;
-        // A non-root write clears setuid, and setgid when group-executable.
-        node.mode = modeAfterWrite(node.mode, cred);
-        t.modified(node);
-      }
-      return {
-        count: data.length,
-        committed: "file",
-        attrs: t.attrs(node),
-      };
-    });
+      if (end > node.size) node.size = end;
+      // A non-root write clears setuid, and setgid when group-executable.
+      node.mode = modeAfterWrite(node.mode, cred);
+      t.modified(node);
+    }
+    return { count: data.length, committed: "file", attrs: t.attrs(node) };
   }
 
   /**

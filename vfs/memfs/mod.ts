@@ -191,19 +191,21 @@ export class MemFs implements FileSystem {
       removexattr: (c, id, name) => x.removexattr(c, id, name),
     };
     const ns = this.#ns;
+    const data = this.#data;
     this.#now = {
       getattr: (_c, id) => t.attrs(t.node(id)),
       find: (c, dir, name) => ns.findNow(c, dir, name),
       create: (c, dir, name, options) => ns.createNow(c, dir, name, options),
       remove: (c, dir, name) => ns.removeNow(c, dir, name),
+      read: (c, id, offset, length) => data.readNow(c, id, offset, length),
+      write: (c, id, offset, bytes) => data.writeNow(c, id, offset, bytes),
     };
   }
 
   /**
-   * `getattr`, `find`, `create` and `remove` at once (see
-   * {@link FileSystemNow}): a
-   * getter on the class, so that a subclass overriding one of them is not
-   * bypassed by a server.
+   * `getattr`, `find`, `create`, `remove`, `read` and `write` at once (see
+   * {@link FileSystemNow}): a getter on the class, so that a subclass
+   * overriding one of them is not bypassed by a server.
    */
   get now(): FileSystemNow {
     return this.#now;
@@ -268,9 +270,9 @@ export class MemFs implements FileSystem {
     id: FileId,
     offset: number,
     data: Uint8Array,
-    stable?: Stability,
+    _stable?: Stability,
   ): Promise<WriteResult> {
-    return this.#data.write(cred, id, offset, data, stable);
+    return this.#data.write(cred, id, offset, data);
   }
 
   /** Creates a regular file, or opens an existing one unless `exclusive`. */
