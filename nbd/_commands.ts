@@ -41,6 +41,7 @@ import {
 } from "./_request_codec.ts";
 import {
   blockStatusReply,
+  copiedViewReply,
   emptyReadReply,
   errorOffsetReply,
   errorReply,
@@ -54,6 +55,7 @@ import {
   viewReply,
 } from "./_replies.ts";
 import type { Device } from "./device.ts";
+import { getU64 } from "./_u64.ts";
 import { NbdError, toErrno } from "./errors.ts";
 
 /**
@@ -134,8 +136,24 @@ export function parseRequest(
   ) {
     return { do: "close", log: "bad request magic, closing" };
   }
-  return decodeRequest(header, tx.extended);
+  if (header.length < tx.headerSize) return decodeRequest(header, tx.extended);
+  // decodeRequest's fields, read in place through a view of the reader's
+  // buffer kept from one request to the next (a reader for each request
+  // made a DataView and a WireReader per request).
+  if (headers?.buffer !== header.buffer) headers = new DataView(header.buffer);
+  const v = headers, at = header.byteOffset;
+  return {
+    flags: v.getUint16(at + 4),
+    type: v.getUint16(at + 6),
+    cookieHi: v.getUint32(at + 8),
+    cookieLo: v.getUint32(at + 12),
+    offset: getU64(v, at + 16),
+    length: tx.extended ? getU64(v, at + 24) : v.getUint32(at + 24),
+  };
 }
+
+/** A view of the buffer the last request header was read from. */
+let headers: DataView | undefined;
 
 /** What to do with a decoded request header before anything runs. */
 export function onRequest(tx: Tx, r: NbdRequest): Action {
@@ -252,13 +270,18 @@ export function validate(tx: Tx, r: NbdRequest): [number, string] | undefined {
  * A READ answered at once from a view of device memory (no await, no
  * promise), or undefined when it needs {@link run}.
  */
-export function readNow(tx: Tx, r: NbdRequest): Reply | undefined {
+export function readNow(
+  tx: Tx,
+  r: NbdRequest,
+  pool: BufferPool,
+): Reply | undefined {
   if (
     r.type !== Cmd.READ || !tx.dev.view || !r.length ||
     (tx.structured && r.length >= SPARSE_READ) || validate(tx, r)
   ) return undefined;
   const view = tx.dev.view(r.offset, r.length);
-  return view ? viewReply(tx, r, view) : undefined;
+  if (view === undefined) return undefined;
+  return copiedViewReply(tx, r, view, pool) ?? viewReply(tx, r, view);
 }
 
 /**

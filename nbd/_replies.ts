@@ -19,6 +19,7 @@
 import { ALLOCATION_ID } from "./_handshake.ts";
 import {
   EXTENDED_REPLY_SIZE,
+  Magic,
   REPLY_FLAG_DONE,
   ReplyType,
   SIMPLE_REPLY_SIZE,
@@ -156,6 +157,51 @@ export function viewReply(
   });
   new WireWriter(v, hdr).u64(r.offset);
   return { head: h, data: view };
+}
+
+/** A READ view at most this long is copied in after its reply's header. */
+export const COPIED_READ = 16384;
+
+/** `value` as 4 big-endian bytes at `at`. */
+function be32(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
+}
+
+/**
+ * {@link viewReply} for a compact header and a view of at most
+ * {@link COPIED_READ} bytes, as one buffer of `pool`'s: the header, then a
+ * copy of the view. One message of one buffer, nothing allocated once the
+ * pool is warm (a header of its own costs an array, a view on it and a
+ * second queued part): what a 4 KiB read at 1 in flight is answered with.
+ * Undefined for extended headers or a longer view.
+ */
+export function copiedViewReply(
+  shape: Shape,
+  r: NbdRequest,
+  view: Uint8Array,
+  pool: { get(n: number): Uint8Array },
+): Reply | undefined {
+  if (shape.extended || view.length > COPIED_READ) return undefined;
+  const head = shape.structured ? STRUCTURED_REPLY_SIZE + 8 : SIMPLE_REPLY_SIZE;
+  const b = pool.get(head + view.length);
+  if (shape.structured) {
+    be32(b, 0, Magic.STRUCTURED_REPLY);
+    be32(b, 4, (REPLY_FLAG_DONE << 16) | ReplyType.OFFSET_DATA);
+    be32(b, 16, 8 + view.length);
+    const hi = Math.floor(r.offset / 4294967296);
+    be32(b, 20, hi);
+    be32(b, 24, r.offset - hi * 4294967296);
+  } else {
+    be32(b, 0, Magic.SIMPLE_REPLY);
+    be32(b, 4, 0);
+  }
+  be32(b, 8, r.cookieHi);
+  be32(b, 12, r.cookieLo);
+  b.set(view, head);
+  return { head: b, pooled: true };
 }
 
 /** Fills in the simple reply header at the start of `buf`, whose data follows it. */

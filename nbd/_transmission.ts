@@ -182,7 +182,7 @@ export async function transmit(
         m?.done(r.type, r.length, start);
         continue;
       }
-      const now = readNow(tx, r);
+      const now = readNow(tx, r, pool);
       if (now) {
         send(now);
         m?.done(r.type, r.length, start);

@@ -16,7 +16,7 @@ import {
   writeTarget,
   written,
 } from "../../nbd/_commands.ts";
-import type { Reply } from "../../nbd/_replies.ts";
+import { COPIED_READ, type Reply, viewReply } from "../../nbd/_replies.ts";
 import { BufferPool } from "../../nbd/_stream.ts";
 import { type Device, readOnly, transmissionFlags } from "../../nbd/device.ts";
 import { MemoryDevice } from "../../nbd/memory_device.ts";
@@ -549,20 +549,33 @@ Deno.test("commands: reads and writes in place, without a promise when possible"
       undefined,
       "nothing to receive",
     );
-    const now = readNow(t, req(Cmd.READ, 100, 5));
-    assert.ok(
-      now && !(now instanceof Uint8Array) && now.data,
-      "header and a view",
-    );
-    assert.equal(new TextDecoder().decode(now.data), "hello");
+    const pool = new BufferPool();
+    const small = req(Cmd.READ, 100, 5);
+    const now = readNow(t, small, pool);
+    assert.ok(now && !(now instanceof Uint8Array), "answered at once");
+    const expected = bytesOf(viewReply(t, small, dev.view(100, 5)!));
+    assert.deepEqual(bytesOf(now), expected, "viewReply's bytes");
+    if (shape === "extended") {
+      assert.ok(now.data, "extended: a header and a view");
+    } else {
+      assert.ok(now.pooled, "compact: the view copied in after the header");
+      // A copy: a later write to the range does not change the reply.
+      dev.view(100, 5, { write: true })!.fill(0);
+      assert.deepEqual(bytesOf(now), expected, "unchanged");
+      dev.view(100, 5, { write: true })!.set([104, 101, 108, 108, 111]);
+    }
+    assert.equal(new TextDecoder().decode(bytesOf(now).slice(-5)), "hello");
+    const long = readNow(t, req(Cmd.READ, 0, COPIED_READ + 4), pool);
+    assert.ok(long && !(long instanceof Uint8Array) && long.data, "a view");
+    assert.equal(long.data.length, COPIED_READ + 4);
     assert.equal(
-      readNow(t, req(Cmd.READ, 1 << 20, 5)),
+      readNow(t, req(Cmd.READ, 1 << 20, 5), pool),
       undefined,
       "invalid reads take the slow path",
     );
-    assert.equal(readNow(t, req(Cmd.FLUSH)), undefined);
+    assert.equal(readNow(t, req(Cmd.FLUSH), pool), undefined);
     assert.equal(
-      readNow(t, req(Cmd.READ, 0, 65536)) === undefined,
+      readNow(t, req(Cmd.READ, 0, 65536), pool) === undefined,
       shape !== "simple",
       "long structured reads are checked for holes first",
     );
