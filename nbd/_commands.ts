@@ -46,6 +46,7 @@ import {
   errorOffsetReply,
   errorReply,
   okReply,
+  pooledOkReply,
   type Reply,
   type Segment,
   segmentedRead,
@@ -294,8 +295,12 @@ export function writeTarget(tx: Tx, r: NbdRequest): Uint8Array | undefined {
 }
 
 /** The reply to a WRITE received in place: at once, or after the FUA flush. */
-export function written(tx: Tx, r: NbdRequest): Reply | Promise<Reply> {
-  if (!(r.flags & CmdFlag.FUA)) return okReply(tx, r);
+export function written(
+  tx: Tx,
+  r: NbdRequest,
+  pool: BufferPool,
+): Reply | Promise<Reply> {
+  if (!(r.flags & CmdFlag.FUA)) return pooledOkReply(tx, r, pool);
   return tx.dev.flush().then(
     () => okReply(tx, r),
     (e) => errorReply(tx, r, toErrno(e), (e as Error)?.message ?? String(e)),

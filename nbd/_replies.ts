@@ -60,14 +60,28 @@ export function chunkHeaderSize(shape: Shape): number {
   return shape.extended ? EXTENDED_REPLY_SIZE : STRUCTURED_REPLY_SIZE;
 }
 
-function simple(r: NbdRequest, error: number): Uint8Array {
-  const b = new Uint8Array(SIMPLE_REPLY_SIZE);
-  writeSimpleReply(new DataView(b.buffer), 0, {
-    error,
-    cookieHi: r.cookieHi,
-    cookieLo: r.cookieLo,
-  });
+/** `value` as 4 big-endian bytes at `at`. */
+function be32(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
+}
+
+/**
+ * writeSimpleReply's bytes at the start of `b`, without a DataView and a
+ * header object per reply.
+ */
+function putSimple(b: Uint8Array, r: NbdRequest, error: number): Uint8Array {
+  be32(b, 0, Magic.SIMPLE_REPLY);
+  be32(b, 4, error);
+  be32(b, 8, r.cookieHi);
+  be32(b, 12, r.cookieLo);
   return b;
+}
+
+function simple(r: NbdRequest, error: number): Uint8Array {
+  return putSimple(new Uint8Array(SIMPLE_REPLY_SIZE), r, error);
 }
 
 /** A chunk of `type` with room for `length` payload bytes after the header. */
@@ -95,6 +109,20 @@ function chunk(
 /** Success without data. */
 export function okReply(shape: Shape, r: NbdRequest): Uint8Array {
   return shape.extended ? chunk(shape, r, ReplyType.NONE, 0)[0] : simple(r, 0);
+}
+
+/**
+ * {@link okReply} in a buffer of `pool`'s where it is a simple reply: what
+ * answers each WRITE, with no array allocated once the pool is warm (a new
+ * typed array costs 0.4–1 µs here, `bench/RESULTS.md`, issue 16, session 12).
+ */
+export function pooledOkReply(
+  shape: Shape,
+  r: NbdRequest,
+  pool: { get(n: number): Uint8Array },
+): Reply {
+  if (shape.extended) return okReply(shape, r);
+  return { head: putSimple(pool.get(SIMPLE_REPLY_SIZE), r, 0), pooled: true };
 }
 
 /** A refusal or a failure: `errno`, and the message once replies are structured. */
@@ -162,14 +190,6 @@ export function viewReply(
 /** A READ view at most this long is copied in after its reply's header. */
 export const COPIED_READ = 16384;
 
-/** `value` as 4 big-endian bytes at `at`. */
-function be32(b: Uint8Array, at: number, value: number): void {
-  b[at] = value >>> 24;
-  b[at + 1] = value >>> 16;
-  b[at + 2] = value >>> 8;
-  b[at + 3] = value;
-}
-
 /**
  * {@link viewReply} for a compact header and a view of at most
  * {@link COPIED_READ} bytes, as one buffer of `pool`'s: the header, then a
@@ -194,12 +214,11 @@ export function copiedViewReply(
     const hi = Math.floor(r.offset / 4294967296);
     be32(b, 20, hi);
     be32(b, 24, r.offset - hi * 4294967296);
+    be32(b, 8, r.cookieHi);
+    be32(b, 12, r.cookieLo);
   } else {
-    be32(b, 0, Magic.SIMPLE_REPLY);
-    be32(b, 4, 0);
+    putSimple(b, r, 0);
   }
-  be32(b, 8, r.cookieHi);
-  be32(b, 12, r.cookieLo);
   b.set(view, head);
   return { head: b, pooled: true };
 }

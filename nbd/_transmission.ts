@@ -160,7 +160,7 @@ export async function transmit(
           const cost = r.length;
           inflight++;
           inflightBytes += cost;
-          const reply = written(tx, r);
+          const reply = written(tx, r, pool);
           if (reply instanceof Promise) {
             reply.then(m === undefined ? send : sendMeasured(r, start))
               .finally(() => done(cost));

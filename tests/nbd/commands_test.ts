@@ -534,11 +534,17 @@ Deno.test("commands: reads and writes in place, without a promise when possible"
     const target = writeTarget(t, req(Cmd.WRITE, 100, 5));
     assert.ok(target, "a view of device memory");
     target.set([104, 101, 108, 108, 111]);
-    const ok = written(t, req(Cmd.WRITE, 100, 5));
-    assert.ok(ok instanceof Uint8Array, "no FUA: answered at once");
-    const fua = written(t, req(Cmd.WRITE, 100, 5, CmdFlag.FUA));
+    const pool = new BufferPool();
+    const ok = written(t, req(Cmd.WRITE, 100, 5), pool);
+    assert.ok(!(ok instanceof Promise), "no FUA: answered at once");
+    assert.equal(
+      !(ok instanceof Uint8Array) && ok.pooled === true,
+      shape !== "extended",
+      "a simple reply in a pooled buffer",
+    );
+    const fua = written(t, req(Cmd.WRITE, 100, 5, CmdFlag.FUA), pool);
     assert.ok(fua instanceof Promise, "FUA: after the flush");
-    assert.deepEqual(bytesOf(await fua), ok);
+    assert.deepEqual(bytesOf(await fua), bytesOf(ok));
     assert.equal(
       writeTarget(t, req(Cmd.WRITE, 1 << 20, 5)),
       undefined,
@@ -549,7 +555,6 @@ Deno.test("commands: reads and writes in place, without a promise when possible"
       undefined,
       "nothing to receive",
     );
-    const pool = new BufferPool();
     const small = req(Cmd.READ, 100, 5);
     const now = readNow(t, small, pool);
     assert.ok(now && !(now instanceof Uint8Array), "answered at once");
