@@ -56,7 +56,6 @@ import {
   viewReply,
 } from "./_replies.ts";
 import type { Device } from "./device.ts";
-import { getU64 } from "./_u64.ts";
 import { NbdError, toErrno } from "./errors.ts";
 
 /**
@@ -137,24 +136,8 @@ export function parseRequest(
   ) {
     return { do: "close", log: "bad request magic, closing" };
   }
-  if (header.length < tx.headerSize) return decodeRequest(header, tx.extended);
-  // decodeRequest's fields, read in place through a view of the reader's
-  // buffer kept from one request to the next (a reader for each request
-  // made a DataView and a WireReader per request).
-  if (headers?.buffer !== header.buffer) headers = new DataView(header.buffer);
-  const v = headers, at = header.byteOffset;
-  return {
-    flags: v.getUint16(at + 4),
-    type: v.getUint16(at + 6),
-    cookieHi: v.getUint32(at + 8),
-    cookieLo: v.getUint32(at + 12),
-    offset: getU64(v, at + 16),
-    length: tx.extended ? getU64(v, at + 24) : v.getUint32(at + 24),
-  };
+  return decodeRequest(header, tx.extended);
 }
-
-/** A view of the buffer the last request header was read from. */
-let headers: DataView | undefined;
 
 /** What to do with a decoded request header before anything runs. */
 export function onRequest(tx: Tx, r: NbdRequest): Action {

@@ -32,6 +32,8 @@ import {
   writeChunkHeader,
   writeSimpleReply,
 } from "./_request_codec.ts";
+import type { BufferPool } from "./_stream.ts";
+import { putU32, putU64 } from "./_u64.ts";
 import { WireWriter } from "./_wire.ts";
 
 /** How a connection's replies look, fixed by the handshake. */
@@ -60,23 +62,15 @@ export function chunkHeaderSize(shape: Shape): number {
   return shape.extended ? EXTENDED_REPLY_SIZE : STRUCTURED_REPLY_SIZE;
 }
 
-/** `value` as 4 big-endian bytes at `at`. */
-function be32(b: Uint8Array, at: number, value: number): void {
-  b[at] = value >>> 24;
-  b[at + 1] = value >>> 16;
-  b[at + 2] = value >>> 8;
-  b[at + 3] = value;
-}
-
 /**
  * writeSimpleReply's bytes at the start of `b`, without a DataView and a
  * header object per reply.
  */
 function putSimple(b: Uint8Array, r: NbdRequest, error: number): Uint8Array {
-  be32(b, 0, Magic.SIMPLE_REPLY);
-  be32(b, 4, error);
-  be32(b, 8, r.cookieHi);
-  be32(b, 12, r.cookieLo);
+  putU32(b, 0, Magic.SIMPLE_REPLY);
+  putU32(b, 4, error);
+  putU32(b, 8, r.cookieHi);
+  putU32(b, 12, r.cookieLo);
   return b;
 }
 
@@ -119,7 +113,7 @@ export function okReply(shape: Shape, r: NbdRequest): Uint8Array {
 export function pooledOkReply(
   shape: Shape,
   r: NbdRequest,
-  pool: { get(n: number): Uint8Array },
+  pool: BufferPool,
 ): Reply {
   if (shape.extended) return okReply(shape, r);
   return { head: putSimple(pool.get(SIMPLE_REPLY_SIZE), r, 0), pooled: true };
@@ -202,20 +196,18 @@ export function copiedViewReply(
   shape: Shape,
   r: NbdRequest,
   view: Uint8Array,
-  pool: { get(n: number): Uint8Array },
+  pool: BufferPool,
 ): Reply | undefined {
   if (shape.extended || view.length > COPIED_READ) return undefined;
   const head = shape.structured ? STRUCTURED_REPLY_SIZE + 8 : SIMPLE_REPLY_SIZE;
   const b = pool.get(head + view.length);
   if (shape.structured) {
-    be32(b, 0, Magic.STRUCTURED_REPLY);
-    be32(b, 4, (REPLY_FLAG_DONE << 16) | ReplyType.OFFSET_DATA);
-    be32(b, 16, 8 + view.length);
-    const hi = Math.floor(r.offset / 4294967296);
-    be32(b, 20, hi);
-    be32(b, 24, r.offset - hi * 4294967296);
-    be32(b, 8, r.cookieHi);
-    be32(b, 12, r.cookieLo);
+    putU32(b, 0, Magic.STRUCTURED_REPLY);
+    putU32(b, 4, (REPLY_FLAG_DONE << 16) | ReplyType.OFFSET_DATA);
+    putU32(b, 8, r.cookieHi);
+    putU32(b, 12, r.cookieLo);
+    putU32(b, 16, 8 + view.length);
+    putU64(b, 20, r.offset); // OFFSET_DATA's offset, then the data
   } else {
     putSimple(b, r, 0);
   }

@@ -85,15 +85,17 @@ export interface OpenOptions {
 
 /**
  * The synchronous forms of `getattr`, `find`, `create`, `remove`, `read` and
- * `write`, for a file system whose answers never wait (memory): the same arguments, results,
- * errors (thrown, not rejected) and effects as the async calls. A server
- * answers a call from them in the same turn it decoded it, skipping the
- * promise turns of the async calls: 3–8 % less server CPU per create and
- * per stat over NFSv3 at 1 in flight (bench/RESULTS.md, issue 16, session
- * 11). A server uses them only where the class that defines `now` also
- * defines all six async calls (and `lookup`) that the object has, so a
- * subclass that overrides one of them is called through it
- * (`vfs/_find.ts`, `nowOf`).
+ * `write`, for a file system whose answers never wait (memory): the same
+ * arguments, results, errors (thrown, not rejected) and effects as the async
+ * calls. A server answers a call from them in the same turn it decoded it,
+ * skipping the promise turns of the async calls: 3–8 % less server CPU per
+ * create and per stat over NFSv3 at 1 in flight, and 4 KiB READs and WRITEs
+ * 1.05–1.09× as fast (bench/RESULTS.md, issue 16, sessions 11 and 12). A
+ * server uses them only where the class that defines `now` also defines all
+ * six async calls (and `lookup`) that the object has, so a subclass that
+ * overrides one of them is called through it (`vfs/_find.ts`, `nowOf`). The
+ * signatures repeat `FileSystem`'s on purpose, with the results unwrapped,
+ * so that each reads as the API it is.
  *
  * @example The same answers, now
  * ```ts

@@ -6,19 +6,13 @@ import {
   clipExtents,
   onRequest,
   parseRequest,
-  readNow,
   run,
   shutdownReply,
   sparseSegments,
-  type Tx,
-  txState,
   validate,
-  writeTarget,
-  written,
 } from "../../nbd/_commands.ts";
-import { COPIED_READ, type Reply, viewReply } from "../../nbd/_replies.ts";
 import { BufferPool } from "../../nbd/_stream.ts";
-import { type Device, readOnly, transmissionFlags } from "../../nbd/device.ts";
+import { type Device, readOnly } from "../../nbd/device.ts";
 import { MemoryDevice } from "../../nbd/memory_device.ts";
 import {
   Cmd,
@@ -32,101 +26,15 @@ import {
   State,
 } from "../../nbd/protocol.ts";
 import { getU64 } from "../../nbd/_u64.ts";
-import { context } from "./_pipe.ts";
-
-type ShapeName = "simple" | "structured" | "extended";
-const SHAPES: ShapeName[] = ["simple", "structured", "extended"];
-
-function tx(
-  shape: ShapeName,
-  device: Device = new MemoryDevice(1 << 20, { chunkSize: 4096 }),
-  extra: { allocation?: boolean; min?: number; max?: number } = {},
-): Tx {
-  const structured = shape !== "simple";
-  const c = context({
-    exports: [{ name: "d", device }],
-    blockSize: {
-      min: extra.min ?? 1,
-      preferred: 4096,
-      max: extra.max ?? 1 << 25,
-    },
-  });
-  return txState(c, {
-    export: c.exports.get("d")!,
-    flags: transmissionFlags(device, { structured }),
-    allocation: extra.allocation ?? structured,
-    structured,
-    extended: shape === "extended",
-  });
-}
-
-function req(
-  type: number,
-  offset = 0,
-  length = 0,
-  flags = 0,
-  cookie = 0x0102030405,
-): NbdRequest {
-  return {
-    type,
-    flags,
-    cookieHi: Math.floor(cookie / 2 ** 32),
-    cookieLo: cookie >>> 0,
-    offset,
-    length,
-  };
-}
-
-function bytesOf(r: Reply): Uint8Array {
-  if (r instanceof Uint8Array) return r;
-  if (!r.data) return r.head;
-  const out = new Uint8Array(r.head.length + r.data.length);
-  out.set(r.head);
-  out.set(r.data, r.head.length);
-  return out;
-}
-
-/** A simple reply: [error, cookie, what follows]. */
-function simple(b: Uint8Array): [number, number, Uint8Array] {
-  const v = new DataView(b.buffer, b.byteOffset, b.length);
-  assert.equal(v.getUint32(0), 0x67446698, "simple reply magic");
-  return [v.getUint32(4), getU64(v, 8), b.subarray(16)];
-}
-
-interface Chunk {
-  flags: number;
-  type: number;
-  cookie: number;
-  offset?: number;
-  payload: Uint8Array;
-}
-
-/** Every chunk in `b`, which must end exactly after the last one. */
-function chunks(b: Uint8Array, extended: boolean): Chunk[] {
-  const v = new DataView(b.buffer, b.byteOffset, b.length);
-  const out: Chunk[] = [];
-  for (let at = 0; at < b.length;) {
-    assert.equal(
-      v.getUint32(at),
-      extended ? 0x6e8a278c : 0x668e33ef,
-      "chunk magic",
-    );
-    const hdr = extended ? 32 : 20;
-    const len = extended ? getU64(v, at + 24) : v.getUint32(at + 16);
-    out.push({
-      flags: v.getUint16(at + 4),
-      type: v.getUint16(at + 6),
-      cookie: getU64(v, at + 8),
-      offset: extended ? getU64(v, at + 16) : undefined,
-      payload: b.subarray(at + hdr, at + hdr + len),
-    });
-    at += hdr + len;
-    assert.ok(at <= b.length, "chunk within the reply");
-  }
-  return out;
-}
-
-const COOKIE = 0x0102030405;
+import {
+  bytesOf,
+  chunks,
+  COOKIE,
+  req,
+  SHAPES,
+  simple,
+  tx,
+} from "./_commands_util.ts";
 
 Deno.test("commands: request headers parse in the negotiated size, or close", () => {
   for (const shape of SHAPES) {
@@ -525,66 +433,6 @@ Deno.test("commands: block status, compact and extended, REQ_ONE, clipped", asyn
     length: 8192,
     flags: 0,
   }]);
-});
-
-Deno.test("commands: reads and writes in place, without a promise when possible", async () => {
-  const dev = new MemoryDevice(1 << 20);
-  for (const shape of SHAPES) {
-    const t = tx(shape, dev);
-    const target = writeTarget(t, req(Cmd.WRITE, 100, 5));
-    assert.ok(target, "a view of device memory");
-    target.set([104, 101, 108, 108, 111]);
-    const pool = new BufferPool();
-    const ok = written(t, req(Cmd.WRITE, 100, 5), pool);
-    assert.ok(!(ok instanceof Promise), "no FUA: answered at once");
-    assert.equal(
-      !(ok instanceof Uint8Array) && ok.pooled === true,
-      shape !== "extended",
-      "a simple reply in a pooled buffer",
-    );
-    const fua = written(t, req(Cmd.WRITE, 100, 5, CmdFlag.FUA), pool);
-    assert.ok(fua instanceof Promise, "FUA: after the flush");
-    assert.deepEqual(bytesOf(await fua), bytesOf(ok));
-    assert.equal(
-      writeTarget(t, req(Cmd.WRITE, 1 << 20, 5)),
-      undefined,
-      "invalid: no view",
-    );
-    assert.equal(
-      writeTarget(t, req(Cmd.WRITE, 0, 0)),
-      undefined,
-      "nothing to receive",
-    );
-    const small = req(Cmd.READ, 100, 5);
-    const now = readNow(t, small, pool);
-    assert.ok(now && !(now instanceof Uint8Array), "answered at once");
-    const expected = bytesOf(viewReply(t, small, dev.view(100, 5)!));
-    assert.deepEqual(bytesOf(now), expected, "viewReply's bytes");
-    if (shape === "extended") {
-      assert.ok(now.data, "extended: a header and a view");
-    } else {
-      assert.ok(now.pooled, "compact: the view copied in after the header");
-      // A copy: a later write to the range does not change the reply.
-      dev.view(100, 5, { write: true })!.fill(0);
-      assert.deepEqual(bytesOf(now), expected, "unchanged");
-      dev.view(100, 5, { write: true })!.set([104, 101, 108, 108, 111]);
-    }
-    assert.equal(new TextDecoder().decode(bytesOf(now).slice(-5)), "hello");
-    const long = readNow(t, req(Cmd.READ, 0, COPIED_READ + 4), pool);
-    assert.ok(long && !(long instanceof Uint8Array) && long.data, "a view");
-    assert.equal(long.data.length, COPIED_READ + 4);
-    assert.equal(
-      readNow(t, req(Cmd.READ, 1 << 20, 5), pool),
-      undefined,
-      "invalid reads take the slow path",
-    );
-    assert.equal(readNow(t, req(Cmd.FLUSH), pool), undefined);
-    assert.equal(
-      readNow(t, req(Cmd.READ, 0, 65536), pool) === undefined,
-      shape !== "simple",
-      "long structured reads are checked for holes first",
-    );
-  }
 });
 
 Deno.test("commands: extents are clipped to the length and count", () => {

@@ -214,6 +214,24 @@ Deno.test("protocol: round trips", () => {
     offset: 512,
     length: 99,
   });
+  // Headers read in place at an offset of a larger buffer, alternating
+  // between two buffers (the decoder keeps a view of the last one).
+  const one = { type: 0, flags: 1, cookie: 3, offset: 2 ** 40, length: 4096 };
+  const two = { type: 1, flags: 0, cookie: 4, offset: 8, length: 2 ** 33 };
+  const bufA = new Uint8Array(100), bufB = new Uint8Array(100);
+  bufA.set(encodeRequest(one), 36);
+  bufB.set(encodeRequest(two, { extended: true }), 4);
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(decodeRequest(bufA.subarray(36, 64), false), {
+      flags: 1,
+      type: 0,
+      cookieHi: 0,
+      cookieLo: 3,
+      offset: 2 ** 40,
+      length: 4096,
+    });
+    assert.equal(decodeRequest(bufB.subarray(4, 36), true).length, 2 ** 33);
+  }
   const v = new DataView(new ArrayBuffer(8));
   setU64(v, 0, Number.MAX_SAFE_INTEGER);
   assert.equal(getU64(v, 0), Number.MAX_SAFE_INTEGER);
